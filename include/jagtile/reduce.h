@@ -1,0 +1,75 @@
+// jagged_reduce: per-item reduction over the jagged axis, the library template behind every
+// reduction-shaped kernel (and callable directly, without the compiler).
+//
+//   out[b, j] = post(init (+) values[offsets[b]] [j] (+) ... (+) values[offsets[b+1]-1] [j])
+//
+// where (+) is sum, max or min, accumulated in fp32 whatever the input dtype, and post is
+// identity, `acc / nnz`, or `where(nnz > 0, acc / nnz, c)` with nnz = offsets[b+1] - offsets[b].
+// With feature_counts, columns j >= feature_counts[b] are not computed: they hold
+// masked_value (what a kernel's output allocation holds where its masked stores write nothing).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "jagtile/tensor.h"
+
+namespace jagtile {
+
+class ThreadPool;  // jagtile/thread_pool.h
+
+enum class ReduceOp : uint8_t { sum, mean, max, min };
+
+enum class ReducePost : uint8_t {
+  identity,           // out = acc
+  divide_by_count,    // out = acc / nnz   (0/0 gives NaN, exactly as the kernel would)
+  divide_or_value,    // out = nnz > 0 ? acc / nnz : post_value
+};
+
+struct ReduceSpec {
+  ReduceOp op = ReduceOp::sum;
+  // Accumulator start value; nullopt means the op's identity (0 for sum and mean, -inf for max,
+  // +inf for min).
+  std::optional<float> init;
+  // nullopt: the op's natural post (divide_by_count for mean, identity otherwise).
+  std::optional<ReducePost> post;
+  float post_value = 0.0f;  // the `c` of divide_or_value
+  // Optional per-item count of valid columns, [B], i32 or i64.
+  Tensor feature_counts;
+  float masked_value = 0.0f;  // written to columns >= feature_counts[b]
+  // Output dtype; nullopt means the input dtype.
+  std::optional<DType> out_dtype;
+
+  // Rows per work chunk. A property of the spec, never of the thread count, so that the order of
+  // floating-point combination (and so every result bit) is the same for any thread count.
+  int64_t chunk_rows = 64;
+  // Worker count; 0 means the thread pool's size (JAGTILE_NUM_THREADS or the hardware).
+  int num_threads = 0;
+  // Pool to run on; nullptr means the process-wide default pool.
+  ThreadPool* pool = nullptr;
+
+  ReducePost effective_post() const;
+  float effective_init() const;
+};
+
+std::string_view reduce_op_name(ReduceOp op);
+
+// values: [N] or [N, M], f32/f16/bf16, on the CPU or (when built with CUDA) a CUDA device.
+// offsets: [B+1], i32 or i64, same device as values. Returns out: [B] or [B, M].
+// Raises UserError for invalid inputs (see jagged.h) before touching any data.
+Tensor jagged_reduce(const Tensor& values, const Tensor& offsets, const ReduceSpec& spec = {});
+
+// Same, writing into a caller-provided output ([B] or [B, M], dtype out_dtype or the input's).
+void jagged_reduce_into(const Tensor& values, const Tensor& offsets, const ReduceSpec& spec,
+                        Tensor& out);
+
+// The plainly written reference: one loop per item, per column, in row order. CPU only.
+Tensor jagged_reduce_reference(const Tensor& values, const Tensor& offsets,
+                               const ReduceSpec& spec = {});
+
+// Which SIMD path the CPU template runs on this machine: "avx512", "avx2" or "portable".
+// JAGTILE_CPU_ISA=avx2|portable forces a lower path (for testing every path on one machine).
+std::string_view reduce_cpu_isa();
+
+}  // namespace jagtile
