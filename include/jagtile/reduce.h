@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 
@@ -49,8 +50,18 @@ struct ReduceSpec {
   // Pool to run on; nullptr means the process-wide default pool.
   ThreadPool* pool = nullptr;
 
-  ReducePost effective_post() const;
-  float effective_init() const;
+  // Inline so that every backend (CPU, CUDA) resolves the defaults the same way without
+  // linking each other.
+  ReducePost effective_post() const {
+    if (post) return *post;
+    return op == ReduceOp::mean ? ReducePost::divide_by_count : ReducePost::identity;
+  }
+  float effective_init() const {
+    if (init) return *init;
+    if (op == ReduceOp::max) return -std::numeric_limits<float>::infinity();
+    if (op == ReduceOp::min) return std::numeric_limits<float>::infinity();
+    return 0.0f;
+  }
 };
 
 std::string_view reduce_op_name(ReduceOp op);
