@@ -1,0 +1,306 @@
+// The registry of bundled examples: which file each kernel lives in, how to generate its
+// inputs from a JaggedShape, which reference computes its expected outputs and how closely a
+// backend must agree. Also the element-wise comparison used by `jagtile run --check` and tests.
+#include "runtime/examples.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "jagtile/error.h"
+#include "runtime/references.h"
+
+namespace jagtile {
+namespace {
+
+// Each generated tensor gets its own random stream derived from the shape's seed.
+uint64_t stream_seed(const JaggedShape& shape, uint64_t stream) {
+  return shape.seed * 0x9e3779b97f4a7c15ull + stream * 0xbf58476d1ce4e5b9ull + 1;
+}
+
+// values [N, M] and offsets [B + 1] for the shape; the pair every example starts from.
+ArgMap jagged_inputs(const JaggedShape& shape, DType values, DType offsets,
+                     std::vector<int64_t>* lengths_out = nullptr) {
+  std::vector<int64_t> lengths = generate_lengths(shape);
+  int64_t rows = 0;
+  for (int64_t len : lengths) rows += len;
+  ArgMap args;
+  args["x_values"] = random_values({rows, shape.features}, values, stream_seed(shape, 1));
+  args["x_offsets"] = lengths_to_offsets(lengths, offsets);
+  if (lengths_out) *lengths_out = std::move(lengths);
+  return args;
+}
+
+const char* kind_name(const ArgValue& v) {
+  switch (v.index()) {
+    case 0:
+      return "a tensor";
+    case 1:
+      return "an integer";
+    case 2:
+      return "a float";
+    default:
+      return "none";
+  }
+}
+
+Tensor tensor_arg(const ArgMap& args, const std::string& name, const std::string& kernel,
+                  bool optional = false) {
+  auto it = args.find(name);
+  if (it == args.end()) {
+    if (optional) return {};
+    throw UserError(kernel + ": argument '" + name + "' is missing",
+                    "pass it as --arg " + name + "=FILE.npy");
+  }
+  if (std::holds_alternative<NoneArg>(it->second) && optional) return {};
+  if (!std::holds_alternative<Tensor>(it->second)) {
+    throw UserError(
+        kernel + ": argument '" + name + "' must be a tensor, got " + kind_name(it->second),
+        "pass it as --arg " + name + "=FILE.npy");
+  }
+  return std::get<Tensor>(it->second);
+}
+
+double float_arg(const ArgMap& args, const std::string& name, double default_value,
+                 const std::string& kernel) {
+  auto it = args.find(name);
+  if (it == args.end()) return default_value;
+  if (auto* i = std::get_if<int64_t>(&it->second)) return double(*i);
+  if (auto* d = std::get_if<double>(&it->second)) return *d;
+  throw UserError(
+      kernel + ": argument '" + name + "' must be a number, got " + kind_name(it->second),
+      "pass it as --arg " + name + "=1e-6");
+}
+
+// Tolerance tables. f32 absolute tolerances scale with how much arithmetic an output element
+// sees; 16-bit outputs differ by at most about one unit in the last place after rounding.
+Tolerance scaled(DType output, double f32_atol, double f32_rtol) {
+  switch (output) {
+    case DType::f32:
+      return {f32_atol, f32_rtol};
+    case DType::bf16:
+      return {1e-2, 1e-2};
+    case DType::f16:
+      return {2e-3, 2e-3};
+    default:
+      return {0, 0};
+  }
+}
+
+std::vector<Expected> single(Tensor value) {
+  return {Expected{std::move(value), {}}};
+}
+
+std::vector<Expected> jagged_output(Tensor value, const Tensor& offsets) {
+  std::vector<uint8_t> rows = reference::rows_in_items(offsets, value.size(0));
+  return {Expected{std::move(value), std::move(rows)}};
+}
+
+std::vector<ExampleInfo> build_registry() {
+  std::vector<ExampleInfo> all;
+  auto add = [&](std::string kernel, std::string summary, std::vector<std::string> params) {
+    ExampleInfo& e = all.emplace_back();
+    e.file = "examples/" + kernel + ".py";
+    e.kernel = std::move(kernel);
+    e.summary = std::move(summary);
+    e.params = std::move(params);
+    e.make_inputs = [](const JaggedShape& s, DType v, DType o) { return jagged_inputs(s, v, o); };
+    return &e;
+  };
+
+  auto* sum = add("jagged_sum", "per-item column sums [B, M]", {"x_values", "x_offsets"});
+  sum->reference = [](const ArgMap& a) {
+    return single(reference::jagged_sum(tensor_arg(a, "x_values", "jagged_sum"),
+                                        tensor_arg(a, "x_offsets", "jagged_sum")));
+  };
+  // Long items (one-huge) sum thousands of rows in float32.
+  sum->tolerance = [](DType t) { return scaled(t, 1e-3, 1e-4); };
+
+  auto* mean = add("jagged_mean", "per-item column means on each item's own columns [B, M]",
+                   {"x_values", "x_offsets", "x_feature_counts"});
+  mean->make_inputs = [](const JaggedShape& s, DType v, DType o) {
+    ArgMap args = jagged_inputs(s, v, o);
+    args["x_feature_counts"] = random_ints({s.batch}, 0, s.features, DType::i32, stream_seed(s, 2));
+    return args;
+  };
+  mean->reference = [](const ArgMap& a) {
+    const std::string k = "jagged_mean";
+    return single(reference::jagged_mean(tensor_arg(a, "x_values", k),
+                                         tensor_arg(a, "x_offsets", k),
+                                         tensor_arg(a, "x_feature_counts", k)));
+  };
+  mean->tolerance = [](DType t) { return scaled(t, 1e-5, 1e-4); };
+
+  auto* max = add("jagged_max", "per-item column maxima, -inf for an empty item [B, M]",
+                  {"x_values", "x_offsets"});
+  max->reference = [](const ArgMap& a) {
+    return single(reference::jagged_max(tensor_arg(a, "x_values", "jagged_max"),
+                                        tensor_arg(a, "x_offsets", "jagged_max")));
+  };
+  max->tolerance = [](DType) { return Tolerance{0, 0}; };  // no arithmetic: exact
+
+  auto* softmax = add("jagged_softmax", "softmax over each item's rows, per column [N, M]",
+                      {"x_values", "x_offsets"});
+  softmax->reference = [](const ArgMap& a) {
+    Tensor offsets = tensor_arg(a, "x_offsets", "jagged_softmax");
+    return jagged_output(
+        reference::jagged_softmax(tensor_arg(a, "x_values", "jagged_softmax"), offsets), offsets);
+  };
+  softmax->tolerance = [](DType t) { return scaled(t, 1e-5, 1e-4); };
+
+  auto* norm = add("jagged_layer_norm", "each item normalised over all its values [N, M]",
+                   {"x_values", "x_offsets", "eps"});
+  norm->reference = [](const ArgMap& a) {
+    const std::string k = "jagged_layer_norm";
+    Tensor offsets = tensor_arg(a, "x_offsets", k);
+    return jagged_output(reference::jagged_layer_norm(tensor_arg(a, "x_values", k), offsets,
+                                                      float_arg(a, "eps", 1e-6, k)),
+                         offsets);
+  };
+  norm->tolerance = [](DType t) { return scaled(t, 1e-4, 1e-4); };
+
+  auto* add_dense = add("jagged_dense_add", "dense y [B, L, M] plus the zero-padded jagged tensor",
+                        {"x_values", "x_offsets", "y"});
+  add_dense->make_inputs = [](const JaggedShape& s, DType v, DType o) {
+    std::vector<int64_t> lengths;
+    ArgMap args = jagged_inputs(s, v, o, &lengths);
+    // L covers the longest item even when a distribution (one-huge) exceeds max_len.
+    int64_t l = s.max_len;
+    for (int64_t len : lengths) l = std::max(l, len);
+    args["y"] = random_values({s.batch, l, s.features}, v, stream_seed(s, 3));
+    return args;
+  };
+  add_dense->reference = [](const ArgMap& a) {
+    const std::string k = "jagged_dense_add";
+    return single(reference::jagged_dense_add(
+        tensor_arg(a, "x_values", k), tensor_arg(a, "x_offsets", k), tensor_arg(a, "y", k)));
+  };
+  add_dense->tolerance = [](DType t) { return scaled(t, 1e-6, 1e-6); };
+
+  auto* bmm = add("jagged_dense_bmm", "each item's rows times its own weight, plus bias [N, K]",
+                  {"x_values", "x_offsets", "weight", "bias"});
+  bmm->make_inputs = [](const JaggedShape& s, DType v, DType o) {
+    ArgMap args = jagged_inputs(s, v, o);
+    // K differs from D so that a transposed weight cannot pass.
+    int64_t k = s.features / 2 + 1;
+    args["weight"] = random_values({s.batch, s.features, k}, v, stream_seed(s, 4));
+    args["bias"] = random_values({s.batch, k}, v, stream_seed(s, 5));
+    return args;
+  };
+  bmm->reference = [](const ArgMap& a) {
+    const std::string k = "jagged_dense_bmm";
+    Tensor offsets = tensor_arg(a, "x_offsets", k);
+    return jagged_output(
+        reference::jagged_dense_bmm(tensor_arg(a, "x_values", k), offsets,
+                                    tensor_arg(a, "weight", k), tensor_arg(a, "bias", k, true)),
+        offsets);
+  };
+  bmm->tolerance = [](DType t) { return scaled(t, 1e-4, 1e-4); };
+  return all;
+}
+
+const std::vector<ExampleInfo>& registry() {
+  static const std::vector<ExampleInfo> all = build_registry();
+  return all;
+}
+
+// Reads any tensor's elements as doubles on the host.
+std::vector<double> host_doubles(const Tensor& t) {
+  Tensor host = t.device().is_cpu() ? t : t.to(Device::cpu());
+  std::vector<double> out(size_t(host.numel()));
+  if (dtype_is_float(host.dtype())) {
+    Tensor f = host.dtype() == DType::f32 ? host : host.to_dtype(DType::f32);
+    const float* p = f.data<float>();
+    for (size_t i = 0; i < out.size(); ++i) out[i] = p[i];
+  } else {
+    Tensor w = host.dtype() == DType::i64 ? host : host.to_dtype(DType::i64);
+    const int64_t* p = w.data<int64_t>();
+    for (size_t i = 0; i < out.size(); ++i) out[i] = double(p[i]);
+  }
+  return out;
+}
+
+std::string index_str(const Shape& shape, int64_t flat) {
+  std::vector<int64_t> idx(shape.size(), 0);
+  for (size_t d = shape.size(); d-- > 0;) {
+    if (shape[d] > 0) {
+      idx[d] = flat % shape[d];
+      flat /= shape[d];
+    }
+  }
+  std::ostringstream os;
+  os << "[";
+  for (size_t d = 0; d < idx.size(); ++d) os << (d ? ", " : "") << idx[d];
+  os << "]";
+  return os.str();
+}
+
+std::string number(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+}  // namespace
+
+const ExampleInfo* find_example(std::string_view kernel_name) {
+  for (const ExampleInfo& e : registry()) {
+    if (e.kernel == kernel_name) return &e;
+  }
+  return nullptr;
+}
+
+std::vector<const ExampleInfo*> all_examples() {
+  std::vector<const ExampleInfo*> out;
+  for (const ExampleInfo& e : registry()) out.push_back(&e);
+  return out;
+}
+
+std::string example_names() {
+  std::string out;
+  for (const ExampleInfo& e : registry()) out += (out.empty() ? "" : ", ") + e.kernel;
+  return out;
+}
+
+Tolerance default_tolerance(DType output) {
+  return scaled(output, 1e-4, 1e-4);
+}
+
+Comparison compare_tensors(const Tensor& actual, const Tensor& expected, Tolerance tolerance,
+                           const std::vector<uint8_t>& rows) {
+  Comparison result;
+  if (actual.dtype() != expected.dtype() || actual.shape() != expected.shape()) {
+    result.ok = false;
+    result.mismatch = "got " + std::string(dtype_name(actual.dtype())) + " " + actual.shape_str() +
+                      ", expected " + std::string(dtype_name(expected.dtype())) + " " +
+                      expected.shape_str();
+    return result;
+  }
+  std::vector<double> a = host_doubles(actual), e = host_doubles(expected);
+  int64_t row_size = actual.dim() > 0 && actual.size(0) > 0 ? actual.numel() / actual.size(0) : 1;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (!rows.empty() && row_size > 0 && !rows[i / size_t(row_size)]) continue;
+    double x = a[i], y = e[i];
+    bool match;
+    if (std::isnan(y) || std::isnan(x)) {
+      match = std::isnan(x) && std::isnan(y);
+    } else if (std::isinf(y) || std::isinf(x)) {
+      match = x == y;
+    } else {
+      double diff = std::fabs(x - y);
+      result.max_abs_error = std::max(result.max_abs_error, diff);
+      if (y != 0) result.max_rel_error = std::max(result.max_rel_error, diff / std::fabs(y));
+      match = diff <= tolerance.atol + tolerance.rtol * std::fabs(y);
+    }
+    if (!match && result.ok) {
+      result.ok = false;
+      result.mismatch = "at " + index_str(actual.shape(), int64_t(i)) + ": got " + number(x) +
+                        ", expected " + number(y) + " (atol " + number(tolerance.atol) + ", rtol " +
+                        number(tolerance.rtol) + ")";
+    }
+  }
+  return result;
+}
+
+}  // namespace jagtile
