@@ -14,6 +14,10 @@ namespace jagtile {
 // offsets[B] <= num_rows (the first dimension of the values tensor called values_name).
 void validate_offsets(const Tensor& offsets, std::string_view name, int64_t num_rows,
                       std::string_view values_name);
+// The same, taking the values tensor itself: also checks that it has rank >= 1 and lives on the
+// same device as the offsets (num_rows is its first dimension).
+void validate_offsets(const Tensor& offsets, std::string_view name, const Tensor& values,
+                      std::string_view values_name);
 
 // feature_counts: rank 1, integer, num_items elements, each in [0, max_columns].
 void validate_feature_counts(const Tensor& counts, std::string_view name, int64_t num_items,

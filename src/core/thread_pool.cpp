@@ -1,0 +1,227 @@
+// ThreadPool: persistent helper threads that run the logical workers of a parallel region.
+// Built for small regions: the caller is worker thread 0, helpers spin briefly before sleeping so
+// back-to-back regions need no wake-up, and logical workers are claimed with one atomic add.
+#include "jagtile/thread_pool.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <exception>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "jagtile/error.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define JAGTILE_CPU_RELAX() _mm_pause()
+#else
+#define JAGTILE_CPU_RELAX() std::this_thread::yield()
+#endif
+
+namespace jagtile {
+namespace {
+
+// How long an idle helper keeps spinning for the next region before it sleeps. Long enough to
+// bridge the gap between back-to-back kernel calls, short enough not to steal a core for long.
+constexpr auto kSpinTime = std::chrono::microseconds(20);
+
+// Non-zero while this thread is running a logical worker of some pool: a run() from there executes
+// inline, which avoids deadlock on the region lock and on the pool's own threads.
+thread_local int t_worker_depth = 0;
+
+struct DepthGuard {
+  DepthGuard() { ++t_worker_depth; }
+  ~DepthGuard() { --t_worker_depth; }
+};
+
+// Spins, then yields: on an oversubscribed machine the thread we wait for may need our core.
+template <typename Predicate>
+void spin_until(const Predicate& done) {
+  for (int i = 0; !done(); ++i) {
+    if (i < 2048) {
+      JAGTILE_CPU_RELAX();
+    } else {
+      std::this_thread::yield();
+    }
+  }
+}
+
+// Runs every worker in turn on this thread; the first exception wins, the rest still run.
+void run_inline(int num_workers, const std::function<void(int)>& fn) {
+  DepthGuard guard;
+  std::exception_ptr first;
+  for (int w = 0; w < num_workers; ++w) {
+    try {
+      fn(w);
+    } catch (...) {
+      if (!first) first = std::current_exception();
+    }
+  }
+  if (first) std::rethrow_exception(first);
+}
+
+}  // namespace
+
+struct ThreadPool::Impl {
+  int num_threads = 1;
+  std::vector<std::thread> helpers;
+
+  // Serialises regions started from different threads.
+  std::mutex region_mutex;
+
+  // The current region. Fields are written by the caller while region_open is false and read by
+  // helpers only after they registered in in_region and saw region_open true; the caller does
+  // not close a region until in_region drops to zero, so helpers never see a half-written one.
+  const std::function<void(int)>* fn = nullptr;
+  int num_workers = 0;
+  std::atomic<int> next_worker{0};
+  std::atomic<int> done_workers{0};
+  std::atomic<bool> region_open{false};
+  std::atomic<int> in_region{0};
+  std::atomic<uint64_t> generation{0};
+
+  std::mutex error_mutex;
+  std::exception_ptr first_error;
+
+  // Sleeping helpers wait here for a new generation.
+  std::mutex sleep_mutex;
+  std::condition_variable wake;
+  std::atomic<int> sleepers{0};
+  std::atomic<bool> stopping{false};
+
+  void work_on_region() {
+    const std::function<void(int)>& f = *fn;
+    const int n = num_workers;
+    DepthGuard guard;
+    for (;;) {
+      int w = next_worker.fetch_add(1, std::memory_order_relaxed);
+      if (w >= n) break;
+      try {
+        f(w);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mutex);
+        if (!first_error) first_error = std::current_exception();
+      }
+      done_workers.fetch_add(1, std::memory_order_release);
+    }
+  }
+
+  // Waits until the generation differs from `seen` (or stopping); returns the new generation.
+  uint64_t wait_for_region(uint64_t seen) {
+    auto spin_deadline = std::chrono::steady_clock::now() + kSpinTime;
+    for (int i = 0;; ++i) {
+      uint64_t g = generation.load(std::memory_order_seq_cst);
+      if (g != seen || stopping.load(std::memory_order_relaxed)) return g;
+      JAGTILE_CPU_RELAX();
+      if ((i & 63) == 63 && std::chrono::steady_clock::now() > spin_deadline) break;
+    }
+    std::unique_lock<std::mutex> lock(sleep_mutex);
+    sleepers.fetch_add(1, std::memory_order_seq_cst);
+    uint64_t g = seen;
+    wake.wait(lock, [&] {
+      g = generation.load(std::memory_order_seq_cst);
+      return g != seen || stopping.load(std::memory_order_relaxed);
+    });
+    sleepers.fetch_sub(1, std::memory_order_relaxed);
+    return g;
+  }
+
+  void helper_main() {
+    uint64_t seen = 0;
+    for (;;) {
+      seen = wait_for_region(seen);
+      if (stopping.load(std::memory_order_acquire)) return;
+      in_region.fetch_add(1, std::memory_order_seq_cst);
+      if (region_open.load(std::memory_order_seq_cst)) work_on_region();
+      in_region.fetch_sub(1, std::memory_order_release);
+    }
+  }
+
+  void run_region(int n, const std::function<void(int)>& f) {
+    std::lock_guard<std::mutex> region_lock(region_mutex);
+    fn = &f;
+    num_workers = n;
+    next_worker.store(0, std::memory_order_relaxed);
+    done_workers.store(0, std::memory_order_relaxed);
+    first_error = nullptr;
+    region_open.store(true, std::memory_order_seq_cst);
+    generation.fetch_add(1, std::memory_order_seq_cst);
+    if (sleepers.load(std::memory_order_seq_cst) > 0) {
+      std::lock_guard<std::mutex> lock(sleep_mutex);
+      // Waking more helpers than there are other workers only costs time.
+      if (n - 1 >= num_threads - 1) {
+        wake.notify_all();
+      } else {
+        for (int i = 0; i < n - 1; ++i) wake.notify_one();
+      }
+    }
+
+    work_on_region();
+
+    // Wait for workers other threads claimed (the caller took work until none was left, so this
+    // is only the tail), then for helpers still looking at the region.
+    spin_until([&] { return done_workers.load(std::memory_order_acquire) >= n; });
+    region_open.store(false, std::memory_order_seq_cst);
+    spin_until([&] { return in_region.load(std::memory_order_seq_cst) == 0; });
+
+    std::exception_ptr error = first_error;
+    first_error = nullptr;
+    if (error) std::rethrow_exception(error);
+  }
+};
+
+ThreadPool::ThreadPool(int num_threads) : impl_(std::make_unique<Impl>()) {
+  if (num_threads < 1) {
+    throw UserError("a thread pool needs at least 1 thread, got " + std::to_string(num_threads),
+                    "pass 1 or more (1 runs everything on the calling thread)");
+  }
+  impl_->num_threads = num_threads;
+  impl_->helpers.reserve(size_t(num_threads - 1));
+  for (int i = 1; i < num_threads; ++i) {
+    impl_->helpers.emplace_back([impl = impl_.get()] { impl->helper_main(); });
+  }
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->sleep_mutex);
+    impl_->stopping.store(true, std::memory_order_seq_cst);
+    impl_->generation.fetch_add(1, std::memory_order_seq_cst);
+  }
+  impl_->wake.notify_all();
+  for (std::thread& t : impl_->helpers) t.join();
+}
+
+int ThreadPool::size() const {
+  return impl_->num_threads;
+}
+
+void ThreadPool::run(int num_workers, const std::function<void(int worker)>& fn) {
+  if (num_workers <= 0) return;
+  if (num_workers == 1 || impl_->num_threads == 1 || t_worker_depth > 0) {
+    run_inline(num_workers, fn);
+    return;
+  }
+  impl_->run_region(num_workers, fn);
+}
+
+ThreadPool& ThreadPool::global() {
+  static ThreadPool pool(default_num_threads());
+  return pool;
+}
+
+int default_num_threads() {
+  if (const char* env = std::getenv("JAGTILE_NUM_THREADS")) {
+    char* end = nullptr;
+    long value = std::strtol(env, &end, 10);
+    if (end != env && *end == '\0' && value > 0 && value <= 4096) return int(value);
+  }
+  unsigned hw = std::thread::hardware_concurrency();
+  return hw == 0 ? 1 : int(hw);
+}
+
+}  // namespace jagtile
