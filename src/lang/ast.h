@@ -43,8 +43,21 @@ enum class ExprKind : uint8_t {
   if_expr,    // body if test else orelse
 };
 
-enum class BinaryOp : uint8_t { add, sub, mul, div, floordiv, mod, pow, matmul, bit_and, bit_or,
-                                bit_xor, lshift, rshift };
+enum class BinaryOp : uint8_t {
+  add,
+  sub,
+  mul,
+  div,
+  floordiv,
+  mod,
+  pow,
+  matmul,
+  bit_and,
+  bit_or,
+  bit_xor,
+  lshift,
+  rshift
+};
 enum class UnaryOp : uint8_t { neg, pos, invert, logical_not };
 enum class CompareOp : uint8_t { lt, le, gt, ge, eq, ne, is, is_not, in, not_in };
 enum class BoolOp : uint8_t { logical_and, logical_or };
@@ -78,9 +91,9 @@ struct Expr {
   ExprPtr operand;      // unary
   std::vector<CompareOp> cmp_ops;
   std::vector<ExprPtr> comparators;
-  std::vector<ExprPtr> elts;       // tuple, list, boolean
-  ExprPtr lower, upper, step;      // slice (each may be null)
-  ExprPtr test, body, orelse;      // if_expr
+  std::vector<ExprPtr> elts;   // tuple, list, boolean
+  ExprPtr lower, upper, step;  // slice (each may be null)
+  ExprPtr test, body, orelse;  // if_expr
 };
 
 enum class StmtKind : uint8_t {
@@ -96,9 +109,9 @@ enum class StmtKind : uint8_t {
   pass,
   break_stmt,
   continue_stmt,
-  import,       // import / from-import: accepted and ignored; `module` holds the dotted name
-  function_def, // the kernel (see FunctionDef below)
-  unsupported,  // class/with/try/del/global/lambda...: `what` names it, the checker rejects it
+  import,        // import / from-import: accepted and ignored; `module` holds the dotted name
+  function_def,  // the kernel (see FunctionDef below)
+  unsupported,   // class/with/try/del/global/lambda...: `what` names it, the checker rejects it
 };
 
 struct Param {
@@ -115,15 +128,16 @@ struct Stmt {
   std::vector<ExprPtr> targets;  // assign
   ExprPtr target;                // aug_assign, ann_assign, for_loop
   BinaryOp aug_op = BinaryOp::add;
-  ExprPtr annotation;            // ann_assign
-  ExprPtr value;                 // expr, assign, aug_assign, ann_assign (may be null), return
-  ExprPtr iter;                  // for_loop
-  ExprPtr test;                  // if_stmt, while_loop, assert_stmt
-  ExprPtr msg;                   // assert_stmt
-  StmtList body;                 // for_loop, if_stmt, while_loop, function_def
-  StmtList orelse;               // if_stmt (for/while `else` is rejected by the parser)
-  std::string module;            // import
-  std::string what;              // unsupported: "class definition", "with statement", ...
+  ExprPtr annotation;  // ann_assign
+  ExprPtr value;       // expr, assign, aug_assign, ann_assign (may be null), return
+  ExprPtr iter;        // for_loop
+  ExprPtr test;        // if_stmt, while_loop, assert_stmt
+  ExprPtr msg;         // assert_stmt
+  StmtList body;       // for_loop, if_stmt, while_loop, function_def
+  StmtList orelse;     // if_stmt (for/while `else` is rejected by the parser)
+  std::string module;  // import
+  std::vector<std::string> import_names;  // import: names it binds ("hl" for `import x as hl`)
+  std::string what;                       // unsupported: "class definition", "with statement", ...
 
   // function_def
   std::string name;
@@ -141,5 +155,10 @@ struct Module {
 
 // Builds a UserError located at pos in module m, with the offending line and a caret.
 UserError error_at(const Module& m, Pos pos, std::string message, std::string hint = {});
+
+// Debug/golden-test rendering as fully parenthesised Python (`(a + (b * c))`, `x[:, None]`).
+std::string dump(const Expr& e);
+std::string dump(const Stmt& s, int indent = 0);
+std::string dump(const Module& m);
 
 }  // namespace jagtile::ast
