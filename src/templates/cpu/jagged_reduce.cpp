@@ -1,0 +1,252 @@
+// The CPU jagged_reduce driver: checks the inputs, resolves the spec, picks the SIMD kernel set
+// for this CPU, partitions the work among workers and finishes the items that workers share.
+// See reduce_kernel.h for the work model and why it is bitwise deterministic.
+#include <algorithm>
+#include <cstdlib>
+#include <string>
+
+#include "jagtile/error.h"
+#include "jagtile/jagged.h"
+#include "jagtile/reduce.h"
+#include "jagtile/thread_pool.h"
+#include "templates/cpu/reduce_kernel.h"
+
+#ifdef JAGTILE_HAVE_CUDA
+#include "templates/cuda/jagged_reduce_cuda.h"
+#endif
+
+namespace jagtile {
+namespace rd = reduce_detail;
+
+namespace {
+
+// Below this many (row + item) elements per worker, extra workers cost more than they save.
+constexpr int64_t kMinElementsPerWorker = 1 << 15;
+
+const rd::KernelTable& select_kernels() {
+  static const rd::KernelTable* table = [] {
+    __builtin_cpu_init();
+    bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                __builtin_cpu_supports("f16c");
+    bool avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                  __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+    // JAGTILE_CPU_ISA can only lower the path: forcing an unsupported one would crash.
+    if (const char* forced = std::getenv("JAGTILE_CPU_ISA")) {
+      std::string f = forced;
+      if (f == "portable") avx2 = avx512 = false;
+      if (f == "avx2") avx512 = false;
+    }
+    if (avx512) return &rd::isa_avx512::kernel_table;
+    if (avx2) return &rd::isa_avx2::kernel_table;
+    return &rd::isa_portable::kernel_table;
+  }();
+  return *table;
+}
+
+void check_inputs(const Tensor& values, const Tensor& offsets, const ReduceSpec& spec) {
+  if (!values.defined()) throw UserError("jagged_reduce: 'values' is an undefined tensor");
+  if (values.dim() != 1 && values.dim() != 2) {
+    throw UserError(
+        "jagged_reduce: 'values' must have rank 1 [N] or 2 [N, M], got shape " + values.shape_str(),
+        "flatten trailing dimensions into M with values.view({N, -1})");
+  }
+  if (!dtype_is_float(values.dtype())) {
+    throw UserError("jagged_reduce: 'values' must be float32, float16 or bfloat16, got " +
+                        std::string(dtype_name(values.dtype())),
+                    "convert the values to a float dtype first");
+  }
+  if (!offsets.defined()) throw UserError("jagged_reduce: 'offsets' is an undefined tensor");
+  if (!(offsets.device() == values.device())) {
+    throw UserError("jagged_reduce: 'offsets' is on " + offsets.device().str() +
+                        " but 'values' is on " + values.device().str(),
+                    "move both tensors to the same device");
+  }
+  validate_offsets(offsets, "offsets", values.size(0), "values");
+  const int64_t num_items = offsets.numel() - 1;
+  const int64_t num_cols = values.dim() == 2 ? values.size(1) : 1;
+  if (spec.feature_counts.defined()) {
+    if (!(spec.feature_counts.device() == values.device())) {
+      throw UserError("jagged_reduce: 'feature_counts' is on " +
+                          spec.feature_counts.device().str() + " but 'values' is on " +
+                          values.device().str(),
+                      "move both tensors to the same device");
+    }
+    validate_feature_counts(spec.feature_counts, "feature_counts", num_items, num_cols);
+  }
+  if (spec.out_dtype && !dtype_is_float(*spec.out_dtype)) {
+    throw UserError("jagged_reduce: out_dtype must be float32, float16 or bfloat16, got " +
+                    std::string(dtype_name(*spec.out_dtype)));
+  }
+  if (spec.chunk_rows < 1) {
+    throw UserError("jagged_reduce: chunk_rows must be at least 1, got " +
+                    std::to_string(spec.chunk_rows));
+  }
+  if (spec.num_threads < 0) {
+    throw UserError("jagged_reduce: num_threads must be 0 (default) or positive, got " +
+                    std::to_string(spec.num_threads));
+  }
+}
+
+Shape output_shape(const Tensor& values, const Tensor& offsets) {
+  Shape shape{offsets.numel() - 1};
+  if (values.dim() == 2) shape.push_back(values.size(1));
+  return shape;
+}
+
+void check_output(const Tensor& out, const Shape& shape, DType dtype, Device device) {
+  if (!out.defined()) throw UserError("jagged_reduce_into: 'out' is an undefined tensor");
+  if (out.shape() != shape) {
+    throw UserError("jagged_reduce_into: 'out' has shape " + out.shape_str() +
+                    " but the result has shape " + shape_to_string(shape));
+  }
+  if (out.dtype() != dtype) {
+    throw UserError("jagged_reduce_into: 'out' has dtype " + std::string(dtype_name(out.dtype())) +
+                    " but the spec's output dtype is " + std::string(dtype_name(dtype)));
+  }
+  if (!(out.device() == device)) {
+    throw UserError("jagged_reduce_into: 'out' is on " + out.device().str() +
+                    " but 'values' is on " + device.str());
+  }
+}
+
+// Boundary w of `workers` contiguous runs of equal weight, where item b weighs its row count
+// plus one (its flush). Boundaries fall on the chunk grid, so they only move whole chunks.
+rd::Position boundary(const rd::ReduceArgs& a, int64_t w, int64_t workers) {
+  const int64_t base = a.offset(0);
+  const int64_t total = (a.offset(a.num_items) - base) + a.num_items;
+  if (w <= 0) return {0, 0};
+  if (w >= workers) return {a.num_items, 0};
+  const int64_t target = int64_t((__int128)total * w / workers);
+  // Largest b with weight_before(b) = (offset(b) - base) + b <= target.
+  int64_t lo = 0, hi = a.num_items;
+  while (lo < hi) {
+    int64_t mid = lo + (hi - lo + 1) / 2;
+    if ((a.offset(mid) - base) + mid <= target)
+      lo = mid;
+    else
+      hi = mid - 1;
+  }
+  const int64_t b = lo;
+  if (b >= a.num_items) return {a.num_items, 0};
+  const int64_t len = a.offset(b + 1) - a.offset(b);
+  const int64_t local = target - ((a.offset(b) - base) + b);
+  if (local >= len) return {b + 1, 0};
+  return {b, local / a.chunk_rows * a.chunk_rows};
+}
+
+void run_cpu(const Tensor& values, const Tensor& offsets, const ReduceSpec& spec, Tensor& out) {
+  const Tensor narrowed = narrow_offsets(offsets);
+  rd::ReduceArgs a;
+  a.values = values.raw_data();
+  a.in_dtype = values.dtype();
+  a.num_cols = values.dim() == 2 ? values.size(1) : 1;
+  a.offsets = narrowed.raw_data();
+  a.offsets_i64 = narrowed.dtype() == DType::i64;
+  a.num_items = narrowed.numel() - 1;
+  if (spec.feature_counts.defined()) {
+    a.counts = spec.feature_counts.raw_data();
+    a.counts_i64 = spec.feature_counts.dtype() == DType::i64;
+  }
+  a.combine = spec.op == ReduceOp::mean ? ReduceOp::sum : spec.op;
+  a.post = spec.effective_post();
+  a.init = spec.effective_init();
+  a.post_value = spec.post_value;
+  a.masked_value = spec.masked_value;
+  a.out = out.raw_data();
+  a.out_dtype = out.dtype();
+  a.chunk_rows = spec.chunk_rows;
+  if (a.num_items == 0) return;
+
+  ThreadPool& pool = spec.pool ? *spec.pool : ThreadPool::global();
+  const int64_t elements = (a.offset(a.num_items) - a.offset(0) + a.num_items) * a.num_cols;
+  int64_t workers = spec.num_threads > 0 ? spec.num_threads : pool.size();
+  workers = std::clamp<int64_t>(elements / kMinElementsPerWorker, 1, workers);
+
+  // Distinct boundaries only: two targets can snap to the same chunk, and an empty range in the
+  // middle of an item would break the "next worker continues it" chain phase 2 follows.
+  std::vector<rd::Position> bounds;
+  for (int64_t w = 0; w <= workers; ++w) {
+    rd::Position p = boundary(a, w, workers);
+    if (bounds.empty() || p.item != bounds.back().item || p.row != bounds.back().row)
+      bounds.push_back(p);
+  }
+  const rd::KernelTable& kernels = select_kernels();
+  std::vector<rd::WorkerCarry> carry(bounds.size() - 1);
+  if (carry.empty()) return;
+  pool.run(int(carry.size()), [&](int w) {
+    kernels.run_worker(a, bounds[size_t(w)], bounds[size_t(w) + 1], carry[size_t(w)]);
+  });
+
+  // Phase 2: an item started by worker w and continued by later workers is folded, chunk by
+  // chunk in order, by the worker that owns its last chunk (the last one whose tail it is).
+  bool any_shared = false;
+  for (const auto& c : carry) any_shared = any_shared || c.head_item >= 0;
+  if (!any_shared) return;
+  pool.run(int(carry.size()), [&](int w) {
+    const int64_t item = carry[size_t(w)].tail_item;
+    if (item < 0) return;
+    const bool last_owner = size_t(w) + 1 == carry.size() || carry[size_t(w) + 1].tail_item != item;
+    if (!last_owner) return;
+    int64_t first = w;
+    while (first > 0 && carry[size_t(first) - 1].head_item != item) --first;
+    JAGTILE_CHECK(first > 0, << "shared item " << item << " has no starting worker");
+    std::vector<float> acc = carry[size_t(first) - 1].head;
+    const int64_t cols = int64_t(acc.size());
+    for (int64_t v = first; v <= w; ++v) {
+      const rd::WorkerCarry& c = carry[size_t(v)];
+      JAGTILE_CHECK(c.tail_item == item, << "worker " << v << " does not continue item " << item);
+      for (int64_t k = 0; k < c.tail_chunks; ++k) {
+        kernels.fold(a, acc.data(), c.tail.data() + k * cols, cols);
+      }
+    }
+    kernels.flush(a, item, acc.data());
+  });
+}
+
+}  // namespace
+
+std::string_view reduce_op_name(ReduceOp op) {
+  switch (op) {
+    case ReduceOp::sum:
+      return "sum";
+    case ReduceOp::mean:
+      return "mean";
+    case ReduceOp::max:
+      return "max";
+    case ReduceOp::min:
+      return "min";
+  }
+  return "?";
+}
+
+std::string_view reduce_cpu_isa() {
+  return select_kernels().isa;
+}
+
+void jagged_reduce_into(const Tensor& values, const Tensor& offsets, const ReduceSpec& spec,
+                        Tensor& out) {
+  check_inputs(values, offsets, spec);
+  check_output(out, output_shape(values, offsets), spec.out_dtype.value_or(values.dtype()),
+               values.device());
+  if (values.device().is_cuda()) {
+#ifdef JAGTILE_HAVE_CUDA
+    jagged_reduce_cuda(values, offsets, spec, out);
+    return;
+#else
+    throw UserError("jagged_reduce: 'values' is on " + values.device().str() +
+                        " but this build of jagtile has no CUDA support",
+                    "rebuild with nvcc available, or move the tensors to the CPU");
+#endif
+  }
+  run_cpu(values, offsets, spec, out);
+}
+
+Tensor jagged_reduce(const Tensor& values, const Tensor& offsets, const ReduceSpec& spec) {
+  check_inputs(values, offsets, spec);
+  Tensor out = Tensor::empty(output_shape(values, offsets), spec.out_dtype.value_or(values.dtype()),
+                             values.device());
+  jagged_reduce_into(values, offsets, spec, out);
+  return out;
+}
+
+}  // namespace jagtile

@@ -1,0 +1,403 @@
+// SIMD worker kernels of the CPU jagged_reduce template. This file is compiled three times
+// (AVX-512, AVX2, portable), each copy in its own namespace JAGTILE_ISA_NS; jagged_reduce.cpp
+// picks one at run time. The code is written once with GNU vector types of 16 floats, which the
+// compiler maps to one zmm, two ymm or four xmm registers depending on the build.
+//
+// Inner loop: for a run of rows, accumulate a block of up to kMaxVectors*16 columns in registers,
+// one row at a time (sequential reads that the hardware prefetcher streams), starting from the
+// op's identity; the resulting chunk partial is then folded into the item's accumulator.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "templates/cpu/reduce_kernel.h"
+
+#ifndef JAGTILE_ISA_NS
+#error "reduce_kernels_isa.cpp must be compiled with JAGTILE_ISA_NS set (see CMakeLists.txt)"
+#endif
+
+namespace jagtile::reduce_detail::JAGTILE_ISA_NS {
+namespace {
+
+#if defined(__AVX512F__)
+constexpr int kMaxVectors = 8;  // 8 zmm accumulators: 128 columns per pass
+#elif defined(__AVX2__)
+constexpr int kMaxVectors = 4;  // 8 ymm accumulators
+#else
+constexpr int kMaxVectors = 2;  // 8 xmm accumulators
+#endif
+constexpr int kLanes = 16;
+// How many rows ahead the software prefetch reaches.
+constexpr int64_t kPrefetchRows = 8;
+
+typedef float VecF __attribute__((vector_size(64)));
+typedef int32_t VecI __attribute__((vector_size(64)));
+typedef uint32_t VecU __attribute__((vector_size(64)));
+typedef uint16_t VecH __attribute__((vector_size(32)));
+typedef _Float16 VecF16 __attribute__((vector_size(32)));
+
+// Input element types; 16-bit floats are carried as their bit patterns.
+struct Bf16 {
+  uint16_t bits;
+};
+struct Half {
+  uint16_t bits;
+};
+
+inline VecF splat(float x) {
+  return VecF{} + x;
+}
+
+inline VecF load_vec(const float* p) {
+  VecF v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline VecF load_vec(const Bf16* p) {
+  VecH h;
+  std::memcpy(&h, p, sizeof h);
+  return (VecF)(__builtin_convertvector(h, VecU) << 16);
+}
+inline VecF load_vec(const Half* p) {
+  VecF16 h;
+  std::memcpy(&h, p, sizeof h);
+  return __builtin_convertvector(h, VecF);
+}
+inline float load_scalar(const float* p) {
+  return *p;
+}
+inline float load_scalar(const Bf16* p) {
+  return bf16_bits_to_f32(p->bits);
+}
+inline float load_scalar(const Half* p) {
+  _Float16 h;
+  std::memcpy(&h, p, sizeof h);
+  return float(h);
+}
+
+inline VecF select(VecI mask, VecF a, VecF b) {
+  return (VecF)((mask & (VecI)a) | (~mask & (VecI)b));
+}
+
+// Combine ops. max/min propagate NaN (like torch.amax/amin): once a NaN is in, it stays.
+struct SumOp {
+  static float identity() { return 0.0f; }
+  static VecF apply(VecF a, VecF b) { return a + b; }
+  static float apply(float a, float b) { return a + b; }
+};
+struct MaxOp {
+  static float identity() { return -INFINITY; }
+  static VecF apply(VecF a, VecF b) { return select((a > b) | (a != a), a, b); }
+  static float apply(float a, float b) { return (a > b || a != a) ? a : b; }
+};
+struct MinOp {
+  static float identity() { return INFINITY; }
+  static VecF apply(VecF a, VecF b) { return select((a < b) | (a != a), a, b); }
+  static float apply(float a, float b) { return (a < b || a != a) ? a : b; }
+};
+
+// ---- output: post op and the one cast to the output dtype -----------------------------------
+
+inline VecF apply_post(const ReduceArgs& a, VecF acc, int64_t nnz) {
+  switch (a.post) {
+    case ReducePost::identity:
+      return acc;
+    case ReducePost::divide_by_count:
+      return acc / splat(float(nnz));
+    case ReducePost::divide_or_value:
+      return nnz > 0 ? acc / splat(float(nnz)) : splat(a.post_value);
+  }
+  return acc;
+}
+inline float apply_post(const ReduceArgs& a, float acc, int64_t nnz) {
+  switch (a.post) {
+    case ReducePost::identity:
+      return acc;
+    case ReducePost::divide_by_count:
+      return acc / float(nnz);
+    case ReducePost::divide_or_value:
+      return nnz > 0 ? acc / float(nnz) : a.post_value;
+  }
+  return acc;
+}
+
+// Round to nearest even, NaN kept quiet: the vector form of f32_to_bf16_bits.
+inline VecH to_bf16(VecF v) {
+  VecU u = (VecU)v;
+  VecU rounded = (u + (0x7fffu + ((u >> 16) & 1u))) >> 16;
+  VecI is_nan = (VecI)((u & 0x7fffffffu) > 0x7f800000u);
+  VecU quiet = (u >> 16) | 0x40u;
+  return __builtin_convertvector((VecU)((is_nan & (VecI)quiet) | (~is_nan & (VecI)rounded)), VecH);
+}
+
+inline void store_vec(const ReduceArgs& a, int64_t index, VecF v) {
+  switch (a.out_dtype) {
+    case DType::f32:
+      std::memcpy(static_cast<float*>(a.out) + index, &v, sizeof v);
+      break;
+    case DType::bf16: {
+      VecH h = to_bf16(v);
+      std::memcpy(static_cast<uint16_t*>(a.out) + index, &h, sizeof h);
+      break;
+    }
+    default: {  // f16 (the driver admits only float outputs)
+      VecF16 h = __builtin_convertvector(v, VecF16);
+      std::memcpy(static_cast<uint16_t*>(a.out) + index, &h, sizeof h);
+      break;
+    }
+  }
+}
+inline void store_scalar(const ReduceArgs& a, int64_t index, float v) {
+  switch (a.out_dtype) {
+    case DType::f32:
+      static_cast<float*>(a.out)[index] = v;
+      break;
+    case DType::bf16:
+      static_cast<uint16_t*>(a.out)[index] = f32_to_bf16_bits(v);
+      break;
+    default: {
+      _Float16 h = _Float16(v);
+      std::memcpy(static_cast<uint16_t*>(a.out) + index, &h, sizeof h);
+      break;
+    }
+  }
+}
+
+// ---- chunk reduction -------------------------------------------------------------------------
+
+// Reduces rows [0, rows) of columns [0, NV*16) starting at `src` (row stride `stride`) into
+// registers, from the op's identity.
+template <class Op, class In, int NV>
+inline void reduce_block(const In* src, int64_t stride, int64_t rows, VecF (&acc)[NV]) {
+  for (int k = 0; k < NV; ++k) acc[k] = splat(Op::identity());
+  for (int64_t r = 0; r < rows; ++r) {
+    const In* row = src + r * stride;
+    __builtin_prefetch(row + kPrefetchRows * stride);
+    for (int k = 0; k < NV; ++k) acc[k] = Op::apply(acc[k], load_vec(row + k * kLanes));
+  }
+}
+
+// What to do with a chunk partial: write it out, fold it into a memory accumulator, or (for an
+// item that is one chunk owned whole) fold it with init, apply post and store the output row.
+enum class Sink { store_partial, fold_into_acc, finish_row };
+
+struct ChunkTarget {
+  Sink sink;
+  float* acc;       // store_partial: partial row; fold_into_acc: accumulator row
+  int64_t out_row;  // finish_row: index of the output row's first element
+  int64_t nnz;      // finish_row: the item's row count
+};
+
+template <class Op, int NV>
+inline void sink_block(const ReduceArgs& a, const ChunkTarget& t, int64_t col, VecF (&part)[NV]) {
+  for (int k = 0; k < NV; ++k) {
+    int64_t j = col + k * kLanes;
+    switch (t.sink) {
+      case Sink::store_partial:
+        std::memcpy(t.acc + j, &part[k], sizeof(VecF));
+        break;
+      case Sink::fold_into_acc: {
+        VecF v = Op::apply(load_vec(t.acc + j), part[k]);
+        std::memcpy(t.acc + j, &v, sizeof v);
+        break;
+      }
+      case Sink::finish_row:
+        store_vec(a, t.out_row + j, apply_post(a, Op::apply(splat(a.init), part[k]), t.nnz));
+        break;
+    }
+  }
+}
+
+inline void sink_scalar(const ReduceArgs& a, const ChunkTarget& t, int64_t j, float part,
+                        float (*apply)(float, float)) {
+  switch (t.sink) {
+    case Sink::store_partial:
+      t.acc[j] = part;
+      break;
+    case Sink::fold_into_acc:
+      t.acc[j] = apply(t.acc[j], part);
+      break;
+    case Sink::finish_row:
+      store_scalar(a, t.out_row + j, apply_post(a, apply(a.init, part), t.nnz));
+      break;
+  }
+}
+
+template <class Op, class In, int NV>
+inline void block_step(const ReduceArgs& a, const In* src, int64_t rows, int64_t col,
+                       const ChunkTarget& t) {
+  VecF part[NV];
+  reduce_block<Op, In, NV>(src + col, a.num_cols, rows, part);
+  sink_block<Op, NV>(a, t, col, part);
+}
+
+// One chunk: `rows` rows starting at `src`, columns [0, cols).
+template <class Op, class In>
+void reduce_chunk(const ReduceArgs& a, const In* src, int64_t rows, int64_t cols,
+                  const ChunkTarget& t) {
+  const int64_t vec_cols = cols / kLanes * kLanes;
+  int64_t col = 0;
+  for (; col + kMaxVectors * kLanes <= vec_cols; col += kMaxVectors * kLanes) {
+    block_step<Op, In, kMaxVectors>(a, src, rows, col, t);
+  }
+  // Remaining whole vectors (fewer than kMaxVectors), one instantiation per count.
+  switch ((vec_cols - col) / kLanes) {
+#define JAGTILE_REMAINDER_CASE(n)                                               \
+  case n:                                                                       \
+    if constexpr (n < kMaxVectors) block_step<Op, In, n>(a, src, rows, col, t); \
+    break;
+    JAGTILE_REMAINDER_CASE(1)
+    JAGTILE_REMAINDER_CASE(2)
+    JAGTILE_REMAINDER_CASE(3)
+    JAGTILE_REMAINDER_CASE(4)
+    JAGTILE_REMAINDER_CASE(5)
+    JAGTILE_REMAINDER_CASE(6)
+    JAGTILE_REMAINDER_CASE(7)
+#undef JAGTILE_REMAINDER_CASE
+    default:
+      break;
+  }
+  // Columns past the last whole vector.
+  for (int64_t j = vec_cols; j < cols; ++j) {
+    float part = Op::identity();
+    for (int64_t r = 0; r < rows; ++r)
+      part = Op::apply(part, load_scalar(src + r * a.num_cols + j));
+    sink_scalar(a, t, j, part, [](float x, float y) { return Op::apply(x, y); });
+  }
+}
+
+// 1-D values: the chunk's rows are contiguous scalars, so reduce them 16 at a time in lanes and
+// then across lanes in a fixed order (the order depends only on the chunk, never on workers).
+template <class Op, class In>
+void reduce_chunk_1d(const ReduceArgs& a, const In* src, int64_t rows, const ChunkTarget& t) {
+  VecF lanes = splat(Op::identity());
+  int64_t r = 0;
+  for (; r + kLanes <= rows; r += kLanes) lanes = Op::apply(lanes, load_vec(src + r));
+  float part = Op::identity();
+  for (int i = 0; i < kLanes; ++i) part = Op::apply(part, lanes[i]);
+  for (; r < rows; ++r) part = Op::apply(part, load_scalar(src + r));
+  sink_scalar(a, t, 0, part, [](float x, float y) { return Op::apply(x, y); });
+}
+
+template <class Op, class In>
+inline void run_chunk(const ReduceArgs& a, const In* src, int64_t rows, int64_t cols,
+                      const ChunkTarget& t) {
+  if (cols <= 0) return;
+  if (a.num_cols == 1) {
+    reduce_chunk_1d<Op, In>(a, src, rows, t);
+  } else {
+    reduce_chunk<Op, In>(a, src, rows, cols, t);
+  }
+}
+
+// ---- worker ----------------------------------------------------------------------------------
+
+template <class Op>
+void fold_t(const ReduceArgs&, float* acc, const float* partial, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) acc[j] = Op::apply(acc[j], partial[j]);
+}
+
+void flush_row(const ReduceArgs& a, int64_t item, const float* acc) {
+  const int64_t nnz = a.offset(item + 1) - a.offset(item);
+  const int64_t cols = std::clamp<int64_t>(a.valid_cols(item), 0, a.num_cols);
+  const int64_t out_row = item * a.num_cols;
+  int64_t j = 0;
+  for (; j + kLanes <= cols; j += kLanes)
+    store_vec(a, out_row + j, apply_post(a, load_vec(acc + j), nnz));
+  for (; j < cols; ++j) store_scalar(a, out_row + j, apply_post(a, acc[j], nnz));
+  for (; j < a.num_cols; ++j) store_scalar(a, out_row + j, a.masked_value);
+}
+
+template <class Op, class In>
+void run_worker_t(const ReduceArgs& a, Position begin, Position end, WorkerCarry& carry) {
+  const In* values = static_cast<const In*>(a.values);
+  const int64_t M = a.num_cols;
+  const int64_t C = a.chunk_rows;
+  std::vector<float> acc(static_cast<size_t>(M));
+  for (int64_t b = begin.item; b < a.num_items && b <= end.item; ++b) {
+    const int64_t start = a.offset(b);
+    const int64_t len = a.offset(b + 1) - start;
+    const int64_t row_lo = b == begin.item ? begin.row : 0;
+    const int64_t row_hi = b == end.item ? end.row : len;
+    if (b == end.item && row_hi <= row_lo) break;  // the range ends before this item
+    const int64_t cols = std::clamp<int64_t>(a.valid_cols(b), 0, M);
+    const bool owns_start = row_lo == 0;
+    const bool owns_end = row_hi == len;
+    const In* item_rows = values + start * M;
+
+    if (owns_start && owns_end && len <= C) {
+      // The common case: a whole item in one chunk, finished in registers.
+      if (len == 0 || cols == 0) {
+        std::fill(acc.begin(), acc.begin() + cols, a.init);
+        flush_row(a, b, acc.data());
+      } else {
+        run_chunk<Op, In>(a, item_rows, len, cols, {Sink::finish_row, nullptr, b * M, len});
+        for (int64_t j = cols; j < M; ++j) store_scalar(a, b * M + j, a.masked_value);
+      }
+      continue;
+    }
+    if (owns_start) {
+      std::fill(acc.begin(), acc.begin() + cols, a.init);
+    } else {
+      carry.tail_item = b;
+      carry.tail_chunks = (row_hi - row_lo + C - 1) / C;
+      carry.tail.assign(size_t(carry.tail_chunks * cols), 0.0f);
+    }
+    for (int64_t r = row_lo, c = 0; r < row_hi; r += C, ++c) {
+      const int64_t rows = std::min(C, row_hi - r);
+      ChunkTarget t = owns_start
+                          ? ChunkTarget{Sink::fold_into_acc, acc.data(), 0, 0}
+                          : ChunkTarget{Sink::store_partial, carry.tail.data() + c * cols, 0, 0};
+      run_chunk<Op, In>(a, item_rows + r * M, rows, cols, t);
+    }
+    if (owns_start && owns_end) {
+      flush_row(a, b, acc.data());
+    } else if (owns_start) {
+      carry.head_item = b;
+      carry.head.assign(acc.begin(), acc.begin() + cols);
+    }
+  }
+}
+
+template <class Op>
+void run_worker_op(const ReduceArgs& a, Position begin, Position end, WorkerCarry& carry) {
+  switch (a.in_dtype) {
+    case DType::bf16:
+      return run_worker_t<Op, Bf16>(a, begin, end, carry);
+    case DType::f16:
+      return run_worker_t<Op, Half>(a, begin, end, carry);
+    default:
+      return run_worker_t<Op, float>(a, begin, end, carry);
+  }
+}
+
+void run_worker(const ReduceArgs& a, Position begin, Position end, WorkerCarry& carry) {
+  switch (a.combine) {
+    case ReduceOp::max:
+      return run_worker_op<MaxOp>(a, begin, end, carry);
+    case ReduceOp::min:
+      return run_worker_op<MinOp>(a, begin, end, carry);
+    default:
+      return run_worker_op<SumOp>(a, begin, end, carry);
+  }
+}
+
+void fold(const ReduceArgs& a, float* acc, const float* partial, int64_t n) {
+  switch (a.combine) {
+    case ReduceOp::max:
+      return fold_t<MaxOp>(a, acc, partial, n);
+    case ReduceOp::min:
+      return fold_t<MinOp>(a, acc, partial, n);
+    default:
+      return fold_t<SumOp>(a, acc, partial, n);
+  }
+}
+
+#define JAGTILE_STR2(x) #x
+#define JAGTILE_STR(x) JAGTILE_STR2(x)
+
+}  // namespace
+
+const KernelTable kernel_table = {JAGTILE_STR(JAGTILE_ISA_NS) + 4, run_worker, fold, flush_row};
+
+}  // namespace jagtile::reduce_detail::JAGTILE_ISA_NS
