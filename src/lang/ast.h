@@ -73,6 +73,7 @@ struct Expr {
   Pos pos;
 
   std::string id;  // name, attribute (the attribute's name)
+  Pos name_pos;    // attribute: where the name after '.' starts (pos is the chain's start)
   int64_t int_value = 0;
   double float_value = 0;
   std::string str_value;

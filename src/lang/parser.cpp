@@ -726,6 +726,7 @@ class Parser {
       if (is_op(".")) {
         take();
         auto a = make_expr(ExprKind::attribute, e->pos);
+        a->name_pos = cur().pos;
         a->id = expect_name("an attribute name after '.'");
         a->value = std::move(e);
         e = seal(std::move(a));

@@ -1,0 +1,40 @@
+// The vocabulary of the kernel language (DESIGN.md §2): modules, their functions and constants,
+// tensor methods and attributes, tile attributes. One table, shared by the checker (unknown-name
+// errors with "did you mean") and by lowering (name resolution).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace jagtile::lang {
+
+// Module names a kernel may use without importing them. "F" is torch.nn.functional.
+const std::vector<std::string>& known_modules();
+
+// Canonical qualified name of a module member, or "" when `qualified` names no module member.
+// Spellings are folded: "helion.language.tile" -> "hl.tile", "torch.nn.functional.silu" ->
+// "F.silu". The result may still be unknown; see is_known_function / is_known_constant.
+std::string canonical_member(std::string_view qualified);
+
+bool is_known_function(std::string_view canonical);        // "hl.tile", "torch.exp", "F.silu", ...
+bool is_known_constant(std::string_view canonical);        // "torch.float32", "math.inf", ...
+bool is_loop_function(std::string_view canonical);         // hl.tile / hl.grid / hl.jagged_tile
+bool is_device_only_function(std::string_view canonical);  // hl.load/store/zeros/full/dot
+
+// Every known function and constant of one module ("hl", "torch", "F", "math"), canonical.
+std::vector<std::string> module_members(std::string_view module);
+
+const std::vector<std::string>& builtin_functions();  // float, int
+const std::vector<std::string>& tensor_methods();     // size, numel, item, view, ..., to
+const std::vector<std::string>& tensor_attributes();  // shape, dtype, device
+const std::vector<std::string>& tile_attributes();    // index, begin, end, block_size, id
+
+// The candidate closest to `name` by edit distance when it is a plausible typo (at most 2 edits,
+// and fewer than the name's length); "" otherwise.
+std::string closest_match(std::string_view name, const std::vector<std::string>& candidates);
+
+// Levenshtein distance (insertions, deletions, substitutions).
+size_t edit_distance(std::string_view a, std::string_view b);
+
+}  // namespace jagtile::lang
