@@ -10,7 +10,7 @@
 
 #include "jagtile/reduce.h"
 #include "jagtile/tensor.h"
-#include "runtime/datagen.h"
+#include "core/datagen.h"
 
 namespace jagtile::testing {
 
