@@ -39,6 +39,9 @@ struct DeviceAllocator {
 };
 void register_device_allocator(Device::Kind kind, DeviceAllocator allocator);
 bool device_allocator_registered(Device::Kind kind);
+// Removes a backend's allocator (tests, backend shutdown); storage still alive on that device is
+// then leaked rather than released. The CPU allocator cannot be removed.
+void unregister_device_allocator(Device::Kind kind);
 
 // A block of memory, freed when the last Tensor using it goes away. CPU storage is 64-byte
 // aligned.

@@ -94,6 +94,13 @@ void register_device_allocator(Device::Kind kind, DeviceAllocator allocator) {
   r.by_kind[size_t(kind)] = std::move(allocator);
 }
 
+void unregister_device_allocator(Device::Kind kind) {
+  JAGTILE_CHECK(kind != Device::Kind::cpu, << "the CPU allocator cannot be unregistered");
+  AllocatorRegistry& r = registry();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  r.by_kind[size_t(kind)].reset();
+}
+
 bool device_allocator_registered(Device::Kind kind) {
   AllocatorRegistry& r = registry();
   std::lock_guard<std::mutex> lock(r.mutex);
