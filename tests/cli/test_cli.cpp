@@ -1,0 +1,306 @@
+// The `jagtile` tool run as a subprocess: exit statuses (0 ok, 1 user error or failed check,
+// 2 usage error) and the messages a user sees, for every bundled example and every kind of
+// bad command line.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "jagtile/tensor.h"
+#include "runtime/examples.h"
+
+namespace jagtile {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+struct Outcome {
+  int status = -1;
+  std::string out, err;
+};
+
+// The tool sits next to this test executable, in the build directory's root.
+fs::path tool_path() {
+  return fs::read_symlink("/proc/self/exe").parent_path() / "jagtile";
+}
+
+fs::path scratch_dir() {
+  static fs::path dir = [] {
+    fs::path d = fs::temp_directory_path() / ("jagtile_cli_test_" + std::to_string(getpid()));
+    fs::create_directories(d);
+    return d;
+  }();
+  return dir;
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// Runs `jagtile ARGS...` in the source directory (so examples/ paths resolve).
+Outcome jagtile(const std::vector<std::string>& args) {
+  fs::path out = scratch_dir() / "stdout.txt", err = scratch_dir() / "stderr.txt";
+  std::string cmd = "cd " + quote(JAGTILE_SOURCE_DIR) + " && " + quote(tool_path().string());
+  for (const auto& a : args) cmd += " " + quote(a);
+  cmd += " >" + quote(out.string()) + " 2>" + quote(err.string());
+  int raw = std::system(cmd.c_str());
+  Outcome o;
+  o.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
+  o.out = slurp(out);
+  o.err = slurp(err);
+  return o;
+}
+
+std::string write_file(const std::string& name, const std::string& text) {
+  fs::path p = scratch_dir() / name;
+  std::ofstream(p) << text;
+  return p.string();
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!fs::exists(tool_path())) GTEST_SKIP() << "jagtile not built at " << tool_path();
+  }
+};
+
+// A kernel that is not a bundled example: copies a vector.
+const char* kCopyKernel =
+    "import helion\n"
+    "import helion.language as hl\n"
+    "import torch\n"
+    "\n"
+    "@helion.kernel()\n"
+    "def copy_vec(x: torch.Tensor, scale: float = 1.0) -> torch.Tensor:\n"
+    "    out = torch.empty_like(x)\n"
+    "    for tile in hl.tile(x.size(0)):\n"
+    "        out[tile] = x[tile] * scale\n"
+    "    return out\n";
+
+TEST_F(CliTest, HelpForTheToolAndEachCommand) {
+  Outcome o = jagtile({"--help"});
+  EXPECT_EQ(o.status, 0);
+  EXPECT_THAT(o.out, HasSubstr("run"));
+  EXPECT_THAT(o.out, HasSubstr("explain"));
+  EXPECT_THAT(o.out, HasSubstr("jagged_sum"));
+  for (std::string cmd : {"run", "explain"}) {
+    Outcome c = jagtile({cmd, "--help"});
+    EXPECT_EQ(c.status, 0) << cmd;
+    EXPECT_THAT(c.out, HasSubstr("usage: jagtile " + cmd)) << cmd;
+  }
+  EXPECT_THAT(jagtile({"run", "--help"}).out, HasSubstr("--check"));
+  EXPECT_THAT(jagtile({"explain", "--help"}).out, HasSubstr("--json"));
+}
+
+TEST_F(CliTest, UsageErrorsExitTwoWithAUsageLine) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string message;
+  };
+  std::vector<Case> cases = {
+      {{}, "missing command"},
+      {{"frobnicate"}, "unknown command 'frobnicate'"},
+      {{"run"}, "missing KERNEL_FILE"},
+      {{"run", "examples/jagged_sum.py", "--bogus"}, "unknown option '--bogus'"},
+      {{"run", "examples/jagged_sum.py", "-x"}, "unknown option '-x'"},
+      {{"run", "examples/jagged_sum.py", "--batch"}, "option --batch needs a value"},
+      {{"run", "examples/jagged_sum.py", "--batch", "many"},
+       "--batch expects an integer >= 0, got 'many'"},
+      {{"run", "examples/jagged_sum.py", "--batch", "-4"}, "--batch expects an integer >= 0"},
+      {{"run", "examples/jagged_sum.py", "--sparsity", "1.5"},
+       "--sparsity expects a number in [0, 1]"},
+      {{"run", "examples/jagged_sum.py", "--dist", "gauss"}, "--dist expects uniform|zipf|empty"},
+      {{"run", "examples/jagged_sum.py", "--dtype", "f64"}, "--dtype expects f32|bf16|f16"},
+      {{"run", "examples/jagged_sum.py", "--offsets", "i16"}, "--offsets expects i32|i64"},
+      {{"run", "examples/jagged_sum.py", "--backend", "tpu"}, "--backend expects auto|template"},
+      {{"run", "examples/jagged_sum.py", "--check=yes"}, "option --check takes no value"},
+      {{"run", "examples/jagged_sum.py", "--ir"}, "option --ir does not apply to 'jagtile run'"},
+      {{"run", "a.py", "b.py"}, "unexpected argument 'b.py'"},
+      {{"run", "examples/jagged_sum.py", "--arg", "x_values"}, "--arg expects NAME=VALUE"},
+      {{"run", "examples/jagged_sum.py", "--arg", "=3"}, "--arg expects NAME=VALUE"},
+      {{"run", "examples/jagged_sum.py", "--arg", "x_values="}, "--arg expects NAME=VALUE"},
+      {{"run", "examples/jagged_sum.py", "--arg", "2x=3"}, "'2x' is not a parameter name"},
+      {{"run", "examples/jagged_sum.py", "--arg", "x_values=data.bin"},
+       "'data.bin' is not a .npy file, a number, true/false or none"},
+      {{"run", "examples/jagged_sum.py", "--arg", "a=1", "--arg", "a=2"}, "--arg a is given twice"},
+      {{"explain", "examples/jagged_sum.py", "--ir"}, "--ir and --code need argument types"},
+  };
+  for (const Case& c : cases) {
+    Outcome o = jagtile(c.args);
+    std::string line;
+    for (const auto& a : c.args) line += a + " ";
+    EXPECT_EQ(o.status, 2) << line << "\n" << o.err;
+    EXPECT_THAT(o.err, HasSubstr(c.message)) << line;
+    EXPECT_THAT(o.err, HasSubstr("usage: jagtile")) << line;
+  }
+}
+
+TEST_F(CliTest, BenchAndAutotuneAreNotImplementedYet) {
+  for (std::string cmd : {"bench", "autotune"}) {
+    Outcome o = jagtile({cmd, "examples/jagged_sum.py"});
+    EXPECT_EQ(o.status, 2) << cmd;
+    EXPECT_THAT(o.err, HasSubstr("not implemented yet")) << cmd;
+  }
+}
+
+TEST_F(CliTest, MissingKernelFileIsAUserError) {
+  Outcome o = jagtile({"run", "examples/no_such_kernel.py"});
+  EXPECT_EQ(o.status, 1);
+  EXPECT_THAT(o.err, HasSubstr("cannot open kernel file 'examples/no_such_kernel.py'"));
+  EXPECT_THAT(o.err, HasSubstr("hint:"));
+}
+
+TEST_F(CliTest, MissingNpyFileNamesTheFile) {
+  Outcome o = jagtile({"run", "examples/jagged_sum.py", "--arg", "x_values=/nonexistent/v.npy",
+                       "--arg", "x_offsets=/nonexistent/o.npy"});
+  EXPECT_EQ(o.status, 1) << o.err;
+  EXPECT_THAT(o.err, HasSubstr("/nonexistent/v.npy"));
+}
+
+TEST_F(CliTest, UnknownKernelListsTheFilesKernels) {
+  Outcome o = jagtile({"run", "examples/jagged_sum.py", "--kernel", "jagged_summ"});
+  EXPECT_EQ(o.status, 1);
+  EXPECT_THAT(o.err, HasSubstr("no kernel named 'jagged_summ' in examples/jagged_sum.py"));
+  EXPECT_THAT(o.err, HasSubstr("jagged_sum"));
+}
+
+TEST_F(CliTest, UnknownArgumentNameListsTheParameters) {
+  Outcome o = jagtile({"run", "examples/jagged_sum.py", "--arg", "values=3"});
+  EXPECT_EQ(o.status, 1);
+  EXPECT_THAT(o.err, HasSubstr("kernel 'jagged_sum' has no parameter 'values'"));
+  EXPECT_THAT(o.err, HasSubstr("x_values, x_offsets"));
+}
+
+TEST_F(CliTest, ShapeOptionsOnAKernelThatIsNotAnExample) {
+  std::string file = write_file("copy_vec.py", kCopyKernel);
+  Outcome o = jagtile({"run", file, "--batch", "4", "--features", "3"});
+  EXPECT_EQ(o.status, 1) << o.err;
+  EXPECT_THAT(o.err, HasSubstr("shape options (--batch, --features) cannot generate the inputs "
+                               "of kernel 'copy_vec'"));
+  EXPECT_THAT(o.err, HasSubstr("--arg NAME=FILE.npy"));
+  EXPECT_THAT(o.err, HasSubstr("x, scale"));
+}
+
+TEST_F(CliTest, MissingArgumentOfAKernelThatIsNotAnExample) {
+  std::string file = write_file("copy_vec2.py", kCopyKernel);
+  Outcome o = jagtile({"run", file});
+  EXPECT_EQ(o.status, 1) << o.err;
+  EXPECT_THAT(o.err, HasSubstr("kernel 'copy_vec' needs argument 'x' (a tensor)"));
+  EXPECT_THAT(o.err, HasSubstr("--arg x=FILE.npy"));
+}
+
+TEST_F(CliTest, ExplainWithoutArgumentsListsKernelsAndParameters) {
+  Outcome o = jagtile({"explain", "examples/jagged_layer_norm.py"});
+  EXPECT_EQ(o.status, 0) << o.err;
+  EXPECT_THAT(o.out, HasSubstr("kernel jagged_layer_norm"));
+  EXPECT_THAT(o.out, HasSubstr("x_values: tensor"));
+  EXPECT_THAT(o.out, HasSubstr("eps: float = 1e-06"));
+  Outcome j = jagtile({"explain", "examples/jagged_dense_bmm.py", "--json"});
+  EXPECT_EQ(j.status, 0) << j.err;
+  EXPECT_THAT(j.out, HasSubstr("{\"kernel\": \"jagged_dense_bmm\""));
+  EXPECT_THAT(j.out, HasSubstr("{\"name\": \"bias\", \"kind\": \"tensor | None\"}"));
+}
+
+TEST_F(CliTest, ExplainWithShapeOptionsPrintsTheDispatch) {
+  Outcome o = jagtile({"explain", "examples/jagged_softmax.py", "--batch", "8"});
+  EXPECT_EQ(o.status, 0) << o.err;
+  EXPECT_THAT(o.out, HasSubstr("dispatch: "));
+  Outcome j = jagtile({"explain", "examples/jagged_sum.py", "--batch", "8", "--json"});
+  EXPECT_EQ(j.status, 0) << j.err;
+  EXPECT_THAT(j.out, HasSubstr("{\"kernel\": \"jagged_sum\", \"dispatch\": \""));
+  EXPECT_THAT(j.out, HasSubstr("\"reason\": "));
+  EXPECT_THAT(j.out, HasSubstr("\"plan\": "));
+}
+
+// The issue's acceptance line, for every bundled example.
+TEST_F(CliTest, EveryExampleRunsCheckedOnTheInterpreter) {
+  for (const ExampleInfo* e : all_examples()) {
+    Outcome o = jagtile({"run", e->file, "--batch", "48", "--features", "24", "--max-len", "40",
+                         "--check", "--backend", "interp"});
+    EXPECT_EQ(o.status, 0) << e->kernel << "\n" << o.out << o.err;
+    EXPECT_THAT(o.out, HasSubstr("check against reference: output 0 ok")) << e->kernel;
+  }
+}
+
+TEST_F(CliTest, OutWritesTheResultAsNpy) {
+  std::string out = (scratch_dir() / "sum.npy").string();
+  Outcome o = jagtile({"run", "examples/jagged_sum.py", "--batch", "5", "--features", "3", "--seed",
+                       "7", "--backend", "interp", "--out", out});
+  ASSERT_EQ(o.status, 0) << o.err;
+  EXPECT_THAT(o.out, HasSubstr("wrote " + out));
+  Tensor got = read_npy(out);
+  JaggedShape shape;
+  shape.batch = 5;
+  shape.features = 3;
+  shape.seed = 7;
+  const ExampleInfo* sum = find_example("jagged_sum");
+  auto expected = sum->reference(sum->make_inputs(shape, DType::f32, DType::i32));
+  Comparison c = compare_tensors(got, expected[0].value, sum->tolerance(DType::f32));
+  EXPECT_TRUE(c.ok) << c.mismatch;
+}
+
+TEST_F(CliTest, InputsFromNpyFilesAndScalars) {
+  JaggedShape shape;
+  shape.batch = 6;
+  shape.features = 4;
+  const ExampleInfo* norm = find_example("jagged_layer_norm");
+  ArgMap args = norm->make_inputs(shape, DType::f32, DType::i64);
+  std::string values = (scratch_dir() / "ln_values.npy").string();
+  std::string offsets = (scratch_dir() / "ln_offsets.npy").string();
+  write_npy(values, std::get<Tensor>(args["x_values"]));
+  write_npy(offsets, std::get<Tensor>(args["x_offsets"]));
+  Outcome o =
+      jagtile({"run", "examples/jagged_layer_norm.py", "--arg", "x_values=" + values, "--arg",
+               "x_offsets=" + offsets, "--arg", "eps=1", "--backend", "interp", "--check"});
+  EXPECT_EQ(o.status, 0) << o.out << o.err;
+  EXPECT_THAT(o.out, HasSubstr("check against reference: output 0 ok"));
+}
+
+TEST_F(CliTest, BmmRunsWithoutItsOptionalBias) {
+  Outcome o = jagtile({"run", "examples/jagged_dense_bmm.py", "--batch", "6", "--features", "5",
+                       "--arg", "bias=none", "--backend", "interp", "--check"});
+  EXPECT_EQ(o.status, 0) << o.out << o.err;
+  EXPECT_THAT(o.out, HasSubstr("check against reference: output 0 ok"));
+}
+
+TEST_F(CliTest, CheckFailsWhenTheKernelDisagreesWithTheReference) {
+  // Same name and parameters as the bundled jagged_sum, but it doubles the sum.
+  std::string wrong = slurp(fs::path(JAGTILE_SOURCE_DIR) / "examples/jagged_sum.py");
+  size_t at = wrong.find("out[tile_b, tile_m] = acc");
+  ASSERT_NE(at, std::string::npos);
+  wrong.replace(at, std::string("out[tile_b, tile_m] = acc").size(),
+                "out[tile_b, tile_m] = acc * 2.0");
+  std::string file = write_file("jagged_sum.py", wrong);
+  Outcome o = jagtile({"run", file, "--batch", "6", "--backend", "interp", "--check"});
+  EXPECT_EQ(o.status, 1) << o.out << o.err;
+  EXPECT_THAT(o.out, HasSubstr("MISMATCH"));
+  EXPECT_THAT(o.err, HasSubstr("check against reference failed: output 0 at ["));
+}
+
+TEST_F(CliTest, ASyntaxErrorIsLocated) {
+  std::string file =
+      write_file("broken.py", "import helion\n\n@helion.kernel()\ndef k(x):\n    y = (x +\n");
+  Outcome o = jagtile({"explain", file});
+  EXPECT_EQ(o.status, 1) << o.err;
+  EXPECT_THAT(o.err, HasSubstr("broken.py:"));
+  EXPECT_THAT(o.err, HasSubstr("error:"));
+  EXPECT_THAT(o.err, Not(HasSubstr("internal error")));
+}
+
+}  // namespace
+}  // namespace jagtile
