@@ -3,5 +3,29 @@
 # its reference, with the benchmark table. Exits non-zero on any mismatch.
 set -euo pipefail
 build=${1:-build}
+cd "$(dirname "$0")/.."
+
+echo "== bundled examples: jagtile run --check (default backend, then the interpreter) =="
+failed=0
+for example in examples/*.py; do
+  for dist in uniform one-huge; do
+    for dtype in f32 bf16; do
+      echo "-- $example --dist $dist --dtype $dtype"
+      if ! "./$build/jagtile" run "$example" --batch 48 --features 24 --max-len 40 \
+          --dist "$dist" --dtype "$dtype" --check; then
+        echo "FAILED: $example --dist $dist --dtype $dtype" >&2
+        failed=1
+      fi
+    done
+  done
+  echo "-- $example (explain)"
+  "./$build/jagtile" explain "$example" --batch 48 --features 24 --max-len 40 || failed=1
+done
+if [ "$failed" -ne 0 ]; then
+  echo "main job: a bundled example failed its check (see above)" >&2
+  exit 1
+fi
+
+echo
 echo "== jagged_reduce template library: checked benchmark (all cases) =="
 "./$build/bench_reduce" --check
