@@ -23,7 +23,9 @@ namespace {
 // Below this many (row + item) elements per worker, extra workers cost more than they save.
 constexpr int64_t kMinElementsPerWorker = 1 << 15;
 
-const rd::KernelTable& select_kernels() {
+}  // namespace
+
+const rd::KernelTable& rd::active_kernels() {
   static const rd::KernelTable* table = [] {
     __builtin_cpu_init();
     bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
@@ -42,6 +44,8 @@ const rd::KernelTable& select_kernels() {
   }();
   return *table;
 }
+
+namespace {
 
 void check_inputs(const Tensor& values, const Tensor& offsets, const ReduceSpec& spec) {
   if (!values.defined()) throw UserError("jagged_reduce: 'values' is an undefined tensor");
@@ -170,7 +174,7 @@ void run_cpu(const Tensor& values, const Tensor& offsets, const ReduceSpec& spec
     if (bounds.empty() || p.item != bounds.back().item || p.row != bounds.back().row)
       bounds.push_back(p);
   }
-  const rd::KernelTable& kernels = select_kernels();
+  const rd::KernelTable& kernels = rd::active_kernels();
   std::vector<rd::WorkerCarry> carry(bounds.size() - 1);
   if (carry.empty()) return;
   pool.run(int(carry.size()), [&](int w) {
@@ -220,7 +224,7 @@ std::string_view reduce_op_name(ReduceOp op) {
 }
 
 std::string_view reduce_cpu_isa() {
-  return select_kernels().isa;
+  return rd::active_kernels().isa;
 }
 
 void jagged_reduce_into(const Tensor& values, const Tensor& offsets, const ReduceSpec& spec,

@@ -77,7 +77,13 @@ struct KernelTable {
   void (*fold)(const ReduceArgs& args, float* acc, const float* partial, int64_t n);
   // Apply post and write item b's output row from its folded accumulator.
   void (*flush)(const ReduceArgs& args, int64_t item, const float* acc);
+  // Sum of n floats read as fast as this instruction set can: the streaming-read probe that
+  // benchmarks use as the machine's limit.
+  float (*read_stream)(const float* data, int64_t n);
 };
+
+// The table jagged_reduce runs on this CPU (JAGTILE_CPU_ISA may lower it).
+const KernelTable& active_kernels();
 
 namespace isa_avx512 {
 extern const KernelTable kernel_table;

@@ -10,6 +10,10 @@
 #include <cmath>
 #include <cstring>
 
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
 #include "templates/cpu/reduce_kernel.h"
 
 #ifndef JAGTILE_ISA_NS
@@ -28,7 +32,7 @@ constexpr int kMaxVectors = 2;  // 8 xmm accumulators
 #endif
 constexpr int kLanes = 16;
 // How many rows ahead the software prefetch reaches.
-constexpr int64_t kPrefetchRows = 8;
+constexpr int64_t kPrefetchRows = 0;
 
 typedef float VecF __attribute__((vector_size(64)));
 typedef int32_t VecI __attribute__((vector_size(64)));
@@ -54,9 +58,15 @@ inline VecF load_vec(const float* p) {
   return v;
 }
 inline VecF load_vec(const Bf16* p) {
+#if defined(__AVX512F__)
+  // GCC splits the generic widening below into two halves; one vpmovzxwd does it whole.
+  __m512i wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  return (VecF)_mm512_slli_epi32(wide, 16);
+#else
   VecH h;
   std::memcpy(&h, p, sizeof h);
   return (VecF)(__builtin_convertvector(h, VecU) << 16);
+#endif
 }
 inline VecF load_vec(const Half* p) {
   VecF16 h;
@@ -172,7 +182,7 @@ inline void reduce_block(const In* src, int64_t stride, int64_t rows, VecF (&acc
   for (int k = 0; k < NV; ++k) acc[k] = splat(Op::identity());
   for (int64_t r = 0; r < rows; ++r) {
     const In* row = src + r * stride;
-    __builtin_prefetch(row + kPrefetchRows * stride);
+    if (kPrefetchRows) __builtin_prefetch(row + kPrefetchRows * stride);
     for (int k = 0; k < NV; ++k) acc[k] = Op::apply(acc[k], load_vec(row + k * kLanes));
   }
 }
@@ -393,11 +403,27 @@ void fold(const ReduceArgs& a, float* acc, const float* partial, int64_t n) {
   }
 }
 
+// The machine's read limit, for benchmarks: sum a buffer with independent accumulators, so that
+// nothing but memory bandwidth bounds it.
+float read_stream(const float* p, int64_t n) {
+  VecF acc[4] = {};
+  int64_t i = 0;
+  for (; i + 4 * kLanes <= n; i += 4 * kLanes) {
+    for (int k = 0; k < 4; ++k) acc[k] += load_vec(p + i + k * kLanes);
+  }
+  VecF total = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+  float s = 0;
+  for (int l = 0; l < kLanes; ++l) s += total[l];
+  for (; i < n; ++i) s += p[i];
+  return s;
+}
+
 #define JAGTILE_STR2(x) #x
 #define JAGTILE_STR(x) JAGTILE_STR2(x)
 
 }  // namespace
 
-const KernelTable kernel_table = {JAGTILE_STR(JAGTILE_ISA_NS) + 4, run_worker, fold, flush_row};
+const KernelTable kernel_table = {JAGTILE_STR(JAGTILE_ISA_NS) + 4, run_worker, fold, flush_row,
+                                  read_stream};
 
 }  // namespace jagtile::reduce_detail::JAGTILE_ISA_NS

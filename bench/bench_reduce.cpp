@@ -1,0 +1,235 @@
+// bench_reduce: the CPU jagged_reduce template against the naive reference on the standard cases,
+// next to the machine's real limit: a SIMD streaming read of the same bytes, measured in the same
+// run with the same worker count. Implementations are timed interleaved (one of each per round)
+// so that noise from a shared machine hits them alike; we report medians and minimums.
+//
+//   bench_reduce [--threads N] [--repeat N] [--case NAME] [--json] [--check] [--quick]
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/datagen.h"
+#include "jagtile/error.h"
+#include "jagtile/reduce.h"
+#include "jagtile/thread_pool.h"
+#include "templates/cpu/reduce_kernel.h"
+
+namespace {
+
+using namespace jagtile;
+
+struct Case {
+  std::string name;
+  JaggedShape shape;
+  DType dtype;
+};
+
+std::vector<Case> standard_cases(bool quick) {
+  // --quick divides the batch so `make run` on a loaded machine stays short; shapes keep their
+  // character (row count per item, columns, distribution).
+  const int64_t d = quick ? 8 : 1;
+  return {
+      {"uniform/f32", {1024 / d, 256, 512, 0.5, LengthDist::uniform, 1}, DType::f32},
+      {"uniform/bf16", {1024 / d, 256, 512, 0.5, LengthDist::uniform, 1}, DType::bf16},
+      {"small-rows/f32", {16384 / d, 64, 64, 0.5, LengthDist::uniform, 2}, DType::f32},
+      {"zipf/f32", {64, 1024, 4096 / d, 0.5, LengthDist::zipf, 3}, DType::f32},
+      {"tiny-items/f32", {1000000 / d, 16, 4, 0.5, LengthDist::tiny, 4}, DType::f32},
+      {"one-huge/f32", {1024 / d, 256, 512, 0.5, LengthDist::one_huge, 5}, DType::f32},
+  };
+}
+
+double now_ms() {
+  using clock = std::chrono::steady_clock;
+  return std::chrono::duration<double, std::milli>(clock::now().time_since_epoch()).count();
+}
+
+volatile float g_sink;
+
+void stream_read(ThreadPool& pool, int threads, const void* data, int64_t bytes) {
+  const int64_t n = bytes / 4;
+  std::vector<float> partial(static_cast<size_t>(threads));
+  pool.run(threads, [&](int w) {
+    int64_t lo = n * w / threads, hi = n * (w + 1) / threads;
+    partial[size_t(w)] =
+        reduce_detail::active_kernels().read_stream(static_cast<const float*>(data) + lo, hi - lo);
+  });
+  float s = 0;
+  for (float x : partial) s += x;
+  g_sink = s;
+}
+
+struct Timing {
+  std::vector<double> ms;
+  double median() const {
+    std::vector<double> v = ms;
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0 : (v[(v.size() - 1) / 2] + v[v.size() / 2]) / 2;
+  }
+  double min() const { return ms.empty() ? 0 : *std::min_element(ms.begin(), ms.end()); }
+};
+
+double time_once(const std::function<void()>& fn) {
+  double t0 = now_ms();
+  fn();
+  return now_ms() - t0;
+}
+
+// Largest error of the template against the reference, as a multiple of the allowed tolerance
+// (fp32 reassociation over the item's rows, plus one rounding for 16-bit outputs). > 1 fails.
+double check_against_reference(const Tensor& actual, const Tensor& expected,
+                               const Tensor& offsets) {
+  const int64_t items = offsets.numel() - 1;
+  const int64_t cols = items ? actual.numel() / items : 0;
+  double worst = 0;
+  for (int64_t i = 0; i < actual.numel(); ++i) {
+    const double a = actual.item_as_double(i), e = expected.item_as_double(i);
+    if (std::isnan(e) || std::isinf(e)) {
+      if (!((std::isnan(a) && std::isnan(e)) || a == e)) return INFINITY;
+      continue;
+    }
+    const int64_t b = i / cols;
+    const double len = offsets.item_as_double(b + 1) - offsets.item_as_double(b);
+    double tol = 2e-6 * (len + 1) + 1e-12;
+    if (actual.dtype() == DType::bf16) tol += std::fabs(e) * 0x1p-7;
+    if (actual.dtype() == DType::f16) tol += std::fabs(e) * 0x1p-10;
+    worst = std::max(worst, std::fabs(a - e) / tol);
+  }
+  return worst;
+}
+
+struct Row {
+  std::string case_name, impl;
+  int threads;
+  double median_ms, min_ms, gbps, pct_of_peak, speedup, peak_gbps;
+};
+
+int run(int argc, char** argv) {
+  int threads = default_num_threads();
+  int repeat = 11;
+  bool json = false, check = false, quick = false;
+  std::string only;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw UserError("option " + a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--threads")
+      threads = std::stoi(value());
+    else if (a == "--repeat")
+      repeat = std::stoi(value());
+    else if (a == "--case")
+      only = value();
+    else if (a == "--json")
+      json = true;
+    else if (a == "--check")
+      check = true;
+    else if (a == "--quick")
+      quick = true;
+    else if (a == "--help" || a == "-h") {
+      std::printf(
+          "usage: bench_reduce [--threads N] [--repeat N] [--case NAME] [--json] [--check] "
+          "[--quick]\n");
+      return 0;
+    } else {
+      throw UserError("unknown option '" + a + "'", "run bench_reduce --help for the options");
+    }
+  }
+  if (threads < 1 || repeat < 1) throw UserError("--threads and --repeat must be at least 1");
+
+  ThreadPool pool(threads);
+  std::vector<Row> rows;
+  bool all_ok = true;
+  for (const Case& c : standard_cases(quick)) {
+    if (!only.empty() && c.name != only) continue;
+    if (!json) std::fprintf(stderr, "bench_reduce: %s: generating data...\n", c.name.c_str());
+    const auto lengths = generate_lengths(c.shape);
+    Tensor offsets = lengths_to_offsets(lengths, DType::i64);
+    int64_t total_rows = 0;
+    for (int64_t len : lengths) total_rows += len;
+    Tensor values = random_values({total_rows, c.shape.features}, c.dtype, c.shape.seed);
+    ReduceSpec spec;
+    spec.pool = &pool;
+    spec.num_threads = threads;
+    Tensor out = Tensor::empty({c.shape.batch, c.shape.features}, c.dtype);
+    // Minimum traffic: every input element read once (values, offsets), every output written once.
+    const double bytes = double(values.nbytes() + offsets.nbytes() + out.nbytes());
+
+    Timing peak, templ, ref;
+    Tensor ref_out;
+    auto run_peak = [&] { stream_read(pool, threads, values.raw_data(), values.nbytes()); };
+    auto run_template = [&] { jagged_reduce_into(values, offsets, spec, out); };
+    auto run_reference = [&] { ref_out = jagged_reduce_reference(values, offsets, spec); };
+    run_peak();
+    run_template();
+    // The reference is slow by design; a few rounds of it are enough for a stable median.
+    const int ref_rounds = std::max(1, std::min(repeat, 3));
+    for (int r = 0; r < repeat; ++r) {
+      peak.ms.push_back(time_once(run_peak));
+      templ.ms.push_back(time_once(run_template));
+      if (r < ref_rounds) ref.ms.push_back(time_once(run_reference));
+    }
+    if (check) {
+      double worst = check_against_reference(out, ref_out, offsets);
+      bool ok = worst <= 1.0;
+      all_ok = all_ok && ok;
+      std::fprintf(stderr, "bench_reduce: %s: check %s (worst error %.3g of tolerance)\n",
+                   c.name.c_str(), ok ? "ok" : "FAILED", worst);
+    }
+    const double peak_gbps = bytes / (peak.median() * 1e6);
+    const double ref_ms = ref.median();
+    for (auto [impl, t] :
+         {std::pair<const char*, Timing*>{"template", &templ}, {"reference", &ref}}) {
+      double gbps = bytes / (t->median() * 1e6);
+      rows.push_back({c.name, impl, threads, t->median(), t->min(), gbps, 100.0 * gbps / peak_gbps,
+                      ref_ms / t->median(), peak_gbps});
+    }
+  }
+
+  if (json) {
+    std::printf("[\n");
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const Row& r = rows[i];
+      std::printf(
+          "  {\"case\": \"%s\", \"impl\": \"%s\", \"threads\": %d, \"median_ms\": %.4f, "
+          "\"min_ms\": "
+          "%.4f, \"gbps\": %.2f, \"pct_of_peak\": %.1f, \"speedup_vs_reference\": %.2f, "
+          "\"peak_read_gbps\": %.2f, \"isa\": \"%s\"}%s\n",
+          r.case_name.c_str(), r.impl.c_str(), r.threads, r.median_ms, r.min_ms, r.gbps,
+          r.pct_of_peak, r.speedup, r.peak_gbps, std::string(reduce_cpu_isa()).c_str(),
+          i + 1 < rows.size() ? "," : "");
+    }
+    std::printf("]\n");
+  } else {
+    std::printf("jagged_reduce (CPU, %s, %d threads; peak = same-run streaming read)\n",
+                std::string(reduce_cpu_isa()).c_str(), threads);
+    std::printf("%-16s %-10s %10s %10s %8s %8s %10s %10s\n", "Case", "Impl", "Median ms", "Min ms",
+                "GB/s", "% peak", "Peak GB/s", "Speedup");
+    for (const Row& r : rows) {
+      std::printf("%-16s %-10s %10.3f %10.3f %8.2f %7.1f%% %10.2f %9.1fx\n", r.case_name.c_str(),
+                  r.impl.c_str(), r.median_ms, r.min_ms, r.gbps, r.pct_of_peak, r.peak_gbps,
+                  r.speedup);
+    }
+  }
+  return all_ok ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const jagtile::UserError& e) {
+    std::fprintf(stderr, "bench_reduce: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_reduce: %s\n", e.what());
+    return 3;
+  }
+}
