@@ -290,7 +290,8 @@ class Lexer {
       } else if (c == '_' && !digits.empty() && digit_ok(peek(1))) {
         advance();
       } else if (c == '_') {
-        fail(lit_pos, std::string("invalid ") + what + " literal: '_' must separate two digits");
+        fail(lit_pos, std::string("invalid ") + what + " literal: '_' must separate two digits",
+             "write digit groups like 1_000_000");
       } else {
         break;
       }
@@ -313,7 +314,8 @@ class Lexer {
                                      : [](char c) { return c == '0' || c == '1'; };
       std::string digits = read_digits(ok, pos, what);
       if (digits.empty() || (!at_end() && (is_ident_char(peek()) || peek() == '.'))) {
-        fail(pos, std::string("invalid ") + what + " literal '" + literal_text(start) + "'");
+        fail(pos, std::string("invalid ") + what + " literal '" + literal_text(start) + "'",
+             "check the digits after the base prefix");
       }
       uint64_t v = 0;
       for (char c : digits) {
@@ -505,13 +507,17 @@ class Lexer {
       uint32_t v = 0;
       for (int k = 0; k < hex_len; ++k) {
         if (!is_hex_digit(peek())) {
-          fail(pos, std::string("truncated \\") + c + " escape: expected " +
-                        std::to_string(hex_len) + " hexadecimal digits");
+          fail(pos,
+               std::string("truncated \\") + c + " escape: expected " + std::to_string(hex_len) +
+                   " hexadecimal digits",
+               "write exactly that many hexadecimal digits, or use a raw string r\"...\"");
         }
         v = v * 16 + static_cast<uint32_t>(hex_value(peek()));
         advance();
       }
-      if (v > 0x10FFFF) fail(pos, "\\U escape is not a valid Unicode code point");
+      if (v > 0x10FFFF) {
+        fail(pos, "\\U escape is not a valid Unicode code point", "use a value up to 0010FFFF");
+      }
       if (bytes) {
         value += static_cast<char>(v);
       } else {
@@ -548,7 +554,10 @@ class Lexer {
           }
           brackets_.push_back(Open{op[0], pos});
         } else if (op == ")" || op == "]" || op == "}") {
-          if (brackets_.empty()) fail(pos, "unmatched '" + std::string(op) + "'");
+          if (brackets_.empty()) {
+            fail(pos, "unmatched '" + std::string(op) + "'",
+                 "remove it, or add the opening bracket it closes");
+          }
           if (closing_of(brackets_.back().c) != op[0]) {
             const auto& b = brackets_.back();
             fail(pos,
@@ -562,13 +571,15 @@ class Lexer {
         return;
       }
     }
-    if (c == '!') fail(pos, "invalid syntax: '!' (use 'not' for negation, '!=' for inequality)");
+    if (c == '!')
+      fail(pos, "invalid syntax: '!'", "use 'not' for negation and '!=' for inequality");
     char buf[32];
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
       std::snprintf(buf, sizeof buf, "U+%04X", static_cast<unsigned char>(c));
-      fail(pos, std::string("invalid control character ") + buf + " in the source");
+      fail(pos, std::string("invalid control character ") + buf + " in the source", "remove it");
     }
-    fail(pos, std::string("invalid character '") + c + "' in the source");
+    fail(pos, std::string("invalid character '") + c + "' in the source",
+         "remove it; kernels use Python's operators only");
   }
 
   std::string_view src_;

@@ -125,10 +125,12 @@ class Parser {
     if (t.kind == TokKind::indent) {
       fail(t.pos, "unexpected indent", "indent this line like the line before it");
     }
-    std::string msg = "invalid syntax: ";
-    msg += expected.empty() ? "unexpected " + describe(t)
-                            : "expected " + expected + ", found " + describe(t);
-    fail(t.pos, msg);
+    if (expected.empty()) {
+      fail(t.pos, "invalid syntax: unexpected " + describe(t),
+           "the kernel language follows Python's syntax; check the code just before this point");
+    }
+    fail(t.pos, "invalid syntax: expected " + expected + ", found " + describe(t),
+         "write " + expected + " here");
   }
   void expect_op(const char* s, const std::string& where = {}) {
     if (!accept_op(s)) unexpected("'" + std::string(s) + "'" + (where.empty() ? "" : " " + where));
@@ -476,9 +478,9 @@ class Parser {
   }
 
   void parse_import(StmtList& out) {
-    take();  // import
+    Pos pos = take().pos;  // import
     do {
-      auto s = make_stmt(StmtKind::import, cur().pos);
+      auto s = make_stmt(StmtKind::import, pos);
       s->module = parse_dotted_name();
       if (accept_kw("as")) {
         s->import_names.push_back(expect_name("a name after 'as'"));
@@ -590,7 +592,7 @@ class Parser {
       if (t.text == "yield") {
         fail(t.pos, "'yield' is not supported", "kernels return their results with 'return'");
       }
-      if (t.text == "await") fail(t.pos, "'await' is not supported");
+      if (t.text == "await") fail(t.pos, "'await' is not supported", "remove it");
     }
     if (t.kind == TokKind::op && (t.text == "*" || t.text == "**")) {
       fail(t.pos, "unpacking with '" + t.text + "' is not supported",
@@ -763,7 +765,9 @@ class Parser {
         k.name = take().text;
         take();  // =
         for (const auto& other : c->keywords) {
-          if (other.name == k.name) fail(k.pos, "keyword argument repeated: '" + k.name + "'");
+          if (other.name == k.name) {
+            fail(k.pos, "keyword argument repeated: '" + k.name + "'", "pass it once");
+          }
         }
         k.value = parse_expression();
         c->keywords.push_back(std::move(k));
@@ -837,7 +841,9 @@ class Parser {
         auto e = make_expr(ExprKind::str_lit, pos);
         bool bytes = t.is_bytes;
         while (cur().kind == TokKind::string) {
-          if (cur().is_bytes != bytes) fail(cur().pos, "cannot mix bytes and non-bytes literals");
+          if (cur().is_bytes != bytes) {
+            fail(cur().pos, "cannot mix bytes and non-bytes literals", "drop the b prefix");
+          }
           e->str_value += take().text;
         }
         return e;
@@ -942,7 +948,9 @@ ast::Module parse_module(std::string_view source, const std::string& file_name) 
   for (size_t i = 0; i < m.lines.size(); ++i) {
     size_t z = m.lines[i].find('\0');
     if (z != std::string::npos) {
-      throw ast::error_at(m, ast::Pos{static_cast<int>(i) + 1, static_cast<int>(z) + 1},
+      int column = 1;  // in code points, like every other column
+      for (size_t k = 0; k < z; ++k) column += (m.lines[i][k] & 0xC0) != 0x80;
+      throw ast::error_at(m, ast::Pos{static_cast<int>(i) + 1, column},
                           "source code cannot contain null bytes",
                           "remove the null byte (is this a binary file?)");
     }
