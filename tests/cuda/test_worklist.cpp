@@ -1,0 +1,380 @@
+// Host-side logic of the CUDA jagged_reduce template (no GPU needed): the worklist partition
+// (every row exactly once, chunks never crossing items, balance, empty items), the partial slots
+// and combiner choice for items cut between workers, launch shaping, and a host replay of the
+// kernels' plan that must reproduce a plain reduction.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "templates/cuda/worklist.h"
+
+namespace jagtile::cuda_reduce {
+namespace {
+
+std::vector<int64_t> to_offsets(const std::vector<int64_t>& lengths, int64_t start = 0) {
+  std::vector<int64_t> off{start};
+  for (int64_t len : lengths) off.push_back(off.back() + len);
+  return off;
+}
+
+OffsetsView view_of(const std::vector<int64_t>& off) {
+  return OffsetsView{off.data(), true, int64_t(off.size()) - 1};
+}
+
+// Length patterns that stress the partition: empty items at the ends and in the middle, all
+// empty, one huge item, tiny items, random.
+std::map<std::string, std::vector<int64_t>> length_cases() {
+  std::map<std::string, std::vector<int64_t>> cases;
+  cases["single"] = {5};
+  cases["single-empty"] = {0};
+  cases["empty-first"] = {0, 0, 7, 3, 130};
+  cases["empty-middle"] = {9, 0, 0, 0, 65, 0, 1};
+  cases["empty-last"] = {64, 128, 1, 0, 0};
+  cases["all-empty"] = std::vector<int64_t>(37, 0);
+  std::vector<int64_t> huge(50, 3);
+  huge[25] = 5000;
+  cases["one-huge"] = huge;
+  std::mt19937_64 rng(7);
+  std::vector<int64_t> tiny(400);
+  for (auto& v : tiny) v = int64_t(rng() % 5);
+  cases["tiny"] = tiny;
+  std::vector<int64_t> random(120);
+  for (auto& v : random) v = int64_t(rng() % 300);
+  cases["random"] = random;
+  return cases;
+}
+
+struct Config {
+  int64_t workers;
+  int64_t chunk_rows;
+  int64_t overhead;
+};
+
+std::vector<Config> configs() {
+  std::vector<Config> out;
+  for (int64_t w : {1, 2, 3, 7, 64, 1000}) {
+    for (int64_t cr : {1, 3, 64}) {
+      for (int64_t ovh : {1, 4}) out.push_back({w, cr, ovh});
+    }
+  }
+  return out;
+}
+
+std::string describe(const std::string& name, const Config& c) {
+  return name + " W=" + std::to_string(c.workers) + " chunk_rows=" + std::to_string(c.chunk_rows) +
+         " overhead=" + std::to_string(c.overhead);
+}
+
+// Cost of one chunk in the worklist's units.
+int64_t chunk_cost(const OffsetsView& off, int64_t item, int64_t chunk, int64_t cr, int64_t ovh) {
+  const int64_t len = off[item + 1] - off[item];
+  const int64_t rows = std::min(cr, len - chunk * cr);
+  return (chunk == 0 ? ovh : 0) + std::max<int64_t>(rows, 0);
+}
+
+TEST(CudaWorklist, EveryRowAndItemExactlyOnce) {
+  for (const auto& [name, lengths] : length_cases()) {
+    for (int64_t start : {int64_t(0), int64_t(11)}) {
+      const std::vector<int64_t> off = to_offsets(lengths, start);
+      const OffsetsView view = view_of(off);
+      const int64_t items = view.num_items;
+      for (const Config& c : configs()) {
+        SCOPED_TRACE(describe(name, c) + " start=" + std::to_string(start));
+        const auto pos = plan_positions(view, c.workers, c.chunk_rows, c.overhead);
+        ASSERT_EQ(pos.size(), size_t(c.workers + 1));
+        EXPECT_TRUE(pos.front() == (Position{0, 0}));
+        EXPECT_TRUE(pos.back() == (Position{items, 0}));
+        std::vector<int> row_seen(static_cast<size_t>(off.back()), 0);
+        std::vector<std::vector<int64_t>> visitors(static_cast<size_t>(items));
+        for (int64_t w = 0; w < c.workers; ++w) {
+          const Position s = pos[size_t(w)];
+          const Position e = pos[size_t(w) + 1];
+          ASSERT_TRUE(s <= e) << "worker " << w;
+          if (s.item < items) {
+            ASSERT_LT(s.chunk,
+                      num_chunks(off[size_t(s.item) + 1] - off[size_t(s.item)], c.chunk_rows))
+                << "worker " << w << " starts past its item's chunks";
+          }
+          if (!(s < e)) continue;
+          // The run is one contiguous range of rows, tiled by the segments in order.
+          int64_t next_row = position_row(view, s, c.chunk_rows);
+          for (int64_t b = s.item; b <= last_item(s, e); ++b) {
+            const Segment seg = segment_of(view, s, e, b, c.chunk_rows);
+            EXPECT_EQ(seg.row_begin, next_row) << "item " << b;
+            EXPECT_GE(seg.row_begin, off[size_t(b)]);
+            EXPECT_LE(seg.row_end, off[size_t(b) + 1]) << "segment crosses out of item " << b;
+            EXPECT_EQ((seg.row_begin - off[size_t(b)]) % c.chunk_rows, 0)
+                << "segment does not start on a chunk boundary";
+            for (int64_t r = seg.row_begin; r < seg.row_end; ++r) ++row_seen[size_t(r)];
+            visitors[size_t(b)].push_back(w);
+            next_row = seg.row_end;
+          }
+          EXPECT_EQ(next_row, position_row(view, e, c.chunk_rows));
+        }
+        for (int64_t start_row = 0; start_row < off.front(); ++start_row) {
+          EXPECT_EQ(row_seen[size_t(start_row)], 0) << "row before offsets[0] reduced";
+        }
+        for (int64_t r = off.front(); r < off.back(); ++r) {
+          ASSERT_EQ(row_seen[size_t(r)], 1) << "row " << r;
+        }
+        for (int64_t b = 0; b < items; ++b) {
+          ASSERT_FALSE(visitors[size_t(b)].empty()) << "item " << b << " never visited";
+          // Split flag agrees with the number of workers touching the item.
+          const int64_t w0 = visitors[size_t(b)].front();
+          const Segment seg =
+              segment_of(view, pos[size_t(w0)], pos[size_t(w0) + 1], b, c.chunk_rows);
+          EXPECT_EQ(seg.split, visitors[size_t(b)].size() > 1) << "item " << b;
+        }
+      }
+    }
+  }
+}
+
+TEST(CudaWorklist, BalancedToWithinOneChunk) {
+  for (const auto& [name, lengths] : length_cases()) {
+    const std::vector<int64_t> off = to_offsets(lengths);
+    const OffsetsView view = view_of(off);
+    for (const Config& c : configs()) {
+      SCOPED_TRACE(describe(name, c));
+      const auto pos = plan_positions(view, c.workers, c.chunk_rows, c.overhead);
+      const int64_t total = total_cost(view, c.overhead);
+      const int64_t max_chunk = c.overhead + c.chunk_rows;
+      int64_t sum = 0;
+      for (int64_t w = 0; w < c.workers; ++w) {
+        int64_t cost = 0;
+        for (Position p = pos[size_t(w)]; p < pos[size_t(w) + 1];) {
+          cost += chunk_cost(view, p.item, p.chunk, c.chunk_rows, c.overhead);
+          const int64_t chunks =
+              num_chunks(off[size_t(p.item) + 1] - off[size_t(p.item)], c.chunk_rows);
+          p = p.chunk + 1 < chunks ? Position{p.item, p.chunk + 1} : Position{p.item + 1, 0};
+        }
+        const int64_t share =
+            worker_boundary(w + 1, c.workers, total) - worker_boundary(w, c.workers, total);
+        EXPECT_LE(cost, share + max_chunk) << "worker " << w;
+        sum += cost;
+      }
+      EXPECT_EQ(sum, total);
+    }
+  }
+}
+
+TEST(CudaWorklist, CutItemsHaveOneCombinerAndDistinctSlots) {
+  for (const auto& [name, lengths] : length_cases()) {
+    const std::vector<int64_t> off = to_offsets(lengths);
+    const OffsetsView view = view_of(off);
+    for (const Config& c : configs()) {
+      SCOPED_TRACE(describe(name, c));
+      const auto pos = plan_positions(view, c.workers, c.chunk_rows, c.overhead);
+      std::map<int64_t, std::vector<int64_t>> writers;  // cut item -> workers writing partials
+      std::set<int64_t> slots;
+      for (int64_t w = 0; w < c.workers; ++w) {
+        const Position s = pos[size_t(w)];
+        const Position e = pos[size_t(w) + 1];
+        if (!(s < e)) continue;
+        for (int64_t b = s.item; b <= last_item(s, e); ++b) {
+          if (!segment_of(view, s, e, b, c.chunk_rows).split) continue;
+          writers[b].push_back(w);
+          const int64_t slot = partial_slot(w, s, b);
+          EXPECT_GE(slot, 0);
+          EXPECT_LT(slot, 2 * c.workers);
+          EXPECT_TRUE(slots.insert(slot).second) << "slot " << slot << " written twice";
+        }
+      }
+      std::map<int64_t, int64_t> combiner;
+      for (int64_t w = 0; w < c.workers; ++w) {
+        if (!combines_item(pos[size_t(w)], pos[size_t(w) + 1])) continue;
+        const int64_t b = pos[size_t(w)].item;
+        EXPECT_TRUE(combiner.emplace(b, w).second) << "item " << b << " combined twice";
+      }
+      ASSERT_EQ(combiner.size(), writers.size());
+      for (const auto& [b, ws] : writers) {
+        ASSERT_TRUE(combiner.count(b)) << "cut item " << b << " is never combined";
+        EXPECT_EQ(combiner[b], ws.back()) << "the combiner owns the item's last chunk";
+        const int64_t first = first_owner(pos.data(), c.workers, b);
+        EXPECT_EQ(first, ws.front());
+        // The combine pass reads exactly the non-empty workers between the two.
+        std::vector<int64_t> read;
+        for (int64_t v = first; v <= combiner[b]; ++v) {
+          if (pos[size_t(v)] < pos[size_t(v) + 1]) read.push_back(v);
+        }
+        EXPECT_EQ(read, ws);
+      }
+    }
+  }
+}
+
+// Replays what the kernels compute (rows in order per worker segment; partials combined in
+// kCombineLanes interleaved folds) on the host, against a plain per-item fold.
+float replay(const std::vector<int64_t>& off, const std::vector<float>& values, int64_t item,
+             const std::vector<Position>& pos, int64_t workers, int64_t cr, bool use_max) {
+  const OffsetsView view = view_of(off);
+  auto combine = [&](float a, float x) { return use_max ? std::max(a, x) : a + x; };
+  const float identity = use_max ? -std::numeric_limits<float>::infinity() : 0.0f;
+  const float init = use_max ? identity : 0.5f;
+  std::map<int64_t, float> workspace;
+  float direct = std::numeric_limits<float>::quiet_NaN();
+  bool direct_written = false;
+  for (int64_t w = 0; w < workers; ++w) {
+    const Position s = pos[size_t(w)];
+    const Position e = pos[size_t(w) + 1];
+    if (!(s < e) || item < s.item || item > last_item(s, e)) continue;
+    const Segment seg = segment_of(view, s, e, item, cr);
+    float acc = seg.split ? identity : init;
+    for (int64_t r = seg.row_begin; r < seg.row_end; ++r) acc = combine(acc, values[size_t(r)]);
+    if (seg.split) {
+      workspace[partial_slot(w, s, item)] = acc;
+    } else {
+      EXPECT_FALSE(direct_written);
+      direct = acc;
+      direct_written = true;
+    }
+  }
+  if (direct_written) return direct;
+  for (int64_t w = 0; w < workers; ++w) {
+    if (!combines_item(pos[size_t(w)], pos[size_t(w) + 1]) || pos[size_t(w)].item != item) {
+      continue;
+    }
+    const int64_t first = first_owner(pos.data(), workers, item);
+    float lanes[kCombineLanes];
+    for (int lane = 0; lane < kCombineLanes; ++lane) {
+      lanes[lane] = identity;
+      for (int64_t v = first + lane; v <= w; v += kCombineLanes) {
+        if (pos[size_t(v)] < pos[size_t(v) + 1]) {
+          lanes[lane] = combine(lanes[lane], workspace.at(partial_slot(v, pos[size_t(v)], item)));
+        }
+      }
+    }
+    float total = init;
+    for (float x : lanes) total = combine(total, x);
+    return total;
+  }
+  ADD_FAILURE() << "item " << item << " has no result";
+  return 0;
+}
+
+TEST(CudaWorklist, HostReplayMatchesPlainReduction) {
+  std::mt19937_64 rng(3);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  for (const auto& [name, lengths] : length_cases()) {
+    const std::vector<int64_t> off = to_offsets(lengths);
+    std::vector<float> values(size_t(off.back()));
+    for (auto& v : values) v = dist(rng);
+    for (const Config& c : configs()) {
+      SCOPED_TRACE(describe(name, c));
+      const auto pos = plan_positions(view_of(off), c.workers, c.chunk_rows, c.overhead);
+      for (int64_t b = 0; b + 1 < int64_t(off.size()); ++b) {
+        double sum = 0.5;
+        double abs_sum = 0.5;
+        float max = -std::numeric_limits<float>::infinity();
+        for (int64_t r = off[size_t(b)]; r < off[size_t(b) + 1]; ++r) {
+          sum += values[size_t(r)];
+          abs_sum += std::abs(values[size_t(r)]);
+          max = std::max(max, values[size_t(r)]);
+        }
+        const float got_sum = replay(off, values, b, pos, c.workers, c.chunk_rows, false);
+        EXPECT_NEAR(got_sum, sum, 1e-6 * abs_sum + 1e-6) << "item " << b;
+        const float got_max = replay(off, values, b, pos, c.workers, c.chunk_rows, true);
+        EXPECT_EQ(got_max, max) << "item " << b;
+      }
+    }
+  }
+}
+
+TEST(CudaWorklist, PositionEdgeCases) {
+  const std::vector<int64_t> none{0};
+  EXPECT_TRUE(position_at(view_of(none), 0, 64, 1) == (Position{0, 0}));
+  EXPECT_TRUE(position_at(view_of(none), 5, 64, 1) == (Position{0, 0}));
+  const std::vector<int64_t> off = to_offsets({10, 0, 130});
+  const OffsetsView view = view_of(off);
+  // coord: item 0 at 0, item 1 at 12, item 2 at 14; item 2's chunks start at 14, 16+64, 16+128.
+  EXPECT_TRUE(position_at(view, 0, 64, 2) == (Position{0, 0}));
+  EXPECT_TRUE(position_at(view, 1, 64, 2) == (Position{1, 0}));
+  EXPECT_TRUE(position_at(view, 12, 64, 2) == (Position{1, 0}));
+  EXPECT_TRUE(position_at(view, 13, 64, 2) == (Position{2, 0}));
+  EXPECT_TRUE(position_at(view, 15, 64, 2) == (Position{2, 1}));
+  EXPECT_TRUE(position_at(view, 80, 64, 2) == (Position{2, 1}));
+  EXPECT_TRUE(position_at(view, 81, 64, 2) == (Position{2, 2}));
+  EXPECT_TRUE(position_at(view, 145, 64, 2) == (Position{3, 0}));
+  EXPECT_TRUE(position_at(view, total_cost(view, 2), 64, 2) == (Position{3, 0}));
+  EXPECT_EQ(position_row(view, Position{2, 1}, 64), 10 + 64);
+  EXPECT_EQ(position_row(view, Position{3, 0}, 64), 140);
+
+  // i32 offsets read the same.
+  const std::vector<int32_t> off32{0, 10, 10, 140};
+  const OffsetsView view32{off32.data(), false, 3};
+  for (int64_t x = 0; x <= total_cost(view, 2); ++x) {
+    EXPECT_TRUE(position_at(view32, x, 64, 2) == position_at(view, x, 64, 2)) << x;
+  }
+}
+
+TEST(CudaWorklist, BoundariesDoNotOverflow) {
+  const int64_t total = (int64_t(1) << 62) + 12345;
+  const int64_t workers = int64_t(1) << 20;
+  int64_t prev = worker_boundary(0, workers, total);
+  EXPECT_EQ(prev, 0);
+  for (int64_t w = 1; w <= workers; w += 4099) {
+    const int64_t x = worker_boundary(w, workers, total);
+    EXPECT_GE(x, prev);
+    prev = x;
+  }
+  EXPECT_EQ(worker_boundary(workers, workers, total), total);
+  EXPECT_EQ(worker_boundary(1, 3, 10), 3);
+  EXPECT_EQ(worker_boundary(2, 3, 10), 6);
+}
+
+TEST(CudaWorklist, LaunchShapesFitTheRing) {
+  for (int64_t es : {2, 4}) {
+    for (int64_t m : {1, 3, 16, 17, 31, 32, 33, 64, 100, 128, 129, 256, 1000, 1024, 4096}) {
+      SCOPED_TRACE("M=" + std::to_string(m) + " elem=" + std::to_string(es));
+      const LaunchShape s = plan_launch(m, es, 100000, 1000, 132 * 16);
+      EXPECT_EQ(s.col_lanes * s.row_lanes, 32);
+      EXPECT_EQ(s.col_lanes & (s.col_lanes - 1), 0) << "col_lanes must be a power of two";
+      EXPECT_LE(s.tile_width, int64_t(s.col_lanes) * kColsPerLane) << "a column has no lane";
+      EXPECT_EQ(s.contiguous, s.num_tiles == 1);
+      // Tiles cover [0, M) exactly, in order.
+      int64_t next = 0;
+      for (int64_t t = 0; t < s.num_tiles; ++t) {
+        const ColumnRange r = tile_columns(s, t);
+        EXPECT_EQ(r.begin, next);
+        EXPECT_GT(r.end, r.begin);
+        next = r.end;
+      }
+      EXPECT_EQ(next, m);
+      EXPECT_GE(s.rows_per_stage, s.row_lanes);
+      EXPECT_EQ(s.rows_per_stage % s.row_lanes, 0);
+      if (s.contiguous) {
+        // Worst alignment shift (15 bytes) plus the stage's rows, in 16-byte blocks.
+        const int64_t bytes = 15 + s.rows_per_stage * m * es;
+        EXPECT_LE((bytes + 15) / 16 * 16, kSlotBytes);
+      } else {
+        EXPECT_LE(s.rows_per_stage * s.row_pitch, kSlotBytes);
+        EXPECT_LE((15 + s.tile_width * es + 15) / 16 * 16, s.row_pitch);
+        EXPECT_EQ(s.row_pitch % 16, 0);
+      }
+      EXPECT_GE(s.num_workers, 1);
+      EXPECT_LE(s.num_workers * s.num_tiles, 132 * 16);
+      EXPECT_EQ(s.num_warps, s.num_workers * s.num_tiles);
+      EXPECT_GE(s.num_blocks * kWarpsPerBlock, s.num_warps);
+      EXPECT_LT((s.num_blocks - 1) * kWarpsPerBlock, s.num_warps);
+      EXPECT_EQ(s.workspace_floats, 2 * s.num_workers * m);
+    }
+  }
+}
+
+TEST(CudaWorklist, SmallProblemsLaunchFewWorkers) {
+  const LaunchShape tiny = plan_launch(16, 4, 10, 3, 132 * 16);
+  EXPECT_EQ(tiny.num_workers, 1);
+  const LaunchShape big = plan_launch(256, 4, 1 << 22, 4096, 132 * 16);
+  EXPECT_EQ(big.num_workers, 132 * 16 / big.num_tiles);
+}
+
+}  // namespace
+}  // namespace jagtile::cuda_reduce
