@@ -29,7 +29,11 @@ DeviceAllocator make_cpu_allocator() {
     // pointer so data() is never null for a defined tensor.
     int64_t rounded = (bytes + kCpuAlignment - 1) / kCpuAlignment * kCpuAlignment;
     if (rounded == 0) rounded = kCpuAlignment;
-    void* p = std::aligned_alloc(size_t(kCpuAlignment), size_t(rounded));
+    // Requests beyond any machine's address space fail here rather than in the allocator,
+    // which under sanitizers aborts instead of returning null.
+    constexpr int64_t kMaxHostBytes = int64_t(1) << 46;
+    void* p = rounded > kMaxHostBytes ? nullptr
+                                      : std::aligned_alloc(size_t(kCpuAlignment), size_t(rounded));
     if (!p) {
       throw UserError("out of host memory allocating " + std::to_string(bytes) + " bytes",
                       "use smaller inputs or free memory");
@@ -75,11 +79,20 @@ void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device
   allocator_for(kind).copy(dst, dst_device, src, src_device, bytes);
 }
 
-void check_shape(const Shape& shape) {
+void check_shape(const Shape& shape, DType dtype) {
   for (int64_t d : shape) {
     if (d < 0) {
       throw UserError("shape " + shape_to_string(shape) + " has a negative dimension",
                       "every dimension must be 0 or more");
+    }
+  }
+  // The byte count must fit in int64; a product that wraps would allocate a wrong-sized buffer.
+  int64_t bytes = dtype_size(dtype);
+  for (int64_t d : shape) {
+    if (__builtin_mul_overflow(bytes, d, &bytes)) {
+      throw UserError("shape " + shape_to_string(shape) + " of " + std::string(dtype_name(dtype)) +
+                          " is too large: its size in bytes overflows 64 bits",
+                      "check the shape for a corrupted or uninitialised dimension");
     }
   }
 }
@@ -139,7 +152,7 @@ std::string shape_to_string(const Shape& shape) {
 }
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
-  check_shape(shape);
+  check_shape(shape, dtype);
   Tensor t;
   t.shape_ = shape;
   t.dtype_ = dtype;

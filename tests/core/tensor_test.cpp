@@ -62,6 +62,18 @@ TEST(TensorTest, NegativeShapeIsUserError) {
               HasSubstr("shape [2, -3] has a negative dimension"));
 }
 
+TEST(TensorTest, OverflowingShapeIsUserError) {
+  const int64_t big = int64_t(1) << 32;
+  EXPECT_THAT(user_error_text([&] {
+                Tensor::empty({big, big}, DType::f32);
+              }),
+              HasSubstr("shape [4294967296, 4294967296] of float32 is too large"));
+  EXPECT_THAT(user_error_text([&] { Tensor::empty({int64_t(1) << 62}, DType::i64); }),
+              HasSubstr("overflows 64 bits"));
+  EXPECT_THAT(user_error_text([&] { Tensor::empty({int64_t(1) << 50}, DType::boolean); }),
+              HasSubstr("out of host memory allocating 1125899906842624 bytes"));
+}
+
 TEST(TensorTest, SizeWithNegativeDims) {
   Tensor t = Tensor::empty({2, 3, 4}, DType::i32);
   EXPECT_EQ(t.size(0), 2);
