@@ -1,0 +1,740 @@
+// The interpreter's executor: walks the kernel's blocks, evaluating host nodes once where they
+// stand and device nodes once per loop iteration over whole tiles (masked positions included;
+// masks decide what loads read, what reductions combine and what stores write).
+#include "interp/interp.h"
+
+#include <cmath>
+#include <limits>
+#include <sstream>
+#include <unordered_map>
+#include <variant>
+
+#include "core/element.h"
+#include "interp/tile_value.h"
+
+namespace jagtile::interp {
+namespace {
+
+using ir::Dim;
+using ir::Node;
+using ir::NodeKind;
+using ir::NodePtr;
+using ir::Op;
+
+// A run-time value: nothing, a host int / float / bool, a tensor, or a device value.
+using RVal = std::variant<std::monostate, int64_t, double, bool, Tensor, TileValuePtr>;
+
+struct LoopState {
+  bool active = false;
+  ir::LoopKind kind = ir::LoopKind::tile;
+  int64_t start = 0;     // index of the tile's first position
+  int64_t end = 0;       // the loop's end
+  int64_t id = 0;        // iteration number
+  TileValuePtr extents;  // jagged: per parent lane
+  const ir::Shape* extents_shape = nullptr;
+};
+
+struct ReturnSignal {};
+
+class Interpreter {
+ public:
+  Interpreter(const ir::Kernel& k, const std::vector<ArgValue>& args) : k_(k), args_(args) {
+    loops_.resize(k.blocks.size());
+    int next = 0;
+    ir::walk(k.body, [&](const NodePtr& n) { slots_[n.get()] = next++; });
+    values_.resize(size_t(next));
+  }
+
+  std::vector<Tensor> run() {
+    try {
+      exec(k_.body);
+    } catch (const ReturnSignal&) {
+    }
+    return outputs_;
+  }
+
+ private:
+  // ---- errors ----
+  [[noreturn]] void fail(const Node& n, const std::string& msg, const std::string& hint = {}) {
+    SourceLoc loc{k_.file, n.loc.line, n.loc.column};
+    std::string line;
+    if (n.loc.line > 0 && size_t(n.loc.line) <= k_.source_lines.size())
+      line = k_.source_lines[size_t(n.loc.line - 1)];
+    throw UserError("kernel '" + k_.name + "': " + msg, hint, loc, line);
+  }
+
+  // ---- value access ----
+  RVal get(const NodePtr& n) {
+    switch (n->kind) {
+      case NodeKind::const_int:
+        return n->ival;
+      case NodeKind::const_float:
+        return n->fval;
+      case NodeKind::const_bool:
+        return n->ival != 0;
+      case NodeKind::param: {
+        const ArgValue& a = args_.at(size_t(n->ival));
+        if (auto* t = std::get_if<Tensor>(&a)) return *t;
+        if (auto* i = std::get_if<int64_t>(&a)) {
+          if (n->type.kind == ir::TypeKind::host_float) return double(*i);
+          if (n->type.kind == ir::TypeKind::host_bool) return *i != 0;
+          return *i;
+        }
+        if (auto* d = std::get_if<double>(&a)) {
+          if (n->type.kind == ir::TypeKind::host_int) return int64_t(*d);
+          return *d;
+        }
+        JAGTILE_CHECK(false, << "parameter " << n->name << " has no value");
+      }
+      default: {
+        auto it = slots_.find(n.get());
+        JAGTILE_CHECK(it != slots_.end(), << "node " << ir::kind_name(n->kind) << " not placed");
+        const RVal& v = values_[size_t(it->second)];
+        JAGTILE_CHECK(!std::holds_alternative<std::monostate>(v),
+                      << "node " << ir::kind_name(n->kind) << " used before it was computed");
+        return v;
+      }
+    }
+  }
+  void set(const Node& n, RVal v) { values_[size_t(slots_.at(&n))] = std::move(v); }
+
+  static double num(const RVal& v) {
+    if (auto* i = std::get_if<int64_t>(&v)) return double(*i);
+    if (auto* d = std::get_if<double>(&v)) return *d;
+    if (auto* b = std::get_if<bool>(&v)) return *b ? 1.0 : 0.0;
+    if (auto* t = std::get_if<TileValuePtr>(&v)) {
+      JAGTILE_CHECK((*t)->data.size() == 1, << "scalar expected");
+      return (*t)->data[0];
+    }
+    JAGTILE_CHECK(false, << "not a number");
+    return 0;
+  }
+  int64_t integer(const NodePtr& n) {
+    RVal v = get(n);
+    if (auto* i = std::get_if<int64_t>(&v)) return *i;
+    if (auto* b = std::get_if<bool>(&v)) return *b;
+    double d = num(v);
+    return std::isfinite(d) ? int64_t(d) : 0;
+  }
+  Tensor tensor(const NodePtr& n) {
+    RVal v = get(n);
+    JAGTILE_CHECK(std::holds_alternative<Tensor>(v), << "tensor expected");
+    return std::get<Tensor>(v);
+  }
+  // A device operand: a device value, or a host scalar as a 0-d value.
+  TileValuePtr tile(const NodePtr& n) {
+    RVal v = get(n);
+    if (auto* t = std::get_if<TileValuePtr>(&v)) return *t;
+    auto s = std::make_shared<TileValue>();
+    s->data = {num(v)};
+    return s;
+  }
+
+  std::vector<int64_t> extents(const ir::Shape& shape) {
+    std::vector<int64_t> ext;
+    for (const Dim& d : shape) {
+      switch (d.kind) {
+        case Dim::Kind::tile:
+          ext.push_back(k_.blocks[size_t(d.block)].block_size);
+          break;
+        case Dim::Kind::broadcast:
+          ext.push_back(1);
+          break;
+        case Dim::Kind::full:
+          ext.push_back(integer(d.size));
+          break;
+      }
+    }
+    return ext;
+  }
+
+  // The conjunction of the masks of a shape's dims, one byte per position.
+  std::vector<uint8_t> mask_of(const ir::Shape& shape, const std::vector<int64_t>& ext) {
+    int64_t n = numel_of(ext);
+    std::vector<uint8_t> m(size_t(n), 1);
+    size_t R = shape.size();
+    std::vector<int64_t> stride(R, 1);
+    for (size_t d = R; d-- > 1;) stride[d - 1] = stride[d] * ext[d];
+    for (size_t d = 0; d < R; ++d) {
+      if (shape[d].kind != Dim::Kind::tile) continue;
+      const LoopState& L = loops_[size_t(shape[d].block)];
+      JAGTILE_CHECK(L.active, << "tile dim of an inactive loop");
+      if (L.kind != ir::LoopKind::jagged) {
+        for (int64_t p = 0; p < n; ++p) {
+          int64_t pos = (p / stride[d]) % ext[d];
+          if (L.start + pos >= L.end) m[size_t(p)] = 0;
+        }
+        continue;
+      }
+      // Jagged: valid where index < extents[parent lanes of this position].
+      const ir::Shape& es = *L.extents_shape;
+      std::vector<size_t> parent_pos;
+      for (const Dim& pd : es) {
+        size_t found = R;
+        for (size_t j = 0; j < R; ++j)
+          if (shape[j].kind == Dim::Kind::tile && shape[j].block == pd.block) found = j;
+        JAGTILE_CHECK(found < R, << "jagged dim without its parent");
+        parent_pos.push_back(found);
+      }
+      std::vector<int64_t> estride(es.size(), 1);
+      for (size_t j = es.size(); j-- > 1;) estride[j - 1] = estride[j] * L.extents->ext[j];
+      for (int64_t p = 0; p < n; ++p) {
+        if (!m[size_t(p)]) continue;
+        int64_t pos = (p / stride[d]) % ext[d];
+        int64_t eoff = 0;
+        for (size_t j = 0; j < parent_pos.size(); ++j)
+          eoff += ((p / stride[parent_pos[j]]) % ext[parent_pos[j]]) * estride[j];
+        if (double(L.start + pos) >= L.extents->data[size_t(eoff)]) m[size_t(p)] = 0;
+      }
+    }
+    return m;
+  }
+
+  // ---- execution ----
+  void exec(const ir::Block& block) {
+    for (const NodePtr& n : block) eval(*n, n);
+  }
+
+  void eval(const Node& n, const NodePtr& self) {
+    switch (n.kind) {
+      case NodeKind::const_int:
+      case NodeKind::const_float:
+      case NodeKind::const_bool:
+      case NodeKind::param:
+        return;
+      case NodeKind::size_of: {
+        Tensor t = tensor(n.operand(0));
+        return set(n, t.size(n.ival));
+      }
+      case NodeKind::numel:
+        return set(n, tensor(n.operand(0)).numel());
+      case NodeKind::scalar_read:
+        return scalar_read(n);
+      case NodeKind::alloc:
+        return alloc(n);
+      case NodeKind::view: {
+        Tensor t = tensor(n.operand(0));
+        Shape s;
+        for (size_t i = 1; i < n.operands.size(); ++i) s.push_back(integer(n.operands[i]));
+        return set(n, t.view(s));
+      }
+      case NodeKind::binary:
+        return binary(n);
+      case NodeKind::unary:
+        return elementwise(n,
+                           [&](const std::vector<double>& x) { return apply_unary(n.op, x[0]); });
+      case NodeKind::where:
+        return elementwise(n, [](const std::vector<double>& x) { return x[0] != 0 ? x[1] : x[2]; });
+      case NodeKind::cast:
+        if (n.type.is_host_scalar()) {
+          double x = num(get(n.operand(0)));
+          if (n.type.kind == ir::TypeKind::host_int)
+            return set(n, int64_t(apply_cast(DType::i64, x)));
+          if (n.type.kind == ir::TypeKind::host_bool) return set(n, x != 0);
+          return set(n, x);
+        }
+        return elementwise(
+            n, [&](const std::vector<double>& x) { return apply_cast(n.type.dtype, x[0]); });
+      case NodeKind::tile_attr:
+        return tile_attr(n);
+      case NodeKind::iota: {
+        auto v = std::make_shared<TileValue>();
+        int64_t s = integer(n.operand(0));
+        v->ext = {s};
+        v->data.resize(size_t(s));
+        for (int64_t i = 0; i < s; ++i) v->data[size_t(i)] = double(i);
+        return set(n, TileValuePtr(v));
+      }
+      case NodeKind::full: {
+        auto v = std::make_shared<TileValue>();
+        v->ext = extents(n.type.shape);
+        v->data.assign(size_t(numel_of(v->ext)),
+                       round_compute(n.type.dtype, num(get(n.operand(0)))));
+        return set(n, TileValuePtr(v));
+      }
+      case NodeKind::unsqueeze: {
+        TileValuePtr a = tile(n.operand(0));
+        auto v = std::make_shared<TileValue>(*a);
+        v->ext.insert(v->ext.begin() + n.ival, 1);
+        return set(n, TileValuePtr(v));
+      }
+      case NodeKind::reduce:
+        return reduce(n);
+      case NodeKind::matmul:
+        return matmul(n);
+      case NodeKind::load:
+        return load(n);
+      case NodeKind::store:
+        return store(n);
+      case NodeKind::tile_loop:
+      case NodeKind::grid_loop:
+      case NodeKind::jagged_loop:
+        return loop(n);
+      case NodeKind::if_:
+        if (num(get(n.operand(0))) != 0)
+          exec(n.regions.at(0));
+        else if (n.regions.size() > 1)
+          exec(n.regions[1]);
+        return;
+      case NodeKind::var_decl:
+        return set(n, get(n.operand(0)));
+      case NodeKind::var_read:
+        return set(n, get(n.operand(0)));
+      case NodeKind::var_assign:
+        return var_assign(n);
+      case NodeKind::assert_:
+        if (num(get(n.operand(0))) == 0) fail(n, "assertion failed: " + n.name);
+        return;
+      case NodeKind::return_:
+        for (const NodePtr& o : n.operands) outputs_.push_back(tensor(o));
+        throw ReturnSignal{};
+    }
+    (void)self;
+  }
+
+  void scalar_read(const Node& n) {
+    Tensor t = tensor(n.operand(0));
+    if (!t.device().is_cpu()) fail(n, "the interpreter reads CPU tensors only");
+    int64_t flat = 0;
+    for (int64_t d = 0; d < t.dim(); ++d) {
+      int64_t i = integer(n.operands[size_t(d + 1)]);
+      if (i < 0 || i >= t.size(d))
+        fail(n, "host read of tensor '" + n.operand(0)->name + "' at index " + std::to_string(i) +
+                    " in dimension " + std::to_string(d) + ", which has size " +
+                    std::to_string(t.size(d)));
+      flat = flat * t.size(d) + i;
+    }
+    double v = core_detail::load_as_double(t.raw_data(), t.dtype(), flat);
+    if (n.type.kind == ir::TypeKind::host_int)
+      return set(n, core_detail::load_as_int64(t.raw_data(), t.dtype(), flat));
+    if (n.type.kind == ir::TypeKind::host_bool) return set(n, v != 0);
+    set(n, v);
+  }
+
+  void alloc(const Node& n) {
+    size_t count = n.operands.size() - (n.op == Op::fill ? 1 : 0);
+    Shape s;
+    for (size_t i = 0; i < count; ++i) {
+      int64_t v = integer(n.operands[i]);
+      if (v < 0)
+        fail(n, "tensor size " + std::to_string(v) + " in dimension " + std::to_string(i) +
+                    " is negative");
+      s.push_back(v);
+    }
+    if (!n.type.device.is_cpu())
+      fail(n, "the interpreter allocates on the CPU only; this allocation asks for " +
+                  n.type.device.str());
+    if (n.op == Op::fill) return set(n, Tensor::full(s, num(get(n.operands.back())), n.type.dtype));
+    // empty is zero-filled too, so results never depend on uninitialised memory.
+    set(n, Tensor::zeros(s, n.type.dtype));
+  }
+
+  template <typename Fn>
+  void elementwise(const Node& n, Fn fn) {
+    std::vector<TileValuePtr> ops;
+    for (const NodePtr& o : n.operands) ops.push_back(tile(o));
+    auto out = std::make_shared<TileValue>();
+    out->ext = n.type.is_value() ? extents(n.type.shape) : std::vector<int64_t>{};
+    int64_t count = numel_of(out->ext);
+    std::vector<std::vector<int64_t>> maps;
+    for (const auto& o : ops) maps.push_back(broadcast_map(out->ext, o->ext));
+    out->data.resize(size_t(count));
+    std::vector<double> x(ops.size());
+    DType d = n.type.dtype;
+    for (int64_t p = 0; p < count; ++p) {
+      for (size_t i = 0; i < ops.size(); ++i) x[i] = ops[i]->data[size_t(maps[i][size_t(p)])];
+      out->data[size_t(p)] = round_compute(d, fn(x));
+    }
+    if (n.type.is_host_scalar()) {
+      double v = out->data[0];
+      if (n.type.kind == ir::TypeKind::host_int) return set(n, int64_t(v));
+      if (n.type.kind == ir::TypeKind::host_bool) return set(n, v != 0);
+      return set(n, v);
+    }
+    set(n, TileValuePtr(out));
+  }
+
+  void binary(const Node& n) {
+    if (n.type.is_host_scalar()) {
+      RVal a = get(n.operand(0)), b = get(n.operand(1));
+      bool ints = !std::holds_alternative<double>(a) && !std::holds_alternative<double>(b);
+      if (ints && n.type.kind != ir::TypeKind::host_float) {
+        int64_t x =
+            std::holds_alternative<bool>(a) ? int64_t(std::get<bool>(a)) : std::get<int64_t>(a);
+        int64_t y =
+            std::holds_alternative<bool>(b) ? int64_t(std::get<bool>(b)) : std::get<int64_t>(b);
+        int64_t r = 0;
+        switch (n.op) {
+          case Op::add:
+            r = x + y;
+            break;
+          case Op::sub:
+            r = x - y;
+            break;
+          case Op::mul:
+            r = x * y;
+            break;
+          case Op::floordiv:
+          case Op::mod: {
+            if (y == 0) fail(n, "integer division by zero on the host");
+            int64_t q = x / y;
+            if ((x % y != 0) && ((x < 0) != (y < 0))) --q;
+            r = n.op == Op::floordiv ? q : x - q * y;
+            break;
+          }
+          case Op::maximum:
+            r = std::max(x, y);
+            break;
+          case Op::minimum:
+            r = std::min(x, y);
+            break;
+          case Op::bit_and:
+            r = x & y;
+            break;
+          case Op::bit_or:
+            r = x | y;
+            break;
+          case Op::bit_xor:
+            r = x ^ y;
+            break;
+          case Op::pow: {
+            r = 1;
+            for (int64_t i = 0; i < y; ++i) r *= x;
+            break;
+          }
+          default:
+            r = int64_t(apply_binary(n.op, DType::i64, double(x), double(y)));
+        }
+        if (n.type.kind == ir::TypeKind::host_bool) return set(n, r != 0);
+        return set(n, r);
+      }
+      double r = apply_binary(n.op, DType::f32, num(a), num(b));
+      // Host float arithmetic is Python's: double precision.
+      if (n.op != Op::logical_and && n.op != Op::logical_or && !ir::op_is_comparison(n.op)) {
+        double x = num(a), y = num(b);
+        switch (n.op) {
+          case Op::add:
+            r = x + y;
+            break;
+          case Op::sub:
+            r = x - y;
+            break;
+          case Op::mul:
+            r = x * y;
+            break;
+          case Op::div:
+            r = x / y;
+            break;
+          case Op::pow:
+            r = std::pow(x, y);
+            break;
+          case Op::floordiv:
+            r = std::floor(x / y);
+            break;
+          default:
+            break;
+        }
+      }
+      if (n.type.kind == ir::TypeKind::host_bool) return set(n, r != 0);
+      if (n.type.kind == ir::TypeKind::host_int) return set(n, int64_t(r));
+      return set(n, r);
+    }
+    DType compute = DType(n.ival);
+    elementwise(
+        n, [&](const std::vector<double>& x) { return apply_binary(n.op, compute, x[0], x[1]); });
+  }
+
+  void tile_attr(const Node& n) {
+    const LoopState& L = loops_[size_t(n.ival)];
+    JAGTILE_CHECK(L.active, << "tile attribute of an inactive loop");
+    int64_t bs = k_.blocks[size_t(n.ival)].block_size;
+    auto v = std::make_shared<TileValue>();
+    if (n.op == Op::index && !n.type.shape.empty()) {
+      v->ext = {bs};
+      for (int64_t p = 0; p < bs; ++p) v->data.push_back(double(L.start + p));
+    } else {
+      double x = 0;
+      switch (n.op) {
+        case Op::index:
+        case Op::begin:
+          x = double(L.start);
+          break;
+        case Op::end:
+          x = double(std::min(L.start + bs, L.end));
+          break;
+        case Op::block_size:
+          x = double(bs);
+          break;
+        case Op::id:
+          x = double(L.id);
+          break;
+        default:
+          JAGTILE_CHECK(false, << "bad tile attribute");
+      }
+      v->data = {x};
+    }
+    set(n, TileValuePtr(v));
+  }
+
+  void reduce(const Node& n) {
+    TileValuePtr a = tile(n.operand(0));
+    const ir::Shape& in_shape = n.operand(0)->type.shape;
+    std::vector<uint8_t> m = mask_of(in_shape, a->ext);
+    size_t R = a->ext.size();
+    std::vector<bool> reduced(R, false);
+    for (int64_t d : n.ints) reduced[size_t(d)] = true;
+    auto out = std::make_shared<TileValue>();
+    std::vector<int64_t> keep_stride(R, 0);
+    {
+      int64_t s = 1;
+      for (size_t d = R; d-- > 0;)
+        if (!reduced[d]) {
+          keep_stride[d] = s;
+          s *= a->ext[d];
+        }
+      for (size_t d = 0; d < R; ++d)
+        if (!reduced[d]) out->ext.push_back(a->ext[d]);
+    }
+    int64_t on = numel_of(out->ext);
+    DType in_dtype = n.operand(0)->type.dtype;
+    bool int_like = !dtype_is_float(in_dtype);
+    double init = 0;
+    if (n.op == Op::amax)
+      init = int_like ? double(std::numeric_limits<int64_t>::min())
+                      : -std::numeric_limits<double>::infinity();
+    if (n.op == Op::amin)
+      init = int_like ? double(std::numeric_limits<int64_t>::max())
+                      : std::numeric_limits<double>::infinity();
+    out->data.assign(size_t(on), init);
+    std::vector<int64_t> count(size_t(on), 0);
+    int64_t total = numel_of(a->ext);
+    std::vector<int64_t> idx(R, 0);
+    int64_t oi = 0;
+    for (int64_t p = 0; p < total; ++p) {
+      if (m[size_t(p)]) {
+        double x = a->data[size_t(p)];
+        double& acc = out->data[size_t(oi)];
+        switch (n.op) {
+          case Op::sum:
+          case Op::mean:
+            acc += x;
+            break;
+          case Op::amax:
+            if (std::isnan(x) || x > acc) acc = std::isnan(acc) ? acc : x;
+            break;
+          case Op::amin:
+            if (std::isnan(x) || x < acc) acc = std::isnan(acc) ? acc : x;
+            break;
+          default:
+            JAGTILE_CHECK(false, << "bad reduction");
+        }
+        ++count[size_t(oi)];
+      }
+      for (size_t d = R; d-- > 0;) {
+        ++idx[d];
+        oi += keep_stride[d];
+        if (idx[d] < a->ext[d]) break;
+        oi -= keep_stride[d] * idx[d];
+        idx[d] = 0;
+      }
+    }
+    for (int64_t o = 0; o < on; ++o) {
+      double& v = out->data[size_t(o)];
+      if (n.op == Op::mean) v = v / double(count[size_t(o)]);
+      v = round_compute(n.type.dtype, v);
+    }
+    set(n, TileValuePtr(out));
+  }
+
+  void matmul(const Node& n) {
+    TileValuePtr a = tile(n.operand(0)), b = tile(n.operand(1));
+    std::vector<uint8_t> ma = mask_of(n.operand(0)->type.shape, a->ext);
+    std::vector<uint8_t> mb = mask_of(n.operand(1)->type.shape, b->ext);
+    auto out = std::make_shared<TileValue>();
+    out->ext = extents(n.type.shape);
+    size_t R = out->ext.size();
+    int64_t I = out->ext[R - 2], J = out->ext[R - 1], K = a->ext.back();
+    std::vector<int64_t> batch(out->ext.begin(), out->ext.end() - 2);
+    std::vector<int64_t> abatch(a->ext.begin(), a->ext.end() - 2);
+    std::vector<int64_t> bbatch(b->ext.begin(), b->ext.end() - 2);
+    std::vector<int64_t> amap = broadcast_map(batch, abatch), bmap = broadcast_map(batch, bbatch);
+    int64_t nb = numel_of(batch);
+    out->data.assign(size_t(numel_of(out->ext)), 0.0);
+    int64_t aI = a->ext[a->ext.size() - 2], bJ = b->ext.back();
+    for (int64_t bi = 0; bi < nb; ++bi) {
+      int64_t abase = amap[size_t(bi)] * aI * K, bbase = bmap[size_t(bi)] * K * bJ;
+      for (int64_t i = 0; i < I; ++i)
+        for (int64_t j = 0; j < J; ++j) {
+          double s = 0;
+          int64_t ia = aI == 1 ? 0 : i, jb = bJ == 1 ? 0 : j;
+          for (int64_t k = 0; k < K; ++k) {
+            size_t pa = size_t(abase + ia * K + k), pb = size_t(bbase + k * bJ + jb);
+            if (ma[pa] && mb[pb]) s += a->data[pa] * b->data[pb];
+          }
+          out->data[size_t((bi * I + i) * J + j)] = s;
+        }
+    }
+    if (n.operands.size() > 2) {
+      TileValuePtr c = tile(n.operand(2));
+      std::vector<int64_t> cm = broadcast_map(out->ext, c->ext);
+      for (size_t p = 0; p < out->data.size(); ++p) out->data[p] += c->data[size_t(cm[p])];
+    }
+    for (double& v : out->data) v = round_compute(n.type.dtype, v);
+    set(n, TileValuePtr(out));
+  }
+
+  // Computes the flat element offset of position p of an access, or raises the bounds error.
+  int64_t address(const Node& n, const Tensor& t, const std::vector<TileValuePtr>& idx,
+                  const std::vector<std::vector<int64_t>>& maps, int64_t p, const char* what) {
+    int64_t flat = 0;
+    for (size_t d = 0; d < idx.size(); ++d) {
+      double v = idx[d]->data[size_t(maps[d][size_t(p)])];
+      int64_t size = t.size(int64_t(d));
+      if (!(v >= 0 && v < double(size))) {
+        std::ostringstream os;
+        os << what << " of tensor '" << (n.operand(0)->name.empty() ? "?" : n.operand(0)->name)
+           << "' at index " << int64_t(v) << " in dimension " << d << ", which has size " << size
+           << " (out of bounds at a valid position)";
+        fail(n, os.str(),
+             "check the offsets and index arithmetic; positions outside the masks are never "
+             "accessed, so this index is computed for a valid lane");
+      }
+      flat = flat * size + int64_t(v);
+    }
+    return flat;
+  }
+
+  void access_setup(const Node& n, const Tensor& t, const std::vector<int64_t>& ext,
+                    std::vector<TileValuePtr>& idx, std::vector<std::vector<int64_t>>& maps) {
+    if (!t.device().is_cpu()) fail(n, "the interpreter runs on CPU tensors only");
+    for (int64_t d = 0; d < t.dim(); ++d) {
+      idx.push_back(tile(n.operands[size_t(d + 1)]));
+      maps.push_back(broadcast_map(ext, idx.back()->ext));
+    }
+  }
+
+  void load(const Node& n) {
+    Tensor t = tensor(n.operand(0));
+    auto out = std::make_shared<TileValue>();
+    out->ext = extents(n.type.shape);
+    std::vector<TileValuePtr> idx;
+    std::vector<std::vector<int64_t>> maps;
+    access_setup(n, t, out->ext, idx, maps);
+    std::vector<uint8_t> m = mask_of(n.type.shape, out->ext);
+    if (n.ival) apply_extra_mask(n, m, out->ext);
+    int64_t count = numel_of(out->ext);
+    out->data.assign(size_t(count), 0.0);
+    for (int64_t p = 0; p < count; ++p) {
+      if (!m[size_t(p)]) continue;
+      int64_t flat = address(n, t, idx, maps, p, "load");
+      out->data[size_t(p)] =
+          round_compute(t.dtype(), core_detail::load_as_double(t.raw_data(), t.dtype(), flat));
+    }
+    set(n, TileValuePtr(out));
+  }
+
+  void apply_extra_mask(const Node& n, std::vector<uint8_t>& m, const std::vector<int64_t>& ext) {
+    TileValuePtr em = tile(n.operands.back());
+    std::vector<int64_t> map = broadcast_map(ext, em->ext);
+    for (size_t p = 0; p < m.size(); ++p)
+      if (em->data[size_t(map[p])] == 0) m[p] = 0;
+  }
+
+  void store(const Node& n) {
+    Tensor t = tensor(n.operand(0));
+    std::vector<int64_t> ext = extents(n.type.shape);
+    std::vector<TileValuePtr> idx;
+    std::vector<std::vector<int64_t>> maps;
+    access_setup(n, t, ext, idx, maps);
+    std::vector<uint8_t> m = mask_of(n.type.shape, ext);
+    if (n.ival) apply_extra_mask(n, m, ext);
+    TileValuePtr v = tile(n.operands[size_t(t.dim() + 1)]);
+    std::vector<int64_t> vmap = broadcast_map(ext, v->ext);
+    int64_t count = numel_of(ext);
+    DType d = t.dtype();
+    for (int64_t p = 0; p < count; ++p) {
+      if (!m[size_t(p)]) continue;
+      int64_t flat = address(n, t, idx, maps, p, "store");
+      double x = v->data[size_t(vmap[size_t(p)])];
+      if (!dtype_is_float(d)) x = apply_cast(d, x);
+      core_detail::store_from_double(t.raw_data(), d, flat, x);
+    }
+  }
+
+  void var_assign(const Node& n) {
+    const Node& decl = *n.operand(0);
+    RVal v = get(n.operand(1));
+    if (decl.type.is_value()) {
+      TileValuePtr src = tile(n.operand(1));
+      std::vector<int64_t> ext = extents(decl.type.shape);
+      if (src->ext != ext) {
+        auto out = std::make_shared<TileValue>();
+        out->ext = ext;
+        std::vector<int64_t> map = broadcast_map(ext, src->ext);
+        out->data.resize(map.size());
+        for (size_t p = 0; p < map.size(); ++p)
+          out->data[p] = round_compute(decl.type.dtype, src->data[size_t(map[p])]);
+        src = out;
+      }
+      return set(decl, src);
+    }
+    if (decl.type.kind == ir::TypeKind::host_float) return set(decl, num(v));
+    set(decl, v);
+  }
+
+  void loop(const Node& n) {
+    int b = int(n.ival);
+    const ir::BlockInfo& info = k_.blocks[size_t(b)];
+    LoopState saved = loops_[size_t(b)];
+    LoopState L;
+    L.active = true;
+    L.kind = info.kind;
+    int64_t begin = 0, end = 0;
+    if (n.kind == NodeKind::jagged_loop) {
+      L.extents = tile(n.operand(0));
+      L.extents_shape = &n.operand(0)->type.shape;
+      std::vector<uint8_t> m = mask_of(*L.extents_shape, L.extents->ext);
+      double mx = 0;
+      for (size_t p = 0; p < m.size(); ++p)
+        if (m[p] && L.extents->data[p] > mx) mx = L.extents->data[p];
+      end = int64_t(mx);
+    } else {
+      begin = integer(n.operand(0));
+      end = integer(n.operand(1));
+    }
+    L.end = end;
+    int64_t bs = info.block_size;
+    int64_t id = 0;
+    for (int64_t start = begin; start < end; start += bs, ++id) {
+      L.start = start;
+      L.id = id;
+      loops_[size_t(b)] = L;
+      exec(n.regions.at(0));
+    }
+    loops_[size_t(b)] = saved;
+  }
+
+  const ir::Kernel& k_;
+  const std::vector<ArgValue>& args_;
+  std::unordered_map<const Node*, int> slots_;
+  std::vector<RVal> values_;
+  std::vector<LoopState> loops_;
+  std::vector<Tensor> outputs_;
+};
+
+}  // namespace
+
+std::vector<Tensor> run_kernel(const ir::Kernel& kernel, const std::vector<ArgValue>& args) {
+  JAGTILE_CHECK(args.size() == kernel.params.size(), << "run_kernel: " << args.size()
+                                                     << " arguments for " << kernel.params.size()
+                                                     << " parameters");
+  for (const ArgValue& a : args)
+    if (auto* t = std::get_if<Tensor>(&a))
+      if (t->defined() && !t->device().is_cpu())
+        throw UserError(
+            "the interpreter runs on CPU tensors only; got a tensor on " + t->device().str(),
+            "move the inputs to the CPU or choose another backend");
+  return Interpreter(kernel, args).run();
+}
+
+}  // namespace jagtile::interp

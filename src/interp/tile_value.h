@@ -1,0 +1,37 @@
+// Run-time device values of the interpreter: a dense block of numbers (one per position of the
+// value's shape, masked positions included) held as doubles that are already rounded to their
+// compute type (fp32 for every float dtype, exact integers, 0/1 for bools). Plus the
+// broadcasting maps and the scalar arithmetic every node kind shares.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "ir/ir.h"
+
+namespace jagtile::interp {
+
+struct TileValue {
+  std::vector<int64_t> ext;  // extent of each dim
+  std::vector<double> data;  // row-major over ext
+};
+using TileValuePtr = std::shared_ptr<const TileValue>;
+
+int64_t numel_of(const std::vector<int64_t>& ext);
+
+// For each position of `result_ext`, the flat offset into a value of extents `ext` broadcast to
+// it (right-aligned; a dim of extent 1 repeats). `ext` must be broadcastable.
+std::vector<int64_t> broadcast_map(const std::vector<int64_t>& result_ext,
+                                   const std::vector<int64_t>& ext);
+
+// Rounds x to what a value of dtype holds during compute (fp32 for all floats).
+double round_compute(DType dtype, double x);
+
+// The arithmetic of binary / unary nodes on one element, in compute type `compute`.
+double apply_binary(ir::Op op, DType compute, double a, double b);
+double apply_unary(ir::Op op, double a);
+// Converts for a cast node (float -> int truncates; NaN and infinities become 0 / the limits).
+double apply_cast(DType to, double x);
+
+}  // namespace jagtile::interp

@@ -1,0 +1,424 @@
+// Lowering, part 1: the driver, statements, loops (tile / grid / jagged_tile), `if`, and the
+// rule that turns names reassigned inside a loop or a runtime `if` into variables. Python's
+// scoping is followed where it matters: a name first bound inside a loop or branch is gone
+// after it; a name that existed before keeps its (possibly updated) value.
+#include "ir/lower.h"
+
+#include <algorithm>
+
+#include "ir/lower_impl.h"
+
+namespace jagtile::ir {
+
+DType promote_dtypes(DType a, DType b) {
+  if (a == b) return a;
+  auto category = [](DType d) { return dtype_is_float(d) ? 2 : dtype_is_int(d) ? 1 : 0; };
+  int ca = category(a), cb = category(b);
+  if (ca != cb) return ca > cb ? a : b;
+  if (ca == 1) return DType::i64;  // i32 with i64
+  // Two different floats: f32 wins; f16 with bf16 has no common 16-bit type.
+  return DType::f32;
+}
+
+namespace lower_detail {
+namespace {
+
+void collect_assigned_target(const ast::Expr& t, std::set<std::string>& out) {
+  if (t.kind == ast::ExprKind::name) {
+    out.insert(t.id);
+  } else if (t.kind == ast::ExprKind::tuple || t.kind == ast::ExprKind::list) {
+    for (const auto& e : t.elts) collect_assigned_target(*e, out);
+  }
+}
+
+void collect_assigned(const ast::StmtList& list, std::set<std::string>& out) {
+  for (const auto& s : list) {
+    switch (s->kind) {
+      case ast::StmtKind::assign:
+        for (const auto& t : s->targets) collect_assigned_target(*t, out);
+        break;
+      case ast::StmtKind::aug_assign:
+      case ast::StmtKind::ann_assign:
+        if (s->target) collect_assigned_target(*s->target, out);
+        break;
+      case ast::StmtKind::for_loop:
+        collect_assigned(s->body, out);
+        break;
+      case ast::StmtKind::if_stmt:
+        collect_assigned(s->body, out);
+        collect_assigned(s->orelse, out);
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+bool same_binding(const LVal& a, const LVal& b) {
+  return a.k == b.k && a.node == b.node && a.block == b.block;
+}
+
+int category(DType d) {
+  return dtype_is_float(d) ? 2 : dtype_is_int(d) ? 1 : 0;
+}
+
+}  // namespace
+
+Lowerer::Lowerer(const ast::Module& module, const ast::Stmt& fn,
+                 const std::vector<ParamSpec>& params, const LowerOptions& options)
+    : module_(module), fn_(fn), options_(options) {
+  kernel_.name = fn.name;
+  kernel_.file = module.file;
+  kernel_.source_lines = module.lines;
+  kernel_.params = params;
+}
+
+void Lowerer::fail(ast::Pos pos, std::string message, std::string hint) const {
+  throw ast::error_at(module_, pos, std::move(message), std::move(hint));
+}
+
+Kernel Lowerer::run() {
+  for (const char* m : {"hl", "torch", "helion", "F", "math"}) env_[m] = LVal::of_module(m);
+  for (const auto& s : module_.body) {
+    if (s->kind != ast::StmtKind::import) continue;
+    std::string path = s->module;
+    if (path == "helion.language") path = "hl";
+    if (path == "torch.nn.functional") path = "F";
+    for (const std::string& n : s->import_names) {
+      if (n == "hl" || n == "F" || n == "torch" || n == "helion" || n == "math") continue;
+      env_[n] = LVal::of_module(path);
+    }
+  }
+  JAGTILE_CHECK(kernel_.params.size() == fn_.params.size(),
+                << "lower_kernel: " << kernel_.params.size() << " specs for " << fn_.params.size()
+                << " parameters");
+  for (size_t i = 0; i < fn_.params.size(); ++i) {
+    const ParamSpec& spec = kernel_.params[i];
+    if (spec.kind == ParamKind::none) {
+      env_[spec.name] = LVal{};
+      continue;
+    }
+    Node n;
+    n.kind = NodeKind::param;
+    n.ival = int64_t(i);
+    n.name = spec.name;
+    n.loc = loc_of(fn_.params[i].pos);
+    switch (spec.kind) {
+      case ParamKind::tensor:
+        if (spec.dtype != DType::f32 && spec.dtype != DType::f16 && spec.dtype != DType::bf16 &&
+            spec.dtype != DType::i32 && spec.dtype != DType::i64 && spec.dtype != DType::boolean)
+          fail(fn_.params[i].pos, "unsupported dtype for '" + spec.name + "'");
+        n.type = Type::tensor(spec.dtype, spec.rank, spec.device);
+        break;
+      case ParamKind::int_scalar:
+        n.type = Type::host_int();
+        break;
+      case ParamKind::float_scalar:
+        n.type = Type::host_float();
+        break;
+      case ParamKind::bool_scalar:
+        n.type = Type::host_bool();
+        break;
+      case ParamKind::none:
+        break;
+    }
+    env_[spec.name] = LVal::of(make_node(std::move(n)));
+  }
+  blocks_.push_back(&kernel_.body);
+  stmts(fn_.body);
+  blocks_.pop_back();
+  return std::move(kernel_);
+}
+
+void Lowerer::stmts(const ast::StmtList& list) {
+  for (const auto& s : list) stmt(*s);
+}
+
+void Lowerer::stmt(const ast::Stmt& s) {
+  switch (s.kind) {
+    case ast::StmtKind::expr:
+      if (s.value && s.value->kind == ast::ExprKind::str_lit) return;  // docstring
+      expr(*s.value);
+      return;
+    case ast::StmtKind::assign: {
+      LVal v = expr(*s.value);
+      for (const auto& t : s.targets) assign_target(*t, v, s.pos);
+      return;
+    }
+    case ast::StmtKind::ann_assign:
+      if (s.value) assign_target(*s.target, expr(*s.value), s.pos);
+      return;
+    case ast::StmtKind::aug_assign: {
+      const ast::Expr& t = *s.target;
+      if (t.kind == ast::ExprKind::subscript) {
+        // out[i] += v: read, combine, write back.
+        LVal base = expr(*t.value);
+        NodePtr tensor = as_node(base, t.pos);
+        if (!tensor->type.is_tensor() || !in_device())
+          fail(t.pos, "'+=' on a subscript needs a tensor inside a device loop");
+        std::vector<const ast::Expr*> idx;
+        if (t.index->kind == ast::ExprKind::tuple)
+          for (const auto& e : t.index->elts) idx.push_back(e.get());
+        else
+          idx.push_back(t.index.get());
+        NodePtr old = load(tensor, idx, nullptr, t.pos);
+        Op op = Op::add;
+        switch (s.aug_op) {
+          case ast::BinaryOp::add:
+            op = Op::add;
+            break;
+          case ast::BinaryOp::sub:
+            op = Op::sub;
+            break;
+          case ast::BinaryOp::mul:
+            op = Op::mul;
+            break;
+          case ast::BinaryOp::div:
+            op = Op::div;
+            break;
+          default:
+            fail(s.pos, "this augmented assignment is not supported on a subscript");
+        }
+        store(tensor, idx, binary(op, old, value(*s.value), s.pos), nullptr, t.pos);
+        return;
+      }
+      if (t.kind != ast::ExprKind::name) fail(t.pos, "augmented assignment needs a name");
+      NodePtr lhs = value(t);
+      NodePtr rhs = value(*s.value);
+      Op op;
+      switch (s.aug_op) {
+        case ast::BinaryOp::add:
+          op = Op::add;
+          break;
+        case ast::BinaryOp::sub:
+          op = Op::sub;
+          break;
+        case ast::BinaryOp::mul:
+          op = Op::mul;
+          break;
+        case ast::BinaryOp::div:
+          op = Op::div;
+          break;
+        case ast::BinaryOp::floordiv:
+          op = Op::floordiv;
+          break;
+        case ast::BinaryOp::mod:
+          op = Op::mod;
+          break;
+        case ast::BinaryOp::bit_and:
+          op = Op::bit_and;
+          break;
+        case ast::BinaryOp::bit_or:
+          op = Op::bit_or;
+          break;
+        default:
+          fail(s.pos, "this augmented assignment operator is not supported");
+      }
+      assign_name(t.id, LVal::of(binary(op, lhs, rhs, s.pos)), s.pos);
+      return;
+    }
+    case ast::StmtKind::for_loop:
+      for_loop(s);
+      return;
+    case ast::StmtKind::if_stmt:
+      if_stmt(s);
+      return;
+    case ast::StmtKind::return_stmt: {
+      if (in_device())
+        fail(s.pos, "return inside a device loop", "return the output tensors after the loops");
+      Node n;
+      n.kind = NodeKind::return_;
+      n.loc = loc_of(s.pos);
+      if (s.value) {
+        LVal v = expr(*s.value);
+        std::vector<LVal> items = v.k == LVal::K::tuple ? v.elts : std::vector<LVal>{v};
+        for (const LVal& item : items) {
+          NodePtr t = as_node(item, s.value->pos);
+          if (!t->type.is_tensor())
+            fail(s.value->pos, "a kernel returns tensors; this is " + type_text(t->type),
+                 "return the output tensor(s) the kernel wrote");
+          n.operands.push_back(t);
+        }
+      }
+      emit(std::move(n));
+      return;
+    }
+    case ast::StmtKind::assert_stmt: {
+      if (in_device())
+        fail(s.pos, "assert inside a device loop is not supported",
+             "check sizes with assert before the first loop");
+      NodePtr c = value(*s.test);
+      if (!c->type.is_host_scalar())
+        fail(s.test->pos, "assert needs a host condition (sizes, scalars)");
+      if (c->kind == NodeKind::const_bool && c->ival) return;
+      Node n;
+      n.kind = NodeKind::assert_;
+      n.loc = loc_of(s.pos);
+      n.operands = {c};
+      n.name =
+          s.msg && s.msg->kind == ast::ExprKind::str_lit ? s.msg->str_value : "assertion failed";
+      emit(std::move(n));
+      return;
+    }
+    case ast::StmtKind::pass:
+    case ast::StmtKind::import:
+      return;
+    case ast::StmtKind::break_stmt:
+    case ast::StmtKind::continue_stmt:
+      fail(s.pos, "break and continue are not supported in kernels",
+           "use masks (torch.where) or an if on a per-program scalar");
+    case ast::StmtKind::while_loop:
+      fail(s.pos, "while loops are not supported", "use hl.tile or hl.grid");
+    case ast::StmtKind::function_def:
+      fail(s.pos, "nested function definitions are not supported");
+    case ast::StmtKind::unsupported:
+      fail(s.pos, s.what + " is not supported in a kernel");
+  }
+}
+
+void Lowerer::assign_target(const ast::Expr& target, const LVal& v, ast::Pos pos) {
+  switch (target.kind) {
+    case ast::ExprKind::name:
+      assign_name(target.id, v, target.pos);
+      return;
+    case ast::ExprKind::tuple:
+    case ast::ExprKind::list: {
+      if (v.k != LVal::K::tuple)
+        fail(target.pos,
+             "cannot unpack a single value into " + std::to_string(target.elts.size()) + " names");
+      if (v.elts.size() != target.elts.size())
+        fail(target.pos,
+             "cannot unpack " + std::to_string(v.elts.size()) + " values into " +
+                 std::to_string(target.elts.size()) + " names",
+             "the right-hand side has " + std::to_string(v.elts.size()) + " elements");
+      for (size_t i = 0; i < v.elts.size(); ++i) assign_target(*target.elts[i], v.elts[i], pos);
+      return;
+    }
+    case ast::ExprKind::subscript: {
+      NodePtr tensor = as_node(expr(*target.value), target.value->pos);
+      if (!tensor->type.is_tensor())
+        fail(target.pos, "only tensors can be assigned through a subscript; this is " +
+                             type_text(tensor->type));
+      if (!in_device())
+        fail(target.pos, "writing tensor elements outside a device loop is not supported",
+             "write them inside a `for tile in hl.tile(...)` loop");
+      std::vector<const ast::Expr*> idx;
+      if (target.index->kind == ast::ExprKind::tuple)
+        for (const auto& e : target.index->elts) idx.push_back(e.get());
+      else
+        idx.push_back(target.index.get());
+      store(tensor, idx, as_node(v, pos), nullptr, target.pos);
+      return;
+    }
+    default:
+      fail(target.pos, "cannot assign to this expression");
+  }
+}
+
+void Lowerer::assign_name(const std::string& name, const LVal& v, ast::Pos pos) {
+  auto it = env_.find(name);
+  if (it != env_.end() && it->second.k == LVal::K::var) {
+    const NodePtr& decl = it->second.node;
+    const Type& t = decl->type;
+    NodePtr n = v.k == LVal::K::node ? v.node : nullptr;
+    bool ok = false;
+    if (n && t.is_host_scalar() && n->type.is_host_scalar()) {
+      ok = t.kind == n->type.kind ||
+           (t.kind == TypeKind::host_float && n->type.kind == TypeKind::host_int);
+    } else if (n && t.is_value() && (n->type.is_value() || n->type.is_host_scalar())) {
+      bool shape_ok = true;
+      if (n->type.is_value()) {
+        const Shape& vs = n->type.shape;
+        if (vs.size() > t.shape.size()) {
+          shape_ok = false;
+        } else {
+          size_t off = t.shape.size() - vs.size();
+          for (size_t i = 0; i < vs.size(); ++i)
+            if (!vs[i].is_broadcast() && !same_dim(vs[i], t.shape[off + i])) shape_ok = false;
+        }
+      }
+      ok = shape_ok && category(n->type.dtype) <= category(t.dtype);
+      if (ok && n->type.is_value() && n->type.dtype != t.dtype) n = cast(n, t.dtype, pos);
+    }
+    if (ok) {
+      Node a;
+      a.kind = NodeKind::var_assign;
+      a.loc = loc_of(pos);
+      a.operands = {decl, n};
+      emit(std::move(a));
+      return;
+    }
+    if (vars_read_.count(decl.get()))
+      fail(pos,
+           "'" + name + "' changes type inside a loop or if: it was " + type_text(t) +
+               ", here it becomes " + (n ? type_text(n->type) : std::string("a non-value")),
+           "keep the same shape and dtype on every iteration, or use a new name");
+    // Never read as a variable: this is a fresh value that happens to reuse the name.
+  }
+  LVal bound = v;
+  // Give the value the name it is bound to, for readable IR and error messages.
+  if (v.k == LVal::K::node && v.node->name.empty() && !blocks_.empty() &&
+      !blocks_.back()->empty() && blocks_.back()->back() == v.node &&
+      v.node->kind != NodeKind::var_read) {
+    Node copy = *v.node;
+    copy.name = name;
+    NodePtr named = make_node(std::move(copy));
+    blocks_.back()->back() = named;
+    bound.node = named;
+  }
+  env_[name] = bound;
+}
+
+std::set<std::string> Lowerer::make_vars_for(const std::vector<const ast::StmtList*>& bodies,
+                                             ast::Pos pos) {
+  std::set<std::string> assigned;
+  for (const ast::StmtList* b : bodies) collect_assigned(*b, assigned);
+  std::set<std::string> made;
+  for (const std::string& name : assigned) {
+    auto it = env_.find(name);
+    if (it == env_.end() || it->second.k != LVal::K::node) continue;
+    const NodePtr& init = it->second.node;
+    if (!init->type.is_value() && !init->type.is_host_scalar()) continue;
+    Node d;
+    d.kind = NodeKind::var_decl;
+    d.type = init->type;
+    d.operands = {init};
+    d.name = name;
+    d.loc = loc_of(pos);
+    LVal var;
+    var.k = LVal::K::var;
+    var.node = emit(std::move(d));
+    it->second = var;
+    made.insert(name);
+  }
+  return made;
+}
+
+void Lowerer::end_scope(const std::map<std::string, LVal>& before) {
+  for (auto it = env_.begin(); it != env_.end();) {
+    auto b = before.find(it->first);
+    if (b == before.end()) {
+      it = env_.erase(it);
+      continue;
+    }
+    if (!same_binding(it->second, b->second)) {
+      LVal dead;
+      dead.k = LVal::K::dead;
+      dead.text = "'" + it->first +
+                  "' was given a value of another type inside a loop or if, so it has no "
+                  "single value after it";
+      it->second = dead;
+    }
+    ++it;
+  }
+}
+
+}  // namespace lower_detail
+
+Kernel lower_kernel(const ast::Module& module, const ast::Stmt& fn,
+                    const std::vector<ParamSpec>& params, const LowerOptions& options) {
+  lower_detail::Lowerer l(module, fn, params, options);
+  return l.run();
+}
+
+}  // namespace jagtile::ir

@@ -1,0 +1,30 @@
+// Specialisation: one kernel definition (AST) + its arguments' kinds, dtypes, ranks and devices
+// (never sizes) + tile sizes -> a typed tile IR kernel. Raises UserError located at
+// file:line:col for anything that needs types to be found wrong.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "ir/ir.h"
+#include "lang/ast.h"
+
+namespace jagtile::ir {
+
+struct LowerOptions {
+  // Block size of the i-th tile / jagged_tile loop in program order (grid loops take none).
+  // Missing entries use the defaults below.
+  std::vector<int64_t> block_sizes;
+  int64_t default_outer_block = 16;  // the outermost loop of a kernel
+  int64_t default_inner_block = 32;  // every other tile and jagged_tile loop
+};
+
+// `params` lists every parameter of `fn`, in declaration order, with its specialisation
+// (ParamKind::none for an optional tensor left out).
+Kernel lower_kernel(const ast::Module& module, const ast::Stmt& fn,
+                    const std::vector<ParamSpec>& params, const LowerOptions& options = {});
+
+// Torch's promotion of two dtypes (f16 + bf16 -> f32, int + float -> the float, ...).
+DType promote_dtypes(DType a, DType b);
+
+}  // namespace jagtile::ir

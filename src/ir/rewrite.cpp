@@ -1,0 +1,88 @@
+// Kernel rebuilding and use counting for the passes (see rewrite.h).
+#include "ir/rewrite.h"
+
+#include <algorithm>
+#include <unordered_map>
+
+namespace jagtile::ir {
+namespace {
+
+class Rewriter {
+ public:
+  explicit Rewriter(const RewriteFn& fn) : fn_(fn) {}
+
+  NodePtr map(const NodePtr& n) {
+    if (!n) return n;
+    auto it = map_.find(n.get());
+    return it == map_.end() ? n : it->second;
+  }
+
+  Type map_type(const Type& t) {
+    Type out = t;
+    for (Dim& d : out.shape)
+      if (d.kind == Dim::Kind::full) d.size = map(d.size);
+    return out;
+  }
+
+  Block block(const Block& b) {
+    Block out;
+    for (const NodePtr& n : b) {
+      Node copy = *n;
+      bool changed = false;
+      for (NodePtr& o : copy.operands) {
+        NodePtr m = map(o);
+        changed |= m != o;
+        o = m;
+      }
+      Type t = map_type(copy.type);
+      for (size_t i = 0; i < t.shape.size(); ++i)
+        changed |= t.shape[i].size != copy.type.shape[i].size;
+      copy.type = t;
+      for (Block& r : copy.regions) {
+        Block nb = block(r);
+        changed |= nb.size() != r.size() || !std::equal(nb.begin(), nb.end(), r.begin());
+        r = std::move(nb);
+      }
+      NodePtr rebuilt = changed ? make_node(std::move(copy)) : n;
+      NodePtr result = fn_(rebuilt);
+      if (result != n) map_[n.get()] = result;
+      if (result == rebuilt) out.push_back(result);
+    }
+    return out;
+  }
+
+ private:
+  const RewriteFn& fn_;
+  std::unordered_map<const Node*, NodePtr> map_;
+};
+
+void count(const Block& b, std::unordered_map<const Node*, int>& uses) {
+  for (const NodePtr& n : b) {
+    for (const NodePtr& o : n->operands) ++uses[o.get()];
+    for (const Dim& d : n->type.shape)
+      if (d.kind == Dim::Kind::full && d.size) ++uses[d.size.get()];
+    for (const Block& r : n->regions) count(r, uses);
+  }
+}
+
+}  // namespace
+
+Kernel rewrite(const Kernel& kernel, const RewriteFn& fn) {
+  Kernel out;
+  out.name = kernel.name;
+  out.file = kernel.file;
+  out.source_lines = kernel.source_lines;
+  out.params = kernel.params;
+  out.blocks = kernel.blocks;
+  Rewriter r(fn);
+  out.body = r.block(kernel.body);
+  return out;
+}
+
+std::unordered_map<const Node*, int> use_counts(const Kernel& kernel) {
+  std::unordered_map<const Node*, int> uses;
+  count(kernel.body, uses);
+  return uses;
+}
+
+}  // namespace jagtile::ir

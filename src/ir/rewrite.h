@@ -1,0 +1,23 @@
+// Rebuilding an immutable kernel: every node is copied with its operands (and the size nodes of
+// its type's full dims) replaced by their rebuilt versions; a callback may substitute the
+// rebuilt node or drop it. The one mechanism every pass uses.
+#pragma once
+
+#include <functional>
+#include <unordered_map>
+
+#include "ir/ir.h"
+
+namespace jagtile::ir {
+
+// Called for each node after its operands and regions were rebuilt. Return the node itself to
+// keep it, another node to replace it (uses are redirected; it must be a constant, a parameter
+// or a node placed earlier), or nullptr to drop it (only for a node nothing uses).
+using RewriteFn = std::function<NodePtr(const NodePtr& rebuilt)>;
+
+Kernel rewrite(const Kernel& kernel, const RewriteFn& fn);
+
+// How many times each node is used as an operand or a full dim's size, over the whole kernel.
+std::unordered_map<const Node*, int> use_counts(const Kernel& kernel);
+
+}  // namespace jagtile::ir
