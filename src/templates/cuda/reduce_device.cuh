@@ -312,8 +312,8 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32) reduce_rows_kernel(const 
   for (int64_t b = s.item; b <= last; ++b) {
     const Segment seg = segment_of(p.offsets, s, e, b, p.chunk_rows);
     const int64_t n = seg.row_end - seg.row_begin;
-    // A cut item's piece starts from the identity; the combine pass starts from init.
-    const float start = seg.split ? op_identity<kOp>() : p.init;
+    // init enters once: in row lane 0 of a whole item, or in the combine pass of a cut one.
+    const float start = (seg.split || j != 0) ? op_identity<kOp>() : p.init;
     float acc[kColsPerLane];
 #pragma unroll
     for (int u = 0; u < kColsPerLane; ++u) acc[u] = start;
