@@ -118,34 +118,41 @@ TEST(ReduceRandom, EverySimdPathGivesTheSameBits) {
       const std::vector<int64_t> lengths{0, 3, 64, 150, 1};
       auto in = make_input(lengths, cols, dtype, DType::i64, 5, cols == 1);
       for (ReduceOp op : {ReduceOp::sum, ReduceOp::max, ReduceOp::min}) {
+        ReduceSpec op_spec;
+        op_spec.op = op;
         std::vector<Tensor> outs;
+        std::vector<std::string> names;
         for (const auto* table : tables) {
-          Tensor out = Tensor::zeros(cols == 1 ? Shape{5} : Shape{5, cols}, dtype);
-          reduce_detail::ReduceArgs a;
-          a.values = in.values.raw_data();
-          a.in_dtype = dtype;
-          a.num_cols = cols;
-          a.offsets = in.offsets.raw_data();
-          a.offsets_i64 = true;  // the i64 path, which large inputs use when they cannot narrow
-          a.num_items = 5;
-          a.combine = op;
-          a.init = ReduceSpec{.op = op}.effective_init();
-          a.out = out.raw_data();
-          a.out_dtype = dtype;
-          a.chunk_rows = 32;
-          reduce_detail::WorkerCarry carry;
-          table->run_worker(a, {0, 0}, {5, 0}, carry);
-          EXPECT_EQ(carry.head_item, -1);
-          EXPECT_EQ(carry.tail_item, -1);
-          outs.push_back(out);
+          for (bool streaming : {false, true}) {
+            Tensor out = Tensor::zeros(cols == 1 ? Shape{5} : Shape{5, cols}, dtype);
+            reduce_detail::ReduceArgs a;
+            a.values = in.values.raw_data();
+            a.in_dtype = dtype;
+            a.num_cols = cols;
+            a.offsets = in.offsets.raw_data();
+            a.offsets_i64 = true;  // the i64 path, which large inputs use when they cannot narrow
+            a.num_items = 5;
+            a.combine = op;
+            a.init = op_spec.effective_init();
+            a.streaming_stores = streaming;
+            a.out = out.raw_data();
+            a.out_dtype = dtype;
+            a.chunk_rows = 32;
+            reduce_detail::WorkerCarry carry;
+            table->run_worker(a, {0, 0}, {5, 0}, carry);
+            EXPECT_EQ(carry.head_item, -1);
+            EXPECT_EQ(carry.tail_item, -1);
+            outs.push_back(out);
+            names.push_back(std::string(table->isa) + (streaming ? "+streaming" : ""));
+          }
         }
         ReduceSpec spec;
         spec.op = op;
         Tensor expected = jagged_reduce_reference(in.values, in.offsets, spec);
-        EXPECT_EQ(compare_with_reference(outs[0], expected, lengths, op, tables[0]->isa), 0);
+        EXPECT_EQ(compare_with_reference(outs[0], expected, lengths, op, names[0]), 0);
         for (size_t t = 1; t < outs.size(); ++t) {
           EXPECT_TRUE(bitwise_equal(outs[t], outs[0]))
-              << tables[t]->isa << " differs from portable, dtype " << dtype_name(dtype) << " cols "
+              << names[t] << " differs from portable, dtype " << dtype_name(dtype) << " cols "
               << cols;
         }
       }

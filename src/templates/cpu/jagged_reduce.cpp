@@ -22,6 +22,9 @@ namespace {
 
 // Below this many (row + item) elements per worker, extra workers cost more than they save.
 constexpr int64_t kMinElementsPerWorker = 1 << 15;
+// Outputs at least this large bypass the caches (non-temporal stores): nobody reads them back
+// before they would have been evicted anyway, and it saves reading each line before writing it.
+constexpr int64_t kStreamingStoreBytes = 16 << 20;
 
 }  // namespace
 
@@ -159,6 +162,7 @@ void run_cpu(const Tensor& values, const Tensor& offsets, const ReduceSpec& spec
   a.out = out.raw_data();
   a.out_dtype = out.dtype();
   a.chunk_rows = spec.chunk_rows;
+  a.streaming_stores = out.nbytes() >= kStreamingStoreBytes;
   if (a.num_items == 0) return;
 
   ThreadPool& pool = spec.pool ? *spec.pool : ThreadPool::global();

@@ -45,6 +45,8 @@ struct ReduceArgs {
   void* out = nullptr;
   DType out_dtype = DType::f32;
   int64_t chunk_rows = 64;
+  // Write whole output rows with non-temporal stores (outputs far larger than the caches).
+  bool streaming_stores = false;
 
   int64_t offset(int64_t b) const {
     return offsets_i64 ? static_cast<const int64_t*>(offsets)[b]

@@ -142,12 +142,28 @@ inline VecH to_bf16(VecF v) {
 
 inline void store_vec(const ReduceArgs& a, int64_t index, VecF v) {
   switch (a.out_dtype) {
-    case DType::f32:
-      std::memcpy(static_cast<float*>(a.out) + index, &v, sizeof v);
+    case DType::f32: {
+      float* dst = static_cast<float*>(a.out) + index;
+#if defined(__AVX512F__)
+      // Streaming stores skip the read-for-ownership of output lines nobody will read soon.
+      if (a.streaming_stores && (reinterpret_cast<uintptr_t>(dst) & 63) == 0) {
+        _mm512_stream_ps(dst, (__m512)v);
+        break;
+      }
+#endif
+      std::memcpy(dst, &v, sizeof v);
       break;
+    }
     case DType::bf16: {
       VecH h = to_bf16(v);
-      std::memcpy(static_cast<uint16_t*>(a.out) + index, &h, sizeof h);
+      uint16_t* dst = static_cast<uint16_t*>(a.out) + index;
+#if defined(__AVX2__)
+      if (a.streaming_stores && (reinterpret_cast<uintptr_t>(dst) & 31) == 0) {
+        _mm256_stream_si256(reinterpret_cast<__m256i*>(dst), (__m256i)h);
+        break;
+      }
+#endif
+      std::memcpy(dst, &h, sizeof h);
       break;
     }
     default: {  // f16 (the driver admits only float outputs)
@@ -370,7 +386,7 @@ void run_worker_t(const ReduceArgs& a, Position begin, Position end, WorkerCarry
 }
 
 template <class Op>
-void run_worker_op(const ReduceArgs& a, Position begin, Position end, WorkerCarry& carry) {
+void run_worker_op_unfenced(const ReduceArgs& a, Position begin, Position end, WorkerCarry& carry) {
   switch (a.in_dtype) {
     case DType::bf16:
       return run_worker_t<Op, Bf16>(a, begin, end, carry);
@@ -384,12 +400,19 @@ void run_worker_op(const ReduceArgs& a, Position begin, Position end, WorkerCarr
 void run_worker(const ReduceArgs& a, Position begin, Position end, WorkerCarry& carry) {
   switch (a.combine) {
     case ReduceOp::max:
-      return run_worker_op<MaxOp>(a, begin, end, carry);
+      run_worker_op_unfenced<MaxOp>(a, begin, end, carry);
+      break;
     case ReduceOp::min:
-      return run_worker_op<MinOp>(a, begin, end, carry);
+      run_worker_op_unfenced<MinOp>(a, begin, end, carry);
+      break;
     default:
-      return run_worker_op<SumOp>(a, begin, end, carry);
+      run_worker_op_unfenced<SumOp>(a, begin, end, carry);
+      break;
   }
+#if defined(__AVX2__)
+  // Streaming stores are weakly ordered: fence before the pool's join publishes the rows.
+  if (a.streaming_stores) _mm_sfence();
+#endif
 }
 
 void fold(const ReduceArgs& a, float* acc, const float* partial, int64_t n) {
