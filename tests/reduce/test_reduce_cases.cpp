@@ -56,6 +56,11 @@ TEST(ReduceCases, ZeroItems) {
   EXPECT_EQ(out.shape(), (Shape{0, 8}));
 }
 
+TEST(ReduceCases, ZeroColumns) {
+  auto in = make_input({2, 0, 3}, 0, DType::f32);
+  EXPECT_EQ(jagged_reduce(in.values, in.offsets).shape(), (Shape{3, 0}));
+}
+
 TEST(ReduceCases, PartialTailChunksAndItemsSpanningManyChunks) {
   ReduceSpec spec;
   spec.chunk_rows = 8;
