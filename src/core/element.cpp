@@ -93,4 +93,104 @@ void store_from_double(void* base, DType dtype, int64_t index, double value) {
   JAGTILE_CHECK(false, << "unknown dtype " << int(dtype));
 }
 
+namespace {
+
+// Storage types of the 16-bit floats, distinct so overloads can tell them apart.
+struct F16Bits {
+  uint16_t bits;
+};
+struct BF16Bits {
+  uint16_t bits;
+};
+
+// The widest exact intermediate for each source: float for floats, int64 for integers.
+inline float widen(float v) {
+  return v;
+}
+inline float widen(F16Bits v) {
+  return f16_bits_to_f32(v.bits);
+}
+inline float widen(BF16Bits v) {
+  return bf16_bits_to_f32(v.bits);
+}
+inline int64_t widen(int32_t v) {
+  return v;
+}
+inline int64_t widen(int64_t v) {
+  return v;
+}
+inline int64_t widen(uint8_t v) {
+  return v != 0;
+}
+
+template <typename Dst>
+struct Narrow;
+template <>
+struct Narrow<float> {
+  static float from(float v) { return v; }
+  static float from(int64_t v) { return float(v); }
+};
+template <>
+struct Narrow<F16Bits> {
+  static F16Bits from(float v) { return {f32_to_f16_bits(v)}; }
+  static F16Bits from(int64_t v) {
+    return {f32_to_f16_bits(double_to_f32_round_to_odd(double(v)))};
+  }
+};
+template <>
+struct Narrow<BF16Bits> {
+  static BF16Bits from(float v) { return {f32_to_bf16_bits(v)}; }
+  static BF16Bits from(int64_t v) {
+    return {f32_to_bf16_bits(double_to_f32_round_to_odd(double(v)))};
+  }
+};
+template <>
+struct Narrow<int32_t> {
+  static int32_t from(float v) { return saturating_cast<int32_t>(v); }
+  static int32_t from(int64_t v) { return int32_t(uint32_t(uint64_t(v))); }
+};
+template <>
+struct Narrow<int64_t> {
+  static int64_t from(float v) { return saturating_cast<int64_t>(v); }
+  static int64_t from(int64_t v) { return v; }
+};
+template <>
+struct Narrow<uint8_t> {
+  static uint8_t from(float v) { return v != 0.0f; }
+  static uint8_t from(int64_t v) { return v != 0; }
+};
+
+template <typename Fn>
+void with_storage_type(DType dtype, Fn&& fn) {
+  switch (dtype) {
+    case DType::f32:
+      return fn(float{});
+    case DType::f16:
+      return fn(F16Bits{});
+    case DType::bf16:
+      return fn(BF16Bits{});
+    case DType::i32:
+      return fn(int32_t{});
+    case DType::i64:
+      return fn(int64_t{});
+    case DType::boolean:
+      return fn(uint8_t{});
+  }
+  JAGTILE_CHECK(false, << "unknown dtype " << int(dtype));
+}
+
+}  // namespace
+
+void convert_elements(const void* src, DType src_dtype, void* dst, DType dst_dtype, int64_t n) {
+  with_storage_type(src_dtype, [&](auto src_tag) {
+    with_storage_type(dst_dtype, [&](auto dst_tag) {
+      using Src = decltype(src_tag);
+      using Dst = decltype(dst_tag);
+      const Src* in = static_cast<const Src*>(src);
+      Dst* out = static_cast<Dst*>(dst);
+      for (int64_t i = 0; i < n; ++i) out[i] = Narrow<Dst>::from(widen(in[i]));
+    });
+  });
+}
+
 }  // namespace jagtile::core_detail

@@ -15,6 +15,11 @@ void store_from_double(void* base, DType dtype, int64_t index, double value);
 // Integer elements (i32, i64, bool) read exactly as int64.
 int64_t load_as_int64(const void* base, DType dtype, int64_t index);
 
+// Converts n contiguous elements between dtypes (the bulk path of Tensor::to_dtype): floats go
+// through f32 (exact for every source float), integers through int64 (exact), float -> int
+// truncates toward zero and saturates (NaN -> 0), int -> int wraps like numpy's astype.
+void convert_elements(const void* src, DType src_dtype, void* dst, DType dst_dtype, int64_t n);
+
 // A float that, rounded again to a narrower format with round-to-nearest-even, gives the same
 // result as rounding `value` directly (round-to-odd keeps a sticky bit).
 float double_to_f32_round_to_odd(double value);

@@ -292,22 +292,7 @@ Tensor Tensor::to_dtype(DType target) const {
   Tensor host = to(Device::cpu());
   if (target == dtype_) return host.device() == device() ? host.clone() : host;
   Tensor t = empty(shape_, target, Device::cpu());
-  int64_t n = numel();
-  bool integer_to_integer = !dtype_is_float(dtype_) && !dtype_is_float(target);
-  for (int64_t i = 0; i < n; ++i) {
-    if (integer_to_integer && target != DType::boolean) {
-      // Through int64 so large i64 values survive (a double has only 53 bits).
-      int64_t v = core_detail::load_as_int64(host.raw_data(), dtype_, i);
-      if (target == DType::i64) {
-        t.data<int64_t>()[i] = v;
-      } else {
-        t.data<int32_t>()[i] = int32_t(v);  // wraps, like numpy's astype
-      }
-    } else {
-      core_detail::store_from_double(t.raw_data(), target, i,
-                                     core_detail::load_as_double(host.raw_data(), dtype_, i));
-    }
-  }
+  core_detail::convert_elements(host.raw_data(), dtype_, t.raw_data(), target, numel());
   return t;
 }
 

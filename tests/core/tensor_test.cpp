@@ -164,6 +164,36 @@ TEST(TensorTest, ToSameDeviceSharesAndToDtypeConverts) {
   EXPECT_EQ(same.item_as_double(1), -2.5);
 }
 
+TEST(TensorTest, ToDtypeMatchesElementwiseConversionForEveryPair) {
+  const std::vector<double> values = {0,    1,   -2,    3.5,   65504, -0.25,
+                                      1e-8, 1e5, -7.75, 1e-30, 2049,  -65519};
+  const DType all[] = {DType::f32, DType::f16, DType::bf16, DType::i32, DType::i64, DType::boolean};
+  for (DType from : all) {
+    Tensor src = Tensor::from_doubles({3, 4}, values, from);
+    for (DType to : all) {
+      Tensor converted = src.to_dtype(to);
+      ASSERT_EQ(converted.dtype(), to);
+      ASSERT_EQ(converted.shape(), src.shape());
+      // Reference: each exactly-read source element stored through the slow path.
+      std::vector<double> exact;
+      for (int64_t i = 0; i < src.numel(); ++i) exact.push_back(src.item_as_double(i));
+      Tensor expected = Tensor::from_doubles({3, 4}, exact, to);
+      EXPECT_EQ(std::memcmp(converted.raw_data(), expected.raw_data(), size_t(expected.nbytes())),
+                0)
+          << dtype_name(from) << " -> " << dtype_name(to);
+    }
+  }
+}
+
+TEST(TensorTest, Int64ToInt32WrapsLikeNumpy) {
+  Tensor t = Tensor::empty({2}, DType::i64);
+  t.data<int64_t>()[0] = (int64_t(1) << 32) + 5;
+  t.data<int64_t>()[1] = -1;
+  Tensor n = t.to_dtype(DType::i32);
+  EXPECT_EQ(n.data<int32_t>()[0], 5);
+  EXPECT_EQ(n.data<int32_t>()[1], -1);
+}
+
 TEST(TensorTest, LargeInt64SurvivesIntegerConversion) {
   const int64_t big = (int64_t(1) << 53) + 1;  // not representable in a double
   Tensor t = Tensor::empty({2}, DType::i64);
