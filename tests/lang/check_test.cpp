@@ -309,3 +309,28 @@ TEST(AstTest, DumpOfAKernelIsStable) {
 
 }  // namespace
 }  // namespace jagtile::lang
+
+namespace jagtile::lang {
+namespace {
+
+// Every complete kernel shown in docs/language.md (a ```python block with a `def`) must pass.
+TEST(CheckTest, KernelsInTheLanguageGuidePass) {
+  std::string doc = testing::read_file(testing::source_dir() + "/docs/language.md");
+  ASSERT_FALSE(doc.empty());
+  int kernels = 0;
+  for (size_t at = doc.find("```python\n"); at != std::string::npos;
+       at = doc.find("```python\n", at + 1)) {
+    size_t begin = at + 10;
+    size_t end = doc.find("```", begin);
+    ASSERT_NE(end, std::string::npos);
+    std::string block = doc.substr(begin, end - begin);
+    if (block.find("def ") == std::string::npos) continue;
+    SCOPED_TRACE(block);
+    EXPECT_NO_THROW(check_module(parse_module(block, "language.md")));
+    ++kernels;
+  }
+  EXPECT_GE(kernels, 1);
+}
+
+}  // namespace
+}  // namespace jagtile::lang
