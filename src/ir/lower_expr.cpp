@@ -178,6 +178,12 @@ NodePtr Lowerer::binary(Op op, NodePtr a, NodePtr b, ast::Pos pos) {
   n.op = op;
   n.loc = loc_of(pos);
   n.operands = {a, b};
+  if (a->kind == NodeKind::const_int && b->kind == NodeKind::const_int &&
+      (op == Op::add || op == Op::sub || op == Op::mul)) {
+    // Folded here so that sizes like `-1` or `B + 1` stay constants during lowering.
+    int64_t x = a->ival, y = b->ival;
+    return const_int(op == Op::add ? x + y : op == Op::sub ? x - y : x * y, loc_of(pos));
+  }
   const Type& ta = a->type;
   const Type& tb = b->type;
   bool logical = op == Op::logical_and || op == Op::logical_or;
@@ -219,6 +225,8 @@ NodePtr Lowerer::unary(Op op, NodePtr a, ast::Pos pos) {
   if (a->type.is_tensor())
     fail(pos, "math on a whole tensor is not supported", "load it inside a device loop first");
   if (a->type.kind == TypeKind::none) fail(pos, "expected a value");
+  if (op == Op::neg && a->kind == NodeKind::const_int) return const_int(-a->ival, loc_of(pos));
+  if (op == Op::neg && a->kind == NodeKind::const_float) return const_float(-a->fval, loc_of(pos));
   Node n;
   n.kind = NodeKind::unary;
   n.op = op;

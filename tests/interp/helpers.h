@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "jagtile/compiler.h"
+#include "jagtile/error.h"
 #include "jagtile/tensor.h"
 
 namespace jagtile::testing {
