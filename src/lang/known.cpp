@@ -123,6 +123,10 @@ std::string closest_match(std::string_view name, const std::vector<std::string>&
     if (name.find('.') == std::string_view::npos && tail.rfind('.') != std::string_view::npos) {
       tail = tail.substr(tail.rfind('.') + 1);
     }
+    // The distance is at least the length difference: skip hopeless candidates cheaply, which
+    // also keeps a huge misspelt name from costing name-length x candidate-length work.
+    size_t gap = name.size() > tail.size() ? name.size() - tail.size() : tail.size() - name.size();
+    if (gap >= best_d) continue;
     size_t d = edit_distance(name, tail);
     if (d < best_d && d < name.size()) {
       best_d = d;

@@ -310,7 +310,8 @@ TEST(ParserTest, FileSizeLimit) {
     EXPECT_THAT(e.message(), ::testing::HasSubstr("kernel file is too large (1048577 bytes"));
     EXPECT_EQ(e.loc().file, "big.py");
   }
-  EXPECT_NO_THROW(parse_module(std::string(kMaxSourceBytes, '\n'), "ok.py"));
+  // Exactly at the limit is fine (one long comment line keeps the test fast).
+  EXPECT_NO_THROW(parse_module("#" + std::string(kMaxSourceBytes - 1, 'x'), "ok.py"));
 }
 
 TEST(ParserTest, EmptyAndCommentOnlyFiles) {
