@@ -151,7 +151,9 @@ struct ThreadPool::Impl {
     region_open.store(true, std::memory_order_seq_cst);
     generation.fetch_add(1, std::memory_order_seq_cst);
     if (sleepers.load(std::memory_order_seq_cst) > 0) {
-      std::lock_guard<std::mutex> lock(sleep_mutex);
+      // Taking the lock once orders us after any helper that is between its predicate check and
+      // its wait; notifying after unlocking lets woken helpers run without blocking on it.
+      { std::lock_guard<std::mutex> lock(sleep_mutex); }
       // Waking more helpers than there are other workers only costs time.
       if (n - 1 >= num_threads - 1) {
         wake.notify_all();
