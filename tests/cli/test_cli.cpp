@@ -292,6 +292,67 @@ TEST_F(CliTest, CheckFailsWhenTheKernelDisagreesWithTheReference) {
   EXPECT_THAT(o.err, HasSubstr("check against reference failed: output 0 at ["));
 }
 
+// Two kernels in one file: run needs --kernel; explain covers both (a JSON list).
+const char* kTwoKernels =
+    "import helion\n"
+    "import helion.language as hl\n"
+    "import torch\n"
+    "\n"
+    "@helion.kernel()\n"
+    "def scale_vec(x: torch.Tensor, factor: float = 2.0) -> torch.Tensor:\n"
+    "    out = torch.empty_like(x)\n"
+    "    for tile in hl.tile(x.size(0)):\n"
+    "        out[tile] = x[tile] * factor\n"
+    "    return out\n"
+    "\n"
+    "@helion.kernel()\n"
+    "def negate_vec(x: torch.Tensor) -> torch.Tensor:\n"
+    "    out = torch.empty_like(x)\n"
+    "    for tile in hl.tile(x.size(0)):\n"
+    "        out[tile] = -x[tile]\n"
+    "    return out\n";
+
+TEST_F(CliTest, SeveralKernelsInOneFile) {
+  std::string file = write_file("two.py", kTwoKernels);
+  std::string x = (scratch_dir() / "x.npy").string();
+  write_npy(x, Tensor::from_doubles({3}, {1, -2, 4}, DType::f32));
+
+  Outcome ambiguous = jagtile({"run", file, "--arg", "x=" + x});
+  EXPECT_EQ(ambiguous.status, 1);
+  EXPECT_THAT(ambiguous.err, HasSubstr("defines several kernels (scale_vec, negate_vec)"));
+  EXPECT_THAT(ambiguous.err, HasSubstr("--kernel NAME"));
+
+  std::string out = (scratch_dir() / "scaled.npy").string();
+  Outcome run = jagtile({"run", file, "--kernel", "scale_vec", "--arg", "x=" + x, "--arg",
+                         "factor=3", "--out", out, "--check", "--threads", "1"});
+  ASSERT_EQ(run.status, 0) << run.err;
+  Tensor got = read_npy(out);
+  ASSERT_EQ(got.shape(), (Shape{3}));
+  EXPECT_EQ(got.item_as_double(0), 3);
+  EXPECT_EQ(got.item_as_double(1), -6);
+  EXPECT_EQ(got.item_as_double(2), 12);
+
+  Outcome list = jagtile({"explain", file});
+  EXPECT_EQ(list.status, 0) << list.err;
+  EXPECT_THAT(list.out, HasSubstr("kernel scale_vec"));
+  EXPECT_THAT(list.out, HasSubstr("factor: float = 2"));
+  EXPECT_THAT(list.out, HasSubstr("kernel negate_vec"));
+
+  Outcome json = jagtile({"explain", file, "--arg", "x=" + x, "--json"});
+  EXPECT_EQ(json.status, 0) << json.err;
+  EXPECT_THAT(json.out, HasSubstr("[{\"kernel\": \"scale_vec\""));
+  EXPECT_THAT(json.out, HasSubstr("}, {\"kernel\": \"negate_vec\""));
+
+  Outcome one = jagtile({"explain", file, "--kernel", "negate_vec", "--arg", "x=" + x, "--json"});
+  EXPECT_EQ(one.status, 0) << one.err;
+  EXPECT_THAT(one.out, HasSubstr("{\"kernel\": \"negate_vec\""));
+  EXPECT_THAT(one.out, Not(HasSubstr("[")));
+
+  Outcome stray = jagtile({"explain", file, "--arg", "y=" + x});
+  EXPECT_EQ(stray.status, 1);
+  EXPECT_THAT(stray.err, HasSubstr("no kernel in " + file + " has a parameter 'y'"));
+}
+
 TEST_F(CliTest, ASyntaxErrorIsLocated) {
   std::string file =
       write_file("broken.py", "import helion\n\n@helion.kernel()\ndef k(x):\n    y = (x +\n");
