@@ -39,6 +39,20 @@ std::vector<Case> cases() {
   };
 }
 
+// The registry's parameter lists are what the CLI matches a kernel against: they must be the
+// files' own parameters, in order.
+TEST(ExampleFiles, DefineTheRegisteredKernelWithItsParameters) {
+  for (const ExampleInfo* e : all_examples()) {
+    Program program = Program::from_file(std::string(JAGTILE_SOURCE_DIR) + "/" + e->file);
+    ASSERT_EQ(program.kernels().size(), 1u) << e->file;
+    const KernelInfo& k = program.kernel();
+    EXPECT_EQ(k.name, e->kernel);
+    std::vector<std::string> names;
+    for (const ParamInfo& p : k.params) names.push_back(p.name);
+    EXPECT_EQ(names, e->params) << e->file;
+  }
+}
+
 class ExampleOnInterp : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ExampleOnInterp, MatchesReference) {
