@@ -425,8 +425,9 @@ void Lowerer::store(const NodePtr& tensor, const std::vector<const ast::Expr*>& 
   if (v->type.is_tensor())
     fail(pos, "cannot store a whole tensor", "load the values first, e.g. y[tile_b, tile_m]");
   if (v->type.is_value()) {
-    Shape s = broadcast(a.shape, v->type.shape, pos, "this store");
-    bool same = s.size() == a.shape.size();
+    bool same = v->type.shape.size() <= a.shape.size();
+    Shape s = same ? broadcast(a.shape, v->type.shape, pos, "this store") : Shape{};
+    same = same && s.size() == a.shape.size();
     for (size_t i = 0; same && i < s.size(); ++i) same = same_dim(s[i], a.shape[i]);
     if (!same)
       fail(pos,
