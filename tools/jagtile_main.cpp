@@ -4,6 +4,7 @@
 #include <exception>
 #include <iostream>
 #include <new>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,12 @@ int main(int argc, char** argv) {
     std::cerr << "jagtile: internal error: " << e.what()
               << "\nThis is a bug in jagtile, not in your kernel; please report it.\n";
     status = 3;
+  } catch (const std::length_error&) {
+    // A container asked for more elements than it can hold: a size from the command line
+    // (--batch 9223372036854775807) is far too large, not a bug.
+    std::cerr << "jagtile: error: the requested sizes are too large to allocate\n"
+                 "hint: use smaller shape options or inputs\n";
+    status = 1;
   } catch (const std::bad_alloc&) {
     std::cerr << "jagtile: error: out of memory (the inputs or outputs are too large for this "
                  "machine)\nhint: use smaller shape options or inputs\n";

@@ -158,6 +158,19 @@ TEST_F(CliTest, BenchAndAutotuneAreNotImplementedYet) {
   }
 }
 
+TEST_F(CliTest, AbsurdSizesAreUserErrorsNotCrashes) {
+  for (std::vector<std::string> sizes :
+       {std::vector<std::string>{"--batch", "9223372036854775807"},
+        std::vector<std::string>{"--batch", "10", "--features", "9223372036854775807"}}) {
+    std::vector<std::string> args = {"run", "examples/jagged_sum.py", "--backend", "interp"};
+    args.insert(args.end(), sizes.begin(), sizes.end());
+    Outcome o = jagtile(args);
+    EXPECT_EQ(o.status, 1) << sizes[1] << "\n" << o.err;
+    EXPECT_THAT(o.err, HasSubstr("too large")) << sizes[1];
+    EXPECT_THAT(o.err, Not(HasSubstr("internal error"))) << sizes[1];
+  }
+}
+
 TEST_F(CliTest, MissingKernelFileIsAUserError) {
   Outcome o = jagtile({"run", "examples/no_such_kernel.py"});
   EXPECT_EQ(o.status, 1);
