@@ -7,10 +7,12 @@ cd "$(dirname "$0")/.."
 
 echo "== bundled examples: jagtile run --check (default backend, then the interpreter) =="
 failed=0
+runs=0
 for example in examples/*.py; do
   for dist in uniform one-huge; do
     for dtype in f32 bf16; do
       echo "-- $example --dist $dist --dtype $dtype"
+      runs=$((runs + 1))
       if ! "./$build/jagtile" run "$example" --batch 48 --features 24 --max-len 40 \
           --dist "$dist" --dtype "$dtype" --check; then
         echo "FAILED: $example --dist $dist --dtype $dtype" >&2
@@ -25,6 +27,7 @@ if [ "$failed" -ne 0 ]; then
   echo "main job: a bundled example failed its check (see above)" >&2
   exit 1
 fi
+echo "== all $runs checked example runs agree with the interpreter and their references =="
 
 echo
 echo "== jagged_reduce template library: checked benchmark (all cases) =="
