@@ -27,7 +27,7 @@ if [ "$failed" -ne 0 ]; then
   echo "main job: a bundled example failed its check (see above)" >&2
   exit 1
 fi
-echo "== all $runs checked example runs agree with the interpreter and their references =="
+echo "== all $runs example runs passed --check =="
 
 echo
 echo "== jagged_reduce template library: checked benchmark (all cases) =="
