@@ -1,0 +1,40 @@
+// The generic CPU backend's disk cache of compiled kernels. One file per entry,
+// `<dir>/<key>.so`: the shared object followed by a fixed trailer (magic, key, payload size,
+// payload checksum), published atomically (temporary file in the same directory, fsync,
+// rename). An entry is loaded only after its trailer and checksum verify, so a truncated,
+// corrupt or foreign file is rebuilt, never handed to dlopen.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace jagtile::codegen::cpu {
+
+// 64-bit FNV-1a, continuing from `seed`.
+uint64_t fnv1a64(std::string_view data, uint64_t seed = 0xcbf29ce484222325ull);
+std::string hex64(uint64_t v);
+
+// JAGTILE_CACHE_DIR, else $XDG_CACHE_HOME/jagtile, else $HOME/.cache/jagtile, else a folder
+// under /tmp. Created on demand.
+std::string default_cache_dir();
+
+class DiskCache {
+ public:
+  explicit DiskCache(std::string dir);
+  const std::string& dir() const { return dir_; }
+
+  std::string entry_path(const std::string& key) const;
+  // True when the entry exists and its trailer and checksum match `key`.
+  bool verify(const std::string& key) const;
+  // Publishes the shared object at `so_path` as the entry for `key` (atomic; a concurrent
+  // publisher of the same key simply wins or loses the rename, both files being valid).
+  void publish(const std::string& key, const std::string& so_path) const;
+
+  static constexpr size_t kTrailerSize = 64;
+
+ private:
+  std::string dir_;
+};
+
+}  // namespace jagtile::codegen::cpu

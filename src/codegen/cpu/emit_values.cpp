@@ -1,0 +1,834 @@
+// The C++ emitter's device values: element expressions (with broadcasting), loop nests over
+// the valid positions of a shape (tile dims run to their limit, jagged dims to their parent
+// lane's extent, so masked positions are never visited), and the statements that consume
+// values: tile arrays, loads and stores with bounds checks, reductions, matmul, variables.
+#include <algorithm>
+
+#include "codegen/cpu/emit_impl.h"
+
+namespace jagtile::codegen::cpu::detail {
+
+namespace {
+
+std::string join(const std::vector<std::string>& v, const char* sep) {
+  std::string s;
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? sep : "") + v[i];
+  return s;
+}
+
+// The dtype a scalar operand is computed in (host floats are doubles, treated as float here).
+DType operand_dtype(const Node& n) {
+  switch (n.type.kind) {
+    case ir::TypeKind::host_int:
+      return DType::i64;
+    case ir::TypeKind::host_float:
+      return DType::f32;
+    case ir::TypeKind::host_bool:
+      return DType::boolean;
+    default:
+      return n.type.dtype;
+  }
+}
+
+}  // namespace
+
+std::vector<int64_t> Emitter::extents(const ir::Shape& s) const {
+  std::vector<int64_t> e;
+  for (const Dim& d : s) {
+    JAGTILE_CHECK(d.kind != Dim::Kind::full, << "full dims are not supported");
+    e.push_back(d.kind == Dim::Kind::tile ? k_.blocks[size_t(d.block)].block_size : 1);
+  }
+  return e;
+}
+
+int64_t Emitter::numel(const ir::Shape& s) const {
+  int64_t n = 1;
+  for (int64_t e : extents(s)) n *= e;
+  return n;
+}
+
+std::string Emitter::flat(const ir::Shape& s, const std::vector<std::string>& idx) const {
+  std::vector<int64_t> e = extents(s);
+  std::string f;
+  for (size_t d = 0; d < e.size(); ++d) {
+    if (e[d] == 1) continue;
+    f = f.empty() ? idx[d] : "(" + f + ") * " + std::to_string(e[d]) + " + " + idx[d];
+  }
+  return f.empty() ? "0" : f;
+}
+
+std::vector<std::string> Emitter::map_idx(const ir::Shape& from, const ir::Shape& to,
+                                          const std::vector<std::string>& idx) const {
+  JAGTILE_CHECK(from.size() <= to.size(),
+                << "broadcast of rank " << from.size() << " into " << to.size());
+  std::vector<std::string> r;
+  size_t off = to.size() - from.size();
+  for (size_t j = 0; j < from.size(); ++j)
+    r.push_back(from[j].kind == Dim::Kind::broadcast ? "0" : idx[j + off]);
+  return r;
+}
+
+std::string Emitter::convert(const std::string& e, DType from, DType to) const {
+  if (dtype_is_float(to)) return "(float)(" + e + ")";
+  if (to == DType::boolean) return "((" + e + ") != 0)";
+  if (dtype_is_float(from)) return "jt_f2i(" + e + ")";
+  return "(int64_t)(" + e + ")";
+}
+
+std::string Emitter::from_storage(const std::string& e, DType storage) const {
+  switch (storage) {
+    case DType::f32:
+      return e;
+    case DType::bf16:
+      return "jt_bf2f(" + e + ")";
+    case DType::f16:
+      return "jt_h2f(" + e + ")";
+    case DType::i32:
+    case DType::i64:
+      return "(int64_t)(" + e + ")";
+    case DType::boolean:
+      return "((" + e + ") != 0)";
+  }
+  return e;
+}
+
+std::string Emitter::to_storage(const std::string& e, DType compute, DType storage) const {
+  switch (storage) {
+    case DType::f32:
+      return "(float)(" + e + ")";
+    case DType::bf16:
+      return "jt_f2bf((float)(" + e + "))";
+    case DType::f16:
+      return "jt_f2h((float)(" + e + "))";
+    case DType::i32:
+      return dtype_is_float(compute) ? "(int32_t)jt_wrap32(jt_f2i(" + e + "))"
+                                     : "(int32_t)jt_wrap32((int64_t)(" + e + "))";
+    case DType::i64:
+      return dtype_is_float(compute) ? "jt_f2i(" + e + ")" : "(int64_t)(" + e + ")";
+    case DType::boolean:
+      return "(uint8_t)((" + e + ") != 0)";
+  }
+  return e;
+}
+
+// The arithmetic of binary / unary / where / cast / full, given operand expressions.
+std::string Emitter::elementwise(const Node& n, const std::vector<std::string>& ops) const {
+  bool host = n.type.is_host_scalar();
+  auto od = [&](size_t i) { return operand_dtype(*n.operand(i)); };
+  switch (n.kind) {
+    case NodeKind::binary: {
+      bool host_int = host && n.type.kind != ir::TypeKind::host_float &&
+                      n.operand(0)->type.kind != ir::TypeKind::host_float &&
+                      n.operand(1)->type.kind != ir::TypeKind::host_float;
+      bool host_float = host && !host_int;
+      DType ct = host ? (host_int ? DType::i64 : DType::f32) : DType(n.ival);
+      std::string cty = host_float ? "double" : compute_ctype(ct);
+      std::string a, b;
+      if (host_float && !ir::op_is_comparison(n.op) && n.op != Op::maximum && n.op != Op::minimum) {
+        a = "(double)(" + ops[0] + ")";
+        b = "(double)(" + ops[1] + ")";
+      } else if (host_float) {  // the interpreter compares host floats as fp32
+        a = "(double)(float)(" + ops[0] + ")";
+        b = "(double)(float)(" + ops[1] + ")";
+      } else {
+        a = convert(ops[0], od(0), ct);
+        b = convert(ops[1], od(1), ct);
+      }
+      bool fl = host_float || dtype_is_float(ct);
+      std::string r;
+      switch (n.op) {
+        case Op::add:
+          r = a + " + " + b;
+          break;
+        case Op::sub:
+          r = a + " - " + b;
+          break;
+        case Op::mul:
+          r = a + " * " + b;
+          break;
+        case Op::div:
+          r = fl ? a + " / " + b : "(" + b + " == 0 ? 0 : " + a + " / " + b + ")";
+          break;
+        case Op::floordiv:
+          r = "jt_floordiv(" + a + ", " + b + ")";
+          break;
+        case Op::mod:
+          r = "jt_mod(" + a + ", " + b + ")";
+          break;
+        case Op::pow:
+          r = host_float ? "pow(" + a + ", " + b + ")"
+              : fl       ? "powf(" + a + ", " + b + ")"
+                         : "jt_ipow(" + a + ", " + b + ")";
+          break;
+        case Op::lt:
+          r = a + " < " + b;
+          break;
+        case Op::le:
+          r = a + " <= " + b;
+          break;
+        case Op::gt:
+          r = a + " > " + b;
+          break;
+        case Op::ge:
+          r = a + " >= " + b;
+          break;
+        case Op::eq:
+          r = a + " == " + b;
+          break;
+        case Op::ne:
+          r = a + " != " + b;
+          break;
+        case Op::logical_and:
+          r = "(" + a + " != 0) && (" + b + " != 0)";
+          break;
+        case Op::logical_or:
+          r = "(" + a + " != 0) || (" + b + " != 0)";
+          break;
+        case Op::bit_and:
+        case Op::bit_or:
+        case Op::bit_xor: {
+          const char* o = n.op == Op::bit_and ? " & " : n.op == Op::bit_or ? " | " : " ^ ";
+          r = fl ? "(" + cty + ")(jt_f2i(" + a + ")" + o + "jt_f2i(" + b + "))" : a + o + b;
+          break;
+        }
+        case Op::maximum:
+          r = "jt_max(" + a + ", " + b + ")";
+          break;
+        case Op::minimum:
+          r = "jt_min(" + a + ", " + b + ")";
+          break;
+        default:
+          JAGTILE_CHECK(false, << "binary op " << ir::op_name(n.op));
+      }
+      std::string rt = host ? (n.type.kind == ir::TypeKind::host_int    ? "int64_t"
+                               : n.type.kind == ir::TypeKind::host_bool ? "bool"
+                                                                        : "double")
+                            : compute_ctype(n.type.dtype);
+      if (host && n.type.kind == ir::TypeKind::host_int && fl) return "jt_f2i(" + r + ")";
+      if (!host && !dtype_is_float(n.type.dtype) && n.type.dtype != DType::boolean && fl &&
+          !ir::op_is_comparison(n.op))
+        return "jt_f2i(" + r + ")";
+      return "(" + rt + ")(" + r + ")";
+    }
+    case NodeKind::unary: {
+      if (host) {
+        std::string a = "(double)(" + ops[0] + ")";
+        std::string r;
+        switch (n.op) {
+          case Op::neg:
+            r = "-(" + ops[0] + ")";
+            break;
+          case Op::logical_not:
+            r = "!(" + ops[0] + ")";
+            break;
+          case Op::bit_not:
+            r = "~(int64_t)(" + ops[0] + ")";
+            break;
+          case Op::exp:
+            r = "exp(" + a + ")";
+            break;
+          case Op::log:
+            r = "log(" + a + ")";
+            break;
+          case Op::sqrt:
+            r = "sqrt(" + a + ")";
+            break;
+          case Op::rsqrt:
+            r = "1.0 / sqrt(" + a + ")";
+            break;
+          case Op::abs:
+            r = "fabs(" + a + ")";
+            break;
+          case Op::tanh:
+            r = "tanh(" + a + ")";
+            break;
+          case Op::sigmoid:
+            r = "1.0 / (1.0 + exp(-" + a + "))";
+            break;
+          case Op::silu:
+            r = a + " / (1.0 + exp(-" + a + "))";
+            break;
+          case Op::relu:
+            r = a + " > 0 ? " + a + " : 0.0";
+            break;
+          case Op::floor:
+            r = "floor(" + a + ")";
+            break;
+          case Op::ceil:
+            r = "ceil(" + a + ")";
+            break;
+          case Op::sin:
+            r = "sin(" + a + ")";
+            break;
+          case Op::cos:
+            r = "cos(" + a + ")";
+            break;
+          default:
+            JAGTILE_CHECK(false, << "unary op " << ir::op_name(n.op));
+        }
+        if (n.type.kind == ir::TypeKind::host_int)
+          return n.op == Op::neg || n.op == Op::bit_not ? "(int64_t)(" + r + ")"
+                                                        : "jt_f2i(" + r + ")";
+        if (n.type.kind == ir::TypeKind::host_bool) return "(bool)(" + r + ")";
+        return "(double)(" + r + ")";
+      }
+      DType t = n.type.dtype;
+      std::string cty = compute_ctype(t);
+      if (dtype_is_float(t)) {
+        std::string a = convert(ops[0], od(0), t);
+        switch (n.op) {
+          case Op::neg:
+            return "(-" + a + ")";
+          case Op::logical_not:
+            return "(float)(" + a + " == 0)";
+          case Op::bit_not:
+            return "(float)(~jt_f2i(" + a + "))";
+          case Op::exp:
+            return "jt_exp(" + a + ")";
+          case Op::log:
+            return "logf(" + a + ")";
+          case Op::sqrt:
+            return "sqrtf(" + a + ")";
+          case Op::rsqrt:
+            return "(1.0f / sqrtf(" + a + "))";
+          case Op::abs:
+            return "fabsf(" + a + ")";
+          case Op::tanh:
+            return "tanhf(" + a + ")";
+          case Op::sigmoid:
+            return "jt_sigmoid(" + a + ")";
+          case Op::silu:
+            return "jt_silu(" + a + ")";
+          case Op::relu:
+            return "(" + a + " > 0 ? " + a + " : 0.0f)";
+          case Op::floor:
+            return "floorf(" + a + ")";
+          case Op::ceil:
+            return "ceilf(" + a + ")";
+          case Op::sin:
+            return "sinf(" + a + ")";
+          case Op::cos:
+            return "cosf(" + a + ")";
+          default:
+            JAGTILE_CHECK(false, << "unary op " << ir::op_name(n.op));
+        }
+      }
+      std::string a = convert(ops[0], od(0), t);
+      switch (n.op) {
+        case Op::neg:
+          return "(" + cty + ")(-" + a + ")";
+        case Op::logical_not:
+          return "(" + cty + ")(" + a + " == 0)";
+        case Op::bit_not:
+          return t == DType::boolean ? "(!" + a + ")" : "(~" + a + ")";
+        case Op::abs:
+          return "(" + cty + ")(" + a + " < 0 ? -" + a + " : " + a + ")";
+        case Op::relu:
+          return "(" + cty + ")(" + a + " > 0 ? " + a + " : 0)";
+        case Op::floor:
+        case Op::ceil:
+          return a;
+        default: {
+          Node f = n;
+          f.type.dtype = DType::f32;
+          return convert(elementwise(f, {"(float)(" + ops[0] + ")"}), DType::f32, t);
+        }
+      }
+    }
+    case NodeKind::where: {
+      if (host) {
+        std::string rt = n.type.kind == ir::TypeKind::host_int    ? "int64_t"
+                         : n.type.kind == ir::TypeKind::host_bool ? "bool"
+                                                                  : "double";
+        return "((" + ops[0] + ") ? (" + rt + ")(" + ops[1] + ") : (" + rt + ")(" + ops[2] + "))";
+      }
+      DType t = n.type.dtype;
+      return "((" + ops[0] + ") != 0 ? " + convert(ops[1], od(1), t) + " : " +
+             convert(ops[2], od(2), t) + ")";
+    }
+    case NodeKind::cast: {
+      if (host) {
+        bool from_float =
+            n.operand(0)->type.kind == ir::TypeKind::host_float ||
+            (n.operand(0)->type.is_value() && dtype_is_float(n.operand(0)->type.dtype));
+        if (n.type.kind == ir::TypeKind::host_int)
+          return from_float ? "jt_f2i(" + ops[0] + ")" : "(int64_t)(" + ops[0] + ")";
+        if (n.type.kind == ir::TypeKind::host_bool) return "((" + ops[0] + ") != 0)";
+        return "(double)(" + ops[0] + ")";
+      }
+      DType t = n.type.dtype;
+      std::string e = convert(ops[0], od(0), t);
+      if (t == DType::i32) return "jt_wrap32(" + e + ")";
+      return e;
+    }
+    case NodeKind::full:
+      return convert(ops[0], od(0), n.type.dtype);
+    default:
+      JAGTILE_CHECK(false, << "not elementwise: " << ir::kind_name(n.kind));
+  }
+  return {};
+}
+
+std::string Emitter::at(const NodePtr& n, const std::vector<std::string>& idx, Writer& w) {
+  if (!is_device_value(*n)) return scalar(n);
+  auto t = temp_arrays_.find(n.get());
+  if (t != temp_arrays_.end()) return t->second + "[" + flat(n->type.shape, idx) + "]";
+  if (arrays_.count(n.get())) return name(*n) + "[" + flat(n->type.shape, idx) + "]";
+  JAGTILE_CHECK(inlined(*n), << "value " << ir::kind_name(n->kind) << " used before computed");
+  JAGTILE_CHECK(memo_, << "fused value outside a loop nest");
+  std::string key = std::to_string(facts(*n).seq) + ":" + join(idx, ",");
+  auto it = memo_->find(key);
+  if (it != memo_->end()) return it->second;
+  std::string e = at_inline(*n, idx, w);
+  std::string local = "e" + std::to_string(temp_++);
+  w.line("const " + std::string(compute_ctype(n->type.dtype)) + " " + local + " = " + e + ";");
+  (*memo_)[key] = local;
+  return local;
+}
+
+std::string Emitter::at_inline(const Node& n, const std::vector<std::string>& idx, Writer& w) {
+  switch (n.kind) {
+    case NodeKind::tile_attr:
+      JAGTILE_CHECK(n.op == Op::index, << "tile attribute with a shape");
+      return "(s" + std::to_string(n.ival) + " + " + idx[0] + ")";
+    case NodeKind::unsqueeze: {
+      std::vector<std::string> sub = idx;
+      sub.erase(sub.begin() + n.ival);
+      return at(n.operand(0), sub, w);
+    }
+    case NodeKind::load:
+      return load_elem(n, idx, w);
+    case NodeKind::var_read: {
+      const Node& decl = *n.operand(0);
+      return name(decl) + "[" + flat(decl.type.shape, idx) + "]";
+    }
+    default: {
+      std::vector<std::string> ops;
+      for (const NodePtr& o : n.operands)
+        ops.push_back(at(o, map_idx(o->type.shape, n.type.shape, idx), w));
+      return elementwise(n, ops);
+    }
+  }
+}
+
+// One element of a load: address, mask, bounds check (per mode), converted value.
+std::string Emitter::load_elem(const Node& n, const std::vector<std::string>& idx, Writer& w) {
+  const NodePtr& t = n.operand(0);
+  std::string tr = tensor_ref(t);
+  int rank = t->type.rank;
+  std::string id = std::to_string(temp_++);
+  std::vector<std::string> a;
+  for (int d = 0; d < rank; ++d) {
+    const NodePtr& o = n.operand(size_t(d + 1));
+    std::string v = at(o, map_idx(o->type.shape, n.type.shape, idx), w);
+    std::string nm = "a" + id + "_" + std::to_string(d);
+    w.line("const int64_t " + nm + " = " + convert(v, operand_dtype(*o), DType::i64) + ";");
+    a.push_back(nm);
+  }
+  std::string mask;
+  if (n.ival) {
+    const NodePtr& m = n.operands.back();
+    std::string v = at(m, map_idx(m->type.shape, n.type.shape, idx), w);
+    mask = "m" + id;
+    w.line("const bool " + mask + " = (" + v + ") != 0;");
+  }
+  std::string addr = a.empty() ? "0" : a[0];
+  for (int d = 1; d < rank; ++d)
+    addr = "(" + addr + ") * " + tr + ".size[" + std::to_string(d) + "] + " + a[size_t(d)];
+  std::string ld = from_storage(
+      "((const " + std::string(storage_ctype(t->type.dtype)) + "*)" + tr + ".data)[" + addr + "]",
+      t->type.dtype);
+  std::string cty = compute_ctype(n.type.dtype);
+  ld = convert(ld, t->type.dtype, n.type.dtype);
+  std::string cond = mask;
+  if (mode_ == CheckMode::fast && rank > 0) {
+    std::string ok = "ok" + id;
+    std::string c;
+    for (int d = 0; d < rank; ++d)
+      c += std::string(d ? " & " : "") + "((uint64_t)" + a[size_t(d)] + " < (uint64_t)" + tr +
+           ".size[" + std::to_string(d) + "])";
+    w.line("const bool " + ok + " = " + c + ";");
+    w.line("bad |= " + (mask.empty() ? "" : mask + " & ") + "!" + ok + ";");
+    cond = mask.empty() ? ok : "(" + mask + " & " + ok + ")";
+    used_check_ = true;
+  } else if (mode_ == CheckMode::diagnose) {
+    int site = add_site(Site::Kind::load, n, t->name);
+    for (int d = 0; d < rank; ++d) {
+      std::string sz = tr + ".size[" + std::to_string(d) + "]";
+      w.line(std::string(mask.empty() ? "" : "if (" + mask + ") ") + "if (!((uint64_t)" +
+             a[size_t(d)] + " < (uint64_t)" + sz + ")) " +
+             fail_return(1, site, a[size_t(d)], sz, std::to_string(d)));
+    }
+  }
+  if (cond.empty()) return ld;
+  return "(" + cond + " ? " + ld + " : (" + cty + ")0)";
+}
+
+std::string Emitter::jagged_extent_at(int block, const ir::Shape& shape,
+                                      const std::vector<std::string>& idx) const {
+  auto it = jagged_extents_.find(block);
+  JAGTILE_CHECK(it != jagged_extents_.end(), << "jagged dim outside its loop");
+  const Node& ext = *it->second;
+  std::vector<std::string> eidx;
+  for (const Dim& d : ext.type.shape) {
+    if (d.kind != Dim::Kind::tile) {
+      eidx.push_back("0");
+      continue;
+    }
+    std::string found;
+    for (size_t q = 0; q < shape.size(); ++q)
+      if (shape[q].kind == Dim::Kind::tile && shape[q].block == d.block) found = idx[q];
+    JAGTILE_CHECK(!found.empty(), << "jagged dim of '" << k_.blocks[size_t(block)].name
+                                  << "' without its parent in a value's shape");
+    eidx.push_back(found);
+  }
+  auto ta = temp_arrays_.find(&ext);
+  std::string arr = ta != temp_arrays_.end() ? ta->second : name(ext);
+  std::string v = arr + "[" + flat(ext.type.shape, eidx) + "]";
+  return dtype_is_float(ext.type.dtype) ? "jt_f2i(" + v + ")" : "(int64_t)(" + v + ")";
+}
+
+std::string Emitter::mask_cond(const ir::Shape& shape, const std::vector<std::string>& idx) const {
+  std::vector<std::string> c;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d].kind != Dim::Kind::tile) continue;
+    int b = shape[d].block;
+    std::string s = "s" + std::to_string(b) + " + " + idx[d];
+    if (k_.blocks[size_t(b)].kind == ir::LoopKind::jagged)
+      c.push_back("(" + s + " < " + jagged_extent_at(b, shape, idx) + ")");
+    c.push_back("(" + idx[d] + " < lim" + std::to_string(b) + ")");
+  }
+  return c.empty() ? "true" : join(c, " && ");
+}
+
+void Emitter::nest(const ir::Shape& shape, Writer& w,
+                   const std::function<void(Writer&, const std::vector<std::string>&)>& body,
+                   const std::string& simd_reductions, bool simd) {
+  std::string nid = std::to_string(temp_++);
+  size_t R = shape.size();
+  std::vector<std::string> idx(R, "0");
+  std::vector<size_t> loops;
+  for (size_t d = 0; d < R; ++d)
+    if (shape[d].kind == Dim::Kind::tile) {
+      idx[d] = "i" + nid + "_" + std::to_string(d);
+      loops.push_back(d);
+    }
+  std::vector<std::string> deferred;
+  int opened = 0;
+  for (size_t li = 0; li < loops.size(); ++li) {
+    size_t d = loops[li];
+    int b = shape[d].block;
+    const ir::BlockInfo& info = k_.blocks[size_t(b)];
+    std::string limit = "lim" + std::to_string(b);
+    if (info.kind == ir::LoopKind::jagged) {
+      bool parents_before = true;
+      for (int p : info.parents) {
+        bool ok = false;
+        for (size_t q = 0; q < d; ++q)
+          if (shape[q].kind == Dim::Kind::tile && shape[q].block == p) ok = true;
+        parents_before &= ok;
+      }
+      std::string ext = jagged_extent_at(b, shape, idx);
+      if (parents_before) {
+        limit = "jl" + nid + "_" + std::to_string(d);
+        w.line("const int64_t " + limit + " = jt_clamp_len(" + ext + " - s" + std::to_string(b) +
+               ", lim" + std::to_string(b) + ");");
+      } else {
+        deferred.push_back("s" + std::to_string(b) + " + " + idx[d] + " < " + ext);
+      }
+    }
+    if (li + 1 == loops.size()) {
+      if (simd) w.line("#pragma omp simd" + simd_reductions);
+    }
+    w.open("for (int64_t " + idx[d] + " = 0; " + idx[d] + " < " + limit + "; ++" + idx[d] + ") {");
+    ++opened;
+  }
+  for (const std::string& c : deferred) w.line("if (!(" + c + ")) continue;");
+  std::map<std::string, std::string> memo;
+  auto* saved = memo_;
+  memo_ = &memo;
+  if (opened == 0) w.open("{");
+  body(w, idx);
+  if (opened == 0) w.close();
+  memo_ = saved;
+  for (int i = 0; i < opened; ++i) w.close();
+}
+
+void Emitter::checked_nest(
+    const ir::Shape& shape, Writer& w,
+    const std::function<void(Writer&, const std::vector<std::string>&)>& body,
+    const std::string& simd_reductions, bool simd) {
+  if (!options_.checked) {
+    mode_ = CheckMode::unchecked;
+    nest(shape, w, body, simd_reductions, simd);
+    mode_ = CheckMode::fast;
+    return;
+  }
+  // Emit the fast pass into a scratch writer first: whether it checks anything decides
+  // whether the diagnosing rerun is needed.
+  Writer fast;
+  fast.set_indent(w.indent() + 1);
+  mode_ = CheckMode::fast;
+  used_check_ = false;
+  nest(shape, fast, body, simd_reductions + " reduction(|:bad)", simd);
+  bool checks = used_check_;
+  if (!checks) {
+    Writer plain;
+    plain.set_indent(w.indent());
+    nest(shape, plain, body, simd_reductions, simd);
+    w.raw(plain.str());
+    return;
+  }
+  w.open("{");
+  w.line("int bad = 0;");
+  w.raw(fast.str());
+  w.open("if (bad) {  // find and report the first out-of-bounds access");
+  mode_ = CheckMode::diagnose;
+  nest(shape, w, body, {}, false);
+  mode_ = CheckMode::fast;
+  w.line("return jt_fail(F.h, 1, -1, 0, 0, 0);");
+  w.close();
+  w.close();
+}
+
+void Emitter::materialise(const Node& n, Writer& w) {
+  std::string nm = name(n);
+  std::string cty = compute_ctype(n.type.dtype);
+  w.line("alignas(64) " + cty + " " + nm + "[" + std::to_string(numel(n.type.shape)) + "];");
+  checked_nest(n.type.shape, w, [&](Writer& iw, const std::vector<std::string>& idx) {
+    std::string e = at_inline(n, idx, iw);
+    iw.line(nm + "[" + flat(n.type.shape, idx) + "] = " + e + ";");
+  });
+  arrays_.insert(&n);
+}
+
+void Emitter::ensure_array(const NodePtr& n, Writer& w) {
+  if (!is_device_value(*n) || arrays_.count(n.get()) || temp_arrays_.count(n.get())) return;
+  std::string nm = "t" + std::to_string(temp_++);
+  w.line("alignas(64) " + std::string(compute_ctype(n->type.dtype)) + " " + nm + "[" +
+         std::to_string(numel(n->type.shape)) + "];");
+  checked_nest(n->type.shape, w, [&](Writer& iw, const std::vector<std::string>& idx) {
+    std::string e = at(n, idx, iw);
+    iw.line(nm + "[" + flat(n->type.shape, idx) + "] = " + e + ";");
+  });
+  temp_arrays_[n.get()] = nm;
+}
+
+void Emitter::reduce(const Node& n, Writer& w) {
+  const NodePtr& a = n.operand(0);
+  const ir::Shape& in = a->type.shape;
+  DType t = n.type.dtype;
+  std::string cty = compute_ctype(t);
+  bool fl = dtype_is_float(t);
+  std::string init = "0";
+  if (n.op == Op::amax) init = fl ? "-INFINITY" : t == DType::boolean ? "false" : "INT64_MIN";
+  if (n.op == Op::amin) init = fl ? "INFINITY" : t == DType::boolean ? "true" : "INT64_MAX";
+  std::vector<bool> reduced(in.size(), false);
+  for (int64_t d : n.ints) reduced[size_t(d)] = true;
+  bool scalar_out = n.type.shape.empty();
+  bool host = is_host_level(n);
+  std::string nm = name(n);
+  bool mean = n.op == Op::mean;
+  int64_t on = scalar_out ? 1 : numel(n.type.shape);
+  std::string cnt = "c" + std::to_string(facts(n).seq);
+  if (scalar_out) {
+    JAGTILE_CHECK(!host, << "device reduction at host level");
+    w.line(cty + " " + nm + " = " + init + ";");
+    if (mean) w.line("int64_t " + cnt + " = 0;");
+  } else {
+    w.line("alignas(64) " + cty + " " + nm + "[" + std::to_string(on) + "];");
+    w.line("for (int64_t o = 0; o < " + std::to_string(on) + "; ++o) " + nm + "[o] = " + init +
+           ";");
+    if (mean) w.line("int64_t " + cnt + "[" + std::to_string(on) + "] = {0};");
+  }
+  bool innermost_reduced = !in.empty() && reduced.back();
+  std::string red;
+  bool simd = true;
+  if (scalar_out) {
+    if (n.op == Op::sum || mean)
+      red = " reduction(+:" + nm + (mean ? ", " + cnt : "") + ")";
+    else
+      simd = false;
+  } else if (innermost_reduced) {
+    simd = false;
+  }
+  checked_nest(
+      in, w,
+      [&](Writer& iw, const std::vector<std::string>& idx) {
+        std::string x = convert(at(a, idx, iw), a->type.dtype, t);
+        std::string target = nm, c = cnt;
+        if (!scalar_out) {
+          std::vector<std::string> oidx;
+          for (size_t d = 0; d < in.size(); ++d)
+            if (!reduced[d]) oidx.push_back(idx[d]);
+          std::string o = flat(n.type.shape, oidx);
+          target = nm + "[" + o + "]";
+          c = cnt + "[" + o + "]";
+        }
+        if (n.op == Op::amax)
+          iw.line(target + " = jt_amax_step(" + target + ", " + x + ");");
+        else if (n.op == Op::amin)
+          iw.line(target + " = jt_amin_step(" + target + ", " + x + ");");
+        else
+          iw.line(target + " += " + x + ";");
+        if (mean) iw.line(c + " += 1;");
+      },
+      red, simd);
+  if (mean) {
+    if (scalar_out)
+      w.line(nm + " = " + nm + " / (" + cty + ")" + cnt + ";");
+    else
+      w.line("for (int64_t o = 0; o < " + std::to_string(on) + "; ++o) " + nm + "[o] = " + nm +
+             "[o] / (" + cty + ")" + cnt + "[o];");
+  }
+  if (!scalar_out) arrays_.insert(&n);
+}
+
+void Emitter::matmul(const Node& n, Writer& w) {
+  const NodePtr& a = n.operand(0);
+  const NodePtr& b = n.operand(1);
+  ensure_array(a, w);
+  ensure_array(b, w);
+  if (n.operands.size() > 2) ensure_array(n.operand(2), w);
+  const ir::Shape& so = n.type.shape;
+  const ir::Shape& sa = a->type.shape;
+  const ir::Shape& sb = b->type.shape;
+  size_t R = so.size();
+  int64_t K = extents(sa).back();
+  std::string nm = name(n);
+  std::string cty = compute_ctype(n.type.dtype);
+  w.line("alignas(64) " + cty + " " + nm + "[" + std::to_string(numel(so)) + "];");
+  nest(so, w, [&](Writer& iw, const std::vector<std::string>& idx) {
+    std::vector<std::string> batch(idx.begin(), idx.end() - 2);
+    ir::Shape sob(so.begin(), so.end() - 2);
+    ir::Shape sab(sa.begin(), sa.end() - 2), sbb(sb.begin(), sb.end() - 2);
+    std::vector<std::string> ia = map_idx(sab, sob, batch), ib = map_idx(sbb, sob, batch);
+    ia.push_back(sa[sa.size() - 2].kind == Dim::Kind::broadcast ? "0" : idx[R - 2]);
+    ia.push_back("kk");
+    ib.push_back("kk");
+    ib.push_back(sb.back().kind == Dim::Kind::broadcast ? "0" : idx[R - 1]);
+    iw.line(cty + " acc = 0;");
+    iw.open("for (int64_t kk = 0; kk < " + std::to_string(K) + "; ++kk) {");
+    iw.line("if (!(" + mask_cond(sa, ia) + " && " + mask_cond(sb, ib) + ")) continue;");
+    iw.line("acc += (" + cty + ")" + at(a, ia, iw) + " * (" + cty + ")" + at(b, ib, iw) + ";");
+    iw.close();
+    if (n.operands.size() > 2) {
+      const NodePtr& c = n.operand(2);
+      iw.line("acc += (" + cty + ")" + at(c, map_idx(c->type.shape, so, idx), iw) + ";");
+    }
+    iw.line(nm + "[" + flat(so, idx) + "] = acc;");
+  });
+  arrays_.insert(&n);
+}
+
+void Emitter::store(const Node& n, Writer& w) {
+  const NodePtr& t = n.operand(0);
+  std::string tr = tensor_ref(t);
+  int rank = t->type.rank;
+  const NodePtr& value = n.operand(size_t(rank + 1));
+  const ir::Shape& shape = n.type.shape;
+  int site = add_site(Site::Kind::store, n, t->name);
+  checked_nest(shape, w, [&](Writer& iw, const std::vector<std::string>& idx) {
+    std::string id = std::to_string(temp_++);
+    std::vector<std::string> a;
+    for (int d = 0; d < rank; ++d) {
+      const NodePtr& o = n.operand(size_t(d + 1));
+      std::string v = at(o, map_idx(o->type.shape, shape, idx), iw);
+      std::string nm = "a" + id + "_" + std::to_string(d);
+      iw.line("const int64_t " + nm + " = " + convert(v, operand_dtype(*o), DType::i64) + ";");
+      a.push_back(nm);
+    }
+    std::string mask;
+    if (n.ival) {
+      const NodePtr& m = n.operands.back();
+      mask = "m" + id;
+      iw.line("const bool " + mask + " = (" + at(m, map_idx(m->type.shape, shape, idx), iw) +
+              ") != 0;");
+    }
+    std::string addr = a.empty() ? "0" : a[0];
+    for (int d = 1; d < rank; ++d)
+      addr = "(" + addr + ") * " + tr + ".size[" + std::to_string(d) + "] + " + a[size_t(d)];
+    std::string v = at(value, map_idx(value->type.shape, shape, idx), iw);
+    std::string st = "((" + std::string(storage_ctype(t->type.dtype)) + "*)" + tr + ".data)[" +
+                     addr + "] = " + to_storage(v, operand_dtype(*value), t->type.dtype) + ";";
+    std::string cond = mask;
+    if (mode_ == CheckMode::fast && rank > 0) {
+      std::string ok = "ok" + id, c;
+      for (int d = 0; d < rank; ++d)
+        c += std::string(d ? " & " : "") + "((uint64_t)" + a[size_t(d)] + " < (uint64_t)" + tr +
+             ".size[" + std::to_string(d) + "])";
+      iw.line("const bool " + ok + " = " + c + ";");
+      iw.line("bad |= " + (mask.empty() ? "" : mask + " & ") + "!" + ok + ";");
+      cond = mask.empty() ? ok : "(" + mask + " & " + ok + ")";
+      used_check_ = true;
+    } else if (mode_ == CheckMode::diagnose) {
+      for (int d = 0; d < rank; ++d) {
+        std::string sz = tr + ".size[" + std::to_string(d) + "]";
+        iw.line(std::string(mask.empty() ? "" : "if (" + mask + ") ") + "if (!((uint64_t)" +
+                a[size_t(d)] + " < (uint64_t)" + sz + ")) " +
+                fail_return(1, site, a[size_t(d)], sz, std::to_string(d)));
+      }
+    }
+    iw.line(cond.empty() ? st : "if (" + cond + ") " + st);
+  });
+}
+
+void Emitter::var_decl(const Node& n, Writer& w) {
+  const NodePtr& init = n.operand(0);
+  std::string nm = name(n);
+  if (is_host_level(n)) {
+    JAGTILE_CHECK(!is_device_value(n), << "device variable at host level");
+    frame_fields_.push_back((n.type.is_tensor()                       ? std::string("JtTensor")
+                             : n.type.kind == ir::TypeKind::host_int  ? std::string("int64_t")
+                             : n.type.kind == ir::TypeKind::host_bool ? std::string("bool")
+                             : n.type.kind == ir::TypeKind::host_float
+                                 ? std::string("double")
+                                 : std::string(compute_ctype(n.type.dtype))) +
+                            " v" + std::to_string(facts(n).seq) + ";  // variable " + n.name);
+    w.line(nm + " = " + scalar(init) + ";");
+    return;
+  }
+  std::string cty = n.type.is_value()                        ? compute_ctype(n.type.dtype)
+                    : n.type.kind == ir::TypeKind::host_int  ? "int64_t"
+                    : n.type.kind == ir::TypeKind::host_bool ? "bool"
+                                                             : "double";
+  if (!is_device_value(n)) {
+    std::string v = n.type.is_value() ? convert(scalar(init), operand_dtype(*init), n.type.dtype)
+                                      : scalar(init);
+    w.line(cty + " " + nm + " = " + v + ";  // variable " + n.name);
+    return;
+  }
+  w.line("alignas(64) " + cty + " " + nm + "[" + std::to_string(numel(n.type.shape)) +
+         "];  // variable " + n.name);
+  checked_nest(n.type.shape, w, [&](Writer& iw, const std::vector<std::string>& idx) {
+    std::string v = at(init, map_idx(init->type.shape, n.type.shape, idx), iw);
+    iw.line(nm + "[" + flat(n.type.shape, idx) +
+            "] = " + convert(v, operand_dtype(*init), n.type.dtype) + ";");
+  });
+}
+
+void Emitter::var_assign(const Node& n, Writer& w) {
+  const Node& decl = *n.operand(0);
+  const NodePtr& value = n.operand(1);
+  std::string nm = name(decl);
+  if (!is_device_value(decl)) {
+    std::string v = scalar(value);
+    if (decl.type.is_value())
+      v = convert(v, operand_dtype(*value), decl.type.dtype);
+    else if (decl.type.kind == ir::TypeKind::host_float)
+      v = "(double)(" + v + ")";
+    w.line(nm + " = " + v + ";");
+    return;
+  }
+  const ir::Shape& vs = decl.type.shape;
+  bool same = is_device_value(*value) && extents(value->type.shape) == extents(vs) &&
+              value->type.shape.size() == vs.size();
+  if (!same && is_device_value(*value)) ensure_array(value, w);
+  checked_nest(vs, w, [&](Writer& iw, const std::vector<std::string>& idx) {
+    std::string v = at(value, map_idx(value->type.shape, vs, idx), iw);
+    iw.line(nm + "[" + flat(vs, idx) + "] = " + convert(v, operand_dtype(*value), decl.type.dtype) +
+            ";");
+  });
+}
+
+}  // namespace jagtile::codegen::cpu::detail

@@ -1,0 +1,184 @@
+// The JIT (see jit.h): compiler identity and flags, compiling in a private temporary folder,
+// publishing into the disk cache, dlopen / dlsym, and the in-memory cache of loaded kernels.
+#include "codegen/cpu/jit.h"
+
+#include <dlfcn.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "jagtile/error.h"
+
+namespace jagtile::codegen::cpu {
+
+namespace {
+
+std::string run_capture(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  ::pclose(p);
+  return out;
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write_text(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  JAGTILE_CHECK(out.good(), << "cannot write '" << path << "'");
+}
+
+std::string shell_quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+}  // namespace
+
+LoadedKernel::~LoadedKernel() {
+  if (handle) ::dlclose(handle);
+}
+
+std::string compiler_command() {
+  const char* cxx = std::getenv("CXX");
+  return cxx && *cxx ? cxx : "c++";
+}
+
+std::string compiler_identity() {
+  static std::mutex m;
+  static std::map<std::string, std::string> cache;
+  std::string cmd = compiler_command();
+  std::lock_guard<std::mutex> lock(m);
+  auto it = cache.find(cmd);
+  if (it != cache.end()) return it->second;
+  std::string id = cmd + "\n" + run_capture(cmd + " --version 2>&1");
+  cache[cmd] = id;
+  return id;
+}
+
+std::string compiler_flags() {
+  // -fwrapv: integer overflow wraps (the IR's int64 arithmetic); -fno-math-errno lets sqrtf
+  // vectorise; -fopenmp-simd honours the emitted `omp simd` pragmas without an OpenMP runtime.
+  return "-O3 -march=native -fPIC -shared -std=c++17 -fopenmp-simd -fno-math-errno -fwrapv "
+         "-w";
+}
+
+std::string cpu_features() {
+  static const std::string features = [] {
+    std::ifstream in("/proc/cpuinfo");
+    std::string line, model, flags;
+    while (std::getline(in, line)) {
+      if (model.empty() && line.rfind("model name", 0) == 0) model = line;
+      if (flags.empty() && line.rfind("flags", 0) == 0) flags = line;
+      if (!model.empty() && !flags.empty()) break;
+    }
+    return model + "\n" + flags;
+  }();
+  return features;
+}
+
+Jit::Jit(std::string cache_dir) : disk_(std::move(cache_dir)) {}
+
+Jit& Jit::global() {
+  static std::mutex m;
+  static std::map<std::string, std::unique_ptr<Jit>> jits;
+  std::string dir = default_cache_dir();
+  std::lock_guard<std::mutex> lock(m);
+  auto& j = jits[dir];
+  if (!j) j = std::make_unique<Jit>(dir);
+  return *j;
+}
+
+std::string Jit::key_of(const std::string& source) const {
+  uint64_t h = fnv1a64(source);
+  h = fnv1a64(std::string_view("\0compiler\0", 10), h);
+  h = fnv1a64(compiler_identity(), h);
+  h = fnv1a64(std::string_view("\0flags\0", 7), h);
+  h = fnv1a64(compiler_flags(), h);
+  h = fnv1a64(std::string_view("\0cpu\0", 5), h);
+  h = fnv1a64(cpu_features(), h);
+  return hex64(h);
+}
+
+void Jit::clear_memory() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  loaded_.clear();
+}
+
+std::shared_ptr<const LoadedKernel> Jit::load(const std::string& source,
+                                              const std::string& function, JitStats* stats) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto finish = [&](JitStats::Source s) {
+    if (stats) {
+      stats->source = s;
+      stats->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
+  };
+  std::string key = key_of(source);
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = loaded_.find(key);
+  if (it != loaded_.end()) {
+    finish(JitStats::Source::memory);
+    return it->second;
+  }
+  JitStats::Source src = JitStats::Source::disk;
+  if (!disk_.verify(key)) {
+    src = JitStats::Source::compiled;
+    static std::atomic<uint64_t> counter{0};
+    std::string work = disk_.dir() + "/.build-" + key + "-" + std::to_string(::getpid()) + "-" +
+                       std::to_string(counter.fetch_add(1));
+    JAGTILE_CHECK(::mkdir(work.c_str(), 0755) == 0,
+                  << "cannot create build folder '" << work << "'");
+    std::string cpp = work + "/kernel.cpp", so = work + "/kernel.so", err = work + "/errors.txt";
+    write_text(cpp, source);
+    std::string cmd = compiler_command() + " " + compiler_flags() + " -o " + shell_quote(so) + " " +
+                      shell_quote(cpp) + " > " + shell_quote(err) + " 2>&1";
+    int rc = std::system(cmd.c_str());
+    if (rc != 0) {
+      std::string kept = disk_.dir() + "/failed-" + key + ".cpp";
+      std::rename(cpp.c_str(), kept.c_str());
+      std::string errors = read_text(err);
+      ::unlink(err.c_str());
+      ::unlink(so.c_str());
+      ::rmdir(work.c_str());
+      JAGTILE_CHECK(false, << "the C++ compiler failed on the generated code of kernel function '"
+                           << function << "' (a jagtile bug). Command: " << cmd
+                           << "\nThe generated file is kept at " << kept << "\nCompiler output:\n"
+                           << errors);
+    }
+    disk_.publish(key, so);
+    ::unlink(cpp.c_str());
+    ::unlink(so.c_str());
+    ::unlink(err.c_str());
+    ::rmdir(work.c_str());
+  }
+  auto k = std::make_shared<LoadedKernel>();
+  k->key = key;
+  k->path = disk_.entry_path(key);
+  k->handle = ::dlopen(k->path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  JAGTILE_CHECK(k->handle, << "cannot load compiled kernel '" << k->path << "': " << ::dlerror());
+  k->fn = reinterpret_cast<KernelFn>(::dlsym(k->handle, function.c_str()));
+  JAGTILE_CHECK(
+      k->fn, << "compiled kernel '" << k->path << "' has no function '" << function << "'");
+  loaded_[key] = k;
+  finish(src);
+  return k;
+}
+
+}  // namespace jagtile::codegen::cpu

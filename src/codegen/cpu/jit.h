@@ -1,0 +1,63 @@
+// The generic CPU backend's JIT: compiles generated C++ with the system compiler ($CXX, default
+// c++) into a shared object, caches it on disk (disk_cache.h) and in memory, and loads it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "codegen/cpu/abi.h"
+#include "codegen/cpu/disk_cache.h"
+
+namespace jagtile::codegen::cpu {
+
+using KernelFn = int (*)(JtHost*);
+
+// A loaded shared object; dlclose'd when the last user lets go.
+struct LoadedKernel {
+  void* handle = nullptr;
+  KernelFn fn = nullptr;
+  std::string key;
+  std::string path;
+  ~LoadedKernel();
+};
+
+// How the last load() was served.
+struct JitStats {
+  enum class Source : uint8_t { memory, disk, compiled } source = Source::memory;
+  double seconds = 0;  // wall time of the load (compile included)
+};
+
+class Jit {
+ public:
+  explicit Jit(std::string cache_dir);
+  // The process-wide JIT over default_cache_dir() (re-created when JAGTILE_CACHE_DIR changes).
+  static Jit& global();
+
+  // The kernel for `source` (entry point `function`): from memory, else a verified disk entry,
+  // else compiled now. InternalError (naming the kept source file and the compiler's output)
+  // when the compiler fails.
+  std::shared_ptr<const LoadedKernel> load(const std::string& source, const std::string& function,
+                                           JitStats* stats = nullptr);
+
+  // The cache key: hash of source, compiler identity and version, flags and CPU features.
+  std::string key_of(const std::string& source) const;
+  const DiskCache& disk() const { return disk_; }
+  // Drops the in-memory entries (tests use this to force a disk lookup).
+  void clear_memory();
+
+ private:
+  DiskCache disk_;
+  std::mutex mutex_;
+  std::map<std::string, std::shared_ptr<const LoadedKernel>> loaded_;
+};
+
+// The compiler command ($CXX or c++), its `--version` output (cached per process), the flags.
+std::string compiler_command();
+std::string compiler_identity();
+std::string compiler_flags();
+std::string cpu_features();
+
+}  // namespace jagtile::codegen::cpu
