@@ -112,7 +112,7 @@ struct Row {
 int run(int argc, char** argv) {
   int threads = default_num_threads();
   int repeat = 11;
-  bool json = false, check = false, quick = false;
+  bool json = false, check = false, quick = false, with_reference = true;
   std::string only;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -132,10 +132,12 @@ int run(int argc, char** argv) {
       check = true;
     else if (a == "--quick")
       quick = true;
+    else if (a == "--no-reference")
+      with_reference = false;
     else if (a == "--help" || a == "-h") {
       std::printf(
           "usage: bench_reduce [--threads N] [--repeat N] [--case NAME] [--json] [--check] "
-          "[--quick]\n");
+          "[--quick] [--no-reference]\n");
       return 0;
     } else {
       throw UserError("unknown option '" + a + "'", "run bench_reduce --help for the options");
@@ -169,13 +171,13 @@ int run(int argc, char** argv) {
     run_peak();
     run_template();
     // The reference is slow by design; a few rounds of it are enough for a stable median.
-    const int ref_rounds = std::max(1, std::min(repeat, 3));
+    const int ref_rounds = with_reference ? std::max(1, std::min(repeat, 3)) : 0;
     for (int r = 0; r < repeat; ++r) {
       peak.ms.push_back(time_once(run_peak));
       templ.ms.push_back(time_once(run_template));
       if (r < ref_rounds) ref.ms.push_back(time_once(run_reference));
     }
-    if (check) {
+    if (check && with_reference) {
       double worst = check_against_reference(out, ref_out, offsets);
       bool ok = worst <= 1.0;
       all_ok = all_ok && ok;
@@ -186,6 +188,7 @@ int run(int argc, char** argv) {
     const double ref_ms = ref.median();
     for (auto [impl, t] :
          {std::pair<const char*, Timing*>{"template", &templ}, {"reference", &ref}}) {
+      if (t->ms.empty()) continue;
       double gbps = bytes / (t->median() * 1e6);
       rows.push_back({c.name, impl, threads, t->median(), t->min(), gbps, 100.0 * gbps / peak_gbps,
                       ref_ms / t->median(), peak_gbps});
@@ -212,9 +215,12 @@ int run(int argc, char** argv) {
     std::printf("%-16s %-10s %10s %10s %8s %8s %10s %10s\n", "Case", "Impl", "Median ms", "Min ms",
                 "GB/s", "% peak", "Peak GB/s", "Speedup");
     for (const Row& r : rows) {
-      std::printf("%-16s %-10s %10.3f %10.3f %8.2f %7.1f%% %10.2f %9.1fx\n", r.case_name.c_str(),
+      char speedup[32] = "n/a";
+      if (std::isfinite(r.speedup) && r.speedup > 0)
+        std::snprintf(speedup, sizeof speedup, "%.1fx", r.speedup);
+      std::printf("%-16s %-10s %10.3f %10.3f %8.2f %7.1f%% %10.2f %10s\n", r.case_name.c_str(),
                   r.impl.c_str(), r.median_ms, r.min_ms, r.gbps, r.pct_of_peak, r.peak_gbps,
-                  r.speedup);
+                  speedup);
     }
   }
   return all_ok ? 0 : 1;
