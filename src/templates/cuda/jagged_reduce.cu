@@ -154,32 +154,13 @@ void jagged_reduce_cuda(const Tensor& values, const Tensor& offsets, const Reduc
   StreamBuffer positions(size_t(shape.num_workers + 1) * sizeof(cr::Position));
   StreamBuffer workspace(size_t(shape.workspace_floats) * sizeof(float));
 
-  cr::KernelParams p;
-  p.values = static_cast<const unsigned char*>(values.raw_data());
-  p.offsets = cr::OffsetsView{offsets.raw_data(), offsets.dtype() == DType::i64, num_items};
-  if (spec.feature_counts.defined()) {
-    p.counts = spec.feature_counts.raw_data();
-    p.counts64 = spec.feature_counts.dtype() == DType::i64;
-  }
-  p.out = out.raw_data();
-  p.out_dtype = out.dtype();
-  p.workspace = workspace.as<float>();
-  p.positions = positions.as<cr::Position>();
-  p.num_cols = num_cols;
-  p.num_workers = shape.num_workers;
-  p.num_tiles = shape.num_tiles;
-  p.tile_width = shape.tile_width;
-  p.row_pitch = shape.row_pitch;
-  p.rows_per_stage = shape.rows_per_stage;
-  p.chunk_rows = spec.chunk_rows;
-  p.item_overhead = shape.item_overhead;
-  p.col_lanes = shape.col_lanes;
-  p.row_lanes = shape.row_lanes;
-  p.contiguous = shape.contiguous;
-  p.post = spec.effective_post();
-  p.init = spec.effective_init();
-  p.post_value = spec.post_value;
-  p.masked_value = spec.masked_value;
+  const bool has_counts = spec.feature_counts.defined();
+  const cr::KernelParams p = cr::make_kernel_params(
+      shape, spec, values.raw_data(),
+      cr::OffsetsView{offsets.raw_data(), offsets.dtype() == DType::i64, num_items},
+      has_counts ? spec.feature_counts.raw_data() : nullptr,
+      has_counts && spec.feature_counts.dtype() == DType::i64, out.raw_data(), out.dtype(),
+      workspace.as<float>(), positions.as<cr::Position>());
 
   constexpr int kPlanThreads = 256;
   const int64_t plan_blocks = (shape.num_workers + 1 + kPlanThreads - 1) / kPlanThreads;

@@ -8,10 +8,17 @@
 //   combine  one block per worker that owns the last chunk of a cut item: folds that item's
 //            partials in worker order, applies post and writes the row.
 // No atomics, no inter-block waiting: every output element is written by exactly one thread.
+//
+// The same source also compiles as plain C++ against tests/cuda/cuda_emulation.h (which defines
+// JAGTILE_CUDA_EMULATION): lanes become host threads and cp.async a deferred copy, so that the
+// kernels' indexing, ring and combine logic are tested on machines without a GPU.
 #pragma once
 
+#ifndef JAGTILE_CUDA_EMULATION
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
+#define JAGTILE_DYNAMIC_SMEM(name) extern __shared__ __align__(16) unsigned char name[]
+#endif
 
 #include <cstdint>
 
@@ -23,7 +30,16 @@
 #error "the CUDA jagged_reduce template needs sm_80 or newer (cp.async)"
 #endif
 
+// The emulated build gets its own (inline) namespace: same names in the source, different
+// symbols, so a test binary can hold both it and the real kernels' host stubs.
+#ifdef JAGTILE_CUDA_EMULATION
+#define JAGTILE_REDUCE_KERNELS_NS emulated
+#else
+#define JAGTILE_REDUCE_KERNELS_NS kernels
+#endif
+
 namespace jagtile::cuda_reduce {
+inline namespace JAGTILE_REDUCE_KERNELS_NS {
 
 static_assert(kSlotBytes % 16 == 0, "stages must keep 16-byte alignment for cp.async");
 static_assert(kStages >= 2, "the ring needs at least two stages to overlap copy and compute");
@@ -57,6 +73,38 @@ struct KernelParams {
   float post_value = 0.0f;
   float masked_value = 0.0f;
 };
+
+// Kernel parameters for one call (host side; shared by the launcher and the emulated tests).
+inline KernelParams make_kernel_params(const LaunchShape& shape, const ReduceSpec& spec,
+                                       const void* values, OffsetsView offsets, const void* counts,
+                                       bool counts64, void* out, DType out_dtype, float* workspace,
+                                       Position* positions) {
+  KernelParams p;
+  p.values = static_cast<const unsigned char*>(values);
+  p.offsets = offsets;
+  p.counts = counts;
+  p.counts64 = counts64;
+  p.out = out;
+  p.out_dtype = out_dtype;
+  p.workspace = workspace;
+  p.positions = positions;
+  p.num_cols = shape.num_cols;
+  p.num_workers = shape.num_workers;
+  p.num_tiles = shape.num_tiles;
+  p.tile_width = shape.tile_width;
+  p.row_pitch = shape.row_pitch;
+  p.rows_per_stage = shape.rows_per_stage;
+  p.chunk_rows = spec.chunk_rows;
+  p.item_overhead = shape.item_overhead;
+  p.col_lanes = shape.col_lanes;
+  p.row_lanes = shape.row_lanes;
+  p.contiguous = shape.contiguous;
+  p.post = spec.effective_post();
+  p.init = spec.effective_init();
+  p.post_value = spec.post_value;
+  p.masked_value = spec.masked_value;
+  return p;
+}
 
 // ---- small device helpers ---------------------------------------------------------------------
 
@@ -125,6 +173,18 @@ __device__ __forceinline__ int64_t valid_columns(const KernelParams& p, int64_t 
 
 // Copies src_bytes (0..16) from a 16-byte aligned global address into 16 aligned bytes of
 // shared memory, zero-filling the rest; bypasses L1 (the data is read once).
+#ifdef JAGTILE_CUDA_EMULATION
+__device__ __forceinline__ void cp_async_16(void* smem_dst, const void* global_src, int src_bytes) {
+  ::emu::cp_async_16(smem_dst, global_src, src_bytes);
+}
+__device__ __forceinline__ void cp_async_commit() {
+  ::emu::cp_async_commit();
+}
+template <int N>
+__device__ __forceinline__ void cp_async_wait() {
+  ::emu::cp_async_wait(N);
+}
+#else
 __device__ __forceinline__ void cp_async_16(void* smem_dst, const void* global_src, int src_bytes) {
   const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(smem_dst));
   asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(global_src),
@@ -140,6 +200,7 @@ template <int N>
 __device__ __forceinline__ void cp_async_wait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
 }
+#endif
 
 // Waits until at most `pending` of this thread's newest copy groups are still in flight.
 __device__ __forceinline__ void cp_async_wait_pending(int64_t pending) {
@@ -274,7 +335,7 @@ __global__ void plan_kernel(OffsetsView offsets, int64_t workers, int64_t chunk_
 
 template <ReduceOp kOp, DType kIn>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32) reduce_rows_kernel(const KernelParams p) {
-  extern __shared__ __align__(16) unsigned char smem[];
+  JAGTILE_DYNAMIC_SMEM(smem);
   constexpr int64_t kElem = element_bytes<kIn>();
   const int warp = int(threadIdx.x >> 5);
   const int lane = int(threadIdx.x & 31);
@@ -407,4 +468,5 @@ __global__ void __launch_bounds__(32 * kCombineLanes) combine_kernel(const Kerne
                finish_value(p, total, nnz, c >= valid_columns(p, item)));
 }
 
+}  // namespace JAGTILE_REDUCE_KERNELS_NS
 }  // namespace jagtile::cuda_reduce
