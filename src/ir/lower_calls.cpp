@@ -118,13 +118,7 @@ LVal Lowerer::attribute(const ast::Expr& e) {
       LVal t;
       t.k = LVal::K::tuple;
       for (int d = 0; d < n->type.rank; ++d) {
-        Node s;
-        s.kind = NodeKind::size_of;
-        s.type = Type::host_int();
-        s.operands = {n};
-        s.ival = d;
-        s.loc = loc_of(e.pos);
-        t.elts.push_back(LVal::of(emit(std::move(s))));
+        t.elts.push_back(LVal::of(size_node(n, d, e.pos)));
       }
       return t;
     }
@@ -234,13 +228,7 @@ LVal Lowerer::creation(const std::string& fn, const ast::Expr& call) {
     NodePtr t = value(*src);
     if (!t->type.is_tensor()) fail(src->pos, fn + " needs a tensor; this is " + type_text(t->type));
     for (int d = 0; d < t->type.rank; ++d) {
-      Node s;
-      s.kind = NodeKind::size_of;
-      s.type = Type::host_int();
-      s.operands = {t};
-      s.ival = d;
-      s.loc = loc_of(call.pos);
-      sizes.push_back(emit(std::move(s)));
+      sizes.push_back(size_node(t, d, call.pos));
     }
     dtype = t->type.dtype;
     device = t->type.device;
@@ -451,13 +439,7 @@ LVal Lowerer::method(const LVal& self_lv, const std::string& name, const ast::Ex
     if (d < 0 || d >= t.rank)
       fail(e.pos, "dimension " + std::to_string(d) + " is out of range for a tensor of rank " +
                       std::to_string(t.rank));
-    Node s;
-    s.kind = NodeKind::size_of;
-    s.type = Type::host_int();
-    s.operands = {self};
-    s.ival = d;
-    s.loc = loc_of(e.pos);
-    return emit(std::move(s));
+    return size_node(self, d, e.pos);
   };
   if (t.is_tensor()) {
     if (name == "size") {

@@ -388,6 +388,21 @@ NodePtr Lowerer::matmul(NodePtr a, NodePtr b, NodePtr acc, ast::Pos pos) {
   return emit(std::move(n));
 }
 
+NodePtr Lowerer::size_node(const NodePtr& tensor, int64_t d, ast::Pos pos) {
+  if (tensor->kind == NodeKind::alloc) return tensor->operands.at(size_t(d));
+  if (tensor->kind == NodeKind::view) {
+    const NodePtr& s = tensor->operands.at(size_t(d + 1));
+    if (!(s->kind == NodeKind::const_int && s->ival == -1)) return s;
+  }
+  Node n;
+  n.kind = NodeKind::size_of;
+  n.type = Type::host_int();
+  n.operands = {tensor};
+  n.ival = d;
+  n.loc = loc_of(pos);
+  return emit(std::move(n));
+}
+
 NodePtr Lowerer::tile_attr(int block, Op which, ast::Pos pos) {
   Node n;
   n.kind = NodeKind::tile_attr;

@@ -89,6 +89,9 @@ class Lowerer {
   NodePtr reduce(Op op, NodePtr a, std::vector<int64_t> dims, ast::Pos pos);
   NodePtr matmul(NodePtr a, NodePtr b, NodePtr acc, ast::Pos pos);
   NodePtr tile_attr(int block, Op which, ast::Pos pos);
+  // The size of a tensor's dim d: the allocation's own size expression when known (so that
+  // `out = torch.empty_like(x)` has the very sizes of x), else a size_of node.
+  NodePtr size_node(const NodePtr& tensor, int64_t d, ast::Pos pos);
   Shape broadcast(const Shape& a, const Shape& b, ast::Pos pos, const char* what);
   void require_complete(const Shape& shape, ast::Pos pos, const std::string& what);
   LVal subscript(const ast::Expr& e);

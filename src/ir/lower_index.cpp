@@ -222,13 +222,7 @@ LVal Lowerer::subscript(const ast::Expr& e) {
       if (i->type.kind != TypeKind::host_int)
         fail(idx[d]->pos, "a host index must be an integer; this is " + type_text(i->type));
       if (i->kind == NodeKind::const_int && i->ival < 0) {
-        Node s;
-        s.kind = NodeKind::size_of;
-        s.type = Type::host_int();
-        s.operands = {b};
-        s.ival = int64_t(d);
-        s.loc = loc_of(idx[d]->pos);
-        i = binary(Op::add, emit(std::move(s)), i, idx[d]->pos);
+        i = binary(Op::add, size_node(b, int64_t(d), idx[d]->pos), i, idx[d]->pos);
       }
       n.operands.push_back(i);
     }
@@ -269,15 +263,7 @@ Lowerer::Access Lowerer::access(const NodePtr& tensor,
   std::vector<Item> items;
   int rank = tensor->type.rank;
   int consumed = 0;
-  auto size_of = [&](int d, ast::Pos p) {
-    Node s;
-    s.kind = NodeKind::size_of;
-    s.type = Type::host_int();
-    s.operands = {tensor};
-    s.ival = d;
-    s.loc = loc_of(p);
-    return emit(std::move(s));
-  };
+  auto size_of = [&](int d, ast::Pos p) { return size_node(tensor, d, p); };
   for (const ast::Expr* x : index_exprs) {
     if (x->kind == ast::ExprKind::none_lit) {
       items.push_back({Item::K::none, nullptr});
