@@ -1,0 +1,113 @@
+// Golden tests: the printed IR (after every pass) of each bundled example, for a fixed
+// specialisation, compared with tests/golden/data/<case>.ir. Set JAGTILE_UPDATE_GOLDEN=1 to
+// rewrite the files after an intended change, then review the diff.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "ir/pipeline.h"
+#include "ir/printer.h"
+#include "lang/check.h"
+#include "lang/parser.h"
+
+namespace jagtile::testing {
+namespace {
+
+struct Case {
+  std::string name;     // golden file stem
+  std::string example;  // examples/<example>.py
+  std::vector<ir::ParamSpec> params;
+};
+
+ir::ParamSpec tensor(const std::string& name, DType dtype, int rank) {
+  ir::ParamSpec s;
+  s.name = name;
+  s.kind = ir::ParamKind::tensor;
+  s.dtype = dtype;
+  s.rank = rank;
+  return s;
+}
+
+ir::ParamSpec scalar(const std::string& name, ir::ParamKind kind) {
+  ir::ParamSpec s;
+  s.name = name;
+  s.kind = kind;
+  return s;
+}
+
+ir::ParamSpec none(const std::string& name) {
+  return scalar(name, ir::ParamKind::none);
+}
+
+std::vector<Case> cases() {
+  auto values = tensor("x_values", DType::f32, 2);
+  auto offsets = tensor("x_offsets", DType::i64, 1);
+  return {
+      {"jagged_sum", "jagged_sum", {values, offsets}},
+      {"jagged_sum_bf16_i32",
+       "jagged_sum",
+       {tensor("x_values", DType::bf16, 2), tensor("x_offsets", DType::i32, 1)}},
+      {"jagged_mean", "jagged_mean", {values, offsets, tensor("x_feature_counts", DType::i32, 1)}},
+      {"jagged_max", "jagged_max", {values, offsets}},
+      {"jagged_softmax", "jagged_softmax", {values, offsets}},
+      {"jagged_layer_norm",
+       "jagged_layer_norm",
+       {values, offsets, scalar("eps", ir::ParamKind::float_scalar)}},
+      {"jagged_dense_add", "jagged_dense_add", {values, offsets, tensor("y", DType::f32, 3)}},
+      {"jagged_dense_bmm",
+       "jagged_dense_bmm",
+       {values, offsets, tensor("weight", DType::f32, 3), tensor("bias", DType::f32, 2)}},
+      {"jagged_dense_bmm_no_bias",
+       "jagged_dense_bmm",
+       {values, offsets, tensor("weight", DType::f32, 3), none("bias")}},
+  };
+}
+
+std::string read(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class Golden : public ::testing::TestWithParam<Case> {};
+
+TEST_P(Golden, PrintedIrMatches) {
+  const Case& c = GetParam();
+  std::string root = JAGTILE_SOURCE_DIR;
+  std::string file = "examples/" + c.example + ".py";
+  std::string source = read(root + "/" + file);
+  ASSERT_FALSE(source.empty()) << "cannot read " << file;
+  ast::Module m = lang::parse_module(source, file);
+  lang::check_module(m);
+  std::vector<const ast::Stmt*> defs = lang::kernel_defs(m);
+  ASSERT_EQ(defs.size(), 1u);
+  ir::LowerOptions lo;
+  lo.block_sizes = lang::decorator_config(m, *defs[0]).block_sizes;
+  ir::CompiledIR compiled = ir::compile_ir(m, *defs[0], c.params, lo, /*trace=*/true);
+  std::string actual = compiled.trace;
+
+  std::string golden_path = root + "/tests/golden/data/" + c.name + ".ir";
+  const char* update = std::getenv("JAGTILE_UPDATE_GOLDEN");
+  if (update && std::string(update) == "1") {
+    std::ofstream out(golden_path, std::ios::binary);
+    out << actual;
+    SUCCEED() << "rewrote " << golden_path;
+    return;
+  }
+  std::string expected = read(golden_path);
+  ASSERT_FALSE(expected.empty()) << golden_path
+                                 << " is missing; run with JAGTILE_UPDATE_GOLDEN=1 to create it";
+  EXPECT_EQ(actual, expected) << "IR of " << c.name << " changed; if intended, rerun with "
+                              << "JAGTILE_UPDATE_GOLDEN=1 and review the diff";
+}
+
+INSTANTIATE_TEST_SUITE_P(Examples, Golden, ::testing::ValuesIn(cases()),
+                         [](const ::testing::TestParamInfo<Case>& info) {
+                           return info.param.name;
+                         });
+
+}  // namespace
+}  // namespace jagtile::testing
