@@ -1,0 +1,80 @@
+// The dispatch detector (DESIGN §3): decides, for one specialised kernel, whether it is a
+// per-item reduction over the jagged axis that the jagged_reduce template reproduces exactly,
+// and if so, with which ReducePlan. Two pure layers, each unit-tested on its own:
+//   1. check_pairs: over the jagged parent map only (a single items axis or not);
+//   2. match_reduce: over the IR body (reads, loops, accumulator, post-op, store, output).
+// Anything that does not match says why, so `jagtile explain` can print the reason.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "analysis/jagged_parents.h"
+#include "ir/ir.h"
+#include "jagtile/reduce.h"
+
+namespace jagtile::analysis {
+
+// ---- layer 1: pair check ------------------------------------------------------------------
+struct PairCheck {
+  std::optional<int> items_axis;  // the one parent block every jagged tile shares
+  std::string reason;             // why not, when items_axis is empty
+  bool matched() const { return items_axis.has_value(); }
+};
+
+// Matches when there is at least one jagged tile and every jagged tile has exactly one parent,
+// the same block for all of them.
+PairCheck check_pairs(const JaggedParentMap& parents);
+
+// ---- layer 2: body match ------------------------------------------------------------------
+// Everything the template needs to run the kernel with its exact semantics. Parameters are
+// named (and indexed into Kernel::params) so the launcher binds them by name, never by rank.
+struct ReducePlan {
+  ReduceOp op = ReduceOp::sum;  // mean: a sum whose post divides by the item's row count
+  int items_axis = -1;          // block id of the `tile` loop over items
+  int rows_axis = -1;           // block id of the `jagged_tile` loop over an item's rows
+  int cols_axis = -1;           // block id of the column loop; -1 for 1-D values [N]
+  bool flat_form = false;       // values read through `x.view(-1)` at `rows * M + cols`
+
+  int data_param = -1;  // values [N] or [N, M]
+  std::string data_name;
+  int offsets_param = -1;  // [B + 1]
+  std::string offsets_name;
+  int counts_param = -1;  // per-item column counts [B] (the column loop is a jagged_tile); -1: none
+  std::string counts_name;
+
+  float init = 0.0f;  // the accumulator's start value
+  ReducePost post = ReducePost::identity;
+  float post_value = 0.0f;  // the `c` of where(nnz > 0, acc / nnz, c)
+
+  std::string out_name;  // the returned allocation's name ("out")
+  DType out_dtype = DType::f32;
+  int out_rank = 2;                  // 1 for [B], 2 for [B, M]
+  ir::Op out_alloc = ir::Op::zeros;  // zeros | empty | fill
+  float masked_value = 0.0f;         // what the allocation holds where the kernel stores nothing
+
+  bool has_counts() const { return counts_param >= 0; }
+  // The template spec for this plan; the caller sets feature_counts from the counts argument.
+  ReduceSpec spec() const;
+};
+
+struct DispatchResult {
+  std::optional<ReducePlan> plan;
+  std::string reason;  // why the kernel is not template-shaped, when plan is empty
+  bool matched() const { return plan.has_value(); }
+};
+
+// Layer 2 alone, for a kernel whose items axis is known (from check_pairs).
+DispatchResult match_reduce(const ir::Kernel& kernel, int items_axis);
+
+// Both layers: the decision for one specialisation.
+DispatchResult detect_dispatch(const ir::Kernel& kernel);
+
+// "template jagged_reduce(op=sum, items_axis=0, counts=no)" or "generic".
+std::string dispatch_summary(const DispatchResult& result);
+// The plan, one field per line ("op: sum\ndata: x_values (flat view)\n...").
+std::string plan_to_string(const ReducePlan& plan);
+// "sum", "mean", "max", "min" (the analysis module does not link the template library).
+std::string_view plan_op_name(ReduceOp op);
+
+}  // namespace jagtile::analysis
