@@ -194,7 +194,8 @@ class Matcher {
       if (e->kind == NodeKind::var_assign)
         fail("the accumulator '" + e->operand(0)->name + "' is assigned outside the jagged loop" +
              at(e));
-      fail("the accumulation holds more than one loop and the store (" + describe(e) + at(e) + ")");
+      fail("the loop around the accumulation holds more than one jagged loop and one store (also " +
+           describe(e) + at(e) + ")");
     }
     if (!rows_loop) fail("no loop accumulates over the rows of an item");
     if (rows_loop->kind != NodeKind::jagged_loop)
