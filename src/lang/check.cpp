@@ -67,6 +67,7 @@ class KernelChecker {
       if (p.default_value) check_expr(*p.default_value);
     }
     for (const auto& p : def_.params) names_[p.name] = Binding::host;
+    record_assignments(def_.body);
     check_block(def_.body);
   }
 
@@ -76,6 +77,20 @@ class KernelChecker {
   }
 
   bool in_device() const { return device_depth_ > 0; }
+
+  // Where each name is first assigned anywhere in the kernel, for "assigned later" hints.
+  void record_assignments(const ast::StmtList& body) {
+    for (const auto& s : body) {
+      for (const auto& t : s->targets) record_target(*t, s->pos.line);
+      if (s->target && s->kind != StmtKind::aug_assign) record_target(*s->target, s->pos.line);
+      record_assignments(s->body);
+      record_assignments(s->orelse);
+    }
+  }
+  void record_target(const Expr& t, int line) {
+    if (t.kind == ExprKind::name) first_assignment_.emplace(t.id, line);
+    for (const auto& e : t.elts) record_target(*e, line);
+  }
 
   void check_block(const ast::StmtList& body) {
     for (const auto& s : body) check_stmt(*s);
@@ -216,18 +231,10 @@ class KernelChecker {
              "loop over the items first: for tile_b in hl.tile(num_items): ... for tile_k in "
              "hl.jagged_tile(lengths)");
       }
-      if (it.args.size() != 1) {
-        fail(it.pos,
-             "hl.jagged_tile takes exactly one argument (the per-item extents), got " +
-                 std::to_string(it.args.size()),
-             "write hl.jagged_tile(lengths) where lengths is indexed by an enclosing tile");
-      }
+      check_signature(it, *function_signature(fn), fn);
       check_jagged_extents(*it.args[0]);
-    } else if (it.args.empty() || it.args.size() > 2) {
-      fail(it.pos,
-           fn + " takes one or two positional arguments (end, or begin and end), got " +
-               std::to_string(it.args.size()),
-           "write " + fn + "(n) or " + fn + "(begin, end)");
+    } else {
+      check_signature(it, *function_signature(fn), fn);
     }
     for (const auto& a : it.args) check_expr(*a);
     for (const auto& k : it.keywords) check_expr(*k.value);
@@ -356,7 +363,14 @@ class KernelChecker {
   void check_name(const Expr& e) {
     auto it = names_.find(e.id);
     if (it == names_.end()) {
-      std::string hint = did_you_mean(closest_match(e.id, visible_names()));
+      std::string hint;
+      auto later = first_assignment_.find(e.id);
+      if (later != first_assignment_.end()) {
+        hint = "'" + e.id + "' is first assigned on line " + std::to_string(later->second) +
+               "; assign it before this use";
+      } else {
+        hint = did_you_mean(closest_match(e.id, visible_names()));
+      }
       if (hint.empty()) hint = "assign it before this line, or add it as a kernel parameter";
       fail(e.pos, "name '" + e.id + "' is not defined", hint);
     }
@@ -425,12 +439,14 @@ class KernelChecker {
       if (it->second != Binding::builtin) {
         fail(f.pos, "'" + f.id + "' is not a function", "only functions and methods can be called");
       }
+      if (const Signature* sig = function_signature(f.id)) check_signature(e, *sig, f.id);
     } else if (f.kind == ExprKind::attribute) {
       std::string member = module_member(f);
       if (!member.empty()) {
         check_module_call(e, f, member);
       } else {
         check_method_call(f);
+        check_signature(e, *method_signature(f.id), "." + f.id + "()");
       }
     } else {
       fail(f.pos, "only functions and methods can be called",
@@ -438,6 +454,37 @@ class KernelChecker {
     }
     for (const auto& a : e.args) check_expr(*a);
     for (const auto& k : e.keywords) check_expr(*k.value);
+  }
+
+  // Argument count and keyword names against the vocabulary's signature (types come later).
+  void check_signature(const Expr& call, const Signature& sig, const std::string& what) {
+    int n = static_cast<int>(call.args.size());
+    if (n < sig.min_args || (sig.max_args >= 0 && n > sig.max_args)) {
+      std::string want = sig.min_args == sig.max_args ? "exactly " + std::to_string(sig.min_args)
+                         : sig.max_args < 0
+                             ? "at least " + std::to_string(sig.min_args)
+                             : std::to_string(sig.min_args) + " to " + std::to_string(sig.max_args);
+      Pos pos = n > sig.max_args && sig.max_args >= 0 ? call.args[sig.max_args]->pos : call.pos;
+      fail(pos,
+           what + " takes " + want + " positional argument" +
+               (sig.max_args == 1 && sig.min_args == 1 ? "" : "s") + ", got " + std::to_string(n),
+           "write " + sig.usage);
+    }
+    for (const auto& k : call.keywords) {
+      if (contains(sig.keywords, k.name)) continue;
+      if (sig.keywords.empty()) {
+        fail(k.pos, what + " takes no keyword arguments ('" + k.name + "=' given)",
+             "write " + sig.usage);
+      }
+      std::string hint = did_you_mean(closest_match(k.name, sig.keywords));
+      if (hint.empty()) {
+        hint = what + " accepts ";
+        for (size_t i = 0; i < sig.keywords.size(); ++i) {
+          hint += (i ? ", " : "") + sig.keywords[i] + "=";
+        }
+      }
+      fail(k.pos, "unknown keyword argument '" + k.name + "' for " + what, hint);
+    }
   }
 
   void check_module_call(const Expr& call, const Expr& f, const std::string& member) {
@@ -456,6 +503,7 @@ class KernelChecker {
            "move it inside 'for tile in hl.tile(...)'; on the host, allocate with torch.zeros / "
            "torch.empty");
     }
+    check_signature(call, *function_signature(member), member);
   }
 
   void check_method_call(const Expr& f) {
@@ -484,6 +532,7 @@ class KernelChecker {
   const Stmt& def_;
   std::unordered_map<std::string, Binding> names_;
   int device_depth_ = 0;
+  std::unordered_map<std::string, int> first_assignment_;
 };
 
 const ast::Keyword* find_keyword(const Expr& call, const char* name) {

@@ -99,6 +99,80 @@ const std::vector<std::string>& tile_attributes() {
   return v;
 }
 
+namespace {
+
+using Sig = Signature;
+constexpr int kAny = -1;
+
+const std::vector<std::pair<std::string, Signature>>& function_signatures() {
+  static const std::vector<std::pair<std::string, Signature>> v = {
+      {"hl.tile", Sig{1, 2, {"block_size"}, "hl.tile(end) or hl.tile(begin, end)"}},
+      {"hl.grid", Sig{1, 3, {"step"}, "hl.grid(end) or hl.grid(begin, end)"}},
+      {"hl.jagged_tile", Sig{1, 1, {"block_size"}, "hl.jagged_tile(extents)"}},
+      {"hl.load", Sig{2, 2, {"extra_mask", "eviction_policy"}, "hl.load(tensor, [index, ...])"}},
+      {"hl.store", Sig{3, 3, {"extra_mask"}, "hl.store(tensor, [index, ...], value)"}},
+      {"hl.zeros", Sig{1, 1, {"dtype", "device"}, "hl.zeros([tile_a, tile_b], dtype=...)"}},
+      {"hl.full", Sig{2, 2, {"dtype", "device"}, "hl.full([tile_a, tile_b], value, dtype=...)"}},
+      {"hl.dot", Sig{2, 3, {"acc", "out_dtype"}, "hl.dot(a, b, acc=acc)"}},
+      {"torch.zeros", Sig{1, kAny, {"dtype", "device"}, "torch.zeros([n, m], dtype=, device=)"}},
+      {"torch.empty", Sig{1, kAny, {"dtype", "device"}, "torch.empty([n, m], dtype=, device=)"}},
+      {"torch.full", Sig{2, 2, {"dtype", "device"}, "torch.full([n, m], value, dtype=)"}},
+      {"torch.zeros_like", Sig{1, 1, {"dtype", "device"}, "torch.zeros_like(x)"}},
+      {"torch.empty_like", Sig{1, 1, {"dtype", "device"}, "torch.empty_like(x)"}},
+      {"torch.exp", Sig{1, 1, {}, "torch.exp(x)"}},
+      {"torch.log", Sig{1, 1, {}, "torch.log(x)"}},
+      {"torch.sqrt", Sig{1, 1, {}, "torch.sqrt(x)"}},
+      {"torch.rsqrt", Sig{1, 1, {}, "torch.rsqrt(x)"}},
+      {"torch.abs", Sig{1, 1, {}, "torch.abs(x)"}},
+      {"torch.tanh", Sig{1, 1, {}, "torch.tanh(x)"}},
+      {"torch.sigmoid", Sig{1, 1, {}, "torch.sigmoid(x)"}},
+      {"torch.maximum", Sig{2, 2, {}, "torch.maximum(a, b)"}},
+      {"torch.minimum", Sig{2, 2, {}, "torch.minimum(a, b)"}},
+      {"torch.where", Sig{3, 3, {}, "torch.where(condition, a, b)"}},
+      {"torch.matmul", Sig{2, 2, {}, "torch.matmul(a, b)"}},
+      {"torch.promote_types", Sig{2, 2, {}, "torch.promote_types(a.dtype, b.dtype)"}},
+      {"F.silu", Sig{1, 1, {}, "F.silu(x)"}},
+      {"float", Sig{1, 1, {}, "float(\"inf\") or float(x)"}},
+      {"int", Sig{1, 1, {}, "int(x)"}},
+  };
+  return v;
+}
+
+const std::vector<std::pair<std::string, Signature>>& method_signatures() {
+  static const std::vector<std::pair<std::string, Signature>> v = {
+      {"size", Sig{0, 1, {"dim"}, "x.size() or x.size(dim)"}},
+      {"numel", Sig{0, 0, {}, "x.numel()"}},
+      {"item", Sig{0, 0, {}, "x.item()"}},
+      {"view", Sig{1, kAny, {}, "x.view(-1) or x.view([n, m])"}},
+      {"reshape", Sig{1, kAny, {}, "x.reshape([n, m])"}},
+      {"sum", Sig{0, 1, {"dim", "keepdim"}, "x.sum(dim=1) or x.sum()"}},
+      {"amax", Sig{0, 1, {"dim", "keepdim"}, "x.amax(dim=1) or x.amax()"}},
+      {"amin", Sig{0, 1, {"dim", "keepdim"}, "x.amin(dim=1) or x.amin()"}},
+      {"mean", Sig{0, 1, {"dim", "keepdim"}, "x.mean(dim=1) or x.mean()"}},
+      {"to", Sig{0, 1, {"dtype"}, "x.to(torch.float32)"}},
+      {"unsqueeze", Sig{0, 1, {"dim"}, "x.unsqueeze(1)"}},
+  };
+  return v;
+}
+
+const Signature* lookup(const std::vector<std::pair<std::string, Signature>>& table,
+                        std::string_view name) {
+  for (const auto& [n, sig] : table) {
+    if (n == name) return &sig;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+const Signature* function_signature(std::string_view canonical) {
+  return lookup(function_signatures(), canonical);
+}
+
+const Signature* method_signature(std::string_view name) {
+  return lookup(method_signatures(), name);
+}
+
 size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<size_t> row(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j) row[j] = j;

@@ -30,6 +30,21 @@ const std::vector<std::string>& tensor_methods();     // size, numel, item, view
 const std::vector<std::string>& tensor_attributes();  // shape, dtype, device
 const std::vector<std::string>& tile_attributes();    // index, begin, end, block_size, id
 
+// How a known function or method may be called: positional argument count and keyword names.
+// Types are not known before specialisation; this only catches misspelt keywords and wrong
+// argument counts early.
+struct Signature {
+  int min_args = 0;
+  int max_args = 0;  // -1: any number
+  std::vector<std::string> keywords;
+  std::string usage;  // e.g. "torch.where(condition, a, b)"
+};
+
+// Signature of a canonical module function ("hl.zeros") or builtin ("float"); null if unknown.
+const Signature* function_signature(std::string_view canonical);
+// Signature of a tensor method ("sum"); null if unknown.
+const Signature* method_signature(std::string_view name);
+
 // The candidate closest to `name` by edit distance when it is a plausible typo (at most 2 edits,
 // and fewer than the name's length); "" otherwise.
 std::string closest_match(std::string_view name, const std::vector<std::string>& candidates);
