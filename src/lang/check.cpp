@@ -82,7 +82,8 @@ class KernelChecker {
   void record_assignments(const ast::StmtList& body) {
     for (const auto& s : body) {
       for (const auto& t : s->targets) record_target(*t, s->pos.line);
-      if (s->target && s->kind != StmtKind::aug_assign) record_target(*s->target, s->pos.line);
+      bool binds = s->kind == StmtKind::for_loop || (s->kind == StmtKind::ann_assign && s->value);
+      if (s->target && binds) record_target(*s->target, s->pos.line);
       record_assignments(s->body);
       record_assignments(s->orelse);
     }
@@ -110,7 +111,8 @@ class KernelChecker {
         check_expr(*s.value);
         return;
       case StmtKind::ann_assign:
-        if (s.value) check_expr(*s.value);
+        if (!s.value) return;  // `n: int` alone binds nothing, as in Python
+        check_expr(*s.value);
         bind_target(*s.target, s.value.get());
         return;
       case StmtKind::for_loop:

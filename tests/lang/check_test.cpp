@@ -232,6 +232,8 @@ INSTANTIATE_TEST_SUITE_P(
                    "'torch.float32' is not a function", 2, 9},
         CheckError{"CallOfSubscript", K "    y = x[0](1)\n",
                    "only functions and methods can be called", 2, 9},
+        CheckError{"AnnotationAloneBindsNothing", K "    m: int\n    y = m\n",
+                   "name 'm' is not defined", 3, 9},
         CheckError{"AugAssignUndefined", K "    acc += 1\n", "name 'acc' is not defined", 2, 5},
         CheckError{"TileVariableLeaksOnlyAsTile", LOOP "        a = tb\n        b = a.begn\n",
                    "unknown tile attribute 'begn'", 4, 15, "did you mean 'begin'?"},
