@@ -22,6 +22,9 @@
 
 #include "jagtile/dtype.h"
 
+// The kernels' `#pragma unroll` means nothing to the host compiler.
+#pragma GCC diagnostic ignored "-Wunknown-pragmas"
+
 #define __global__ inline
 #define __device__
 #define __host__

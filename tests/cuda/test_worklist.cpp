@@ -337,7 +337,7 @@ TEST(CudaWorklist, LaunchShapesFitTheRing) {
       const LaunchShape s = plan_launch(m, es, 100000, 1000, 132 * 16);
       EXPECT_EQ(s.col_lanes * s.row_lanes, 32);
       EXPECT_EQ(s.col_lanes & (s.col_lanes - 1), 0) << "col_lanes must be a power of two";
-      EXPECT_LE(s.tile_width, int64_t(s.col_lanes) * kColsPerLane) << "a column has no lane";
+      EXPECT_LE(s.tile_width, int64_t(s.col_lanes) * cols_per_lane(es)) << "a column has no lane";
       EXPECT_EQ(s.contiguous, s.num_tiles == 1);
       // Tiles cover [0, M) exactly, in order.
       int64_t next = 0;

@@ -235,7 +235,7 @@ struct StageRing {
   int64_t run_end;
   bool contiguous;
   int lane;
-  int64_t num_stages;
+  int64_t num_stages = 0;
   int64_t issued = 0;    // stages whose copies were issued
   int64_t released = 0;  // stages below this are no longer read: their slots are free
   int64_t waited = -1;   // stages up to this are complete and visible to the warp
@@ -291,8 +291,8 @@ struct StageRing {
     refill();
   }
 
-  // The next rows read lie in stages lo..hi (hi <= lo + 1): free the slots below lo (after every
-  // lane is done with them), refill, and wait for stage hi.
+  // The next rows read lie in stages lo..hi (hi < lo + kStages): free the slots below lo (after
+  // every lane is done with them), refill, and wait for stage hi.
   __device__ void need(int64_t lo, int64_t hi) {
     if (lo > released) {
       __syncwarp();
@@ -333,10 +333,49 @@ __global__ void plan_kernel(OffsetsView offsets, int64_t workers, int64_t chunk_
       position_at(offsets, worker_boundary(w, workers, total), chunk_rows, item_overhead);
 }
 
+// One lane's columns of one item: where its fp32 result goes (a cut item's piece goes to its
+// workspace slot; a whole item is finished with post and masking and written out).
+template <int kCpl>
+__device__ __forceinline__ void store_item(const KernelParams& p, int64_t w, const Position& s,
+                                           int64_t item, bool split, int64_t c0, int64_t c1, int t,
+                                           const float (&acc)[kCpl]) {
+  const int64_t M = p.num_cols;
+  if (split) {
+    float* partial = p.workspace + partial_slot(w, s, item) * M;
+#pragma unroll
+    for (int u = 0; u < kCpl; ++u) {
+      const int64_t c = c0 + t + int64_t(p.col_lanes) * u;
+      if (c < c1) partial[c] = acc[u];
+    }
+    return;
+  }
+  const int64_t nnz = p.offsets[item + 1] - p.offsets[item];
+  const int64_t valid = valid_columns(p, item);
+#pragma unroll
+  for (int u = 0; u < kCpl; ++u) {
+    const int64_t c = c0 + t + int64_t(p.col_lanes) * u;
+    if (c < c1) {
+      store_output(p.out, p.out_dtype, item * M + c, finish_value(p, acc[u], nnz, c >= valid));
+    }
+  }
+}
+
+template <ReduceOp kOp, DType kIn, int kCpl>
+__device__ __forceinline__ void fold_row(const unsigned char* row, int64_t c0, int64_t c1, int t,
+                                         int col_lanes, float (&acc)[kCpl]) {
+  constexpr int64_t kElem = element_bytes<kIn>();
+#pragma unroll
+  for (int u = 0; u < kCpl; ++u) {
+    const int64_t c = c0 + t + int64_t(col_lanes) * u;
+    if (c < c1) acc[u] = op_combine<kOp>(acc[u], load_element<kIn>(row + (c - c0) * kElem));
+  }
+}
+
 template <ReduceOp kOp, DType kIn>
 __global__ void __launch_bounds__(kWarpsPerBlock * 32) reduce_rows_kernel(const KernelParams p) {
   JAGTILE_DYNAMIC_SMEM(smem);
   constexpr int64_t kElem = element_bytes<kIn>();
+  constexpr int kCpl = cols_per_lane(kElem);
   const int warp = int(threadIdx.x >> 5);
   const int lane = int(threadIdx.x & 31);
   const int64_t global_warp = int64_t(blockIdx.x) * kWarpsPerBlock + warp;
@@ -351,9 +390,10 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32) reduce_rows_kernel(const 
   const int64_t c0 = tile * p.tile_width;
   const int64_t c1 = min(M, c0 + p.tile_width);
   const int t = lane & (p.col_lanes - 1);  // column lane
-  const int j = lane / p.col_lanes;        // row lane
+  const int j = lane / p.col_lanes;        // lane group
   const int64_t R = p.rows_per_stage;
   const int64_t RL = p.row_lanes;
+  const float identity = op_identity<kOp>();
 
   StageRing ring{smem + int64_t(warp) * kStages * kSlotBytes,
                  p.values,
@@ -370,15 +410,47 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32) reduce_rows_kernel(const 
 
   int64_t cur = 0;  // rows of the run consumed so far
   const int64_t last = last_item(s, e);
-  for (int64_t b = s.item; b <= last; ++b) {
+  int64_t b = s.item;
+  while (b <= last) {
+    if (RL > 1) {
+      // Short items: lane group j folds item b + j by itself, in row order, when the batch's
+      // rows fit in the ring at once.
+      const int64_t count = min(RL, last - b + 1);
+      const Segment head = segment_of(p.offsets, s, e, b, p.chunk_rows);
+      const int64_t span =
+          segment_of(p.offsets, s, e, b + count - 1, p.chunk_rows).row_end - head.row_begin;
+      if (count > 1 && span <= (kStages - 1) * R) {
+        if (span > 0) ring.need(cur / R, (cur + span - 1) / R);
+        if (j < count) {
+          const Segment seg = segment_of(p.offsets, s, e, b + j, p.chunk_rows);
+          float acc[kCpl];
+#pragma unroll
+          for (int u = 0; u < kCpl; ++u) acc[u] = seg.split ? identity : p.init;
+          const int64_t first = cur + (seg.row_begin - head.row_begin);
+          int64_t stage = first / R;
+          int64_t li = first - stage * R;
+          for (int64_t r = seg.row_begin; r < seg.row_end; ++r) {
+            fold_row<kOp, kIn, kCpl>(ring.row_ptr(stage, li), c0, c1, t, p.col_lanes, acc);
+            if (++li == R) {
+              li = 0;
+              ++stage;
+            }
+          }
+          store_item<kCpl>(p, w, s, b + j, seg.split, c0, c1, t, acc);
+        }
+        cur += span;
+        b += count;
+        continue;
+      }
+    }
+
+    // One item at a time: lane group j takes rows j, j + RL, ... of it; a fixed butterfly
+    // combines the groups. init enters once (group 0 of a whole item, or the combine pass).
     const Segment seg = segment_of(p.offsets, s, e, b, p.chunk_rows);
     const int64_t n = seg.row_end - seg.row_begin;
-    // init enters once: in row lane 0 of a whole item, or in the combine pass of a cut one.
-    const float start = (seg.split || j != 0) ? op_identity<kOp>() : p.init;
-    float acc[kColsPerLane];
+    float acc[kCpl];
 #pragma unroll
-    for (int u = 0; u < kColsPerLane; ++u) acc[u] = start;
-
+    for (int u = 0; u < kCpl; ++u) acc[u] = (seg.split || j != 0) ? identity : p.init;
     int64_t stage = cur / R;
     int64_t li = cur - stage * R;
     for (int64_t first = 0; first < n; first += RL) {
@@ -391,12 +463,7 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32) reduce_rows_kernel(const 
           my_li -= R;
           ++my_stage;
         }
-        const unsigned char* row = ring.row_ptr(my_stage, my_li);
-#pragma unroll
-        for (int u = 0; u < kColsPerLane; ++u) {
-          const int64_t c = c0 + t + int64_t(p.col_lanes) * u;
-          if (c < c1) acc[u] = op_combine<kOp>(acc[u], load_element<kIn>(row + (c - c0) * kElem));
-        }
+        fold_row<kOp, kIn, kCpl>(ring.row_ptr(my_stage, my_li), c0, c1, t, p.col_lanes, acc);
       }
       li += RL;
       if (li >= R) {
@@ -405,32 +472,14 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32) reduce_rows_kernel(const 
       }
     }
     cur += n;
-
-    // Row lanes hold interleaved rows of the item: a fixed butterfly combines them.
     for (int d = p.col_lanes; d < 32; d <<= 1) {
 #pragma unroll
-      for (int u = 0; u < kColsPerLane; ++u) {
+      for (int u = 0; u < kCpl; ++u) {
         acc[u] = op_combine<kOp>(acc[u], __shfl_xor_sync(0xffffffffu, acc[u], d));
       }
     }
-    if (j != 0) continue;
-    if (seg.split) {
-      float* partial = p.workspace + partial_slot(w, s, b) * M;
-#pragma unroll
-      for (int u = 0; u < kColsPerLane; ++u) {
-        const int64_t c = c0 + t + int64_t(p.col_lanes) * u;
-        if (c < c1) partial[c] = acc[u];
-      }
-    } else {
-      const int64_t nnz = p.offsets[b + 1] - p.offsets[b];
-      const int64_t valid = valid_columns(p, b);
-#pragma unroll
-      for (int u = 0; u < kColsPerLane; ++u) {
-        const int64_t c = c0 + t + int64_t(p.col_lanes) * u;
-        if (c < c1)
-          store_output(p.out, p.out_dtype, b * M + c, finish_value(p, acc[u], nnz, c >= valid));
-      }
-    }
+    if (j == 0) store_item<kCpl>(p, w, s, b, seg.split, c0, c1, t, acc);
+    ++b;
   }
   ring.drain();
 }

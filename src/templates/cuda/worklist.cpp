@@ -37,13 +37,14 @@ LaunchShape plan_launch(int64_t num_cols, int64_t elem_bytes, int64_t num_rows, 
   LaunchShape s;
   s.num_cols = num_cols;
   s.elem_bytes = elem_bytes;
-  const int64_t max_tile = 32 * int64_t(kColsPerLane);
+  const int64_t per_lane = cols_per_lane(elem_bytes);
+  const int64_t max_tile = 32 * per_lane;
   s.num_tiles = ceil_div(num_cols, max_tile);
   s.tile_width = ceil_div(num_cols, s.num_tiles);
   s.contiguous = s.num_tiles == 1;
   if (s.contiguous) {
-    // Narrow rows: lanes left over by the columns take alternate rows of the same item.
-    s.col_lanes = num_cols >= 32 ? 32 : next_pow2(num_cols);
+    // Narrow rows: lanes left over by the columns form groups that work on other rows.
+    s.col_lanes = std::min(32, next_pow2(ceil_div(num_cols, per_lane)));
     s.row_lanes = 32 / s.col_lanes;
     s.row_pitch = num_cols * elem_bytes;
   } else {

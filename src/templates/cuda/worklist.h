@@ -168,7 +168,10 @@ inline constexpr int kWarpsPerBlock = 8;
 inline constexpr int kStages = 4;                        // ring depth of the staged row tiles
 inline constexpr int64_t kStageBytes = 2048;             // data bytes per stage (per warp)
 inline constexpr int64_t kSlotBytes = kStageBytes + 16;  // + room for the 16-byte alignment shift
-inline constexpr int kColsPerLane = 4;                   // fp32 accumulators per lane
+// Columns (fp32 accumulators) per lane: 16 bytes of input per lane and row.
+JAGTILE_HD constexpr int cols_per_lane(int64_t elem_bytes) {
+  return elem_bytes >= 4 ? 4 : 8;
+}
 inline constexpr int kCombineLanes = 8;  // partials folded in parallel by the 2nd pass
 inline constexpr int64_t kSmemPerBlock = int64_t(kWarpsPerBlock) * kStages * kSlotBytes;
 
@@ -178,8 +181,9 @@ struct LaunchShape {
   int64_t elem_bytes = 0;      // input element size
   int64_t num_tiles = 1;       // column tiles; one warp per (row worker, column tile)
   int64_t tile_width = 0;      // columns per tile (the last may be narrower)
-  int col_lanes = 32;          // lanes across columns; a power of two
-  int row_lanes = 1;           // 32 / col_lanes: lanes that take alternate rows of an item
+  int col_lanes = 32;          // lanes across columns (each with cols_per_lane columns); 2^k
+  int row_lanes = 1;           // 32 / col_lanes: lane groups that take several short items at
+                               // once, or alternate rows of a long one
   bool contiguous = true;      // one tile spans all columns: a stage is one flat byte range
   int64_t row_pitch = 0;       // bytes between staged rows in shared memory
   int64_t rows_per_stage = 0;  // R
