@@ -1,0 +1,179 @@
+// The JIT's disk cache: a cold compile publishes an entry, a new process (here: a new Jit over
+// the same folder) loads it without compiling; a corrupt, truncated or foreign entry is
+// detected and rebuilt, never loaded; two compilers racing on one key both succeed; a compiler
+// failure is an InternalError that keeps the generated file.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <thread>
+
+#include "codegen/cpu/jit.h"
+#include "codegen_helpers.h"
+#include "jagtile/error.h"
+
+namespace jagtile::testing {
+namespace {
+
+using codegen::cpu::DiskCache;
+using codegen::cpu::Jit;
+using codegen::cpu::JitStats;
+
+std::string tiny_source(int value) {
+  return "#include <stdint.h>\nstruct JtHost;\nextern \"C\" int jt_answer(struct JtHost* h) { "
+         "return " +
+         std::to_string(value) + "; }\n";
+}
+
+// Compiles and publishes, then lets go of the loaded object so the file can be damaged.
+std::string publish(const std::string& dir, const std::string& src) {
+  Jit jit(dir);
+  JitStats st;
+  auto k = jit.load(src, "jt_answer", &st);
+  EXPECT_EQ(st.source, JitStats::Source::compiled);
+  EXPECT_EQ(k->fn(nullptr), 42);
+  return jit.key_of(src);
+}
+
+// A fresh Jit (as in a new process) loads the entry: rebuilt when `expect_compile`.
+void expect_loads(const std::string& dir, const std::string& src, bool expect_compile) {
+  Jit jit(dir);
+  JitStats st;
+  auto k = jit.load(src, "jt_answer", &st);
+  EXPECT_EQ(st.source, expect_compile ? JitStats::Source::compiled : JitStats::Source::disk);
+  EXPECT_EQ(k->fn(nullptr), 42);
+  EXPECT_TRUE(jit.disk().verify(jit.key_of(src)));
+}
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void write_all(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << bytes;
+}
+
+TEST(DiskCache, ColdCompileThenWarmLoadThenMemory) {
+  TempDir dir;
+  std::string src = tiny_source(42);
+  publish(dir.path(), src);
+  Jit jit(dir.path());
+  JitStats st;
+  auto a = jit.load(src, "jt_answer", &st);
+  EXPECT_EQ(st.source, JitStats::Source::disk);
+  auto b = jit.load(src, "jt_answer", &st);
+  EXPECT_EQ(st.source, JitStats::Source::memory);
+  EXPECT_EQ(a.get(), b.get());
+  EXPECT_NE(jit.key_of(src), jit.key_of(tiny_source(43)));
+}
+
+TEST(DiskCache, CorruptEntryIsRebuilt) {
+  TempDir dir;
+  std::string src = tiny_source(42);
+  std::string key = publish(dir.path(), src);
+  DiskCache disk(dir.path());
+  std::string bytes = read_all(disk.entry_path(key));
+  bytes[bytes.size() / 2] ^= 0x5a;
+  write_all(disk.entry_path(key), bytes);
+  EXPECT_FALSE(disk.verify(key));
+  expect_loads(dir.path(), src, /*expect_compile=*/true);
+}
+
+TEST(DiskCache, TruncatedEntryIsRebuilt) {
+  TempDir dir;
+  std::string src = tiny_source(42);
+  std::string key = publish(dir.path(), src);
+  DiskCache disk(dir.path());
+  std::string bytes = read_all(disk.entry_path(key));
+  write_all(disk.entry_path(key), bytes.substr(0, bytes.size() / 3));
+  EXPECT_FALSE(disk.verify(key));
+  write_all(disk.entry_path(key), "");
+  EXPECT_FALSE(disk.verify(key));
+  expect_loads(dir.path(), src, true);
+}
+
+TEST(DiskCache, ForeignEntriesAreRebuilt) {
+  TempDir dir;
+  std::string src = tiny_source(42);
+  std::string key = publish(dir.path(), src);
+  DiskCache disk(dir.path());
+  std::string good = read_all(disk.entry_path(key));
+  // Wrong magic in the trailer.
+  std::string bad_magic = good;
+  bad_magic[bad_magic.size() - DiskCache::kTrailerSize] = 'X';
+  write_all(disk.entry_path(key), bad_magic);
+  EXPECT_FALSE(disk.verify(key));
+  // A valid entry of another key, put under this key's name.
+  std::string other_key = std::string(16, 'a');
+  write_all(disk.entry_path(other_key), good);
+  EXPECT_FALSE(disk.verify(other_key));
+  // Not a cache entry at all.
+  write_all(disk.entry_path(key), "#!/bin/sh\necho not a shared object\n");
+  EXPECT_FALSE(disk.verify(key));
+  expect_loads(dir.path(), src, true);
+}
+
+TEST(DiskCache, TwoThreadsCompilingTheSameKeyBothSucceed) {
+  TempDir dir;
+  std::string src = tiny_source(42);
+  int results[2] = {0, 0};
+  std::thread t[2];
+  for (int i = 0; i < 2; ++i)
+    t[i] = std::thread([&, i] {
+      Jit jit(dir.path());  // separate caches, like separate processes
+      results[i] = jit.load(src, "jt_answer")->fn(nullptr);
+    });
+  for (auto& th : t) th.join();
+  EXPECT_EQ(results[0], 42);
+  EXPECT_EQ(results[1], 42);
+  expect_loads(dir.path(), src, false);
+}
+
+TEST(DiskCache, TwoProcessesCompilingTheSameKeyBothSucceed) {
+  TempDir dir;
+  std::string src = tiny_source(42);
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    int ok = 0;
+    try {
+      Jit jit(dir.path());
+      ok = jit.load(src, "jt_answer")->fn(nullptr) == 42;
+    } catch (...) {
+    }
+    ::_exit(ok ? 0 : 1);
+  }
+  Jit jit(dir.path());
+  EXPECT_EQ(jit.load(src, "jt_answer")->fn(nullptr), 42);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  expect_loads(dir.path(), src, false);
+}
+
+TEST(DiskCache, CompilerFailureKeepsTheGeneratedFile) {
+  TempDir dir;
+  Jit jit(dir.path());
+  std::string src = "this is not C++ (generated by a buggy emitter)\n";
+  std::string msg;
+  try {
+    jit.load(src, "jt_answer");
+  } catch (const InternalError& e) {
+    msg = e.what();
+  }
+  EXPECT_THAT(msg, ::testing::HasSubstr("the C++ compiler failed"));
+  std::string kept = dir.path() + "/failed-" + jit.key_of(src) + ".cpp";
+  EXPECT_THAT(msg, ::testing::HasSubstr(kept));
+  EXPECT_EQ(read_all(kept), src);
+  EXPECT_FALSE(jit.disk().verify(jit.key_of(src)));
+}
+
+}  // namespace
+}  // namespace jagtile::testing

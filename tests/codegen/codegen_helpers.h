@@ -1,0 +1,66 @@
+// Shared by the generic CPU backend tests: a cache directory for the whole test binary (so each
+// distinct kernel compiles once per binary, and once per machine while the folder lives), fresh
+// temporary folders for the cache tests, and example sources.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "jagtile/compiler.h"
+
+namespace jagtile::testing {
+
+// The example tests' cache: $JAGTILE_CACHE_DIR when set, else a folder under /tmp that
+// survives between runs (entries are content-addressed and verified, so sharing is safe).
+inline void use_shared_cache_dir() {
+  static bool done = [] {
+    const char* d = std::getenv("JAGTILE_CACHE_DIR");
+    if (!d || !*d) {
+      std::string dir = "/tmp/jagtile-test-codegen-cache-" + std::to_string(::getuid());
+      ::setenv("JAGTILE_CACHE_DIR", dir.c_str(), 1);
+    }
+    return true;
+  }();
+  (void)done;
+}
+
+// A new empty folder, removed (with its files) when the object dies.
+class TempDir {
+ public:
+  TempDir() {
+    char tmpl[] = "/tmp/jagtile-codegen-test-XXXXXX";
+    char* p = ::mkdtemp(tmpl);
+    EXPECT_NE(p, nullptr);
+    path_ = p ? p : "/tmp";
+  }
+  ~TempDir() {
+    std::string cmd = "rm -rf '" + path_ + "'";
+    if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "could not remove %s\n", path_.c_str());
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+inline std::string read_source_file(const std::string& relative) {
+  std::ifstream in(std::string(JAGTILE_SOURCE_DIR) + "/" + relative);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+inline Options cpu_options(bool checked = true, int threads = 0) {
+  Options o;
+  o.backend = Backend::cpu;
+  o.checked = checked;
+  o.num_threads = threads;
+  return o;
+}
+
+}  // namespace jagtile::testing

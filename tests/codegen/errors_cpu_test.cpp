@@ -1,0 +1,131 @@
+// Run-time errors of generated code: an out-of-bounds load or store at a valid position stops
+// the kernel with a UserError naming the kernel, source line, tensor, index and extent, and
+// the process goes on (the next call works); asserts and bad sizes report like the
+// interpreter; --unchecked (Options::checked = false) emits no checks.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "codegen/cpu/backend.h"
+#include "codegen_helpers.h"
+#include "runtime/program_impl.h"
+
+namespace jagtile::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+const char* kCopy = R"PY(import torch
+import helion.language as hl
+
+def copy_n(x: torch.Tensor, n: int) -> torch.Tensor:
+    out = torch.zeros([n], dtype=x.dtype, device=x.device)
+    for t in hl.tile(n):
+        out[t] = x[t] * 2.0
+    return out
+
+def store_past(x: torch.Tensor, shift: int) -> torch.Tensor:
+    (n,) = x.size()
+    out = torch.zeros([n], dtype=x.dtype, device=x.device)
+    for t in hl.tile(n):
+        out[t.index + shift] = x[t]
+    return out
+
+def checked_rows(x: torch.Tensor, k: int) -> torch.Tensor:
+    n, m = x.shape
+    assert k <= n
+    out = torch.zeros([k, m], dtype=x.dtype, device=x.device)
+    for tb, tm in hl.tile([k, m]):
+        out[tb, tm] = x[tb, tm] + 1.0
+    return out
+)PY";
+
+Tensor arange(int64_t n) {
+  std::vector<double> v;
+  for (int64_t i = 0; i < n; ++i) v.push_back(double(i));
+  return Tensor::from_doubles({n}, v, DType::f32);
+}
+
+std::string error_of(const Program& p, const std::string& kernel, const ArgMap& args,
+                     const Options& o) {
+  try {
+    p.call(kernel, args, o);
+  } catch (const UserError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(CpuErrors, LoadPastTheEndNamesKernelLineTensorIndexExtent) {
+  use_shared_cache_dir();
+  Program p = Program::from_source(kCopy, "errors.py");
+  std::string msg = error_of(p, "copy_n", {{"x", arange(10)}, {"n", int64_t(20)}}, cpu_options());
+  EXPECT_THAT(msg, HasSubstr("errors.py:7"));
+  EXPECT_THAT(msg, HasSubstr("kernel 'copy_n'"));
+  EXPECT_THAT(msg, HasSubstr("load of tensor 'x' at index 10 in dimension 0, which has size 10"));
+  // The process survives: the same compiled kernel runs a valid call next.
+  Tensor out = p.call("copy_n", {{"x", arange(10)}, {"n", int64_t(10)}}, cpu_options()).outputs[0];
+  EXPECT_EQ(out.data<float>()[9], 18.0f);
+  // Same message as the interpreter (the oracle).
+  Options interp;
+  interp.backend = Backend::interp;
+  EXPECT_EQ(msg, error_of(p, "copy_n", {{"x", arange(10)}, {"n", int64_t(20)}}, interp));
+}
+
+TEST(CpuErrors, StorePastTheEnd) {
+  use_shared_cache_dir();
+  Program p = Program::from_source(kCopy, "errors.py");
+  std::string msg =
+      error_of(p, "store_past", {{"x", arange(40)}, {"shift", int64_t(3)}}, cpu_options(true, 2));
+  EXPECT_THAT(msg, HasSubstr("errors.py:14"));
+  EXPECT_THAT(msg,
+              HasSubstr("store of tensor 'out' at index 40 in dimension 0, which has size 40"));
+  std::string neg =
+      error_of(p, "store_past", {{"x", arange(5)}, {"shift", int64_t(-1)}}, cpu_options());
+  EXPECT_THAT(neg, HasSubstr("at index -1 in dimension 0, which has size 5"));
+}
+
+TEST(CpuErrors, AssertReportsLikeTheInterpreter) {
+  use_shared_cache_dir();
+  Program p = Program::from_source(kCopy, "errors.py");
+  Tensor x = Tensor::zeros({4, 3}, DType::f32);
+  std::string msg = error_of(p, "checked_rows", {{"x", x}, {"k", int64_t(9)}}, cpu_options());
+  EXPECT_THAT(msg, HasSubstr("errors.py:19"));
+  EXPECT_THAT(msg, HasSubstr("kernel 'checked_rows': assertion failed"));
+  Options interp;
+  interp.backend = Backend::interp;
+  EXPECT_EQ(msg, error_of(p, "checked_rows", {{"x", x}, {"k", int64_t(9)}}, interp));
+  Tensor out = p.call("checked_rows", {{"x", x}, {"k", int64_t(2)}}, cpu_options()).outputs[0];
+  EXPECT_EQ(out.shape(), (Shape{2, 3}));
+  EXPECT_EQ(out.data<float>()[5], 1.0f);
+}
+
+TEST(CpuErrors, UncheckedEmitsNoChecksAndStillComputes) {
+  use_shared_cache_dir();
+  Program p = Program::from_source(kCopy, "errors.py");
+  ArgMap args{{"x", arange(100)}, {"n", int64_t(100)}};
+  Tensor out = p.call("copy_n", args, cpu_options(false)).outputs[0];
+  EXPECT_EQ(out.data<float>()[99], 198.0f);
+  auto spec = p.impl()->specialise(0, p.impl()->bind(0, args), cpu_options());
+  std::string checked = codegen::cpu::generate_cpu_source(spec->kernel, cpu_options(true));
+  std::string unchecked = codegen::cpu::generate_cpu_source(spec->kernel, cpu_options(false));
+  EXPECT_THAT(checked, HasSubstr("bad |="));
+  EXPECT_THAT(unchecked, ::testing::Not(HasSubstr("bad |=")));
+  EXPECT_THAT(unchecked, HasSubstr("Bounds checks: off"));
+}
+
+TEST(CpuErrors, GeneratedSourceIsReadable) {
+  use_shared_cache_dir();
+  Program p = Program::from_file(std::string(JAGTILE_SOURCE_DIR) + "/examples/jagged_sum.py");
+  ArgMap args{{"x_values", Tensor::zeros({4, 3}, DType::f32)},
+              {"x_offsets", Tensor::from_doubles({3}, {0, 1, 4}, DType::i32)}};
+  std::string code;
+  DispatchDecision d = p.explain("jagged_sum", args, cpu_options(), nullptr, &code);
+  EXPECT_THAT(code, HasSubstr("extern \"C\" int jagtile_jagged_sum(JtHost* h)"));
+  EXPECT_THAT(code, HasSubstr("// line 34: acc = acc + hl.load(x_flat, [flat]).sum(dim=1)"));
+  EXPECT_THAT(code, HasSubstr("#pragma omp simd"));
+  EXPECT_THAT(code, HasSubstr("parallel_for"));
+  (void)d;
+}
+
+}  // namespace
+}  // namespace jagtile::testing
