@@ -22,9 +22,6 @@
 
 #include "jagtile/dtype.h"
 
-// The kernels' `#pragma unroll` means nothing to the host compiler.
-#pragma GCC diagnostic ignored "-Wunknown-pragmas"
-
 #define __global__ inline
 #define __device__
 #define __host__
@@ -32,6 +29,7 @@
 #define __launch_bounds__(...)
 #define __shared__ static
 #define JAGTILE_DYNAMIC_SMEM(name) unsigned char* name = ::emu::dynamic_smem()
+#define JAGTILE_UNROLL
 
 struct dim3 {
   unsigned x = 1, y = 1, z = 1;

@@ -18,6 +18,7 @@
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #define JAGTILE_DYNAMIC_SMEM(name) extern __shared__ __align__(16) unsigned char name[]
+#define JAGTILE_UNROLL _Pragma("unroll")
 #endif
 
 #include <cstdint>
@@ -342,7 +343,7 @@ __device__ __forceinline__ void store_item(const KernelParams& p, int64_t w, con
   const int64_t M = p.num_cols;
   if (split) {
     float* partial = p.workspace + partial_slot(w, s, item) * M;
-#pragma unroll
+    JAGTILE_UNROLL
     for (int u = 0; u < kCpl; ++u) {
       const int64_t c = c0 + t + int64_t(p.col_lanes) * u;
       if (c < c1) partial[c] = acc[u];
@@ -351,7 +352,7 @@ __device__ __forceinline__ void store_item(const KernelParams& p, int64_t w, con
   }
   const int64_t nnz = p.offsets[item + 1] - p.offsets[item];
   const int64_t valid = valid_columns(p, item);
-#pragma unroll
+  JAGTILE_UNROLL
   for (int u = 0; u < kCpl; ++u) {
     const int64_t c = c0 + t + int64_t(p.col_lanes) * u;
     if (c < c1) {
@@ -364,7 +365,7 @@ template <ReduceOp kOp, DType kIn, int kCpl>
 __device__ __forceinline__ void fold_row(const unsigned char* row, int64_t c0, int64_t c1, int t,
                                          int col_lanes, float (&acc)[kCpl]) {
   constexpr int64_t kElem = element_bytes<kIn>();
-#pragma unroll
+  JAGTILE_UNROLL
   for (int u = 0; u < kCpl; ++u) {
     const int64_t c = c0 + t + int64_t(col_lanes) * u;
     if (c < c1) acc[u] = op_combine<kOp>(acc[u], load_element<kIn>(row + (c - c0) * kElem));
@@ -424,7 +425,7 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32) reduce_rows_kernel(const 
         if (j < count) {
           const Segment seg = segment_of(p.offsets, s, e, b + j, p.chunk_rows);
           float acc[kCpl];
-#pragma unroll
+          JAGTILE_UNROLL
           for (int u = 0; u < kCpl; ++u) acc[u] = seg.split ? identity : p.init;
           const int64_t first = cur + (seg.row_begin - head.row_begin);
           int64_t stage = first / R;
@@ -449,7 +450,7 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32) reduce_rows_kernel(const 
     const Segment seg = segment_of(p.offsets, s, e, b, p.chunk_rows);
     const int64_t n = seg.row_end - seg.row_begin;
     float acc[kCpl];
-#pragma unroll
+    JAGTILE_UNROLL
     for (int u = 0; u < kCpl; ++u) acc[u] = (seg.split || j != 0) ? identity : p.init;
     int64_t stage = cur / R;
     int64_t li = cur - stage * R;
@@ -473,7 +474,7 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32) reduce_rows_kernel(const 
     }
     cur += n;
     for (int d = p.col_lanes; d < 32; d <<= 1) {
-#pragma unroll
+      JAGTILE_UNROLL
       for (int u = 0; u < kCpl; ++u) {
         acc[u] = op_combine<kOp>(acc[u], __shfl_xor_sync(0xffffffffu, acc[u], d));
       }
@@ -510,7 +511,7 @@ __global__ void __launch_bounds__(32 * kCombineLanes) combine_kernel(const Kerne
   __syncthreads();
   if (lane != 0 || c >= p.num_cols) return;
   float total = p.init;
-#pragma unroll
+  JAGTILE_UNROLL
   for (int k = 0; k < kCombineLanes; ++k) total = op_combine<kOp>(total, lanes[k][threadIdx.x]);
   const int64_t nnz = p.offsets[item + 1] - p.offsets[item];
   store_output(p.out, p.out_dtype, item * p.num_cols + c,
