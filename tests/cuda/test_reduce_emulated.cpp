@@ -6,6 +6,7 @@
 // The emulation must come first.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -36,8 +37,10 @@ void launch_rows(DType in, const cr::LaunchShape& s, const cr::KernelParams& p) 
   emu::launch(dim3(unsigned(s.num_blocks)), dim3(cr::kWarpsPerBlock * 32),
               size_t(cr::kSmemPerBlock), body);
   if (s.num_workers > 1) {
-    emu::launch(dim3(unsigned(s.num_workers), unsigned((s.num_cols + 31) / 32)),
-                dim3(32, cr::kCombineLanes), 0, [&] { cr::combine_kernel<kOp>(p); });
+    // Fewer column groups than columns / 32 when wide: exercises the kernel's column loop.
+    emu::launch(
+        dim3(unsigned(s.num_workers), unsigned(std::min<int64_t>((s.num_cols + 31) / 32, 3))),
+        dim3(32, cr::kCombineLanes), 0, [&] { cr::combine_kernel<kOp>(p); });
   }
 }
 
@@ -161,6 +164,20 @@ TEST(CudaReduceEmulated, UnalignedValuesPointer) {
   std::memcpy(wide_padded.data() + 3, wide.values.raw_data(), size_t(wide.values.nbytes()));
   expect_close(wide, ReduceSpec{}, emulated_reduce(wide, ReduceSpec{}, 8, wide_padded.data() + 3),
                "unaligned M=150 (column tiles)");
+}
+
+TEST(CudaReduceEmulated, OffsetsStartPastRowZero) {
+  // offsets[0] = 9 and offsets[B] < N: rows outside [offsets[0], offsets[B]) belong to no item.
+  const std::vector<int64_t> lengths{4, 0, 30, 7};
+  const Input dense = make_input({9, 4, 0, 30, 7, 5}, 6, true, DType::f32, DType::i32, 13);
+  std::vector<double> off{9};
+  for (int64_t len : lengths) off.push_back(off.back() + double(len));
+  const Input in{dense.values, Tensor::from_doubles({5}, off, DType::i32), lengths};
+  for (int64_t chunk : {2, 64}) {
+    ReduceSpec spec;
+    spec.chunk_rows = chunk;
+    expect_close(in, spec, emulated_reduce(in, spec, 16), "offsets from 9");
+  }
 }
 
 }  // namespace

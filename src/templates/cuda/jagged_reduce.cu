@@ -3,6 +3,7 @@
 // device's default stream with stream-ordered temporary buffers. No host synchronisation.
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <array>
 #include <mutex>
 #include <string>
@@ -170,7 +171,9 @@ void jagged_reduce_cuda(const Tensor& values, const Tensor& offsets, const Reduc
   rows<<<unsigned(shape.num_blocks), cr::kWarpsPerBlock * 32, size_t(cr::kSmemPerBlock)>>>(p);
   JAGTILE_CUDA_CHECK(cudaGetLastError());
   if (shape.num_workers > 1) {
-    const dim3 grid(unsigned(shape.num_workers), unsigned((num_cols + 31) / 32));
+    // gridDim.y is limited to 65535; wider rows loop over column groups inside the kernel.
+    const dim3 grid(unsigned(shape.num_workers),
+                    unsigned(std::min<int64_t>((num_cols + 31) / 32, 65535)));
     combine_kernel_for(spec.op)<<<grid, dim3(32, cr::kCombineLanes)>>>(p);
     JAGTILE_CUDA_CHECK(cudaGetLastError());
   }

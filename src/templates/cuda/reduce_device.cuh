@@ -485,7 +485,8 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32) reduce_rows_kernel(const 
   ring.drain();
 }
 
-// grid (num_workers, ceil(M / 32)), block (32, kCombineLanes).
+// grid (num_workers, column groups), block (32, kCombineLanes); a block covers columns
+// blockIdx.y * 32 + threadIdx.x + k * gridDim.y * 32.
 template <ReduceOp kOp>
 __global__ void __launch_bounds__(32 * kCombineLanes) combine_kernel(const KernelParams p) {
   const int64_t w = blockIdx.x;
@@ -494,28 +495,36 @@ __global__ void __launch_bounds__(32 * kCombineLanes) combine_kernel(const Kerne
   if (!combines_item(s, e)) return;
   const int64_t item = s.item;
   const int64_t first = first_owner(p.positions, p.num_workers, item);
-  const int64_t c = int64_t(blockIdx.y) * 32 + threadIdx.x;
   const int lane = int(threadIdx.y);
+  const int64_t nnz = p.offsets[item + 1] - p.offsets[item];
+  const int64_t valid = valid_columns(p, item);
+  __shared__ float lanes[kCombineLanes][32];
 
-  float acc = op_identity<kOp>();
-  if (c < p.num_cols) {
-    for (int64_t v = first + lane; v <= w; v += kCombineLanes) {
-      const Position sv = p.positions[v];
-      if (sv < p.positions[v + 1]) {
-        acc = op_combine<kOp>(acc, p.workspace[partial_slot(v, sv, item) * p.num_cols + c]);
+  const int64_t step = int64_t(gridDim.y) * 32;
+  for (int64_t c0 = int64_t(blockIdx.y) * 32; c0 < p.num_cols; c0 += step) {  // block-uniform
+    const int64_t c = c0 + threadIdx.x;
+    float acc = op_identity<kOp>();
+    if (c < p.num_cols) {
+      for (int64_t v = first + lane; v <= w; v += kCombineLanes) {
+        const Position sv = p.positions[v];
+        if (sv < p.positions[v + 1]) {
+          acc = op_combine<kOp>(acc, p.workspace[partial_slot(v, sv, item) * p.num_cols + c]);
+        }
       }
     }
+    lanes[lane][threadIdx.x] = acc;
+    __syncthreads();
+    if (lane == 0 && c < p.num_cols) {
+      float total = p.init;
+      JAGTILE_UNROLL
+      for (int k = 0; k < kCombineLanes; ++k) {
+        total = op_combine<kOp>(total, lanes[k][threadIdx.x]);
+      }
+      store_output(p.out, p.out_dtype, item * p.num_cols + c,
+                   finish_value(p, total, nnz, c >= valid));
+    }
+    __syncthreads();  // lanes[] is reused by the next column group
   }
-  __shared__ float lanes[kCombineLanes][32];
-  lanes[lane][threadIdx.x] = acc;
-  __syncthreads();
-  if (lane != 0 || c >= p.num_cols) return;
-  float total = p.init;
-  JAGTILE_UNROLL
-  for (int k = 0; k < kCombineLanes; ++k) total = op_combine<kOp>(total, lanes[k][threadIdx.x]);
-  const int64_t nnz = p.offsets[item + 1] - p.offsets[item];
-  store_output(p.out, p.out_dtype, item * p.num_cols + c,
-               finish_value(p, total, nnz, c >= valid_columns(p, item)));
 }
 
 }  // namespace JAGTILE_REDUCE_KERNELS_NS
