@@ -5,7 +5,9 @@
 
 #include <cmath>
 #include <limits>
+#include <new>
 #include <sstream>
+#include <stdexcept>
 #include <unordered_map>
 #include <variant>
 
@@ -216,7 +218,11 @@ class Interpreter {
         Tensor t = tensor(n.operand(0));
         Shape s;
         for (size_t i = 1; i < n.operands.size(); ++i) s.push_back(integer(n.operands[i]));
-        return set(n, t.view(s));
+        try {
+          return set(n, t.view(s));
+        } catch (const UserError& e) {
+          fail(n, e.message(), e.hint());
+        }
       }
       case NodeKind::binary:
         return binary(n);
@@ -324,9 +330,21 @@ class Interpreter {
     if (!n.type.device.is_cpu())
       fail(n, "the interpreter allocates on the CPU only; this allocation asks for " +
                   n.type.device.str());
-    if (n.op == Op::fill) return set(n, Tensor::full(s, num(get(n.operands.back())), n.type.dtype));
-    // empty is zero-filled too, so results never depend on uninitialised memory.
-    set(n, Tensor::zeros(s, n.type.dtype));
+    double elements = 1;
+    for (int64_t v : s) elements *= double(v);
+    if (elements > double(int64_t(1) << 40))
+      fail(n, "tensor of shape " + shape_to_string(s) + " is too large to allocate",
+           "check the sizes");
+    try {
+      if (n.op == Op::fill)
+        return set(n, Tensor::full(s, num(get(n.operands.back())), n.type.dtype));
+      // empty is zero-filled too, so results never depend on uninitialised memory.
+      set(n, Tensor::zeros(s, n.type.dtype));
+    } catch (const std::bad_alloc&) {
+      fail(n, "cannot allocate a tensor of shape " + shape_to_string(s), "check the sizes");
+    } catch (const std::length_error&) {
+      fail(n, "cannot allocate a tensor of shape " + shape_to_string(s), "check the sizes");
+    }
   }
 
   template <typename Fn>
@@ -593,7 +611,12 @@ class Interpreter {
       if (!(v >= 0 && v < double(size))) {
         std::ostringstream os;
         os << what << " of tensor '" << (n.operand(0)->name.empty() ? "?" : n.operand(0)->name)
-           << "' at index " << int64_t(v) << " in dimension " << d << ", which has size " << size
+           << "' at index ";
+        if (std::isfinite(v) && std::fabs(v) < 9e18)
+          os << int64_t(v);
+        else
+          os << v;
+        os << " in dimension " << d << ", which has size " << size
            << " (out of bounds at a valid position)";
         fail(n, os.str(),
              "check the offsets and index arithmetic; positions outside the masks are never "

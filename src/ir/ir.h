@@ -14,8 +14,12 @@
 //
 // Mask semantics (DESIGN §2): a tile position is valid when its index is inside its loop's
 // range; a jagged position k under parent lanes p is valid when k < extents[p]; a value's mask is
-// the conjunction of its dims' masks. Loads give 0 where the mask (and extra_mask) is false,
-// stores skip those positions, reductions and matmul skip them (identity 0 / -inf / +inf).
+// the conjunction of its dims' masks. Loads give 0 where that mask (and the load's extra_mask)
+// is false; stores skip positions where it (or the store's extra_mask) is false; reductions and
+// matmul skip positions where their operand's mask is false (identity 0 / -inf / +inf). An
+// extra_mask belongs to its load or store only: it does not travel with the loaded value (as in
+// Helion, where a masked load reads `other=0`), so `where(m, v, -inf)` is still how a kernel
+// keeps extra-masked positions out of a max.
 // Floating values are computed in fp32 whatever their nominal dtype (16-bit included) and
 // rounded to their dtype only when stored to a tensor; integers are computed in 64 bits.
 #pragma once
@@ -80,13 +84,23 @@ enum class NodeKind : uint8_t {
 std::string_view kind_name(NodeKind kind);
 
 // Operation codes for binary / unary / reduce / alloc / tile_attr nodes.
-#define JAGTILE_IR_OPS(X)                                                                       \
-  X(none)                                                                                       \
-  X(add) X(sub) X(mul) X(div) X(floordiv) X(mod) X(pow) X(lt) X(le) X(gt) X(ge) X(eq) X(ne)     \
-      X(logical_and) X(logical_or) X(bit_and) X(bit_or) X(bit_xor) X(maximum) X(minimum) X(neg) \
-          X(logical_not) X(bit_not) X(exp) X(log) X(sqrt) X(rsqrt) X(abs) X(tanh) X(sigmoid)    \
-              X(silu) X(relu) X(floor) X(ceil) X(sin) X(cos) X(sum) X(amax) X(amin) X(mean)     \
-                  X(zeros) X(empty) X(fill) X(index) X(begin) X(end) X(block_size) X(id)
+// clang-format off
+#define JAGTILE_IR_OPS(X)                                                                      \
+  X(none)                                                                                      \
+  /* binary */                                                                                 \
+  X(add) X(sub) X(mul) X(div) X(floordiv) X(mod) X(pow)                                        \
+  X(lt) X(le) X(gt) X(ge) X(eq) X(ne)                                                          \
+  X(logical_and) X(logical_or) X(bit_and) X(bit_or) X(bit_xor) X(maximum) X(minimum)           \
+  /* unary */                                                                                  \
+  X(neg) X(logical_not) X(bit_not) X(exp) X(log) X(sqrt) X(rsqrt) X(abs) X(tanh) X(sigmoid)    \
+  X(silu) X(relu) X(floor) X(ceil) X(sin) X(cos)                                               \
+  /* reduce */                                                                                 \
+  X(sum) X(amax) X(amin) X(mean)                                                               \
+  /* alloc */                                                                                  \
+  X(zeros) X(empty) X(fill)                                                                    \
+  /* tile_attr */                                                                              \
+  X(index) X(begin) X(end) X(block_size) X(id)
+// clang-format on
 
 enum class Op : uint8_t {
 #define JAGTILE_IR_OP_ENUM(name) name,

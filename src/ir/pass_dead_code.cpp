@@ -9,7 +9,7 @@
 namespace jagtile::ir {
 namespace {
 
-bool has_effect(NodeKind k) {
+bool has_effect(NodeKind k) {  // nodes kept whether or not their value is used
   return k == NodeKind::store || k == NodeKind::tile_loop || k == NodeKind::grid_loop ||
          k == NodeKind::jagged_loop || k == NodeKind::if_ || k == NodeKind::var_assign ||
          k == NodeKind::assert_ || k == NodeKind::return_ || k == NodeKind::scalar_read;
@@ -18,37 +18,39 @@ bool has_effect(NodeKind k) {
 }  // namespace
 
 Kernel eliminate_dead_code(const Kernel& kernel) {
-  Kernel k = rewrite(kernel, [](const NodePtr& n) { return n; });
+  // Mark: everything an effect depends on is live; a variable is live when a live node reads
+  // it, and then its assignments are live too (to a fixed point, since an assignment may read
+  // other variables). A variable read only by its own updates stays dead.
+  std::unordered_set<const Node*> live;
+  std::vector<const Node*> work;
+  auto mark = [&](const Node* n) {
+    if (n && live.insert(n).second) work.push_back(n);
+  };
+  std::vector<const Node*> assigns;
+  walk(kernel.body, [&](const NodePtr& n) {
+    if (has_effect(n->kind) && n->kind != NodeKind::var_assign) mark(n.get());
+    if (n->kind == NodeKind::var_assign) assigns.push_back(n.get());
+  });
   for (;;) {
-    auto uses = use_counts(k);
-    // Variables that are never read: their assignments are dead, then the declaration.
-    std::unordered_set<const Node*> read_vars;
-    walk(k.body, [&](const NodePtr& n) {
-      if (n->kind == NodeKind::var_read) read_vars.insert(n->operands[0].get());
-    });
-    bool removed = false;
-    Kernel next = rewrite(k, [&](const NodePtr& n) -> NodePtr {
-      if (n->kind == NodeKind::var_assign && !read_vars.count(n->operands[0].get())) {
-        removed = true;
-        return nullptr;
+    while (!work.empty()) {
+      const Node* n = work.back();
+      work.pop_back();
+      for (const NodePtr& o : n->operands) mark(o.get());
+      for (const Dim& d : n->type.shape)
+        if (d.kind == Dim::Kind::full) mark(d.size.get());
+    }
+    bool more = false;
+    for (const Node* a : assigns)
+      if (!live.count(a) && live.count(a->operands[0].get())) {
+        mark(a);
+        more = true;
       }
-      if (n->kind == NodeKind::var_decl && !read_vars.count(n.get())) {
-        // Its assignments go in this same sweep; the declaration follows on the next.
-        if (uses[n.get()] == 0) {
-          removed = true;
-          return nullptr;
-        }
-        return n;
-      }
-      if (!has_effect(n->kind) && uses[n.get()] == 0) {
-        removed = true;
-        return nullptr;
-      }
-      return n;
-    });
-    k = std::move(next);
-    if (!removed) return k;
+    if (!more) break;
   }
+  return rewrite(kernel, [&](const NodePtr& original, const NodePtr& n) -> NodePtr {
+    if (is_loop(n->kind) || n->kind == NodeKind::if_) return n;
+    return live.count(original.get()) ? n : nullptr;
+  });
 }
 
 }  // namespace jagtile::ir

@@ -121,7 +121,7 @@ std::optional<NodePtr> fold_unary(const Node& n) {
 }  // namespace
 
 Kernel fold_constants(const Kernel& kernel) {
-  return rewrite(kernel, [](const NodePtr& n) -> NodePtr {
+  return rewrite(kernel, [](const NodePtr&, const NodePtr& n) -> NodePtr {
     std::optional<NodePtr> r;
     if (n->kind == NodeKind::binary) r = fold_binary(*n);
     if (n->kind == NodeKind::unary) r = fold_unary(*n);

@@ -44,7 +44,7 @@ class Rewriter {
         r = std::move(nb);
       }
       NodePtr rebuilt = changed ? make_node(std::move(copy)) : n;
-      NodePtr result = fn_(rebuilt);
+      NodePtr result = fn_(n, rebuilt);
       if (result != n) map_[n.get()] = result;
       if (result == rebuilt) out.push_back(result);
     }

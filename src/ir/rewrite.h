@@ -10,10 +10,11 @@
 
 namespace jagtile::ir {
 
-// Called for each node after its operands and regions were rebuilt. Return the node itself to
+// Called for each node (the original, and its copy with operands and regions rebuilt, which is
+// the original itself when nothing changed). Return the rebuilt node to
 // keep it, another node to replace it (uses are redirected; it must be a constant, a parameter
 // or a node placed earlier), or nullptr to drop it (only for a node nothing uses).
-using RewriteFn = std::function<NodePtr(const NodePtr& rebuilt)>;
+using RewriteFn = std::function<NodePtr(const NodePtr& original, const NodePtr& rebuilt)>;
 
 Kernel rewrite(const Kernel& kernel, const RewriteFn& fn);
 
