@@ -9,6 +9,7 @@
 #include "ir/pipeline.h"
 #include "lang/parser.h"
 #include "runtime/program_impl.h"
+#include "runtime/template_launch.h"
 
 namespace jagtile {
 
@@ -296,6 +297,9 @@ CallResult Program::call(const std::string& kernel_name, const ArgMap& args,
   const Impl& im = *impl_;
   size_t ki = im.kernel_index(kernel_name);
   BoundArgs b = im.bind(ki, args);
+  // The template path first (runtime/template_launch.h): it runs a matched kernel under
+  // --backend template or auto and returns nullopt for every other case.
+  if (std::optional<CallResult> t = route_template(im, ki, b, options)) return std::move(*t);
   Backend backend = options.backend == Backend::auto_select ? Backend::interp : options.backend;
   if (backend != Backend::interp)
     throw UserError("backend '" + std::string(backend_name(backend)) + "' is not available yet",
@@ -320,8 +324,7 @@ DispatchDecision Program::explain(const std::string& kernel_name, const ArgMap& 
   if (code_text) code_text->clear();
   DispatchDecision d;
   d.kernel = im.kernels[ki].name;
-  d.dispatch = "generic";
-  d.reason = "dispatch detector not built yet";
+  fill_dispatch_decision(d, spec, options);
   return d;
 }
 
