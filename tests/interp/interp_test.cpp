@@ -348,5 +348,30 @@ def k(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
   EXPECT_EQ(values(out.at(2)), (std::vector<double>{3.5, -3.5, 0, 2.5}));
 }
 
+TEST(Interp, RuntimeIfMergesReassignedValues) {
+  const char* src = R"(
+@helion.kernel(config=helion.Config(block_sizes=[2]))
+def k(x: torch.Tensor, scale_first: bool) -> torch.Tensor:
+    n = x.size(0)
+    factor = 1
+    if scale_first:
+        factor = 10
+    out = torch.zeros_like(x)
+    for t in hl.tile(n):
+        v = x[t]
+        if t.begin == 0:
+            v = v * factor
+        else:
+            v = -v
+        out[t] = v
+    return out
+)";
+  Tensor x = f32({3}, {1, 2, 3});
+  EXPECT_EQ(values(run(src, {{"x", x}, {"scale_first", int64_t(1)}}).at(0)),
+            (std::vector<double>{10, 20, -3}));
+  EXPECT_EQ(values(run(src, {{"x", x}, {"scale_first", int64_t(0)}}).at(0)),
+            (std::vector<double>{1, 2, -3}));
+}
+
 }  // namespace
 }  // namespace jagtile::testing
