@@ -79,13 +79,17 @@ std::vector<Tensor> run_template_plan(const analysis::ReducePlan& plan, const ir
   const Tensor& x = tensor_arg(kernel, values, plan.data_param, plan.data_name);
   const Tensor& offsets = tensor_arg(kernel, values, plan.offsets_param, plan.offsets_name);
   // Validate with the kernel's own tensor names, so the message points at its arguments.
-  validate_offsets(offsets, plan.offsets_name, x, plan.data_name);
+  // On the CPU this costs one pass over B + 1 integers; device tensors are left to
+  // jagged_reduce's own check rather than copied to the host twice.
+  const bool on_cpu = x.device().is_cpu();
+  if (on_cpu) validate_offsets(offsets, plan.offsets_name, x, plan.data_name);
   ReduceSpec spec = plan.spec();
   spec.num_threads = options.num_threads;
   if (plan.has_counts()) {
     spec.feature_counts = tensor_arg(kernel, values, plan.counts_param, plan.counts_name);
-    validate_feature_counts(spec.feature_counts, plan.counts_name, offsets.numel() - 1,
-                            x.dim() == 2 ? x.size(1) : 1);
+    if (on_cpu)
+      validate_feature_counts(spec.feature_counts, plan.counts_name, offsets.numel() - 1,
+                              x.dim() == 2 ? x.size(1) : 1);
   }
   return {jagged_reduce(x, offsets, spec)};
 }
