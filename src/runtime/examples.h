@@ -23,9 +23,12 @@ struct Tolerance {
 
 // One expected output. Kernels that write a jagged output ([N, ...]) leave the rows outside
 // every item unwritten; `rows` then marks the rows to compare (1) and the rest (0).
+// `extra_atol` widens the absolute tolerance element by element where a float32 result is the
+// sum of many terms (a sum over one huge item): its rounding error grows with the item.
 struct Expected {
   Tensor value;
-  std::vector<uint8_t> rows;  // empty: compare every row
+  std::vector<uint8_t> rows;       // empty: compare every row
+  std::vector<double> extra_atol;  // empty: none; else one per element
 };
 
 struct ExampleInfo {
@@ -64,6 +67,9 @@ struct Comparison {
 // as such). Both are read on the CPU. With `rows` non-empty, only the rows (first dimension)
 // marked 1 are compared.
 Comparison compare_tensors(const Tensor& actual, const Tensor& expected, Tolerance tolerance,
-                           const std::vector<uint8_t>& rows = {});
+                           const std::vector<uint8_t>& rows = {},
+                           const std::vector<double>& extra_atol = {});
+// The same with an Expected's rows and extra tolerance.
+Comparison compare_tensors(const Tensor& actual, const Expected& expected, Tolerance tolerance);
 
 }  // namespace jagtile

@@ -110,6 +110,18 @@ Tensor jagged_sum(const Tensor& values, const Tensor& offsets) {
   return make_output({int64_t(off.size()) - 1, m}, acc, values.dtype());
 }
 
+std::vector<double> sum_rounding_allowance(const Tensor& values, const Tensor& offsets) {
+  auto off = jagged_bounds(values, offsets, "jagged_sum");
+  int64_t m = values.size(1);
+  auto squares =
+      reduce_rows(read_doubles(values), off, m, 0.0, [](double a, double v) { return a + v * v; });
+  for (size_t b = 0; b + 1 < off.size(); ++b) {
+    double scale = 16.0 * 0x1.0p-24 * std::sqrt(double(off[b + 1] - off[b]));
+    for (int64_t c = 0; c < m; ++c) squares[b * m + c] = scale * std::sqrt(squares[b * m + c]);
+  }
+  return squares;
+}
+
 Tensor jagged_mean(const Tensor& values, const Tensor& offsets, const Tensor& counts) {
   auto off = jagged_bounds(values, offsets, "jagged_mean");
   int64_t m = values.size(1);

@@ -30,6 +30,11 @@ Tensor jagged_dense_add(const Tensor& values, const Tensor& offsets, const Tenso
 Tensor jagged_dense_bmm(const Tensor& values, const Tensor& offsets, const Tensor& weight,
                         const Tensor& bias);
 
+// [B * M]: how far a float32 sum of item b's column m may drift from the exact sum, whatever
+// the summation order: 16 * 2^-24 * sqrt(nnz_b) * sqrt(sum of x^2) (a few times the typical
+// rounding error of n additions; a lost or doubled row still exceeds it).
+std::vector<double> sum_rounding_allowance(const Tensor& values, const Tensor& offsets);
+
 // For the outputs in the jagged layout ([N, ...]): which rows belong to an item (1) and which
 // the kernels leave unwritten (0), so comparisons skip the latter.
 std::vector<uint8_t> rows_in_items(const Tensor& offsets, int64_t num_rows);

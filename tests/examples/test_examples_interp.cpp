@@ -68,8 +68,8 @@ TEST_P(ExampleOnInterp, MatchesReference) {
     std::vector<Expected> expected = e->reference(args);
     ASSERT_EQ(result.outputs.size(), expected.size());
     for (size_t i = 0; i < expected.size(); ++i) {
-      Comparison cmp = compare_tensors(result.outputs[i], expected[i].value,
-                                       e->tolerance(expected[i].value.dtype()), expected[i].rows);
+      Comparison cmp =
+          compare_tensors(result.outputs[i], expected[i], e->tolerance(expected[i].value.dtype()));
       EXPECT_TRUE(cmp.ok) << "output " << i << " " << cmp.mismatch;
     }
   }

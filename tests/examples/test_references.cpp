@@ -120,6 +120,17 @@ TEST(References, BmmMultipliesEachItemByItsWeightAndAddsItsBias) {
   expect_values(reference::jagged_dense_bmm(t.values, t.offsets, w, bias), {3, 1}, {6, 12, -0.5});
 }
 
+TEST(References, SumAllowanceGrowsWithTheItem) {
+  // Item 0: column 0 holds 3 and 4 (sqrt of the squares: 5); item 1 is empty; item 2: one row.
+  Tensor v = f32({3, 1}, {3, 4, -2});
+  std::vector<double> a = reference::sum_rounding_allowance(v, i32({0, 2, 2, 3}));
+  const double unit = 16.0 / (1 << 24);
+  ASSERT_EQ(a.size(), 3u);
+  EXPECT_DOUBLE_EQ(a[0], unit * std::sqrt(2.0) * 5);
+  EXPECT_EQ(a[1], 0);
+  EXPECT_DOUBLE_EQ(a[2], unit * 2);
+}
+
 TEST(References, RowsInItemsMarksRowsOutsideEveryItem) {
   // Items cover rows 1 .. 3; row 0 (before offsets[0]) and rows 3, 4 (after offsets[B]) not.
   std::vector<uint8_t> rows = reference::rows_in_items(i32({1, 2, 2, 3}), 5);
@@ -299,6 +310,15 @@ TEST(Compare, ShapeOrDtypeDifferenceIsAMismatch) {
   EXPECT_THAT(compare_tensors(a, f32({4}, {1, 2, 3, 4}), {1, 1}).mismatch,
               HasSubstr("got float32 [2, 2], expected float32 [4]"));
   EXPECT_FALSE(compare_tensors(a, a.to_dtype(DType::bf16), {1, 1}).ok);
+}
+
+TEST(Compare, ExtraAbsoluteToleranceIsPerElement) {
+  Tensor a = f32({2}, {1.5, 2.5});
+  Tensor b = f32({2}, {1, 2});
+  EXPECT_FALSE(compare_tensors(a, b, {0, 0}, {}, {0.5, 0.4}).ok);
+  EXPECT_TRUE(compare_tensors(a, b, {0, 0}, {}, {0.5, 0.5}).ok);
+  Expected e{b, {}, {0.5, 0.5}};
+  EXPECT_TRUE(compare_tensors(a, e, {0, 0}).ok);
 }
 
 TEST(Compare, RowsOutsideEveryItemAreSkipped) {
