@@ -80,7 +80,7 @@ int run_command(const CommandLine& cl) {
   double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   std::cout << kernel.name << ": ran on backend " << backend_name(result.backend_used) << " in "
-            << fmt(ms) << " ms\n";
+            << fmt(ms) << " ms (first call: specialising and compiling included)\n";
 
   for (size_t i = 0; i < result.outputs.size(); ++i) {
     if (!cl.out.empty()) {
