@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "jagtile/error.h"
 #include "templates/cuda/worklist.h"
 
 namespace jagtile::cuda_reduce {
@@ -374,6 +375,20 @@ TEST(CudaWorklist, SmallProblemsLaunchFewWorkers) {
   EXPECT_EQ(tiny.num_workers, 1);
   const LaunchShape big = plan_launch(256, 4, 1 << 22, 4096, 132 * 16);
   EXPECT_EQ(big.num_workers, 132 * 16 / big.num_tiles);
+}
+
+TEST(CudaWorklist, OldGpusAreUserErrors) {
+  EXPECT_NO_THROW(check_compute_capability(0, "NVIDIA A100", 8, 0));
+  EXPECT_NO_THROW(check_compute_capability(0, "NVIDIA H100", 9, 0));
+  try {
+    check_compute_capability(1, "Tesla T4", 7, 5);
+    FAIL() << "expected UserError";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("cuda:1 (Tesla T4) has compute capability 7.5; the CUDA "
+                                         "template needs 8.0 or newer"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace

@@ -83,6 +83,11 @@ int64_t resident_warps(int device, RowsKernel kernel) {
   for (size_t i = 0; i < used; ++i) {
     if (cache[i].device == device && cache[i].kernel == kernel) return cache[i].warps;
   }
+  int major = 0;
+  int minor = 0;
+  JAGTILE_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
+  JAGTILE_CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device));
+  cr::check_compute_capability(device, cuda_device_name(device), major, minor);
   JAGTILE_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                           int(cr::kSmemPerBlock)));
   int sms = 0;

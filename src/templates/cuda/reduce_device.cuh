@@ -224,6 +224,9 @@ __device__ __forceinline__ void cp_async_wait_pending(int64_t pending) {
 // position modulo 16 (so every cp.async is 16 bytes and aligned on both sides whatever M and the
 // dtype are). Contiguous mode (one tile spans all columns): a stage is one flat byte range.
 // Tiled mode: each row's column slice is its own range, at row_pitch bytes per row.
+// A range's first block may start up to 15 bytes before it: those bytes are read and ignored,
+// which stays inside the values allocation because its start is 16-byte aligned (cudaMalloc
+// gives 256). The last block reads only up to the range's end (cp.async's src-size).
 struct StageRing {
   unsigned char* base;
   const unsigned char* values;

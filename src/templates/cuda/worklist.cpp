@@ -91,4 +91,13 @@ std::vector<Position> plan_positions(const OffsetsView& off, int64_t workers, in
   return positions;
 }
 
+void check_compute_capability(int device, const std::string& name, int major, int minor) {
+  if (major >= 8) return;
+  throw UserError("jagged_reduce (CUDA): cuda:" + std::to_string(device) + " (" + name +
+                      ") has compute capability " + std::to_string(major) + "." +
+                      std::to_string(minor) +
+                      "; the CUDA template needs 8.0 or newer (Ampere, Hopper)",
+                  "keep the tensors on the CPU, or run on a newer GPU");
+}
+
 }  // namespace jagtile::cuda_reduce

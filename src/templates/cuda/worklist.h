@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #if defined(__CUDACC__)
@@ -211,5 +212,8 @@ ColumnRange tile_columns(const LaunchShape& shape, int64_t tile);
 // kernel computes on the device, for tests and for host-side checks.
 std::vector<Position> plan_positions(const OffsetsView& off, int64_t workers, int64_t chunk_rows,
                                      int64_t item_overhead);
+
+// UserError unless the device (index, product name) is sm_80 or newer: the kernels use cp.async.
+void check_compute_capability(int device, const std::string& name, int major, int minor);
 
 }  // namespace jagtile::cuda_reduce
