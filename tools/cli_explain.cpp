@@ -41,6 +41,14 @@ std::string value_text(const ArgValue& v) {
   return os.str();
 }
 
+// Every line of text prefixed, each ending in a newline.
+std::string indent(const std::string& text, const std::string& prefix) {
+  std::string out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out += prefix + line + "\n";
+  return out;
+}
+
 void list_kernels(const std::vector<const KernelInfo*>& kernels, const CommandLine& cl) {
   if (cl.json) {
     std::cout << "[";
@@ -136,7 +144,7 @@ int explain_command(const CommandLine& cl) {
     std::cout << "kernel " << d.kernel << "\n  dispatch: " << d.dispatch;
     if (!d.reason.empty()) std::cout << " (reason: " << d.reason << ")";
     std::cout << "\n";
-    if (!d.plan.empty()) std::cout << "  plan: " << d.plan << "\n";
+    if (!d.plan.empty()) std::cout << "  plan:\n" << indent(d.plan, "    ");
     if (cl.ir) std::cout << "--- IR ---\n" << ir << (ir.empty() || ir.back() == '\n' ? "" : "\n");
     if (cl.code) {
       std::cout << "--- generated code ---\n"

@@ -240,6 +240,16 @@ TEST_F(CliTest, ExplainWithShapeOptionsPrintsTheDispatch) {
   EXPECT_THAT(j.out, HasSubstr("\"plan\": "));
 }
 
+TEST_F(CliTest, ExplainShowsIrAndCodeForEveryExample) {
+  for (const ExampleInfo* e : all_examples()) {
+    Outcome o = jagtile({"explain", e->file, "--batch", "8", "--ir", "--code"});
+    EXPECT_EQ(o.status, 0) << e->kernel << "\n" << o.err;
+    EXPECT_THAT(o.out, HasSubstr("dispatch: ")) << e->kernel;
+    EXPECT_THAT(o.out, HasSubstr("--- IR ---\n")) << e->kernel;
+    EXPECT_THAT(o.out, HasSubstr("--- generated code ---\n")) << e->kernel;
+  }
+}
+
 // The acceptance line, for every bundled example.
 TEST_F(CliTest, EveryExampleRunsCheckedOnTheInterpreter) {
   for (const ExampleInfo* e : all_examples()) {
