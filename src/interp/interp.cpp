@@ -87,6 +87,7 @@ class Interpreter {
           return *d;
         }
         JAGTILE_CHECK(false, << "parameter " << n->name << " has no value");
+        return {};
       }
       default: {
         auto it = slots_.find(n.get());
@@ -153,43 +154,67 @@ class Interpreter {
   // The conjunction of the masks of a shape's dims, one byte per position.
   std::vector<uint8_t> mask_of(const ir::Shape& shape, const std::vector<int64_t>& ext) {
     int64_t n = numel_of(ext);
-    std::vector<uint8_t> m(size_t(n), 1);
     size_t R = shape.size();
-    std::vector<int64_t> stride(R, 1);
-    for (size_t d = R; d-- > 1;) stride[d - 1] = stride[d] * ext[d];
+    // Per dim: a tile dim's validity by position; a jagged dim's extents and where its parents
+    // sit in this shape.
+    struct DimMask {
+      bool jagged = false;
+      std::vector<uint8_t> valid;  // tile dims
+      const LoopState* loop = nullptr;
+      std::vector<size_t> parent_pos;
+      std::vector<int64_t> estride;
+    };
+    std::vector<DimMask> dims;
+    std::vector<size_t> which;
     for (size_t d = 0; d < R; ++d) {
       if (shape[d].kind != Dim::Kind::tile) continue;
       const LoopState& L = loops_[size_t(shape[d].block)];
       JAGTILE_CHECK(L.active, << "tile dim of an inactive loop");
+      DimMask m;
+      m.loop = &L;
       if (L.kind != ir::LoopKind::jagged) {
-        for (int64_t p = 0; p < n; ++p) {
-          int64_t pos = (p / stride[d]) % ext[d];
-          if (L.start + pos >= L.end) m[size_t(p)] = 0;
+        m.valid.resize(size_t(ext[d]));
+        for (int64_t p = 0; p < ext[d]; ++p) m.valid[size_t(p)] = L.start + p < L.end;
+      } else {
+        m.jagged = true;
+        const ir::Shape& es = *L.extents_shape;
+        for (const Dim& pd : es) {
+          size_t found = R;
+          for (size_t j = 0; j < R; ++j)
+            if (shape[j].kind == Dim::Kind::tile && shape[j].block == pd.block) found = j;
+          JAGTILE_CHECK(found < R, << "jagged dim without its parent");
+          m.parent_pos.push_back(found);
         }
-        continue;
+        m.estride.assign(es.size(), 1);
+        for (size_t j = es.size(); j-- > 1;) m.estride[j - 1] = m.estride[j] * L.extents->ext[j];
       }
-      // Jagged: valid where index < extents[parent lanes of this position].
-      const ir::Shape& es = *L.extents_shape;
-      std::vector<size_t> parent_pos;
-      for (const Dim& pd : es) {
-        size_t found = R;
-        for (size_t j = 0; j < R; ++j)
-          if (shape[j].kind == Dim::Kind::tile && shape[j].block == pd.block) found = j;
-        JAGTILE_CHECK(found < R, << "jagged dim without its parent");
-        parent_pos.push_back(found);
+      dims.push_back(std::move(m));
+      which.push_back(d);
+    }
+    std::vector<uint8_t> out(size_t(n), 1);
+    if (dims.empty()) return out;
+    std::vector<int64_t> idx(R, 0);
+    for (int64_t p = 0; p < n; ++p) {
+      uint8_t ok = 1;
+      for (size_t k = 0; k < dims.size() && ok; ++k) {
+        const DimMask& m = dims[k];
+        int64_t pos = idx[which[k]];
+        if (!m.jagged) {
+          ok = m.valid[size_t(pos)];
+        } else {
+          int64_t eoff = 0;
+          for (size_t j = 0; j < m.parent_pos.size(); ++j)
+            eoff += idx[m.parent_pos[j]] * m.estride[j];
+          ok = double(m.loop->start + pos) < m.loop->extents->data[size_t(eoff)];
+        }
       }
-      std::vector<int64_t> estride(es.size(), 1);
-      for (size_t j = es.size(); j-- > 1;) estride[j - 1] = estride[j] * L.extents->ext[j];
-      for (int64_t p = 0; p < n; ++p) {
-        if (!m[size_t(p)]) continue;
-        int64_t pos = (p / stride[d]) % ext[d];
-        int64_t eoff = 0;
-        for (size_t j = 0; j < parent_pos.size(); ++j)
-          eoff += ((p / stride[parent_pos[j]]) % ext[parent_pos[j]]) * estride[j];
-        if (double(L.start + pos) >= L.extents->data[size_t(eoff)]) m[size_t(p)] = 0;
+      out[size_t(p)] = ok;
+      for (size_t d = R; d-- > 0;) {
+        if (++idx[d] < ext[d]) break;
+        idx[d] = 0;
       }
     }
-    return m;
+    return out;
   }
 
   // ---- execution ----
@@ -354,13 +379,32 @@ class Interpreter {
     auto out = std::make_shared<TileValue>();
     out->ext = n.type.is_value() ? extents(n.type.shape) : std::vector<int64_t>{};
     int64_t count = numel_of(out->ext);
+    // Operands of the result's extents or of one element need no broadcast map.
+    enum class Access : uint8_t { same, scalar, mapped };
+    std::vector<Access> how;
     std::vector<std::vector<int64_t>> maps;
-    for (const auto& o : ops) maps.push_back(broadcast_map(out->ext, o->ext));
+    for (const auto& o : ops) {
+      if (o->ext == out->ext) {
+        how.push_back(Access::same);
+        maps.emplace_back();
+      } else if (o->data.size() == 1) {
+        how.push_back(Access::scalar);
+        maps.emplace_back();
+      } else {
+        how.push_back(Access::mapped);
+        maps.push_back(broadcast_map(out->ext, o->ext));
+      }
+    }
     out->data.resize(size_t(count));
     std::vector<double> x(ops.size());
     DType d = n.type.dtype;
     for (int64_t p = 0; p < count; ++p) {
-      for (size_t i = 0; i < ops.size(); ++i) x[i] = ops[i]->data[size_t(maps[i][size_t(p)])];
+      for (size_t i = 0; i < ops.size(); ++i) {
+        size_t at = how[i] == Access::same     ? size_t(p)
+                    : how[i] == Access::scalar ? 0
+                                               : size_t(maps[i][size_t(p)]);
+        x[i] = ops[i]->data[at];
+      }
       out->data[size_t(p)] = round_compute(d, fn(x));
     }
     if (n.type.is_host_scalar()) {
