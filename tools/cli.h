@@ -47,6 +47,9 @@ struct CommandLine {
 std::string usage_line(const std::string& command);
 std::string help_text(const std::string& command);
 
+// The candidate closest to `word` (edit distance <= 2, '_' and '-' alike), or "" if none is.
+std::string closest(const std::string& word, const std::vector<std::string>& candidates);
+
 // Parses argv[2..] for `command`. Raises UsageError.
 CommandLine parse_command_line(const std::string& command, const std::vector<std::string>& argv);
 

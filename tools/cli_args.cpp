@@ -1,5 +1,6 @@
 // Command-line parsing and help for the `jagtile` tool. Options are accepted as `--name value`
 // or `--name=value`; each command accepts its own subset, and anything else is a usage error.
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
@@ -162,10 +163,51 @@ void apply_value(CommandLine& cl, const std::string& option, const std::string& 
   }
 }
 
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t substitute = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, substitute});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string unknown_option_message(const std::string& command, const std::string& option) {
+  std::vector<std::string> names;
+  for (const auto& [name, spec] : option_table()) {
+    if (spec.commands.count(command)) names.push_back(name);
+  }
+  std::string guess = closest(option, names);
+  return "unknown option '" + option + "'" +
+         (guess.empty() ? "" : " (did you mean " + guess + "?)");
+}
+
 const std::set<std::string> kShapeOptions = {"--batch", "--features", "--max-len", "--sparsity",
                                              "--dist",  "--dtype",    "--offsets", "--seed"};
 
 }  // namespace
+
+std::string closest(const std::string& word, const std::vector<std::string>& candidates) {
+  auto normal = [](std::string s) {
+    for (char& c : s) c = c == '_' ? '-' : char(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+  };
+  std::string best;
+  size_t best_distance = 3;
+  for (const auto& c : candidates) {
+    size_t d = edit_distance(normal(word), normal(c));
+    if (d < best_distance) {
+      best = c;
+      best_distance = d;
+    }
+  }
+  return best;
+}
 
 std::string usage_line(const std::string& command) {
   if (command == "run") {
@@ -251,9 +293,8 @@ CommandLine parse_command_line(const std::string& command, const std::vector<std
       has_inline = true;
     }
     auto it = option_table().find(option);
-    if (it == option_table().end()) {
-      throw UsageError(command, "unknown option '" + option + "'");
-    }
+    if (it == option_table().end())
+      throw UsageError(command, unknown_option_message(command, option));
     if (!it->second.commands.count(command)) {
       throw UsageError(command,
                        "option " + option + " does not apply to 'jagtile " + command + "'");

@@ -133,9 +133,12 @@ std::vector<const KernelInfo*> select_kernels(const Program& program, const Comm
     for (const auto& k : kernels) {
       if (k.name == cl.kernel) return {&k};
     }
+    std::string guess = closest(cl.kernel, names);
     throw UserError("no kernel named '" + cl.kernel + "' in " + cl.file,
                     names.empty() ? std::string("the file defines no kernel")
-                                  : "the file defines: " + join(names));
+                    : guess.empty()
+                        ? "the file defines: " + join(names)
+                        : "did you mean '" + guess + "'? The file defines: " + join(names));
   }
   if (kernels.empty()) {
     throw UserError(cl.file + " defines no kernel",
@@ -172,8 +175,11 @@ ArgMap build_args(const KernelInfo& kernel, const CommandLine& cl) {
     bool known = false;
     for (const auto& p : kernel.params) known = known || p.name == name;
     if (!known) {
+      std::string guess = closest(name, param_names(kernel));
       throw UserError("kernel '" + kernel.name + "' has no parameter '" + name + "'",
-                      "its parameters are: " + join(param_names(kernel)), kernel_loc(cl, kernel));
+                      (guess.empty() ? "" : "did you mean '" + guess + "'? ") +
+                          "its parameters are: " + join(param_names(kernel)),
+                      kernel_loc(cl, kernel));
     }
   }
   std::vector<const ParamInfo*> missing;

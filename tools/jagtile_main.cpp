@@ -28,7 +28,14 @@ int dispatch(int argc, char** argv) {
     return 0;
   }
   if (command != "run" && command != "explain" && command != "bench" && command != "autotune") {
-    throw UsageError("", "unknown command '" + command + "'");
+    std::string hint;
+    if (command.size() > 3 && command.compare(command.size() - 3, 3, ".py") == 0) {
+      hint = " (did you mean 'jagtile run " + command + "'?)";
+    } else if (std::string guess = closest(command, {"run", "explain", "bench", "autotune"});
+               !guess.empty()) {
+      hint = " (did you mean '" + guess + "'?)";
+    }
+    throw UsageError("", "unknown command '" + command + "'" + hint);
   }
   CommandLine cl = parse_command_line(command, {words.begin() + 1, words.end()});
   if (cl.help) {

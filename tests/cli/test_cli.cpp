@@ -118,6 +118,13 @@ TEST_F(CliTest, UsageErrorsExitTwoWithAUsageLine) {
       {{"run"}, "missing KERNEL_FILE"},
       {{"run", "examples/jagged_sum.py", "--bogus"}, "unknown option '--bogus'"},
       {{"run", "examples/jagged_sum.py", "-x"}, "unknown option '-x'"},
+      {{"run", "examples/jagged_sum.py", "--max_len", "3"},
+       "unknown option '--max_len' (did you mean --max-len?)"},
+      {{"explain", "examples/jagged_sum.py", "--jsn"}, "(did you mean --json?)"},
+      {{"examples/jagged_sum.py"},
+       "unknown command 'examples/jagged_sum.py' (did you mean 'jagtile run "
+       "examples/jagged_sum.py'?)"},
+      {{"explian", "x.py"}, "unknown command 'explian' (did you mean 'explain'?)"},
       {{"run", "examples/jagged_sum.py", "--batch"}, "option --batch needs a value"},
       {{"run", "examples/jagged_sum.py", "--batch", "many"},
        "--batch expects an integer >= 0, got 'many'"},
@@ -189,7 +196,7 @@ TEST_F(CliTest, UnknownKernelListsTheFilesKernels) {
   Outcome o = jagtile({"run", "examples/jagged_sum.py", "--kernel", "jagged_summ"});
   EXPECT_EQ(o.status, 1);
   EXPECT_THAT(o.err, HasSubstr("no kernel named 'jagged_summ' in examples/jagged_sum.py"));
-  EXPECT_THAT(o.err, HasSubstr("jagged_sum"));
+  EXPECT_THAT(o.err, HasSubstr("did you mean 'jagged_sum'?"));
 }
 
 TEST_F(CliTest, UnknownArgumentNameListsTheParameters) {
@@ -197,6 +204,9 @@ TEST_F(CliTest, UnknownArgumentNameListsTheParameters) {
   EXPECT_EQ(o.status, 1);
   EXPECT_THAT(o.err, HasSubstr("kernel 'jagged_sum' has no parameter 'values'"));
   EXPECT_THAT(o.err, HasSubstr("x_values, x_offsets"));
+  Outcome typo = jagtile({"run", "examples/jagged_sum.py", "--arg", "x_ofsets=3"});
+  EXPECT_EQ(typo.status, 1);
+  EXPECT_THAT(typo.err, HasSubstr("did you mean 'x_offsets'?"));
 }
 
 TEST_F(CliTest, ShapeOptionsOnAKernelThatIsNotAnExample) {
