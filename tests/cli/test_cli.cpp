@@ -185,6 +185,16 @@ TEST_F(CliTest, MissingKernelFileIsAUserError) {
   EXPECT_THAT(o.err, HasSubstr("hint:"));
 }
 
+TEST_F(CliTest, DirectoryOrEmptyFileIsAUserError) {
+  Outcome dir = jagtile({"run", "examples"});
+  EXPECT_EQ(dir.status, 1);
+  EXPECT_THAT(dir.err, HasSubstr("'examples' is a directory, not a kernel file"));
+  std::string empty = write_file("empty.py", "");
+  Outcome none = jagtile({"explain", empty});
+  EXPECT_EQ(none.status, 1);
+  EXPECT_THAT(none.err, HasSubstr("defines no kernel"));
+}
+
 TEST_F(CliTest, MissingNpyFileNamesTheFile) {
   Outcome o = jagtile({"run", "examples/jagged_sum.py", "--arg", "x_values=/nonexistent/v.npy",
                        "--arg", "x_offsets=/nonexistent/o.npy"});
