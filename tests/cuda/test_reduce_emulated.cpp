@@ -38,9 +38,9 @@ void launch_rows(DType in, const cr::LaunchShape& s, const cr::KernelParams& p) 
               size_t(cr::kSmemPerBlock), body);
   if (s.num_workers > 1) {
     // Fewer column groups than columns / 32 when wide: exercises the kernel's column loop.
-    emu::launch(
-        dim3(unsigned(s.num_workers), unsigned(std::min<int64_t>((s.num_cols + 31) / 32, 3))),
-        dim3(32, cr::kCombineLanes), 0, [&] { cr::combine_kernel<kOp>(p); });
+    emu::launch(dim3(unsigned((s.num_workers + cr::kCombineLanes - 1) / cr::kCombineLanes),
+                     unsigned(std::min<int64_t>((s.num_cols + 31) / 32, 3))),
+                dim3(32, cr::kCombineLanes), 0, [&] { cr::combine_kernel<kOp>(p); });
   }
 }
 

@@ -177,7 +177,7 @@ void jagged_reduce_cuda(const Tensor& values, const Tensor& offsets, const Reduc
   JAGTILE_CUDA_CHECK(cudaGetLastError());
   if (shape.num_workers > 1) {
     // gridDim.y is limited to 65535; wider rows loop over column groups inside the kernel.
-    const dim3 grid(unsigned(shape.num_workers),
+    const dim3 grid(unsigned((shape.num_workers + cr::kCombineLanes - 1) / cr::kCombineLanes),
                     unsigned(std::min<int64_t>((num_cols + 31) / 32, 65535)));
     combine_kernel_for(spec.op)<<<grid, dim3(32, cr::kCombineLanes)>>>(p);
     JAGTILE_CUDA_CHECK(cudaGetLastError());

@@ -488,45 +488,60 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32) reduce_rows_kernel(const 
   ring.drain();
 }
 
-// grid (num_workers, column groups), block (32, kCombineLanes); a block covers columns
-// blockIdx.y * 32 + threadIdx.x + k * gridDim.y * 32.
+// grid (ceil(num_workers / kCombineLanes), column groups), block (32, kCombineLanes). A block
+// looks at kCombineLanes consecutive workers (one check per lane row, so that the many workers
+// with nothing to combine cost one small block between them) and, for each that owns the last
+// chunk of a cut item, folds that item's partials: lane row k folds every kCombineLanes-th
+// partial, then the rows are combined in order. Columns: blockIdx.y * 32 + threadIdx.x, stepping
+// by gridDim.y * 32.
 template <ReduceOp kOp>
 __global__ void __launch_bounds__(32 * kCombineLanes) combine_kernel(const KernelParams p) {
-  const int64_t w = blockIdx.x;
-  const Position s = p.positions[w];
-  const Position e = p.positions[w + 1];
-  if (!combines_item(s, e)) return;
-  const int64_t item = s.item;
-  const int64_t first = first_owner(p.positions, p.num_workers, item);
-  const int lane = int(threadIdx.y);
-  const int64_t nnz = p.offsets[item + 1] - p.offsets[item];
-  const int64_t valid = valid_columns(p, item);
+  __shared__ int64_t combined_item[kCombineLanes];  // per worker of the block, or -1
   __shared__ float lanes[kCombineLanes][32];
+  const int lane = int(threadIdx.y);
+  const int64_t first_worker = int64_t(blockIdx.x) * kCombineLanes;
+  if (threadIdx.x == 0) {
+    const int64_t w = first_worker + lane;
+    int64_t item = -1;
+    if (w < p.num_workers && combines_item(p.positions[w], p.positions[w + 1])) {
+      item = p.positions[w].item;
+    }
+    combined_item[lane] = item;
+  }
+  __syncthreads();
 
-  const int64_t step = int64_t(gridDim.y) * 32;
-  for (int64_t c0 = int64_t(blockIdx.y) * 32; c0 < p.num_cols; c0 += step) {  // block-uniform
-    const int64_t c = c0 + threadIdx.x;
-    float acc = op_identity<kOp>();
-    if (c < p.num_cols) {
-      for (int64_t v = first + lane; v <= w; v += kCombineLanes) {
-        const Position sv = p.positions[v];
-        if (sv < p.positions[v + 1]) {
-          acc = op_combine<kOp>(acc, p.workspace[partial_slot(v, sv, item) * p.num_cols + c]);
+  for (int k = 0; k < kCombineLanes; ++k) {
+    const int64_t item = combined_item[k];  // block-uniform
+    if (item < 0) continue;
+    const int64_t w = first_worker + k;
+    const int64_t first = first_owner(p.positions, p.num_workers, item);
+    const int64_t nnz = p.offsets[item + 1] - p.offsets[item];
+    const int64_t valid = valid_columns(p, item);
+    const int64_t step = int64_t(gridDim.y) * 32;
+    for (int64_t c0 = int64_t(blockIdx.y) * 32; c0 < p.num_cols; c0 += step) {  // block-uniform
+      const int64_t c = c0 + threadIdx.x;
+      float acc = op_identity<kOp>();
+      if (c < p.num_cols) {
+        for (int64_t v = first + lane; v <= w; v += kCombineLanes) {
+          const Position sv = p.positions[v];
+          if (sv < p.positions[v + 1]) {
+            acc = op_combine<kOp>(acc, p.workspace[partial_slot(v, sv, item) * p.num_cols + c]);
+          }
         }
       }
-    }
-    lanes[lane][threadIdx.x] = acc;
-    __syncthreads();
-    if (lane == 0 && c < p.num_cols) {
-      float total = p.init;
-      JAGTILE_UNROLL
-      for (int k = 0; k < kCombineLanes; ++k) {
-        total = op_combine<kOp>(total, lanes[k][threadIdx.x]);
+      lanes[lane][threadIdx.x] = acc;
+      __syncthreads();
+      if (lane == 0 && c < p.num_cols) {
+        float total = p.init;
+        JAGTILE_UNROLL
+        for (int r = 0; r < kCombineLanes; ++r) {
+          total = op_combine<kOp>(total, lanes[r][threadIdx.x]);
+        }
+        store_output(p.out, p.out_dtype, item * p.num_cols + c,
+                     finish_value(p, total, nnz, c >= valid));
       }
-      store_output(p.out, p.out_dtype, item * p.num_cols + c,
-                   finish_value(p, total, nnz, c >= valid));
+      __syncthreads();  // lanes[] is reused by the next column group
     }
-    __syncthreads();  // lanes[] is reused by the next column group
   }
 }
 
