@@ -142,11 +142,17 @@ void Lowerer::stmt(const ast::Stmt& s) {
       return;
     case ast::StmtKind::assign: {
       LVal v = expr(*s.value);
+      if (s.targets.size() == 1 && s.targets[0]->kind == ast::ExprKind::name)
+        v = named(v, s.targets[0]->id);
       for (const auto& t : s.targets) assign_target(*t, v, s.pos);
       return;
     }
     case ast::StmtKind::ann_assign:
-      if (s.value) assign_target(*s.target, expr(*s.value), s.pos);
+      if (s.value) {
+        LVal v = expr(*s.value);
+        if (s.target->kind == ast::ExprKind::name) v = named(v, s.target->id);
+        assign_target(*s.target, v, s.pos);
+      }
       return;
     case ast::StmtKind::aug_assign: {
       const ast::Expr& t = *s.target;
@@ -355,18 +361,22 @@ void Lowerer::assign_name(const std::string& name, const LVal& v, ast::Pos pos) 
            "keep the same shape and dtype on every iteration, or use a new name");
     // Never read as a variable: this is a fresh value that happens to reuse the name.
   }
-  LVal bound = v;
-  // Give the value the name it is bound to, for readable IR and error messages.
-  if (v.k == LVal::K::node && v.node->name.empty() && !blocks_.empty() &&
-      !blocks_.back()->empty() && blocks_.back()->back() == v.node &&
-      v.node->kind != NodeKind::var_read) {
-    Node copy = *v.node;
-    copy.name = name;
-    NodePtr named = make_node(std::move(copy));
-    blocks_.back()->back() = named;
-    bound.node = named;
-  }
-  env_[name] = bound;
+  env_[name] = v;
+}
+
+LVal Lowerer::named(const LVal& v, const std::string& name) {
+  // Gives a freshly computed value the name it is bound to, for readable IR and error
+  // messages. Only for `name = expr` with one target: the node was just emitted by `expr` and
+  // nothing else holds it yet, so replacing it in the block by a named copy is invisible.
+  if (v.k != LVal::K::node || !v.node->name.empty() || blocks_.empty() || blocks_.back()->empty() ||
+      blocks_.back()->back() != v.node || v.node->kind == NodeKind::var_read ||
+      v.node->kind == NodeKind::var_decl)
+    return v;
+  Node copy = *v.node;
+  copy.name = name;
+  NodePtr renamed = make_node(std::move(copy));
+  blocks_.back()->back() = renamed;
+  return LVal::of(renamed);
 }
 
 std::set<std::string> Lowerer::make_vars_for(const std::vector<const ast::StmtList*>& bodies,

@@ -67,6 +67,7 @@ class Lowerer {
   void stmt(const ast::Stmt& s);
   void assign_target(const ast::Expr& target, const LVal& value, ast::Pos pos);
   void assign_name(const std::string& name, const LVal& value, ast::Pos pos);
+  LVal named(const LVal& v, const std::string& name);
   void for_loop(const ast::Stmt& s);
   void if_stmt(const ast::Stmt& s);
   std::set<std::string> make_vars_for(const std::vector<const ast::StmtList*>& bodies,

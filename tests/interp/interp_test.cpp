@@ -348,6 +348,22 @@ def k(a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
   EXPECT_EQ(values(out.at(2)), (std::vector<double>{3.5, -3.5, 0, 2.5}));
 }
 
+TEST(Interp, ChainedAndTupleAssignmentsShareOneValue) {
+  const char* src = R"(
+@helion.kernel()
+def k(x: torch.Tensor) -> torch.Tensor:
+    out = torch.zeros_like(x)
+    for t in hl.tile(x.size(0)):
+        a = b = x[t]
+        p, q = a * 2, a * 2
+        c: torch.Tensor = b + 1
+        out[t] = a + b + p + q + c
+    return out
+)";
+  auto out = run(src, {{"x", f32({2}, {1, 2})}});
+  EXPECT_EQ(values(out.at(0)), (std::vector<double>{1 + 1 + 2 + 2 + 2, 2 + 2 + 4 + 4 + 3}));
+}
+
 TEST(Interp, RuntimeIfMergesReassignedValues) {
   const char* src = R"(
 @helion.kernel(config=helion.Config(block_sizes=[2]))
