@@ -384,7 +384,7 @@ void Emitter::top_level_loop(const Node& n, Writer& w) {
   last_comment_line_ = -1;
   fw.line("// One program (iteration) of the loop over " + k_.blocks[size_t(n.ival)].name +
           " at line " + std::to_string(n.loc.line) + ".");
-  fw.open("static int " + fn + "(const Frame& F, int64_t id" + b + ") {");
+  fw.open("static int " + fn + "(const Frame F, int64_t id" + b + ") {");
   fw.line("const int64_t s" + b + " = F.lb" + b + " + id" + b + " * " + bss + ";");
   fw.line("const int64_t e" + b + " = F.le" + b + ";");
   loop_body(n, fw);

@@ -33,9 +33,10 @@ const char* storage_ctype(DType dtype);
 // A C++ literal for a double (infinities and NaN included).
 std::string double_literal(double v);
 
-// How a masked nest treats its bounds checks: accumulate a flag (fast, vectorisable), return
-// the first failure (diagnose: rerun once a flag is set), or none at all.
-enum class CheckMode : uint8_t { fast, diagnose, unchecked };
+// How a nest body treats bounds checks: only compute indices and accumulate a failure flag
+// (check_only: no loads, no writes; vectorises), return the first failure (diagnose: rerun once
+// the flag is set), or none at all (unchecked: the pass that computes, once checks passed).
+enum class CheckMode : uint8_t { check_only, diagnose, unchecked };
 
 // Text with indentation.
 class Writer {
@@ -150,10 +151,15 @@ class Emitter {
   std::vector<std::string> functions_;  // per top-level loop
   int temp_ = 0;
   int last_comment_line_ = -1;
-  CheckMode mode_ = CheckMode::fast;
+  CheckMode mode_ = CheckMode::unchecked;
   bool used_check_ = false;  // the current nest body contains a bounds check
   std::map<std::string, std::string>* memo_ = nullptr;  // per nest body: (node, idx) -> local
   std::unordered_set<const Node*> arrays_;              // non-scalar values held in vN[]
+  // Loop-invariant hoisting out of a nest's innermost loop: where invariant values go, and the
+  // innermost loop's index variable (values whose position does not use it are invariant).
+  Writer* hoist_ = nullptr;
+  std::string inner_var_;
+  bool has_load(const Node& n);
   std::unordered_map<const Node*, std::string> temp_arrays_;
 };
 

@@ -371,19 +371,38 @@ std::string Emitter::elementwise(const Node& n, const std::vector<std::string>& 
 
 std::string Emitter::at(const NodePtr& n, const std::vector<std::string>& idx, Writer& w) {
   if (!is_device_value(*n)) return scalar(n);
+  // Values that do not depend on the innermost index are computed once before that loop: the
+  // vectoriser then sees plain invariants (and no loads it cannot hoist itself).
+  bool invariant = hoist_ && std::find(idx.begin(), idx.end(), inner_var_) == idx.end();
+  std::string array;
   auto t = temp_arrays_.find(n.get());
-  if (t != temp_arrays_.end()) return t->second + "[" + flat(n->type.shape, idx) + "]";
-  if (arrays_.count(n.get())) return name(*n) + "[" + flat(n->type.shape, idx) + "]";
-  JAGTILE_CHECK(inlined(*n), << "value " << ir::kind_name(n->kind) << " used before computed");
+  if (t != temp_arrays_.end())
+    array = t->second;
+  else if (arrays_.count(n.get()))
+    array = name(*n);
+  if (!array.empty() && !invariant) return array + "[" + flat(n->type.shape, idx) + "]";
+  JAGTILE_CHECK(!array.empty() || inlined(*n),
+                << "value " << ir::kind_name(n->kind) << " used before computed");
   JAGTILE_CHECK(memo_, << "fused value outside a loop nest");
   std::string key = std::to_string(facts(*n).seq) + ":" + join(idx, ",");
   auto it = memo_->find(key);
   if (it != memo_->end()) return it->second;
-  std::string e = at_inline(*n, idx, w);
+  // Loads stay in the loop: they may only run at valid positions.
+  Writer& out = invariant && (!array.empty() || !has_load(*n)) ? *hoist_ : w;
+  std::string e =
+      !array.empty() ? array + "[" + flat(n->type.shape, idx) + "]" : at_inline(*n, idx, out);
   std::string local = "e" + std::to_string(temp_++);
-  w.line("const " + std::string(compute_ctype(n->type.dtype)) + " " + local + " = " + e + ";");
+  out.line("const " + std::string(compute_ctype(n->type.dtype)) + " " + local + " = " + e + ";");
   (*memo_)[key] = local;
   return local;
+}
+
+bool Emitter::has_load(const Node& n) {
+  if (n.kind == NodeKind::load) return true;
+  if (!inlined(n)) return false;
+  for (const NodePtr& o : n.operands)
+    if (is_device_value(*o) && inlined(*o) && has_load(*o)) return true;
+  return false;
 }
 
 std::string Emitter::at_inline(const Node& n, const std::vector<std::string>& idx, Writer& w) {
@@ -441,16 +460,16 @@ std::string Emitter::load_elem(const Node& n, const std::vector<std::string>& id
   std::string cty = compute_ctype(n.type.dtype);
   ld = convert(ld, t->type.dtype, n.type.dtype);
   std::string cond = mask;
-  if (mode_ == CheckMode::fast && rank > 0) {
-    std::string ok = "ok" + id;
-    std::string c;
-    for (int d = 0; d < rank; ++d)
-      c += std::string(d ? " & " : "") + "((uint64_t)" + a[size_t(d)] + " < (uint64_t)" + tr +
-           ".size[" + std::to_string(d) + "])";
-    w.line("const bool " + ok + " = " + c + ";");
-    w.line("bad |= " + (mask.empty() ? "" : mask + " & ") + "!" + ok + ";");
-    cond = mask.empty() ? ok : "(" + mask + " & " + ok + ")";
-    used_check_ = true;
+  if (mode_ == CheckMode::check_only) {
+    if (rank > 0) {
+      std::string c;
+      for (int d = 0; d < rank; ++d)
+        c += std::string(d ? " & " : "") + "((uint64_t)" + a[size_t(d)] + " < (uint64_t)" + tr +
+             ".size[" + std::to_string(d) + "])";
+      w.line("bad |= " + (mask.empty() ? "" : mask + " & ") + "!(" + c + ");");
+      used_check_ = true;
+    }
+    return "(" + cty + ")0";
   } else if (mode_ == CheckMode::diagnose) {
     int site = add_site(Site::Kind::load, n, t->name);
     for (int d = 0; d < rank; ++d) {
@@ -514,6 +533,7 @@ void Emitter::nest(const ir::Shape& shape, Writer& w,
       loops.push_back(d);
     }
   std::vector<std::string> deferred;
+  std::string inner_limit;
   int opened = 0;
   for (size_t li = 0; li < loops.size(); ++li) {
     size_t d = loops[li];
@@ -537,19 +557,40 @@ void Emitter::nest(const ir::Shape& shape, Writer& w,
         deferred.push_back("s" + std::to_string(b) + " + " + idx[d] + " < " + ext);
       }
     }
-    if (li + 1 == loops.size()) {
-      if (simd) w.line("#pragma omp simd" + simd_reductions);
-    }
+    inner_limit = limit;
+    if (li + 1 == loops.size()) break;  // the innermost loop is written below
     w.open("for (int64_t " + idx[d] + " = 0; " + idx[d] + " < " + limit + "; ++" + idx[d] + ") {");
     ++opened;
   }
-  for (const std::string& c : deferred) w.line("if (!(" + c + ")) continue;");
   std::map<std::string, std::string> memo;
   auto* saved = memo_;
   memo_ = &memo;
-  if (opened == 0) w.open("{");
-  body(w, idx);
-  if (opened == 0) w.close();
+  if (loops.empty()) {
+    w.open("{");
+    body(w, idx);
+    w.close();
+  } else {
+    // The innermost loop goes to its own writer so invariants can be hoisted in front of it.
+    size_t d = loops.back();
+    std::string limit = inner_limit;
+    Writer hoisted, inner;
+    hoisted.set_indent(w.indent());
+    inner.set_indent(w.indent());
+    if (simd) inner.line("#pragma omp simd" + simd_reductions);
+    inner.open("for (int64_t " + idx[d] + " = 0; " + idx[d] + " < " + limit + "; ++" + idx[d] +
+               ") {");
+    for (const std::string& c : deferred) inner.line("if (!(" + c + ")) continue;");
+    Writer* saved_hoist = hoist_;
+    std::string saved_var = inner_var_;
+    hoist_ = &hoisted;
+    inner_var_ = idx[d];
+    body(inner, idx);
+    hoist_ = saved_hoist;
+    inner_var_ = saved_var;
+    inner.close();
+    w.raw(hoisted.str());
+    w.raw(inner.str());
+  }
   memo_ = saved;
   for (int i = 0; i < opened; ++i) w.close();
 }
@@ -558,37 +599,31 @@ void Emitter::checked_nest(
     const ir::Shape& shape, Writer& w,
     const std::function<void(Writer&, const std::vector<std::string>&)>& body,
     const std::string& simd_reductions, bool simd) {
-  if (!options_.checked) {
+  if (options_.checked) {
+    // First every index of the nest is checked (no loads, no writes: a cheap vectorised pass),
+    // then the computing pass runs without checks. On a failure, a scalar rerun finds the
+    // first bad access and reports it.
+    Writer check;
+    check.set_indent(w.indent() + 1);
+    mode_ = CheckMode::check_only;
+    used_check_ = false;
+    nest(shape, check, body, " reduction(|:bad)", true);
     mode_ = CheckMode::unchecked;
-    nest(shape, w, body, simd_reductions, simd);
-    mode_ = CheckMode::fast;
-    return;
+    if (used_check_) {
+      w.open("{");
+      w.line("int bad = 0;");
+      w.raw(check.str());
+      w.open("if (bad) {  // find and report the first out-of-bounds access");
+      mode_ = CheckMode::diagnose;
+      nest(shape, w, body, {}, false);
+      mode_ = CheckMode::unchecked;
+      w.line("return jt_fail(F.h, 1, -1, 0, 0, 0);");
+      w.close();
+      w.close();
+    }
   }
-  // Emit the fast pass into a scratch writer first: whether it checks anything decides
-  // whether the diagnosing rerun is needed.
-  Writer fast;
-  fast.set_indent(w.indent() + 1);
-  mode_ = CheckMode::fast;
-  used_check_ = false;
-  nest(shape, fast, body, simd_reductions + " reduction(|:bad)", simd);
-  bool checks = used_check_;
-  if (!checks) {
-    Writer plain;
-    plain.set_indent(w.indent());
-    nest(shape, plain, body, simd_reductions, simd);
-    w.raw(plain.str());
-    return;
-  }
-  w.open("{");
-  w.line("int bad = 0;");
-  w.raw(fast.str());
-  w.open("if (bad) {  // find and report the first out-of-bounds access");
-  mode_ = CheckMode::diagnose;
-  nest(shape, w, body, {}, false);
-  mode_ = CheckMode::fast;
-  w.line("return jt_fail(F.h, 1, -1, 0, 0, 0);");
-  w.close();
-  w.close();
+  mode_ = CheckMode::unchecked;
+  nest(shape, w, body, simd_reductions, simd);
 }
 
 void Emitter::materialise(const Node& n, Writer& w) {
@@ -597,6 +632,7 @@ void Emitter::materialise(const Node& n, Writer& w) {
   w.line("alignas(64) " + cty + " " + nm + "[" + std::to_string(numel(n.type.shape)) + "];");
   checked_nest(n.type.shape, w, [&](Writer& iw, const std::vector<std::string>& idx) {
     std::string e = at_inline(n, idx, iw);
+    if (mode_ == CheckMode::check_only) return;
     iw.line(nm + "[" + flat(n.type.shape, idx) + "] = " + e + ";");
   });
   arrays_.insert(&n);
@@ -609,6 +645,7 @@ void Emitter::ensure_array(const NodePtr& n, Writer& w) {
          std::to_string(numel(n->type.shape)) + "];");
   checked_nest(n->type.shape, w, [&](Writer& iw, const std::vector<std::string>& idx) {
     std::string e = at(n, idx, iw);
+    if (mode_ == CheckMode::check_only) return;
     iw.line(nm + "[" + flat(n->type.shape, idx) + "] = " + e + ";");
   });
   temp_arrays_[n.get()] = nm;
@@ -665,6 +702,7 @@ void Emitter::reduce(const Node& n, Writer& w) {
           target = nm + "[" + o + "]";
           c = cnt + "[" + o + "]";
         }
+        if (mode_ == CheckMode::check_only) return;
         if (n.op == Op::amax)
           iw.line(target + " = jt_amax_step(" + target + ", " + x + ");");
         else if (n.op == Op::amin)
@@ -699,6 +737,8 @@ void Emitter::matmul(const Node& n, Writer& w) {
   std::string cty = compute_ctype(n.type.dtype);
   w.line("alignas(64) " + cty + " " + nm + "[" + std::to_string(numel(so)) + "];");
   nest(so, w, [&](Writer& iw, const std::vector<std::string>& idx) {
+    Writer* saved_hoist = hoist_;
+    hoist_ = nullptr;  // operands are indexed by the local `kk`: nothing can move out
     std::vector<std::string> batch(idx.begin(), idx.end() - 2);
     ir::Shape sob(so.begin(), so.end() - 2);
     ir::Shape sab(sa.begin(), sa.end() - 2), sbb(sb.begin(), sb.end() - 2);
@@ -717,6 +757,7 @@ void Emitter::matmul(const Node& n, Writer& w) {
       iw.line("acc += (" + cty + ")" + at(c, map_idx(c->type.shape, so, idx), iw) + ";");
     }
     iw.line(nm + "[" + flat(so, idx) + "] = acc;");
+    hoist_ = saved_hoist;
   });
   arrays_.insert(&n);
 }
@@ -752,15 +793,16 @@ void Emitter::store(const Node& n, Writer& w) {
     std::string st = "((" + std::string(storage_ctype(t->type.dtype)) + "*)" + tr + ".data)[" +
                      addr + "] = " + to_storage(v, operand_dtype(*value), t->type.dtype) + ";";
     std::string cond = mask;
-    if (mode_ == CheckMode::fast && rank > 0) {
-      std::string ok = "ok" + id, c;
-      for (int d = 0; d < rank; ++d)
-        c += std::string(d ? " & " : "") + "((uint64_t)" + a[size_t(d)] + " < (uint64_t)" + tr +
-             ".size[" + std::to_string(d) + "])";
-      iw.line("const bool " + ok + " = " + c + ";");
-      iw.line("bad |= " + (mask.empty() ? "" : mask + " & ") + "!" + ok + ";");
-      cond = mask.empty() ? ok : "(" + mask + " & " + ok + ")";
-      used_check_ = true;
+    if (mode_ == CheckMode::check_only) {
+      if (rank > 0) {
+        std::string c;
+        for (int d = 0; d < rank; ++d)
+          c += std::string(d ? " & " : "") + "((uint64_t)" + a[size_t(d)] + " < (uint64_t)" + tr +
+               ".size[" + std::to_string(d) + "])";
+        iw.line("bad |= " + (mask.empty() ? "" : mask + " & ") + "!(" + c + ");");
+        used_check_ = true;
+      }
+      return;
     } else if (mode_ == CheckMode::diagnose) {
       for (int d = 0; d < rank; ++d) {
         std::string sz = tr + ".size[" + std::to_string(d) + "]";
@@ -802,6 +844,7 @@ void Emitter::var_decl(const Node& n, Writer& w) {
          "];  // variable " + n.name);
   checked_nest(n.type.shape, w, [&](Writer& iw, const std::vector<std::string>& idx) {
     std::string v = at(init, map_idx(init->type.shape, n.type.shape, idx), iw);
+    if (mode_ == CheckMode::check_only) return;
     iw.line(nm + "[" + flat(n.type.shape, idx) +
             "] = " + convert(v, operand_dtype(*init), n.type.dtype) + ";");
   });
@@ -826,6 +869,7 @@ void Emitter::var_assign(const Node& n, Writer& w) {
   if (!same && is_device_value(*value)) ensure_array(value, w);
   checked_nest(vs, w, [&](Writer& iw, const std::vector<std::string>& idx) {
     std::string v = at(value, map_idx(value->type.shape, vs, idx), iw);
+    if (mode_ == CheckMode::check_only) return;
     iw.line(nm + "[" + flat(vs, idx) + "] = " + convert(v, operand_dtype(*value), decl.type.dtype) +
             ";");
   });

@@ -74,8 +74,10 @@ std::string compiler_identity() {
 
 std::string compiler_flags() {
   // -fwrapv: integer overflow wraps (the IR's int64 arithmetic); -fno-math-errno lets sqrtf
-  // vectorise; -fopenmp-simd honours the emitted `omp simd` pragmas without an OpenMP runtime.
-  return "-O3 -march=native -fPIC -shared -std=c++17 -fopenmp-simd -fno-math-errno -fwrapv "
+  // vectorise, -fno-trapping-math lets floorf (in jt_exp) vectorise; -fopenmp-simd honours the
+  // emitted `omp simd` pragmas without an OpenMP runtime.
+  return "-O3 -march=native -fPIC -shared -std=c++17 -fopenmp-simd -fno-math-errno "
+         "-fno-trapping-math -fwrapv "
          "-w";
 }
 
