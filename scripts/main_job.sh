@@ -4,6 +4,7 @@
 set -euo pipefail
 build=${1:-build}
 cd "$(dirname "$0")/.."
+case "$build" in /*) ;; *) build="$PWD/$build" ;; esac
 
 echo "== bundled examples: jagtile run --check (default backend, then the interpreter) =="
 failed=0
@@ -13,7 +14,7 @@ for example in examples/*.py; do
     for dtype in f32 bf16; do
       echo "-- $example --dist $dist --dtype $dtype"
       runs=$((runs + 1))
-      if ! "./$build/jagtile" run "$example" --batch 48 --features 24 --max-len 40 \
+      if ! "$build/jagtile" run "$example" --batch 48 --features 24 --max-len 40 \
           --dist "$dist" --dtype "$dtype" --check; then
         echo "FAILED: $example --dist $dist --dtype $dtype" >&2
         failed=1
@@ -21,7 +22,7 @@ for example in examples/*.py; do
     done
   done
   echo "-- $example (explain)"
-  "./$build/jagtile" explain "$example" --batch 48 --features 24 --max-len 40 || failed=1
+  "$build/jagtile" explain "$example" --batch 48 --features 24 --max-len 40 || failed=1
 done
 if [ "$failed" -ne 0 ]; then
   echo "main job: a bundled example failed its check (see above)" >&2
@@ -31,4 +32,4 @@ echo "== all $runs example runs passed --check =="
 
 echo
 echo "== jagged_reduce template library: checked benchmark (all cases) =="
-"./$build/bench_reduce" --check
+"$build/bench_reduce" --check
