@@ -39,6 +39,16 @@ fs::path scratch_dir() {
   return dir;
 }
 
+// Removes the scratch directory when the test program ends.
+class ScratchCleanup : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(scratch_dir(), ec);
+  }
+};
+const auto* const kCleanup = ::testing::AddGlobalTestEnvironment(new ScratchCleanup);
+
 std::string slurp(const fs::path& p) {
   std::ifstream in(p);
   std::stringstream ss;
