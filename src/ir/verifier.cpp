@@ -28,6 +28,17 @@ class Verifier {
     return defined_.count(o.get()) > 0;
   }
 
+  static Shape shape_of(const NodePtr& n) { return n->type.is_value() ? n->type.shape : Shape{}; }
+
+  // True when `from` broadcasts (right-aligned) into `to` without adding dims.
+  static bool broadcasts_into(const Shape& from, const Shape& to) {
+    if (from.size() > to.size()) return false;
+    size_t off = to.size() - from.size();
+    for (size_t i = 0; i < from.size(); ++i)
+      if (!from[i].is_broadcast() && !same_dim(from[i], to[off + i])) return false;
+    return true;
+  }
+
   bool loop_active(int block) {
     return std::find(loops_.begin(), loops_.end(), block) != loops_.end();
   }
@@ -97,13 +108,25 @@ class Verifier {
         if (n.type.is_host_scalar())
           check(n.operands[0]->type.is_host_scalar() && n.operands[1]->type.is_host_scalar(), n,
                 "host result from host operands");
+        else
+          for (const NodePtr& o : n.operands)
+            check(!o->type.is_tensor() && broadcasts_into(shape_of(o), n.type.shape), n,
+                  "operands broadcast to the result shape");
         break;
       case NodeKind::unary:
       case NodeKind::cast:
-        check(nops == 1, n, "one operand");
+        check(nops == 1 && !n.operands[0]->type.is_tensor(), n, "one scalar or value operand");
+        if (n.type.is_value())
+          check(shape_of(n.operands[0]).size() == n.type.shape.size() &&
+                    broadcasts_into(shape_of(n.operands[0]), n.type.shape),
+                n, "same shape as the operand");
         break;
       case NodeKind::where:
         check(nops == 3, n, "three operands");
+        if (n.type.is_value())
+          for (const NodePtr& o : n.operands)
+            check(!o->type.is_tensor() && broadcasts_into(shape_of(o), n.type.shape), n,
+                  "operands broadcast to the result shape");
         break;
       case NodeKind::tile_attr:
         check(loop_active(int(n.ival)), n, "tile attribute outside its loop");
@@ -142,6 +165,9 @@ class Verifier {
               n, "index operands have rank 0 or the access's rank");
         }
         check(depth > 0, n, "loads and stores live inside device loops");
+        if (n.kind == NodeKind::store)
+          check(broadcasts_into(shape_of(n.operands[size_t(1 + rank)]), n.type.shape), n,
+                "the stored value fits the access shape");
         break;
       }
       case NodeKind::tile_loop:
@@ -183,6 +209,9 @@ class Verifier {
         break;
       case NodeKind::var_assign:
         check(nops == 2 && n.operands[0]->kind == NodeKind::var_decl, n, "assigns a variable");
+        if (n.operands[0]->type.is_value())
+          check(broadcasts_into(shape_of(n.operands[1]), n.operands[0]->type.shape), n,
+                "the value fits the variable's shape");
         break;
       case NodeKind::assert_:
         check(nops == 1 && depth == 0, n, "host-level assert");
