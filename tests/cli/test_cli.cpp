@@ -307,6 +307,31 @@ TEST_F(CliTest, OutWritesTheResultAsNpy) {
   EXPECT_TRUE(c.ok) << c.mismatch;
 }
 
+TEST_F(CliTest, SeveralOutputsGoToNumberedFiles) {
+  std::string file = write_file("split.py",
+                                "import helion\n"
+                                "import helion.language as hl\n"
+                                "import torch\n\n"
+                                "@helion.kernel()\n"
+                                "def split(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:\n"
+                                "    a = torch.empty_like(x)\n"
+                                "    b = torch.empty_like(x)\n"
+                                "    for tile in hl.tile(x.size(0)):\n"
+                                "        a[tile] = x[tile] + 1.0\n"
+                                "        b[tile] = x[tile] * 3.0\n"
+                                "    return a, b\n");
+  std::string x = (scratch_dir() / "split_x.npy").string();
+  write_npy(x, Tensor::from_doubles({2}, {1, 2}, DType::f32));
+  std::string out = (scratch_dir() / "split_out.npy").string();
+  Outcome o = jagtile({"run", file, "--arg", "x=" + x, "--out", out});
+  ASSERT_EQ(o.status, 0) << o.err;
+  std::string stem = (scratch_dir() / "split_out").string();
+  Tensor a = read_npy(stem + "_0.npy"), b = read_npy(stem + "_1.npy");
+  EXPECT_EQ(a.item_as_double(1), 3);
+  EXPECT_EQ(b.item_as_double(1), 6);
+  EXPECT_FALSE(fs::exists(out)) << "several outputs must not also write " << out;
+}
+
 TEST_F(CliTest, InputsFromNpyFilesAndScalars) {
   JaggedShape shape;
   shape.batch = 6;
