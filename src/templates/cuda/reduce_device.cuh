@@ -488,57 +488,83 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32) reduce_rows_kernel(const 
   ring.drain();
 }
 
-// grid (ceil(num_workers / kCombineLanes), column groups), block (32, kCombineLanes). A block
-// looks at kCombineLanes consecutive workers (one check per lane row, so that the many workers
-// with nothing to combine cost one small block between them) and, for each that owns the last
-// chunk of a cut item, folds that item's partials: lane row k folds every kCombineLanes-th
-// partial, then the rows are combined in order. Columns: blockIdx.y * 32 + threadIdx.x, stepping
-// by gridDim.y * 32.
+// grid (ceil(num_workers / kCombineLanes), column groups), block (32, kCombineLanes). Lane row k
+// looks after worker blockIdx.x * kCombineLanes + k (so the many workers with nothing to combine
+// cost one small block between them). A worker that owns the last chunk of a cut item folds that
+// item's partials, in worker order, from init: by itself when they are few; together with the
+// whole block when they are many (one huge item), lane row r taking every kCombineLanes-th
+// partial, the rows then combined in order. Columns: blockIdx.y * 32 + threadIdx.x, stepping by
+// gridDim.y * 32.
 template <ReduceOp kOp>
 __global__ void __launch_bounds__(32 * kCombineLanes) combine_kernel(const KernelParams p) {
-  __shared__ int64_t combined_item[kCombineLanes];  // per worker of the block, or -1
+  __shared__ int64_t cut_item[kCombineLanes];      // per worker of the block, or -1
+  __shared__ int64_t first_worker[kCombineLanes];  // owner of that item's first chunk
   __shared__ float lanes[kCombineLanes][32];
-  const int lane = int(threadIdx.y);
-  const int64_t first_worker = int64_t(blockIdx.x) * kCombineLanes;
+  const int row = int(threadIdx.y);
+  const int64_t base = int64_t(blockIdx.x) * kCombineLanes;
   if (threadIdx.x == 0) {
-    const int64_t w = first_worker + lane;
+    const int64_t w = base + row;
     int64_t item = -1;
+    int64_t first = 0;
     if (w < p.num_workers && combines_item(p.positions[w], p.positions[w + 1])) {
       item = p.positions[w].item;
+      first = first_owner(p.positions, p.num_workers, item);
     }
-    combined_item[lane] = item;
+    cut_item[row] = item;
+    first_worker[row] = first;
   }
   __syncthreads();
+  const int64_t M = p.num_cols;
+  const int64_t step = int64_t(gridDim.y) * 32;
 
-  for (int k = 0; k < kCombineLanes; ++k) {
-    const int64_t item = combined_item[k];  // block-uniform
-    if (item < 0) continue;
-    const int64_t w = first_worker + k;
-    const int64_t first = first_owner(p.positions, p.num_workers, item);
-    const int64_t nnz = p.offsets[item + 1] - p.offsets[item];
-    const int64_t valid = valid_columns(p, item);
-    const int64_t step = int64_t(gridDim.y) * 32;
-    for (int64_t c0 = int64_t(blockIdx.y) * 32; c0 < p.num_cols; c0 += step) {  // block-uniform
-      const int64_t c = c0 + threadIdx.x;
-      float acc = op_identity<kOp>();
-      if (c < p.num_cols) {
-        for (int64_t v = first + lane; v <= w; v += kCombineLanes) {
+  // A few partials: each lane row folds its own worker's item.
+  {
+    const int64_t item = cut_item[row];
+    const int64_t w = base + row;
+    if (item >= 0 && w - first_worker[row] < kCombineLanes) {
+      const int64_t nnz = p.offsets[item + 1] - p.offsets[item];
+      const int64_t valid = valid_columns(p, item);
+      for (int64_t c = int64_t(blockIdx.y) * 32 + threadIdx.x; c < M; c += step) {
+        float total = p.init;
+        for (int64_t v = first_worker[row]; v <= w; ++v) {
           const Position sv = p.positions[v];
           if (sv < p.positions[v + 1]) {
-            acc = op_combine<kOp>(acc, p.workspace[partial_slot(v, sv, item) * p.num_cols + c]);
+            total = op_combine<kOp>(total, p.workspace[partial_slot(v, sv, item) * M + c]);
+          }
+        }
+        store_output(p.out, p.out_dtype, item * M + c, finish_value(p, total, nnz, c >= valid));
+      }
+    }
+  }
+
+  // Many partials: the whole block folds them.
+  for (int k = 0; k < kCombineLanes; ++k) {
+    const int64_t item = cut_item[k];  // block-uniform
+    const int64_t w = base + k;
+    if (item < 0 || w - first_worker[k] < kCombineLanes) continue;
+    const int64_t first = first_worker[k];
+    const int64_t nnz = p.offsets[item + 1] - p.offsets[item];
+    const int64_t valid = valid_columns(p, item);
+    for (int64_t c0 = int64_t(blockIdx.y) * 32; c0 < M; c0 += step) {  // block-uniform
+      const int64_t c = c0 + threadIdx.x;
+      float acc = op_identity<kOp>();
+      if (c < M) {
+        for (int64_t v = first + row; v <= w; v += kCombineLanes) {
+          const Position sv = p.positions[v];
+          if (sv < p.positions[v + 1]) {
+            acc = op_combine<kOp>(acc, p.workspace[partial_slot(v, sv, item) * M + c]);
           }
         }
       }
-      lanes[lane][threadIdx.x] = acc;
+      lanes[row][threadIdx.x] = acc;
       __syncthreads();
-      if (lane == 0 && c < p.num_cols) {
+      if (row == 0 && c < M) {
         float total = p.init;
         JAGTILE_UNROLL
         for (int r = 0; r < kCombineLanes; ++r) {
           total = op_combine<kOp>(total, lanes[r][threadIdx.x]);
         }
-        store_output(p.out, p.out_dtype, item * p.num_cols + c,
-                     finish_value(p, total, nnz, c >= valid));
+        store_output(p.out, p.out_dtype, item * M + c, finish_value(p, total, nnz, c >= valid));
       }
       __syncthreads();  // lanes[] is reused by the next column group
     }
