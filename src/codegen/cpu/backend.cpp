@@ -66,8 +66,12 @@ int host_alloc(void* ctx, JtTensor* out, int32_t dtype, int32_t rank, const int6
       s.push_back(sizes[i]);
     }
     DType d = DType(dtype);
-    // `empty` is zero-filled like the interpreter's, so unwritten rows never hold garbage.
-    Tensor t = kind == 2 ? Tensor::full(s, fill, d) : Tensor::zeros(s, d);
+    // `empty` stays uninitialised (the interpreter zero-fills it): a kernel that leaves rows
+    // unwritten (jagged outputs outside every item) promises nothing about them, and filling
+    // would cost a full extra pass over the output.
+    Tensor t = kind == 2   ? Tensor::full(s, fill, d)
+               : kind == 1 ? Tensor::empty(s, d)
+                           : Tensor::zeros(s, d);
     c->slots.push_back(t);
     fill_view(out, t, int32_t(c->slots.size() - 1));
     return 0;
