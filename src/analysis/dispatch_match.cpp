@@ -88,10 +88,9 @@ class Matcher {
     for (const NodePtr& e : fx) has_store |= e->kind == NodeKind::store;
     if (!has_store) {
       if (fx.size() != 1 || !ir::is_loop(fx[0]->kind))
-        fail("the items loop holds " + std::to_string(fx.size()) +
-             " loops or statements with effects; the template needs exactly one column loop "
-             "inside it" +
-             at(items_loop));
+        fail("the items loop" + at(items_loop) + " holds " + count_of(fx) +
+             "; the template needs exactly one column loop in it (or, for [N] values, one "
+             "jagged loop and one store)");
       cols_loop = fx[0];
       region = &cols_loop->regions.at(0);
     }
@@ -123,6 +122,25 @@ class Matcher {
   }
 
   std::string block_name(int id) const { return poly_.index_atom(id); }
+
+  // "3 loops and 1 store", for messages about a loop body's statements with effects.
+  static std::string count_of(const std::vector<NodePtr>& fx) {
+    int loops = 0, stores = 0, other = 0;
+    for (const NodePtr& e : fx) {
+      if (ir::is_loop(e->kind))
+        ++loops;
+      else if (e->kind == NodeKind::store)
+        ++stores;
+      else
+        ++other;
+    }
+    auto plural = [](int n, const char* what) {
+      return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
+    };
+    std::string s = plural(loops, "loop") + " and " + plural(stores, "store");
+    if (other) s += " and " + plural(other, "other statement") + " with effects";
+    return s;
+  }
 
   // ---- host part ----
   void check_host() {
@@ -185,7 +203,8 @@ class Matcher {
   // ---- the accumulation: var_decl, jagged loop with one update, post, store ----
   void match_accumulation(const Block& region) {
     NodePtr rows_loop;
-    for (const NodePtr& e : effects(region)) {
+    std::vector<NodePtr> fx = effects(region);
+    for (const NodePtr& e : fx) {
       if (e->kind == NodeKind::store) continue;  // store_ (the only one), checked below
       if (ir::is_loop(e->kind) && !rows_loop) {
         rows_loop = e;
@@ -194,8 +213,9 @@ class Matcher {
       if (e->kind == NodeKind::var_assign)
         fail("the accumulator '" + e->operand(0)->name + "' is assigned outside the jagged loop" +
              at(e));
-      fail("the loop around the accumulation holds more than one jagged loop and one store (also " +
-           describe(e) + at(e) + ")");
+      fail("the loop around the accumulation holds " + count_of(fx) +
+           " (several passes over the rows?); the template's shape is one jagged loop over the "
+           "rows followed by one store");
     }
     if (!rows_loop) fail("no loop accumulates over the rows of an item");
     if (rows_loop->kind != NodeKind::jagged_loop)

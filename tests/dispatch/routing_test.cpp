@@ -104,8 +104,9 @@ TEST(Routing, TemplateBackendOnAnUnmatchedKernelFailsClearly) {
     FAIL() << "expected a UserError";
   } catch (const UserError& err) {
     std::string msg = err.what();
-    EXPECT_THAT(msg, HasSubstr("kernel 'jagged_softmax' does not match the jagged_reduce "
-                               "template: the loop around the accumulation"));
+    EXPECT_THAT(msg,
+                HasSubstr("kernel 'jagged_softmax' does not match the jagged_reduce "
+                          "template: the loop around the accumulation holds 2 loops and 0 stores"));
     EXPECT_THAT(msg, HasSubstr("--backend auto or cpu"));
   }
 }
