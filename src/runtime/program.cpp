@@ -5,6 +5,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "codegen/cpu/backend.h"
 #include "interp/interp.h"
 #include "ir/pipeline.h"
 #include "lang/parser.h"
@@ -300,13 +301,28 @@ CallResult Program::call(const std::string& kernel_name, const ArgMap& args,
   // The template path first (runtime/template_launch.h): it runs a matched kernel under
   // --backend template or auto and returns nullopt for every other case.
   if (std::optional<CallResult> t = route_template(im, ki, b, options)) return std::move(*t);
-  Backend backend = options.backend == Backend::auto_select ? Backend::interp : options.backend;
-  if (backend != Backend::interp)
+  Backend backend = options.backend == Backend::auto_select ? Backend::cpu : options.backend;
+  if (backend != Backend::interp && backend != Backend::cpu)
     throw UserError("backend '" + std::string(backend_name(backend)) + "' is not available yet",
-                    "use --backend interp (or auto)");
+                    "use --backend cpu, interp (or auto)");
   std::shared_ptr<const Specialisation> spec = im.specialise(ki, b, options);
   if (options.debug_ir) std::cerr << spec->ir_trace;
   CallResult r;
+  // Generic CPU backend (codegen/cpu/backend.h); `auto` falls back to the interpreter for the
+  // few kernels it cannot compile yet, `--backend cpu` says why.
+  if (backend == Backend::cpu) {
+    std::string why = codegen::cpu::cpu_unsupported_reason(spec->kernel);
+    if (why.empty()) {
+      if (options.debug_code || ir::debug_enabled("code"))
+        std::cerr << codegen::cpu::generate_cpu_source(spec->kernel, options);
+      r.outputs = codegen::cpu::run_generic_cpu(spec, spec->kernel, b.values, options);
+      r.backend_used = Backend::cpu;
+      return r;
+    }
+    if (options.backend == Backend::cpu)
+      throw UserError("the generic CPU backend cannot run kernel '" + spec->kernel.name + "': " + why,
+                      "use --backend interp");
+  }
   r.outputs = interp::run_kernel(spec->kernel, b.values);
   r.backend_used = Backend::interp;
   return r;
@@ -321,7 +337,10 @@ DispatchDecision Program::explain(const std::string& kernel_name, const ArgMap& 
   std::shared_ptr<const Specialisation> spec = im.specialise(ki, b, options);
   if (options.debug_ir) std::cerr << spec->ir_trace;
   if (ir_text) *ir_text = spec->ir_trace;
-  if (code_text) code_text->clear();
+  if (code_text)
+    *code_text = codegen::cpu::cpu_unsupported_reason(spec->kernel).empty()
+                     ? codegen::cpu::generate_cpu_source(spec->kernel, options)
+                     : std::string();
   DispatchDecision d;
   d.kernel = im.kernels[ki].name;
   fill_dispatch_decision(d, spec, options);
