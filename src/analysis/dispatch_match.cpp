@@ -592,7 +592,8 @@ class Matcher {
     plan_.out_dtype = a->type.dtype;
     plan_.out_rank = rank;
     plan_.out_alloc = a->op;
-    // The interpreter (and every backend) zero-fills `empty`; `full` holds its fill value.
+    // `full` holds its fill value. `empty` holds unspecified values where nothing is stored;
+    // the template writes 0 there, as the interpreter's zero-filled allocation would show.
     plan_.masked_value = 0.0f;
     if (a->op == Op::fill) {
       std::optional<double> c = const_value(a->operands.back());
