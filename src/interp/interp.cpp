@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <new>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <unordered_map>
@@ -425,50 +426,13 @@ class Interpreter {
             std::holds_alternative<bool>(a) ? int64_t(std::get<bool>(a)) : std::get<int64_t>(a);
         int64_t y =
             std::holds_alternative<bool>(b) ? int64_t(std::get<bool>(b)) : std::get<int64_t>(b);
-        int64_t r = 0;
-        switch (n.op) {
-          case Op::add:
-            r = x + y;
-            break;
-          case Op::sub:
-            r = x - y;
-            break;
-          case Op::mul:
-            r = x * y;
-            break;
-          case Op::floordiv:
-          case Op::mod: {
-            if (y == 0) fail(n, "integer division by zero on the host");
-            int64_t q = x / y;
-            if ((x % y != 0) && ((x < 0) != (y < 0))) --q;
-            r = n.op == Op::floordiv ? q : x - q * y;
-            break;
-          }
-          case Op::maximum:
-            r = std::max(x, y);
-            break;
-          case Op::minimum:
-            r = std::min(x, y);
-            break;
-          case Op::bit_and:
-            r = x & y;
-            break;
-          case Op::bit_or:
-            r = x | y;
-            break;
-          case Op::bit_xor:
-            r = x ^ y;
-            break;
-          case Op::pow: {
-            r = 1;
-            for (int64_t i = 0; i < y; ++i) r *= x;
-            break;
-          }
-          default:
-            r = int64_t(apply_binary(n.op, DType::i64, double(x), double(y)));
-        }
-        if (n.type.kind == ir::TypeKind::host_bool) return set(n, r != 0);
-        return set(n, r);
+        std::optional<int64_t> r = host_int_binary(n.op, x, y);
+        if (!r)
+          fail(n, "integer " + std::string(y == 0 ? "division by zero" : "overflow") +
+                      " in host arithmetic (" + std::to_string(x) + " " +
+                      std::string(ir::op_name(n.op)) + " " + std::to_string(y) + ")");
+        if (n.type.kind == ir::TypeKind::host_bool) return set(n, *r != 0);
+        return set(n, *r);
       }
       double r = apply_binary(n.op, DType::f32, num(a), num(b));
       // Host float arithmetic is Python's: double precision.

@@ -3,6 +3,7 @@
 // device-side indexing of tensors into normalised loads and stores whose index operands are
 // each of rank 0 or of the access's rank.
 #include <algorithm>
+#include <limits>
 
 #include "ir/lower_impl.h"
 
@@ -181,8 +182,11 @@ NodePtr Lowerer::binary(Op op, NodePtr a, NodePtr b, ast::Pos pos) {
   if (a->kind == NodeKind::const_int && b->kind == NodeKind::const_int &&
       (op == Op::add || op == Op::sub || op == Op::mul)) {
     // Folded here so that sizes like `-1` or `B + 1` stay constants during lowering.
-    int64_t x = a->ival, y = b->ival;
-    return const_int(op == Op::add ? x + y : op == Op::sub ? x - y : x * y, loc_of(pos));
+    int64_t r = 0;
+    bool overflow = op == Op::add   ? __builtin_add_overflow(a->ival, b->ival, &r)
+                    : op == Op::sub ? __builtin_sub_overflow(a->ival, b->ival, &r)
+                                    : __builtin_mul_overflow(a->ival, b->ival, &r);
+    if (!overflow) return const_int(r, loc_of(pos));
   }
   const Type& ta = a->type;
   const Type& tb = b->type;
@@ -225,7 +229,9 @@ NodePtr Lowerer::unary(Op op, NodePtr a, ast::Pos pos) {
   if (a->type.is_tensor())
     fail(pos, "math on a whole tensor is not supported", "load it inside a device loop first");
   if (a->type.kind == TypeKind::none) fail(pos, "expected a value");
-  if (op == Op::neg && a->kind == NodeKind::const_int) return const_int(-a->ival, loc_of(pos));
+  if (op == Op::neg && a->kind == NodeKind::const_int &&
+      a->ival != std::numeric_limits<int64_t>::min())
+    return const_int(-a->ival, loc_of(pos));
   if (op == Op::neg && a->kind == NodeKind::const_float) return const_float(-a->fval, loc_of(pos));
   Node n;
   n.kind = NodeKind::unary;

@@ -3,6 +3,7 @@
 #include "ir/pass_fold_constants.h"
 
 #include <cmath>
+#include <limits>
 #include <optional>
 
 #include "ir/rewrite.h"
@@ -111,7 +112,8 @@ std::optional<NodePtr> fold_unary(const Node& n) {
   if (!is_const(a) || !n.type.is_host_scalar()) return std::nullopt;
   if (n.op == Op::neg) {
     if (a->kind == NodeKind::const_float) return const_float(-a->fval, n.loc);
-    if (n.type.kind == TypeKind::host_int) return const_int(-a->ival, n.loc);
+    if (n.type.kind == TypeKind::host_int && a->ival != std::numeric_limits<int64_t>::min())
+      return const_int(-a->ival, n.loc);
   }
   if (n.op == Op::logical_not)
     return const_bool(a->kind == NodeKind::const_float ? a->fval == 0 : a->ival == 0, n.loc);

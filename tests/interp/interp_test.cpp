@@ -364,6 +364,24 @@ def k(x: torch.Tensor) -> torch.Tensor:
   EXPECT_EQ(values(out.at(0)), (std::vector<double>{1 + 1 + 2 + 2 + 2, 2 + 2 + 4 + 4 + 3}));
 }
 
+TEST(Interp, HostIntegerOverflowIsAUserError) {
+  const char* src = R"(
+@helion.kernel()
+def k(x: torch.Tensor, n: int) -> torch.Tensor:
+    big = n * n * n
+    out = torch.zeros([big], dtype=torch.float32, device=x.device)
+    return out
+)";
+  try {
+    run(src, {{"x", f32({1}, {1})}, {"n", int64_t(1) << 40}});
+    FAIL() << "expected an overflow error";
+  } catch (const UserError& e) {
+    EXPECT_NE(e.message().find("integer overflow in host arithmetic"), std::string::npos)
+        << e.what();
+    EXPECT_EQ(e.loc().line, 8);
+  }
+}
+
 TEST(Interp, RuntimeIfMergesReassignedValues) {
   const char* src = R"(
 @helion.kernel(config=helion.Config(block_sizes=[2]))
