@@ -188,9 +188,15 @@ __device__ __forceinline__ void cp_async_wait() {
 #else
 __device__ __forceinline__ void cp_async_16(void* smem_dst, const void* global_src, int src_bytes) {
   const unsigned dst = static_cast<unsigned>(__cvta_generic_to_shared(smem_dst));
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(global_src),
-               "r"(src_bytes)
-               : "memory");
+  if (src_bytes == 16) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(dst), "l"(global_src)
+                 : "memory");
+  } else {
+    // The PTX ISA asks for src-size < cp-size: only partial blocks use the zero-filling form.
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(global_src),
+                 "r"(src_bytes)
+                 : "memory");
+  }
 }
 
 __device__ __forceinline__ void cp_async_commit() {
