@@ -109,14 +109,28 @@ void check_device(const Tensor& t, const char* name, Device expected) {
                   "move every tensor of the call to the same device with .to(...)");
 }
 
-// A device buffer from the stream-ordered pool, given back in stream order.
+// A device buffer from the stream-ordered pool, given back in stream order (plain cudaMalloc
+// where the device has no memory pools).
 class StreamBuffer {
  public:
   explicit StreamBuffer(size_t bytes) {
-    if (bytes) JAGTILE_CUDA_CHECK(cudaMallocAsync(&ptr_, bytes, cudaStream_t(0)));
+    if (!bytes) return;
+    const cudaError_t err = cudaMallocAsync(&ptr_, bytes, cudaStream_t(0));
+    if (err == cudaErrorNotSupported) {
+      (void)cudaGetLastError();
+      pooled_ = false;
+      JAGTILE_CUDA_CHECK(cudaMalloc(&ptr_, bytes));
+    } else {
+      JAGTILE_CUDA_CHECK(err);
+    }
   }
   ~StreamBuffer() {
-    if (ptr_) (void)cudaFreeAsync(ptr_, cudaStream_t(0));
+    if (!ptr_) return;
+    if (pooled_) {
+      (void)cudaFreeAsync(ptr_, cudaStream_t(0));
+    } else {
+      (void)cudaFree(ptr_);  // waits for the kernels that use it
+    }
   }
   StreamBuffer(const StreamBuffer&) = delete;
   StreamBuffer& operator=(const StreamBuffer&) = delete;
@@ -127,6 +141,7 @@ class StreamBuffer {
 
  private:
   void* ptr_ = nullptr;
+  bool pooled_ = true;
 };
 
 }  // namespace
