@@ -117,8 +117,7 @@ class Interpreter {
     RVal v = get(n);
     if (auto* i = std::get_if<int64_t>(&v)) return *i;
     if (auto* b = std::get_if<bool>(&v)) return *b;
-    double d = num(v);
-    return std::isfinite(d) ? int64_t(d) : 0;
+    return int64_t(apply_cast(DType::i64, num(v)));
   }
   Tensor tensor(const NodePtr& n) {
     RVal v = get(n);
@@ -149,6 +148,15 @@ class Interpreter {
           break;
       }
     }
+    // Values are whole tiles in memory: refuse sizes no tile could have.
+    double elements = 1;
+    for (int64_t e : ext) elements *= double(e);
+    for (int64_t e : ext)
+      if (e < 0 || elements > double(int64_t(1) << 31))
+        fail(*current_,
+             "a device value of extents " + shape_to_string(ext) +
+                 " is negative or too large for one tile",
+             "full dims (':' and integer sizes in hl.zeros) take a tensor dimension's size");
     return ext;
   }
 
@@ -224,6 +232,7 @@ class Interpreter {
   }
 
   void eval(const Node& n, const NodePtr& self) {
+    current_ = &n;
     switch (n.kind) {
       case NodeKind::const_int:
       case NodeKind::const_float:
@@ -736,11 +745,12 @@ class Interpreter {
     L.end = end;
     int64_t bs = info.block_size;
     int64_t id = 0;
-    for (int64_t start = begin; start < end; start += bs, ++id) {
+    for (int64_t start = begin; start < end; ++id) {
       L.start = start;
       L.id = id;
       loops_[size_t(b)] = L;
       exec(n.regions.at(0));
+      if (__builtin_add_overflow(start, bs, &start)) break;
     }
     loops_[size_t(b)] = saved;
   }
@@ -751,6 +761,7 @@ class Interpreter {
   std::vector<RVal> values_;
   std::vector<LoopState> loops_;
   std::vector<Tensor> outputs_;
+  const Node* current_ = nullptr;  // the node being evaluated, for located errors
 };
 
 }  // namespace

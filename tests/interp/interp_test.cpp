@@ -382,6 +382,26 @@ def k(x: torch.Tensor, n: int) -> torch.Tensor:
   }
 }
 
+TEST(Interp, NegativeDeviceSizeIsAUserError) {
+  const char* src = R"(
+@helion.kernel()
+def k(x: torch.Tensor, n: int) -> torch.Tensor:
+    out = torch.zeros_like(x)
+    for t in hl.grid(1):
+        z = hl.zeros([n], dtype=torch.float32)
+        out[t] = z.sum()
+    return out
+)";
+  try {
+    run(src, {{"x", f32({1}, {1})}, {"n", int64_t(-3)}});
+    FAIL() << "expected a size error";
+  } catch (const UserError& e) {
+    EXPECT_NE(e.message().find("is negative or too large for one tile"), std::string::npos)
+        << e.what();
+    EXPECT_EQ(e.loc().line, 10);
+  }
+}
+
 TEST(Interp, RuntimeIfMergesReassignedValues) {
   const char* src = R"(
 @helion.kernel(config=helion.Config(block_sizes=[2]))
