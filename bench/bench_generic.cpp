@@ -89,6 +89,7 @@ int main(int argc, char** argv) {
   shape.max_len = 512;
   shape.sparsity = 0.5;
   int repeat = 10, threads = 0, wide = 0;
+  std::string only;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--batch")
@@ -115,6 +116,7 @@ int main(int argc, char** argv) {
   std::printf("%-18s %10s %10s %8s %9s %12s %10s\n", "kernel", "median_ms", "GB/s", "peak", "%peak",
               "cold_comp_s", "warm_ms");
   for (const char* name : {"jagged_sum", "jagged_softmax", "jagged_layer_norm"}) {
+    if (!only.empty() && only != name) continue;
     const ExampleInfo* info = find_example(name);
     std::string text = read_file(root + "/" + info->file);
     if (wide) {

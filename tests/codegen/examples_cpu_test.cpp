@@ -106,6 +106,31 @@ TEST(ExampleOnCpuBlocks, OddBlockSizesMatchInterpreter) {
   EXPECT_TRUE(c.ok) << c.mismatch;
 }
 
+// Block sizes whose tile arrays do not fit a worker's stack (16 MiB here) use heap arrays.
+TEST(ExampleOnCpuBlocks, HugeBlockSizesMatchInterpreter) {
+  use_shared_cache_dir();
+  std::string src = read_source_file("examples/jagged_softmax.py");
+  const std::string deco = "@helion.kernel()";
+  size_t at = src.find(deco);
+  ASSERT_NE(at, std::string::npos);
+  src.replace(at, deco.size(),
+              "@helion.kernel(config=helion.Config(block_sizes=[64, 256, 256, 256]))");
+  Program p = Program::from_source(src, "jagged_softmax.py");
+  const ExampleInfo* info = find_example("jagged_softmax");
+  JaggedShape s;
+  s.batch = 70;
+  s.features = 300;
+  s.max_len = 40;
+  s.seed = 12;
+  ArgMap args = info->make_inputs(s, DType::f32, DType::i32);
+  Options interp;
+  interp.backend = Backend::interp;
+  Tensor got = p.call("jagged_softmax", args, cpu_options(true, 2)).outputs.at(0);
+  Tensor want = p.call("jagged_softmax", args, interp).outputs.at(0);
+  Comparison c = compare_tensors(got, want, info->tolerance(DType::f32));
+  EXPECT_TRUE(c.ok) << c.mismatch;
+}
+
 // The generic code is deterministic: identical bits on 1 and 2 threads and on repeated runs.
 TEST(ExampleOnCpuThreads, SameBitsOnAnyThreadCount) {
   use_shared_cache_dir();

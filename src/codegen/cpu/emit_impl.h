@@ -139,6 +139,7 @@ class Emitter {
   void var_assign(const Node& n, Writer& w);
   std::string elementwise(const Node& n, const std::vector<std::string>& ops) const;
   std::string convert(const std::string& e, DType from, DType to) const;
+  std::string array_decl(const std::string& ctype, const std::string& name, int64_t count) const;
   std::string to_storage(const std::string& e, DType compute, DType storage) const;
   std::string from_storage(const std::string& e, DType storage) const;
 

@@ -124,6 +124,16 @@ JT_INLINE float jt_exp(float x) {
 JT_INLINE float jt_sigmoid(float x) { return 1.0f / (1.0f + jt_exp(-x)); }
 JT_INLINE float jt_silu(float x) { return x / (1.0f + jt_exp(-x)); }
 
+// A tile array too large for a worker's stack (big block sizes): heap, freed on every return.
+template <typename T>
+struct JtHeapArray {
+  T* p;
+  explicit JtHeapArray(int64_t n) : p((T*)aligned_alloc(64, (size_t)((n * (int64_t)sizeof(T) + 63) / 64 * 64))) {}
+  ~JtHeapArray() { free(p); }
+  JtHeapArray(const JtHeapArray&) = delete;
+  JtHeapArray& operator=(const JtHeapArray&) = delete;
+};
+
 JT_INLINE int64_t jt_clamp_len(int64_t n, int64_t block) {
   return n < 0 ? 0 : (n > block ? block : n);
 }
@@ -151,7 +161,7 @@ JT_INLINE int jt_failed(const JtHost* h) {
 
 std::string prelude() {
   std::string s =
-      "#include <math.h>\n#include <stdint.h>\n#include <string.h>\n\n"
+      "#include <math.h>\n#include <stdint.h>\n#include <stdlib.h>\n#include <string.h>\n\n"
       "// ---- calling convention (jagtile src/codegen/cpu/abi.h) ----\n";
   s += JAGTILE_CPU_ABI_TEXT;
   s += "\n";

@@ -68,6 +68,17 @@ std::vector<std::string> Emitter::map_idx(const ir::Shape& from, const ir::Shape
   return r;
 }
 
+// Tile arrays live on the stack up to 64 KiB; larger ones (big block sizes) on the heap, so a
+// worker thread's stack never overflows.
+std::string Emitter::array_decl(const std::string& ctype, const std::string& name,
+                                int64_t count) const {
+  int64_t bytes = count * (ctype == "bool" ? 1 : ctype == "float" ? 4 : 8);
+  if (bytes <= 64 * 1024)
+    return "alignas(64) " + ctype + " " + name + "[" + std::to_string(count) + "];";
+  return "JtHeapArray<" + ctype + "> " + name + "_heap(" + std::to_string(count) + "); " + ctype +
+         "* const " + name + " = " + name + "_heap.p;";
+}
+
 std::string Emitter::convert(const std::string& e, DType from, DType to) const {
   if (dtype_is_float(to)) return "(float)(" + e + ")";
   if (to == DType::boolean) return "((" + e + ") != 0)";
@@ -629,7 +640,7 @@ void Emitter::checked_nest(
 void Emitter::materialise(const Node& n, Writer& w) {
   std::string nm = name(n);
   std::string cty = compute_ctype(n.type.dtype);
-  w.line("alignas(64) " + cty + " " + nm + "[" + std::to_string(numel(n.type.shape)) + "];");
+  w.line(array_decl(cty, nm, numel(n.type.shape)));
   checked_nest(n.type.shape, w, [&](Writer& iw, const std::vector<std::string>& idx) {
     std::string e = at_inline(n, idx, iw);
     if (mode_ == CheckMode::check_only) return;
@@ -641,8 +652,7 @@ void Emitter::materialise(const Node& n, Writer& w) {
 void Emitter::ensure_array(const NodePtr& n, Writer& w) {
   if (!is_device_value(*n) || arrays_.count(n.get()) || temp_arrays_.count(n.get())) return;
   std::string nm = "t" + std::to_string(temp_++);
-  w.line("alignas(64) " + std::string(compute_ctype(n->type.dtype)) + " " + nm + "[" +
-         std::to_string(numel(n->type.shape)) + "];");
+  w.line(array_decl(compute_ctype(n->type.dtype), nm, numel(n->type.shape)));
   checked_nest(n->type.shape, w, [&](Writer& iw, const std::vector<std::string>& idx) {
     std::string e = at(n, idx, iw);
     if (mode_ == CheckMode::check_only) return;
@@ -673,10 +683,13 @@ void Emitter::reduce(const Node& n, Writer& w) {
     w.line(cty + " " + nm + " = " + init + ";");
     if (mean) w.line("int64_t " + cnt + " = 0;");
   } else {
-    w.line("alignas(64) " + cty + " " + nm + "[" + std::to_string(on) + "];");
+    w.line(array_decl(cty, nm, on));
     w.line("for (int64_t o = 0; o < " + std::to_string(on) + "; ++o) " + nm + "[o] = " + init +
            ";");
-    if (mean) w.line("int64_t " + cnt + "[" + std::to_string(on) + "] = {0};");
+    if (mean) {
+      w.line(array_decl("int64_t", cnt, on));
+      w.line("for (int64_t o = 0; o < " + std::to_string(on) + "; ++o) " + cnt + "[o] = 0;");
+    }
   }
   bool innermost_reduced = !in.empty() && reduced.back();
   std::string red;
@@ -735,7 +748,7 @@ void Emitter::matmul(const Node& n, Writer& w) {
   int64_t K = extents(sa).back();
   std::string nm = name(n);
   std::string cty = compute_ctype(n.type.dtype);
-  w.line("alignas(64) " + cty + " " + nm + "[" + std::to_string(numel(so)) + "];");
+  w.line(array_decl(cty, nm, numel(so)));
   nest(so, w, [&](Writer& iw, const std::vector<std::string>& idx) {
     Writer* saved_hoist = hoist_;
     hoist_ = nullptr;  // operands are indexed by the local `kk`: nothing can move out
@@ -840,8 +853,7 @@ void Emitter::var_decl(const Node& n, Writer& w) {
     w.line(cty + " " + nm + " = " + v + ";  // variable " + n.name);
     return;
   }
-  w.line("alignas(64) " + cty + " " + nm + "[" + std::to_string(numel(n.type.shape)) +
-         "];  // variable " + n.name);
+  w.line(array_decl(cty, nm, numel(n.type.shape)) + "  // variable " + n.name);
   checked_nest(n.type.shape, w, [&](Writer& iw, const std::vector<std::string>& idx) {
     std::string v = at(init, map_idx(init->type.shape, n.type.shape, idx), iw);
     if (mode_ == CheckMode::check_only) return;
