@@ -6,6 +6,7 @@
 // Anything that does not match says why, so `jagtile explain` can print the reason.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -52,6 +53,11 @@ struct ReducePlan {
   int out_rank = 2;                  // 1 for [B], 2 for [B, M]
   ir::Op out_alloc = ir::Op::zeros;  // zeros | empty | fill
   float masked_value = 0.0f;         // what the allocation holds where the kernel stores nothing
+
+  // Host asserts and `.item()` reads the kernel makes before its loops, with the host values
+  // they use, as a loop-free kernel for the interpreter to run first (so a failing assert
+  // raises exactly the kernel's error); nullptr when there are none.
+  std::shared_ptr<const ir::Kernel> host_checks;
 
   bool has_counts() const { return counts_param >= 0; }
   // The template spec for this plan; the caller sets feature_counts from the counts argument.

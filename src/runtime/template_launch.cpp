@@ -8,6 +8,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "interp/interp.h"
 #include "ir/pipeline.h"
 #include "jagtile/jagged.h"
 
@@ -76,6 +77,8 @@ std::shared_ptr<const analysis::DispatchResult> dispatch_for(
 
 std::vector<Tensor> run_template_plan(const analysis::ReducePlan& plan, const ir::Kernel& kernel,
                                       const std::vector<ArgValue>& values, const Options& options) {
+  // The kernel's own host checks first, with the interpreter's exact errors.
+  if (plan.host_checks) interp::run_kernel(*plan.host_checks, values);
   const Tensor& x = tensor_arg(kernel, values, plan.data_param, plan.data_name);
   const Tensor& offsets = tensor_arg(kernel, values, plan.offsets_param, plan.offsets_name);
   // Validate with the kernel's own tensor names, so the message points at its arguments.

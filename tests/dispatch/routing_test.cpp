@@ -212,3 +212,40 @@ TEST(Routing, TemplateMatchesGenericCpu) {
 
 }  // namespace
 }  // namespace jagtile
+
+namespace jagtile {
+namespace {
+
+// Host asserts stay the kernel's: the template path runs them first, through the interpreter,
+// so a failing one raises exactly the error the generic path raises.
+TEST(Routing, HostAssertsAreCheckedOnTheTemplatePath) {
+  std::string src = variant(direct_sum(), {{"    M = x_values.size(1)\n",
+                                            "    M = x_values.size(1)\n"
+                                            "    assert M > 2, \"need more than 2 columns\"\n"}});
+  Program p = Program::from_source(src, "asserting.py");
+  DispatchDecision d = p.explain("", small_args());
+  ASSERT_EQ(d.dispatch, "template jagged_reduce(op=sum, items_axis=0, counts=no)") << d.reason;
+  EXPECT_THAT(d.plan,
+              HasSubstr("host checks: 1 assert, run by the interpreter before the template"));
+  // Passing: the template runs.
+  EXPECT_EQ(p.call("", small_args()).backend_used, Backend::template_lib);
+  // Failing: the same message on both paths.
+  ArgMap narrow = small_args();
+  narrow["x_values"] = Tensor::zeros({5, 2}, DType::f32);
+  std::string on_template, on_interp;
+  try {
+    p.call("", narrow, with(Backend::template_lib));
+  } catch (const UserError& e) {
+    on_template = e.what();
+  }
+  try {
+    p.call("", narrow, with(Backend::interp));
+  } catch (const UserError& e) {
+    on_interp = e.what();
+  }
+  EXPECT_THAT(on_template, HasSubstr("need more than 2 columns"));
+  EXPECT_EQ(on_template, on_interp);
+}
+
+}  // namespace
+}  // namespace jagtile
