@@ -23,8 +23,11 @@
 namespace jagtile::reduce_detail::JAGTILE_ISA_NS {
 namespace {
 
+// Small vector helpers must inline: out of line, 64-byte vectors travel through the stack.
+#define JAGTILE_INLINE inline __attribute__((always_inline))
+
 #if defined(__AVX512F__)
-constexpr int kMaxVectors = 8;  // 8 zmm accumulators: 128 columns per pass
+constexpr int kMaxVectors = 16;  // 16 of the 32 zmm registers: 256 columns per pass
 #elif defined(__AVX2__)
 constexpr int kMaxVectors = 4;  // 8 ymm accumulators
 #else
@@ -33,6 +36,10 @@ constexpr int kMaxVectors = 2;  // 8 xmm accumulators
 constexpr int kLanes = 16;
 // How many rows ahead the software prefetch reaches.
 constexpr int64_t kPrefetchRows = 0;
+// Items of at most this many rows take the branchless whole-item path.
+constexpr int kShortRows = 4;
+// A row of zeros (any input type) for the rows a short item does not have.
+alignas(64) constexpr uint16_t kZeroRow[2 * kLanes * 16] = {};
 // How far ahead (bytes) the whole-item path prefetches values: measured best of 1, 2 and 4 KiB.
 constexpr int64_t kWholeItemPrefetchBytes = 2048;
 
@@ -50,16 +57,16 @@ struct Half {
   uint16_t bits;
 };
 
-inline VecF splat(float x) {
+JAGTILE_INLINE VecF splat(float x) {
   return VecF{} + x;
 }
 
-inline VecF load_vec(const float* p) {
+JAGTILE_INLINE VecF load_vec(const float* p) {
   VecF v;
   std::memcpy(&v, p, sizeof v);
   return v;
 }
-inline VecF load_vec(const Bf16* p) {
+JAGTILE_INLINE VecF load_vec(const Bf16* p) {
 #if defined(__AVX512F__)
   // GCC splits the generic widening below into two halves; one vpmovzxwd does it whole.
   __m512i wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
@@ -70,58 +77,58 @@ inline VecF load_vec(const Bf16* p) {
   return (VecF)(__builtin_convertvector(h, VecU) << 16);
 #endif
 }
-inline VecF load_vec(const Half* p) {
+JAGTILE_INLINE VecF load_vec(const Half* p) {
   VecF16 h;
   std::memcpy(&h, p, sizeof h);
   return __builtin_convertvector(h, VecF);
 }
-inline float load_scalar(const float* p) {
+JAGTILE_INLINE float load_scalar(const float* p) {
   return *p;
 }
-inline float load_scalar(const Bf16* p) {
+JAGTILE_INLINE float load_scalar(const Bf16* p) {
   return bf16_bits_to_f32(p->bits);
 }
-inline float load_scalar(const Half* p) {
+JAGTILE_INLINE float load_scalar(const Half* p) {
   _Float16 h;
   std::memcpy(&h, p, sizeof h);
   return float(h);
 }
 
-inline VecF select(VecI mask, VecF a, VecF b) {
+JAGTILE_INLINE VecF select(VecI mask, VecF a, VecF b) {
   return (VecF)((mask & (VecI)a) | (~mask & (VecI)b));
 }
 
 // Combine ops. max/min propagate NaN (like torch.amax/amin): once a NaN is in, it stays.
 struct SumOp {
   static float identity() { return 0.0f; }
-  static VecF apply(VecF a, VecF b) { return a + b; }
-  static float apply(float a, float b) { return a + b; }
+  JAGTILE_INLINE static VecF apply(VecF a, VecF b) { return a + b; }
+  JAGTILE_INLINE static float apply(float a, float b) { return a + b; }
 };
 struct MaxOp {
   static float identity() { return -INFINITY; }
-  static VecF apply(VecF a, VecF b) { return select((a > b) | (a != a), a, b); }
-  static float apply(float a, float b) { return (a > b || a != a) ? a : b; }
+  JAGTILE_INLINE static VecF apply(VecF a, VecF b) { return select((a > b) | (a != a), a, b); }
+  JAGTILE_INLINE static float apply(float a, float b) { return (a > b || a != a) ? a : b; }
 };
 struct MinOp {
   static float identity() { return INFINITY; }
-  static VecF apply(VecF a, VecF b) { return select((a < b) | (a != a), a, b); }
-  static float apply(float a, float b) { return (a < b || a != a) ? a : b; }
+  JAGTILE_INLINE static VecF apply(VecF a, VecF b) { return select((a < b) | (a != a), a, b); }
+  JAGTILE_INLINE static float apply(float a, float b) { return (a < b || a != a) ? a : b; }
 };
 
 // ---- output: post op and the one cast to the output dtype -----------------------------------
 
-inline VecF apply_post(const ReduceArgs& a, VecF acc, int64_t nnz) {
+JAGTILE_INLINE VecF apply_post(const ReduceArgs& a, VecF acc, int64_t nnz) {
   switch (a.post) {
     case ReducePost::identity:
       return acc;
     case ReducePost::divide_by_count:
       return acc / splat(float(nnz));
-    case ReducePost::divide_or_value:
-      return nnz > 0 ? acc / splat(float(nnz)) : splat(a.post_value);
+    case ReducePost::divide_or_value:  // a select, not a branch: nnz varies item to item
+      return select(VecI{} - int32_t(nnz > 0), acc / splat(float(nnz)), splat(a.post_value));
   }
   return acc;
 }
-inline float apply_post(const ReduceArgs& a, float acc, int64_t nnz) {
+JAGTILE_INLINE float apply_post(const ReduceArgs& a, float acc, int64_t nnz) {
   switch (a.post) {
     case ReducePost::identity:
       return acc;
@@ -134,7 +141,7 @@ inline float apply_post(const ReduceArgs& a, float acc, int64_t nnz) {
 }
 
 // Round to nearest even, NaN kept quiet: the vector form of f32_to_bf16_bits.
-inline VecH to_bf16(VecF v) {
+JAGTILE_INLINE VecH to_bf16(VecF v) {
   VecU u = (VecU)v;
   VecU rounded = (u + (0x7fffu + ((u >> 16) & 1u))) >> 16;
   VecI is_nan = (VecI)((u & 0x7fffffffu) > 0x7f800000u);
@@ -142,7 +149,7 @@ inline VecH to_bf16(VecF v) {
   return __builtin_convertvector((VecU)((is_nan & (VecI)quiet) | (~is_nan & (VecI)rounded)), VecH);
 }
 
-inline void store_vec(const ReduceArgs& a, int64_t index, VecF v) {
+JAGTILE_INLINE void store_vec(const ReduceArgs& a, int64_t index, VecF v) {
   switch (a.out_dtype) {
     case DType::f32: {
       float* dst = static_cast<float*>(a.out) + index;
@@ -175,7 +182,7 @@ inline void store_vec(const ReduceArgs& a, int64_t index, VecF v) {
     }
   }
 }
-inline void store_scalar(const ReduceArgs& a, int64_t index, float v) {
+JAGTILE_INLINE void store_scalar(const ReduceArgs& a, int64_t index, float v) {
   switch (a.out_dtype) {
     case DType::f32:
       static_cast<float*>(a.out)[index] = v;
@@ -196,7 +203,7 @@ inline void store_scalar(const ReduceArgs& a, int64_t index, float v) {
 // Reduces rows [0, rows) of columns [0, NV*16) starting at `src` (row stride `stride`) into
 // registers, from the op's identity.
 template <class Op, class In, int NV>
-inline void reduce_block(const In* src, int64_t stride, int64_t rows, VecF (&acc)[NV]) {
+JAGTILE_INLINE void reduce_block(const In* src, int64_t stride, int64_t rows, VecF (&acc)[NV]) {
   for (int k = 0; k < NV; ++k) acc[k] = splat(Op::identity());
   for (int64_t r = 0; r < rows; ++r) {
     const In* row = src + r * stride;
@@ -281,6 +288,14 @@ void reduce_chunk(const ReduceArgs& a, const In* src, int64_t rows, int64_t cols
     JAGTILE_REMAINDER_CASE(5)
     JAGTILE_REMAINDER_CASE(6)
     JAGTILE_REMAINDER_CASE(7)
+    JAGTILE_REMAINDER_CASE(8)
+    JAGTILE_REMAINDER_CASE(9)
+    JAGTILE_REMAINDER_CASE(10)
+    JAGTILE_REMAINDER_CASE(11)
+    JAGTILE_REMAINDER_CASE(12)
+    JAGTILE_REMAINDER_CASE(13)
+    JAGTILE_REMAINDER_CASE(14)
+    JAGTILE_REMAINDER_CASE(15)
 #undef JAGTILE_REMAINDER_CASE
     default:
       break;
@@ -336,46 +351,87 @@ void flush_row(const ReduceArgs& a, int64_t item, const float* acc) {
   for (; j < a.num_cols; ++j) store_scalar(a, out_row + j, a.masked_value);
 }
 
-// A whole item of at most one chunk, all of whose columns are valid: the tiny-items hot path.
-// Chosen once per worker so the per-item work is a few loads, adds and one store per vector.
-using WholeItemFn = void (*)(const ReduceArgs& a, const void* rows, int64_t len, int64_t item);
+// Runs of whole items (each at most one chunk, owned entirely by this worker, every column
+// valid): the tiny-items hot path. One call covers consecutive items, so per item there are a few
+// loads, adds, the post op and one store per vector, with no calls.
+using WholeItemsFn = int64_t (*)(const ReduceArgs& a, int64_t first, int64_t limit);
 
+JAGTILE_INLINE void finish_empty_row(const ReduceArgs& a, int64_t item) {
+  const float value = apply_post(a, a.init, 0);  // exactly post(init), as the kernel computes it
+  for (int64_t j = 0; j < a.num_cols; ++j) store_scalar(a, item * a.num_cols + j, value);
+}
+
+// Processes items first, first+1, ... while they are at most one chunk and below limit; returns
+// the first item not processed.
 template <class Op, class In, int NV>
-void whole_item_fixed(const ReduceArgs& a, const void* rows, int64_t len, int64_t item) {
-  const int64_t out_row = item * a.num_cols;
-  if (len == 0) {  // exactly post(init), as the kernel computes it
-    for (int k = 0; k < NV; ++k)
-      store_vec(a, out_row + k * kLanes, apply_post(a, splat(a.init), 0));
-    return;
+int64_t whole_items_fixed(const ReduceArgs& args, int64_t b, int64_t limit) {
+  // A local copy: the output stores could alias `args` as far as the compiler knows, which would
+  // make it reload post, init and the output pointer for every item.
+  const ReduceArgs a = args;
+  const In* values = static_cast<const In*>(a.values);
+  const int64_t M = a.num_cols;
+  int64_t start = a.offset(b);
+  for (; b < limit; ++b) {
+    const int64_t end = a.offset(b + 1);
+    const int64_t len = end - start;
+    if (len > a.chunk_rows) break;
+    const In* rows = values + start * M;
+    start = end;
+    // Items this small are over before the hardware prefetcher ramps up: fetch ahead by hand.
+    __builtin_prefetch(reinterpret_cast<const char*>(rows) + kWholeItemPrefetchBytes);
+    __builtin_prefetch(reinterpret_cast<const char*>(rows) + kWholeItemPrefetchBytes + 64);
+    VecF part[NV];
+    if (len <= kShortRows) {
+      // Branchless: always kShortRows rows; missing ones read a zero row and count as the op's
+      // identity, which leaves the result bit for bit as the row loop would compute it. The
+      // row count of tiny items is random, so a loop over it would mispredict on every item.
+      for (int k = 0; k < NV; ++k) part[k] = splat(Op::identity());
+      for (int r = 0; r < kShortRows; ++r) {
+        const bool valid = r < len;
+        const In* row = valid ? rows + r * M : reinterpret_cast<const In*>(kZeroRow);
+        const VecI keep = VecI{} - int32_t(valid);
+        for (int k = 0; k < NV; ++k) {
+          part[k] =
+              Op::apply(part[k], select(keep, load_vec(row + k * kLanes), splat(Op::identity())));
+        }
+      }
+    } else {
+      reduce_block<Op, In, NV>(rows, M, len, part);
+    }
+    // An empty item's result is post(init) exactly, as the kernel computes it.
+    const VecI empty = VecI{} - int32_t(len == 0);
+    for (int k = 0; k < NV; ++k) {
+      const VecF acc = select(empty, splat(a.init), Op::apply(splat(a.init), part[k]));
+      store_vec(a, b * M + k * kLanes, apply_post(a, acc, len));
+    }
   }
-  // Items this small are over before the hardware prefetcher ramps up: fetch ahead by hand.
-  __builtin_prefetch(static_cast<const char*>(rows) + kWholeItemPrefetchBytes);
-  __builtin_prefetch(static_cast<const char*>(rows) + kWholeItemPrefetchBytes + 64);
-  VecF part[NV];
-  reduce_block<Op, In, NV>(static_cast<const In*>(rows), a.num_cols, len, part);
-  for (int k = 0; k < NV; ++k) {
-    store_vec(a, out_row + k * kLanes, apply_post(a, Op::apply(splat(a.init), part[k]), len));
-  }
+  return b;
 }
 
 template <class Op, class In>
-void whole_item_general(const ReduceArgs& a, const void* rows, int64_t len, int64_t item) {
-  if (len == 0) {
-    const float value = apply_post(a, a.init, 0);
-    for (int64_t j = 0; j < a.num_cols; ++j) store_scalar(a, item * a.num_cols + j, value);
-    return;
+int64_t whole_items_general(const ReduceArgs& a, int64_t b, int64_t limit) {
+  const In* values = static_cast<const In*>(a.values);
+  for (; b < limit; ++b) {
+    const int64_t start = a.offset(b);
+    const int64_t len = a.offset(b + 1) - start;
+    if (len > a.chunk_rows) break;
+    if (len == 0) {
+      finish_empty_row(a, b);
+      continue;
+    }
+    run_chunk<Op, In>(a, values + start * a.num_cols, len, a.num_cols,
+                      {Sink::finish_row, nullptr, b * a.num_cols, len});
   }
-  run_chunk<Op, In>(a, static_cast<const In*>(rows), len, a.num_cols,
-                    {Sink::finish_row, nullptr, item * a.num_cols, len});
+  return b;
 }
 
 template <class Op, class In>
-WholeItemFn pick_whole_item_fn(const ReduceArgs& a) {
-  if (a.num_cols % kLanes != 0) return whole_item_general<Op, In>;
+WholeItemsFn pick_whole_items_fn(const ReduceArgs& a) {
+  if (a.num_cols % kLanes != 0) return whole_items_general<Op, In>;
   switch (a.num_cols / kLanes) {
-#define JAGTILE_WHOLE_ITEM_CASE(n)                                      \
-  case n:                                                               \
-    if constexpr (n <= kMaxVectors) return whole_item_fixed<Op, In, n>; \
+#define JAGTILE_WHOLE_ITEM_CASE(n)                                       \
+  case n:                                                                \
+    if constexpr (n <= kMaxVectors) return whole_items_fixed<Op, In, n>; \
     break;
     JAGTILE_WHOLE_ITEM_CASE(1)
     JAGTILE_WHOLE_ITEM_CASE(2)
@@ -385,17 +441,22 @@ WholeItemFn pick_whole_item_fn(const ReduceArgs& a) {
     default:
       break;
   }
-  return whole_item_general<Op, In>;
+  return whole_items_general<Op, In>;
 }
 
 template <class Op, class In>
 void run_worker_t(const ReduceArgs& a, Position begin, Position end, WorkerCarry& carry) {
-  const WholeItemFn whole_item = pick_whole_item_fn<Op, In>(a);
+  const WholeItemsFn whole_items = pick_whole_items_fn<Op, In>(a);
   const In* values = static_cast<const In*>(a.values);
   const int64_t M = a.num_cols;
   const int64_t C = a.chunk_rows;
   std::vector<float> acc(static_cast<size_t>(M));
   for (int64_t b = begin.item; b < a.num_items && b <= end.item; ++b) {
+    // Items before end.item that start in this range are this worker's alone.
+    if (!a.counts && M > 0 && (b > begin.item || begin.row == 0)) {
+      b = whole_items(a, b, std::min(end.item, a.num_items));
+      if (b >= a.num_items || b > end.item) break;
+    }
     const int64_t start = a.offset(b);
     const int64_t len = a.offset(b + 1) - start;
     const int64_t row_lo = b == begin.item ? begin.row : 0;
@@ -408,9 +469,7 @@ void run_worker_t(const ReduceArgs& a, Position begin, Position end, WorkerCarry
 
     if (owns_start && owns_end && len <= C) {
       // The common case: a whole item in one chunk, finished in registers.
-      if (cols == M && M > 0) {
-        whole_item(a, item_rows, len, b);
-      } else if (len == 0 || cols == 0) {
+      if (len == 0 || cols == 0) {
         std::fill(acc.begin(), acc.begin() + cols, a.init);
         flush_row(a, b, acc.data());
       } else {
