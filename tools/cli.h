@@ -79,5 +79,6 @@ std::string json_string(const std::string& text);
 
 int run_command(const CommandLine& cl);
 int explain_command(const CommandLine& cl);
+int bench_command(const CommandLine& cl);
 
 }  // namespace jagtile::cli

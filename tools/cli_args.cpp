@@ -220,7 +220,8 @@ std::string usage_line(const std::string& command) {
            "                       [shape options] [--backend B] [--ir] [--code] [--json]";
   }
   if (command == "bench") {
-    return "usage: jagtile bench KERNEL_FILE [--kernel NAME] [shape options] [--json] [--repeat N]";
+    return "usage: jagtile bench KERNEL_FILE [--kernel NAME] [--arg NAME=VALUE ...] [shape options]\n"
+           "                     [--backend B] [--json] [--repeat N] [--threads N] [--unchecked]";
   }
   if (command == "autotune") return "usage: jagtile autotune KERNEL_FILE [shape options]";
   return "usage: jagtile {run|explain|bench|autotune} KERNEL_FILE [options]   (jagtile --help)";
@@ -254,7 +255,26 @@ std::string help_text(const std::string& command) {
            "  --json               one JSON object {kernel, dispatch, reason, plan} per kernel\n"
            "                       (a list when the file has several and --kernel is not given)\n";
   }
-  if (command == "bench" || command == "autotune") {
+  if (command == "bench") {
+    return text +
+           "Times every implementation of a kernel on the same inputs, each checked against the\n"
+           "bundled example's reference first (exit 1 on a mismatch): template (when the kernel\n"
+           "matches it), generic-cpu, interp (inputs up to 2M elements), reference, and library\n"
+           "(jagged_reduce called directly). Rounds are interleaved; the table shows medians,\n"
+           "effective bandwidth (minimum traffic / time) and its share of a streaming read of\n"
+           "the input measured in the same run; then the generic path's cold compile and warm\n"
+           "load, and the time of one call on a tiny input (B=4).\n\n" +
+           kArgHelp + "\n" + kShapeHelp +
+           "\nOptions:\n"
+           "  --backend B          auto (every row, default) or one of template|cpu|interp\n"
+           "  --repeat N           timed rounds (default 11; interp and reference: at most 3)\n"
+           "  --threads N          worker threads (default: all cores)\n"
+           "  --unchecked          drop the bounds checks of the generic path\n"
+           "  --json               one JSON object: kernel, shape, bytes, peak_read_gbps, results\n"
+           "                       [{impl, median_ms, min_ms, gbps, pct_of_peak,\n"
+           "                       speedup_vs_reference}], compile, tiny_call_us\n";
+  }
+  if (command == "autotune") {
     return text + "Not implemented yet.\n";
   }
   return text +
@@ -263,7 +283,7 @@ std::string help_text(const std::string& command) {
          "Commands:\n"
          "  run        run a kernel on .npy inputs or generated inputs, optionally checked\n"
          "  explain    check a kernel file, or show how a kernel would be dispatched\n"
-         "  bench      time a kernel's implementations (not implemented yet)\n"
+         "  bench      time a kernel's implementations against the machine's read peak\n"
          "  autotune   search tile sizes (not implemented yet)\n\n"
          "'jagtile COMMAND --help' describes each command. Bundled examples (examples/*.py):\n  " +
          example_names() +

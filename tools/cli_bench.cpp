@@ -1,0 +1,348 @@
+// `jagtile bench`: times every implementation of one kernel on the same inputs (the template
+// through the compiler, the generic CPU backend, the interpreter on small inputs, the bundled
+// example's hand-written reference, and the library template called directly), next to the
+// machine's streaming-read peak measured in the same run. Every implementation's result is
+// checked before it is timed; rounds are interleaved so that a shared machine's noise hits
+// them alike; the table (or --json, DESIGN section 5) reports medians and minimums.
+#include "cli_bench.h"
+
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
+#include "jagtile/error.h"
+#include "jagtile/reduce.h"
+#include "jagtile/thread_pool.h"
+#include "runtime/template_launch.h"
+
+namespace jagtile::cli {
+namespace {
+
+using bench::Samples;
+
+// The interpreter runs tile by tile; past this many input elements it would dominate the run.
+constexpr int64_t kInterpMaxElements = int64_t(2) << 20;
+// Rounds of the slow implementations (interpreter, reference): enough for a stable median.
+constexpr int kSlowRounds = 3;
+constexpr int kDefaultRepeat = 11;
+
+struct Impl {
+  std::string name;
+  std::function<std::vector<Tensor>()> run;
+  bool slow = false;
+  Samples samples;
+};
+
+std::string fmt(const char* format, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, v);
+  return buf;
+}
+
+std::string shape_text(const KernelInfo& kernel, const CommandLine& cl, const ArgMap& args) {
+  std::ostringstream os;
+  if (example_for(kernel) && cl.raw_args.empty()) {
+    os << "batch=" << cl.shape.batch << " features=" << cl.shape.features
+       << " max_len=" << cl.shape.max_len << " sparsity=" << cl.shape.sparsity
+       << " dist=" << length_dist_name(cl.shape.dist) << " dtype=" << dtype_name(cl.dtype)
+       << " offsets=" << dtype_name(cl.offsets_dtype) << " seed=" << cl.shape.seed;
+    return os.str();
+  }
+  const char* sep = "";
+  for (const auto& [name, value] : args) {
+    os << sep << name << "=";
+    if (const Tensor* t = std::get_if<Tensor>(&value)) {
+      os << dtype_name(t->dtype()) << t->shape_str();
+    } else if (const int64_t* i = std::get_if<int64_t>(&value)) {
+      os << *i;
+    } else if (const double* d = std::get_if<double>(&value)) {
+      os << *d;
+    } else {
+      os << "none";
+    }
+    sep = " ";
+  }
+  return os.str();
+}
+
+int64_t tensor_elements(const ArgMap& args, int64_t* bytes) {
+  int64_t elements = 0;
+  for (const auto& [_, value] : args) {
+    if (const Tensor* t = std::get_if<Tensor>(&value)) {
+      elements += t->numel();
+      *bytes += t->nbytes();
+    }
+  }
+  return elements;
+}
+
+// Compares one implementation's outputs with the expected ones; returns the first mismatch,
+// empty when they agree.
+std::string mismatch(const std::vector<Tensor>& actual, const std::vector<Expected>& expected,
+                     const std::function<Tolerance(DType)>& tolerance) {
+  if (actual.size() != expected.size()) {
+    return "returned " + std::to_string(actual.size()) + " output(s), expected " +
+           std::to_string(expected.size());
+  }
+  for (size_t i = 0; i < actual.size(); ++i) {
+    Comparison c = compare_tensors(actual[i], expected[i], tolerance(expected[i].value.dtype()));
+    if (!c.ok) return "output " + std::to_string(i) + ": " + c.mismatch;
+  }
+  return {};
+}
+
+struct Row {
+  std::string impl;
+  double median_ms, min_ms, gbps, pct_of_peak, speedup;  // speedup NaN without a reference
+};
+
+void print_json(const std::string& kernel, const std::string& shape, int64_t bytes,
+                double peak_gbps, int threads, const std::vector<Row>& rows,
+                const bench::CompileCost& compile, const bench::TinyCost& tiny,
+                const std::vector<std::string>& notes) {
+  auto num = [](double v, const char* f) { return std::isfinite(v) ? fmt(f, v) : "null"; };
+  std::ostringstream os;
+  os << "{\"kernel\": " << json_string(kernel) << ", \"shape\": " << json_string(shape)
+     << ", \"bytes\": " << bytes << ", \"peak_read_gbps\": " << num(peak_gbps, "%.3f")
+     << ", \"threads\": " << threads << ", \"isa\": " << json_string(std::string(reduce_cpu_isa()))
+     << ",\n \"results\": [";
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const Row& r = rows[i];
+    os << (i ? ",\n  " : "\n  ") << "{\"impl\": " << json_string(r.impl)
+       << ", \"median_ms\": " << num(r.median_ms, "%.4f")
+       << ", \"min_ms\": " << num(r.min_ms, "%.4f") << ", \"gbps\": " << num(r.gbps, "%.3f")
+       << ", \"pct_of_peak\": " << num(r.pct_of_peak, "%.2f")
+       << ", \"speedup_vs_reference\": " << num(r.speedup, "%.3f") << "}";
+  }
+  os << "],\n \"compile\": ";
+  if (compile.measured) {
+    os << "{\"cold_ms\": " << fmt("%.2f", compile.cold_ms)
+       << ", \"warm_load_ms\": " << fmt("%.3f", compile.warm_load_ms)
+       << ", \"method\": \"JIT into an empty temporary cache folder, then a fresh JIT loading "
+          "that folder's entry\"}";
+  } else {
+    os << "null";
+  }
+  os << ",\n \"tiny_call_us\": {";
+  for (size_t i = 0; i < tiny.calls.size(); ++i) {
+    os << (i ? ", " : "") << json_string(tiny.calls[i].impl) << ": "
+       << fmt("%.2f", tiny.calls[i].us);
+  }
+  os << "}, \"tiny_shape\": " << json_string(tiny.shape) << ",\n \"notes\": [";
+  for (size_t i = 0; i < notes.size(); ++i) os << (i ? ", " : "") << json_string(notes[i]);
+  os << "]}\n";
+  std::cout << os.str();
+}
+
+void print_table(const std::string& kernel, const std::string& shape, int64_t bytes,
+                 double peak_gbps, int threads, const std::vector<Row>& rows,
+                 const bench::CompileCost& compile, const bench::TinyCost& tiny,
+                 const std::vector<std::string>& notes) {
+  std::printf("%s: %s\n", kernel.c_str(), shape.c_str());
+  std::printf(
+      "bytes: %.2f MB (minimum traffic: inputs read once, outputs written once); peak: %.2f GB/s "
+      "(same-run streaming read, %d threads, %s)\n",
+      double(bytes) / 1e6, peak_gbps, threads, std::string(reduce_cpu_isa()).c_str());
+  std::printf("%-16s %10s %9s %11s %10s\n", "Implementation", "Time (ms)", "GB/s", "% of peak",
+              "Speedup");
+  for (const Row& r : rows) {
+    std::string speedup = "n/a";
+    if (r.impl == "reference") {
+      speedup = "1.0x (ref)";
+    } else if (std::isfinite(r.speedup)) {
+      speedup = fmt(r.speedup >= 100 ? "%.0fx" : "%.1fx", r.speedup);
+    }
+    std::printf("%-16s %10.3f %9.2f %10.0f%% %10s\n", r.impl.c_str(), r.median_ms, r.gbps,
+                r.pct_of_peak, speedup.c_str());
+  }
+  for (const std::string& n : notes) std::printf("note: %s\n", n.c_str());
+  if (compile.measured) {
+    std::printf(
+        "generic-cpu compile: cold %.0f ms (system compiler, empty cache folder), warm load "
+        "%.2f ms (disk cache hit, fresh in-memory state)\n",
+        compile.cold_ms, compile.warm_load_ms);
+  } else if (!compile.note.empty()) {
+    std::printf("generic-cpu compile: not measured (%s)\n", compile.note.c_str());
+  }
+  if (!tiny.calls.empty()) {
+    std::printf("per call on a tiny input (%s), median:", tiny.shape.c_str());
+    for (size_t i = 0; i < tiny.calls.size(); ++i) {
+      std::printf("%s %s %.1f us", i ? "," : "", tiny.calls[i].impl.c_str(), tiny.calls[i].us);
+    }
+    std::printf("\n");
+  } else if (!tiny.note.empty()) {
+    std::printf("per call on a tiny input: not measured (%s)\n", tiny.note.c_str());
+  }
+}
+
+}  // namespace
+
+int bench_command(const CommandLine& cl) {
+  if (cl.options.backend == Backend::cuda) {
+    throw UserError("jagtile bench times the CPU implementations; --backend cuda is not benched",
+                    "use --backend auto|template|cpu|interp (bench/cuda has the GPU benchmark)");
+  }
+  Program program = load_program(cl.file);
+  const KernelInfo& kernel = *select_kernels(program, cl, false).front();
+  ArgMap args = build_args(kernel, cl);
+  const ExampleInfo* ex = example_for(kernel);
+  const int repeat = cl.repeat > 0 ? cl.repeat : kDefaultRepeat;
+  const int threads = cl.options.num_threads > 0 ? cl.options.num_threads : default_num_threads();
+  const Backend only = cl.options.backend;
+  auto wanted = [&](Backend b) { return only == Backend::auto_select || only == b; };
+  std::vector<std::string> notes;
+
+  int64_t input_bytes = 0;
+  const int64_t input_elements = tensor_elements(args, &input_bytes);
+
+  // The implementations, in table order.
+  std::vector<Impl> impls;
+  auto call_with = [&](Backend b) {
+    Options o = cl.options;
+    o.backend = b;
+    return [&program, &kernel, &args, o] { return program.call(kernel.name, args, o).outputs; };
+  };
+  std::optional<TemplateCall> library;
+  if (wanted(Backend::template_lib)) {
+    std::string why;
+    library = templates_disabled()
+                  ? std::nullopt
+                  : template_call_for(program, kernel.name, args, cl.options, &why);
+    if (library) {
+      impls.push_back({"template", call_with(Backend::template_lib)});
+    } else if (only == Backend::template_lib) {
+      throw UserError("kernel '" + kernel.name + "' cannot be benched on the template backend: " +
+                          (why.empty() ? "templates are disabled by JAGTILE_DISABLE_TEMPLATES"
+                                       : "it does not match the jagged_reduce template: " + why),
+                      "bench it with --backend auto or cpu; `jagtile explain` shows the decision");
+    } else {
+      notes.push_back("template: not applicable (" +
+                      (why.empty() ? std::string("templates disabled by JAGTILE_DISABLE_TEMPLATES")
+                                   : "generic kernel: " + why) +
+                      ")");
+    }
+  }
+  if (wanted(Backend::cpu)) impls.push_back({"generic-cpu", call_with(Backend::cpu)});
+  if (only == Backend::interp ||
+      (only == Backend::auto_select && input_elements <= kInterpMaxElements)) {
+    impls.push_back({"interp", call_with(Backend::interp), true});
+  } else if (only == Backend::auto_select) {
+    notes.push_back("interp: skipped (the inputs hold " + std::to_string(input_elements) +
+                    " elements; the interpreter is benched up to " +
+                    std::to_string(kInterpMaxElements) + ")");
+  }
+  if (ex) {
+    impls.push_back({"reference",
+                     [&] {
+                       std::vector<Tensor> out;
+                       for (Expected& e : ex->reference(args)) out.push_back(std::move(e.value));
+                       return out;
+                     },
+                     true});
+  }
+  if (library) {
+    impls.push_back({"library", [&] {
+                       return std::vector<Tensor>{
+                           jagged_reduce(library->values, library->offsets, library->spec)};
+                     }});
+  }
+
+  // Check every implementation once (this also specialises, compiles and warms the caches):
+  // against the example's reference, else against the interpreter when it runs.
+  std::vector<Expected> expected;
+  std::string oracle;
+  auto tolerance = ex ? ex->tolerance : std::function<Tolerance(DType)>(default_tolerance);
+  std::vector<std::vector<Tensor>> first(impls.size());
+  for (size_t i = 0; i < impls.size(); ++i) first[i] = impls[i].run();
+  for (size_t i = 0; i < impls.size(); ++i) {
+    if (ex && impls[i].name == "reference") {
+      expected = ex->reference(args);
+      oracle = "reference";
+    } else if (!ex && impls[i].name == "interp") {
+      for (const Tensor& t : first[i]) expected.push_back(Expected{t, {}, {}});
+      oracle = "interp";
+    }
+  }
+  if (oracle.empty()) {
+    notes.push_back(
+        "results not checked: no reference (not a bundled example) and the "
+        "interpreter did not run");
+  }
+  int64_t output_bytes = 0;
+  for (size_t i = 0; i < impls.size(); ++i) {
+    if (impls[i].name == "generic-cpu") {
+      Options o = cl.options;
+      o.backend = Backend::cpu;
+      if (program.call(kernel.name, args, o).backend_used != Backend::cpu) {
+        notes.push_back(
+            "generic-cpu ran on the interpreter (the C++ backend cannot compile "
+            "this kernel)");
+      }
+    }
+    if (impls[i].name == "library" || impls[i].name == "reference") continue;
+    if (output_bytes == 0) {
+      for (const Tensor& t : first[i]) output_bytes += t.nbytes();
+    }
+    if (oracle.empty() || impls[i].name == oracle) continue;
+    if (std::string m = mismatch(first[i], expected, tolerance); !m.empty()) {
+      throw UserError("jagtile bench: " + impls[i].name + " does not match the " + oracle +
+                          " for kernel '" + kernel.name + "': " + m,
+                      "run `jagtile run " + cl.file + " --check` with the same shape options");
+    }
+  }
+  if (library && !oracle.empty()) {
+    std::string m = mismatch(first.back(), expected, tolerance);
+    JAGTILE_CHECK(
+        m.empty(), << "bench: the direct library call differs from the " << oracle << ": " << m);
+  }
+  first.clear();
+  (cl.json ? std::cerr : std::cout) << "checked against the " << (oracle.empty() ? "-" : oracle)
+                                    << ": all " << impls.size() << " implementations agree\n";
+
+  // Interleaved rounds: the peak, then one call of each implementation.
+  std::vector<float> buffer(size_t(std::max<int64_t>(input_bytes / 4, 1024)), 1.0f);
+  Samples peak;
+  bench::stream_read(buffer, threads);
+  for (int r = 0; r < repeat; ++r) {
+    peak.ms.push_back(bench::time_ms([&] { bench::stream_read(buffer, threads); }));
+    for (Impl& impl : impls) {
+      if (impl.slow && r >= kSlowRounds) continue;
+      impl.samples.ms.push_back(bench::time_ms([&] { impl.run(); }));
+    }
+  }
+  const double peak_gbps = double(buffer.size() * sizeof(float)) / (peak.median() * 1e6);
+  buffer = {};
+
+  const int64_t bytes = input_bytes + output_bytes;
+  double ref_ms = NAN;
+  for (const Impl& impl : impls) {
+    if (impl.name == "reference") ref_ms = impl.samples.median();
+  }
+  std::vector<Row> rows;
+  for (const Impl& impl : impls) {
+    Row r;
+    r.impl = impl.name;
+    r.median_ms = impl.samples.median();
+    r.min_ms = impl.samples.min();
+    r.gbps = double(bytes) / (r.median_ms * 1e6);
+    r.pct_of_peak = 100.0 * r.gbps / peak_gbps;
+    r.speedup = ref_ms / r.median_ms;
+    rows.push_back(r);
+  }
+
+  bench::CompileCost compile;
+  if (wanted(Backend::cpu)) {
+    compile = bench::measure_compile(program, kernel.name, args, cl.options);
+  }
+  bench::TinyCost tiny = bench::measure_tiny_calls(program, kernel, cl);
+  const std::string shape = shape_text(kernel, cl, args);
+  if (cl.json) {
+    print_json(kernel.name, shape, bytes, peak_gbps, threads, rows, compile, tiny, notes);
+  } else {
+    print_table(kernel.name, shape, bytes, peak_gbps, threads, rows, compile, tiny, notes);
+  }
+  return 0;
+}
+
+}  // namespace jagtile::cli

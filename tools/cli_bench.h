@@ -1,0 +1,55 @@
+// Internal to `jagtile bench`: the timing primitives it shares between its files (samples with
+// median and minimum, the same-run streaming-read peak) and its fixed-cost measurements (cold
+// compile and warm load of the generic CPU path, per-call time on a tiny input).
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "cli.h"
+
+namespace jagtile::cli::bench {
+
+// Wall-clock times of one implementation, one per round.
+struct Samples {
+  std::vector<double> ms;
+  double median() const;
+  double min() const;
+};
+
+double now_ms();
+double time_ms(const std::function<void()>& fn);
+
+// Reads `buffer` once with the reduce template's SIMD streaming-read probe, split over
+// `threads` logical workers of the process-wide pool (the pool the kernels run on). The
+// machine's practical read limit for this many workers.
+void stream_read(const std::vector<float>& buffer, int threads);
+
+// Cold compile and warm load of the generic CPU backend for one specialisation, measured on
+// the JIT itself: compile into an empty temporary cache folder, then load the entry from that
+// folder with a fresh in-memory state.
+struct CompileCost {
+  bool measured = false;
+  std::string note;  // why not measured
+  double cold_ms = 0;
+  double warm_load_ms = 0;
+};
+CompileCost measure_compile(const Program& program, const std::string& kernel, const ArgMap& args,
+                            const Options& options);
+
+// Median time of one whole call on a tiny input (B = 4), per implementation: "template" and
+// "library" (the template's direct jagged_reduce call) when the kernel matches, "generic-cpu".
+struct TinyCall {
+  std::string impl;
+  double us = 0;
+};
+struct TinyCost {
+  std::string shape;  // e.g. "B=4 M=16 max_len=8"; empty when not measured
+  std::string note;   // why not measured
+  std::vector<TinyCall> calls;
+};
+TinyCost measure_tiny_calls(const Program& program, const KernelInfo& kernel,
+                            const CommandLine& cl);
+
+}  // namespace jagtile::cli::bench
