@@ -21,7 +21,9 @@ JAGTILE_CPU_ABI(
     /* The first failure of a run; code 0 means none. */
     struct JtError {
       int32_t code;   /* 1 bounds, 2 assert, 3 host callback failed, 4 division by zero,
-                         5 allocation on a device other than the CPU */
+                         5 allocation on a device other than the CPU,
+                         6 host integer overflow; index/extent hold the operands,
+                         7 a full dimension's size is negative or too large */
       int32_t site;   /* index into the emitter's site table */
       int64_t index;  /* bounds: the offending index */
       int64_t extent; /* bounds: the dimension's size */

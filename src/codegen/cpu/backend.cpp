@@ -183,7 +183,16 @@ std::shared_ptr<const Compiled> compiled_for(const std::shared_ptr<const void>& 
     case 2:
       fail_at(k, s.loc, "assertion failed: " + s.message);
     case 4:
-      fail_at(k, s.loc, "integer division by zero on the host");
+    case 6:
+      fail_at(k, s.loc,
+              std::string("integer ") + (e.code == 4 ? "division by zero" : "overflow") +
+                  " in host arithmetic (" + std::to_string(e.index) + " " + s.message + " " +
+                  std::to_string(e.extent) + ")");
+    case 7:
+      fail_at(k, s.loc,
+              "a device value with a dimension of size " + std::to_string(e.index) +
+                  " is negative or too large for one tile",
+              "full dims (':' and integer sizes in hl.zeros) take a tensor dimension's size");
     case 5:
       fail_at(
           k, s.loc,

@@ -122,6 +122,7 @@ void Emitter::stmt(const NodePtr& np, Writer& w) {
   }
   if (inlined(n)) return;  // computed inside its consumers
   source_comment(n, w);
+  current_ = &n;
   switch (n.kind) {
     case NodeKind::tile_loop:
     case NodeKind::grid_loop:
@@ -291,13 +292,28 @@ void Emitter::host_value(const Node& n, Writer& w) {
       return;
     }
     case NodeKind::binary:
-      if (n.type.is_host_scalar() && (n.op == Op::floordiv || n.op == Op::mod)) {
-        bool ints = n.type.kind != ir::TypeKind::host_float &&
-                    n.operand(0)->type.kind != ir::TypeKind::host_float &&
-                    n.operand(1)->type.kind != ir::TypeKind::host_float;
-        if (ints) {
-          int site = add_site(Site::Kind::div_zero, n);
-          w.line("if ((" + scalar(n.operand(1)) + ") == 0) " + fail_return(4, site));
+      if (n.type.is_host_scalar() && n.type.kind != ir::TypeKind::host_float &&
+          n.operand(0)->type.kind != ir::TypeKind::host_float &&
+          n.operand(1)->type.kind != ir::TypeKind::host_float) {
+        // Host integers are Python's: overflow and division by zero are errors, not wraps.
+        std::string x = "(int64_t)(" + scalar(n.operand(0)) + ")";
+        std::string y = "(int64_t)(" + scalar(n.operand(1)) + ")";
+        if (n.op == Op::floordiv || n.op == Op::mod) {
+          int site = add_site(Site::Kind::div_zero, n, {}, std::string(ir::op_name(n.op)));
+          w.line("if (" + y + " == 0) " + fail_return(4, site, x, y));
+        }
+        const char* builtin = n.op == Op::add   ? "__builtin_add_overflow"
+                              : n.op == Op::sub ? "__builtin_sub_overflow"
+                              : n.op == Op::mul ? "__builtin_mul_overflow"
+                                                : nullptr;
+        if (builtin && n.type.kind == ir::TypeKind::host_int) {
+          int site = add_site(Site::Kind::overflow, n, {}, std::string(ir::op_name(n.op)));
+          std::string tmp = "ov" + std::to_string(facts(n).seq);
+          w.line("int64_t " + tmp + ";");
+          w.line("if (" + std::string(builtin) + "(" + x + ", " + y + ", &" + tmp + ")) " +
+                 fail_return(6, site, x, y));
+          w.line(decl + " = " + tmp + ";");
+          return;
         }
       }
       [[fallthrough]];

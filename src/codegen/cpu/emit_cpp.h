@@ -18,11 +18,21 @@ struct EmitOptions {
 
 // A place in the kernel that can fail at run time; JtError::site indexes this table.
 struct Site {
-  enum class Kind : uint8_t { load, store, host_read, assert_, host_call, div_zero, device };
+  enum class Kind : uint8_t {
+    load,
+    store,
+    host_read,
+    assert_,
+    host_call,
+    div_zero,
+    overflow,
+    device,
+    tile_size
+  };
   Kind kind = Kind::load;
   ir::Loc loc;
   std::string tensor;   // the tensor's name for accesses
-  std::string message;  // the assert's message
+  std::string message;  // the assert's message; the operation of an arithmetic failure
 };
 
 struct CpuSource {

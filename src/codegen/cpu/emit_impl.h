@@ -108,9 +108,10 @@ class Emitter {
   bool is_host_level(const Node& n) const { return facts(n).depth == 0; }
 
   // ---- device values (emit_values.cpp) ----
-  std::vector<int64_t> extents(const ir::Shape& s) const;
-  int64_t numel(const ir::Shape& s) const;
-  std::string flat(const ir::Shape& s, const std::vector<std::string>& idx) const;
+  // Extents as C expressions (block sizes are literals; full dims read their host size).
+  std::vector<std::string> extents(const ir::Shape& s);
+  std::string numel(const ir::Shape& s);
+  std::string flat(const ir::Shape& s, const std::vector<std::string>& idx);
   // Index expressions of an operand of shape `from` broadcast into a position `idx` of `to`.
   std::vector<std::string> map_idx(const ir::Shape& from, const ir::Shape& to,
                                    const std::vector<std::string>& idx) const;
@@ -127,9 +128,9 @@ class Emitter {
   void checked_nest(const ir::Shape& shape, Writer& w,
                     const std::function<void(Writer&, const std::vector<std::string>&)>& body,
                     const std::string& simd_reductions = {}, bool simd = true);
-  std::string mask_cond(const ir::Shape& shape, const std::vector<std::string>& idx) const;
+  std::string mask_cond(const ir::Shape& shape, const std::vector<std::string>& idx);
   std::string jagged_extent_at(int block, const ir::Shape& shape,
-                               const std::vector<std::string>& idx) const;
+                               const std::vector<std::string>& idx);
   void materialise(const Node& n, Writer& w);  // a non-scalar device value into vN[]
   void ensure_array(const NodePtr& n, Writer& w);
   void reduce(const Node& n, Writer& w);
@@ -139,7 +140,8 @@ class Emitter {
   void var_assign(const Node& n, Writer& w);
   std::string elementwise(const Node& n, const std::vector<std::string>& ops) const;
   std::string convert(const std::string& e, DType from, DType to) const;
-  std::string array_decl(const std::string& ctype, const std::string& name, int64_t count) const;
+  std::string array_decl(const std::string& ctype, const std::string& name,
+                         const std::string& count) const;
   std::string to_storage(const std::string& e, DType compute, DType storage) const;
   std::string from_storage(const std::string& e, DType storage) const;
 
@@ -151,6 +153,7 @@ class Emitter {
   std::vector<std::string> frame_fields_;
   std::vector<std::string> functions_;  // per top-level loop
   int temp_ = 0;
+  const Node* current_ = nullptr;  // the statement being emitted (for located errors)
   int last_comment_line_ = -1;
   CheckMode mode_ = CheckMode::unchecked;
   bool used_check_ = false;  // the current nest body contains a bounds check

@@ -20,6 +20,7 @@ bool elementwise_kind(NodeKind k) {
     case NodeKind::unsqueeze:
     case NodeKind::full:
     case NodeKind::tile_attr:
+    case NodeKind::iota:
     case NodeKind::load:
     case NodeKind::var_read:
       return true;
@@ -145,16 +146,7 @@ std::string unsupported_reason(const ir::Kernel& kernel) {
   std::string reason;
   ir::walk(kernel.body, [&](const ir::NodePtr& n) {
     if (!reason.empty()) return;
-    if (n->kind == ir::NodeKind::iota) reason = "iota (a full-range index) is not supported yet";
-    if (n->type.is_value())
-      for (const ir::Dim& d : n->type.shape)
-        if (d.kind == ir::Dim::Kind::full)
-          reason = "full dimensions (`:` in a device subscript) are not supported yet";
-    if ((n->kind == ir::NodeKind::load || n->kind == ir::NodeKind::store ||
-         n->kind == ir::NodeKind::alloc || n->kind == ir::NodeKind::view) &&
-        n->type.is_tensor() && n->type.rank > 8)
-      reason = "tensors of rank above 8 are not supported";
-    if (n->kind == ir::NodeKind::param && n->type.is_tensor() && n->type.rank > 8)
+    if (n->type.is_tensor() && n->type.rank > 8)
       reason = "tensors of rank above 8 are not supported";
   });
   return reason;

@@ -32,27 +32,44 @@ DType operand_dtype(const Node& n) {
 
 }  // namespace
 
-std::vector<int64_t> Emitter::extents(const ir::Shape& s) const {
-  std::vector<int64_t> e;
+std::vector<std::string> Emitter::extents(const ir::Shape& s) {
+  std::vector<std::string> e;
   for (const Dim& d : s) {
-    JAGTILE_CHECK(d.kind != Dim::Kind::full, << "full dims are not supported");
-    e.push_back(d.kind == Dim::Kind::tile ? k_.blocks[size_t(d.block)].block_size : 1);
+    if (d.kind == Dim::Kind::tile)
+      e.push_back(std::to_string(k_.blocks[size_t(d.block)].block_size));
+    else if (d.kind == Dim::Kind::full)
+      e.push_back("(" + scalar(d.size) + ")");
+    else
+      e.push_back("1");
   }
   return e;
 }
 
-int64_t Emitter::numel(const ir::Shape& s) const {
+namespace {
+bool is_number(const std::string& s) {
+  return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+}
+}  // namespace
+
+std::string Emitter::numel(const ir::Shape& s) {
   int64_t n = 1;
-  for (int64_t e : extents(s)) n *= e;
-  return n;
+  std::string dynamic;
+  for (const std::string& e : extents(s)) {
+    if (is_number(e))
+      n *= std::stoll(e);
+    else
+      dynamic += " * " + e;
+  }
+  return dynamic.empty() ? std::to_string(n)
+                         : "(INT64_C(" + std::to_string(n) + ")" + dynamic + ")";
 }
 
-std::string Emitter::flat(const ir::Shape& s, const std::vector<std::string>& idx) const {
-  std::vector<int64_t> e = extents(s);
+std::string Emitter::flat(const ir::Shape& s, const std::vector<std::string>& idx) {
+  std::vector<std::string> e = extents(s);
   std::string f;
   for (size_t d = 0; d < e.size(); ++d) {
-    if (e[d] == 1) continue;
-    f = f.empty() ? idx[d] : "(" + f + ") * " + std::to_string(e[d]) + " + " + idx[d];
+    if (e[d] == "1") continue;
+    f = f.empty() ? idx[d] : "(" + f + ") * " + e[d] + " + " + idx[d];
   }
   return f.empty() ? "0" : f;
 }
@@ -71,12 +88,12 @@ std::vector<std::string> Emitter::map_idx(const ir::Shape& from, const ir::Shape
 // Tile arrays live on the stack up to 64 KiB; larger ones (big block sizes) on the heap, so a
 // worker thread's stack never overflows.
 std::string Emitter::array_decl(const std::string& ctype, const std::string& name,
-                                int64_t count) const {
-  int64_t bytes = count * (ctype == "bool" ? 1 : ctype == "float" ? 4 : 8);
-  if (bytes <= 64 * 1024)
-    return "alignas(64) " + ctype + " " + name + "[" + std::to_string(count) + "];";
-  return "JtHeapArray<" + ctype + "> " + name + "_heap(" + std::to_string(count) + "); " + ctype +
-         "* const " + name + " = " + name + "_heap.p;";
+                                const std::string& count) const {
+  int64_t size = ctype == "bool" ? 1 : ctype == "float" ? 4 : 8;
+  if (is_number(count) && std::stoll(count) * size <= 64 * 1024)
+    return "alignas(64) " + ctype + " " + name + "[" + count + "];";
+  return "JtHeapArray<" + ctype + "> " + name + "_heap(" + count + "); " + ctype + "* const " +
+         name + " = " + name + "_heap.p;";
 }
 
 std::string Emitter::convert(const std::string& e, DType from, DType to) const {
@@ -421,6 +438,8 @@ std::string Emitter::at_inline(const Node& n, const std::vector<std::string>& id
     case NodeKind::tile_attr:
       JAGTILE_CHECK(n.op == Op::index, << "tile attribute with a shape");
       return "(s" + std::to_string(n.ival) + " + " + idx[0] + ")";
+    case NodeKind::iota:
+      return "(int64_t)(" + idx[0] + ")";
     case NodeKind::unsqueeze: {
       std::vector<std::string> sub = idx;
       sub.erase(sub.begin() + n.ival);
@@ -495,7 +514,7 @@ std::string Emitter::load_elem(const Node& n, const std::vector<std::string>& id
 }
 
 std::string Emitter::jagged_extent_at(int block, const ir::Shape& shape,
-                                      const std::vector<std::string>& idx) const {
+                                      const std::vector<std::string>& idx) {
   auto it = jagged_extents_.find(block);
   JAGTILE_CHECK(it != jagged_extents_.end(), << "jagged dim outside its loop");
   const Node& ext = *it->second;
@@ -518,7 +537,7 @@ std::string Emitter::jagged_extent_at(int block, const ir::Shape& shape,
   return dtype_is_float(ext.type.dtype) ? "jt_f2i(" + v + ")" : "(int64_t)(" + v + ")";
 }
 
-std::string Emitter::mask_cond(const ir::Shape& shape, const std::vector<std::string>& idx) const {
+std::string Emitter::mask_cond(const ir::Shape& shape, const std::vector<std::string>& idx) {
   std::vector<std::string> c;
   for (size_t d = 0; d < shape.size(); ++d) {
     if (shape[d].kind != Dim::Kind::tile) continue;
@@ -539,15 +558,30 @@ void Emitter::nest(const ir::Shape& shape, Writer& w,
   std::vector<std::string> idx(R, "0");
   std::vector<size_t> loops;
   for (size_t d = 0; d < R; ++d)
-    if (shape[d].kind == Dim::Kind::tile) {
+    if (shape[d].kind != Dim::Kind::broadcast) {
       idx[d] = "i" + nid + "_" + std::to_string(d);
       loops.push_back(d);
+    }
+  for (size_t d = 0; d < R; ++d)
+    if (shape[d].kind == Dim::Kind::full && current_) {
+      std::string sz = "(" + scalar(shape[d].size) + ")";
+      int site = add_site(Site::Kind::tile_size, *current_);
+      w.line("if (" + sz + " < 0 || " + sz + " > (INT64_C(1) << 31)) " +
+             fail_return(7, site, sz, "0", std::to_string(d)));
     }
   std::vector<std::string> deferred;
   std::string inner_limit;
   int opened = 0;
   for (size_t li = 0; li < loops.size(); ++li) {
     size_t d = loops[li];
+    if (shape[d].kind == Dim::Kind::full) {  // every position of a full dim is valid
+      inner_limit = "(" + scalar(shape[d].size) + ")";
+      if (li + 1 == loops.size()) break;
+      w.open("for (int64_t " + idx[d] + " = 0; " + idx[d] + " < " + inner_limit + "; ++" + idx[d] +
+             ") {");
+      ++opened;
+      continue;
+    }
     int b = shape[d].block;
     const ir::BlockInfo& info = k_.blocks[size_t(b)];
     std::string limit = "lim" + std::to_string(b);
@@ -676,7 +710,7 @@ void Emitter::reduce(const Node& n, Writer& w) {
   bool host = is_host_level(n);
   std::string nm = name(n);
   bool mean = n.op == Op::mean;
-  int64_t on = scalar_out ? 1 : numel(n.type.shape);
+  std::string on = scalar_out ? std::string("1") : numel(n.type.shape);
   std::string cnt = "c" + std::to_string(facts(n).seq);
   if (scalar_out) {
     JAGTILE_CHECK(!host, << "device reduction at host level");
@@ -684,11 +718,10 @@ void Emitter::reduce(const Node& n, Writer& w) {
     if (mean) w.line("int64_t " + cnt + " = 0;");
   } else {
     w.line(array_decl(cty, nm, on));
-    w.line("for (int64_t o = 0; o < " + std::to_string(on) + "; ++o) " + nm + "[o] = " + init +
-           ";");
+    w.line("for (int64_t o = 0; o < " + on + "; ++o) " + nm + "[o] = " + init + ";");
     if (mean) {
       w.line(array_decl("int64_t", cnt, on));
-      w.line("for (int64_t o = 0; o < " + std::to_string(on) + "; ++o) " + cnt + "[o] = 0;");
+      w.line("for (int64_t o = 0; o < " + on + "; ++o) " + cnt + "[o] = 0;");
     }
   }
   bool innermost_reduced = !in.empty() && reduced.back();
@@ -729,8 +762,8 @@ void Emitter::reduce(const Node& n, Writer& w) {
     if (scalar_out)
       w.line(nm + " = " + nm + " / (" + cty + ")" + cnt + ";");
     else
-      w.line("for (int64_t o = 0; o < " + std::to_string(on) + "; ++o) " + nm + "[o] = " + nm +
-             "[o] / (" + cty + ")" + cnt + "[o];");
+      w.line("for (int64_t o = 0; o < " + on + "; ++o) " + nm + "[o] = " + nm + "[o] / (" + cty +
+             ")" + cnt + "[o];");
   }
   if (!scalar_out) arrays_.insert(&n);
 }
@@ -745,7 +778,7 @@ void Emitter::matmul(const Node& n, Writer& w) {
   const ir::Shape& sa = a->type.shape;
   const ir::Shape& sb = b->type.shape;
   size_t R = so.size();
-  int64_t K = extents(sa).back();
+  std::string K = extents(sa).back();
   std::string nm = name(n);
   std::string cty = compute_ctype(n.type.dtype);
   w.line(array_decl(cty, nm, numel(so)));
@@ -761,7 +794,7 @@ void Emitter::matmul(const Node& n, Writer& w) {
     ib.push_back("kk");
     ib.push_back(sb.back().kind == Dim::Kind::broadcast ? "0" : idx[R - 1]);
     iw.line(cty + " acc = 0;");
-    iw.open("for (int64_t kk = 0; kk < " + std::to_string(K) + "; ++kk) {");
+    iw.open("for (int64_t kk = 0; kk < " + K + "; ++kk) {");
     iw.line("if (!(" + mask_cond(sa, ia) + " && " + mask_cond(sb, ib) + ")) continue;");
     iw.line("acc += (" + cty + ")" + at(a, ia, iw) + " * (" + cty + ")" + at(b, ib, iw) + ";");
     iw.close();
@@ -876,8 +909,8 @@ void Emitter::var_assign(const Node& n, Writer& w) {
     return;
   }
   const ir::Shape& vs = decl.type.shape;
-  bool same = is_device_value(*value) && extents(value->type.shape) == extents(vs) &&
-              value->type.shape.size() == vs.size();
+  bool same = is_device_value(*value) && value->type.shape.size() == vs.size();
+  for (size_t d = 0; same && d < vs.size(); ++d) same = ir::same_dim(value->type.shape[d], vs[d]);
   if (!same && is_device_value(*value)) ensure_array(value, w);
   checked_nest(vs, w, [&](Writer& iw, const std::vector<std::string>& idx) {
     std::string v = at(value, map_idx(value->type.shape, vs, idx), iw);
