@@ -1,6 +1,7 @@
 // The compiler API (jagtile/compiler.h): parse and check a kernel file, describe its kernels,
 // bind arguments by parameter name, specialise (with a thread-safe cache), run. The only
 // backend so far is the interpreter; `auto` selects it until the generic backend exists.
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -113,6 +114,29 @@ std::string describe(const ArgValue& v) {
   return "None";
 }
 
+// The parameter within edit distance 2 of `name`, for a "did you mean" hint; empty if none.
+std::string nearest_param(const KernelInfo& k, const std::string& name) {
+  std::string best;
+  size_t best_d = 3;
+  for (const ParamInfo& p : k.params) {
+    const std::string& a = p.name;
+    std::vector<size_t> prev(name.size() + 1), cur(name.size() + 1);
+    for (size_t j = 0; j <= name.size(); ++j) prev[j] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+      cur[0] = i;
+      for (size_t j = 1; j <= name.size(); ++j)
+        cur[j] = std::min(
+            {prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == name[j - 1] ? 0 : 1)});
+      std::swap(prev, cur);
+    }
+    if (prev[name.size()] < best_d) {
+      best_d = prev[name.size()];
+      best = a;
+    }
+  }
+  return best;
+}
+
 std::string param_list(const KernelInfo& k) {
   std::string s;
   for (size_t i = 0; i < k.params.size(); ++i) s += (i ? ", " : "") + k.params[i].name;
@@ -150,9 +174,12 @@ BoundArgs Program::Impl::bind(size_t ki, const ArgMap& args) const {
   for (const auto& [name, value] : args) {
     bool known = false;
     for (const ParamInfo& p : k.params) known |= p.name == name;
-    if (!known)
+    if (!known) {
+      std::string near = nearest_param(k, name);
       fail("kernel '" + k.name + "' has no parameter '" + name + "'",
-           "its parameters are: " + param_list(k));
+           (near.empty() ? "" : "did you mean '" + near + "'? ") +
+               "its parameters are: " + param_list(k));
+    }
   }
   BoundArgs b;
   for (const ParamInfo& p : k.params) {
@@ -320,8 +347,9 @@ CallResult Program::call(const std::string& kernel_name, const ArgMap& args,
       return r;
     }
     if (options.backend == Backend::cpu)
-      throw UserError("the generic CPU backend cannot run kernel '" + spec->kernel.name + "': " + why,
-                      "use --backend interp");
+      throw UserError(
+          "the generic CPU backend cannot run kernel '" + spec->kernel.name + "': " + why,
+          "use --backend interp");
   }
   r.outputs = interp::run_kernel(spec->kernel, b.values);
   r.backend_used = Backend::interp;

@@ -92,6 +92,15 @@ TEST(Program, UnknownArgumentNamesTheParameters) {
       "kernel 'copy' has no parameter 'y'", "its parameters are: x");
 }
 
+TEST(Program, UnknownArgumentSuggestsTheNearestParameter) {
+  Program p = two_kernels();
+  expect_user_error(
+      [&] {
+        p.call("scale", {{"x", f32({1}, {1})}, {"bais", NoneArg{}}}, interp_options());
+      },
+      "kernel 'scale' has no parameter 'bais'", "did you mean 'bias'?");
+}
+
 TEST(Program, MissingArgumentIsLocatedAtTheKernel) {
   Program p = two_kernels();
   try {
