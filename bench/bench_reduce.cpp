@@ -193,7 +193,8 @@ int run(int argc, char** argv) {
       std::fprintf(stderr, "bench_reduce: %s: check %s (worst error %.3g of tolerance)\n",
                    c.name.c_str(), ok ? "ok" : "FAILED", worst);
     }
-    const double peak_gbps = bytes / (peak.median() * 1e6);
+    // The probe reads the values buffer: its bandwidth is those bytes over its time.
+    const double peak_gbps = double(values.nbytes()) / (peak.median() * 1e6);
     const double ref_ms = ref.median();
     for (auto [impl, t] :
          {std::pair<const char*, Timing*>{"template", &templ}, {"reference", &ref}}) {
