@@ -1,5 +1,6 @@
 // Internal to the C++ emitter: the Emitter (one per generated file), split over emit_cpp.cpp
-// (host part, statements, loops, assembly of the file), emit_plan.cpp (which device values are
+// (host part, statements, loops, assembly of the file), emit_arith.cpp (elementwise C
+// expressions and dtype conversions), emit_plan.cpp (which device values are
 // fused into their consumers and which become tile arrays), emit_values.cpp (element
 // expressions, masked loop nests, loads, stores, reductions, matmul) and emit_prelude.cpp (the
 // helper functions pasted at the top of every generated file).
@@ -32,6 +33,20 @@ const char* compute_ctype(DType dtype);
 const char* storage_ctype(DType dtype);
 // A C++ literal for a double (infinities and NaN included).
 std::string double_literal(double v);
+
+// The dtype an operand is computed in (host floats are doubles, treated as float here).
+inline DType operand_dtype(const Node& n) {
+  switch (n.type.kind) {
+    case ir::TypeKind::host_int:
+      return DType::i64;
+    case ir::TypeKind::host_float:
+      return DType::f32;
+    case ir::TypeKind::host_bool:
+      return DType::boolean;
+    default:
+      return n.type.dtype;
+  }
+}
 
 // How a nest body treats bounds checks: only compute indices and accumulate a failure flag
 // (check_only: no loads, no writes; vectorises), return the first failure (diagnose: rerun once
