@@ -26,6 +26,11 @@ void validate_feature_counts(const Tensor& counts, std::string_view name, int64_
 // True when every element of an integer tensor fits in int32.
 bool fits_in_i32(const Tensor& integers);
 
+// validate_offsets and narrow_offsets in one pass over the offsets (CPU offsets; device offsets
+// are validated on a host copy and returned unchanged). What the templates call per run.
+Tensor validate_and_narrow_offsets(const Tensor& offsets, std::string_view name, int64_t num_rows,
+                                   std::string_view values_name);
+
 // i64 offsets whose values all fit in int32 are narrowed to a new i32 tensor (one pass);
 // anything else is returned unchanged. The kernels then index with 32-bit offsets.
 Tensor narrow_offsets(const Tensor& offsets);

@@ -23,9 +23,9 @@ class ThreadPool;  // jagtile/thread_pool.h
 enum class ReduceOp : uint8_t { sum, mean, max, min };
 
 enum class ReducePost : uint8_t {
-  identity,           // out = acc
-  divide_by_count,    // out = acc / nnz   (0/0 gives NaN, exactly as the kernel would)
-  divide_or_value,    // out = nnz > 0 ? acc / nnz : post_value
+  identity,         // out = acc
+  divide_by_count,  // out = acc / nnz   (0/0 gives NaN, exactly as the kernel would)
+  divide_or_value,  // out = nnz > 0 ? acc / nnz : post_value
 };
 
 struct ReduceSpec {
@@ -49,6 +49,10 @@ struct ReduceSpec {
   int num_threads = 0;
   // Pool to run on; nullptr means the process-wide default pool.
   ThreadPool* pool = nullptr;
+  // Names used in error messages (a compiled kernel passes its own parameter names).
+  std::string values_name = "values";
+  std::string offsets_name = "offsets";
+  std::string counts_name = "feature_counts";
 
   // Inline so that every backend (CPU, CUDA) resolves the defaults the same way without
   // linking each other.

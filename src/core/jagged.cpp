@@ -155,4 +155,34 @@ Tensor narrow_offsets(const Tensor& offsets) {
   return offsets.device().is_cpu() ? narrowed : narrowed.to(offsets.device());
 }
 
+Tensor validate_and_narrow_offsets(const Tensor& offsets, std::string_view name, int64_t num_rows,
+                                   std::string_view values_name) {
+  if (!offsets.defined() || offsets.dtype() != DType::i64 || !offsets.device().is_cpu() ||
+      offsets.numel() == 0) {
+    validate_offsets(offsets, name, num_rows, values_name);
+    return offsets;
+  }
+  require_integer_vector(offsets, "offsets", name);
+  // Valid offsets are non-decreasing from >= 0, so they fit in int32 exactly when the last one
+  // does: convert while checking, keep the copy only if it fits. Any violation re-runs the
+  // plain check, which reports the first bad position.
+  const int64_t n = offsets.numel();
+  const int64_t* src = offsets.data<int64_t>();
+  Tensor narrowed = Tensor::empty(offsets.shape(), DType::i32);
+  int32_t* dst = narrowed.data<int32_t>();
+  bool ok = src[0] >= 0;
+  int64_t prev = src[0];
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t v = src[i];
+    ok &= (v >= prev) & (v <= num_rows);
+    prev = v;
+    dst[i] = int32_t(v);
+  }
+  if (!ok) {
+    check_offsets_values(src, n, name, num_rows, values_name);
+    JAGTILE_CHECK(false, << "offsets failed the fused check but passed the plain one");
+  }
+  return src[n - 1] <= std::numeric_limits<int32_t>::max() ? narrowed : offsets;
+}
+
 }  // namespace jagtile

@@ -81,18 +81,15 @@ std::vector<Tensor> run_template_plan(const analysis::ReducePlan& plan, const ir
   if (plan.host_checks) interp::run_kernel(*plan.host_checks, values);
   const Tensor& x = tensor_arg(kernel, values, plan.data_param, plan.data_name);
   const Tensor& offsets = tensor_arg(kernel, values, plan.offsets_param, plan.offsets_name);
-  // Validate with the kernel's own tensor names, so the message points at its arguments.
-  // On the CPU this costs one pass over B + 1 integers; device tensors are left to
-  // jagged_reduce's own check rather than copied to the host twice.
-  const bool on_cpu = x.device().is_cpu();
-  if (on_cpu) validate_offsets(offsets, plan.offsets_name, x, plan.data_name);
+  // jagged_reduce validates the inputs (one pass over the offsets) and names them as the kernel
+  // does, so its messages point at the kernel's arguments.
   ReduceSpec spec = plan.spec();
   spec.num_threads = options.num_threads;
+  spec.values_name = plan.data_name;
+  spec.offsets_name = plan.offsets_name;
   if (plan.has_counts()) {
     spec.feature_counts = tensor_arg(kernel, values, plan.counts_param, plan.counts_name);
-    if (on_cpu)
-      validate_feature_counts(spec.feature_counts, plan.counts_name, offsets.numel() - 1,
-                              x.dim() == 2 ? x.size(1) : 1);
+    spec.counts_name = plan.counts_name;
   }
   return {jagged_reduce(x, offsets, spec)};
 }

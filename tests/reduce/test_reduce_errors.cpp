@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "jagtile/error.h"
+#include "jagtile/jagged.h"
 #include "reduce_test_util.h"
 
 namespace jagtile {
@@ -118,6 +119,42 @@ TEST(ReduceErrors, NothingIsWrittenWhenInputsAreRejected) {
   Tensor out = Tensor::full({2, 4}, 5.0, DType::f32);
   EXPECT_THROW(jagged_reduce_into(values, offsets_i64({0, 7, 6}), {}, out), UserError);
   for (int64_t i = 0; i < out.numel(); ++i) EXPECT_EQ(out.item_as_double(i), 5.0);
+}
+
+}  // namespace
+}  // namespace jagtile
+
+namespace jagtile {
+namespace {
+
+TEST(ReduceErrors, MessagesUseTheCallersTensorNames) {
+  ReduceSpec spec;
+  spec.values_name = "x";
+  spec.offsets_name = "x_offsets";
+  EXPECT_THAT(reduce_error(values_f32(10, 4), offsets_i64({0, 5, 3}), spec),
+              AllOf(HasSubstr("'x_offsets' must be non-decreasing"),
+                    HasSubstr("x_offsets[1] = 5 > x_offsets[2] = 3")));
+  EXPECT_THAT(reduce_error(values_f32(10, 4), offsets_i64({0, 11}), spec),
+              HasSubstr("'x' has 10 rows"));
+}
+
+// The one-pass check narrows i64 offsets to i32 exactly when the last (largest) offset fits,
+// and never hides an error. num_rows is only a bound here, so no huge tensor is needed.
+TEST(ReduceErrors, FusedCheckNarrowsOnlyWhenEveryOffsetFits) {
+  const int64_t big_rows = int64_t(1) << 33;
+  Tensor fits = offsets_i64({0, 5, 2147483647});
+  Tensor narrowed = validate_and_narrow_offsets(fits, "offsets", big_rows, "values");
+  EXPECT_EQ(narrowed.dtype(), DType::i32);
+  EXPECT_EQ(narrowed.item_as_double(2), 2147483647.0);
+  Tensor too_big = offsets_i64({0, 5, 2147483648});
+  EXPECT_EQ(validate_and_narrow_offsets(too_big, "offsets", big_rows, "values").dtype(),
+            DType::i64);
+  EXPECT_THROW(validate_and_narrow_offsets(offsets_i64({0, 5, 4}), "offsets", big_rows, "values"),
+               UserError);
+  EXPECT_THROW(validate_and_narrow_offsets(offsets_i64({-3, 5}), "offsets", big_rows, "values"),
+               UserError);
+  Tensor i32 = Tensor::from_vector<int64_t>({2}, {0, 3}, DType::i32);
+  EXPECT_EQ(validate_and_narrow_offsets(i32, "offsets", 3, "values").dtype(), DType::i32);
 }
 
 }  // namespace

@@ -50,35 +50,46 @@ const rd::KernelTable& rd::active_kernels() {
 
 namespace {
 
-void check_inputs(const Tensor& values, const Tensor& offsets, const ReduceSpec& spec) {
-  if (!values.defined()) throw UserError("jagged_reduce: 'values' is an undefined tensor");
+// Checks every input and returns the offsets the kernels read (i64 narrowed to i32 when they
+// fit), all in one pass over the offsets.
+Tensor check_inputs(const Tensor& values, const Tensor& offsets, const ReduceSpec& spec) {
+  if (!values.defined())
+    throw UserError("jagged_reduce: '" + spec.values_name + "' is an undefined tensor");
   if (values.dim() != 1 && values.dim() != 2) {
-    throw UserError(
-        "jagged_reduce: 'values' must have rank 1 [N] or 2 [N, M], got shape " + values.shape_str(),
-        "flatten trailing dimensions into M with values.view({N, -1})");
+    throw UserError("jagged_reduce: '" + spec.values_name +
+                        "' must have rank 1 [N] or 2 [N, M], got shape " + values.shape_str(),
+                    "flatten trailing dimensions into M with values.view({N, -1})");
   }
   if (!dtype_is_float(values.dtype())) {
-    throw UserError("jagged_reduce: 'values' must be float32, float16 or bfloat16, got " +
+    throw UserError("jagged_reduce: '" + spec.values_name +
+                        "' must be float32, float16 or bfloat16, got " +
                         std::string(dtype_name(values.dtype())),
                     "convert the values to a float dtype first");
   }
-  if (!offsets.defined()) throw UserError("jagged_reduce: 'offsets' is an undefined tensor");
+  if (!offsets.defined())
+    throw UserError("jagged_reduce: '" + spec.offsets_name + "' is an undefined tensor");
   if (!(offsets.device() == values.device())) {
-    throw UserError("jagged_reduce: 'offsets' is on " + offsets.device().str() +
-                        " but 'values' is on " + values.device().str(),
+    throw UserError("jagged_reduce: '" + spec.offsets_name + "' is on " + offsets.device().str() +
+                        " but '" + spec.values_name + "' is on " + values.device().str(),
                     "move both tensors to the same device");
   }
-  validate_offsets(offsets, "offsets", values.size(0), "values");
+  Tensor checked_offsets = values.device().is_cpu()
+                               ? validate_and_narrow_offsets(offsets, spec.offsets_name,
+                                                             values.size(0), spec.values_name)
+                               : offsets;
+  if (!values.device().is_cpu()) {
+    validate_offsets(offsets, spec.offsets_name, values.size(0), spec.values_name);
+  }
   const int64_t num_items = offsets.numel() - 1;
   const int64_t num_cols = values.dim() == 2 ? values.size(1) : 1;
   if (spec.feature_counts.defined()) {
     if (!(spec.feature_counts.device() == values.device())) {
-      throw UserError("jagged_reduce: 'feature_counts' is on " +
-                          spec.feature_counts.device().str() + " but 'values' is on " +
-                          values.device().str(),
+      throw UserError("jagged_reduce: '" + spec.counts_name + "' is on " +
+                          spec.feature_counts.device().str() + " but '" + spec.values_name +
+                          "' is on " + values.device().str(),
                       "move both tensors to the same device");
     }
-    validate_feature_counts(spec.feature_counts, "feature_counts", num_items, num_cols);
+    validate_feature_counts(spec.feature_counts, spec.counts_name, num_items, num_cols);
   }
   if (spec.out_dtype && !dtype_is_float(*spec.out_dtype)) {
     throw UserError("jagged_reduce: out_dtype must be float32, float16 or bfloat16, got " +
@@ -92,6 +103,7 @@ void check_inputs(const Tensor& values, const Tensor& offsets, const ReduceSpec&
     throw UserError("jagged_reduce: num_threads must be 0 (default) or positive, got " +
                     std::to_string(spec.num_threads));
   }
+  return checked_offsets;
 }
 
 Shape output_shape(const Tensor& values, const Tensor& offsets) {
@@ -141,8 +153,8 @@ rd::Position boundary(const rd::ReduceArgs& a, int64_t w, int64_t workers) {
   return {b, local / a.chunk_rows * a.chunk_rows};
 }
 
-void run_cpu(const Tensor& values, const Tensor& offsets, const ReduceSpec& spec, Tensor& out) {
-  const Tensor narrowed = narrow_offsets(offsets);
+// offsets: already checked (and narrowed) by check_inputs.
+void run_cpu(const Tensor& values, const Tensor& narrowed, const ReduceSpec& spec, Tensor& out) {
   rd::ReduceArgs a;
   a.values = values.raw_data();
   a.in_dtype = values.dtype();
@@ -231,29 +243,37 @@ std::string_view reduce_cpu_isa() {
   return rd::active_kernels().isa;
 }
 
-void jagged_reduce_into(const Tensor& values, const Tensor& offsets, const ReduceSpec& spec,
-                        Tensor& out) {
-  check_inputs(values, offsets, spec);
-  check_output(out, output_shape(values, offsets), spec.out_dtype.value_or(values.dtype()),
-               values.device());
+namespace {
+// Runs on checked inputs; `checked_offsets` is what check_inputs returned.
+void reduce_checked(const Tensor& values, const Tensor& offsets, const Tensor& checked_offsets,
+                    const ReduceSpec& spec, Tensor& out) {
   if (values.device().is_cuda()) {
 #ifdef JAGTILE_HAVE_CUDA
     jagged_reduce_cuda(values, offsets, spec, out);
     return;
 #else
-    throw UserError("jagged_reduce: 'values' is on " + values.device().str() +
+    throw UserError("jagged_reduce: '" + spec.values_name + "' is on " + values.device().str() +
                         " but this build of jagtile has no CUDA support",
                     "rebuild with nvcc available, or move the tensors to the CPU");
 #endif
   }
-  run_cpu(values, offsets, spec, out);
+  run_cpu(values, checked_offsets, spec, out);
+}
+}  // namespace
+
+void jagged_reduce_into(const Tensor& values, const Tensor& offsets, const ReduceSpec& spec,
+                        Tensor& out) {
+  const Tensor checked = check_inputs(values, offsets, spec);
+  check_output(out, output_shape(values, offsets), spec.out_dtype.value_or(values.dtype()),
+               values.device());
+  reduce_checked(values, offsets, checked, spec, out);
 }
 
 Tensor jagged_reduce(const Tensor& values, const Tensor& offsets, const ReduceSpec& spec) {
-  check_inputs(values, offsets, spec);
+  const Tensor checked = check_inputs(values, offsets, spec);
   Tensor out = Tensor::empty(output_shape(values, offsets), spec.out_dtype.value_or(values.dtype()),
                              values.device());
-  jagged_reduce_into(values, offsets, spec, out);
+  reduce_checked(values, offsets, checked, spec, out);
   return out;
 }
 
