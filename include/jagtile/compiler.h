@@ -25,14 +25,20 @@ std::string_view backend_name(Backend backend);
 
 struct Options {
   Backend backend = Backend::auto_select;
-  bool checked = true;   // bounds checks on every device load/store
-  int num_threads = 0;   // 0: the default pool's size
-  bool debug_ir = false;      // print IR after every pass (also JAGTILE_DEBUG=ir)
-  bool debug_code = false;    // print generated code (also JAGTILE_DEBUG=code)
+  bool checked = true;      // bounds checks on every device load/store
+  int num_threads = 0;      // 0: the default pool's size
+  bool debug_ir = false;    // print IR after every pass (also JAGTILE_DEBUG=ir)
+  bool debug_code = false;  // print generated code (also JAGTILE_DEBUG=code)
 };
 
-enum class ParamKind : uint8_t { tensor, optional_tensor, int_scalar, float_scalar, bool_scalar,
-                                 untyped };
+enum class ParamKind : uint8_t {
+  tensor,
+  optional_tensor,
+  int_scalar,
+  float_scalar,
+  bool_scalar,
+  untyped
+};
 struct ParamInfo {
   std::string name;
   ParamKind kind = ParamKind::untyped;

@@ -17,7 +17,8 @@ int64_t dtype_size(DType dtype);
 std::string_view dtype_name(DType dtype);
 // Short names used by the CLI and file names: "f32", "f16", "bf16", "i32", "i64", "bool".
 std::string_view dtype_short_name(DType dtype);
-// Accepts both long and short names ("float32", "f32", "torch.float32", "bool"); nullopt if unknown.
+// Accepts both long and short names ("float32", "f32", "torch.float32", "bool"); nullopt if
+// unknown.
 std::optional<DType> parse_dtype(std::string_view name);
 bool dtype_is_float(DType dtype);
 bool dtype_is_int(DType dtype);

@@ -52,12 +52,12 @@ namespace detail {
 }  // namespace jagtile
 
 // Internal invariant check. Active in every build type; raises InternalError.
-#define JAGTILE_CHECK(cond, ...)                                                        \
-  do {                                                                                  \
-    if (!(cond)) {                                                                      \
-      std::ostringstream jagtile_check_os_;                                             \
-      jagtile_check_os_ << "" __VA_ARGS__;                                              \
-      ::jagtile::detail::internal_check_failed(#cond, __FILE__, __LINE__,               \
-                                               jagtile_check_os_.str());                \
-    }                                                                                   \
+#define JAGTILE_CHECK(cond, ...)                                          \
+  do {                                                                    \
+    if (!(cond)) {                                                        \
+      std::ostringstream jagtile_check_os_;                               \
+      jagtile_check_os_ << "" __VA_ARGS__;                                \
+      ::jagtile::detail::internal_check_failed(#cond, __FILE__, __LINE__, \
+                                               jagtile_check_os_.str());  \
+    }                                                                     \
   } while (0)
