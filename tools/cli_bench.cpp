@@ -341,7 +341,7 @@ int bench_command(const CommandLine& cl) {
   // With per-item feature counts the operation reads only each item's first counts[b] columns;
   // DESIGN's `bytes` counts every element, so the share of peak is also given on that traffic.
   int64_t valid_bytes = 0;
-  if (library && library->spec.feature_counts.numel() > 0) {
+  if (library && library->spec.feature_counts.defined()) {
     const Tensor& counts = library->spec.feature_counts;
     const Tensor& offsets = library->offsets;
     const Tensor& values = library->values;
