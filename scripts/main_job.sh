@@ -33,7 +33,7 @@ echo "== all $runs example runs passed --check =="
 echo
 echo "== jagtile bench: every bundled example, each implementation checked, then timed =="
 # A moderate shape so the whole job stays within minutes on a small machine; the issue targets
-# use --batch 1024 --features 256 --max-len 512 (docs/performance.md).
+# use --batch 1024 --features 256 --max-len 512 --sparsity 0.5.
 for example in examples/*.py; do
   echo
   "$build/jagtile" bench "$example" --batch 256 --features 64 --max-len 128 --repeat 5
