@@ -3,7 +3,8 @@
 // of the input, cold compile time per kernel, warm load time from the disk cache, and the
 // per-call overhead of a loaded kernel on a tiny input.
 //   bench_generic [--batch B --features M --max-len L --sparsity S --repeat N --threads T]
-//                 [--wide 1]   (block sizes: items 4, columns M, rows 64, instead of defaults)
+//                 [--wide 1] [--unchecked 1] [--only KERNEL]   (block sizes: items 4, columns M,
+//                 rows 64, instead of defaults)
 #include <stdlib.h>
 
 #include <algorithm>
@@ -88,7 +89,7 @@ int main(int argc, char** argv) {
   shape.features = 256;
   shape.max_len = 512;
   shape.sparsity = 0.5;
-  int repeat = 10, threads = 0, wide = 0;
+  int repeat = 10, threads = 0, wide = 0, unchecked = 0;
   std::string only;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
@@ -136,6 +137,7 @@ int main(int argc, char** argv) {
     Options o;
     o.backend = Backend::cpu;
     o.num_threads = threads;
+    o.checked = !unchecked;
     CallResult first = p.call(name, args, o);
     int64_t bytes = tensor_bytes(args);
     for (const Tensor& t : first.outputs) bytes += t.nbytes();
