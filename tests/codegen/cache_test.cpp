@@ -175,5 +175,24 @@ TEST(DiskCache, CompilerFailureKeepsTheGeneratedFile) {
   EXPECT_FALSE(jit.disk().verify(jit.key_of(src)));
 }
 
+TEST(DiskCache, MissingCompilerIsAUserError) {
+  TempDir dir;
+  const char* old = std::getenv("CXX");
+  std::string saved = old ? old : "";
+  ::setenv("CXX", "/nonexistent/jagtile-test-cxx", 1);
+  std::string msg;
+  try {
+    Jit(dir.path()).load(tiny_source(42), "jt_answer");
+  } catch (const UserError& e) {
+    msg = e.what();
+  }
+  if (old)
+    ::setenv("CXX", saved.c_str(), 1);
+  else
+    ::unsetenv("CXX");
+  EXPECT_THAT(msg,
+              ::testing::HasSubstr("cannot run the C++ compiler '/nonexistent/jagtile-test-cxx'"));
+}
+
 }  // namespace
 }  // namespace jagtile::testing

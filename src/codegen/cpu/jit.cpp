@@ -4,6 +4,7 @@
 
 #include <dlfcn.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -152,6 +153,15 @@ std::shared_ptr<const LoadedKernel> Jit::load(const std::string& source,
     std::string cmd = compiler_command() + " " + compiler_flags() + " -o " + shell_quote(so) + " " +
                       shell_quote(cpp) + " > " + shell_quote(err) + " 2>&1";
     int rc = std::system(cmd.c_str());
+    if (rc != 0 && WIFEXITED(rc) && WEXITSTATUS(rc) == 127) {
+      ::unlink(cpp.c_str());
+      ::unlink(err.c_str());
+      ::rmdir(work.c_str());
+      throw UserError("cannot run the C++ compiler '" + compiler_command() +
+                          "' that the generic CPU backend needs",
+                      "install a C++ compiler or point CXX at one; --backend interp runs "
+                      "without a compiler");
+    }
     if (rc != 0) {
       std::string kept = disk_.dir() + "/failed-" + key + ".cpp";
       std::rename(cpp.c_str(), kept.c_str());
