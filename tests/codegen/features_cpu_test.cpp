@@ -57,6 +57,17 @@ def half_out(x: torch.Tensor) -> torch.Tensor:
         out[t] = (torch.exp(x[t]) / 3.0).to(torch.bfloat16)
     return out
 
+def dot_acc(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    m, k = a.shape
+    k2, n = b.shape
+    out = torch.empty([m, n], dtype=torch.float32, device=a.device)
+    for tm, tn in hl.tile([m, n]):
+        acc = hl.zeros([tm, tn], dtype=torch.float32)
+        for tk in hl.tile(k):
+            acc = hl.dot(a[tm, tk], b[tk, tn], acc=acc)
+        out[tm, tn] = acc
+    return out
+
 def overflow(x: torch.Tensor, n: int) -> torch.Tensor:
     big = n * n * n
     out = torch.zeros([big], dtype=torch.float32, device=x.device)
@@ -105,6 +116,13 @@ TEST(CpuFeatures, ReductionToAScalarAcrossTiles) {
 
 TEST(CpuFeatures, SixteenBitOutputRoundsToNearestEven) {
   expect_same("half_out", {{"x", seq({77}, DType::f32, -5, 0.13)}});
+}
+
+TEST(CpuFeatures, DotWithAccumulatorOverPartialTiles) {
+  expect_same(
+      "dot_acc",
+      {{"a", seq({37, 45}, DType::f32, -1, 0.001)}, {"b", seq({45, 29}, DType::bf16, 1, -0.002)}},
+      Tolerance{1e-4, 1e-4});
 }
 
 TEST(CpuFeatures, HostIntegerOverflowIsTheInterpretersError) {
