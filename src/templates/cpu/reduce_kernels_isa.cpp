@@ -273,6 +273,38 @@ inline void block_step(const ReduceArgs& a, const In* src, int64_t rows, int64_t
   sink_block<Op, NV>(a, t, col, part);
 }
 
+#if defined(__AVX512F__)
+// The last, partial vector of columns, as one masked vector instead of a scalar pass per column
+// over the rows (feature counts leave a tail on almost every item). Lanes past the tail read
+// nothing (masked loads do not fault) and hold the op's identity; each lane sees the same
+// operations in the same order as the scalar loop, so the bits are the same.
+JAGTILE_INLINE VecF load_vec_partial(const float* p, __mmask16 m, VecF fill) {
+  return (VecF)_mm512_mask_loadu_ps((__m512)fill, m, p);
+}
+JAGTILE_INLINE VecF load_vec_partial(const Bf16* p, __mmask16 m, VecF fill) {
+  __m512i wide = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p));
+  return (VecF)_mm512_mask_blend_ps(m, (__m512)fill, (__m512)_mm512_slli_epi32(wide, 16));
+}
+JAGTILE_INLINE VecF load_vec_partial(const Half* p, __mmask16 m, VecF fill) {
+  __m512 wide = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p));
+  return (VecF)_mm512_mask_blend_ps(m, (__m512)fill, wide);
+}
+
+template <class Op, class In>
+void reduce_tail_masked(const ReduceArgs& a, const In* src, int64_t rows, int64_t col, int64_t n,
+                        const ChunkTarget& t) {
+  const __mmask16 m = __mmask16((1u << n) - 1);
+  const VecF identity = splat(Op::identity());
+  VecF part = identity;
+  for (int64_t r = 0; r < rows; ++r) {
+    part = Op::apply(part, load_vec_partial(src + r * a.num_cols + col, m, identity));
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    sink_scalar(a, t, col + i, part[i], [](float x, float y) { return Op::apply(x, y); });
+  }
+}
+#endif
+
 // One chunk: `rows` rows starting at `src`, columns [0, cols).
 template <class Op, class In>
 void reduce_chunk(const ReduceArgs& a, const In* src, int64_t rows, int64_t cols,
@@ -307,7 +339,13 @@ void reduce_chunk(const ReduceArgs& a, const In* src, int64_t rows, int64_t cols
     default:
       break;
   }
-  // Columns past the last whole vector.
+    // Columns past the last whole vector.
+#if defined(__AVX512F__)
+  if (vec_cols < cols) {
+    reduce_tail_masked<Op, In>(a, src, rows, vec_cols, cols - vec_cols, t);
+    return;
+  }
+#endif
   for (int64_t j = vec_cols; j < cols; ++j) {
     float part = Op::identity();
     for (int64_t r = 0; r < rows; ++r)
