@@ -14,6 +14,7 @@
 
 #include "core/element.h"
 #include "interp/tile_value.h"
+#include "ir/host_arith.h"
 
 namespace jagtile::interp {
 namespace {
@@ -435,7 +436,7 @@ class Interpreter {
             std::holds_alternative<bool>(a) ? int64_t(std::get<bool>(a)) : std::get<int64_t>(a);
         int64_t y =
             std::holds_alternative<bool>(b) ? int64_t(std::get<bool>(b)) : std::get<int64_t>(b);
-        std::optional<int64_t> r = host_int_binary(n.op, x, y);
+        std::optional<int64_t> r = ir::host_int_binary(n.op, x, y);
         if (!r)
           fail(n, "integer " + std::string(y == 0 ? "division by zero" : "overflow") +
                       " in host arithmetic (" + std::to_string(x) + " " +
@@ -443,33 +444,10 @@ class Interpreter {
         if (n.type.kind == ir::TypeKind::host_bool) return set(n, *r != 0);
         return set(n, *r);
       }
-      double r = apply_binary(n.op, DType::f32, num(a), num(b));
       // Host float arithmetic is Python's: double precision.
-      if (n.op != Op::logical_and && n.op != Op::logical_or && !ir::op_is_comparison(n.op)) {
-        double x = num(a), y = num(b);
-        switch (n.op) {
-          case Op::add:
-            r = x + y;
-            break;
-          case Op::sub:
-            r = x - y;
-            break;
-          case Op::mul:
-            r = x * y;
-            break;
-          case Op::div:
-            r = x / y;
-            break;
-          case Op::pow:
-            r = std::pow(x, y);
-            break;
-          case Op::floordiv:
-            r = std::floor(x / y);
-            break;
-          default:
-            break;
-        }
-      }
+      std::optional<double> folded = ir::host_float_binary(n.op, num(a), num(b));
+      JAGTILE_CHECK(folded, << "no host float form for " << ir::op_name(n.op));
+      const double r = *folded;
       if (n.type.kind == ir::TypeKind::host_bool) return set(n, r != 0);
       if (n.type.kind == ir::TypeKind::host_int) return set(n, int64_t(r));
       return set(n, r);

@@ -161,47 +161,6 @@ double apply_unary(ir::Op op, double a) {
   return 0;
 }
 
-std::optional<int64_t> host_int_binary(ir::Op op, int64_t x, int64_t y) {
-  int64_t r = 0;
-  switch (op) {
-    case ir::Op::add:
-      if (__builtin_add_overflow(x, y, &r)) return std::nullopt;
-      return r;
-    case ir::Op::sub:
-      if (__builtin_sub_overflow(x, y, &r)) return std::nullopt;
-      return r;
-    case ir::Op::mul:
-      if (__builtin_mul_overflow(x, y, &r)) return std::nullopt;
-      return r;
-    case ir::Op::floordiv:
-    case ir::Op::mod: {
-      if (y == 0 || (x == std::numeric_limits<int64_t>::min() && y == -1)) return std::nullopt;
-      int64_t q = x / y;
-      if ((x % y != 0) && ((x < 0) != (y < 0))) --q;
-      return op == ir::Op::floordiv ? q : x - q * y;
-    }
-    case ir::Op::maximum:
-      return x > y ? x : y;
-    case ir::Op::minimum:
-      return x < y ? x : y;
-    case ir::Op::bit_and:
-      return x & y;
-    case ir::Op::bit_or:
-      return x | y;
-    case ir::Op::bit_xor:
-      return x ^ y;
-    case ir::Op::pow: {
-      if (y < 0) return x == 1 ? 1 : 0;
-      r = 1;
-      for (int64_t i = 0; i < y; ++i)
-        if (__builtin_mul_overflow(r, x, &r)) return std::nullopt;
-      return r;
-    }
-    default:
-      return int64_t(apply_binary(op, DType::i64, double(x), double(y)));
-  }
-}
-
 double apply_cast(DType to, double x) {
   if (dtype_is_float(to)) return double(float(x));
   if (to == DType::boolean) return x != 0 ? 1.0 : 0.0;

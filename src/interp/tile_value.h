@@ -32,9 +32,6 @@ double round_compute(DType dtype, double x);
 // The arithmetic of binary / unary nodes on one element, in compute type `compute`.
 double apply_binary(ir::Op op, DType compute, double a, double b);
 double apply_unary(ir::Op op, double a);
-// Host integer arithmetic (Python semantics: floor division, modulo with the divisor's sign);
-// nullopt on division by zero or int64 overflow.
-std::optional<int64_t> host_int_binary(ir::Op op, int64_t x, int64_t y);
 // Converts for a cast node (float -> int truncates; NaN and infinities become 0 / the limits).
 double apply_cast(DType to, double x);
 
