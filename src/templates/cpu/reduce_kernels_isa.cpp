@@ -38,8 +38,13 @@ constexpr int kLanes = 16;
 constexpr int64_t kPrefetchBytes16 = 4096;
 // Items of at most this many rows take the branchless whole-item path.
 constexpr int kShortRows = 4;
+// Widest row (in vectors) the whole-item path handles in registers; wider rows take the general
+// chunk path.
+constexpr int kWholeItemMaxVectors = 4;
 // A row of zeros (any input type) for the rows a short item does not have.
-alignas(64) constexpr uint16_t kZeroRow[2 * kLanes * 16] = {};
+alignas(64) constexpr uint16_t kZeroRow[kWholeItemMaxVectors * kLanes * 2] = {};
+static_assert(sizeof(kZeroRow) >= kWholeItemMaxVectors * kLanes * sizeof(float),
+              "a short item's missing rows are read from kZeroRow");
 // How far ahead (bytes) the whole-item path prefetches values: measured best of 1, 2 and 4 KiB.
 constexpr int64_t kWholeItemPrefetchBytes = 2048;
 
@@ -474,9 +479,10 @@ template <class Op, class In>
 WholeItemsFn pick_whole_items_fn(const ReduceArgs& a) {
   if (a.num_cols % kLanes != 0) return whole_items_general<Op, In>;
   switch (a.num_cols / kLanes) {
-#define JAGTILE_WHOLE_ITEM_CASE(n)                                       \
-  case n:                                                                \
-    if constexpr (n <= kMaxVectors) return whole_items_fixed<Op, In, n>; \
+#define JAGTILE_WHOLE_ITEM_CASE(n)                               \
+  case n:                                                        \
+    if constexpr (n <= kMaxVectors && n <= kWholeItemMaxVectors) \
+      return whole_items_fixed<Op, In, n>;                       \
     break;
     JAGTILE_WHOLE_ITEM_CASE(1)
     JAGTILE_WHOLE_ITEM_CASE(2)
