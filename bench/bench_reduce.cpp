@@ -15,70 +15,16 @@
 #include <vector>
 
 #include "core/datagen.h"
+#include "core/timing.h"
 #include "jagtile/error.h"
 #include "jagtile/reduce.h"
 #include "jagtile/thread_pool.h"
+#include "reduce_cases.h"
 #include "templates/cpu/reduce_kernel.h"
 
 namespace {
 
 using namespace jagtile;
-
-struct Case {
-  std::string name;
-  JaggedShape shape;
-  DType dtype;
-};
-
-std::vector<Case> standard_cases(bool quick) {
-  // --quick divides the batch so `make run` on a loaded machine stays short; shapes keep their
-  // character (row count per item, columns, distribution).
-  const int64_t d = quick ? 8 : 1;
-  return {
-      {"uniform/f32", {1024 / d, 256, 512, 0.5, LengthDist::uniform, 1}, DType::f32},
-      {"uniform/bf16", {1024 / d, 256, 512, 0.5, LengthDist::uniform, 1}, DType::bf16},
-      {"small-rows/f32", {16384 / d, 64, 64, 0.5, LengthDist::uniform, 2}, DType::f32},
-      {"zipf/f32", {64, 1024, 4096 / d, 0.5, LengthDist::zipf, 3}, DType::f32},
-      {"tiny-items/f32", {1000000 / d, 16, 4, 0.5, LengthDist::tiny, 4}, DType::f32},
-      {"one-huge/f32", {1024 / d, 256, 512, 0.5, LengthDist::one_huge, 5}, DType::f32},
-  };
-}
-
-double now_ms() {
-  using clock = std::chrono::steady_clock;
-  return std::chrono::duration<double, std::milli>(clock::now().time_since_epoch()).count();
-}
-
-volatile float g_sink;
-
-void stream_read(ThreadPool& pool, int threads, const void* data, int64_t bytes) {
-  const int64_t n = bytes / 4;
-  std::vector<float> partial(static_cast<size_t>(threads));
-  pool.run(threads, [&](int w) {
-    int64_t lo = n * w / threads, hi = n * (w + 1) / threads;
-    partial[size_t(w)] =
-        reduce_detail::active_kernels().read_stream(static_cast<const float*>(data) + lo, hi - lo);
-  });
-  float s = 0;
-  for (float x : partial) s += x;
-  g_sink = s;
-}
-
-struct Timing {
-  std::vector<double> ms;
-  double median() const {
-    std::vector<double> v = ms;
-    std::sort(v.begin(), v.end());
-    return v.empty() ? 0 : (v[(v.size() - 1) / 2] + v[v.size() / 2]) / 2;
-  }
-  double min() const { return ms.empty() ? 0 : *std::min_element(ms.begin(), ms.end()); }
-};
-
-double time_once(const std::function<void()>& fn) {
-  double t0 = now_ms();
-  fn();
-  return now_ms() - t0;
-}
 
 // Largest error of the template against the reference, as a multiple of the allowed tolerance
 // (fp32 reassociation over the item's rows, plus one rounding for 16-bit outputs). > 1 fails.
@@ -148,7 +94,7 @@ int run(int argc, char** argv) {
   if (!only.empty()) {
     bool known = false;
     std::string names;
-    for (const Case& c : standard_cases(quick)) {
+    for (const ReduceBenchCase& c : reduce_bench_cases(quick ? 8 : 1)) {
       known = known || c.name == only;
       names += " " + c.name;
     }
@@ -157,7 +103,7 @@ int run(int argc, char** argv) {
   ThreadPool pool(threads);
   std::vector<Row> rows;
   bool all_ok = true;
-  for (const Case& c : standard_cases(quick)) {
+  for (const ReduceBenchCase& c : reduce_bench_cases(quick ? 8 : 1)) {
     if (!only.empty() && c.name != only) continue;
     if (!json) std::fprintf(stderr, "bench_reduce: %s: generating data...\n", c.name.c_str());
     const auto lengths = generate_lengths(c.shape);
@@ -172,7 +118,7 @@ int run(int argc, char** argv) {
     // Minimum traffic: every input element read once (values, offsets), every output written once.
     const double bytes = double(values.nbytes() + offsets.nbytes() + out.nbytes());
 
-    Timing peak, templ, ref;
+    TimingSamples peak, templ, ref;
     Tensor ref_out;
     auto run_peak = [&] { stream_read(pool, threads, values.raw_data(), values.nbytes()); };
     auto run_template = [&] { jagged_reduce_into(values, offsets, spec, out); };
@@ -182,9 +128,9 @@ int run(int argc, char** argv) {
     // The reference is slow by design; a few rounds of it are enough for a stable median.
     const int ref_rounds = with_reference ? std::max(1, std::min(repeat, 3)) : 0;
     for (int r = 0; r < repeat; ++r) {
-      peak.ms.push_back(time_once(run_peak));
-      templ.ms.push_back(time_once(run_template));
-      if (r < ref_rounds) ref.ms.push_back(time_once(run_reference));
+      peak.ms.push_back(time_ms(run_peak));
+      templ.ms.push_back(time_ms(run_template));
+      if (r < ref_rounds) ref.ms.push_back(time_ms(run_reference));
     }
     if (check && with_reference) {
       double worst = check_against_reference(out, ref_out, offsets);
@@ -197,7 +143,7 @@ int run(int argc, char** argv) {
     const double peak_gbps = double(values.nbytes()) / (peak.median() * 1e6);
     const double ref_ms = ref.median();
     for (auto [impl, t] :
-         {std::pair<const char*, Timing*>{"template", &templ}, {"reference", &ref}}) {
+         {std::pair<const char*, TimingSamples*>{"template", &templ}, {"reference", &ref}}) {
       if (t->ms.empty()) continue;
       double gbps = bytes / (t->median() * 1e6);
       rows.push_back({c.name, impl, threads, t->median(), t->min(), gbps, 100.0 * gbps / peak_gbps,
@@ -213,9 +159,9 @@ int run(int argc, char** argv) {
     Tensor out = Tensor::empty({4, 16}, DType::f32);
     ReduceSpec spec;
     spec.pool = &pool;
-    Timing t;
+    TimingSamples t;
     for (int r = 0; r < 2000; ++r) {
-      t.ms.push_back(time_once([&] { jagged_reduce_into(values, offsets, spec, out); }));
+      t.ms.push_back(time_ms([&] { jagged_reduce_into(values, offsets, spec, out); }));
     }
     call_us = t.median() * 1000.0;
   }

@@ -8,22 +8,17 @@
 #include <vector>
 
 #include "cli.h"
+#include "core/timing.h"
 
 namespace jagtile::cli::bench {
 
-// Wall-clock times of one implementation, one per round.
-struct Samples {
-  std::vector<double> ms;
-  double median() const;
-  double min() const;
-};
+// Wall-clock samples, one per round (core/timing.h, shared with the benchmarks).
+using Samples = TimingSamples;
+using jagtile::now_ms;
+using jagtile::time_ms;
 
-double now_ms();
-double time_ms(const std::function<void()>& fn);
-
-// Reads `buffer` once with the reduce template's SIMD streaming-read probe, split over
-// `threads` logical workers of the process-wide pool (the pool the kernels run on). The
-// machine's practical read limit for this many workers.
+// Reads `buffer` once with the reduce template's streaming-read probe over `threads` workers of
+// the process-wide pool (the pool the kernels run on): the machine's practical read limit.
 void stream_read(const std::vector<float>& buffer, int threads);
 
 // Cold compile and warm load of the generic CPU backend for one specialisation, measured on

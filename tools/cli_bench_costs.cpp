@@ -21,42 +21,9 @@
 
 namespace jagtile::cli::bench {
 
-double Samples::median() const {
-  if (ms.empty()) return 0;
-  std::vector<double> v = ms;
-  std::sort(v.begin(), v.end());
-  return (v[(v.size() - 1) / 2] + v[v.size() / 2]) / 2;
-}
-
-double Samples::min() const {
-  return ms.empty() ? 0 : *std::min_element(ms.begin(), ms.end());
-}
-
-double now_ms() {
-  using clock = std::chrono::steady_clock;
-  return std::chrono::duration<double, std::milli>(clock::now().time_since_epoch()).count();
-}
-
-double time_ms(const std::function<void()>& fn) {
-  double t0 = now_ms();
-  fn();
-  return now_ms() - t0;
-}
-
-namespace {
-volatile float g_sink;  // keeps the streaming read from being optimised away
-}
-
 void stream_read(const std::vector<float>& buffer, int threads) {
-  const int64_t n = int64_t(buffer.size());
-  std::vector<float> partial(size_t(threads), 0.0f);
-  ThreadPool::global().run(threads, [&](int w) {
-    int64_t lo = n * w / threads, hi = n * (w + 1) / threads;
-    partial[size_t(w)] = reduce_detail::active_kernels().read_stream(buffer.data() + lo, hi - lo);
-  });
-  float s = 0;
-  for (float x : partial) s += x;
-  g_sink = s;
+  jagtile::stream_read(ThreadPool::global(), threads, buffer.data(),
+                       int64_t(buffer.size() * sizeof(float)));
 }
 
 CompileCost measure_compile(const Program& program, const std::string& kernel, const ArgMap& args,

@@ -21,7 +21,9 @@
 #include <string>
 #include <vector>
 
+#include "../reduce_cases.h"
 #include "core/datagen.h"
+#include "core/timing.h"
 #include "jagtile/cuda.h"
 #include "jagtile/error.h"
 #include "jagtile/reduce.h"
@@ -32,23 +34,11 @@ namespace {
 
 using namespace jagtile;
 
-struct Case {
-  std::string name;
-  JaggedShape shape;
-  DType dtype;
-};
-
 // The CPU benchmark's cases (bench_reduce) plus the long-item shape of the CUDA issue.
-std::vector<Case> standard_cases() {
-  return {
-      {"uniform/f32", {1024, 256, 512, 0.5, LengthDist::uniform, 1}, DType::f32},
-      {"uniform/bf16", {1024, 256, 512, 0.5, LengthDist::uniform, 1}, DType::bf16},
-      {"small-rows/f32", {16384, 64, 64, 0.5, LengthDist::uniform, 2}, DType::f32},
-      {"zipf/f32", {64, 1024, 4096, 0.5, LengthDist::zipf, 3}, DType::f32},
-      {"tiny-items/f32", {1000000, 16, 4, 0.5, LengthDist::tiny, 4}, DType::f32},
-      {"one-huge/f32", {1024, 256, 512, 0.5, LengthDist::one_huge, 5}, DType::f32},
-      {"long/f32", {1024, 256, 2048, 0.5, LengthDist::uniform, 6}, DType::f32},
-  };
+std::vector<ReduceBenchCase> standard_cases() {
+  std::vector<ReduceBenchCase> cases = reduce_bench_cases();
+  cases.push_back({"long/f32", {1024, 256, 2048, 0.5, LengthDist::uniform, 6}, DType::f32});
+  return cases;
 }
 
 // ---- comparison kernels -----------------------------------------------------------------------
@@ -115,15 +105,7 @@ __global__ void fill_nan_kernel(uint32_t* words, int64_t n, uint32_t pattern) {
 
 // ---- timing -----------------------------------------------------------------------------------
 
-struct Timing {
-  std::vector<double> ms;
-  double median() const {
-    std::vector<double> v = ms;
-    std::sort(v.begin(), v.end());
-    return v.empty() ? 0 : (v[(v.size() - 1) / 2] + v[v.size() / 2]) / 2;
-  }
-  double min() const { return ms.empty() ? 0 : *std::min_element(ms.begin(), ms.end()); }
-};
+using Timing = TimingSamples;
 
 // Times `fn` (which only queues work on the default stream) with a pair of events per repeat.
 Timing time_events(const std::function<void()>& fn, int warmup, int repeat) {
@@ -264,7 +246,7 @@ int run(int argc, char** argv) {
 
   std::vector<Row> rows;
   bool all_ok = true;
-  for (const Case& c : standard_cases()) {
+  for (const ReduceBenchCase& c : standard_cases()) {
     if (!only.empty() && c.name != only) continue;
     if (!json) std::fprintf(stderr, "bench_reduce_cuda: %s: generating data...\n", c.name.c_str());
     const std::vector<int64_t> lengths = generate_lengths(c.shape);

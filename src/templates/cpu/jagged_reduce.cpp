@@ -239,6 +239,23 @@ std::string_view reduce_op_name(ReduceOp op) {
   return "?";
 }
 
+namespace {
+volatile float g_stream_read_sink;  // keeps the probe's reads from being optimised away
+}
+
+void stream_read(ThreadPool& pool, int workers, const void* data, int64_t bytes) {
+  const int64_t n = bytes / int64_t(sizeof(float));
+  std::vector<float> partial(static_cast<size_t>(workers), 0.0f);
+  pool.run(workers, [&](int w) {
+    const int64_t lo = n * w / workers, hi = n * (w + 1) / workers;
+    partial[size_t(w)] =
+        rd::active_kernels().read_stream(static_cast<const float*>(data) + lo, hi - lo);
+  });
+  float sum = 0;
+  for (float x : partial) sum += x;
+  g_stream_read_sink = sum;
+}
+
 std::string_view reduce_cpu_isa() {
   return rd::active_kernels().isa;
 }
