@@ -22,9 +22,12 @@ int Lowerer::new_block(LoopKind kind, const std::string& name, ast::Pos pos,
       b.block_size = *explicit_size;
     else if (index < options_.block_sizes.size())
       b.block_size = options_.block_sizes[index];
+    else if (loop_stack_.empty())
+      b.block_size = options_.default_outer_block;
     else
-      b.block_size =
-          loop_stack_.empty() ? options_.default_outer_block : options_.default_inner_block;
+      b.block_size = kind == LoopKind::tile && loop_stack_.size() == 1
+                         ? options_.default_column_block
+                         : options_.default_inner_block;
     if (b.block_size < 1)
       fail(pos,
            "block size " + std::to_string(b.block_size) + " for '" + name + "' must be at least 1",
