@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "jagtile/compiler.h"
-#include "runtime/datagen.h"
+#include "core/datagen.h"
 #include "runtime/examples.h"
 
 namespace jagtile::cli {

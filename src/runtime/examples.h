@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "jagtile/compiler.h"
-#include "runtime/datagen.h"
+#include "core/datagen.h"
 
 namespace jagtile {
 
