@@ -168,58 +168,19 @@ void Lowerer::stmt(const ast::Stmt& s) {
         else
           idx.push_back(t.index.get());
         NodePtr old = load(tensor, idx, nullptr, t.pos);
-        Op op = Op::add;
-        switch (s.aug_op) {
-          case ast::BinaryOp::add:
-            op = Op::add;
-            break;
-          case ast::BinaryOp::sub:
-            op = Op::sub;
-            break;
-          case ast::BinaryOp::mul:
-            op = Op::mul;
-            break;
-          case ast::BinaryOp::div:
-            op = Op::div;
-            break;
-          default:
-            fail(s.pos, "this augmented assignment is not supported on a subscript");
-        }
+        // Read-modify-write of a tensor element: the four arithmetic operators only.
+        const Op op = binary_op(s.aug_op);
+        if (op != Op::add && op != Op::sub && op != Op::mul && op != Op::div)
+          fail(s.pos, "this augmented assignment is not supported on a subscript");
         store(tensor, idx, binary(op, old, value(*s.value), s.pos), nullptr, t.pos);
         return;
       }
       if (t.kind != ast::ExprKind::name) fail(t.pos, "augmented assignment needs a name");
       NodePtr lhs = value(t);
       NodePtr rhs = value(*s.value);
-      Op op;
-      switch (s.aug_op) {
-        case ast::BinaryOp::add:
-          op = Op::add;
-          break;
-        case ast::BinaryOp::sub:
-          op = Op::sub;
-          break;
-        case ast::BinaryOp::mul:
-          op = Op::mul;
-          break;
-        case ast::BinaryOp::div:
-          op = Op::div;
-          break;
-        case ast::BinaryOp::floordiv:
-          op = Op::floordiv;
-          break;
-        case ast::BinaryOp::mod:
-          op = Op::mod;
-          break;
-        case ast::BinaryOp::bit_and:
-          op = Op::bit_and;
-          break;
-        case ast::BinaryOp::bit_or:
-          op = Op::bit_or;
-          break;
-        default:
-          fail(s.pos, "this augmented assignment operator is not supported");
-      }
+      const Op op = binary_op(s.aug_op);
+      if (op == Op::none || op == Op::pow || op == Op::bit_xor)
+        fail(s.pos, "this augmented assignment operator is not supported");
       assign_name(t.id, LVal::of(binary(op, lhs, rhs, s.pos)), s.pos);
       return;
     }

@@ -15,6 +15,9 @@
 
 namespace jagtile::ir::lower_detail {
 
+// The IR operator of a Python binary operator (Op::none for one the IR lacks).
+Op binary_op(ast::BinaryOp op);
+
 // What a Python name (or an expression) stands for during lowering.
 struct LVal {
   enum class K : uint8_t {

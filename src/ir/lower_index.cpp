@@ -5,7 +5,6 @@
 #include "ir/lower_impl.h"
 
 namespace jagtile::ir::lower_detail {
-namespace {
 
 Op binary_op(ast::BinaryOp op) {
   switch (op) {
@@ -33,6 +32,8 @@ Op binary_op(ast::BinaryOp op) {
       return Op::none;
   }
 }
+
+namespace {
 
 Op compare_op(ast::CompareOp op) {
   switch (op) {
