@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "cli_test_util.h"
 #include "jagtile/tensor.h"
 #include "runtime/examples.h"
 
@@ -20,60 +21,10 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-struct Outcome {
-  int status = -1;
-  std::string out, err;
-};
+using namespace cli_test;
 
-// The tool sits next to this test executable, in the build directory's root.
-fs::path tool_path() {
-  return fs::read_symlink("/proc/self/exe").parent_path() / "jagtile";
-}
-
-fs::path scratch_dir() {
-  static fs::path dir = [] {
-    fs::path d = fs::temp_directory_path() / ("jagtile_cli_test_" + std::to_string(getpid()));
-    fs::create_directories(d);
-    return d;
-  }();
-  return dir;
-}
-
-// Removes the scratch directory when the test program ends.
-class ScratchCleanup : public ::testing::Environment {
- public:
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(scratch_dir(), ec);
-  }
-};
-const auto* const kCleanup = ::testing::AddGlobalTestEnvironment(new ScratchCleanup);
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-// Runs `jagtile ARGS...` in the source directory (so examples/ paths resolve).
 Outcome jagtile(const std::vector<std::string>& args) {
-  fs::path out = scratch_dir() / "stdout.txt", err = scratch_dir() / "stderr.txt";
-  std::string cmd = "cd " + quote(JAGTILE_SOURCE_DIR) + " && " + quote(tool_path().string());
-  for (const auto& a : args) cmd += " " + quote(a);
-  cmd += " >" + quote(out.string()) + " 2>" + quote(err.string());
-  int raw = std::system(cmd.c_str());
-  Outcome o;
-  o.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
-  o.out = slurp(out);
-  o.err = slurp(err);
-  return o;
+  return run_jagtile(args);
 }
 
 std::string write_file(const std::string& name, const std::string& text) {

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "cli_test_util.h"
 #include "core/datagen.h"
 #include "jagtile/tensor.h"
 
@@ -19,50 +20,18 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-struct Outcome {
-  int status = -1;
-  std::string out, err;
-};
+using namespace jagtile::cli_test;
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// One scratch folder per test process (outputs and a private compile cache shared by the
-// tests, so a kernel compiles once), removed at exit.
 fs::path scratch() {
-  static fs::path dir = [] {
-    fs::path d = fs::temp_directory_path() / ("jagtile_cli_bench_" + std::to_string(getpid()));
-    fs::create_directories(d);
-    return d;
-  }();
-  return dir;
+  return scratch_dir();
 }
-class ScratchCleanup : public ::testing::Environment {
- public:
-  void TearDown() override {
-    std::error_code ec;
-    fs::remove_all(scratch(), ec);
-  }
-};
-const auto* const kCleanup = ::testing::AddGlobalTestEnvironment(new ScratchCleanup);
 
-// Runs `jagtile bench ARGS...` in the source directory.
+// Runs `jagtile bench ARGS...` with a private compile cache shared by these tests, so a kernel
+// compiles once.
 Outcome bench(const std::vector<std::string>& args) {
-  fs::path tool = fs::read_symlink("/proc/self/exe").parent_path() / "jagtile";
-  std::string cmd = "cd '" + std::string(JAGTILE_SOURCE_DIR) + "' && JAGTILE_CACHE_DIR='" +
-                    (scratch() / "cache").string() + "' '" + tool.string() + "' bench";
-  for (const auto& a : args) cmd += " '" + a + "'";
-  cmd += " >'" + (scratch() / "out").string() + "' 2>'" + (scratch() / "err").string() + "'";
-  int raw = std::system(cmd.c_str());
-  Outcome o;
-  o.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
-  o.out = slurp(scratch() / "out");
-  o.err = slurp(scratch() / "err");
-  return o;
+  std::vector<std::string> all{"bench"};
+  all.insert(all.end(), args.begin(), args.end());
+  return run_jagtile(all, {{"JAGTILE_CACHE_DIR", (scratch_dir() / "cache").string()}});
 }
 
 const std::vector<std::string> kTiny = {"--batch",   "6", "--features", "8",
