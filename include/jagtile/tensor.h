@@ -43,6 +43,22 @@ bool device_allocator_registered(Device::Kind kind);
 // then leaked rather than released. The CPU allocator cannot be removed.
 void unregister_device_allocator(Device::Kind kind);
 
+// CPU memory behind tensors. Blocks of 1 MiB and more are kept after release and handed to the
+// next allocation of (nearly) the same size, so a kernel called in a loop does not pay page
+// faults on a fresh output every call. The cache holds at most JAGTILE_HOST_CACHE_MB MiB
+// (default 1024; 0 turns it off; always off under AddressSanitizer), oldest block evicted first.
+struct HostCacheStats {
+  int64_t cached_bytes = 0;  // held for reuse now
+  int64_t limit_bytes = 0;
+  int64_t hits = 0;    // large allocations served from the cache
+  int64_t misses = 0;  // large allocations that needed fresh memory
+};
+void* host_allocate(int64_t bytes);  // 64-byte aligned; UserError when out of memory
+void host_release(void* ptr);
+HostCacheStats host_cache_stats();
+void set_host_cache_limit(int64_t bytes);  // evicts down to the new limit
+void clear_host_cache();                   // frees every cached block
+
 // A block of memory, freed when the last Tensor using it goes away. CPU storage is 64-byte
 // aligned.
 class Storage {

@@ -20,27 +20,10 @@ std::string Device::str() const {
 
 namespace {
 
-constexpr int64_t kCpuAlignment = 64;
-
 DeviceAllocator make_cpu_allocator() {
   DeviceAllocator a;
-  a.allocate = [](int64_t bytes, int) -> void* {
-    // aligned_alloc wants a multiple of the alignment; a zero-byte tensor still gets a real
-    // pointer so data() is never null for a defined tensor.
-    int64_t rounded = (bytes + kCpuAlignment - 1) / kCpuAlignment * kCpuAlignment;
-    if (rounded == 0) rounded = kCpuAlignment;
-    // Requests beyond any machine's address space fail here rather than in the allocator,
-    // which under sanitizers aborts instead of returning null.
-    constexpr int64_t kMaxHostBytes = int64_t(1) << 46;
-    void* p = rounded > kMaxHostBytes ? nullptr
-                                      : std::aligned_alloc(size_t(kCpuAlignment), size_t(rounded));
-    if (!p) {
-      throw UserError("out of host memory allocating " + std::to_string(bytes) + " bytes",
-                      "use smaller inputs or free memory");
-    }
-    return p;
-  };
-  a.release = [](void* p, int) { std::free(p); };
+  a.allocate = [](int64_t bytes, int) -> void* { return host_allocate(bytes); };
+  a.release = [](void* p, int) { host_release(p); };
   a.copy = [](void* dst, Device, const void* src, Device, int64_t bytes) {
     if (bytes > 0) std::memcpy(dst, src, size_t(bytes));
   };

@@ -392,5 +392,13 @@ TEST_F(CliTest, ASyntaxErrorIsLocated) {
   EXPECT_THAT(o.err, Not(HasSubstr("internal error")));
 }
 
+// A bad JAGTILE_HOST_CACHE_MB is reported once and the default is used; the run still works.
+TEST_F(CliTest, BadHostCacheSizeIsAWarning) {
+  Outcome o = run_jagtile({"run", "examples/jagged_sum.py", "--check", "--batch", "4"},
+                          {{"JAGTILE_HOST_CACHE_MB", "lots"}});
+  EXPECT_EQ(o.status, 0) << o.err;
+  EXPECT_THAT(o.err, HasSubstr("JAGTILE_HOST_CACHE_MB='lots' is not a size in MiB; using 1024"));
+}
+
 }  // namespace
 }  // namespace jagtile

@@ -3,8 +3,6 @@
 // (allocation, views, the thread pool) and turns a recorded failure into a located UserError.
 #include "codegen/cpu/backend.h"
 
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -56,17 +54,6 @@ void fill_view(JtTensor* out, const Tensor& t, int32_t slot) {
   for (int d = 0; d < JT_MAX_RANK; ++d) out->size[d] = d < t.dim() ? t.size(d) : 1;
 }
 
-// Large outputs are touched for the first time by the kernel: with transparent huge pages a
-// 256 MiB output takes 128 page faults instead of 65536 (where the system allows it).
-void advise_huge_pages(const Tensor& t) {
-  constexpr uintptr_t kHuge = uintptr_t(2) << 20;
-  if (t.nbytes() < int64_t(4 * kHuge)) return;
-  uintptr_t b = reinterpret_cast<uintptr_t>(t.raw_data());
-  uintptr_t e = b + uintptr_t(t.nbytes());
-  uintptr_t ab = (b + kHuge - 1) & ~(kHuge - 1), ae = e & ~(kHuge - 1);
-  if (ae > ab) ::madvise(reinterpret_cast<void*>(ab), ae - ab, MADV_HUGEPAGE);
-}
-
 int host_alloc(void* ctx, JtTensor* out, int32_t dtype, int32_t rank, const int64_t* sizes,
                int32_t kind, double fill, int32_t site) {
   auto* c = static_cast<HostCtx*>(ctx);
@@ -84,10 +71,7 @@ int host_alloc(void* ctx, JtTensor* out, int32_t dtype, int32_t rank, const int6
     // unwritten (jagged outputs outside every item) promises nothing about them, and filling
     // would cost a full extra pass over the output.
     Tensor t = kind == 2 ? Tensor::full(s, fill, d) : Tensor::empty(s, d);
-    if (kind != 2) {
-      advise_huge_pages(t);
-      if (kind == 0 && t.nbytes() > 0) std::memset(t.raw_data(), 0, size_t(t.nbytes()));
-    }
+    if (kind == 0 && t.nbytes() > 0) std::memset(t.raw_data(), 0, size_t(t.nbytes()));
     c->slots.push_back(t);
     fill_view(out, t, int32_t(c->slots.size() - 1));
     return 0;
