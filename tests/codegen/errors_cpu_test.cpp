@@ -37,6 +37,13 @@ def checked_rows(x: torch.Tensor, k: int) -> torch.Tensor:
     for tb, tm in hl.tile([k, m]):
         out[tb, tm] = x[tb, tm] + 1.0
     return out
+
+def gather(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    (n,) = idx.size()
+    out = torch.zeros([n], dtype=x.dtype, device=x.device)
+    for t in hl.tile(n):
+        out[t] = x[idx[t]]
+    return out
 )PY";
 
 Tensor arange(int64_t n) {
@@ -82,6 +89,52 @@ TEST(CpuErrors, StorePastTheEnd) {
   std::string neg =
       error_of(p, "store_past", {{"x", arange(5)}, {"shift", int64_t(-1)}}, cpu_options());
   EXPECT_THAT(neg, HasSubstr("at index -1 in dimension 0, which has size 5"));
+}
+
+// The check pass tests only the first and last position of an innermost loop whose indices
+// are monotone in it (t.index + shift): a bad end is still found, and the diagnosing pass
+// still names the first bad position.
+TEST(CpuErrors, MonotoneIndicesAreCheckedAtTheEnds) {
+  use_shared_cache_dir();
+  Program p = Program::from_source(kCopy, "errors.py");
+  ArgMap args{{"x", arange(40)}, {"shift", int64_t(1)}};
+  auto spec = p.impl()->specialise(1, p.impl()->bind(1, args), cpu_options());
+  std::string code = codegen::cpu::generate_cpu_source(spec->kernel, cpu_options(true));
+  EXPECT_THAT(code, HasSubstr("monotone indices: the ends bound the rest"));
+  // Only the last position of the last tile is out of bounds (index 40 of 40).
+  std::string msg = error_of(p, "store_past", args, cpu_options());
+  EXPECT_THAT(msg, HasSubstr("at index 40 in dimension 0, which has size 40"));
+  // A one-element tile has one end.
+  std::string one =
+      error_of(p, "store_past", {{"x", arange(17)}, {"shift", int64_t(1)}}, cpu_options());
+  EXPECT_THAT(one, HasSubstr("at index 17 in dimension 0, which has size 17"));
+}
+
+// An index read from a tensor is not monotone: every position is checked, so a bad index in
+// the middle of a tile is found.
+TEST(CpuErrors, GatheredIndicesAreCheckedEverywhere) {
+  use_shared_cache_dir();
+  Program p = Program::from_source(kCopy, "errors.py");
+  Tensor idx = Tensor::from_doubles({5}, {0, 1, 99, 2, 3}, DType::i64);
+  std::string msg = error_of(p, "gather", {{"x", arange(10)}, {"idx", idx}}, cpu_options());
+  EXPECT_THAT(msg, HasSubstr("errors.py:29"));
+  EXPECT_THAT(msg, HasSubstr("load of tensor 'x' at index 99 in dimension 0, which has size 10"));
+  Tensor ok = Tensor::from_doubles({5}, {0, 1, 9, 2, 3}, DType::i64);
+  Tensor out = p.call("gather", {{"x", arange(10)}, {"idx", ok}}, cpu_options()).outputs[0];
+  EXPECT_EQ(out.data<float>()[2], 9.0f);
+}
+
+// Offsets whose last item runs past the values: the rows of a jagged tile are monotone, so
+// the check at the tile's ends catches the first row past the end.
+TEST(CpuErrors, JaggedRowsPastTheValuesAreFound) {
+  use_shared_cache_dir();
+  Program p = Program::from_file(std::string(JAGTILE_SOURCE_DIR) + "/examples/jagged_softmax.py");
+  ArgMap args{{"x_values", Tensor::zeros({7, 3}, DType::f32)},
+              {"x_offsets", Tensor::from_doubles({3}, {0, 3, 9}, DType::i32)}};
+  std::string msg = error_of(p, "jagged_softmax", args, cpu_options());
+  EXPECT_THAT(msg, HasSubstr("kernel 'jagged_softmax'"));
+  EXPECT_THAT(msg,
+              HasSubstr("load of tensor 'x_values' at index 7 in dimension 0, which has size 7"));
 }
 
 TEST(CpuErrors, AssertReportsLikeTheInterpreter) {

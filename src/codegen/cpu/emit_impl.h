@@ -179,6 +179,19 @@ class Emitter {
   Writer* hoist_ = nullptr;
   std::string inner_var_;
   bool has_load(const Node& n);
+  // Bounds checks of one access (load or store) at position idx of its shape, per mode_.
+  // Returns the access's in-bounds condition (with its mask) in check_only mode.
+  std::string check_access(const Node& access, const std::vector<std::string>& idx,
+                           const std::string& tensor, const std::vector<std::string>& index,
+                           const std::string& mask, int site, Writer& w);
+  // Endpoint checks: a check pass's innermost loop visits only its first and last position
+  // when every index it checks is a non-decreasing function of that loop's position (then
+  // both ends in bounds means every position is). An access that is not clears the flag.
+  bool monotone_in(const Node& n, int dim) const;
+  bool endpoint_ok_ = true;
+  // > 0 while an access's indices or mask are emitted. The check pass computes no values, but
+  // a load feeding an index (a gather) must load, or the index it feeds is never checked.
+  int index_depth_ = 0;
   std::unordered_map<const Node*, std::string> temp_arrays_;
 };
 

@@ -138,6 +138,7 @@ JT_INLINE int64_t jt_clamp_len(int64_t n, int64_t block) {
   return n < 0 ? 0 : (n > block ? block : n);
 }
 JT_INLINE int64_t jt_min64(int64_t a, int64_t b) { return a < b ? a : b; }
+JT_INLINE int64_t jt_max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
 // Records the first failure of a run (later ones are dropped) and returns 1.
 static int jt_fail(JtHost* h, int32_t code, int32_t site, int64_t index, int64_t extent,

@@ -98,6 +98,7 @@ std::string Emitter::at(const NodePtr& n, const std::vector<std::string>& idx, W
                 << "value " << ir::kind_name(n->kind) << " used before computed");
   JAGTILE_CHECK(memo_, << "fused value outside a loop nest");
   std::string key = std::to_string(facts(*n).seq) + ":" + join(idx, ",");
+  if (mode_ == CheckMode::check_only && index_depth_ > 0) key += ":index";
   auto it = memo_->find(key);
   if (it != memo_->end()) return it->second;
   // Loads stay in the loop: they may only run at valid positions.
@@ -152,6 +153,7 @@ std::string Emitter::load_elem(const Node& n, const std::vector<std::string>& id
   int rank = t->type.rank;
   std::string id = std::to_string(temp_++);
   std::vector<std::string> a;
+  ++index_depth_;
   for (int d = 0; d < rank; ++d) {
     const NodePtr& o = n.operand(size_t(d + 1));
     std::string v = at(o, map_idx(o->type.shape, n.type.shape, idx), w);
@@ -166,6 +168,7 @@ std::string Emitter::load_elem(const Node& n, const std::vector<std::string>& id
     mask = "m" + id;
     w.line("const bool " + mask + " = (" + v + ") != 0;");
   }
+  --index_depth_;
   std::string addr = a.empty() ? "0" : a[0];
   for (int d = 1; d < rank; ++d)
     addr = "(" + addr + ") * " + tr + ".size[" + std::to_string(d) + "] + " + a[size_t(d)];
@@ -174,28 +177,93 @@ std::string Emitter::load_elem(const Node& n, const std::vector<std::string>& id
       t->type.dtype);
   std::string cty = compute_ctype(n.type.dtype);
   ld = convert(ld, t->type.dtype, n.type.dtype);
-  std::string cond = mask;
-  if (mode_ == CheckMode::check_only) {
-    if (rank > 0) {
-      std::string c;
-      for (int d = 0; d < rank; ++d)
-        c += std::string(d ? " & " : "") + "((uint64_t)" + a[size_t(d)] + " < (uint64_t)" + tr +
-             ".size[" + std::to_string(d) + "])";
-      w.line("bad |= " + (mask.empty() ? "" : mask + " & ") + "!(" + c + ");");
-      used_check_ = true;
-    }
-    return "(" + cty + ")0";
-  } else if (mode_ == CheckMode::diagnose) {
-    int site = add_site(Site::Kind::load, n, t->name);
-    for (int d = 0; d < rank; ++d) {
-      std::string sz = tr + ".size[" + std::to_string(d) + "]";
-      w.line(std::string(mask.empty() ? "" : "if (" + mask + ") ") + "if (!((uint64_t)" +
-             a[size_t(d)] + " < (uint64_t)" + sz + ")) " +
-             fail_return(1, site, a[size_t(d)], sz, std::to_string(d)));
-    }
+  if (mode_ != CheckMode::unchecked) {
+    int site = mode_ == CheckMode::diagnose ? add_site(Site::Kind::load, n, t->name) : -1;
+    std::string in_bounds = check_access(n, idx, tr, a, mask, site, w);
+    if (mode_ == CheckMode::check_only)
+      return index_depth_ == 0 ? "(" + cty + ")0"
+                               : "((" + in_bounds + ") ? " + ld + " : (" + cty + ")0)";
   }
+  std::string cond = mask;
   if (cond.empty()) return ld;
   return "(" + cond + " ? " + ld + " : (" + cty + ")0)";
+}
+
+std::string Emitter::check_access(const Node& access, const std::vector<std::string>& idx,
+                                  const std::string& tensor, const std::vector<std::string>& index,
+                                  const std::string& mask, int site, Writer& w) {
+  size_t rank = index.size();
+  if (rank == 0) return mask.empty() ? "true" : mask;
+  if (mode_ == CheckMode::diagnose) {
+    for (size_t d = 0; d < rank; ++d) {
+      std::string sz = tensor + ".size[" + std::to_string(d) + "]";
+      w.line(std::string(mask.empty() ? "" : "if (" + mask + ") ") + "if (!((uint64_t)" + index[d] +
+             " < (uint64_t)" + sz + ")) " + fail_return(1, site, index[d], sz, std::to_string(d)));
+    }
+    return {};
+  }
+  std::string c;
+  for (size_t d = 0; d < rank; ++d)
+    c += std::string(d ? " & " : "") + "((uint64_t)" + index[d] + " < (uint64_t)" + tensor +
+         ".size[" + std::to_string(d) + "])";
+  std::string in_bounds = (mask.empty() ? "" : mask + " & ") + "(" + c + ")";
+  w.line("bad |= " + (mask.empty() ? "" : mask + " & ") + "!(" + c + ");");
+  used_check_ = true;
+  // Which dim of the access the innermost loop walks (none: every index is invariant there).
+  int inner = -1;
+  for (size_t q = 0; q < idx.size(); ++q)
+    if (idx[q] == inner_var_) {
+      if (inner >= 0) endpoint_ok_ = false;  // one loop walks two dims: a diagonal
+      inner = int(q);
+    }
+  if (inner < 0) return in_bounds;
+  if (!mask.empty()) endpoint_ok_ = false;  // a mask may skip either end
+  const ir::Shape& shape = access.type.shape;
+  for (size_t d = 0; d < rank; ++d) {
+    const Node& o = *access.operand(d + 1);
+    int od = inner - int(shape.size()) + int(o.type.shape.size());
+    if (!monotone_in(o, od)) endpoint_ok_ = false;
+  }
+  return in_bounds;
+}
+
+bool Emitter::monotone_in(const Node& n, int dim) const {
+  if (!is_device_value(n) || dim < 0 || n.type.shape[size_t(dim)].kind == Dim::Kind::broadcast)
+    return true;  // the same value at every position of the loop
+  auto operand_dim = [&](const NodePtr& o) {
+    return dim - int(n.type.shape.size()) + int(o->type.shape.size());
+  };
+  auto invariant = [&](const NodePtr& o) {
+    int od = operand_dim(o);
+    return !is_device_value(*o) || od < 0 || o->type.shape[size_t(od)].kind == Dim::Kind::broadcast;
+  };
+  switch (n.kind) {
+    case NodeKind::tile_attr:
+      return n.op == Op::index;
+    case NodeKind::iota:
+      return true;
+    case NodeKind::unsqueeze:
+      return monotone_in(*n.operand(0), dim > n.ival ? dim - 1 : dim);
+    case NodeKind::cast: {
+      // Widening to int64 keeps the order; narrowing could wrap.
+      const NodePtr& o = n.operand(0);
+      return n.type.dtype == DType::i64 && dtype_is_int(operand_dtype(*o)) &&
+             monotone_in(*o, operand_dim(o));
+    }
+    case NodeKind::binary: {
+      // int64 only: a sum of index terms bounded by the tile sizes cannot wrap past 2^63 and
+      // back, so both ends in bounds still bounds every position; int32 arithmetic could.
+      if (DType(n.ival) != DType::i64) return false;
+      const NodePtr& a = n.operand(0);
+      const NodePtr& b = n.operand(1);
+      if (n.op == Op::add)
+        return monotone_in(*a, operand_dim(a)) && monotone_in(*b, operand_dim(b));
+      if (n.op == Op::sub) return monotone_in(*a, operand_dim(a)) && invariant(b);
+      return false;
+    }
+    default:
+      return false;
+  }
 }
 
 std::string Emitter::jagged_extent_at(int block, const ir::Shape& shape,
@@ -306,17 +374,32 @@ void Emitter::nest(const ir::Shape& shape, Writer& w,
     Writer hoisted, inner;
     hoisted.set_indent(w.indent());
     inner.set_indent(w.indent());
-    if (simd) inner.line("#pragma omp simd" + simd_reductions);
-    inner.open("for (int64_t " + idx[d] + " = 0; " + idx[d] + " < " + limit + "; ++" + idx[d] +
-               ") {");
-    for (const std::string& c : deferred) inner.line("if (!(" + c + ")) continue;");
+    Writer loop_body;
+    loop_body.set_indent(w.indent() + 1);
+    for (const std::string& c : deferred) loop_body.line("if (!(" + c + ")) continue;");
     Writer* saved_hoist = hoist_;
     std::string saved_var = inner_var_;
+    bool saved_ok = endpoint_ok_;
     hoist_ = &hoisted;
     inner_var_ = idx[d];
-    body(inner, idx);
+    endpoint_ok_ = true;
+    body(loop_body, idx);
+    bool endpoints = mode_ == CheckMode::check_only && deferred.empty() && endpoint_ok_;
     hoist_ = saved_hoist;
     inner_var_ = saved_var;
+    endpoint_ok_ = saved_ok;
+    if (endpoints) {
+      // Positions 0 and limit - 1 only.
+      inner.open("for (int64_t " + idx[d] + " = 0; " + idx[d] + " < " + limit + "; " + idx[d] +
+                 " += jt_max64(" + limit +
+                 " - 1, 1)) {  // monotone indices: the ends bound "
+                 "the rest");
+    } else {
+      if (simd) inner.line("#pragma omp simd" + simd_reductions);
+      inner.open("for (int64_t " + idx[d] + " = 0; " + idx[d] + " < " + limit + "; ++" + idx[d] +
+                 ") {");
+    }
+    inner.raw(loop_body.str());
     inner.close();
     w.raw(hoisted.str());
     w.raw(inner.str());
@@ -503,6 +586,7 @@ void Emitter::store(const Node& n, Writer& w) {
   checked_nest(shape, w, [&](Writer& iw, const std::vector<std::string>& idx) {
     std::string id = std::to_string(temp_++);
     std::vector<std::string> a;
+    ++index_depth_;
     for (int d = 0; d < rank; ++d) {
       const NodePtr& o = n.operand(size_t(d + 1));
       std::string v = at(o, map_idx(o->type.shape, shape, idx), iw);
@@ -517,31 +601,18 @@ void Emitter::store(const Node& n, Writer& w) {
       iw.line("const bool " + mask + " = (" + at(m, map_idx(m->type.shape, shape, idx), iw) +
               ") != 0;");
     }
+    --index_depth_;
     std::string addr = a.empty() ? "0" : a[0];
     for (int d = 1; d < rank; ++d)
       addr = "(" + addr + ") * " + tr + ".size[" + std::to_string(d) + "] + " + a[size_t(d)];
     std::string v = at(value, map_idx(value->type.shape, shape, idx), iw);
     std::string st = "((" + std::string(storage_ctype(t->type.dtype)) + "*)" + tr + ".data)[" +
                      addr + "] = " + to_storage(v, operand_dtype(*value), t->type.dtype) + ";";
-    std::string cond = mask;
-    if (mode_ == CheckMode::check_only) {
-      if (rank > 0) {
-        std::string c;
-        for (int d = 0; d < rank; ++d)
-          c += std::string(d ? " & " : "") + "((uint64_t)" + a[size_t(d)] + " < (uint64_t)" + tr +
-               ".size[" + std::to_string(d) + "])";
-        iw.line("bad |= " + (mask.empty() ? "" : mask + " & ") + "!(" + c + ");");
-        used_check_ = true;
-      }
-      return;
-    } else if (mode_ == CheckMode::diagnose) {
-      for (int d = 0; d < rank; ++d) {
-        std::string sz = tr + ".size[" + std::to_string(d) + "]";
-        iw.line(std::string(mask.empty() ? "" : "if (" + mask + ") ") + "if (!((uint64_t)" +
-                a[size_t(d)] + " < (uint64_t)" + sz + ")) " +
-                fail_return(1, site, a[size_t(d)], sz, std::to_string(d)));
-      }
+    if (mode_ != CheckMode::unchecked) {
+      check_access(n, idx, tr, a, mask, site, iw);
+      if (mode_ == CheckMode::check_only) return;
     }
+    std::string cond = mask;
     iw.line(cond.empty() ? st : "if (" + cond + ") " + st);
   });
 }
