@@ -68,6 +68,24 @@ def dot_acc(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         out[tm, tn] = acc
     return out
 
+def reload_after_store(x: torch.Tensor) -> torch.Tensor:
+    (n,) = x.size()
+    out = torch.zeros([n], dtype=x.dtype, device=x.device)
+    for t in hl.tile(n):
+        v = x[t]
+        w = v * 3.0
+        x[t] = w
+        out[t] = v + w
+    return out
+
+def reload_twice(x: torch.Tensor) -> torch.Tensor:
+    (n, m) = x.shape
+    out = torch.zeros([n], dtype=x.dtype, device=x.device)
+    for t in hl.tile(n):
+        v = x[t, :]
+        out[t] = (v - v.amax(dim=1)[:, None]).sum(dim=1) + v.sum(dim=1)
+    return out
+
 def overflow(x: torch.Tensor, n: int) -> torch.Tensor:
     big = n * n * n
     out = torch.zeros([big], dtype=torch.float32, device=x.device)
@@ -123,6 +141,22 @@ TEST(CpuFeatures, DotWithAccumulatorOverPartialTiles) {
       "dot_acc",
       {{"a", seq({37, 45}, DType::f32, -1, 0.001)}, {"b", seq({45, 29}, DType::bf16, 1, -0.002)}},
       Tolerance{1e-4, 1e-4});
+}
+
+// A load with several consumers is loaded again in each (no tile copy), unless a store
+// between them may change what it reads: here the second read would see 3v instead of v.
+TEST(CpuFeatures, LoadsAreReloadedOnlyWhenNoStoreIntervenes) {
+  use_shared_cache_dir();
+  Program p = Program::from_source(kFeatures, "features.py");
+  Options interp;
+  interp.backend = Backend::interp;
+  Tensor x = seq({45}, DType::f32, -3, 0.5);
+  Tensor want = p.call("reload_after_store", {{"x", x.clone()}}, interp).outputs[0];
+  EXPECT_EQ(want.data<float>()[0], -12.0f);  // 4 * x[0], every element read before the store
+  Tensor got = p.call("reload_after_store", {{"x", x.clone()}}, cpu_options()).outputs[0];
+  Comparison c = compare_tensors(got, want, {});
+  EXPECT_TRUE(c.ok) << c.mismatch;
+  expect_same("reload_twice", {{"x", seq({29, 7}, DType::f32, -2, 0.37)}}, Tolerance{1e-5, 1e-5});
 }
 
 TEST(CpuFeatures, HostIntegerOverflowIsTheInterpretersError) {

@@ -100,6 +100,9 @@ class Emitter {
 
   // ---- plan (emit_plan.cpp) ----
   void plan();
+  bool rematerialise_load(const Node& n, const std::vector<const Node*>& order,
+                          const std::unordered_set<const Node*>& cheap,
+                          std::unordered_map<const Node*, const Node*>& eval_point);
   bool is_device_value(const Node& n) const;  // a non-scalar device value
   bool inlined(const Node& n) const;
   const NodeFacts& facts(const Node& n) const;

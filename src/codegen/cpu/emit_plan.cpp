@@ -4,6 +4,7 @@
 // single consumer in the same block and nothing between the two can change what it reads (no
 // store for a load, no assignment of the variable for a variable read).
 #include <algorithm>
+#include <functional>
 
 #include "codegen/cpu/emit_impl.h"
 
@@ -41,6 +42,53 @@ const Node* root_tensor(const Node* t) {
 }
 
 }  // namespace
+
+// A load read by several consumers in its own block is loaded again inside each of them
+// instead of being copied into a tile array first: the copy is a full extra pass over the tile
+// (often larger than the L1 cache), while the reloads hit the cache the first one filled.
+// Only plain loads (no mask) whose indices are fused index arithmetic qualify, and only when
+// no store between the load and its last consumer can change what it reads.
+bool Emitter::rematerialise_load(const Node& n, const std::vector<const Node*>& order,
+                                 const std::unordered_set<const Node*>& cheap,
+                                 std::unordered_map<const Node*, const Node*>& eval_point) {
+  const NodeFacts& f = facts_[&n];
+  if (n.ival) return false;
+  for (size_t i = 1; i < n.operands.size(); ++i) {
+    const Node& o = *n.operand(i);
+    if (is_device_value(o) && !cheap.count(&o)) return false;
+  }
+  // Where the load would be evaluated: at each consumer, or (through fused index arithmetic,
+  // which is fused everywhere) at each of that one's consumers; all in the load's block.
+  const Node* last = nullptr;
+  bool ok = true;
+  std::function<void(const Node*)> visit = [&](const Node* u) {
+    const NodeFacts& uf = facts_[u];
+    bool consumer = (elementwise_kind(u->kind) && is_device_value(*u)) ||
+                    u->kind == NodeKind::reduce || u->kind == NodeKind::store ||
+                    u->kind == NodeKind::var_assign;
+    if (uf.block != f.block || !consumer) {
+      ok = false;
+      return;
+    }
+    if (cheap.count(u)) {
+      for (const Node* uu : uf.users) visit(uu);
+      return;
+    }
+    auto e = eval_point.find(u);
+    const Node* ep = uf.inlined && e != eval_point.end() ? e->second : u;
+    if (uf.inlined && e == eval_point.end()) ok = false;
+    if (!last || facts_[ep].seq > facts_[last].seq) last = ep;
+  };
+  for (const Node* u : f.users) visit(u);
+  if (!ok || !last) return false;
+  for (int s = f.seq + 1; s < facts_[last].seq; ++s)
+    if (order[size_t(s)]->kind == NodeKind::store) return false;
+  if (last->kind == NodeKind::store &&
+      root_tensor(last->operand(0).get()) == root_tensor(n.operand(0).get()))
+    return false;
+  eval_point[&n] = last;
+  return true;
+}
 
 bool Emitter::is_device_value(const Node& n) const {
   return n.type.is_value() && !n.type.shape.empty();
@@ -105,7 +153,12 @@ void Emitter::plan() {
       f.inlined = true;
       continue;
     }
-    if (!is_device_value(*n) || !elementwise_kind(n->kind) || f.users.size() != 1) continue;
+    if (!is_device_value(*n) || !elementwise_kind(n->kind) || f.users.empty()) continue;
+    if (f.users.size() > 1) {
+      if (n->kind == NodeKind::load && rematerialise_load(*n, order, cheap, eval_point))
+        f.inlined = true;
+      continue;
+    }
     const Node* u = f.users[0];
     const NodeFacts& uf = facts_[u];
     if (uf.block != f.block) continue;
