@@ -2,7 +2,9 @@
 // decision for each device value. A value is fused (computed per element inside its consumer's
 // loop nest instead of into a tile array) when it is cheap index arithmetic, or when it has a
 // single consumer in the same block and nothing between the two can change what it reads (no
-// store for a load, no assignment of the variable for a variable read).
+// store for a load, no assignment of the variable for a variable read). A plain load with
+// several consumers in its block is fused into each of them on the same condition
+// (rematerialise_load).
 #include <algorithm>
 #include <functional>
 
