@@ -100,6 +100,8 @@ class Emitter {
 
   // ---- plan (emit_plan.cpp) ----
   void plan();
+  bool fusing_consumer(const Node& u) const;
+  bool reads_unchanged(const Node& n, const Node& ep, const std::vector<const Node*>& order) const;
   bool rematerialise_load(const Node& n, const std::vector<const Node*>& order,
                           const std::unordered_set<const Node*>& cheap,
                           std::unordered_map<const Node*, const Node*>& eval_point);

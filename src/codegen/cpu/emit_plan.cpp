@@ -45,6 +45,29 @@ const Node* root_tensor(const Node* t) {
 
 }  // namespace
 
+// A node that can take a fused operand: an elementwise device value, a reduction, a store or
+// a variable assignment.
+bool Emitter::fusing_consumer(const Node& u) const {
+  return (elementwise_kind(u.kind) && is_device_value(u)) || u.kind == NodeKind::reduce ||
+         u.kind == NodeKind::store || u.kind == NodeKind::var_assign;
+}
+
+// Whether a load or variable read `n`, evaluated later at `ep` instead of where it stands,
+// still reads the same value: no store after a load (nor `ep` storing to the loaded tensor),
+// no assignment of the variable after a variable read.
+bool Emitter::reads_unchanged(const Node& n, const Node& ep,
+                              const std::vector<const Node*>& order) const {
+  for (int s = facts(n).seq + 1; s < facts(ep).seq; ++s) {
+    const Node* m = order[size_t(s)];
+    if (n.kind == NodeKind::load && m->kind == NodeKind::store) return false;
+    if (n.kind == NodeKind::var_read && m->kind == NodeKind::var_assign &&
+        m->operand(0).get() == n.operand(0).get())
+      return false;
+  }
+  return !(n.kind == NodeKind::load && ep.kind == NodeKind::store &&
+           root_tensor(ep.operand(0).get()) == root_tensor(n.operand(0).get()));
+}
+
 // A load read by several consumers in its own block is loaded again inside each of them
 // instead of being copied into a tile array first: the copy is a full extra pass over the tile
 // (often larger than the L1 cache), while the reloads hit the cache the first one filled.
@@ -65,10 +88,7 @@ bool Emitter::rematerialise_load(const Node& n, const std::vector<const Node*>& 
   bool ok = true;
   std::function<void(const Node*)> visit = [&](const Node* u) {
     const NodeFacts& uf = facts_[u];
-    bool consumer = (elementwise_kind(u->kind) && is_device_value(*u)) ||
-                    u->kind == NodeKind::reduce || u->kind == NodeKind::store ||
-                    u->kind == NodeKind::var_assign;
-    if (uf.block != f.block || !consumer) {
+    if (uf.block != f.block || !fusing_consumer(*u)) {
       ok = false;
       return;
     }
@@ -83,11 +103,7 @@ bool Emitter::rematerialise_load(const Node& n, const std::vector<const Node*>& 
   };
   for (const Node* u : f.users) visit(u);
   if (!ok || !last) return false;
-  for (int s = f.seq + 1; s < facts_[last].seq; ++s)
-    if (order[size_t(s)]->kind == NodeKind::store) return false;
-  if (last->kind == NodeKind::store &&
-      root_tensor(last->operand(0).get()) == root_tensor(n.operand(0).get()))
-    return false;
+  if (!reads_unchanged(n, *last, order)) return false;
   eval_point[&n] = last;
   return true;
 }
@@ -164,27 +180,12 @@ void Emitter::plan() {
     const Node* u = f.users[0];
     const NodeFacts& uf = facts_[u];
     if (uf.block != f.block) continue;
-    bool consumer = (elementwise_kind(u->kind) && is_device_value(*u)) ||
-                    u->kind == NodeKind::reduce || u->kind == NodeKind::store ||
-                    u->kind == NodeKind::var_assign;
-    if (!consumer) continue;
+    if (!fusing_consumer(*u)) continue;
     // A value read by a load's or store's index is needed at every position: still fine.
     const Node* ep = uf.inlined ? eval_point.at(u) : u;
-    int lo = f.seq, hi = facts_[ep].seq;
-    bool safe = true;
-    for (int s = lo + 1; s < hi && safe; ++s) {
-      const Node* m = order[size_t(s)];
-      if (n->kind == NodeKind::load && m->kind == NodeKind::store) safe = false;
-      if (n->kind == NodeKind::var_read && m->kind == NodeKind::var_assign &&
-          m->operand(0).get() == n->operand(0).get())
-        safe = false;
-    }
-    if (n->kind == NodeKind::load && ep->kind == NodeKind::store &&
-        root_tensor(ep->operand(0).get()) == root_tensor(n->operand(0).get()))
-      safe = false;
     // Any fused operand that reads state extends its range to the same evaluation point;
     // those operands are decided later in this loop with eval_point set below.
-    if (!safe) continue;
+    if (!reads_unchanged(*n, *ep, order)) continue;
     f.inlined = true;
     eval_point[n] = ep;
   }
