@@ -14,6 +14,7 @@
 
 #include "core/element.h"
 #include "interp/tile_value.h"
+#include "host/host_exec.h"
 #include "ir/host_arith.h"
 
 namespace jagtile::interp {
@@ -38,8 +39,6 @@ struct LoopState {
   const ir::Shape* extents_shape = nullptr;
 };
 
-struct ReturnSignal {};
-
 class Interpreter {
  public:
   Interpreter(const ir::Kernel& k, const std::vector<ArgValue>& args) : k_(k), args_(args) {
@@ -49,22 +48,33 @@ class Interpreter {
     values_.resize(size_t(next));
   }
 
-  std::vector<Tensor> run() {
-    try {
-      exec(k_.body);
-    } catch (const ReturnSignal&) {
-    }
-    return outputs_;
+  // Runs one device nest: the host values it captures come from the host executor's env.
+  void run_nest(const host::HostProgram& program, const host::DeviceNest& nest,
+                const host::HostEnv& env) {
+    auto take = [&](const Node& n, int slot) {
+      if (n.kind == NodeKind::param || ir::is_const(n))
+        return;  // parameters come from the arguments, constants from the IR
+      const host::HostValue& v = env.slots[size_t(slot)];
+      const ir::Type& t = n.type;
+      if (t.is_tensor())
+        set(n, v.t);
+      else if (t.kind == ir::TypeKind::host_bool)
+        set(n, v.i != 0);
+      else if (t.kind == ir::TypeKind::host_float || (t.is_value() && dtype_is_float(t.dtype)))
+        set(n, v.f);
+      else
+        set(n, host::slot_integer(program, env, slot));
+    };
+    for (const host::Capture& c : nest.captures) take(*c.node, c.slot);
+    take(*nest.loop->operand(0), nest.begin_slot);
+    take(*nest.loop->operand(1), nest.end_slot);
+    eval(*nest.loop, nest.loop);
   }
 
  private:
   // ---- errors ----
   [[noreturn]] void fail(const Node& n, const std::string& msg, const std::string& hint = {}) {
-    SourceLoc loc{k_.file, n.loc.line, n.loc.column};
-    std::string line;
-    if (n.loc.line > 0 && size_t(n.loc.line) <= k_.source_lines.size())
-      line = k_.source_lines[size_t(n.loc.line - 1)];
-    throw UserError("kernel '" + k_.name + "': " + msg, hint, loc, line);
+    throw ir::located_error(k_, n.loc, msg, hint);
   }
 
   // ---- value access ----
@@ -328,8 +338,8 @@ class Interpreter {
         if (num(get(n.operand(0))) == 0) fail(n, "assertion failed: " + n.name);
         return;
       case NodeKind::return_:
-        for (const NodePtr& o : n.operands) outputs_.push_back(tensor(o));
-        throw ReturnSignal{};
+        JAGTILE_CHECK(false, << "return inside a device loop");
+        return;
     }
     (void)self;
   }
@@ -738,23 +748,48 @@ class Interpreter {
   std::unordered_map<const Node*, int> slots_;
   std::vector<RVal> values_;
   std::vector<LoopState> loops_;
-  std::vector<Tensor> outputs_;
   const Node* current_ = nullptr;  // the node being evaluated, for located errors
+};
+
+class InterpRunner : public host::NestRunner {
+ public:
+  InterpRunner(const host::HostProgram& program, const std::vector<ArgValue>& args)
+      : program_(program), interp_(*program.kernel, args) {}
+  void run_nest(const host::DeviceNest& nest, const host::HostEnv& env) override {
+    interp_.run_nest(program_, nest, env);
+  }
+
+ private:
+  const host::HostProgram& program_;
+  Interpreter interp_;
 };
 
 }  // namespace
 
-std::vector<Tensor> run_kernel(const ir::Kernel& kernel, const std::vector<ArgValue>& args) {
-  JAGTILE_CHECK(args.size() == kernel.params.size(), << "run_kernel: " << args.size()
-                                                     << " arguments for " << kernel.params.size()
-                                                     << " parameters");
+void check_cpu_tensors(const std::vector<ArgValue>& args) {
   for (const ArgValue& a : args)
     if (auto* t = std::get_if<Tensor>(&a))
       if (t->defined() && !t->device().is_cpu())
         throw UserError(
             "the interpreter runs on CPU tensors only; got a tensor on " + t->device().str(),
             "move the inputs to the CPU or choose another backend");
-  return Interpreter(kernel, args).run();
+}
+
+void run_nest(const host::HostProgram& program, const host::DeviceNest& nest,
+              const host::HostEnv& env, const std::vector<ArgValue>& args) {
+  Interpreter(*program.kernel, args).run_nest(program, nest, env);
+}
+
+std::vector<Tensor> run_kernel(const ir::Kernel& kernel, const std::vector<ArgValue>& args) {
+  JAGTILE_CHECK(args.size() == kernel.params.size(), << "run_kernel: " << args.size()
+                                                     << " arguments for " << kernel.params.size()
+                                                     << " parameters");
+  check_cpu_tensors(args);
+  host::HostProgram program = host::split_host_device(kernel);
+  InterpRunner runner(program, args);
+  host::ExecOptions options;
+  options.zero_fill_empty = true;
+  return host::run_host(program, args, runner, options);
 }
 
 }  // namespace jagtile::interp

@@ -1,7 +1,7 @@
 // Run-time device values of the interpreter: a dense block of numbers (one per position of the
 // value's shape, masked positions included) held as doubles that are already rounded to their
 // compute type (fp32 for every float dtype, exact integers, 0/1 for bools). Plus the
-// broadcasting maps and the scalar arithmetic every node kind shares.
+// broadcasting maps.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +9,7 @@
 #include <optional>
 #include <vector>
 
+#include "ir/element_arith.h"
 #include "ir/ir.h"
 
 namespace jagtile::interp {
@@ -26,13 +27,10 @@ int64_t numel_of(const std::vector<int64_t>& ext);
 std::vector<int64_t> broadcast_map(const std::vector<int64_t>& result_ext,
                                    const std::vector<int64_t>& ext);
 
-// Rounds x to what a value of dtype holds during compute (fp32 for all floats).
-double round_compute(DType dtype, double x);
-
-// The arithmetic of binary / unary nodes on one element, in compute type `compute`.
-double apply_binary(ir::Op op, DType compute, double a, double b);
-double apply_unary(ir::Op op, double a);
-// Converts for a cast node (float -> int truncates; NaN and infinities become 0 / the limits).
-double apply_cast(DType to, double x);
+// Element arithmetic (round_compute, apply_binary, ...) lives in ir/element_arith.h.
+using ir::apply_binary;
+using ir::apply_cast;
+using ir::apply_unary;
+using ir::round_compute;
 
 }  // namespace jagtile::interp

@@ -115,9 +115,9 @@ NodePtr const_bool(bool v, Loc loc) {
   return make_node(std::move(n));
 }
 
-bool is_const(const NodePtr& n) {
-  return n && (n->kind == NodeKind::const_int || n->kind == NodeKind::const_float ||
-               n->kind == NodeKind::const_bool);
+bool is_const(const Node& n) {
+  return n.kind == NodeKind::const_int || n.kind == NodeKind::const_float ||
+         n.kind == NodeKind::const_bool;
 }
 
 bool is_loop(NodeKind kind) {
@@ -173,6 +173,15 @@ std::string type_str(const Type& type, const Kernel* kernel) {
     }
   }
   return "?";
+}
+
+UserError located_error(const Kernel& kernel, Loc loc, const std::string& message,
+                        const std::string& hint) {
+  std::string line;
+  if (loc.line > 0 && size_t(loc.line) <= kernel.source_lines.size())
+    line = kernel.source_lines[size_t(loc.line - 1)];
+  return UserError("kernel '" + kernel.name + "': " + message, hint,
+                   SourceLoc{kernel.file, loc.line, loc.column}, line);
 }
 
 }  // namespace jagtile::ir

@@ -185,7 +185,8 @@ NodePtr make_node(Node node);
 NodePtr const_int(int64_t v, Loc loc = {});
 NodePtr const_float(double v, Loc loc = {});
 NodePtr const_bool(bool v, Loc loc = {});
-bool is_const(const NodePtr& n);
+bool is_const(const Node& n);
+inline bool is_const(const NodePtr& n) { return n && is_const(*n); }
 bool is_loop(NodeKind kind);
 
 // ---- the specialised kernel --------------------------------------------------------------
@@ -218,6 +219,11 @@ struct Kernel {
   std::vector<BlockInfo> blocks;  // indexed by block id
   Block body;
 };
+
+// A UserError located at `loc` in the kernel's source, quoting its line: "kernel 'K': MESSAGE".
+// Every run-time error of a kernel (interpreter, host executor, compiled code) is made here.
+UserError located_error(const Kernel& kernel, Loc loc, const std::string& message,
+                        const std::string& hint = {});
 
 // A short, stable rendering of a type: "i64", "f32[tile_b(0), 1, tile_m(1)]", "tensor<f32, 2>".
 std::string type_str(const Type& type, const Kernel* kernel = nullptr);

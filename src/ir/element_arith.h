@@ -1,0 +1,19 @@
+// The arithmetic of one element of the tile IR's binary / unary / cast nodes, through double,
+// shared by the interpreter (device values) and the host executor (host scalars), so the two
+// can never disagree.
+#pragma once
+
+#include "ir/ir.h"
+
+namespace jagtile::ir {
+
+// Rounds x to what a value of dtype holds during compute (fp32 for all floats).
+double round_compute(DType dtype, double x);
+
+// The arithmetic of binary / unary nodes on one element, in compute type `compute`.
+double apply_binary(Op op, DType compute, double a, double b);
+double apply_unary(Op op, double a);
+// Converts for a cast node (float -> int truncates; NaN and infinities become 0 / the limits).
+double apply_cast(DType to, double x);
+
+}  // namespace jagtile::ir
