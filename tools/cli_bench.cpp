@@ -15,7 +15,6 @@
 #include "jagtile/error.h"
 #include "jagtile/reduce.h"
 #include "jagtile/thread_pool.h"
-#include "runtime/template_launch.h"
 
 namespace jagtile::cli {
 namespace {
@@ -189,10 +188,6 @@ void print_table(const std::string& kernel, const std::string& shape, int64_t by
 }  // namespace
 
 int bench_command(const CommandLine& cl) {
-  if (cl.options.backend == Backend::cuda) {
-    throw UserError("jagtile bench times the CPU implementations; --backend cuda is not benched",
-                    "use --backend auto|template|cpu|interp (bench/cuda has the GPU benchmark)");
-  }
   Program program = load_program(cl.file);
   const KernelInfo& kernel = *select_kernels(program, cl, false).front();
   ArgMap args = build_args(kernel, cl);
@@ -206,47 +201,59 @@ int bench_command(const CommandLine& cl) {
   int64_t input_bytes = 0;
   const int64_t input_elements = tensor_elements(args, &input_bytes);
 
-  // The implementations, in table order.
+  // The implementations, in table order: every registered backend that runs the kernel (its
+  // label from the registry), the template's direct library call after the template.
   std::vector<Impl> impls;
-  auto call_with = [&](Backend b) {
+  if (only != Backend::auto_select) {
+    std::string names;
+    bool built = false;
+    for (const BackendInfo& b : backends()) {
+      names += (names.empty() ? "" : ", ") + b.name;
+      built |= b.id == only;
+    }
+    if (!built)
+      throw UserError("backend '" + std::string(backend_name(only)) +
+                          "' is not available in this build, so it cannot be benched",
+                      "the backends are: " + names + " (or auto)");
+  }
+  std::optional<LibraryCall> library;
+  std::string template_label;
+  for (const BackendInfo& b : backends()) {
+    if (!wanted(b.id)) continue;
     Options o = cl.options;
-    o.backend = b;
-    return [&program, &kernel, &args, o] { return program.call(kernel.name, args, o).outputs; };
-  };
-  std::optional<TemplateCall> library;
-  if (wanted(Backend::template_lib)) {
-    std::string why;
-    library = templates_disabled()
-                  ? std::nullopt
-                  : template_call_for(program, kernel.name, args, cl.options, &why);
-    if (library) {
+    o.backend = b.id;
+    Specialised s = program.specialise(kernel.name, args, o);
+    const std::string label = impl_label(b.id, s.device());
+    if (std::string why = s.why_not(b.id); !why.empty()) {
+      if (only == b.id)
+        throw UserError("kernel '" + kernel.name + "' cannot be benched on the " + b.name +
+                            " backend: " + why,
+                        "bench it with --backend auto or cpu; `jagtile explain` shows the decision");
+      notes.push_back(label + ": not applicable (" +
+                      (b.id == Backend::template_lib ? "generic kernel: " : "") + why + ")");
+      continue;
+    }
+    if (b.id == Backend::interp && only != Backend::interp &&
+        input_elements > kInterpMaxElements) {
+      notes.push_back("interp: skipped (the inputs hold " + std::to_string(input_elements) +
+                      " elements; the interpreter is benched up to " +
+                      std::to_string(kInterpMaxElements) + ")");
+      continue;
+    }
+    impls.push_back({label,
+                     [&program, &kernel, &args, o] {
+                       return program.call(kernel.name, args, o).outputs;
+                     },
+                     b.id == Backend::interp});
+    if (b.id == Backend::template_lib && (library = s.library_call(args))) {
       // The direct call runs right after the template in every round, so that both find the
       // pool's workers and the caches in the same state.
-      impls.push_back({"template", call_with(Backend::template_lib)});
+      template_label = label;
       impls.push_back({"library", [&] {
                          return std::vector<Tensor>{
                              jagged_reduce(library->values, library->offsets, library->spec)};
                        }});
-    } else if (only == Backend::template_lib) {
-      throw UserError("kernel '" + kernel.name + "' cannot be benched on the template backend: " +
-                          (why.empty() ? "templates are disabled by JAGTILE_DISABLE_TEMPLATES"
-                                       : "it does not match the jagged_reduce template: " + why),
-                      "bench it with --backend auto or cpu; `jagtile explain` shows the decision");
-    } else {
-      notes.push_back("template: not applicable (" +
-                      (why.empty() ? std::string("templates disabled by JAGTILE_DISABLE_TEMPLATES")
-                                   : "generic kernel: " + why) +
-                      ")");
     }
-  }
-  if (wanted(Backend::cpu)) impls.push_back({"generic-cpu", call_with(Backend::cpu)});
-  if (only == Backend::interp ||
-      (only == Backend::auto_select && input_elements <= kInterpMaxElements)) {
-    impls.push_back({"interp", call_with(Backend::interp), true});
-  } else if (only == Backend::auto_select) {
-    notes.push_back("interp: skipped (the inputs hold " + std::to_string(input_elements) +
-                    " elements; the interpreter is benched up to " +
-                    std::to_string(kInterpMaxElements) + ")");
   }
   if (ex) {
     impls.push_back({"reference",
@@ -281,15 +288,6 @@ int bench_command(const CommandLine& cl) {
   }
   int64_t output_bytes = 0;
   for (size_t i = 0; i < impls.size(); ++i) {
-    if (impls[i].name == "generic-cpu") {
-      Options o = cl.options;
-      o.backend = Backend::cpu;
-      if (program.call(kernel.name, args, o).backend_used != Backend::cpu) {
-        notes.push_back(
-            "generic-cpu ran on the interpreter (the C++ backend cannot compile "
-            "this kernel)");
-      }
-    }
     if (impls[i].name == "reference") continue;
     if (output_bytes == 0) {
       for (const Tensor& t : first[i]) output_bytes += t.nbytes();
@@ -352,11 +350,11 @@ int bench_command(const CommandLine& cl) {
       valid += rows * std::clamp<int64_t>(int64_t(counts.item_as_double(b)), 0, cols);
     }
     valid_bytes = bytes - values.nbytes() + valid * int64_t(dtype_size(values.dtype()));
-    notes.push_back("only the columns below " + library->plan.counts_name +
+    notes.push_back("only the columns below " + library->spec.counts_name +
                     "[b] are read: " + fmt("%.2f", double(valid_bytes) / 1e6) +
                     " MB; on that traffic the template reaches " +
                     fmt("%.0f", 100.0 * double(valid_bytes) /
-                                    (rows_median(impls, "template") * 1e6) / peak_gbps) +
+                                    (rows_median(impls, template_label) * 1e6) / peak_gbps) +
                     "% of peak");
   }
   double ref_ms = NAN;
@@ -377,7 +375,7 @@ int bench_command(const CommandLine& cl) {
 
   bench::CompileCost compile;
   if (wanted(Backend::cpu)) {
-    compile = bench::measure_compile(program, kernel.name, args, cl.options);
+    compile = bench::measure_compile(cl.file, kernel.name, args, cl.options);
   }
   bench::TinyCost tiny = bench::measure_tiny_calls(program, kernel, cl);
   const std::string shape = shape_text(kernel, cl, args);

@@ -30,11 +30,12 @@ struct CompileCost {
   double cold_ms = 0;
   double warm_load_ms = 0;
 };
-CompileCost measure_compile(const Program& program, const std::string& kernel, const ArgMap& args,
+CompileCost measure_compile(const std::string& file, const std::string& kernel, const ArgMap& args,
                             const Options& options);
 
-// Median time of one whole call on a tiny input (B = 4), per implementation: "template" and
-// "library" (the template's direct jagged_reduce call) when the kernel matches, "generic-cpu".
+// Median time of one whole call on a tiny input (B = 4), per implementation: every registered
+// backend but the interpreter that runs the kernel (labelled from the registry), and "library"
+// (the template's direct jagged_reduce call) when the template runs it.
 struct TinyCall {
   std::string impl;
   double us = 0;

@@ -9,15 +9,9 @@
 #include <filesystem>
 
 #include "cli_bench.h"
-#include "codegen/cpu/backend.h"
-#include "codegen/cpu/emit_cpp.h"
-#include "codegen/cpu/jit.h"
 #include "jagtile/error.h"
 #include "jagtile/reduce.h"
 #include "jagtile/thread_pool.h"
-#include "runtime/program_impl.h"
-#include "runtime/template_launch.h"
-#include "templates/cpu/reduce_kernel.h"
 
 namespace jagtile::cli::bench {
 
@@ -26,51 +20,45 @@ void stream_read(const std::vector<float>& buffer, int threads) {
                        int64_t(buffer.size() * sizeof(float)));
 }
 
-CompileCost measure_compile(const Program& program, const std::string& kernel, const ArgMap& args,
+CompileCost measure_compile(const std::string& file, const std::string& kernel, const ArgMap& args,
                             const Options& options) {
   CompileCost cost;
-  Options cpu = options;
-  cpu.backend = Backend::cpu;
-  const Program::Impl& impl = *program.impl();
-  size_t index = impl.kernel_index(kernel);
-  BoundArgs bound = impl.bind(index, args);
-  std::shared_ptr<const Specialisation> spec = impl.specialise(index, bound, cpu);
-  if (std::string why = codegen::cpu::cpu_unsupported_reason(spec->kernel); !why.empty()) {
-    cost.note = "the generic CPU backend cannot compile this kernel: " + why;
-    return cost;
-  }
-  codegen::cpu::EmitOptions emit;
-  emit.checked = options.checked;
-  codegen::cpu::CpuSource source = codegen::cpu::generate_cpu_source(spec->kernel, emit);
-
   std::string pattern = (std::filesystem::temp_directory_path() / "jagtile-bench-XXXXXX").string();
   if (!::mkdtemp(pattern.data())) {
     cost.note = "could not create a temporary cache folder";
     return cost;
   }
-  const std::string dir = pattern;
-  codegen::cpu::JitStats cold, warm;
+  Options cpu = options;
+  cpu.backend = Backend::cpu;
+  cpu.cache_dir = pattern;
+  PrepareStats cold, warm;
   try {
-    // Each Jit starts with an empty in-memory cache: the first compiles into the empty folder,
-    // the second finds the verified disk entry and only loads it.
-    { codegen::cpu::Jit(dir).load(source.code, source.function, &cold); }
-    { codegen::cpu::Jit(dir).load(source.code, source.function, &warm); }
+    // Two fresh Programs (fresh in-memory state, as two processes): the first compiles into the
+    // empty folder, the second finds the verified disk entry and only loads it.
+    Specialised first = Program::from_file(file).specialise(kernel, args, cpu);
+    if (std::string why = first.why_not(Backend::cpu); !why.empty()) {
+      cost.note = "the generic CPU backend cannot compile this kernel: " + why;
+    } else {
+      cold = first.prepare();
+      warm = Program::from_file(file).specialise(kernel, args, cpu).prepare();
+    }
   } catch (...) {
     std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
+    std::filesystem::remove_all(pattern, ec);
     throw;
   }
   std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
-  JAGTILE_CHECK(cold.source == codegen::cpu::JitStats::Source::compiled,
+  std::filesystem::remove_all(pattern, ec);
+  if (!cost.note.empty()) return cost;
+  JAGTILE_CHECK(cold.source == PrepareStats::Source::compiled,
                 << "a fresh cache folder served a compiled kernel without compiling");
-  if (warm.source != codegen::cpu::JitStats::Source::disk) {
+  if (warm.source != PrepareStats::Source::disk) {
     cost.note = "the second load did not come from the disk cache";
     return cost;
   }
   cost.measured = true;
-  cost.cold_ms = cold.seconds * 1e3;
-  cost.warm_load_ms = warm.seconds * 1e3;
+  cost.cold_ms = cold.ms;
+  cost.warm_load_ms = warm.ms;
   return cost;
 }
 
@@ -104,27 +92,26 @@ TinyCost measure_tiny_calls(const Program& program, const KernelInfo& kernel,
   cost.shape =
       "B=4 M=" + std::to_string(tiny.features) + " max_len=" + std::to_string(tiny.max_len);
   ArgMap args = ex->make_inputs(tiny, cl.dtype, cl.offsets_dtype);
-  Options options = cl.options;
-  const bool want_template =
-      options.backend == Backend::auto_select || options.backend == Backend::template_lib;
-  const bool want_cpu = options.backend == Backend::auto_select || options.backend == Backend::cpu;
-  if (want_template && !templates_disabled()) {
-    if (auto call = template_call_for(program, kernel.name, args, options)) {
-      Options t = options;
-      t.backend = Backend::template_lib;
-      cost.calls.push_back(
-          {"template", median_call_us([&] { program.call(kernel.name, args, t); })});
-      cost.calls.push_back({"library", median_call_us([&] {
-                              jagged_reduce(call->values, call->offsets, call->spec);
-                            })});
-    }
-  }
-  if (want_cpu) {
-    Options c = options;
-    c.backend = Backend::cpu;
-    if (program.call(kernel.name, args, c).backend_used == Backend::cpu) {
-      cost.calls.push_back(
-          {"generic-cpu", median_call_us([&] { program.call(kernel.name, args, c); })});
+  const Options& options = cl.options;
+  auto wanted = [&](Backend b) {
+    return options.backend == Backend::auto_select || options.backend == b;
+  };
+  // Every registered backend that runs this kernel, timed through the public call; the
+  // template's direct library call right after it.
+  for (const BackendInfo& b : backends()) {
+    if (!wanted(b.id) || b.id == Backend::interp) continue;
+    Options o = options;
+    o.backend = b.id;
+    Specialised s = program.specialise(kernel.name, args, o);
+    if (!s.why_not(b.id).empty()) continue;
+    cost.calls.push_back({impl_label(b.id, s.device()),
+                          median_call_us([&] { program.call(kernel.name, args, o); })});
+    if (b.id == Backend::template_lib) {
+      if (std::optional<LibraryCall> call = s.library_call(args)) {
+        cost.calls.push_back({"library", median_call_us([&] {
+                                jagged_reduce(call->values, call->offsets, call->spec);
+                              })});
+      }
     }
   }
   return cost;

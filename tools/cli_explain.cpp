@@ -134,7 +134,10 @@ int explain_command(const CommandLine& cl) {
       std::cout << (k ? ", " : "") << "{\"kernel\": " << json_string(d.kernel)
                 << ", \"dispatch\": " << json_string(d.dispatch)
                 << ", \"reason\": " << json_string(d.reason)
-                << ", \"plan\": " << json_string(d.plan);
+                << ", \"plan\": " << json_string(d.plan)
+                << ", \"device\": " << json_string(d.device)
+                << ", \"backend\": " << json_string(d.backend)
+                << ", \"config\": " << json_string(d.config);
       if (cl.ir) std::cout << ", \"ir\": " << json_string(ir);
       if (cl.code) std::cout << ", \"code\": " << json_string(code);
       std::cout << "}";
@@ -143,7 +146,8 @@ int explain_command(const CommandLine& cl) {
     }
     std::cout << "kernel " << d.kernel << "\n  dispatch: " << d.dispatch;
     if (!d.reason.empty()) std::cout << " (reason: " << d.reason << ")";
-    std::cout << "\n";
+    std::cout << "\n  device: " << d.device << "\n  backend: " << d.backend
+              << "\n  config: " << d.config << "\n";
     if (!d.plan.empty()) std::cout << "  plan:\n" << indent(d.plan, "    ");
     if (cl.ir) std::cout << "--- IR ---\n" << ir << (ir.empty() || ir.back() == '\n' ? "" : "\n");
     if (cl.code) {

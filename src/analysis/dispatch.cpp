@@ -93,12 +93,6 @@ std::string plan_to_string(const ReducePlan& p) {
      << (p.out_alloc == ir::Op::fill ? "full" : ir::op_name(p.out_alloc));
   if (p.has_counts()) os << ", masked columns hold " << number(p.masked_value);
   os << "\n";
-  if (p.host_checks) {
-    int asserts = 0;
-    for (const ir::NodePtr& n : p.host_checks->body) asserts += n->kind == ir::NodeKind::assert_;
-    os << "host checks: " << asserts << " assert" << (asserts == 1 ? "" : "s")
-       << ", run by the interpreter before the template\n";
-  }
   return os.str();
 }
 

@@ -54,10 +54,10 @@ struct ReducePlan {
   ir::Op out_alloc = ir::Op::zeros;  // zeros | empty | fill
   float masked_value = 0.0f;         // what the allocation holds where the kernel stores nothing
 
-  // Host asserts and `.item()` reads the kernel makes before its loops, with the host values
-  // they use, as a loop-free kernel for the interpreter to run first (so a failing assert
-  // raises exactly the kernel's error); nullptr when there are none.
-  std::shared_ptr<const ir::Kernel> host_checks;
+  // The output's allocation node (in the specialisation's IR): the template writes every
+  // element of it. The kernel's host asserts and `.item()` reads run on the host executor, as
+  // for every backend.
+  const ir::Node* out_node = nullptr;
 
   bool has_counts() const { return counts_param >= 0; }
   // The template spec for this plan; the caller sets feature_counts from the counts argument.

@@ -102,7 +102,6 @@ class Matcher {
     match_items_loop(items_loop);
     if (cols_loop) match_cols_loop(cols_loop);
     match_output();
-    plan_.host_checks = host_check_kernel();
     return plan_;
   }
 
@@ -145,28 +144,6 @@ class Matcher {
   }
 
   // ---- host part ----
-  // The host checks and the host nodes they read, in program order, as a kernel of their own.
-  std::shared_ptr<const ir::Kernel> host_check_kernel() const {
-    if (host_checks_.empty()) return nullptr;
-    std::unordered_set<const Node*> need;
-    std::vector<NodePtr> stack = host_checks_;
-    while (!stack.empty()) {
-      NodePtr n = stack.back();
-      stack.pop_back();
-      if (!need.insert(n.get()).second) continue;
-      for (const NodePtr& o : n->operands) stack.push_back(o);
-    }
-    auto k = std::make_shared<ir::Kernel>();
-    k->name = k_.name;
-    k->file = k_.file;
-    k->source_lines = k_.source_lines;
-    k->params = k_.params;
-    k->blocks = k_.blocks;
-    for (const NodePtr& n : k_.body)
-      if (need.count(n.get())) k->body.push_back(n);
-    return k;
-  }
-
   void check_host() {
     std::vector<NodePtr> loops;
     for (const NodePtr& n : effects(k_.body)) {
@@ -176,10 +153,9 @@ class Matcher {
           break;
         case NodeKind::assert_:
         case NodeKind::scalar_read:
-          // Checks the template must still make (an assert, a bounds-checked .item()): they
-          // go into plan_.host_checks. A value read this way that reaches a loop bound or a
-          // size is an opaque atom there, and fails the match.
-          host_checks_.push_back(n);
+          // Checks the host executor makes before the template runs (an assert, a
+          // bounds-checked .item()). A value read this way that reaches a loop bound or a size
+          // is an opaque atom there, and fails the match.
           break;
         case NodeKind::if_:
           fail("the host code has a runtime `if`" + at(n));
@@ -617,6 +593,7 @@ class Matcher {
     plan_.out_dtype = a->type.dtype;
     plan_.out_rank = rank;
     plan_.out_alloc = a->op;
+    plan_.out_node = a.get();
     // `full` holds its fill value. `empty` holds unspecified values where nothing is stored;
     // the template writes 0 there, as the interpreter's zero-filled allocation would show.
     plan_.masked_value = 0.0f;
@@ -635,7 +612,6 @@ class Matcher {
   const int items_;
   std::unordered_map<const Node*, Pos> pos_;
   NodePtr top_loop_, ret_, out_, store_;
-  std::vector<NodePtr> host_checks_;
   ir::Shape acc_shape_;
   ReducePlan plan_;
 };

@@ -60,7 +60,9 @@ void write_all(const std::string& path, const std::string& bytes) {
   out << bytes;
 }
 
-TEST(DiskCache, ColdCompileThenWarmLoadThenMemory) {
+// The JIT keeps nothing in memory (loaded code lives on the specialisation that asked for it):
+// every load after the first compile is a verified disk load.
+TEST(DiskCache, EveryLoadAfterTheCompileComesFromDisk) {
   TempDir dir;
   std::string src = tiny_source(42);
   publish(dir.path(), src);
@@ -69,9 +71,30 @@ TEST(DiskCache, ColdCompileThenWarmLoadThenMemory) {
   auto a = jit.load(src, "jt_answer", &st);
   EXPECT_EQ(st.source, JitStats::Source::disk);
   auto b = jit.load(src, "jt_answer", &st);
-  EXPECT_EQ(st.source, JitStats::Source::memory);
-  EXPECT_EQ(a.get(), b.get());
+  EXPECT_EQ(st.source, JitStats::Source::disk);
+  EXPECT_EQ(a->fn(nullptr), b->fn(nullptr));
   EXPECT_NE(jit.key_of(src), jit.key_of(tiny_source(43)));
+}
+
+// Prepared code lives on the specialisation: a second prepare of the same one is served from
+// memory; a fresh Program (as a new process) loads the disk entry the first one compiled.
+TEST(DiskCache, PreparedCodeLivesOnTheSpecialisation) {
+  TempDir dir;
+  Options o = cpu_options();
+  o.cache_dir = dir.path();
+  const std::string file = std::string(JAGTILE_SOURCE_DIR) + "/examples/jagged_sum.py";
+  ArgMap args{{"x_values", Tensor::zeros({4, 3}, DType::f32)},
+              {"x_offsets", Tensor::from_doubles({3}, {0, 1, 4}, DType::i32)}};
+  Program p = Program::from_file(file);
+  Specialised s = p.specialise("", args, o);
+  EXPECT_EQ(s.prepare().source, PrepareStats::Source::compiled);
+  EXPECT_EQ(s.prepare().source, PrepareStats::Source::memory);
+  EXPECT_EQ(p.specialise("", args, o).prepare().source, PrepareStats::Source::memory);
+  EXPECT_EQ(Program::from_file(file).specialise("", args, o).prepare().source,
+            PrepareStats::Source::disk);
+  // The bounds-check setting changes the code: its own entry.
+  o.checked = false;
+  EXPECT_EQ(p.specialise("", args, o).prepare().source, PrepareStats::Source::compiled);
 }
 
 TEST(DiskCache, CorruptEntryIsRebuilt) {

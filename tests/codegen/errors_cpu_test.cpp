@@ -5,9 +5,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "codegen/cpu/backend.h"
 #include "codegen_helpers.h"
-#include "runtime/program_impl.h"
+#include "jagtile/error.h"
 
 namespace jagtile::testing {
 namespace {
@@ -98,8 +97,7 @@ TEST(CpuErrors, MonotoneIndicesAreCheckedAtTheEnds) {
   use_shared_cache_dir();
   Program p = Program::from_source(kCopy, "errors.py");
   ArgMap args{{"x", arange(40)}, {"shift", int64_t(1)}};
-  auto spec = p.impl()->specialise(1, p.impl()->bind(1, args), cpu_options());
-  std::string code = codegen::cpu::generate_cpu_source(spec->kernel, cpu_options(true));
+  std::string code = p.specialise("store_past", args, cpu_options(true)).source(Backend::cpu);
   EXPECT_THAT(code, HasSubstr("monotone indices: the ends bound the rest"));
   // Only the last position of the last tile is out of bounds (index 40 of 40).
   std::string msg = error_of(p, "store_past", args, cpu_options());
@@ -158,9 +156,8 @@ TEST(CpuErrors, UncheckedEmitsNoChecksAndStillComputes) {
   ArgMap args{{"x", arange(100)}, {"n", int64_t(100)}};
   Tensor out = p.call("copy_n", args, cpu_options(false)).outputs[0];
   EXPECT_EQ(out.data<float>()[99], 198.0f);
-  auto spec = p.impl()->specialise(0, p.impl()->bind(0, args), cpu_options());
-  std::string checked = codegen::cpu::generate_cpu_source(spec->kernel, cpu_options(true));
-  std::string unchecked = codegen::cpu::generate_cpu_source(spec->kernel, cpu_options(false));
+  std::string checked = p.specialise("copy_n", args, cpu_options(true)).source(Backend::cpu);
+  std::string unchecked = p.specialise("copy_n", args, cpu_options(false)).source(Backend::cpu);
   EXPECT_THAT(checked, HasSubstr("bad |="));
   EXPECT_THAT(unchecked, ::testing::Not(HasSubstr("bad |=")));
   EXPECT_THAT(unchecked, HasSubstr("Bounds checks: off"));

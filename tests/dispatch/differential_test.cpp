@@ -9,7 +9,6 @@
 
 #include "helpers.h"
 #include "runtime/examples.h"
-#include "runtime/template_launch.h"
 
 namespace jagtile {
 namespace {
@@ -202,18 +201,17 @@ TEST(TemplateDifferential, DirectLibraryCallMatchesTheCompilerPath) {
   JaggedShape shape;
   ArgMap args = ex->make_inputs(shape, DType::bf16, DType::i32);
   std::string why;
-  std::optional<TemplateCall> call = template_call_for(p, "", args, {}, &why);
+  std::optional<LibraryCall> call = p.specialise("", args).library_call(args, &why);
   ASSERT_TRUE(call) << why;
-  EXPECT_EQ(call->plan.op, ReduceOp::mean);
+  EXPECT_EQ(call->spec.op, ReduceOp::mean);
   EXPECT_TRUE(call->spec.feature_counts.defined());
   Tensor direct = jagged_reduce(call->values, call->offsets, call->spec);
   Tensor via = run_on(p, args, Backend::template_lib).outputs.at(0);
   expect_close(via, direct, Tolerance{0, 0}, "compiler path vs jagged_reduce");
   // An unmatched kernel gives its reason.
   Program soft = Program::from_source(read_example("jagged_softmax"), "jagged_softmax.py");
-  EXPECT_FALSE(template_call_for(
-      soft, "", find_example("jagged_softmax")->make_inputs(shape, DType::f32, DType::i64), {},
-      &why));
+  ArgMap soft_args = find_example("jagged_softmax")->make_inputs(shape, DType::f32, DType::i64);
+  EXPECT_FALSE(soft.specialise("", soft_args).library_call(soft_args, &why));
   EXPECT_FALSE(why.empty());
 }
 

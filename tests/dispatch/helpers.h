@@ -13,7 +13,7 @@
 
 #include "analysis/dispatch.h"
 #include "jagtile/compiler.h"
-#include "runtime/program_impl.h"
+#include "runtime/program_state.h"
 
 namespace jagtile::dispatch_test {
 
@@ -89,10 +89,10 @@ inline ArgMap small_args(const ArgSpec& s = {}) {
 // The specialised IR of the only kernel in `source` for `args`.
 inline ir::Kernel lower(const std::string& source, const ArgMap& args) {
   Program p = Program::from_source(source, "test.py");
-  auto im = p.impl();
-  size_t ki = im->kernel_index("");
-  BoundArgs b = im->bind(ki, args);
-  return im->specialise(ki, b, Options{})->kernel;
+  const runtime::ProgramState& ps = p.state();
+  size_t ki = ps.kernel_index("");
+  runtime::BoundArgs b = ps.bind(ki, args);
+  return ps.specialise(ki, b, Options{})->kernel;
 }
 
 inline analysis::DispatchResult detect(const std::string& source,

@@ -6,7 +6,6 @@
 #include <thread>
 
 #include "helpers.h"
-#include "runtime/program_impl.h"
 
 namespace jagtile::testing {
 namespace {
@@ -169,8 +168,7 @@ TEST(Program, ExplainReportsGenericWithTheIr) {
 TEST(Program, SpecialisesOnDtypesAndRanksNotSizes) {
   Program p = two_kernels();
   auto cache_size = [&] {
-    std::lock_guard<std::mutex> lock(p.impl()->cache_mutex);
-    return p.impl()->cache.size();
+    return p.cached_specialisations();
   };
   p.call("copy", {{"x", f32({2}, {1, 2})}}, interp_options());
   p.call("copy", {{"x", f32({5}, {1, 2, 3, 4, 5})}}, interp_options());

@@ -18,13 +18,6 @@ namespace jagtile::codegen::cpu {
 
 namespace {
 
-struct Compiled {
-  std::weak_ptr<const void> owner;
-  bool checked = true;
-  std::shared_ptr<const LoadedKernel> code;
-  std::vector<Site> sites;
-};
-
 struct HostCtx {
   const ir::Kernel* kernel = nullptr;
   const std::vector<Site>* sites = nullptr;
@@ -126,42 +119,6 @@ ThreadPool& pool_for(int num_threads) {
   return *p;
 }
 
-std::shared_ptr<const Compiled> compiled_for(const std::shared_ptr<const void>& owner,
-                                             const ir::Kernel& kernel, const Options& options,
-                                             JitStats* stats) {
-  static std::mutex m;
-  static std::unordered_map<const ir::Kernel*, std::vector<std::shared_ptr<const Compiled>>> cache;
-  auto same_owner = [&](const std::weak_ptr<const void>& w) {
-    return !w.expired() && !w.owner_before(owner) && !owner.owner_before(w);
-  };
-  if (owner) {
-    std::lock_guard<std::mutex> lock(m);
-    auto it = cache.find(&kernel);
-    if (it != cache.end())
-      for (const auto& c : it->second)
-        if (c->checked == options.checked && same_owner(c->owner)) {
-          if (stats) *stats = JitStats{JitStats::Source::memory, 0};
-          return c;
-        }
-  }
-  EmitOptions eo;
-  eo.checked = options.checked;
-  CpuSource src = generate_cpu_source(kernel, eo);
-  auto c = std::make_shared<Compiled>();
-  c->owner = owner;
-  c->checked = options.checked;
-  c->code = Jit::global().load(src.code, src.function, stats);
-  c->sites = std::move(src.sites);
-  if (owner) {
-    std::lock_guard<std::mutex> lock(m);
-    auto& v = cache[&kernel];
-    v.erase(std::remove_if(v.begin(), v.end(), [](const auto& e) { return e->owner.expired(); }),
-            v.end());
-    v.push_back(c);
-  }
-  return c;
-}
-
 [[noreturn]] void raise(const ir::Kernel& k, const std::vector<Site>& sites, const JtError& e) {
   if (e.site < 0 || size_t(e.site) >= sites.size())
     JAGTILE_CHECK(false, << "generated kernel '" << k.name << "' reported failure " << e.code
@@ -217,24 +174,27 @@ std::string cpu_unsupported_reason(const ir::Kernel& kernel) {
   return unsupported_reason(kernel);
 }
 
-std::vector<Tensor> run_generic_cpu(const std::shared_ptr<const void>& owner,
-                                    const ir::Kernel& kernel, const std::vector<ArgValue>& args,
-                                    const Options& options, JitStats* stats) {
-  JAGTILE_CHECK(args.size() == kernel.params.size(), << "run_generic_cpu: " << args.size()
+CompiledCpu compile_cpu(const ir::Kernel& kernel, bool checked, Jit& jit, JitStats* stats) {
+  EmitOptions eo;
+  eo.checked = checked;
+  CpuSource src = generate_cpu_source(kernel, eo);
+  CompiledCpu c;
+  c.code = jit.load(src.code, src.function, stats);
+  c.sites = std::move(src.sites);
+  return c;
+}
+
+std::vector<Tensor> run_compiled_cpu(const CompiledCpu& compiled, const ir::Kernel& kernel,
+                                     const std::vector<ArgValue>& args, int num_threads) {
+  JAGTILE_CHECK(args.size() == kernel.params.size(), << "run_compiled_cpu: " << args.size()
                                                      << " arguments for " << kernel.params.size()
                                                      << " parameters");
-  for (const ArgValue& a : args)
-    if (auto* t = std::get_if<Tensor>(&a))
-      if (t->defined() && !t->device().is_cpu())
-        throw UserError("the generic CPU backend runs on CPU tensors only; got a tensor on " +
-                            t->device().str(),
-                        "move the inputs to the CPU or choose --backend cuda");
-  std::shared_ptr<const Compiled> c = compiled_for(owner, kernel, options, stats);
+  const CompiledCpu* c = &compiled;
 
   HostCtx ctx;
   ctx.kernel = &kernel;
   ctx.sites = &c->sites;
-  ctx.pool = &pool_for(options.num_threads);
+  ctx.pool = &pool_for(num_threads);
   size_t np = args.size();
   std::vector<JtTensor> params(std::max<size_t>(np, 1));
   std::vector<int64_t> ints(std::max<size_t>(np, 1), 0);

@@ -9,11 +9,12 @@
 #include <string>
 #include <string_view>
 
+#include "core/hash.h"
+
 namespace jagtile::codegen::cpu {
 
-// 64-bit FNV-1a, continuing from `seed`.
-uint64_t fnv1a64(std::string_view data, uint64_t seed = 0xcbf29ce484222325ull);
-std::string hex64(uint64_t v);
+using jagtile::fnv1a64;  // core/hash.h
+using jagtile::hex64;
 
 // JAGTILE_CACHE_DIR, else $XDG_CACHE_HOME/jagtile, else $HOME/.cache/jagtile, else a folder
 // under /tmp. Created on demand.

@@ -1,5 +1,5 @@
 // The JIT (see jit.h): compiler identity and flags, compiling in a private temporary folder,
-// publishing into the disk cache, dlopen / dlsym, and the in-memory cache of loaded kernels.
+// publishing into the disk cache, dlopen / dlsym.
 #include "codegen/cpu/jit.h"
 
 #include <dlfcn.h>
@@ -98,10 +98,10 @@ std::string cpu_features() {
 
 Jit::Jit(std::string cache_dir) : disk_(std::move(cache_dir)) {}
 
-Jit& Jit::global() {
+Jit& Jit::for_dir(const std::string& folder) {
   static std::mutex m;
   static std::map<std::string, std::unique_ptr<Jit>> jits;
-  std::string dir = default_cache_dir();
+  std::string dir = folder.empty() ? default_cache_dir() : folder;
   std::lock_guard<std::mutex> lock(m);
   auto& j = jits[dir];
   if (!j) j = std::make_unique<Jit>(dir);
@@ -119,11 +119,6 @@ std::string Jit::key_of(const std::string& source) const {
   return hex64(h);
 }
 
-void Jit::clear_memory() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  loaded_.clear();
-}
-
 std::shared_ptr<const LoadedKernel> Jit::load(const std::string& source,
                                               const std::string& function, JitStats* stats) {
   auto t0 = std::chrono::steady_clock::now();
@@ -135,11 +130,6 @@ std::shared_ptr<const LoadedKernel> Jit::load(const std::string& source,
   };
   std::string key = key_of(source);
   std::lock_guard<std::mutex> lock(mutex_);
-  auto it = loaded_.find(key);
-  if (it != loaded_.end()) {
-    finish(JitStats::Source::memory);
-    return it->second;
-  }
   JitStats::Source src = JitStats::Source::disk;
   if (!disk_.verify(key)) {
     src = JitStats::Source::compiled;
@@ -188,7 +178,6 @@ std::shared_ptr<const LoadedKernel> Jit::load(const std::string& source,
   k->fn = reinterpret_cast<KernelFn>(::dlsym(k->handle, function.c_str()));
   JAGTILE_CHECK(
       k->fn, << "compiled kernel '" << k->path << "' has no function '" << function << "'");
-  loaded_[key] = k;
   finish(src);
   return k;
 }

@@ -1,5 +1,6 @@
 // The generic CPU backend's JIT: compiles generated C++ with the system compiler ($CXX, default
-// c++) into a shared object, caches it on disk (disk_cache.h) and in memory, and loads it.
+// c++) into a shared object, caches it on disk (disk_cache.h), and loads it. Loaded code is kept
+// by whoever asked for it (the runtime keeps it on the specialisation), not here.
 #pragma once
 
 #include <cstdint>
@@ -26,32 +27,30 @@ struct LoadedKernel {
 
 // How the last load() was served.
 struct JitStats {
-  enum class Source : uint8_t { memory, disk, compiled } source = Source::memory;
+  enum class Source : uint8_t { disk, compiled } source = Source::disk;
   double seconds = 0;  // wall time of the load (compile included)
 };
 
 class Jit {
  public:
   explicit Jit(std::string cache_dir);
-  // The process-wide JIT over default_cache_dir() (re-created when JAGTILE_CACHE_DIR changes).
-  static Jit& global();
+  // The JIT over `dir`, or over default_cache_dir() when `dir` is empty (JAGTILE_CACHE_DIR is
+  // read on every call, so a changed variable takes effect).
+  static Jit& for_dir(const std::string& dir = {});
 
-  // The kernel for `source` (entry point `function`): from memory, else a verified disk entry,
-  // else compiled now. InternalError (naming the kept source file and the compiler's output)
-  // when the compiler fails.
+  // The kernel for `source` (entry point `function`): a verified disk entry, else compiled now.
+  // InternalError (naming the kept source file and the compiler's output) when the compiler
+  // fails.
   std::shared_ptr<const LoadedKernel> load(const std::string& source, const std::string& function,
                                            JitStats* stats = nullptr);
 
   // The cache key: hash of source, compiler identity and version, flags and CPU features.
   std::string key_of(const std::string& source) const;
   const DiskCache& disk() const { return disk_; }
-  // Drops the in-memory entries (tests use this to force a disk lookup).
-  void clear_memory();
 
  private:
   DiskCache disk_;
-  std::mutex mutex_;
-  std::map<std::string, std::shared_ptr<const LoadedKernel>> loaded_;
+  std::mutex mutex_;  // one compile at a time per folder and process
 };
 
 // The compiler command ($CXX or c++), its `--version` output (cached per process), the flags.

@@ -1,0 +1,154 @@
+// The template backend: a kernel the dispatch detector matched (analysis/dispatch.h) runs its
+// one device nest as a jagged_reduce library call, on the CPU or (when built) a CUDA device.
+// The host executor runs the kernel's host part as for every backend (its asserts, its sizes,
+// its output allocation, which the template then overwrites completely, so it is allocated
+// unfilled); the plan binds the call's tensors by parameter name.
+#include <cstdlib>
+#include <unordered_set>
+
+#include "host/host_exec.h"
+#include "runtime/backend.h"
+#include "runtime/program_state.h"
+
+namespace jagtile::runtime {
+
+namespace {
+
+class TemplateExecutable : public Executable {
+ public:
+  analysis::ReducePlan plan;
+  std::unordered_set<const ir::Node*> overwritten;  // the output allocation
+  int out_slot = -1;
+};
+
+const Tensor& tensor_arg(const ir::Kernel& kernel, const std::vector<ArgValue>& values, int param,
+                         const std::string& name) {
+  JAGTILE_CHECK(param >= 0 && size_t(param) < values.size() && size_t(param) < kernel.params.size(),
+                << "plan parameter " << param << " out of range");
+  JAGTILE_CHECK(kernel.params[size_t(param)].name == name, << "plan parameter " << param << " is '"
+                                                           << kernel.params[size_t(param)].name
+                                                           << "', not '" << name << "'");
+  const Tensor* t = std::get_if<Tensor>(&values[size_t(param)]);
+  JAGTILE_CHECK(t && t->defined(), << "argument '" << name << "' is not a tensor");
+  return *t;
+}
+
+}  // namespace
+
+// The library call for a plan on bound arguments: tensors by name, the spec with its names (so
+// the library's validation messages name the kernel's arguments) and the config's tunables.
+LibraryCall library_call_for(const Specialisation& spec, const analysis::ReducePlan& plan,
+                             const std::vector<ArgValue>& values, const Options& options) {
+  LibraryCall c;
+  c.values = tensor_arg(spec.kernel, values, plan.data_param, plan.data_name);
+  c.offsets = tensor_arg(spec.kernel, values, plan.offsets_param, plan.offsets_name);
+  c.spec = plan.spec();
+  c.spec.num_threads =
+      spec.config.reduce_workers > 0 ? spec.config.reduce_workers : options.num_threads;
+  if (spec.config.reduce_chunk_rows > 0) c.spec.chunk_rows = spec.config.reduce_chunk_rows;
+  c.spec.values_name = plan.data_name;
+  c.spec.offsets_name = plan.offsets_name;
+  if (plan.has_counts()) {
+    c.spec.feature_counts = tensor_arg(spec.kernel, values, plan.counts_param, plan.counts_name);
+    c.spec.counts_name = plan.counts_name;
+  }
+  return c;
+}
+
+namespace {
+
+class Runner : public host::NestRunner {
+ public:
+  Runner(const Specialisation& spec, const TemplateExecutable& exe,
+         const std::vector<ArgValue>& args, const Options& options)
+      : spec_(spec), exe_(exe), args_(args), options_(options) {}
+
+  void run_nest(const host::DeviceNest& nest, const host::HostEnv& env) override {
+    JAGTILE_CHECK(nest.index == 0, << "the template runs a kernel's single device nest");
+    LibraryCall c = library_call_for(spec_, exe_.plan, args_, options_);
+    Tensor out = env.slots.at(size_t(exe_.out_slot)).t;
+    jagged_reduce_into(c.values, c.offsets, c.spec, out);
+  }
+
+ private:
+  const Specialisation& spec_;
+  const TemplateExecutable& exe_;
+  const std::vector<ArgValue>& args_;
+  const Options& options_;
+};
+
+class TemplateBackend : public BackendImpl {
+ public:
+  Backend id() const override { return Backend::template_lib; }
+  std::string_view name() const override { return "template"; }
+  std::string description() const override {
+    return "per-item reductions over the jagged axis on the jagged_reduce library template";
+  }
+  bool runs_on(Device::Kind device) const override {
+#ifdef JAGTILE_HAVE_CUDA
+    return true;
+#else
+    return device == Device::Kind::cpu;
+#endif
+  }
+  std::string impl_label(Device device) const override {
+    return device.is_cpu() ? "template" : "cuda-template";
+  }
+  std::string why_not(const Specialisation& spec) const override {
+    const analysis::DispatchResult& d = spec.dispatch();
+    return d.matched() ? std::string() : d.reason;
+  }
+  std::string disabled_reason() const override {
+    const char* v = std::getenv("JAGTILE_DISABLE_TEMPLATES");
+    return v && *v && std::string_view(v) != "0"
+               ? "templates are disabled by JAGTILE_DISABLE_TEMPLATES"
+               : std::string();
+  }
+
+  std::shared_ptr<const Executable> prepare(const Specialisation& spec, const Options&,
+                                            PrepareStats* stats) const override {
+    const analysis::DispatchResult& d = spec.dispatch();
+    JAGTILE_CHECK(d.matched(), << "template backend prepared for an unmatched kernel");
+    auto exe = std::make_shared<TemplateExecutable>();
+    exe->plan = *d.plan;
+    JAGTILE_CHECK(exe->plan.out_node, << "plan without its output allocation");
+    exe->overwritten.insert(exe->plan.out_node);
+    exe->out_slot = spec.host.slot(exe->plan.out_node);
+    if (stats) stats->source = PrepareStats::Source::none;
+    return exe;
+  }
+
+  std::vector<Tensor> run(const Specialisation& spec, const Executable& executable,
+                          const std::vector<ArgValue>& args,
+                          const Options& options) const override {
+    const auto& exe = static_cast<const TemplateExecutable&>(executable);
+    Runner runner(spec, exe, args, options);
+    host::ExecOptions exec;
+    exec.overwritten = &exe.overwritten;
+    return host::run_host(spec.host, args, runner, exec);
+  }
+};
+
+}  // namespace
+
+const BackendImpl& template_backend() {
+  static const TemplateBackend backend;
+  return backend;
+}
+
+}  // namespace jagtile::runtime
+
+namespace jagtile {
+
+std::optional<LibraryCall> Specialised::library_call(const ArgMap& args, std::string* why) const {
+  const runtime::Specialisation& spec = *state().spec;
+  const analysis::DispatchResult& d = spec.dispatch();
+  if (!d.matched()) {
+    if (why) *why = d.reason;
+    return std::nullopt;
+  }
+  runtime::BoundArgs bound = state().program->bind(spec.kernel_index, args);
+  return runtime::library_call_for(spec, *d.plan, bound.values, state().options);
+}
+
+}  // namespace jagtile
