@@ -1,6 +1,9 @@
-// The cpu backend: generated C++ (src/codegen/cpu), compiled by the system compiler, cached on
-// disk and loaded once per specialisation and bounds-check setting.
+// The cpu backend: the planned loop-nest form (src/plan) printed as C++ (src/codegen/cpu),
+// compiled by the system compiler, cached on disk and loaded once per specialisation and
+// bounds-check setting. The host executor runs the host part; the device nests run here.
 #include "codegen/cpu/backend.h"
+#include "host/host_exec.h"
+#include "plan/planner.h"
 #include "runtime/backend.h"
 
 namespace jagtile::runtime {
@@ -10,6 +13,20 @@ namespace {
 class CpuExecutable : public Executable {
  public:
   codegen::cpu::CompiledCpu compiled;
+};
+
+class Runner : public host::NestRunner {
+ public:
+  Runner(const host::HostProgram& program, const CpuExecutable& exe, ThreadPool& pool)
+      : program_(program), exe_(exe), pool_(pool) {}
+  void run_nest(const host::DeviceNest& nest, const host::HostEnv& env) override {
+    codegen::cpu::run_cpu_nest(exe_.compiled, program_, nest, env, pool_);
+  }
+
+ private:
+  const host::HostProgram& program_;
+  const CpuExecutable& exe_;
+  ThreadPool& pool_;
 };
 
 class CpuBackend : public BackendImpl {
@@ -22,7 +39,7 @@ class CpuBackend : public BackendImpl {
   bool runs_on(Device::Kind device) const override { return device == Device::Kind::cpu; }
   std::string impl_label(Device) const override { return "generic-cpu"; }
   std::string why_not(const Specialisation& spec) const override {
-    return codegen::cpu::cpu_unsupported_reason(spec.kernel);
+    return codegen::cpu::unsupported_reason(spec.kernel);
   }
   std::string code_key(const Options& options) const override {
     return options.checked ? "checked" : "unchecked";
@@ -31,13 +48,18 @@ class CpuBackend : public BackendImpl {
   std::shared_ptr<const Executable> prepare(const Specialisation& spec, const Options& options,
                                             PrepareStats* stats) const override {
     auto exe = std::make_shared<CpuExecutable>();
-    codegen::cpu::JitStats jit;
-    exe->compiled = codegen::cpu::compile_cpu(
-        spec.kernel, options.checked, codegen::cpu::Jit::for_dir(options.cache_dir), &jit);
-    if (stats)
-      stats->source = jit.source == codegen::cpu::JitStats::Source::compiled
-                          ? PrepareStats::Source::compiled
-                          : PrepareStats::Source::disk;
+    if (!spec.host.nests.empty()) {
+      plan::Plan plan = plan::plan_kernel(spec.kernel, spec.host, options.checked);
+      codegen::cpu::JitStats jit;
+      exe->compiled = codegen::cpu::compile_cpu(
+          plan, codegen::cpu::Jit::for_dir(options.cache_dir), &jit);
+      if (stats)
+        stats->source = jit.source == codegen::cpu::JitStats::Source::compiled
+                            ? PrepareStats::Source::compiled
+                            : PrepareStats::Source::disk;
+    } else if (stats) {
+      stats->source = PrepareStats::Source::none;  // host code only: nothing to compile
+    }
     return exe;
   }
 
@@ -45,11 +67,19 @@ class CpuBackend : public BackendImpl {
                           const std::vector<ArgValue>& args,
                           const Options& options) const override {
     const auto& exe = static_cast<const CpuExecutable&>(executable);
-    return codegen::cpu::run_compiled_cpu(exe.compiled, spec.kernel, args, options.num_threads);
+    Runner runner(spec.host, exe, codegen::cpu::pool_for(options.num_threads));
+    return host::run_host(spec.host, args, runner);
   }
 
   std::string source(const Specialisation& spec, const Options& options) const override {
-    return codegen::cpu::generate_cpu_source(spec.kernel, options);
+    if (spec.host.nests.empty()) return {};
+    return codegen::cpu::print_cpp(plan::plan_kernel(spec.kernel, spec.host, options.checked))
+        .code;
+  }
+  std::string plan_trace(const Specialisation& spec, const Options& options) const override {
+    std::string trace;
+    plan::plan_kernel(spec.kernel, spec.host, options.checked, &trace);
+    return trace;
   }
 };
 

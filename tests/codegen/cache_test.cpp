@@ -28,13 +28,17 @@ std::string tiny_source(int value) {
          std::to_string(value) + "; }\n";
 }
 
+int answer(const codegen::cpu::LoadedKernel& k) {
+  return reinterpret_cast<int (*)(void*)>(k.symbol("jt_answer"))(nullptr);
+}
+
 // Compiles and publishes, then lets go of the loaded object so the file can be damaged.
 std::string publish(const std::string& dir, const std::string& src) {
   Jit jit(dir);
   JitStats st;
   auto k = jit.load(src, "jt_answer", &st);
   EXPECT_EQ(st.source, JitStats::Source::compiled);
-  EXPECT_EQ(k->fn(nullptr), 42);
+  EXPECT_EQ(answer(*k), 42);
   return jit.key_of(src);
 }
 
@@ -44,7 +48,7 @@ void expect_loads(const std::string& dir, const std::string& src, bool expect_co
   JitStats st;
   auto k = jit.load(src, "jt_answer", &st);
   EXPECT_EQ(st.source, expect_compile ? JitStats::Source::compiled : JitStats::Source::disk);
-  EXPECT_EQ(k->fn(nullptr), 42);
+  EXPECT_EQ(answer(*k), 42);
   EXPECT_TRUE(jit.disk().verify(jit.key_of(src)));
 }
 
@@ -72,7 +76,7 @@ TEST(DiskCache, EveryLoadAfterTheCompileComesFromDisk) {
   EXPECT_EQ(st.source, JitStats::Source::disk);
   auto b = jit.load(src, "jt_answer", &st);
   EXPECT_EQ(st.source, JitStats::Source::disk);
-  EXPECT_EQ(a->fn(nullptr), b->fn(nullptr));
+  EXPECT_EQ(answer(*a), answer(*b));
   EXPECT_NE(jit.key_of(src), jit.key_of(tiny_source(43)));
 }
 
@@ -151,7 +155,7 @@ TEST(DiskCache, TwoThreadsCompilingTheSameKeyBothSucceed) {
   for (int i = 0; i < 2; ++i)
     t[i] = std::thread([&, i] {
       Jit jit(dir.path());  // separate caches, like separate processes
-      results[i] = jit.load(src, "jt_answer")->fn(nullptr);
+      results[i] = answer(*jit.load(src, "jt_answer"));
     });
   for (auto& th : t) th.join();
   EXPECT_EQ(results[0], 42);
@@ -168,13 +172,13 @@ TEST(DiskCache, TwoProcessesCompilingTheSameKeyBothSucceed) {
     int ok = 0;
     try {
       Jit jit(dir.path());
-      ok = jit.load(src, "jt_answer")->fn(nullptr) == 42;
+      ok = answer(*jit.load(src, "jt_answer")) == 42;
     } catch (...) {
     }
     ::_exit(ok ? 0 : 1);
   }
   Jit jit(dir.path());
-  EXPECT_EQ(jit.load(src, "jt_answer")->fn(nullptr), 42);
+  EXPECT_EQ(answer(*jit.load(src, "jt_answer")), 42);
   int status = 0;
   ASSERT_EQ(::waitpid(child, &status, 0), child);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);

@@ -1,113 +1,78 @@
-// The generic CPU backend's launcher: finds (or generates and compiles) the kernel's code,
-// hands it the arguments through the plain C ABI (abi.h), serves its host callbacks
-// (allocation, views, the thread pool) and turns a recorded failure into a located UserError.
+// The generic CPU backend's compile and run steps (see backend.h).
 #include "codegen/cpu/backend.h"
+
+#include <dlfcn.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cmath>
-#include <cstring>
-#include <exception>
 #include <mutex>
 #include <unordered_map>
-
-#include "codegen/cpu/emit_cpp.h"
-#include "jagtile/thread_pool.h"
 
 namespace jagtile::codegen::cpu {
 
 namespace {
 
-struct HostCtx {
-  const ir::Kernel* kernel = nullptr;
-  const std::vector<Site>* sites = nullptr;
-  std::vector<Tensor> slots;
-  std::exception_ptr error;
-  ThreadPool* pool = nullptr;
+[[noreturn]] void raise(const ir::Kernel& k, const std::vector<plan::Site>& sites,
+                        const JtError& e) {
+  JAGTILE_CHECK(e.site >= 0 && size_t(e.site) < sites.size(),
+                << "generated kernel '" << k.name << "' reported failure " << e.code
+                << " at unknown site " << e.site);
+  const plan::Site& s = sites[size_t(e.site)];
+  switch (e.code) {
+    case JT_ERR_BOUNDS: {
+      const char* what = s.kind == plan::Site::Kind::store ? "store" : "load";
+      throw ir::located_error(
+          k, s.loc,
+          std::string(what) + " of tensor '" + (s.tensor.empty() ? "?" : s.tensor) +
+              "' at index " + std::to_string(e.index) + " in dimension " +
+              std::to_string(e.dim) + ", which has size " + std::to_string(e.extent) +
+              " (out of bounds at a valid position)",
+          "check the offsets and index arithmetic; positions outside the masks are never "
+          "accessed, so this index is computed for a valid lane");
+    }
+    case JT_ERR_ASSERT:
+      throw ir::located_error(k, s.loc, "assertion failed: " + s.message);
+    case JT_ERR_DIV_ZERO:
+    case JT_ERR_OVERFLOW:
+      throw ir::located_error(
+          k, s.loc,
+          std::string("integer ") + (e.code == JT_ERR_DIV_ZERO ? "division by zero" : "overflow") +
+              " in host arithmetic (" + std::to_string(e.index) + " " + s.message + " " +
+              std::to_string(e.extent) + ")");
+    case JT_ERR_TILE_SIZE:
+      throw ir::located_error(
+          k, s.loc,
+          "a device value with a dimension of size " + std::to_string(e.index) +
+              " is negative or too large for one tile",
+          "full dims (':' and integer sizes in hl.zeros) take a tensor dimension's size");
+    default:
+      break;
+  }
+  JAGTILE_CHECK(false, << "generated kernel '" << k.name << "' reported failure code " << e.code);
+  throw;  // unreachable
+}
+
+void fill_tensor(JtTensor* out, const Tensor& t) {
+  out->data = t.defined() && t.numel() > 0 ? t.raw_data() : nullptr;
+  out->rank = t.defined() ? int32_t(t.dim()) : 0;
+  out->pad = 0;
+  for (int d = 0; d < JT_MAX_RANK; ++d) out->size[d] = d < out->rank ? t.size(d) : 1;
+}
+
+// Small fixed-capacity arrays for the captures, on the stack for the common case.
+template <typename T>
+class SmallArray {
+ public:
+  explicit SmallArray(size_t n) : heap_(n > kInline ? n : 0) {}
+  T* data() { return heap_.empty() ? inline_ : heap_.data(); }
+
+ private:
+  static constexpr size_t kInline = 16;
+  T inline_[kInline] = {};
+  std::vector<T> heap_;
 };
 
-[[noreturn]] void fail_at(const ir::Kernel& k, ir::Loc loc, const std::string& msg,
-                          const std::string& hint = {}) {
-  std::string line;
-  if (loc.line > 0 && size_t(loc.line) <= k.source_lines.size())
-    line = k.source_lines[size_t(loc.line - 1)];
-  throw UserError("kernel '" + k.name + "': " + msg, hint, SourceLoc{k.file, loc.line, loc.column},
-                  line);
-}
-
-const Site& site_of(const HostCtx& c, int32_t site) {
-  JAGTILE_CHECK(site >= 0 && size_t(site) < c.sites->size(), << "bad site " << site);
-  return (*c.sites)[size_t(site)];
-}
-
-void fill_view(JtTensor* out, const Tensor& t, int32_t slot) {
-  out->data = t.numel() > 0 ? t.raw_data() : nullptr;
-  out->rank = int32_t(t.dim());
-  out->slot = slot;
-  for (int d = 0; d < JT_MAX_RANK; ++d) out->size[d] = d < t.dim() ? t.size(d) : 1;
-}
-
-int host_alloc(void* ctx, JtTensor* out, int32_t dtype, int32_t rank, const int64_t* sizes,
-               int32_t kind, double fill, int32_t site) {
-  auto* c = static_cast<HostCtx*>(ctx);
-  try {
-    Shape s;
-    for (int32_t i = 0; i < rank; ++i) {
-      if (sizes[i] < 0)
-        fail_at(*c->kernel, site_of(*c, site).loc,
-                "tensor size " + std::to_string(sizes[i]) + " in dimension " + std::to_string(i) +
-                    " is negative");
-      s.push_back(sizes[i]);
-    }
-    DType d = DType(dtype);
-    // `empty` stays uninitialised (the interpreter zero-fills it): a kernel that leaves rows
-    // unwritten (jagged outputs outside every item) promises nothing about them, and filling
-    // would cost a full extra pass over the output.
-    Tensor t = kind == 2 ? Tensor::full(s, fill, d) : Tensor::empty(s, d);
-    if (kind == 0 && t.nbytes() > 0) std::memset(t.raw_data(), 0, size_t(t.nbytes()));
-    c->slots.push_back(t);
-    fill_view(out, t, int32_t(c->slots.size() - 1));
-    return 0;
-  } catch (...) {
-    c->error = std::current_exception();
-    return 1;
-  }
-}
-
-int host_view(void* ctx, JtTensor* out, const JtTensor* src, int32_t rank, const int64_t* sizes,
-              int32_t site) {
-  auto* c = static_cast<HostCtx*>(ctx);
-  try {
-    Shape s(sizes, sizes + rank);
-    Tensor t = c->slots.at(size_t(src->slot)).view(s);
-    c->slots.push_back(t);
-    fill_view(out, t, int32_t(c->slots.size() - 1));
-    return 0;
-  } catch (...) {
-    c->error = std::current_exception();
-    return 1;
-  }
-}
-
-void host_parallel_for(void* ctx, int64_t n, JtRangeFn fn, void* env) {
-  if (n <= 0) return;
-  auto* c = static_cast<HostCtx*>(ctx);
-  int workers = int(std::min<int64_t>(c->pool->size(), n));
-  if (workers <= 1) {
-    fn(env, 0, n);
-    return;
-  }
-  // Dynamic chunks: jagged programs differ wildly in cost, so workers take the next chunk.
-  std::atomic<int64_t> next{0};
-  int64_t chunk = std::max<int64_t>(1, n / (int64_t(workers) * 16));
-  c->pool->run(workers, [&](int) {
-    for (;;) {
-      int64_t b = next.fetch_add(chunk, std::memory_order_relaxed);
-      if (b >= n) break;
-      fn(env, b, std::min(n, b + chunk));
-    }
-  });
-}
+}  // namespace
 
 ThreadPool& pool_for(int num_threads) {
   if (num_threads <= 0) return ThreadPool::global();
@@ -119,124 +84,59 @@ ThreadPool& pool_for(int num_threads) {
   return *p;
 }
 
-[[noreturn]] void raise(const ir::Kernel& k, const std::vector<Site>& sites, const JtError& e) {
-  if (e.site < 0 || size_t(e.site) >= sites.size())
-    JAGTILE_CHECK(false, << "generated kernel '" << k.name << "' reported failure " << e.code
-                         << " at unknown site " << e.site);
-  const Site& s = sites[size_t(e.site)];
-  switch (e.code) {
-    case 1: {
-      const char* what = s.kind == Site::Kind::store       ? "store"
-                         : s.kind == Site::Kind::host_read ? "host read"
-                                                           : "load";
-      std::string msg = std::string(what) + " of tensor '" + (s.tensor.empty() ? "?" : s.tensor) +
-                        "' at index " + std::to_string(e.index) + " in dimension " +
-                        std::to_string(e.dim) + ", which has size " + std::to_string(e.extent);
-      if (s.kind == Site::Kind::host_read) fail_at(k, s.loc, msg);
-      fail_at(k, s.loc, msg + " (out of bounds at a valid position)",
-              "check the offsets and index arithmetic; positions outside the masks are never "
-              "accessed, so this index is computed for a valid lane");
-    }
-    case 2:
-      fail_at(k, s.loc, "assertion failed: " + s.message);
-    case 4:
-    case 6:
-      fail_at(k, s.loc,
-              std::string("integer ") + (e.code == 4 ? "division by zero" : "overflow") +
-                  " in host arithmetic (" + std::to_string(e.index) + " " + s.message + " " +
-                  std::to_string(e.extent) + ")");
-    case 7:
-      fail_at(k, s.loc,
-              "a device value with a dimension of size " + std::to_string(e.index) +
-                  " is negative or too large for one tile",
-              "full dims (':' and integer sizes in hl.zeros) take a tensor dimension's size");
-    case 5:
-      fail_at(
-          k, s.loc,
-          "the generic CPU backend allocates on the CPU only; this allocation asks for " + s.tensor,
-          "allocate on x.device, or run with --backend cuda");
-    default:
-      break;
-  }
-  JAGTILE_CHECK(false, << "generated kernel '" << k.name << "' reported failure code " << e.code);
-  throw;  // unreachable
-}
-
-}  // namespace
-
-std::string generate_cpu_source(const ir::Kernel& kernel, const Options& options) {
-  EmitOptions eo;
-  eo.checked = options.checked;
-  return generate_cpu_source(kernel, eo).code;
-}
-
-std::string cpu_unsupported_reason(const ir::Kernel& kernel) {
-  return unsupported_reason(kernel);
-}
-
-CompiledCpu compile_cpu(const ir::Kernel& kernel, bool checked, Jit& jit, JitStats* stats) {
-  EmitOptions eo;
-  eo.checked = checked;
-  CpuSource src = generate_cpu_source(kernel, eo);
+CompiledCpu compile_cpu(const plan::Plan& plan, Jit& jit, JitStats* stats) {
+  CpuSource src = print_cpp(plan);
   CompiledCpu c;
-  c.code = jit.load(src.code, src.function, stats);
-  c.sites = std::move(src.sites);
+  JAGTILE_CHECK(!src.functions.empty(), << "a kernel without device nests is not compiled");
+  c.code = jit.load(src.code, src.functions[0], stats);
+  for (const std::string& f : src.functions)
+    c.nests.push_back(reinterpret_cast<JtNestFn>(c.code->symbol(f)));
+  c.sites = plan.sites;
   return c;
 }
 
-std::vector<Tensor> run_compiled_cpu(const CompiledCpu& compiled, const ir::Kernel& kernel,
-                                     const std::vector<ArgValue>& args, int num_threads) {
-  JAGTILE_CHECK(args.size() == kernel.params.size(), << "run_compiled_cpu: " << args.size()
-                                                     << " arguments for " << kernel.params.size()
-                                                     << " parameters");
-  const CompiledCpu* c = &compiled;
-
-  HostCtx ctx;
-  ctx.kernel = &kernel;
-  ctx.sites = &c->sites;
-  ctx.pool = &pool_for(num_threads);
-  size_t np = args.size();
-  std::vector<JtTensor> params(std::max<size_t>(np, 1));
-  std::vector<int64_t> ints(std::max<size_t>(np, 1), 0);
-  std::vector<double> floats(std::max<size_t>(np, 1), 0.0);
-  ctx.slots.reserve(np + 8);
-  for (size_t i = 0; i < np; ++i) {
-    const ArgValue& a = args[i];
-    if (auto* t = std::get_if<Tensor>(&a)) {
-      ctx.slots.push_back(*t);
-      if (t->defined()) fill_view(&params[i], *t, int32_t(i));
-      continue;
-    }
-    ctx.slots.emplace_back();
-    if (auto* v = std::get_if<int64_t>(&a)) {
-      ints[i] = *v;
-      floats[i] = double(*v);
-    } else if (auto* d = std::get_if<double>(&a)) {
-      floats[i] = *d;
-      ints[i] = std::isfinite(*d) ? int64_t(*d) : 0;
+void run_cpu_nest(const CompiledCpu& compiled, const host::HostProgram& program,
+                  const host::DeviceNest& nest, const host::HostEnv& env, ThreadPool& pool) {
+  const host::NestBounds bounds = host::nest_bounds(program, nest, env);
+  if (bounds.programs <= 0) return;
+  SmallArray<JtTensor> tensors(size_t(nest.num_tensors));
+  SmallArray<int64_t> ints(size_t(nest.num_ints));
+  SmallArray<double> floats(size_t(nest.num_floats));
+  for (const host::Capture& c : nest.captures) {
+    const host::HostValue& v = env.slots[size_t(c.slot)];
+    switch (c.kind) {
+      case host::Capture::Kind::tensor:
+        fill_tensor(&tensors.data()[c.index], v.t);
+        break;
+      case host::Capture::Kind::int64:
+        ints.data()[c.index] = host::slot_integer(program, env, c.slot);
+        break;
+      case host::Capture::Kind::float64:
+        floats.data()[c.index] = host::slot_number(program, env, c.slot);
+        break;
     }
   }
-  JtError err{};
-  int32_t returns[16] = {};
-  JtHost h{};
-  h.ctx = &ctx;
-  h.alloc = host_alloc;
-  h.view = host_view;
-  h.parallel_for = host_parallel_for;
-  h.params = params.data();
-  h.int_args = ints.data();
-  h.float_args = floats.data();
-  h.error = &err;
-  h.returns = returns;
-  h.num_returns = 0;
-  h.max_returns = 16;
-  int rc = c->code->fn(&h);
-  if (ctx.error) std::rethrow_exception(ctx.error);
-  if (err.code != 0) raise(kernel, c->sites, err);
-  JAGTILE_CHECK(rc == 0, << "generated kernel '" << kernel.name << "' failed without a reason");
-  std::vector<Tensor> out;
-  for (int32_t i = 0; i < h.num_returns; ++i) out.push_back(ctx.slots.at(size_t(returns[i])));
-  return out;
+  JtError error{};
+  const JtCaptures captures{tensors.data(), ints.data(), floats.data(), bounds.begin, bounds.end,
+                            &error};
+  const JtNestFn fn = compiled.nests.at(size_t(nest.index));
+  const int64_t n = bounds.programs;
+  const int workers = int(std::min<int64_t>(pool.size(), n));
+  if (workers <= 1) {
+    fn(&captures, 0, n);
+  } else {
+    // Dynamic chunks: jagged programs differ wildly in cost, so workers take the next chunk.
+    std::atomic<int64_t> next{0};
+    const int64_t chunk = std::max<int64_t>(1, n / (int64_t(workers) * 16));
+    pool.run(workers, [&](int) {
+      for (;;) {
+        int64_t b = next.fetch_add(chunk, std::memory_order_relaxed);
+        if (b >= n) break;
+        if (fn(&captures, b, std::min(n, b + chunk))) break;
+      }
+    });
+  }
+  if (error.code != JT_OK) raise(*program.kernel, compiled.sites, error);
 }
 
 }  // namespace jagtile::codegen::cpu

@@ -1,37 +1,41 @@
-// The generic CPU backend as the runtime sees it: run a specialised kernel through generated,
-// compiled C++ (emit_cpp.h + jit.h), and the source text for `jagtile explain --code`.
+// The generic CPU backend's compile and run steps, as the runtime's cpu backend calls them:
+// print the planned form as C++ (print_cpp.h), compile and load it (jit.h), and run one device
+// nest on the captured host values over the thread pool, turning a recorded failure into the
+// same located UserError the interpreter raises.
 #pragma once
 
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "codegen/cpu/emit_cpp.h"
+#include "codegen/cpu/abi.h"
 #include "codegen/cpu/jit.h"
-#include "ir/ir.h"
-#include "jagtile/compiler.h"
+#include "codegen/cpu/print_cpp.h"
+#include "host/host_exec.h"
+#include "jagtile/thread_pool.h"
+#include "plan/nest_ir.h"
 
 namespace jagtile::codegen::cpu {
 
-// A kernel compiled by the generic CPU backend: the loaded code and its failure sites.
+// A kernel compiled by the generic CPU backend: the loaded code, one entry per device nest, and
+// the failure sites its error codes refer to.
 struct CompiledCpu {
   std::shared_ptr<const LoadedKernel> code;
-  std::vector<Site> sites;
+  std::vector<JtNestFn> nests;
+  std::vector<plan::Site> sites;
 };
 
-// Generates, compiles (or finds on disk) and loads `kernel`'s code. `stats` says how.
-CompiledCpu compile_cpu(const ir::Kernel& kernel, bool checked, Jit& jit, JitStats* stats);
+// Prints, compiles (or finds on disk) and loads a planned kernel. `stats` says how.
+CompiledCpu compile_cpu(const plan::Plan& plan, Jit& jit, JitStats* stats);
 
-// Runs compiled code on `args` (one per parameter, declaration order). Raises UserError for a
-// bounds violation (naming the kernel, source line, tensor, index and extent), a failed
-// assert or bad sizes; the process survives.
-std::vector<Tensor> run_compiled_cpu(const CompiledCpu& compiled, const ir::Kernel& kernel,
-                                     const std::vector<ArgValue>& args, int num_threads);
+// Runs device nest `nest` of a running host program: its programs spread over `pool`'s workers
+// (dynamic chunks: jagged programs differ wildly in cost). Raises UserError for a bounds
+// violation (naming the kernel, source line, tensor, index and extent), a failed assert or a bad
+// size; the process survives.
+void run_cpu_nest(const CompiledCpu& compiled, const host::HostProgram& program,
+                  const host::DeviceNest& nest, const host::HostEnv& env, ThreadPool& pool);
 
-// The generated C++ for `kernel` under `options` (checked or not).
-std::string generate_cpu_source(const ir::Kernel& kernel, const Options& options);
-
-// Empty when the generic CPU backend can run this kernel, else why not.
-std::string cpu_unsupported_reason(const ir::Kernel& kernel);
+// The pool for a thread count (0: the process-wide pool).
+ThreadPool& pool_for(int num_threads);
 
 }  // namespace jagtile::codegen::cpu

@@ -56,6 +56,12 @@ LoadedKernel::~LoadedKernel() {
   if (handle) ::dlclose(handle);
 }
 
+void* LoadedKernel::symbol(const std::string& name) const {
+  void* f = ::dlsym(handle, name.c_str());
+  JAGTILE_CHECK(f, << "compiled kernel '" << path << "' has no function '" << name << "'");
+  return f;
+}
+
 std::string compiler_command() {
   const char* cxx = std::getenv("CXX");
   return cxx && *cxx ? cxx : "c++";
@@ -175,9 +181,7 @@ std::shared_ptr<const LoadedKernel> Jit::load(const std::string& source,
   k->path = disk_.entry_path(key);
   k->handle = ::dlopen(k->path.c_str(), RTLD_NOW | RTLD_LOCAL);
   JAGTILE_CHECK(k->handle, << "cannot load compiled kernel '" << k->path << "': " << ::dlerror());
-  k->fn = reinterpret_cast<KernelFn>(::dlsym(k->handle, function.c_str()));
-  JAGTILE_CHECK(
-      k->fn, << "compiled kernel '" << k->path << "' has no function '" << function << "'");
+  k->symbol(function);
   finish(src);
   return k;
 }

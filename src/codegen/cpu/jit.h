@@ -14,14 +14,13 @@
 
 namespace jagtile::codegen::cpu {
 
-using KernelFn = int (*)(JtHost*);
-
 // A loaded shared object; dlclose'd when the last user lets go.
 struct LoadedKernel {
   void* handle = nullptr;
-  KernelFn fn = nullptr;
   std::string key;
   std::string path;
+  // The address of an exported function (InternalError when it has none of that name).
+  void* symbol(const std::string& name) const;
   ~LoadedKernel();
 };
 
@@ -38,7 +37,8 @@ class Jit {
   // read on every call, so a changed variable takes effect).
   static Jit& for_dir(const std::string& dir = {});
 
-  // The kernel for `source` (entry point `function`): a verified disk entry, else compiled now.
+  // The kernel for `source` (which must export `function`): a verified disk entry, else
+  // compiled now.
   // InternalError (naming the kept source file and the compiler's output) when the compiler
   // fails.
   std::shared_ptr<const LoadedKernel> load(const std::string& source, const std::string& function,

@@ -6,9 +6,9 @@
 #include <cstdio>
 
 #include "codegen/cpu/abi.h"
-#include "codegen/cpu/emit_impl.h"
+#include "codegen/cpu/cpp_text.h"
 
-namespace jagtile::codegen::cpu::detail {
+namespace jagtile::codegen::cpu {
 
 namespace {
 
@@ -140,21 +140,21 @@ JT_INLINE int64_t jt_clamp_len(int64_t n, int64_t block) {
 JT_INLINE int64_t jt_min64(int64_t a, int64_t b) { return a < b ? a : b; }
 JT_INLINE int64_t jt_max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
-// Records the first failure of a run (later ones are dropped) and returns 1.
-static int jt_fail(JtHost* h, int32_t code, int32_t site, int64_t index, int64_t extent,
+// Records the first failure of a run (later ones, from other programs, are dropped); returns 1.
+static int jt_fail(JtError* e, int32_t code, int32_t site, int64_t index, int64_t extent,
                    int32_t dim) {
   int32_t expected = 0;
-  if (__atomic_compare_exchange_n(&h->error->code, &expected, code, false, __ATOMIC_ACQ_REL,
+  if (__atomic_compare_exchange_n(&e->code, &expected, code, false, __ATOMIC_ACQ_REL,
                                   __ATOMIC_ACQUIRE)) {
-    h->error->site = site;
-    h->error->index = index;
-    h->error->extent = extent;
-    h->error->dim = dim;
+    e->site = site;
+    e->index = index;
+    e->extent = extent;
+    e->dim = dim;
   }
   return 1;
 }
-JT_INLINE int jt_failed(const JtHost* h) {
-  return __atomic_load_n(&h->error->code, __ATOMIC_RELAXED) != 0;
+JT_INLINE int jt_failed(const JtError* e) {
+  return __atomic_load_n(&e->code, __ATOMIC_RELAXED) != 0;
 }
 )JT";
 
@@ -203,4 +203,4 @@ std::string double_literal(double v) {
   return "(" + s + ")";
 }
 
-}  // namespace jagtile::codegen::cpu::detail
+}  // namespace jagtile::codegen::cpu

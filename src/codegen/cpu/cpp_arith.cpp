@@ -1,18 +1,22 @@
-// The C++ emitter's arithmetic: the C expression of each elementwise node kind (binary, unary,
+// The C++ printer's arithmetic: the C expression of each elementwise node kind (binary, unary,
 // where, cast, full) with torch's semantics on host scalars and device values, and the
 // conversions between compute types and storage types (16-bit floats rounded on store).
-#include "codegen/cpu/emit_impl.h"
+#include "codegen/cpu/cpp_text.h"
 
-namespace jagtile::codegen::cpu::detail {
+namespace jagtile::codegen::cpu {
 
-std::string Emitter::convert(const std::string& e, DType from, DType to) const {
+using ir::Node;
+using ir::NodeKind;
+using ir::Op;
+
+std::string convert(const std::string& e, DType from, DType to) {
   if (dtype_is_float(to)) return "(float)(" + e + ")";
   if (to == DType::boolean) return "((" + e + ") != 0)";
   if (dtype_is_float(from)) return "jt_f2i(" + e + ")";
   return "(int64_t)(" + e + ")";
 }
 
-std::string Emitter::from_storage(const std::string& e, DType storage) const {
+std::string from_storage(const std::string& e, DType storage) {
   switch (storage) {
     case DType::f32:
       return e;
@@ -29,7 +33,7 @@ std::string Emitter::from_storage(const std::string& e, DType storage) const {
   return e;
 }
 
-std::string Emitter::to_storage(const std::string& e, DType compute, DType storage) const {
+std::string to_storage(const std::string& e, DType compute, DType storage) {
   switch (storage) {
     case DType::f32:
       return "(float)(" + e + ")";
@@ -49,7 +53,7 @@ std::string Emitter::to_storage(const std::string& e, DType compute, DType stora
 }
 
 // The arithmetic of binary / unary / where / cast / full, given operand expressions.
-std::string Emitter::elementwise(const Node& n, const std::vector<std::string>& ops) const {
+std::string elementwise(const Node& n, const std::vector<std::string>& ops) {
   bool host = n.type.is_host_scalar();
   auto od = [&](size_t i) { return operand_dtype(*n.operand(i)); };
   switch (n.kind) {
@@ -306,4 +310,4 @@ std::string Emitter::elementwise(const Node& n, const std::vector<std::string>& 
   return {};
 }
 
-}  // namespace jagtile::codegen::cpu::detail
+}  // namespace jagtile::codegen::cpu

@@ -1,0 +1,72 @@
+// Internal to the C++ printer: indented text, the prelude every generated file starts with, and
+// the C spelling of the IR's types and element arithmetic (cpp_prelude.cpp, cpp_arith.cpp).
+#pragma once
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "ir/ir.h"
+
+namespace jagtile::codegen::cpu {
+
+// Text with indentation.
+class Writer {
+ public:
+  void line(const std::string& s) {
+    for (int i = 0; i < indent_; ++i) out_ << "  ";
+    out_ << s << "\n";
+  }
+  void open(const std::string& s) {
+    line(s);
+    ++indent_;
+  }
+  void close(const std::string& s = "}") {
+    --indent_;
+    line(s);
+  }
+  // "} else {": closes one block and opens the next at the same depth.
+  void reopen(const std::string& s) {
+    close(s);
+    ++indent_;
+  }
+  std::string str() const { return out_.str(); }
+
+ private:
+  std::ostringstream out_;
+  int indent_ = 0;
+};
+
+// The ABI definitions and helper functions every generated file starts with.
+std::string prelude();
+// The C type a value of this dtype is computed in: float for every float dtype, int64_t for
+// integers, bool for booleans.
+const char* compute_ctype(DType dtype);
+// The C type a tensor of this dtype stores its elements as.
+const char* storage_ctype(DType dtype);
+// A C++ literal for a double (infinities and NaN included).
+std::string double_literal(double v);
+
+// The dtype an operand is computed in (host floats are doubles, treated as float here).
+inline DType operand_dtype(const ir::Node& n) {
+  switch (n.type.kind) {
+    case ir::TypeKind::host_int:
+      return DType::i64;
+    case ir::TypeKind::host_float:
+      return DType::f32;
+    case ir::TypeKind::host_bool:
+      return DType::boolean;
+    default:
+      return n.type.dtype;
+  }
+}
+
+// Conversions between compute types, and between compute and storage types (16-bit floats
+// round to nearest even on store).
+std::string convert(const std::string& e, DType from, DType to);
+std::string from_storage(const std::string& e, DType storage);
+std::string to_storage(const std::string& e, DType compute, DType storage);
+// The C expression of an elementwise node (binary, unary, where, cast, full) on operands.
+std::string elementwise(const ir::Node& n, const std::vector<std::string>& ops);
+
+}  // namespace jagtile::codegen::cpu

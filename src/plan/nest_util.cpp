@@ -1,0 +1,333 @@
+// What the planning passes share (see nest_util.h).
+#include "plan/nest_util.h"
+
+#include <sstream>
+
+namespace jagtile::plan {
+
+// ---- expressions ---------------------------------------------------------------------------
+
+void visit(const ExprPtr& e, const std::function<void(const Expr&)>& fn) {
+  if (!e) return;
+  fn(*e);
+  for (const ExprPtr& a : e->args) visit(a, fn);
+}
+
+bool any_expr(const ExprPtr& e, const std::function<bool(const Expr&)>& pred) {
+  if (!e) return false;
+  if (pred(*e)) return true;
+  for (const ExprPtr& a : e->args)
+    if (any_expr(a, pred)) return true;
+  return false;
+}
+
+ExprPtr rewrite(const ExprPtr& e, const std::function<ExprPtr(const ExprPtr&)>& fn) {
+  if (!e) return e;
+  bool changed = false;
+  std::vector<ExprPtr> args;
+  args.reserve(e->args.size());
+  for (const ExprPtr& a : e->args) {
+    args.push_back(rewrite(a, fn));
+    changed |= args.back() != a;
+  }
+  ExprPtr self = e;
+  if (changed) {
+    Expr copy = *e;
+    copy.args = std::move(args);
+    self = std::make_shared<const Expr>(std::move(copy));
+  }
+  return fn(self);
+}
+
+ExprPtr substitute(const ExprPtr& e, const std::map<std::string, ExprPtr>& vars) {
+  if (vars.empty()) return e;
+  return rewrite(e, [&](const ExprPtr& x) {
+    if (x->kind != ExprKind::var) return x;
+    auto it = vars.find(x->name);
+    return it == vars.end() ? x : it->second;
+  });
+}
+
+std::string expr_key(const ExprPtr& e) {
+  std::ostringstream os;
+  os << int(e->kind) << ":" << int(e->ctype) << ":" << int(e->dtype) << ":" << int(e->from) << ":"
+     << int(e->op) << ":" << e->ival << ":" << e->fval << ":" << e->name << ":" << e->node << ":"
+     << e->has_mask << ":" << e->site << "(";
+  for (const ExprPtr& a : e->args) os << expr_key(a) << ",";
+  os << ")";
+  return os.str();
+}
+
+bool is_trivial(const ExprPtr& e) {
+  return e->kind == ExprKind::var || e->kind == ExprKind::int_imm ||
+         e->kind == ExprKind::float_imm || e->kind == ExprKind::bool_imm ||
+         e->kind == ExprKind::capture;
+}
+
+bool mentions_var(const ExprPtr& e, const std::string& name) {
+  return any_expr(e, [&](const Expr& x) { return x.kind == ExprKind::var && x.name == name; });
+}
+
+// ---- statements ----------------------------------------------------------------------------
+
+std::vector<ExprPtr> own_exprs(const Stmt& s) {
+  std::vector<ExprPtr> out;
+  for (const ExprPtr& e : {s.value, s.extent, s.begin, s.end, s.mask})
+    if (e) out.push_back(e);
+  for (const ExprPtr& e : s.indices) out.push_back(e);
+  return out;
+}
+
+StmtPtr map_own_exprs(const StmtPtr& s, const std::function<ExprPtr(const ExprPtr&)>& fn) {
+  Stmt copy = *s;
+  bool changed = false;
+  auto map = [&](ExprPtr& e) {
+    if (!e) return;
+    ExprPtr n = fn(e);
+    changed |= n != e;
+    e = n;
+  };
+  map(copy.value);
+  map(copy.extent);
+  map(copy.begin);
+  map(copy.end);
+  map(copy.mask);
+  for (ExprPtr& e : copy.indices) map(e);
+  return changed ? std::make_shared<const Stmt>(std::move(copy)) : s;
+}
+
+void visit(const StmtPtr& s, const std::function<void(const Stmt&)>& fn) {
+  fn(*s);
+  for (const StmtPtr& b : s->body) visit(b, fn);
+  for (const StmtPtr& b : s->orelse) visit(b, fn);
+}
+
+bool any_stmt(const StmtPtr& s, const std::function<bool(const Stmt&)>& pred) {
+  if (pred(*s)) return true;
+  for (const StmtPtr& b : s->body)
+    if (any_stmt(b, pred)) return true;
+  for (const StmtPtr& b : s->orelse)
+    if (any_stmt(b, pred)) return true;
+  return false;
+}
+
+bool is_container(StmtKind kind) {
+  return kind == StmtKind::seq || kind == StmtKind::scope || kind == StmtKind::for_ ||
+         kind == StmtKind::tile_loop || kind == StmtKind::if_ || kind == StmtKind::nest;
+}
+
+StmtPtr map_bodies(const StmtPtr& s,
+                   const std::function<std::vector<StmtPtr>(const std::vector<StmtPtr>&)>& fn) {
+  if (s->body.empty() && s->orelse.empty()) return s;
+  Stmt copy = *s;
+  copy.body = fn(s->body);
+  if (!s->orelse.empty()) copy.orelse = fn(s->orelse);
+  return std::make_shared<const Stmt>(std::move(copy));
+}
+
+namespace {
+
+std::vector<StmtPtr> propagate(const std::vector<StmtPtr>& stmts,
+                               std::map<std::string, ExprPtr> vars) {
+  std::vector<StmtPtr> out;
+  for (const StmtPtr& s : stmts) {
+    StmtPtr r = map_own_exprs(s, [&](const ExprPtr& e) { return substitute(e, vars); });
+    if (r->kind == StmtKind::let && is_trivial(r->value)) {
+      vars[r->name] = r->value;
+      continue;
+    }
+    r = map_bodies(r, [&](const std::vector<StmtPtr>& b) { return propagate(b, vars); });
+    out.push_back(r);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<StmtPtr> propagate_copies(const std::vector<StmtPtr>& stmts) {
+  return propagate(stmts, {});
+}
+
+std::string name_prefix(const std::string& name) {
+  size_t i = 0;
+  while (i < name.size() && std::isalpha(static_cast<unsigned char>(name[i]))) ++i;
+  return i ? name.substr(0, i) : "t";
+}
+
+NameGen::NameGen(const DeviceFunc& func) {
+  for (const StmtPtr& s : func.body)
+    visit(s, [&](const Stmt& st) {
+      if (!st.name.empty()) used_.insert(st.name);
+      for (const ExprPtr& e : own_exprs(st))
+        visit(e, [&](const Expr& x) {
+          if (x.kind == ExprKind::var || x.kind == ExprKind::array_read) used_.insert(x.name);
+        });
+    });
+}
+
+std::string NameGen::fresh(const std::string& prefix) {
+  int& n = next_[prefix];
+  for (;;) {
+    std::string name = prefix + std::to_string(n++);
+    if (used_.insert(name).second) return name;
+  }
+}
+
+// ---- units ---------------------------------------------------------------------------------
+
+namespace {
+
+bool program_container(StmtKind kind) {
+  return kind == StmtKind::seq || kind == StmtKind::scope || kind == StmtKind::tile_loop ||
+         kind == StmtKind::if_;
+}
+
+class UnitCollector {
+ public:
+  explicit UnitCollector(const DeviceFunc& f) : func_(f) {}
+
+  Units run() {
+    list(func_.body);
+    return std::move(out_);
+  }
+
+ private:
+  void list(const std::vector<StmtPtr>& stmts) {
+    const int id = next_list_++;
+    for (size_t i = 0; i < stmts.size(); ++i) {
+      const StmtPtr& s = stmts[i];
+      if (program_container(s->kind)) {
+        // A container's own expressions (an if's condition, a tile_loop's bounds) read too;
+        // they are evaluated where the container stands: count them as a unit of their own.
+        Unit u = describe(s, id, int(i), /*deep=*/false);
+        if (!u.reads.empty() || !u.pinned.empty()) out_.units.push_back(std::move(u));
+        list(s->body);
+        if (!s->orelse.empty()) list(s->orelse);
+        continue;
+      }
+      out_.units.push_back(describe(s, id, int(i), /*deep=*/true));
+    }
+  }
+
+  Unit describe(const StmtPtr& s, int list, int index, bool deep) {
+    Unit u;
+    u.list = list;
+    u.index = index;
+    u.order = int(out_.units.size());
+    u.stmt = s;
+    auto expr = [&](const ExprPtr& e) {
+      visit(e, [&](const Expr& x) {
+        if (x.kind == ExprKind::array_read) (x.ival ? u.pinned : u.reads).insert(x.name);
+        if (x.kind == ExprKind::load) u.loads.insert(root_tensor(capture_node(func_, x.ival)));
+      });
+    };
+    auto one = [&](const Stmt& st) {
+      for (const ExprPtr& e : own_exprs(st)) expr(e);
+      if (st.kind == StmtKind::array_store || st.kind == StmtKind::array_fill)
+        u.writes.insert(st.name);
+      if (st.kind == StmtKind::tensor_store)
+        u.stores.insert(root_tensor(capture_node(func_, st.ival)));
+    };
+    if (deep)
+      visit(s, one);
+    else
+      one(*s);
+    return u;
+  }
+
+  const DeviceFunc& func_;
+  Units out_;
+  int next_list_ = 0;
+};
+
+}  // namespace
+
+std::vector<int> Units::readers(const std::string& array, int producer) const {
+  std::vector<int> out;
+  for (size_t i = 0; i < units.size(); ++i)
+    if (int(i) != producer && (units[i].reads.count(array) || units[i].pinned.count(array)))
+      out.push_back(int(i));
+  return out;
+}
+
+int Units::producer(const std::string& array) const {
+  for (size_t i = 0; i < units.size(); ++i) {
+    const Stmt& s = *units[i].stmt;
+    if (s.kind == StmtKind::nest && s.name == array &&
+        (s.role == NestRole::value || s.role == NestRole::reduce || s.role == NestRole::matmul))
+      return int(i);
+  }
+  return -1;
+}
+
+Units collect_units(const DeviceFunc& func) { return UnitCollector(func).run(); }
+
+const ir::Node* root_tensor(const ir::Node* t) {
+  while (t && t->kind == ir::NodeKind::view) t = t->operand(0).get();
+  return t;
+}
+
+const ir::Node* capture_node(const DeviceFunc& func, int64_t capture) {
+  return func.nest->captures.at(size_t(capture)).node;
+}
+
+bool reads_unchanged(const Units& units, int p, int r) {
+  const Unit& P = units.units[size_t(p)];
+  const Unit& R = units.units[size_t(r)];
+  for (int i = p + 1; i < r; ++i) {
+    const Unit& m = units.units[size_t(i)];
+    if (!P.loads.empty() && !m.stores.empty()) return false;
+    for (const std::string& a : m.writes)
+      if (P.reads.count(a)) return false;
+  }
+  // Units nested in containers between the two (a loop that stores) are units too, with
+  // orders between p and r; a container's own statement never writes.
+  for (const ir::Node* t : P.loads)
+    if (R.stores.count(t)) return false;
+  return true;
+}
+
+namespace {
+
+class Replacer {
+ public:
+  Replacer(int list, int index, const std::vector<StmtPtr>& with)
+      : list_(list), index_(index), with_(with) {}
+
+  std::vector<StmtPtr> list(const std::vector<StmtPtr>& stmts) {
+    const int id = next_list_++;
+    std::vector<StmtPtr> out;
+    for (size_t i = 0; i < stmts.size(); ++i) {
+      const StmtPtr& s = stmts[i];
+      if (id == list_ && int(i) == index_) {
+        out.insert(out.end(), with_.begin(), with_.end());
+        continue;
+      }
+      if (program_container(s->kind)) {
+        Stmt copy = *s;
+        copy.body = list(s->body);
+        if (!s->orelse.empty()) copy.orelse = list(s->orelse);
+        out.push_back(std::make_shared<const Stmt>(std::move(copy)));
+        continue;
+      }
+      out.push_back(s);
+    }
+    return out;
+  }
+
+ private:
+  int list_, index_;
+  const std::vector<StmtPtr>& with_;
+  int next_list_ = 0;
+};
+
+}  // namespace
+
+DeviceFunc replace_unit(const DeviceFunc& func, int list, int index,
+                        const std::vector<StmtPtr>& with) {
+  DeviceFunc out = func;
+  out.body = Replacer(list, index, with).list(func.body);
+  return out;
+}
+
+}  // namespace jagtile::plan

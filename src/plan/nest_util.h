@@ -1,0 +1,101 @@
+// What the planning passes share: walking and rewriting expressions and statements, fresh names,
+// and the "unit" view of a device function that fusion decisions are made on (a unit is a
+// statement of a program-level list: a loop nest, a scalar let, ...; containers such as
+// tile_loops and ifs are not units, their bodies are lists of units).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "plan/nest_ir.h"
+
+namespace jagtile::plan {
+
+// ---- expressions ----
+// Calls fn on e and every sub-expression, parents first.
+void visit(const ExprPtr& e, const std::function<void(const Expr&)>& fn);
+bool any_expr(const ExprPtr& e, const std::function<bool(const Expr&)>& pred);
+// Rebuilds e bottom-up: fn gets each node with its arguments already rebuilt and returns the
+// replacement (or the node itself).
+ExprPtr rewrite(const ExprPtr& e, const std::function<ExprPtr(const ExprPtr&)>& fn);
+// Replaces variables by name.
+ExprPtr substitute(const ExprPtr& e, const std::map<std::string, ExprPtr>& vars);
+// A structural key: equal keys, equal expressions.
+std::string expr_key(const ExprPtr& e);
+// A variable, an immediate or a capture: copied freely instead of bound to a let.
+bool is_trivial(const ExprPtr& e);
+bool mentions_var(const ExprPtr& e, const std::string& name);
+
+// ---- statements ----
+// The expressions a statement holds itself (not those of its body).
+std::vector<ExprPtr> own_exprs(const Stmt& s);
+// A copy of s with its own expressions mapped by fn (bodies untouched).
+StmtPtr map_own_exprs(const StmtPtr& s, const std::function<ExprPtr(const ExprPtr&)>& fn);
+// Calls fn on s and every statement nested in it.
+void visit(const StmtPtr& s, const std::function<void(const Stmt&)>& fn);
+bool any_stmt(const StmtPtr& s, const std::function<bool(const Stmt&)>& pred);
+// True when a container kind (its bodies are statement lists).
+bool is_container(StmtKind kind);
+// The statement with each body list rebuilt by fn.
+StmtPtr map_bodies(const StmtPtr& s,
+                   const std::function<std::vector<StmtPtr>(const std::vector<StmtPtr>&)>& fn);
+
+// Lets bound to a trivial value (another local, an immediate, a capture) are dropped and their
+// uses read the value itself.
+std::vector<StmtPtr> propagate_copies(const std::vector<StmtPtr>& stmts);
+
+// Fresh local names that collide with nothing in the function.
+class NameGen {
+ public:
+  explicit NameGen(const DeviceFunc& func);
+  std::string fresh(const std::string& prefix);
+
+ private:
+  std::unordered_set<std::string> used_;
+  std::map<std::string, int> next_;
+};
+// The letters a name starts with ("a12_0" -> "a", "e7" -> "e").
+std::string name_prefix(const std::string& name);
+
+// ---- units ----
+struct Unit {
+  int list = 0;    // which program-level list
+  int index = 0;   // position in it
+  int order = 0;   // program order over the whole function
+  StmtPtr stmt;
+  std::set<std::string> reads;   // arrays read (deep)
+  std::set<std::string> pinned;  // arrays read as a loop's structure (never inlined)
+  std::set<std::string> writes;  // arrays written (deep)
+  std::set<const ir::Node*> loads;   // root tensors loaded (deep)
+  std::set<const ir::Node*> stores;  // root tensors stored (deep)
+};
+
+struct Units {
+  std::vector<Unit> units;  // in program order
+  // The units (indices into `units`) that read `array`, the producer excluded.
+  std::vector<int> readers(const std::string& array, int producer) const;
+  // The unit of the nest that fills `array` (role value / reduce / matmul), or -1.
+  int producer(const std::string& array) const;
+};
+Units collect_units(const DeviceFunc& func);
+
+// The tensor behind a view chain (a load or store reads the root's storage).
+const ir::Node* root_tensor(const ir::Node* t);
+// The IR tensor node of a capture.
+const ir::Node* capture_node(const DeviceFunc& func, int64_t capture);
+
+// Whether moving the producer unit p to be evaluated inside unit r (same list, p < r) still
+// reads what it read: nothing between writes the tensors it loads or the arrays it reads, and
+// r does not store to a tensor p loads.
+bool reads_unchanged(const Units& units, int p, int r);
+
+// The function with one program-level list element replaced by a list of statements (empty:
+// removed). `list`, `index` as in Unit.
+DeviceFunc replace_unit(const DeviceFunc& func, int list, int index,
+                        const std::vector<StmtPtr>& with);
+
+}  // namespace jagtile::plan

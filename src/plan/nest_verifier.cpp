@@ -1,0 +1,183 @@
+// The loop-nest form's verifier (see nest_verifier.h): one walk with a stack of scopes.
+#include "plan/nest_verifier.h"
+
+#include <unordered_map>
+#include <unordered_set>
+
+#include "plan/nest_printer.h"
+
+namespace jagtile::plan {
+
+namespace {
+
+class Verifier {
+ public:
+  Verifier(const Plan& plan, const DeviceFunc& func) : plan_(plan), func_(func) {}
+
+  void run() {
+    push();
+    const std::string b = std::to_string(func_.block);
+    for (const char* v : {"s", "end", "lim", "id"}) define(v + b);
+    list(func_.body);
+    pop();
+  }
+
+ private:
+  void check(bool cond, const std::string& what) {
+    JAGTILE_CHECK(cond, << "invalid loop-nest form in " << func_.name << " of kernel '"
+                        << plan_.kernel->name << "': " << what);
+  }
+
+  void push() { scopes_.emplace_back(); }
+  void pop() {
+    for (const std::string& n : scopes_.back()) {
+      names_.erase(n);
+      arrays_.erase(n);
+    }
+    scopes_.pop_back();
+  }
+  void define(const std::string& name) {
+    check(!names_.count(name), "'" + name + "' defined twice in one scope chain");
+    names_.insert(name);
+    scopes_.back().push_back(name);
+  }
+
+  void expr(const ExprPtr& e) {
+    check(e != nullptr, "a missing expression");
+    for (const ExprPtr& a : e->args) expr(a);
+    switch (e->kind) {
+      case ExprKind::var:
+        check(names_.count(e->name), "'" + e->name + "' used where it is not defined");
+        break;
+      case ExprKind::capture:
+        check(e->ival >= 0 && size_t(e->ival) < func_.nest->captures.size(),
+              "capture " + std::to_string(e->ival) + " out of range");
+        break;
+      case ExprKind::array_read: {
+        auto it = arrays_.find(e->name);
+        check(it != arrays_.end(), "array '" + e->name + "' read where it is not declared");
+        check(it->second == e->args.size(),
+              "array '" + e->name + "' read with " + std::to_string(e->args.size()) +
+                  " indices; it has " + std::to_string(it->second) + " dims");
+        break;
+      }
+      case ExprKind::load: {
+        check(e->node && e->node->kind == ir::NodeKind::load, "a load without its IR node");
+        int rank = e->node->operand(0)->type.rank;
+        check(int(e->args.size()) == rank + (e->has_mask ? 1 : 0), "a load's index count");
+        site(e->site);
+        break;
+      }
+      case ExprKind::compute:
+        check(e->node && e->args.size() == e->node->operands.size(),
+              "a compute without its node's operands");
+        break;
+      default:
+        break;
+    }
+  }
+
+  void site(int s) {
+    check(s >= 0 && size_t(s) < plan_.sites.size(), "site " + std::to_string(s) + " unknown");
+  }
+
+  void list(const std::vector<StmtPtr>& stmts) {
+    for (const StmtPtr& s : stmts) stmt(*s);
+  }
+
+  void scoped(const std::vector<StmtPtr>& stmts, const std::vector<std::string>& names = {}) {
+    push();
+    for (const std::string& n : names) define(n);
+    list(stmts);
+    pop();
+  }
+
+  void stmt(const Stmt& s) {
+    switch (s.kind) {
+      case StmtKind::seq:
+      case StmtKind::nest:
+        return list(s.body);
+      case StmtKind::scope:
+        return scoped(s.body);
+      case StmtKind::comment:
+        return;
+      case StmtKind::let:
+      case StmtKind::decl:
+        expr(s.value);
+        return define(s.name);
+      case StmtKind::assign:
+        expr(s.value);
+        check(names_.count(s.name), "assignment to undefined '" + s.name + "'");
+        return;
+      case StmtKind::array_decl:
+        for (const ExprPtr& e : s.indices) expr(e);
+        define(s.name);
+        arrays_[s.name] = s.indices.size();
+        return;
+      case StmtKind::array_fill:
+        expr(s.value);
+        check(arrays_.count(s.name), "fill of undeclared array '" + s.name + "'");
+        return;
+      case StmtKind::array_store: {
+        for (const ExprPtr& e : s.indices) expr(e);
+        expr(s.value);
+        auto it = arrays_.find(s.name);
+        check(it != arrays_.end(), "store to undeclared array '" + s.name + "'");
+        check(it->second == s.indices.size(), "array '" + s.name + "' stored with " +
+                                                  std::to_string(s.indices.size()) + " indices");
+        return;
+      }
+      case StmtKind::tensor_store: {
+        for (const ExprPtr& e : s.indices) expr(e);
+        expr(s.value);
+        if (s.mask) expr(s.mask);
+        check(s.node && int(s.indices.size()) == s.node->operand(0)->type.rank,
+              "a store's index count");
+        return site(s.site);
+      }
+      case StmtKind::for_:
+        expr(s.extent);
+        for (const Reduction& r : s.reductions)
+          check(names_.count(r.var), "reduction over undefined '" + r.var + "'");
+        return scoped(s.body, {s.name});
+      case StmtKind::tile_loop: {
+        expr(s.begin);
+        expr(s.end);
+        const std::string b = std::to_string(s.ival);
+        std::vector<std::string> names = {"s" + b, "lim" + b, "id" + b};
+        if (!(s.end->kind == ExprKind::var && s.end->name == "end" + b)) names.push_back("end" + b);
+        return scoped(s.body, names);
+      }
+      case StmtKind::if_:
+        expr(s.value);
+        scoped(s.body);
+        return scoped(s.orelse);
+      case StmtKind::skip_unless:
+        return expr(s.value);
+      case StmtKind::fail:
+        for (const ExprPtr& e : s.indices) expr(e);
+        if (s.site >= 0) site(s.site);
+        return;
+      case StmtKind::checked_int:
+        expr(s.value);
+        expr(s.extent);
+        site(s.site);
+        if (s.op != ir::Op::floordiv && s.op != ir::Op::mod) define(s.name);
+        return;
+    }
+  }
+
+  const Plan& plan_;
+  const DeviceFunc& func_;
+  std::unordered_set<std::string> names_;
+  std::unordered_map<std::string, size_t> arrays_;
+  std::vector<std::vector<std::string>> scopes_;
+};
+
+}  // namespace
+
+void verify(const Plan& plan) {
+  for (const DeviceFunc& f : plan.funcs) Verifier(plan, f).run();
+}
+
+}  // namespace jagtile::plan

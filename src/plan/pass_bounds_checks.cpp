@@ -1,0 +1,373 @@
+// Planning pass: bounds-check placement (see pass_bounds_checks.h).
+#include "plan/pass_bounds_checks.h"
+
+#include <map>
+#include <set>
+
+#include "plan/nest_util.h"
+
+namespace jagtile::plan {
+
+namespace {
+
+using ir::Op;
+
+// One access: a load expression or a tensor store.
+struct Access {
+  std::vector<ExprPtr> index;  // one per tensor dim
+  ExprPtr mask;                // nullptr: none
+  ExprPtr tensor;              // the tensor's capture
+  int site = -1;
+};
+
+Access access_of_load(const Expr& l) {
+  Access a;
+  size_t rank = l.args.size() - (l.has_mask ? 1 : 0);
+  a.index.assign(l.args.begin(), l.args.begin() + rank);
+  if (l.has_mask) a.mask = l.args.back();
+  a.tensor = capture(int(l.ival), CType::i64);
+  a.site = l.site;
+  return a;
+}
+
+Access access_of_store(const Stmt& s) {
+  Access a;
+  a.index = s.indices;
+  a.mask = s.mask;
+  a.tensor = capture(int(s.ival), CType::i64);
+  a.site = s.site;
+  return a;
+}
+
+std::vector<Access> loads_in(const Stmt& s) {
+  std::vector<Access> out;
+  for (const ExprPtr& e : own_exprs(s))
+    visit(e, [&](const Expr& x) {
+      if (x.kind == ExprKind::load) out.push_back(access_of_load(x));
+    });
+  return out;
+}
+
+std::vector<Access> accesses_in(const Stmt& s) {
+  std::vector<Access> out = loads_in(s);
+  if (s.kind == StmtKind::tensor_store) out.push_back(access_of_store(s));
+  return out;
+}
+
+// All dims in bounds, as one expression (without the mask).
+ExprPtr all_in_bounds(const Access& a) {
+  ExprPtr c;
+  for (size_t d = 0; d < a.index.size(); ++d) {
+    ExprPtr in = in_bounds(a.index[d], tensor_size(a.tensor, int(d)));
+    c = c ? binop(Op::bit_and, c, in) : in;
+  }
+  return c ? c : bool_imm(true);
+}
+
+bool has_accesses(const StmtPtr& s) {
+  return any_stmt(s, [](const Stmt& x) { return !accesses_in(x).empty(); });
+}
+
+// ---- the check-only copy ----
+
+class CheckCopy {
+ public:
+  std::vector<StmtPtr> list(const std::vector<StmtPtr>& stmts) {
+    std::vector<StmtPtr> out;
+    for (const StmtPtr& s : stmts) {
+      switch (s->kind) {
+        case StmtKind::for_:
+        case StmtKind::scope:
+        case StmtKind::seq:
+          out.push_back(map_bodies(s, [&](const std::vector<StmtPtr>& b) { return list(b); }));
+          continue;
+        case StmtKind::skip_unless:
+        case StmtKind::if_:
+        case StmtKind::fail:
+          out.push_back(s);
+          continue;
+        default:
+          break;
+      }
+      for (const Access& a : accesses_in(*s)) {
+        ++checks_;
+        ExprPtr bad = not_(all_in_bounds(a));
+        if (a.mask) bad = binop(Op::bit_and, a.mask, bad);
+        out.push_back(assign("bad", bad, Update::bit_or));
+      }
+      // Locals stay (dead ones go below); a load feeding an index loads only in bounds.
+      if (s->kind == StmtKind::let)
+        out.push_back(map_own_exprs(s, [&](const ExprPtr& e) {
+          return rewrite(e, [&](const ExprPtr& x) {
+            if (x->kind != ExprKind::load) return x;
+            Access a = access_of_load(*x);
+            ExprPtr ok = all_in_bounds(a);
+            if (a.mask) ok = binop(Op::bit_and, a.mask, ok);
+            return select(ok, x, convert(int_imm(0), DType::i64, x->dtype));
+          });
+        }));
+    }
+    return out;
+  }
+  int checks() const { return checks_; }
+
+ private:
+  int checks_ = 0;
+};
+
+// Names every statement reads.
+void reads_of(const StmtPtr& s, std::set<std::string>& names) {
+  visit(s, [&](const Stmt& st) {
+    for (const ExprPtr& e : own_exprs(st))
+      visit(e, [&](const Expr& x) {
+        if (x.kind == ExprKind::var) names.insert(x.name);
+      });
+    if (st.kind == StmtKind::assign) names.insert(st.name);
+    for (const Reduction& r : st.reductions) names.insert(r.var);
+  });
+}
+
+// Drops locals nothing reads and loops left empty, until none is left.
+std::vector<StmtPtr> prune(const std::vector<StmtPtr>& stmts) {
+  std::vector<StmtPtr> cur = stmts;
+  for (;;) {
+    std::set<std::string> used;
+    for (const StmtPtr& s : cur) reads_of(s, used);
+    bool changed = false;
+    std::function<std::vector<StmtPtr>(const std::vector<StmtPtr>&)> go =
+        [&](const std::vector<StmtPtr>& list) {
+          std::vector<StmtPtr> out;
+          for (const StmtPtr& s : list) {
+            if ((s->kind == StmtKind::let || s->kind == StmtKind::decl) && !used.count(s->name)) {
+              changed = true;
+              continue;
+            }
+            StmtPtr r = map_bodies(s, go);
+            if (r->kind == StmtKind::for_ &&
+                !any_stmt(r, [](const Stmt& x) {
+                  return x.kind == StmtKind::assign || x.kind == StmtKind::fail;
+                })) {
+              changed = true;
+              continue;
+            }
+            out.push_back(r);
+          }
+          return out;
+        };
+    cur = go(cur);
+    if (!changed) return cur;
+  }
+}
+
+// ---- endpoint checks ----
+
+class Monotone {
+ public:
+  Monotone(const std::string& index, const std::map<std::string, ExprPtr>& lets)
+      : index_(index), lets_(lets) {}
+
+  bool depends(const ExprPtr& e) const {
+    return any_expr(e, [&](const Expr& x) {
+      if (x.kind != ExprKind::var) return false;
+      if (x.name == index_) return true;
+      auto it = lets_.find(x.name);
+      return it != lets_.end() && depends(it->second);
+    });
+  }
+
+  // A non-decreasing int64 function of the loop's position.
+  bool operator()(const ExprPtr& e) const {
+    if (!depends(e)) return true;
+    switch (e->kind) {
+      case ExprKind::var: {
+        if (e->name == index_) return true;
+        auto it = lets_.find(e->name);
+        return it != lets_.end() && (*this)(it->second);
+      }
+      case ExprKind::binop:
+        if (e->op == Op::add) return (*this)(e->args[0]) && (*this)(e->args[1]);
+        if (e->op == Op::sub) return (*this)(e->args[0]) && !depends(e->args[1]);
+        return false;
+      case ExprKind::convert:
+        return e->dtype == DType::i64 && dtype_is_int(e->from) && (*this)(e->args[0]);
+      case ExprKind::compute: {
+        const ir::Node& n = *e->node;
+        if (n.kind == ir::NodeKind::cast)
+          return n.type.dtype == DType::i64 && dtype_is_int(n.operand(0)->type.dtype) &&
+                 (*this)(e->args[0]);
+        // int64 only: a sum of index terms bounded by the tile sizes cannot wrap past 2^63 and
+        // back, so both ends in bounds bound every position; int32 arithmetic could wrap.
+        if (n.kind != ir::NodeKind::binary || DType(n.ival) != DType::i64) return false;
+        if (n.op == Op::add) return (*this)(e->args[0]) && (*this)(e->args[1]);
+        if (n.op == Op::sub) return (*this)(e->args[0]) && !depends(e->args[1]);
+        return false;
+      }
+      default:
+        return false;  // anything read from memory, and every other operation
+    }
+  }
+
+ private:
+  const std::string& index_;
+  const std::map<std::string, ExprPtr>& lets_;
+};
+
+// Marks each innermost loop of a check copy: endpoints when every check in it is monotone and
+// unmasked, else a vectorised loop OR-reducing the flag.
+std::vector<StmtPtr> mark_loops(const std::vector<StmtPtr>& stmts,
+                                const std::map<std::string, ExprPtr>& lets) {
+  std::vector<StmtPtr> out;
+  for (const StmtPtr& s : stmts) {
+    if (s->kind != StmtKind::for_) {
+      out.push_back(map_bodies(s, [&](const std::vector<StmtPtr>& b) {
+        return mark_loops(b, lets);
+      }));
+      continue;
+    }
+    bool innermost = true;
+    for (const StmtPtr& b : s->body)
+      innermost &= !any_stmt(b, [](const Stmt& x) { return x.kind == StmtKind::for_; });
+    if (!innermost) {
+      out.push_back(map_bodies(s, [&](const std::vector<StmtPtr>& b) {
+        return mark_loops(b, lets);
+      }));
+      continue;
+    }
+    Monotone mono(s->name, lets);
+    bool endpoints = true;
+    for (const StmtPtr& b : s->body) {
+      if (b->kind == StmtKind::skip_unless) endpoints = false;
+      if (b->kind != StmtKind::assign || b->name != "bad") continue;
+      // The check's expression holds its access's indices and mask.
+      visit(b->value, [&](const Expr& x) {
+        if (x.kind == ExprKind::in_bounds && !mono(x.args[0])) endpoints = false;
+      });
+      // `mask & !(in bounds)`: a mask may skip either end.
+      if (b->value->kind == ExprKind::binop && b->value->op == Op::bit_and) endpoints = false;
+    }
+    Stmt copy = *s;
+    copy.loop = endpoints ? LoopKind::endpoints : LoopKind::simd;
+    copy.reductions = endpoints ? std::vector<Reduction>{} : std::vector<Reduction>{{"bad", Update::bit_or}};
+    out.push_back(std::make_shared<const Stmt>(std::move(copy)));
+  }
+  return out;
+}
+
+// ---- the diagnosing copy ----
+
+std::vector<StmtPtr> checks_before(const Stmt& s) {
+  std::vector<StmtPtr> out;
+  for (const Access& a : accesses_in(s))
+    for (size_t d = 0; d < a.index.size(); ++d) {
+      ExprPtr size = tensor_size(a.tensor, int(d));
+      StmtPtr check = if_(not_(in_bounds(a.index[d], size)),
+                          {fail(1, a.site, a.index[d], size, int(d))});
+      out.push_back(a.mask ? if_(a.mask, {check}) : check);
+    }
+  return out;
+}
+
+std::vector<StmtPtr> diagnose(const std::vector<StmtPtr>& stmts) {
+  std::vector<StmtPtr> out;
+  for (const StmtPtr& s : stmts) {
+    if (s->kind == StmtKind::for_ || s->kind == StmtKind::scope || s->kind == StmtKind::seq) {
+      Stmt copy = *map_bodies(s, diagnose);
+      copy.loop = LoopKind::serial;
+      copy.reductions.clear();
+      out.push_back(std::make_shared<const Stmt>(std::move(copy)));
+      continue;
+    }
+    for (StmtPtr& c : checks_before(*s)) out.push_back(std::move(c));
+    out.push_back(s);
+  }
+  return out;
+}
+
+// Gives every local a copy defines a fresh name (copies sit in scopes that see each other).
+StmtPtr rename_locals(const StmtPtr& s, NameGen& names) {
+  std::map<std::string, ExprPtr> renamed;
+  visit(s, [&](const Stmt& st) {
+    if (st.kind == StmtKind::let || st.kind == StmtKind::decl || st.kind == StmtKind::for_)
+      if (!renamed.count(st.name)) renamed[st.name] = var(names.fresh(name_prefix(st.name)), st.ctype);
+  });
+  std::function<StmtPtr(const StmtPtr&)> go = [&](const StmtPtr& st) {
+    StmtPtr r = map_own_exprs(st, [&](const ExprPtr& e) { return substitute(e, renamed); });
+    r = map_bodies(r, [&](const std::vector<StmtPtr>& b) {
+      std::vector<StmtPtr> out;
+      for (const StmtPtr& x : b) out.push_back(go(x));
+      return out;
+    });
+    auto it = renamed.find(r->name);
+    if (it != renamed.end() && (r->kind == StmtKind::let || r->kind == StmtKind::decl ||
+                                r->kind == StmtKind::for_ || r->kind == StmtKind::assign)) {
+      Stmt copy = *r;
+      copy.name = it->second->name;
+      r = std::make_shared<const Stmt>(std::move(copy));
+    }
+    return r;
+  };
+  return go(s);
+}
+
+StmtPtr as_nest(const Stmt& of, NestRole role, std::vector<StmtPtr> body) {
+  Stmt s = of;
+  s.role = role;
+  s.body = std::move(body);
+  return std::make_shared<const Stmt>(std::move(s));
+}
+
+// The check structure in front of a nest with accesses.
+std::vector<StmtPtr> checked(const StmtPtr& nest, NameGen& names) {
+  CheckCopy copier;
+  std::vector<StmtPtr> check_body = prune(copier.list(nest->body));
+  if (copier.checks() == 0) return {nest};
+  std::map<std::string, ExprPtr> lets;
+  for (const StmtPtr& s : check_body)
+    visit(s, [&](const Stmt& st) {
+      if (st.kind == StmtKind::let) lets[st.name] = st.value;
+    });
+  check_body = mark_loops(check_body, lets);
+  StmtPtr check = rename_locals(as_nest(*nest, NestRole::check, std::move(check_body)), names);
+  StmtPtr diag = rename_locals(as_nest(*nest, NestRole::diagnose, diagnose(nest->body)), names);
+  Stmt guard = *scope({decl("bad", CType::i64, int_imm(0)), check,
+                        if_(var("bad", CType::i64), {diag, fail(1, -1, int_imm(0), int_imm(0), 0)})});
+  guard.node = nest->node;  // the source line it checks
+  return {std::make_shared<const Stmt>(std::move(guard)), nest};
+}
+
+std::vector<StmtPtr> program_list(const std::vector<StmtPtr>& stmts, NameGen& names) {
+  std::vector<StmtPtr> out;
+  for (const StmtPtr& s : stmts) {
+    if (s->kind == StmtKind::nest) {
+      if (has_accesses(s)) {
+        for (StmtPtr& x : checked(s, names)) out.push_back(std::move(x));
+      } else {
+        out.push_back(s);
+      }
+      continue;
+    }
+    if (s->kind == StmtKind::scope || s->kind == StmtKind::seq || s->kind == StmtKind::tile_loop ||
+        s->kind == StmtKind::if_) {
+      out.push_back(map_bodies(s, [&](const std::vector<StmtPtr>& b) {
+        return program_list(b, names);
+      }));
+      continue;
+    }
+    // A scalar load where it stands: checked before it, always.
+    for (StmtPtr& c : checks_before(*s)) out.push_back(std::move(c));
+    out.push_back(s);
+  }
+  return out;
+}
+
+}  // namespace
+
+void place_bounds_checks(Plan& plan) {
+  if (!plan.checked) return;
+  for (DeviceFunc& f : plan.funcs) {
+    NameGen names(f);
+    f.body = program_list(f.body, names);
+  }
+}
+
+}  // namespace jagtile::plan

@@ -1,0 +1,20 @@
+// Planning pass: bounds-check placement (with Options::checked). Each nest that loads or stores
+// gets a check-only copy in front of it: its index arithmetic and one OR-reduced failure flag,
+// no values, no writes (so it vectorises). Only loads whose values feed an index or a mask (a
+// gather) load there, guarded by their own check. When the flag is set, a diagnosing copy (the
+// nest with a check before every access) finds the first bad access and fails with its site;
+// otherwise the nest itself runs without checks. Endpoint checks: when every index the check
+// copy's innermost loop checks is a non-decreasing int64 function of that loop's position
+// (tile indices, iota, widening casts, sums of such terms and invariants) and nothing masks or
+// skips positions, the loop visits only its first and last position: both in bounds bound every
+// position between, so checking costs O(rows), not O(elements). Scalar loads outside nests are
+// checked where they stand.
+#pragma once
+
+#include "plan/nest_ir.h"
+
+namespace jagtile::plan {
+
+void place_bounds_checks(Plan& plan);
+
+}  // namespace jagtile::plan

@@ -1,0 +1,52 @@
+// The planning driver, written to read top to bottom like the lowering driver (ir/pipeline.cpp):
+// build, verify, then each pass followed by the verifier again.
+#include "plan/planner.h"
+
+#include <iostream>
+
+#include "ir/pipeline.h"
+#include "plan/build_nests.h"
+#include "plan/nest_printer.h"
+#include "plan/nest_verifier.h"
+#include "plan/pass_bounds_checks.h"
+#include "plan/pass_fuse.h"
+#include "plan/pass_hoist.h"
+#include "plan/pass_inline_index.h"
+#include "plan/pass_reload.h"
+
+namespace jagtile::plan {
+
+Plan plan_kernel(const ir::Kernel& kernel, const host::HostProgram& host, bool checked,
+                 std::string* trace) {
+  const bool to_stderr = ir::debug_enabled("ir");
+  Plan plan;
+  auto record = [&](const char* step) {
+    verify(plan);
+    if (!trace && !to_stderr) return;
+    std::string text = "== plan: " + std::string(step) + " ==\n" + print_plan(plan);
+    if (trace) *trace += text;
+    if (to_stderr) std::cerr << text;
+  };
+
+  plan = build_nests(kernel, host, checked);
+  record("after build_nests");
+
+  inline_index_arithmetic(plan);
+  record("after inline_index_arithmetic");
+
+  fuse_single_consumers(plan);
+  record("after fuse_single_consumers");
+
+  reload_loads(plan);
+  record("after reload_loads");
+
+  hoist_invariants(plan);
+  record("after hoist_invariants");
+
+  place_bounds_checks(plan);
+  record("after place_bounds_checks");
+
+  return plan;
+}
+
+}  // namespace jagtile::plan

@@ -1,0 +1,18 @@
+// The planning driver: a split kernel's device nests -> the loop-nest form, then each planning
+// pass in order, the verifier after every step, and the form's text after every step when asked
+// (`jagtile explain --ir`, JAGTILE_DEBUG=ir). Every code generator prints the result.
+#pragma once
+
+#include <string>
+
+#include "host/host_program.h"
+#include "plan/nest_ir.h"
+
+namespace jagtile::plan {
+
+// `checked`: bounds checks on every device access (Options::checked). With `trace`, the form
+// after each step is appended to it.
+Plan plan_kernel(const ir::Kernel& kernel, const host::HostProgram& host, bool checked,
+                 std::string* trace = nullptr);
+
+}  // namespace jagtile::plan
