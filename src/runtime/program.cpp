@@ -172,8 +172,12 @@ DispatchDecision Specialised::decision() const {
 std::string Specialised::ir_text() const {
   const Specialisation& spec = *state_->spec;
   std::string text = spec.ir_trace();
-  if (state_->backend) text += state_->backend->plan_trace(spec, state_->options);
-  return text;
+  // The planned loop nests of the backend that runs the kernel; for one that plans nothing (the
+  // template), those of the generic CPU code that would run without it.
+  std::string plan = state_->backend ? state_->backend->plan_trace(spec, state_->options) : "";
+  if (plan.empty() && why_not(Backend::cpu).empty())
+    plan = runtime::cpu_backend().plan_trace(spec, state_->options);
+  return text + plan;
 }
 
 std::string Specialised::why_not(Backend backend) const {

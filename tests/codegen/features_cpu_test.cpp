@@ -2,6 +2,8 @@
 // interpreter: full dimensions (`x[t]` of a 2-D tensor), grid loops with per-program `if`,
 // integer arithmetic (Python floor division and modulo, exact), reductions to a scalar,
 // 16-bit outputs, and host integer overflow reported like the interpreter.
+#include <cstring>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -55,6 +57,13 @@ def half_out(x: torch.Tensor) -> torch.Tensor:
     out = torch.empty([n], dtype=torch.bfloat16, device=x.device)
     for t in hl.tile(n):
         out[t] = (torch.exp(x[t]) / 3.0).to(torch.bfloat16)
+    return out
+
+def to_bf16(x: torch.Tensor) -> torch.Tensor:
+    (n,) = x.size()
+    out = torch.empty([n], dtype=torch.bfloat16, device=x.device)
+    for t in hl.tile(n):
+        out[t] = x[t].to(torch.bfloat16)
     return out
 
 def dot_acc(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -132,7 +141,21 @@ TEST(CpuFeatures, ReductionToAScalarAcrossTiles) {
   expect_same("total", {{"x", seq({1000}, DType::f32, -1, 0.003)}}, Tolerance{1e-4, 1e-5});
 }
 
+// Storing fp32 values to bfloat16 rounds to nearest, ties to even: exactly halfway values go to
+// the even neighbour (down for 0x3F808000, up for 0x3F818000), values past halfway go up.
 TEST(CpuFeatures, SixteenBitOutputRoundsToNearestEven) {
+  use_shared_cache_dir();
+  Program p = Program::from_source(kFeatures, "features.py");
+  const std::vector<uint32_t> in = {0x3F808000u, 0x3F818000u, 0x3F80C000u, 0x3F807FFFu,
+                                    0xBF808000u, 0x7F7FFFFFu, 0x00008000u, 0x3F800000u};
+  const std::vector<uint16_t> want = {0x3F80, 0x3F82, 0x3F81, 0x3F80,
+                                      0xBF80, 0x7F80, 0x0000, 0x3F80};
+  Tensor x = Tensor::empty({int64_t(in.size())}, DType::f32);
+  std::memcpy(x.raw_data(), in.data(), in.size() * 4);
+  Tensor out = p.call("to_bf16", {{"x", x}}, cpu_options()).outputs.at(0);
+  for (size_t i = 0; i < in.size(); ++i)
+    EXPECT_EQ(out.data<uint16_t>()[i], want[i]) << std::hex << "input 0x" << in[i];
+  // The same rounding through the arithmetic path, against the interpreter.
   expect_same("half_out", {{"x", seq({77}, DType::f32, -5, 0.13)}});
 }
 
@@ -143,9 +166,9 @@ TEST(CpuFeatures, DotWithAccumulatorOverPartialTiles) {
       Tolerance{1e-4, 1e-4});
 }
 
-// A load with several consumers is loaded again in each (no tile copy), unless a store
-// between them may change what it reads: here the second read would see 3v instead of v.
-TEST(CpuFeatures, LoadsAreReloadedOnlyWhenNoStoreIntervenes) {
+// Load reloading (tests/plan: ReloadLoads) keeps results: a load read twice with a store to its
+// tensor between (the second read must not see 3v) and one read three times.
+TEST(CpuFeatures, ReloadedLoadsComputeWhatTheInterpreterDoes) {
   use_shared_cache_dir();
   Program p = Program::from_source(kFeatures, "features.py");
   Options interp;

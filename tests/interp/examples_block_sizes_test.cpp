@@ -26,14 +26,9 @@ TEST_P(ExampleBlockSizes, MatchesReference) {
   ASSERT_NE(ex, nullptr);
   std::string source = read_file(std::string(JAGTILE_SOURCE_DIR) + "/" + ex->file);
   ASSERT_FALSE(source.empty());
-  const std::string deco = "@helion.kernel()";
-  size_t at = source.find(deco);
-  ASSERT_NE(at, std::string::npos) << "the example's decorator changed";
-  for (const char* sizes : {"[1, 1, 1, 1]", "[3, 5, 2, 7]", "[64, 64, 64, 64]"}) {
-    std::string patched = source;
-    patched.replace(at, deco.size(),
-                    std::string("@helion.kernel(config=helion.Config(block_sizes=") + sizes + "))");
-    Program p = Program::from_source(patched, ex->file);
+  Program p = Program::from_source(source, ex->file);
+  for (std::vector<int64_t> sizes :
+       std::vector<std::vector<int64_t>>{{1, 1, 1, 1}, {3, 5, 2, 7}, {64, 64, 64, 64}}) {
     for (DType dtype : {DType::f32, DType::bf16}) {
       JaggedShape shape;
       shape.batch = 7;
@@ -45,13 +40,14 @@ TEST_P(ExampleBlockSizes, MatchesReference) {
       ArgMap args = ex->make_inputs(shape, dtype, DType::i64);
       Options o;
       o.backend = Backend::interp;
+      o.config.block_sizes = sizes;
       std::vector<Tensor> out = p.call(ex->kernel, args, o).outputs;
       std::vector<Expected> ref = ex->reference(args);
       ASSERT_EQ(out.size(), ref.size());
       for (size_t i = 0; i < out.size(); ++i) {
         Comparison c =
             compare_tensors(out[i], ref[i].value, ex->tolerance(ref[i].value.dtype()), ref[i].rows);
-        EXPECT_TRUE(c.ok) << ex->kernel << " block_sizes=" << sizes << " " << dtype_name(dtype)
+        EXPECT_TRUE(c.ok) << ex->kernel << " " << o.config.str() << " " << dtype_name(dtype)
                           << ": " << c.mismatch;
       }
     }

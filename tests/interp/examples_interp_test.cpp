@@ -18,16 +18,6 @@ std::string read_example(const std::string& name) {
   return ss.str();
 }
 
-// Rewrites the decorator so the kernel runs with the given block sizes.
-std::string with_block_sizes(std::string src, const std::string& sizes) {
-  const std::string deco = "@helion.kernel()";
-  size_t at = src.find(deco);
-  EXPECT_NE(at, std::string::npos);
-  if (at != std::string::npos)
-    src.replace(at, deco.size(), "@helion.kernel(config=helion.Config(block_sizes=" + sizes + "))");
-  return src;
-}
-
 TEST(ExamplesInterp, JaggedSumMatchesLoops) {
   // items: [rows 0..2), [], [rows 2..7)
   const int64_t M = 3;
@@ -36,11 +26,12 @@ TEST(ExamplesInterp, JaggedSumMatchesLoops) {
     for (int m = 0; m < M; ++m) vals.push_back(r * 10 + m);
   Tensor x = f32({7, M}, vals);
   Tensor off = i64({4}, {0, 2, 2, 7});
-  for (const std::string& bs : {"[1, 1, 1]", "[2, 2, 3]", "[16, 32, 32]", "[3, 1, 2]"}) {
-    Program p =
-        Program::from_source(with_block_sizes(read_example("jagged_sum"), bs), "jagged_sum.py");
+  Program p = Program::from_source(read_example("jagged_sum"), "jagged_sum.py");
+  for (std::vector<int64_t> bs : std::vector<std::vector<int64_t>>{
+           {1, 1, 1}, {2, 2, 3}, {16, 32, 32}, {3, 1, 2}}) {
     Options o;
     o.backend = Backend::interp;
+    o.config.block_sizes = bs;
     std::vector<Tensor> out =
         p.call("jagged_sum", {{"x_values", x}, {"x_offsets", off}}, o).outputs;
     ASSERT_EQ(out.size(), 1u);
@@ -52,7 +43,7 @@ TEST(ExamplesInterp, JaggedSumMatchesLoops) {
         for (int r = b; r < e; ++r) s += r * 10 + m;
         expect.push_back(s);
       }
-    EXPECT_EQ(values(out[0]), expect) << "block sizes " << bs;
+    EXPECT_EQ(values(out[0]), expect) << "block sizes " << Config{bs}.str();
   }
 }
 

@@ -1,0 +1,287 @@
+// Each planning pass on its own output: the loop-nest form after build_nests and after each pass,
+// asserted structurally (which arrays exist, where loads sit, what is hoisted, how checks are
+// placed), with the verifier run after every step. No C++ compiler runs here.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "plan/pass_bounds_checks.h"
+#include "plan/pass_fuse.h"
+#include "plan/pass_hoist.h"
+#include "plan/pass_inline_index.h"
+#include "plan/pass_reload.h"
+#include "plan_test_util.h"
+
+namespace jagtile::plan_test {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using plan::NestRole;
+using plan::Stmt;
+using plan::StmtKind;
+
+ArgMap sum_args() {
+  return {{"x_values", Tensor::zeros({7, 3}, DType::f32)},
+          {"x_offsets", Tensor::from_doubles({4}, {0, 2, 2, 7}, DType::i32)}};
+}
+
+const char* kKernels = R"PY(import torch
+import helion.language as hl
+
+def reload_after_store(x: torch.Tensor) -> torch.Tensor:
+    (n,) = x.size()
+    out = torch.zeros([n], dtype=x.dtype, device=x.device)
+    for t in hl.tile(n):
+        v = x[t]
+        w = v * 3.0
+        x[t] = w
+        out[t] = v + w
+    return out
+
+def reload_twice(x: torch.Tensor) -> torch.Tensor:
+    (n, m) = x.shape
+    out = torch.zeros([n], dtype=x.dtype, device=x.device)
+    for t in hl.tile(n):
+        v = x[t, :]
+        out[t] = (v - v.amax(dim=1)[:, None]).sum(dim=1) + v.sum(dim=1)
+    return out
+
+def gather(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    (n,) = idx.size()
+    out = torch.zeros([n], dtype=x.dtype, device=x.device)
+    for t in hl.tile(n):
+        out[t] = x[idx[t]]
+    return out
+
+def masked(x: torch.Tensor, n: int) -> torch.Tensor:
+    (m,) = x.size()
+    out = torch.zeros([m], dtype=x.dtype, device=x.device)
+    for t in hl.tile(m):
+        v = hl.load(x, [t], extra_mask=t.index < n)
+        out[t] = v
+    return out
+)PY";
+
+void all_passes(plan::Plan& p) {
+  plan::inline_index_arithmetic(p);
+  plan::fuse_single_consumers(p);
+  plan::reload_loads(p);
+  plan::hoist_invariants(p);
+  plan::place_bounds_checks(p);
+  plan::verify(p);
+}
+
+// ---- build_nests ----
+
+TEST(BuildNests, EveryDeviceValueGetsAnArrayAndItsOwnValueNest) {
+  Subject s(read_source("examples/jagged_sum.py"), sum_args());
+  int device_values = 0;
+  ir::walk(s.spec->kernel.body, [&](const ir::NodePtr& n) {
+    if (n->type.is_value() && !n->type.shape.empty() && n->kind != ir::NodeKind::reduce &&
+        n->kind != ir::NodeKind::matmul && n->kind != ir::NodeKind::var_decl)
+      ++device_values;
+  });
+  EXPECT_EQ(int(s.nests(NestRole::value).size()), device_values);
+  // Loads sit only in value nests (no fusion yet).
+  for (const Stmt* n : s.nests(NestRole::reduce)) EXPECT_EQ(Subject::loads_in(*n, "x_flat", s.func()), 0);
+}
+
+TEST(BuildNests, TheFormPrintsWithCapturesAndSites) {
+  Subject s(read_source("examples/jagged_sum.py"), sum_args());
+  std::string text = s.text();
+  EXPECT_THAT(text, HasSubstr("captures: $x_offsets, $M, $x_flat, $out"));
+  EXPECT_THAT(text, HasSubstr("load $x_flat["));
+  EXPECT_THAT(text, HasSubstr("tile_loop tile_k (#2) from 0 to end2:"));
+  EXPECT_THAT(text, HasSubstr("store $out["));
+}
+
+// ---- inline_index_arithmetic ----
+
+TEST(InlineIndexArithmetic, IndexArraysDisappearButJaggedExtentsStay) {
+  Subject s(read_source("examples/jagged_sum.py"), sum_args());
+  size_t before = s.nests(NestRole::value).size();
+  plan::inline_index_arithmetic(s.plan);
+  plan::verify(s.plan);
+  size_t after = s.nests(NestRole::value).size();
+  EXPECT_LT(after, before);
+  // Left: no index arithmetic. The loads (starts, ends, the values), nnz (which the jagged
+  // loop's structure reads), `acc + ...` and the two reads of the variable acc.
+  EXPECT_EQ(after, 7u) << s.text();
+  for (const Stmt* n : s.nests(NestRole::value)) {
+    ir::NodeKind k = n->node->kind;
+    EXPECT_TRUE(k == ir::NodeKind::load || k == ir::NodeKind::var_read ||
+                k == ir::NodeKind::binary)
+        << n->name << " is " << ir::kind_name(k);
+  }
+  EXPECT_THAT(s.text(), HasSubstr("end2 max= int64(v11[")) << "nnz (v11) must stay an array";
+}
+
+// ---- fuse_single_consumers ----
+
+TEST(FuseSingleConsumers, TheLoadEndsInsideTheReductionThatReadsIt) {
+  Subject s(read_source("examples/jagged_sum.py"), sum_args());
+  plan::inline_index_arithmetic(s.plan);
+  plan::fuse_single_consumers(s.plan);
+  plan::verify(s.plan);
+  std::vector<const Stmt*> reduces = s.nests(NestRole::reduce);
+  ASSERT_EQ(reduces.size(), 1u);
+  EXPECT_EQ(Subject::loads_in(*reduces[0], "x_flat", s.func()), 1) << s.text();
+  // No value nest loads x_flat any more; `acc + ...` is computed in the variable's update.
+  for (const Stmt* n : s.nests(NestRole::value)) EXPECT_EQ(Subject::loads_in(*n, "x_flat", s.func()), 0);
+  std::vector<const Stmt*> updates = s.nests(NestRole::var_assign);
+  ASSERT_EQ(updates.size(), 1u);
+}
+
+TEST(FuseSingleConsumers, ALoadIsNotMovedPastAStoreToItsTensor) {
+  Subject s(kKernels, {{"x", Tensor::zeros({9}, DType::f32)}}, true, "reload_after_store");
+  plan::inline_index_arithmetic(s.plan);
+  plan::fuse_single_consumers(s.plan);
+  plan::reload_loads(s.plan);
+  plan::verify(s.plan);
+  // v = x[t] has two readers with the store x[t] = w between them: it stays a tile array.
+  int load_nests = 0;
+  for (const Stmt* n : s.nests(NestRole::value)) load_nests += Subject::loads_in(*n, "x", s.func());
+  EXPECT_EQ(load_nests, 1) << s.text();
+}
+
+// ---- reload_loads ----
+
+TEST(ReloadLoads, ALoadWithSeveralReadersIsLoadedInEachAndHasNoArray) {
+  Subject s(kKernels, {{"x", Tensor::zeros({5, 7}, DType::f32)}}, true, "reload_twice");
+  plan::inline_index_arithmetic(s.plan);
+  plan::fuse_single_consumers(s.plan);
+  int before = 0;
+  for (const Stmt* n : s.nests(NestRole::value)) before += Subject::loads_in(*n, "x", s.func());
+  EXPECT_EQ(before, 1) << "before reloading, the load has its own nest";
+  plan::reload_loads(s.plan);
+  plan::verify(s.plan);
+  int in_values = 0, in_reduces = 0;
+  for (const Stmt* n : s.nests(NestRole::value)) in_values += Subject::loads_in(*n, "x", s.func());
+  for (const Stmt* n : s.nests(NestRole::reduce)) in_reduces += Subject::loads_in(*n, "x", s.func());
+  EXPECT_EQ(in_values, 0) << s.text();
+  EXPECT_EQ(in_reduces, 3) << s.text();  // amax, the centred sum, the plain sum
+}
+
+TEST(ReloadLoads, SoftmaxReadsItsValuesInsideBothReductions) {
+  const ArgMap args = {{"x_values", Tensor::zeros({7, 3}, DType::f32)},
+                       {"x_offsets", Tensor::from_doubles({4}, {0, 2, 2, 7}, DType::i32)}};
+  Subject s(read_source("examples/jagged_softmax.py"), args);
+  all_passes(s.plan);
+  for (const Stmt* n : s.nests(NestRole::reduce))
+    EXPECT_EQ(Subject::loads_in(*n, "x_values", s.func()), 1) << s.text();
+  for (const Stmt* n : s.nests(NestRole::value))
+    EXPECT_EQ(Subject::loads_in(*n, "x_values", s.func()), 0) << s.text();
+}
+
+// ---- hoist_invariants ----
+
+TEST(HoistInvariants, ValuesIndependentOfTheInnermostIndexMoveInFrontOfIt) {
+  Subject s(read_source("examples/jagged_sum.py"), sum_args());
+  plan::inline_index_arithmetic(s.plan);
+  plan::fuse_single_consumers(s.plan);
+  plan::hoist_invariants(s.plan);
+  plan::verify(s.plan);
+  std::vector<const Stmt*> reduces = s.nests(NestRole::reduce);
+  ASSERT_EQ(reduces.size(), 1u);
+  // The innermost loop (over the columns) reads the item's start only through a local made in
+  // front of it, and never loads in front of it.
+  bool start_read_inside = false, load_outside = false;
+  std::function<void(const plan::StmtPtr&, bool)> walk = [&](const plan::StmtPtr& st,
+                                                             bool innermost) {
+    bool inner = st->kind == StmtKind::for_ &&
+                 !plan::any_stmt(seq(st->body), [](const Stmt& x) {
+                   return x.kind == StmtKind::for_;
+                 });
+    for (const plan::ExprPtr& e : plan::own_exprs(*st))
+      plan::visit(e, [&](const plan::Expr& x) {
+        if (x.kind == plan::ExprKind::array_read && x.name == "v7" && innermost)
+          start_read_inside = true;
+        if (x.kind == plan::ExprKind::load && !innermost) load_outside = true;
+      });
+    for (const plan::StmtPtr& b : st->body) walk(b, innermost || inner);
+  };
+  for (const plan::StmtPtr& b : reduces[0]->body) walk(b, false);
+  EXPECT_FALSE(start_read_inside) << s.text();
+  EXPECT_FALSE(load_outside) << s.text();
+}
+
+// ---- place_bounds_checks ----
+
+TEST(PlaceBoundsChecks, MonotoneIndicesAreCheckedAtTheEndsOnly) {
+  Subject s(read_source("examples/jagged_sum.py"), sum_args());
+  all_passes(s.plan);
+  std::vector<const Stmt*> checks = s.nests(NestRole::check);
+  EXPECT_EQ(checks.size(), 4u);  // starts, ends, the load of x_flat, the store to out
+  EXPECT_EQ(s.nests(NestRole::diagnose).size(), checks.size());
+  for (const Stmt* c : checks) {
+    bool endpoints = false;
+    plan::visit(std::make_shared<const Stmt>(*c), [&](const Stmt& x) {
+      endpoints |= x.kind == StmtKind::for_ && x.loop == plan::LoopKind::endpoints;
+    });
+    EXPECT_TRUE(endpoints) << s.text();
+  }
+  // The check copies store nothing and load nothing (no gather here).
+  for (const Stmt* c : checks) EXPECT_EQ(Subject::loads_in(*c, "x_flat", s.func()), 0);
+}
+
+TEST(PlaceBoundsChecks, AGatherIsCheckedEverywhereAndItsIndexLoadIsGuarded) {
+  Subject s(kKernels, {{"x", Tensor::zeros({9}, DType::f32)}, {"idx", Tensor::zeros({4}, DType::i64)}},
+            true, "gather");
+  all_passes(s.plan);
+  std::string text = s.text();
+  // The index is loaded in the check copy (it feeds the checked index), in bounds only.
+  EXPECT_THAT(text, HasSubstr("? load $idx["));
+  bool gather_endpoints = false;
+  for (const Stmt* c : s.nests(NestRole::check)) {
+    if (Subject::loads_in(*c, "idx", s.func()) == 0) continue;
+    plan::visit(std::make_shared<const Stmt>(*c), [&](const Stmt& x) {
+      gather_endpoints |= x.kind == StmtKind::for_ && x.loop == plan::LoopKind::endpoints;
+    });
+  }
+  EXPECT_FALSE(gather_endpoints) << text;
+}
+
+TEST(PlaceBoundsChecks, AMaskedAccessIsCheckedEverywhere) {
+  Subject s(kKernels, {{"x", Tensor::zeros({9}, DType::f32)}, {"n", int64_t(4)}}, true, "masked");
+  all_passes(s.plan);
+  int endpoints = 0, simd = 0;
+  for (const Stmt* c : s.nests(NestRole::check))
+    plan::visit(std::make_shared<const Stmt>(*c), [&](const Stmt& x) {
+      if (x.kind != StmtKind::for_) return;
+      endpoints += x.loop == plan::LoopKind::endpoints;
+      simd += x.loop == plan::LoopKind::simd;
+    });
+  // The load is fused into the store: one check copy, whose masked check runs on every position.
+  EXPECT_EQ(simd, 1) << s.text();
+  EXPECT_EQ(endpoints, 0) << s.text();
+}
+
+TEST(PlaceBoundsChecks, UncheckedPlansHaveNoChecks) {
+  Subject s(read_source("examples/jagged_sum.py"), sum_args(), /*checked=*/false);
+  all_passes(s.plan);
+  EXPECT_TRUE(s.nests(NestRole::check).empty());
+  EXPECT_TRUE(s.nests(NestRole::diagnose).empty());
+  EXPECT_THAT(s.text(), Not(HasSubstr("fail 1")));
+}
+
+// ---- the verifier ----
+
+TEST(Verifier, RejectsAUseBeforeItsDefinition) {
+  Subject s(read_source("examples/jagged_sum.py"), sum_args());
+  plan::DeviceFunc& f = s.plan.funcs.at(0);
+  f.body.insert(f.body.begin(), plan::let("early", plan::CType::i64,
+                                          plan::var("not_yet", plan::CType::i64)));
+  EXPECT_THROW(plan::verify(s.plan), InternalError);
+}
+
+TEST(Verifier, RejectsAnArrayReadWithTheWrongIndexCount) {
+  Subject s(read_source("examples/jagged_sum.py"), sum_args());
+  plan::DeviceFunc& f = s.plan.funcs.at(0);
+  f.body.push_back(plan::let("bad_read", plan::CType::i64,
+                             plan::array_read("v7", plan::CType::i64,
+                                              {plan::int_imm(0), plan::int_imm(0)})));
+  EXPECT_THROW(plan::verify(s.plan), InternalError);
+}
+
+}  // namespace
+}  // namespace jagtile::plan_test
