@@ -24,8 +24,6 @@ bool is_float_type(const ir::Type& t) {
   return t.kind == TypeKind::host_float || (t.is_value() && dtype_is_float(t.dtype));
 }
 
-struct ReturnSignal {};
-
 class Executor {
  public:
   Executor(const HostProgram& p, NestRunner& runner, const ExecOptions& options)
@@ -60,10 +58,7 @@ class Executor {
         v.i = int64_t(*d);
       }
     }
-    try {
-      exec(p_.steps);
-    } catch (const ReturnSignal&) {
-    }
+    exec(p_.steps);
     return std::move(outputs_);
   }
 
@@ -98,7 +93,10 @@ class Executor {
   }
 
   void exec(const std::vector<HostStep>& steps) {
-    for (const HostStep& s : steps) step(s);
+    for (const HostStep& s : steps) {
+      if (returned_) return;
+      step(s);
+    }
   }
 
   void step(const HostStep& s) {
@@ -160,7 +158,8 @@ class Executor {
         return;
       case NodeKind::return_:
         for (int o : s.ops) outputs_.push_back(val(o).t);
-        throw ReturnSignal{};
+        returned_ = true;
+        return;
       default:
         JAGTILE_CHECK(false, << "host node of kind " << ir::kind_name(n.kind));
     }
@@ -246,6 +245,7 @@ class Executor {
   const ExecOptions& options_;
   HostEnv env_;
   std::vector<Tensor> outputs_;
+  bool returned_ = false;  // a `return` ran: the remaining steps do not
 };
 
 }  // namespace

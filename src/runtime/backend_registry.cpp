@@ -34,7 +34,7 @@ std::string registered_names() {
 }
 
 void log_dispatch(const Specialisation& spec, Backend requested) {
-  if (!std::getenv("JAGTILE_DEBUG") || !ir::debug_enabled("dispatch")) return;
+  if (!ir::debug_enabled("dispatch")) return;
   DispatchText t = dispatch_text(spec, requested);
   std::string why = t.reason.empty() ? "" : t.forced ? " (" + t.reason + ")" : " (reason: " + t.reason + ")";
   std::cerr << "jagtile: dispatch " << spec.kernel.name << ": " << t.dispatch << why << "\n";
@@ -104,8 +104,8 @@ const BackendImpl& choose_backend(const Specialisation& spec, Backend requested)
 }
 
 CallResult run_bound(const Specialisation& spec, const BackendImpl& backend,
-                     const BoundArgs& bound, const Options& options) {
-  log_dispatch(spec, options.backend);
+                     const BoundArgs& bound, const Options& options, bool debug_env) {
+  if (debug_env) log_dispatch(spec, options.backend);
   std::shared_ptr<const Executable> exe = spec.executable(backend, options);
   CallResult r;
   r.outputs = backend.run(spec, *exe, bound.values, options);

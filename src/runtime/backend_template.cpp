@@ -17,6 +17,7 @@ namespace {
 class TemplateExecutable : public Executable {
  public:
   analysis::ReducePlan plan;
+  ReduceSpec spec;  // the plan's, with the kernel's names and the config's tunables
   std::unordered_set<const ir::Node*> overwritten;  // the output allocation
   int out_slot = -1;
 };
@@ -37,21 +38,27 @@ const Tensor& tensor_arg(const ir::Kernel& kernel, const std::vector<ArgValue>& 
 
 // The library call for a plan on bound arguments: tensors by name, the spec with its names (so
 // the library's validation messages name the kernel's arguments) and the config's tunables.
+// The spec every call of a plan shares: the plan's op, init and post, the kernel's tensor names
+// (so the library's validation messages name the kernel's arguments), the config's tunables.
+ReduceSpec library_call_base(const Specialisation& spec, const analysis::ReducePlan& plan) {
+  ReduceSpec s = plan.spec();
+  s.num_threads = spec.config.reduce_workers;
+  if (spec.config.reduce_chunk_rows > 0) s.chunk_rows = spec.config.reduce_chunk_rows;
+  s.values_name = plan.data_name;
+  s.offsets_name = plan.offsets_name;
+  if (plan.has_counts()) s.counts_name = plan.counts_name;
+  return s;
+}
+
 LibraryCall library_call_for(const Specialisation& spec, const analysis::ReducePlan& plan,
                              const std::vector<ArgValue>& values, const Options& options) {
   LibraryCall c;
   c.values = tensor_arg(spec.kernel, values, plan.data_param, plan.data_name);
   c.offsets = tensor_arg(spec.kernel, values, plan.offsets_param, plan.offsets_name);
-  c.spec = plan.spec();
-  c.spec.num_threads =
-      spec.config.reduce_workers > 0 ? spec.config.reduce_workers : options.num_threads;
-  if (spec.config.reduce_chunk_rows > 0) c.spec.chunk_rows = spec.config.reduce_chunk_rows;
-  c.spec.values_name = plan.data_name;
-  c.spec.offsets_name = plan.offsets_name;
-  if (plan.has_counts()) {
+  c.spec = library_call_base(spec, plan);
+  if (spec.config.reduce_workers <= 0) c.spec.num_threads = options.num_threads;
+  if (plan.has_counts())
     c.spec.feature_counts = tensor_arg(spec.kernel, values, plan.counts_param, plan.counts_name);
-    c.spec.counts_name = plan.counts_name;
-  }
   return c;
 }
 
@@ -65,9 +72,17 @@ class Runner : public host::NestRunner {
 
   void run_nest(const host::DeviceNest& nest, const host::HostEnv& env) override {
     JAGTILE_CHECK(nest.index == 0, << "the template runs a kernel's single device nest");
-    LibraryCall c = library_call_for(spec_, exe_.plan, args_, options_);
+    const analysis::ReducePlan& p = exe_.plan;
+    const Tensor& values = tensor_arg(spec_.kernel, args_, p.data_param, p.data_name);
+    const Tensor& offsets = tensor_arg(spec_.kernel, args_, p.offsets_param, p.offsets_name);
     Tensor out = env.slots.at(size_t(exe_.out_slot)).t;
-    jagged_reduce_into(c.values, c.offsets, c.spec, out);
+    if (!p.has_counts() && options_.num_threads == exe_.spec.num_threads)
+      return jagged_reduce_into(values, offsets, exe_.spec, out);
+    ReduceSpec rs = exe_.spec;
+    if (spec_.config.reduce_workers <= 0) rs.num_threads = options_.num_threads;
+    if (p.has_counts())
+      rs.feature_counts = tensor_arg(spec_.kernel, args_, p.counts_param, p.counts_name);
+    jagged_reduce_into(values, offsets, rs, out);
   }
 
  private:
@@ -114,6 +129,7 @@ class TemplateBackend : public BackendImpl {
     JAGTILE_CHECK(exe->plan.out_node, << "plan without its output allocation");
     exe->overwritten.insert(exe->plan.out_node);
     exe->out_slot = spec.host.slot(exe->plan.out_node);
+    exe->spec = library_call_base(spec, exe->plan);
     if (stats) stats->source = PrepareStats::Source::none;
     return exe;
   }

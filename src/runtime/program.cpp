@@ -44,24 +44,26 @@ std::string_view backend_name(Backend backend) {
 }
 
 std::string Config::str() const {
-  std::ostringstream os;
+  // Part of every call's specialisation key: plain appends, no stream.
+  std::string s;
   bool any = false;
   for (int64_t b : block_sizes) any |= b > 0;
   if (any) {
-    os << "block_sizes=[";
-    for (size_t i = 0; i < block_sizes.size(); ++i) os << (i ? ", " : "") << block_sizes[i];
-    os << "]";
+    s += "block_sizes=[";
+    for (size_t i = 0; i < block_sizes.size(); ++i)
+      s += (i ? ", " : "") + std::to_string(block_sizes[i]);
+    s += "]";
   }
-  if (reduce_chunk_rows > 0) os << (any ? " " : "") << "chunk_rows=" << reduce_chunk_rows;
-  any |= reduce_chunk_rows > 0;
-  if (reduce_workers > 0) os << (any ? " " : "") << "workers=" << reduce_workers;
-  return os.str();
+  if (reduce_chunk_rows > 0) s += (s.empty() ? "" : " ") + ("chunk_rows=" + std::to_string(reduce_chunk_rows));
+  if (reduce_workers > 0) s += (s.empty() ? "" : " ") + ("workers=" + std::to_string(reduce_workers));
+  return s;
 }
 
 namespace {
 
-bool debug(const Options& options, bool flag, const char* what) {
-  return flag || (std::getenv("JAGTILE_DEBUG") && ir::debug_enabled(what));
+// JAGTILE_DEBUG is read once per call (getenv walks the environment).
+bool debug(bool env_set, bool flag, const char* what) {
+  return flag || (env_set && ir::debug_enabled(what));
 }
 
 std::shared_ptr<const SpecialisedState> make_state(std::shared_ptr<const ProgramState> program,
@@ -126,10 +128,11 @@ CallResult Program::call(const std::string& kernel_name, const ArgMap& args,
   const size_t ki = ps.kernel_index(kernel_name);
   const BoundArgs bound = ps.bind(ki, args);
   const std::shared_ptr<const Specialisation> spec = ps.specialise(ki, bound, options);
-  if (debug(options, options.debug_ir, "ir")) std::cerr << spec->ir_trace();
+  const bool env_debug = std::getenv("JAGTILE_DEBUG") != nullptr;
+  if (debug(env_debug, options.debug_ir, "ir")) std::cerr << spec->ir_trace();
   const BackendImpl& backend = runtime::choose_backend(*spec, options.backend);
-  if (debug(options, options.debug_code, "code")) std::cerr << backend.source(*spec, options);
-  return runtime::run_bound(*spec, backend, bound, options);
+  if (debug(env_debug, options.debug_code, "code")) std::cerr << backend.source(*spec, options);
+  return runtime::run_bound(*spec, backend, bound, options, env_debug);
 }
 
 DispatchDecision Program::explain(const std::string& kernel_name, const ArgMap& args,
@@ -215,7 +218,8 @@ CallResult Specialised::run(const ArgMap& args) const {
                           "' differs in type from the one this kernel was specialised on",
                       "specialise again for these arguments (Program::specialise or call)");
   }
-  return runtime::run_bound(spec, chosen(*state_), bound, state_->options);
+  return runtime::run_bound(spec, chosen(*state_), bound, state_->options,
+                            std::getenv("JAGTILE_DEBUG") != nullptr);
 }
 
 double Specialised::lower_ms() const { return state_->spec->lower_ms; }

@@ -323,25 +323,37 @@ Config effective_config(const lang::KernelConfig& decorator, const Config& given
 
 std::shared_ptr<const Specialisation> ProgramState::specialise(size_t ki, const BoundArgs& b,
                                                                const Options& options) const {
-  std::string origin;
-  Config config = effective_config(configs[ki], options.config, &origin);
-  // The content key: which source, which kernel, which argument types, which config.
-  std::string key = source_hash;
+  // The content key: which source, which kernel, which argument types, which config. Built in
+  // a per-thread buffer: a call that finds its specialisation allocates nothing here.
+  thread_local std::string key;
+  key.assign(source_hash);
+  auto number = [&](int64_t v) {  // raw bytes: the key is compared, never shown
+    key.append(reinterpret_cast<const char*>(&v), sizeof v);
+  };
   key += '|';
-  key += std::to_string(ki);
+  number(int64_t(ki));
   for (const ir::ParamSpec& s : b.specs) {
     key += '|';
-    key += std::to_string(int(s.kind));
+    number(int(s.kind));
     key += ',';
-    key += std::to_string(int(s.dtype));
+    number(int(s.dtype));
     key += ',';
-    key += std::to_string(s.rank);
+    number(s.rank);
     key += ',';
-    key += s.device.str();
+    number(int(s.device.kind));
+    key += ':';
+    number(s.device.index);
   }
-  key += '|';
-  key += config.str();
+  const lang::KernelConfig& decorated = configs[ki];
+  if (!decorated.block_sizes.empty() || !(options.config == Config{})) {
+    key += '|';
+    for (int64_t v : decorated.block_sizes) number(v), key += ',';
+    key += '|';
+    key += options.config.str();
+  }
   if (std::shared_ptr<const Specialisation> hit = cache.find(key)) return hit;
+  std::string origin;
+  Config config = effective_config(configs[ki], options.config, &origin);
   // Lowered outside the cache's lock: two threads racing lower twice and keep the first.
   auto spec = std::make_shared<const Specialisation>(*this, ki, key, b, std::move(config),
                                                      std::move(origin));
