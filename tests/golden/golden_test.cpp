@@ -1,14 +1,18 @@
 // Golden tests: the printed IR (after every pass) of each bundled example, for a fixed
-// specialisation, compared with tests/golden/data/<case>.ir. Set JAGTILE_UPDATE_GOLDEN=1 to
-// rewrite the files after an intended change, then review the diff.
+// specialisation, compared with tests/golden/data/<case>.ir, and its host program and final
+// planned loop nests with <case>.plan. Set JAGTILE_UPDATE_GOLDEN=1 to rewrite the files after
+// an intended change, then review the diff. They catch change; tests/plan asserts properties.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 
+#include "host/host_program.h"
 #include "ir/pipeline.h"
 #include "ir/printer.h"
+#include "plan/nest_printer.h"
+#include "plan/planner.h"
 #include "lang/check.h"
 #include "lang/parser.h"
 
@@ -72,9 +76,38 @@ std::string read(const std::string& path) {
   return ss.str();
 }
 
+// Compares (or, with JAGTILE_UPDATE_GOLDEN=1, rewrites) one golden file. The texts are long:
+// a mismatch names the first differing line instead of printing both.
+void compare_with_golden(const std::string& path, const std::string& actual) {
+  const char* update = std::getenv("JAGTILE_UPDATE_GOLDEN");
+  if (update && std::string(update) == "1") {
+    std::ofstream out(path, std::ios::binary);
+    out << actual;
+    return;
+  }
+  std::string expected = read(path);
+  ASSERT_FALSE(expected.empty()) << path
+                                 << " is missing; run with JAGTILE_UPDATE_GOLDEN=1 to create it";
+  if (actual == expected) return;
+  std::istringstream a(actual), e(expected);
+  std::string la, le;
+  int line = 0;
+  while (true) {
+    ++line;
+    bool ga = bool(std::getline(a, la)), ge = bool(std::getline(e, le));
+    if (!ga && !ge) break;
+    if (la != le || ga != ge) {
+      ADD_FAILURE() << path << " changed at line " << line << ":\n  golden: " << le
+                    << "\n  now:    " << la
+                    << "\nif intended, rerun with JAGTILE_UPDATE_GOLDEN=1 and review the diff";
+      return;
+    }
+  }
+}
+
 class Golden : public ::testing::TestWithParam<Case> {};
 
-TEST_P(Golden, PrintedIrMatches) {
+TEST_P(Golden, PrintedIrAndPlanMatch) {
   const Case& c = GetParam();
   std::string root = JAGTILE_SOURCE_DIR;
   std::string file = "examples/" + c.example + ".py";
@@ -87,21 +120,11 @@ TEST_P(Golden, PrintedIrMatches) {
   ir::LowerOptions lo;
   lo.block_sizes = lang::decorator_config(m, *defs[0]).block_sizes;
   ir::CompiledIR compiled = ir::compile_ir(m, *defs[0], c.params, lo, /*trace=*/true);
-  std::string actual = compiled.trace;
-
-  std::string golden_path = root + "/tests/golden/data/" + c.name + ".ir";
-  const char* update = std::getenv("JAGTILE_UPDATE_GOLDEN");
-  if (update && std::string(update) == "1") {
-    std::ofstream out(golden_path, std::ios::binary);
-    out << actual;
-    SUCCEED() << "rewrote " << golden_path;
-    return;
-  }
-  std::string expected = read(golden_path);
-  ASSERT_FALSE(expected.empty()) << golden_path
-                                 << " is missing; run with JAGTILE_UPDATE_GOLDEN=1 to create it";
-  EXPECT_EQ(actual, expected) << "IR of " << c.name << " changed; if intended, rerun with "
-                              << "JAGTILE_UPDATE_GOLDEN=1 and review the diff";
+  host::HostProgram split = host::split_host_device(compiled.kernel);
+  plan::Plan planned = plan::plan_kernel(compiled.kernel, split, /*checked=*/true);
+  compare_with_golden(root + "/tests/golden/data/" + c.name + ".ir", compiled.trace);
+  compare_with_golden(root + "/tests/golden/data/" + c.name + ".plan",
+                      split.to_string() + plan::print_plan(planned));
 }
 
 INSTANTIATE_TEST_SUITE_P(Examples, Golden, ::testing::ValuesIn(cases()),
