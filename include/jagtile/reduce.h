@@ -13,6 +13,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "jagtile/tensor.h"
 
@@ -68,7 +69,21 @@ struct ReduceSpec {
   }
 };
 
-std::string_view reduce_op_name(ReduceOp op);
+// "sum", "mean", "max" or "min". Inline so that modules that do not link the template library
+// (the dispatch detector) name ops the same way.
+inline std::string_view reduce_op_name(ReduceOp op) {
+  switch (op) {
+    case ReduceOp::sum:
+      return "sum";
+    case ReduceOp::mean:
+      return "mean";
+    case ReduceOp::max:
+      return "max";
+    case ReduceOp::min:
+      return "min";
+  }
+  return "?";
+}
 
 // values: [N] or [N, M], f32/f16/bf16, on the CPU or (when built with CUDA) a CUDA device.
 // offsets: [B+1], i32 or i64, same device as values. Returns out: [B] or [B, M].

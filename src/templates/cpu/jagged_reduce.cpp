@@ -225,20 +225,6 @@ void run_cpu(const Tensor& values, const Tensor& narrowed, const ReduceSpec& spe
 
 }  // namespace
 
-std::string_view reduce_op_name(ReduceOp op) {
-  switch (op) {
-    case ReduceOp::sum:
-      return "sum";
-    case ReduceOp::mean:
-      return "mean";
-    case ReduceOp::max:
-      return "max";
-    case ReduceOp::min:
-      return "min";
-  }
-  return "?";
-}
-
 namespace {
 volatile float g_stream_read_sink;  // keeps the probe's reads from being optimised away
 }
