@@ -47,7 +47,8 @@ struct CommandLine {
 std::string usage_line(const std::string& command);
 std::string help_text(const std::string& command);
 
-// The candidate closest to `word` (edit distance <= 2, '_' and '-' alike), or "" if none is.
+// The candidate closest to `word` (edit distance <= 2, case and '_' / '-' folded; jagtile/names.h),
+// or "" if none is.
 std::string closest(const std::string& word, const std::vector<std::string>& candidates);
 
 // Parses argv[2..] for `command`. Raises UsageError.
