@@ -9,8 +9,9 @@
 #include <vector>
 
 #include "jagtile/compiler.h"
-#include "core/datagen.h"
-#include "runtime/examples.h"
+#include "testing/compare.h"
+#include "testing/datagen.h"
+#include "testing/examples.h"
 
 namespace jagtile::cli {
 

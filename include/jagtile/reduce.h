@@ -98,6 +98,12 @@ void jagged_reduce_into(const Tensor& values, const Tensor& offsets, const Reduc
 Tensor jagged_reduce_reference(const Tensor& values, const Tensor& offsets,
                                const ReduceSpec& spec = {});
 
+// The template library's streaming-read probe: reads `bytes` bytes at `data` (CPU memory) once
+// with the SIMD path jagged_reduce runs on, split evenly over `workers` logical workers of `pool`.
+// Its time is the machine's practical read limit for that many workers, which benchmarks measure
+// in the same run as what they time.
+void stream_read(ThreadPool& pool, int workers, const void* data, int64_t bytes);
+
 // Which SIMD path the CPU template runs on this machine: "avx512", "avx2" or "portable".
 // JAGTILE_CPU_ISA=avx2|portable forces a lower path (for testing every path on one machine).
 std::string_view reduce_cpu_isa();

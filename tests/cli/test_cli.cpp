@@ -12,7 +12,7 @@
 
 #include "cli_test_util.h"
 #include "jagtile/tensor.h"
-#include "runtime/examples.h"
+#include "testing/examples.h"
 
 namespace jagtile {
 namespace {

@@ -8,8 +8,8 @@
 #include <cmath>
 
 #include "helpers.h"
-#include "runtime/examples.h"
 #include "runtime/template_launch.h"
+#include "testing/examples.h"
 
 namespace jagtile {
 namespace {

@@ -7,7 +7,7 @@
 #include <cstdlib>
 
 #include "helpers.h"
-#include "runtime/examples.h"
+#include "testing/examples.h"
 
 namespace jagtile {
 namespace {

@@ -5,15 +5,12 @@
 #include <cstdlib>
 #include <string>
 
+#include "jagtile/cuda.h"
 #include "jagtile/error.h"
 #include "jagtile/jagged.h"
 #include "jagtile/reduce.h"
 #include "jagtile/thread_pool.h"
 #include "templates/cpu/reduce_kernel.h"
-
-#ifdef JAGTILE_HAVE_CUDA
-#include "templates/cuda/jagged_reduce_cuda.h"
-#endif
 
 namespace jagtile {
 namespace rd = reduce_detail;

@@ -89,14 +89,6 @@ const KernelTable& active_kernels();
 
 }  // namespace jagtile::reduce_detail
 
-namespace jagtile {
-class ThreadPool;
-// Reads `bytes` bytes at `data` once with the active kernels' read probe, split evenly over
-// `workers` logical workers of `pool`: the machine's practical read limit for that many workers,
-// which the benchmarks measure in the same run as what they time.
-void stream_read(ThreadPool& pool, int workers, const void* data, int64_t bytes);
-}  // namespace jagtile
-
 namespace jagtile::reduce_detail {
 
 namespace isa_avx512 {
