@@ -13,11 +13,11 @@
 #include <string>
 #include <vector>
 
-#include "core/timing.h"
+#include "testing/timing.h"
 #include "jagtile/compiler.h"
 #include "jagtile/reduce.h"
 #include "jagtile/thread_pool.h"
-#include "runtime/examples.h"
+#include "testing/examples.h"
 
 using namespace jagtile;
 

@@ -14,13 +14,12 @@
 #include <string>
 #include <vector>
 
-#include "core/datagen.h"
-#include "core/timing.h"
 #include "jagtile/error.h"
 #include "jagtile/reduce.h"
 #include "jagtile/thread_pool.h"
 #include "reduce_cases.h"
-#include "templates/cpu/reduce_kernel.h"
+#include "testing/datagen.h"
+#include "testing/timing.h"
 
 namespace {
 

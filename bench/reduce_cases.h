@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "core/datagen.h"
+#include "testing/datagen.h"
 
 namespace jagtile {
 

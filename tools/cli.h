@@ -9,8 +9,9 @@
 #include <vector>
 
 #include "jagtile/compiler.h"
-#include "core/datagen.h"
-#include "runtime/examples.h"
+#include "testing/compare.h"
+#include "testing/datagen.h"
+#include "testing/examples.h"
 
 namespace jagtile::cli {
 
@@ -47,7 +48,8 @@ struct CommandLine {
 std::string usage_line(const std::string& command);
 std::string help_text(const std::string& command);
 
-// The candidate closest to `word` (edit distance <= 2, '_' and '-' alike), or "" if none is.
+// The candidate closest to `word` (edit distance <= 2, case and '_' / '-' folded; jagtile/names.h),
+// or "" if none is.
 std::string closest(const std::string& word, const std::vector<std::string>& candidates);
 
 // Parses argv[2..] for `command`. Raises UsageError.

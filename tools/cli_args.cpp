@@ -8,6 +8,7 @@
 #include <set>
 
 #include "cli.h"
+#include "jagtile/names.h"
 
 namespace jagtile::cli {
 namespace {
@@ -163,20 +164,6 @@ void apply_value(CommandLine& cl, const std::string& option, const std::string& 
   }
 }
 
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t substitute = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, substitute});
-    }
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
-}
-
 std::string unknown_option_message(const std::string& command, const std::string& option) {
   std::vector<std::string> names;
   for (const auto& [name, spec] : option_table()) {
@@ -193,20 +180,9 @@ const std::set<std::string> kShapeOptions = {"--batch", "--features", "--max-len
 }  // namespace
 
 std::string closest(const std::string& word, const std::vector<std::string>& candidates) {
-  auto normal = [](std::string s) {
-    for (char& c : s) c = c == '_' ? '-' : char(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-  };
-  std::string best;
-  size_t best_distance = 3;
-  for (const auto& c : candidates) {
-    size_t d = edit_distance(normal(word), normal(c));
-    if (d < best_distance) {
-      best = c;
-      best_distance = d;
-    }
-  }
-  return best;
+  NameMatch rule;
+  rule.fold_case_and_dashes = true;
+  return closest_name(word, candidates, rule);
 }
 
 std::string usage_line(const std::string& command) {
@@ -220,7 +196,8 @@ std::string usage_line(const std::string& command) {
            "                       [shape options] [--backend B] [--ir] [--code] [--json]";
   }
   if (command == "bench") {
-    return "usage: jagtile bench KERNEL_FILE [--kernel NAME] [--arg NAME=VALUE ...] [shape options]\n"
+    return "usage: jagtile bench KERNEL_FILE [--kernel NAME] [--arg NAME=VALUE ...] [shape "
+           "options]\n"
            "                     [--backend B] [--json] [--repeat N] [--threads N] [--unchecked]";
   }
   if (command == "autotune") return "usage: jagtile autotune KERNEL_FILE [shape options]";

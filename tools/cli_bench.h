@@ -8,11 +8,11 @@
 #include <vector>
 
 #include "cli.h"
-#include "core/timing.h"
+#include "testing/timing.h"
 
 namespace jagtile::cli::bench {
 
-// Wall-clock samples, one per round (core/timing.h, shared with the benchmarks).
+// Wall-clock samples, one per round (testing/timing.h, shared with the benchmarks).
 using Samples = TimingSamples;
 using jagtile::now_ms;
 using jagtile::time_ms;

@@ -18,17 +18,28 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "../reduce_cases.h"
-#include "core/datagen.h"
-#include "core/timing.h"
 #include "jagtile/cuda.h"
 #include "jagtile/error.h"
 #include "jagtile/reduce.h"
-#include "templates/cuda/cuda_check.h"
-#include "templates/cuda/jagged_reduce_cuda.h"
+#include "testing/datagen.h"
+#include "testing/timing.h"
+
+// The benchmark's own CUDA runtime calls (events, its comparison kernels): a failure ends the run
+// (main reports it and exits 3).
+#define BENCH_CUDA_CHECK(call)                                                          \
+  do {                                                                                  \
+    const cudaError_t bench_cuda_err_ = (call);                                         \
+    if (bench_cuda_err_ != cudaSuccess) {                                               \
+      throw std::runtime_error(std::string(#call) +                                     \
+                               " failed: " + cudaGetErrorName(bench_cuda_err_) + " (" + \
+                               cudaGetErrorString(bench_cuda_err_) + ")");              \
+    }                                                                                   \
+  } while (0)
 
 namespace {
 
@@ -111,20 +122,20 @@ using Timing = TimingSamples;
 Timing time_events(const std::function<void()>& fn, int warmup, int repeat) {
   for (int i = 0; i < warmup; ++i) fn();
   std::vector<cudaEvent_t> events(size_t(2 * repeat));
-  for (auto& e : events) JAGTILE_CUDA_CHECK(cudaEventCreate(&e));
+  for (auto& e : events) BENCH_CUDA_CHECK(cudaEventCreate(&e));
   for (int i = 0; i < repeat; ++i) {
-    JAGTILE_CUDA_CHECK(cudaEventRecord(events[size_t(2 * i)]));
+    BENCH_CUDA_CHECK(cudaEventRecord(events[size_t(2 * i)]));
     fn();
-    JAGTILE_CUDA_CHECK(cudaEventRecord(events[size_t(2 * i + 1)]));
+    BENCH_CUDA_CHECK(cudaEventRecord(events[size_t(2 * i + 1)]));
   }
-  JAGTILE_CUDA_CHECK(cudaEventSynchronize(events.back()));
+  BENCH_CUDA_CHECK(cudaEventSynchronize(events.back()));
   Timing t;
   for (int i = 0; i < repeat; ++i) {
     float ms = 0;
-    JAGTILE_CUDA_CHECK(cudaEventElapsedTime(&ms, events[size_t(2 * i)], events[size_t(2 * i + 1)]));
+    BENCH_CUDA_CHECK(cudaEventElapsedTime(&ms, events[size_t(2 * i)], events[size_t(2 * i + 1)]));
     t.ms.push_back(ms);
   }
-  for (auto& e : events) JAGTILE_CUDA_CHECK(cudaEventDestroy(e));
+  for (auto& e : events) BENCH_CUDA_CHECK(cudaEventDestroy(e));
   return t;
 }
 
@@ -147,7 +158,7 @@ void launch_naive(const Tensor& values, const Tensor& offsets, Tensor& out) {
       naive_sum_kernel<<<blocks, 256>>>(values.data<__nv_bfloat16>(), off, items, cols,
                                         out.data<__nv_bfloat16>());
   }
-  JAGTILE_CUDA_CHECK(cudaGetLastError());
+  BENCH_CUDA_CHECK(cudaGetLastError());
 }
 
 void naive(const Tensor& values, const Tensor& offsets, Tensor& out) {
@@ -163,7 +174,7 @@ void poison(Tensor& out) {
   // 0x7fc07fc0: a quiet NaN as one fp32 or as two 16-bit floats.
   fill_nan_kernel<<<unsigned((words + 255) / 256), 256>>>(static_cast<uint32_t*>(out.raw_data()),
                                                           words, 0x7fc07fc0u);
-  JAGTILE_CUDA_CHECK(cudaGetLastError());
+  BENCH_CUDA_CHECK(cudaGetLastError());
 }
 
 // Largest |template - naive| over the tolerance (fp32 reassociation over the item's rows plus one
@@ -238,11 +249,11 @@ int run(int argc, char** argv) {
   }
   const Device device = Device::cuda(device_index);
   const std::string device_name = cuda_device_name(device_index);
-  JAGTILE_CUDA_CHECK(cudaSetDevice(device_index));
+  BENCH_CUDA_CHECK(cudaSetDevice(device_index));
   int sms = 0;
-  JAGTILE_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device_index));
+  BENCH_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device_index));
   uint32_t* sink = nullptr;
-  JAGTILE_CUDA_CHECK(cudaMalloc(&sink, sizeof(uint32_t)));
+  BENCH_CUDA_CHECK(cudaMalloc(&sink, sizeof(uint32_t)));
 
   std::vector<Row> rows;
   bool all_ok = true;
@@ -292,7 +303,7 @@ int run(int argc, char** argv) {
     const Timing t_template =
         time_events([&] { jagged_reduce_cuda(values, offsets, spec, out); }, warmup, repeat);
     const Timing t_naive = time_events([&] { naive(values, offsets, out_naive); }, warmup, repeat);
-    JAGTILE_CUDA_CHECK(cudaDeviceSynchronize());
+    BENCH_CUDA_CHECK(cudaDeviceSynchronize());
 
     const double peak_gbps = double(value_bytes / 16 * 16) / (t_stream.median() * 1e6);
     auto add = [&](const char* impl, const Timing& t, int64_t moved) {
@@ -304,7 +315,7 @@ int run(int argc, char** argv) {
     add("cuda-naive", t_naive, bytes);
     add("cuda-stream-read", t_stream, value_bytes / 16 * 16);
   }
-  JAGTILE_CUDA_CHECK(cudaFree(sink));
+  BENCH_CUDA_CHECK(cudaFree(sink));
 
   if (json) {
     std::printf("[\n");

@@ -1,11 +1,13 @@
-// CUDA devices: whether one is present, its name, and a host-side wait for queued GPU work.
-// Safe to call in every build: without CUDA support, cuda_available() is false and the rest
-// raise UserError (cuda_synchronize does nothing).
+// CUDA devices: whether one is present, its name, a host-side wait for queued GPU work, and the
+// CUDA jagged_reduce template's direct entry point. Safe to call in every build: without CUDA
+// support, cuda_available() is false and the rest raise UserError (cuda_synchronize does nothing).
 #pragma once
 
 #include <string>
 
 #include "jagtile/error.h"
+#include "jagtile/reduce.h"
+#include "jagtile/tensor.h"
 
 namespace jagtile {
 
@@ -25,6 +27,15 @@ void cuda_synchronize();
 // Registers the DeviceAllocator for Device::Kind::cuda (cudaMalloc / cudaFree / cudaMemcpy).
 // Idempotent; cuda_available() calls it.
 void register_cuda_allocator();
+// The CUDA jagged_reduce template itself, into `out` (same device, shape [B] or [B, M], dtype
+// spec.out_dtype or the input's). Queues the work on the device's legacy default stream and
+// returns without waiting (a later copy to the host, or cuda_synchronize(), waits). It checks
+// that the tensors share one CUDA device (UserError), but not the values of the offsets and
+// feature counts, which jagged_reduce_into checks with a copy to the host: it is for callers
+// that validated the inputs once and then repeat or time the call (benchmarks). Invalid offsets
+// are undefined behaviour here.
+void jagged_reduce_cuda(const Tensor& values, const Tensor& offsets, const ReduceSpec& spec,
+                        Tensor& out);
 
 #else
 
@@ -41,6 +52,10 @@ inline std::string cuda_device_name(int index = 0) {
 }
 inline void cuda_synchronize() {}
 inline void register_cuda_allocator() {}
+inline void jagged_reduce_cuda(const Tensor&, const Tensor&, const ReduceSpec&, Tensor&) {
+  throw UserError("jagged_reduce_cuda: this build of jagtile has no CUDA support",
+                  "rebuild with the CUDA toolkit installed (JAGTILE_ENABLE_CUDA=ON)");
+}
 
 #endif
 

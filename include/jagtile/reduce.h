@@ -13,6 +13,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "jagtile/tensor.h"
 
@@ -68,7 +69,21 @@ struct ReduceSpec {
   }
 };
 
-std::string_view reduce_op_name(ReduceOp op);
+// "sum", "mean", "max" or "min". Inline so that modules that do not link the template library
+// (the dispatch detector) name ops the same way.
+inline std::string_view reduce_op_name(ReduceOp op) {
+  switch (op) {
+    case ReduceOp::sum:
+      return "sum";
+    case ReduceOp::mean:
+      return "mean";
+    case ReduceOp::max:
+      return "max";
+    case ReduceOp::min:
+      return "min";
+  }
+  return "?";
+}
 
 // values: [N] or [N, M], f32/f16/bf16, on the CPU or (when built with CUDA) a CUDA device.
 // offsets: [B+1], i32 or i64, same device as values. Returns out: [B] or [B, M].
@@ -83,9 +98,10 @@ void jagged_reduce_into(const Tensor& values, const Tensor& offsets, const Reduc
 Tensor jagged_reduce_reference(const Tensor& values, const Tensor& offsets,
                                const ReduceSpec& spec = {});
 
-// Reads `bytes` bytes at `data` once with the CPU template's streaming-read kernel, split evenly
-// over `workers` logical workers of `pool`: the machine's practical read limit for that many
-// workers, which benchmarks measure in the same run as what they time.
+// The template library's streaming-read probe: reads `bytes` bytes at `data` (CPU memory) once
+// with the SIMD path jagged_reduce runs on, split evenly over `workers` logical workers of `pool`.
+// Its time is the machine's practical read limit for that many workers, which benchmarks measure
+// in the same run as what they time.
 void stream_read(ThreadPool& pool, int workers, const void* data, int64_t bytes);
 
 // Which SIMD path the CPU template runs on this machine: "avx512", "avx2" or "portable".

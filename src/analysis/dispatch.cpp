@@ -7,20 +7,6 @@
 
 namespace jagtile::analysis {
 
-std::string_view plan_op_name(ReduceOp op) {
-  switch (op) {
-    case ReduceOp::sum:
-      return "sum";
-    case ReduceOp::mean:
-      return "mean";
-    case ReduceOp::max:
-      return "max";
-    case ReduceOp::min:
-      return "min";
-  }
-  return "?";
-}
-
 ReduceSpec ReducePlan::spec() const {
   ReduceSpec s;
   s.op = op;
@@ -46,7 +32,7 @@ std::string dispatch_summary(const DispatchResult& result) {
   if (!result.matched()) return "generic";
   const ReducePlan& p = *result.plan;
   std::ostringstream os;
-  os << "template jagged_reduce(op=" << plan_op_name(p.op) << ", items_axis=" << p.items_axis
+  os << "template jagged_reduce(op=" << reduce_op_name(p.op) << ", items_axis=" << p.items_axis
      << ", counts=" << (p.has_counts() ? "yes" : "no") << ")";
   return os.str();
 }
@@ -76,7 +62,7 @@ std::string_view post_name(ReducePost p) {
 
 std::string plan_to_string(const ReducePlan& p) {
   std::ostringstream os;
-  os << "op: " << plan_op_name(p.op) << "\n"
+  os << "op: " << reduce_op_name(p.op) << "\n"
      << "items axis: #" << p.items_axis << ", rows axis: #" << p.rows_axis;
   if (p.cols_axis >= 0) os << ", columns axis: #" << p.cols_axis;
   os << "\n"

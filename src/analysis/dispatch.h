@@ -80,7 +80,5 @@ DispatchResult detect_dispatch(const ir::Kernel& kernel);
 std::string dispatch_summary(const DispatchResult& result);
 // The plan, one field per line ("op: sum\ndata: x_values (flat view)\n...").
 std::string plan_to_string(const ReducePlan& plan);
-// "sum", "mean", "max", "min" (the analysis module does not link the template library).
-std::string_view plan_op_name(ReduceOp op);
 
 }  // namespace jagtile::analysis

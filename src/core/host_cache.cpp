@@ -45,23 +45,27 @@ constexpr size_t kHugeFrom = 4 * kHugePage;
 // sanitizers aborts instead of returning null.
 constexpr int64_t kMaxHostBytes = int64_t(1) << 46;
 
+// The setting is read and checked (a bad value is warned about) in every build, so that a
+// sanitizer build behaves the same apart from the cache itself.
 int64_t limit_from_environment() {
-#ifdef JAGTILE_ASAN
-  return 0;
-#else
   constexpr int64_t kDefaultMb = 1024;
+  int64_t limit = kDefaultMb << 20;
   const char* text = std::getenv("JAGTILE_HOST_CACHE_MB");
-  if (!text || !*text) return kDefaultMb << 20;
-  char* end = nullptr;
-  long long mb = std::strtoll(text, &end, 10);
-  if (*end != '\0' || mb < 0 || mb > (int64_t(1) << 30)) {
-    std::fprintf(stderr,
-                 "jagtile: warning: JAGTILE_HOST_CACHE_MB='%s' is not a size in MiB; using %lld\n",
-                 text, static_cast<long long>(kDefaultMb));
-    return kDefaultMb << 20;
+  if (text && *text) {
+    char* end = nullptr;
+    long long mb = std::strtoll(text, &end, 10);
+    if (*end != '\0' || mb < 0 || mb > (int64_t(1) << 30)) {
+      std::fprintf(
+          stderr, "jagtile: warning: JAGTILE_HOST_CACHE_MB='%s' is not a size in MiB; using %lld\n",
+          text, static_cast<long long>(kDefaultMb));
+    } else {
+      limit = int64_t(mb) << 20;
+    }
   }
-  return int64_t(mb) << 20;
+#ifdef JAGTILE_ASAN
+  limit = 0;  // off, so that a use after free stays detectable
 #endif
+  return limit;
 }
 
 class HostBlockCache {

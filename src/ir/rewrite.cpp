@@ -1,4 +1,4 @@
-// Kernel rebuilding and use counting for the passes (see rewrite.h).
+// Kernel rebuilding for the passes (see rewrite.h).
 #include "ir/rewrite.h"
 
 #include <algorithm>
@@ -56,15 +56,6 @@ class Rewriter {
   std::unordered_map<const Node*, NodePtr> map_;
 };
 
-void count(const Block& b, std::unordered_map<const Node*, int>& uses) {
-  for (const NodePtr& n : b) {
-    for (const NodePtr& o : n->operands) ++uses[o.get()];
-    for (const Dim& d : n->type.shape)
-      if (d.kind == Dim::Kind::full && d.size) ++uses[d.size.get()];
-    for (const Block& r : n->regions) count(r, uses);
-  }
-}
-
 }  // namespace
 
 Kernel rewrite(const Kernel& kernel, const RewriteFn& fn) {
@@ -77,12 +68,6 @@ Kernel rewrite(const Kernel& kernel, const RewriteFn& fn) {
   Rewriter r(fn);
   out.body = r.block(kernel.body);
   return out;
-}
-
-std::unordered_map<const Node*, int> use_counts(const Kernel& kernel) {
-  std::unordered_map<const Node*, int> uses;
-  count(kernel.body, uses);
-  return uses;
 }
 
 }  // namespace jagtile::ir

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <functional>
-#include <unordered_map>
 
 #include "ir/ir.h"
 
@@ -17,8 +16,5 @@ namespace jagtile::ir {
 using RewriteFn = std::function<NodePtr(const NodePtr& original, const NodePtr& rebuilt)>;
 
 Kernel rewrite(const Kernel& kernel, const RewriteFn& fn);
-
-// How many times each node is used as an operand or a full dim's size, over the whole kernel.
-std::unordered_map<const Node*, int> use_counts(const Kernel& kernel);
 
 }  // namespace jagtile::ir

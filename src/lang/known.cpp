@@ -1,4 +1,4 @@
-// The kernel language's vocabulary as data, plus the edit distance behind "did you mean".
+// The kernel language's vocabulary as data, plus its "did you mean" rule.
 #include "lang/known.h"
 
 #include <algorithm>
@@ -173,41 +173,11 @@ const Signature* method_signature(std::string_view name) {
   return lookup(method_signatures(), name);
 }
 
-size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diag = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
 std::string closest_match(std::string_view name, const std::vector<std::string>& candidates) {
-  std::string best;
-  size_t best_d = 3;
-  for (const auto& c : candidates) {
-    // Compare only the last component of qualified candidates with a plain name.
-    std::string_view tail = c;
-    if (name.find('.') == std::string_view::npos && tail.rfind('.') != std::string_view::npos) {
-      tail = tail.substr(tail.rfind('.') + 1);
-    }
-    // The distance is at least the length difference: skip hopeless candidates cheaply, which
-    // also keeps a huge misspelt name from costing name-length x candidate-length work.
-    size_t gap = name.size() > tail.size() ? name.size() - tail.size() : tail.size() - name.size();
-    if (gap >= best_d) continue;
-    size_t d = edit_distance(name, tail);
-    if (d < best_d && d < name.size()) {
-      best_d = d;
-      best = c;
-    }
-  }
-  return best;
+  NameMatch rule;
+  rule.last_component = true;
+  rule.shorter_than_word = true;
+  return closest_name(name, candidates, rule);
 }
 
 }  // namespace jagtile::lang

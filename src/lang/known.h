@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "jagtile/names.h"
+
 namespace jagtile::lang {
 
 // Module names a kernel may use without importing them. "F" is torch.nn.functional.
@@ -46,10 +48,8 @@ const Signature* function_signature(std::string_view canonical);
 const Signature* method_signature(std::string_view name);
 
 // The candidate closest to `name` by edit distance when it is a plausible typo (at most 2 edits,
-// and fewer than the name's length); "" otherwise.
+// and fewer than the name's length; a plain name is compared with the last component of a
+// dotted candidate); "" otherwise. jagtile/names.h's closest_name with the kernel checker's rule.
 std::string closest_match(std::string_view name, const std::vector<std::string>& candidates);
-
-// Levenshtein distance (insertions, deletions, substitutions).
-size_t edit_distance(std::string_view a, std::string_view b);
 
 }  // namespace jagtile::lang

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/hash.h"
+#include "jagtile/names.h"
 #include "lang/parser.h"
 
 namespace jagtile::runtime {
@@ -85,27 +86,11 @@ std::string describe(const ArgValue& v) {
   return "None";
 }
 
-// The parameter within edit distance 2 of `name`, for a "did you mean" hint; empty if none.
+// The parameter closest to `name` (edit distance at most 2), for a "did you mean" hint.
 std::string nearest_param(const KernelInfo& k, const std::string& name) {
-  std::string best;
-  size_t best_d = 3;
-  for (const ParamInfo& p : k.params) {
-    const std::string& a = p.name;
-    std::vector<size_t> prev(name.size() + 1), cur(name.size() + 1);
-    for (size_t j = 0; j <= name.size(); ++j) prev[j] = j;
-    for (size_t i = 1; i <= a.size(); ++i) {
-      cur[0] = i;
-      for (size_t j = 1; j <= name.size(); ++j)
-        cur[j] = std::min(
-            {prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == name[j - 1] ? 0 : 1)});
-      std::swap(prev, cur);
-    }
-    if (prev[name.size()] < best_d) {
-      best_d = prev[name.size()];
-      best = a;
-    }
-  }
-  return best;
+  std::vector<std::string> names;
+  for (const ParamInfo& p : k.params) names.push_back(p.name);
+  return closest_name(name, names);
 }
 
 std::string param_list(const KernelInfo& k) {

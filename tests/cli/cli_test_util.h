@@ -1,5 +1,6 @@
 // The harness the CLI tests share: run build/jagtile as a subprocess in the source directory
-// and collect its exit status and output, in a scratch folder removed when the tests end.
+// and collect its exit status and output, in a scratch folder removed when the tests end. A
+// missing tool fails every test that runs it.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -26,6 +27,13 @@ struct Outcome {
 // The tool sits next to the test executable, in the build directory's root.
 inline fs::path tool_path() {
   return fs::read_symlink("/proc/self/exe").parent_path() / "jagtile";
+}
+
+// A missing tool is a failure, never a skip: these tests exist to run it.
+inline ::testing::AssertionResult tool_is_built() {
+  if (fs::exists(tool_path())) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "the jagtile tool is not built at " << tool_path()
+                                       << " (build the jagtile_cli target; test_cli depends on it)";
 }
 
 // One scratch folder per test process.
@@ -63,8 +71,13 @@ inline std::string quote(const std::string& s) {
 
 // Runs `jagtile ARGS...` in the source directory (so examples/ paths resolve), with extra
 // environment variables.
+// A missing tool fails the calling test (and returns status -1 with empty output).
 inline Outcome run_jagtile(const std::vector<std::string>& args,
                            const std::vector<std::pair<std::string, std::string>>& env = {}) {
+  if (auto built = tool_is_built(); !built) {
+    ADD_FAILURE() << built.message();
+    return Outcome{};
+  }
   const fs::path out = scratch_dir() / "stdout.txt", err = scratch_dir() / "stderr.txt";
   std::string cmd = "cd " + quote(JAGTILE_SOURCE_DIR) + " &&";
   for (const auto& [name, value] : env) cmd += " " + name + "=" + quote(value);

@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "codegen_helpers.h"
-#include "runtime/examples.h"
+#include "testing/examples.h"
 
 namespace jagtile::testing {
 namespace {

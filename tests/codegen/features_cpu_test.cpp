@@ -9,7 +9,7 @@
 
 #include "codegen_helpers.h"
 #include "jagtile/error.h"
-#include "runtime/examples.h"
+#include "testing/examples.h"
 
 namespace jagtile::testing {
 namespace {

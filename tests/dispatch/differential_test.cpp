@@ -8,7 +8,7 @@
 #include <cmath>
 
 #include "helpers.h"
-#include "runtime/examples.h"
+#include "testing/examples.h"
 
 namespace jagtile {
 namespace {

@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "helpers.h"
-#include "runtime/examples.h"
+#include "testing/examples.h"
 
 namespace jagtile::testing {
 namespace {

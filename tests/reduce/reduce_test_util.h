@@ -10,7 +10,7 @@
 
 #include "jagtile/reduce.h"
 #include "jagtile/tensor.h"
-#include "core/datagen.h"
+#include "testing/datagen.h"
 
 namespace jagtile::testing {
 

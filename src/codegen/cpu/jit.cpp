@@ -79,13 +79,48 @@ std::string compiler_identity() {
   return id;
 }
 
+namespace {
+
+// In a sanitizer build of jagtile (JAGTILE_SANITIZE), kernels are compiled with ASan and UBSan
+// too, so that their memory accesses are checked like the rest of the process. Only when the
+// JIT's compiler is the compiler (family and version) that built this process: a kernel holds
+// no sanitizer runtime of its own and uses the process's, and GCC's and clang's runtimes do not
+// mix. Any other compiler builds plain kernels, which a sanitized process loads safely.
+std::string sanitizer_flags() {
+#ifdef JAGTILE_SANITIZE
+  const std::string id = compiler_identity();
+#if defined(__clang__)
+  const std::string version = "clang version " + std::to_string(__clang_major__) + "." +
+                              std::to_string(__clang_minor__) + "." +
+                              std::to_string(__clang_patchlevel__);
+  const bool same = id.find(version) != std::string::npos;
+#else
+  const std::string version = ") " + std::to_string(__GNUC__) + "." +
+                              std::to_string(__GNUC_MINOR__) + "." +
+                              std::to_string(__GNUC_PATCHLEVEL__);
+  const bool same = id.find("clang") == std::string::npos &&
+                    id.find("Free Software Foundation") != std::string::npos &&
+                    id.find(version) != std::string::npos;
+#endif
+  if (same) {
+    return " -fsanitize=address,undefined -fno-sanitize-recover=undefined "
+           "-fno-omit-frame-pointer";
+  }
+#endif
+  return "";
+}
+
+}  // namespace
+
 std::string compiler_flags() {
   // -fwrapv: integer overflow wraps (the IR's int64 arithmetic); -fno-math-errno lets sqrtf
   // vectorise, -fno-trapping-math lets floorf (in jt_exp) vectorise; -fopenmp-simd honours the
-  // emitted `omp simd` pragmas without an OpenMP runtime.
+  // emitted `omp simd` pragmas without an OpenMP runtime. The flags are part of the cache key
+  // (Jit::key_of), so sanitized and plain kernels never share an entry.
   return "-O3 -march=native -fPIC -shared -std=c++17 -fopenmp-simd -fno-math-errno "
          "-fno-trapping-math -fwrapv "
-         "-w";
+         "-w" +
+         sanitizer_flags();
 }
 
 std::string cpu_features() {

@@ -5,15 +5,12 @@
 #include <cstdlib>
 #include <string>
 
+#include "jagtile/cuda.h"
 #include "jagtile/error.h"
 #include "jagtile/jagged.h"
 #include "jagtile/reduce.h"
 #include "jagtile/thread_pool.h"
 #include "templates/cpu/reduce_kernel.h"
-
-#ifdef JAGTILE_HAVE_CUDA
-#include "templates/cuda/jagged_reduce_cuda.h"
-#endif
 
 namespace jagtile {
 namespace rd = reduce_detail;
@@ -22,6 +19,8 @@ namespace {
 
 // Below this many (row + item) elements per worker, extra workers cost more than they save.
 constexpr int64_t kMinElementsPerWorker = 1 << 15;
+// An item's cost in the worker partition, in rows: its flush.
+constexpr int64_t kItemOverhead = 1;
 // Outputs at least this large bypass the caches (non-temporal stores): nobody reads them back
 // before they would have been evicted anyway, and it saves reading each line before writing it.
 constexpr int64_t kStreamingStoreBytes = 16 << 20;
@@ -128,31 +127,6 @@ void check_output(const Tensor& out, const Shape& shape, DType dtype, Device dev
   }
 }
 
-// Boundary w of `workers` contiguous runs of equal weight, where item b weighs its row count
-// plus one (its flush). Boundaries fall on the chunk grid, so they only move whole chunks.
-rd::Position boundary(const rd::ReduceArgs& a, int64_t w, int64_t workers) {
-  const int64_t base = a.offset(0);
-  const int64_t total = (a.offset(a.num_items) - base) + a.num_items;
-  if (w <= 0) return {0, 0};
-  if (w >= workers) return {a.num_items, 0};
-  const int64_t target = int64_t((__int128)total * w / workers);
-  // Largest b with weight_before(b) = (offset(b) - base) + b <= target.
-  int64_t lo = 0, hi = a.num_items;
-  while (lo < hi) {
-    int64_t mid = lo + (hi - lo + 1) / 2;
-    if ((a.offset(mid) - base) + mid <= target)
-      lo = mid;
-    else
-      hi = mid - 1;
-  }
-  const int64_t b = lo;
-  if (b >= a.num_items) return {a.num_items, 0};
-  const int64_t len = a.offset(b + 1) - a.offset(b);
-  const int64_t local = target - ((a.offset(b) - base) + b);
-  if (local >= len) return {b + 1, 0};
-  return {b, local / a.chunk_rows * a.chunk_rows};
-}
-
 // offsets: already checked (and narrowed) by check_inputs.
 void run_cpu(const Tensor& values, const Tensor& narrowed, const ReduceSpec& spec, Tensor& out) {
   rd::ReduceArgs a;
@@ -182,13 +156,14 @@ void run_cpu(const Tensor& values, const Tensor& narrowed, const ReduceSpec& spe
   int64_t workers = spec.num_threads > 0 ? spec.num_threads : pool.size();
   workers = std::clamp<int64_t>(elements / kMinElementsPerWorker, 1, workers);
 
-  // Distinct boundaries only: two targets can snap to the same chunk, and an empty range in the
-  // middle of an item would break the "next worker continues it" chain phase 2 follows.
+  // Worker runs of equal cost on the chunk grid (templates/common/partition.h), an item costing
+  // its rows plus one (its flush). Distinct boundaries only: two workers' targets can snap to the
+  // same chunk, and an empty range in the middle of an item would break the "next worker
+  // continues it" chain phase 2 follows.
   std::vector<rd::Position> bounds;
-  for (int64_t w = 0; w <= workers; ++w) {
-    rd::Position p = boundary(a, w, workers);
-    if (bounds.empty() || p.item != bounds.back().item || p.row != bounds.back().row)
-      bounds.push_back(p);
+  for (const rd::Position& p :
+       partition::worker_starts(a.offsets_view(), workers, a.chunk_rows, kItemOverhead)) {
+    if (bounds.empty() || !(p == bounds.back())) bounds.push_back(p);
   }
   const rd::KernelTable& kernels = rd::active_kernels();
   std::vector<rd::WorkerCarry> carry(bounds.size() - 1);
@@ -224,20 +199,6 @@ void run_cpu(const Tensor& values, const Tensor& narrowed, const ReduceSpec& spe
 }
 
 }  // namespace
-
-std::string_view reduce_op_name(ReduceOp op) {
-  switch (op) {
-    case ReduceOp::sum:
-      return "sum";
-    case ReduceOp::mean:
-      return "mean";
-    case ReduceOp::max:
-      return "max";
-    case ReduceOp::min:
-      return "min";
-  }
-  return "?";
-}
 
 namespace {
 volatile float g_stream_read_sink;  // keeps the probe's reads from being optimised away

@@ -8,10 +8,11 @@
 // the spec, that fold is the same sequence of fp32 operations for any partition of the chunks
 // among workers, which makes the results bitwise identical for any thread count.
 //
-// Workers own contiguous runs of positions (item, row) in lexicographic order; boundaries lie on
-// the chunk grid. A worker that owns an item's first chunk folds as it goes; one that owns a later
-// run of an item's chunks (the item started in an earlier worker) keeps each of its chunk partials
-// so the fold can finish in order after all workers are done (phase 2).
+// Workers own contiguous runs of chunk positions (item, chunk) in lexicographic order, split by
+// the worklist the CUDA template uses too (templates/common/partition.h). A worker that owns an
+// item's first chunk folds as it goes; one that owns a later run of an item's chunks (the item
+// started in an earlier worker) keeps each of its chunk partials so the fold can finish in order
+// after all workers are done (phase 2).
 #pragma once
 
 #include <cstdint>
@@ -19,14 +20,12 @@
 
 #include "jagtile/dtype.h"
 #include "jagtile/reduce.h"
+#include "templates/common/partition.h"
 
 namespace jagtile::reduce_detail {
 
-// A position in the (item, local row) order that the workers partition.
-struct Position {
-  int64_t item = 0;
-  int64_t row = 0;
-};
+// A chunk position (item, chunk): worker runs are [begin, end) of these.
+using partition::Position;
 
 struct ReduceArgs {
   const void* values = nullptr;
@@ -48,6 +47,7 @@ struct ReduceArgs {
   // Write whole output rows with non-temporal stores (outputs far larger than the caches).
   bool streaming_stores = false;
 
+  partition::OffsetsView offsets_view() const { return {offsets, offsets_i64, num_items}; }
   int64_t offset(int64_t b) const {
     return offsets_i64 ? static_cast<const int64_t*>(offsets)[b]
                        : static_cast<const int32_t*>(offsets)[b];

@@ -504,14 +504,14 @@ void run_worker_t(const ReduceArgs& a, Position begin, Position end, WorkerCarry
   std::vector<float> acc(static_cast<size_t>(M));
   for (int64_t b = begin.item; b < a.num_items && b <= end.item; ++b) {
     // Items before end.item that start in this range are this worker's alone.
-    if (!a.counts && M > 0 && (b > begin.item || begin.row == 0)) {
+    if (!a.counts && M > 0 && (b > begin.item || begin.chunk == 0)) {
       b = whole_items(a, b, std::min(end.item, a.num_items));
       if (b >= a.num_items || b > end.item) break;
     }
     const int64_t start = a.offset(b);
     const int64_t len = a.offset(b + 1) - start;
-    const int64_t row_lo = b == begin.item ? begin.row : 0;
-    const int64_t row_hi = b == end.item ? end.row : len;
+    const int64_t row_lo = b == begin.item ? begin.chunk * C : 0;
+    const int64_t row_hi = b == end.item ? end.chunk * C : len;
     if (b == end.item && row_hi <= row_lo) break;  // the range ends before this item
     const int64_t cols = std::clamp<int64_t>(a.valid_cols(b), 0, M);
     const bool owns_start = row_lo == 0;

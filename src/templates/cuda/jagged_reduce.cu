@@ -10,7 +10,6 @@
 
 #include "jagtile/cuda.h"
 #include "templates/cuda/cuda_check.h"
-#include "templates/cuda/jagged_reduce_cuda.h"
 #include "templates/cuda/reduce_device.cuh"
 
 namespace jagtile {

@@ -1,7 +1,7 @@
 // Device code of the CUDA jagged_reduce template: the cp.async staging ring, the per-warp row
 // reduction, the pass that combines items cut between workers, and the plan kernel. The host side
 // (jagged_reduce.cu) picks one instantiation per (op, input dtype) and launches them in order:
-//   plan     one thread per worker boundary: the worker's first chunk (worklist.h);
+//   plan     one thread per worker boundary: the worker's first chunk (common/partition.h);
 //   rows     one warp per (worker, column tile): streams its contiguous run of rows through a
 //            shared-memory ring with cp.async, folds each item in fp32 registers in row order,
 //            and writes the item's output, or (for an item cut between workers) its partial;
@@ -338,9 +338,7 @@ __global__ void plan_kernel(OffsetsView offsets, int64_t workers, int64_t chunk_
                             int64_t item_overhead, Position* positions) {
   const int64_t w = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (w > workers) return;
-  const int64_t total = total_cost(offsets, item_overhead);
-  positions[w] =
-      position_at(offsets, worker_boundary(w, workers, total), chunk_rows, item_overhead);
+  positions[w] = worker_start(offsets, w, workers, chunk_rows, item_overhead);
 }
 
 // One lane's columns of one item: where its fp32 result goes (a cut item's piece goes to its

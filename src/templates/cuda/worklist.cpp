@@ -1,6 +1,6 @@
 // Host half of the CUDA jagged_reduce work partition: launch shaping (column tiles, lanes, rows
-// per shared-memory stage, worker count, workspace size) and a host run of the plan kernel's
-// position search. Compiled without nvcc so that it is tested on machines with no GPU.
+// per shared-memory stage, worker count, workspace size) and the compute-capability check.
+// Compiled without nvcc so that it is tested on machines with no GPU.
 #include "templates/cuda/worklist.h"
 
 #include <algorithm>
@@ -75,20 +75,6 @@ ColumnRange tile_columns(const LaunchShape& shape, int64_t tile) {
   r.begin = std::min(shape.num_cols, tile * shape.tile_width);
   r.end = std::min(shape.num_cols, r.begin + shape.tile_width);
   return r;
-}
-
-std::vector<Position> plan_positions(const OffsetsView& off, int64_t workers, int64_t chunk_rows,
-                                     int64_t item_overhead) {
-  JAGTILE_CHECK(
-      workers >= 1 && chunk_rows >= 1 && item_overhead >= 1,
-      << "plan_positions(" << workers << ", " << chunk_rows << ", " << item_overhead << ")");
-  std::vector<Position> positions(size_t(workers) + 1);
-  const int64_t total = total_cost(off, item_overhead);
-  for (int64_t w = 0; w <= workers; ++w) {
-    positions[size_t(w)] =
-        position_at(off, worker_boundary(w, workers, total), chunk_rows, item_overhead);
-  }
-  return positions;
 }
 
 void check_compute_capability(int device, const std::string& name, int major, int minor) {

@@ -2,108 +2,28 @@
 // reduces, where the partial results of items cut between workers go, and how a launch is shaped.
 // Plain C++ (JAGTILE_HD marks what the kernels call as well), so all of it is unit tested on a
 // machine without a GPU; the kernels in jagged_reduce.cu only follow what these functions say.
-//
-// The worklist. Item b's rows are cut into chunks of spec.chunk_rows rows (an empty item is one
-// chunk of no rows, so that its output is still written). Each item costs `item_overhead` units
-// plus one unit per row; laid end to end, item b starts at coordinate
-//   coord(b) = (offsets[b] - offsets[0]) + item_overhead * b,
-// and its chunk k >= 1 at coord(b) + item_overhead + k * chunk_rows. The total cost C is
-// coord(B). Worker w of W owns the chunks whose start coordinate lies in [x_w, x_{w+1}) with
-// x_w = floor(w * C / W): a contiguous run of rows, balanced to within one chunk whatever the
-// length distribution. Each worker finds its own start with a binary search over the offsets,
-// so no worklist array is ever built or copied.
+// The worklist itself (positions, worker runs) is the one the CPU template uses:
+// templates/common/partition.h.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#if defined(__CUDACC__)
-#define JAGTILE_HD __host__ __device__ __forceinline__
-#else
-#define JAGTILE_HD inline
-#endif
+#include "templates/common/partition.h"
 
 namespace jagtile::cuda_reduce {
 
-// Offsets of either integer width, read through one view.
-struct OffsetsView {
-  const void* data = nullptr;
-  bool is64 = false;
-  int64_t num_items = 0;  // B; data holds B + 1 entries
-
-  JAGTILE_HD int64_t operator[](int64_t i) const {
-    return is64 ? static_cast<const int64_t*>(data)[i]
-                : int64_t(static_cast<const int32_t*>(data)[i]);
-  }
-};
-
-// A place in the worklist: chunk `chunk` of item `item`. {num_items, 0} is the end.
-struct Position {
-  int64_t item = 0;
-  int64_t chunk = 0;
-};
-
-JAGTILE_HD bool operator<(const Position& a, const Position& b) {
-  return a.item < b.item || (a.item == b.item && a.chunk < b.chunk);
-}
-JAGTILE_HD bool operator==(const Position& a, const Position& b) {
-  return a.item == b.item && a.chunk == b.chunk;
-}
-JAGTILE_HD bool operator<=(const Position& a, const Position& b) {
-  return !(b < a);
-}
-
-// Chunks of an item of `len` rows: an empty item still has one (empty) chunk.
-JAGTILE_HD int64_t num_chunks(int64_t len, int64_t chunk_rows) {
-  return len <= 0 ? 1 : (len + chunk_rows - 1) / chunk_rows;
-}
-
-JAGTILE_HD int64_t item_coord(const OffsetsView& off, int64_t item, int64_t item_overhead) {
-  return (off[item] - off[0]) + item_overhead * item;
-}
-
-JAGTILE_HD int64_t total_cost(const OffsetsView& off, int64_t item_overhead) {
-  return item_coord(off, off.num_items, item_overhead);
-}
-
-// floor(w * total / workers) without overflowing for totals up to 2^62 and workers up to 2^20.
-JAGTILE_HD int64_t worker_boundary(int64_t w, int64_t workers, int64_t total) {
-  const int64_t q = total / workers;
-  const int64_t r = total % workers;
-  return q * w + (r * w) / workers;
-}
-
-// The first chunk (in worklist order) whose start coordinate is >= x; the end if none.
-JAGTILE_HD Position position_at(const OffsetsView& off, int64_t x, int64_t chunk_rows,
-                                int64_t item_overhead) {
-  const int64_t items = off.num_items;
-  if (items == 0 || x <= 0) return Position{0, 0};
-  // Largest b in [0, items) with coord(b) <= x (coord(0) == 0 <= x).
-  int64_t lo = 0;
-  int64_t hi = items - 1;
-  while (lo < hi) {
-    const int64_t mid = lo + (hi - lo + 1) / 2;
-    if (item_coord(off, mid, item_overhead) <= x) {
-      lo = mid;
-    } else {
-      hi = mid - 1;
-    }
-  }
-  const int64_t start = item_coord(off, lo, item_overhead);
-  if (start == x) return Position{lo, 0};
-  const int64_t past = x - start - item_overhead;  // coordinate past the item's first chunk start
-  int64_t k = past <= 0 ? 1 : (past + chunk_rows - 1) / chunk_rows;
-  if (k < 1) k = 1;
-  if (k < num_chunks(off[lo + 1] - off[lo], chunk_rows)) return Position{lo, k};
-  return Position{lo + 1, 0};
-}
-
-// First row of the chunk at `pos` (for the end position: offsets[B]).
-JAGTILE_HD int64_t position_row(const OffsetsView& off, const Position& pos, int64_t chunk_rows) {
-  if (pos.item >= off.num_items) return off[off.num_items];
-  return off[pos.item] + pos.chunk * chunk_rows;
-}
+// The shared worklist (templates/common/partition.h), under the names the kernels use.
+using partition::num_chunks;
+using partition::OffsetsView;
+using partition::Position;
+using partition::position_at;
+using partition::position_row;
+using partition::total_cost;
+using partition::worker_boundary;
+using partition::worker_start;
+using partition::worker_starts;
 
 // Last item a worker with run [s, e) touches (s < e required).
 JAGTILE_HD int64_t last_item(const Position& s, const Position& e) {
@@ -207,11 +127,6 @@ struct ColumnRange {
   int64_t end = 0;
 };
 ColumnRange tile_columns(const LaunchShape& shape, int64_t tile);
-
-// Every worker's start position (workers + 1 entries, the last being the end): what the plan
-// kernel computes on the device, for tests and for host-side checks.
-std::vector<Position> plan_positions(const OffsetsView& off, int64_t workers, int64_t chunk_rows,
-                                     int64_t item_overhead);
 
 // UserError unless the device (index, product name) is sm_80 or newer: the kernels use cp.async.
 void check_compute_capability(int device, const std::string& name, int major, int minor);

@@ -1,6 +1,6 @@
 // Deterministic input generation for examples, tests and benchmarks. The generator is our own
 // splitmix64 so the same seed gives the same data on every platform and standard library.
-#include "core/datagen.h"
+#include "testing/datagen.h"
 
 #include <algorithm>
 #include <cmath>

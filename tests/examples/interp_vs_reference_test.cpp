@@ -6,7 +6,7 @@
 #include <string>
 
 #include "jagtile/compiler.h"
-#include "runtime/examples.h"
+#include "testing/examples.h"
 
 namespace jagtile {
 namespace {

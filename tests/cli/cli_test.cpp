@@ -12,7 +12,7 @@
 
 #include "cli_test_util.h"
 #include "jagtile/tensor.h"
-#include "runtime/examples.h"
+#include "testing/examples.h"
 
 namespace jagtile {
 namespace {
@@ -35,9 +35,7 @@ std::string write_file(const std::string& name, const std::string& text) {
 
 class CliTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    if (!fs::exists(tool_path())) GTEST_SKIP() << "jagtile not built at " << tool_path();
-  }
+  void SetUp() override { ASSERT_TRUE(tool_is_built()); }
 };
 
 // A kernel that is not a bundled example: copies a vector.

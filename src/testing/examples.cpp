@@ -1,15 +1,12 @@
 // The registry of bundled examples: which file each kernel lives in, how to generate its
 // inputs from a JaggedShape, which reference computes its expected outputs and how closely a
-// backend must agree. Also the element-wise comparison used by `jagtile run --check` and tests.
-#include "runtime/examples.h"
+// backend must agree.
+#include "testing/examples.h"
 
 #include <algorithm>
-#include <cmath>
-#include <cstdio>
-#include <sstream>
 
 #include "jagtile/error.h"
-#include "runtime/references.h"
+#include "testing/references.h"
 
 namespace jagtile {
 namespace {
@@ -73,28 +70,13 @@ double float_arg(const ArgMap& args, const std::string& name, double default_val
       "pass it as --arg " + name + "=1e-6");
 }
 
-// Tolerance tables. f32 absolute tolerances scale with how much arithmetic an output element
-// sees; 16-bit outputs differ by at most about one unit in the last place after rounding.
-Tolerance scaled(DType output, double f32_atol, double f32_rtol) {
-  switch (output) {
-    case DType::f32:
-      return {f32_atol, f32_rtol};
-    case DType::bf16:
-      return {1e-2, 1e-2};
-    case DType::f16:
-      return {2e-3, 2e-3};
-    default:
-      return {0, 0};
-  }
-}
-
 std::vector<Expected> single(Tensor value) {
-  return {Expected{std::move(value), {}}};
+  return {Expected{std::move(value), {}, {}}};
 }
 
 std::vector<Expected> jagged_output(Tensor value, const Tensor& offsets) {
   std::vector<uint8_t> rows = reference::rows_in_items(offsets, value.size(0));
-  return {Expected{std::move(value), std::move(rows)}};
+  return {Expected{std::move(value), std::move(rows), {}}};
 }
 
 std::vector<ExampleInfo> build_registry() {
@@ -117,7 +99,7 @@ std::vector<ExampleInfo> build_registry() {
     e.extra_atol = reference::sum_rounding_allowance(values, offsets);
     return std::vector<Expected>{std::move(e)};
   };
-  sum->tolerance = [](DType t) { return scaled(t, 1e-5, 1e-4); };
+  sum->tolerance = [](DType t) { return scaled_tolerance(t, 1e-5, 1e-4); };
 
   auto* mean = add("jagged_mean", "per-item column means on each item's own columns [B, M]",
                    {"x_values", "x_offsets", "x_feature_counts"});
@@ -132,7 +114,7 @@ std::vector<ExampleInfo> build_registry() {
                                          tensor_arg(a, "x_offsets", k),
                                          tensor_arg(a, "x_feature_counts", k)));
   };
-  mean->tolerance = [](DType t) { return scaled(t, 1e-5, 1e-4); };
+  mean->tolerance = [](DType t) { return scaled_tolerance(t, 1e-5, 1e-4); };
 
   auto* max = add("jagged_max", "per-item column maxima, -inf for an empty item [B, M]",
                   {"x_values", "x_offsets"});
@@ -149,7 +131,7 @@ std::vector<ExampleInfo> build_registry() {
     return jagged_output(
         reference::jagged_softmax(tensor_arg(a, "x_values", "jagged_softmax"), offsets), offsets);
   };
-  softmax->tolerance = [](DType t) { return scaled(t, 1e-5, 1e-4); };
+  softmax->tolerance = [](DType t) { return scaled_tolerance(t, 1e-5, 1e-4); };
 
   auto* norm = add("jagged_layer_norm", "each item normalised over all its values [N, M]",
                    {"x_values", "x_offsets", "eps"});
@@ -160,7 +142,7 @@ std::vector<ExampleInfo> build_registry() {
                                                       float_arg(a, "eps", 1e-6, k)),
                          offsets);
   };
-  norm->tolerance = [](DType t) { return scaled(t, 1e-4, 1e-4); };
+  norm->tolerance = [](DType t) { return scaled_tolerance(t, 1e-4, 1e-4); };
 
   auto* add_dense = add("jagged_dense_add", "dense y [B, L, M] plus the zero-padded jagged tensor",
                         {"x_values", "x_offsets", "y"});
@@ -178,7 +160,7 @@ std::vector<ExampleInfo> build_registry() {
     return single(reference::jagged_dense_add(
         tensor_arg(a, "x_values", k), tensor_arg(a, "x_offsets", k), tensor_arg(a, "y", k)));
   };
-  add_dense->tolerance = [](DType t) { return scaled(t, 1e-6, 1e-6); };
+  add_dense->tolerance = [](DType t) { return scaled_tolerance(t, 1e-6, 1e-6); };
 
   auto* bmm = add("jagged_dense_bmm", "each item's rows times its own weight, plus bias [N, K]",
                   {"x_values", "x_offsets", "weight", "bias"});
@@ -198,50 +180,13 @@ std::vector<ExampleInfo> build_registry() {
                                     tensor_arg(a, "weight", k), tensor_arg(a, "bias", k, true)),
         offsets);
   };
-  bmm->tolerance = [](DType t) { return scaled(t, 1e-4, 1e-4); };
+  bmm->tolerance = [](DType t) { return scaled_tolerance(t, 1e-4, 1e-4); };
   return all;
 }
 
 const std::vector<ExampleInfo>& registry() {
   static const std::vector<ExampleInfo> all = build_registry();
   return all;
-}
-
-// Reads any tensor's elements as doubles on the host.
-std::vector<double> host_doubles(const Tensor& t) {
-  Tensor host = t.device().is_cpu() ? t : t.to(Device::cpu());
-  std::vector<double> out(size_t(host.numel()));
-  if (dtype_is_float(host.dtype())) {
-    Tensor f = host.dtype() == DType::f32 ? host : host.to_dtype(DType::f32);
-    const float* p = f.data<float>();
-    for (size_t i = 0; i < out.size(); ++i) out[i] = p[i];
-  } else {
-    Tensor w = host.dtype() == DType::i64 ? host : host.to_dtype(DType::i64);
-    const int64_t* p = w.data<int64_t>();
-    for (size_t i = 0; i < out.size(); ++i) out[i] = double(p[i]);
-  }
-  return out;
-}
-
-std::string index_str(const Shape& shape, int64_t flat) {
-  std::vector<int64_t> idx(shape.size(), 0);
-  for (size_t d = shape.size(); d-- > 0;) {
-    if (shape[d] > 0) {
-      idx[d] = flat % shape[d];
-      flat /= shape[d];
-    }
-  }
-  std::ostringstream os;
-  os << "[";
-  for (size_t d = 0; d < idx.size(); ++d) os << (d ? ", " : "") << idx[d];
-  os << "]";
-  return os.str();
-}
-
-std::string number(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.9g", v);
-  return buf;
 }
 
 }  // namespace
@@ -263,52 +208,6 @@ std::string example_names() {
   std::string out;
   for (const ExampleInfo& e : registry()) out += (out.empty() ? "" : ", ") + e.kernel;
   return out;
-}
-
-Tolerance default_tolerance(DType output) {
-  return scaled(output, 1e-4, 1e-4);
-}
-
-Comparison compare_tensors(const Tensor& actual, const Expected& expected, Tolerance tolerance) {
-  return compare_tensors(actual, expected.value, tolerance, expected.rows, expected.extra_atol);
-}
-
-Comparison compare_tensors(const Tensor& actual, const Tensor& expected, Tolerance tolerance,
-                           const std::vector<uint8_t>& rows,
-                           const std::vector<double>& extra_atol) {
-  Comparison result;
-  if (actual.dtype() != expected.dtype() || actual.shape() != expected.shape()) {
-    result.ok = false;
-    result.mismatch = "got " + std::string(dtype_name(actual.dtype())) + " " + actual.shape_str() +
-                      ", expected " + std::string(dtype_name(expected.dtype())) + " " +
-                      expected.shape_str();
-    return result;
-  }
-  std::vector<double> a = host_doubles(actual), e = host_doubles(expected);
-  int64_t row_size = actual.dim() > 0 && actual.size(0) > 0 ? actual.numel() / actual.size(0) : 1;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (!rows.empty() && row_size > 0 && !rows[i / size_t(row_size)]) continue;
-    double x = a[i], y = e[i];
-    bool match;
-    if (std::isnan(y) || std::isnan(x)) {
-      match = std::isnan(x) && std::isnan(y);
-    } else if (std::isinf(y) || std::isinf(x)) {
-      match = x == y;
-    } else {
-      double diff = std::fabs(x - y);
-      result.max_abs_error = std::max(result.max_abs_error, diff);
-      if (y != 0) result.max_rel_error = std::max(result.max_rel_error, diff / std::fabs(y));
-      double extra = i < extra_atol.size() ? extra_atol[i] : 0.0;
-      match = diff <= tolerance.atol + extra + tolerance.rtol * std::fabs(y);
-    }
-    if (!match && result.ok) {
-      result.ok = false;
-      result.mismatch = "at " + index_str(actual.shape(), int64_t(i)) + ": got " + number(x) +
-                        ", expected " + number(y) + " (atol " + number(tolerance.atol) + ", rtol " +
-                        number(tolerance.rtol) + ")";
-    }
-  }
-  return result;
 }
 
 }  // namespace jagtile

@@ -1,7 +1,8 @@
-// Host-side logic of the CUDA jagged_reduce template (no GPU needed): the worklist partition
-// (every row exactly once, chunks never crossing items, balance, empty items), the partial slots
-// and combiner choice for items cut between workers, launch shaping, and a host replay of the
-// kernels' plan that must reproduce a plain reduction.
+// Host-side logic of the CUDA jagged_reduce template (no GPU needed): the segments each worker
+// reduces (every row exactly once, never crossing items, empty items), the partial slots and
+// combiner choice for items cut between workers, launch shaping, and a host replay of the
+// kernels' plan that must reproduce a plain reduction. The worklist itself (positions, balance)
+// is tested in tests/reduce/partition_test.cpp.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -74,13 +75,6 @@ std::string describe(const std::string& name, const Config& c) {
          " overhead=" + std::to_string(c.overhead);
 }
 
-// Cost of one chunk in the worklist's units.
-int64_t chunk_cost(const OffsetsView& off, int64_t item, int64_t chunk, int64_t cr, int64_t ovh) {
-  const int64_t len = off[item + 1] - off[item];
-  const int64_t rows = std::min(cr, len - chunk * cr);
-  return (chunk == 0 ? ovh : 0) + std::max<int64_t>(rows, 0);
-}
-
 TEST(CudaWorklist, EveryRowAndItemExactlyOnce) {
   for (const auto& [name, lengths] : length_cases()) {
     for (int64_t start : {int64_t(0), int64_t(11)}) {
@@ -89,7 +83,7 @@ TEST(CudaWorklist, EveryRowAndItemExactlyOnce) {
       const int64_t items = view.num_items;
       for (const Config& c : configs()) {
         SCOPED_TRACE(describe(name, c) + " start=" + std::to_string(start));
-        const auto pos = plan_positions(view, c.workers, c.chunk_rows, c.overhead);
+        const auto pos = worker_starts(view, c.workers, c.chunk_rows, c.overhead);
         ASSERT_EQ(pos.size(), size_t(c.workers + 1));
         EXPECT_TRUE(pos.front() == (Position{0, 0}));
         EXPECT_TRUE(pos.back() == (Position{items, 0}));
@@ -139,41 +133,13 @@ TEST(CudaWorklist, EveryRowAndItemExactlyOnce) {
   }
 }
 
-TEST(CudaWorklist, BalancedToWithinOneChunk) {
-  for (const auto& [name, lengths] : length_cases()) {
-    const std::vector<int64_t> off = to_offsets(lengths);
-    const OffsetsView view = view_of(off);
-    for (const Config& c : configs()) {
-      SCOPED_TRACE(describe(name, c));
-      const auto pos = plan_positions(view, c.workers, c.chunk_rows, c.overhead);
-      const int64_t total = total_cost(view, c.overhead);
-      const int64_t max_chunk = c.overhead + c.chunk_rows;
-      int64_t sum = 0;
-      for (int64_t w = 0; w < c.workers; ++w) {
-        int64_t cost = 0;
-        for (Position p = pos[size_t(w)]; p < pos[size_t(w) + 1];) {
-          cost += chunk_cost(view, p.item, p.chunk, c.chunk_rows, c.overhead);
-          const int64_t chunks =
-              num_chunks(off[size_t(p.item) + 1] - off[size_t(p.item)], c.chunk_rows);
-          p = p.chunk + 1 < chunks ? Position{p.item, p.chunk + 1} : Position{p.item + 1, 0};
-        }
-        const int64_t share =
-            worker_boundary(w + 1, c.workers, total) - worker_boundary(w, c.workers, total);
-        EXPECT_LE(cost, share + max_chunk) << "worker " << w;
-        sum += cost;
-      }
-      EXPECT_EQ(sum, total);
-    }
-  }
-}
-
 TEST(CudaWorklist, CutItemsHaveOneCombinerAndDistinctSlots) {
   for (const auto& [name, lengths] : length_cases()) {
     const std::vector<int64_t> off = to_offsets(lengths);
     const OffsetsView view = view_of(off);
     for (const Config& c : configs()) {
       SCOPED_TRACE(describe(name, c));
-      const auto pos = plan_positions(view, c.workers, c.chunk_rows, c.overhead);
+      const auto pos = worker_starts(view, c.workers, c.chunk_rows, c.overhead);
       std::map<int64_t, std::vector<int64_t>> writers;  // cut item -> workers writing partials
       std::set<int64_t> slots;
       for (int64_t w = 0; w < c.workers; ++w) {
@@ -270,7 +236,7 @@ TEST(CudaWorklist, HostReplayMatchesPlainReduction) {
     for (auto& v : values) v = dist(rng);
     for (const Config& c : configs()) {
       SCOPED_TRACE(describe(name, c));
-      const auto pos = plan_positions(view_of(off), c.workers, c.chunk_rows, c.overhead);
+      const auto pos = worker_starts(view_of(off), c.workers, c.chunk_rows, c.overhead);
       for (int64_t b = 0; b + 1 < int64_t(off.size()); ++b) {
         double sum = 0.5;
         double abs_sum = 0.5;
@@ -287,48 +253,6 @@ TEST(CudaWorklist, HostReplayMatchesPlainReduction) {
       }
     }
   }
-}
-
-TEST(CudaWorklist, PositionEdgeCases) {
-  const std::vector<int64_t> none{0};
-  EXPECT_TRUE(position_at(view_of(none), 0, 64, 1) == (Position{0, 0}));
-  EXPECT_TRUE(position_at(view_of(none), 5, 64, 1) == (Position{0, 0}));
-  const std::vector<int64_t> off = to_offsets({10, 0, 130});
-  const OffsetsView view = view_of(off);
-  // coord: item 0 at 0, item 1 at 12, item 2 at 14; item 2's chunks start at 14, 16+64, 16+128.
-  EXPECT_TRUE(position_at(view, 0, 64, 2) == (Position{0, 0}));
-  EXPECT_TRUE(position_at(view, 1, 64, 2) == (Position{1, 0}));
-  EXPECT_TRUE(position_at(view, 12, 64, 2) == (Position{1, 0}));
-  EXPECT_TRUE(position_at(view, 13, 64, 2) == (Position{2, 0}));
-  EXPECT_TRUE(position_at(view, 15, 64, 2) == (Position{2, 1}));
-  EXPECT_TRUE(position_at(view, 80, 64, 2) == (Position{2, 1}));
-  EXPECT_TRUE(position_at(view, 81, 64, 2) == (Position{2, 2}));
-  EXPECT_TRUE(position_at(view, 145, 64, 2) == (Position{3, 0}));
-  EXPECT_TRUE(position_at(view, total_cost(view, 2), 64, 2) == (Position{3, 0}));
-  EXPECT_EQ(position_row(view, Position{2, 1}, 64), 10 + 64);
-  EXPECT_EQ(position_row(view, Position{3, 0}, 64), 140);
-
-  // i32 offsets read the same.
-  const std::vector<int32_t> off32{0, 10, 10, 140};
-  const OffsetsView view32{off32.data(), false, 3};
-  for (int64_t x = 0; x <= total_cost(view, 2); ++x) {
-    EXPECT_TRUE(position_at(view32, x, 64, 2) == position_at(view, x, 64, 2)) << x;
-  }
-}
-
-TEST(CudaWorklist, BoundariesDoNotOverflow) {
-  const int64_t total = (int64_t(1) << 62) + 12345;
-  const int64_t workers = int64_t(1) << 20;
-  int64_t prev = worker_boundary(0, workers, total);
-  EXPECT_EQ(prev, 0);
-  for (int64_t w = 1; w <= workers; w += 4099) {
-    const int64_t x = worker_boundary(w, workers, total);
-    EXPECT_GE(x, prev);
-    prev = x;
-  }
-  EXPECT_EQ(worker_boundary(workers, workers, total), total);
-  EXPECT_EQ(worker_boundary(1, 3, 10), 3);
-  EXPECT_EQ(worker_boundary(2, 3, 10), 6);
 }
 
 TEST(CudaWorklist, LaunchShapesFitTheRing) {

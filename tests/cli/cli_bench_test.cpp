@@ -11,8 +11,8 @@
 #include <sstream>
 
 #include "cli_test_util.h"
-#include "core/datagen.h"
 #include "jagtile/tensor.h"
+#include "testing/datagen.h"
 
 namespace {
 

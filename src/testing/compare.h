@@ -1,16 +1,12 @@
-// The bundled examples (examples/*.py), keyed by kernel name: for each, its file, a recipe that
-// generates every argument from a JaggedShape, a hand-written reference (plain loops, double
-// accumulation, 16-bit outputs rounded to nearest even) and the tolerances `--check` applies.
-// Also the output comparison shared by the CLI and the tests.
+// Element-wise comparison of a result with its expected value, within stated tolerances: what
+// `jagtile run --check`, `jagtile bench` and the tests use to say "same result".
 #pragma once
 
-#include <functional>
+#include <cstdint>
 #include <string>
-#include <string_view>
 #include <vector>
 
-#include "jagtile/compiler.h"
-#include "core/datagen.h"
+#include "jagtile/tensor.h"
 
 namespace jagtile {
 
@@ -31,28 +27,9 @@ struct Expected {
   std::vector<double> extra_atol;  // empty: none; else one per element
 };
 
-struct ExampleInfo {
-  std::string kernel;               // "jagged_sum": the kernel's name in its file
-  std::string file;                 // "examples/jagged_sum.py", relative to the source root
-  std::string summary;              // one line: what it computes
-  std::vector<std::string> params;  // the kernel's parameters, in order (the recipe's keys)
-  // Every argument the kernel needs (parameters with defaults may be left out), generated
-  // deterministically from the shape (its seed included).
-  std::function<ArgMap(const JaggedShape& shape, DType values, DType offsets)> make_inputs;
-  // The expected outputs for `args` (any valid arguments, not only generated ones). Raises
-  // UserError when an argument is missing or malformed.
-  std::function<std::vector<Expected>(const ArgMap& args)> reference;
-  // Tolerances against the reference and between backends, by output dtype.
-  std::function<Tolerance(DType output)> tolerance;
-};
-
-// nullptr when no bundled example has that kernel name.
-const ExampleInfo* find_example(std::string_view kernel_name);
-// In a fixed order (the order of examples/README.md).
-std::vector<const ExampleInfo*> all_examples();
-// "jagged_sum, jagged_mean, ..." for messages.
-std::string example_names();
-
+// The tolerance for an output dtype: (f32_atol, f32_rtol) for float32; 16-bit outputs differ by
+// about one unit in the last place after rounding, whatever the arithmetic; integers exactly.
+Tolerance scaled_tolerance(DType output, double f32_atol, double f32_rtol);
 // Default tolerance for kernels without a registered one, by output dtype.
 Tolerance default_tolerance(DType output);
 

@@ -7,8 +7,8 @@
 #include <limits>
 
 #include "jagtile/error.h"
-#include "runtime/examples.h"
-#include "runtime/references.h"
+#include "testing/examples.h"
+#include "testing/references.h"
 
 namespace jagtile {
 namespace {

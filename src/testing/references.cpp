@@ -1,6 +1,6 @@
 // The bundled examples' references (see references.h). Deliberately naive: one loop nest per
 // example over double values, so that a reader can check each against the kernel's meaning.
-#include "runtime/references.h"
+#include "testing/references.h"
 
 #include <cmath>
 #include <cstring>

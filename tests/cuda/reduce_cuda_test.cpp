@@ -15,7 +15,6 @@
 #include "jagtile/error.h"
 #include "jagtile/reduce.h"
 #include "reduce_check.h"
-#include "templates/cuda/jagged_reduce_cuda.h"
 
 namespace jagtile {
 namespace {
