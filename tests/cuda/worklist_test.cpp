@@ -2,7 +2,7 @@
 // reduces (every row exactly once, never crossing items, empty items), the partial slots and
 // combiner choice for items cut between workers, launch shaping, and a host replay of the
 // kernels' plan that must reproduce a plain reduction. The worklist itself (positions, balance)
-// is tested in tests/reduce/partition_test.cpp.
+// is tested in tests/templates/partition_test.cpp.
 #include <gtest/gtest.h>
 
 #include <algorithm>

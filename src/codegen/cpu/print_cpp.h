@@ -1,5 +1,5 @@
 // The C++ code generator: a printer of the planned loop-nest form (plan/nest_ir.h). Each device
-// function becomes a `static int jt_loopN(const FrameK& F, int64_t id)` (one program) plus an
+// function becomes a `static int jt_loopN(const FrameK F, int64_t id)` (one program) plus an
 // extern "C" entry that runs a range of programs on the captures the runtime hands it (abi.h).
 // Tile arrays live on the stack up to 64 KiB, on the heap beyond; innermost loops carry
 // `#pragma omp simd` where the plan says so; source-line comments precede each statement.
