@@ -12,63 +12,12 @@
 #include <string>
 #include <vector>
 
+#include "partition_cases.h"
+
 namespace jagtile::partition {
 namespace {
 
-std::vector<int64_t> to_offsets(const std::vector<int64_t>& lengths, int64_t start = 0) {
-  std::vector<int64_t> off{start};
-  for (int64_t len : lengths) off.push_back(off.back() + len);
-  return off;
-}
-
-OffsetsView view_of(const std::vector<int64_t>& off) {
-  return OffsetsView{off.data(), true, int64_t(off.size()) - 1};
-}
-
-// Length patterns that stress the partition: empty items at the ends and in the middle, all
-// empty, one huge item, tiny items, random.
-std::map<std::string, std::vector<int64_t>> length_cases() {
-  std::map<std::string, std::vector<int64_t>> cases;
-  cases["single"] = {5};
-  cases["single-empty"] = {0};
-  cases["empty-first"] = {0, 0, 7, 3, 130};
-  cases["empty-middle"] = {9, 0, 0, 0, 65, 0, 1};
-  cases["empty-last"] = {64, 128, 1, 0, 0};
-  cases["all-empty"] = std::vector<int64_t>(37, 0);
-  std::vector<int64_t> huge(50, 3);
-  huge[25] = 5000;
-  cases["one-huge"] = huge;
-  std::mt19937_64 rng(7);
-  std::vector<int64_t> tiny(400);
-  for (auto& v : tiny) v = int64_t(rng() % 5);
-  cases["tiny"] = tiny;
-  std::vector<int64_t> random(120);
-  for (auto& v : random) v = int64_t(rng() % 300);
-  cases["random"] = random;
-  return cases;
-}
-
-struct Config {
-  int64_t workers;
-  int64_t chunk_rows;
-  int64_t overhead;
-};
-
-// The CPU template runs overhead 1 with few workers; the CUDA one 1..64 with thousands.
-std::vector<Config> configs() {
-  std::vector<Config> out;
-  for (int64_t w : {1, 2, 3, 7, 64, 1000}) {
-    for (int64_t cr : {1, 3, 64}) {
-      for (int64_t ovh : {1, 4}) out.push_back({w, cr, ovh});
-    }
-  }
-  return out;
-}
-
-std::string describe(const std::string& name, const Config& c) {
-  return name + " W=" + std::to_string(c.workers) + " chunk_rows=" + std::to_string(c.chunk_rows) +
-         " overhead=" + std::to_string(c.overhead);
-}
+using namespace partition_cases;
 
 // The chunk after `p` in worklist order.
 Position next_chunk(const std::vector<int64_t>& off, Position p, int64_t chunk_rows) {
@@ -82,7 +31,7 @@ TEST(Partition, RunsCoverEveryChunkOnceInOrder) {
       const std::vector<int64_t> off = to_offsets(lengths, start);
       const OffsetsView view = view_of(off);
       const int64_t items = view.num_items;
-      for (const Config& c : configs()) {
+      for (const Setting& c : settings()) {
         SCOPED_TRACE(describe(name, c) + " start=" + std::to_string(start));
         const auto pos = worker_starts(view, c.workers, c.chunk_rows, c.overhead);
         ASSERT_EQ(pos.size(), size_t(c.workers + 1));
@@ -136,7 +85,7 @@ TEST(Partition, BalancedToWithinOneChunk) {
   for (const auto& [name, lengths] : length_cases()) {
     const std::vector<int64_t> off = to_offsets(lengths);
     const OffsetsView view = view_of(off);
-    for (const Config& c : configs()) {
+    for (const Setting& c : settings()) {
       SCOPED_TRACE(describe(name, c));
       const auto pos = worker_starts(view, c.workers, c.chunk_rows, c.overhead);
       const int64_t total = total_cost(view, c.overhead);
