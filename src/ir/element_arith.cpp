@@ -133,4 +133,17 @@ double apply_cast(DType to, double x) {
   return double(i);
 }
 
+DType operand_dtype(const Node& n) {
+  switch (n.type.kind) {
+    case TypeKind::host_int:
+      return DType::i64;
+    case TypeKind::host_float:
+      return DType::f32;
+    case TypeKind::host_bool:
+      return DType::boolean;
+    default:
+      return n.type.dtype;
+  }
+}
+
 }  // namespace jagtile::ir

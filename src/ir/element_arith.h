@@ -7,6 +7,10 @@
 
 namespace jagtile::ir {
 
+// The dtype an operand is computed in by generated code: host ints as i64, host floats as f32
+// (the generated code's float type), host bools as boolean, tile values as their dtype.
+DType operand_dtype(const Node& n);
+
 // Rounds x to what a value of dtype holds during compute (fp32 for all floats).
 double round_compute(DType dtype, double x);
 

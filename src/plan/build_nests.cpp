@@ -4,6 +4,7 @@
 // inner loops become `tile_loop`s; scalars (0-d values, host-typed values inside loops) become
 // lets. Operands are read from their arrays, captures (host values) or scalar locals.
 #include "plan/build_nests.h"
+#include "ir/element_arith.h"
 
 #include <cmath>
 #include <functional>
@@ -32,20 +33,6 @@ CType ctype_of(const ir::Type& t) {
       return CType::boolean;
     default:
       return compute_ctype_of(t.dtype);
-  }
-}
-
-// The dtype an operand is computed in (host floats count as f32, as the emitter always did).
-DType operand_dtype(const Node& n) {
-  switch (n.type.kind) {
-    case ir::TypeKind::host_int:
-      return DType::i64;
-    case ir::TypeKind::host_float:
-      return DType::f32;
-    case ir::TypeKind::host_bool:
-      return DType::boolean;
-    default:
-      return n.type.dtype;
   }
 }
 
@@ -428,14 +415,14 @@ class Builder {
       const NodePtr& o = access.operand(size_t(d + 1));
       ExprPtr v = operand_at(access, size_t(d + 1), access.type.shape, idx);
       std::string nm = "a" + id + "_" + std::to_string(d);
-      body.push_back(let(nm, CType::i64, convert(v, operand_dtype(*o), DType::i64)));
+      body.push_back(let(nm, CType::i64, convert(v, ir::operand_dtype(*o), DType::i64)));
       a.push_back(var(nm, CType::i64));
     }
     if (access.ival) {
       const NodePtr& m = access.operands.back();
       std::string nm = "m" + id;
       ExprPtr v = at(m, map_idx(m->type.shape, access.type.shape, idx));
-      body.push_back(let(nm, CType::boolean, convert(v, operand_dtype(*m), DType::boolean)));
+      body.push_back(let(nm, CType::boolean, convert(v, ir::operand_dtype(*m), DType::boolean)));
       *mask = var(nm, CType::boolean);
     }
     return a;
@@ -476,7 +463,7 @@ class Builder {
       s.node = &n;
       s.ival = captures_.at(t.get());
       s.indices = std::move(a);
-      s.value = convert_to_compute(v, operand_dtype(*value));
+      s.value = convert_to_compute(v, ir::operand_dtype(*value));
       s.mask = mask;
       s.site = site;
       body.push_back(std::make_shared<const Stmt>(std::move(s)));
@@ -496,7 +483,7 @@ class Builder {
     const NodePtr& init = n.operand(0);
     const std::string nm = name(n);
     if (!is_device_value(n)) {
-      ExprPtr v = n.type.is_value() ? convert(scalar(init), operand_dtype(*init), n.type.dtype)
+      ExprPtr v = n.type.is_value() ? convert(scalar(init), ir::operand_dtype(*init), n.type.dtype)
                                     : scalar(init);
       return out.push_back(tagged(decl(nm, ctype_of(n.type), v), n));
     }
@@ -504,7 +491,7 @@ class Builder {
     out.push_back(nest(NestRole::var_init, n, nm, n.type.shape, [&](const Idx& idx) {
       ExprPtr v = at(init, map_idx(init->type.shape, n.type.shape, idx));
       return std::vector<StmtPtr>{
-          array_store(nm, idx, convert(v, operand_dtype(*init), n.type.dtype))};
+          array_store(nm, idx, convert(v, ir::operand_dtype(*init), n.type.dtype))};
     }));
   }
 
@@ -517,7 +504,7 @@ class Builder {
     if (!is_device_value(d)) {
       ExprPtr v = scalar(value);
       if (d.type.is_value())
-        v = convert(v, operand_dtype(*value), d.type.dtype);
+        v = convert(v, ir::operand_dtype(*value), d.type.dtype);
       else if (d.type.kind == ir::TypeKind::host_float)
         v = convert_to_compute(v, DType::f32);
       return out.push_back(tagged(assign(nm, v), n));
@@ -527,7 +514,7 @@ class Builder {
       ExprPtr v = at(value, map_idx(value->type.is_value() ? value->type.shape : ir::Shape{}, vs,
                                     idx));
       return std::vector<StmtPtr>{
-          array_store(nm, idx, convert(v, operand_dtype(*value), d.type.dtype))};
+          array_store(nm, idx, convert(v, ir::operand_dtype(*value), d.type.dtype))};
     }));
   }
 
@@ -691,8 +678,8 @@ class Builder {
             s.kind = StmtKind::checked_int;
             s.name = nm;
             s.op = n.op;
-            s.value = convert(scalar(n.operand(0)), operand_dtype(*n.operand(0)), DType::i64);
-            s.extent = convert(scalar(n.operand(1)), operand_dtype(*n.operand(1)), DType::i64);
+            s.value = convert(scalar(n.operand(0)), ir::operand_dtype(*n.operand(0)), DType::i64);
+            s.extent = convert(scalar(n.operand(1)), ir::operand_dtype(*n.operand(1)), DType::i64);
             s.site = add_site(div ? Site::Kind::div_zero : Site::Kind::overflow, n, {},
                               std::string(ir::op_name(n.op)));
             s.node = &n;

@@ -9,21 +9,6 @@
 namespace jagtile {
 namespace {
 
-// Reads any tensor's elements as doubles on the host.
-std::vector<double> host_doubles(const Tensor& t) {
-  Tensor host = t.device().is_cpu() ? t : t.to(Device::cpu());
-  std::vector<double> out(size_t(host.numel()));
-  if (dtype_is_float(host.dtype())) {
-    Tensor f = host.dtype() == DType::f32 ? host : host.to_dtype(DType::f32);
-    const float* p = f.data<float>();
-    for (size_t i = 0; i < out.size(); ++i) out[i] = p[i];
-  } else {
-    Tensor w = host.dtype() == DType::i64 ? host : host.to_dtype(DType::i64);
-    const int64_t* p = w.data<int64_t>();
-    for (size_t i = 0; i < out.size(); ++i) out[i] = double(p[i]);
-  }
-  return out;
-}
 
 std::string index_str(const Shape& shape, int64_t flat) {
   std::vector<int64_t> idx(shape.size(), 0);
@@ -105,6 +90,21 @@ Comparison compare_tensors(const Tensor& actual, const Tensor& expected, Toleran
     }
   }
   return result;
+}
+
+std::vector<double> host_doubles(const Tensor& t) {
+  Tensor host = t.device().is_cpu() ? t : t.to(Device::cpu());
+  std::vector<double> out(size_t(host.numel()));
+  if (dtype_is_float(host.dtype())) {
+    Tensor f = host.dtype() == DType::f32 ? host : host.to_dtype(DType::f32);
+    const float* p = f.data<float>();
+    for (size_t i = 0; i < out.size(); ++i) out[i] = p[i];
+  } else {
+    Tensor w = host.dtype() == DType::i64 ? host : host.to_dtype(DType::i64);
+    const int64_t* p = w.data<int64_t>();
+    for (size_t i = 0; i < out.size(); ++i) out[i] = double(p[i]);
+  }
+  return out;
 }
 
 }  // namespace jagtile

@@ -43,6 +43,10 @@ struct Comparison {
 // Compares two tensors of the same shape (a dtype or shape difference is a mismatch, reported
 // as such). Both are read on the CPU. With `rows` non-empty, only the rows (first dimension)
 // marked 1 are compared.
+// A tensor's elements as doubles on the host (copied from its device; floats through f32,
+// integers through i64), in row-major order.
+std::vector<double> host_doubles(const Tensor& t);
+
 Comparison compare_tensors(const Tensor& actual, const Tensor& expected, Tolerance tolerance,
                            const std::vector<uint8_t>& rows = {},
                            const std::vector<double>& extra_atol = {});

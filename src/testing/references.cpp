@@ -9,25 +9,10 @@
 
 #include "jagtile/error.h"
 #include "jagtile/jagged.h"
+#include "testing/compare.h"
 
 namespace jagtile::reference {
 namespace {
-
-// Host copy of a tensor's elements as doubles (via float32 for float tensors, int64 otherwise).
-std::vector<double> read_doubles(const Tensor& t) {
-  Tensor host = t.device().is_cpu() ? t : t.to(Device::cpu());
-  std::vector<double> out(size_t(host.numel()));
-  if (dtype_is_float(host.dtype())) {
-    Tensor f = host.dtype() == DType::f32 ? host : host.to_dtype(DType::f32);
-    const float* p = f.data<float>();
-    for (size_t i = 0; i < out.size(); ++i) out[i] = p[i];
-  } else {
-    Tensor w = host.dtype() == DType::i64 ? host : host.to_dtype(DType::i64);
-    const int64_t* p = w.data<int64_t>();
-    for (size_t i = 0; i < out.size(); ++i) out[i] = double(p[i]);
-  }
-  return out;
-}
 
 std::vector<int64_t> read_ints(const Tensor& t) {
   Tensor host = t.device().is_cpu() ? t : t.to(Device::cpu());
@@ -106,7 +91,7 @@ Tensor jagged_sum(const Tensor& values, const Tensor& offsets) {
   auto off = jagged_bounds(values, offsets, "jagged_sum");
   int64_t m = values.size(1);
   auto acc =
-      reduce_rows(read_doubles(values), off, m, 0.0, [](double a, double v) { return a + v; });
+      reduce_rows(host_doubles(values), off, m, 0.0, [](double a, double v) { return a + v; });
   return make_output({int64_t(off.size()) - 1, m}, acc, values.dtype());
 }
 
@@ -114,7 +99,7 @@ std::vector<double> sum_rounding_allowance(const Tensor& values, const Tensor& o
   auto off = jagged_bounds(values, offsets, "jagged_sum");
   int64_t m = values.size(1);
   auto squares =
-      reduce_rows(read_doubles(values), off, m, 0.0, [](double a, double v) { return a + v * v; });
+      reduce_rows(host_doubles(values), off, m, 0.0, [](double a, double v) { return a + v * v; });
   for (size_t b = 0; b + 1 < off.size(); ++b) {
     double scale = 16.0 * 0x1.0p-24 * std::sqrt(double(off[b + 1] - off[b]));
     for (int64_t c = 0; c < m; ++c) squares[b * m + c] = scale * std::sqrt(squares[b * m + c]);
@@ -130,7 +115,7 @@ Tensor jagged_mean(const Tensor& values, const Tensor& offsets, const Tensor& co
   validate_feature_counts(counts, "x_feature_counts", b_count, m);
   auto cols = read_ints(counts);
   auto acc =
-      reduce_rows(read_doubles(values), off, m, 0.0, [](double a, double v) { return a + v; });
+      reduce_rows(host_doubles(values), off, m, 0.0, [](double a, double v) { return a + v; });
   for (int64_t b = 0; b < b_count; ++b) {
     int64_t nnz = off[b + 1] - off[b];
     for (int64_t c = 0; c < m; ++c) {
@@ -145,7 +130,7 @@ Tensor jagged_mean(const Tensor& values, const Tensor& offsets, const Tensor& co
 Tensor jagged_max(const Tensor& values, const Tensor& offsets) {
   auto off = jagged_bounds(values, offsets, "jagged_max");
   int64_t m = values.size(1);
-  auto acc = reduce_rows(read_doubles(values), off, m, -std::numeric_limits<double>::infinity(),
+  auto acc = reduce_rows(host_doubles(values), off, m, -std::numeric_limits<double>::infinity(),
                          [](double a, double v) { return v > a ? v : a; });
   return make_output({int64_t(off.size()) - 1, m}, acc, values.dtype());
 }
@@ -153,7 +138,7 @@ Tensor jagged_max(const Tensor& values, const Tensor& offsets) {
 Tensor jagged_softmax(const Tensor& values, const Tensor& offsets) {
   auto off = jagged_bounds(values, offsets, "jagged_softmax");
   int64_t m = values.size(1);
-  auto x = read_doubles(values);
+  auto x = host_doubles(values);
   std::vector<double> out(x.size(), 0.0);
   for (size_t b = 0; b + 1 < off.size(); ++b) {
     for (int64_t c = 0; c < m; ++c) {
@@ -172,7 +157,7 @@ Tensor jagged_softmax(const Tensor& values, const Tensor& offsets) {
 Tensor jagged_layer_norm(const Tensor& values, const Tensor& offsets, double eps) {
   auto off = jagged_bounds(values, offsets, "jagged_layer_norm");
   int64_t m = values.size(1);
-  auto x = read_doubles(values);
+  auto x = host_doubles(values);
   std::vector<double> out(x.size(), 0.0);
   for (size_t b = 0; b + 1 < off.size(); ++b) {
     int64_t begin = off[b] * m, end = off[b + 1] * m;
@@ -208,8 +193,8 @@ Tensor jagged_dense_add(const Tensor& values, const Tensor& offsets, const Tenso
                       "make y's second dimension at least the longest item's length");
     }
   }
-  auto x = read_doubles(values);
-  auto out = read_doubles(y);
+  auto x = host_doubles(values);
+  auto out = host_doubles(y);
   for (int64_t b = 0; b < b_count; ++b) {
     for (int64_t k = 0; k < off[b + 1] - off[b]; ++k) {
       for (int64_t c = 0; c < m; ++c) out[(b * l + k) * m + c] += x[(off[b] + k) * m + c];
@@ -238,10 +223,10 @@ Tensor jagged_dense_bmm(const Tensor& values, const Tensor& offsets, const Tenso
                           ", " + std::to_string(k) + "], got " + bias.shape_str(),
                       "pass --arg bias=none to run without a bias");
     }
-    bias_values = read_doubles(bias);
+    bias_values = host_doubles(bias);
   }
-  auto x = read_doubles(values);
-  auto w = read_doubles(weight);
+  auto x = host_doubles(values);
+  auto w = host_doubles(weight);
   std::vector<double> out(size_t(values.size(0) * k), 0.0);
   for (int64_t b = 0; b < b_count; ++b) {
     for (int64_t r = off[b]; r < off[b + 1]; ++r) {

@@ -2,6 +2,7 @@
 // where, cast, full) with torch's semantics on host scalars and device values, and the
 // conversions between compute types and storage types (16-bit floats rounded on store).
 #include "codegen/cpu/cpp_text.h"
+#include "ir/element_arith.h"
 
 namespace jagtile::codegen::cpu {
 
@@ -55,7 +56,7 @@ std::string to_storage(const std::string& e, DType compute, DType storage) {
 // The arithmetic of binary / unary / where / cast / full, given operand expressions.
 std::string elementwise(const Node& n, const std::vector<std::string>& ops) {
   bool host = n.type.is_host_scalar();
-  auto od = [&](size_t i) { return operand_dtype(*n.operand(i)); };
+  auto od = [&](size_t i) { return ir::operand_dtype(*n.operand(i)); };
   switch (n.kind) {
     case NodeKind::binary: {
       bool host_int = host && n.type.kind != ir::TypeKind::host_float &&

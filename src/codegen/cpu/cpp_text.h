@@ -47,20 +47,6 @@ const char* storage_ctype(DType dtype);
 // A C++ literal for a double (infinities and NaN included).
 std::string double_literal(double v);
 
-// The dtype an operand is computed in (host floats are doubles, treated as float here).
-inline DType operand_dtype(const ir::Node& n) {
-  switch (n.type.kind) {
-    case ir::TypeKind::host_int:
-      return DType::i64;
-    case ir::TypeKind::host_float:
-      return DType::f32;
-    case ir::TypeKind::host_bool:
-      return DType::boolean;
-    default:
-      return n.type.dtype;
-  }
-}
-
 // Conversions between compute types, and between compute and storage types (16-bit floats
 // round to nearest even on store).
 std::string convert(const std::string& e, DType from, DType to);
