@@ -13,11 +13,11 @@
 #include <string>
 #include <vector>
 
-#include "testing/timing.h"
 #include "jagtile/compiler.h"
 #include "jagtile/reduce.h"
 #include "jagtile/thread_pool.h"
 #include "testing/examples.h"
+#include "testing/timing.h"
 
 using namespace jagtile;
 
@@ -121,8 +121,8 @@ int main(int argc, char** argv) {
     const int64_t buffer_bytes = int64_t(buffer.size() * sizeof(float));
     TimingSamples peak, kernel;
     for (int r = 0; r < repeat; ++r) {
-      peak.ms.push_back(
-          time_ms([&] { stream_read(ThreadPool::global(), workers, buffer.data(), buffer_bytes); }));
+      peak.ms.push_back(time_ms(
+          [&] { stream_read(ThreadPool::global(), workers, buffer.data(), buffer_bytes); }));
       kernel.ms.push_back(time_ms([&] { p.call(name, args, o); }));
     }
     const double gbps = double(bytes) / (kernel.median() * 1e6);

@@ -226,25 +226,23 @@ int bench_command(const CommandLine& cl) {
     const std::string label = impl_label(b.id, s.device());
     if (std::string why = s.why_not(b.id); !why.empty()) {
       if (only == b.id)
-        throw UserError("kernel '" + kernel.name + "' cannot be benched on the " + b.name +
-                            " backend: " + why,
-                        "bench it with --backend auto or cpu; `jagtile explain` shows the decision");
+        throw UserError(
+            "kernel '" + kernel.name + "' cannot be benched on the " + b.name + " backend: " + why,
+            "bench it with --backend auto or cpu; `jagtile explain` shows the decision");
       notes.push_back(label + ": not applicable (" +
                       (b.id == Backend::template_lib ? "generic kernel: " : "") + why + ")");
       continue;
     }
-    if (b.id == Backend::interp && only != Backend::interp &&
-        input_elements > kInterpMaxElements) {
+    if (b.id == Backend::interp && only != Backend::interp && input_elements > kInterpMaxElements) {
       notes.push_back("interp: skipped (the inputs hold " + std::to_string(input_elements) +
                       " elements; the interpreter is benched up to " +
                       std::to_string(kInterpMaxElements) + ")");
       continue;
     }
-    impls.push_back({label,
-                     [&program, &kernel, &args, o] {
-                       return program.call(kernel.name, args, o).outputs;
-                     },
-                     b.id == Backend::interp});
+    impls.push_back(
+        {label,
+         [&program, &kernel, &args, o] { return program.call(kernel.name, args, o).outputs; },
+         b.id == Backend::interp});
     if (b.id == Backend::template_lib && (library = s.library_call(args))) {
       // The direct call runs right after the template in every round, so that both find the
       // pool's workers and the caches in the same state.

@@ -30,9 +30,9 @@ class Executor {
       : p_(p), k_(*p.kernel), runner_(runner), options_(options) {}
 
   std::vector<Tensor> run(const std::vector<ArgValue>& args) {
-    JAGTILE_CHECK(args.size() == k_.params.size(),
-                  << "run_host: " << args.size() << " arguments for " << k_.params.size()
-                  << " parameters");
+    JAGTILE_CHECK(args.size() == k_.params.size(), << "run_host: " << args.size()
+                                                   << " arguments for " << k_.params.size()
+                                                   << " parameters");
     env_.slots.resize(size_t(p_.num_slots));
     for (const HostProgram::ConstSlot& c : p_.constants) {
       HostValue& v = env_.slots[size_t(c.slot)];

@@ -6,7 +6,6 @@
 #include <sstream>
 #include <unordered_set>
 
-
 namespace jagtile::host {
 
 namespace {
@@ -193,6 +192,8 @@ std::string HostProgram::to_string() const {
   return os.str();
 }
 
-HostProgram split_host_device(const ir::Kernel& kernel) { return Splitter(kernel).run(); }
+HostProgram split_host_device(const ir::Kernel& kernel) {
+  return Splitter(kernel).run();
+}
 
 }  // namespace jagtile::host

@@ -21,19 +21,19 @@ struct Capture {
   enum class Kind : uint8_t { tensor, int64, float64 };
   const ir::Node* node = nullptr;  // a parameter or a host node (never a constant)
   Kind kind = Kind::int64;
-  int slot = 0;  // where the host executor keeps its value
+  int slot = 0;   // where the host executor keeps its value
   int index = 0;  // its position among the captures of its kind (the generated code's ABI)
 };
 
 // One outermost device loop and what it needs from the host.
 struct DeviceNest {
-  int index = 0;                 // position among the kernel's device nests, program order
-  ir::NodePtr loop;              // a tile_loop or grid_loop at host level
-  int block = 0;                 // its block id
-  int64_t block_size = 1;        // programs step through [begin, end) by this
-  int begin_slot = 0;            // slots of the loop's bounds (host scalars or constants)
+  int index = 0;           // position among the kernel's device nests, program order
+  ir::NodePtr loop;        // a tile_loop or grid_loop at host level
+  int block = 0;           // its block id
+  int64_t block_size = 1;  // programs step through [begin, end) by this
+  int begin_slot = 0;      // slots of the loop's bounds (host scalars or constants)
   int end_slot = 0;
-  std::vector<Capture> captures;  // host values read inside, in first-use order
+  std::vector<Capture> captures;                      // host values read inside, in first-use order
   int num_tensors = 0, num_ints = 0, num_floats = 0;  // captures of each kind
 };
 

@@ -13,8 +13,8 @@
 #include <variant>
 
 #include "core/element.h"
-#include "interp/tile_value.h"
 #include "host/host_exec.h"
+#include "interp/tile_value.h"
 #include "ir/host_arith.h"
 
 namespace jagtile::interp {

@@ -5,8 +5,8 @@
 
 #include <vector>
 
-#include "host/host_program.h"
 #include "host/host_exec.h"
+#include "host/host_program.h"
 #include "ir/ir.h"
 #include "jagtile/compiler.h"
 

@@ -1,7 +1,6 @@
 // Broadcasting for the interpreter's tile values (see tile_value.h).
 #include "interp/tile_value.h"
 
-
 namespace jagtile::interp {
 
 int64_t numel_of(const std::vector<int64_t>& ext) {

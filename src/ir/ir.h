@@ -186,7 +186,9 @@ NodePtr const_int(int64_t v, Loc loc = {});
 NodePtr const_float(double v, Loc loc = {});
 NodePtr const_bool(bool v, Loc loc = {});
 bool is_const(const Node& n);
-inline bool is_const(const NodePtr& n) { return n && is_const(*n); }
+inline bool is_const(const NodePtr& n) {
+  return n && is_const(*n);
+}
 bool is_loop(NodeKind kind);
 
 // ---- the specialised kernel --------------------------------------------------------------

@@ -4,11 +4,12 @@
 // inner loops become `tile_loop`s; scalars (0-d values, host-typed values inside loops) become
 // lets. Operands are read from their arrays, captures (host values) or scalar locals.
 #include "plan/build_nests.h"
-#include "ir/element_arith.h"
 
 #include <cmath>
 #include <functional>
 #include <unordered_map>
+
+#include "ir/element_arith.h"
 
 namespace jagtile::plan {
 
@@ -36,9 +37,13 @@ CType ctype_of(const ir::Type& t) {
   }
 }
 
-bool is_device_value(const Node& n) { return n.type.is_value() && !n.type.shape.empty(); }
+bool is_device_value(const Node& n) {
+  return n.type.is_value() && !n.type.shape.empty();
+}
 
-ExprPtr add(ExprPtr a, ExprPtr b) { return binop(Op::add, std::move(a), std::move(b)); }
+ExprPtr add(ExprPtr a, ExprPtr b) {
+  return binop(Op::add, std::move(a), std::move(b));
+}
 ExprPtr conj(ExprPtr a, ExprPtr b) {
   return a ? binop(Op::logical_and, std::move(a), std::move(b)) : b;
 }
@@ -179,8 +184,8 @@ class Builder {
 
   // ---- loop nests ----
   // A nest over the valid positions of `shape`: body(idx) gives the innermost statements.
-  StmtPtr nest(NestRole role, const Node& origin, const std::string& array,
-               const ir::Shape& shape, const BodyFn& body, LoopKind inner_loop = LoopKind::simd,
+  StmtPtr nest(NestRole role, const Node& origin, const std::string& array, const ir::Shape& shape,
+               const BodyFn& body, LoopKind inner_loop = LoopKind::simd,
                std::vector<Reduction> reductions = {}) {
     const std::string nid = std::to_string(temp_++);
     const size_t R = shape.size();
@@ -232,10 +237,9 @@ class Builder {
       ExprPtr ext = jagged_extent_at(b, shape, idx);
       if (parents_before) {
         std::string jl = "jl" + nid + "_" + std::to_string(d);
-        headers[li].push_back(
-            let(jl, CType::i64,
-                call("jt_clamp_len", CType::i64,
-                     {binop(Op::sub, ext, tile_start(b)), tile_limit(b)})));
+        headers[li].push_back(let(
+            jl, CType::i64,
+            call("jt_clamp_len", CType::i64, {binop(Op::sub, ext, tile_start(b)), tile_limit(b)})));
         limits[li] = var(jl, CType::i64);
       } else {
         deferred.push_back(skip_unless(binop(Op::lt, add(tile_start(b), idx[d]), ext)));
@@ -251,9 +255,9 @@ class Builder {
         bool innermost = li + 1 == loops.size();
         std::string index = idx[loops[li]]->name;
         std::vector<StmtPtr> level = headers[li];
-        StmtPtr loop = for_(index, limits[li], std::move(inner),
-                            innermost ? inner_loop : LoopKind::serial,
-                            innermost ? reductions : std::vector<Reduction>{});
+        StmtPtr loop =
+            for_(index, limits[li], std::move(inner), innermost ? inner_loop : LoopKind::serial,
+                 innermost ? reductions : std::vector<Reduction>{});
         inner = {loop};
         if (!level.empty()) {
           level.push_back(loop);
@@ -302,8 +306,8 @@ class Builder {
       }
       case NodeKind::assert_: {
         int site = add_site(Site::Kind::assert_, n, {}, n.name);
-        return out.push_back(tagged(
-            if_(not_(scalar(n.operand(0))), {fail(2, site, int_imm(0), int_imm(0), 0)}), n));
+        return out.push_back(
+            tagged(if_(not_(scalar(n.operand(0))), {fail(2, site, int_imm(0), int_imm(0), 0)}), n));
       }
       case NodeKind::return_:
         JAGTILE_CHECK(false, << "return inside a device loop");
@@ -351,7 +355,8 @@ class Builder {
       auto bound = [&](const NodePtr& v) {
         bool fl = v->type.kind == ir::TypeKind::host_float ||
                   (v->type.is_value() && dtype_is_float(v->type.dtype));
-        return fl ? call("jt_f2i", CType::i64, {scalar(v)}) : convert(scalar(v), DType::i64, DType::i64);
+        return fl ? call("jt_f2i", CType::i64, {scalar(v)})
+                  : convert(scalar(v), DType::i64, DType::i64);
       };
       begin = bound(n.operand(0));
       end = bound(n.operand(1));
@@ -511,8 +516,8 @@ class Builder {
     }
     const ir::Shape& vs = d.type.shape;
     out.push_back(nest(NestRole::var_assign, n, nm, vs, [&](const Idx& idx) {
-      ExprPtr v = at(value, map_idx(value->type.is_value() ? value->type.shape : ir::Shape{}, vs,
-                                    idx));
+      ExprPtr v =
+          at(value, map_idx(value->type.is_value() ? value->type.shape : ir::Shape{}, vs, idx));
       return std::vector<StmtPtr>{
           array_store(nm, idx, convert(v, ir::operand_dtype(*value), d.type.dtype))};
     }));
@@ -534,7 +539,9 @@ class Builder {
     const bool scalar_out = n.type.shape.empty();
     const bool mean = n.op == Op::mean;
     const std::string nm = name(n), cnt = "c" + std::to_string(seq_.at(&n));
-    const Update op = n.op == Op::amax ? Update::amax : n.op == Op::amin ? Update::amin : Update::add;
+    const Update op = n.op == Op::amax   ? Update::amax
+                      : n.op == Op::amin ? Update::amin
+                                         : Update::add;
     if (scalar_out) {
       out.push_back(tagged(decl(nm, ct, convert(init, init->dtype, t)), n));
       if (mean) out.push_back(decl(cnt, CType::i64, int_imm(0)));
@@ -613,14 +620,15 @@ class Builder {
       body.push_back(decl("acc", ct, convert(int_imm(0), DType::i64, n.type.dtype)));
       ExprPtr prod = binop(Op::mul, convert(at(a, ia), a->type.dtype, n.type.dtype),
                            convert(at(b, ib), b->type.dtype, n.type.dtype));
-      body.push_back(for_("kk", K,
-                          {skip_unless(binop(Op::logical_and, mask_cond(sa, ia), mask_cond(sb, ib))),
-                           assign("acc", prod, Update::add)}));
+      body.push_back(
+          for_("kk", K,
+               {skip_unless(binop(Op::logical_and, mask_cond(sa, ia), mask_cond(sb, ib))),
+                assign("acc", prod, Update::add)}));
       if (n.operands.size() > 2) {
         const NodePtr& c = n.operand(2);
-        body.push_back(assign("acc", convert(at(c, map_idx(c->type.shape, so, idx)),
-                                             c->type.dtype, n.type.dtype),
-                              Update::add));
+        body.push_back(assign(
+            "acc", convert(at(c, map_idx(c->type.shape, so, idx)), c->type.dtype, n.type.dtype),
+            Update::add));
       }
       body.push_back(array_store(nm, idx, var("acc", ct)));
       return body;
@@ -637,8 +645,7 @@ class Builder {
         return put(tensor_size(scalar(n.operand(0)), int(n.ival)));
       case NodeKind::numel: {
         ExprPtr t = scalar(n.operand(0)), e = int_imm(1);
-        for (int d = 0; d < n.operand(0)->type.rank; ++d)
-          e = binop(Op::mul, e, tensor_size(t, d));
+        for (int d = 0; d < n.operand(0)->type.rank; ++d) e = binop(Op::mul, e, tensor_size(t, d));
         return put(e);
       }
       case NodeKind::var_read:

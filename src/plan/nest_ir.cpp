@@ -71,8 +71,12 @@ std::string_view nest_role_name(NestRole role) {
 
 namespace {
 
-ExprPtr make(Expr e) { return std::make_shared<const Expr>(std::move(e)); }
-StmtPtr make(Stmt s) { return std::make_shared<const Stmt>(std::move(s)); }
+ExprPtr make(Expr e) {
+  return std::make_shared<const Expr>(std::move(e));
+}
+StmtPtr make(Stmt s) {
+  return std::make_shared<const Stmt>(std::move(s));
+}
 
 }  // namespace
 
@@ -268,8 +272,7 @@ StmtPtr array_fill(std::string name, ExprPtr value) {
   return make(std::move(s));
 }
 
-StmtPtr array_store(std::string name, std::vector<ExprPtr> indices, ExprPtr value,
-                    Update update) {
+StmtPtr array_store(std::string name, std::vector<ExprPtr> indices, ExprPtr value, Update update) {
   Stmt s;
   s.kind = StmtKind::array_store;
   s.name = std::move(name);

@@ -25,23 +25,25 @@ std::string_view ctype_name(CType t);
 CType compute_ctype_of(DType dtype);
 
 // X(name, doc): operands and attributes of each expression kind.
-#define JAGTILE_PLAN_EXPR_KINDS(X)                                                              \
-  X(int_imm, "ival")                                                                            \
-  X(float_imm, "fval (a double literal)")                                                       \
-  X(bool_imm, "ival (0/1)")                                                                     \
-  X(var, "name: a local, a loop index or a program variable (s0, lim0, id0)")                   \
-  X(capture, "ival = index into the function's captures: a host value")                        \
-  X(tensor_size, "ival = dim; args {capture of a tensor}")                                      \
-  X(array_read, "name = the array; args = one index per dim of the array")                      \
-  X(load, "node = the IR load; ival = capture of the tensor; args = one index per tensor dim, " \
-          "then the mask when has_mask; site")                                                  \
-  X(compute, "node = an IR binary / unary / where / cast / full node, computed on args")        \
-  X(convert, "args {a}; from = a's dtype, dtype = the target (the IR's conversion rules)")      \
-  X(select, "args {cond, a, b}")                                                                \
-  X(call, "name = a helper of the generated code (jt_min64, jt_clamp_len, jt_f2i); args")       \
-  X(binop, "op: plain int64 / bool arithmetic (add sub mul lt le gt ge eq ne logical_and "      \
-           "logical_or bit_or); args {a, b}")                                                   \
-  X(not_, "args {a}")                                                                           \
+#define JAGTILE_PLAN_EXPR_KINDS(X)                                                         \
+  X(int_imm, "ival")                                                                       \
+  X(float_imm, "fval (a double literal)")                                                  \
+  X(bool_imm, "ival (0/1)")                                                                \
+  X(var, "name: a local, a loop index or a program variable (s0, lim0, id0)")              \
+  X(capture, "ival = index into the function's captures: a host value")                    \
+  X(tensor_size, "ival = dim; args {capture of a tensor}")                                 \
+  X(array_read, "name = the array; args = one index per dim of the array")                 \
+  X(load,                                                                                  \
+    "node = the IR load; ival = capture of the tensor; args = one index per tensor dim, "  \
+    "then the mask when has_mask; site")                                                   \
+  X(compute, "node = an IR binary / unary / where / cast / full node, computed on args")   \
+  X(convert, "args {a}; from = a's dtype, dtype = the target (the IR's conversion rules)") \
+  X(select, "args {cond, a, b}")                                                           \
+  X(call, "name = a helper of the generated code (jt_min64, jt_clamp_len, jt_f2i); args")  \
+  X(binop,                                                                                 \
+    "op: plain int64 / bool arithmetic (add sub mul lt le gt ge eq ne logical_and "        \
+    "logical_or bit_or); args {a, b}")                                                     \
+  X(not_, "args {a}")                                                                      \
   X(in_bounds, "args {index, extent}: 0 <= index < extent, as one unsigned comparison")
 
 enum class ExprKind : uint8_t {
@@ -86,28 +88,32 @@ ExprPtr not_(ExprPtr a);
 ExprPtr in_bounds(ExprPtr index, ExprPtr extent);
 
 // X(name, doc): operands and attributes of each statement kind.
-#define JAGTILE_PLAN_STMT_KINDS(X)                                                              \
-  X(seq, "body: statements in order")                                                           \
-  X(scope, "body: statements in their own block scope")                                         \
-  X(comment, "name = text (a source line)")                                                     \
-  X(let, "name, ctype, value: a constant local")                                                \
-  X(decl, "name, ctype, value: a mutable local and its first value")                            \
-  X(assign, "name, value; update = none | add | amax | amin | bit_or")                          \
-  X(array_decl, "name, ctype, extents: a tile array (extents: one expr per dim)")               \
+#define JAGTILE_PLAN_STMT_KINDS(X)                                                               \
+  X(seq, "body: statements in order")                                                            \
+  X(scope, "body: statements in their own block scope")                                          \
+  X(comment, "name = text (a source line)")                                                      \
+  X(let, "name, ctype, value: a constant local")                                                 \
+  X(decl, "name, ctype, value: a mutable local and its first value")                             \
+  X(assign, "name, value; update = none | add | amax | amin | bit_or")                           \
+  X(array_decl, "name, ctype, extents: a tile array (extents: one expr per dim)")                \
   X(array_fill, "name, value: every element (update mean: divided by the count array value)")    \
-  X(array_store, "name, indices, value; update as for assign")                                  \
-  X(tensor_store, "node = the IR store; ival = capture of the tensor; indices (one per tensor "  \
-                  "dim); value; mask (may be null); site")                                      \
-  X(for_, "name = index, extent; body; loop = serial | simd | endpoints; reductions")           \
-  X(tile_loop, "ival = block id; begin, end; body: the program loop of an inner hl.tile, "      \
-               "hl.grid or hl.jagged_tile")                                                     \
-  X(if_, "value = cond; body = then; orelse = else")                                            \
+  X(array_store, "name, indices, value; update as for assign")                                   \
+  X(tensor_store,                                                                                \
+    "node = the IR store; ival = capture of the tensor; indices (one per tensor "                \
+    "dim); value; mask (may be null); site")                                                     \
+  X(for_, "name = index, extent; body; loop = serial | simd | endpoints; reductions")            \
+  X(tile_loop,                                                                                   \
+    "ival = block id; begin, end; body: the program loop of an inner hl.tile, "                  \
+    "hl.grid or hl.jagged_tile")                                                                 \
+  X(if_, "value = cond; body = then; orelse = else")                                             \
   X(skip_unless, "value = cond: the rest of the enclosing loop's iteration is skipped if false") \
-  X(fail, "ival = error code (abi.h), site; args {index, extent}; dim")                         \
-  X(checked_int, "name, op, value = a, extent = b, site: a host integer op that reports "       \
-                 "overflow / division by zero (error codes 4, 6) instead of wrapping")          \
-  X(nest, "body; ival = nest id; role; name = the array it fills (value, reduce, matmul), "     \
-          "node = the IR node it computes")
+  X(fail, "ival = error code (abi.h), site; args {index, extent}; dim")                          \
+  X(checked_int,                                                                                 \
+    "name, op, value = a, extent = b, site: a host integer op that reports "                     \
+    "overflow / division by zero (error codes 4, 6) instead of wrapping")                        \
+  X(nest,                                                                                        \
+    "body; ival = nest id; role; name = the array it fills (value, reduce, matmul), "            \
+    "node = the IR node it computes")
 
 enum class StmtKind : uint8_t {
 #define JAGTILE_PLAN_STMT_ENUM(name, doc) name,
@@ -151,8 +157,8 @@ struct Stmt {
   ExprPtr value;   // let, decl, assign, array_fill, array_store, tensor_store, if_, skip_unless,
                    // checked_int (a)
   ExprPtr extent;  // for_, checked_int (b)
-  ExprPtr begin, end;  // tile_loop
-  ExprPtr mask;        // tensor_store
+  ExprPtr begin, end;            // tile_loop
+  ExprPtr mask;                  // tensor_store
   std::vector<ExprPtr> indices;  // array_store, tensor_store, array_decl (extents), fail args
   std::vector<StmtPtr> body;     // seq, scope, for_, tile_loop, if_ (then), nest
   std::vector<StmtPtr> orelse;   // if_
@@ -198,11 +204,11 @@ struct Site {
 
 // One device function: the program body of one outermost loop, with the host values it reads.
 struct DeviceFunc {
-  std::string name;            // jt_loop<seq>
+  std::string name;  // jt_loop<seq>
   const host::DeviceNest* nest = nullptr;
-  int block = 0;               // the outermost loop's block id
+  int block = 0;  // the outermost loop's block id
   int64_t block_size = 1;
-  std::vector<StmtPtr> body;   // one program: s<b>, e<b>, lim<b>, id<b> are in scope
+  std::vector<StmtPtr> body;  // one program: s<b>, e<b>, lim<b>, id<b> are in scope
 };
 
 // Every device function of a kernel and the failure sites they share.

@@ -127,8 +127,7 @@ class Printer {
         os << e->name << "(" << args() << ")";
         break;
       case ExprKind::binop:
-        os << "(" << expr(e->args[0]) << " " << op_symbol(e->op) << " " << expr(e->args[1])
-           << ")";
+        os << "(" << expr(e->args[0]) << " " << op_symbol(e->op) << " " << expr(e->args[1]) << ")";
         break;
       case ExprKind::not_:
         os << "!" << expr(e->args[0]);
@@ -178,9 +177,9 @@ class Printer {
         return line(indent,
                     s.name + "[" + list + "] " + update_symbol(s.update) + " " + expr(s.value));
       case StmtKind::tensor_store:
-        return line(indent, "store " + capture_name(int(s.ival)) + "[" + list + "] = " +
-                                expr(s.value) + (s.mask ? " if " + expr(s.mask) : "") + " @" +
-                                std::to_string(s.site));
+        return line(indent, "store " + capture_name(int(s.ival)) + "[" + list +
+                                "] = " + expr(s.value) + (s.mask ? " if " + expr(s.mask) : "") +
+                                " @" + std::to_string(s.site));
       case StmtKind::for_: {
         std::string head = "for " + s.name + " < " + expr(s.extent);
         if (s.loop == LoopKind::simd) head += " simd";
@@ -192,8 +191,8 @@ class Printer {
       }
       case StmtKind::tile_loop:
         line(indent, "tile_loop " + plan_.kernel->blocks.at(size_t(s.ival)).name + " (#" +
-                         std::to_string(s.ival) + ") from " + expr(s.begin) + " to " +
-                         expr(s.end) + ":");
+                         std::to_string(s.ival) + ") from " + expr(s.begin) + " to " + expr(s.end) +
+                         ":");
         return stmts(s.body, indent + 1);
       case StmtKind::if_:
         line(indent, "if " + expr(s.value) + ":");
@@ -209,14 +208,15 @@ class Printer {
         return line(indent, "fail " + std::to_string(s.ival) + " @" + std::to_string(s.site) +
                                 " (" + list + ", dim " + std::to_string(s.dim) + ")");
       case StmtKind::checked_int:
-        return line(indent, "let " + s.name + " = checked " + std::string(ir::op_name(s.op)) +
-                                "(" + expr(s.value) + ", " + expr(s.extent) + ") @" +
+        return line(indent, "let " + s.name + " = checked " + std::string(ir::op_name(s.op)) + "(" +
+                                expr(s.value) + ", " + expr(s.extent) + ") @" +
                                 std::to_string(s.site));
       case StmtKind::nest: {
-        std::string head = "nest #" + std::to_string(s.ival) + " " +
-                           std::string(nest_role_name(s.role));
+        std::string head =
+            "nest #" + std::to_string(s.ival) + " " + std::string(nest_role_name(s.role));
         if (!s.name.empty()) head += " " + s.name;
-        if (s.node && s.node->loc.line > 0) head += " (line " + std::to_string(s.node->loc.line) + ")";
+        if (s.node && s.node->loc.line > 0)
+          head += " (line " + std::to_string(s.node->loc.line) + ")";
         line(indent, head + ":");
         return stmts(s.body, indent + 1);
       }

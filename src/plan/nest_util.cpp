@@ -260,7 +260,9 @@ int Units::producer(const std::string& array) const {
   return -1;
 }
 
-Units collect_units(const DeviceFunc& func) { return UnitCollector(func).run(); }
+Units collect_units(const DeviceFunc& func) {
+  return UnitCollector(func).run();
+}
 
 const ir::Node* root_tensor(const ir::Node* t) {
   while (t && t->kind == ir::NodeKind::view) t = t->operand(0).get();

@@ -63,13 +63,13 @@ std::string name_prefix(const std::string& name);
 
 // ---- units ----
 struct Unit {
-  int list = 0;    // which program-level list
-  int index = 0;   // position in it
-  int order = 0;   // program order over the whole function
+  int list = 0;   // which program-level list
+  int index = 0;  // position in it
+  int order = 0;  // program order over the whole function
   StmtPtr stmt;
-  std::set<std::string> reads;   // arrays read (deep)
-  std::set<std::string> pinned;  // arrays read as a loop's structure (never inlined)
-  std::set<std::string> writes;  // arrays written (deep)
+  std::set<std::string> reads;       // arrays read (deep)
+  std::set<std::string> pinned;      // arrays read as a loop's structure (never inlined)
+  std::set<std::string> writes;      // arrays written (deep)
   std::set<const ir::Node*> loads;   // root tensors loaded (deep)
   std::set<const ir::Node*> stores;  // root tensors stored (deep)
 };

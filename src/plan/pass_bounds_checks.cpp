@@ -143,8 +143,7 @@ std::vector<StmtPtr> prune(const std::vector<StmtPtr>& stmts) {
               continue;
             }
             StmtPtr r = map_bodies(s, go);
-            if (r->kind == StmtKind::for_ &&
-                !any_stmt(r, [](const Stmt& x) {
+            if (r->kind == StmtKind::for_ && !any_stmt(r, [](const Stmt& x) {
                   return x.kind == StmtKind::assign || x.kind == StmtKind::fail;
                 })) {
               changed = true;
@@ -219,18 +218,16 @@ std::vector<StmtPtr> mark_loops(const std::vector<StmtPtr>& stmts,
   std::vector<StmtPtr> out;
   for (const StmtPtr& s : stmts) {
     if (s->kind != StmtKind::for_) {
-      out.push_back(map_bodies(s, [&](const std::vector<StmtPtr>& b) {
-        return mark_loops(b, lets);
-      }));
+      out.push_back(
+          map_bodies(s, [&](const std::vector<StmtPtr>& b) { return mark_loops(b, lets); }));
       continue;
     }
     bool innermost = true;
     for (const StmtPtr& b : s->body)
       innermost &= !any_stmt(b, [](const Stmt& x) { return x.kind == StmtKind::for_; });
     if (!innermost) {
-      out.push_back(map_bodies(s, [&](const std::vector<StmtPtr>& b) {
-        return mark_loops(b, lets);
-      }));
+      out.push_back(
+          map_bodies(s, [&](const std::vector<StmtPtr>& b) { return mark_loops(b, lets); }));
       continue;
     }
     Monotone mono(s->name, lets);
@@ -247,7 +244,8 @@ std::vector<StmtPtr> mark_loops(const std::vector<StmtPtr>& stmts,
     }
     Stmt copy = *s;
     copy.loop = endpoints ? LoopKind::endpoints : LoopKind::simd;
-    copy.reductions = endpoints ? std::vector<Reduction>{} : std::vector<Reduction>{{"bad", Update::bit_or}};
+    copy.reductions =
+        endpoints ? std::vector<Reduction>{} : std::vector<Reduction>{{"bad", Update::bit_or}};
     out.push_back(std::make_shared<const Stmt>(std::move(copy)));
   }
   return out;
@@ -260,8 +258,8 @@ std::vector<StmtPtr> checks_before(const Stmt& s) {
   for (const Access& a : accesses_in(s))
     for (size_t d = 0; d < a.index.size(); ++d) {
       ExprPtr size = tensor_size(a.tensor, int(d));
-      StmtPtr check = if_(not_(in_bounds(a.index[d], size)),
-                          {fail(1, a.site, a.index[d], size, int(d))});
+      StmtPtr check =
+          if_(not_(in_bounds(a.index[d], size)), {fail(1, a.site, a.index[d], size, int(d))});
       out.push_back(a.mask ? if_(a.mask, {check}) : check);
     }
   return out;
@@ -288,7 +286,8 @@ StmtPtr rename_locals(const StmtPtr& s, NameGen& names) {
   std::map<std::string, ExprPtr> renamed;
   visit(s, [&](const Stmt& st) {
     if (st.kind == StmtKind::let || st.kind == StmtKind::decl || st.kind == StmtKind::for_)
-      if (!renamed.count(st.name)) renamed[st.name] = var(names.fresh(name_prefix(st.name)), st.ctype);
+      if (!renamed.count(st.name))
+        renamed[st.name] = var(names.fresh(name_prefix(st.name)), st.ctype);
   });
   std::function<StmtPtr(const StmtPtr&)> go = [&](const StmtPtr& st) {
     StmtPtr r = map_own_exprs(st, [&](const ExprPtr& e) { return substitute(e, renamed); });
@@ -329,8 +328,9 @@ std::vector<StmtPtr> checked(const StmtPtr& nest, NameGen& names) {
   check_body = mark_loops(check_body, lets);
   StmtPtr check = rename_locals(as_nest(*nest, NestRole::check, std::move(check_body)), names);
   StmtPtr diag = rename_locals(as_nest(*nest, NestRole::diagnose, diagnose(nest->body)), names);
-  Stmt guard = *scope({decl("bad", CType::i64, int_imm(0)), check,
-                        if_(var("bad", CType::i64), {diag, fail(1, -1, int_imm(0), int_imm(0), 0)})});
+  Stmt guard =
+      *scope({decl("bad", CType::i64, int_imm(0)), check,
+              if_(var("bad", CType::i64), {diag, fail(1, -1, int_imm(0), int_imm(0), 0)})});
   guard.node = nest->node;  // the source line it checks
   return {std::make_shared<const Stmt>(std::move(guard)), nest};
 }
@@ -348,9 +348,8 @@ std::vector<StmtPtr> program_list(const std::vector<StmtPtr>& stmts, NameGen& na
     }
     if (s->kind == StmtKind::scope || s->kind == StmtKind::seq || s->kind == StmtKind::tile_loop ||
         s->kind == StmtKind::if_) {
-      out.push_back(map_bodies(s, [&](const std::vector<StmtPtr>& b) {
-        return program_list(b, names);
-      }));
+      out.push_back(
+          map_bodies(s, [&](const std::vector<StmtPtr>& b) { return program_list(b, names); }));
       continue;
     }
     // A scalar load where it stands: checked before it, always.

@@ -51,8 +51,8 @@ class CpuBackend : public BackendImpl {
     if (!spec.host.nests.empty()) {
       plan::Plan plan = plan::plan_kernel(spec.kernel, spec.host, options.checked);
       codegen::cpu::JitStats jit;
-      exe->compiled = codegen::cpu::compile_cpu(
-          plan, codegen::cpu::Jit::for_dir(options.cache_dir), &jit);
+      exe->compiled =
+          codegen::cpu::compile_cpu(plan, codegen::cpu::Jit::for_dir(options.cache_dir), &jit);
       if (stats)
         stats->source = jit.source == codegen::cpu::JitStats::Source::compiled
                             ? PrepareStats::Source::compiled
@@ -73,8 +73,7 @@ class CpuBackend : public BackendImpl {
 
   std::string source(const Specialisation& spec, const Options& options) const override {
     if (spec.host.nests.empty()) return {};
-    return codegen::cpu::print_cpp(plan::plan_kernel(spec.kernel, spec.host, options.checked))
-        .code;
+    return codegen::cpu::print_cpp(plan::plan_kernel(spec.kernel, spec.host, options.checked)).code;
   }
   std::string plan_trace(const Specialisation& spec, const Options& options) const override {
     std::string trace;

@@ -36,7 +36,9 @@ std::string registered_names() {
 void log_dispatch(const Specialisation& spec, Backend requested) {
   if (!ir::debug_enabled("dispatch")) return;
   DispatchText t = dispatch_text(spec, requested);
-  std::string why = t.reason.empty() ? "" : t.forced ? " (" + t.reason + ")" : " (reason: " + t.reason + ")";
+  std::string why = t.reason.empty() ? ""
+                    : t.forced       ? " (" + t.reason + ")"
+                                     : " (reason: " + t.reason + ")";
   std::cerr << "jagtile: dispatch " << spec.kernel.name << ": " << t.dispatch << why << "\n";
 }
 
@@ -66,9 +68,9 @@ const BackendImpl& choose_backend(const Specialisation& spec, Backend requested)
   if (requested != Backend::auto_select) {
     const BackendImpl* b = find_backend(requested);
     if (!b)
-      throw UserError("backend '" + std::string(backend_name(requested)) +
-                          "' is not available in this build",
-                      "the backends are: " + registered_names() + " (or auto)");
+      throw UserError(
+          "backend '" + std::string(backend_name(requested)) + "' is not available in this build",
+          "the backends are: " + registered_names() + " (or auto)");
     if (!b->runs_on(spec.device.kind))
       throw UserError("kernel '" + kernel + "' cannot run on backend '" + std::string(b->name()) +
                           "': its tensors are on " + spec.device.str() + " and backend '" +
@@ -98,13 +100,13 @@ const BackendImpl& choose_backend(const Specialisation& spec, Backend requested)
     if (why.empty()) return *b;
     reasons += "; " + std::string(b->name()) + ": " + why;
   }
-  throw UserError("no backend can run kernel '" + kernel + "' on " + spec.device.str() +
-                      reasons.substr(1),
-                  "move the tensors to the CPU, or see `jagtile explain`");
+  throw UserError(
+      "no backend can run kernel '" + kernel + "' on " + spec.device.str() + reasons.substr(1),
+      "move the tensors to the CPU, or see `jagtile explain`");
 }
 
-CallResult run_bound(const Specialisation& spec, const BackendImpl& backend,
-                     const BoundArgs& bound, const Options& options, bool debug_env) {
+CallResult run_bound(const Specialisation& spec, const BackendImpl& backend, const BoundArgs& bound,
+                     const Options& options, bool debug_env) {
   if (debug_env) log_dispatch(spec, options.backend);
   std::shared_ptr<const Executable> exe = spec.executable(backend, options);
   CallResult r;

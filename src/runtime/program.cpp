@@ -54,8 +54,10 @@ std::string Config::str() const {
       s += (i ? ", " : "") + std::to_string(block_sizes[i]);
     s += "]";
   }
-  if (reduce_chunk_rows > 0) s += (s.empty() ? "" : " ") + ("chunk_rows=" + std::to_string(reduce_chunk_rows));
-  if (reduce_workers > 0) s += (s.empty() ? "" : " ") + ("workers=" + std::to_string(reduce_workers));
+  if (reduce_chunk_rows > 0)
+    s += (s.empty() ? "" : " ") + ("chunk_rows=" + std::to_string(reduce_chunk_rows));
+  if (reduce_workers > 0)
+    s += (s.empty() ? "" : " ") + ("workers=" + std::to_string(reduce_workers));
   return s;
 }
 
@@ -107,13 +109,17 @@ Program Program::from_source(const std::string& source, const std::string& file_
   return p;
 }
 
-const std::vector<KernelInfo>& Program::kernels() const { return state_->kernels; }
+const std::vector<KernelInfo>& Program::kernels() const {
+  return state_->kernels;
+}
 
 const KernelInfo& Program::kernel(const std::string& name) const {
   return state_->kernels[state_->kernel_index(name)];
 }
 
-size_t Program::cached_specialisations() const { return state_->cache.size(); }
+size_t Program::cached_specialisations() const {
+  return state_->cache.size();
+}
 
 Specialised Program::specialise(const std::string& kernel_name, const ArgMap& args,
                                 const Options& options) const {
@@ -151,11 +157,17 @@ DispatchDecision Program::explain(const std::string& kernel_name, const ArgMap& 
 
 // ---- Specialised -----------------------------------------------------------------------------
 
-const std::string& Specialised::kernel() const { return state_->spec->kernel.name; }
+const std::string& Specialised::kernel() const {
+  return state_->spec->kernel.name;
+}
 
-Device Specialised::device() const { return state_->spec->device; }
+Device Specialised::device() const {
+  return state_->spec->device;
+}
 
-Backend Specialised::backend() const { return chosen(*state_).id(); }
+Backend Specialised::backend() const {
+  return chosen(*state_).id();
+}
 
 DispatchDecision Specialised::decision() const {
   const Specialisation& spec = *state_->spec;
@@ -194,8 +206,7 @@ std::string Specialised::why_not(Backend backend) const {
 
 std::string Specialised::source(Backend backend) const {
   const BackendImpl* b = runtime::find_backend(backend);
-  if (!b || !b->runs_on(state_->spec->device.kind) || !state_->spec->why_not(*b).empty())
-    return {};
+  if (!b || !b->runs_on(state_->spec->device.kind) || !state_->spec->why_not(*b).empty()) return {};
   return b->source(*state_->spec, state_->options);
 }
 
@@ -222,6 +233,8 @@ CallResult Specialised::run(const ArgMap& args) const {
                             std::getenv("JAGTILE_DEBUG") != nullptr);
 }
 
-double Specialised::lower_ms() const { return state_->spec->lower_ms; }
+double Specialised::lower_ms() const {
+  return state_->spec->lower_ms;
+}
 
 }  // namespace jagtile

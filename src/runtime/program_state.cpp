@@ -129,7 +129,6 @@ std::shared_ptr<const ProgramState> ProgramState::parse(const std::string& sourc
   return impl;
 }
 
-
 // ---- the specialisation cache ----------------------------------------------------------
 
 std::shared_ptr<const Specialisation> SpecialisationCache::find(const std::string& key) const {

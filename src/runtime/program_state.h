@@ -68,8 +68,8 @@ const BackendImpl& choose_backend(const Specialisation& spec, Backend requested)
 
 // Runs a bound call on the chosen backend (prepares its executable on first use). With
 // `debug_env` (JAGTILE_DEBUG is set), logs the dispatch when it asks for that.
-CallResult run_bound(const Specialisation& spec, const BackendImpl& backend,
-                     const BoundArgs& bound, const Options& options, bool debug_env);
+CallResult run_bound(const Specialisation& spec, const BackendImpl& backend, const BoundArgs& bound,
+                     const Options& options, bool debug_env);
 
 // The state behind a Specialised handle.
 struct SpecialisedState {

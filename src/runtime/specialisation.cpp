@@ -35,8 +35,8 @@ Specialisation::Specialisation(const ProgramState& program_state, size_t index, 
                                     lower_options, /*trace=*/false);
   kernel = std::move(c.kernel);
   host = host::split_host_device(kernel);
-  lower_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
-                 .count();
+  lower_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
 const analysis::DispatchResult& Specialisation::dispatch() const {

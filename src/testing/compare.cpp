@@ -9,7 +9,6 @@
 namespace jagtile {
 namespace {
 
-
 std::string index_str(const Shape& shape, int64_t flat) {
   std::vector<int64_t> idx(shape.size(), 0);
   for (size_t d = shape.size(); d-- > 0;) {

@@ -19,7 +19,8 @@ enum class LengthDist : uint8_t {
   one_huge,  // item B/2 holds half of all rows; the rest uniform
   tiny,      // lengths uniform in 0..4
 };
-std::optional<LengthDist> parse_length_dist(std::string_view name);  // uniform|zipf|empty|one-huge|tiny
+std::optional<LengthDist> parse_length_dist(
+    std::string_view name);  // uniform|zipf|empty|one-huge|tiny
 std::string_view length_dist_name(LengthDist dist);
 
 struct JaggedShape {

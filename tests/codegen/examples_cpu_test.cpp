@@ -86,7 +86,8 @@ INSTANTIATE_TEST_SUITE_P(All, ExampleOnCpu,
 // every dimension and jagged tiles shorter than their block.
 TEST(ExampleOnCpuBlocks, OddBlockSizesMatchInterpreter) {
   use_shared_cache_dir();
-  Program p = Program::from_source(read_source_file("examples/jagged_softmax.py"), "jagged_softmax.py");
+  Program p =
+      Program::from_source(read_source_file("examples/jagged_softmax.py"), "jagged_softmax.py");
   const ExampleInfo* info = find_example("jagged_softmax");
   JaggedShape s;
   s.batch = 29;
@@ -110,7 +111,8 @@ TEST(ExampleOnCpuBlocks, OddBlockSizesMatchInterpreter) {
 // the interpreter does.
 TEST(ExampleOnCpuBlocks, HugeBlockSizesUseHeapArraysAndMatchInterpreter) {
   use_shared_cache_dir();
-  Program p = Program::from_source(read_source_file("examples/jagged_softmax.py"), "jagged_softmax.py");
+  Program p =
+      Program::from_source(read_source_file("examples/jagged_softmax.py"), "jagged_softmax.py");
   const ExampleInfo* info = find_example("jagged_softmax");
   JaggedShape s;
   s.batch = 70;

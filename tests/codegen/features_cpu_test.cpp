@@ -2,10 +2,10 @@
 // interpreter: full dimensions (`x[t]` of a 2-D tensor), grid loops with per-program `if`,
 // integer arithmetic (Python floor division and modulo, exact), reductions to a scalar,
 // 16-bit outputs, and host integer overflow reported like the interpreter.
-#include <cstring>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <cstring>
 
 #include "codegen_helpers.h"
 #include "jagtile/error.h"

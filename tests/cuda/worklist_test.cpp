@@ -3,6 +3,8 @@
 // combiner choice for items cut between workers, launch shaping, and a host replay of the
 // kernels' plan that must reproduce a plain reduction. The worklist itself (positions, balance)
 // is tested in tests/templates/partition_test.cpp.
+#include "templates/cuda/worklist.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -15,9 +17,8 @@
 #include <string>
 #include <vector>
 
-#include "jagtile/error.h"
-#include "templates/cuda/worklist.h"
 #include "../templates/partition_cases.h"
+#include "jagtile/error.h"
 
 namespace jagtile::cuda_reduce {
 namespace {

@@ -1,5 +1,7 @@
 // The bundled examples' references on tiny hand-computed inputs (so the references themselves
 // are right), their input recipes, their user errors, and the output comparison.
+#include "testing/references.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -8,7 +10,6 @@
 
 #include "jagtile/error.h"
 #include "testing/examples.h"
-#include "testing/references.h"
 
 namespace jagtile {
 namespace {

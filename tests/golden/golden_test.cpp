@@ -11,10 +11,10 @@
 #include "host/host_program.h"
 #include "ir/pipeline.h"
 #include "ir/printer.h"
-#include "plan/nest_printer.h"
-#include "plan/planner.h"
 #include "lang/check.h"
 #include "lang/parser.h"
+#include "plan/nest_printer.h"
+#include "plan/planner.h"
 
 namespace jagtile::testing {
 namespace {

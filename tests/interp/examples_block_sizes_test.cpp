@@ -47,8 +47,8 @@ TEST_P(ExampleBlockSizes, MatchesReference) {
       for (size_t i = 0; i < out.size(); ++i) {
         Comparison c =
             compare_tensors(out[i], ref[i].value, ex->tolerance(ref[i].value.dtype()), ref[i].rows);
-        EXPECT_TRUE(c.ok) << ex->kernel << " " << o.config.str() << " " << dtype_name(dtype)
-                          << ": " << c.mismatch;
+        EXPECT_TRUE(c.ok) << ex->kernel << " " << o.config.str() << " " << dtype_name(dtype) << ": "
+                          << c.mismatch;
       }
     }
   }

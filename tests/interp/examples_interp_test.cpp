@@ -27,8 +27,8 @@ TEST(ExamplesInterp, JaggedSumMatchesLoops) {
   Tensor x = f32({7, M}, vals);
   Tensor off = i64({4}, {0, 2, 2, 7});
   Program p = Program::from_source(read_example("jagged_sum"), "jagged_sum.py");
-  for (std::vector<int64_t> bs : std::vector<std::vector<int64_t>>{
-           {1, 1, 1}, {2, 2, 3}, {16, 32, 32}, {3, 1, 2}}) {
+  for (std::vector<int64_t> bs :
+       std::vector<std::vector<int64_t>>{{1, 1, 1}, {2, 2, 3}, {16, 32, 32}, {3, 1, 2}}) {
     Options o;
     o.backend = Backend::interp;
     o.config.block_sizes = bs;

@@ -167,9 +167,7 @@ TEST(Program, ExplainReportsGenericWithTheIr) {
 
 TEST(Program, SpecialisesOnDtypesAndRanksNotSizes) {
   Program p = two_kernels();
-  auto cache_size = [&] {
-    return p.cached_specialisations();
-  };
+  auto cache_size = [&] { return p.cached_specialisations(); };
   p.call("copy", {{"x", f32({2}, {1, 2})}}, interp_options());
   p.call("copy", {{"x", f32({5}, {1, 2, 3, 4, 5})}}, interp_options());
   EXPECT_EQ(cache_size(), 1u);

@@ -14,11 +14,11 @@
 namespace jagtile::plan_test {
 namespace {
 
-using ::testing::HasSubstr;
-using ::testing::Not;
 using plan::NestRole;
 using plan::Stmt;
 using plan::StmtKind;
+using ::testing::HasSubstr;
+using ::testing::Not;
 
 ArgMap sum_args() {
   return {{"x_values", Tensor::zeros({7, 3}, DType::f32)},
@@ -83,7 +83,8 @@ TEST(BuildNests, EveryDeviceValueGetsAnArrayAndItsOwnValueNest) {
   });
   EXPECT_EQ(int(s.nests(NestRole::value).size()), device_values);
   // Loads sit only in value nests (no fusion yet).
-  for (const Stmt* n : s.nests(NestRole::reduce)) EXPECT_EQ(Subject::loads_in(*n, "x_flat", s.func()), 0);
+  for (const Stmt* n : s.nests(NestRole::reduce))
+    EXPECT_EQ(Subject::loads_in(*n, "x_flat", s.func()), 0);
 }
 
 TEST(BuildNests, TheFormPrintsWithCapturesAndSites) {
@@ -109,8 +110,7 @@ TEST(InlineIndexArithmetic, IndexArraysDisappearButJaggedExtentsStay) {
   EXPECT_EQ(after, 7u) << s.text();
   for (const Stmt* n : s.nests(NestRole::value)) {
     ir::NodeKind k = n->node->kind;
-    EXPECT_TRUE(k == ir::NodeKind::load || k == ir::NodeKind::var_read ||
-                k == ir::NodeKind::binary)
+    EXPECT_TRUE(k == ir::NodeKind::load || k == ir::NodeKind::var_read || k == ir::NodeKind::binary)
         << n->name << " is " << ir::kind_name(k);
   }
   EXPECT_THAT(s.text(), HasSubstr("end2 max= int64(v11[")) << "nnz (v11) must stay an array";
@@ -127,7 +127,8 @@ TEST(FuseSingleConsumers, TheLoadEndsInsideTheReductionThatReadsIt) {
   ASSERT_EQ(reduces.size(), 1u);
   EXPECT_EQ(Subject::loads_in(*reduces[0], "x_flat", s.func()), 1) << s.text();
   // No value nest loads x_flat any more; `acc + ...` is computed in the variable's update.
-  for (const Stmt* n : s.nests(NestRole::value)) EXPECT_EQ(Subject::loads_in(*n, "x_flat", s.func()), 0);
+  for (const Stmt* n : s.nests(NestRole::value))
+    EXPECT_EQ(Subject::loads_in(*n, "x_flat", s.func()), 0);
   std::vector<const Stmt*> updates = s.nests(NestRole::var_assign);
   ASSERT_EQ(updates.size(), 1u);
 }
@@ -157,7 +158,8 @@ TEST(ReloadLoads, ALoadWithSeveralReadersIsLoadedInEachAndHasNoArray) {
   plan::verify(s.plan);
   int in_values = 0, in_reduces = 0;
   for (const Stmt* n : s.nests(NestRole::value)) in_values += Subject::loads_in(*n, "x", s.func());
-  for (const Stmt* n : s.nests(NestRole::reduce)) in_reduces += Subject::loads_in(*n, "x", s.func());
+  for (const Stmt* n : s.nests(NestRole::reduce))
+    in_reduces += Subject::loads_in(*n, "x", s.func());
   EXPECT_EQ(in_values, 0) << s.text();
   EXPECT_EQ(in_reduces, 3) << s.text();  // amax, the centred sum, the plain sum
 }
@@ -188,8 +190,7 @@ TEST(HoistInvariants, ValuesIndependentOfTheInnermostIndexMoveInFrontOfIt) {
   bool start_read_inside = false, load_outside = false;
   std::function<void(const plan::StmtPtr&, bool)> walk = [&](const plan::StmtPtr& st,
                                                              bool innermost) {
-    bool inner = st->kind == StmtKind::for_ &&
-                 !plan::any_stmt(seq(st->body), [](const Stmt& x) {
+    bool inner = st->kind == StmtKind::for_ && !plan::any_stmt(seq(st->body), [](const Stmt& x) {
                    return x.kind == StmtKind::for_;
                  });
     for (const plan::ExprPtr& e : plan::own_exprs(*st))
@@ -225,8 +226,9 @@ TEST(PlaceBoundsChecks, MonotoneIndicesAreCheckedAtTheEndsOnly) {
 }
 
 TEST(PlaceBoundsChecks, AGatherIsCheckedEverywhereAndItsIndexLoadIsGuarded) {
-  Subject s(kKernels, {{"x", Tensor::zeros({9}, DType::f32)}, {"idx", Tensor::zeros({4}, DType::i64)}},
-            true, "gather");
+  Subject s(kKernels,
+            {{"x", Tensor::zeros({9}, DType::f32)}, {"idx", Tensor::zeros({4}, DType::i64)}}, true,
+            "gather");
   all_passes(s.plan);
   std::string text = s.text();
   // The index is loaded in the check copy (it feeds the checked index), in bounds only.
@@ -269,17 +271,17 @@ TEST(PlaceBoundsChecks, UncheckedPlansHaveNoChecks) {
 TEST(Verifier, RejectsAUseBeforeItsDefinition) {
   Subject s(read_source("examples/jagged_sum.py"), sum_args());
   plan::DeviceFunc& f = s.plan.funcs.at(0);
-  f.body.insert(f.body.begin(), plan::let("early", plan::CType::i64,
-                                          plan::var("not_yet", plan::CType::i64)));
+  f.body.insert(f.body.begin(),
+                plan::let("early", plan::CType::i64, plan::var("not_yet", plan::CType::i64)));
   EXPECT_THROW(plan::verify(s.plan), InternalError);
 }
 
 TEST(Verifier, RejectsAnArrayReadWithTheWrongIndexCount) {
   Subject s(read_source("examples/jagged_sum.py"), sum_args());
   plan::DeviceFunc& f = s.plan.funcs.at(0);
-  f.body.push_back(plan::let("bad_read", plan::CType::i64,
-                             plan::array_read("v7", plan::CType::i64,
-                                              {plan::int_imm(0), plan::int_imm(0)})));
+  f.body.push_back(
+      plan::let("bad_read", plan::CType::i64,
+                plan::array_read("v7", plan::CType::i64, {plan::int_imm(0), plan::int_imm(0)})));
   EXPECT_THROW(plan::verify(s.plan), InternalError);
 }
 

@@ -18,12 +18,11 @@ JAGTILE_CPU_ABI(
     enum {JT_MAX_RANK = 8};
     /* Failure codes of JtError::code. */
     enum {
-      JT_OK = 0,
-      JT_ERR_BOUNDS = 1,     /* an access out of bounds: index, extent, dim */
-      JT_ERR_ASSERT = 2,     /* an assert inside a device loop failed */
-      JT_ERR_DIV_ZERO = 4,   /* host integer division by zero: index, extent = the operands */
-      JT_ERR_OVERFLOW = 6,   /* host integer overflow: index, extent = the operands */
-      JT_ERR_TILE_SIZE = 7   /* a full dimension's size is negative or too large: index */
+        JT_OK = 0, JT_ERR_BOUNDS = 1, /* an access out of bounds: index, extent, dim */
+        JT_ERR_ASSERT = 2,            /* an assert inside a device loop failed */
+        JT_ERR_DIV_ZERO = 4, /* host integer division by zero: index, extent = the operands */
+        JT_ERR_OVERFLOW = 6, /* host integer overflow: index, extent = the operands */
+        JT_ERR_TILE_SIZE = 7 /* a full dimension's size is negative or too large: index */
     };
     /* A tensor as the generated code sees it: contiguous, row-major. */
     struct JtTensor {
@@ -35,7 +34,7 @@ JAGTILE_CPU_ABI(
     /* The first failure of a run; code JT_OK means none. */
     struct JtError {
       int32_t code;
-      int32_t site;   /* index into the plan's site table; -1: none */
+      int32_t site; /* index into the plan's site table; -1: none */
       int64_t index;
       int64_t extent;
       int32_t dim;

@@ -14,18 +14,18 @@ namespace {
 
 [[noreturn]] void raise(const ir::Kernel& k, const std::vector<plan::Site>& sites,
                         const JtError& e) {
-  JAGTILE_CHECK(e.site >= 0 && size_t(e.site) < sites.size(),
-                << "generated kernel '" << k.name << "' reported failure " << e.code
-                << " at unknown site " << e.site);
+  JAGTILE_CHECK(e.site >= 0 && size_t(e.site) < sites.size(), << "generated kernel '" << k.name
+                                                              << "' reported failure " << e.code
+                                                              << " at unknown site " << e.site);
   const plan::Site& s = sites[size_t(e.site)];
   switch (e.code) {
     case JT_ERR_BOUNDS: {
       const char* what = s.kind == plan::Site::Kind::store ? "store" : "load";
       throw ir::located_error(
           k, s.loc,
-          std::string(what) + " of tensor '" + (s.tensor.empty() ? "?" : s.tensor) +
-              "' at index " + std::to_string(e.index) + " in dimension " +
-              std::to_string(e.dim) + ", which has size " + std::to_string(e.extent) +
+          std::string(what) + " of tensor '" + (s.tensor.empty() ? "?" : s.tensor) + "' at index " +
+              std::to_string(e.index) + " in dimension " + std::to_string(e.dim) +
+              ", which has size " + std::to_string(e.extent) +
               " (out of bounds at a valid position)",
           "check the offsets and index arithmetic; positions outside the masks are never "
           "accessed, so this index is computed for a valid lane");
@@ -34,11 +34,11 @@ namespace {
       throw ir::located_error(k, s.loc, "assertion failed: " + s.message);
     case JT_ERR_DIV_ZERO:
     case JT_ERR_OVERFLOW:
-      throw ir::located_error(
-          k, s.loc,
-          std::string("integer ") + (e.code == JT_ERR_DIV_ZERO ? "division by zero" : "overflow") +
-              " in host arithmetic (" + std::to_string(e.index) + " " + s.message + " " +
-              std::to_string(e.extent) + ")");
+      throw ir::located_error(k, s.loc,
+                              std::string("integer ") +
+                                  (e.code == JT_ERR_DIV_ZERO ? "division by zero" : "overflow") +
+                                  " in host arithmetic (" + std::to_string(e.index) + " " +
+                                  s.message + " " + std::to_string(e.extent) + ")");
     case JT_ERR_TILE_SIZE:
       throw ir::located_error(
           k, s.loc,
@@ -117,8 +117,8 @@ void run_cpu_nest(const CompiledCpu& compiled, const host::HostProgram& program,
     }
   }
   JtError error{};
-  const JtCaptures captures{tensors.data(), ints.data(), floats.data(), bounds.begin, bounds.end,
-                            &error};
+  const JtCaptures captures{tensors.data(), ints.data(), floats.data(),
+                            bounds.begin,   bounds.end,  &error};
   const JtNestFn fn = compiled.nests.at(size_t(nest.index));
   const int64_t n = bounds.programs;
   const int workers = int(std::min<int64_t>(pool.size(), n));

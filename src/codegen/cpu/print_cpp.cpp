@@ -125,8 +125,7 @@ class FuncPrinter {
     *entry = "jagtile_" + sanitize(k_.name) + "_nest" + std::to_string(index_);
     w.line("// Runs programs [begin, end) of device nest " + std::to_string(index_) +
            " (abi.h: JtNestFn).");
-    w.open("extern \"C\" int " + *entry +
-           "(const JtCaptures* c, int64_t begin, int64_t end) {");
+    w.open("extern \"C\" int " + *entry + "(const JtCaptures* c, int64_t begin, int64_t end) {");
     w.line(frame + " F;");
     w.line("F.err = c->error;");
     for (const host::Capture& c : func_.nest->captures) {
@@ -159,9 +158,7 @@ class FuncPrinter {
     if (c.kind == host::Capture::Kind::float64) return "double";
     return c.node->type.kind == ir::TypeKind::host_bool ? "bool" : "int64_t";
   }
-  std::string capture(int64_t i) const {
-    return "F." + field(func_.nest->captures.at(size_t(i)));
-  }
+  std::string capture(int64_t i) const { return "F." + field(func_.nest->captures.at(size_t(i))); }
   DType tensor_dtype(int64_t capture) const {
     return func_.nest->captures.at(size_t(capture)).node->type.dtype;
   }
@@ -197,7 +194,8 @@ class FuncPrinter {
       else
         dynamic += " * (" + expr(e) + ")";
     }
-    return dynamic.empty() ? std::to_string(n) : "(INT64_C(" + std::to_string(n) + ")" + dynamic + ")";
+    return dynamic.empty() ? std::to_string(n)
+                           : "(INT64_C(" + std::to_string(n) + ")" + dynamic + ")";
   }
 
   std::string address(int64_t tensor, const std::vector<ExprPtr>& idx) const {
@@ -227,10 +225,10 @@ class FuncPrinter {
       case ExprKind::load: {
         size_t rank = e->args.size() - (e->has_mask ? 1 : 0);
         std::vector<ExprPtr> idx(e->args.begin(), e->args.begin() + rank);
-        std::string ld = from_storage("((const " + std::string(storage_ctype(e->from)) + "*)" +
-                                          capture(e->ival) + ".data)[" + address(e->ival, idx) +
-                                          "]",
-                                      e->from);
+        std::string ld =
+            from_storage("((const " + std::string(storage_ctype(e->from)) + "*)" +
+                             capture(e->ival) + ".data)[" + address(e->ival, idx) + "]",
+                         e->from);
         ld = convert(ld, e->from, e->dtype);
         if (!e->has_mask) return ld;
         return "(" + expr(e->args.back()) + " ? " + ld + " : (" + compute_ctype(e->dtype) + ")0)";
@@ -243,8 +241,7 @@ class FuncPrinter {
       case ExprKind::convert:
         return convert(expr(e->args[0]), e->from, e->dtype);
       case ExprKind::select:
-        return "((" + expr(e->args[0]) + ") ? " + expr(e->args[1]) + " : " + expr(e->args[2]) +
-               ")";
+        return "((" + expr(e->args[0]) + ") ? " + expr(e->args[1]) + " : " + expr(e->args[2]) + ")";
       case ExprKind::call: {
         std::string s = e->name + "(";
         for (size_t i = 0; i < e->args.size(); ++i) s += (i ? ", " : "") + expr(e->args[i]);
@@ -323,8 +320,8 @@ class FuncPrinter {
         if (fixed && std::stoll(n) * size <= 64 * 1024)
           return w.line("alignas(64) " + std::string(ct) + " " + s.name + "[" + n + "];");
         // Past 64 KiB (big block sizes) the heap: a worker's stack never overflows.
-        return w.line("JtHeapArray<" + std::string(ct) + "> " + s.name + "_heap(" + n + "); " +
-                      ct + "* const " + s.name + " = " + s.name + "_heap.p;");
+        return w.line("JtHeapArray<" + std::string(ct) + "> " + s.name + "_heap(" + n + "); " + ct +
+                      "* const " + s.name + " = " + s.name + "_heap.p;");
       }
       case StmtKind::array_fill: {
         std::string value = s.update == Update::mean ? s.value->name + "[o]" : expr(s.value);
@@ -337,8 +334,8 @@ class FuncPrinter {
       }
       case StmtKind::tensor_store: {
         DType t = tensor_dtype(s.ival);
-        std::string st = "((" + std::string(storage_ctype(t)) + "*)" + capture(s.ival) +
-                         ".data)[" + address(s.ival, s.indices) +
+        std::string st = "((" + std::string(storage_ctype(t)) + "*)" + capture(s.ival) + ".data)[" +
+                         address(s.ival, s.indices) +
                          "] = " + to_storage(expr(s.value), s.value->dtype, t) + ";";
         return w.line(s.mask ? "if (" + expr(s.mask) + ") " + st : st);
       }
@@ -346,7 +343,8 @@ class FuncPrinter {
         std::string ext = expr(s.extent);
         if (s.loop == plan::LoopKind::endpoints) {
           w.open("for (int64_t " + s.name + " = 0; " + s.name + " < " + ext + "; " + s.name +
-                 " += jt_max64(" + ext + " - 1, 1)) {  // monotone indices: the ends bound the rest");
+                 " += jt_max64(" + ext +
+                 " - 1, 1)) {  // monotone indices: the ends bound the rest");
         } else {
           if (s.loop == plan::LoopKind::simd) {
             std::string pragma = "#pragma omp simd";
@@ -401,8 +399,8 @@ class FuncPrinter {
                                                     : "__builtin_mul_overflow";
         w.line("int64_t " + s.name + ";");
         return w.line("if (" + std::string(builtin) + "(" + a + ", " + b + ", &" + s.name + ")) " +
-                      failure + "JT_ERR_OVERFLOW, " + std::to_string(s.site) + ", " + a + ", " +
-                      b + ", 0);");
+                      failure + "JT_ERR_OVERFLOW, " + std::to_string(s.site) + ", " + a + ", " + b +
+                      ", 0);");
       }
     }
   }
@@ -430,12 +428,12 @@ std::string unsupported_reason(const ir::Kernel& kernel) {
 CpuSource print_cpp(const plan::Plan& plan) {
   const ir::Kernel& k = *plan.kernel;
   std::string why = unsupported_reason(k);
-  JAGTILE_CHECK(why.empty(), << "the generic CPU backend cannot compile kernel '" << k.name
-                             << "': " << why);
+  JAGTILE_CHECK(
+      why.empty(), << "the generic CPU backend cannot compile kernel '" << k.name << "': " << why);
   CpuSource src;
   std::string out = "// Generated by jagtile from kernel '" + k.name + "' (" + k.file + ").\n";
-  out += "// Bounds checks: " + std::string(plan.checked ? "on" : "off (--unchecked)") +
-         ". Blocks:";
+  out +=
+      "// Bounds checks: " + std::string(plan.checked ? "on" : "off (--unchecked)") + ". Blocks:";
   for (const ir::BlockInfo& b : k.blocks) out += " " + b.name + "=" + std::to_string(b.block_size);
   out += "\n" + prelude() + "\n";
   for (size_t i = 0; i < plan.funcs.size(); ++i) {
