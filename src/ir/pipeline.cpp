@@ -32,13 +32,11 @@ bool debug_enabled(const char* what) {
 CompiledIR compile_ir(const ast::Module& module, const ast::Stmt& fn,
                       const std::vector<ParamSpec>& params, const LowerOptions& options,
                       bool trace) {
-  bool to_stderr = debug_enabled("ir");
   CompiledIR out;
+  // Recorded only when asked; the runtime prints the trace (JAGTILE_DEBUG=ir) once per
+  // specialisation.
   auto record = [&](const char* step) {
-    if (!trace && !to_stderr) return;
-    std::string text = "== " + std::string(step) + " ==\n" + print_kernel(out.kernel);
-    if (trace) out.trace += text;
-    if (to_stderr) std::cerr << text;
+    if (trace) out.trace += "== " + std::string(step) + " ==\n" + print_kernel(out.kernel);
   };
 
   out.kernel = lower_kernel(module, fn, params, options);

@@ -135,9 +135,13 @@ CallResult Program::call(const std::string& kernel_name, const ArgMap& args,
   const BoundArgs bound = ps.bind(ki, args);
   const std::shared_ptr<const Specialisation> spec = ps.specialise(ki, bound, options);
   const bool env_debug = std::getenv("JAGTILE_DEBUG") != nullptr;
-  if (debug(env_debug, options.debug_ir, "ir")) std::cerr << spec->ir_trace();
   const BackendImpl& backend = runtime::choose_backend(*spec, options.backend);
-  if (debug(env_debug, options.debug_code, "code")) std::cerr << backend.source(*spec, options);
+  const bool want_ir = debug(env_debug, options.debug_ir, "ir");
+  const bool want_code = debug(env_debug, options.debug_code, "code");
+  if ((want_ir || want_code) && spec->first_debug_print()) {
+    if (want_ir) std::cerr << spec->ir_trace();
+    if (want_code) std::cerr << backend.source(*spec, options);
+  }
   return runtime::run_bound(*spec, backend, bound, options, env_debug);
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -65,8 +66,12 @@ class Specialisation {
                                                PrepareStats* stats = nullptr) const;
   // The IR after each lowering pass, recomputed (traces are recorded only when asked).
   std::string ir_trace() const;
+  // True for the first caller only: debug output (JAGTILE_DEBUG=ir, =code) is printed once per
+  // specialisation, not on every call that reuses it.
+  bool first_debug_print() const { return !debug_printed_.exchange(true); }
 
  private:
+  mutable std::atomic<bool> debug_printed_{false};
   mutable std::mutex mutex_;
   mutable std::once_flag dispatch_once_;
   mutable std::optional<analysis::DispatchResult> dispatch_;

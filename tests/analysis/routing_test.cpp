@@ -190,6 +190,24 @@ TEST(Routing, NoLogWithoutTheSwitch) {
   EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
 }
 
+// JAGTILE_DEBUG=ir prints the lowering trace once per specialisation: a second call that reuses
+// it (or the interpreter called on the same arguments) prints nothing more.
+TEST(Routing, DebugIrTracePrintedOncePerSpecialisation) {
+  ScopedEnv dbg("JAGTILE_DEBUG", "ir");
+  Example s = example("jagged_sum");
+  ::testing::internal::CaptureStderr();
+  s.program.call("", s.args);
+  s.program.call("", s.args);
+  s.program.call("", s.args, with(Backend::interp));
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  size_t lowers = 0;
+  for (size_t at = log.find("== after lower =="); at != std::string::npos;
+       at = log.find("== after lower ==", at + 1))
+    ++lowers;
+  EXPECT_EQ(lowers, 1u);
+  EXPECT_THAT(log, HasSubstr("== host/device split =="));
+}
+
 // Template vs generic CPU code for every matched example (the generic CPU backend compiles with
 // the system compiler, so one small shape each keeps this quick). Any error fails the test.
 TEST(Routing, TemplateMatchesGenericCpu) {
