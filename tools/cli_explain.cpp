@@ -64,6 +64,13 @@ void list_kernels(const std::vector<const KernelInfo*>& kernels, const CommandLi
           std::cout << ", \"default\": " << json_string(value_text(*p.default_value));
         std::cout << "}";
       }
+      std::cout << "], \"settings\": [";
+      for (size_t i = 0; i < info.settings.size(); ++i) {
+        const KernelSetting& s = info.settings[i];
+        std::cout << (i ? ", " : "") << "{\"key\": " << json_string(s.key)
+                  << ", \"value\": " << json_string(s.value)
+                  << ", \"effect\": " << json_string(s.effect) << "}";
+      }
       std::cout << "]}";
     }
     std::cout << "]\n";
@@ -79,6 +86,8 @@ void list_kernels(const std::vector<const KernelInfo*>& kernels, const CommandLi
       if (p.default_value) std::cout << " = " << value_text(*p.default_value);
       std::cout << "\n";
     }
+    for (const KernelSetting& s : info->settings)
+      std::cout << "  @" << s.key << " = " << s.value << ": " << s.effect << "\n";
   }
   std::cout << "(give --arg or shape options to see how a kernel is dispatched)\n";
 }

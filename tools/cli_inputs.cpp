@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <filesystem>
+#include <iostream>
 #include <set>
 
 #include "cli.h"
@@ -121,7 +122,11 @@ Program load_program(const std::string& path) {
     throw UserError("'" + path + "' is a directory, not a kernel file",
                     "give a .py file holding @helion.kernel / @jagtile.kernel definitions");
   }
-  return Program::from_file(path);
+  Program program = Program::from_file(path);
+  // Decorator warnings (unknown config keys, ...) once per file, on stderr.
+  for (const KernelInfo& k : program.kernels())
+    for (const std::string& w : k.warnings) std::cerr << w << "\n";
+  return program;
 }
 
 std::vector<const KernelInfo*> select_kernels(const Program& program, const CommandLine& cl,

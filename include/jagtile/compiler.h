@@ -85,10 +85,22 @@ struct ParamInfo {
   std::optional<ArgValue> default_value;  // from `= 1e-6` or `= None`
 };
 
+// A decorator entry jagtile accepted (Helion config keys and kernel settings; see
+// docs/language.md), with what jagtile does with it.
+struct KernelSetting {
+  std::string key;     // "config.block_sizes", "config.num_warps", "autotune_effort", ...
+  std::string value;   // as written
+  std::string effect;  // "honoured: ..." or "recorded; ..."
+};
+
 struct KernelInfo {
   std::string name;
   int line = 0;
   std::vector<ParamInfo> params;
+  std::vector<KernelSetting> settings;  // from the decorator, in source order
+  // Located warnings about the definition ("FILE:LINE:COL: warning: unknown config key ..."),
+  // rendered; the library never prints them, the CLI does.
+  std::vector<std::string> warnings;
 };
 
 // How a kernel runs for one specialisation.

@@ -39,6 +39,11 @@ class UserError : public Error {
   SourceLoc loc_;
 };
 
+// A located warning, rendered as a UserError is but with "warning:" for "error:". Warnings are
+// collected (e.g. KernelInfo::warnings), never thrown.
+std::string render_warning(const std::string& message, const std::string& hint = {},
+                           const SourceLoc& loc = {}, const std::string& source_line = {});
+
 class InternalError : public Error {
  public:
   explicit InternalError(const std::string& message);

@@ -14,8 +14,9 @@ std::string_view strip_line_end(std::string_view line) {
   return line;
 }
 
-std::string render_user_error(const std::string& message, const std::string& hint,
-                              const SourceLoc& loc, const std::string& source_line) {
+std::string render_located(const char* severity, const std::string& message,
+                           const std::string& hint, const SourceLoc& loc,
+                           const std::string& source_line) {
   std::string out;
   if (!loc.file.empty()) out += loc.file + ":";
   if (loc.line > 0) {
@@ -23,7 +24,7 @@ std::string render_user_error(const std::string& message, const std::string& hin
     if (loc.column > 0) out += std::to_string(loc.column) + ":";
   }
   if (!out.empty()) out += " ";
-  out += "error: " + message;
+  out += std::string(severity) + ": " + message;
   if (!source_line.empty()) {
     std::string_view line = strip_line_end(source_line);
     out += "\n";
@@ -44,8 +45,13 @@ std::string render_user_error(const std::string& message, const std::string& hin
 
 }  // namespace
 
+std::string render_warning(const std::string& message, const std::string& hint,
+                           const SourceLoc& loc, const std::string& source_line) {
+  return render_located("warning", message, hint, loc, source_line);
+}
+
 UserError::UserError(std::string message, std::string hint, SourceLoc loc, std::string source_line)
-    : Error(render_user_error(message, hint, loc, source_line)),
+    : Error(render_located("error", message, hint, loc, source_line)),
       message_(std::move(message)),
       hint_(std::move(hint)),
       loc_(std::move(loc)) {}

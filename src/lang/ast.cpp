@@ -181,6 +181,12 @@ std::string dump(const Expr& e) {
       return e.elts.size() == 1 ? "(" + join(e.elts) + ",)" : "(" + join(e.elts) + ")";
     case ExprKind::list:
       return "[" + join(e.elts) + "]";
+    case ExprKind::dict: {
+      std::string out = "{";
+      for (size_t i = 0; i < e.keys.size(); ++i)
+        out += (i ? ", " : "") + opt(e.keys[i]) + ": " + opt(e.elts[i]);
+      return out + "}";
+    }
     case ExprKind::slice: {
       std::string out = opt(e.lower) + ":" + opt(e.upper);
       if (e.step) out += ":" + opt(e.step);

@@ -39,6 +39,7 @@ enum class ExprKind : uint8_t {
   boolean,    // bool_op over elts (a and b and c)
   tuple,      // elts   (parenthesised or bare a, b)
   list,       // elts
+  dict,       // keys[i]: elts[i]   (a dict display; meaningful only in decorators)
   slice,      // lower:upper:step, each may be null (x[:, None] -> tuple(slice(), none_lit))
   if_expr,    // body if test else orelse
 };
@@ -92,7 +93,8 @@ struct Expr {
   ExprPtr operand;      // unary
   std::vector<CompareOp> cmp_ops;
   std::vector<ExprPtr> comparators;
-  std::vector<ExprPtr> elts;   // tuple, list, boolean
+  std::vector<ExprPtr> elts;   // tuple, list, boolean; dict: the values
+  std::vector<ExprPtr> keys;   // dict: the keys, one per value
   ExprPtr lower, upper, step;  // slice (each may be null)
   ExprPtr test, body, orelse;  // if_expr
 };

@@ -346,6 +346,10 @@ class KernelChecker {
           if (c) check_expr(*c);
         }
         return;
+      case ExprKind::dict:
+        fail(e.pos, "a dict display ('{...}') has no meaning inside a kernel",
+             "dicts are for decorator configs (config={\"block_sizes\": [...]}); in a kernel, "
+             "pass values as arguments or use a list or tuple");
       case ExprKind::if_expr:
         check_expr(*e.test);
         check_expr(*e.body);
@@ -537,40 +541,6 @@ class KernelChecker {
   std::unordered_map<std::string, int> first_assignment_;
 };
 
-const ast::Keyword* find_keyword(const Expr& call, const char* name) {
-  for (const auto& k : call.keywords) {
-    if (k.name == name) return &k;
-  }
-  return nullptr;
-}
-
-template <typename Fail>
-void read_block_sizes(const Expr& list, KernelConfig& cfg, Fail fail) {
-  const char* msg = "block_sizes must be a list of positive integers, like block_sizes=[32, 64]";
-  if (list.kind != ExprKind::list && list.kind != ExprKind::tuple) fail(list.pos, msg);
-  for (const auto& e : list.elts) {
-    if (e->kind != ExprKind::int_lit || e->int_value <= 0) fail(e->pos, msg);
-    cfg.block_sizes.push_back(e->int_value);
-  }
-}
-
-template <typename Fail>
-KernelConfig config_of(const Stmt& def, Fail fail) {
-  KernelConfig cfg;
-  for (const auto& d : def.decorators) {
-    if (d->kind != ExprKind::call) continue;
-    if (const auto* k = find_keyword(*d, "block_sizes")) read_block_sizes(*k->value, cfg, fail);
-    if (const auto* k = find_keyword(*d, "config")) {
-      if (k->value->kind == ExprKind::call) {
-        if (const auto* b = find_keyword(*k->value, "block_sizes")) {
-          read_block_sizes(*b->value, cfg, fail);
-        }
-      }
-    }
-  }
-  return cfg;
-}
-
 }  // namespace
 
 void check_module(const ast::Module& m) {
@@ -610,17 +580,6 @@ std::vector<const ast::Stmt*> kernel_defs(const ast::Module& m) {
     if (s->kind == StmtKind::function_def) out.push_back(s.get());
   }
   return out;
-}
-
-KernelConfig decorator_config(const ast::Module& m, const ast::Stmt& def) {
-  return config_of(def, [&](Pos pos, const std::string& msg) {
-    throw ast::error_at(m, pos, msg, "write the tile sizes as integer literals");
-  });
-}
-
-KernelConfig decorator_config(const ast::Stmt& def) {
-  ast::Module empty;
-  return decorator_config(empty, def);
 }
 
 }  // namespace jagtile::lang

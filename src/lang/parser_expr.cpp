@@ -365,10 +365,7 @@ ExprPtr Parser::parse_atom() {
     case TokKind::op:
       if (t.text == "(") return parse_paren();
       if (t.text == "[") return parse_list();
-      if (t.text == "{") {
-        fail(pos, "dict and set displays ('{...}') are not supported",
-             "use a list or pass values as arguments");
-      }
+      if (t.text == "{") return parse_dict();
       if (t.text == "...") fail(pos, "'...' (Ellipsis) is not supported", "write ':' per dim");
       break;
     default:
@@ -389,6 +386,26 @@ ExprPtr Parser::parse_paren() {
   while (accept_op(",") && !is_op(")")) t->elts.push_back(parse_named_expression());
   expect_op(")", "to close the tuple");
   return seal(std::move(t));
+}
+
+// A dict display {k: v, ...} (decorator configs use them); a set display {a, b} is an error.
+ExprPtr Parser::parse_dict() {
+  auto d = make_expr(ExprKind::dict, take().pos);
+  while (!is_op("}")) {
+    ExprPtr key = parse_named_expression();
+    reject_comprehension();
+    if (!is_op(":")) {
+      fail(key->pos, "set displays ('{a, b}') are not supported",
+           "use a list [a, b], or write a dict as {key: value}");
+    }
+    take();
+    d->keys.push_back(std::move(key));
+    d->elts.push_back(parse_named_expression());
+    reject_comprehension();
+    if (!accept_op(",")) break;
+  }
+  expect_op("}", "to close the dict");
+  return seal(std::move(d));
 }
 
 ExprPtr Parser::parse_list() {

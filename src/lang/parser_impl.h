@@ -123,6 +123,7 @@ class Parser {
     for (const auto& k : e->keywords) h = std::max(h, height(k.value.get()));
     for (const auto& c : e->comparators) h = std::max(h, height(c.get()));
     for (const auto& c : e->elts) h = std::max(h, height(c.get()));
+    for (const auto& c : e->keys) h = std::max(h, height(c.get()));
     if (h + 1 > kMaxExprDepth) too_deep(e->pos);
     if (h > 0) heights_[e.get()] = h + 1;
     return e;
@@ -217,6 +218,7 @@ class Parser {
   ExprPtr parse_paren();
 
   ExprPtr parse_list();
+  ExprPtr parse_dict();
 
   std::vector<Token> toks_;
   size_t p_ = 0;

@@ -123,8 +123,12 @@ std::shared_ptr<const ProgramState> ProgramState::parse(const std::string& sourc
         pi.kind = ParamKind::optional_tensor;
       info.params.push_back(std::move(pi));
     }
+    lang::KernelConfig config = lang::decorator_config(*impl->module, *def);
+    for (const lang::DecoratorSetting& s : config.settings)
+      info.settings.push_back({s.key, s.value, s.effect});
+    info.warnings = config.warnings;
     impl->kernels.push_back(std::move(info));
-    impl->configs.push_back(lang::decorator_config(*impl->module, *def));
+    impl->configs.push_back(std::move(config));
   }
   return impl;
 }

@@ -244,7 +244,7 @@ INSTANTIATE_TEST_SUITE_P(
         SyntaxError{"y = lambda x: x\n", "lambda expressions are not supported", 1, 5},
         SyntaxError{"y = [i for i in x]\n", "comprehensions and generator expressions", 1, 8},
         SyntaxError{"f(i for i in x)\n", "comprehensions and generator expressions", 1, 5},
-        SyntaxError{"y = {1: 2}\n", "dict and set displays", 1, 5},
+        SyntaxError{"y = {1, 2}\n", "set displays", 1, 6},
         SyntaxError{"y = x[...]\n", "'...' (Ellipsis) is not supported", 1, 7},
         SyntaxError{"if (n := 3):\n  pass\n", "assignment expressions (':=')", 1, 7},
         SyntaxError{"def f(*a):\n  pass\n", "'*' parameters are not supported", 1, 7},
