@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "ir/lower_impl.h"
+#include "lang/imports.h"
 
 namespace jagtile::ir {
 
@@ -78,16 +79,10 @@ void Lowerer::fail(ast::Pos pos, std::string message, std::string hint) const {
 }
 
 Kernel Lowerer::run() {
-  for (const char* m : {"hl", "torch", "helion", "F", "math"}) env_[m] = LVal::of_module(m);
-  for (const auto& s : module_.body) {
-    if (s->kind != ast::StmtKind::import) continue;
-    std::string path = s->module;
-    if (path == "helion.language") path = "hl";
-    if (path == "torch.nn.functional") path = "F";
-    for (const std::string& n : s->import_names) {
-      if (n == "hl" || n == "F" || n == "torch" || n == "helion" || n == "math") continue;
-      env_[n] = LVal::of_module(path);
-    }
+  // Module names (hl, torch, F, ... and the file's aliases of them) stand for their full path;
+  // imports kernels cannot use stay unbound (the checker reports their uses).
+  for (const auto& [name, imported] : lang::imported_names(module_)) {
+    if (imported.understood) env_[name] = LVal::of_module(imported.target);
   }
   JAGTILE_CHECK(kernel_.params.size() == fn_.params.size(),
                 << "lower_kernel: " << kernel_.params.size() << " specs for " << fn_.params.size()

@@ -5,17 +5,31 @@
 #include <limits>
 
 #include "ir/lower_impl.h"
+#include "lang/known.h"
 
 namespace jagtile::ir::lower_detail {
 namespace {
 
-std::string normalise(std::string path) {
-  auto replace_prefix = [&](const std::string& from, const std::string& to) {
-    if (path.rfind(from, 0) == 0) path = to + path.substr(from.size());
-  };
-  replace_prefix("helion.language.", "hl.");
-  replace_prefix("torch.nn.functional.", "F.");
-  return path;
+// The canonical spelling of a module member's full path ("helion.language.tile" -> "hl.tile",
+// "torch.nn.functional.silu" -> "F.silu"); other paths unchanged.
+std::string normalise(const std::string& path) {
+  std::string c = lang::canonical_member(path);
+  return c.empty() ? path : c;
+}
+
+// The full dotted path of a module member an expression names ("helion.language.tile" for
+// hl.tile), `name` itself for an unbound name (a builtin), "" for anything else.
+std::string module_path(const ast::Expr& e, const std::map<std::string, LVal>& env) {
+  if (e.kind == ast::ExprKind::name) {
+    auto it = env.find(e.id);
+    if (it == env.end()) return e.id;
+    return it->second.k == LVal::K::module ? it->second.text : "";
+  }
+  if (e.kind == ast::ExprKind::attribute) {
+    std::string base = module_path(*e.value, env);
+    return base.empty() ? "" : base + "." + e.id;
+  }
+  return "";
 }
 
 // Elementwise math reachable as torch.X, hl.X, F.X or x.X().
@@ -59,18 +73,8 @@ int64_t Lowerer::const_int_of(const ast::Expr& e, const char* what) {
 }
 
 std::string Lowerer::callee_name(const ast::Expr& func) const {
-  if (func.kind == ast::ExprKind::name) {
-    auto it = env_.find(func.id);
-    if (it == env_.end()) return func.id;  // a builtin: int, float, min, max, ...
-    if (it->second.k == LVal::K::module) return normalise(it->second.text);
-    return "";
-  }
-  if (func.kind == ast::ExprKind::attribute) {
-    std::string base = callee_name(*func.value);
-    if (base.empty()) return "";
-    return normalise(base + "." + func.id);
-  }
-  return "";
+  // A builtin (int, float, min, max, ...) is its own name; a module member is canonical.
+  return normalise(module_path(func, env_));
 }
 
 std::optional<DType> Lowerer::dtype_kwarg(const ast::Expr& call, DType fallback) {
@@ -85,13 +89,14 @@ LVal Lowerer::attribute(const ast::Expr& e) {
   LVal base = expr(*e.value);
   const std::string& a = e.id;
   if (base.k == LVal::K::module) {
-    std::string path = normalise(base.text + "." + a);
+    std::string path = base.text + "." + a;  // full path: canonical only once complete
+    std::string canonical = normalise(path);
     static const std::pair<const char*, DType> dtypes[] = {
         {"float32", DType::f32}, {"float", DType::f32},     {"float16", DType::f16},
         {"half", DType::f16},    {"bfloat16", DType::bf16}, {"int32", DType::i32},
         {"int", DType::i32},     {"int64", DType::i64},     {"long", DType::i64},
         {"bool", DType::boolean}};
-    if (base.text == "torch" || base.text == "hl") {
+    if (canonical == "torch." + a || canonical == "hl." + a) {
       for (const auto& [n, d] : dtypes)
         if (a == n) return LVal::of_dtype(d);
       if (a == "float64" || a == "double")
@@ -277,6 +282,29 @@ LVal Lowerer::creation(const std::string& fn, const ast::Expr& call) {
   return LVal::of(emit(std::move(n)));
 }
 
+// hl.specialize(n): Helion makes a size a compile-time constant. jagtile specialises per call
+// shape already, so the value is the argument itself; it must be a host integer (or a tuple of
+// them, like x.shape).
+LVal Lowerer::specialize(const ast::Expr& a) {
+  LVal v = expr(a);
+  auto host_int = [](const LVal& x) {
+    return x.k == LVal::K::node && x.node->type.kind == TypeKind::host_int;
+  };
+  bool ok = host_int(v);
+  if (v.k == LVal::K::tuple) {
+    ok = true;
+    for (const LVal& el : v.elts) ok = ok && host_int(el);
+  }
+  if (ok) return v;
+  std::string what = v.k == LVal::K::node    ? type_text(v.node->type)
+                     : v.k == LVal::K::tile  ? "a tile"
+                     : v.k == LVal::K::tuple ? "a tuple holding something other than integers"
+                     : v.k == LVal::K::dtype ? "a dtype"
+                                             : "not an integer";
+  fail(a.pos, "hl.specialize needs a host integer such as a tensor size; this is " + what,
+       "specialise a size read on the host, like D = hl.specialize(q.size(2))");
+}
+
 LVal Lowerer::call(const ast::Expr& e) {
   std::string fn = callee_name(*e.func);
   if (fn.empty()) {
@@ -331,7 +359,7 @@ LVal Lowerer::call(const ast::Expr& e) {
   if (fn == "hl.tile" || fn == "hl.grid" || fn == "hl.jagged_tile")
     fail(e.pos, fn + " can only be used as the iterator of a for loop",
          "for tile in " + fn + "(...):");
-  if (fn == "hl.specialize") return expr(need(0));
+  if (fn == "hl.specialize") return specialize(need(0));
   if (fn == "hl.cdiv" || fn == "helion.cdiv" || fn == "triton.cdiv") {
     NodePtr a = value(need(0)), b = value(need(1));
     NodePtr num = binary(Op::sub, binary(Op::add, a, b, e.pos), const_int(1), e.pos);

@@ -122,6 +122,7 @@ class Lowerer {
   std::string callee_name(const ast::Expr& func) const;  // "hl.tile", "torch.exp", "" if none
   std::optional<DType> dtype_kwarg(const ast::Expr& call, DType fallback);
   LVal creation(const std::string& fn, const ast::Expr& call);
+  LVal specialize(const ast::Expr& arg);
   Shape device_shape(const ast::Expr& shape_expr);
   std::vector<NodePtr> host_sizes(const ast::Expr& call, size_t first_arg);
   int64_t const_int_of(const ast::Expr& e, const char* what);

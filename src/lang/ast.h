@@ -112,7 +112,7 @@ enum class StmtKind : uint8_t {
   pass,
   break_stmt,
   continue_stmt,
-  import,        // import / from-import: accepted and ignored; `module` holds the dotted name
+  import,        // import / from-import: `module` holds the dotted name (see lang/imports.h)
   function_def,  // the kernel (see FunctionDef below)
   unsupported,   // class/with/try/del/global/lambda...: `what` names it, the checker rejects it
 };
@@ -140,7 +140,10 @@ struct Stmt {
   StmtList orelse;     // if_stmt (for/while `else` is rejected by the parser)
   std::string module;  // import
   std::vector<std::string> import_names;  // import: names it binds ("hl" for `import x as hl`)
-  std::string what;                       // unsupported: "class definition", "with statement", ...
+  // import: what each name stands for, a dotted path parallel to import_names:
+  // `import a.b as x` -> "a.b"; `import a.b` -> "a"; `from a.b import c as d` -> "a.b.c".
+  std::vector<std::string> import_targets;
+  std::string what;  // unsupported: "class definition", "with statement", ...
 
   // function_def
   std::string name;

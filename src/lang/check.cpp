@@ -4,8 +4,10 @@
 #include "lang/check.h"
 
 #include <algorithm>
+#include <map>
 #include <unordered_map>
 
+#include "lang/imports.h"
 #include "lang/known.h"
 
 namespace jagtile::lang {
@@ -19,7 +21,8 @@ using ast::Stmt;
 using ast::StmtKind;
 
 // What a name is bound to, as far as the checker can tell without types.
-enum class Binding { module, builtin, host, device, tile };
+// `foreign`: an import the kernel language does not understand (any use is an error).
+enum class Binding { module, foreign, builtin, host, device, tile };
 
 std::string did_you_mean(const std::string& best) {
   return best.empty() ? std::string() : "did you mean '" + best + "'?";
@@ -45,14 +48,11 @@ const Expr* chain_root(const Expr& e) {
 
 class KernelChecker {
  public:
-  KernelChecker(const ast::Module& m, const Stmt& def) : m_(m), def_(def) {
-    for (const auto& mod : known_modules()) names_[mod] = Binding::module;
+  KernelChecker(const ast::Module& m, const Stmt& def)
+      : m_(m), def_(def), imports_(imported_names(m)) {
     for (const auto& b : builtin_functions()) names_[b] = Binding::builtin;
-    for (const auto& s : m.body) {
-      if (s->kind != StmtKind::import) continue;
-      for (const auto& n : s->import_names) {
-        if (n != "*" && !names_.count(n)) names_[n] = Binding::module;
-      }
+    for (const auto& [name, imported] : imports_) {
+      names_[name] = imported.understood ? Binding::module : Binding::foreign;
     }
   }
 
@@ -181,16 +181,26 @@ class KernelChecker {
     }
   }
 
-  // The canonical module member an expression names ("hl.tile"), when it is rooted at a module
-  // name that the kernel has not rebound; "" otherwise.
+  [[noreturn]] void foreign_use(const Expr& name, const std::string& member) {
+    throw foreign_import_error(m_, name.pos, name.id, imports_.at(name.id), member);
+  }
+
+  // The canonical module member an expression names ("hl.tile" for hl.tile, or for lang.tile
+  // after `import helion.language as lang`), when it is rooted at a module name that the kernel
+  // has not rebound; "" otherwise. A foreign import at the root is an error.
   std::string module_member(const Expr& e) {
     if (e.kind != ExprKind::attribute) return "";
     const Expr* root = chain_root(e);
     if (root->kind != ExprKind::name) return "";
     auto it = names_.find(root->id);
+    if (it != names_.end() && it->second == Binding::foreign) {
+      const Expr* first = &e;
+      while (first->value.get() != root) first = first->value.get();
+      foreign_use(*root, first->id);
+    }
     if (it == names_.end() || it->second != Binding::module) return "";
     std::string q = dotted(e);
-    std::string c = canonical_member(q);
+    std::string c = canonical_member(imports_.at(root->id).target + q.substr(root->id.size()));
     if (c.empty()) {
       fail(root->pos, "unknown module '" + root->id + "' in '" + q + "'",
            "kernels can use hl (helion.language), torch, F (torch.nn.functional) and math");
@@ -380,6 +390,7 @@ class KernelChecker {
       if (hint.empty()) hint = "assign it before this line, or add it as a kernel parameter";
       fail(e.pos, "name '" + e.id + "' is not defined", hint);
     }
+    if (it->second == Binding::foreign) foreign_use(e, "");
     if (it->second == Binding::module) {
       fail(e.pos, "module '" + e.id + "' cannot be used as a value",
            "use one of its functions, like " + e.id + ".<function>(...)");
@@ -442,6 +453,7 @@ class KernelChecker {
         if (hint.empty()) hint = "kernels can call float(), int() and the hl/torch functions";
         fail(f.pos, "unknown function '" + f.id + "'", hint);
       }
+      if (it->second == Binding::foreign) foreign_use(f, "");
       if (it->second != Binding::builtin) {
         fail(f.pos, "'" + f.id + "' is not a function", "only functions and methods can be called");
       }
@@ -536,6 +548,7 @@ class KernelChecker {
 
   const ast::Module& m_;
   const Stmt& def_;
+  const std::map<std::string, ImportedName> imports_;
   std::unordered_map<std::string, Binding> names_;
   int device_depth_ = 0;
   std::unordered_map<std::string, int> first_assignment_;

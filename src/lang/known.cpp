@@ -13,7 +13,7 @@ const std::vector<std::string> kFunctions = {
     "torch.full",    "torch.zeros_like", "torch.empty_like", "torch.exp",    "torch.log",
     "torch.sqrt",    "torch.rsqrt",      "torch.abs",        "torch.tanh",   "torch.sigmoid",
     "torch.maximum", "torch.minimum",    "torch.where",      "torch.matmul", "torch.promote_types",
-    "F.silu"};
+    "F.silu",        "hl.specialize"};
 
 const std::vector<std::string> kConstants = {"torch.float32", "torch.float16", "torch.bfloat16",
                                              "torch.int32",   "torch.int64",   "torch.bool",
@@ -29,9 +29,25 @@ bool starts_with(std::string_view s, std::string_view prefix) {
 
 }  // namespace
 
-const std::vector<std::string>& known_modules() {
-  static const std::vector<std::string> v = {"hl", "helion", "torch", "F", "math", "jagtile"};
+const std::vector<std::pair<std::string, std::string>>& default_modules() {
+  static const std::vector<std::pair<std::string, std::string>> v = {
+      {"hl", "helion.language"},    {"helion", "helion"}, {"torch", "torch"},
+      {"F", "torch.nn.functional"}, {"math", "math"},     {"jagtile", "jagtile"}};
   return v;
+}
+
+bool is_language_module(std::string_view path) {
+  static const std::vector<std::string> v = {
+      "torch",           "torch.nn", "torch.nn.functional", "helion",
+      "helion.language", "jagtile",  "jagtile.language",    "math"};
+  return contains(v, path);
+}
+
+std::string import_line_for(std::string_view canonical) {
+  std::string_view module = canonical.substr(0, canonical.find('.'));
+  if (module == "hl") return "import helion.language as hl";
+  if (module == "F") return "import torch.nn.functional as F";
+  return "import " + std::string(module);
 }
 
 std::string canonical_member(std::string_view q) {
@@ -132,6 +148,7 @@ const std::vector<std::pair<std::string, Signature>>& function_signatures() {
       {"torch.matmul", Sig{2, 2, {}, "torch.matmul(a, b)"}},
       {"torch.promote_types", Sig{2, 2, {}, "torch.promote_types(a.dtype, b.dtype)"}},
       {"F.silu", Sig{1, 1, {}, "F.silu(x)"}},
+      {"hl.specialize", Sig{1, 1, {}, "hl.specialize(x.size(d))"}},
       {"float", Sig{1, 1, {}, "float(\"inf\") or float(x)"}},
       {"int", Sig{1, 1, {}, "int(x)"}},
   };

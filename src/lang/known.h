@@ -5,14 +5,24 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "jagtile/names.h"
 
 namespace jagtile::lang {
 
-// Module names a kernel may use without importing them. "F" is torch.nn.functional.
-const std::vector<std::string>& known_modules();
+// Module names a kernel may use without importing them, each with the module path it stands for:
+// hl -> helion.language, F -> torch.nn.functional, torch, helion, math, jagtile.
+const std::vector<std::pair<std::string, std::string>>& default_modules();
+
+// True when a dotted module path is one the kernel language understands, under any alias:
+// torch, torch.nn, torch.nn.functional, helion, helion.language, jagtile, jagtile.language, math.
+bool is_language_module(std::string_view path);
+
+// How a kernel imports the module of a canonical member: "hl.tile" -> "import helion.language as
+// hl", "F.silu" -> "import torch.nn.functional as F", "torch.exp" -> "import torch".
+std::string import_line_for(std::string_view canonical);
 
 // Canonical qualified name of a module member, or "" when `qualified` names no module member.
 // Spellings are folded: "helion.language.tile" -> "hl.tile", "torch.nn.functional.silu" ->

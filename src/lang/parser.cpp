@@ -336,8 +336,11 @@ void Parser::parse_import(StmtList& out) {
     s->module = parse_dotted_name();
     if (accept_kw("as")) {
       s->import_names.push_back(expect_name("a name after 'as'"));
+      s->import_targets.push_back(s->module);
     } else {
+      // `import a.b.c` binds `a`, as in Python.
       s->import_names.push_back(s->module.substr(0, s->module.find('.')));
+      s->import_targets.push_back(s->import_names.back());
     }
     out.push_back(std::move(s));
   } while (accept_op(","));
@@ -351,12 +354,15 @@ StmtPtr Parser::parse_from_import() {
   if (!accept_kw("import")) unexpected("'import'");
   if (accept_op("*")) {
     s->import_names.push_back("*");
+    s->import_targets.push_back(s->module + ".*");
     return s;
   }
   bool paren = accept_op("(");
   do {
     if (paren && is_op(")")) break;
     std::string name = expect_name("a name to import");
+    bool bare = s->module.empty() || s->module.back() == '.';  // `from . import x`
+    s->import_targets.push_back(s->module + (bare ? "" : ".") + name);
     if (accept_kw("as")) name = expect_name("a name after 'as'");
     s->import_names.push_back(name);
   } while (accept_op(","));
