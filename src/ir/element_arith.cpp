@@ -111,6 +111,8 @@ double apply_unary(Op op, double a) {
       return a / (1.0 + std::exp(-a));
     case Op::relu:
       return a > 0 ? a : 0.0;
+    case Op::gelu:  // the exact (erf) form, F.gelu's default
+      return 0.5 * a * (1.0 + std::erf(a * 0.70710678118654752440));
     case Op::floor:
       return std::floor(a);
     case Op::ceil:

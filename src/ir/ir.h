@@ -93,7 +93,7 @@ std::string_view kind_name(NodeKind kind);
   X(logical_and) X(logical_or) X(bit_and) X(bit_or) X(bit_xor) X(maximum) X(minimum)           \
   /* unary */                                                                                  \
   X(neg) X(logical_not) X(bit_not) X(exp) X(log) X(sqrt) X(rsqrt) X(abs) X(tanh) X(sigmoid)    \
-  X(silu) X(relu) X(floor) X(ceil) X(sin) X(cos)                                               \
+  X(silu) X(relu) X(gelu) X(floor) X(ceil) X(sin) X(cos)                                             \
   /* reduce */                                                                                 \
   X(sum) X(amax) X(amin) X(mean)                                                               \
   /* alloc */                                                                                  \

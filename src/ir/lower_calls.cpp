@@ -35,10 +35,10 @@ std::string module_path(const ast::Expr& e, const std::map<std::string, LVal>& e
 // Elementwise math reachable as torch.X, hl.X, F.X or x.X().
 Op unary_math(const std::string& name) {
   static const std::pair<const char*, Op> table[] = {
-      {"exp", Op::exp},   {"log", Op::log},     {"sqrt", Op::sqrt},       {"rsqrt", Op::rsqrt},
-      {"abs", Op::abs},   {"tanh", Op::tanh},   {"sigmoid", Op::sigmoid}, {"silu", Op::silu},
-      {"relu", Op::relu}, {"floor", Op::floor}, {"ceil", Op::ceil},       {"sin", Op::sin},
-      {"cos", Op::cos},   {"neg", Op::neg}};
+      {"exp", Op::exp},   {"log", Op::log},   {"sqrt", Op::sqrt},       {"rsqrt", Op::rsqrt},
+      {"abs", Op::abs},   {"tanh", Op::tanh}, {"sigmoid", Op::sigmoid}, {"silu", Op::silu},
+      {"relu", Op::relu}, {"gelu", Op::gelu}, {"floor", Op::floor},     {"ceil", Op::ceil},
+      {"sin", Op::sin},   {"cos", Op::cos},   {"neg", Op::neg}};
   for (const auto& [n, op] : table)
     if (name == n) return op;
   return Op::none;
@@ -217,9 +217,33 @@ LVal Lowerer::creation(const std::string& fn, const ast::Expr& call) {
     n.type = Type::value(*dtype_kwarg(call, DType::f32), s);
     return LVal::of(emit(std::move(n)));
   }
-  if (in_device())
-    fail(call.pos, "tensors must be allocated on the host, before the device loops",
-         "move the allocation above the first hl.tile loop");
+  if (in_device()) {
+    // torch.zeros_like(v) / ones_like / full_like / empty_like of a device value: a value of
+    // v's shape (and dtype, unless dtype= says otherwise). Of a tensor: an allocation, which
+    // belongs on the host.
+    const ast::Expr* src = arg(call, 0, "input");
+    if (!src) fail(call.pos, fn + " needs a value");
+    NodePtr v = value(*src);
+    if (v->type.is_tensor())
+      fail(call.pos, "tensors must be allocated on the host, before the device loops",
+           "move the allocation above the first hl.tile loop, or pass a tile value (x[tile])");
+    if (!v->type.is_value())
+      fail(src->pos, fn + " needs a device value here; this is " + type_text(v->type));
+    NodePtr fill = const_float(base == "ones" ? 1.0 : 0.0);
+    if (base == "full") {
+      const ast::Expr* f = arg(call, 1, "fill_value");
+      if (!f) fail(call.pos, fn + " needs a fill value");
+      fill = value(*f);
+      if (!fill->type.is_scalar())
+        fail(f->pos, "the fill value must be a scalar; this is " + type_text(fill->type));
+    }
+    Node n;
+    n.kind = NodeKind::full;
+    n.loc = loc_of(call.pos);
+    n.operands = {fill};
+    n.type = Type::value(*dtype_kwarg(call, v->type.dtype), v->type.shape);
+    return LVal::of(emit(std::move(n)));
+  }
   Node n;
   n.kind = NodeKind::alloc;
   n.loc = loc_of(call.pos);
@@ -400,6 +424,23 @@ LVal Lowerer::call(const ast::Expr& e) {
     return creation(fn, e);
   if (fn == "torch.where" || fn == "hl.where")
     return LVal::of(where(value(need(0)), value(need(1)), value(need(2)), e.pos));
+  if (fn == "F.gelu")
+    if (const ast::Expr* a = kwarg(e, "approximate");
+        a && !(a->kind == ast::ExprKind::str_lit && a->str_value == "none"))
+      fail(a->pos, "F.gelu(approximate=...) supports only 'none' (the exact erf form)",
+           "drop the approximate argument");
+  if (fn == "torch.clamp") {
+    // clamp(x, min, max) = minimum(maximum(x, min), max); either bound may be None or absent.
+    NodePtr x = value(need(0));
+    const ast::Expr* lo = arg(e, 1, "min");
+    const ast::Expr* hi = arg(e, 2, "max");
+    auto given = [](const ast::Expr* b) { return b && b->kind != ast::ExprKind::none_lit; };
+    if (!given(lo) && !given(hi))
+      fail(e.pos, "torch.clamp needs a min or a max", "write torch.clamp(x, lo, hi)");
+    if (given(lo)) x = binary(Op::maximum, x, value(*lo), e.pos);
+    if (given(hi)) x = binary(Op::minimum, x, value(*hi), e.pos);
+    return LVal::of(x);
+  }
   if (base == "maximum" || base == "minimum")
     return LVal::of(binary(base == "maximum" ? Op::maximum : Op::minimum, value(need(0)),
                            value(need(1)), e.pos));

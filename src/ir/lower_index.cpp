@@ -176,6 +176,8 @@ LVal Lowerer::expr(const ast::Expr& e) {
     }
     case ast::ExprKind::slice:
       fail(e.pos, "a slice can only appear inside [...]");
+    case ast::ExprKind::dict:  // the checker rejects these first; kept for direct IR users
+      fail(e.pos, "a dict display ('{...}') has no meaning inside a kernel");
     case ast::ExprKind::if_expr: {
       LVal c = expr(*e.test);
       NodePtr cn = c.k == LVal::K::none ? const_bool(false) : as_node(c, e.test->pos);

@@ -193,6 +193,9 @@ std::string elementwise(const Node& n, const std::vector<std::string>& ops) {
           case Op::relu:
             r = a + " > 0 ? " + a + " : 0.0";
             break;
+          case Op::gelu:
+            r = "0.5 * " + a + " * (1.0 + erf(" + a + " * 0.70710678118654752440))";
+            break;
           case Op::floor:
             r = "floor(" + a + ")";
             break;
@@ -243,6 +246,8 @@ std::string elementwise(const Node& n, const std::vector<std::string>& ops) {
             return "jt_silu(" + a + ")";
           case Op::relu:
             return "(" + a + " > 0 ? " + a + " : 0.0f)";
+          case Op::gelu:
+            return "jt_gelu(" + a + ")";
           case Op::floor:
             return "floorf(" + a + ")";
           case Op::ceil:

@@ -123,6 +123,7 @@ JT_INLINE float jt_exp(float x) {
 }
 JT_INLINE float jt_sigmoid(float x) { return 1.0f / (1.0f + jt_exp(-x)); }
 JT_INLINE float jt_silu(float x) { return x / (1.0f + jt_exp(-x)); }
+JT_INLINE float jt_gelu(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678f)); }
 
 // A tile array too large for a worker's stack (big block sizes): heap, freed on every return.
 template <typename T>
