@@ -59,6 +59,7 @@ namespace jagtile::ir {
   X(iota, "operands {size}: positions 0..size-1 of a full dim, shape [full(size)]")              \
   X(full, "operands {fill} (a scalar); the node's type gives dtype and shape")                   \
   X(unsqueeze, "operands {a}; ival = position of the new broadcast dim")                         \
+  X(permute, "operands {a}; ints = perm: dim d of the result is dim ints[d] of a")               \
   X(reduce, "op = sum|amax|amin|mean; operands {a}; ints = reduced dims (ascending)")            \
   X(matmul, "operands {a, b, [acc]}: [..., i, k] x [..., k, j] -> [..., i, j]")                  \
   X(load, "operands {tensor, index_0..index_{r-1}, [extra_mask]}; ival = 1 with extra_mask")     \

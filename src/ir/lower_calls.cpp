@@ -134,8 +134,22 @@ LVal Lowerer::attribute(const ast::Expr& e) {
       return d;
     }
     if (a == "ndim") return LVal::of(const_int(n->type.rank, loc_of(e.pos)));
+    if (a == "T" || a == "mT")
+      fail(e.pos, "." + a + " works on device values, not on the tensor itself",
+           "load a tile first (x[tile_a, :]) and transpose that");
     fail(e.pos, "unknown tensor attribute '" + a + "'",
          "tensors have .shape, .dtype, .device and .ndim");
+  }
+  if ((a == "T" || a == "mT") && n->type.is_value()) {
+    // .T reverses every dim (torch's meaning for any rank); .mT swaps the last two.
+    const int64_t r = int64_t(n->type.shape.size());
+    std::vector<int64_t> perm;
+    for (int64_t d = 0; d < r; ++d) perm.push_back(a == "T" ? r - 1 - d : d);
+    if (a == "mT") {
+      if (r < 2) fail(e.pos, ".mT needs a value of rank 2 or more");
+      std::swap(perm[size_t(r - 2)], perm[size_t(r - 1)]);
+    }
+    return LVal::of(permute(n, perm, e.pos, a == "T" ? ".T" : ".mT"));
   }
   fail(e.pos, "unknown attribute '" + a + "' of " + type_text(n->type));
 }
@@ -595,6 +609,32 @@ LVal Lowerer::method(const LVal& self_lv, const std::string& name, const ast::Ex
         for (int64_t dd : sorted) r = unsqueeze(r, dd, e.pos);
       }
       return LVal::of(r);
+    }
+    if (name == "transpose") {
+      const ast::Expr* d0 = arg(e, 0, "dim0");
+      const ast::Expr* d1 = arg(e, 1, "dim1");
+      if (!d0 || !d1) fail(e.pos, ".transpose() needs two dims", "write x.transpose(0, 1)");
+      const int64_t r = int64_t(self->type.shape.size());
+      std::vector<int64_t> perm;
+      for (int64_t d = 0; d < r; ++d) perm.push_back(d);
+      int64_t a = const_int_of(*d0, "the dim"), b = const_int_of(*d1, "the dim");
+      if (a < 0) a += r;
+      if (b < 0) b += r;
+      if (a < 0 || a >= r || b < 0 || b >= r)
+        fail(e.pos, ".transpose(" + std::to_string(a) + ", " + std::to_string(b) +
+                        ") is out of range for a value of rank " + std::to_string(r));
+      std::swap(perm[size_t(a)], perm[size_t(b)]);
+      return LVal::of(permute(self, perm, e.pos, ".transpose"));
+    }
+    if (name == "permute") {
+      std::vector<int64_t> perm;
+      if (e.args.size() == 1 &&
+          (e.args[0]->kind == ast::ExprKind::list || e.args[0]->kind == ast::ExprKind::tuple)) {
+        for (const auto& d : e.args[0]->elts) perm.push_back(const_int_of(*d, "a dim"));
+      } else {
+        for (const auto& d : e.args) perm.push_back(const_int_of(*d, "a dim"));
+      }
+      return LVal::of(permute(self, perm, e.pos, ".permute"));
     }
     if (name == "unsqueeze") {
       const ast::Expr* d = arg(e, 0, "dim");

@@ -123,6 +123,38 @@ NodePtr Lowerer::value(const ast::Expr& e) {
   return as_node(expr(e), e.pos);
 }
 
+bool Lowerer::check_sizes_equal_at_run_time(const Dim& a, const Dim& b, ast::Pos pos,
+                                            const std::string& what) {
+  if (a.kind != Dim::Kind::full || b.kind != Dim::Kind::full) return false;
+  // A size the host prologue can compute: a constant, or the size of a parameter tensor (or a
+  // tensor the host part defined).
+  auto host_computable = [&](const NodePtr& s) {
+    if (s->kind == NodeKind::const_int) return true;
+    if (s->kind != NodeKind::size_of) return false;
+    const NodePtr& t = s->operand(0);
+    if (t->kind == NodeKind::param) return true;
+    return std::find(kernel_.body.begin(), kernel_.body.end(), t) != kernel_.body.end();
+  };
+  if (!host_computable(a.size) || !host_computable(b.size)) return false;
+  // Emit into the host block, ahead of the loop being lowered, so the check runs before any
+  // device code (and on every backend, through the host executor).
+  std::vector<Block*> saved = blocks_;
+  blocks_ = {&kernel_.body};
+  auto copy = [&](const NodePtr& s) {
+    return s->kind == NodeKind::const_int ? s : size_node(s->operand(0), s->ival, pos);
+  };
+  NodePtr eq = binary(Op::eq, copy(a.size), copy(b.size), pos);
+  Node n;
+  n.kind = NodeKind::assert_;
+  n.loc = loc_of(pos);
+  n.operands = {eq};
+  n.name = what + ": the sizes " + dim_str(a, &kernel_) + " and " + dim_str(b, &kernel_) +
+           " must be equal";
+  emit(std::move(n));
+  blocks_ = std::move(saved);
+  return true;
+}
+
 Shape Lowerer::broadcast(const Shape& a, const Shape& b, ast::Pos pos, const char* what) {
   size_t n = std::max(a.size(), b.size());
   Shape out(n);
@@ -131,7 +163,8 @@ Shape Lowerer::broadcast(const Shape& a, const Shape& b, ast::Pos pos, const cha
     const Dim* db = i + b.size() >= n ? &b[i + b.size() - n] : nullptr;
     if (!da || da->is_broadcast()) {
       out[i] = db ? *db : Dim::broadcast();
-    } else if (!db || db->is_broadcast() || same_dim(*da, *db)) {
+    } else if (!db || db->is_broadcast() || same_dim(*da, *db) ||
+               check_sizes_equal_at_run_time(*da, *db, pos, std::string("shapes in ") + what)) {
       out[i] = *da;
     } else {
       fail(pos,
@@ -310,6 +343,38 @@ NodePtr Lowerer::cast(NodePtr a, DType to, ast::Pos pos) {
   return emit(std::move(n));
 }
 
+NodePtr Lowerer::permute(NodePtr a, std::vector<int64_t> perm, ast::Pos pos, const char* what) {
+  if (a->type.is_tensor())
+    fail(pos, std::string(what) + " works on device values, not on the tensor itself",
+         "load a tile first (x[tile_a, :]) and transpose that");
+  if (!a->type.is_value())
+    fail(pos, std::string(what) + " needs a device value; this is " + type_text(a->type));
+  const int64_t r = int64_t(a->type.shape.size());
+  if (int64_t(perm.size()) != r)
+    fail(pos, std::string(what) + " needs " + std::to_string(r) + " dims for a value of rank " +
+                  std::to_string(r) + "; got " + std::to_string(perm.size()));
+  std::vector<bool> seen(size_t(r), false);
+  for (int64_t& d : perm) {
+    if (d < 0) d += r;
+    if (d < 0 || d >= r || seen[size_t(d)])
+      fail(pos, std::string(what) + ": the dims must name each of the value's " +
+                    std::to_string(r) + " dims once");
+    seen[size_t(d)] = true;
+  }
+  bool identity = true;
+  for (int64_t d = 0; d < r; ++d) identity &= perm[size_t(d)] == d;
+  if (identity) return a;
+  Node n;
+  n.kind = NodeKind::permute;
+  n.loc = loc_of(pos);
+  n.operands = {a};
+  Shape s;
+  for (int64_t d : perm) s.push_back(a->type.shape[size_t(d)]);
+  n.ints = std::move(perm);
+  n.type = Type::value(a->type.dtype, s);
+  return emit(std::move(n));
+}
+
 NodePtr Lowerer::unsqueeze(NodePtr a, int64_t dim, ast::Pos pos) {
   if (!a->type.is_value())
     fail(pos, "unsqueeze / None indexing needs a device value; this is " + type_text(a->type));
@@ -369,7 +434,8 @@ NodePtr Lowerer::matmul(NodePtr a, NodePtr b, NodePtr acc, ast::Pos pos) {
            "load the operand tiles first, e.g. x[rows, tile_d] and w[tile_b, tile_d, tile_n]");
   const Shape& sa = a->type.shape;
   const Shape& sb = b->type.shape;
-  if (!same_dim(sa.back(), sb[sb.size() - 2]))
+  if (!same_dim(sa.back(), sb[sb.size() - 2]) &&
+      !check_sizes_equal_at_run_time(sa.back(), sb[sb.size() - 2], pos, "matmul contraction dims"))
     fail(pos, "matmul contraction dims differ: " + shape_text(sa) + " @ " + shape_text(sb),
          "the last dim of the left operand must be the second-to-last of the right one");
   require_complete(sa, pos, "the left matmul operand");

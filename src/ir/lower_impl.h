@@ -90,6 +90,8 @@ class Lowerer {
   NodePtr where(NodePtr c, NodePtr a, NodePtr b, ast::Pos pos);
   NodePtr cast(NodePtr a, DType to, ast::Pos pos);
   NodePtr unsqueeze(NodePtr a, int64_t dim, ast::Pos pos);
+  // Reorders a device value's dims (transpose, .T, permute); perm may hold negative dims.
+  NodePtr permute(NodePtr a, std::vector<int64_t> perm, ast::Pos pos, const char* what);
   NodePtr reduce(Op op, NodePtr a, std::vector<int64_t> dims, ast::Pos pos);
   NodePtr matmul(NodePtr a, NodePtr b, NodePtr acc, ast::Pos pos);
   NodePtr tile_attr(int block, Op which, ast::Pos pos);
@@ -97,6 +99,11 @@ class Lowerer {
   // `out = torch.empty_like(x)` has the very sizes of x), else a size_of node.
   NodePtr size_node(const NodePtr& tensor, int64_t d, ast::Pos pos);
   Shape broadcast(const Shape& a, const Shape& b, ast::Pos pos, const char* what);
+  // Two full dims whose sizes are different expressions (k.size(2) against q.size(2)) but may
+  // be equal at run time: when both are tensor sizes or constants, adds a host assert that they
+  // are equal (checked before any device loop runs) and returns true; false otherwise.
+  bool check_sizes_equal_at_run_time(const Dim& a, const Dim& b, ast::Pos pos,
+                                     const std::string& what);
   void require_complete(const Shape& shape, ast::Pos pos, const std::string& what);
   LVal subscript(const ast::Expr& e);
   // Device-side indexing of a tensor (load / store addresses): the normalised indices (one per

@@ -17,7 +17,9 @@ int Lowerer::new_block(LoopKind kind, const std::string& name, ast::Pos pos,
   if (kind == LoopKind::grid) {
     b.block_size = 1;
   } else {
-    size_t index = size_t(tile_blocks_seen_++);
+    // A fixed block_size takes no config entry: config block sizes go to the tunable tile
+    // dims in order of appearance, as in Helion.
+    const size_t index = explicit_size ? 0 : size_t(tile_blocks_seen_++);
     if (explicit_size)
       b.block_size = *explicit_size;
     else if (index < options_.block_sizes.size())
@@ -118,7 +120,8 @@ void Lowerer::for_loop(const ast::Stmt& s) {
     }
     require_complete(extents->type.shape, it.args[0]->pos, "hl.jagged_tile extents");
     LoopDim d;
-    if (bs_expr) d.block_size = const_int_of(*bs_expr, "block_size");
+    if (bs_expr && bs_expr->kind != ast::ExprKind::none_lit)
+      d.block_size = const_int_of(*bs_expr, "block_size");
     dims.push_back(d);
   } else {
     std::vector<const ast::Expr*> begins, ends;
@@ -141,9 +144,13 @@ void Lowerer::for_loop(const ast::Stmt& s) {
     } else {
       ends = as_list(a0);
     }
-    std::vector<int64_t> sizes;
-    if (bs_expr) {
-      for (const ast::Expr* b : as_list(bs_expr)) sizes.push_back(const_int_of(*b, "block_size"));
+    // block_size=None (or a None entry) leaves that dim tunable, as in Helion.
+    std::vector<std::optional<int64_t>> sizes;
+    if (bs_expr && bs_expr->kind != ast::ExprKind::none_lit) {
+      for (const ast::Expr* b : as_list(bs_expr))
+        sizes.push_back(b->kind == ast::ExprKind::none_lit
+                            ? std::nullopt
+                            : std::optional<int64_t>(const_int_of(*b, "block_size")));
       if (sizes.size() != ends.size()) fail(bs_expr->pos, "one block_size per tiled dimension");
     }
     for (size_t i = 0; i < ends.size(); ++i) {

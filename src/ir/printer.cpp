@@ -129,6 +129,11 @@ class Printer {
       case NodeKind::unsqueeze:
         s << " [" << n.ival << "]";
         break;
+      case NodeKind::permute:
+        s << " perm(";
+        for (size_t i = 0; i < n.ints.size(); ++i) s << (i ? "," : "") << n.ints[i];
+        s << ")";
+        break;
       case NodeKind::reduce: {
         s << " dims(";
         for (size_t i = 0; i < n.ints.size(); ++i) s << (i ? "," : "") << n.ints[i];

@@ -143,6 +143,22 @@ class Verifier {
                   n.type.shape.size() == n.operands[0]->type.shape.size() + 1,
               n, "adds one dim to a value");
         break;
+      case NodeKind::permute: {
+        check(nops == 1 && n.operands[0]->type.is_value() && n.type.is_value() &&
+                  n.ints.size() == n.operands[0]->type.shape.size() &&
+                  n.type.shape.size() == n.ints.size(),
+              n, "reorders the dims of a value");
+        std::vector<bool> seen(n.ints.size(), false);
+        for (size_t d = 0; d < n.ints.size(); ++d) {
+          const int64_t from = n.ints[d];
+          check(from >= 0 && size_t(from) < n.ints.size() && !seen[size_t(from)], n,
+                "a permutation of the operand's dims");
+          seen[size_t(from)] = true;
+          check(same_dim(n.type.shape[d], n.operands[0]->type.shape[size_t(from)]), n,
+                "result dim d is operand dim ints[d]");
+        }
+        break;
+      }
       case NodeKind::reduce:
         check(nops == 1 && n.operands[0]->type.is_value(), n, "reduces a value");
         check(n.type.shape.size() + n.ints.size() == n.operands[0]->type.shape.size(), n,

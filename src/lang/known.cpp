@@ -130,13 +130,14 @@ const std::vector<std::string>& builtin_functions() {
 }
 
 const std::vector<std::string>& tensor_methods() {
-  static const std::vector<std::string> v = {"size", "numel", "item", "view", "reshape",  "sum",
-                                             "amax", "amin",  "mean", "to",   "unsqueeze"};
+  static const std::vector<std::string> v = {"size",      "numel",     "item",   "view", "reshape",
+                                             "sum",       "amax",      "amin",   "mean", "to",
+                                             "unsqueeze", "transpose", "permute"};
   return v;
 }
 
 const std::vector<std::string>& tensor_attributes() {
-  static const std::vector<std::string> v = {"shape", "dtype", "device"};
+  static const std::vector<std::string> v = {"shape", "dtype", "device", "T", "mT"};
   return v;
 }
 
@@ -208,6 +209,8 @@ const std::vector<std::pair<std::string, Signature>>& method_signatures() {
       {"mean", Sig{0, 1, {"dim", "keepdim"}, "x.mean(dim=1) or x.mean()"}},
       {"to", Sig{0, 1, {"dtype"}, "x.to(torch.float32)"}},
       {"unsqueeze", Sig{0, 1, {"dim"}, "x.unsqueeze(1)"}},
+      {"transpose", Sig{2, 2, {"dim0", "dim1"}, "x.transpose(0, 1)"}},
+      {"permute", Sig{1, kAny, {}, "x.permute(1, 0, 2)"}},
   };
   return v;
 }

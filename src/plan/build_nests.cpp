@@ -396,6 +396,11 @@ class Builder {
         sub.erase(sub.begin() + n.ival);
         return at(n.operand(0), sub);
       }
+      case NodeKind::permute: {  // result dim d is operand dim ints[d]
+        Idx sub(idx.size());
+        for (size_t d = 0; d < idx.size(); ++d) sub[size_t(n.ints[d])] = idx[d];
+        return at(n.operand(0), sub);
+      }
       case NodeKind::load:
         return load_element(n, idx, body);
       case NodeKind::var_read: {

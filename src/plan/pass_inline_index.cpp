@@ -17,6 +17,7 @@ bool cheap_origin(const ir::Node& n) {
     case ir::NodeKind::where:
     case ir::NodeKind::cast:
     case ir::NodeKind::unsqueeze:
+    case ir::NodeKind::permute:
     case ir::NodeKind::full:
     case ir::NodeKind::tile_attr:
     case ir::NodeKind::iota:
