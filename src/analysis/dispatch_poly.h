@@ -48,11 +48,12 @@ class PolyBuilder {
   std::string size_atom(int param, int dim) const;
   // The atom of a load of rank-1 parameter `param` at `index` ("x_offsets[tile_b + 1]").
   std::string load_atom(int param, const Poly& index) const;
+  // The size of a host tensor's dimension (a parameter's size atom, an allocation's size).
+  Poly size_of(const ir::NodePtr& tensor, int64_t dim);
 
  private:
   Poly compute(const ir::NodePtr& node);
   Poly opaque(const ir::NodePtr& node);
-  Poly size_of(const ir::NodePtr& tensor, int64_t dim);
 
   const ir::Kernel& kernel_;
   std::unordered_map<const ir::Node*, Poly> memo_;

@@ -3,13 +3,17 @@
 // assert or an overflowing size exactly alike.
 #include "host/host_exec.h"
 
+#include <limits>
+#include <map>
 #include <new>
 #include <optional>
 #include <stdexcept>
+#include <tuple>
 
 #include "core/element.h"
 #include "ir/element_arith.h"
 #include "ir/host_arith.h"
+#include "jagtile/jagged.h"
 
 namespace jagtile::host {
 
@@ -101,7 +105,10 @@ class Executor {
 
   void step(const HostStep& s) {
     const Node& n = *s.node;
-    if (s.nest >= 0) return runner_.run_nest(p_.nests[size_t(s.nest)], env_);
+    if (s.nest >= 0) {
+      run_guards();
+      return runner_.run_nest(p_.nests[size_t(s.nest)], env_);
+    }
     switch (n.kind) {
       case NodeKind::size_of:
         return set_int(out(s), val(s.ops[0]).t.size(n.ival));
@@ -162,6 +169,41 @@ class Executor {
         return;
       default:
         JAGTILE_CHECK(false, << "host node of kind " << ir::kind_name(n.kind));
+    }
+  }
+
+  // The offsets guards whose tensors exist by now, each once per call: validate_offsets against
+  // the fewest rows among the guard's rows tensors (the template path's check and messages).
+  // A guard without rows tensors (bound unknown statically) checks only that the offsets are
+  // non-decreasing from a first value >= 0. A tensor already validated in this call against as
+  // few rows or fewer (the same offsets passed twice) is not scanned again.
+  void run_guards() {
+    if (guards_done_.size() != p_.guards.size()) guards_done_.assign(p_.guards.size(), false);
+    for (size_t g = 0; g < p_.guards.size(); ++g) {
+      if (guards_done_[g]) continue;
+      const OffsetsGuard& guard = p_.guards[g];
+      const Tensor& offsets = val(guard.offsets_slot).t;
+      bool ready = offsets.defined();
+      for (const OffsetsGuard::Rows& r : guard.rows) ready &= val(r.slot).t.defined();
+      if (!ready) continue;  // a tensor made later: checked before the nest that reads it
+      guards_done_[g] = true;
+      if (options_.offsets_validated_by_backend &&
+          options_.offsets_validated_by_backend->count(guard.offsets_param))
+        continue;
+      int64_t rows = std::numeric_limits<int64_t>::max();
+      std::string rows_name;
+      for (const OffsetsGuard::Rows& r : guard.rows) {
+        const Tensor& t = val(r.slot).t;
+        if (t.dim() >= 1 && t.size(0) < rows) {
+          rows = t.size(0);
+          rows_name = r.name;
+        }
+      }
+      auto key = std::make_tuple(offsets.raw_data(), offsets.numel(), offsets.dtype());
+      auto seen = validated_.find(key);
+      if (seen != validated_.end() && seen->second <= rows) continue;
+      validate_offsets(offsets, guard.offsets_name, rows, rows_name);
+      validated_[key] = rows;
     }
   }
 
@@ -245,6 +287,9 @@ class Executor {
   const ExecOptions& options_;
   HostEnv env_;
   std::vector<Tensor> outputs_;
+  std::vector<bool> guards_done_;
+  // Offsets validated in this call (data, length, dtype) -> the rows bound they passed.
+  std::map<std::tuple<const void*, int64_t, DType>, int64_t> validated_;
   bool returned_ = false;  // a `return` ran: the remaining steps do not
 };
 

@@ -37,11 +37,16 @@ struct ExecOptions {
   bool zero_fill_empty = false;
   // Allocations a backend overwrites completely (the template's output): allocated unfilled.
   const std::unordered_set<const ir::Node*>* overwritten = nullptr;
+  // Offsets parameters the backend validates itself, with the same messages (the template's
+  // jagged_reduce): their guards are skipped, so no offsets are checked twice.
+  const std::unordered_set<int>* offsets_validated_by_backend = nullptr;
 };
 
 // Runs the program; returns the kernel's returned tensors. Raises the located UserErrors of the
 // host part (failed assert, host integer overflow, a bad `.item()` index, a negative size, a
-// bad view) and whatever the runner raises.
+// bad view), the offsets guards' UserErrors (validate_offsets' messages; checked before the
+// first device nest that can see each guard's tensors launches, so no nest runs on bad
+// offsets) and whatever the runner raises.
 std::vector<Tensor> run_host(const HostProgram& program, const std::vector<ArgValue>& args,
                              NestRunner& runner, const ExecOptions& options = {});
 

@@ -6,6 +6,8 @@
 #include <sstream>
 #include <unordered_set>
 
+#include "analysis/offsets_guards.h"
+
 namespace jagtile::host {
 
 namespace {
@@ -18,6 +20,7 @@ class Splitter {
     p_.param_slots.assign(p_.kernel->params.size(), -1);
     p_.steps = steps(p_.kernel->body);
     for (DeviceNest& nest : p_.nests) collect_captures(nest);
+    add_guards();
     return std::move(p_);
   }
 
@@ -122,6 +125,28 @@ class Splitter {
       });
   }
 
+  // The offsets guards, with the slots the nests' captures gave their tensors. A tensor without
+  // a slot is read by no nest, so nothing can index it.
+  void add_guards() {
+    auto slot_of = [&](const ir::Node* n) {
+      if (n->kind == ir::NodeKind::param) return p_.param_slots.at(size_t(n->ival));
+      auto it = p_.slot_of.find(n);
+      return it == p_.slot_of.end() ? -1 : it->second;
+    };
+    for (const analysis::OffsetsGuard& g : analysis::find_offsets_guards(*p_.kernel)) {
+      OffsetsGuard h;
+      h.offsets_param = g.offsets_param;
+      h.offsets_slot = p_.param_slots.at(size_t(g.offsets_param));
+      h.offsets_name = g.offsets_name;
+      if (h.offsets_slot < 0) continue;
+      for (const ir::Node* r : g.rows) {
+        int s = slot_of(r);
+        if (s >= 0) h.rows.push_back({s, r->name});
+      }
+      p_.guards.push_back(std::move(h));
+    }
+  }
+
   HostProgram p_;
 };
 
@@ -174,6 +199,13 @@ std::string HostProgram::to_string() const {
   for (size_t i = 0; i < param_slots.size(); ++i)
     if (param_slots[i] >= 0)
       os << "  $" << param_slots[i] << " = param " << kernel->params[i].name << "\n";
+  for (const OffsetsGuard& g : guards) {
+    os << "  offsets guard: $" << g.offsets_slot << " (" << g.offsets_name << ")";
+    if (g.rows.empty()) os << " order only";
+    for (size_t i = 0; i < g.rows.size(); ++i)
+      os << (i ? ", $" : " rows <= $") << g.rows[i].slot << " (" << g.rows[i].name << ")";
+    os << "\n";
+  }
   print_steps(os, *this, steps, 1);
   for (const DeviceNest& n : nests) {
     os << "device nest " << n.index << ": loop over " << kernel->blocks.at(size_t(n.block)).name

@@ -47,11 +47,25 @@ struct HostStep {
   std::vector<HostStep> then_steps, else_steps;
 };
 
+// A tensor used as item boundaries (analysis/offsets_guards.h), checked by the host executor
+// with validate_offsets before the first device nest that can see it launches.
+struct OffsetsGuard {
+  int offsets_param = -1;  // the offsets' parameter index
+  int offsets_slot = -1;
+  std::string offsets_name;
+  struct Rows {
+    int slot = -1;  // a host tensor whose first dimension bounds the last offset
+    std::string name;
+  };
+  std::vector<Rows> rows;  // empty: the bound is not known statically (order checked only)
+};
+
 // The split form of one kernel. Immutable after split_host_device; shared by every call.
 struct HostProgram {
   const ir::Kernel* kernel = nullptr;  // owned by the specialisation, outlives this
   std::vector<HostStep> steps;
   std::vector<DeviceNest> nests;
+  std::vector<OffsetsGuard> guards;  // run before device nests, for every backend
   int num_slots = 0;
   // Constants and parameters have slots too, so every operand is a slot. Constants' values are
   // fixed here; parameters are filled from the arguments by the executor.

@@ -19,6 +19,7 @@ class TemplateExecutable : public Executable {
   analysis::ReducePlan plan;
   ReduceSpec spec;  // the plan's, with the kernel's names and the config's tunables
   std::unordered_set<const ir::Node*> overwritten;  // the output allocation
+  std::unordered_set<int> offsets_validated;        // jagged_reduce validates the plan's offsets
   int out_slot = -1;
 };
 
@@ -128,6 +129,7 @@ class TemplateBackend : public BackendImpl {
     exe->plan = *d.plan;
     JAGTILE_CHECK(exe->plan.out_node, << "plan without its output allocation");
     exe->overwritten.insert(exe->plan.out_node);
+    exe->offsets_validated.insert(exe->plan.offsets_param);
     exe->out_slot = spec.host.slot(exe->plan.out_node);
     exe->spec = library_call_base(spec, exe->plan);
     if (stats) stats->source = PrepareStats::Source::none;
@@ -141,6 +143,7 @@ class TemplateBackend : public BackendImpl {
     Runner runner(spec, exe, args, options);
     host::ExecOptions exec;
     exec.overwritten = &exe.overwritten;
+    exec.offsets_validated_by_backend = &exe.offsets_validated;
     return host::run_host(spec.host, args, runner, exec);
   }
 };

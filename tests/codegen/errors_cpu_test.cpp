@@ -130,9 +130,23 @@ TEST(CpuErrors, JaggedRowsPastTheValuesAreFound) {
   ArgMap args{{"x_values", Tensor::zeros({7, 3}, DType::f32)},
               {"x_offsets", Tensor::from_doubles({3}, {0, 3, 9}, DType::i32)}};
   std::string msg = error_of(p, "jagged_softmax", args, cpu_options());
-  EXPECT_THAT(msg, HasSubstr("kernel 'jagged_softmax'"));
-  EXPECT_THAT(msg,
-              HasSubstr("load of tensor 'x_values' at index 7 in dimension 0, which has size 7"));
+  // The offsets guard rejects them before the kernel runs, as the template path would.
+  EXPECT_THAT(msg, HasSubstr("offsets 'x_offsets' end past the data: x_offsets[2] = 9 but "
+                             "'x_values' has 7 rows"));
+}
+
+// jagged_dense_add's row stride comes from y, so its guard checks only the order of the
+// offsets: the rows past the values are found by the loads' bounds checks.
+TEST(CpuErrors, JaggedRowsPastTheValuesAreFoundByTheLoadChecks) {
+  use_shared_cache_dir();
+  Program p = Program::from_file(std::string(JAGTILE_SOURCE_DIR) + "/examples/jagged_dense_add.py");
+  ArgMap args{{"x_values", Tensor::zeros({7, 3}, DType::f32)},
+              {"x_offsets", Tensor::from_doubles({3}, {0, 3, 9}, DType::i32)},
+              {"y", Tensor::zeros({2, 6, 3}, DType::f32)}};
+  std::string msg = error_of(p, "jagged_dense_add", args, cpu_options());
+  EXPECT_THAT(msg, HasSubstr("kernel 'jagged_dense_add'"));
+  EXPECT_THAT(msg, HasSubstr("load of tensor 'x_flat' at index 2"));
+  EXPECT_THAT(msg, HasSubstr("in dimension 0, which has size 21"));
 }
 
 TEST(CpuErrors, AssertReportsLikeTheInterpreter) {

@@ -1,0 +1,167 @@
+// Finds the offsets guards of a kernel (see offsets_guards.h): one walk collects the loads of
+// rank-1 integer parameters at b.index and b.index + 1, a second the uses of each pair as item
+// boundaries and the tensors whose rows they address. Indices are compared as the dispatch
+// detector compares them (dispatch_poly.h), so spelling does not matter.
+#include "analysis/offsets_guards.h"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+#include <sstream>
+
+#include "analysis/dispatch_poly.h"
+
+namespace jagtile::analysis {
+namespace {
+
+using detail::Monomial;
+using detail::Poly;
+using detail::PolyBuilder;
+using ir::NodeKind;
+using ir::NodePtr;
+
+// The part of p that multiplies atom a: the terms that hold a once, with a removed. nullopt when
+// a term holds a more than once (not a row index).
+std::optional<Poly> coefficient_of(const Poly& p, const std::string& a) {
+  Poly c;
+  for (const auto& [m, k] : p.terms) {
+    auto n = std::count(m.begin(), m.end(), a);
+    if (n == 0) continue;
+    if (n > 1) return std::nullopt;
+    Monomial rest = m;
+    rest.erase(std::find(rest.begin(), rest.end(), a));
+    Poly t;
+    t.terms[rest] = k;
+    c = c + t;
+  }
+  return c;
+}
+
+bool is_flat_view(const ir::Node& t) {
+  return t.kind == NodeKind::view && t.operands.size() == 2 &&
+         t.operand(1)->kind == NodeKind::const_int && t.operand(1)->ival == -1;
+}
+
+class Finder {
+ public:
+  explicit Finder(const ir::Kernel& k) : k_(k), poly_(k) {}
+
+  std::vector<OffsetsGuard> run() {
+    ir::walk(k_.body, [&](const NodePtr& n) { note_bound_load(n); });
+    std::vector<OffsetsGuard> guards;
+    for (int param : order_) {
+      OffsetsGuard g;
+      g.offsets_param = param;
+      g.offsets_name = k_.params.at(size_t(param)).name;
+      bool used = false;
+      for (const auto& [key, ends] : pairs_) {
+        if (key.first != param || !ends.first || !ends.second) continue;
+        used |= pair_used(param, key.second, g.rows);
+      }
+      if (used) guards.push_back(std::move(g));
+    }
+    return guards;
+  }
+
+ private:
+  Poly index(int block) const { return Poly::atom(poly_.index_atom(block)); }
+  std::string offset_atom(int param, int block, int64_t shift) const {
+    return poly_.load_atom(param, index(block) + Poly::constant(shift));
+  }
+
+  // A load of a rank-1 integer parameter at b.index (first) or b.index + 1 (second).
+  void note_bound_load(const NodePtr& n) {
+    if (n->kind != NodeKind::load || n->operands.size() != 2) return;
+    const NodePtr& t = n->operand(0);
+    if (t->kind != NodeKind::param || t->type.rank != 1 || !dtype_is_int(t->type.dtype)) return;
+    const int param = int(t->ival);
+    const Poly at = poly_.of(n->operand(1));
+    for (size_t b = 0; b < k_.blocks.size(); ++b) {
+      if (k_.blocks[b].kind == ir::LoopKind::jagged) continue;
+      const Poly base = index(int(b));
+      const bool lo = at == base, hi = at == base + Poly::constant(1);
+      if (!lo && !hi) continue;
+      auto& ends = pairs_[{param, int(b)}];
+      (lo ? ends.first : ends.second) = true;
+      if (std::find(order_.begin(), order_.end(), param) == order_.end()) order_.push_back(param);
+    }
+  }
+
+  // Whether the pair P[b], P[b + 1] bounds items; adds the tensors whose rows it addresses.
+  bool pair_used(int param, int block, std::vector<const ir::Node*>& rows) {
+    const std::string lo = offset_atom(param, block, 0), hi = offset_atom(param, block, 1);
+    const Poly nnz = Poly::atom(hi) - Poly::atom(lo);
+    bool used = false;
+    std::vector<std::string> row_atoms{lo};
+    ir::walk(k_.body, [&](const NodePtr& n) {
+      if (n->kind == NodeKind::jagged_loop && poly_.of(n->operand(0)) == nnz) used = true;
+      if (n->kind == NodeKind::tile_loop && poly_.of(n->operand(0)) == Poly::atom(lo) &&
+          poly_.of(n->operand(1)) == Poly::atom(hi)) {
+        used = true;
+        row_atoms.push_back(poly_.index_atom(int(n->ival)));
+      }
+    });
+    ir::walk(k_.body, [&](const NodePtr& n) {
+      if (n->kind != NodeKind::load && n->kind != NodeKind::store) return;
+      const NodePtr& t = n->operand(0);
+      if (n->operands.size() < 2 || !t->type.is_tensor() || t->type.rank < 1) return;
+      if (t->kind == NodeKind::param && t->ival == param) return;
+      const Poly at = poly_.of(n->operand(1));
+      // Direct: x[P[b] + k, ...]; flat: x.view(-1)[(P[b] + k) * (x.size(1) * ...) + m].
+      const ir::Node* target = t.get();
+      Poly stride = Poly::constant(1);
+      if (is_flat_view(*t)) {
+        const NodePtr& src = t->operand(0);
+        target = src.get();
+        for (int d = 1; d < src->type.rank; ++d) stride = stride * poly_.size_of(src, d);
+      }
+      for (const std::string& a : row_atoms) {
+        std::optional<Poly> c = coefficient_of(at, a);
+        if (c && c->terms.empty()) continue;  // the index does not use this boundary
+        used = true;
+        if (c && *c == stride) add_rows(rows, target);
+      }
+    });
+    return used;
+  }
+
+  void add_rows(std::vector<const ir::Node*>& rows, const ir::Node* t) {
+    for (const ir::Node* r : rows) {
+      const bool same_param =
+          r->kind == NodeKind::param && t->kind == NodeKind::param && r->ival == t->ival;
+      if (r == t || same_param) return;
+    }
+    rows.push_back(t);
+  }
+
+  const ir::Kernel& k_;
+  PolyBuilder poly_;
+  std::map<std::pair<int, int>, std::pair<bool, bool>> pairs_;  // (param, block) -> (lo, hi)
+  std::vector<int> order_;                                      // params in first-load order
+};
+
+}  // namespace
+
+std::vector<OffsetsGuard> find_offsets_guards(const ir::Kernel& kernel) {
+  return Finder(kernel).run();
+}
+
+std::string to_string(const std::vector<OffsetsGuard>& guards) {
+  std::ostringstream os;
+  for (const OffsetsGuard& g : guards) {
+    os << g.offsets_name;
+    if (g.rows.empty()) {
+      os << " (order only)\n";
+      continue;
+    }
+    os << " rows <=";
+    for (size_t i = 0; i < g.rows.size(); ++i)
+      os << (i ? ", " : " ") << (g.rows[i]->name.empty() ? "<tensor>" : g.rows[i]->name)
+         << ".size(0)";
+    os << "\n";
+  }
+  return os.str();
+}
+
+}  // namespace jagtile::analysis

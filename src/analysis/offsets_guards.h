@@ -1,0 +1,45 @@
+// Offsets guards (DESIGN §1): every rank-1 integer tensor a kernel uses as item boundaries must
+// be a valid offsets vector before any device nest runs, on every backend. This analysis finds
+// those tensors in the tile IR; the host executor (host/host_exec.h) checks them per call with
+// validate_offsets (jagtile/jagged.h), so every backend reports the template path's messages.
+//
+// A tensor P is guarded when, for one tile or grid loop b, the kernel loads both P[b.index] and
+// P[b.index + 1] (compared as index polynomials, analysis/dispatch_poly.h, the same reads the
+// dispatch detector matches) and uses the pair as item boundaries:
+//   * the extents of an hl.jagged_tile are P[b + 1] - P[b];
+//   * an hl.tile(P[b], P[b + 1]) loop;
+//   * P[b] (or the index of such an hl.tile) addresses the first dimension of a tensor.
+// A pair whose values only feed arithmetic is data, not boundaries, and is not guarded.
+//
+// The rows bound: each tensor whose first dimension the boundaries address directly
+// (x[P[b] + k, ...], or x[tile_k, ...] under hl.tile(P[b], P[b + 1])) or through a flat view
+// (x.view(-1)[(P[b] + k) * x.size(1) + m]) is a rows tensor: the last offset must be at most its
+// first dimension. When no access has one of those forms (a row stride the analysis cannot tie
+// to the tensor statically), the guard has no rows tensor and only the order of the offsets and
+// their first value are checked; the loads' own bounds checks still catch rows past the data.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ir/ir.h"
+
+namespace jagtile::analysis {
+
+struct OffsetsGuard {
+  int offsets_param = -1;  // index into Kernel::params: a rank-1 i32 / i64 tensor
+  std::string offsets_name;
+  // Host tensors (parameters, allocations, views) whose first dimension the offsets address, in
+  // first-use order, without repeats. Empty: the rows bound is not known statically.
+  std::vector<const ir::Node*> rows;
+};
+
+// One guard per offsets parameter, in the order the kernel first loads them. A pure function of
+// the IR.
+std::vector<OffsetsGuard> find_offsets_guards(const ir::Kernel& kernel);
+
+// "x_offsets rows <= x_values.size(0), out.size(0)" per guard, one per line, for explain and
+// tests; "x_offsets (order only)" when the rows bound is unknown.
+std::string to_string(const std::vector<OffsetsGuard>& guards);
+
+}  // namespace jagtile::analysis

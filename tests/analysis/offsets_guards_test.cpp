@@ -1,0 +1,90 @@
+// The offsets-guard analysis (analysis/offsets_guards.h) on the bundled examples and on
+// hand-written kernels: which tensors are item boundaries, and which tensors' rows bound them.
+#include "analysis/offsets_guards.h"
+
+#include <gtest/gtest.h>
+
+#include "helpers.h"
+
+namespace jagtile::dispatch_test {
+namespace {
+
+std::string guards_of(const std::string& source, const ArgMap& args = small_args()) {
+  return analysis::to_string(analysis::find_offsets_guards(lower(source, args)));
+}
+
+TEST(OffsetsGuards, JaggedSumFlatViewBoundsByValuesRows) {
+  EXPECT_EQ(guards_of(read_example("jagged_sum")), "x_offsets rows <= x_values.size(0)\n");
+}
+
+TEST(OffsetsGuards, DirectTemplateSumBoundsByValuesRows) {
+  EXPECT_EQ(guards_of(direct_sum()), "x_offsets rows <= x_values.size(0)\n");
+}
+
+TEST(OffsetsGuards, JaggedSoftmaxBoundsByValuesAndOutputRows) {
+  EXPECT_EQ(guards_of(read_example("jagged_softmax")),
+            "x_offsets rows <= x_values.size(0), out.size(0)\n");
+}
+
+TEST(OffsetsGuards, JaggedMeanWithCountsBoundsByValuesRows) {
+  ArgSpec spec;
+  spec.counts = true;
+  EXPECT_EQ(guards_of(read_example("jagged_mean"), small_args(spec)),
+            "x_offsets rows <= x_values.size(0)\n");
+}
+
+// The flat index's row stride is y.size(2), which the analysis cannot tie to x_values.size(1):
+// the order of the offsets is checked, the loads' bounds checks catch rows past the data.
+TEST(OffsetsGuards, RowStrideNotTiedToValuesChecksOrderOnly) {
+  ArgMap a = small_args();
+  a["y"] = Tensor::zeros({3, 4, 4}, DType::f32);
+  EXPECT_EQ(guards_of(read_example("jagged_dense_add"), a), "x_offsets (order only)\n");
+}
+
+TEST(OffsetsGuards, TileBetweenOffsetsBoundsByTheTensorItIndexes) {
+  const std::string src = header() +
+                          "def k(x: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:\n"
+                          "    B = offsets.size(0) - 1\n"
+                          "    out = torch.zeros([B], dtype=torch.float32, device=x.device)\n"
+                          "    for i in hl.grid(B):\n"
+                          "        start = offsets[i]\n"
+                          "        end = offsets[i + 1]\n"
+                          "        acc = hl.zeros([], dtype=torch.float32)\n"
+                          "        for tile_k in hl.tile(start, end):\n"
+                          "            acc = acc + x[tile_k].sum()\n"
+                          "        out[i] = acc\n"
+                          "    return out\n";
+  ArgMap a;
+  a["x"] = Tensor::zeros({5}, DType::f32);
+  a["offsets"] = Tensor::from_doubles({3}, {0, 2, 5}, DType::i64);
+  EXPECT_EQ(guards_of(src, a), "offsets rows <= x.size(0)\n");
+}
+
+// A pair whose values only feed arithmetic (an adjacent difference) is data, not boundaries.
+TEST(OffsetsGuards, PairUsedAsDataIsNotGuarded) {
+  const std::string src = header() +
+                          "def k(x: torch.Tensor) -> torch.Tensor:\n"
+                          "    n = x.size(0) - 1\n"
+                          "    out = torch.zeros([n], dtype=x.dtype, device=x.device)\n"
+                          "    for t in hl.tile(n):\n"
+                          "        out[t] = x[t.index + 1] - x[t]\n"
+                          "    return out\n";
+  ArgMap a;
+  a["x"] = Tensor::from_doubles({4}, {5, 1, 7, 2}, DType::i64);
+  EXPECT_EQ(guards_of(src, a), "");
+}
+
+TEST(OffsetsGuards, KernelWithoutOffsetsHasNoGuards) {
+  const std::string src = header() +
+                          "def k(x: torch.Tensor) -> torch.Tensor:\n"
+                          "    out = torch.zeros_like(x)\n"
+                          "    for t in hl.tile(x.size(0)):\n"
+                          "        out[t] = x[t] * 2.0\n"
+                          "    return out\n";
+  ArgMap a;
+  a["x"] = Tensor::zeros({4}, DType::f32);
+  EXPECT_EQ(guards_of(src, a), "");
+}
+
+}  // namespace
+}  // namespace jagtile::dispatch_test
