@@ -30,12 +30,18 @@ class Verifier {
 
   static Shape shape_of(const NodePtr& n) { return n->type.is_value() ? n->type.shape : Shape{}; }
 
-  // True when `from` broadcasts (right-aligned) into `to` without adding dims.
+  // True when `from` broadcasts (right-aligned) into `to` without adding dims. Two full dims
+  // match whatever their size expressions: lowering asserts on the host, before any loop, that
+  // sizes of different tensors meeting in one op are equal (check_sizes_equal_at_run_time).
   static bool broadcasts_into(const Shape& from, const Shape& to) {
     if (from.size() > to.size()) return false;
     size_t off = to.size() - from.size();
-    for (size_t i = 0; i < from.size(); ++i)
-      if (!from[i].is_broadcast() && !same_dim(from[i], to[off + i])) return false;
+    for (size_t i = 0; i < from.size(); ++i) {
+      const Dim& a = from[i];
+      const Dim& b = to[off + i];
+      const bool both_full = a.kind == Dim::Kind::full && b.kind == Dim::Kind::full;
+      if (!a.is_broadcast() && !both_full && !same_dim(a, b)) return false;
+    }
     return true;
   }
 

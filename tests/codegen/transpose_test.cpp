@@ -5,6 +5,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "codegen_helpers.h"
 #include "jagtile/error.h"
 
@@ -12,6 +14,7 @@ namespace jagtile::testing {
 namespace {
 
 const char* kKernels = R"PY(import torch
+import torch.nn.functional as F
 import helion
 import helion.language as hl
 
@@ -33,6 +36,28 @@ def swap_heads(x: torch.Tensor) -> torch.Tensor:
     for t in hl.tile(n):
         v = x[t, :, :].permute(1, 0, 2)
         out[:, t, :] = v * 2.0
+    return out
+
+@helion.kernel()
+def causal_silu_attention(alpha: float, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                          offsets: torch.Tensor) -> torch.Tensor:
+    heads = hl.specialize(q.size(1))
+    width = hl.specialize(v.size(2))
+    out = torch.empty_like(v)
+    for seq in hl.grid(offsets.size(0) - 1):
+        first = offsets[seq]
+        last = offsets[seq + 1]
+        for rows in hl.tile(first, last):
+            qh = q[rows, :, :].transpose(0, 1)
+            total = hl.zeros([heads, rows, width], dtype=torch.float32)
+            for cols in hl.tile(first, last):
+                kh = k[cols, :, :].transpose(0, 1)
+                vh = v[cols, :, :].transpose(0, 1)
+                s = F.silu(torch.bmm(qh, kh.transpose(-2, -1)) * alpha)
+                keep = rows.index.unsqueeze(1) >= cols.index.unsqueeze(0)
+                s = torch.where(keep[None, :, :], s, 0.0)
+                total = total + torch.bmm(s, vh)
+            out[rows, :, :] = total.transpose(0, 1).to(out.dtype)
     return out
 )PY";
 
@@ -76,6 +101,48 @@ TEST_P(Transpose, PermuteMovesHeadsFirst) {
         EXPECT_EQ(out.item_as_double((hh * n + i) * d + x), 2.0 * xs[size_t((i * h + hh) * d + x)]);
 }
 
+// Causal SiLU attention over jagged sequences in the shape of Helion's second HSTU example
+// (per-sequence grid, heads moved first for bmm, k transposed, a causal where, heads moved back).
+TEST_P(Transpose, JaggedCausalSiluAttentionMatchesLoops) {
+  use_shared_cache_dir();
+  Program p = Program::from_source(kKernels, "t.py");
+  const std::vector<double> offs = {0, 3, 3, 8, 9};
+  const int L = 9, H = 2, D = 3;
+  auto fill = [](int n, double a, double b) {
+    std::vector<double> v;
+    for (int i = 0; i < n; ++i) v.push_back(std::sin(a * i + b));
+    return v;
+  };
+  std::vector<double> q = fill(L * H * D, 0.7, 0.1), k = fill(L * H * D, 1.3, 0.5),
+                      v = fill(L * H * D, 0.9, 1.0);
+  const double alpha = 0.75;
+  Options o;
+  o.backend = GetParam();
+  Tensor out = p.call("causal_silu_attention",
+                      {{"alpha", 0.75},
+                       {"q", Tensor::from_doubles({L, H, D}, q, DType::f32)},
+                       {"k", Tensor::from_doubles({L, H, D}, k, DType::f32)},
+                       {"v", Tensor::from_doubles({L, H, D}, v, DType::f32)},
+                       {"offsets", Tensor::from_doubles({5}, offs, DType::i64)}},
+                      o)
+                   .outputs.at(0);
+  auto at = [&](int t, int h, int d) { return size_t((t * H + h) * D + d); };
+  for (size_t b = 0; b + 1 < offs.size(); ++b)
+    for (int h = 0; h < H; ++h)
+      for (int i = int(offs[b]); i < int(offs[b + 1]); ++i)
+        for (int d = 0; d < D; ++d) {
+          double want = 0;
+          for (int j = int(offs[b]); j <= i; ++j) {
+            double dot = 0;
+            for (int x = 0; x < D; ++x) dot += q[at(i, h, x)] * k[at(j, h, x)];
+            const double s = dot * alpha;
+            want += s / (1.0 + std::exp(-s)) * v[at(j, h, d)];
+          }
+          EXPECT_NEAR(out.item_as_double(int64_t(at(i, h, d))), want, 1e-5)
+              << "row " << i << " head " << h << " col " << d;
+        }
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, Transpose, ::testing::Values(Backend::interp, Backend::cpu),
                          [](const auto& info) {
                            return info.param == Backend::cpu ? "cpu" : "interp";
@@ -94,7 +161,7 @@ TEST(TransposeErrors, ContractionSizesDifferingAtRunTimeIsALocatedError) {
   } catch (const UserError& e) {
     EXPECT_THAT(e.message(), ::testing::HasSubstr("matmul contraction dims"));
     EXPECT_THAT(e.message(), ::testing::HasSubstr("must be equal"));
-    EXPECT_EQ(e.loc().line, 13);
+    EXPECT_EQ(e.loc().line, 14);
   }
 }
 
