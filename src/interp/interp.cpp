@@ -310,27 +310,8 @@ class Interpreter {
         v->ext.insert(v->ext.begin() + n.ival, 1);
         return set(n, TileValuePtr(v));
       }
-      case NodeKind::permute: {
-        TileValuePtr a = tile(n.operand(0));
-        auto v = std::make_shared<TileValue>();
-        const size_t r = n.ints.size();
-        for (size_t d = 0; d < r; ++d) v->ext.push_back(a->ext[size_t(n.ints[d])]);
-        v->data.resize(a->data.size());
-        // Walk the result row-major; the source offset moves by the source stride of the dim
-        // each result dim came from.
-        std::vector<int64_t> src_stride(r, 1), pos(r, 0);
-        for (size_t d = r; d-- > 1;) src_stride[d - 1] = src_stride[d] * a->ext[d];
-        for (size_t out = 0; out < v->data.size(); ++out) {
-          int64_t from = 0;
-          for (size_t d = 0; d < r; ++d) from += pos[d] * src_stride[size_t(n.ints[d])];
-          v->data[out] = a->data[size_t(from)];
-          for (size_t d = r; d-- > 0;) {
-            if (++pos[d] < v->ext[d]) break;
-            pos[d] = 0;
-          }
-        }
-        return set(n, TileValuePtr(v));
-      }
+      case NodeKind::permute:
+        return set(n, permuted(*tile(n.operand(0)), n.ints));
       case NodeKind::reduce:
         return reduce(n);
       case NodeKind::matmul:

@@ -39,4 +39,25 @@ std::vector<int64_t> broadcast_map(const std::vector<int64_t>& result_ext,
   return out;
 }
 
+TileValuePtr permuted(const TileValue& a, const std::vector<int64_t>& perm) {
+  auto v = std::make_shared<TileValue>();
+  const size_t r = perm.size();
+  for (size_t d = 0; d < r; ++d) v->ext.push_back(a.ext[size_t(perm[d])]);
+  v->data.resize(a.data.size());
+  // Walk the result row-major; the source offset moves by the source stride of the dim each
+  // result dim came from.
+  std::vector<int64_t> src_stride(r, 1), pos(r, 0);
+  for (size_t d = r; d-- > 1;) src_stride[d - 1] = src_stride[d] * a.ext[d];
+  for (size_t out = 0; out < v->data.size(); ++out) {
+    int64_t from = 0;
+    for (size_t d = 0; d < r; ++d) from += pos[d] * src_stride[size_t(perm[d])];
+    v->data[out] = a.data[size_t(from)];
+    for (size_t d = r; d-- > 0;) {
+      if (++pos[d] < v->ext[d]) break;
+      pos[d] = 0;
+    }
+  }
+  return v;
+}
+
 }  // namespace jagtile::interp

@@ -27,6 +27,9 @@ int64_t numel_of(const std::vector<int64_t>& ext);
 std::vector<int64_t> broadcast_map(const std::vector<int64_t>& result_ext,
                                    const std::vector<int64_t>& ext);
 
+// `a` with its dims reordered: dim d of the result is dim perm[d] of `a` (row-major data moved).
+TileValuePtr permuted(const TileValue& a, const std::vector<int64_t>& perm);
+
 // Element arithmetic (round_compute, apply_binary, ...) lives in ir/element_arith.h.
 using ir::apply_binary;
 using ir::apply_cast;
