@@ -210,15 +210,9 @@ class Executor {
   void scalar_read(const HostStep& s) {
     const Node& n = *s.node;
     Tensor t = val(s.ops[0]).t;
-    int64_t flat = 0;
-    for (int64_t d = 0; d < t.dim(); ++d) {
-      int64_t i = integer(s.ops[size_t(d + 1)]);
-      if (i < 0 || i >= t.size(d))
-        fail(n, "host read of tensor '" + n.operand(0)->name + "' at index " + std::to_string(i) +
-                    " in dimension " + std::to_string(d) + ", which has size " +
-                    std::to_string(t.size(d)));
-      flat = flat * t.size(d) + i;
-    }
+    std::vector<int64_t> index;
+    for (int64_t d = 0; d < t.dim(); ++d) index.push_back(integer(s.ops[size_t(d + 1)]));
+    const int64_t flat = scalar_read_offset(k_, n, t, index);
     // A device tensor's element is read through a host copy (a rare, host-level `.item()`).
     if (!t.device().is_cpu()) {
       t = t.view({t.numel()}).to(Device::cpu());
@@ -309,6 +303,21 @@ int64_t slot_integer(const HostProgram& program, const HostEnv& env, int slot) {
 std::vector<Tensor> run_host(const HostProgram& program, const std::vector<ArgValue>& args,
                              NestRunner& runner, const ExecOptions& options) {
   return Executor(program, runner, options).run(args);
+}
+
+int64_t scalar_read_offset(const ir::Kernel& kernel, const ir::Node& read, const Tensor& t,
+                           const std::vector<int64_t>& index) {
+  int64_t flat = 0;
+  for (int64_t d = 0; d < t.dim(); ++d) {
+    const int64_t i = index[size_t(d)];
+    if (i < 0 || i >= t.size(d))
+      throw ir::located_error(kernel, read.loc,
+                              "host read of tensor '" + read.operand(0)->name + "' at index " +
+                                  std::to_string(i) + " in dimension " + std::to_string(d) +
+                                  ", which has size " + std::to_string(t.size(d)));
+    flat = flat * t.size(d) + i;
+  }
+  return flat;
 }
 
 NestBounds nest_bounds(const HostProgram& program, const DeviceNest& nest, const HostEnv& env) {

@@ -56,6 +56,12 @@ struct NestBounds {
   int64_t end = 0;
   int64_t programs = 0;
 };
+// The row-major element offset of `index` in `t` for a scalar read (`x[i].item()`, `x[i, j]` on
+// the host); out-of-range indices are a UserError located at `read`, in `kernel`. Shared by the
+// host executor and the interpreter so both report the same message.
+int64_t scalar_read_offset(const ir::Kernel& kernel, const ir::Node& read, const Tensor& t,
+                           const std::vector<int64_t>& index);
+
 NestBounds nest_bounds(const HostProgram& program, const DeviceNest& nest, const HostEnv& env);
 
 // A scalar slot read as a double / as an int64 (floats truncate like the interpreter's loops).

@@ -349,15 +349,9 @@ class Interpreter {
   void scalar_read(const Node& n) {
     Tensor t = tensor(n.operand(0));
     if (!t.device().is_cpu()) fail(n, "the interpreter reads CPU tensors only");
-    int64_t flat = 0;
-    for (int64_t d = 0; d < t.dim(); ++d) {
-      int64_t i = integer(n.operands[size_t(d + 1)]);
-      if (i < 0 || i >= t.size(d))
-        fail(n, "host read of tensor '" + n.operand(0)->name + "' at index " + std::to_string(i) +
-                    " in dimension " + std::to_string(d) + ", which has size " +
-                    std::to_string(t.size(d)));
-      flat = flat * t.size(d) + i;
-    }
+    std::vector<int64_t> index;
+    for (int64_t d = 0; d < t.dim(); ++d) index.push_back(integer(n.operands[size_t(d + 1)]));
+    const int64_t flat = host::scalar_read_offset(k_, n, t, index);
     double v = core_detail::load_as_double(t.raw_data(), t.dtype(), flat);
     if (n.type.kind == ir::TypeKind::host_int)
       return set(n, core_detail::load_as_int64(t.raw_data(), t.dtype(), flat));
