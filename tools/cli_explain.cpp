@@ -146,7 +146,12 @@ int explain_command(const CommandLine& cl) {
                 << ", \"plan\": " << json_string(d.plan)
                 << ", \"device\": " << json_string(d.device)
                 << ", \"backend\": " << json_string(d.backend)
-                << ", \"config\": " << json_string(d.config);
+                << ", \"config\": " << json_string(d.config) << ", \"guards\": [";
+      for (size_t g = 0; g < d.guards.size(); ++g)
+        std::cout << (g ? ", " : "") << "{\"condition\": " << json_string(d.guards[g].condition)
+                  << ", \"holds\": " << (d.guards[g].holds ? "true" : "false")
+                  << ", \"values\": " << json_string(d.guards[g].values) << "}";
+      std::cout << "]";
       if (cl.ir) std::cout << ", \"ir\": " << json_string(ir);
       if (cl.code) std::cout << ", \"code\": " << json_string(code);
       std::cout << "}";
@@ -155,6 +160,10 @@ int explain_command(const CommandLine& cl) {
     }
     std::cout << "kernel " << d.kernel << "\n  dispatch: " << d.dispatch;
     if (!d.reason.empty()) std::cout << " (reason: " << d.reason << ")";
+    for (const DispatchGuard& g : d.guards)
+      std::cout << "\n  guard: " << g.condition
+                << ", checked on every call: " << (g.holds ? "holds" : "does not hold") << " here ("
+                << g.values << ")";
     std::cout << "\n  device: " << d.device << "\n  backend: " << d.backend
               << "\n  config: " << d.config << "\n";
     if (!d.plan.empty()) std::cout << "  plan:\n" << indent(d.plan, "    ");

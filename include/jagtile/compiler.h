@@ -104,6 +104,14 @@ struct KernelInfo {
 };
 
 // How a kernel runs for one specialisation.
+// A run-time condition of a template dispatch: the template runs a call only where it holds; the
+// generic path runs the others (e.g. Helion's jagged_mean: "max_M == x_data.size(1)").
+struct DispatchGuard {
+  std::string condition;  // "max_M == x_data.size(1)"
+  bool holds = false;     // for the arguments the decision was made with
+  std::string values;     // what they were: "max_M = 6, x_data.size(1) = 6"
+};
+
 struct DispatchDecision {
   std::string kernel;
   std::string dispatch;  // "template jagged_reduce(op=sum, items_axis=0, counts=no)" or "generic"
@@ -112,6 +120,7 @@ struct DispatchDecision {
   std::string device;    // where the tensors are: "cpu", "cuda:0"
   std::string backend;   // the backend that runs it: "template", "cpu", "interp"
   std::string config;    // the config in effect (Config::str) and where it came from
+  std::vector<DispatchGuard> guards;  // the template plan's run-time guards, evaluated
 };
 
 struct CallResult {
@@ -142,12 +151,15 @@ class Specialised {
  public:
   const std::string& kernel() const;
   Device device() const;
-  // The backend run() uses (the options' backend, or the first that supports the kernel).
+  // The backend run() uses for the arguments the handle was made with (the options' backend, or
+  // the first that supports the kernel); run() chooses again for arguments whose dispatch
+  // guards differ (see DispatchGuard).
   Backend backend() const;
   DispatchDecision decision() const;
   // The IR after each pass (tile IR, host/device split, planned loop nests); computed on demand.
   std::string ir_text() const;
-  // Empty when `backend` can run this specialisation (its device included), else why not.
+  // Empty when `backend` can run this specialisation (its device included) with the arguments
+  // it was made with (their dispatch guards included), else why not.
   std::string why_not(Backend backend) const;
   // What `backend` generates for this kernel ("" when it generates no source).
   std::string source(Backend backend) const;

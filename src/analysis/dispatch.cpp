@@ -18,6 +18,10 @@ ReduceSpec ReducePlan::spec() const {
   return s;
 }
 
+std::string SizeGuard::str() const {
+  return scalar_name + " == " + tensor_name + ".size(" + std::to_string(dim) + ")";
+}
+
 DispatchResult detect_dispatch(const ir::Kernel& kernel) {
   PairCheck pairs = check_pairs(jagged_parent_map(kernel));
   if (!pairs.matched()) {
@@ -34,6 +38,7 @@ std::string dispatch_summary(const DispatchResult& result) {
   std::ostringstream os;
   os << "template jagged_reduce(op=" << reduce_op_name(p.op) << ", items_axis=" << p.items_axis
      << ", counts=" << (p.has_counts() ? "yes" : "no") << ")";
+  for (size_t i = 0; i < p.guards.size(); ++i) os << (i ? " and " : " when ") << p.guards[i].str();
   return os.str();
 }
 
@@ -79,6 +84,9 @@ std::string plan_to_string(const ReducePlan& p) {
      << (p.out_alloc == ir::Op::fill ? "full" : ir::op_name(p.out_alloc));
   if (p.has_counts()) os << ", masked columns hold " << number(p.masked_value);
   os << "\n";
+  for (const SizeGuard& g : p.guards)
+    os << "guard: " << g.str()
+       << " (checked on every call; the generic path runs where it fails)\n";
   return os.str();
 }
 

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "analysis/jagged_parents.h"
 #include "ir/ir.h"
@@ -28,6 +29,21 @@ struct PairCheck {
 PairCheck check_pairs(const JaggedParentMap& parents);
 
 // ---- layer 2: body match ------------------------------------------------------------------
+// An equality the body match could only assume, which each call checks before the template
+// runs: scalar argument `scalar` equals dim `dim` of tensor argument `tensor`. Helion's
+// jagged_mean indexes its values with the host scalar `max_M` where the template's form has
+// `x_data.size(1)`; the two kernels are the same exactly when the values agree, so the
+// specialisation routes to the template under the guard and a call where it fails runs on the
+// generic path instead.
+struct SizeGuard {
+  int scalar_param = -1;
+  std::string scalar_name;
+  int tensor_param = -1;
+  std::string tensor_name;
+  int dim = 0;
+  std::string str() const;  // "max_M == x_data.size(1)"
+};
+
 // Everything the template needs to run the kernel with its exact semantics. Parameters are
 // named (and indexed into Kernel::params) so the launcher binds them by name, never by rank.
 struct ReducePlan {
@@ -58,6 +74,9 @@ struct ReducePlan {
   // element of it. The kernel's host asserts and `.item()` reads run on the host executor, as
   // for every backend.
   const ir::Node* out_node = nullptr;
+
+  // Equalities each call must satisfy for the template to run (usually none).
+  std::vector<SizeGuard> guards;
 
   bool has_counts() const { return counts_param >= 0; }
   // The template spec for this plan; the caller sets feature_counts from the counts argument.

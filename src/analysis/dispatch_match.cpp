@@ -73,6 +73,12 @@ class Matcher {
  public:
   Matcher(const ir::Kernel& k, int items_axis) : k_(k), poly_(k), items_(items_axis) {
     index_positions(k.body);
+    for (size_t p = 0; p < k.params.size(); ++p) {
+      const ir::ParamSpec& s = k.params[p];
+      if (s.kind == ir::ParamKind::int_scalar) scalar_atoms_[s.name] = int(p);
+      if (s.kind == ir::ParamKind::tensor)
+        for (int d = 0; d < s.rank; ++d) size_atoms_[poly_.size_atom(int(p), d)] = {int(p), d};
+    }
   }
 
   ReducePlan run() {
@@ -142,6 +148,35 @@ class Matcher {
     if (other) s += " and " + plural(other, "other statement") + " with effects";
     return s;
   }
+
+  // ---- equalities under run-time guards ----
+  // got == want, or equal once integer scalar parameters are replaced by tensor sizes. Each
+  // replacement used becomes a guard the call checks (SizeGuard); the guards found so far are
+  // applied first, so one scalar stands for one size throughout the match.
+  bool same_or_guarded(const Poly& got, const Poly& want) {
+    Poly g = got;
+    for (const SizeGuard& guard : plan_.guards)
+      g = g.substitute(guard.scalar_name, size_name(guard));
+    if (g == want) return true;
+    for (const std::string& scalar : g.atoms()) {
+      auto s = scalar_atoms_.find(scalar);
+      if (s == scalar_atoms_.end()) continue;
+      for (const std::string& size : want.atoms()) {
+        auto z = size_atoms_.find(size);
+        if (z == size_atoms_.end() || g.substitute(scalar, size) != want) continue;
+        SizeGuard guard;
+        guard.scalar_param = s->second;
+        guard.scalar_name = scalar;
+        guard.tensor_param = z->second.first;
+        guard.tensor_name = k_.params.at(size_t(guard.tensor_param)).name;
+        guard.dim = z->second.second;
+        plan_.guards.push_back(std::move(guard));
+        return true;
+      }
+    }
+    return false;
+  }
+  std::string size_name(const SizeGuard& g) const { return poly_.size_atom(g.tensor_param, g.dim); }
 
   // ---- host part ----
   void check_host() {
@@ -416,7 +451,7 @@ class Matcher {
                   << "load of rank " << s.rank << " with " << nidx << " indices");
     for (size_t i = 0; i < nidx; ++i) {
       Poly got = poly_.of(ld->operand(i + 1));
-      if (got != want[i])
+      if (!same_or_guarded(got, want[i]))
         fail("the values are read at index " + got.str() + at(ld) + ", not " + want[i].str() +
              " (the item's rows " + rows.str() + (s.rank == 2 ? ", the column tile" : "") + ")");
     }
@@ -515,7 +550,7 @@ class Matcher {
            std::to_string(acc_shape_.size()) + " dims");
     for (size_t i = 0; i < r; ++i) {
       Poly got = poly_.of(store_->operand(1 + i));
-      if (got != want[i])
+      if (!same_or_guarded(got, want[i]))
         fail("the result is stored at index " + got.str() + " of dim " + std::to_string(i) +
              " of '" + out_->name + "'" + at(store_) + ", not " + want[i].str() +
              (i == 0 ? " (a store to another row)" : ""));
@@ -530,7 +565,7 @@ class Matcher {
 
   void match_items_loop(const NodePtr& loop) {
     Poly b = poly_.of(loop->operand(0)), e = poly_.of(loop->operand(1));
-    if (b != Poly::constant(0) || e != num_items())
+    if (b != Poly::constant(0) || !same_or_guarded(e, num_items()))
       fail("the items loop" + at(loop) + " runs over [" + b.str() + ", " + e.str() + "), not [0, " +
            num_items().str() + ")");
   }
@@ -543,7 +578,7 @@ class Matcher {
       fail("the column loop" + at(loop) + " is not the accumulator's column tile");
     if (loop->kind == NodeKind::tile_loop) {
       Poly b = poly_.of(loop->operand(0)), e = poly_.of(loop->operand(1));
-      if (b != Poly::constant(0) || e != num_cols())
+      if (b != Poly::constant(0) || !same_or_guarded(e, num_cols()))
         fail("the column loop" + at(loop) + " runs over [" + b.str() + ", " + e.str() +
              "), not [0, " + num_cols().str() + ")");
       return;
@@ -579,7 +614,7 @@ class Matcher {
     if (rank == 2) want.push_back(num_cols());
     for (int d = 0; d < rank; ++d) {
       Poly got = poly_.of(a->operand(size_t(d)));
-      if (got != want[size_t(d)])
+      if (!same_or_guarded(got, want[size_t(d)]))
         fail("the output '" + a->name + "'" + at(a) + " has size " + got.str() + " in dim " +
              std::to_string(d) + ", not " + want[size_t(d)].str());
     }
@@ -614,6 +649,8 @@ class Matcher {
   NodePtr top_loop_, ret_, out_, store_;
   ir::Shape acc_shape_;
   ReducePlan plan_;
+  std::unordered_map<std::string, int> scalar_atoms_;  // integer scalar parameters by name
+  std::unordered_map<std::string, std::pair<int, int>> size_atoms_;  // (tensor param, dim)
 };
 
 }  // namespace

@@ -61,6 +61,23 @@ Poly operator*(const Poly& a, const Poly& b) {
   return r;
 }
 
+std::set<std::string> Poly::atoms() const {
+  std::set<std::string> out;
+  for (const auto& [m, c] : terms) out.insert(m.begin(), m.end());
+  return out;
+}
+
+Poly Poly::substitute(const std::string& from, const std::string& to) const {
+  Poly r;
+  for (const auto& [m, c] : terms) {
+    Monomial renamed = m;
+    std::replace(renamed.begin(), renamed.end(), from, to);
+    std::sort(renamed.begin(), renamed.end());
+    add_term(r, renamed, c);
+  }
+  return r;
+}
+
 std::string Poly::str() const {
   if (terms.empty()) return "0";
   std::ostringstream os;

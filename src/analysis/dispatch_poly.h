@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -30,6 +31,11 @@ struct Poly {
   static Poly atom(std::string name);
   bool operator==(const Poly& o) const { return terms == o.terms; }
   bool operator!=(const Poly& o) const { return terms != o.terms; }
+  // Every atom name in the polynomial (a load atom counts as one name; its index is not
+  // searched).
+  std::set<std::string> atoms() const;
+  // The polynomial with atom `from` replaced by atom `to` everywhere it is a factor.
+  Poly substitute(const std::string& from, const std::string& to) const;
   // "x_offsets[tile_b + 1] - x_offsets[tile_b]", "0".
   std::string str() const;
 };

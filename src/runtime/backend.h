@@ -29,6 +29,13 @@ class BackendImpl {
   // Empty when this backend can run the specialisation, else why not (a clause, e.g. "the
   // kernel has no hl.jagged_tile loop"). A pure function of the specialisation: cached on it.
   virtual std::string why_not(const Specialisation& spec) const = 0;
+  // Empty when the backend can run a call with these argument values (in parameter order), else
+  // why not: the run-time guards a specialisation's decision rests on (a template plan's
+  // SizeGuards). Checked on every call, so it must be cheap.
+  virtual std::string why_not_call(const Specialisation& spec,
+                                   const std::vector<ArgValue>& args) const {
+    return {};
+  }
   // Why the backend is switched off now by the environment (JAGTILE_DISABLE_TEMPLATES), or "".
   virtual std::string disabled_reason() const { return {}; }
 
@@ -57,6 +64,10 @@ class BackendImpl {
 const std::vector<const BackendImpl*>& backend_registry();
 // The registered backend with this id; nullptr when this build has none.
 const BackendImpl* find_backend(Backend id);
+
+// Every guard of the specialisation's dispatch decision, evaluated on these arguments.
+std::vector<DispatchGuard> dispatch_guards(const Specialisation& spec,
+                                           const std::vector<ArgValue>& args);
 
 // The dispatch decision as explain and the JAGTILE_DEBUG=dispatch log state it: "template
 // jagged_reduce(...)" with its plan, or "generic" with the reason (the detector's, the

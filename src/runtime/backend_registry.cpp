@@ -63,7 +63,8 @@ DispatchText dispatch_text(const Specialisation& spec, Backend requested) {
   return t;
 }
 
-const BackendImpl& choose_backend(const Specialisation& spec, Backend requested) {
+const BackendImpl& choose_backend(const Specialisation& spec, Backend requested,
+                                  const std::vector<ArgValue>* args) {
   const std::string& kernel = spec.kernel.name;
   if (requested != Backend::auto_select) {
     const BackendImpl* b = find_backend(requested);
@@ -90,6 +91,13 @@ const BackendImpl& choose_backend(const Specialisation& spec, Backend requested)
                           " backend: " + why,
                       "use --backend auto, or another backend");
     }
+    if (args) {
+      if (std::string call = b->why_not_call(spec, *args); !call.empty())
+        throw UserError("kernel '" + kernel + "' cannot run on the " + std::string(b->name()) +
+                            " backend with these arguments: " + call,
+                        "use --backend auto (it runs such calls on the generic path), or pass "
+                        "arguments for which the guard holds");
+    }
     return *b;
   }
   std::string reasons;
@@ -97,6 +105,7 @@ const BackendImpl& choose_backend(const Specialisation& spec, Backend requested)
     std::string why = !b->runs_on(spec.device.kind) ? "does not run on " + spec.device.str()
                                                     : b->disabled_reason();
     if (why.empty()) why = spec.why_not(*b);
+    if (why.empty() && args) why = b->why_not_call(spec, *args);
     if (why.empty()) return *b;
     reasons += "; " + std::string(b->name()) + ": " + why;
   }

@@ -35,7 +35,38 @@ const Tensor& tensor_arg(const ir::Kernel& kernel, const std::vector<ArgValue>& 
   return *t;
 }
 
+// A guard evaluated on a call's values. A scalar or tensor that is missing or of the wrong kind
+// (binding checked the types already) fails the guard rather than crashing.
+DispatchGuard evaluate(const analysis::SizeGuard& g, const std::vector<ArgValue>& values) {
+  DispatchGuard r;
+  r.condition = g.str();
+  const int64_t* scalar = size_t(g.scalar_param) < values.size()
+                              ? std::get_if<int64_t>(&values[size_t(g.scalar_param)])
+                              : nullptr;
+  const Tensor* tensor = size_t(g.tensor_param) < values.size()
+                             ? std::get_if<Tensor>(&values[size_t(g.tensor_param)])
+                             : nullptr;
+  if (!scalar || !tensor || !tensor->defined() || g.dim >= tensor->dim()) {
+    r.values = g.scalar_name + " or " + g.tensor_name + " is missing";
+    return r;
+  }
+  const int64_t size = tensor->size(g.dim);
+  r.holds = *scalar == size;
+  r.values = g.scalar_name + " = " + std::to_string(*scalar) + ", " + g.tensor_name + ".size(" +
+             std::to_string(g.dim) + ") = " + std::to_string(size);
+  return r;
+}
+
 }  // namespace
+
+std::vector<DispatchGuard> dispatch_guards(const Specialisation& spec,
+                                           const std::vector<ArgValue>& args) {
+  std::vector<DispatchGuard> out;
+  const analysis::DispatchResult& d = spec.dispatch();
+  if (d.matched())
+    for (const analysis::SizeGuard& g : d.plan->guards) out.push_back(evaluate(g, args));
+  return out;
+}
 
 // The library call for a plan on bound arguments: tensors by name, the spec with its names (so
 // the library's validation messages name the kernel's arguments) and the config's tunables.
@@ -114,6 +145,17 @@ class TemplateBackend : public BackendImpl {
     const analysis::DispatchResult& d = spec.dispatch();
     return d.matched() ? std::string() : d.reason;
   }
+  std::string why_not_call(const Specialisation& spec,
+                           const std::vector<ArgValue>& args) const override {
+    const analysis::DispatchResult& d = spec.dispatch();
+    if (!d.matched()) return {};
+    for (const analysis::SizeGuard& g : d.plan->guards) {
+      DispatchGuard r = evaluate(g, args);
+      if (!r.holds)
+        return "the guard " + r.condition + " does not hold for these arguments (" + r.values + ")";
+    }
+    return {};
+  }
   std::string disabled_reason() const override {
     const char* v = std::getenv("JAGTILE_DISABLE_TEMPLATES");
     return v && *v && std::string_view(v) != "0"
@@ -167,6 +209,11 @@ std::optional<LibraryCall> Specialised::library_call(const ArgMap& args, std::st
     return std::nullopt;
   }
   runtime::BoundArgs bound = state().program->bind(spec.kernel_index, args);
+  if (std::string call = runtime::template_backend().why_not_call(spec, bound.values);
+      !call.empty()) {
+    if (why) *why = call;
+    return std::nullopt;
+  }
   return runtime::library_call_for(spec, *d.plan, bound.values, state().options);
 }
 

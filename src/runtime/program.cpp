@@ -68,15 +68,21 @@ bool debug(bool env_set, bool flag, const char* what) {
   return flag || (env_set && ir::debug_enabled(what));
 }
 
+// The backend is chosen for the arguments the handle was made with (their guards included);
+// run() checks the guards again for each call's own arguments.
 std::shared_ptr<const SpecialisedState> make_state(std::shared_ptr<const ProgramState> program,
                                                    std::shared_ptr<const Specialisation> spec,
-                                                   const Options& options) {
+                                                   const Options& options,
+                                                   const std::vector<ArgValue>& args) {
   auto s = std::make_shared<SpecialisedState>();
   s->program = std::move(program);
   s->spec = std::move(spec);
   s->options = options;
+  s->guards = runtime::dispatch_guards(*s->spec, args);
+  for (const BackendImpl* b : runtime::backend_registry())
+    s->why_not_call.emplace_back(b, b->why_not_call(*s->spec, args));
   try {
-    s->backend = &runtime::choose_backend(*s->spec, options.backend);
+    s->backend = &runtime::choose_backend(*s->spec, options.backend, &args);
   } catch (const UserError& e) {
     s->backend_error = e.what();
   }
@@ -125,7 +131,8 @@ Specialised Program::specialise(const std::string& kernel_name, const ArgMap& ar
                                 const Options& options) const {
   size_t ki = state_->kernel_index(kernel_name);
   BoundArgs bound = state_->bind(ki, args);
-  return Specialised(make_state(state_, state_->specialise(ki, bound, options), options));
+  return Specialised(
+      make_state(state_, state_->specialise(ki, bound, options), options, bound.values));
 }
 
 CallResult Program::call(const std::string& kernel_name, const ArgMap& args,
@@ -135,7 +142,7 @@ CallResult Program::call(const std::string& kernel_name, const ArgMap& args,
   const BoundArgs bound = ps.bind(ki, args);
   const std::shared_ptr<const Specialisation> spec = ps.specialise(ki, bound, options);
   const bool env_debug = std::getenv("JAGTILE_DEBUG") != nullptr;
-  const BackendImpl& backend = runtime::choose_backend(*spec, options.backend);
+  const BackendImpl& backend = runtime::choose_backend(*spec, options.backend, &bound.values);
   const bool want_ir = debug(env_debug, options.debug_ir, "ir");
   const bool want_code = debug(env_debug, options.debug_code, "code");
   if ((want_ir || want_code) && spec->first_debug_print()) {
@@ -185,6 +192,15 @@ DispatchDecision Specialised::decision() const {
   d.backend = state_->backend ? std::string(state_->backend->name()) : "none";
   std::string cfg = spec.config.str();
   d.config = (cfg.empty() ? std::string("defaults") : cfg) + " (from " + spec.config_origin + ")";
+  d.guards = state_->guards;
+  for (const DispatchGuard& g : d.guards) {
+    if (g.holds || !t.reason.empty()) continue;
+    // The plan matched, but not for these arguments: they run on the generic path.
+    d.dispatch = "generic";
+    d.reason = "the guard " + g.condition + " does not hold for these arguments (" + g.values +
+               "); calls where it holds run on the template";
+    break;
+  }
   return d;
 }
 
@@ -205,7 +221,10 @@ std::string Specialised::why_not(Backend backend) const {
   if (!b) return "backend '" + std::string(backend_name(backend)) + "' is not in this build";
   if (!b->runs_on(spec.device.kind)) return "it does not run on " + spec.device.str();
   if (std::string off = b->disabled_reason(); !off.empty()) return off;
-  return spec.why_not(*b);
+  if (const std::string& why = spec.why_not(*b); !why.empty()) return why;
+  for (const auto& [backend_impl, why] : state_->why_not_call)
+    if (backend_impl == b) return why;
+  return {};
 }
 
 std::string Specialised::source(Backend backend) const {
@@ -233,7 +252,11 @@ CallResult Specialised::run(const ArgMap& args) const {
                           "' differs in type from the one this kernel was specialised on",
                       "specialise again for these arguments (Program::specialise or call)");
   }
-  return runtime::run_bound(spec, chosen(*state_), bound, state_->options,
+  // Chosen again for this call's values: the dispatch's guards are checked per call, as
+  // Program::call does (the per-specialisation part of the choice is cached).
+  const BackendImpl* backend =
+      &runtime::choose_backend(spec, state_->options.backend, &bound.values);
+  return runtime::run_bound(spec, *backend, bound, state_->options,
                             std::getenv("JAGTILE_DEBUG") != nullptr);
 }
 

@@ -64,7 +64,10 @@ struct ProgramState {
 
 // The backend that runs `spec` under `requested`: that backend (UserError saying why when it
 // cannot), or for `auto` the first registered backend that supports the kernel and its device.
-const BackendImpl& choose_backend(const Specialisation& spec, Backend requested);
+// With `args` (a call's values), each backend's per-call guards are checked too (why_not_call);
+// without, the choice holds for the specialisation's argument types.
+const BackendImpl& choose_backend(const Specialisation& spec, Backend requested,
+                                  const std::vector<ArgValue>* args = nullptr);
 
 // Runs a bound call on the chosen backend (prepares its executable on first use). With
 // `debug_env` (JAGTILE_DEBUG is set), logs the dispatch when it asks for that.
@@ -78,6 +81,9 @@ struct SpecialisedState {
   Options options;
   const BackendImpl* backend = nullptr;  // nullptr: none can run it (run() raises why)
   std::string backend_error;
+  std::vector<DispatchGuard> guards;  // the dispatch's guards on the handle's arguments
+  // Each backend's why_not_call on the handle's arguments ("" where it can run them).
+  std::vector<std::pair<const BackendImpl*, std::string>> why_not_call;
 };
 
 }  // namespace jagtile::runtime

@@ -372,8 +372,8 @@ TEST_F(CliTest, SeveralKernelsInOneFile) {
 
   Outcome one = jagtile({"explain", file, "--kernel", "negate_vec", "--arg", "x=" + x, "--json"});
   EXPECT_EQ(one.status, 0) << one.err;
-  EXPECT_THAT(one.out, HasSubstr("{\"kernel\": \"negate_vec\""));
-  EXPECT_THAT(one.out, Not(HasSubstr("[")));
+  // One object, not a list of one.
+  EXPECT_THAT(one.out, ::testing::StartsWith("{\"kernel\": \"negate_vec\""));
 
   Outcome stray = jagtile({"explain", file, "--arg", "y=" + x});
   EXPECT_EQ(stray.status, 1);
