@@ -22,7 +22,9 @@ const char* kShapeHelp =
     "  --dist D             uniform|zipf|empty|one-huge|tiny (default uniform)\n"
     "  --dtype T            values: f32|bf16|f16 (default f32)\n"
     "  --offsets I          offsets: i32|i64 (default i32)\n"
-    "  --seed N             random seed (default 0)\n";
+    "  --seed N             random seed (default 0)\n"
+    "  --heads H            attention heads, for jagged_hstu_attention (default 2)\n"
+    "  --head-dim D         columns per head, for jagged_hstu_attention (default 16)\n";
 
 const char* kArgHelp =
     "Arguments:\n"
@@ -52,6 +54,8 @@ const std::map<std::string, OptionSpec>& option_table() {
       {"--dtype", {OptionKind::value, {"run", "explain", "bench", "autotune"}}},
       {"--offsets", {OptionKind::value, {"run", "explain", "bench", "autotune"}}},
       {"--seed", {OptionKind::value, {"run", "explain", "bench", "autotune"}}},
+      {"--heads", {OptionKind::value, {"run", "explain", "bench", "autotune"}}},
+      {"--head-dim", {OptionKind::value, {"run", "explain", "bench", "autotune"}}},
       {"--backend", {OptionKind::value, {"run", "explain", "bench"}}},
       {"--check", {OptionKind::flag, {"run", "bench"}}},
       {"--unchecked", {OptionKind::flag, {"run", "bench"}}},
@@ -151,6 +155,10 @@ void apply_value(CommandLine& cl, const std::string& option, const std::string& 
     cl.offsets_dtype = *t;
   } else if (option == "--seed") {
     cl.shape.seed = uint64_t(parse_int(cmd, option, value, 0));
+  } else if (option == "--heads") {
+    cl.shape.heads = parse_int(cmd, option, value, 1);
+  } else if (option == "--head-dim") {
+    cl.shape.head_dim = parse_int(cmd, option, value, 1);
   } else if (option == "--backend") {
     auto b = parse_backend(value);
     if (!b) {
@@ -175,7 +183,8 @@ std::string unknown_option_message(const std::string& command, const std::string
 }
 
 const std::set<std::string> kShapeOptions = {"--batch", "--features", "--max-len", "--sparsity",
-                                             "--dist",  "--dtype",    "--offsets", "--seed"};
+                                             "--dist",  "--dtype",    "--offsets", "--seed",
+                                             "--heads", "--head-dim"};
 
 }  // namespace
 

@@ -43,11 +43,12 @@ std::string fmt(const char* format, double v) {
 
 std::string shape_text(const KernelInfo& kernel, const CommandLine& cl, const ArgMap& args) {
   std::ostringstream os;
-  if (example_for(kernel) && cl.raw_args.empty()) {
+  if (const ExampleInfo* ex = example_for(kernel); ex && cl.raw_args.empty()) {
     os << "batch=" << cl.shape.batch << " features=" << cl.shape.features
        << " max_len=" << cl.shape.max_len << " sparsity=" << cl.shape.sparsity
        << " dist=" << length_dist_name(cl.shape.dist) << " dtype=" << dtype_name(cl.dtype)
        << " offsets=" << dtype_name(cl.offsets_dtype) << " seed=" << cl.shape.seed;
+    if (ex->uses_heads) os << " heads=" << cl.shape.heads << " head_dim=" << cl.shape.head_dim;
     return os.str();
   }
   const char* sep = "";

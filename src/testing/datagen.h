@@ -30,6 +30,10 @@ struct JaggedShape {
   double sparsity = 0.5;
   LengthDist dist = LengthDist::uniform;
   uint64_t seed = 0;
+  // Attention-shaped examples ([L, H, D] per row); the others ignore them. Small defaults so a
+  // run without them stays a quick check.
+  int64_t heads = 2;
+  int64_t head_dim = 16;
 };
 
 // Deterministic for a given shape (seed included), on every platform.

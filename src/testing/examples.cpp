@@ -4,6 +4,7 @@
 #include "testing/examples.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "jagtile/error.h"
 #include "testing/references.h"
@@ -68,6 +69,18 @@ double float_arg(const ArgMap& args, const std::string& name, double default_val
   throw UserError(
       kernel + ": argument '" + name + "' must be a number, got " + kind_name(it->second),
       "pass it as --arg " + name + "=1e-6");
+}
+
+int64_t int_arg(const ArgMap& args, const std::string& name, const std::string& kernel) {
+  auto it = args.find(name);
+  if (it == args.end()) {
+    throw UserError(kernel + ": argument '" + name + "' is missing",
+                    "pass it as --arg " + name + "=N");
+  }
+  if (auto* i = std::get_if<int64_t>(&it->second)) return *i;
+  throw UserError(
+      kernel + ": argument '" + name + "' must be an integer, got " + kind_name(it->second),
+      "pass it as --arg " + name + "=N");
 }
 
 std::vector<Expected> single(Tensor value) {
@@ -181,6 +194,62 @@ std::vector<ExampleInfo> build_registry() {
         offsets);
   };
   bmm->tolerance = [](DType t) { return scaled_tolerance(t, 1e-4, 1e-4); };
+
+  auto* hstu = add("jagged_hstu_attention",
+                   "causal SiLU attention of each sequence with itself, per head [L, H, D]",
+                   {"q", "k", "v", "seq_offsets", "max_seq_len", "alpha"});
+  hstu->uses_heads = true;
+  hstu->make_inputs = [](const JaggedShape& s, DType v, DType o) {
+    std::vector<int64_t> lengths = generate_lengths(s);
+    int64_t rows = 0, longest = 0;
+    for (int64_t len : lengths) {
+      rows += len;
+      longest = std::max(longest, len);
+    }
+    ArgMap args;
+    args["q"] = random_values({rows, s.heads, s.head_dim}, v, stream_seed(s, 6));
+    args["k"] = random_values({rows, s.heads, s.head_dim}, v, stream_seed(s, 7));
+    args["v"] = random_values({rows, s.heads, s.head_dim}, v, stream_seed(s, 8));
+    args["seq_offsets"] = lengths_to_offsets(lengths, o);
+    // HSTU divides by a bound on the sequence lengths; the generated longest one is the tightest
+    // (one-huge exceeds --max-len), and at least 1 so an all-empty batch stays finite.
+    args["max_seq_len"] = std::max<int64_t>(longest, 1);
+    args["alpha"] = 1.0 / std::sqrt(double(std::max<int64_t>(s.head_dim, 1)));
+    return args;
+  };
+  hstu->reference = [](const ArgMap& a) {
+    const std::string k = "jagged_hstu_attention";
+    Tensor offsets = tensor_arg(a, "seq_offsets", k);
+    auto alpha = a.find("alpha");
+    if (alpha == a.end()) {
+      throw UserError(k + ": argument 'alpha' is missing", "pass it as --arg alpha=0.25");
+    }
+    return jagged_output(reference::jagged_hstu_attention(
+                             tensor_arg(a, "q", k), tensor_arg(a, "k", k), tensor_arg(a, "v", k),
+                             offsets, int_arg(a, "max_seq_len", k), float_arg(a, "alpha", 0, k)),
+                         offsets);
+  };
+  // The kernel and the reference read the same (rounded) inputs, so only the arithmetic differs.
+  // float32: an output sums at most max_seq_len terms p*v whose |p| add up to at most max|silu|
+  // (the 1/max_seq_len scale), so reassociated float32 sums (blocks of keys, the D-long dot
+  // products) drift by about sqrt(n) * 2^-24 of that; measured: about 1e-8, a thousand times
+  // below 1e-5. One lost or doubled term (about 0.1 / max_seq_len) or a missed causal mask
+  // still exceeds 1e-5 + 1e-4 |x| at the sizes tested.
+  // 16-bit: both sides round a float32 value once, and a float32 difference can flip that
+  // rounding by one unit in the last place: at most 2^-7 |x| for bfloat16 and 2^-10 |x| for
+  // float16, hence rtol 1e-2 and 2e-3. The absolute part stays at 1e-5 instead of the 1e-2 of
+  // scaled_tolerance: the outputs are mostly 1e-4 to 1e-2 (the 1/max_seq_len scale), where
+  // 1e-2 would pass a kernel that wrote zeros.
+  hstu->tolerance = [](DType t) {
+    switch (t) {
+      case DType::bf16:
+        return Tolerance{1e-5, 1e-2};
+      case DType::f16:
+        return Tolerance{1e-5, 2e-3};
+      default:
+        return scaled_tolerance(t, 1e-5, 1e-4);
+    }
+  };
   return all;
 }
 

@@ -27,6 +27,8 @@ struct ExampleInfo {
   std::function<std::vector<Expected>(const ArgMap& args)> reference;
   // Tolerances against the reference and between backends, by output dtype.
   std::function<Tolerance(DType output)> tolerance;
+  // Whether the recipe reads JaggedShape::heads and head_dim, so that tools show them.
+  bool uses_heads = false;
 };
 
 // nullptr when no bundled example has that kernel name.

@@ -240,4 +240,43 @@ Tensor jagged_dense_bmm(const Tensor& values, const Tensor& offsets, const Tenso
   return make_output({values.size(0), k}, out, promote(values.dtype(), weight.dtype()));
 }
 
+Tensor jagged_hstu_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                             const Tensor& seq_offsets, int64_t max_seq_len, double alpha) {
+  const char* example = "jagged_hstu_attention";
+  require_rank(q, 3, "q", "3-D [L, H, D]", example);
+  require_rank(k, 3, "k", "3-D [L, H, D]", example);
+  require_rank(v, 3, "v", "3-D [L, H, D]", example);
+  if (k.shape() != q.shape() || v.shape() != q.shape()) {
+    throw UserError(std::string(example) + ": q, k and v must have one shape [L, H, D], got q " +
+                        q.shape_str() + ", k " + k.shape_str() + ", v " + v.shape_str(),
+                    "every row holds one position's heads; pass tensors of equal shape");
+  }
+  require_rank(seq_offsets, 1, "seq_offsets", "1-D [B + 1]", example);
+  validate_offsets(seq_offsets, "seq_offsets", q.size(0), "q");
+  if (max_seq_len < 1) {
+    throw UserError(std::string(example) + ": max_seq_len must be at least 1, got " +
+                        std::to_string(max_seq_len),
+                    "pass the longest sequence's length (or more): --arg max_seq_len=N");
+  }
+  auto off = read_ints(seq_offsets);
+  const int64_t heads = q.size(1), dim = q.size(2);
+  auto qs = host_doubles(q), ks = host_doubles(k), vs = host_doubles(v);
+  auto at = [&](int64_t row, int64_t h) { return size_t((row * heads + h) * dim); };
+  std::vector<double> out(qs.size(), 0.0);
+  for (size_t b = 0; b + 1 < off.size(); ++b) {
+    for (int64_t h = 0; h < heads; ++h) {
+      for (int64_t i = off[b]; i < off[b + 1]; ++i) {
+        for (int64_t j = off[b]; j <= i; ++j) {
+          double dot = 0;
+          for (int64_t d = 0; d < dim; ++d) dot += qs[at(i, h) + d] * ks[at(j, h) + d];
+          const double s = alpha * dot;
+          const double p = s / (1.0 + std::exp(-s)) / double(max_seq_len);
+          for (int64_t d = 0; d < dim; ++d) out[at(i, h) + d] += p * vs[at(j, h) + d];
+        }
+      }
+    }
+  }
+  return make_output(q.shape(), out, v.dtype());
+}
+
 }  // namespace jagtile::reference

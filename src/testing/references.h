@@ -29,6 +29,13 @@ Tensor jagged_dense_add(const Tensor& values, const Tensor& offsets, const Tenso
 // [N, K]: the rows of item b times weight[b] ([D, K]), plus bias[b] when bias is defined.
 Tensor jagged_dense_bmm(const Tensor& values, const Tensor& offsets, const Tensor& weight,
                         const Tensor& bias);
+// [L, H, D]: causal SiLU attention of each sequence with itself, per head (HSTU): for the rows
+// i of sequence b (seq_offsets[b] <= i < seq_offsets[b+1]) and head h,
+//   out[i, h, :] = sum over j in [seq_offsets[b], i] of
+//                  silu(alpha * q[i, h, :] . k[j, h, :]) / max_seq_len * v[j, h, :]
+// with v's dtype. max_seq_len must be >= 1 (HSTU passes the longest sequence, or more).
+Tensor jagged_hstu_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                             const Tensor& seq_offsets, int64_t max_seq_len, double alpha);
 
 // [B * M]: how far a float32 sum of item b's column m may drift from the exact sum, whatever
 // the summation order: 16 * 2^-24 * sqrt(nnz_b) * sqrt(sum of x^2) (a few times the typical

@@ -80,7 +80,8 @@ TEST_P(ExampleOnCpu, MatchesInterpreterOverGrid) {
 INSTANTIATE_TEST_SUITE_P(All, ExampleOnCpu,
                          ::testing::Values("jagged_sum", "jagged_mean", "jagged_max",
                                            "jagged_softmax", "jagged_layer_norm",
-                                           "jagged_dense_add", "jagged_dense_bmm"));
+                                           "jagged_dense_add", "jagged_dense_bmm",
+                                           "jagged_hstu_attention"));
 
 // Odd block sizes (1, non-powers of two, larger than the data) exercise partial tiles in
 // every dimension and jagged tiles shorter than their block.

@@ -66,6 +66,11 @@ std::vector<Case> cases() {
       {"jagged_dense_bmm_no_bias",
        "jagged_dense_bmm",
        {values, offsets, tensor("weight", DType::f32, 3), none("bias")}},
+      {"jagged_hstu_attention",
+       "jagged_hstu_attention",
+       {tensor("q", DType::bf16, 3), tensor("k", DType::bf16, 3), tensor("v", DType::bf16, 3),
+        tensor("seq_offsets", DType::i64, 1), scalar("max_seq_len", ir::ParamKind::int_scalar),
+        scalar("alpha", ir::ParamKind::float_scalar)}},
   };
 }
 

@@ -57,7 +57,8 @@ TEST_P(ExampleBlockSizes, MatchesReference) {
 INSTANTIATE_TEST_SUITE_P(All, ExampleBlockSizes,
                          ::testing::Values("jagged_sum", "jagged_mean", "jagged_max",
                                            "jagged_softmax", "jagged_layer_norm",
-                                           "jagged_dense_add", "jagged_dense_bmm"));
+                                           "jagged_dense_add", "jagged_dense_bmm",
+                                           "jagged_hstu_attention"));
 
 }  // namespace
 }  // namespace jagtile::testing

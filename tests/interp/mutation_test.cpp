@@ -31,6 +31,9 @@ std::string join(const std::vector<std::string>& lines) {
 struct Example {
   const char* name;
   std::vector<ir::ParamSpec> specs;
+  // The shape of its rank-3 tensors: dense [B, L, M] by default; attention's [L, H, D] rows
+  // must cover the offsets' 6 rows for mutants to get past the offsets check.
+  Shape rank3 = {3, 6, 3};
 };
 
 TEST(Mutation, LoweringAndInterpreterRaiseOnlyUserErrors) {
@@ -45,6 +48,12 @@ TEST(Mutation, LoweringAndInterpreterRaiseOnlyUserErrors) {
       {"jagged_dense_add", {values, offsets, tensor_spec("y", DType::f32, 3)}},
       {"jagged_dense_bmm",
        {values, offsets, tensor_spec("weight", DType::f32, 3), tensor_spec("bias", DType::f32, 2)}},
+      {"jagged_hstu_attention",
+       {tensor_spec("q", DType::f32, 3), tensor_spec("k", DType::f32, 3),
+        tensor_spec("v", DType::f32, 3), tensor_spec("seq_offsets", DType::i64, 1),
+        scalar_spec("max_seq_len", ir::ParamKind::int_scalar),
+        scalar_spec("alpha", ir::ParamKind::float_scalar)},
+       {6, 2, 3}},
   };
   std::mt19937 rng(12345);
   int lowered = 0, rejected = 0;
@@ -105,12 +114,14 @@ TEST(Mutation, LoweringAndInterpreterRaiseOnlyUserErrors) {
         for (const ir::ParamSpec& p : specs) {
           if (p.kind == ir::ParamKind::float_scalar) {
             args.push_back(1e-6);
+          } else if (p.kind == ir::ParamKind::int_scalar) {
+            args.push_back(int64_t(6));
           } else if (p.dtype == DType::i64) {
             args.push_back(Tensor::from_doubles({4}, {0, 2, 2, 6}, DType::i64));
           } else if (p.dtype == DType::i32) {
             args.push_back(Tensor::from_doubles({3}, {1, 0, 3}, DType::i32));
           } else {
-            Shape shape = p.rank == 2 ? Shape{6, 3} : Shape{3, 6, 3};
+            Shape shape = p.rank == 2 ? Shape{6, 3} : ex.rank3;
             std::vector<double> v(size_t(shape_numel(shape)));
             for (size_t q = 0; q < v.size(); ++q) v[q] = double(q % 7) - 3;
             args.push_back(Tensor::from_doubles(shape, v, DType::f32));
