@@ -350,6 +350,9 @@ def run_one(jagtile: Path, kernel: Kernel, kfile: Path, inp: Input, idir: Path, 
     except (OSError, ValueError) as e:
         return result(False, f"cannot read the output: {e}", detail=message)
     ok, max_abs, max_rel, first_bad = compare(actual, inp.expected)
+    if ok and backend == "auto" and inp.auto_backend and used_backend != inp.auto_backend:
+        return result(False, f"auto ran on {used_backend or '?'}, expected {inp.auto_backend}",
+                      detail=message, used_backend=used_backend)
     return result(ok, f"max_abs={max_abs:.2e} max_rel={max_rel:.2e}",
                   detail="" if ok else first_bad, used_backend=used_backend, max_rel=max_rel)
 

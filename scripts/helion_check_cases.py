@@ -197,13 +197,14 @@ def ref_jagged_sum(x: Array, offsets: Array) -> Array:
 
 
 def ref_jagged_mean(x: Array, offsets: Array, counts: Array, max_m: int) -> Array:
-    """out[b, m] = mean over item b's rows of x[r, m] for m < counts[b]; 0 elsewhere and for
-    empty items."""
+    """out[b, m] = mean over item b's rows r of x.view(-1)[r * max_m + m] for m < counts[b]; 0
+    elsewhere and for empty items. The kernel strides by max_m, so this is x[r, m] exactly when
+    x is max_m wide (Helion's documented layout); a wider x is read as the kernel reads it."""
     out = Array.zeros("<f4", (len(offsets.data) - 1, max_m))
     for b, (s, e) in enumerate(spans(offsets)):
         if e > s:
             for j in range(counts.data[b]):
-                out.put((b, j), math.fsum(x.at(r, j) for r in range(s, e)) / (e - s))
+                out.put((b, j), math.fsum(x.data[r * max_m + j] for r in range(s, e)) / (e - s))
     return out
 
 
@@ -346,6 +347,7 @@ class Input:
     expected: Array | None = None
     reject: str | None = None  # a regex the error message must match, when it must be rejected
     why: str = ""  # for an input that is rejected although the kernel is valid: why
+    auto_backend: str | None = None  # the backend `--backend auto` must choose, when it matters
 
 
 @dataclasses.dataclass
@@ -405,7 +407,22 @@ def _mean_input(rng, lengths, odt, m=9):
     x = _padded(rng, (sum(lengths), m), lambda i: i[1] < counts[item_of_row[i[0]]])
     off, fc = offsets_of(lengths, odt), ints(counts, "<i4")
     args = {"x_data": x, "x_offsets": off, "x_feature_counts": fc, "max_M": m}
-    return Input("", args, ref_jagged_mean(x, off, fc, m))
+    # The template runs it under the guard max_M == x_data.size(1), which holds here.
+    return Input("", args, ref_jagged_mean(x, off, fc, m), auto_backend="template")
+
+
+def _mean_inputs(rng: random.Random) -> list[Input]:
+    """The standard inputs, plus values wider than max_M: the guard fails and `auto` must take
+    the generic path, still correct."""
+    calls = flat_inputs(_mean_input)(rng)
+    lengths, m = _mixed(rng), 9
+    x = rand_f32(rng, (sum(lengths), m + 3))
+    off = offsets_of(lengths, "<i8")
+    fc = ints([rng.randint(0, m) for _ in lengths], "<i4")
+    args = {"x_data": x, "x_offsets": off, "x_feature_counts": fc, "max_M": m}
+    calls.append(Input(f"wider-than-max_M({describe_lengths(lengths)},M={m + 3})", args,
+                       ref_jagged_mean(x, off, fc, m), auto_backend="cpu"))
+    return calls
 
 
 def _softmax_input(rng, lengths, odt, m=5):
@@ -592,7 +609,7 @@ def _dense_add_bad_args(rng):
 T = "test_jagged_tile.py:"
 CASES: dict[str, Case] = {
     "jagged_sum.py:jagged_sum_kernel": Case(flat_inputs(_sum_input)),
-    "jagged_mean.py:jagged_mean_kernel": Case(flat_inputs(_mean_input)),
+    "jagged_mean.py:jagged_mean_kernel": Case(_mean_inputs),
     "jagged_softmax.py:jagged_softmax_kernel": Case(flat_inputs(_softmax_input)),
     "jagged_layer_norm.py:jagged_layer_norm_kernel": Case(flat_inputs(_layer_norm_input)),
     "jagged_dense_add.py:jagged_dense_add_2d": Case(flat_inputs(_dense_add_input)),
