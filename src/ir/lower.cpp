@@ -289,17 +289,30 @@ void Lowerer::assign_name(const std::string& name, const LVal& v, ast::Pos pos) 
            (t.kind == TypeKind::host_float && n->type.kind == TypeKind::host_int);
     } else if (n && t.is_value() && (n->type.is_value() || n->type.is_host_scalar())) {
       bool shape_ok = true;
+      // Full dims that are sizes of different tensors (`v.size(2)` where the variable has
+      // `q.size(2)`) are equal when the host checks them so; the checks are emitted only when
+      // the assignment is otherwise valid.
+      std::vector<std::pair<Dim, Dim>> equal_at_run_time;
       if (n->type.is_value()) {
         const Shape& vs = n->type.shape;
         if (vs.size() > t.shape.size()) {
           shape_ok = false;
         } else {
           size_t off = t.shape.size() - vs.size();
-          for (size_t i = 0; i < vs.size(); ++i)
-            if (!vs[i].is_broadcast() && !same_dim(vs[i], t.shape[off + i])) shape_ok = false;
+          for (size_t i = 0; i < vs.size(); ++i) {
+            const Dim& want = t.shape[off + i];
+            if (vs[i].is_broadcast() || same_dim(vs[i], want)) continue;
+            if (vs[i].kind == Dim::Kind::full && want.kind == Dim::Kind::full)
+              equal_at_run_time.emplace_back(want, vs[i]);
+            else
+              shape_ok = false;
+          }
         }
       }
       ok = shape_ok && category(n->type.dtype) <= category(t.dtype);
+      for (size_t i = 0; ok && i < equal_at_run_time.size(); ++i)
+        ok = check_sizes_equal_at_run_time(equal_at_run_time[i].first, equal_at_run_time[i].second,
+                                           pos, "'" + name + "' keeps its shape");
       if (ok && n->type.is_value() && n->type.dtype != t.dtype) n = cast(n, t.dtype, pos);
     }
     if (ok) {

@@ -148,8 +148,15 @@ bool Lowerer::check_sizes_equal_at_run_time(const Dim& a, const Dim& b, ast::Pos
   n.kind = NodeKind::assert_;
   n.loc = loc_of(pos);
   n.operands = {eq};
-  n.name = what + ": the sizes " + dim_str(a, &kernel_) + " and " + dim_str(b, &kernel_) +
-           " must be equal";
+  // Name the sizes as the user wrote them ("q.size(1)"), since both dims print as "full".
+  auto size_text = [](const NodePtr& s) {
+    if (s->kind == NodeKind::const_int) return std::to_string(s->ival);
+    const NodePtr& t = s->operand(0);
+    return (t->name.empty() ? std::string("a tensor") : t->name) + ".size(" +
+           std::to_string(s->ival) + ")";
+  };
+  n.name =
+      what + ": the sizes " + size_text(a.size) + " and " + size_text(b.size) + " must be equal";
   emit(std::move(n));
   blocks_ = std::move(saved);
   return true;

@@ -151,7 +151,11 @@ void Lowerer::for_loop(const ast::Stmt& s) {
         sizes.push_back(b->kind == ast::ExprKind::none_lit
                             ? std::nullopt
                             : std::optional<int64_t>(const_int_of(*b, "block_size")));
-      if (sizes.size() != ends.size()) fail(bs_expr->pos, "one block_size per tiled dimension");
+      if (sizes.size() != ends.size())
+        fail(bs_expr->pos,
+             fn + " tiles " + std::to_string(ends.size()) + " dimension(s) but block_size lists " +
+                 std::to_string(sizes.size()),
+             "give one entry per dimension, None to leave one tunable: block_size=[1, 1, None]");
     }
     for (size_t i = 0; i < ends.size(); ++i) {
       LoopDim d;
