@@ -225,13 +225,13 @@ void Builder::items_cols(std::vector<Stmt>& host, Stmt& outer) {
 
   ExprScope scope;
   scope.floats = {leaf("v", 1, 0, true), leaf("v", 1, 0, true),
-                  leaf("y[tile_b, tile_m][:, None, :]", 1, 0, true), leaf("alpha", 2, 0, true),
-                  leaf("(tile_m.index[None, None, :] % 4).to(torch.float32)", 3, 0, true)};
+                  partial_leaf("y[tile_b, tile_m][:, None, :]", 1), partial_leaf("alpha", 2),
+                  partial_leaf("(tile_m.index[None, None, :] % 4).to(torch.float32)", 3)};
   scope.conds = {"(tile_k.index % 2 == 0)[None, :, None]", "(tile_m.index < 2)[None, None, :]",
                  "(v > 0.0)"};
   GenValue e = leaf("v", 1, 0, true);
   if (!simple) {
-    e = gen_float(rng_, scope, int(rng_.range(1, 3)));
+    e = ensure_full(scope, gen_float(rng_, scope, int(rng_.range(1, 3))));
     rows_loop.body.push_back(line("e = $0", {e.expr}));
     if (!mask.empty()) {
       // Lanes past an item's end hold 0 after the masked load, but e(0) need not be 0: the
@@ -257,7 +257,7 @@ void Builder::items_cols(std::vector<Stmt>& host, Stmt& outer) {
   }
   if (row_loop == 0 && rng_.chance(0.35)) {
     // A per-row store into the jagged output (each (row, column) written once).
-    GenValue r = gen_float(rng_, scope, int(rng_.range(0, 2)));
+    GenValue r = ensure_full(scope, gen_float(rng_, scope, int(rng_.range(0, 2))));
     rows_loop.body.push_back(line("out_j[rows, tile_m] = $0", {r.expr}));
     note_store(out_j_, r);
   }
@@ -273,10 +273,10 @@ void Builder::items_cols(std::vector<Stmt>& host, Stmt& outer) {
     post.bound = e.bound;
   } else if (!simple && post_kind == 2 && op != 1 && op != 2) {
     ExprScope s2;
-    s2.floats = {acc, acc, leaf("y[tile_b, tile_m]", 1, 0, true), leaf("alpha", 2, 0, true)};
+    s2.floats = {acc, acc, leaf("y[tile_b, tile_m]", 1, 0, true), partial_leaf("alpha", 2)};
     s2.conds = {"(nnz[:, None] > 1)", "(tile_m.index < 3)[None, :]"};
     s2.allow_transcendental = false;  // acc grows with L: keep its error proportional
-    post = gen_float(rng_, s2, 2);
+    post = ensure_full(s2, gen_float(rng_, s2, 2));
   }
   body->body.push_back(line("out_b[tile_b, tile_m] = $0", {post.expr}));
   note_store(out_b_, post);
@@ -318,13 +318,13 @@ void Builder::items_rows(Stmt& outer) {
   ExprScope scope;
   scope.floats = {leaf("v", 1, 0, true),
                   leaf("v", 1, 0, true),
-                  leaf("y[tile_b, tile_m][:, None, :]", 1, 0, true),
-                  leaf("alpha", 2, 0, true),
-                  leaf("nnz[:, None, None].to(torch.float32)", 1, 1, true),
-                  leaf("(tile_k.index[None, :, None] % 3).to(torch.float32)", 2, 0, true)};
+                  partial_leaf("y[tile_b, tile_m][:, None, :]", 1),
+                  partial_leaf("alpha", 2),
+                  partial_leaf("nnz[:, None, None].to(torch.float32)", 1, 1),
+                  partial_leaf("(tile_k.index[None, :, None] % 3).to(torch.float32)", 2)};
   scope.conds = {"(tile_k.index % 2 == 1)[None, :, None]", "(v < 0.25)",
                  "(tile_m.index[None, None, :] == 1)"};
-  GenValue e = gen_float(rng_, scope, int(rng_.range(1, 3)));
+  GenValue e = ensure_full(scope, gen_float(rng_, scope, int(rng_.range(1, 3))));
   if (rng_.chance(0.3)) {
     flat_ = true;
     cols_loop.body.push_back(
@@ -360,10 +360,10 @@ void Builder::grid_between(std::vector<Stmt>& host) {
   rows_loop.body.push_back(line("v = x[tile_k, tile_m]"));
   ExprScope scope;
   scope.floats = {leaf("v", 1, 0, true), leaf("v", 1, 0, true),
-                  leaf("y[b, tile_m][None, :]", 1, 0, true), leaf("alpha", 2, 0, true),
-                  leaf("(tile_k.index[:, None] - start).to(torch.float32)", 1, 1, true)};
+                  partial_leaf("y[b, tile_m][None, :]", 1), partial_leaf("alpha", 2),
+                  partial_leaf("(tile_k.index[:, None] - start).to(torch.float32)", 1, 1)};
   scope.conds = {"(tile_k.index[:, None] % 2 == 0)", "(v >= 0.0)"};
-  GenValue e = gen_float(rng_, scope, int(rng_.range(1, 3)));
+  GenValue e = ensure_full(scope, gen_float(rng_, scope, int(rng_.range(1, 3))));
   rows_loop.body.push_back(line("e = $0", {e.expr}));
   GenValue acc;
   if (max_op) {
@@ -374,7 +374,7 @@ void Builder::grid_between(std::vector<Stmt>& host) {
     acc = leaf("acc", e.bound, e.degree + 1, false);
   }
   if (rng_.chance(0.4)) {
-    GenValue r = gen_float(rng_, scope, 1);
+    GenValue r = ensure_full(scope, gen_float(rng_, scope, 1));
     rows_loop.body.push_back(line("out_j[tile_k, tile_m] = $0", {r.expr}));
     note_store(out_j_, r);
   }
@@ -406,9 +406,9 @@ void Builder::batched_matmul(std::vector<Stmt>& host) {
   d_loop.body.push_back(line("a = " + load_rows("rows", "tile_d", "")));
   if (rng_.chance(0.4)) {
     ExprScope scope;
-    scope.floats = {leaf("a", 1, 0, true), leaf("alpha", 2, 0, true)};
+    scope.floats = {leaf("a", 1, 0, true), partial_leaf("alpha", 2)};
     scope.allow_transcendental = rng_.chance(0.5);
-    GenValue e = gen_float(rng_, scope, 1);
+    GenValue e = ensure_full(scope, gen_float(rng_, scope, 1));
     d_loop.body.push_back(line("a = $0", {e.expr}));
   }
   d_loop.body.push_back(line("wt = w[tile_b, tile_d, tile_n]"));

@@ -18,6 +18,12 @@ GenValue leaf(std::string text, double bound, int degree, bool exact) {
   return v;
 }
 
+GenValue partial_leaf(std::string text, double bound, int degree) {
+  GenValue v = leaf(std::move(text), bound, degree, true);
+  v.full = false;
+  return v;
+}
+
 namespace {
 
 GenValue unary(const std::string& fmt, GenValue a, double bound, bool exact) {
@@ -26,6 +32,7 @@ GenValue unary(const std::string& fmt, GenValue a, double bound, bool exact) {
   r.degree = a.degree;
   r.bound = bound;
   r.exact = exact && a.exact;
+  r.full = a.full;
   r.expr.kids.push_back(std::move(a.expr));
   return r;
 }
@@ -37,6 +44,7 @@ GenValue binary(const std::string& fmt, GenValue a, GenValue b, double bound, in
   r.bound = bound;
   r.degree = degree;
   r.exact = exact && a.exact && b.exact;
+  r.full = a.full || b.full;
   r.expr.kids.push_back(std::move(a.expr));
   r.expr.kids.push_back(std::move(b.expr));
   return r;
@@ -48,7 +56,7 @@ GenValue pick_leaf(FuzzRng& rng, const ExprScope& scope, bool exact_only) {
     if (!exact_only || v.exact) c.push_back(v);
   if (c.empty() || rng.chance(0.15)) {
     static const std::vector<std::string> consts = {"0.5", "2.0", "-1.5", "0.25", "1.0"};
-    return leaf(rng.pick(consts), 2.0, 0, true);
+    return partial_leaf(rng.pick(consts), 2.0);
   }
   return rng.pick(c);
 }
@@ -61,7 +69,7 @@ Expr gen_cond(FuzzRng& rng, const ExprScope& scope, int depth) {
   if (choice <= 2) {
     static const std::vector<std::string> ops = {" > ", " < ", " >= ", " <= ", " == ", " != "};
     GenValue a = gen_exact(rng, scope, 0);
-    GenValue b = rng.chance(0.5) ? gen_exact(rng, scope, 0) : leaf("0.0", 0, 0, true);
+    GenValue b = rng.chance(0.5) ? gen_exact(rng, scope, 0) : partial_leaf("0.0", 0);
     return Expr{"($0" + rng.pick(ops) + "$1)", {a.expr, b.expr}};
   }
   if (choice == 3) return Expr{"~$0", {gen_cond(rng, scope, depth - 1)}};
@@ -158,6 +166,13 @@ GenValue gen_float(FuzzRng& rng, const ExprScope& scope, int depth) {
                     std::max(a.bound, b.bound), std::max(a.degree, b.degree), true);
     }
   }
+}
+
+GenValue ensure_full(const ExprScope& scope, GenValue v) {
+  if (v.full || scope.floats.empty()) return v;
+  GenValue t = scope.floats[0];
+  return binary("torch.maximum($0, $1)", v, t, std::max(v.bound, t.bound),
+                std::max(v.degree, t.degree), true);
 }
 
 }  // namespace jagtile::fuzz

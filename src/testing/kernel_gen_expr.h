@@ -18,9 +18,14 @@ struct GenValue {
   double bound = 1;
   int degree = 0;
   bool exact = true;
+  // Has every dimension of the loop body (it reads the body's full-rank value): what a
+  // reduction or a store needs, since a jagged dimension without its parent lanes is an error.
+  bool full = true;
 };
 
 GenValue leaf(std::string text, double bound, int degree, bool exact);
+// A leaf without every dimension of the body: a constant, a host scalar, a broadcast row.
+GenValue partial_leaf(std::string text, double bound, int degree = 0);
 
 // What a loop body can read: float values (already broadcast to the body's rank) and exact
 // boolean conditions of that rank.
@@ -35,6 +40,9 @@ struct ExprScope {
 GenValue gen_float(FuzzRng& rng, const ExprScope& scope, int depth);
 // A random exact expression (conditions and 16-bit casts only ever see these).
 GenValue gen_exact(FuzzRng& rng, const ExprScope& scope, int depth);
+// `v` itself when it has every dimension of the body, else torch.maximum(v, the scope's first
+// leaf, which must be the body's full-rank value).
+GenValue ensure_full(const ExprScope& scope, GenValue v);
 // A random exact condition over the scope (comparisons of exact values, the scope's own
 // conditions, & | ~).
 Expr gen_cond(FuzzRng& rng, const ExprScope& scope, int depth);

@@ -5,6 +5,7 @@
 #include "minimize.h"
 
 #include <algorithm>
+#include <sstream>
 
 #include "child.h"
 
@@ -72,6 +73,7 @@ class Reducer {
     while (changed && !out_of_time()) {
       changed = false;
       changed |= reduce_block_sizes();
+      changed |= reduce_returns();
       changed |= reduce_statements();
       changed |= reduce_expressions();
       changed |= reduce_input();
@@ -114,6 +116,35 @@ class Reducer {
       if (!interesting(k, input_)) break;
       best_ = k;
       changed = true;
+    }
+    return changed;
+  }
+
+  // Drops returned tensors one at a time (with their tolerances, which are positional), so
+  // their allocations and stores can go next.
+  bool reduce_returns() {
+    bool changed = false;
+    for (size_t si = 0; si < best_.body.size() && !out_of_time(); ++si) {
+      if (best_.body[si].fmt.rfind("return ", 0) != 0) continue;
+      for (size_t i = 0;; ++i) {
+        std::vector<std::string> names;
+        std::stringstream ss(best_.body[si].fmt.substr(7));
+        for (std::string n; std::getline(ss, n, ',');)
+          names.push_back(n.substr(n.find_first_not_of(' ')));
+        if (i >= names.size() || names.size() < 2 || out_of_time()) break;
+        GenKernel k = best_;
+        names.erase(names.begin() + std::ptrdiff_t(i));
+        std::string ret = "return ";
+        for (size_t j = 0; j < names.size(); ++j) ret += (j ? ", " : "") + names[j];
+        k.body[si].fmt = ret;
+        if (i < k.outputs.size()) k.outputs.erase(k.outputs.begin() + std::ptrdiff_t(i));
+        if (interesting(k, input_)) {
+          best_ = k;
+          changed = true;
+          --i;
+          log_("  dropped a returned tensor");
+        }
+      }
     }
     return changed;
   }
