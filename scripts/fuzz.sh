@@ -5,9 +5,42 @@
 # exception other than UserError, a >5 s input, memory blow-up); the input lands in
 # build-fuzz/fuzz-artifacts/.
 #   usage: scripts/fuzz.sh [SECONDS]     env: FUZZ_BUILD (build dir), JOBS (build parallelism)
+#
+# With --differential, runs the differential fuzzer instead (docs/fuzzing.md): random valid
+# kernels on every backend, compared with the interpreter, failures saved and reduced under
+# build/fuzz-diff/ (a scratch JIT cache there too). Exits non-zero on any failure.
+#   usage: scripts/fuzz.sh --differential [--hours H | --seconds S] [--seed S] [--jobs J]
+#   env: BUILD (the Release build dir, default build/)
 set -euo pipefail
-seconds=${1:-60}
 root=$(cd "$(dirname "$0")/.." && pwd)
+
+if [ "${1:-}" = "--differential" ]; then
+  shift
+  seconds=3600 seed=$(date +%s) jobs=$(nproc)
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --hours) seconds=$(awk "BEGIN { print int($2 * 3600) }"); shift 2 ;;
+      --seconds) seconds=$2; shift 2 ;;
+      --seed) seed=$2; shift 2 ;;
+      --jobs) jobs=$2; shift 2 ;;
+      *) echo "fuzz.sh --differential: unknown option $1" >&2; exit 2 ;;
+    esac
+  done
+  build=${BUILD:-$root/build}
+  generator=()
+  command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
+  [ -f "$build/CMakeCache.txt" ] || cmake -S "$root" -B "$build" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release
+  cmake --build "$build" --target fuzz_differential -j "${JOBS:-2}"
+  out="$build/fuzz-diff"
+  mkdir -p "$out/jit-cache"
+  echo "differential fuzzing for ${seconds}s from seed $seed with $jobs jobs (failures: $out)"
+  # The seed is printed so that a run can be repeated exactly.
+  JAGTILE_CACHE_DIR="$out/jit-cache" "$build/fuzz_differential" --seconds "$seconds" \
+    --seed "$seed" --jobs "$jobs" --out "$out" --json
+  exit $?
+fi
+
+seconds=${1:-60}
 build=${FUZZ_BUILD:-$root/build-fuzz}
 generator=()
 command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)

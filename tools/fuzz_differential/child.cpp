@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace jagtile::fuzz {
@@ -56,7 +57,8 @@ std::string unescape(const std::string& s) {
 
 }  // namespace
 
-ChildRun::ChildRun(const DiffCase& c, double timeout_s) : timeout_s_(timeout_s) {
+ChildRun::ChildRun(const DiffCase& c, double timeout_s, const std::string& cache_dir)
+    : timeout_s_(timeout_s) {
   int fds[2];
   if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
   std::fflush(stdout);
@@ -66,6 +68,7 @@ ChildRun::ChildRun(const DiffCase& c, double timeout_s) : timeout_s_(timeout_s) 
   if (pid_ == 0) {
     ::close(fds[0]);
     int out = fds[1];
+    if (!cache_dir.empty()) ::setenv("JAGTILE_CACHE_DIR", cache_dir.c_str(), 1);
     CaseReport r;
     try {
       r = run_case(c, [out](const std::string& line) { write_all(out, line + "\n"); });
@@ -159,8 +162,8 @@ void ChildRun::finish(int status, bool timed_out) {
   }
 }
 
-CaseReport run_case_forked(const DiffCase& c, double timeout_s) {
-  ChildRun child(c, timeout_s);
+CaseReport run_case_forked(const DiffCase& c, double timeout_s, const std::string& cache_dir) {
+  ChildRun child(c, timeout_s, cache_dir);
   while (!child.poll_once()) {
     struct pollfd p = {child.fd(), POLLIN, 0};
     ::poll(&p, 1, 50);

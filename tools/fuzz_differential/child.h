@@ -15,7 +15,10 @@ namespace jagtile::fuzz {
 // "runs N" at the end.
 class ChildRun {
  public:
-  ChildRun(const DiffCase& c, double timeout_s);
+  // With cache_dir non-empty, the child compiles into that folder (JAGTILE_CACHE_DIR), which
+  // the caller removes afterwards: a long run would otherwise leave two shared objects per
+  // kernel on disk.
+  ChildRun(const DiffCase& c, double timeout_s, const std::string& cache_dir = {});
   ~ChildRun();
   ChildRun(const ChildRun&) = delete;
   ChildRun& operator=(const ChildRun&) = delete;
@@ -39,7 +42,7 @@ class ChildRun {
 };
 
 // Runs a case in a child and waits for it.
-CaseReport run_case_forked(const DiffCase& c, double timeout_s);
+CaseReport run_case_forked(const DiffCase& c, double timeout_s, const std::string& cache_dir = {});
 
 double now_seconds();
 

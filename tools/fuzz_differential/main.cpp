@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -24,7 +25,7 @@ namespace {
 const char* kUsage =
     "usage: fuzz_differential [--seconds N] [--seed S] [--count K] [--json] [--out DIR]\n"
     "                         [--jobs J] [--timeout S] [--no-minimize] [--minimize-seconds S]\n"
-    "                         [--regress DIR] [--backends a,b,...]\n"
+    "                         [--regress DIR] [--backends a,b,...] [--keep-cache]\n"
     "       fuzz_differential --print SEED          print the kernel and inputs of a seed\n"
     "       fuzz_differential --replay CASE_DIR     run a saved case (kernel.py + case.txt)\n";
 
@@ -40,6 +41,7 @@ struct Args {
   double minimize_seconds = 300;
   std::string regress;
   std::vector<std::string> backends;
+  bool keep_cache = false;  // compile into JAGTILE_CACHE_DIR instead of scratch folders
   std::string replay;
   int64_t print = -1;
 };
@@ -140,10 +142,20 @@ void save_case(const std::string& dir, const DiffCase& c, const std::string& com
   write_file(dir + "/case.txt", case_text(c, comment));
 }
 
+std::string scratch_cache(const Args& a, const std::string& name) {
+  return a.keep_cache ? std::string() : a.out + "/jit/" + name;
+}
+
+void remove_tree(const std::string& dir) {
+  std::error_code ignored;
+  if (!dir.empty()) std::filesystem::remove_all(dir, ignored);
+}
+
 int replay(const Args& a) {
   DiffCase c = parse_case(read_file(a.replay + "/kernel.py"), read_file(a.replay + "/case.txt"));
   if (!a.backends.empty()) c.backends = a.backends;
-  CaseReport r = run_case_forked(c, a.timeout);
+  CaseReport r = run_case_forked(c, a.timeout, scratch_cache(a, "replay"));
+  remove_tree(scratch_cache(a, "replay"));
   for (const CaseFailure& f : r.failures) std::cout << describe(f) << "\n";
   std::cout << "replay " << a.replay << ": " << r.runs << " runs, " << r.failures.size()
             << " failures\n";
@@ -153,6 +165,7 @@ int replay(const Args& a) {
 struct Active {
   uint64_t seed;
   GenKernel kernel;
+  std::string cache_dir;
   std::unique_ptr<ChildRun> child;
 };
 
@@ -174,7 +187,9 @@ int fuzz(const Args& a) {
       auto act = std::make_unique<Active>();
       act->seed = next_seed++;
       act->kernel = generate_kernel(act->seed);
-      act->child = std::make_unique<ChildRun>(case_of(act->kernel, a.backends), a.timeout);
+      act->cache_dir = scratch_cache(a, "seed-" + std::to_string(act->seed));
+      act->child =
+          std::make_unique<ChildRun>(case_of(act->kernel, a.backends), a.timeout, act->cache_dir);
       active.push_back(std::move(act));
       ++started;
     }
@@ -204,6 +219,7 @@ int fuzz(const Args& a) {
         if (!to_reduce.count(f.signature()))
           to_reduce.emplace(f.signature(), std::make_pair(act.kernel, f));
       }
+      remove_tree(act.cache_dir);
       active.erase(active.begin() + std::ptrdiff_t(i));
     }
   }
@@ -213,8 +229,10 @@ int fuzz(const Args& a) {
       const GenKernel& k = item.first;
       const CaseFailure& f = item.second;
       std::cerr << "reducing: " << sig << "\n";
-      Reduced red = minimize(k, f, a.timeout, a.minimize_seconds,
+      const std::string cache = scratch_cache(a, "reduce");
+      Reduced red = minimize(k, f, a.timeout, a.minimize_seconds, cache,
                              [](const std::string& s) { std::cerr << s << "\n"; });
+      remove_tree(cache);
       std::string name = "s" +
                          std::to_string(uint64_t(std::hash<std::string>{}(k.source()) % 100000)) +
                          "-" + f.kind + "-" + f.backend;

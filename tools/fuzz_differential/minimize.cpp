@@ -58,8 +58,8 @@ Expr& node_at(Expr& root, const Path& p) {
 class Reducer {
  public:
   Reducer(const GenKernel& k, const CaseFailure& target, double timeout_s, double budget_s,
-          const std::function<void(const std::string&)>& log)
-      : best_(k), target_(target), timeout_s_(timeout_s), log_(log) {
+          const std::string& cache_dir, const std::function<void(const std::string&)>& log)
+      : best_(k), target_(target), timeout_s_(timeout_s), cache_dir_(cache_dir), log_(log) {
     deadline_ = now_seconds() + budget_s;
     input_ = k.inputs.at(size_t(std::max(0, target.input)));
     if (target.backend == "interp" || target.backend == "compile")
@@ -98,7 +98,7 @@ class Reducer {
   bool interesting(const GenKernel& k, const InputRecipe& in) {
     if (out_of_time()) return false;
     ++tries_;
-    CaseReport r = run_case_forked(diff_of(k, in), timeout_s_);
+    CaseReport r = run_case_forked(diff_of(k, in), timeout_s_, cache_dir_);
     for (const CaseFailure& f : r.failures) {
       if (f.signature() == target_.signature()) {
         ++accepted_;
@@ -255,6 +255,7 @@ class Reducer {
   InputRecipe input_;
   std::vector<std::string> backends_;
   double timeout_s_;
+  std::string cache_dir_;
   double deadline_;
   std::function<void(const std::string&)> log_;
   int tries_ = 0;
@@ -264,8 +265,9 @@ class Reducer {
 }  // namespace
 
 Reduced minimize(const GenKernel& kernel, const CaseFailure& target, double run_timeout_s,
-                 double budget_s, const std::function<void(const std::string&)>& log) {
-  return Reducer(kernel, target, run_timeout_s, budget_s, log).run();
+                 double budget_s, const std::string& cache_dir,
+                 const std::function<void(const std::string&)>& log) {
+  return Reducer(kernel, target, run_timeout_s, budget_s, cache_dir, log).run();
 }
 
 }  // namespace jagtile::fuzz

@@ -17,7 +17,9 @@ struct Reduced {
   int accepted = 0;  // candidates kept
 };
 
+// cache_dir: as ChildRun's (empty: the environment's JIT cache).
 Reduced minimize(const GenKernel& kernel, const CaseFailure& target, double run_timeout_s,
-                 double budget_s, const std::function<void(const std::string&)>& log);
+                 double budget_s, const std::string& cache_dir,
+                 const std::function<void(const std::string&)>& log);
 
 }  // namespace jagtile::fuzz
