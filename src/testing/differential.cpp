@@ -102,6 +102,7 @@ CaseReport run_case(const DiffCase& c, const std::function<void(const std::strin
         continue;
       }
       ++report.runs;
+      ++report.by_label[label];
       if (label == "interp") {
         oracle = result.outputs;
         have_oracle = true;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -32,7 +33,8 @@ struct CaseFailure {
 };
 
 struct CaseReport {
-  int runs = 0;  // backend runs completed
+  int runs = 0;                         // backend runs completed
+  std::map<std::string, int> by_label;  // the same, per backend label
   std::vector<CaseFailure> failures;
 };
 

@@ -176,10 +176,13 @@ void Builder::item_prologue(Stmt& outer, bool counts) {
 // Per item: a column loop around a row loop that reduces into an accumulator, then a store per
 // item (out_b), and optionally a per-row store (out_j) and a per-item total (out_s).
 void Builder::items_cols(std::vector<Stmt>& host, Stmt& outer) {
-  bool two_d = rng_.chance(0.25);  // for tile_b, tile_m in hl.tile([B, M])
+  // `simple`: the template's shape (one column loop, one jagged row loop, acc combined with a
+  // plain load's reduction, one store), so that the template backend gets its share of kernels.
+  bool simple = rng_.chance(0.35);
+  bool two_d = !simple && rng_.chance(0.25);  // for tile_b, tile_m in hl.tile([B, M])
   bool jagged_cols = !two_d && rng_.chance(0.3);
-  int row_loop = int(rng_.range(0, 2));  // 0 jagged_tile, 1 hl.tile(0, longest), 2 hl.tile(longest)
-  bool simple = rng_.chance(0.3);        // the template's shape: acc + load.sum(dim=1)
+  // 0 jagged_tile, 1 hl.tile(0, longest), 2 hl.tile(longest)
+  int row_loop = simple && rng_.chance(0.8) ? 0 : int(rng_.range(0, 2));
   int op = int(rng_.range(0, simple ? 2 : 3));  // 0 sum 1 max 2 min 3 sum with init
   if (two_d) {
     outer.fmt = "for tile_b, tile_m in hl.tile([B, M]):";
@@ -190,7 +193,7 @@ void Builder::items_cols(std::vector<Stmt>& host, Stmt& outer) {
   }
   item_prologue(outer, jagged_cols);
   if (row_loop != 0) outer.body.push_back(line("longest = nnz.amax()"));
-  bool total = !two_d && op == 0 && rng_.chance(0.3);
+  bool total = !two_d && !simple && op == 0 && rng_.chance(0.3);
   if (total) outer.body.push_back(line("total = hl.zeros([tile_b], dtype=torch.float32)"));
 
   Stmt cols_loop;
@@ -255,7 +258,7 @@ void Builder::items_cols(std::vector<Stmt>& host, Stmt& outer) {
                                                    : "acc += " + ev + ".sum(dim=1)"));
     acc = leaf("acc", e.bound + 1.5, e.degree + 1, false);
   }
-  if (row_loop == 0 && rng_.chance(0.35)) {
+  if (row_loop == 0 && !simple && rng_.chance(0.35)) {
     // A per-row store into the jagged output (each (row, column) written once).
     GenValue r = ensure_full(scope, gen_float(rng_, scope, int(rng_.range(0, 2))));
     rows_loop.body.push_back(line("out_j[rows, tile_m] = $0", {r.expr}));
@@ -288,7 +291,7 @@ void Builder::items_cols(std::vector<Stmt>& host, Stmt& outer) {
   }
   if (!two_d) outer.body.push_back(std::move(cols_loop));
   if (total) outer.body.push_back(line("out_s[tile_b] = total"));
-  if (!two_d && rng_.chance(0.3)) {
+  if (!two_d && !simple && rng_.chance(0.3)) {
     static const std::vector<std::string> ints = {"nnz * 2 + tile_b.index", "ends - starts",
                                                   "starts % 3 + nnz", "nnz"};
     std::string v = rng_.pick(ints);
@@ -375,8 +378,22 @@ void Builder::grid_between(std::vector<Stmt>& host) {
   }
   if (rng_.chance(0.4)) {
     GenValue r = ensure_full(scope, gen_float(rng_, scope, 1));
-    rows_loop.body.push_back(line("out_j[tile_k, tile_m] = $0", {r.expr}));
+    Stmt store = line("out_j[tile_k, tile_m] = $0", {r.expr});
     note_store(out_j_, r);
+    if (rng_.chance(0.4)) {
+      // An `if` on a per-tile scalar, as Helion kernels branch on tile attributes.
+      Stmt branch{"if tile_k.begin + " + std::to_string(rng_.range(0, 3)) + " < end:", {}, {}};
+      branch.body.push_back(std::move(store));
+      rows_loop.body.push_back(std::move(branch));
+      if (rng_.chance(0.5)) {
+        GenValue r2 = ensure_full(scope, gen_float(rng_, scope, 1));
+        Stmt other{"else:", {}, {line("out_j[tile_k, tile_m] = $0", {r2.expr})}};
+        note_store(out_j_, r2);
+        rows_loop.body.push_back(std::move(other));
+      }
+    } else {
+      rows_loop.body.push_back(std::move(store));
+    }
   }
   cols_loop.body.push_back(std::move(rows_loop));
   cols_loop.body.push_back(line("out_b[b, tile_m] = acc"));

@@ -79,6 +79,8 @@ ChildRun::ChildRun(const DiffCase& c, double timeout_s, const std::string& cache
       write_all(out, "fail " + f.kind + "\t" + f.backend + "\t" + std::to_string(f.input) + "\t" +
                          escape(f.detail) + "\n");
     }
+    for (const auto& [label, n] : r.by_label)
+      write_all(out, "ran " + label + " " + std::to_string(n) + "\n");
     write_all(out, "runs " + std::to_string(r.runs) + "\n");
     ::close(out);
     // No exit handlers: the parent's state (buffers, atexit hooks) belongs to the parent.
@@ -128,6 +130,9 @@ bool ChildRun::poll_once() {
         f.input = std::atoi(rest.substr(b + 1, c - b - 1).c_str());
         f.detail = unescape(rest.substr(c + 1));
         report_.failures.push_back(f);
+      } else if (line.rfind("ran ", 0) == 0) {
+        size_t sp = line.rfind(' ');
+        report_.by_label[line.substr(4, sp - 4)] += std::atoi(line.c_str() + sp + 1);
       } else if (line.rfind("runs ", 0) == 0) {
         report_.runs = std::atoi(line.c_str() + 5);
         saw_end_ = true;

@@ -177,6 +177,7 @@ int fuzz(const Args& a) {
   // First failure of each signature, reduced after the fuzzing time.
   std::map<std::string, std::pair<GenKernel, CaseFailure>> to_reduce;
   std::vector<uint64_t> failed_seeds;
+  std::map<std::string, int64_t> by_label;
   auto more = [&] {
     if (a.count > 0 && started >= a.count) return false;
     if (a.seconds > 0 && now_seconds() - start >= a.seconds) return false;
@@ -205,6 +206,7 @@ int fuzz(const Args& a) {
       const CaseReport& r = act.child->report();
       ++kernels;
       runs += r.runs;
+      for (const auto& [label, n] : r.by_label) by_label[label] += n;
       if (!r.failures.empty()) {
         ++failures;
         failed_seeds.push_back(act.seed);
@@ -248,7 +250,10 @@ int fuzz(const Args& a) {
   std::ostringstream js;
   js << "{\"kernels\": " << kernels << ", \"runs\": " << runs << ", \"failures\": " << failures
      << ", \"seconds\": " << int64_t(fuzz_seconds * 10) / 10.0 << ", \"first_seed\": " << a.seed
-     << ", \"failed_seeds\": [";
+     << ", \"runs_by_backend\": {";
+  for (auto it = by_label.begin(); it != by_label.end(); ++it)
+    js << (it == by_label.begin() ? "" : ", ") << "\"" << it->first << "\": " << it->second;
+  js << "}, \"failed_seeds\": [";
   for (size_t i = 0; i < failed_seeds.size(); ++i) js << (i ? ", " : "") << failed_seeds[i];
   js << "]}";
   if (!a.json) {
