@@ -209,7 +209,13 @@ void Builder::items_cols(std::vector<Stmt>& host, Stmt& outer) {
       "hl.full([tile_b, tile_m], float(\"-inf\"), dtype=torch.float32)",
       "hl.full([tile_b, tile_m], float(\"inf\"), dtype=torch.float32)",
       "hl.full([tile_b, tile_m], 1.5, dtype=torch.float32)"};
-  body->body.push_back(line("acc = " + inits[size_t(op)]));
+  std::string init = inits[size_t(op)];
+  if (!simple && rng_.chance(0.2)) {
+    // A 16-bit accumulator as declared: every backend accumulates in fp32 anyway (DESIGN 1).
+    init.replace(init.find("torch.float32"), 13,
+                 rng_.chance(0.5) ? "torch.bfloat16" : "torch.float16");
+  }
+  body->body.push_back(line("acc = " + init));
 
   Stmt rows_loop;
   std::string mask;
@@ -292,8 +298,11 @@ void Builder::items_cols(std::vector<Stmt>& host, Stmt& outer) {
   if (!two_d) outer.body.push_back(std::move(cols_loop));
   if (total) outer.body.push_back(line("out_s[tile_b] = total"));
   if (!two_d && !simple && rng_.chance(0.3)) {
-    static const std::vector<std::string> ints = {"nnz * 2 + tile_b.index", "ends - starts",
-                                                  "starts % 3 + nnz", "nnz"};
+    // Python's floor division and modulo on negative operands, too.
+    static const std::vector<std::string> ints = {"nnz * 2 + tile_b.index",   "ends - starts",
+                                                  "starts % 3 + nnz",         "nnz",
+                                                  "(nnz - 3) // 2",           "(starts - 7) % 3",
+                                                  "(tile_b.index - 2) * nnz", "hl.cdiv(nnz, 3)"};
     std::string v = rng_.pick(ints);
     if (v.find("ends") != std::string::npos && !has_ends_) v = "nnz + 1";
     outer.body.push_back(line("out_i[tile_b] = " + v));
@@ -373,7 +382,8 @@ void Builder::grid_between(std::vector<Stmt>& host) {
     rows_loop.body.push_back(line("acc = torch.maximum(acc, e.amax(dim=0))"));
     acc = leaf("acc", e.bound, e.degree, e.exact);
   } else {
-    rows_loop.body.push_back(line("acc = acc + e.sum(dim=0)"));
+    bool mean = rng_.chance(0.25);
+    rows_loop.body.push_back(line(mean ? "acc = acc + e.mean(dim=0)" : "acc = acc + e.sum(dim=0)"));
     acc = leaf("acc", e.bound, e.degree + 1, false);
   }
   if (rng_.chance(0.4)) {

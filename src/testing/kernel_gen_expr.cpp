@@ -80,7 +80,7 @@ Expr gen_cond(FuzzRng& rng, const ExprScope& scope, int depth) {
 GenValue gen_exact(FuzzRng& rng, const ExprScope& scope, int depth) {
   if (depth <= 0 || rng.chance(0.3)) return pick_leaf(rng, scope, true);
   GenValue a = gen_exact(rng, scope, depth - 1);
-  switch (rng.range(0, 7)) {
+  switch (rng.range(0, 9)) {
     case 0:
       return unary("(-$0)", a, a.bound, true);
     case 1:
@@ -109,6 +109,12 @@ GenValue gen_exact(FuzzRng& rng, const ExprScope& scope, int depth) {
       return a;
     case 6:
       return unary("torch.relu($0)", a, a.bound, true);
+    case 7:
+      // Python semantics: floor(a / 0.5), exact for exactly known a.
+      return unary("($0 // 0.5)", a, 2 * a.bound + 1, true);
+    case 8:
+      // Python's modulo takes the divisor's sign: in [0, 0.75).
+      return unary("($0 % 0.75)", a, 0.75, true);
     default:
       return unary("torch.clamp($0, -0.75, 0.5)", a, std::min(a.bound, 0.75), true);
   }
