@@ -80,6 +80,12 @@ CaseReport run_case(const DiffCase& c, const std::function<void(const std::strin
       Options o;
       o.backend = run.backend;
       o.checked = run.checked;
+      // Vary what must not change results: the thread count (1..3) and, for the template, the
+      // rows per work chunk (small chunks split items across chunks and workers, exercising the
+      // in-order combine of partials on small inputs).
+      o.num_threads = 1 + input % 3;
+      static const int64_t chunk_rows[3] = {0, 1, 5};  // 0: the library's default (64)
+      if (run.backend == Backend::template_lib) o.config.reduce_chunk_rows = chunk_rows[input % 3];
       if (progress) progress("run " + label + " " + std::to_string(input));
       CallResult result;
       try {
