@@ -6,6 +6,7 @@
 // expressions, output dtypes, block sizes, host asserts and scalars.
 #include "testing/kernel_gen.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include "testing/kernel_gen_expr.h"
@@ -124,8 +125,9 @@ class Builder {
   FuzzRng rng_;
   GenKernel k_;
   int tile_dims_ = 0;
-  bool flat_ = false;      // x_flat = x.view(-1) needed
-  bool has_ends_ = false;  // the item prologue named `ends`
+  bool flat_ = false;       // x_flat = x.view(-1) needed
+  bool has_ends_ = false;   // the item prologue named `ends`
+  bool out_j_f32_ = false;  // out_j must be float32 (a second pass reads it back)
   Output out_b_{"out_b", {}}, out_j_{"out_j", {}}, out_s_{"out_s", {}}, out_i_{"out_i", {}},
       out_r_{"out_r", {}}, out_k_{"out_k", {}};
 };
@@ -353,6 +355,32 @@ void Builder::items_rows(Stmt& outer) {
   rows_loop.body.push_back(std::move(cols_loop));
   if (row_sums) rows_loop.body.push_back(line("out_r[rows] = rs"));
   outer.body.push_back(std::move(rows_loop));
+  if (rng_.chance(0.4)) {
+    // A second pass that reads back what the first stored (possibly through the flat view of
+    // the same storage) and updates it in place: the planner's fusion and reload passes must
+    // not move a load across the store it depends on. out_j stays float32 so that the value
+    // read back carries no 16-bit rounding into the comparison.
+    out_j_f32_ = true;
+    Stmt again{"for tile_k in hl.jagged_tile(nnz):", {}, {}};
+    tile_dim();
+    again.body.push_back(line("rows = starts[:, None] + tile_k.index[None, :]"));
+    Stmt cols{
+        jagged_cols ? "for tile_m in hl.jagged_tile(cols):" : "for tile_m in hl.tile(M):", {}, {}};
+    tile_dim();
+    cols.body.push_back(line("u = out_j[rows, tile_m]"));
+    ExprScope s2 = scope;
+    s2.floats.insert(s2.floats.begin(), leaf("u", e.bound, e.degree, e.exact));
+    s2.floats.push_back(leaf("u", e.bound, e.degree, e.exact));
+    s2.floats.erase(std::remove_if(s2.floats.begin(), s2.floats.end(),
+                                   [](const GenValue& g) { return g.expr.fmt == "v"; }),
+                    s2.floats.end());
+    s2.conds = {e.exact ? "(u > 0.0)" : "(tile_k.index % 2 == 1)[None, :, None]"};
+    GenValue e2 = ensure_full(s2, gen_float(rng_, s2, 2));
+    cols.body.push_back(line("out_j[rows, tile_m] = $0", {e2.expr}));
+    note_store(out_j_, e2);
+    again.body.push_back(std::move(cols));
+    outer.body.push_back(std::move(again));
+  }
 }
 
 // hl.grid over the items, hl.tile(start, end) over each item's rows with direct x[tile_k, ...]
@@ -512,7 +540,9 @@ GenKernel Builder::build() {
     k_.outputs.push_back(o.tol);
   };
   alloc(out_b_, "[B, M], dtype=" + out_dtype());
-  if (out_j_.used && rng_.chance(0.3)) {
+  if (out_j_f32_) {
+    alloc(out_j_, "[N, M], dtype=torch.float32");
+  } else if (out_j_.used && rng_.chance(0.3)) {
     host.push_back(line("out_j = torch.zeros_like(x)"));
     returned.push_back("out_j");
     k_.outputs.push_back(out_j_.tol);

@@ -5,6 +5,7 @@
 #include "testing/kernel_gen_expr.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 
 namespace jagtile::fuzz {
@@ -25,6 +26,12 @@ GenValue partial_leaf(std::string text, double bound, int degree) {
 }
 
 namespace {
+
+bool is_constant(const GenValue& v) {
+  const std::string& f = v.expr.fmt;
+  return v.expr.kids.empty() && (f == "alpha" || f.empty() || f[0] == '-' ||
+                                 std::isdigit(static_cast<unsigned char>(f[0])));
+}
 
 GenValue unary(const std::string& fmt, GenValue a, double bound, bool exact) {
   GenValue r;
@@ -102,7 +109,8 @@ GenValue gen_exact(FuzzRng& rng, const ExprScope& scope, int depth) {
     }
     case 5:
       // Rounding an exactly known value to 16 bits is itself exact (round to nearest even).
-      if (a.degree == 0 && a.bound < 60000) {
+      // Only of device values: `.to` of a Python float literal is not Python.
+      if (a.degree == 0 && a.bound < 60000 && !is_constant(a)) {
         return unary(rng.chance(0.5) ? "$0.to(torch.bfloat16)" : "$0.to(torch.float16)", a,
                      a.bound * 1.01, true);
       }
