@@ -1,0 +1,184 @@
+// Differential execution of one kernel on every backend (see differential.h).
+#include "testing/differential.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <optional>
+#include <sstream>
+
+#include "jagtile/error.h"
+#include "testing/compare.h"
+
+namespace jagtile::fuzz {
+
+namespace {
+
+// The message without what changes while a kernel is reduced: "FILE:LINE:COL: " prefixes,
+// digits, and everything after the first line.
+std::string normalise(const std::string& message) {
+  std::string first = message.substr(0, message.find('\n'));
+  size_t err = first.find("error: ");
+  if (err != std::string::npos) first = first.substr(err + 7);
+  std::string out;
+  for (char ch : first) {
+    if (std::isdigit(static_cast<unsigned char>(ch))) {
+      if (out.empty() || out.back() != '#') out += '#';
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+struct Run {
+  std::string label;
+  Backend backend;
+  bool checked;
+};
+
+Run run_of(const std::string& label) {
+  if (label == "interp") return {label, Backend::interp, true};
+  if (label == "cpu") return {label, Backend::cpu, true};
+  if (label == "cpu-unchecked") return {label, Backend::cpu, false};
+  if (label == "template") return {label, Backend::template_lib, true};
+  throw UserError("unknown backend label '" + label + "' (interp, cpu, cpu-unchecked, template)");
+}
+
+}  // namespace
+
+std::string CaseFailure::signature() const {
+  std::string s = kind + " on " + backend;
+  if (kind != "mismatch" && kind != "crash" && kind != "hang") s += ": " + normalise(detail);
+  return s;
+}
+
+CaseReport run_case(const DiffCase& c, const std::function<void(const std::string&)>& progress) {
+  CaseReport report;
+  auto fail = [&](std::string kind, std::string backend, int input, std::string detail) {
+    report.failures.push_back({std::move(kind), std::move(backend), input, std::move(detail)});
+  };
+  std::optional<Program> program;
+  try {
+    program = Program::from_source(c.source, "fuzz_kernel.py");
+  } catch (const UserError& e) {
+    fail("user-error", "compile", -1, e.what());
+    return report;
+  } catch (const InternalError& e) {
+    fail("internal-error", "compile", -1, e.what());
+    return report;
+  }
+  std::vector<std::string> labels = c.backends.empty() ? all_backend_labels() : c.backends;
+  for (size_t i = 0; i < c.inputs.size(); ++i) {
+    const int input = int(i);
+    ArgMap args = make_args(c.inputs[i]);
+    const int64_t longest = longest_item(args);
+    std::vector<Tensor> oracle;
+    bool have_oracle = false;
+    for (const std::string& label : labels) {
+      Run run = run_of(label);
+      Options o;
+      o.backend = run.backend;
+      o.checked = run.checked;
+      // Vary what must not change results: the thread count (1..3) and, for the template, the
+      // rows per work chunk (small chunks split items across chunks and workers, exercising the
+      // in-order combine of partials on small inputs).
+      o.num_threads = 1 + input % 3;
+      static const int64_t chunk_rows[3] = {0, 1, 5};  // 0: the library's default (64)
+      if (run.backend == Backend::template_lib) o.config.reduce_chunk_rows = chunk_rows[input % 3];
+      if (progress) progress("run " + label + " " + std::to_string(input));
+      CallResult result;
+      try {
+        if (run.backend == Backend::template_lib) {
+          // The template runs only the kernels the dispatch detector routes to it.
+          Options probe;
+          probe.backend = Backend::interp;
+          if (!program->specialise(kKernelName, args, probe).why_not(Backend::template_lib).empty())
+            continue;
+        }
+        result = program->call(kKernelName, args, o);
+      } catch (const UserError& e) {
+        fail("user-error", label, input, e.what());
+        continue;
+      } catch (const InternalError& e) {
+        fail("internal-error", label, input, e.what());
+        continue;
+      } catch (const std::exception& e) {
+        fail("exception", label, input, e.what());
+        continue;
+      }
+      ++report.runs;
+      ++report.by_label[label];
+      if (label == "interp") {
+        oracle = result.outputs;
+        have_oracle = true;
+        continue;
+      }
+      if (!have_oracle) continue;
+      if (result.outputs.size() != oracle.size()) {
+        fail("mismatch", label, input,
+             std::to_string(result.outputs.size()) + " outputs, interp returned " +
+                 std::to_string(oracle.size()));
+        continue;
+      }
+      for (size_t k = 0; k < oracle.size(); ++k) {
+        OutputTolerance ot = k < c.outputs.size() ? c.outputs[k] : OutputTolerance{false, 1e3, 1};
+        ElementTolerance et = tolerance_for(ot, oracle[k].dtype(), longest);
+        Comparison cmp = compare_tensors(result.outputs[k], oracle[k], Tolerance{et.atol, et.rtol});
+        if (!cmp.ok) {
+          fail("mismatch", label, input, "output " + std::to_string(k) + ": " + cmp.mismatch);
+          break;
+        }
+      }
+    }
+  }
+  return report;
+}
+
+std::string case_text(const DiffCase& c, const std::string& comment) {
+  std::ostringstream os;
+  std::istringstream lines(comment);
+  for (std::string l; std::getline(lines, l);) os << "# " << l << "\n";
+  for (const InputRecipe& r : c.inputs) os << "input: " << r.str() << "\n";
+  for (const OutputTolerance& t : c.outputs)
+    os << "output: exact=" << (t.exact ? 1 : 0) << " bound=" << t.bound << " degree=" << t.degree
+       << "\n";
+  if (!c.backends.empty()) {
+    os << "backends:";
+    for (const std::string& b : c.backends) os << " " << b;
+    os << "\n";
+  }
+  return os.str();
+}
+
+DiffCase parse_case(const std::string& source, const std::string& text) {
+  DiffCase c;
+  c.source = source;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) {
+    if (l.empty() || l[0] == '#') continue;
+    if (l.rfind("input:", 0) == 0) {
+      c.inputs.push_back(InputRecipe::parse(l.substr(6)));
+    } else if (l.rfind("output:", 0) == 0) {
+      OutputTolerance t;
+      int exact = 1;
+      if (std::sscanf(l.c_str(), "output: exact=%d bound=%lf degree=%d", &exact, &t.bound,
+                      &t.degree) != 3)
+        throw UserError("case file: malformed line '" + l + "'");
+      t.exact = exact != 0;
+      c.outputs.push_back(t);
+    } else if (l.rfind("backends:", 0) == 0) {
+      std::istringstream b(l.substr(9));
+      for (std::string label; b >> label;) {
+        (void)run_of(label);  // rejects unknown labels
+        c.backends.push_back(label);
+      }
+    } else {
+      throw UserError("case file: unknown line '" + l + "'");
+    }
+  }
+  if (c.inputs.empty()) throw UserError("case file: no 'input:' line");
+  return c;
+}
+
+}  // namespace jagtile::fuzz

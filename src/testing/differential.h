@@ -1,0 +1,60 @@
+// Differential execution of one kernel: every backend that supports it (interp, the oracle; cpu
+// with and without bounds checks; the template where the kernel routes to it) runs every input,
+// and each output is compared with the interpreter's within the stated tolerances
+// (tolerance_for, docs/fuzzing.md). Used in process by the regression replay test and, inside a
+// forked child per kernel, by tools/fuzz_differential.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "testing/kernel_gen.h"
+
+namespace jagtile::fuzz {
+
+// The backends a case runs on, by label.
+inline const std::vector<std::string>& all_backend_labels() {
+  static const std::vector<std::string> labels = {"interp", "cpu", "cpu-unchecked", "template"};
+  return labels;
+}
+
+struct CaseFailure {
+  // "mismatch", "user-error" (on a kernel the generator claims valid), "internal-error",
+  // "exception", "crash", "hang".
+  std::string kind;
+  std::string backend;  // a label, or "compile" for errors before any backend ran
+  int input = -1;       // the recipe's index, -1 when not tied to one
+  std::string detail;
+  // What stays the same while the case is reduced: the kind, the backend and, for errors, the
+  // message with its locations and numbers taken out.
+  std::string signature() const;
+};
+
+struct CaseReport {
+  int runs = 0;                         // backend runs completed
+  std::map<std::string, int> by_label;  // the same, per backend label
+  std::vector<CaseFailure> failures;
+};
+
+// A case: a kernel source, its inputs, how to compare its outputs, which backends to run
+// (empty: all of all_backend_labels()).
+struct DiffCase {
+  std::string source;
+  std::vector<InputRecipe> inputs;
+  std::vector<OutputTolerance> outputs;
+  std::vector<std::string> backends;
+};
+
+// Runs the case. `progress` (optional) hears "run <label> <input>" before each backend run, so
+// a parent process can say which run crashed or hung.
+CaseReport run_case(const DiffCase& c,
+                    const std::function<void(const std::string&)>& progress = {});
+
+// The case file format of tests/regress/*/case.txt and of saved failures: `input: RECIPE` and
+// `output: exact=E bound=B degree=D` lines, `backends: a b c`, `#` comments.
+std::string case_text(const DiffCase& c, const std::string& comment);
+DiffCase parse_case(const std::string& source, const std::string& case_file_text);
+
+}  // namespace jagtile::fuzz
