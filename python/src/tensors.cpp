@@ -1,0 +1,189 @@
+// DLPack in and out (tensors.h), through nanobind's ndarray: imports read the producer's
+// DLPack capsule (or buffer) as it is; exports hand the consumer a capsule whose deleter drops
+// our reference to the storage.
+#include "tensors.h"
+
+#include <nanobind/ndarray.h>
+
+#include <sstream>
+#include <vector>
+
+#include "jagtile/error.h"
+
+namespace nb = nanobind;
+
+namespace jagtile::python {
+namespace {
+
+std::string describe(const nb::dlpack::dtype& d) {
+  using Code = nb::dlpack::dtype_code;
+  std::string base;
+  switch (Code(d.code)) {
+    case Code::Int:
+      base = "int";
+      break;
+    case Code::UInt:
+      base = "uint";
+      break;
+    case Code::Float:
+      base = "float";
+      break;
+    case Code::Bfloat:
+      base = "bfloat";
+      break;
+    case Code::Complex:
+      base = "complex";
+      break;
+    case Code::Bool:
+      return "bool";
+    default:
+      base = "dtype code " + std::to_string(int(d.code)) + " of ";
+  }
+  return base + std::to_string(int(d.bits));
+}
+
+DType dtype_from_dlpack(const nb::dlpack::dtype& d, const std::string& name) {
+  using Code = nb::dlpack::dtype_code;
+  if (d.lanes == 1) {
+    if (Code(d.code) == Code::Float && d.bits == 32) return DType::f32;
+    if (Code(d.code) == Code::Float && d.bits == 16) return DType::f16;
+    if (Code(d.code) == Code::Bfloat && d.bits == 16) return DType::bf16;
+    if (Code(d.code) == Code::Int && d.bits == 32) return DType::i32;
+    if (Code(d.code) == Code::Int && d.bits == 64) return DType::i64;
+    if (Code(d.code) == Code::Bool && d.bits == 8) return DType::boolean;
+  }
+  std::string got = describe(d);
+  std::string hint = "jagtile takes float32, float16, bfloat16, int32, int64 and bool tensors";
+  if (got == "float64")
+    hint = "cast to float32: x.astype(numpy.float32) (numpy) or x.float() (torch)";
+  else if (got == "uint64" || got == "uint32" || got == "int16" || got == "int8" ||
+           got == "uint8" || got == "uint16")
+    hint = "cast to int32 or int64: x.astype(numpy.int64) (numpy) or x.long() (torch)";
+  throw UserError("argument '" + name + "' has dtype " + got + ", which jagtile does not take",
+                  hint);
+}
+
+std::string dims_text(const std::vector<int64_t>& v) {
+  std::ostringstream os;
+  os << "[";
+  for (size_t i = 0; i < v.size(); ++i) os << (i ? ", " : "") << v[i];
+  os << "]";
+  return os.str();
+}
+
+nb::dlpack::dtype dtype_to_dlpack(DType t) {
+  using Code = nb::dlpack::dtype_code;
+  switch (t) {
+    case DType::f32:
+      return {uint8_t(Code::Float), 32, 1};
+    case DType::f16:
+      return {uint8_t(Code::Float), 16, 1};
+    case DType::bf16:
+      return {uint8_t(Code::Bfloat), 16, 1};
+    case DType::i32:
+      return {uint8_t(Code::Int), 32, 1};
+    case DType::i64:
+      return {uint8_t(Code::Int), 64, 1};
+    case DType::boolean:
+      return {uint8_t(Code::Bool), 8, 1};
+  }
+  return {uint8_t(Code::Float), 32, 1};
+}
+
+}  // namespace
+
+bool is_array_like(nb::handle obj) {
+  return nb::hasattr(obj, "__dlpack__") || PyObject_CheckBuffer(obj.ptr());
+}
+
+Tensor tensor_from_python(nb::handle obj, const std::string& name) {
+  nb::ndarray<> array;
+  // convert=false: an input that would need conversion is refused, never silently copied.
+  if (!nb::try_cast<nb::ndarray<>>(obj, array, /*convert=*/false)) {
+    throw UserError("argument '" + name + "' (a Python " +
+                        std::string(nb::type_name(obj.type()).c_str()) +
+                        ") cannot be read as a tensor",
+                    "pass a numpy array, a torch tensor or another DLPack producer");
+  }
+  DType dtype = dtype_from_dlpack(array.dtype(), name);
+  Shape shape(array.ndim());
+  std::vector<int64_t> strides(array.ndim());
+  for (size_t d = 0; d < array.ndim(); ++d) {
+    shape[d] = int64_t(array.shape(d));
+    strides[d] = array.stride(d);
+  }
+  // Row-major contiguity, ignoring the stride of size-1 dimensions (torch sets them freely).
+  int64_t expected = 1;
+  bool empty = false;
+  for (int64_t s : shape) empty = empty || s == 0;
+  for (size_t d = array.ndim(); d-- > 0;) {
+    if (!empty && shape[d] != 1 && strides[d] != expected) {
+      std::vector<int64_t> want(shape.size());
+      int64_t w = 1;
+      for (size_t k = shape.size(); k-- > 0;) {
+        want[k] = w;
+        w *= shape[k];
+      }
+      throw UserError("argument '" + name + "' is not contiguous: shape " + dims_text(shape) +
+                          " has strides " + dims_text(strides) + " (in elements), row-major is " +
+                          dims_text(want),
+                      "jagtile reads tensors in place and never copies them; pass "
+                      "x.contiguous() (torch) or numpy.ascontiguousarray(x) (numpy)");
+    }
+    expected *= shape[d];
+  }
+  Device device;
+  int dev_type = array.device_type();
+  if (dev_type == nb::device::cpu::value) {
+    device = Device::cpu();
+  } else if (dev_type == nb::device::cuda::value) {
+    device = Device::cuda(array.device_id());
+  } else {
+    throw UserError("argument '" + name +
+                        "' is on a device jagtile does not run on (DLPack "
+                        "device type " +
+                        std::to_string(dev_type) + ")",
+                    "move it to the CPU (x.cpu()) or a CUDA device");
+  }
+  // The tensor holds a copy of the ndarray handle (a reference on the producer's DLPack
+  // capsule); it is dropped with the GIL held, on whichever thread frees the storage.
+  auto* keep = new nb::ndarray<>(array);
+  auto release = [keep]() {
+    if (!Py_IsInitialized()) return;  // interpreter gone: leak rather than crash
+    nb::gil_scoped_acquire gil;
+    delete keep;
+  };
+  try {
+    return Tensor::from_external(array.data(), shape, dtype, device, release);
+  } catch (...) {
+    delete keep;
+    throw;
+  }
+}
+
+nb::object tensor_to_python(const Tensor& t, Framework framework) {
+  std::vector<size_t> shape(t.shape().begin(), t.shape().end());
+  // The owner capsule holds a Tensor handle: the storage lives as long as the consumer's array.
+  auto* handle = new Tensor(t);
+  nb::capsule owner(handle, [](void* p) noexcept { delete static_cast<Tensor*>(p); });
+  int dev_type = t.device().is_cpu() ? nb::device::cpu::value : nb::device::cuda::value;
+  int dev_id = t.device().is_cpu() ? 0 : t.device().index;
+  if (framework == Framework::torch) {
+    return nb::ndarray<nb::pytorch>(t.raw_data(), shape.size(), shape.data(), owner, nullptr,
+                                    dtype_to_dlpack(t.dtype()), dev_type, dev_id)
+        .cast();
+  }
+  if (t.dtype() == DType::bf16)
+    throw UserError(
+        "a bfloat16 result cannot be returned as a numpy array (numpy has no "
+        "bfloat16)",
+        "call the kernel with torch tensors to get bfloat16 results");
+  if (!t.device().is_cpu())
+    throw UserError("a result on " + t.device().str() + " cannot be returned as a numpy array",
+                    "call the kernel with torch tensors for results on a GPU");
+  return nb::ndarray<nb::numpy>(t.raw_data(), shape.size(), shape.data(), owner, nullptr,
+                                dtype_to_dlpack(t.dtype()), dev_type, dev_id)
+      .cast();
+}
+
+}  // namespace jagtile::python
