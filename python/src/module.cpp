@@ -7,6 +7,8 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include <algorithm>
+#include <chrono>
 #include <string>
 
 #include "jagtile/compiler.h"
@@ -290,6 +292,27 @@ NB_MODULE(_core, m) {
   // producer's own pointer) and whether two results share one storage.
   m.def("wrapped_data_pointer",
         [](nb::handle obj) { return uintptr_t(tensor_from_python(obj, "x").raw_data()); });
+  // The C++ side of the call-overhead benchmark (bench/python_overhead.py): the median time of
+  // Program::call on arguments converted once, measured in this process, so the difference to
+  // a Python call is what the package adds.
+  m.def(
+      "cpp_call_median_us",
+      [](const Program& program, const std::string& kernel, const nb::dict& args,
+         const Options& options, int repeats) {
+        ArgMap bound = args_from_python(args);
+        std::vector<double> us;
+        nb::gil_scoped_release unlocked;
+        for (int i = 0; i < repeats; ++i) {
+          auto start = std::chrono::steady_clock::now();
+          program.call(kernel, bound, options);
+          us.push_back(std::chrono::duration<double, std::micro>(
+                           std::chrono::steady_clock::now() - start)
+                           .count());
+        }
+        std::sort(us.begin(), us.end());
+        return us.empty() ? 0.0 : us[us.size() / 2];
+      },
+      "program"_a, "kernel"_a, "args"_a, "options"_a, "repeats"_a);
   m.def("default_num_threads", &default_num_threads);
   m.def("cpu_isa", [] { return std::string(reduce_cpu_isa()); });
 }

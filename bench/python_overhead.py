@@ -1,0 +1,86 @@
+"""Call overhead of the Python package: the median time of one kernel call from Python on a
+tiny input, next to the median of C++ Program::call on the same arguments in the same process
+(issue 13's target: at most 5 us above it). Also the same for numpy and torch inputs.
+
+    .venv/bin/python bench/python_overhead.py [--repeat N] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import sys
+import time
+
+import numpy as np
+
+import jagtile
+from jagtile import _core
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def tiny_inputs(batch=4, m=16, max_len=8, seed=0):
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(0, max_len + 1, size=batch)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+    values = rng.uniform(-1, 1, size=(int(offsets[-1]), m)).astype(np.float32)
+    return {"x_values": values, "x_offsets": offsets}
+
+
+def python_median_us(fn, args, repeat):
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter_ns()
+        fn(**args)
+        times.append((time.perf_counter_ns() - t0) / 1000)
+    times.sort()
+    return times[len(times) // 2]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=5000)
+    ap.add_argument("--json", action="store_true")
+    opts = ap.parse_args()
+
+    rows = []
+    for name in ("jagged_sum", "jagged_softmax"):
+        k = jagtile.load(str(ROOT / "examples" / f"{name}.py"))[name]
+        a = tiny_inputs()
+        k(**a)  # compile and warm up
+        frameworks = [("numpy", a)]
+        if "torch" in sys.modules or _try_torch():
+            import torch
+
+            frameworks.append(("torch", {n: torch.from_numpy(v) for n, v in a.items()}))
+        # Rounds interleaved: the machine is shared, so compare numbers of one round.
+        for fw, args in frameworks:
+            cpp = _core.cpp_call_median_us(k._prog(), name, args, k._opts(), opts.repeat)
+            py = python_median_us(k, args, opts.repeat)
+            rows.append({"kernel": name, "inputs": fw, "cpp_call_us": round(cpp, 2),
+                         "python_call_us": round(py, 2), "overhead_us": round(py - cpp, 2)})
+    if opts.json:
+        print(json.dumps(rows, indent=1))
+        return
+    print(f"{'kernel':16} {'inputs':7} {'C++ call (us)':>14} {'Python call (us)':>17} "
+          f"{'overhead (us)':>14}")
+    for r in rows:
+        print(f"{r['kernel']:16} {r['inputs']:7} {r['cpp_call_us']:14.2f} "
+              f"{r['python_call_us']:17.2f} {r['overhead_us']:14.2f}")
+    print(f"(medians of {opts.repeat} calls each, B=4 M=16 max_len=8; threads: "
+          f"{jagtile.get_num_threads()})")
+
+
+def _try_torch():
+    try:
+        import torch  # noqa: F401
+
+        return True
+    except ImportError:
+        return False
+
+
+if __name__ == "__main__":
+    main()
