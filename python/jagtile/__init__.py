@@ -11,8 +11,6 @@ See docs/python.md."""
 
 from __future__ import annotations
 
-import sys
-
 from . import _core
 from ._config import Config
 from ._errors import KernelError
@@ -41,12 +39,9 @@ def jagged_reduce(values, offsets, op: str = "sum", feature_counts=None):
     values ([N] or [N, M]; f32/f16/bf16), accumulated in fp32. Returns [B] or [B, M] in the
     values' dtype, as the same array type as `values`. With feature_counts ([B]), columns
     >= feature_counts[b] hold 0."""
-    torch = sys.modules.get("torch")
-    torch_out = torch is not None and isinstance(values, torch.Tensor)
     from ._threads import current_num_threads
 
-    return _core.jagged_reduce(values, offsets, op, feature_counts, current_num_threads(),
-                               torch_out)
+    return _core.jagged_reduce(values, offsets, op, feature_counts, current_num_threads())
 
 
 def register_torch_op(fn: Kernel, qualname: str):

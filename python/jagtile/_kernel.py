@@ -5,7 +5,6 @@ inputs and torch tensors for torch inputs, all without copies."""
 
 from __future__ import annotations
 
-import sys
 from typing import Any, Callable
 
 from . import _core
@@ -13,16 +12,6 @@ from ._config import Config, config_options
 from ._errors import KernelError
 from ._source import KernelSource, file_outputs, function_source
 from ._threads import current_num_threads
-
-
-def _any_torch(args, kwargs) -> bool:
-    torch = sys.modules.get("torch")
-    if torch is None:
-        return False
-    tensor = torch.Tensor
-    return any(isinstance(a, tensor) for a in args) or any(
-        isinstance(a, tensor) for a in kwargs.values()
-    )
 
 
 class Kernel:
@@ -40,6 +29,7 @@ class Kernel:
         self._checked = checked
         self._options = {}  # num_threads -> _core.Options
         self._params = None
+        self._names = None
         self.outputs = outputs  # tensors returned (1: a tensor; n > 1: a tuple)
         self.settings = dict(settings or {})  # decorator keywords jagtile records, unused
 
@@ -63,7 +53,12 @@ class Kernel:
 
     @property
     def param_names(self) -> list:
-        return [p["name"] for p in self.params]
+        return list(self._param_names())
+
+    def _param_names(self):
+        if self._names is None:
+            self._names = [p["name"] for p in self.params]
+        return self._names
 
     def _opts(self):
         n = current_num_threads()
@@ -75,7 +70,7 @@ class Kernel:
         return o
 
     def _bind(self, args, kwargs) -> dict:
-        names = self.param_names
+        names = self._param_names()
         if len(args) > len(names):
             raise KernelError(
                 f"kernel '{self.name}' takes {len(names)} argument(s) "
@@ -91,9 +86,14 @@ class Kernel:
     # -- calls --------------------------------------------------------------------------------
 
     def __call__(self, *args, **kwargs):
-        with self._located():
-            return _core.call(self._prog(), self.name, self._bind(args, kwargs), self._opts(),
-                              _any_torch(args, kwargs))
+        # The hot path: binding, conversion and the array type of the results are decided in
+        # C++ (_core.call); the try costs nothing unless an error is raised.
+        try:
+            return _core.call(self._program or self._prog(), self.name,
+                              self._names or self._param_names(), args, kwargs, self._opts())
+        except KernelError as e:
+            _relocate(self._source, e)
+            raise
 
     def explain(self, *args, ir: bool = False, code: bool = False, **kwargs) -> dict:
         """The dispatch decision for these arguments, as `jagtile explain --json` prints it."""
@@ -119,8 +119,26 @@ class Kernel:
         return f"<jagtile.Kernel {self.name} from {where}>"
 
 
+def _relocate(src: KernelSource | None, exc: BaseException) -> None:
+    """Raises `exc` re-rendered at its real column when it is located in a dedented (nested)
+    function; returns when there is nothing to shift."""
+    if src is None or not src.col_shift or not isinstance(exc, KernelError):
+        return
+    if getattr(exc, "file", "") != src.file or not getattr(exc, "line", 0):
+        return
+    if getattr(exc, "relocated", False):  # already shifted by an enclosing block
+        return
+    column = exc.column + src.col_shift if exc.column else 0
+    line = src.lines[exc.line - 1].rstrip("\n") if exc.line <= len(src.lines) else ""
+    new = KernelError(_core.render_error(exc.message, exc.hint, exc.file, exc.line, column, line))
+    new.message, new.hint, new.file, new.line, new.column = (
+        exc.message, exc.hint, exc.file, exc.line, column)
+    new.relocated = True
+    raise new from None
+
+
 class _Relocate:
-    """Re-renders an error located in a dedented (nested) function at its real column."""
+    """A block whose KernelErrors are re-rendered at their real column (see _relocate)."""
 
     def __init__(self, source: KernelSource | None):
         self.source = source
@@ -129,21 +147,9 @@ class _Relocate:
         return self
 
     def __exit__(self, kind, exc, tb):
-        src = self.source
-        if exc is None or src is None or not src.col_shift or not isinstance(exc, KernelError):
-            return False
-        if getattr(exc, "file", "") != src.file or not getattr(exc, "line", 0):
-            return False
-        if getattr(exc, "relocated", False):  # already shifted by an enclosing block
-            return False
-        line = src.lines[exc.line - 1].rstrip("\n") if exc.line <= len(src.lines) else ""
-        text = _core.render_error(exc.message, exc.hint, exc.file, exc.line,
-                                  exc.column + src.col_shift if exc.column else 0, line)
-        new = KernelError(text)
-        new.message, new.hint, new.file = exc.message, exc.hint, exc.file
-        new.line, new.column = exc.line, exc.column + src.col_shift if exc.column else 0
-        new.relocated = True
-        raise new from None
+        if exc is not None:
+            _relocate(self.source, exc)
+        return False
 
 
 def kernel(fn: Callable | None = None, *, config: Any = None, configs: Any = None,

@@ -153,9 +153,33 @@ nb::object outputs_to_python(const std::vector<Tensor>& outs, Framework fw) {
   return nb::tuple(l);
 }
 
-nb::object call(const Program& program, const std::string& kernel, const nb::dict& args,
-                const Options& options, bool torch_out) {
-  ArgMap bound = args_from_python(args);
+// A call: positional arguments bind to `names` (the kernel's parameters, in order), keywords
+// by name; the results are torch tensors when any argument is one, numpy arrays otherwise.
+nb::object call(const Program& program, const std::string& kernel,
+                const std::vector<std::string>& names, const nb::tuple& args,
+                const nb::dict& kwargs, const Options& options) {
+  if (args.size() > names.size()) {
+    std::string list;
+    for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
+    throw UserError("kernel '" + kernel + "' takes " + std::to_string(names.size()) +
+                        " argument(s) (" + list + ") but " + std::to_string(args.size()) +
+                        " were given positionally",
+                    "pass the extra values by keyword, or drop them");
+  }
+  ArgMap bound;
+  bool torch_out = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    torch_out = torch_out || is_torch_tensor(args[i]);
+    bound.emplace(names[i], arg_from_python(args[i], names[i]));
+  }
+  for (auto [k, v] : kwargs) {
+    std::string name = nb::cast<std::string>(k);
+    torch_out = torch_out || is_torch_tensor(v);
+    if (!bound.emplace(name, arg_from_python(v, name)).second)
+      throw UserError(
+          "kernel '" + kernel + "' got argument '" + name + "' twice (positionally and by keyword)",
+          "pass it once");
+  }
   CallResult result;
   {
     // The kernel reads only jagtile Tensors (which hold their own references), so other Python
@@ -215,7 +239,8 @@ nb::list dry_run(const Program& program, const std::string& kernel, const nb::di
 }
 
 nb::object reduce(nb::handle values, nb::handle offsets, const std::string& op,
-                  nb::handle feature_counts, int num_threads, bool torch_out) {
+                  nb::handle feature_counts, int num_threads) {
+  bool torch_out = is_torch_tensor(values);
   ReduceSpec spec;
   if (op == "sum")
     spec.op = ReduceOp::sum;
@@ -247,6 +272,9 @@ NB_MODULE(_core, m) {
   using namespace jagtile;
   using namespace jagtile::python;
   m.doc() = "jagtile's C++ core (use the jagtile package, not this module)";
+  // Kernels registered as torch ops (and torch.compile's caches) are held by torch's global
+  // registries, which are never torn down: nanobind would report them as leaks at every exit.
+  nb::set_leak_warnings(false);
 
   nb::register_exception_translator([](const std::exception_ptr& p, void*) {
     try {
@@ -274,12 +302,12 @@ NB_MODULE(_core, m) {
       .def("kernels", &kernels_to_python)
       .def("cached_specialisations", &Program::cached_specialisations);
 
-  m.def("call", &call, "program"_a, "kernel"_a, "args"_a, "options"_a, "torch_out"_a);
+  m.def("call", &call, "program"_a, "kernel"_a, "names"_a, "args"_a, "kwargs"_a, "options"_a);
   m.def("explain", &explain, "program"_a, "kernel"_a, "args"_a, "options"_a, "ir"_a = false,
         "code"_a = false);
   m.def("dry_run", &dry_run, "program"_a, "kernel"_a, "args"_a, "options"_a);
   m.def("jagged_reduce", &reduce, "values"_a, "offsets"_a, "op"_a, "feature_counts"_a.none(),
-        "num_threads"_a, "torch_out"_a);
+        "num_threads"_a);
   m.def(
       "render_error",
       [](const std::string& message, const std::string& hint, const std::string& file, int line,
@@ -305,9 +333,9 @@ NB_MODULE(_core, m) {
         for (int i = 0; i < repeats; ++i) {
           auto start = std::chrono::steady_clock::now();
           program.call(kernel, bound, options);
-          us.push_back(std::chrono::duration<double, std::micro>(
-                           std::chrono::steady_clock::now() - start)
-                           .count());
+          us.push_back(
+              std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
+                  .count());
         }
         std::sort(us.begin(), us.end());
         return us.empty() ? 0.0 : us[us.size() / 2];

@@ -90,7 +90,40 @@ nb::dlpack::dtype dtype_to_dlpack(DType t) {
   return {uint8_t(Code::Float), 32, 1};
 }
 
+// torch's Python objects this module uses, looked up once torch has been imported (never
+// importing it: a numpy-only program does not pay for torch).
+struct TorchHandles {
+  PyObject* tensor_type = nullptr;  // torch.Tensor
+  nb::object to_dlpack;             // torch.utils.dlpack.to_dlpack (C-implemented)
+  nb::object from_numpy;            // torch.from_numpy
+  nb::object bfloat16;              // torch.bfloat16
+};
+
+TorchHandles* torch_handles() {
+  static TorchHandles* handles = nullptr;  // never freed: outlives interpreter teardown
+  if (handles) return handles;
+  PyObject* torch = PyImport_GetModule(nb::str("torch").ptr());  // new reference or null
+  if (!torch) {
+    PyErr_Clear();
+    return nullptr;
+  }
+  nb::object mod = nb::steal(torch);
+  auto* h = new TorchHandles();
+  nb::object tensor = mod.attr("Tensor");
+  h->tensor_type = tensor.release().ptr();
+  h->to_dlpack = nb::module_::import_("torch.utils.dlpack").attr("to_dlpack");
+  h->from_numpy = mod.attr("from_numpy");
+  h->bfloat16 = mod.attr("bfloat16");
+  handles = h;
+  return handles;
+}
+
 }  // namespace
+
+bool is_torch_tensor(nb::handle obj) {
+  TorchHandles* t = torch_handles();
+  return t && PyObject_TypeCheck(obj.ptr(), reinterpret_cast<PyTypeObject*>(t->tensor_type));
+}
 
 bool is_array_like(nb::handle obj) {
   return nb::hasattr(obj, "__dlpack__") || PyObject_CheckBuffer(obj.ptr());
@@ -98,8 +131,15 @@ bool is_array_like(nb::handle obj) {
 
 Tensor tensor_from_python(nb::handle obj, const std::string& name) {
   nb::ndarray<> array;
+  // A torch tensor is exported with torch's C-implemented to_dlpack: its __dlpack__ method is
+  // Python code costing several microseconds per argument. Both hand over the same capsule.
+  nb::object source = nb::borrow(obj);
+  if (is_torch_tensor(obj)) {
+    if (nb::cast<bool>(obj.attr("requires_grad"))) source = obj.attr("detach")();
+    source = torch_handles()->to_dlpack(source);
+  }
   // convert=false: an input that would need conversion is refused, never silently copied.
-  if (!nb::try_cast<nb::ndarray<>>(obj, array, /*convert=*/false)) {
+  if (!nb::try_cast<nb::ndarray<>>(source, array, /*convert=*/false)) {
     throw UserError("argument '" + name + "' (a Python " +
                         std::string(nb::type_name(obj.type()).c_str()) +
                         ") cannot be read as a tensor",
@@ -169,6 +209,21 @@ nb::object tensor_to_python(const Tensor& t, Framework framework) {
   int dev_type = t.device().is_cpu() ? nb::device::cpu::value : nb::device::cuda::value;
   int dev_id = t.device().is_cpu() ? 0 : t.device().index;
   if (framework == Framework::torch) {
+    TorchHandles* torch = torch_handles();
+    if (torch && t.device().is_cpu()) {
+      // CPU results go to torch through a numpy array over the same memory (torch.from_numpy
+      // shares it): a fraction of the cost of torch.utils.dlpack.from_dlpack, which is Python
+      // code. bfloat16 travels as its uint16 bit pattern and is viewed back.
+      bool bf16 = t.dtype() == DType::bf16;
+      nb::dlpack::dtype carrier =
+          bf16 ? nb::dlpack::dtype{uint8_t(nb::dlpack::dtype_code::UInt), 16, 1}
+               : dtype_to_dlpack(t.dtype());
+      nb::object array = nb::ndarray<nb::numpy>(t.raw_data(), shape.size(), shape.data(), owner,
+                                                nullptr, carrier, dev_type, dev_id)
+                             .cast();
+      nb::object tensor = torch->from_numpy(array);
+      return bf16 ? tensor.attr("view")(torch->bfloat16) : tensor;
+    }
     return nb::ndarray<nb::pytorch>(t.raw_data(), shape.size(), shape.data(), owner, nullptr,
                                     dtype_to_dlpack(t.dtype()), dev_type, dev_id)
         .cast();

@@ -21,6 +21,9 @@ Tensor tensor_from_python(nanobind::handle obj, const std::string& name);
 // Whether `obj` looks like an array this module takes (a DLPack producer or a buffer).
 bool is_array_like(nanobind::handle obj);
 
+// Whether `obj` is a torch.Tensor (false while torch has not been imported).
+bool is_torch_tensor(nanobind::handle obj);
+
 // The tensor as a numpy array or torch tensor over the same memory; the returned object owns a
 // reference to the tensor's storage.
 nanobind::object tensor_to_python(const Tensor& t, Framework framework);
