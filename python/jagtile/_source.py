@@ -80,9 +80,13 @@ def function_source(fn) -> KernelSource:
 
 
 def file_outputs(path: str) -> dict:
-    """{kernel name: output count} for a kernel file."""
-    with open(path, encoding="utf-8") as f:
-        module = ast.parse(f.read())
+    """{kernel name: output count} for a kernel file ({} when Python cannot parse it: the
+    compiler accepted it, so a count of 1 is assumed)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            module = ast.parse(f.read())
+    except (OSError, SyntaxError, ValueError):
+        return {}
     return {
         node.name: count_outputs(node)
         for node in module.body

@@ -9,7 +9,10 @@ import numpy as np
 import pytest
 
 import jagtile
-import jagtile.language as hl  # noqa: F401  (read by the compiler, not by Python)
+import jagtile.language as hl  # noqa: F401
+
+# `torch` in the kernels below is the kernel language's name, never evaluated by Python (the
+# annotations are strings, the bodies are compiled by jagtile): these tests need no torch.  (read by the compiler, not by Python)
 from conftest import example_inputs, reference
 
 

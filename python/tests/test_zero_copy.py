@@ -8,6 +8,9 @@ import pytest
 
 import jagtile
 import jagtile.language as hl  # noqa: F401
+
+# `torch` in the kernels below is the kernel language's name, never evaluated by Python (the
+# annotations are strings, the bodies are compiled by jagtile): these tests need no torch.
 from jagtile import _core
 from conftest import example_inputs
 
