@@ -41,7 +41,8 @@ def python_median_us(fn, args, repeat):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--repeat", type=int, default=5000)
+    ap.add_argument("--repeat", type=int, default=6000, help="calls per implementation")
+    ap.add_argument("--rounds", type=int, default=20)
     ap.add_argument("--json", action="store_true")
     opts = ap.parse_args()
 
@@ -55,12 +56,19 @@ def main():
             import torch
 
             frameworks.append(("torch", {n: torch.from_numpy(v) for n, v in a.items()}))
-        # Rounds interleaved: the machine is shared, so compare numbers of one round.
+        # Rounds interleaved and paired: the machine is shared and its speed drifts, so each
+        # round times C++ and Python back to back and the overhead is the median of the
+        # rounds' differences.
         for fw, args in frameworks:
-            cpp = _core.cpp_call_median_us(k._prog(), name, args, k._opts(), opts.repeat)
-            py = python_median_us(k, args, opts.repeat)
-            rows.append({"kernel": name, "inputs": fw, "cpp_call_us": round(cpp, 2),
-                         "python_call_us": round(py, 2), "overhead_us": round(py - cpp, 2)})
+            per_round = max(opts.repeat // opts.rounds, 1)
+            cpp, py = [], []
+            for _ in range(opts.rounds):
+                cpp.append(_core.cpp_call_median_us(k._prog(), name, args, k._opts(), per_round))
+                py.append(python_median_us(k, args, per_round))
+            diff = sorted(p - c for p, c in zip(py, cpp))
+            rows.append({"kernel": name, "inputs": fw, "cpp_call_us": round(_median(cpp), 2),
+                         "python_call_us": round(_median(py), 2),
+                         "overhead_us": round(diff[len(diff) // 2], 2)})
     if opts.json:
         print(json.dumps(rows, indent=1))
         return
@@ -69,8 +77,14 @@ def main():
     for r in rows:
         print(f"{r['kernel']:16} {r['inputs']:7} {r['cpp_call_us']:14.2f} "
               f"{r['python_call_us']:17.2f} {r['overhead_us']:14.2f}")
-    print(f"(medians of {opts.repeat} calls each, B=4 M=16 max_len=8; threads: "
+    print(f"({opts.rounds} paired rounds of {opts.repeat // opts.rounds} calls each; overhead: "
+          f"median of the rounds' differences; B=4 M=16 max_len=8; threads: "
           f"{jagtile.get_num_threads()})")
+
+
+def _median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2]
 
 
 def _try_torch():

@@ -39,9 +39,7 @@ def jagged_reduce(values, offsets, op: str = "sum", feature_counts=None):
     values ([N] or [N, M]; f32/f16/bf16), accumulated in fp32. Returns [B] or [B, M] in the
     values' dtype, as the same array type as `values`. With feature_counts ([B]), columns
     >= feature_counts[b] hold 0."""
-    from ._threads import current_num_threads
-
-    return _core.jagged_reduce(values, offsets, op, feature_counts, current_num_threads())
+    return _core.jagged_reduce(values, offsets, op, feature_counts)
 
 
 def register_torch_op(fn: Kernel, qualname: str):

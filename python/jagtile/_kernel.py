@@ -11,7 +11,6 @@ from . import _core
 from ._config import Config, config_options
 from ._errors import KernelError
 from ._source import KernelSource, file_outputs, function_source
-from ._threads import current_num_threads
 
 
 class Kernel:
@@ -27,7 +26,7 @@ class Kernel:
         self._config = config
         self._backend = backend
         self._checked = checked
-        self._options = {}  # num_threads -> _core.Options
+        self._options = None  # _core.Options; the worker count is read per call in C++
         self._params = None
         self._names = None
         self.outputs = outputs  # tensors returned (1: a tensor; n > 1: a tuple)
@@ -61,13 +60,10 @@ class Kernel:
         return self._names
 
     def _opts(self):
-        n = current_num_threads()
-        o = self._options.get(n)
-        if o is None:
-            o = config_options(self._config, backend=self._backend, checked=self._checked,
-                               num_threads=n)
-            self._options[n] = o
-        return o
+        if self._options is None:
+            self._options = config_options(self._config, backend=self._backend,
+                                           checked=self._checked, num_threads=0)
+        return self._options
 
     def _bind(self, args, kwargs) -> dict:
         names = self._param_names()
@@ -90,7 +86,8 @@ class Kernel:
         # C++ (_core.call); the try costs nothing unless an error is raised.
         try:
             return _core.call(self._program or self._prog(), self.name,
-                              self._names or self._param_names(), args, kwargs, self._opts())
+                              self._names or self._param_names(), args, kwargs,
+                              self._options or self._opts())
         except KernelError as e:
             _relocate(self._source, e)
             raise

@@ -8,6 +8,7 @@
 #include <nanobind/stl/vector.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <string>
 
@@ -43,6 +44,22 @@ void raise_kernel_error(const UserError& e) {
   exc.attr("line") = e.loc().line;
   exc.attr("column") = e.loc().column;
   PyErr_SetObject(cls.ptr(), exc.ptr());
+}
+
+// jagtile.set_num_threads: 0 means not set (then torch's count when torch is imported, else the
+// default pool's size).
+std::atomic<int> g_num_threads{0};
+
+int current_num_threads() {
+  int n = g_num_threads.load(std::memory_order_relaxed);
+  return n > 0 ? n : torch_num_threads();
+}
+
+// The options of one call: the kernel's, with the worker count in effect now.
+Options with_threads(const Options& options) {
+  Options o = options;
+  if (o.num_threads <= 0) o.num_threads = current_num_threads();
+  return o;
 }
 
 ArgValue arg_from_python(nb::handle v, const std::string& name) {
@@ -155,12 +172,11 @@ nb::object outputs_to_python(const std::vector<Tensor>& outs, Framework fw) {
 
 // A call: positional arguments bind to `names` (the kernel's parameters, in order), keywords
 // by name; the results are torch tensors when any argument is one, numpy arrays otherwise.
-nb::object call(const Program& program, const std::string& kernel,
-                const std::vector<std::string>& names, const nb::tuple& args,
-                const nb::dict& kwargs, const Options& options) {
+nb::object call(const Program& program, const std::string& kernel, const nb::list& names,
+                const nb::tuple& args, const nb::dict& kwargs, const Options& kernel_options) {
   if (args.size() > names.size()) {
     std::string list;
-    for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
+    for (nb::handle n : names) list += (list.empty() ? "" : ", ") + nb::cast<std::string>(n);
     throw UserError("kernel '" + kernel + "' takes " + std::to_string(names.size()) +
                         " argument(s) (" + list + ") but " + std::to_string(args.size()) +
                         " were given positionally",
@@ -170,7 +186,9 @@ nb::object call(const Program& program, const std::string& kernel,
   bool torch_out = false;
   for (size_t i = 0; i < args.size(); ++i) {
     torch_out = torch_out || is_torch_tensor(args[i]);
-    bound.emplace(names[i], arg_from_python(args[i], names[i]));
+    std::string name = nb::cast<std::string>(names[i]);
+    ArgValue value = arg_from_python(args[i], name);
+    bound.emplace(std::move(name), std::move(value));
   }
   for (auto [k, v] : kwargs) {
     std::string name = nb::cast<std::string>(k);
@@ -180,6 +198,7 @@ nb::object call(const Program& program, const std::string& kernel,
           "kernel '" + kernel + "' got argument '" + name + "' twice (positionally and by keyword)",
           "pass it once");
   }
+  const Options options = with_threads(kernel_options);
   CallResult result;
   {
     // The kernel reads only jagtile Tensors (which hold their own references), so other Python
@@ -191,8 +210,9 @@ nb::object call(const Program& program, const std::string& kernel,
 }
 
 nb::dict explain(const Program& program, const std::string& kernel, const nb::dict& args,
-                 const Options& options, bool ir, bool code) {
+                 const Options& kernel_options, bool ir, bool code) {
   ArgMap bound = args_from_python(args);
+  const Options options = with_threads(kernel_options);
   std::string ir_text, code_text;
   DispatchDecision d;
   {
@@ -225,8 +245,9 @@ nb::dict explain(const Program& program, const std::string& kernel, const nb::di
 
 // [(shape, dtype name, device)] of each output, from the host part alone.
 nb::list dry_run(const Program& program, const std::string& kernel, const nb::dict& args,
-                 const Options& options) {
+                 const Options& kernel_options) {
   ArgMap bound = args_from_python(args);
+  const Options options = with_threads(kernel_options);
   std::vector<Tensor> outs;
   {
     nb::gil_scoped_release unlocked;
@@ -239,7 +260,7 @@ nb::list dry_run(const Program& program, const std::string& kernel, const nb::di
 }
 
 nb::object reduce(nb::handle values, nb::handle offsets, const std::string& op,
-                  nb::handle feature_counts, int num_threads) {
+                  nb::handle feature_counts) {
   bool torch_out = is_torch_tensor(values);
   ReduceSpec spec;
   if (op == "sum")
@@ -256,7 +277,7 @@ nb::object reduce(nb::handle values, nb::handle offsets, const std::string& op,
   Tensor o = tensor_from_python(offsets, "offsets");
   if (!feature_counts.is_none())
     spec.feature_counts = tensor_from_python(feature_counts, "feature_counts");
-  spec.num_threads = num_threads;
+  spec.num_threads = current_num_threads();
   Tensor out;
   {
     nb::gil_scoped_release unlocked;
@@ -306,8 +327,10 @@ NB_MODULE(_core, m) {
   m.def("explain", &explain, "program"_a, "kernel"_a, "args"_a, "options"_a, "ir"_a = false,
         "code"_a = false);
   m.def("dry_run", &dry_run, "program"_a, "kernel"_a, "args"_a, "options"_a);
-  m.def("jagged_reduce", &reduce, "values"_a, "offsets"_a, "op"_a, "feature_counts"_a.none(),
-        "num_threads"_a);
+  m.def("jagged_reduce", &reduce, "values"_a, "offsets"_a, "op"_a, "feature_counts"_a.none());
+  m.def(
+      "set_num_threads", [](int n) { g_num_threads = n > 0 ? n : 0; }, "n"_a);
+  m.def("current_num_threads", &current_num_threads);
   m.def(
       "render_error",
       [](const std::string& message, const std::string& hint, const std::string& file, int line,
@@ -328,11 +351,12 @@ NB_MODULE(_core, m) {
       [](const Program& program, const std::string& kernel, const nb::dict& args,
          const Options& options, int repeats) {
         ArgMap bound = args_from_python(args);
+        const Options call_options = with_threads(options);
         std::vector<double> us;
         nb::gil_scoped_release unlocked;
         for (int i = 0; i < repeats; ++i) {
           auto start = std::chrono::steady_clock::now();
-          program.call(kernel, bound, options);
+          program.call(kernel, bound, call_options);
           us.push_back(
               std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start)
                   .count());

@@ -5,6 +5,8 @@
 
 #include <nanobind/ndarray.h>
 
+#include <functional>
+#include <optional>
 #include <sstream>
 #include <vector>
 
@@ -97,6 +99,7 @@ struct TorchHandles {
   nb::object to_dlpack;             // torch.utils.dlpack.to_dlpack (C-implemented)
   nb::object from_numpy;            // torch.from_numpy
   nb::object bfloat16;              // torch.bfloat16
+  nb::object get_num_threads;       // torch.get_num_threads
 };
 
 TorchHandles* torch_handles() {
@@ -114,6 +117,7 @@ TorchHandles* torch_handles() {
   h->to_dlpack = nb::module_::import_("torch.utils.dlpack").attr("to_dlpack");
   h->from_numpy = mod.attr("from_numpy");
   h->bfloat16 = mod.attr("bfloat16");
+  h->get_num_threads = mod.attr("get_num_threads");
   handles = h;
   return handles;
 }
@@ -125,19 +129,127 @@ bool is_torch_tensor(nb::handle obj) {
   return t && PyObject_TypeCheck(obj.ptr(), reinterpret_cast<PyTypeObject*>(t->tensor_type));
 }
 
+int torch_num_threads() {
+  TorchHandles* t = torch_handles();
+  return t ? nb::cast<int>(t->get_num_threads()) : 0;
+}
+
 bool is_array_like(nb::handle obj) {
   return nb::hasattr(obj, "__dlpack__") || PyObject_CheckBuffer(obj.ptr());
 }
 
+namespace {
+
+// The checks every import shares: row-major contiguity (ignoring the strides of size-1
+// dimensions, which torch sets freely) and the device; `release` drops the producer's reference.
+Tensor wrap_checked(void* data, const Shape& shape, const std::vector<int64_t>& strides,
+                    DType dtype, Device device, const std::string& name,
+                    std::function<void()> release) {
+  int64_t expected = 1;
+  bool empty = false;
+  for (int64_t s : shape) empty = empty || s == 0;
+  for (size_t d = shape.size(); d-- > 0;) {
+    if (!empty && shape[d] != 1 && strides[d] != expected) {
+      std::vector<int64_t> want(shape.size());
+      int64_t w = 1;
+      for (size_t k = shape.size(); k-- > 0;) {
+        want[k] = w;
+        w *= shape[k];
+      }
+      release();
+      throw UserError("argument '" + name + "' is not contiguous: shape " + dims_text(shape) +
+                          " has strides " + dims_text(strides) + " (in elements), row-major is " +
+                          dims_text(want),
+                      "jagtile reads tensors in place and never copies them; pass "
+                      "x.contiguous() (torch) or numpy.ascontiguousarray(x) (numpy)");
+    }
+    expected *= shape[d];
+  }
+  try {
+    // A copy, not a move: if wrapping fails, `release` must still be callable here.
+    return Tensor::from_external(data, shape, dtype, device, release);
+  } catch (...) {
+    release();
+    throw;
+  }
+}
+
+// The buffer protocol's one-letter formats jagtile takes, by item size; nullopt for anything
+// else (which then goes through DLPack, whose errors name the dtype).
+std::optional<DType> dtype_from_format(const char* format, Py_ssize_t itemsize) {
+  if (!format) return std::nullopt;
+  if (*format == '@' || *format == '=' || *format == '<') ++format;
+  if (format[0] == 0 || format[1] != 0) return std::nullopt;
+  switch (format[0]) {
+    case 'f':
+      return itemsize == 4 ? std::optional(DType::f32) : std::nullopt;
+    case 'e':
+      return itemsize == 2 ? std::optional(DType::f16) : std::nullopt;
+    case 'i':
+    case 'l':
+    case 'q':
+      if (itemsize == 4) return DType::i32;
+      if (itemsize == 8) return DType::i64;
+      return std::nullopt;
+    case '?':
+      return itemsize == 1 ? std::optional(DType::boolean) : std::nullopt;
+    default:
+      return std::nullopt;
+  }
+}
+
+// numpy arrays (and other buffer exporters) through the buffer protocol: the same memory their
+// DLPack export would give, without making a capsule (about a microsecond per argument).
+std::optional<Tensor> tensor_from_buffer(nb::handle obj, const std::string& name) {
+  if (!PyObject_CheckBuffer(obj.ptr())) return std::nullopt;
+  auto* view = new Py_buffer();
+  if (PyObject_GetBuffer(obj.ptr(), view, PyBUF_RECORDS_RO) != 0) {
+    PyErr_Clear();
+    delete view;
+    return std::nullopt;
+  }
+  auto release = [view]() {
+    if (!Py_IsInitialized()) return;  // interpreter gone: leak rather than crash
+    nb::gil_scoped_acquire gil;
+    PyBuffer_Release(view);
+    delete view;
+  };
+  std::optional<DType> dtype = dtype_from_format(view->format, view->itemsize);
+  bool strides_ok = true;
+  for (int d = 0; d < view->ndim && view->strides; ++d)
+    strides_ok = strides_ok && view->strides[d] % view->itemsize == 0;
+  if (!dtype || !strides_ok) {
+    release();
+    return std::nullopt;
+  }
+  Shape shape(size_t(view->ndim));
+  std::vector<int64_t> strides(size_t(view->ndim));
+  for (int d = 0; d < view->ndim; ++d) {
+    shape[size_t(d)] = view->shape[d];
+    strides[size_t(d)] = view->strides ? view->strides[d] / view->itemsize : 0;
+  }
+  if (!view->strides) {  // C-contiguous by the protocol's contract
+    int64_t w = 1;
+    for (size_t d = shape.size(); d-- > 0;) {
+      strides[d] = w;
+      w *= shape[d];
+    }
+  }
+  return wrap_checked(view->buf, shape, strides, *dtype, Device::cpu(), name, release);
+}
+
+}  // namespace
+
 Tensor tensor_from_python(nb::handle obj, const std::string& name) {
+  const bool torch_tensor = is_torch_tensor(obj);
+  if (!torch_tensor) {
+    if (std::optional<Tensor> t = tensor_from_buffer(obj, name)) return *std::move(t);
+  }
   nb::ndarray<> array;
   // A torch tensor is exported with torch's C-implemented to_dlpack: its __dlpack__ method is
   // Python code costing several microseconds per argument. Both hand over the same capsule.
-  nb::object source = nb::borrow(obj);
-  if (is_torch_tensor(obj)) {
-    if (nb::cast<bool>(obj.attr("requires_grad"))) source = obj.attr("detach")();
-    source = torch_handles()->to_dlpack(source);
-  }
+  // (It exports tensors that require grad as they are: a kernel reads values, never the graph.)
+  nb::object source = torch_tensor ? torch_handles()->to_dlpack(obj) : nb::borrow(obj);
   // convert=false: an input that would need conversion is refused, never silently copied.
   if (!nb::try_cast<nb::ndarray<>>(source, array, /*convert=*/false)) {
     throw UserError("argument '" + name + "' (a Python " +
@@ -151,26 +263,6 @@ Tensor tensor_from_python(nb::handle obj, const std::string& name) {
   for (size_t d = 0; d < array.ndim(); ++d) {
     shape[d] = int64_t(array.shape(d));
     strides[d] = array.stride(d);
-  }
-  // Row-major contiguity, ignoring the stride of size-1 dimensions (torch sets them freely).
-  int64_t expected = 1;
-  bool empty = false;
-  for (int64_t s : shape) empty = empty || s == 0;
-  for (size_t d = array.ndim(); d-- > 0;) {
-    if (!empty && shape[d] != 1 && strides[d] != expected) {
-      std::vector<int64_t> want(shape.size());
-      int64_t w = 1;
-      for (size_t k = shape.size(); k-- > 0;) {
-        want[k] = w;
-        w *= shape[k];
-      }
-      throw UserError("argument '" + name + "' is not contiguous: shape " + dims_text(shape) +
-                          " has strides " + dims_text(strides) + " (in elements), row-major is " +
-                          dims_text(want),
-                      "jagtile reads tensors in place and never copies them; pass "
-                      "x.contiguous() (torch) or numpy.ascontiguousarray(x) (numpy)");
-    }
-    expected *= shape[d];
   }
   Device device;
   int dev_type = array.device_type();
@@ -193,12 +285,7 @@ Tensor tensor_from_python(nb::handle obj, const std::string& name) {
     nb::gil_scoped_acquire gil;
     delete keep;
   };
-  try {
-    return Tensor::from_external(array.data(), shape, dtype, device, release);
-  } catch (...) {
-    delete keep;
-    throw;
-  }
+  return wrap_checked(array.data(), shape, strides, dtype, device, name, release);
 }
 
 nb::object tensor_to_python(const Tensor& t, Framework framework) {

@@ -24,6 +24,9 @@ bool is_array_like(nanobind::handle obj);
 // Whether `obj` is a torch.Tensor (false while torch has not been imported).
 bool is_torch_tensor(nanobind::handle obj);
 
+// torch.get_num_threads(), or 0 while torch has not been imported.
+int torch_num_threads();
+
 // The tensor as a numpy array or torch tensor over the same memory; the returned object owns a
 // reference to the tensor's storage.
 nanobind::object tensor_to_python(const Tensor& t, Framework framework);
