@@ -20,7 +20,7 @@ from ._threads import get_num_threads, set_num_threads
 _core.set_kernel_error_class(KernelError)
 
 __all__ = [
-    "Config", "Kernel", "KernelError", "KernelFile", "explain", "get_num_threads",
+    "Config", "Kernel", "KernelError", "KernelFile", "bench", "explain", "get_num_threads",
     "jagged_reduce", "kernel", "load", "register_torch_op", "set_num_threads",
 ]
 __version__ = "0.1.0"
@@ -32,6 +32,15 @@ def explain(fn: Kernel, *args, ir: bool = False, code: bool = False, **kwargs) -
     if not isinstance(fn, Kernel):
         raise TypeError(f"jagtile.explain takes a jagtile kernel, not {type(fn).__name__}")
     return fn.explain(*args, ir=ir, code=code, **kwargs)
+
+
+def bench(fn: Kernel, *args, repeat: int = 11, **kwargs) -> dict:
+    """Every backend that runs `fn(*args, **kwargs)`, checked against the interpreter, then
+    timed: {"kernel", "bytes", "results": [{"impl", "median_ms", "min_ms", "gbps"}], "notes"}
+    (the keys of `jagtile bench --json` that apply without a bundled example's recipe)."""
+    from ._bench import bench as run
+
+    return run(fn, *args, repeat=repeat, **kwargs)
 
 
 def jagged_reduce(values, offsets, op: str = "sum", feature_counts=None):

@@ -103,6 +103,14 @@ class Kernel:
         with self._located():
             return _core.dry_run(self._prog(), self.name, self._bind(args, kwargs), self._opts())
 
+    def with_backend(self, backend: str) -> "Kernel":
+        """The same kernel (one Program, one specialisation cache) run on `backend`."""
+        k = Kernel(self.name, program=self._prog(), source=self._source, config=self._config,
+                   backend=backend, checked=self._checked, outputs=self.outputs,
+                   settings=self.settings)
+        k._params, k._names = self._params, self._names
+        return k
+
     def cached_specialisations(self) -> int:
         return self._prog().cached_specialisations()
 

@@ -123,3 +123,15 @@ def test_set_num_threads_gives_identical_bits():
     finally:
         jagtile.set_num_threads(0)
     np.testing.assert_array_equal(one, two)
+
+
+def test_bench_times_every_backend_that_runs_the_kernel():
+    r = jagtile.bench(load("jagged_sum"), **example_inputs("jagged_sum"), repeat=3)
+    impls = [x["impl"] for x in r["results"]]
+    assert impls == ["template", "generic-cpu", "interp"]
+    assert all(x["median_ms"] >= x["min_ms"] > 0 for x in r["results"])
+    a = example_inputs("jagged_sum")
+    assert r["bytes"] == a["x_values"].nbytes + a["x_offsets"].nbytes + 7 * 13 * 4
+    soft = jagtile.bench(load("jagged_softmax"), **example_inputs("jagged_softmax"), repeat=2)
+    assert [x["impl"] for x in soft["results"]] == ["generic-cpu", "interp"]
+    assert soft["notes"] and soft["notes"][0].startswith("template: not applicable")
