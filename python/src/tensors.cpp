@@ -249,7 +249,20 @@ Tensor tensor_from_python(nb::handle obj, const std::string& name) {
   // A torch tensor is exported with torch's C-implemented to_dlpack: its __dlpack__ method is
   // Python code costing several microseconds per argument. Both hand over the same capsule.
   // (It exports tensors that require grad as they are: a kernel reads values, never the graph.)
-  nb::object source = torch_tensor ? torch_handles()->to_dlpack(obj) : nb::borrow(obj);
+  nb::object source;
+  if (torch_tensor) {
+    try {
+      source = torch_handles()->to_dlpack(obj);
+    } catch (const nb::python_error& e) {
+      // torch refuses to export some tensors (the meta device, sparse layouts): say which
+      // argument and why, as for every other bad input.
+      throw UserError("argument '" + name + "' cannot be read in place: torch says \"" +
+                          std::string(e.what()) + "\"",
+                      "pass a dense tensor on the CPU or a CUDA device");
+    }
+  } else {
+    source = nb::borrow(obj);
+  }
   // convert=false: an input that would need conversion is refused, never silently copied.
   if (!nb::try_cast<nb::ndarray<>>(source, array, /*convert=*/false)) {
     throw UserError("argument '" + name + "' (a Python " +

@@ -54,6 +54,13 @@ def test_non_contiguous_torch_tensor_is_rejected():
         kernel("jagged_sum")(a["x_values"].t().contiguous().t(), a["x_offsets"])
 
 
+def test_tensor_on_a_device_jagtile_cannot_read_is_a_kernel_error():
+    a = as_torch(example_inputs("jagged_sum"))
+    meta = torch.empty(a["x_values"].shape, device="meta")
+    with pytest.raises(jagtile.KernelError, match="argument 'x_values' cannot be read in place"):
+        kernel("jagged_sum")(meta, a["x_offsets"])
+
+
 def test_bfloat16_through_torch():
     a = example_inputs("jagged_sum")
     x = torch.from_numpy(a["x_values"]).to(torch.bfloat16)
