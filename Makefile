@@ -3,9 +3,13 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 TEST_ENV ?=
+# The Python package's tests (scripts/python_tests.sh) run after the C++ suites; PY_TESTS=0 skips
+# them (the sanitized build does: the extension would need the sanitizer runtime preloaded).
+PY_TESTS ?= 1
+VENV ?= .venv
 GENERATOR := $(shell command -v ninja >/dev/null 2>&1 && echo "-G Ninja")
 
-.PHONY: all build run test bench fuzz sanitize clean
+.PHONY: all build run test pytest bench fuzz sanitize clean
 
 all: build
 
@@ -20,6 +24,13 @@ run: build
 
 test: build
 	$(TEST_ENV) ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) --timeout 600
+ifeq ($(PY_TESTS),1)
+	./scripts/python_tests.sh $(BUILD) $(VENV) $(JOBS)
+endif
+
+# The Python suite alone (venv, package install, pytest).
+pytest: build
+	./scripts/python_tests.sh $(BUILD) $(VENV) $(JOBS)
 
 bench: build
 	./$(BUILD)/bench_reduce
@@ -27,7 +38,7 @@ bench: build
 # Every suite under ASan + UBSan (generated kernels included), in build-asan/. A sanitizer report
 # exits with status 86, which no test expects (the CLI tests expect 1 for user errors).
 sanitize:
-	$(MAKE) test BUILD=build-asan CMAKE_FLAGS="-DJAGTILE_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo" \
+	$(MAKE) test PY_TESTS=0 BUILD=build-asan CMAKE_FLAGS="-DJAGTILE_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo" \
 	  TEST_ENV="ASAN_OPTIONS=detect_leaks=1:exitcode=86 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=86"
 
 clean:

@@ -167,6 +167,12 @@ class Specialised {
   PrepareStats prepare() const;
   // Runs on arguments of the same types (UserError otherwise).
   CallResult run(const ArgMap& args) const;
+  // The host part alone (sizes, asserts, `.item()` reads, allocations, offsets checks), no
+  // device loop: the returned tensors have the shapes and dtypes run() would return, with
+  // unspecified contents. What a framework's shape function needs (the Python package's torch
+  // fake implementation); an output whose shape comes from an `.item()` read depends on the
+  // data given.
+  std::vector<Tensor> dry_run(const ArgMap& args) const;
   // Milliseconds spent lowering the kernel (parse excluded) when this specialisation was made.
   double lower_ms() const;
   // The template backend's library call for these arguments; nullopt when the kernel does not

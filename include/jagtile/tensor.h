@@ -60,10 +60,13 @@ void set_host_cache_limit(int64_t bytes);  // evicts down to the new limit
 void clear_host_cache();                   // frees every cached block
 
 // A block of memory, freed when the last Tensor using it goes away. CPU storage is 64-byte
-// aligned.
+// aligned, except external storage, which is memory someone else owns (a numpy array, a torch
+// tensor) wrapped without a copy: it is never released through the allocator; `on_release`
+// runs instead when the last Tensor goes (it drops the owner's reference).
 class Storage {
  public:
   Storage(int64_t bytes, Device device);
+  Storage(void* external_data, int64_t bytes, Device device, std::function<void()> on_release);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
@@ -76,6 +79,8 @@ class Storage {
   void* data_ = nullptr;
   int64_t bytes_ = 0;
   Device device_;
+  std::function<void()> on_release_;  // set for external storage only
+  bool external_ = false;
 };
 
 class Tensor {
@@ -89,6 +94,12 @@ class Tensor {
   static Tensor from_doubles(const Shape& shape, const std::vector<double>& values, DType dtype);
   template <typename T>
   static Tensor from_vector(const Shape& shape, const std::vector<T>& values, DType dtype);
+  // A tensor over memory owned elsewhere, C-contiguous with `shape` and `dtype`, without a copy
+  // (the Python package wraps DLPack tensors this way). `on_release` runs once, when the last
+  // Tensor sharing the storage goes away, on whichever thread drops it: it must be safe there
+  // (the Python package takes the GIL in it). `data` may be null only when the shape is empty.
+  static Tensor from_external(void* data, const Shape& shape, DType dtype, Device device,
+                              std::function<void()> on_release);
 
   bool defined() const { return storage_ != nullptr; }
   const Shape& shape() const { return shape_; }
@@ -121,6 +132,11 @@ class Tensor {
   void set_from_double(int64_t flat_index, double value);
 
   std::string shape_str() const;  // "[3, 4]"
+
+  // Whether two tensors share one storage (views of each other, or copies of one handle).
+  bool shares_storage(const Tensor& other) const {
+    return storage_ != nullptr && storage_ == other.storage_;
+  }
 
  private:
   std::shared_ptr<Storage> storage_;

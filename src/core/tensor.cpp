@@ -110,7 +110,29 @@ Storage::Storage(int64_t bytes, Device device) : bytes_(bytes), device_(device) 
                 << "allocator returned null for " << bytes << " bytes on " << device.str());
 }
 
+Storage::Storage(void* external_data, int64_t bytes, Device device,
+                 std::function<void()> on_release)
+    : data_(external_data),
+      bytes_(bytes),
+      device_(device),
+      on_release_(std::move(on_release)),
+      external_(true) {
+  JAGTILE_CHECK(bytes >= 0, << "negative storage size " << bytes);
+  JAGTILE_CHECK(external_data != nullptr || bytes == 0,
+                << "null external data of " << bytes << " bytes");
+}
+
 Storage::~Storage() {
+  if (external_) {
+    if (on_release_) {
+      try {
+        on_release_();
+      } catch (...) {
+        // A destructor must not throw; the owner's reference is then leaked, never freed twice.
+      }
+    }
+    return;
+  }
   if (!data_) return;
   try {
     allocator_for(device_.kind).release(data_, device_.index);
@@ -140,6 +162,17 @@ Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   t.shape_ = shape;
   t.dtype_ = dtype;
   t.storage_ = std::make_shared<Storage>(shape_numel(shape) * dtype_size(dtype), device);
+  return t;
+}
+
+Tensor Tensor::from_external(void* data, const Shape& shape, DType dtype, Device device,
+                             std::function<void()> on_release) {
+  check_shape(shape, dtype);
+  Tensor t;
+  t.shape_ = shape;
+  t.dtype_ = dtype;
+  t.storage_ = std::make_shared<Storage>(data, shape_numel(shape) * dtype_size(dtype), device,
+                                         std::move(on_release));
   return t;
 }
 

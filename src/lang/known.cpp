@@ -68,8 +68,10 @@ const std::vector<std::pair<std::string, std::string>>& default_modules() {
 
 bool is_language_module(std::string_view path) {
   static const std::vector<std::string> v = {
-      "torch",           "torch.nn", "torch.nn.functional", "helion",
-      "helion.language", "jagtile",  "jagtile.language",    "math"};
+      "torch", "torch.nn", "torch.nn.functional", "helion", "helion.language", "jagtile",
+      "jagtile.language", "math",
+      // The Python package's Helion drop-in: a Helion file runs by changing only its imports.
+      "jagtile.helion", "jagtile.helion.language"};
   return contains(v, path);
 }
 
@@ -85,6 +87,8 @@ std::string canonical_member(std::string_view q) {
   static const std::pair<std::string_view, std::string_view> kAliases[] = {
       {"torch.nn.functional.", "F."},
       {"helion.language.", "hl."},
+      {"jagtile.helion.language.", "hl."},
+      {"jagtile.helion.", "hl."},
       {"jagtile.language.", "hl."},
       {"helion.", "hl."},
       {"jagtile.", "hl."},

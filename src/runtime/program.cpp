@@ -6,6 +6,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "host/host_exec.h"
 #include "ir/pipeline.h"
 #include "runtime/backend.h"
 #include "runtime/program_state.h"
@@ -239,10 +240,12 @@ PrepareStats Specialised::prepare() const {
   return stats;
 }
 
-CallResult Specialised::run(const ArgMap& args) const {
-  const Specialisation& spec = *state_->spec;
-  const ProgramState& ps = *state_->program;
-  BoundArgs bound = ps.bind(spec.kernel_index, args);
+namespace {
+
+// Binds a later call's arguments and checks that they have the types the handle was made with.
+BoundArgs bind_same_types(const SpecialisedState& state, const ArgMap& args) {
+  const Specialisation& spec = *state.spec;
+  BoundArgs bound = state.program->bind(spec.kernel_index, args);
   for (size_t i = 0; i < bound.specs.size(); ++i) {
     const ir::ParamSpec& got = bound.specs[i];
     const ir::ParamSpec& want = spec.specs[i];
@@ -252,12 +255,32 @@ CallResult Specialised::run(const ArgMap& args) const {
                           "' differs in type from the one this kernel was specialised on",
                       "specialise again for these arguments (Program::specialise or call)");
   }
+  return bound;
+}
+
+// Skips every device nest: what is left of a run is the host part.
+class SkipNests : public host::NestRunner {
+ public:
+  void run_nest(const host::DeviceNest&, const host::HostEnv&) override {}
+};
+
+}  // namespace
+
+CallResult Specialised::run(const ArgMap& args) const {
+  const Specialisation& spec = *state_->spec;
+  BoundArgs bound = bind_same_types(*state_, args);
   // Chosen again for this call's values: the dispatch's guards are checked per call, as
   // Program::call does (the per-specialisation part of the choice is cached).
   const BackendImpl* backend =
       &runtime::choose_backend(spec, state_->options.backend, &bound.values);
   return runtime::run_bound(spec, *backend, bound, state_->options,
                             std::getenv("JAGTILE_DEBUG") != nullptr);
+}
+
+std::vector<Tensor> Specialised::dry_run(const ArgMap& args) const {
+  BoundArgs bound = bind_same_types(*state_, args);
+  SkipNests skip;
+  return host::run_host(state_->spec->host, bound.values, skip);
 }
 
 double Specialised::lower_ms() const {
