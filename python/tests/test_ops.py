@@ -1,0 +1,184 @@
+"""jagtile.ops against FBGEMM's own CPU ops on the same tensors (where fbgemm-gpu-cpu loads into
+this torch) and against plain torch references (always): empty items, B = 0, items longer than
+the dense length (truncation), int32 and int64 offsets, float32 and bfloat16."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch", reason="torch is not installed (make test installs it)")
+
+import jagtile  # noqa: E402
+import jagtile.ops as jops  # noqa: E402
+
+try:
+    import fbgemm_gpu  # noqa: F401
+
+    FBGEMM = torch.ops.fbgemm
+    FBGEMM_REASON = ""
+except Exception as e:  # not installed, or built for another torch
+    FBGEMM = None
+    FBGEMM_REASON = f"fbgemm-gpu-cpu does not load into torch {torch.__version__}: {type(e).__name__}"
+
+LENGTH_SETS = {
+    "mixed": [3, 0, 7, 2, 5],  # an empty item, one longer than the dense length 4
+    "all_empty": [0, 0, 0],
+    "no_items": [],
+}
+DTYPES = [torch.float32, torch.bfloat16]
+
+
+def jagged(lengths, d=6, dtype=torch.float32, offsets_dtype=torch.int64, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    lengths = torch.tensor(lengths, dtype=torch.int64)
+    offsets = torch.zeros(len(lengths) + 1, dtype=offsets_dtype)
+    offsets[1:] = torch.cumsum(lengths, 0)
+    values = torch.randn(int(offsets[-1]), d, generator=g).to(dtype)
+    return values, offsets, lengths
+
+
+def items(values, offsets):
+    o = offsets.tolist()
+    return [values[o[b]:o[b + 1]] for b in range(len(o) - 1)]
+
+
+def dense(b, length, d, dtype, seed=1):
+    return torch.randn(b, length, d, generator=torch.Generator().manual_seed(seed)).to(dtype)
+
+
+def compare_with_fbgemm(got, fbgemm_call):
+    if FBGEMM is None:
+        pytest.skip(FBGEMM_REASON)
+    want = fbgemm_call()
+    want = want[0] if isinstance(want, tuple) else want
+    assert torch.equal(got, want)
+
+
+# ----------------------------------------------------------------- layout
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("lengths", LENGTH_SETS.values(), ids=LENGTH_SETS.keys())
+@pytest.mark.parametrize("offsets_dtype", [torch.int32, torch.int64])
+def test_jagged_to_padded_dense_pads_and_truncates(lengths, dtype, offsets_dtype):
+    values, offsets, _ = jagged(lengths, dtype=dtype, offsets_dtype=offsets_dtype)
+    got = jops.jagged_to_padded_dense(values, [offsets], [4], padding_value=-2.5)
+    want = torch.full((len(lengths), 4, 6), -2.5, dtype=dtype)
+    for b, rows in enumerate(items(values, offsets)):
+        want[b, :min(len(rows), 4)] = rows[:4]
+    assert torch.equal(got, want)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("lengths", LENGTH_SETS.values(), ids=LENGTH_SETS.keys())
+def test_jagged_to_padded_dense_equals_fbgemm(lengths, dtype):
+    values, offsets, _ = jagged(lengths, dtype=dtype)
+    got = jops.jagged_to_padded_dense(values, [offsets], [4], padding_value=-2.5)
+    compare_with_fbgemm(got, lambda: FBGEMM.jagged_to_padded_dense(values, [offsets], [4], -2.5))
+
+
+def test_jagged_2d_to_dense_is_zero_padded():
+    values, offsets, _ = jagged(LENGTH_SETS["mixed"])
+    got = jops.jagged_2d_to_dense(values, offsets, 4)
+    assert torch.equal(got, jops.jagged_to_padded_dense(values, [offsets], [4], 0.0))
+    compare_with_fbgemm(got, lambda: FBGEMM.jagged_2d_to_dense(values, offsets, 4))
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.float32])
+def test_jagged_1d_to_dense_pads_ids_and_weights(dtype):
+    _, offsets, lengths = jagged(LENGTH_SETS["mixed"])
+    values = torch.arange(int(offsets[-1])).to(dtype) * 3
+    got = jops.jagged_1d_to_dense(values, offsets, 4, -1)
+    want = torch.full((5, 4), -1, dtype=dtype)
+    for b, row in enumerate(items(values, offsets)):
+        want[b, :min(len(row), 4)] = row[:4]
+    assert torch.equal(got, want)
+    compare_with_fbgemm(got, lambda: FBGEMM.jagged_1d_to_dense(values, offsets, 4, -1))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("lengths", LENGTH_SETS.values(), ids=LENGTH_SETS.keys())
+def test_dense_to_jagged_gathers_rows_and_zeroes_past_the_dense_length(lengths, dtype):
+    _, offsets, _ = jagged(lengths)
+    y = dense(len(lengths), 4, 6, dtype)
+    got, got_offsets = jops.dense_to_jagged(y, [offsets])
+    assert got_offsets[0] is offsets
+    want = torch.zeros(int(offsets[-1]), 6, dtype=dtype)
+    o = offsets.tolist()
+    for b in range(len(lengths)):
+        n = min(o[b + 1] - o[b], 4)
+        want[o[b]:o[b] + n] = y[b, :n]
+    assert torch.equal(got, want)
+    compare_with_fbgemm(got, lambda: FBGEMM.dense_to_jagged(y, [offsets]))
+
+
+# ----------------------------------------------------------------- elementwise
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("lengths", LENGTH_SETS.values(), ids=LENGTH_SETS.keys())
+def test_jagged_dense_elementwise_add_dense_output(lengths, dtype):
+    values, offsets, _ = jagged(lengths, dtype=dtype)
+    y = dense(len(lengths), 4, 6, dtype)
+    got = jops.jagged_dense_elementwise_add(values, [offsets], y)
+    assert torch.equal(got, y + jops.jagged_to_padded_dense(values, [offsets], [4]))
+    compare_with_fbgemm(got, lambda: FBGEMM.jagged_dense_elementwise_add(values, [offsets], y))
+
+
+@pytest.mark.parametrize("op", ["add", "mul"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("lengths", LENGTH_SETS.values(), ids=LENGTH_SETS.keys())
+def test_jagged_dense_elementwise_jagged_output(op, lengths, dtype):
+    values, offsets, _ = jagged(lengths, dtype=dtype)
+    y = dense(len(lengths), 4, 6, dtype)
+    fn = {"add": jops.jagged_dense_elementwise_add_jagged_output,
+          "mul": jops.jagged_dense_elementwise_mul}[op]
+    got, got_offsets = fn(values, [offsets], y)
+    assert got_offsets[0] is offsets
+    y_rows = jops.dense_to_jagged(y, [offsets])[0]  # y's rows in x's layout, 0 past L
+    assert torch.equal(got, values + y_rows if op == "add" else values * y_rows)
+    fb_name = {"add": "jagged_dense_elementwise_add_jagged_output",
+               "mul": "jagged_dense_elementwise_mul"}[op]
+    compare_with_fbgemm(got, lambda: getattr(FBGEMM, fb_name)(values, [offsets], y))
+
+
+# ----------------------------------------------------------------- reductions
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_segment_sum_csr_sums_blocks_of_batch_size_in_float32(dtype):
+    values = torch.randn(40, generator=torch.Generator().manual_seed(3)).to(dtype)
+    seg = torch.tensor([0, 1, 1, 3, 10], dtype=torch.int32)
+    got = jops.segment_sum_csr(4, seg, values)
+    exact = torch.stack([values[4 * a:4 * b].double().sum() for a, b in zip(seg[:-1], seg[1:])])
+    # fp32 accumulation, one rounding to the values' dtype at the end: within one ulp of it.
+    ulp = 2.0**-23 if dtype == torch.float32 else 2.0**-8
+    torch.testing.assert_close(got.double(), exact, rtol=2 * ulp, atol=1e-6)
+    if FBGEMM is None:
+        pytest.skip(FBGEMM_REASON)
+    ref = FBGEMM.segment_sum_csr(4, seg, values)
+    if dtype == torch.float32:  # both accumulate in fp32, perhaps in another order
+        torch.testing.assert_close(got, ref, rtol=1e-5, atol=1e-5)
+    else:  # FBGEMM's bf16 sums lose more: ours must be at least as close to the exact sum
+        assert ((got.double() - exact).abs() <= (ref.double() - exact).abs() + 1e-12).all()
+
+
+# ----------------------------------------------------------------- errors
+
+
+def test_two_jagged_dimensions_are_refused_clearly():
+    values, offsets, _ = jagged(LENGTH_SETS["mixed"])
+    with pytest.raises(jagtile.KernelError, match=r"2 jagged dimensions given in 'offsets'.*supports one"):
+        jops.jagged_to_padded_dense(values, [offsets, offsets], [4, 4])
+
+
+def test_mismatched_dense_batch_is_a_located_kernel_error():
+    values, offsets, _ = jagged(LENGTH_SETS["mixed"])
+    with pytest.raises(jagtile.KernelError, match=r"jagged_dense_elementwise_mul\.py:\d+"):
+        jops.jagged_dense_elementwise_mul(values, [offsets], dense(3, 4, 6, torch.float32))
+
+
+def test_op_results_share_no_memory_with_inputs_and_are_torch_tensors():
+    values, offsets, _ = jagged(LENGTH_SETS["mixed"])
+    out = jops.jagged_to_padded_dense(values, [offsets], [4])
+    assert isinstance(out, torch.Tensor) and out.data_ptr() != values.data_ptr()
