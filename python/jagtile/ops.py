@@ -21,7 +21,7 @@ from ._kernel import Kernel, load
 __all__ = [
     "dense_to_jagged", "jagged_1d_to_dense", "jagged_2d_to_dense", "jagged_dense_elementwise_add",
     "jagged_dense_elementwise_add_jagged_output", "jagged_dense_elementwise_mul",
-    "jagged_to_padded_dense", "kernel_file", "segment_sum_csr",
+    "jagged_softmax", "jagged_to_padded_dense", "kernel_file", "segment_sum_csr",
 ]
 
 _lock = threading.Lock()
@@ -114,3 +114,9 @@ def segment_sum_csr(batch_size: int, csr_seg, values):
     """out[s] = sum of values[csr_seg[s] * batch_size : csr_seg[s + 1] * batch_size] (fp32
     accumulation, the result in the values' dtype)."""
     return _kernel("segment_sum_csr")(int(batch_size), csr_seg, values)
+
+
+def jagged_softmax(values, x_offsets, max_L: int):
+    """Softmax over each item's first max_L rows, per column -> (values, x_offsets). Rows past
+    max_L are 0 (FBGEMM leaves them unwritten)."""
+    return _kernel("jagged_softmax")(values, x_offsets, int(max_L)), x_offsets

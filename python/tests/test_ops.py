@@ -163,6 +163,27 @@ def test_segment_sum_csr_sums_blocks_of_batch_size_in_float32(dtype):
         assert ((got.double() - exact).abs() <= (ref.double() - exact).abs() + 1e-12).all()
 
 
+@pytest.mark.parametrize("max_len", [4, 10])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("lengths", LENGTH_SETS.values(), ids=LENGTH_SETS.keys())
+def test_jagged_softmax_over_the_first_max_L_rows(lengths, dtype, max_len):
+    values, offsets, lengths_t = jagged(lengths, dtype=dtype)
+    got, got_offsets = jops.jagged_softmax(values, offsets, max_len)
+    assert got_offsets is offsets
+    kept = torch.cat([torch.arange(n) < max_len for n in lengths_t.tolist()] + [torch.zeros(0, dtype=torch.bool)])
+    want = torch.zeros(values.shape, dtype=torch.float64)
+    o = offsets.tolist()
+    for b, rows in enumerate(items(values, offsets)):
+        n = min(len(rows), max_len)
+        want[o[b]:o[b] + n] = torch.softmax(rows[:n].double(), dim=0)
+    tol = {"rtol": 1e-5, "atol": 1e-6} if dtype == torch.float32 else {"rtol": 2**-8, "atol": 1e-3}
+    torch.testing.assert_close(got.double(), want, **tol)  # rows past max_L are 0 too
+    if FBGEMM is None:
+        pytest.skip(FBGEMM_REASON)
+    ref = FBGEMM.jagged_softmax(values, offsets, max_len)[0]
+    torch.testing.assert_close(got[kept].double(), ref[kept].double(), **tol)
+
+
 # ----------------------------------------------------------------- errors
 
 
