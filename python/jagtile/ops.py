@@ -19,7 +19,7 @@ from ._errors import KernelError
 from ._kernel import Kernel, load
 
 __all__ = [
-    "dense_to_jagged", "jagged_1d_to_dense", "jagged_2d_to_dense", "jagged_dense_elementwise_add",
+    "batched_dense_vec_jagged_2d_mul", "dense_to_jagged", "jagged_dense_bmm", "jagged_jagged_bmm", "jagged_1d_to_dense", "jagged_2d_to_dense", "jagged_dense_elementwise_add",
     "jagged_dense_elementwise_add_jagged_output", "jagged_dense_elementwise_mul",
     "jagged_softmax", "jagged_to_padded_dense", "kernel_file", "segment_sum_csr",
 ]
@@ -120,3 +120,20 @@ def jagged_softmax(values, x_offsets, max_L: int):
     """Softmax over each item's first max_L rows, per column -> (values, x_offsets). Rows past
     max_L are 0 (FBGEMM leaves them unwritten)."""
     return _kernel("jagged_softmax")(values, x_offsets, int(max_L)), x_offsets
+
+
+def jagged_dense_bmm(x_values, x_offsets, y, max_L: int):
+    """Each item's first max_L rows times the item's [D, E] matrix -> (values [N, E], x_offsets);
+    rows past max_L are 0. fp32 accumulation."""
+    return _kernel("jagged_dense_bmm")(x_values, x_offsets, y, int(max_L)), x_offsets
+
+
+def jagged_jagged_bmm(x_values, y_values, x_offsets, max_L: int):
+    """Per item, x_rows^T @ y_rows over its first max_L rows -> [B, D, E]. fp32 accumulation."""
+    return _kernel("jagged_jagged_bmm")(x_values, y_values, x_offsets, int(max_L))
+
+
+def batched_dense_vec_jagged_2d_mul(v, a_values, a_offsets):
+    """[B * H, L] vectors times each item's rows, per head (a_values is [N, H * D]) -> [B * H, D].
+    fp32 accumulation."""
+    return _kernel("batched_dense_vec_jagged_2d_mul")(v, a_values, a_offsets)

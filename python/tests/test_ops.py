@@ -184,6 +184,65 @@ def test_jagged_softmax_over_the_first_max_L_rows(lengths, dtype, max_len):
     torch.testing.assert_close(got[kept].double(), ref[kept].double(), **tol)
 
 
+# ----------------------------------------------------------------- matmul
+
+MATMUL_TOL = {torch.float32: {"rtol": 1e-5, "atol": 1e-5}, torch.bfloat16: {"rtol": 2**-7, "atol": 2e-2}}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("lengths", LENGTH_SETS.values(), ids=LENGTH_SETS.keys())
+def test_jagged_dense_bmm_multiplies_the_first_max_L_rows(lengths, dtype):
+    values, offsets, _ = jagged(lengths, dtype=dtype)
+    y = torch.randn(len(lengths), 6, 3, generator=torch.Generator().manual_seed(5)).to(dtype)
+    got, got_offsets = jops.jagged_dense_bmm(values, offsets, y, 4)
+    assert got_offsets is offsets
+    want = torch.zeros(values.shape[0], 3, dtype=torch.float64)
+    o = offsets.tolist()
+    for b, rows in enumerate(items(values, offsets)):
+        n = min(len(rows), 4)
+        want[o[b]:o[b] + n] = rows[:n].double() @ y[b].double()
+    torch.testing.assert_close(got.double(), want, **MATMUL_TOL[dtype])
+    if FBGEMM is None:
+        pytest.skip(FBGEMM_REASON)
+    torch.testing.assert_close(got.double(), FBGEMM.jagged_dense_bmm(values, offsets, y, 4)[0].double(),
+                               **MATMUL_TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("lengths", LENGTH_SETS.values(), ids=LENGTH_SETS.keys())
+def test_jagged_jagged_bmm_sums_outer_products_per_item(lengths, dtype):
+    x, offsets, _ = jagged(lengths, dtype=dtype)
+    y, _, _ = jagged(lengths, d=3, dtype=dtype, seed=7)
+    got = jops.jagged_jagged_bmm(x, y, offsets, 4)
+    want = torch.zeros(len(lengths), 6, 3, dtype=torch.float64)
+    for b, (xr, yr) in enumerate(zip(items(x, offsets), items(y, offsets))):
+        want[b] = xr[:4].double().T @ yr[:4].double()
+    torch.testing.assert_close(got.double(), want, **MATMUL_TOL[dtype])
+    if FBGEMM is None:
+        pytest.skip(FBGEMM_REASON)
+    torch.testing.assert_close(got.double(), FBGEMM.jagged_jagged_bmm(x, y, offsets, 4).double(),
+                               **MATMUL_TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("lengths", [[3, 0, 7, 2, 5], [0, 0]], ids=["mixed", "all_empty"])
+def test_batched_dense_vec_jagged_2d_mul_per_item_and_head(lengths, dtype):
+    heads, d = 2, 3
+    a, offsets, _ = jagged(lengths, d=heads * d, dtype=dtype)
+    v = torch.randn(len(lengths) * heads, 4, generator=torch.Generator().manual_seed(9)).to(dtype)
+    got = jops.batched_dense_vec_jagged_2d_mul(v, a, offsets)
+    want = torch.zeros(len(lengths) * heads, d, dtype=torch.float64)
+    for b, rows in enumerate(items(a, offsets)):
+        n = min(len(rows), 4)
+        for h in range(heads):
+            want[b * heads + h] = v[b * heads + h, :n].double() @ rows[:n, h * d:(h + 1) * d].double()
+    torch.testing.assert_close(got.double(), want, **MATMUL_TOL[dtype])
+    if FBGEMM is None:
+        pytest.skip(FBGEMM_REASON)
+    torch.testing.assert_close(got.double(), FBGEMM.batched_dense_vec_jagged_2d_mul(v, a, offsets).double(),
+                               **MATMUL_TOL[dtype])
+
+
 # ----------------------------------------------------------------- errors
 
 
