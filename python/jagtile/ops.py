@@ -19,7 +19,9 @@ from ._errors import KernelError
 from ._kernel import Kernel, load
 
 __all__ = [
-    "batched_dense_vec_jagged_2d_mul", "dense_to_jagged", "jagged_dense_bmm", "jagged_jagged_bmm", "jagged_1d_to_dense", "jagged_2d_to_dense", "jagged_dense_elementwise_add",
+    "batched_dense_vec_jagged_2d_mul", "dense_to_jagged", "expand_into_jagged_permute",
+    "jagged_dense_dense_elementwise_add_jagged_output", "jagged_index_select", "jagged_slice",
+    "pack_segments", "jagged_dense_bmm", "jagged_jagged_bmm", "jagged_1d_to_dense", "jagged_2d_to_dense", "jagged_dense_elementwise_add",
     "jagged_dense_elementwise_add_jagged_output", "jagged_dense_elementwise_mul",
     "jagged_softmax", "jagged_to_padded_dense", "kernel_file", "segment_sum_csr",
 ]
@@ -137,3 +139,105 @@ def batched_dense_vec_jagged_2d_mul(v, a_values, a_offsets):
     """[B * H, L] vectors times each item's rows, per head (a_values is [N, H * D]) -> [B * H, D].
     fp32 accumulation."""
     return _kernel("batched_dense_vec_jagged_2d_mul")(v, a_values, a_offsets)
+
+
+def jagged_dense_dense_elementwise_add_jagged_output(x_values, x_offsets, y_0, y_1):
+    """x + y_0 + y_1 in x's jagged layout -> (values, [offsets]); y reads as 0 past its L rows."""
+    o = _one_offsets("jagged_dense_dense_elementwise_add_jagged_output", x_offsets, "x_offsets")
+    return _kernel("jagged_dense_dense_elementwise_add_jagged_output")(x_values, o, y_0, y_1), [o]
+
+
+def expand_into_jagged_permute(permute, input_offset, output_offset, output_size: int):
+    """Output segment i lists the element indices of input segment permute[i]."""
+    return _kernel("expand_into_jagged_permute")(permute, input_offset, output_offset,
+                                                 int(output_size))
+
+
+# The index ops below compute a few numbers per item on the host (offsets from lengths, the
+# selected items' starts), with the array library of the inputs, then move the rows with one
+# kernel: jagged_gather_rows (ops/jagged_gather_rows.py).
+
+
+def _is_torch(a) -> bool:
+    return type(a).__module__.split(".")[0] == "torch"
+
+
+def _offsets_of(lengths):
+    """[0, cumsum(lengths)...] as int64, in the array library of `lengths`."""
+    if _is_torch(lengths):
+        import torch
+
+        out = torch.zeros(lengths.shape[0] + 1, dtype=torch.int64, device=lengths.device)
+        torch.cumsum(lengths, 0, out=out[1:])
+        return out
+    import numpy as np
+
+    return np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+
+
+def _as_int64(a):
+    if _is_torch(a):
+        import torch
+
+        return a.to(torch.int64)
+    import numpy as np
+
+    return np.asarray(a).astype(np.int64)
+
+
+def _rows(values):
+    """values as [N, D] (a view: 1-D values become [N, 1]), and how to shape results back."""
+    if len(values.shape) == 1:
+        return values.reshape(values.shape[0], 1), lambda out: out.reshape(out.shape[0])
+    if len(values.shape) == 2:
+        return values, lambda out: out
+    rest = tuple(values.shape[1:])
+    return values.reshape(values.shape[0], -1), lambda out: out.reshape((out.shape[0],) + rest)
+
+
+def _gather(op, values, src_starts, out_lengths, total_rows=None):
+    out_offsets = _offsets_of(out_lengths)
+    if total_rows is None:
+        total_rows = int(out_offsets[-1])
+    rows, shape_back = _rows(values)
+    return shape_back(_kernel("jagged_gather_rows")(rows, _as_int64(src_starts), out_offsets,
+                                                    int(total_rows)))
+
+
+def pack_segments(t_in, lengths, max_length: int):
+    """Rows of t_in, item after item (item b has lengths[b] rows), packed into
+    [B, max_length, ...] padded with 0; longer items are truncated."""
+    offsets = _offsets_of(lengths)
+    rows, _ = _rows(t_in)
+    padded = _kernel("jagged_to_padded_dense")(rows, offsets, int(max_length), 0.0)
+    return padded.reshape((padded.shape[0], int(max_length)) + tuple(t_in.shape[1:]))
+
+
+def jagged_slice(x_values, x_lengths, start, slice_length: int):
+    """Rows start[b] .. start[b] + slice_length of each item (fewer where the item ends first)
+    -> (values, lengths). start[b] must not be past the item's length, as in FBGEMM."""
+    lengths, starts = _as_int64(x_lengths), _as_int64(start)
+    past = (starts > lengths) | (starts < 0)
+    if past.any():
+        b = int(past.nonzero()[0][0])
+        raise KernelError(f"jagtile.ops.jagged_slice: start[{b}] = {int(starts[b])} is outside "
+                          f"item {b}, which has {int(lengths[b])} rows; each start must be in "
+                          "0 .. the item's length")
+    new_lengths = (lengths - starts).clip(0, int(slice_length))
+    src = _offsets_of(lengths)[:-1] + starts
+    return _gather("jagged_slice", x_values, src, new_lengths), new_lengths
+
+
+def jagged_index_select(values, lengths, indices, num_dense_output_rows: int | None = None):
+    """The items indices[0], indices[1], ... of a jagged tensor -> [values, lengths]."""
+    lengths, idx = _as_int64(lengths), _as_int64(indices)
+    bad = (idx < 0) | (idx >= lengths.shape[0])
+    if bad.any():
+        i = int(bad.nonzero()[0][0])
+        raise KernelError(f"jagtile.ops.jagged_index_select: indices[{i}] = {int(idx[i])} is "
+                          f"not an item (there are {lengths.shape[0]}); indices must be in "
+                          f"0 .. {lengths.shape[0] - 1}")
+    selected = lengths[idx]
+    src = _offsets_of(lengths)[idx]
+    out = _gather("jagged_index_select", values, src, selected, num_dense_output_rows)
+    return [out, selected]

@@ -243,6 +243,102 @@ def test_batched_dense_vec_jagged_2d_mul_per_item_and_head(lengths, dtype):
                                **MATMUL_TOL[dtype])
 
 
+# ----------------------------------------------------------------- index ops
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("lengths", LENGTH_SETS.values(), ids=LENGTH_SETS.keys())
+def test_jagged_dense_dense_elementwise_add_jagged_output(lengths, dtype):
+    values, offsets, _ = jagged(lengths, dtype=dtype)
+    y0, y1 = dense(len(lengths), 4, 6, dtype, seed=1), dense(len(lengths), 4, 6, dtype, seed=2)
+    got, _ = jops.jagged_dense_dense_elementwise_add_jagged_output(values, [offsets], y0, y1)
+    rows0, rows1 = jops.dense_to_jagged(y0, [offsets])[0], jops.dense_to_jagged(y1, [offsets])[0]
+    # Computed in float32 and rounded once to the values' dtype.
+    assert torch.equal(got, (values.float() + rows0.float() + rows1.float()).to(dtype))
+    if FBGEMM is None:
+        pytest.skip(FBGEMM_REASON)
+    ref = FBGEMM.jagged_dense_dense_elementwise_add_jagged_output(values, [offsets], y0, y1)[0]
+    if dtype == torch.float32:
+        assert torch.equal(got, ref)
+    else:  # FBGEMM rounds to bf16 after each add: ours must be at least as close to the exact sum
+        exact = values.double() + rows0.double() + rows1.double()
+        assert ((got.double() - exact).abs() <= (ref.double() - exact).abs()).all()
+
+
+@pytest.mark.parametrize("shape", [(), (6,), (2, 3)], ids=["1d", "2d", "3d"])
+def test_pack_segments_pads_and_truncates_any_row_shape(shape):
+    lengths = torch.tensor([3, 0, 7, 2])
+    t_in = torch.randn((int(lengths.sum()),) + shape, generator=torch.Generator().manual_seed(2))
+    got = jops.pack_segments(t_in, lengths, 4)
+    want = torch.zeros((4, 4) + shape)
+    o = [0] + torch.cumsum(lengths, 0).tolist()
+    for b in range(4):
+        n = min(int(lengths[b]), 4)
+        want[b, :n] = t_in[o[b]:o[b] + n]
+    assert torch.equal(got, want)
+    compare_with_fbgemm(got, lambda: FBGEMM.pack_segments(t_in, lengths, 4))
+
+
+@pytest.mark.parametrize("values_shape", [(), (3,)], ids=["1d", "2d"])
+def test_jagged_slice_takes_a_window_of_each_item(values_shape):
+    lengths = torch.tensor([3, 0, 4, 2, 5])
+    start = torch.tensor([1, 0, 2, 2, 0])
+    x = torch.randn((int(lengths.sum()),) + values_shape, generator=torch.Generator().manual_seed(4))
+    got, got_lengths = jops.jagged_slice(x, lengths, start, 2)
+    o = [0] + torch.cumsum(lengths, 0).tolist()
+    want = torch.cat([x[o[b] + int(start[b]):min(o[b] + int(start[b]) + 2, o[b + 1])] for b in range(5)])
+    assert torch.equal(got, want)
+    assert got_lengths.tolist() == [2, 0, 2, 0, 2]
+    if FBGEMM is None:
+        pytest.skip(FBGEMM_REASON)
+    if x.dim() != 1:
+        pytest.skip("FBGEMM's jagged_slice takes 1-D values only")
+    ref = FBGEMM.jagged_slice(x, lengths, start, 2)
+    assert torch.equal(got, ref[0]) and torch.equal(got_lengths, ref[1])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_jagged_index_select_repeats_and_reorders_items(dtype):
+    values, offsets, lengths = jagged(LENGTH_SETS["mixed"], dtype=dtype)
+    indices = torch.tensor([2, 0, 2, 1, 4])
+    got, got_lengths = jops.jagged_index_select(values, lengths, indices)
+    per_item = items(values, offsets)
+    assert torch.equal(got, torch.cat([per_item[i] for i in indices.tolist()]))
+    assert got_lengths.tolist() == [7, 3, 7, 0, 5]
+    if FBGEMM is None:
+        pytest.skip(FBGEMM_REASON)
+    ref = FBGEMM.jagged_index_select(values, lengths, indices)
+    assert torch.equal(got, ref[0]) and torch.equal(got_lengths, ref[1])
+
+
+def test_expand_into_jagged_permute_lists_the_permuted_segments_elements():
+    permute = torch.tensor([2, 0, 1])
+    input_offset, output_offset = torch.tensor([0, 3, 3, 7]), torch.tensor([0, 4, 7, 10])
+    got = jops.expand_into_jagged_permute(permute, input_offset, output_offset, 10)
+    assert got.tolist() == [3, 4, 5, 6, 0, 1, 2, 3, 4, 5]
+    compare_with_fbgemm(got, lambda: FBGEMM.expand_into_jagged_permute(permute, input_offset, output_offset, 10))
+
+
+def test_index_ops_take_numpy_and_return_numpy():
+    import numpy as np
+
+    values, _, lengths = jagged(LENGTH_SETS["mixed"])
+    got, got_lengths = jops.jagged_index_select(values.numpy(), lengths.numpy(), np.array([4, 0]))
+    assert isinstance(got, np.ndarray) and isinstance(got_lengths, np.ndarray)
+    assert np.array_equal(got, jops.jagged_index_select(values, lengths, torch.tensor([4, 0]))[0].numpy())
+
+
+def test_jagged_slice_start_past_an_item_is_refused_clearly():
+    with pytest.raises(jagtile.KernelError, match=r"start\[1\] = 1 is outside item 1, which has 0 rows"):
+        jops.jagged_slice(torch.arange(9.0), torch.tensor([3, 0, 4, 2]), torch.tensor([1, 1, 2, 1]), 2)
+
+
+def test_jagged_index_select_index_out_of_range_is_refused_clearly():
+    values, _, lengths = jagged(LENGTH_SETS["mixed"])
+    with pytest.raises(jagtile.KernelError, match=r"indices\[1\] = 5 is not an item \(there are 5\)"):
+        jops.jagged_index_select(values, lengths, torch.tensor([0, 5]))
+
+
 # ----------------------------------------------------------------- errors
 
 
