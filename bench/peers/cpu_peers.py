@@ -18,17 +18,14 @@ torch does not support on the CPU, is reported as such and not timed.
 
 Timing: all implementations of a case are timed round-robin (interleaved), --rounds calls each;
 medians. % of peak = (minimum bytes moved / median time) / streaming-read bandwidth, where the
-streaming read is torch.sum over a 512 MiB float32 buffer, measured in the same run with the same
-threads. jagged_dense_bmm and attention also report GFLOP/s (useful FLOPs).
+streaming read (torch.sum over a float32 buffer as large as the case's bytes, same threads) is
+timed in the same rounds as the implementations. jagged_dense_bmm and attention also report GFLOP/s (useful FLOPs).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -37,23 +34,13 @@ import numpy as np
 import torch
 
 import jagtile
+from peers_common import close, lengths_for, log, race, report
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 
 
 # ---------------------------------------------------------------- data
-
-
-def lengths_for(dist: str, batch: int, max_len: int, rng: np.random.Generator) -> np.ndarray:
-    """Item lengths, as jagtile's datagen draws them (src/testing/datagen.cpp)."""
-    if dist == "uniform":
-        return rng.integers(0, max_len + 1, size=batch)
-    if dist == "zipf":  # Pareto-tailed: most items short, a few at max_len
-        x_min = max(1.0, max_len / 64.0)
-        raw = x_min * np.power(1.0 - rng.random(batch), -1.0 / 1.1) - 1.0
-        return np.clip(raw.astype(np.int64), 0, max_len)
-    raise SystemExit(f"unknown --dist '{dist}' (uniform, zipf)")
 
 
 class Case:
@@ -239,36 +226,6 @@ def peers_for(case):
 # ---------------------------------------------------------------- timing
 
 
-def stream_read_gbps(rounds: int) -> float:
-    """The machine's read bandwidth with this run's threads: torch.sum over 512 MiB of float32,
-    best of `rounds` after a warm-up (its arithmetic is far below the memory time)."""
-    buf = torch.ones(128 * 1024 * 1024, dtype=torch.float32)
-    buf.sum()
-    best = min(timed(lambda: buf.sum()) for _ in range(max(rounds, 3)))
-    return buf.numel() * 4 / (best * 1e6)
-
-
-def timed(fn) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return (time.perf_counter() - t0) * 1e3
-
-
-def close(got, want) -> str | None:
-    """None when `got` equals jagtile's output within fp32 reordering, else what differs."""
-    if not isinstance(got, torch.Tensor):
-        return f"returned {type(got).__name__}"
-    if tuple(got.shape) != tuple(want.shape):
-        return f"shape {tuple(got.shape)} instead of {tuple(want.shape)}"
-    got, want = got.float(), want.float()
-    if torch.allclose(got, want, rtol=1e-4, atol=1e-4, equal_nan=True):
-        return None
-    nan = int((got.isnan() != want.isnan()).sum())
-    if nan:
-        return f"NaN in {nan} entries where jagtile has a number, or the reverse"
-    return f"max abs difference {float((got - want).abs().max()):.3g}"
-
-
 def check_peer(case, got, want) -> tuple[str, str | None]:
     """(status, note). A per-item reduction that differs only on empty items is still timed: a
     user gets the same numbers on every item with rows; the note says what differs."""
@@ -283,7 +240,7 @@ def check_peer(case, got, want) -> tuple[str, str | None]:
     return f"differs from jagtile: {diff}", None
 
 
-def run_case(case, kernel, rounds: int, peak_gbps: float, log) -> list[dict]:
+def run_case(case, kernel, rounds: int, log) -> list[dict]:
     ours = kernel(**case.args)
     rows_defined = None
     if case.name in ("jagged_softmax", "jagged_layer_norm", "jagged_dense_bmm"):
@@ -315,63 +272,13 @@ def run_case(case, kernel, rounds: int, peak_gbps: float, log) -> list[dict]:
         results[impl] = entry
         if entry["status"] != "ok":
             log(f"  {case.name}/{case.dist}: {impl}: {entry['status']}")
-    samples = {impl: [] for impl, _ in impls}
-    for _ in range(rounds):  # round-robin, so drift on a shared machine hits every impl alike
-        for impl, fn in impls:
-            samples[impl].append(timed(fn))
-    base = statistics.median(samples["jagtile"])
-    for impl, times in samples.items():
-        median = statistics.median(times)
-        gbps = case.bytes / (median * 1e6)
-        results[impl].update(
-            median_ms=median, min_ms=min(times), gbps=gbps, pct_of_peak=100.0 * gbps / peak_gbps,
-            gflops=case.flops / (median * 1e6) if case.flops else None,
-            jagtile_speedup=median / base)
+    stats, peak_gbps = race(impls, rounds, case.bytes, case.flops)
+    log(f"  {case.name}/{case.dist}: streaming read {peak_gbps:.1f} GB/s")
+    for impl, st in stats.items():
+        results[impl].update(st)
     return [dict(kernel=case.name, dist=case.dist, batch=case.batch, features=case.features,
-                 max_len=case.max_len, rows=case.rows, bytes=case.bytes, **r) for r in results.values()]
-
-
-# ---------------------------------------------------------------- report
-
-
-def table(rows) -> str:
-    lines = ["| kernel | lengths | impl | median ms | GB/s | % of read peak | jagtile speedup |",
-             "|---|---|---|---:|---:|---:|---:|"]
-    for r in rows:
-        if "median_ms" in r:
-            lines.append(f"| {r['kernel']} | {r['dist']} | {r['impl']} | {r['median_ms']:.2f} | "
-                         f"{r['gbps']:.1f} | {r['pct_of_peak']:.0f}% | {r['jagtile_speedup']:.2f}x |")
-        else:
-            lines.append(f"| {r['kernel']} | {r['dist']} | {r['impl']} | — | — | — | {r['status']} |")
-    return "\n".join(lines)
-
-
-def chart(rows, peak_gbps: float, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    timed_rows = [r for r in rows if "median_ms" in r]
-    groups = sorted({(r["kernel"], r["dist"]) for r in timed_rows})
-    impls = sorted({r["impl"] for r in timed_rows}, key=lambda i: (i != "jagtile", i))
-    fig, ax = plt.subplots(figsize=(max(8, 1.1 * len(groups)), 4.8))
-    width = 0.8 / len(impls)
-    for i, impl in enumerate(impls):
-        xs, ys = [], []
-        for g, (kernel, dist) in enumerate(groups):
-            hit = [r for r in timed_rows if (r["kernel"], r["dist"], r["impl"]) == (kernel, dist, impl)]
-            if hit:
-                xs.append(g + (i - (len(impls) - 1) / 2) * width)
-                ys.append(hit[0]["pct_of_peak"])
-        ax.bar(xs, ys, width, label=impl)
-    ax.set_xticks(range(len(groups)))
-    ax.set_xticklabels([f"{k.removeprefix('jagged_')}\n{d}" for k, d in groups], fontsize=8)
-    ax.set_ylabel(f"% of streaming read ({peak_gbps:.1f} GB/s)")
-    ax.set_title("jagtile vs PyTorch / numpy / FBGEMM on the CPU (higher is better)")
-    ax.legend(fontsize=8, ncol=4)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+                 max_len=case.max_len, rows=case.rows, bytes=case.bytes, stream_read_gbps=peak_gbps, **r)
+            for r in results.values()]
 
 
 def main(argv=None) -> int:
@@ -388,41 +295,16 @@ def main(argv=None) -> int:
     p.add_argument("--out", help="write OUT.json, OUT.md and OUT.png")
     args = p.parse_args(argv)
 
-    def log(msg):
-        print(msg, file=sys.stderr, flush=True)
-
     torch.set_num_threads(args.threads)
     jagtile.set_num_threads(args.threads)
-    peak = stream_read_gbps(args.rounds)
-    log(f"streaming read: {peak:.1f} GB/s ({args.threads} threads)")
     rows = []
     for name in args.kernels.split(","):
         kernel = jagtile.load(str(EXAMPLES / f"{name}.py"))[name]
         for dist in args.dists.split(","):
             case = Case(name, dist, args.batch, args.features, args.max_len, args.seed)
             log(f"{name} / {dist}: {case.rows} rows, {case.bytes / 1e6:.0f} MB")
-            rows += run_case(case, kernel, args.rounds, peak, log)
-    report = {
-        "machine": platform.processor() or platform.machine(), "cpu_isa": jagtile._core.cpu_isa(),
-        "threads": args.threads, "torch": torch.__version__, "numpy": np.__version__,
-        "stream_read_gbps": peak, "shape": {"batch": args.batch, "features": args.features,
-                                            "max_len": args.max_len}, "rounds": args.rounds,
-        "results": rows,
-    }
-    try:
-        import fbgemm_gpu
-        report["fbgemm_gpu"] = getattr(fbgemm_gpu, "__version__", "installed")
-    except Exception:
-        report["fbgemm_gpu"] = None
-    md = table(rows)
-    print(md)
-    if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
-        out.with_suffix(".md").write_text(md + "\n")
-        chart(rows, peak, out.with_suffix(".png"))
-        log(f"wrote {out}.json, .md, .png")
+            rows += run_case(case, kernel, args.rounds, log)
+    report(rows, args, args.out, "jagtile vs PyTorch / numpy / FBGEMM on the CPU (higher is better)")
     return 0
 
 

@@ -1,0 +1,171 @@
+#!/usr/bin/env python3
+"""fbgemm_ops: every op of jagtile.ops against FBGEMM's CPU op of the same name and the best
+plain-torch way to compute it, on the same tensors, in one process (issue 17's benchmark).
+
+    .venv/bin/python bench/peers/fbgemm_ops.py --out bench/results/fbgemm_ops   # table, JSON, PNG
+
+Standard shape (tritonbench's jagged operators): B = 1024 items, max_len 512, D = 256 features,
+lengths uniform in 0..max_len (so about half the padded rows are used). Every implementation's
+output is checked against jagtile's before timing; all are timed round-robin beside a streaming
+read of the op's minimum traffic (peers_common.race). Without fbgemm-gpu-cpu (it loads only into
+the torch it was built for) the FBGEMM rows say so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import jagtile  # noqa: E402
+import jagtile.ops as jops  # noqa: E402
+from peers_common import close, lengths_for, log, offsets_of, race, report  # noqa: E402
+
+try:
+    import fbgemm_gpu  # noqa: F401
+
+    FB = torch.ops.fbgemm
+except Exception as e:  # not installed, or built for another torch
+    FB = None
+    FB_REASON = f"fbgemm-gpu-cpu does not load: {type(e).__name__}"
+
+
+class Data:
+    """One jagged batch and the dense tensors the ops read, shared by every op."""
+
+    def __init__(self, batch, max_len, d, dist, seed):
+        rng = np.random.default_rng(seed)
+        self.B, self.L, self.D = batch, max_len, d
+        self.lengths = torch.from_numpy(lengths_for(dist, batch, max_len, rng))
+        self.offsets = offsets_of(self.lengths.numpy())
+        self.N = int(self.offsets[-1])
+        g = torch.Generator().manual_seed(seed)
+        self.x = torch.randn(self.N, d, generator=g)
+        self.y = torch.randn(batch, max_len, d, generator=g)
+        self.mask = torch.arange(max_len)[None, :] < self.lengths[:, None]  # [B, L] rows in use
+        self.ids = torch.randint(0, 1 << 30, (self.N,), generator=g)
+
+    def padded(self, fill=0.0):
+        njt = torch.nested.nested_tensor_from_jagged(self.x, self.offsets)
+        return torch.nested.to_padded_tensor(njt, fill, output_size=(self.B, self.L, self.D))
+
+
+def op_cases(d: Data, small_d: int):
+    """(op, bytes, flops, jagtile fn, fbgemm fn or None, [(torch impl name, fn)])."""
+    f32, i64 = 4, 8
+    x, o, y, L = d.x, d.offsets, d.y, d.L
+    xd = x[:, :small_d].contiguous()  # the matmuls use D = small_d features (the issue's small shape)
+    w = torch.randn(d.B, small_d, small_d, generator=torch.Generator().manual_seed(3))
+    ol = o.tolist()
+    fb = FB
+    cases = [
+        ("jagged_to_padded_dense", d.N * d.D * f32 + d.B * L * d.D * f32, 0,
+         lambda: jops.jagged_to_padded_dense(x, [o], [L]),
+         fb and (lambda: fb.jagged_to_padded_dense(x, [o], [L])),
+         [("torch-nested-to-padded", lambda: d.padded())]),
+        ("dense_to_jagged", 2 * d.N * d.D * f32, 0,
+         lambda: jops.dense_to_jagged(y, [o])[0],
+         fb and (lambda: fb.dense_to_jagged(y, [o])[0]),
+         [("torch-mask-select", lambda: y[d.mask])]),
+        ("jagged_1d_to_dense", d.N * i64 + d.B * L * i64, 0,
+         lambda: jops.jagged_1d_to_dense(d.ids, o, L, 0),
+         fb and (lambda: fb.jagged_1d_to_dense(d.ids, o, L, 0)),
+         [("torch-masked-scatter", lambda: torch.zeros(d.B, L, dtype=torch.int64).masked_scatter_(d.mask, d.ids))]),
+        ("jagged_dense_elementwise_add", d.N * d.D * f32 + 2 * d.B * L * d.D * f32, 0,
+         lambda: jops.jagged_dense_elementwise_add(x, [o], y),
+         fb and (lambda: fb.jagged_dense_elementwise_add(x, [o], y)),
+         [("torch-padded", lambda: y + d.padded())]),
+        ("jagged_dense_elementwise_add_jagged_output", 3 * d.N * d.D * f32, 0,
+         lambda: jops.jagged_dense_elementwise_add_jagged_output(x, [o], y)[0],
+         fb and (lambda: fb.jagged_dense_elementwise_add_jagged_output(x, [o], y)[0]),
+         [("torch-mask-select", lambda: x + y[d.mask])]),
+        ("jagged_dense_elementwise_mul", 3 * d.N * d.D * f32, 0,
+         lambda: jops.jagged_dense_elementwise_mul(x, [o], y)[0],
+         fb and (lambda: fb.jagged_dense_elementwise_mul(x, [o], y)[0]),
+         [("torch-mask-select", lambda: x * y[d.mask])]),
+        ("segment_sum_csr", d.N * d.D * f32 + d.B * f32, 0,
+         lambda: jops.segment_sum_csr(d.D, o, x.view(-1)),
+         fb and (lambda: fb.segment_sum_csr(d.D, o.to(torch.int32), x.view(-1))),
+         [("torch-segment-reduce", lambda: torch.segment_reduce(x.view(-1), "sum", offsets=o * d.D, unsafe=True))]),
+        ("jagged_softmax", 2 * d.N * d.D * f32, 0,
+         lambda: jops.jagged_softmax(x, o, L)[0],
+         fb and (lambda: fb.jagged_softmax(x, o, L)[0]),
+         [("torch-padded", lambda: torch.softmax(d.padded(float("-inf")), dim=1)[d.mask])]),
+        ("jagged_dense_bmm", 2 * d.N * small_d * f32 + w.numel() * f32, 2 * d.N * small_d * small_d,
+         lambda: jops.jagged_dense_bmm(xd, o, w, L)[0],
+         fb and (lambda: fb.jagged_dense_bmm(xd, o, w, L)[0]),
+         [("torch-loop", lambda: torch.cat([xd[ol[b]:ol[b + 1]] @ w[b] for b in range(d.B)]))]),
+        ("jagged_jagged_bmm", 2 * d.N * small_d * f32 + w.numel() * f32, 2 * d.N * small_d * small_d,
+         lambda: jops.jagged_jagged_bmm(xd, xd, o, L),
+         fb and (lambda: fb.jagged_jagged_bmm(xd, xd, o, L)),
+         [("torch-loop", lambda: torch.stack([xd[ol[b]:ol[b + 1]].T @ xd[ol[b]:ol[b + 1]] for b in range(d.B)]))]),
+        ("jagged_index_select", 2 * d.N * d.D * f32, 0,
+         lambda: jops.jagged_index_select(x, d.lengths, d.perm)[0],
+         fb and (lambda: fb.jagged_index_select(x, d.lengths, d.perm)[0]),
+         [("torch-index-select", lambda: x.index_select(0, d.perm_rows))]),
+    ]
+    return cases
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--batch", type=int, default=1024)
+    p.add_argument("--max-len", type=int, default=512)
+    p.add_argument("--features", type=int, default=256)
+    p.add_argument("--matmul-features", type=int, default=64)
+    p.add_argument("--dist", default="uniform")
+    p.add_argument("--ops", default="", help="comma-separated subset (default: all)")
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--out", help="write OUT.json, OUT.md and OUT.png")
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    jagtile.set_num_threads(args.threads)
+
+    d = Data(args.batch, args.max_len, args.features, args.dist, args.seed)
+    d.perm = torch.randperm(d.B, generator=torch.Generator().manual_seed(5))
+    d.perm_rows = torch.cat([torch.arange(int(d.offsets[b]), int(d.offsets[b + 1])) for b in d.perm.tolist()])
+    log(f"{d.B} items, {d.N} rows of {d.D} (max_len {d.L}, {args.dist}); fbgemm: "
+        f"{'loaded' if FB is not None else FB_REASON}")
+    wanted = set(filter(None, args.ops.split(",")))
+    rows = []
+    for op, nbytes, flops, ours, fbgemm, torch_impls in op_cases(d, args.matmul_features):
+        if wanted and op not in wanted:
+            continue
+        want = ours()
+        impls, results = [("jagtile", ours)], {"jagtile": {"impl": "jagtile", "status": "ok"}}
+        candidates = [("fbgemm", fbgemm)] + torch_impls
+        for impl, fn in candidates:
+            entry = results.setdefault(impl, {"impl": impl})
+            if not fn:
+                entry["status"] = FB_REASON if impl == "fbgemm" else "unavailable"
+                continue
+            try:
+                diff = close(fn(), want)
+            except Exception as e:  # torch cannot run it on the CPU: say so, keep going
+                diff = f"unsupported: {type(e).__name__}: {str(e).splitlines()[0][:100]}"
+            entry["status"] = "ok" if diff is None else f"differs from jagtile: {diff}"
+            if diff is None:
+                impls.append((impl, fn))
+            else:
+                log(f"  {op}: {impl}: {entry['status']}")
+        stats, peak = race(impls, args.rounds, nbytes, flops)
+        for impl, st in stats.items():
+            results[impl].update(st)
+        log(f"  {op}: " + ", ".join(f"{k} {v['median_ms']:.1f} ms" for k, v in stats.items())
+            + f"; streaming read {peak:.1f} GB/s")
+        rows += [dict(kernel=op, dist=args.dist, bytes=nbytes, stream_read_gbps=peak, **r)
+                 for r in results.values()]
+    report(rows, args, args.out, "jagtile.ops vs FBGEMM CPU and plain torch (higher is better)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,153 @@
+"""What the peer benchmarks share: length distributions as jagtile's datagen draws them, the
+same-run streaming read, interleaved timing, the output check, and the table / JSON / PNG report.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import jagtile
+
+
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def lengths_for(dist: str, batch: int, max_len: int, rng: np.random.Generator) -> np.ndarray:
+    """Item lengths, as jagtile's datagen draws them (src/testing/datagen.cpp)."""
+    if dist == "uniform":
+        return rng.integers(0, max_len + 1, size=batch)
+    if dist == "zipf":  # Pareto-tailed: most items short, a few at max_len
+        x_min = max(1.0, max_len / 64.0)
+        raw = x_min * np.power(1.0 - rng.random(batch), -1.0 / 1.1) - 1.0
+        return np.clip(raw.astype(np.int64), 0, max_len)
+    raise SystemExit(f"unknown length distribution '{dist}' (uniform, zipf)")
+
+
+def offsets_of(lengths: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64))
+
+
+def stream_reader(nbytes: int):
+    """A streaming read of `nbytes` (at least 64 MiB, so caches do not serve it): torch.sum over
+    float32 with this run's threads, its arithmetic far below the memory time. Timed as one more
+    implementation in each case's rounds, so its bandwidth is measured beside the others."""
+    buf = torch.ones(max(nbytes, 64 << 20) // 4, dtype=torch.float32)
+    return buf.numel() * 4, lambda: buf.sum()
+
+
+def timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t0) * 1e3
+
+
+def close(got, want, rtol=1e-4, atol=1e-4) -> str | None:
+    """None when `got` equals `want` within fp32 reordering, else what differs."""
+    if not isinstance(got, torch.Tensor):
+        return f"returned {type(got).__name__}"
+    if tuple(got.shape) != tuple(want.shape):
+        return f"shape {tuple(got.shape)} instead of {tuple(want.shape)}"
+    got, want = got.float(), want.float()
+    if torch.allclose(got, want, rtol=rtol, atol=atol, equal_nan=True):
+        return None
+    nan = int((got.isnan() != want.isnan()).sum())
+    if nan:
+        return f"NaN in {nan} entries where jagtile has a number, or the reverse"
+    return f"max abs difference {float((got - want).abs().max()):.3g}"
+
+
+def race(impls, rounds: int, nbytes: int, flops: int = 0) -> tuple[dict, float]:
+    """Times every (name, fn) round-robin, `rounds` calls each, beside a streaming read of
+    `nbytes`; the first impl is the baseline. Returns ({name: stats}, read GB/s)."""
+    stream_bytes, stream = stream_reader(nbytes)
+    stream()
+    impls = list(impls) + [("stream-read", stream)]
+    samples = {name: [] for name, _ in impls}
+    for _ in range(rounds):  # round-robin, so drift on a shared machine hits every impl alike
+        for name, fn in impls:
+            samples[name].append(timed(fn))
+    peak_gbps = stream_bytes / (statistics.median(samples.pop("stream-read")) * 1e6)
+    base = statistics.median(samples[impls[0][0]])
+    stats = {}
+    for name, times in samples.items():
+        median = statistics.median(times)
+        gbps = nbytes / (median * 1e6)
+        stats[name] = dict(median_ms=median, min_ms=min(times), gbps=gbps,
+                           pct_of_peak=100.0 * gbps / peak_gbps,
+                           gflops=flops / (median * 1e6) if flops else None,
+                           jagtile_speedup=median / base)
+    return stats, peak_gbps
+
+
+def table(rows) -> str:
+    lines = ["| kernel | lengths | impl | median ms | GB/s | % of read peak | jagtile speedup |",
+             "|---|---|---|---:|---:|---:|---:|"]
+    for r in rows:
+        if "median_ms" in r:
+            lines.append(f"| {r['kernel']} | {r['dist']} | {r['impl']} | {r['median_ms']:.2f} | "
+                         f"{r['gbps']:.1f} | {r['pct_of_peak']:.0f}% | {r['jagtile_speedup']:.2f}x |")
+        else:
+            lines.append(f"| {r['kernel']} | {r['dist']} | {r['impl']} | — | — | — | {r['status']} |")
+    return "\n".join(lines)
+
+
+def chart(rows, path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    timed_rows = [r for r in rows if "median_ms" in r]
+    groups = sorted({(r["kernel"], r["dist"]) for r in timed_rows})
+    impls = sorted({r["impl"] for r in timed_rows}, key=lambda i: (i != "jagtile", i))
+    fig, ax = plt.subplots(figsize=(max(8, 1.1 * len(groups)), 4.8))
+    width = 0.8 / len(impls)
+    for i, impl in enumerate(impls):
+        xs, ys = [], []
+        for g, (kernel, dist) in enumerate(groups):
+            hit = [r for r in timed_rows if (r["kernel"], r["dist"], r["impl"]) == (kernel, dist, impl)]
+            if hit:
+                xs.append(g + (i - (len(impls) - 1) / 2) * width)
+                ys.append(hit[0]["pct_of_peak"])
+        ax.bar(xs, ys, width, label=impl)
+    ax.set_xticks(range(len(groups)))
+    ax.set_xticklabels([f"{k.removeprefix('jagged_')}\n{d}" for k, d in groups], fontsize=7)
+    ax.set_ylabel("% of the same-run streaming read")
+    ax.set_title(title)
+    ax.legend(fontsize=8, ncol=4)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def report(rows, args, out: str | None, title: str) -> None:
+    """Prints the table; with `out`, writes OUT.json (machine, versions, shape, rows), OUT.md and
+    OUT.png."""
+    doc = {
+        "machine": platform.processor() or platform.machine(), "cpu_isa": jagtile._core.cpu_isa(),
+        "threads": args.threads, "torch": torch.__version__, "numpy": np.__version__,
+        "args": {k: v for k, v in vars(args).items() if k != "out"}, "results": rows,
+    }
+    try:
+        import fbgemm_gpu
+
+        doc["fbgemm_gpu"] = getattr(fbgemm_gpu, "__version__", "installed")
+    except Exception:
+        doc["fbgemm_gpu"] = None
+    md = table(rows)
+    print(md)
+    if out:
+        path = Path(out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.with_suffix(".json").write_text(json.dumps(doc, indent=1) + "\n")
+        path.with_suffix(".md").write_text(md + "\n")
+        chart(rows, path.with_suffix(".png"), title)
+        log(f"wrote {out}.json, .md, .png")
