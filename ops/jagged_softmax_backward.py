@@ -1,0 +1,41 @@
+# The gradient of jagged_softmax (ops/jagged_softmax.py) with respect to its input, given the
+# forward output y and the output gradient g, both in the jagged layout:
+#   grad[r, d] = y[r, d] * (g[r, d] - sum over the item's first max_L rows r' of g[r', d] * y[r', d])
+# Rows past max_L get 0 (the forward output did not depend on them). fp32 accumulation.
+from __future__ import annotations
+
+import torch
+
+import helion
+import helion.language as hl
+
+
+@helion.kernel()
+def jagged_softmax_backward(
+    grad_output: torch.Tensor,  # [N, D]
+    output: torch.Tensor,  # [N, D]
+    x_offsets: torch.Tensor,  # [B + 1]
+    max_L: int,
+) -> torch.Tensor:
+    """d(softmax)/dx applied to grad_output, per item and column."""
+    N, D = output.shape
+    B = x_offsets.size(0) - 1
+    grad = torch.zeros([N, D], dtype=output.dtype, device=output.device)
+
+    for tile_b in hl.tile(B):
+        starts = x_offsets[tile_b]
+        nnz = torch.clamp(x_offsets[tile_b.index + 1] - starts, max=max_L)
+        for tile_d in hl.tile(D):
+            dot = hl.zeros([tile_b, tile_d], dtype=torch.float32)
+            for tile_k in hl.jagged_tile(nnz):
+                rows = starts[:, None] + tile_k.index[None, :]
+                g = grad_output[rows, tile_d].to(torch.float32)
+                y = output[rows, tile_d].to(torch.float32)
+                dot = dot + (g * y).sum(dim=1)
+            for tile_k in hl.jagged_tile(nnz):
+                rows = starts[:, None] + tile_k.index[None, :]
+                g = grad_output[rows, tile_d].to(torch.float32)
+                y = output[rows, tile_d].to(torch.float32)
+                grad[rows, tile_d] = (y * (g - dot[:, None, :])).to(grad.dtype)
+
+    return grad
