@@ -113,6 +113,12 @@ def op_cases(d: Data, small_d: int):
     return cases
 
 
+# Output checks are within fp32 reordering (peers_common.close), except where an op sums so many
+# values that reordering moves the result further: segment_sum_csr adds about 65k floats per item
+# at the standard shape, where two summation orders differed by 0.012 (relative 5e-5).
+TOLERANCE = {"segment_sum_csr": {"rtol": 1e-4, "atol": 0.05}}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--batch", type=int, default=1024)
@@ -148,7 +154,7 @@ def main(argv=None) -> int:
                 entry["status"] = FB_REASON if impl == "fbgemm" else "unavailable"
                 continue
             try:
-                diff = close(fn(), want)
+                diff = close(fn(), want, **TOLERANCE.get(op, {}))
             except Exception as e:  # torch cannot run it on the CPU: say so, keep going
                 diff = f"unsupported: {type(e).__name__}: {str(e).splitlines()[0][:100]}"
             entry["status"] = "ok" if diff is None else f"differs from jagtile: {diff}"
