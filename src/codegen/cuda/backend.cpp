@@ -72,11 +72,12 @@ void run_cuda_nest(const CompiledCuda& compiled, const host::HostProgram& progra
   const size_t k = size_t(nest.index);
   const FrameLayout& layout = compiled.source.frames.at(k);
   JtError error{};
+  const int64_t tile_bytes = tile_bytes_per_block(compiled.source, k, program, nest, env);
   if (!compiled.emulated.empty()) {
     std::vector<unsigned char> frame = pack_frame(layout, program, nest, env, bounds, &error);
     const LaunchGrid grid = launch_grid(bounds.programs, kEmulatedBlocks, kEmulatedThreadsPerBlock);
     const int rc = compiled.emulated.at(k)(frame.data(), bounds.programs, int(grid.blocks),
-                                           grid.threads);
+                                           grid.threads, tile_bytes);
     JAGTILE_CHECK(rc == 0, << "generated CUDA of kernel '" << program.kernel->name
                            << "' (device nest " << k
                            << ") reached a barrier after another thread of its block returned");
@@ -86,7 +87,7 @@ void run_cuda_nest(const CompiledCuda& compiled, const host::HostProgram& progra
     std::vector<unsigned char> frame = pack_frame(layout, program, nest, env, bounds, device_error);
     const LaunchGrid grid = launch_grid(bounds.programs, compiled.resident_blocks, kThreadsPerBlock);
     compiled.module->launch(k, frame, bounds.programs, grid.blocks, grid.threads,
-                            compiled.source.global_tile_bytes.at(k), &error, sizeof error);
+                            tile_bytes, &error, sizeof error);
   }
   if (error.code != JT_OK) cpu::raise_nest_error(*program.kernel, compiled.sites, error);
 }

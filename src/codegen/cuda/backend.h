@@ -31,7 +31,8 @@ std::string load_or_compile_cubin(const cpu::DiskCache& cache, const std::string
                                   CubinStats* stats = nullptr);
 
 // A host entry of the emulated build (emulation.h).
-using EmulatedNestFn = int (*)(const void* frame, int64_t programs, int blocks, int threads);
+using EmulatedNestFn = int (*)(const void* frame, int64_t programs, int blocks, int threads,
+                               int64_t tile_bytes);
 
 // A planned kernel ready to launch: on a GPU (module) or in the emulation (emulated).
 struct CompiledCuda {

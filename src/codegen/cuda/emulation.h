@@ -10,7 +10,8 @@ namespace jagtile::codegen::cuda {
 
 // A generated CUDA file (print_cuda.h) prefixed with the emulation header: host C++ exporting,
 // per device nest, `int <kernel>_emulated(const void* frame, int64_t programs, int blocks,
-// int threads)`, which returns 2 when the block's threads diverged at a barrier, else 0.
+// int threads, int64_t tile_bytes)`, which returns 2 when the block's threads diverged at a
+// barrier, else 0.
 std::string emulation_source(const std::string& cuda_source);
 
 }  // namespace jagtile::codegen::cuda

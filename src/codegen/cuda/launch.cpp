@@ -50,6 +50,61 @@ std::vector<unsigned char> pack_frame(const FrameLayout& layout, const host::Hos
   return bytes;
 }
 
+namespace {
+
+// A sized array's element count (captures and constants only, see print_cuda.h) on the host.
+int64_t evaluate_count(const plan::Expr& e, const host::HostProgram& program,
+                       const host::DeviceNest& nest, const host::HostEnv& env) {
+  auto arg = [&](size_t i) { return evaluate_count(*e.args.at(i), program, nest, env); };
+  switch (e.kind) {
+    case plan::ExprKind::int_imm:
+      return e.ival;
+    case plan::ExprKind::capture:
+      return host::slot_integer(program, env, nest.captures.at(size_t(e.ival)).slot);
+    case plan::ExprKind::tensor_size: {
+      const plan::Expr& t = *e.args.at(0);
+      JAGTILE_CHECK(t.kind == plan::ExprKind::capture, << "size of a tensor that is no capture");
+      return env.slots[size_t(nest.captures.at(size_t(t.ival)).slot)].t.size(int(e.ival));
+    }
+    case plan::ExprKind::convert:
+      return arg(0);
+    case plan::ExprKind::binop:
+      switch (e.op) {
+        case ir::Op::add:
+          return arg(0) + arg(1);
+        case ir::Op::sub:
+          return arg(0) - arg(1);
+        case ir::Op::mul:
+          return arg(0) * arg(1);
+        default:
+          break;
+      }
+      break;
+    case plan::ExprKind::call:
+      if (e.name == "jt_min64") return std::min(arg(0), arg(1));
+      if (e.name == "jt_max64") return std::max(arg(0), arg(1));
+      break;
+    default:
+      break;
+  }
+  JAGTILE_CHECK(false, << "a tile array size the launcher cannot evaluate ("
+                       << plan::expr_kind_name(e.kind) << ")");
+  return 0;
+}
+
+}  // namespace
+
+int64_t tile_bytes_per_block(const CudaSource& source, size_t kernel,
+                             const host::HostProgram& program, const host::DeviceNest& nest,
+                             const host::HostEnv& env) {
+  int64_t bytes = 0;
+  for (const SizedArray& a : source.sized_arrays.at(kernel)) {
+    const int64_t n = std::max<int64_t>(0, evaluate_count(*a.count, program, nest, env));
+    bytes += (n * a.bytes + 15) / 16 * 16;  // as the kernel places them
+  }
+  return bytes + source.global_tile_bytes.at(kernel);
+}
+
 LaunchGrid launch_grid(int64_t programs, int64_t resident_blocks, int threads) {
   JAGTILE_CHECK(threads > 0 && threads <= kMaxThreadsPerBlock,
                 << "a block of " << threads << " threads");

@@ -21,6 +21,13 @@ std::vector<unsigned char> pack_frame(const FrameLayout& layout, const host::Hos
                                       const host::DeviceNest& nest, const host::HostEnv& env,
                                       const host::NestBounds& bounds, JtError* error);
 
+// Bytes of global tile memory one block of kernel `kernel` needs for this launch: its fixed
+// arrays over the shared-memory budget, and its arrays sized by the captures (each rounded up to
+// 16 bytes, in the order the kernel places them).
+int64_t tile_bytes_per_block(const CudaSource& source, size_t kernel,
+                             const host::HostProgram& program, const host::DeviceNest& nest,
+                             const host::HostEnv& env);
+
 // How many blocks of how many threads a launch of `programs` programs uses: one block per
 // program up to what the device holds at once (`resident_blocks`); the worklist hands the rest
 // out as blocks finish. Never more blocks than programs; at least one when there is work.

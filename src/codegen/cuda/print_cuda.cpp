@@ -18,6 +18,8 @@
 //    (__syncthreads_or) makes every thread return together.
 #include "codegen/cuda/print_cuda.h"
 
+#include <algorithm>
+#include <map>
 #include <set>
 
 #include "codegen/common/c_printer.h"
@@ -135,6 +137,7 @@ class CudaFuncPrinter : public NestPrinter {
     w.line("(void)lim" + b + ";");
     w.line("int jt_thread_failed = 0;  // set by a failure inside a spread loop");
     w.line("(void)jt_thread_failed;");
+    place_sized_arrays(w);
     stmts(func_.body, w);
     w.line("return 0;");
     w.close();
@@ -159,14 +162,12 @@ class CudaFuncPrinter : public NestPrinter {
     w.line("#ifdef JAGTILE_CUDA_EMULATION");
     w.line("// The same kernel on the host (cuda_emulation.h): blocks in turn, threads as host threads.");
     w.open("extern \"C\" int " + *emulated +
-           "(const void* frame, int64_t programs, int blocks, int threads) {");
+           "(const void* frame, int64_t programs, int blocks, int threads, int64_t tile_bytes) {");
     w.line(frame + " F;");
     w.line("memcpy(&F, frame, sizeof F);");
     w.line("unsigned long long counter = 0;");
-    w.line("std::vector<unsigned char> tiles((size_t)blocks * " + std::to_string(global_bytes_) +
-           " + 16);");
-    w.line("const JtWork W = {&counter, programs, tiles.data(), " + std::to_string(global_bytes_) +
-           "};");
+    w.line("std::vector<unsigned char> tiles((size_t)(blocks * tile_bytes) + 16);");
+    w.line("const JtWork W = {&counter, programs, tiles.data(), tile_bytes};");
     w.line("return jt_emu::launch(blocks, threads, [&] { " + *kernel + "(F, W); });");
     w.close();
     w.line("#endif");
@@ -175,9 +176,78 @@ class CudaFuncPrinter : public NestPrinter {
 
   int64_t shared_bytes() const { return shared_bytes_; }
   int64_t global_bytes() const { return global_bytes_; }
+  const std::vector<SizedArray>& sized_arrays() const { return sized_; }
   const std::string& unsupported() const { return unsupported_; }
 
  private:
+  // ---- tile arrays of run-time size ----
+  // Every let of the function (names are unique), so that a size can be restated in captures.
+  void collect_lets(const std::vector<StmtPtr>& body) {
+    for (const StmtPtr& st : body) {
+      if (st->kind == StmtKind::let) lets_[st->name] = st->value;
+      collect_lets(st->body);
+      collect_lets(st->orelse);
+    }
+  }
+  // `e` with every let replaced by its value; null when it reads anything else that varies
+  // within the program (a loop index, a variable), which the launcher could not evaluate.
+  ExprPtr in_captures(const ExprPtr& e) const {
+    if (e->kind == ExprKind::var) {
+      auto it = lets_.find(e->name);
+      return it == lets_.end() ? nullptr : in_captures(it->second);
+    }
+    if (e->kind == ExprKind::array_read || e->kind == ExprKind::load) return nullptr;
+    auto copy = std::make_shared<plan::Expr>(*e);
+    for (ExprPtr& a : copy->args) {
+      a = in_captures(a);
+      if (!a) return nullptr;
+    }
+    return copy;
+  }
+  void find_sized_arrays(const std::vector<StmtPtr>& body) {
+    for (const StmtPtr& st : body) {
+      if (st->kind == StmtKind::array_decl) {
+        ExprPtr n = int_count(st->indices);
+        for (const ExprPtr& e : st->indices)
+          if (e->kind != ExprKind::int_imm) n = n ? product(n, in_captures(e)) : nullptr;
+        if (st->indices.empty() ||
+            std::all_of(st->indices.begin(), st->indices.end(),
+                        [](const ExprPtr& e) { return e->kind == ExprKind::int_imm; }))
+          n = nullptr;  // a fixed size: placed while printing
+        else if (!n && unsupported_.empty())
+          unsupported_ = "the size of tile array '" + st->name +
+                         "' depends on values computed inside the kernel's loops";
+        if (n) sized_.push_back(SizedArray{st->name, n, ctype_bytes(st->ctype)});
+      }
+      find_sized_arrays(st->body);
+      find_sized_arrays(st->orelse);
+    }
+  }
+  static ExprPtr int_count(const std::vector<ExprPtr>& extents) {
+    int64_t c = 1;
+    for (const ExprPtr& e : extents)
+      if (e->kind == ExprKind::int_imm) c *= e->ival;
+    return plan::int_imm(c);
+  }
+  static ExprPtr product(const ExprPtr& a, const ExprPtr& b) {
+    return b ? plan::binop(ir::Op::mul, a, b) : nullptr;
+  }
+  // Offsets of the run-time-sized arrays at the start of the block's tile memory, computed once
+  // per program from the captures (the launcher computes the same total: launch.h).
+  void place_sized_arrays(Writer& w) {
+    collect_lets(func_.body);
+    find_sized_arrays(func_.body);
+    std::string at = "INT64_C(0)";
+    for (size_t i = 0; i < sized_.size(); ++i) {
+      const std::string name = "jt_sized" + std::to_string(i);
+      w.line("const int64_t " + name + " = " + at + ";  // " + sized_[i].array);
+      at = name + " + (" + expr(sized_[i].count) + " * " + std::to_string(sized_[i].bytes) +
+           " + 15) / 16 * 16";
+    }
+    w.line("unsigned char* const jt_fixed_tiles = jt_tiles + " + at + ";");
+    w.line("(void)jt_fixed_tiles;");
+  }
+
   // ---- barriers ----
   void barrier(Writer& w) {
     if (!synced_) w.line("__syncthreads();");
@@ -220,9 +290,13 @@ class CudaFuncPrinter : public NestPrinter {
     const char* ct = c_type(s.ctype);
     std::string n = count(s.name);
     if (n.find_first_not_of("0123456789") != std::string::npos) {
-      if (unsupported_.empty())
-        unsupported_ = "tile array '" + s.name + "' has a run-time size (" + n +
-                       "); the CUDA printer needs every tile array's size at compile time";
+      for (size_t i = 0; i < sized_.size(); ++i) {
+        if (sized_[i].array != s.name) continue;
+        if (spread_depth_ > 0 && unsupported_.empty())
+          unsupported_ = "tile array '" + s.name + "' of run-time size inside a spread loop";
+        return w.line(std::string(ct) + "* const " + s.name + " = (" + ct + "*)(jt_tiles + jt_sized" +
+                      std::to_string(i) + ");  // global tile memory: a run-time size");
+      }
       return w.line("// unsupported: " + s.name + " of run-time size");
     }
     if (spread_depth_ > 0) return w.line(std::string(ct) + " " + s.name + "[" + n + "];");
@@ -234,7 +308,7 @@ class CudaFuncPrinter : public NestPrinter {
     // Past the shared-memory budget (big block sizes): the block's slice of global tile memory.
     const int64_t at = (global_bytes_ + 15) / 16 * 16;
     global_bytes_ = at + bytes;
-    w.line(std::string(ct) + "* const " + s.name + " = (" + ct + "*)(jt_tiles + " +
+    w.line(std::string(ct) + "* const " + s.name + " = (" + ct + "*)(jt_fixed_tiles + " +
            std::to_string(at) + ");  // global tile memory: over the shared budget");
   }
 
@@ -336,6 +410,8 @@ class CudaFuncPrinter : public NestPrinter {
   int64_t shared_bytes_ = 0;
   int64_t global_bytes_ = 0;
   std::string unsupported_;
+  std::map<std::string, ExprPtr> lets_;
+  std::vector<SizedArray> sized_;
 };
 
 std::string rank_reason(const ir::Kernel& kernel) {
@@ -365,6 +441,7 @@ CudaSource print(const plan::Plan& plan, std::string* why) {
     src.frames.push_back(frame_layout(*plan.funcs[i].nest));
     if (why->empty()) *why = printer.unsupported();
     src.global_tile_bytes.push_back(printer.global_bytes());
+    src.sized_arrays.push_back(printer.sized_arrays());
   }
   src.code = std::move(out);
   return src;

@@ -28,12 +28,21 @@ struct FrameLayout {
 };
 FrameLayout frame_layout(const host::DeviceNest& nest);
 
+// A tile array whose size the launcher computes from the captures (a full dimension's size).
+struct SizedArray {
+  std::string array;
+  plan::ExprPtr count;  // elements, in captures and constants only
+  int64_t bytes = 0;    // per element
+};
+
 struct CudaSource {
   std::string code;                    // the CUDA translation unit
   std::vector<std::string> kernels;    // the __global__ entry of each device nest, by index
   std::vector<std::string> emulated;   // its host entry when compiled against cuda_emulation.h
   std::vector<int64_t> shared_bytes;   // static shared memory of each kernel
-  std::vector<int64_t> global_tile_bytes;  // global tile memory each block of a kernel needs
+  // Global tile memory each block of a kernel needs: fixed bytes, plus each sized array's.
+  std::vector<int64_t> global_tile_bytes;
+  std::vector<std::vector<SizedArray>> sized_arrays;
   std::vector<FrameLayout> frames;     // each kernel's frame
 };
 
@@ -45,8 +54,8 @@ inline constexpr int64_t kSharedTileBudget = 40 * 1024;
 
 CudaSource print_cuda(const plan::Plan& plan);
 
-// Why the CUDA printer cannot print this plan, or empty when it can (tile arrays of run-time
-// size, tensors of rank above 8).
+// Why the CUDA printer cannot print this plan, or empty when it can (tile arrays whose size
+// depends on values computed in the kernel's loops, tensors of rank above 8).
 std::string unsupported_reason(const plan::Plan& plan);
 
 // The fixed top of every generated file (cuda_prelude.cpp).
