@@ -3,8 +3,9 @@
 // driver API. The host executor runs the host part; the device nests run on the GPU.
 //
 // With JAGTILE_CUDA_EMULATION=1 it also runs kernels whose tensors are on the CPU, through the
-// host emulation of the same generated source (slow; for tests on machines without a GPU). It
-// never does so for `auto`, which takes the cpu backend first.
+// host emulation of the same generated source (slow; for tests on machines without a GPU), after
+// NVRTC has compiled that source for sm_80 and sm_90a. It never does so for `auto`, which takes
+// the cpu backend first.
 #include <cstdlib>
 
 #include "codegen/cuda/backend.h"
@@ -72,7 +73,7 @@ class CudaBackend : public BackendImpl {
     if (spec.device.is_cpu()) {
       codegen::cpu::JitStats jit;
       exe->compiled = codegen::cuda::compile_cuda_emulated(
-          plan, codegen::cpu::Jit::for_dir(options.cache_dir), &jit);
+          plan, codegen::cpu::Jit::for_dir(options.cache_dir), options.cache_dir, &jit);
       compiled = jit.source == codegen::cpu::JitStats::Source::compiled;
     } else {
       codegen::cuda::CubinStats cubin;

@@ -54,10 +54,18 @@ CompiledCuda compile_cuda(const plan::Plan& plan, int device_index, const std::s
   return c;
 }
 
-CompiledCuda compile_cuda_emulated(const plan::Plan& plan, cpu::Jit& jit, cpu::JitStats* stats) {
+CompiledCuda compile_cuda_emulated(const plan::Plan& plan, cpu::Jit& jit,
+                                   const std::string& cache_dir, cpu::JitStats* stats) {
   CompiledCuda c;
   c.source = print_cuda(plan);
   c.sites = plan.sites;
+  // What runs on the host must be valid CUDA too: NVRTC compiles it for both targets (cubins
+  // cached, so only a new source costs a compile).
+  if (nvrtc_available()) {
+    cpu::DiskCache cache(cache_dir.empty() ? cpu::default_cache_dir() : cache_dir, ".cubin");
+    for (const char* arch : kVerifiedArchs)
+      load_or_compile_cubin(cache, c.source.code, plan.kernel->name, arch);
+  }
   JAGTILE_CHECK(!c.source.emulated.empty(), << "a kernel without device nests is not compiled");
   c.emulated_code = jit.load(emulation_source(c.source.code), c.source.emulated[0], stats);
   for (const std::string& f : c.source.emulated)

@@ -48,8 +48,14 @@ struct CompiledCuda {
 // For device `device_index` (NVRTC, disk cache in `cache_dir` or the default, driver API).
 CompiledCuda compile_cuda(const plan::Plan& plan, int device_index, const std::string& cache_dir,
                           CubinStats* stats);
-// For the host emulation (the CPU backend's JIT and disk cache).
-CompiledCuda compile_cuda_emulated(const plan::Plan& plan, cpu::Jit& jit, cpu::JitStats* stats);
+// The architectures generated CUDA is compiled for without a GPU (tests, the emulation).
+inline constexpr const char* kVerifiedArchs[] = {"sm_80", "sm_90a"};
+
+// For the host emulation (the CPU backend's JIT and disk cache). Where the build has NVRTC the
+// source is also compiled for kVerifiedArchs (cubins cached in `cache_dir`), so an emulated run
+// proves it valid CUDA; an invalid one is an InternalError with NVRTC's log.
+CompiledCuda compile_cuda_emulated(const plan::Plan& plan, cpu::Jit& jit,
+                                   const std::string& cache_dir, cpu::JitStats* stats);
 
 // Threads per block of a launch, on a GPU and in the emulation (fewer there, so that every
 // spread loop of a test still has more iterations than threads).

@@ -17,9 +17,10 @@ namespace jagtile::codegen::cuda {
 
 namespace {
 
-// Precise math (no --use_fast_math): results stay within the CPU backend's tolerances.
+// Precise math (no --use_fast_math): results stay within the CPU backend's tolerances. Warning
+// 177 ("declared but never referenced") would flag every helper a kernel does not call.
 const std::vector<std::string>& base_options() {
-  static const std::vector<std::string> options = {"-std=c++17"};
+  static const std::vector<std::string> options = {"-std=c++17", "-diag-suppress=177"};
   return options;
 }
 
