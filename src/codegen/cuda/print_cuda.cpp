@@ -264,10 +264,12 @@ class CudaFuncPrinter : public NestPrinter {
     if (s.kind == StmtKind::comment || s.kind == StmtKind::array_decl)
       return NestPrinter::stmt(s, w);
     if (s.kind == StmtKind::nest) {
-      // Only a nest's own outer loops may be spread over the threads.
+      // Only a nest's own outer loops may be spread over the threads; never a diagnosing copy
+      // (it runs only once a check failed), which keeps the sequential order so that the error
+      // reported is the first one, as on the CPU and in the interpreter.
       comment(s, w);
       for (const StmtPtr& child : s.body) {
-        candidate_ = true;
+        candidate_ = s.role != plan::NestRole::diagnose;
         stmt(*child, w);
       }
       candidate_ = false;
