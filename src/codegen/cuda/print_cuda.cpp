@@ -8,8 +8,10 @@
 //    a barrier inside it is reached by all threads.
 //  * "spread" loops: the outer `for` of a loop nest, when each of its iterations writes only its
 //    own positions (array stores indexed by the loop index, tensor stores, locals of its own, or
-//    a boolean |-reduction, combined with __syncthreads_or). Iteration i runs on thread
-//    i mod blockDim.x.
+//    an |-reduction into a flag, combined with __syncthreads_or). Iteration i runs on thread
+//    i mod blockDim.x. Where the nest holds an inner loop that can be shared out too (the tile's
+//    columns, below a jagged loop over rows), the threads take (outer, inner) pairs instead, so
+//    neighbouring threads read neighbouring columns.
 //  * Tile arrays of uniform code live in shared memory, up to a budget; past it (big block
 //    sizes) in the block's slice of a global "tile memory" the launcher allocates. A spread loop is bracketed by barriers;
 //    a write of uniform code to shared or global memory is made by thread 0 between barriers.
@@ -41,8 +43,26 @@ int64_t ctype_bytes(CType t) {
   return t == CType::boolean ? 1 : t == CType::f32 ? 4 : 8;
 }
 
-// Whether the iterations of loop `index` write disjoint positions (see the file comment), and
-// the boolean |-reductions to combine across threads afterwards.
+void collect_vars(const ExprPtr& e, std::set<std::string>& out) {
+  if (!e) return;
+  if (e->kind == ExprKind::var) out.insert(e->name);
+  for (const ExprPtr& a : e->args) collect_vars(a, out);
+}
+
+// Every name a statement list reads (deep).
+void collect_reads(const std::vector<StmtPtr>& body, std::set<std::string>& out) {
+  for (const StmtPtr& s : body) {
+    for (const ExprPtr* e : {&s->value, &s->extent, &s->begin, &s->end, &s->mask})
+      collect_vars(*e, out);
+    for (const ExprPtr& e : s->indices) collect_vars(e, out);
+    collect_reads(s->body, out);
+    collect_reads(s->orelse, out);
+  }
+}
+
+// Whether the iterations of a loop write disjoint positions (see the file comment): every write
+// is to a local of the iteration, to an array position indexed by the loop's index, to a tensor,
+// or an |= into an outer flag that the loop never reads (combined across threads afterwards).
 class SpreadCheck {
  public:
   explicit SpreadCheck(const Stmt& loop) : index_(loop.name) {
@@ -53,6 +73,10 @@ class SpreadCheck {
         ok_ = false;  // sums would need a block reduction: the loop stays uniform
     }
     walk(loop.body);
+    std::set<std::string> reads;
+    collect_reads(loop.body, reads);
+    for (const std::string& v : or_vars_)
+      if (reads.count(v)) ok_ = false;  // a partial flag would be read
   }
   bool ok() const { return ok_; }
   const std::set<std::string>& or_vars() const { return or_vars_; }
@@ -72,8 +96,10 @@ class SpreadCheck {
           local_.insert(s->name);
           break;
         case StmtKind::assign:
-          if (!local_.count(s->name) &&
-              !(or_vars_.count(s->name) && s->update == Update::bit_or))
+          if (local_.count(s->name)) break;
+          if (s->update == Update::bit_or)
+            or_vars_.insert(s->name);
+          else
             ok_ = false;
           break;
         case StmtKind::array_store:
@@ -95,6 +121,40 @@ class SpreadCheck {
   std::set<std::string> or_vars_;
   bool ok_ = true;
 };
+
+// The loop whose iterations a spread loop shares out together with its own (threads over the
+// inner tile dimension as well): the innermost loop of a perfect chain below `outer` (each body
+// lets and then one loop), whose extent no loop of the chain changes and whose iterations write
+// disjoint positions; null when there is none. Iterating (outer, inner) pairs, each with the
+// loops between run in order, computes what the nest does: only the inner loop moved outward,
+// past loops that hold nothing but lets.
+const Stmt* inner_spread_loop(const Stmt& outer) {
+  std::vector<const Stmt*> chain = {&outer};
+  std::set<std::string> varying = {outer.name};
+  const Stmt* found = nullptr;
+  for (const Stmt* cur = &outer;;) {
+    if (cur->body.empty()) break;
+    const Stmt& last = *cur->body.back();
+    bool perfect = last.kind == StmtKind::for_ && last.loop != plan::LoopKind::endpoints &&
+                   last.reductions.empty();
+    for (size_t i = 0; i + 1 < cur->body.size() && perfect; ++i) {
+      const StmtKind k = cur->body[i]->kind;
+      if (k == StmtKind::let)
+        varying.insert(cur->body[i]->name);
+      else if (k != StmtKind::comment)
+        perfect = false;
+    }
+    if (!perfect) break;
+    std::set<std::string> extent_reads;
+    collect_vars(last.extent, extent_reads);
+    bool uniform = true;
+    for (const std::string& v : extent_reads) uniform = uniform && !varying.count(v);
+    if (uniform && SpreadCheck(last).ok() && SpreadCheck(last).or_vars().empty()) found = &last;
+    varying.insert(last.name);
+    cur = &last;
+  }
+  return found;
+}
 
 class CudaFuncPrinter : public NestPrinter {
  public:
@@ -343,6 +403,14 @@ class CudaFuncPrinter : public NestPrinter {
 
   void for_loop(const Stmt& s, Writer& w) override {
     const std::string i = s.name, ext = expr(s.extent);
+    if (&s == collapsed_) {  // one iteration of the inner loop shared out with the outer one
+      w.open("{");
+      w.line("const int64_t " + i + " = " + collapsed_index_ + ";");
+      synced_ = false;
+      loop_body(s, w);
+      w.close();
+      return;
+    }
     const bool spread = spread_candidate_ && spread_depth_ == 0 &&
                         s.loop != plan::LoopKind::endpoints && SpreadCheck(s).ok();
     if (!spread) {
@@ -358,9 +426,23 @@ class CudaFuncPrinter : public NestPrinter {
     }
     SpreadCheck check(s);
     barrier(w);
-    const std::string label = "jt_spread_done" + std::to_string(labels_++);
-    w.open("for (int64_t " + i + " = threadIdx.x; " + i + " < " + ext + "; " + i +
-           " += blockDim.x) {  // spread over the block's threads");
+    const std::string n = std::to_string(labels_++);
+    const std::string label = "jt_spread_done" + n;
+    const Stmt* inner = check.or_vars().empty() ? inner_spread_loop(s) : nullptr;
+    if (inner) {
+      const std::string flat = "jt_flat" + n, inner_n = "jt_inner" + n;
+      w.line("const int64_t " + inner_n + " = " + expr(inner->extent) + ";");
+      w.open("for (int64_t " + flat + " = threadIdx.x; " + flat + " < (" + ext + ") * " + inner_n +
+             "; " + flat + " += blockDim.x) {  // (" + i + ", " + inner->name +
+             ") pairs spread over the block's threads");
+      w.line("const int64_t " + i + " = " + flat + " / " + inner_n + ";");
+      w.line("const int64_t jt_at" + n + " = " + flat + " % " + inner_n + ";");
+      collapsed_ = inner;
+      collapsed_index_ = "jt_at" + n;
+    } else {
+      w.open("for (int64_t " + i + " = threadIdx.x; " + i + " < " + ext + "; " + i +
+             " += blockDim.x) {  // spread over the block's threads");
+    }
     ++spread_depth_;
     const std::string outer_label = fail_label_;
     const bool outer_failed = loop_can_fail_;
@@ -369,6 +451,7 @@ class CudaFuncPrinter : public NestPrinter {
     synced_ = false;
     loop_body(s, w);
     --spread_depth_;
+    collapsed_ = nullptr;
     w.close();
     if (loop_can_fail_) {
       w.line(label + ":;");
@@ -379,7 +462,7 @@ class CudaFuncPrinter : public NestPrinter {
     fail_label_ = outer_label;
     loop_can_fail_ = outer_failed;
     for (const std::string& v : check.or_vars())
-      w.line(v + " = __syncthreads_or(" + v + ") != 0;  // combine the threads' flags");
+      w.line(v + " = __syncthreads_or(" + v + " != 0) != 0;  // combine the threads' flags");
     ends_synced_ = true;
   }
 
@@ -409,6 +492,8 @@ class CudaFuncPrinter : public NestPrinter {
   int labels_ = 0;
   std::string fail_label_;
   mutable bool loop_can_fail_ = false;
+  const Stmt* collapsed_ = nullptr;  // the inner loop of the spread pair being printed
+  std::string collapsed_index_;
   int64_t shared_bytes_ = 0;
   int64_t global_bytes_ = 0;
   std::string unsupported_;
