@@ -66,7 +66,8 @@ TEST_P(ExampleOnEmulatedCuda, MatchesInterpreterOverGrid) {
     for (size_t i = 0; i < want.size(); ++i) {
       // Rows outside every item are unspecified (`empty` outputs): compare the written rows.
       std::vector<uint8_t> rows = i < ref.size() ? ref[i].rows : std::vector<uint8_t>{};
-      Comparison c = compare_tensors(cuda.outputs[i], want[i], info->tolerance(want[i].dtype()), rows);
+      Comparison c =
+          compare_tensors(cuda.outputs[i], want[i], info->tolerance(want[i].dtype()), rows);
       EXPECT_TRUE(c.ok) << "output " << i << " vs interpreter: " << c.mismatch;
     }
   }

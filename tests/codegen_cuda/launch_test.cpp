@@ -2,6 +2,8 @@
 // (checked against the host executor's own values, and against the size the generated code
 // static_asserts), the launch grid, the cubin cache's keys, and the cache's handling of corrupt
 // and truncated entries.
+#include "codegen/cuda/launch.h"
+
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -10,7 +12,6 @@
 
 #include "../codegen/codegen_helpers.h"
 #include "codegen/cuda/backend.h"
-#include "codegen/cuda/launch.h"
 #include "codegen/cuda/nvrtc.h"
 #include "cuda_test_util.h"
 #include "plan/planner.h"

@@ -35,8 +35,8 @@ TEST(Nvrtc, AvailableUnlessCudaSwitchedOff) {
 
 TEST(Nvrtc, ReportsTheLogOfInvalidSource) {
   if (!nvrtc_expected_or_fail()) GTEST_SKIP() << "CUDA switched off (-DJAGTILE_ENABLE_CUDA=OFF)";
-  auto out = nvrtc_compile("extern \"C\" __global__ void k() { undeclared_name = 1; }", "bad",
-                           "sm_80");
+  auto out =
+      nvrtc_compile("extern \"C\" __global__ void k() { undeclared_name = 1; }", "bad", "sm_80");
   EXPECT_FALSE(out.ok);
   EXPECT_NE(out.log.find("undeclared_name"), std::string::npos) << out.log;
 }
@@ -67,8 +67,8 @@ TEST_P(ExampleCudaCompiles, ForSm80AndSm90a) {
     for (const char* arch : codegen::cuda::kVerifiedArchs) {
       codegen::cuda::CubinStats stats;
       try {
-        std::string cubin = codegen::cuda::load_or_compile_cubin(cache, code, info->kernel, arch,
-                                                                  &stats);
+        std::string cubin =
+            codegen::cuda::load_or_compile_cubin(cache, code, info->kernel, arch, &stats);
         EXPECT_GT(cubin.size(), 0u);
       } catch (const std::exception& e) {
         ADD_FAILURE() << dtype_name(values) << (checked ? ", checked" : ", unchecked") << ", "

@@ -165,10 +165,9 @@ std::string NestPrinter::expr(const ExprPtr& e) const {
     case ExprKind::load: {
       size_t rank = e->args.size() - (e->has_mask ? 1 : 0);
       std::vector<ExprPtr> idx(e->args.begin(), e->args.begin() + rank);
-      std::string ld =
-          from_storage("((const " + std::string(storage_ctype(e->from)) + "*)" +
-                           capture(e->ival) + ".data)[" + address(e->ival, idx) + "]",
-                       e->from);
+      std::string ld = from_storage("((const " + std::string(storage_ctype(e->from)) + "*)" +
+                                        capture(e->ival) + ".data)[" + address(e->ival, idx) + "]",
+                                    e->from);
       ld = convert(ld, e->from, e->dtype);
       if (!e->has_mask) return ld;
       return "(" + expr(e->args.back()) + " ? " + ld + " : (" + compute_ctype(e->dtype) + ")0)";
@@ -198,7 +197,7 @@ std::string NestPrinter::expr(const ExprPtr& e) const {
 }
 
 std::string NestPrinter::update(const std::string& target, Update u, const std::string& value,
-                          CType type) {
+                                CType type) {
   switch (u) {
     case Update::none:
       return target + " = " + value + ";";
@@ -226,7 +225,6 @@ void NestPrinter::comment(const Stmt& s, Writer& w) {
     text = trim(k_.source_lines[size_t(last_line_ - 1)]);
   w.line("// line " + std::to_string(last_line_) + (text.empty() ? "" : ": " + text));
 }
-
 
 void NestPrinter::stmts(const std::vector<StmtPtr>& list, Writer& w) {
   for (const StmtPtr& s : list) stmt(*s, w);
@@ -277,8 +275,8 @@ void NestPrinter::stmt(const Stmt& s, Writer& w) {
     case StmtKind::comment:
       return w.line("// " + s.name);
     case StmtKind::let:
-      return w.line("const " + std::string(c_type(s.ctype)) + " " + s.name + " = " +
-                    expr(s.value) + ";");
+      return w.line("const " + std::string(c_type(s.ctype)) + " " + s.name + " = " + expr(s.value) +
+                    ";");
     case StmtKind::decl:
       return w.line(std::string(c_type(s.ctype)) + " " + s.name + " = " + expr(s.value) + ";");
     case StmtKind::assign:

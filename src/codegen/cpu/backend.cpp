@@ -10,8 +10,7 @@
 
 namespace jagtile::codegen::cpu {
 
-void raise_nest_error(const ir::Kernel& k, const std::vector<plan::Site>& sites,
-                      const JtError& e) {
+void raise_nest_error(const ir::Kernel& k, const std::vector<plan::Site>& sites, const JtError& e) {
   JAGTILE_CHECK(e.site >= 0 && size_t(e.site) < sites.size(), << "generated kernel '" << k.name
                                                               << "' reported failure " << e.code
                                                               << " at unknown site " << e.site);

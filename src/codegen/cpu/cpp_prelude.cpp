@@ -2,8 +2,8 @@
 // shared with the CUDA printer (common/c_helpers.cpp: 16-bit float conversions, Python integer
 // division, NaN-propagating max / min, a vectorisable expf), heap arrays and the error recorder.
 // All small inline functions so the host compiler can vectorise the loops that call them.
-#include "codegen/cpu/abi.h"
 #include "codegen/common/c_text.h"
+#include "codegen/cpu/abi.h"
 #include "codegen/cpu/print_cpp.h"
 
 namespace jagtile::codegen::cpu {

@@ -1,8 +1,8 @@
 // The disk cache of compiled kernels (the CPU backend's shared objects, the CUDA backend's
-// cubins). One file per entry, `<dir>/<key><extension>`: the compiled bytes followed by a fixed trailer (magic, key, payload size,
-// payload checksum), published atomically (temporary file in the same directory, fsync,
-// rename). An entry is loaded only after its trailer and checksum verify, so a truncated,
-// corrupt or foreign file is rebuilt, never handed to dlopen.
+// cubins). One file per entry, `<dir>/<key><extension>`: the compiled bytes followed by a fixed
+// trailer (magic, key, payload size, payload checksum), published atomically (temporary file in the
+// same directory, fsync, rename). An entry is loaded only after its trailer and checksum verify, so
+// a truncated, corrupt or foreign file is rebuilt, never handed to dlopen.
 #pragma once
 
 #include <cstdint>

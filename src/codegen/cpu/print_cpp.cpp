@@ -2,9 +2,8 @@
 // the frame of captured host values per device nest, and the file around them.
 #include "codegen/cpu/print_cpp.h"
 
-
-#include "codegen/cpu/abi.h"
 #include "codegen/common/c_printer.h"
+#include "codegen/cpu/abi.h"
 
 namespace jagtile::codegen::cpu {
 
@@ -79,7 +78,6 @@ class FuncPrinter : public NestPrinter {
     return w.str();
   }
 
-
  private:
   // ---- the statements C++ prints its own way ----
   void array_decl(const Stmt& s, Writer& w) override {
@@ -109,8 +107,8 @@ class FuncPrinter : public NestPrinter {
       if (s.loop == plan::LoopKind::simd) {
         std::string pragma = "#pragma omp simd";
         for (const plan::Reduction& r : s.reductions)
-          pragma += std::string(" reduction(") + (r.op == Update::bit_or ? "|" : "+") + ":" +
-                    r.var + ")";
+          pragma +=
+              std::string(" reduction(") + (r.op == Update::bit_or ? "|" : "+") + ":" + r.var + ")";
         w.line(pragma);
       }
       w.open("for (int64_t " + s.name + " = 0; " + s.name + " < " + ext + "; ++" + s.name + ") {");

@@ -42,8 +42,8 @@ CompiledCuda compile_cuda(const plan::Plan& plan, int device_index, const std::s
   c.sites = plan.sites;
   c.device_index = device_index;
   if (std::string why = driver_unavailable_reason(device_index); !why.empty())
-    throw UserError("kernel '" + plan.kernel->name + "' cannot run on cuda:" +
-                        std::to_string(device_index) + ": " + why,
+    throw UserError("kernel '" + plan.kernel->name +
+                        "' cannot run on cuda:" + std::to_string(device_index) + ": " + why,
                     "run on a machine with an NVIDIA GPU and driver, or use --backend cpu");
   const std::string arch = device_arch(device_index);
   cpu::DiskCache cache(cache_dir.empty() ? cpu::default_cache_dir() : cache_dir, ".cubin");
@@ -93,9 +93,10 @@ void run_cuda_nest(const CompiledCuda& compiled, const host::HostProgram& progra
     JAGTILE_CHECK(compiled.module, << "generated CUDA launched without a module");
     auto* device_error = reinterpret_cast<JtError*>(compiled.module->scratch());
     std::vector<unsigned char> frame = pack_frame(layout, program, nest, env, bounds, device_error);
-    const LaunchGrid grid = launch_grid(bounds.programs, compiled.resident_blocks, kThreadsPerBlock);
-    compiled.module->launch(k, frame, bounds.programs, grid.blocks, grid.threads,
-                            tile_bytes, &error, sizeof error);
+    const LaunchGrid grid =
+        launch_grid(bounds.programs, compiled.resident_blocks, kThreadsPerBlock);
+    compiled.module->launch(k, frame, bounds.programs, grid.blocks, grid.threads, tile_bytes,
+                            &error, sizeof error);
   }
   if (error.code != JT_OK) cpu::raise_nest_error(*program.kernel, compiled.sites, error);
 }

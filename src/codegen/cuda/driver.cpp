@@ -84,8 +84,8 @@ void check(CUresult r, const char* what) {
   if (r == 0) return;
   const char* s = nullptr;
   if (driver().cuGetErrorString) driver().cuGetErrorString(r, &s);
-  throw UserError(std::string("CUDA driver call ") + what + " failed: " + (s ? s : "error " +
-                                                                                  std::to_string(r)),
+  throw UserError(std::string("CUDA driver call ") + what +
+                      " failed: " + (s ? s : "error " + std::to_string(r)),
                   "check the GPU with nvidia-smi; `--backend cpu` runs the kernel on the CPU");
 }
 

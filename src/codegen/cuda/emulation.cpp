@@ -12,7 +12,8 @@ namespace jagtile::codegen::cuda {
 
 namespace {
 
-const char* kEmulationHeader = R"JT(// ---- jagtile CUDA host emulation (src/codegen/cuda/emulation.cpp) ----
+const char* kEmulationHeader =
+    R"JT(// ---- jagtile CUDA host emulation (src/codegen/cuda/emulation.cpp) ----
 #define JAGTILE_CUDA_EMULATION 1
 #include <math.h>
 #include <stdint.h>

@@ -57,8 +57,8 @@ NvrtcOutput nvrtc_compile(const std::string& source, const std::string& name,
   const auto start = std::chrono::steady_clock::now();
   NvrtcOutput out;
   nvrtcProgram prog = nullptr;
-  nvrtcResult r = nvrtcCreateProgram(&prog, source.c_str(), (name + ".cu").c_str(), 0, nullptr,
-                                     nullptr);
+  nvrtcResult r =
+      nvrtcCreateProgram(&prog, source.c_str(), (name + ".cu").c_str(), 0, nullptr, nullptr);
   JAGTILE_CHECK(r == NVRTC_SUCCESS, << "nvrtcCreateProgram: " << nvrtcGetErrorString(r));
   std::vector<std::string> opts = base_options();
   opts.push_back("--gpu-architecture=" + std::string(ptx ? "compute" : "sm") +
@@ -98,11 +98,11 @@ std::string nvrtc_version() {
 }
 
 NvrtcOutput nvrtc_compile(const std::string&, const std::string&, const std::string&, bool) {
-  throw UserError(
-      "this jagtile was built without NVRTC, so it cannot compile generated CUDA",
-      cuda_switched_off()
-          ? "rebuild with -DJAGTILE_ENABLE_CUDA=ON and the CUDA toolkit installed"
-          : "install the CUDA toolkit (nvcc, NVRTC) and rebuild; CMake finds it in /usr/local/cuda");
+  throw UserError("this jagtile was built without NVRTC, so it cannot compile generated CUDA",
+                  cuda_switched_off()
+                      ? "rebuild with -DJAGTILE_ENABLE_CUDA=ON and the CUDA toolkit installed"
+                      : "install the CUDA toolkit (nvcc, NVRTC) and rebuild; CMake finds it in "
+                        "/usr/local/cuda");
 }
 
 #endif

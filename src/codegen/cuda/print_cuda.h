@@ -36,14 +36,14 @@ struct SizedArray {
 };
 
 struct CudaSource {
-  std::string code;                    // the CUDA translation unit
-  std::vector<std::string> kernels;    // the __global__ entry of each device nest, by index
-  std::vector<std::string> emulated;   // its host entry when compiled against cuda_emulation.h
-  std::vector<int64_t> shared_bytes;   // static shared memory of each kernel
+  std::string code;                   // the CUDA translation unit
+  std::vector<std::string> kernels;   // the __global__ entry of each device nest, by index
+  std::vector<std::string> emulated;  // its host entry when compiled against cuda_emulation.h
+  std::vector<int64_t> shared_bytes;  // static shared memory of each kernel
   // Global tile memory each block of a kernel needs: fixed bytes, plus each sized array's.
   std::vector<int64_t> global_tile_bytes;
   std::vector<std::vector<SizedArray>> sized_arrays;
-  std::vector<FrameLayout> frames;     // each kernel's frame
+  std::vector<FrameLayout> frames;  // each kernel's frame
 };
 
 // Threads per block the kernels are compiled for at most (__launch_bounds__).
