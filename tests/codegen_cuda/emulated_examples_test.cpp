@@ -86,3 +86,40 @@ TEST(ExampleOnEmulatedCudaList, CoversEveryBundledExample) {
 
 }  // namespace
 }  // namespace jagtile::testing
+
+namespace jagtile::testing {
+namespace {
+
+// An in-place update that reads the next element: the tile is read before any of it is stored
+// (the plan loads it into a tile array first; a loop that loaded and stored one tensor would not
+// be spread), and each element takes its right neighbour's old value, as in the interpreter,
+// although the emulation's threads run in reverse order.
+TEST(EmulatedCudaInPlace, ShiftedInPlaceUpdateMatchesTheInterpreter) {
+  EmulationOn emulation;
+  const char* source = R"PY(import torch
+import helion.language as hl
+
+def shift_left(x: torch.Tensor) -> torch.Tensor:
+    (n,) = x.size()
+    for t in hl.tile(n - 1):
+        x[t] = x[t.index + 1]
+    return x
+)PY";
+  Program p = Program::from_source(source, "shift.py");
+  auto input = [] {
+    std::vector<double> v;
+    for (int i = 0; i < 50; ++i) v.push_back(double(i));
+    return Tensor::from_doubles({50}, v, DType::f32);
+  };
+  Options interp;
+  interp.backend = Backend::interp;
+  Tensor want = p.call("shift_left", {{"x", input()}}, interp).outputs.at(0);
+  Tensor got = p.call("shift_left", {{"x", input()}}, cuda_options()).outputs.at(0);
+  Comparison c = compare_tensors(got, want, Tolerance{});
+  EXPECT_TRUE(c.ok) << c.mismatch;
+  EXPECT_EQ(got.data<float>()[0], 1.0f);
+  EXPECT_EQ(got.data<float>()[48], 49.0f);
+}
+
+}  // namespace
+}  // namespace jagtile::testing

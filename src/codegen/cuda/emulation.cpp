@@ -2,10 +2,12 @@
 // below is prepended to a generated file, which then compiles with the CPU backend's JIT.
 //
 // Model: blocks run one after another (so a `__shared__` array, a function-local static here, is
-// one block's); the threads of a block are host threads. __syncthreads and __syncthreads_or are
-// a barrier over the block's live threads. A thread that arrives at a barrier after another
-// thread of its block has returned is a divergence bug of the generated code (a real GPU may
-// hang or skip the barrier): the launch reports it instead of hiding it.
+// one block's); the threads of a block are host threads that take turns, one at a time, from the
+// highest index down in every phase between barriers: runs are deterministic, and a race (a
+// thread reading in one phase what another writes in it) reads the late value and shows. A
+// thread that arrives at a barrier after another thread of its block has returned is a
+// divergence bug of the generated code (a real GPU may hang or skip the barrier): the launch
+// reports it instead of hiding it.
 #include "codegen/cuda/emulation.h"
 
 namespace jagtile::codegen::cuda {
@@ -36,47 +38,70 @@ struct dim3 {
 
 namespace jt_emu {
 
-// A barrier over the live threads of one block that also ORs a predicate (__syncthreads_or).
-class Barrier {
+// One block's threads, run one at a time: in each phase (the code between two barriers) the
+// threads take turns from the highest index down, each running until its next barrier or its
+// return. So a run is deterministic, and code whose threads race (one reads what another
+// writes in the same phase) reads the late value, whatever the order it was written for.
+// Barriers OR a predicate (__syncthreads_or). A thread reaching a barrier after another thread
+// of its block returned, or returning while others wait, is a divergence.
+class Block {
  public:
-  explicit Barrier(int threads) : live_(threads) {}
-  int arrive_and_wait(int predicate) {
+  explicit Block(int threads)
+      : live_(size_t(threads), true), arrived_(size_t(threads), false), turn_(threads - 1) {}
+  void start(int t) {
+    std::unique_lock<std::mutex> lock(m_);
+    cv_.wait(lock, [&] { return turn_ == t; });
+  }
+  int barrier(int t, int predicate) {
     std::unique_lock<std::mutex> lock(m_);
     if (exited_ > 0) diverged_ = true;
     acc_ |= predicate != 0;
+    arrived_[size_t(t)] = true;
     const unsigned long gen = generation_;
-    if (++arrived_ == live_) {
-      publish();
-    } else {
-      cv_.wait(lock, [&] { return generation_ != gen; });
-    }
+    pass_turn(t);
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return generation_ != gen && turn_ == t; });
     return result_;
   }
-  // A thread returned from the kernel.
-  void exit() {
-    std::lock_guard<std::mutex> lock(m_);
-    --live_;
+  void exit(int t) {
+    std::unique_lock<std::mutex> lock(m_);
+    live_[size_t(t)] = false;
     ++exited_;
-    if (arrived_ > 0) {
-      diverged_ = true;  // others wait at a barrier this thread never reaches
-      if (arrived_ == live_) publish();
-    }
+    for (bool a : arrived_) diverged_ = diverged_ || a;  // others wait at a barrier
+    pass_turn(t);
+    cv_.notify_all();
   }
   bool diverged() const { return diverged_; }
 
  private:
-  void publish() {
-    result_ = acc_;
-    acc_ = 0;
-    arrived_ = 0;
-    ++generation_;
-    cv_.notify_all();
+  // The next live thread below `t` that has not reached the barrier runs; when there is none,
+  // the phase ends and the highest live thread starts the next one.
+  void pass_turn(int t) {
+    for (int u = t - 1; u >= 0; --u) {
+      if (live_[size_t(u)] && !arrived_[size_t(u)]) {
+        turn_ = u;
+        return;
+      }
+    }
+    bool any = false;
+    for (size_t u = 0; u < arrived_.size(); ++u) {
+      any = any || arrived_[u];
+      arrived_[u] = false;
+    }
+    if (any) {
+      result_ = acc_;
+      acc_ = 0;
+      ++generation_;
+    }
+    turn_ = -1;
+    for (int u = int(live_.size()) - 1; u >= 0 && turn_ < 0; --u)
+      if (live_[size_t(u)]) turn_ = u;
   }
   std::mutex m_;
   std::condition_variable cv_;
-  int live_;
+  std::vector<bool> live_, arrived_;
+  int turn_;
   int exited_ = 0;
-  int arrived_ = 0;
   int acc_ = 0;
   int result_ = 0;
   unsigned long generation_ = 0;
@@ -85,7 +110,7 @@ class Barrier {
 
 inline thread_local dim3 thread_index;
 inline thread_local dim3 block_index;
-inline thread_local Barrier* block_barrier = nullptr;
+inline thread_local Block* current_block = nullptr;
 inline dim3 grid_dim;
 inline dim3 block_dim;
 
@@ -96,19 +121,20 @@ int launch(int blocks, int threads, const Kernel& kernel) {
   block_dim = dim3{unsigned(threads), 1, 1};
   bool diverged = false;
   for (int b = 0; b < blocks; ++b) {
-    Barrier barrier(threads);
+    Block block(threads);
     std::vector<std::thread> pool;
     for (int t = 0; t < threads; ++t) {
       pool.emplace_back([&, t] {
         thread_index = dim3{unsigned(t), 0, 0};
         block_index = dim3{unsigned(b), 0, 0};
-        block_barrier = &barrier;
+        current_block = &block;
+        block.start(t);
         kernel();
-        barrier.exit();
+        block.exit(t);
       });
     }
     for (std::thread& th : pool) th.join();
-    diverged = diverged || barrier.diverged();
+    diverged = diverged || block.diverged();
   }
   return diverged ? 2 : 0;
 }
@@ -120,9 +146,9 @@ int launch(int blocks, int threads, const Kernel& kernel) {
 #define blockDim (::jt_emu::block_dim)
 #define gridDim (::jt_emu::grid_dim)
 
-inline void __syncthreads() { jt_emu::block_barrier->arrive_and_wait(0); }
+inline void __syncthreads() { jt_emu::current_block->barrier(int(threadIdx.x), 0); }
 inline int __syncthreads_or(int predicate) {
-  return jt_emu::block_barrier->arrive_and_wait(predicate);
+  return jt_emu::current_block->barrier(int(threadIdx.x), predicate);
 }
 inline unsigned long long atomicAdd(unsigned long long* p, unsigned long long v) {
   return __atomic_fetch_add(p, v, __ATOMIC_ACQ_REL);

@@ -50,6 +50,13 @@ void collect_vars(const ExprPtr& e, std::set<std::string>& out) {
   for (const ExprPtr& a : e->args) collect_vars(a, out);
 }
 
+// The captures of the tensors an expression loads from.
+void collect_loads(const ExprPtr& e, std::set<int64_t>& out) {
+  if (!e) return;
+  if (e->kind == ExprKind::load) out.insert(e->ival);
+  for (const ExprPtr& a : e->args) collect_loads(a, out);
+}
+
 // Every name a statement list reads (deep).
 void collect_reads(const std::vector<StmtPtr>& body, std::set<std::string>& out) {
   for (const StmtPtr& s : body) {
@@ -62,8 +69,10 @@ void collect_reads(const std::vector<StmtPtr>& body, std::set<std::string>& out)
 }
 
 // Whether the iterations of a loop write disjoint positions (see the file comment): every write
-// is to a local of the iteration, to an array position indexed by the loop's index, to a tensor,
-// or an |= into an outer flag that the loop never reads (combined across threads afterwards).
+// is to a local of the iteration, to an array position indexed by the loop's index, to a tensor
+// the loop does not also load, or an |= into an outer flag that the loop never reads (combined
+// across threads afterwards). Stores to one tensor position from two iterations (a scatter with
+// repeated indices) are not detected: their order is unspecified, as on any GPU.
 class SpreadCheck {
  public:
   explicit SpreadCheck(const Stmt& loop) : index_(loop.name) {
@@ -78,6 +87,10 @@ class SpreadCheck {
     collect_reads(loop.body, reads);
     for (const std::string& v : or_vars_)
       if (reads.count(v)) ok_ = false;  // a partial flag would be read
+    // A tensor the loop both loads and stores (an in-place update, maybe shifted) could be read
+    // by one thread after another stored it: such a loop keeps the sequential order.
+    for (int64_t t : stored_)
+      if (loaded_.count(t)) ok_ = false;
   }
   bool ok() const { return ok_; }
   const std::set<std::string>& or_vars() const { return or_vars_; }
@@ -109,9 +122,15 @@ class SpreadCheck {
         case StmtKind::array_fill:
           if (!local_.count(s->name)) ok_ = false;
           break;
+        case StmtKind::tensor_store:
+          stored_.insert(s->ival);
+          break;
         default:
           break;
       }
+      for (const ExprPtr* e : {&s->value, &s->extent, &s->begin, &s->end, &s->mask})
+        collect_loads(*e, loaded_);
+      for (const ExprPtr& e : s->indices) collect_loads(e, loaded_);
       walk(s->body);
       walk(s->orelse);
     }
@@ -120,6 +139,7 @@ class SpreadCheck {
   std::string index_;
   std::set<std::string> local_;
   std::set<std::string> or_vars_;
+  std::set<int64_t> stored_, loaded_;
   bool ok_ = true;
 };
 
