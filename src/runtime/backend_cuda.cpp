@@ -51,7 +51,7 @@ class CudaBackend : public BackendImpl {
     return device == Device::Kind::cuda || (device == Device::Kind::cpu && emulation_requested());
   }
   std::string impl_label(Device device) const override {
-    return device.is_cpu() ? "cuda-emulated" : "generic-cuda";
+    return device.is_cpu() && emulation_requested() ? "cuda-emulated" : "generic-cuda";
   }
   std::string why_not(const Specialisation& spec) const override {
     if (spec.host.nests.empty()) return {};
