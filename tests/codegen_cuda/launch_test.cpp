@@ -208,3 +208,23 @@ TEST(CubinCache, InvalidSourceIsAnInternalErrorWithTheNvrtcLog) {
 
 }  // namespace
 }  // namespace jagtile::testing
+
+namespace jagtile::testing {
+namespace {
+
+// The driver is opened at run time: where it is missing the reason names it (and nothing else
+// fails); where it is present, the device's architecture is what NVRTC gets.
+TEST(Driver, SaysWhyItCannotLoadOrNamesTheArchitecture) {
+  const std::string why = codegen::cuda::driver_unavailable_reason(0);
+  if (why.empty()) {
+    EXPECT_EQ(codegen::cuda::device_arch(0).rfind("sm_", 0), 0u);
+    EXPECT_GT(codegen::cuda::device_multiprocessors(0), 0);
+  } else {
+    EXPECT_TRUE(why.find("libcuda.so.1") != std::string::npos ||
+                why.find("CUDA device") != std::string::npos)
+        << why;
+  }
+}
+
+}  // namespace
+}  // namespace jagtile::testing
