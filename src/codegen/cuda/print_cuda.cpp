@@ -243,8 +243,8 @@ class CudaFuncPrinter : public NestPrinter {
     *emulated = *kernel + "_emulated";
     w.line("#ifdef JAGTILE_CUDA_EMULATION");
     w.line(
-        "// The same kernel on the host (cuda_emulation.h): blocks in turn, threads as host "
-        "threads.");
+        "// The same kernel on the host (codegen/cuda/emulation.h): blocks in turn, threads as "
+        "host threads taking turns.");
     w.open("extern \"C\" int " + *emulated +
            "(const void* frame, int64_t programs, int blocks, int threads, int64_t tile_bytes) {");
     w.line(frame + " F;");
@@ -325,8 +325,8 @@ class CudaFuncPrinter : public NestPrinter {
     for (size_t i = 0; i < sized_.size(); ++i) {
       const std::string name = "jt_sized" + std::to_string(i);
       w.line("const int64_t " + name + " = " + at + ";  // " + sized_[i].array);
-      at = name + " + (" + expr(sized_[i].count) + " * " + std::to_string(sized_[i].bytes) +
-           " + 15) / 16 * 16";
+      at = name + " + (jt_max64(" + expr(sized_[i].count) + ", 0) * " +
+           std::to_string(sized_[i].bytes) + " + 15) / 16 * 16";
     }
     w.line("unsigned char* const jt_fixed_tiles = jt_tiles + " + at + ";");
     w.line("(void)jt_fixed_tiles;");
