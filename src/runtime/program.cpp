@@ -166,7 +166,8 @@ DispatchDecision Program::explain(const std::string& kernel_name, const ArgMap& 
                           : s.state().backend                     ? s.state().backend->id()
                                                                   : Backend::cpu;
     *code_text = s.source(shown);
-    if (code_text->empty()) *code_text = s.source(Backend::cpu);
+    // CUDA asked for but not printable (its why_not) shows nothing rather than C++ in its place.
+    if (code_text->empty() && shown != Backend::cuda) *code_text = s.source(Backend::cpu);
   }
   return s.decision();
 }
