@@ -11,17 +11,8 @@ cd "$(dirname "$0")/.."
 case "$build" in /*) ;; *) build="$PWD/$build" ;; esac
 start=$(date +%s)
 
-if [ ! -x "$venv/bin/python" ]; then
-  if ! python3 -m venv "$venv"; then
-    echo "python_tests: 'python3 -m venv' failed: install python3-venv (apt-get install python3-venv)" >&2
-    exit 1
-  fi
-fi
+scripts/python_venv.sh "$venv"
 pip=("$venv/bin/python" -m pip --disable-pip-version-check -q)
-"${pip[@]}" install numpy pytest scikit-build-core nanobind
-if ! "${pip[@]}" install "torch>=2.3"; then
-  echo "python_tests: torch could not be installed; the torch tests will be skipped" >&2
-fi
 t_deps=$(date +%s)
 
 # Build with the C++ build's own folder and generator, so the libraries are not compiled twice.

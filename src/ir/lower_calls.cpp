@@ -543,6 +543,11 @@ LVal Lowerer::method(const LVal& self_lv, const std::string& name, const ast::Ex
     }
     if (name == "dim") return LVal::of(const_int(t.rank, loc_of(e.pos)));
     if (name == "view" || name == "reshape") {
+      // A view is host work (new sizes over the same memory); device code indexes tensors.
+      if (in_device())
+        fail(e.pos, "'." + name + "()' of a whole tensor inside a device loop",
+             "views are host operations: take it before the first hl.tile loop "
+             "(x_flat = x.view(-1)) and use that name inside the loop");
       std::vector<NodePtr> sizes = host_sizes(e, 0);
       int inferred = 0;
       for (const NodePtr& s : sizes)

@@ -89,6 +89,8 @@ const Case kCases[] = {
      "torch.where on a whole tensor is not supported"},
     {"BitwiseOnFloat", true, "w = (v > 0) & 1.5", "bitwise operators (& | ^) need integer or bool"},
     {"TwoInferredViewDims", false, "y = x.view(-1, -1)", "only one dimension of a view can be -1"},
+    {"ViewInsideDeviceLoop", true, "w = x.view(-1)",
+     "'.view()' of a whole tensor inside a device loop"},
     {"HostReadWithTooFewIndices", false, "y = x[0]",
      "reading a tensor on the host needs one integer index per dimension"},
     {"HostFloatIndex", false, "y = offsets[f]", "a host index must be an integer"},

@@ -1,0 +1,430 @@
+#!/usr/bin/env python3
+"""cpu_peers: jagtile, called through the Python package, against what a PyTorch user calls
+today for the same jagged op, on the same tensors, in one process.
+
+    .venv/bin/python bench/peers/cpu_peers.py --out bench/results/cpu_peers   # table, JSON, PNG
+
+Kernels: the bundled examples (examples/*.py) with every item on all its columns, so each peer
+computes exactly what the kernel does. Peers, where the op has one:
+    torch-segment-reduce   torch.segment_reduce(values, op, offsets=...)
+    torch-nested           a jagged-layout nested tensor (torch.nested.nested_tensor_from_jagged)
+    torch-index-add        out.index_add_(0, item_of_row, values) (item ids precomputed, untimed)
+    torch-padded           pad to [B, max_len, M] (torch.nested.to_padded_tensor), dense op, mask
+    torch-loop             the op per item, in a Python loop over items
+    numpy                  np.add.reduceat and friends, or a per-item loop
+    fbgemm                 torch.ops.fbgemm.* CPU jagged ops (package fbgemm-gpu-cpu), if installed
+Each peer's output is checked against jagtile's before it is timed; a peer that differs, or that
+torch does not support on the CPU, is reported as such and not timed.
+
+Timing: all implementations of a case are timed round-robin (interleaved), --rounds calls each;
+medians. % of peak = (minimum bytes moved / median time) / streaming-read bandwidth, where the
+streaming read is torch.sum over a 512 MiB float32 buffer, measured in the same run with the same
+threads. jagged_dense_bmm and attention also report GFLOP/s (useful FLOPs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import jagtile
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+
+
+# ---------------------------------------------------------------- data
+
+
+def lengths_for(dist: str, batch: int, max_len: int, rng: np.random.Generator) -> np.ndarray:
+    """Item lengths, as jagtile's datagen draws them (src/testing/datagen.cpp)."""
+    if dist == "uniform":
+        return rng.integers(0, max_len + 1, size=batch)
+    if dist == "zipf":  # Pareto-tailed: most items short, a few at max_len
+        x_min = max(1.0, max_len / 64.0)
+        raw = x_min * np.power(1.0 - rng.random(batch), -1.0 / 1.1) - 1.0
+        return np.clip(raw.astype(np.int64), 0, max_len)
+    raise SystemExit(f"unknown --dist '{dist}' (uniform, zipf)")
+
+
+class Case:
+    """One kernel on one length distribution: tensors, byte and FLOP counts, item structure."""
+
+    def __init__(self, name, dist, batch, features, max_len, seed):
+        rng = np.random.default_rng(seed)
+        self.name, self.dist = name, dist
+        if name == "jagged_dense_bmm":  # the issue's matmul shape keeps the weights small
+            features = min(features, 64)
+        lengths = lengths_for(dist, batch, max_len, rng)
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        n = int(offsets[-1])
+        self.lengths = torch.from_numpy(lengths)
+        self.offsets = torch.from_numpy(offsets)
+        self.values = torch.from_numpy(rng.standard_normal((n, features), dtype=np.float32))
+        self.batch, self.features, self.max_len = batch, features, max_len
+        self.rows = n
+        self.item_of_row = torch.repeat_interleave(torch.arange(batch), self.lengths)
+        self.args: dict = {"x_values": self.values, "x_offsets": self.offsets}
+        out_elems = batch * features
+        self.flops = 0
+        if name == "jagged_mean":
+            self.args["x_feature_counts"] = torch.full((batch,), features, dtype=torch.int64)
+        elif name == "jagged_layer_norm":
+            self.args["eps"] = 1e-6
+            out_elems = n * features
+        elif name == "jagged_softmax":
+            out_elems = n * features
+        elif name == "jagged_dense_add":
+            self.padded_len = max_len
+            y = rng.standard_normal((batch, max_len, features), dtype=np.float32)
+            self.args["y"] = torch.from_numpy(y)
+            out_elems = y.size
+        elif name == "jagged_dense_bmm":
+            k = features
+            self.args["weight"] = torch.from_numpy(rng.standard_normal((batch, features, k), dtype=np.float32))
+            self.args["bias"] = torch.from_numpy(rng.standard_normal((batch, k), dtype=np.float32))
+            out_elems = n * k
+            self.flops = 2 * n * features * k
+        in_bytes = sum(int(a.numel() * a.element_size()) for a in self.args.values() if isinstance(a, torch.Tensor))
+        self.bytes = in_bytes + out_elems * 4
+
+
+# ---------------------------------------------------------------- peers per kernel
+
+
+def njt(case):
+    return torch.nested.nested_tensor_from_jagged(case.values, case.offsets)
+
+
+def padded(case, fill=0.0):
+    return torch.nested.to_padded_tensor(njt(case), fill, output_size=(case.batch, case.max_len, case.features))
+
+
+def row_mask(case):
+    return (torch.arange(case.max_len)[None, :] < case.lengths[:, None])[:, :, None]
+
+
+def per_item(case, fn):
+    x, o = case.values, case.offsets.tolist()
+    return [fn(x[o[b]:o[b + 1]]) for b in range(case.batch)]
+
+
+def np_reduceat(case, ufunc, empty_value):
+    x = case.values.numpy()
+    starts = case.offsets.numpy()[:-1]
+    nonempty = case.lengths.numpy() > 0
+    out = np.full((case.batch, case.features), empty_value, dtype=np.float32)
+    if nonempty.any():  # reduceat reads a row even for an empty segment: reduce the others only
+        out[nonempty] = ufunc.reduceat(x, starts[nonempty], axis=0)
+    return torch.from_numpy(out)
+
+
+def fbgemm_op(name):
+    try:
+        import fbgemm_gpu  # noqa: F401  (registers torch.ops.fbgemm)
+    except Exception:
+        return None
+    return getattr(torch.ops.fbgemm, name, None)
+
+
+# Peers not run at all, with the measured reason (they would take the benchmark's whole budget).
+SKIPPED = {
+    ("torch-nested", "jagged_sum"): "sum over the jagged dim of a nested tensor on the CPU: 23.8 s for "
+                                    "one call at batch 256; at batch 1024 its allocation exceeds this machine's 24 GiB and fails",
+}
+SKIPPED[("torch-nested", "jagged_mean")] = SKIPPED[("torch-nested", "jagged_sum")].replace("sum over", "mean over")
+SKIPPED[("torch-nested", "jagged_max")] = SKIPPED[("torch-nested", "jagged_sum")].replace("sum over", "amax over")
+
+
+def peers_for(case):
+    """(impl, callable or None, reason when None) for the case's kernel."""
+    c, name = case, case.name
+    fb = fbgemm_op
+    seg = lambda op: (lambda: torch.segment_reduce(c.values, op, offsets=c.offsets, axis=0, unsafe=True))  # noqa: E731
+    to_padded = fb("jagged_to_padded_dense")
+    fb_padded = (lambda fill: to_padded(c.values, [c.offsets], [c.max_len], fill)) if to_padded else None
+    if name == "jagged_sum":
+        out = torch.zeros(c.batch, c.features)
+        return [
+            ("torch-segment-reduce", seg("sum")),
+            ("torch-nested", lambda: njt(c).sum(dim=1)),
+            ("torch-index-add", lambda: out.zero_().index_add_(0, c.item_of_row, c.values)),
+            ("torch-padded", lambda: padded(c).sum(dim=1)),
+            ("numpy", lambda: np_reduceat(c, np.add, 0.0)),
+            ("fbgemm", (lambda: fb_padded(0.0).sum(dim=1)) if fb_padded else None),
+        ]
+    if name == "jagged_mean":
+        denom = c.lengths.clamp(min=1).to(torch.float32)[:, None]
+        return [
+            ("torch-segment-reduce", lambda: torch.segment_reduce(c.values, "mean", offsets=c.offsets, axis=0,
+                                                                  unsafe=True, initial=0.0)),
+            ("torch-nested", lambda: njt(c).mean(dim=1)),
+            ("torch-padded", lambda: padded(c).sum(dim=1) / denom),
+            ("numpy", lambda: np_reduceat(c, np.add, 0.0) / denom),
+            ("fbgemm", (lambda: fb_padded(0.0).sum(dim=1) / denom) if fb_padded else None),
+        ]
+    if name == "jagged_max":
+        return [
+            ("torch-segment-reduce", seg("max")),
+            ("torch-nested", lambda: njt(c).amax(dim=1)),
+            ("torch-padded", lambda: padded(c, float("-inf")).amax(dim=1)),
+            ("numpy", lambda: np_reduceat(c, np.maximum, -np.inf)),
+            ("fbgemm", (lambda: fb_padded(float("-inf")).amax(dim=1)) if fb_padded else None),
+        ]
+    if name == "jagged_softmax":
+        mask = row_mask(c)
+
+        def padded_softmax():
+            p = torch.softmax(padded(c, float("-inf")), dim=1)
+            return p[mask.expand_as(p)].view(-1, c.features)
+
+        fb_softmax = fb("jagged_softmax")
+        return [
+            ("torch-nested", lambda: torch.softmax(njt(c), dim=1).values()),
+            ("torch-padded", padded_softmax),
+            ("torch-loop", lambda: torch.cat(per_item(c, lambda r: torch.softmax(r, dim=0)))),
+            ("fbgemm", (lambda: fb_softmax(c.values, c.offsets, c.max_len)[0]) if fb_softmax else None),
+        ]
+    if name == "jagged_layer_norm":
+        def norm(r):
+            return torch.nn.functional.layer_norm(r.reshape(-1), (r.numel(),), eps=1e-6).view_as(r)
+
+        mask = row_mask(c)
+        count = (c.lengths * c.features).clamp(min=1).to(torch.float32)[:, None, None]
+
+        def padded_norm():
+            p = padded(c)
+            centred = (p - p.sum(dim=(1, 2), keepdim=True) / count) * mask
+            var = (centred * centred).sum(dim=(1, 2), keepdim=True) / count
+            out = centred * torch.rsqrt(var + 1e-6)
+            return out[mask.expand_as(out)].view(-1, c.features)
+
+        return [("torch-loop", lambda: torch.cat(per_item(c, norm))), ("torch-padded", padded_norm)]
+    if name == "jagged_dense_add":
+        y = c.args["y"]
+        fb_add = fb("jagged_dense_elementwise_add")
+        return [
+            ("torch-padded", lambda: padded(c) + y),
+            ("fbgemm", (lambda: fb_add(c.values, [c.offsets], y)) if fb_add else None),
+        ]
+    if name == "jagged_dense_bmm":
+        w, bias = c.args["weight"], c.args["bias"]
+        fb_bmm = fb("jagged_dense_bmm")
+        mask = row_mask(c)
+
+        def padded_bmm():
+            p = torch.baddbmm(bias[:, None, :], padded(c), w)
+            return p[mask.expand(-1, -1, p.shape[2])].view(-1, p.shape[2])
+
+        o = c.offsets.tolist()
+        return [
+            ("torch-loop", lambda: torch.cat([torch.addmm(bias[b], c.values[o[b]:o[b + 1]], w[b])
+                                              for b in range(c.batch)])),
+            ("torch-padded", padded_bmm),
+            ("fbgemm", (lambda: fb_bmm(c.values, c.offsets, w, c.max_len)[0] + bias[c.item_of_row])
+             if fb_bmm else None),
+        ]
+    return []
+
+
+# ---------------------------------------------------------------- timing
+
+
+def stream_read_gbps(rounds: int) -> float:
+    """The machine's read bandwidth with this run's threads: torch.sum over 512 MiB of float32,
+    best of `rounds` after a warm-up (its arithmetic is far below the memory time)."""
+    buf = torch.ones(128 * 1024 * 1024, dtype=torch.float32)
+    buf.sum()
+    best = min(timed(lambda: buf.sum()) for _ in range(max(rounds, 3)))
+    return buf.numel() * 4 / (best * 1e6)
+
+
+def timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t0) * 1e3
+
+
+def close(got, want) -> str | None:
+    """None when `got` equals jagtile's output within fp32 reordering, else what differs."""
+    if not isinstance(got, torch.Tensor):
+        return f"returned {type(got).__name__}"
+    if tuple(got.shape) != tuple(want.shape):
+        return f"shape {tuple(got.shape)} instead of {tuple(want.shape)}"
+    got, want = got.float(), want.float()
+    if torch.allclose(got, want, rtol=1e-4, atol=1e-4, equal_nan=True):
+        return None
+    nan = int((got.isnan() != want.isnan()).sum())
+    if nan:
+        return f"NaN in {nan} entries where jagtile has a number, or the reverse"
+    return f"max abs difference {float((got - want).abs().max()):.3g}"
+
+
+def check_peer(case, got, want) -> tuple[str, str | None]:
+    """(status, note). A per-item reduction that differs only on empty items is still timed: a
+    user gets the same numbers on every item with rows; the note says what differs."""
+    diff = close(got, want)
+    if diff is None:
+        return "ok", None
+    if case.name in ("jagged_sum", "jagged_mean", "jagged_max") and tuple(got.shape) == tuple(want.shape):
+        nonempty = case.lengths > 0
+        if close(got[nonempty], want[nonempty]) is None:
+            sample = got[~nonempty][0, 0].item() if (~nonempty).any() else None
+            return "ok", f"empty items give {sample} (jagtile: {want[~nonempty][0, 0].item()})"
+    return f"differs from jagtile: {diff}", None
+
+
+def run_case(case, kernel, rounds: int, peak_gbps: float, log) -> list[dict]:
+    ours = kernel(**case.args)
+    rows_defined = None
+    if case.name in ("jagged_softmax", "jagged_layer_norm", "jagged_dense_bmm"):
+        rows_defined = case.rows  # rows outside every item are unspecified; all rows belong here
+    impls = [("jagtile", lambda: kernel(**case.args))]
+    results = {"jagtile": {"impl": "jagtile", "status": "ok"}}
+    for impl, fn in peers_for(case):
+        entry = {"impl": impl}
+        if (impl, case.name) in SKIPPED and case.rows * case.features > 2**20:
+            entry["status"] = "skipped: " + SKIPPED[(impl, case.name)]
+        elif fn is None:
+            entry["status"] = "unavailable" if impl != "fbgemm" else "fbgemm-gpu-cpu not installed"
+        else:
+            try:
+                t0 = time.perf_counter()
+                got = fn()
+                first_s = time.perf_counter() - t0
+                status, note = check_peer(case, got, ours[:rows_defined] if rows_defined is not None else ours)
+                del got
+                log(f"  {case.name}/{case.dist}: {impl}: first call {first_s:.2f} s")
+                entry["status"] = status
+                if note:
+                    entry["note"] = note
+                    log(f"  {case.name}/{case.dist}: {impl}: {note}")
+            except Exception as e:  # a peer torch cannot run on the CPU: say so, keep going
+                entry["status"] = f"unsupported: {type(e).__name__}: {str(e).splitlines()[0][:120]}"
+            if entry["status"] == "ok":
+                impls.append((impl, fn))
+        results[impl] = entry
+        if entry["status"] != "ok":
+            log(f"  {case.name}/{case.dist}: {impl}: {entry['status']}")
+    samples = {impl: [] for impl, _ in impls}
+    for _ in range(rounds):  # round-robin, so drift on a shared machine hits every impl alike
+        for impl, fn in impls:
+            samples[impl].append(timed(fn))
+    base = statistics.median(samples["jagtile"])
+    for impl, times in samples.items():
+        median = statistics.median(times)
+        gbps = case.bytes / (median * 1e6)
+        results[impl].update(
+            median_ms=median, min_ms=min(times), gbps=gbps, pct_of_peak=100.0 * gbps / peak_gbps,
+            gflops=case.flops / (median * 1e6) if case.flops else None,
+            jagtile_speedup=median / base)
+    return [dict(kernel=case.name, dist=case.dist, batch=case.batch, features=case.features,
+                 max_len=case.max_len, rows=case.rows, bytes=case.bytes, **r) for r in results.values()]
+
+
+# ---------------------------------------------------------------- report
+
+
+def table(rows) -> str:
+    lines = ["| kernel | lengths | impl | median ms | GB/s | % of read peak | jagtile speedup |",
+             "|---|---|---|---:|---:|---:|---:|"]
+    for r in rows:
+        if "median_ms" in r:
+            lines.append(f"| {r['kernel']} | {r['dist']} | {r['impl']} | {r['median_ms']:.2f} | "
+                         f"{r['gbps']:.1f} | {r['pct_of_peak']:.0f}% | {r['jagtile_speedup']:.2f}x |")
+        else:
+            lines.append(f"| {r['kernel']} | {r['dist']} | {r['impl']} | — | — | — | {r['status']} |")
+    return "\n".join(lines)
+
+
+def chart(rows, peak_gbps: float, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    timed_rows = [r for r in rows if "median_ms" in r]
+    groups = sorted({(r["kernel"], r["dist"]) for r in timed_rows})
+    impls = sorted({r["impl"] for r in timed_rows}, key=lambda i: (i != "jagtile", i))
+    fig, ax = plt.subplots(figsize=(max(8, 1.1 * len(groups)), 4.8))
+    width = 0.8 / len(impls)
+    for i, impl in enumerate(impls):
+        xs, ys = [], []
+        for g, (kernel, dist) in enumerate(groups):
+            hit = [r for r in timed_rows if (r["kernel"], r["dist"], r["impl"]) == (kernel, dist, impl)]
+            if hit:
+                xs.append(g + (i - (len(impls) - 1) / 2) * width)
+                ys.append(hit[0]["pct_of_peak"])
+        ax.bar(xs, ys, width, label=impl)
+    ax.set_xticks(range(len(groups)))
+    ax.set_xticklabels([f"{k.removeprefix('jagged_')}\n{d}" for k, d in groups], fontsize=8)
+    ax.set_ylabel(f"% of streaming read ({peak_gbps:.1f} GB/s)")
+    ax.set_title("jagtile vs PyTorch / numpy / FBGEMM on the CPU (higher is better)")
+    ax.legend(fontsize=8, ncol=4)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description="jagtile against PyTorch, numpy and FBGEMM on the CPU")
+    p.add_argument("--kernels", default="jagged_sum,jagged_mean,jagged_max,jagged_softmax,jagged_layer_norm,"
+                                        "jagged_dense_add,jagged_dense_bmm")
+    p.add_argument("--dists", default="uniform,zipf")
+    p.add_argument("--batch", type=int, default=1024)
+    p.add_argument("--features", type=int, default=256)
+    p.add_argument("--max-len", type=int, default=512)
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--out", help="write OUT.json, OUT.md and OUT.png")
+    args = p.parse_args(argv)
+
+    def log(msg):
+        print(msg, file=sys.stderr, flush=True)
+
+    torch.set_num_threads(args.threads)
+    jagtile.set_num_threads(args.threads)
+    peak = stream_read_gbps(args.rounds)
+    log(f"streaming read: {peak:.1f} GB/s ({args.threads} threads)")
+    rows = []
+    for name in args.kernels.split(","):
+        kernel = jagtile.load(str(EXAMPLES / f"{name}.py"))[name]
+        for dist in args.dists.split(","):
+            case = Case(name, dist, args.batch, args.features, args.max_len, args.seed)
+            log(f"{name} / {dist}: {case.rows} rows, {case.bytes / 1e6:.0f} MB")
+            rows += run_case(case, kernel, args.rounds, peak, log)
+    report = {
+        "machine": platform.processor() or platform.machine(), "cpu_isa": jagtile._core.cpu_isa(),
+        "threads": args.threads, "torch": torch.__version__, "numpy": np.__version__,
+        "stream_read_gbps": peak, "shape": {"batch": args.batch, "features": args.features,
+                                            "max_len": args.max_len}, "rounds": args.rounds,
+        "results": rows,
+    }
+    try:
+        import fbgemm_gpu
+        report["fbgemm_gpu"] = getattr(fbgemm_gpu, "__version__", "installed")
+    except Exception:
+        report["fbgemm_gpu"] = None
+    md = table(rows)
+    print(md)
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.with_suffix(".json").write_text(json.dumps(report, indent=1) + "\n")
+        out.with_suffix(".md").write_text(md + "\n")
+        chart(rows, peak, out.with_suffix(".png"))
+        log(f"wrote {out}.json, .md, .png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

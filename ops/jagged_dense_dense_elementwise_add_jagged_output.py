@@ -1,0 +1,42 @@
+# FBGEMM's jagged_dense_dense_elementwise_add_jagged_output: a jagged tensor plus two dense
+# [B, L, D] tensors, in the jagged layout of x (the dense tensors read as 0 past their L rows):
+#   out[offsets[b] + l, d] = x_values[offsets[b] + l, d] + y_0[b, l, d] + y_1[b, l, d]   (the y terms 0 for l >= L)
+# Rows outside every item are 0.
+from __future__ import annotations
+
+import torch
+
+import helion
+import helion.language as hl
+
+
+@helion.kernel()
+def jagged_dense_dense_elementwise_add_jagged_output(
+    x_values: torch.Tensor,  # [N, D]
+    x_offsets: torch.Tensor,  # [B + 1]
+    y_0: torch.Tensor,  # [B, L, D]
+    y_1: torch.Tensor,  # [B, L, D]
+) -> torch.Tensor:
+    """Add each item's rows of two dense tensors to the item's rows."""
+    N, D = x_values.shape
+    B, L, D2 = y_0.shape
+    assert D == D2
+    assert y_1.size(0) == B and y_1.size(1) == L and y_1.size(2) == D
+    assert x_offsets.size(0) == B + 1
+    out = torch.zeros([N, D], dtype=x_values.dtype, device=x_values.device)
+    y0_flat = y_0.view(-1)
+    y1_flat = y_1.view(-1)
+
+    for tile_b in hl.tile(B):
+        starts = x_offsets[tile_b]
+        nnz = x_offsets[tile_b.index + 1] - starts
+        for tile_k in hl.jagged_tile(nnz):
+            rows = starts[:, None] + tile_k.index[None, :]
+            in_dense = tile_k.index[None, :] < L
+            for tile_d in hl.tile(D):
+                src = (tile_b.index[:, None, None] * L + tile_k.index[None, :, None]) * D + tile_d.index[None, None, :]
+                y0 = hl.load(y0_flat, [src], extra_mask=in_dense[:, :, None])
+                y1 = hl.load(y1_flat, [src], extra_mask=in_dense[:, :, None])
+                out[rows, tile_d] = x_values[rows, tile_d] + y0 + y1
+
+    return out

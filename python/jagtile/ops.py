@@ -1,0 +1,243 @@
+"""jagtile.ops: FBGEMM's jagged ops, with FBGEMM's argument conventions, as kernels written in
+jagtile's kernel language (the files in the repository's ops/ folder, shipped in the package).
+
+    import jagtile.ops as jops
+    padded = jops.jagged_to_padded_dense(values, [offsets], [max_len], padding_value=0.0)
+
+Each function takes the arguments `torch.ops.fbgemm.<name>` takes and returns what it returns,
+so swapping one for the other changes only the name. Tensors go in and come out without copies
+(torch in, torch out; numpy in, numpy out). Differences from FBGEMM are listed per function.
+One jagged dimension only: FBGEMM's multi-level offsets lists are refused with a clear error.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from ._errors import KernelError
+from ._kernel import Kernel, load
+
+__all__ = [
+    "batched_dense_vec_jagged_2d_mul", "dense_to_jagged", "expand_into_jagged_permute",
+    "jagged_dense_dense_elementwise_add_jagged_output", "jagged_index_select", "jagged_slice",
+    "pack_segments", "jagged_dense_bmm", "jagged_jagged_bmm", "jagged_1d_to_dense", "jagged_2d_to_dense", "jagged_dense_elementwise_add",
+    "jagged_dense_elementwise_add_jagged_output", "jagged_dense_elementwise_mul",
+    "jagged_softmax", "jagged_to_padded_dense", "kernel_file", "segment_sum_csr",
+]
+
+_lock = threading.Lock()
+_kernels: dict[str, Kernel] = {}
+
+
+def kernel_file(name: str) -> Path:
+    """The kernel-language source of op `name`: in the installed package, or in a checkout."""
+    here = Path(__file__).resolve().parent
+    for folder in (here / "ops_kernels", here.parents[1] / "ops"):
+        path = folder / f"{name}.py"
+        if path.is_file():
+            return path
+    raise KernelError(f"jagtile.ops: the kernel file of '{name}' is missing (looked in "
+                      f"{here / 'ops_kernels'} and {here.parents[1] / 'ops'}); reinstall jagtile")
+
+
+def _kernel(name: str) -> Kernel:
+    with _lock:
+        if name not in _kernels:
+            _kernels[name] = load(str(kernel_file(name)))[name]
+        return _kernels[name]
+
+
+def _one_offsets(op: str, offsets, what: str = "offsets"):
+    """FBGEMM passes a list of offsets (one per jagged dimension); jagtile's ops take one."""
+    if isinstance(offsets, (list, tuple)):
+        if len(offsets) != 1:
+            raise KernelError(f"jagtile.ops.{op}: {len(offsets)} jagged dimensions given in "
+                              f"'{what}', but jagtile's op supports one; pass [offsets]")
+        return offsets[0]
+    return offsets
+
+
+def _one_length(op: str, lengths, what: str) -> int:
+    if isinstance(lengths, (list, tuple)):
+        if len(lengths) != 1:
+            raise KernelError(f"jagtile.ops.{op}: {len(lengths)} values in '{what}', but "
+                              f"jagtile's op supports one jagged dimension; pass [max_length]")
+        lengths = lengths[0]
+    return int(lengths)
+
+
+def jagged_to_padded_dense(values, offsets, max_lengths, padding_value: float = 0.0):
+    """[N, D] values, [offsets] -> [B, max_length, D]; longer items are truncated."""
+    o = _one_offsets("jagged_to_padded_dense", offsets)
+    n = _one_length("jagged_to_padded_dense", max_lengths, "max_lengths")
+    return _kernel("jagged_to_padded_dense")(values, o, n, float(padding_value))
+
+
+def jagged_2d_to_dense(values, offsets, max_sequence_length: int):
+    """[N, D] values, offsets -> [B, max_sequence_length, D], padded with 0."""
+    return _kernel("jagged_to_padded_dense")(values, offsets, int(max_sequence_length), 0.0)
+
+
+def jagged_1d_to_dense(values, offsets, max_sequence_length: int, padding_value: int):
+    """[N] values, offsets -> [B, max_sequence_length], padded with `padding_value`."""
+    return _kernel("jagged_1d_to_dense")(values, offsets, int(max_sequence_length),
+                                          int(padding_value))
+
+
+def dense_to_jagged(dense, x_offsets, total_L: int | None = None):
+    """[B, L, D] dense, [offsets] -> (values [total_L, D], [offsets]). Rows of items longer than
+    L are 0. total_L defaults to offsets[-1] (read from the tensor, as FBGEMM does)."""
+    o = _one_offsets("dense_to_jagged", x_offsets, "x_offsets")
+    if total_L is None:
+        total_L = int(o[-1]) if len(o) else 0
+    return _kernel("dense_to_jagged")(dense, o, int(total_L)), [o]
+
+
+def jagged_dense_elementwise_add(x_values, x_offsets, y):
+    """x + y with a dense [B, L, D] result; x is read as zero-padded (or truncated) to L rows."""
+    o = _one_offsets("jagged_dense_elementwise_add", x_offsets, "x_offsets")
+    return _kernel("jagged_dense_elementwise_add")(x_values, o, y)
+
+
+def jagged_dense_elementwise_add_jagged_output(x_values, x_offsets, y):
+    """x + y in x's jagged layout -> (values, [offsets]); y reads as 0 past its L rows."""
+    o = _one_offsets("jagged_dense_elementwise_add_jagged_output", x_offsets, "x_offsets")
+    return _kernel("jagged_dense_elementwise_add_jagged_output")(x_values, o, y), [o]
+
+
+def jagged_dense_elementwise_mul(x_values, x_offsets, y):
+    """x * y in x's jagged layout -> (values, [offsets]); rows past y's L rows are 0."""
+    o = _one_offsets("jagged_dense_elementwise_mul", x_offsets, "x_offsets")
+    return _kernel("jagged_dense_elementwise_mul")(x_values, o, y), [o]
+
+
+def segment_sum_csr(batch_size: int, csr_seg, values):
+    """out[s] = sum of values[csr_seg[s] * batch_size : csr_seg[s + 1] * batch_size] (fp32
+    accumulation, the result in the values' dtype)."""
+    return _kernel("segment_sum_csr")(int(batch_size), csr_seg, values)
+
+
+def jagged_softmax(values, x_offsets, max_L: int):
+    """Softmax over each item's first max_L rows, per column -> (values, x_offsets). Rows past
+    max_L are 0 (FBGEMM leaves them unwritten)."""
+    return _kernel("jagged_softmax")(values, x_offsets, int(max_L)), x_offsets
+
+
+def jagged_dense_bmm(x_values, x_offsets, y, max_L: int):
+    """Each item's first max_L rows times the item's [D, E] matrix -> (values [N, E], x_offsets);
+    rows past max_L are 0. fp32 accumulation."""
+    return _kernel("jagged_dense_bmm")(x_values, x_offsets, y, int(max_L)), x_offsets
+
+
+def jagged_jagged_bmm(x_values, y_values, x_offsets, max_L: int):
+    """Per item, x_rows^T @ y_rows over its first max_L rows -> [B, D, E]. fp32 accumulation."""
+    return _kernel("jagged_jagged_bmm")(x_values, y_values, x_offsets, int(max_L))
+
+
+def batched_dense_vec_jagged_2d_mul(v, a_values, a_offsets):
+    """[B * H, L] vectors times each item's rows, per head (a_values is [N, H * D]) -> [B * H, D].
+    fp32 accumulation."""
+    return _kernel("batched_dense_vec_jagged_2d_mul")(v, a_values, a_offsets)
+
+
+def jagged_dense_dense_elementwise_add_jagged_output(x_values, x_offsets, y_0, y_1):
+    """x + y_0 + y_1 in x's jagged layout -> (values, [offsets]); y reads as 0 past its L rows."""
+    o = _one_offsets("jagged_dense_dense_elementwise_add_jagged_output", x_offsets, "x_offsets")
+    return _kernel("jagged_dense_dense_elementwise_add_jagged_output")(x_values, o, y_0, y_1), [o]
+
+
+def expand_into_jagged_permute(permute, input_offset, output_offset, output_size: int):
+    """Output segment i lists the element indices of input segment permute[i]."""
+    return _kernel("expand_into_jagged_permute")(permute, input_offset, output_offset,
+                                                 int(output_size))
+
+
+# The index ops below compute a few numbers per item on the host (offsets from lengths, the
+# selected items' starts), with the array library of the inputs, then move the rows with one
+# kernel: jagged_gather_rows (ops/jagged_gather_rows.py).
+
+
+def _is_torch(a) -> bool:
+    return type(a).__module__.split(".")[0] == "torch"
+
+
+def _offsets_of(lengths):
+    """[0, cumsum(lengths)...] as int64, in the array library of `lengths`."""
+    if _is_torch(lengths):
+        import torch
+
+        out = torch.zeros(lengths.shape[0] + 1, dtype=torch.int64, device=lengths.device)
+        torch.cumsum(lengths, 0, out=out[1:])
+        return out
+    import numpy as np
+
+    return np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+
+
+def _as_int64(a):
+    if _is_torch(a):
+        import torch
+
+        return a.to(torch.int64)
+    import numpy as np
+
+    return np.asarray(a).astype(np.int64)
+
+
+def _rows(values):
+    """values as [N, D] (a view: 1-D values become [N, 1]), and how to shape results back."""
+    if len(values.shape) == 1:
+        return values.reshape(values.shape[0], 1), lambda out: out.reshape(out.shape[0])
+    if len(values.shape) == 2:
+        return values, lambda out: out
+    rest = tuple(values.shape[1:])
+    return values.reshape(values.shape[0], -1), lambda out: out.reshape((out.shape[0],) + rest)
+
+
+def _gather(op, values, src_starts, out_lengths, total_rows=None):
+    out_offsets = _offsets_of(out_lengths)
+    if total_rows is None:
+        total_rows = int(out_offsets[-1])
+    rows, shape_back = _rows(values)
+    return shape_back(_kernel("jagged_gather_rows")(rows, _as_int64(src_starts), out_offsets,
+                                                    int(total_rows)))
+
+
+def pack_segments(t_in, lengths, max_length: int):
+    """Rows of t_in, item after item (item b has lengths[b] rows), packed into
+    [B, max_length, ...] padded with 0; longer items are truncated."""
+    offsets = _offsets_of(lengths)
+    rows, _ = _rows(t_in)
+    padded = _kernel("jagged_to_padded_dense")(rows, offsets, int(max_length), 0.0)
+    return padded.reshape((padded.shape[0], int(max_length)) + tuple(t_in.shape[1:]))
+
+
+def jagged_slice(x_values, x_lengths, start, slice_length: int):
+    """Rows start[b] .. start[b] + slice_length of each item (fewer where the item ends first)
+    -> (values, lengths). start[b] must not be past the item's length, as in FBGEMM."""
+    lengths, starts = _as_int64(x_lengths), _as_int64(start)
+    past = (starts > lengths) | (starts < 0)
+    if past.any():
+        b = int(past.nonzero()[0][0])
+        raise KernelError(f"jagtile.ops.jagged_slice: start[{b}] = {int(starts[b])} is outside "
+                          f"item {b}, which has {int(lengths[b])} rows; each start must be in "
+                          "0 .. the item's length")
+    new_lengths = (lengths - starts).clip(0, int(slice_length))
+    src = _offsets_of(lengths)[:-1] + starts
+    return _gather("jagged_slice", x_values, src, new_lengths), new_lengths
+
+
+def jagged_index_select(values, lengths, indices, num_dense_output_rows: int | None = None):
+    """The items indices[0], indices[1], ... of a jagged tensor -> [values, lengths]."""
+    lengths, idx = _as_int64(lengths), _as_int64(indices)
+    bad = (idx < 0) | (idx >= lengths.shape[0])
+    if bad.any():
+        i = int(bad.nonzero()[0][0])
+        raise KernelError(f"jagtile.ops.jagged_index_select: indices[{i}] = {int(idx[i])} is "
+                          f"not an item (there are {lengths.shape[0]}); indices must be in "
+                          f"0 .. {lengths.shape[0] - 1}")
+    selected = lengths[idx]
+    src = _offsets_of(lengths)[idx]
+    out = _gather("jagged_index_select", values, src, selected, num_dense_output_rows)
+    return [out, selected]

@@ -1,0 +1,360 @@
+"""jagtile.ops against FBGEMM's own CPU ops on the same tensors (where fbgemm-gpu-cpu loads into
+this torch) and against plain torch references (always): empty items, B = 0, items longer than
+the dense length (truncation), int32 and int64 offsets, float32 and bfloat16."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch", reason="torch is not installed (make test installs it)")
+
+import jagtile  # noqa: E402
+import jagtile.ops as jops  # noqa: E402
+
+try:
+    import fbgemm_gpu  # noqa: F401
+
+    FBGEMM = torch.ops.fbgemm
+    FBGEMM_REASON = ""
+except Exception as e:  # not installed, or built for another torch
+    FBGEMM = None
+    FBGEMM_REASON = f"fbgemm-gpu-cpu does not load into torch {torch.__version__}: {type(e).__name__}"
+
+LENGTH_SETS = {
+    "mixed": [3, 0, 7, 2, 5],  # an empty item, one longer than the dense length 4
+    "all_empty": [0, 0, 0],
+    "no_items": [],
+}
+DTYPES = [torch.float32, torch.bfloat16]
+
+
+def jagged(lengths, d=6, dtype=torch.float32, offsets_dtype=torch.int64, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    lengths = torch.tensor(lengths, dtype=torch.int64)
+    offsets = torch.zeros(len(lengths) + 1, dtype=offsets_dtype)
+    offsets[1:] = torch.cumsum(lengths, 0)
+    values = torch.randn(int(offsets[-1]), d, generator=g).to(dtype)
+    return values, offsets, lengths
+
+
+def items(values, offsets):
+    o = offsets.tolist()
+    return [values[o[b]:o[b + 1]] for b in range(len(o) - 1)]
+
+
+def dense(b, length, d, dtype, seed=1):
+    return torch.randn(b, length, d, generator=torch.Generator().manual_seed(seed)).to(dtype)
+
+
+def compare_with_fbgemm(got, fbgemm_call):
+    if FBGEMM is None:
+        pytest.skip(FBGEMM_REASON)
+    want = fbgemm_call()
+    want = want[0] if isinstance(want, tuple) else want
+    assert torch.equal(got, want)
+
+
+# ----------------------------------------------------------------- layout
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("lengths", LENGTH_SETS.values(), ids=LENGTH_SETS.keys())
+@pytest.mark.parametrize("offsets_dtype", [torch.int32, torch.int64])
+def test_jagged_to_padded_dense_pads_and_truncates(lengths, dtype, offsets_dtype):
+    values, offsets, _ = jagged(lengths, dtype=dtype, offsets_dtype=offsets_dtype)
+    got = jops.jagged_to_padded_dense(values, [offsets], [4], padding_value=-2.5)
+    want = torch.full((len(lengths), 4, 6), -2.5, dtype=dtype)
+    for b, rows in enumerate(items(values, offsets)):
+        want[b, :min(len(rows), 4)] = rows[:4]
+    assert torch.equal(got, want)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("lengths", LENGTH_SETS.values(), ids=LENGTH_SETS.keys())
+def test_jagged_to_padded_dense_equals_fbgemm(lengths, dtype):
+    values, offsets, _ = jagged(lengths, dtype=dtype)
+    got = jops.jagged_to_padded_dense(values, [offsets], [4], padding_value=-2.5)
+    compare_with_fbgemm(got, lambda: FBGEMM.jagged_to_padded_dense(values, [offsets], [4], -2.5))
+
+
+def test_jagged_2d_to_dense_is_zero_padded():
+    values, offsets, _ = jagged(LENGTH_SETS["mixed"])
+    got = jops.jagged_2d_to_dense(values, offsets, 4)
+    assert torch.equal(got, jops.jagged_to_padded_dense(values, [offsets], [4], 0.0))
+    compare_with_fbgemm(got, lambda: FBGEMM.jagged_2d_to_dense(values, offsets, 4))
+
+
+@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.float32])
+def test_jagged_1d_to_dense_pads_ids_and_weights(dtype):
+    _, offsets, lengths = jagged(LENGTH_SETS["mixed"])
+    values = torch.arange(int(offsets[-1])).to(dtype) * 3
+    got = jops.jagged_1d_to_dense(values, offsets, 4, -1)
+    want = torch.full((5, 4), -1, dtype=dtype)
+    for b, row in enumerate(items(values, offsets)):
+        want[b, :min(len(row), 4)] = row[:4]
+    assert torch.equal(got, want)
+    compare_with_fbgemm(got, lambda: FBGEMM.jagged_1d_to_dense(values, offsets, 4, -1))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("lengths", LENGTH_SETS.values(), ids=LENGTH_SETS.keys())
+def test_dense_to_jagged_gathers_rows_and_zeroes_past_the_dense_length(lengths, dtype):
+    _, offsets, _ = jagged(lengths)
+    y = dense(len(lengths), 4, 6, dtype)
+    got, got_offsets = jops.dense_to_jagged(y, [offsets])
+    assert got_offsets[0] is offsets
+    want = torch.zeros(int(offsets[-1]), 6, dtype=dtype)
+    o = offsets.tolist()
+    for b in range(len(lengths)):
+        n = min(o[b + 1] - o[b], 4)
+        want[o[b]:o[b] + n] = y[b, :n]
+    assert torch.equal(got, want)
+    compare_with_fbgemm(got, lambda: FBGEMM.dense_to_jagged(y, [offsets]))
+
+
+# ----------------------------------------------------------------- elementwise
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("lengths", LENGTH_SETS.values(), ids=LENGTH_SETS.keys())
+def test_jagged_dense_elementwise_add_dense_output(lengths, dtype):
+    values, offsets, _ = jagged(lengths, dtype=dtype)
+    y = dense(len(lengths), 4, 6, dtype)
+    got = jops.jagged_dense_elementwise_add(values, [offsets], y)
+    assert torch.equal(got, y + jops.jagged_to_padded_dense(values, [offsets], [4]))
+    compare_with_fbgemm(got, lambda: FBGEMM.jagged_dense_elementwise_add(values, [offsets], y))
+
+
+@pytest.mark.parametrize("op", ["add", "mul"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("lengths", LENGTH_SETS.values(), ids=LENGTH_SETS.keys())
+def test_jagged_dense_elementwise_jagged_output(op, lengths, dtype):
+    values, offsets, _ = jagged(lengths, dtype=dtype)
+    y = dense(len(lengths), 4, 6, dtype)
+    fn = {"add": jops.jagged_dense_elementwise_add_jagged_output,
+          "mul": jops.jagged_dense_elementwise_mul}[op]
+    got, got_offsets = fn(values, [offsets], y)
+    assert got_offsets[0] is offsets
+    y_rows = jops.dense_to_jagged(y, [offsets])[0]  # y's rows in x's layout, 0 past L
+    assert torch.equal(got, values + y_rows if op == "add" else values * y_rows)
+    fb_name = {"add": "jagged_dense_elementwise_add_jagged_output",
+               "mul": "jagged_dense_elementwise_mul"}[op]
+    compare_with_fbgemm(got, lambda: getattr(FBGEMM, fb_name)(values, [offsets], y))
+
+
+# ----------------------------------------------------------------- reductions
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_segment_sum_csr_sums_blocks_of_batch_size_in_float32(dtype):
+    values = torch.randn(40, generator=torch.Generator().manual_seed(3)).to(dtype)
+    seg = torch.tensor([0, 1, 1, 3, 10], dtype=torch.int32)
+    got = jops.segment_sum_csr(4, seg, values)
+    exact = torch.stack([values[4 * a:4 * b].double().sum() for a, b in zip(seg[:-1], seg[1:])])
+    # fp32 accumulation, one rounding to the values' dtype at the end: within one ulp of it.
+    ulp = 2.0**-23 if dtype == torch.float32 else 2.0**-8
+    torch.testing.assert_close(got.double(), exact, rtol=2 * ulp, atol=1e-6)
+    if FBGEMM is None:
+        pytest.skip(FBGEMM_REASON)
+    ref = FBGEMM.segment_sum_csr(4, seg, values)
+    if dtype == torch.float32:  # both accumulate in fp32, perhaps in another order
+        torch.testing.assert_close(got, ref, rtol=1e-5, atol=1e-5)
+    else:  # FBGEMM's bf16 sums lose more: ours must be at least as close to the exact sum
+        assert ((got.double() - exact).abs() <= (ref.double() - exact).abs() + 1e-12).all()
+
+
+@pytest.mark.parametrize("max_len", [4, 10])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("lengths", LENGTH_SETS.values(), ids=LENGTH_SETS.keys())
+def test_jagged_softmax_over_the_first_max_L_rows(lengths, dtype, max_len):
+    values, offsets, lengths_t = jagged(lengths, dtype=dtype)
+    got, got_offsets = jops.jagged_softmax(values, offsets, max_len)
+    assert got_offsets is offsets
+    kept = torch.cat([torch.arange(n) < max_len for n in lengths_t.tolist()] + [torch.zeros(0, dtype=torch.bool)])
+    want = torch.zeros(values.shape, dtype=torch.float64)
+    o = offsets.tolist()
+    for b, rows in enumerate(items(values, offsets)):
+        n = min(len(rows), max_len)
+        want[o[b]:o[b] + n] = torch.softmax(rows[:n].double(), dim=0)
+    tol = {"rtol": 1e-5, "atol": 1e-6} if dtype == torch.float32 else {"rtol": 2**-8, "atol": 1e-3}
+    torch.testing.assert_close(got.double(), want, **tol)  # rows past max_L are 0 too
+    if FBGEMM is None:
+        pytest.skip(FBGEMM_REASON)
+    ref = FBGEMM.jagged_softmax(values, offsets, max_len)[0]
+    torch.testing.assert_close(got[kept].double(), ref[kept].double(), **tol)
+
+
+# ----------------------------------------------------------------- matmul
+
+MATMUL_TOL = {torch.float32: {"rtol": 1e-5, "atol": 1e-5}, torch.bfloat16: {"rtol": 2**-7, "atol": 2e-2}}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("lengths", LENGTH_SETS.values(), ids=LENGTH_SETS.keys())
+def test_jagged_dense_bmm_multiplies_the_first_max_L_rows(lengths, dtype):
+    values, offsets, _ = jagged(lengths, dtype=dtype)
+    y = torch.randn(len(lengths), 6, 3, generator=torch.Generator().manual_seed(5)).to(dtype)
+    got, got_offsets = jops.jagged_dense_bmm(values, offsets, y, 4)
+    assert got_offsets is offsets
+    want = torch.zeros(values.shape[0], 3, dtype=torch.float64)
+    o = offsets.tolist()
+    for b, rows in enumerate(items(values, offsets)):
+        n = min(len(rows), 4)
+        want[o[b]:o[b] + n] = rows[:n].double() @ y[b].double()
+    torch.testing.assert_close(got.double(), want, **MATMUL_TOL[dtype])
+    if FBGEMM is None:
+        pytest.skip(FBGEMM_REASON)
+    torch.testing.assert_close(got.double(), FBGEMM.jagged_dense_bmm(values, offsets, y, 4)[0].double(),
+                               **MATMUL_TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("lengths", LENGTH_SETS.values(), ids=LENGTH_SETS.keys())
+def test_jagged_jagged_bmm_sums_outer_products_per_item(lengths, dtype):
+    x, offsets, _ = jagged(lengths, dtype=dtype)
+    y, _, _ = jagged(lengths, d=3, dtype=dtype, seed=7)
+    got = jops.jagged_jagged_bmm(x, y, offsets, 4)
+    want = torch.zeros(len(lengths), 6, 3, dtype=torch.float64)
+    for b, (xr, yr) in enumerate(zip(items(x, offsets), items(y, offsets))):
+        want[b] = xr[:4].double().T @ yr[:4].double()
+    torch.testing.assert_close(got.double(), want, **MATMUL_TOL[dtype])
+    if FBGEMM is None:
+        pytest.skip(FBGEMM_REASON)
+    torch.testing.assert_close(got.double(), FBGEMM.jagged_jagged_bmm(x, y, offsets, 4).double(),
+                               **MATMUL_TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("lengths", [[3, 0, 7, 2, 5], [0, 0]], ids=["mixed", "all_empty"])
+def test_batched_dense_vec_jagged_2d_mul_per_item_and_head(lengths, dtype):
+    heads, d = 2, 3
+    a, offsets, _ = jagged(lengths, d=heads * d, dtype=dtype)
+    v = torch.randn(len(lengths) * heads, 4, generator=torch.Generator().manual_seed(9)).to(dtype)
+    got = jops.batched_dense_vec_jagged_2d_mul(v, a, offsets)
+    want = torch.zeros(len(lengths) * heads, d, dtype=torch.float64)
+    for b, rows in enumerate(items(a, offsets)):
+        n = min(len(rows), 4)
+        for h in range(heads):
+            want[b * heads + h] = v[b * heads + h, :n].double() @ rows[:n, h * d:(h + 1) * d].double()
+    torch.testing.assert_close(got.double(), want, **MATMUL_TOL[dtype])
+    if FBGEMM is None:
+        pytest.skip(FBGEMM_REASON)
+    torch.testing.assert_close(got.double(), FBGEMM.batched_dense_vec_jagged_2d_mul(v, a, offsets).double(),
+                               **MATMUL_TOL[dtype])
+
+
+# ----------------------------------------------------------------- index ops
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("lengths", LENGTH_SETS.values(), ids=LENGTH_SETS.keys())
+def test_jagged_dense_dense_elementwise_add_jagged_output(lengths, dtype):
+    values, offsets, _ = jagged(lengths, dtype=dtype)
+    y0, y1 = dense(len(lengths), 4, 6, dtype, seed=1), dense(len(lengths), 4, 6, dtype, seed=2)
+    got, _ = jops.jagged_dense_dense_elementwise_add_jagged_output(values, [offsets], y0, y1)
+    rows0, rows1 = jops.dense_to_jagged(y0, [offsets])[0], jops.dense_to_jagged(y1, [offsets])[0]
+    # Computed in float32 and rounded once to the values' dtype.
+    assert torch.equal(got, (values.float() + rows0.float() + rows1.float()).to(dtype))
+    if FBGEMM is None:
+        pytest.skip(FBGEMM_REASON)
+    ref = FBGEMM.jagged_dense_dense_elementwise_add_jagged_output(values, [offsets], y0, y1)[0]
+    if dtype == torch.float32:
+        assert torch.equal(got, ref)
+    else:  # FBGEMM rounds to bf16 after each add: ours must be at least as close to the exact sum
+        exact = values.double() + rows0.double() + rows1.double()
+        assert ((got.double() - exact).abs() <= (ref.double() - exact).abs()).all()
+
+
+@pytest.mark.parametrize("shape", [(), (6,), (2, 3)], ids=["1d", "2d", "3d"])
+def test_pack_segments_pads_and_truncates_any_row_shape(shape):
+    lengths = torch.tensor([3, 0, 7, 2])
+    t_in = torch.randn((int(lengths.sum()),) + shape, generator=torch.Generator().manual_seed(2))
+    got = jops.pack_segments(t_in, lengths, 4)
+    want = torch.zeros((4, 4) + shape)
+    o = [0] + torch.cumsum(lengths, 0).tolist()
+    for b in range(4):
+        n = min(int(lengths[b]), 4)
+        want[b, :n] = t_in[o[b]:o[b] + n]
+    assert torch.equal(got, want)
+    compare_with_fbgemm(got, lambda: FBGEMM.pack_segments(t_in, lengths, 4))
+
+
+@pytest.mark.parametrize("values_shape", [(), (3,)], ids=["1d", "2d"])
+def test_jagged_slice_takes_a_window_of_each_item(values_shape):
+    lengths = torch.tensor([3, 0, 4, 2, 5])
+    start = torch.tensor([1, 0, 2, 2, 0])
+    x = torch.randn((int(lengths.sum()),) + values_shape, generator=torch.Generator().manual_seed(4))
+    got, got_lengths = jops.jagged_slice(x, lengths, start, 2)
+    o = [0] + torch.cumsum(lengths, 0).tolist()
+    want = torch.cat([x[o[b] + int(start[b]):min(o[b] + int(start[b]) + 2, o[b + 1])] for b in range(5)])
+    assert torch.equal(got, want)
+    assert got_lengths.tolist() == [2, 0, 2, 0, 2]
+    if FBGEMM is None:
+        pytest.skip(FBGEMM_REASON)
+    if x.dim() != 1:
+        pytest.skip("FBGEMM's jagged_slice takes 1-D values only")
+    ref = FBGEMM.jagged_slice(x, lengths, start, 2)
+    assert torch.equal(got, ref[0]) and torch.equal(got_lengths, ref[1])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_jagged_index_select_repeats_and_reorders_items(dtype):
+    values, offsets, lengths = jagged(LENGTH_SETS["mixed"], dtype=dtype)
+    indices = torch.tensor([2, 0, 2, 1, 4])
+    got, got_lengths = jops.jagged_index_select(values, lengths, indices)
+    per_item = items(values, offsets)
+    assert torch.equal(got, torch.cat([per_item[i] for i in indices.tolist()]))
+    assert got_lengths.tolist() == [7, 3, 7, 0, 5]
+    if FBGEMM is None:
+        pytest.skip(FBGEMM_REASON)
+    ref = FBGEMM.jagged_index_select(values, lengths, indices)
+    assert torch.equal(got, ref[0]) and torch.equal(got_lengths, ref[1])
+
+
+def test_expand_into_jagged_permute_lists_the_permuted_segments_elements():
+    permute = torch.tensor([2, 0, 1])
+    input_offset, output_offset = torch.tensor([0, 3, 3, 7]), torch.tensor([0, 4, 7, 10])
+    got = jops.expand_into_jagged_permute(permute, input_offset, output_offset, 10)
+    assert got.tolist() == [3, 4, 5, 6, 0, 1, 2, 3, 4, 5]
+    compare_with_fbgemm(got, lambda: FBGEMM.expand_into_jagged_permute(permute, input_offset, output_offset, 10))
+
+
+def test_index_ops_take_numpy_and_return_numpy():
+    import numpy as np
+
+    values, _, lengths = jagged(LENGTH_SETS["mixed"])
+    got, got_lengths = jops.jagged_index_select(values.numpy(), lengths.numpy(), np.array([4, 0]))
+    assert isinstance(got, np.ndarray) and isinstance(got_lengths, np.ndarray)
+    assert np.array_equal(got, jops.jagged_index_select(values, lengths, torch.tensor([4, 0]))[0].numpy())
+
+
+def test_jagged_slice_start_past_an_item_is_refused_clearly():
+    with pytest.raises(jagtile.KernelError, match=r"start\[1\] = 1 is outside item 1, which has 0 rows"):
+        jops.jagged_slice(torch.arange(9.0), torch.tensor([3, 0, 4, 2]), torch.tensor([1, 1, 2, 1]), 2)
+
+
+def test_jagged_index_select_index_out_of_range_is_refused_clearly():
+    values, _, lengths = jagged(LENGTH_SETS["mixed"])
+    with pytest.raises(jagtile.KernelError, match=r"indices\[1\] = 5 is not an item \(there are 5\)"):
+        jops.jagged_index_select(values, lengths, torch.tensor([0, 5]))
+
+
+# ----------------------------------------------------------------- errors
+
+
+def test_two_jagged_dimensions_are_refused_clearly():
+    values, offsets, _ = jagged(LENGTH_SETS["mixed"])
+    with pytest.raises(jagtile.KernelError, match=r"2 jagged dimensions given in 'offsets'.*supports one"):
+        jops.jagged_to_padded_dense(values, [offsets, offsets], [4, 4])
+
+
+def test_mismatched_dense_batch_is_a_located_kernel_error():
+    values, offsets, _ = jagged(LENGTH_SETS["mixed"])
+    with pytest.raises(jagtile.KernelError, match=r"jagged_dense_elementwise_mul\.py:\d+"):
+        jops.jagged_dense_elementwise_mul(values, [offsets], dense(3, 4, 6, torch.float32))
+
+
+def test_op_results_share_no_memory_with_inputs_and_are_torch_tensors():
+    values, offsets, _ = jagged(LENGTH_SETS["mixed"])
+    out = jops.jagged_to_padded_dense(values, [offsets], [4])
+    assert isinstance(out, torch.Tensor) and out.data_ptr() != values.data_ptr()
