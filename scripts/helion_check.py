@@ -323,9 +323,12 @@ def run_one(jagtile: Path, kernel: Kernel, kfile: Path, inp: Input, idir: Path, 
         return Result(kernel.key, backend, inp.label, kind, ok, summary,
                       time.monotonic() - start, shlex.join(cmd), **more)
 
+    # The .npy inputs live on the CPU: `cuda` runs the generated CUDA through the host emulation
+    # (which also compiles the source with NVRTC for sm_80 and sm_90a first).
+    env = dict(os.environ, JAGTILE_CUDA_EMULATION="1") if backend == "cuda" else None
     start = time.monotonic()
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
         return result(False, f"timed out after {timeout:.0f} s")
     message = (proc.stderr + proc.stdout).strip()
@@ -429,7 +432,8 @@ def main() -> int:
                         help="revision to read with --git-dir (default HEAD)")
     parser.add_argument("--jagtile", type=Path, default=REPO_ROOT / "build" / "jagtile")
     parser.add_argument("--backends", default="interp,cpu,auto",
-                        help="comma-separated jagtile backends (default interp,cpu,auto)")
+                        help="comma-separated jagtile backends (default interp,cpu,auto; cuda "
+                             "runs the generated CUDA through the host emulation)")
     parser.add_argument("--filter", default="", help="only kernels whose key contains this text")
     parser.add_argument("--keep", type=Path,
                         help="write the kernels, inputs and outputs here and keep them")

@@ -60,7 +60,7 @@ class BackendImpl {
   }
 };
 
-// Every backend of this build, in `auto` order: template, cpu, interp.
+// Every backend of this build, in `auto` order: template, cpu, cuda, interp.
 const std::vector<const BackendImpl*>& backend_registry();
 // The registered backend with this id; nullptr when this build has none.
 const BackendImpl* find_backend(Backend id);
@@ -83,6 +83,7 @@ DispatchText dispatch_text(const Specialisation& spec, Backend requested);
 // The backends' instances (one file each).
 const BackendImpl& template_backend();
 const BackendImpl& cpu_backend();
+const BackendImpl& cuda_backend();
 const BackendImpl& interp_backend();
 
 }  // namespace jagtile::runtime

@@ -12,9 +12,10 @@ namespace jagtile::runtime {
 
 const std::vector<const BackendImpl*>& backend_registry() {
   // `auto` takes the first that supports a kernel: the template (a hand-pipelined library
-  // kernel) where the dispatch detector matches, else generated code, else the interpreter.
+  // kernel) where the dispatch detector matches, else generated code for the tensors' device
+  // (cpu runs only on the CPU, cuda on GPUs), else the interpreter.
   static const std::vector<const BackendImpl*> registry = {&template_backend(), &cpu_backend(),
-                                                           &interp_backend()};
+                                                           &cuda_backend(), &interp_backend()};
   return registry;
 }
 

@@ -159,10 +159,15 @@ DispatchDecision Program::explain(const std::string& kernel_name, const ArgMap& 
   Specialised s = specialise(kernel_name, args, options);
   if (ir_text) *ir_text = s.ir_text();
   if (code_text) {
-    // The source of the backend that runs the kernel; for a template dispatch, which generates
-    // none, the generated CPU code that would run without the template.
-    *code_text = s.state().backend ? s.source(s.state().backend->id()) : std::string();
-    if (code_text->empty()) *code_text = s.source(Backend::cpu);
+    // The source of the backend asked for (printing needs no device: `--backend cuda --code`
+    // shows the CUDA on a machine without a GPU), else of the one that runs the kernel; for a
+    // template dispatch, which generates none, the generated CPU code that would run without it.
+    const Backend shown = options.backend != Backend::auto_select ? options.backend
+                          : s.state().backend                     ? s.state().backend->id()
+                                                                  : Backend::cpu;
+    *code_text = s.source(shown);
+    // CUDA asked for but not printable (its why_not) shows nothing rather than C++ in its place.
+    if (code_text->empty() && shown != Backend::cuda) *code_text = s.source(Backend::cpu);
   }
   return s.decision();
 }
@@ -230,7 +235,8 @@ std::string Specialised::why_not(Backend backend) const {
 
 std::string Specialised::source(Backend backend) const {
   const BackendImpl* b = runtime::find_backend(backend);
-  if (!b || !b->runs_on(state_->spec->device.kind) || !state_->spec->why_not(*b).empty()) return {};
+  // Printing needs no device: a backend's source is shown even where it cannot run.
+  if (!b || !state_->spec->why_not(*b).empty()) return {};
   return b->source(*state_->spec, state_->options);
 }
 

@@ -157,11 +157,12 @@ TEST(CliBench, TemplateBackendOnAGenericKernelIsAUserError) {
 }
 
 // The generated-CUDA backend is not in this build yet: bench names the backends it has.
-TEST(CliBench, BackendNotInThisBuildIsAUserError) {
+// The generated inputs live on the CPU, where the cuda backend does not run.
+TEST(CliBench, BackendThatDoesNotRunOnTheInputsDeviceIsAUserError) {
   Outcome o = bench(with_tiny({"examples/jagged_sum.py", "--backend", "cuda"}));
   EXPECT_EQ(o.status, 1);
-  EXPECT_THAT(o.err, HasSubstr("backend 'cuda' is not available in this build"));
-  EXPECT_THAT(o.err, HasSubstr("the backends are: template, cpu, interp"));
+  EXPECT_THAT(o.err, HasSubstr("cannot be benched on the cuda backend: it does not run on cpu"));
+  EXPECT_THAT(o.err, HasSubstr("bench it with --backend auto or cpu"));
 }
 
 // A kernel that is not a bundled example, in a scratch file.

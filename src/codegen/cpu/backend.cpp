@@ -10,10 +10,7 @@
 
 namespace jagtile::codegen::cpu {
 
-namespace {
-
-[[noreturn]] void raise(const ir::Kernel& k, const std::vector<plan::Site>& sites,
-                        const JtError& e) {
+void raise_nest_error(const ir::Kernel& k, const std::vector<plan::Site>& sites, const JtError& e) {
   JAGTILE_CHECK(e.site >= 0 && size_t(e.site) < sites.size(), << "generated kernel '" << k.name
                                                               << "' reported failure " << e.code
                                                               << " at unknown site " << e.site);
@@ -58,6 +55,8 @@ void fill_tensor(JtTensor* out, const Tensor& t) {
   out->pad = 0;
   for (int d = 0; d < JT_MAX_RANK; ++d) out->size[d] = d < out->rank ? t.size(d) : 1;
 }
+
+namespace {
 
 // Small fixed-capacity arrays for the captures, on the stack for the common case.
 template <typename T>
@@ -136,7 +135,7 @@ void run_cpu_nest(const CompiledCpu& compiled, const host::HostProgram& program,
       }
     });
   }
-  if (error.code != JT_OK) raise(*program.kernel, compiled.sites, error);
+  if (error.code != JT_OK) raise_nest_error(*program.kernel, compiled.sites, error);
 }
 
 }  // namespace jagtile::codegen::cpu

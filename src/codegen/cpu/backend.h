@@ -35,6 +35,13 @@ CompiledCpu compile_cpu(const plan::Plan& plan, Jit& jit, JitStats* stats);
 void run_cpu_nest(const CompiledCpu& compiled, const host::HostProgram& program,
                   const host::DeviceNest& nest, const host::HostEnv& env, ThreadPool& pool);
 
+// The located UserError for a failure a generated nest recorded (shared with generated CUDA,
+// which uses the same codes and sites).
+[[noreturn]] void raise_nest_error(const ir::Kernel& kernel, const std::vector<plan::Site>& sites,
+                                   const JtError& error);
+// A tensor as generated code sees it (its data pointer on whatever device it lives).
+void fill_tensor(JtTensor* out, const Tensor& t);
+
 // The pool for a thread count (0: the process-wide pool).
 ThreadPool& pool_for(int num_threads);
 

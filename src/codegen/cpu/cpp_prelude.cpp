@@ -1,130 +1,25 @@
-// The fixed top of every generated C++ file: the ABI structs (shared text, abi.h), 16-bit float
-// conversions (round to nearest even), Python-style integer division, NaN-propagating
-// maximum/minimum, a vectorisable expf, and the error recorder. All small inline functions so
-// the host compiler can vectorise the loops that call them.
-#include <cmath>
-#include <cstdio>
-
+// The fixed top of every generated C++ file: the ABI structs (shared text, abi.h), the helpers
+// shared with the CUDA printer (common/c_helpers.cpp: 16-bit float conversions, Python integer
+// division, NaN-propagating max / min, a vectorisable expf), heap arrays and the error recorder.
+// All small inline functions so the host compiler can vectorise the loops that call them.
+#include "codegen/common/c_text.h"
 #include "codegen/cpu/abi.h"
-#include "codegen/cpu/cpp_text.h"
+#include "codegen/cpu/print_cpp.h"
 
 namespace jagtile::codegen::cpu {
 
 namespace {
 
-const char* kHelpers = R"JT(
+const char* kCpuHelpers = R"JT(
 #define JT_INLINE static inline __attribute__((always_inline))
 
 JT_INLINE float jt_bits_f(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
 JT_INLINE uint32_t jt_f_bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 
-// bfloat16 <-> float: widening is exact; narrowing rounds to nearest even, NaN stays quiet NaN.
-JT_INLINE float jt_bf2f(uint16_t b) { return jt_bits_f((uint32_t)b << 16); }
-JT_INLINE uint16_t jt_f2bf(float f) {
-  uint32_t u = jt_f_bits(f);
-  uint16_t r = (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-  return (u & 0x7fffffffu) > 0x7f800000u ? (uint16_t)((u >> 16) | 0x40u) : r;
-}
-// IEEE half <-> float.
-JT_INLINE float jt_h2f(uint16_t h) {
-  uint32_t em = h & 0x7fffu;
-  uint32_t r = jt_f_bits(jt_bits_f(em << 13) * 0x1p112f);
-  if (em >= 0x7c00u) r = 0x7f800000u | (em << 13);
-  return jt_bits_f(r | ((uint32_t)(h & 0x8000u) << 16));
-}
-JT_INLINE uint16_t jt_f2h(float f) {
-  uint32_t u = jt_f_bits(f);
-  uint16_t sign = (uint16_t)((u >> 16) & 0x8000u);
-  u &= 0x7fffffffu;
-  uint16_t r;
-  if (u > 0x7f800000u) r = (uint16_t)(0x7e00u | ((u >> 13) & 0x3ffu));
-  else if (u >= 0x477ff000u) r = 0x7c00u;
-  else if (u < 0x38800000u) r = (uint16_t)(jt_f_bits(jt_bits_f(u) + 0.5f) - 0x3f000000u);
-  else r = (uint16_t)((u + 0xc8000fffu + ((u >> 13) & 1u)) >> 13);
-  return (uint16_t)(r | sign);
-}
+)JT";
 
-// Float -> int64 like torch: truncate, NaN -> 0, saturate at the limits.
-JT_INLINE int64_t jt_f2i(double x) {
-  if (x != x) return 0;
-  if (x >= 9.2233720368547758e18) return INT64_MAX;
-  if (x <= -9.2233720368547758e18) return INT64_MIN;
-  return (int64_t)x;
-}
-JT_INLINE int64_t jt_wrap32(int64_t x) { return (int64_t)(int32_t)(uint32_t)(uint64_t)x; }
-
-// Python floor division and modulo (sign of the divisor); division by zero gives 0 on the device.
-JT_INLINE int64_t jt_floordiv(int64_t a, int64_t b) {
-  if (b == 0) return 0;
-  if (b == -1) return (int64_t)(0 - (uint64_t)a);
-  int64_t q = a / b;
-  if ((a % b != 0) && ((a < 0) != (b < 0))) --q;
-  return q;
-}
-JT_INLINE int64_t jt_mod(int64_t a, int64_t b) {
-  if (b == 0 || b == -1) return 0;
-  int64_t r = a % b;
-  if (r != 0 && ((r < 0) != (b < 0))) r += b;
-  return r;
-}
-JT_INLINE float jt_floordiv(float a, float b) { return floorf(a / b); }
-JT_INLINE double jt_floordiv(double a, double b) { return floor(a / b); }
-JT_INLINE float jt_mod(float a, float b) {
-  float r = fmodf(a, b);
-  return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
-}
-JT_INLINE double jt_mod(double a, double b) {
-  double r = fmod(a, b);
-  return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
-}
-JT_INLINE int64_t jt_ipow(int64_t a, int64_t b) {
-  int64_t r = 1;
-  for (int64_t i = 0; i < b; ++i) r *= a;
-  return r;
-}
-
-// maximum / minimum propagate NaN like torch.
-JT_INLINE float jt_max(float a, float b) { return (a != a || b != b) ? NAN : (a > b ? a : b); }
-JT_INLINE float jt_min(float a, float b) { return (a != a || b != b) ? NAN : (a < b ? a : b); }
-JT_INLINE double jt_max(double a, double b) { return (a != a || b != b) ? NAN : (a > b ? a : b); }
-JT_INLINE double jt_min(double a, double b) { return (a != a || b != b) ? NAN : (a < b ? a : b); }
-JT_INLINE int64_t jt_max(int64_t a, int64_t b) { return a > b ? a : b; }
-JT_INLINE int64_t jt_min(int64_t a, int64_t b) { return a < b ? a : b; }
-JT_INLINE bool jt_max(bool a, bool b) { return a || b; }
-JT_INLINE bool jt_min(bool a, bool b) { return a && b; }
-// Reduction steps: a NaN input sticks, like the interpreter's.
-JT_INLINE float jt_amax_step(float acc, float x) { return (x > acc || x != x) ? x : acc; }
-JT_INLINE float jt_amin_step(float acc, float x) { return (x < acc || x != x) ? x : acc; }
-JT_INLINE int64_t jt_amax_step(int64_t acc, int64_t x) { return x > acc ? x : acc; }
-JT_INLINE int64_t jt_amin_step(int64_t acc, int64_t x) { return x < acc ? x : acc; }
-JT_INLINE bool jt_amax_step(bool acc, bool x) { return acc || x; }
-JT_INLINE bool jt_amin_step(bool acc, bool x) { return acc && x; }
-
-// expf without branches, so loops over it vectorise: exp(x) = 2^n * p(r), |r| <= ln2/2,
-// a degree-7 polynomial (about 1 ulp), the scale split in two so subnormals and overflow work.
-JT_INLINE float jt_exp(float x) {
-  float xc = x < -104.0f ? -104.0f : (x > 89.0f ? 89.0f : x);
-  float n = floorf(xc * 1.44269504088896341f + 0.5f);
-  float r = fmaf(n, -0.693359375f, xc);
-  r = fmaf(n, 2.12194440e-4f, r);
-  float p = 1.9875691500e-4f;
-  p = fmaf(p, r, 1.3981999507e-3f);
-  p = fmaf(p, r, 8.3334519073e-3f);
-  p = fmaf(p, r, 4.1665795894e-2f);
-  p = fmaf(p, r, 1.6666665459e-1f);
-  p = fmaf(p, r, 5.0000001201e-1f);
-  p = fmaf(p * r, r, r) + 1.0f;
-  int32_t ni = (int32_t)n;
-  int32_t n1 = ni / 2;
-  float s1 = jt_bits_f((uint32_t)(n1 + 127) << 23);
-  float s2 = jt_bits_f((uint32_t)(ni - n1 + 127) << 23);
-  float y = p * s1 * s2;
-  return x != x ? x : y;
-}
-JT_INLINE float jt_sigmoid(float x) { return 1.0f / (1.0f + jt_exp(-x)); }
-JT_INLINE float jt_silu(float x) { return x / (1.0f + jt_exp(-x)); }
-JT_INLINE float jt_gelu(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678f)); }
-
+// After the shared helpers: the heap array and the error recorder (host atomics).
+const char* kCpuRuntime = R"JT(
 // A tile array too large for a worker's stack (big block sizes): heap, freed on every return.
 template <typename T>
 struct JtHeapArray {
@@ -134,12 +29,6 @@ struct JtHeapArray {
   JtHeapArray(const JtHeapArray&) = delete;
   JtHeapArray& operator=(const JtHeapArray&) = delete;
 };
-
-JT_INLINE int64_t jt_clamp_len(int64_t n, int64_t block) {
-  return n < 0 ? 0 : (n > block ? block : n);
-}
-JT_INLINE int64_t jt_min64(int64_t a, int64_t b) { return a < b ? a : b; }
-JT_INLINE int64_t jt_max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
 // Records the first failure of a run (later ones, from other programs, are dropped); returns 1.
 static int jt_fail(JtError* e, int32_t code, int32_t site, int64_t index, int64_t extent,
@@ -167,41 +56,10 @@ std::string prelude() {
       "// ---- calling convention (jagtile src/codegen/cpu/abi.h) ----\n";
   s += JAGTILE_CPU_ABI_TEXT;
   s += "\n";
-  s += kHelpers;
+  s += kCpuHelpers;
+  s += shared_helpers();
+  s += kCpuRuntime;
   return s;
-}
-
-const char* compute_ctype(DType dtype) {
-  if (dtype_is_float(dtype)) return "float";
-  if (dtype == DType::boolean) return "bool";
-  return "int64_t";
-}
-
-const char* storage_ctype(DType dtype) {
-  switch (dtype) {
-    case DType::f32:
-      return "float";
-    case DType::f16:
-    case DType::bf16:
-      return "uint16_t";
-    case DType::i32:
-      return "int32_t";
-    case DType::i64:
-      return "int64_t";
-    case DType::boolean:
-      return "uint8_t";
-  }
-  return "?";
-}
-
-std::string double_literal(double v) {
-  if (std::isnan(v)) return "((double)NAN)";
-  if (std::isinf(v)) return v > 0 ? "((double)INFINITY)" : "(-(double)INFINITY)";
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  std::string s = buf;
-  if (s.find_first_of(".eE") == std::string::npos) s += ".0";
-  return "(" + s + ")";
 }
 
 }  // namespace jagtile::codegen::cpu

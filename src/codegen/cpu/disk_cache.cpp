@@ -74,15 +74,21 @@ std::string default_cache_dir() {
   return "/tmp/jagtile-cache-" + std::to_string(::getuid());
 }
 
-DiskCache::DiskCache(std::string dir) : dir_(std::move(dir)) {
+DiskCache::DiskCache(std::string dir, std::string extension)
+    : dir_(std::move(dir)), extension_(std::move(extension)) {
   make_dirs(dir_);
 }
 
 std::string DiskCache::entry_path(const std::string& key) const {
-  return dir_ + "/" + key + ".so";
+  return dir_ + "/" + key + extension_;
 }
 
 bool DiskCache::verify(const std::string& key) const {
+  std::string payload;
+  return read(key, &payload);
+}
+
+bool DiskCache::read(const std::string& key, std::string* payload) const {
   std::string bytes;
   if (!read_file(entry_path(key), bytes) || bytes.size() < kTrailerSize) return false;
   Trailer t;
@@ -91,12 +97,19 @@ bool DiskCache::verify(const std::string& key) const {
     return false;
   if (key.size() != 16 || std::memcmp(t.key, key.data(), 16) != 0) return false;
   if (t.size != bytes.size() - kTrailerSize) return false;
-  return t.checksum == fnv1a64(std::string_view(bytes.data(), size_t(t.size)));
+  if (t.checksum != fnv1a64(std::string_view(bytes.data(), size_t(t.size)))) return false;
+  bytes.resize(size_t(t.size));
+  *payload = std::move(bytes);
+  return true;
 }
 
 void DiskCache::publish(const std::string& key, const std::string& so_path) const {
   std::string bytes;
   JAGTILE_CHECK(read_file(so_path, bytes), << "cannot read compiled kernel '" << so_path << "'");
+  publish_bytes(key, bytes);
+}
+
+void DiskCache::publish_bytes(const std::string& key, const std::string& bytes) const {
   Trailer t{};
   std::memcpy(t.magic, kMagic, 8);
   std::memcpy(t.end_magic, kEndMagic, 8);

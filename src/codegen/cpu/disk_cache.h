@@ -1,8 +1,8 @@
-// The generic CPU backend's disk cache of compiled kernels. One file per entry,
-// `<dir>/<key>.so`: the shared object followed by a fixed trailer (magic, key, payload size,
-// payload checksum), published atomically (temporary file in the same directory, fsync,
-// rename). An entry is loaded only after its trailer and checksum verify, so a truncated,
-// corrupt or foreign file is rebuilt, never handed to dlopen.
+// The disk cache of compiled kernels (the CPU backend's shared objects, the CUDA backend's
+// cubins). One file per entry, `<dir>/<key><extension>`: the compiled bytes followed by a fixed
+// trailer (magic, key, payload size, payload checksum), published atomically (temporary file in the
+// same directory, fsync, rename). An entry is loaded only after its trailer and checksum verify, so
+// a truncated, corrupt or foreign file is rebuilt, never handed to dlopen.
 #pragma once
 
 #include <cstdint>
@@ -22,7 +22,7 @@ std::string default_cache_dir();
 
 class DiskCache {
  public:
-  explicit DiskCache(std::string dir);
+  explicit DiskCache(std::string dir, std::string extension = ".so");
   const std::string& dir() const { return dir_; }
 
   std::string entry_path(const std::string& key) const;
@@ -31,11 +31,17 @@ class DiskCache {
   // Publishes the shared object at `so_path` as the entry for `key` (atomic; a concurrent
   // publisher of the same key simply wins or loses the rename, both files being valid).
   void publish(const std::string& key, const std::string& so_path) const;
+  // Publishes `bytes` as the entry for `key` (atomic, as publish).
+  void publish_bytes(const std::string& key, const std::string& bytes) const;
+  // The entry's bytes (trailer removed) when it verifies; false (and `payload` untouched) when
+  // it is missing, truncated, corrupt or another key's.
+  bool read(const std::string& key, std::string* payload) const;
 
   static constexpr size_t kTrailerSize = 64;
 
  private:
   std::string dir_;
+  std::string extension_;
 };
 
 }  // namespace jagtile::codegen::cpu

@@ -20,6 +20,9 @@ struct CpuSource {
 
 CpuSource print_cpp(const plan::Plan& plan);
 
+// The ABI definitions and helper functions every generated C++ file starts with.
+std::string prelude();
+
 // Why the generic CPU backend cannot compile this kernel, or empty when it can.
 std::string unsupported_reason(const ir::Kernel& kernel);
 

@@ -1,10 +1,11 @@
-// The C++ printer's arithmetic: the C expression of each elementwise node kind (binary, unary,
-// where, cast, full) with torch's semantics on host scalars and device values, and the
-// conversions between compute types and storage types (16-bit floats rounded on store).
-#include "codegen/cpu/cpp_text.h"
+// The element arithmetic shared by the C++ and CUDA printers: the C expression of each
+// elementwise node kind (binary, unary, where, cast, full) with torch's semantics on host scalars
+// and device values, and the conversions between compute types and storage types (16-bit floats
+// rounded on store). The helpers it calls (jt_f2i, jt_bf2f, ...) are in c_helpers.cpp.
+#include "codegen/common/c_text.h"
 #include "ir/element_arith.h"
 
-namespace jagtile::codegen::cpu {
+namespace jagtile::codegen {
 
 using ir::Node;
 using ir::NodeKind;
@@ -316,4 +317,4 @@ std::string elementwise(const Node& n, const std::vector<std::string>& ops) {
   return {};
 }
 
-}  // namespace jagtile::codegen::cpu
+}  // namespace jagtile::codegen

@@ -1,5 +1,6 @@
-// Internal to the C++ printer: indented text, the prelude every generated file starts with, and
-// the C spelling of the IR's types and element arithmetic (cpp_prelude.cpp, cpp_arith.cpp).
+// Shared by the C++ (codegen/cpu) and CUDA (codegen/cuda) printers: indented text, the helper
+// functions every generated file carries (c_helpers.cpp), and the C spelling of the IR's types
+// and element arithmetic (c_arith.cpp).
 #pragma once
 
 #include <sstream>
@@ -8,7 +9,7 @@
 
 #include "ir/ir.h"
 
-namespace jagtile::codegen::cpu {
+namespace jagtile::codegen {
 
 // Text with indentation.
 class Writer {
@@ -37,8 +38,10 @@ class Writer {
   int indent_ = 0;
 };
 
-// The ABI definitions and helper functions every generated file starts with.
-std::string prelude();
+// The helper functions both dialects share (16-bit float conversions, Python integer division,
+// NaN-propagating max / min, a branch-free expf, ...), written against four names each dialect's
+// prelude defines first: JT_INLINE, jt_bits_f, jt_f_bits and the <math.h> functions.
+std::string shared_helpers();
 // The C type a value of this dtype is computed in: float for every float dtype, int64_t for
 // integers, bool for booleans.
 const char* compute_ctype(DType dtype);
@@ -55,4 +58,4 @@ std::string to_storage(const std::string& e, DType compute, DType storage);
 // The C expression of an elementwise node (binary, unary, where, cast, full) on operands.
 std::string elementwise(const ir::Node& n, const std::vector<std::string>& ops);
 
-}  // namespace jagtile::codegen::cpu
+}  // namespace jagtile::codegen

@@ -1,0 +1,78 @@
+// The part of printing the planned loop-nest form (plan/nest_ir.h) that C++ and CUDA share: every
+// expression, and every statement whose text is the same in both dialects. A dialect derives from
+// NestPrinter and overrides the statements it prints differently (tile arrays, loops, failures);
+// codegen/cpu/print_cpp.cpp and codegen/cuda/print_cuda.cpp are the two.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "codegen/common/c_text.h"
+#include "plan/nest_ir.h"
+
+namespace jagtile::codegen {
+
+// The C type of a planned-form type.
+const char* c_type(plan::CType t);
+// `name` with every character outside [A-Za-z0-9_] replaced by '_'.
+std::string sanitize(const std::string& name);
+
+class NestPrinter {
+ public:
+  NestPrinter(const plan::Plan& plan, const plan::DeviceFunc& func);
+  virtual ~NestPrinter() = default;
+
+ protected:
+  // ---- captures: the frame struct `F` of host values ----
+  // The frame field of a capture: p<param> for parameters, h<slot> for other host values.
+  static std::string field(const host::Capture& c);
+  // The C type of a capture's frame field.
+  static const char* capture_ctype(const host::Capture& c);
+  virtual std::string capture(int64_t i) const;
+  DType tensor_dtype(int64_t capture) const;
+
+  // ---- expressions ----
+  std::string expr(const plan::ExprPtr& e) const;
+  std::string index_literal(const plan::ExprPtr& e) const;
+  // The flat offset of `idx` in a declared tile array, and its element count.
+  std::string flat(const std::string& array, const std::vector<plan::ExprPtr>& idx) const;
+  std::string count(const std::string& array) const;
+  // The flat element offset of `idx` in a captured tensor.
+  std::string address(int64_t tensor, const std::vector<plan::ExprPtr>& idx) const;
+  // `target op= value` for assignments and array stores.
+  static std::string update(const std::string& target, plan::Update u, const std::string& value,
+                            plan::CType type);
+
+  // ---- statements ----
+  void stmts(const std::vector<plan::StmtPtr>& list, Writer& w);
+  // Prints one statement: the shared kinds here, the dialect's through the hooks below.
+  virtual void stmt(const plan::Stmt& s, Writer& w);
+  // A source-line comment in front of a statement that starts a new line of the kernel.
+  void comment(const plan::Stmt& s, Writer& w);
+
+  // The dialect's statements.
+  virtual void array_decl(const plan::Stmt& s, Writer& w) = 0;
+  virtual void array_fill(const plan::Stmt& s, Writer& w) = 0;
+  virtual void for_loop(const plan::Stmt& s, Writer& w) = 0;
+  virtual void array_store(const plan::Stmt& s, Writer& w);
+  virtual void tensor_store(const plan::Stmt& s, Writer& w);
+  void tile_loop(const plan::Stmt& s, Writer& w);
+  // The statement that records a failure (`call`: jt_fail(...)) and leaves the program.
+  virtual std::string fail(const std::string& call) const { return "return " + call + ";"; }
+  // The overflow-checking primitive for a host integer op (add, sub, mul).
+  virtual std::string overflow_builtin(ir::Op op) const = 0;
+
+  // The text of a tensor store (without its mask).
+  std::string tensor_store_text(const plan::Stmt& s) const;
+  // The body of a `for_` (the header is the dialect's).
+  void loop_body(const plan::Stmt& s, Writer& w) { stmts(s.body, w); }
+
+  const plan::Plan& plan_;
+  const ir::Kernel& k_;
+  const plan::DeviceFunc& func_;
+  std::map<std::string, std::vector<plan::ExprPtr>> arrays_;
+  int last_line_ = -1;
+};
+
+}  // namespace jagtile::codegen

@@ -1,0 +1,125 @@
+// Every bundled example's generated CUDA, compiled as host C++ against the emulation header
+// (blocks in turn, 8 threads per block as host threads, __syncthreads a barrier), equals the
+// interpreter over the differential grid the CPU backend is tested on: uniform, zipf, all
+// empty, one huge item, tiny items and no items at all; f32 and bf16 values, i32 and i64
+// offsets; the example's own tolerances. A barrier that the block's threads reach unevenly fails
+// the run (an InternalError), so the barrier placement is checked too.
+#include <gtest/gtest.h>
+
+#include "cuda_test_util.h"
+#include "testing/compare.h"
+#include "testing/examples.h"
+
+namespace jagtile::testing {
+namespace {
+
+struct GridPoint {
+  JaggedShape shape;
+  DType values;
+  DType offsets;
+};
+
+std::vector<GridPoint> grid() {
+  auto at = [](int64_t b, int64_t m, int64_t l, LengthDist d, uint64_t seed) {
+    JaggedShape s;
+    s.batch = b;
+    s.features = m;
+    s.max_len = l;
+    s.dist = d;
+    s.seed = seed;
+    return s;
+  };
+  return {
+      {at(13, 19, 23, LengthDist::uniform, 1), DType::f32, DType::i32},
+      {at(11, 40, 70, LengthDist::zipf, 2), DType::f32, DType::i32},
+      {at(5, 5, 10, LengthDist::empty, 3), DType::f32, DType::i32},
+      {at(7, 33, 60, LengthDist::one_huge, 4), DType::f32, DType::i32},
+      {at(0, 7, 8, LengthDist::uniform, 6), DType::f32, DType::i32},
+      {at(9, 33, 31, LengthDist::uniform, 7), DType::bf16, DType::i64},
+      {at(12, 1, 5, LengthDist::tiny, 9), DType::bf16, DType::i64},
+  };
+}
+
+std::string describe(const GridPoint& g) {
+  return "B=" + std::to_string(g.shape.batch) + " M=" + std::to_string(g.shape.features) +
+         " L=" + std::to_string(g.shape.max_len) + " dist=" + std::to_string(int(g.shape.dist)) +
+         " " + std::string(dtype_name(g.values)) + "/" + std::string(dtype_name(g.offsets));
+}
+
+class ExampleOnEmulatedCuda : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ExampleOnEmulatedCuda, MatchesInterpreterOverGrid) {
+  EmulationOn emulation;
+  const ExampleInfo* info = find_example(GetParam());
+  ASSERT_NE(info, nullptr);
+  Program p = Program::from_file(source_path(info->file));
+  Options interp;
+  interp.backend = Backend::interp;
+  for (const GridPoint& g : grid()) {
+    SCOPED_TRACE(describe(g));
+    ArgMap args = info->make_inputs(g.shape, g.values, g.offsets);
+    CallResult cuda = p.call(info->kernel, args, cuda_options());
+    EXPECT_EQ(cuda.backend_used, Backend::cuda);
+    std::vector<Tensor> want = p.call(info->kernel, args, interp).outputs;
+    ASSERT_EQ(cuda.outputs.size(), want.size());
+    std::vector<Expected> ref = info->reference(args);
+    for (size_t i = 0; i < want.size(); ++i) {
+      // Rows outside every item are unspecified (`empty` outputs): compare the written rows.
+      std::vector<uint8_t> rows = i < ref.size() ? ref[i].rows : std::vector<uint8_t>{};
+      Comparison c =
+          compare_tensors(cuda.outputs[i], want[i], info->tolerance(want[i].dtype()), rows);
+      EXPECT_TRUE(c.ok) << "output " << i << " vs interpreter: " << c.mismatch;
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(All, ExampleOnEmulatedCuda,
+                         ::testing::Values("jagged_sum", "jagged_mean", "jagged_max",
+                                           "jagged_softmax", "jagged_layer_norm",
+                                           "jagged_dense_add", "jagged_dense_bmm",
+                                           "jagged_hstu_attention"));
+
+// The list above is every bundled example: a new example must be added to it.
+TEST(ExampleOnEmulatedCudaList, CoversEveryBundledExample) {
+  EXPECT_EQ(all_examples().size(), 8u) << "add the new example to ExampleOnEmulatedCuda";
+}
+
+}  // namespace
+}  // namespace jagtile::testing
+
+namespace jagtile::testing {
+namespace {
+
+// An in-place update that reads the next element: the tile is read before any of it is stored
+// (the plan loads it into a tile array first; a loop that loaded and stored one tensor would not
+// be spread), and each element takes its right neighbour's old value, as in the interpreter,
+// although the emulation's threads run in reverse order.
+TEST(EmulatedCudaInPlace, ShiftedInPlaceUpdateMatchesTheInterpreter) {
+  EmulationOn emulation;
+  const char* source = R"PY(import torch
+import helion.language as hl
+
+def shift_left(x: torch.Tensor) -> torch.Tensor:
+    (n,) = x.size()
+    for t in hl.tile(n - 1):
+        x[t] = x[t.index + 1]
+    return x
+)PY";
+  Program p = Program::from_source(source, "shift.py");
+  auto input = [] {
+    std::vector<double> v;
+    for (int i = 0; i < 50; ++i) v.push_back(double(i));
+    return Tensor::from_doubles({50}, v, DType::f32);
+  };
+  Options interp;
+  interp.backend = Backend::interp;
+  Tensor want = p.call("shift_left", {{"x", input()}}, interp).outputs.at(0);
+  Tensor got = p.call("shift_left", {{"x", input()}}, cuda_options()).outputs.at(0);
+  Comparison c = compare_tensors(got, want, Tolerance{});
+  EXPECT_TRUE(c.ok) << c.mismatch;
+  EXPECT_EQ(got.data<float>()[0], 1.0f);
+  EXPECT_EQ(got.data<float>()[48], 49.0f);
+}
+
+}  // namespace
+}  // namespace jagtile::testing
