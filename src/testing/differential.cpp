@@ -4,9 +4,11 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <optional>
 #include <sstream>
 
+#include "codegen/cuda/nvrtc.h"
 #include "jagtile/error.h"
 #include "testing/compare.h"
 
@@ -42,10 +44,29 @@ Run run_of(const std::string& label) {
   if (label == "cpu") return {label, Backend::cpu, true};
   if (label == "cpu-unchecked") return {label, Backend::cpu, false};
   if (label == "template") return {label, Backend::template_lib, true};
-  throw UserError("unknown backend label '" + label + "' (interp, cpu, cpu-unchecked, template)");
+  if (label == "cuda-emulated") {
+    if (!codegen::cuda::nvrtc_available())
+      throw UserError("backend 'cuda-emulated' needs NVRTC, which this build does not have",
+                      "build with the CUDA toolkit installed, or leave cuda-emulated out");
+    // The cuda backend runs CPU tensors through its host emulation only when asked; a fuzzing
+    // process (or the replay test) asks for all of its runs.
+    setenv("JAGTILE_CUDA_EMULATION", "1", 1);
+    return {label, Backend::cuda, true};
+  }
+  throw UserError("unknown backend label '" + label +
+                  "' (interp, cpu, cpu-unchecked, template, cuda-emulated)");
 }
 
 }  // namespace
+
+const std::vector<std::string>& all_backend_labels() {
+  static const std::vector<std::string> labels = [] {
+    std::vector<std::string> l = {"interp", "cpu", "cpu-unchecked", "template"};
+    if (codegen::cuda::nvrtc_available()) l.push_back("cuda-emulated");
+    return l;
+  }();
+  return labels;
+}
 
 std::string CaseFailure::signature() const {
   std::string s = kind + " on " + backend;
@@ -89,12 +110,12 @@ CaseReport run_case(const DiffCase& c, const std::function<void(const std::strin
       if (progress) progress("run " + label + " " + std::to_string(input));
       CallResult result;
       try {
-        if (run.backend == Backend::template_lib) {
-          // The template runs only the kernels the dispatch detector routes to it.
+        if (run.backend == Backend::template_lib || run.backend == Backend::cuda) {
+          // The template runs only the kernels the dispatch detector routes to it; generated
+          // CUDA only the kernels its printer supports (it says why not for the others).
           Options probe;
           probe.backend = Backend::interp;
-          if (!program->specialise(kKernelName, args, probe).why_not(Backend::template_lib).empty())
-            continue;
+          if (!program->specialise(kKernelName, args, probe).why_not(run.backend).empty()) continue;
         }
         result = program->call(kKernelName, args, o);
       } catch (const UserError& e) {

@@ -1,5 +1,6 @@
 // Differential execution of one kernel: every backend that supports it (interp, the oracle; cpu
-// with and without bounds checks; the template where the kernel routes to it) runs every input,
+// with and without bounds checks; the template where the kernel routes to it; the generated CUDA
+// in the host emulation where NVRTC is built in) runs every input,
 // and each output is compared with the interpreter's within the stated tolerances
 // (tolerance_for, docs/fuzzing.md). Used in process by the regression replay test and, inside a
 // forked child per kernel, by tools/fuzz_differential.
@@ -14,11 +15,10 @@
 
 namespace jagtile::fuzz {
 
-// The backends a case runs on, by label.
-inline const std::vector<std::string>& all_backend_labels() {
-  static const std::vector<std::string> labels = {"interp", "cpu", "cpu-unchecked", "template"};
-  return labels;
-}
+// The backends a case runs on, by label: interp, cpu, cpu-unchecked, template, and
+// cuda-emulated (the generated CUDA, compiled by NVRTC and run by the host emulation) where this
+// build has NVRTC.
+const std::vector<std::string>& all_backend_labels();
 
 struct CaseFailure {
   // "mismatch", "user-error" (on a kernel the generator claims valid), "internal-error",
