@@ -150,7 +150,12 @@ TuneKey tune_key(const ProgramState& program, size_t ki, const BoundArgs& bound,
   const int workers = options.num_threads > 0 ? options.num_threads : ThreadPool::global().size();
   k.machine =
       cpu_model() + " isa=" + std::string(reduce_cpu_isa()) + " workers=" + std::to_string(workers);
-  static const std::string compiler = first_line(codegen::cpu::compiler_identity());
+  // "c++: c++ (Debian 12.2.0-14) 12.2.0": the command and the first line of its --version.
+  static const std::string compiler = [] {
+    const std::string id = codegen::cpu::compiler_identity();
+    const size_t nl = id.find('\n');
+    return nl == std::string::npos ? id : id.substr(0, nl) + ": " + first_line(id.substr(nl + 1));
+  }();
   k.compiler = compiler;
   k.version = std::string(kJagtileVersion);
   return k;
