@@ -38,7 +38,7 @@ using runtime::race;
 using runtime::RaceOutcome;
 using runtime::Timer;
 
-constexpr double kQuickBudgetS = 7.0;  // the whole quick search, compiles included
+constexpr double kQuickBudgetS = 8.0;  // the whole quick search, compiles included
 constexpr double kFullBudgetS = 60.0;
 constexpr int kQuickMaxCandidates = 24;
 constexpr double kSampleMs = 5.0;  // a timing sample lasts at least this long
@@ -89,23 +89,30 @@ class Search {
   void run(const std::optional<Point>& previous) {
     start_ = Clock::now();
     const Point def = space_.default_point();
-    default_ = compiler_.get(space_.config_at(def));
+    incumbent_ = def;
+    tried_.insert(def);
+    // The compile thread starts on the default and goes straight on to what comes next, so the
+    // first candidate compiles while the default is measured.
+    std::vector<Config> first = {space_.config_at(def)};
+    if (previous && *previous != def) first.push_back(space_.config_at(*previous));
+    for (const Point& p : neighbours()) first.push_back(space_.config_at(p));
+    compiler_.want(first);
+    default_ = compiler_.get(first[0]);
     if (!default_->handle)
       throw UserError("kernel '" + space_.kernel + "' cannot be tuned: its default config fails (" +
                           default_->error + ")",
                       "run it with `jagtile run --check` to see the error");
     const Specialised& d = *default_->handle;
     reference_ = d.run(args_).outputs;  // also warms the caches
+    // Timed on a second call: the first one pays first-touch costs (fresh output pages).
     const double first_ms = Timer(args_, 1).sample(d);
     timer_ = std::make_unique<Timer>(
         args_, std::max(1, int(std::ceil(kSampleMs / std::max(first_ms, 1e-3)))));
-    incumbent_ = def;
     incumbent_handle_ = d;
-    tried_.insert(def);
     result_.candidates = 1;
     default_ms_ = best_ms_ = first_ms;
-    // Leave room for the final comparison (about 14 samples of the default).
-    search_deadline_s_ = budget_s_ - std::min(budget_s_ * 0.25, 14 * first_ms / 1000 + 0.1);
+    // Leave room for the final comparison: at least 3 pairs of the default's time.
+    search_deadline_s_ = budget_s_ - std::min(budget_s_ * 0.25, 6 * first_ms / 1000 + 0.1);
     report("default " + label(def), first_ms);
 
     if (previous && *previous != def && space_.admits(*previous))
@@ -195,9 +202,11 @@ class Search {
     tried_.insert(p);
     ++result_.candidates;
     const Config config = space_.config_at(p);
-    // A candidate whose compile would not end before the deadline is left for a later search.
-    if (!compiler_.ready(config) &&
-        since(start_) + compiler_.mean_prepare_s() > search_deadline_s_) {
+    // A candidate whose compile and shortest race would not end before the deadline is left
+    // for a later search.
+    const double race_s = 6 * default_ms_ / 1000;
+    if (since(start_) + race_s + (compiler_.ready(config) ? 0 : compiler_.mean_prepare_s()) >
+        search_deadline_s_) {
       --result_.candidates;
       deadline_hit_ = true;
       return false;
@@ -271,16 +280,22 @@ class Search {
   void finish() {
     result_.config = space_.config_at(incumbent_);
     result_.default_ms = result_.best_ms = best_ms_ = default_ms_;
+    const double sample_s = std::max(default_ms_, 1e-3) / 1000 * timer_->calls_per_sample();
+    const int affordable = int((budget_s_ - since(start_)) / sample_s);
     if (incumbent_ == space_.default_point()) {
+      // The defaults won: a few more samples of them for the reported time.
       std::vector<double> t;
-      for (int i = 0; i < 5 && !(tune_.stop && tune_.stop->load()); ++i)
+      for (int i = 0; i < std::clamp(affordable, 1, 5) && !(tune_.stop && tune_.stop->load()); ++i)
         t.push_back(timer_->sample(*default_->handle));
       if (!t.empty()) result_.default_ms = result_.best_ms = median_of(t);
       return;
     }
     const bool interrupted = tune_.stop && tune_.stop->load();
-    RaceOutcome r = race(*timer_, *default_->handle, incumbent_handle_, interrupted ? 3 : 7, false,
-                         [] { return true; });
+    // 7 pairs when the budget allows, at least 3 (a slow kernel's final check may overrun by
+    // that much).
+    const int pairs = interrupted ? 3 : std::clamp(affordable / 2, 3, 7);
+    RaceOutcome r =
+        race(*timer_, *default_->handle, incumbent_handle_, pairs, false, [] { return true; });
     result_.default_ms = r.incumbent_ms;
     result_.best_ms = r.candidate_ms;
     if (!r.wins && !interrupted) {

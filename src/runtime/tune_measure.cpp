@@ -211,6 +211,8 @@ RaceOutcome race(const Timer& timer, const Specialised& incumbent, const Special
       break;
     }
     measure_pair(size_t(j), false);
+    // A clearly slower candidate stops early: 1.5x after one pair, 1.2x after two.
+    if (early_exit && j == 0 && cand[0] > 1.5 * inc[0]) break;
     if (early_exit && j == 1 && median_of(cand) > 1.2 * median_of(inc)) break;
   }
   if (r.finished && inc.size() >= 3) {

@@ -96,8 +96,8 @@ struct RaceOutcome {
 };
 
 // Interleaved pairs (incumbent, candidate), alternating which runs first; a pair with an
-// outlier (over 1.5x its config's median) is measured again once; after two pairs a candidate
-// more than 1.2x slower stops early (`early_exit`). Wins when both the median pair ratio and the
+// outlier (over 1.5x its config's median) is measured again once; a candidate 1.5x slower after one
+// pair, or 1.2x after two, stops early (`early_exit`). Wins when both the median pair ratio and the
 // ratio of minimums are below 1 - max(2%, 1.5 * noise). `keep_going` is asked between samples
 // (deadline, stop request).
 RaceOutcome race(const Timer& timer, const Specialised& incumbent, const Specialised& candidate,
