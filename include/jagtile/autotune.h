@@ -24,13 +24,20 @@ inline constexpr std::string_view kJagtileVersion = "0.1.0";
 
 // One tunable: the Config field it sets and the values the search may give it (ascending).
 struct TuneKnob {
-  std::string name;  // "block_sizes[1]", "chunk_rows", "workers"
-  std::string role;  // "tile_m: hl.tile over the columns", for --space
+  enum class Field : uint8_t { block_size, chunk_rows, workers };
+  Field field = Field::block_size;
+  size_t block_index = 0;  // for Field::block_size: which Config::block_sizes entry
+  std::string name;        // "block_sizes[1]", "chunk_rows", "workers"
+  std::string role;        // "tile_m: hl.tile over the columns", for --space
   std::vector<int64_t> values;
   int64_t default_value = 0;
   // True when the value never changes the order of floating-point operations (the template's
   // worker count), so a candidate must match the default's outputs bit for bit.
   bool keeps_result_bits = false;
+
+  // The knob's value in a config (0: unset there, the default applies) and its setter.
+  int64_t value_in(const Config& config) const;
+  void set_in(Config& config, int64_t value) const;
 };
 
 struct TuneSpace {
@@ -105,6 +112,10 @@ struct TuneOptions {
   std::function<TuneTolerance(DType output)> tolerance;
   // Called after every candidate (from the measuring thread).
   std::function<void(const TuneProgress&)> progress;
+  // How the caller made the arguments, when that determines them completely (the CLI: the
+  // bundled example's shape options). Stored with the entry, so that stored_result() can answer
+  // a later request without making the arguments.
+  std::string request;
   // Set (e.g. by a SIGINT handler) to end the search early: the best config so far is kept,
   // stored and returned, with TuneResult::interrupted set.
   const std::atomic<bool>* stop = nullptr;
@@ -132,6 +143,13 @@ struct TuneResult {
 TuneResult autotune(const Program& program, const std::string& kernel, const ArgMap& args,
                     const Options& options = {}, const TuneOptions& tune = {});
 
+// The stored result autotune() would return for `kernel` and a TuneOptions::request, found
+// without the arguments (same source, kernel, machine, compiler, version and checks; the request
+// standing for the argument types and shape bucket); nullopt when there is none.
+std::optional<TuneResult> stored_result(const Program& program, const std::string& kernel,
+                                        const std::string& request, const Options& options = {},
+                                        TuneEffort effort = TuneEffort::quick);
+
 // ---- the store ---------------------------------------------------------------------------
 
 // One stored entry, as `jagtile autotune --show` lists it.
@@ -149,6 +167,7 @@ struct StoredTuning {
   std::string effort;
   double default_ms = 0, best_ms = 0;
   int candidates = 0;
+  std::string request;  // TuneOptions::request of the search ("" when none was given)
 };
 
 // The store file in `cache_dir` (empty: Options::cache_dir's default, as the JIT's cache).

@@ -52,15 +52,7 @@ std::optional<Point> point_of(const TuneSpace& space, const Config& c) {
   Point p = space.default_point();
   for (size_t i = 0; i < space.knobs.size(); ++i) {
     const TuneKnob& k = space.knobs[i];
-    int64_t v = 0;
-    if (k.name == "chunk_rows")
-      v = c.reduce_chunk_rows;
-    else if (k.name == "workers")
-      v = c.reduce_workers;
-    else {
-      size_t index = size_t(std::stoll(k.name.substr(k.name.find('[') + 1)));
-      v = index < c.block_sizes.size() ? c.block_sizes[index] : 0;
-    }
+    const int64_t v = k.value_in(c);
     if (v <= 0) continue;  // unset: the default
     auto it = std::find(k.values.begin(), k.values.end(), v);
     if (it == k.values.end()) return std::nullopt;
@@ -111,8 +103,6 @@ class Search {
     incumbent_handle_ = d;
     result_.candidates = 1;
     default_ms_ = best_ms_ = first_ms;
-    // Leave room for the final comparison: at least 3 pairs of the default's time.
-    search_deadline_s_ = budget_s_ - std::min(budget_s_ * 0.25, 6 * first_ms / 1000 + 0.1);
     report("default " + label(def), first_ms);
 
     if (previous && *previous != def && space_.admits(*previous))
@@ -130,8 +120,16 @@ class Search {
   bool keep_going() const {
     if (tune_.stop && tune_.stop->load()) return false;
     if (deadline_hit_) return false;
-    if (since(start_) >= search_deadline_s_) return false;
+    if (since(start_) >= search_deadline_s()) return false;
     return tune_.effort != TuneEffort::quick || result_.candidates < kQuickMaxCandidates;
+  }
+
+  // When the search stops starting candidates: the budget less the final comparison (at least
+  // 3 pairs of the default's time), which is not needed while the incumbent is the default or
+  // won its race against the default itself.
+  double search_deadline_s() const {
+    if (incumbent_ == space_.default_point() || against_default_) return budget_s_;
+    return budget_s_ - std::min(budget_s_ * 0.25, 6 * default_ms_ / 1000 + 0.1);
   }
 
   std::string label(const Point& p) const {
@@ -205,8 +203,7 @@ class Search {
     // A candidate whose compile and shortest race would not end before the deadline is left
     // for a later search.
     const double race_s = 6 * default_ms_ / 1000;
-    if (since(start_) + race_s + (compiler_.ready(config) ? 0 : compiler_.mean_prepare_s()) >
-        search_deadline_s_) {
+    if (since(start_) + race_s + compiler_.expected_wait_s(config) > search_deadline_s()) {
       --result_.candidates;
       deadline_hit_ = true;
       return false;
@@ -233,6 +230,9 @@ class Search {
                   r.candidate_ms, r.incumbent_ms, r.ratio, r.noise);
     const bool wins = r.wins;
     if (wins) {
+      // A race won against the default is the final comparison already.
+      against_default_.reset();
+      if (incumbent_ == space_.default_point()) against_default_ = r;
       incumbent_ = p;
       incumbent_handle_ = s;
       incumbent_prepared_ = prepared;
@@ -291,6 +291,11 @@ class Search {
       return;
     }
     const bool interrupted = tune_.stop && tune_.stop->load();
+    if (against_default_) {
+      result_.default_ms = against_default_->incumbent_ms;
+      result_.best_ms = against_default_->candidate_ms;
+      return;
+    }
     // 7 pairs when the budget allows, at least 3 (a slow kernel's final check may overrun by
     // that much).
     const int pairs = interrupted ? 3 : std::clamp(affordable / 2, 3, 7);
@@ -314,7 +319,7 @@ class Search {
   TuneResult& result_;
   runtime::CompileAhead compiler_;
   std::mt19937_64 rng_;
-  double budget_s_ = 0, search_deadline_s_ = 0;
+  double budget_s_ = 0;
   Clock::time_point start_;
   std::shared_ptr<const runtime::PreparedConfig> default_, incumbent_prepared_;
   std::vector<Tensor> reference_;
@@ -325,9 +330,53 @@ class Search {
   std::optional<std::pair<size_t, int>> last_move_;
   double default_ms_ = 0, best_ms_ = 0;
   bool deadline_hit_ = false;
+  std::optional<RaceOutcome> against_default_;  // the incumbent's winning race, if vs the default
 };
 
+// A quick search is answered by a quick or full entry, a full one only by a full entry; an
+// interrupted search's entry is used by calls but searched again (from its best).
+bool answers(const StoredTuning& t, TuneEffort effort) {
+  return t.effort == "full" || (effort == TuneEffort::quick && t.effort == "quick");
+}
+
+TuneResult from_store(const StoredTuning& t, const std::string& path, Clock::time_point t0) {
+  TuneResult r;
+  r.kernel = t.kernel;
+  r.key = t.key;
+  r.config = t.config;
+  r.default_ms = t.default_ms;
+  r.best_ms = t.best_ms;
+  r.speedup = t.best_ms > 0 ? t.default_ms / t.best_ms : 1;
+  r.candidates = t.candidates;
+  r.from_cache = true;
+  r.store_path = path;
+  r.seconds = since(t0);
+  return r;
+}
+
 }  // namespace
+
+std::optional<TuneResult> stored_result(const Program& program, const std::string& kernel,
+                                        const std::string& request, const Options& options,
+                                        TuneEffort effort) {
+  const auto t0 = Clock::now();
+  if (request.empty()) return std::nullopt;
+  const runtime::ProgramState& ps = program.state();
+  const runtime::TuneKey want =
+      runtime::tune_key_without_args(ps, ps.kernel_index(kernel), options);
+  const std::string checks = options.checked ? "| checked" : "| unchecked";
+  runtime::TuneStore& store = runtime::TuneStore::for_dir(runtime::tune_store_dir(options));
+  for (const StoredTuning& t : store.all()) {
+    const bool same_checks = t.specialisation.size() >= checks.size() &&
+                             t.specialisation.compare(t.specialisation.size() - checks.size(),
+                                                      checks.size(), checks) == 0;
+    if (t.request == request && t.source_hash == want.source_hash && t.kernel == want.kernel &&
+        t.machine == want.machine && t.compiler == want.compiler && t.version == want.version &&
+        same_checks && answers(t, effort))
+      return from_store(t, store.path(), t0);
+  }
+  return std::nullopt;
+}
 
 TuneResult autotune(const Program& program, const std::string& kernel, const ArgMap& args,
                     const Options& options, const TuneOptions& tune) {
@@ -347,21 +396,8 @@ TuneResult autotune(const Program& program, const std::string& kernel, const Arg
   result.kernel = ps.kernels[ki].name;
   result.key = key.hash();
   const std::optional<StoredTuning> stored = store.find(result.key);
-  // A quick search is answered by a quick or full entry, a full one only by a full entry; an
-  // interrupted search's entry is used by calls but searched again (from its best).
-  if (stored && tune.use_stored &&
-      (stored->effort == "full" ||
-       (tune.effort == TuneEffort::quick && stored->effort == "quick"))) {
-    result.config = stored->config;
-    result.default_ms = stored->default_ms;
-    result.best_ms = stored->best_ms;
-    result.speedup = stored->best_ms > 0 ? stored->default_ms / stored->best_ms : 1;
-    result.candidates = stored->candidates;
-    result.from_cache = true;
-    result.store_path = store.path();
-    result.seconds = since(t0);
-    return result;
-  }
+  if (stored && tune.use_stored && answers(*stored, tune.effort))
+    return from_store(*stored, store.path(), t0);
   TuneSpace space = tune_space(program, result.kernel, args, base);
   result.default_config = space.defaults;
   std::optional<Point> previous;
@@ -388,6 +424,7 @@ TuneResult autotune(const Program& program, const std::string& kernel, const Arg
     t.default_ms = result.default_ms;
     t.best_ms = result.best_ms;
     t.candidates = result.candidates;
+    t.request = tune.request;
     store.save(t);
     result.store_path = store.path();
   }

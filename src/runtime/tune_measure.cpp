@@ -43,9 +43,19 @@ std::shared_ptr<const PreparedConfig> CompileAhead::prepare(const Config& config
   return p;
 }
 
-bool CompileAhead::ready(const Config& config) {
+double CompileAhead::expected_wait_s(const Config& config) {
+  const double mean = mean_prepare_s();
+  const std::string key = config.str();
   std::lock_guard<std::mutex> lock(mutex_);
-  return done_.count(config.str()) > 0;
+  if (done_.count(key)) return 0;
+  double current = 0;
+  if (busy_) {
+    const double spent =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - in_progress_since_)
+            .count();
+    current = std::max(0.0, mean - spent);
+  }
+  return busy_ && in_progress_ == key ? current : current + mean;
 }
 
 double CompileAhead::mean_prepare_s() {
@@ -64,6 +74,7 @@ void CompileAhead::loop() {
     if (done_.count(key) || (busy_ && in_progress_ == key)) continue;
     busy_ = true;
     in_progress_ = key;
+    in_progress_since_ = std::chrono::steady_clock::now();
     lock.unlock();
     std::shared_ptr<const PreparedConfig> p = prepare(next);
     lock.lock();

@@ -39,8 +39,9 @@ class CompileAhead {
   void want(const std::vector<Config>& configs);
   // The prepared config (waits for it; prepares it first if it was not wanted).
   std::shared_ptr<const PreparedConfig> get(const Config& config);
-  // Whether get(config) would return at once.
-  bool ready(const Config& config);
+  // About how long get(config) would wait, in seconds: 0 when prepared, the rest of the mean
+  // preparation time when it is being prepared now, else that rest plus one mean preparation.
+  double expected_wait_s(const Config& config);
   // Mean wall time of the preparations so far (compiles and disk-cache loads), in seconds.
   double mean_prepare_s();
 
@@ -57,6 +58,7 @@ class CompileAhead {
   std::deque<Config> queue_;
   std::map<std::string, std::shared_ptr<const PreparedConfig>> done_;
   std::string in_progress_;
+  std::chrono::steady_clock::time_point in_progress_since_;
   std::mutex stats_mutex_;  // the two below: written by both threads
   double prepare_s_total_ = 0;
   int prepared_count_ = 0;

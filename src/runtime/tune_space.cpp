@@ -86,6 +86,8 @@ void add_block_knobs(const runtime::Specialisation& spec, const ArgMap& args, Tu
             [](auto* a, auto* b) { return a->config_index < b->config_index; });
   for (const ir::BlockInfo* b : tunable) {
     TuneKnob knob;
+    knob.field = TuneKnob::Field::block_size;
+    knob.block_index = size_t(b->config_index);
     knob.name = "block_sizes[" + std::to_string(b->config_index) + "]";
     knob.default_value = b->block_size;
     knob_of_block[size_t(b->id)] = int(space.knobs.size());
@@ -136,6 +138,7 @@ void add_block_knobs(const runtime::Specialisation& spec, const ArgMap& args, Tu
 void add_template_knobs(const runtime::Specialisation& spec, const Options& options,
                         TuneSpace& space) {
   TuneKnob chunk;
+  chunk.field = TuneKnob::Field::chunk_rows;
   chunk.name = "chunk_rows";
   chunk.role = "jagged_reduce rows per work chunk (changes the order partials combine in)";
   chunk.default_value = spec.config.reduce_chunk_rows > 0 ? spec.config.reduce_chunk_rows : 64;
@@ -144,6 +147,7 @@ void add_template_knobs(const runtime::Specialisation& spec, const Options& opti
   const int pool = options.num_threads > 0 ? options.num_threads : ThreadPool::global().size();
   if (pool > 1) {
     TuneKnob workers;
+    workers.field = TuneKnob::Field::workers;
     workers.name = "workers";
     workers.role = "jagged_reduce workers (results are bitwise equal for any count)";
     workers.default_value = spec.config.reduce_workers > 0 ? spec.config.reduce_workers : pool;
@@ -178,28 +182,39 @@ TuneSpace tune_space(const Program& program, const std::string& kernel, const Ar
   return space;
 }
 
+int64_t TuneKnob::value_in(const Config& c) const {
+  switch (field) {
+    case Field::chunk_rows:
+      return c.reduce_chunk_rows;
+    case Field::workers:
+      return c.reduce_workers;
+    case Field::block_size:
+      break;
+  }
+  return block_index < c.block_sizes.size() ? c.block_sizes[block_index] : 0;
+}
+
+void TuneKnob::set_in(Config& c, int64_t value) const {
+  switch (field) {
+    case Field::chunk_rows:
+      c.reduce_chunk_rows = value;
+      return;
+    case Field::workers:
+      c.reduce_workers = int(value);
+      return;
+    case Field::block_size:
+      if (c.block_sizes.size() <= block_index) c.block_sizes.resize(block_index + 1, 0);
+      c.block_sizes[block_index] = value;
+      return;
+  }
+}
+
 Config TuneSpace::config_at(const std::vector<size_t>& point) const {
   if (point == default_point()) return defaults;
+  // Every knob set explicitly, so the config is complete whatever the decorator says.
   Config c = defaults;
-  for (size_t i = 0; i < knobs.size() && i < point.size(); ++i) {
-    const TuneKnob& k = knobs[i];
-    const int64_t v = k.values[point[i]];
-    if (k.name == "chunk_rows") {
-      c.reduce_chunk_rows = v;
-    } else if (k.name == "workers") {
-      c.reduce_workers = int(v);
-    } else {
-      const size_t index = size_t(std::stoll(k.name.substr(k.name.find('[') + 1)));
-      if (c.block_sizes.size() <= index) c.block_sizes.resize(index + 1, 0);
-      c.block_sizes[index] = v;
-    }
-  }
-  // Entries the search did not touch keep their defaults explicitly, so the config is complete.
-  for (const TuneKnob& k : knobs)
-    if (k.name.rfind("block_sizes[", 0) == 0) {
-      const size_t index = size_t(std::stoll(k.name.substr(k.name.find('[') + 1)));
-      if (c.block_sizes[index] <= 0) c.block_sizes[index] = k.default_value;
-    }
+  for (size_t i = 0; i < knobs.size() && i < point.size(); ++i)
+    knobs[i].set_in(c, knobs[i].values[point[i]]);
   return c;
 }
 

@@ -142,11 +142,16 @@ std::string shape_bucket(const std::vector<ir::ParamSpec>& specs,
 
 TuneKey tune_key(const ProgramState& program, size_t ki, const BoundArgs& bound,
                  const Options& options) {
+  TuneKey k = tune_key_without_args(program, ki, options);
+  k.specialisation = specialisation_text(bound.specs, options);
+  k.shape_bucket = shape_bucket(bound.specs, bound.values);
+  return k;
+}
+
+TuneKey tune_key_without_args(const ProgramState& program, size_t ki, const Options& options) {
   TuneKey k;
   k.source_hash = program.source_hash;
   k.kernel = program.kernels[ki].name;
-  k.specialisation = specialisation_text(bound.specs, options);
-  k.shape_bucket = shape_bucket(bound.specs, bound.values);
   const int workers = options.num_threads > 0 ? options.num_threads : ThreadPool::global().size();
   k.machine =
       cpu_model() + " isa=" + std::string(reduce_cpu_isa()) + " workers=" + std::to_string(workers);
@@ -187,7 +192,8 @@ std::string tuning_to_json(const StoredTuning& t) {
          "}, \"effort\": " + json_quote(t.effort) +
          ", \"default_ms\": " + json_number(t.default_ms) +
          ", \"best_ms\": " + json_number(t.best_ms) +
-         ", \"candidates\": " + std::to_string(t.candidates) + "}";
+         ", \"candidates\": " + std::to_string(t.candidates) +
+         ", \"request\": " + json_quote(t.request) + "}";
 }
 
 std::optional<StoredTuning> tuning_from_json(const JsonValue& v) {
@@ -204,6 +210,7 @@ std::optional<StoredTuning> tuning_from_json(const JsonValue& v) {
   t.compiler = v.str_or("compiler");
   t.version = v.str_or("version");
   t.effort = v.str_or("effort");
+  t.request = v.str_or("request");
   t.default_ms = v.num_or("default_ms");
   t.best_ms = v.num_or("best_ms");
   t.candidates = int(v.num_or("candidates"));

@@ -38,6 +38,8 @@ struct TuneKey {
 // The key of a call: the bound arguments of kernel `ki` under `options`.
 TuneKey tune_key(const ProgramState& program, size_t ki, const BoundArgs& bound,
                  const Options& options);
+// The parts that need no arguments: source hash, kernel, machine, compiler, version.
+TuneKey tune_key_without_args(const ProgramState& program, size_t ki, const Options& options);
 // "x_values=[2^18,2^8] x_offsets=[2^10] lengths(x_offsets: max<=2^9, mean/max~0.50)": each size
 // rounded up to a power of two, integer scalars too, and for each offsets-like argument (a
 // non-decreasing 1-D integer tensor on the CPU) its longest item and mean/max length ratio.

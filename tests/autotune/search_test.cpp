@@ -26,6 +26,13 @@ class SearchTest : public ScratchCache {
   Options interp_;
 };
 
+// Small enough that the interpreter runs a call in well under a millisecond.
+JaggedShape tiny_shape() {
+  JaggedShape s;
+  s.batch = 16, s.features = 16, s.max_len = 16;
+  return s;
+}
+
 // The config part of a log line ("block_sizes=[...] (neighbour): ..." -> "block_sizes=[...]").
 std::string config_label(const std::string& line) {
   return line.substr(0, line.find(" ("));
@@ -33,8 +40,8 @@ std::string config_label(const std::string& line) {
 
 TEST_F(SearchTest, BestConfigIsStoredAndTheSecondSearchIsAnsweredFromTheStore) {
   Program p = example_program("jagged_softmax");
-  ArgMap args = example_args("jagged_softmax");
-  TuneResult first = autotune(p, "jagged_softmax", args, interp_, small_search());
+  ArgMap args = example_args("jagged_softmax", tiny_shape());
+  TuneResult first = autotune(p, "jagged_softmax", args, interp_, small_search(2));
   EXPECT_FALSE(first.from_cache);
   EXPECT_GE(first.candidates, 2);
   EXPECT_GT(first.default_ms, 0);
@@ -66,7 +73,7 @@ TEST_F(SearchTest, WinnerAlwaysPassedTheOutputCheck) {
   // A zero tolerance rejects every candidate whose outputs differ at all from the default's;
   // whatever wins must then give the default's outputs exactly.
   Program p = example_program("jagged_softmax");
-  ArgMap args = example_args("jagged_softmax");
+  ArgMap args = example_args("jagged_softmax", tiny_shape());
   TuneOptions t = small_search();
   t.tolerance = [](DType) { return TuneTolerance{0, 0}; };
   TuneResult r = autotune(p, "jagged_softmax", args, interp_, t);
@@ -80,7 +87,7 @@ TEST_F(SearchTest, WinnerAlwaysPassedTheOutputCheck) {
 
 TEST_F(SearchTest, SameSeedTriesTheSameFirstCandidates) {
   Program p = example_program("jagged_layer_norm");
-  ArgMap args = example_args("jagged_layer_norm");
+  ArgMap args = example_args("jagged_layer_norm", tiny_shape());
   TuneOptions t = small_search(0.6);
   t.store = false;
   TuneResult a = autotune(p, "jagged_layer_norm", args, interp_, t);
@@ -95,7 +102,7 @@ TEST_F(SearchTest, SameSeedTriesTheSameFirstCandidates) {
 
 TEST_F(SearchTest, StopRequestEndsTheSearchAndKeepsTheBestSoFar) {
   Program p = example_program("jagged_softmax");
-  ArgMap args = example_args("jagged_softmax");
+  ArgMap args = example_args("jagged_softmax", tiny_shape());
   std::atomic<bool> stop{true};
   TuneOptions t = small_search(5);
   t.stop = &stop;
@@ -122,6 +129,24 @@ TEST_F(SearchTest, ProgressIsReportedForEveryCandidate) {
     EXPECT_GE(seen[i].total, seen[i].done);
     EXPECT_GT(seen[i].best_ms, 0);
   }
+}
+
+TEST_F(SearchTest, StoredResultAnswersTheSameRequestWithoutArguments) {
+  Program p = example_program("jagged_sum");
+  TuneOptions t = small_search(0.5);
+  t.request = "generated batch=48";
+  TuneResult r = autotune(p, "jagged_sum", example_args("jagged_sum"), options_, t);
+  std::optional<TuneResult> again = stored_result(p, "jagged_sum", "generated batch=48", options_);
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->from_cache);
+  EXPECT_EQ(again->config, r.config);
+  EXPECT_EQ(again->key, r.key);
+  EXPECT_FALSE(stored_result(p, "jagged_sum", "generated batch=49", options_));
+  EXPECT_FALSE(stored_result(p, "jagged_sum", "", options_));
+  EXPECT_FALSE(stored_result(p, "jagged_sum", "generated batch=48", options_, TuneEffort::full));
+  Options unchecked = options_;
+  unchecked.checked = false;
+  EXPECT_FALSE(stored_result(p, "jagged_sum", "generated batch=48", unchecked));
 }
 
 TEST_F(SearchTest, NegativeBudgetIsAUserError) {
