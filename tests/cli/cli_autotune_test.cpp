@@ -131,22 +131,26 @@ TEST_F(CliAutotuneTest, TwoTunersAtOnceBothFinishAndBothEntriesAreKept) {
 }
 
 TEST_F(CliAutotuneTest, InterruptKeepsAndPrintsTheBestSoFar) {
-  const fs::path out = cache_ / "out.txt";
+  const fs::path out = cache_ / "out.txt", err = cache_ / "err.txt";
   pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
     ::setenv("JAGTILE_CACHE_DIR", cache_.c_str(), 1);
     if (::chdir(JAGTILE_SOURCE_DIR) != 0) ::_exit(90);
     FILE* f = std::freopen(out.c_str(), "w", stdout);
-    (void)f;
+    FILE* g = std::freopen(err.c_str(), "w", stderr);
+    (void)f, (void)g;
     // The interpreter on softmax: a space of hundreds of points, each measured without a
     // compile, so the search is surely still running when the signal comes.
     ::execl(tool_path().c_str(), "jagtile", "autotune", "examples/jagged_softmax.py", "--effort",
             "full", "--budget", "60", "--backend", "interp", nullptr);
     ::_exit(91);
   }
-  // Long enough to be inside the search (a full search here lasts 60 s).
-  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  // Signalled once the search reports its first candidate (so the handler is installed),
+  // however slow the machine is; the search itself would last a minute.
+  for (int waited = 0; waited < 600 && slurp(err).find("autotune: [") == std::string::npos;
+       ++waited)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   ::kill(pid, SIGINT);
   int status = 0;
   ::waitpid(pid, &status, 0);
