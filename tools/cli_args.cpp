@@ -294,8 +294,8 @@ std::string help_text(const std::string& command) {
            "stops the search and keeps the best found so far.\n\n" +
            kArgHelp + "\n" + kShapeHelp +
            "\nOptions:\n"
-           "  --effort E           quick (default; at most 8 s of search) or full\n"
-           "  --budget S           seconds for the search (full: default 60; quick: at most 8)\n"
+           "  --effort E           quick (default; at most 7 s of search) or full\n"
+           "  --budget S           seconds for the search (full: default 60; quick: at most 7)\n"
            "  --retune             search again even when a stored config answers\n"
            "  --space              print the search space, its defaults and constraints\n"
            "  --show               list the stored configs (of KERNEL_FILE's kernels, if given)\n"

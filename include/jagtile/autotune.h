@@ -99,7 +99,7 @@ struct TuneTolerance {
 
 struct TuneOptions {
   TuneEffort effort = TuneEffort::quick;
-  // Wall-clock budget in seconds for the search, compiles included. 0: 8 s for quick (the
+  // Wall-clock budget in seconds for the search, compiles included. 0: 7 s for quick (the
   // quick effort never takes more), 60 s for full.
   double budget_s = 0;
   uint64_t seed = 0;  // restart points and tie order; the same seed tries the same points

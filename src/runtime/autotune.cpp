@@ -38,7 +38,7 @@ using runtime::race;
 using runtime::RaceOutcome;
 using runtime::Timer;
 
-constexpr double kQuickBudgetS = 8.0;  // the whole quick search, compiles included
+constexpr double kQuickBudgetS = 7.0;  // the whole quick search, compiles included
 constexpr double kFullBudgetS = 60.0;
 constexpr int kQuickMaxCandidates = 24;
 constexpr double kSampleMs = 5.0;  // a timing sample lasts at least this long
