@@ -395,7 +395,7 @@ TuneResult autotune(const Program& program, const std::string& kernel, const Arg
   TuneResult result;
   result.kernel = ps.kernels[ki].name;
   result.key = key.hash();
-  const std::optional<StoredTuning> stored = store.find(result.key);
+  const std::shared_ptr<const StoredTuning> stored = store.find(result.key);
   if (stored && tune.use_stored && answers(*stored, tune.effort))
     return from_store(*stored, store.path(), t0);
   TuneSpace space = tune_space(program, result.kernel, args, base);

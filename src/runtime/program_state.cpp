@@ -314,20 +314,20 @@ namespace {
 
 // The autotuner's stored best for this call, when the options give no config of their own and
 // stored configs are on. Costs one map lookup unless the kernel has stored entries.
-std::optional<StoredTuning> stored_config(const ProgramState& program, size_t ki,
-                                          const BoundArgs& b, const Options& options) {
+std::shared_ptr<const StoredTuning> stored_config(const ProgramState& program, size_t ki,
+                                                  const BoundArgs& b, const Options& options) {
   if (!options.use_tuned_config || !(options.config == Config{}) || !stored_configs_enabled())
-    return std::nullopt;
+    return nullptr;
   TuneStore& store = TuneStore::for_dir(tune_store_dir(options));
-  if (!store.has_entries_for(program.source_hash, program.kernels[ki].name)) return std::nullopt;
-  return store.find(tune_key(program, ki, b, options).hash());
+  if (!store.has_entries_for(program.source_hash, program.kernels[ki].name)) return nullptr;
+  return store.find(call_key_hash(program, ki, b, options));
 }
 
 }  // namespace
 
 std::shared_ptr<const Specialisation> ProgramState::specialise(size_t ki, const BoundArgs& b,
                                                                const Options& given) const {
-  const std::optional<StoredTuning> tuned = stored_config(*this, ki, b, given);
+  const std::shared_ptr<const StoredTuning> tuned = stored_config(*this, ki, b, given);
   Options tuned_options;
   if (tuned) {
     tuned_options = given;

@@ -15,6 +15,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <unordered_map>
 
 #include "codegen/cpu/disk_cache.h"
 #include "codegen/cpu/jit.h"
@@ -28,12 +29,23 @@ namespace jagtile::runtime {
 
 namespace {
 
-// ceil(log2(n)) as "2^k"; "0" for an empty size.
-std::string pow2_bucket(int64_t n) {
-  if (n <= 0) return "0";
+// ceil(log2(n)); -1 for an empty size.
+int pow2_exponent(int64_t n) {
+  if (n <= 0) return -1;
   int k = 0;
   while ((int64_t(1) << k) < n && k < 62) ++k;
-  return "2^" + std::to_string(k);
+  return k;
+}
+
+// "2^k", or "0" for an empty size.
+std::string pow2_bucket(int64_t n) {
+  const int k = pow2_exponent(n);
+  return k < 0 ? "0" : "2^" + std::to_string(k);
+}
+
+// Quarter steps of mean/max: uniform lengths (~0.5), heavy tails (~0.1), all equal (1).
+int ratio_quarters(double mean_over_max) {
+  return int(std::round(mean_over_max * 4));
 }
 
 std::string cpu_model() {
@@ -127,9 +139,8 @@ std::string shape_bucket(const std::vector<ir::ParamSpec>& specs,
       for (int64_t d = 0; d < t->dim(); ++d) s += (d ? "," : "") + pow2_bucket(t->size(d));
       s += "]";
       if (auto stats = length_stats(*t)) {
-        // Quarter steps of mean/max: uniform lengths (~0.5), heavy tails (~0.1), all equal (1).
         char ratio[16];
-        std::snprintf(ratio, sizeof ratio, "%.2f", std::round(stats->mean_over_max * 4) / 4);
+        std::snprintf(ratio, sizeof ratio, "%.2f", ratio_quarters(stats->mean_over_max) / 4.0);
         lengths += (lengths.empty() ? "" : ", ") + specs[i].name +
                    ": max<=" + pow2_bucket(stats->longest) + " mean/max~" + ratio;
       }
@@ -146,6 +157,37 @@ TuneKey tune_key(const ProgramState& program, size_t ki, const BoundArgs& bound,
   k.specialisation = specialisation_text(bound.specs, options);
   k.shape_bucket = shape_bucket(bound.specs, bound.values);
   return k;
+}
+
+std::string call_key_hash(const ProgramState& program, size_t ki, const BoundArgs& bound,
+                          const Options& options) {
+  // A digest of everything the readable key is made of (the shape bucket's exponents, not its
+  // text), so that only a new digest builds the key's strings.
+  uint64_t h = fnv1a64(program.source_hash);
+  auto mix = [&h](int64_t v) {
+    h = fnv1a64(std::string_view(reinterpret_cast<const char*>(&v), sizeof v), h);
+  };
+  mix(int64_t(ki));
+  mix(options.checked);
+  mix(options.num_threads > 0 ? options.num_threads : ThreadPool::global().size());
+  for (size_t i = 0; i < bound.specs.size() && i < bound.values.size(); ++i) {
+    const ir::ParamSpec& s = bound.specs[i];
+    mix(int64_t(s.kind)), mix(int64_t(s.dtype)), mix(s.rank), mix(int64_t(s.device.kind));
+    mix(s.device.index);
+    if (const Tensor* t = std::get_if<Tensor>(&bound.values[i])) {
+      for (int64_t d = 0; d < t->dim(); ++d) mix(pow2_exponent(t->size(d)));
+      if (auto stats = length_stats(*t))
+        mix(pow2_exponent(stats->longest)), mix(ratio_quarters(stats->mean_over_max));
+      else
+        mix(-2);
+    } else if (const int64_t* n = std::get_if<int64_t>(&bound.values[i])) {
+      mix(pow2_exponent(*n));
+    }
+  }
+  thread_local std::unordered_map<uint64_t, std::string> memo;
+  if (auto it = memo.find(h); it != memo.end()) return it->second;
+  if (memo.size() >= 1024) memo.clear();  // bounded; recomputing is only slower
+  return memo[h] = tune_key(program, ki, bound, options).hash();
 }
 
 TuneKey tune_key_without_args(const ProgramState& program, size_t ki, const Options& options) {
@@ -304,7 +346,8 @@ void TuneStore::reload_locked() {
   loaded_mtime_ns_ = mtime_ns(path_);
   for (StoredTuning& t : read_store(path_)) {
     ++kernels_[t.source_hash + "/" + t.kernel];
-    entries_[t.key] = std::move(t);
+    const std::string key = t.key;
+    entries_[key] = std::make_shared<const StoredTuning>(std::move(t));
   }
 }
 
@@ -326,12 +369,11 @@ bool TuneStore::has_entries_for(const std::string& source_hash, const std::strin
   return kernels_.count(source_hash + "/" + kernel) > 0;
 }
 
-std::optional<StoredTuning> TuneStore::find(const std::string& key_hash) {
+std::shared_ptr<const StoredTuning> TuneStore::find(const std::string& key_hash) {
   refresh_if_due();
   std::shared_lock<std::shared_mutex> lock(mutex_);
   auto it = entries_.find(key_hash);
-  if (it == entries_.end()) return std::nullopt;
-  return it->second;
+  return it == entries_.end() ? nullptr : it->second;
 }
 
 std::vector<StoredTuning> TuneStore::all() {
@@ -339,7 +381,7 @@ std::vector<StoredTuning> TuneStore::all() {
   reload_locked();  // a listing is always current
   next_check_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
   std::vector<StoredTuning> out;
-  for (const auto& [key, t] : entries_) out.push_back(t);
+  for (const auto& [key, t] : entries_) out.push_back(*t);
   return out;
 }
 

@@ -38,6 +38,10 @@ struct TuneKey {
 // The key of a call: the bound arguments of kernel `ki` under `options`.
 TuneKey tune_key(const ProgramState& program, size_t ki, const BoundArgs& bound,
                  const Options& options);
+// tune_key(...).hash(), memoised per thread by a digest of what the key is made of: the call
+// path's lookup builds the key's strings only for a new argument signature.
+std::string call_key_hash(const ProgramState& program, size_t ki, const BoundArgs& bound,
+                          const Options& options);
 // The parts that need no arguments: source hash, kernel, machine, compiler, version.
 TuneKey tune_key_without_args(const ProgramState& program, size_t ki, const Options& options);
 // "x_values=[2^18,2^8] x_offsets=[2^10] lengths(x_offsets: max<=2^9, mean/max~0.50)": each size
@@ -68,7 +72,8 @@ class TuneStore {
   // Whether any entry is for this kernel of this source: the cheap test every call makes
   // before computing its full key.
   bool has_entries_for(const std::string& source_hash, const std::string& kernel);
-  std::optional<StoredTuning> find(const std::string& key_hash);
+  // The entry with this key hash (nullptr when none); shared, so a call copies no strings.
+  std::shared_ptr<const StoredTuning> find(const std::string& key_hash);
   std::vector<StoredTuning> all();
   // Adds or replaces the entry with its key (locked read-merge-write, atomic publish).
   // Raises UserError when the folder cannot be written.
@@ -81,9 +86,9 @@ class TuneStore {
   const std::string dir_;
   const std::string path_;
   std::shared_mutex mutex_;
-  std::map<std::string, StoredTuning> entries_;  // by key hash
-  std::map<std::string, int> kernels_;           // "source_hash/kernel" -> entry count
-  int64_t loaded_mtime_ns_ = -1;                 // of the file parsed into entries_
+  std::map<std::string, std::shared_ptr<const StoredTuning>> entries_;  // by key hash
+  std::map<std::string, int> kernels_;  // "source_hash/kernel" -> entry count
+  int64_t loaded_mtime_ns_ = -1;        // of the file parsed into entries_
   std::chrono::steady_clock::time_point next_check_{};
 };
 
