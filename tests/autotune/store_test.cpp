@@ -73,6 +73,23 @@ TEST(ShapeBucket, SizesRoundUpToPowersOfTwoAndLengthsAreSummarised) {
   EXPECT_NE(bucket_of("jagged_sum", a), bucket_of("jagged_sum", zipf));
 }
 
+TEST(CallKeyHash, EqualsTheFullKeysHashWhetherMemoisedOrNot) {
+  Program p = example_program("jagged_sum");
+  const runtime::ProgramState& ps = p.state();
+  JaggedShape small, larger, longer;
+  larger.batch = 300;
+  longer.max_len = 400;
+  for (const JaggedShape& shape : {small, larger, longer, small}) {
+    runtime::BoundArgs b = ps.bind(0, example_args("jagged_sum", shape));
+    const std::string full = runtime::tune_key(ps, 0, b, Options{}).hash();
+    EXPECT_EQ(runtime::call_key_hash(ps, 0, b, Options{}), full);
+    EXPECT_EQ(runtime::call_key_hash(ps, 0, b, Options{}), full);  // from the memo
+    Options unchecked;
+    unchecked.checked = false;
+    EXPECT_NE(runtime::call_key_hash(ps, 0, b, unchecked), full);
+  }
+}
+
 class TuneStoreTest : public ScratchCache {};
 
 TEST_F(TuneStoreTest, CallsUseAStoredConfigAndExplainNamesTheEntry) {
