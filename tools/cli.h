@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "jagtile/autotune.h"
 #include "jagtile/compiler.h"
 #include "testing/compare.h"
 #include "testing/datagen.h"
@@ -42,6 +43,10 @@ struct CommandLine {
   bool ir = false, code = false, json = false;
   int repeat = 0;
   bool help = false;
+  // autotune
+  TuneEffort effort = TuneEffort::quick;
+  double budget_s = 0;  // 0: the effort's default
+  bool show = false, space = false, retune = false;
 };
 
 // The one-line usage and the full help of each command ("" for the tool itself).
@@ -82,5 +87,6 @@ std::string json_string(const std::string& text);
 int run_command(const CommandLine& cl);
 int explain_command(const CommandLine& cl);
 int bench_command(const CommandLine& cl);
+int autotune_command(const CommandLine& cl);
 
 }  // namespace jagtile::cli

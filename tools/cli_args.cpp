@@ -56,14 +56,19 @@ const std::map<std::string, OptionSpec>& option_table() {
       {"--seed", {OptionKind::value, {"run", "explain", "bench", "autotune"}}},
       {"--heads", {OptionKind::value, {"run", "explain", "bench", "autotune"}}},
       {"--head-dim", {OptionKind::value, {"run", "explain", "bench", "autotune"}}},
-      {"--backend", {OptionKind::value, {"run", "explain", "bench"}}},
+      {"--backend", {OptionKind::value, {"run", "explain", "bench", "autotune"}}},
       {"--check", {OptionKind::flag, {"run", "bench"}}},
-      {"--unchecked", {OptionKind::flag, {"run", "bench"}}},
+      {"--unchecked", {OptionKind::flag, {"run", "bench", "autotune"}}},
       {"--threads", {OptionKind::value, {"run", "bench", "autotune"}}},
       {"--ir", {OptionKind::flag, {"explain"}}},
       {"--code", {OptionKind::flag, {"explain"}}},
-      {"--json", {OptionKind::flag, {"explain", "bench"}}},
+      {"--json", {OptionKind::flag, {"explain", "bench", "autotune"}}},
       {"--repeat", {OptionKind::value, {"bench"}}},
+      {"--effort", {OptionKind::value, {"autotune"}}},
+      {"--budget", {OptionKind::value, {"autotune"}}},
+      {"--show", {OptionKind::flag, {"autotune"}}},
+      {"--space", {OptionKind::flag, {"autotune"}}},
+      {"--retune", {OptionKind::flag, {"autotune"}}},
   };
   return table;
 }
@@ -169,6 +174,17 @@ void apply_value(CommandLine& cl, const std::string& option, const std::string& 
     cl.options.num_threads = int(parse_int(cmd, option, value, 0));
   } else if (option == "--repeat") {
     cl.repeat = int(parse_int(cmd, option, value, 1));
+  } else if (option == "--effort") {
+    auto e = parse_tune_effort(value);
+    if (!e) throw UsageError(cmd, "--effort expects quick|full, got '" + value + "'");
+    cl.effort = *e;
+  } else if (option == "--budget") {
+    char* end = nullptr;
+    double s = std::strtod(value.c_str(), &end);
+    if (value.empty() || *end != '\0' || !(s > 0) || s > 86400)
+      throw UsageError(cmd,
+                       "--budget expects a number of seconds in (0, 86400], got '" + value + "'");
+    cl.budget_s = s;
   }
 }
 
@@ -209,7 +225,13 @@ std::string usage_line(const std::string& command) {
            "options]\n"
            "                     [--backend B] [--json] [--repeat N] [--threads N] [--unchecked]";
   }
-  if (command == "autotune") return "usage: jagtile autotune KERNEL_FILE [shape options]";
+  if (command == "autotune") {
+    return "usage: jagtile autotune KERNEL_FILE [--kernel NAME] [--arg NAME=VALUE ...] [shape "
+           "options]\n"
+           "                        [--effort quick|full] [--budget S] [--retune] [--json]\n"
+           "                        [--space] [--threads N] [--backend B] [--unchecked]\n"
+           "       jagtile autotune --show [KERNEL_FILE] [--json]";
+  }
   return "usage: jagtile {run|explain|bench|autotune} KERNEL_FILE [options]   (jagtile --help)";
 }
 
@@ -261,7 +283,27 @@ std::string help_text(const std::string& command) {
            "                       speedup_vs_reference}], compile, tiny_call_us\n";
   }
   if (command == "autotune") {
-    return text + "Not implemented yet.\n";
+    return text +
+           "Searches the kernel's configs (block sizes of its tile loops, or the template's chunk\n"
+           "rows and workers) for these inputs on this machine: a seeded pattern search from the\n"
+           "defaults and the previous best (plus random restarts with --effort full), each\n"
+           "candidate compiled ahead of the measurements, checked against the default config's\n"
+           "outputs, and raced against the best so far in interleaved rounds. The best config is\n"
+           "stored in the cache folder (JAGTILE_CACHE_DIR) and used by later runs, benches and\n"
+           "calls with inputs of the same shape bucket (JAGTILE_AUTOTUNE=0 ignores it). Ctrl-C\n"
+           "stops the search and keeps the best found so far.\n\n" +
+           kArgHelp + "\n" + kShapeHelp +
+           "\nOptions:\n"
+           "  --effort E           quick (default; at most 7 s of search) or full\n"
+           "  --budget S           seconds for the search (full: default 60; quick: at most 7)\n"
+           "  --retune             search again even when a stored config answers\n"
+           "  --space              print the search space, its defaults and constraints\n"
+           "  --show               list the stored configs (of KERNEL_FILE's kernels, if given)\n"
+           "  --json               one JSON object: kernel, config, default_ms, best_ms, speedup,\n"
+           "                       candidates, seconds, from_cache (and rejected, key, effort)\n"
+           "  --threads N          worker threads (default: all cores)\n"
+           "  --backend B          the backend to tune for (default auto)\n"
+           "  --unchecked          tune the generic path without bounds checks\n";
   }
   return text +
          "jagtile compiles and runs jagged-tensor kernels written in the Helion-style kernel\n"
@@ -270,7 +312,7 @@ std::string help_text(const std::string& command) {
          "  run        run a kernel on .npy inputs or generated inputs, optionally checked\n"
          "  explain    check a kernel file, or show how a kernel would be dispatched\n"
          "  bench      time a kernel's implementations against the machine's read peak\n"
-         "  autotune   search tile sizes (not implemented yet)\n\n"
+         "  autotune   find and store the fastest config of a kernel for a shape\n\n"
          "'jagtile COMMAND --help' describes each command. Bundled examples (examples/*.py):\n  " +
          example_names() +
          "\n\nExit status: 0 success, 1 error in the kernel or its inputs (or a failed --check),\n"
@@ -313,6 +355,9 @@ CommandLine parse_command_line(const std::string& command, const std::vector<std
       if (option == "--ir") cl.ir = true;
       if (option == "--code") cl.code = true;
       if (option == "--json") cl.json = true;
+      if (option == "--show") cl.show = true;
+      if (option == "--space") cl.space = true;
+      if (option == "--retune") cl.retune = true;
       continue;
     }
     if (!has_inline) {
@@ -323,6 +368,8 @@ CommandLine parse_command_line(const std::string& command, const std::vector<std
     if (kShapeOptions.count(option)) cl.shape_flags.push_back(option);
   }
   if (cl.help) return cl;
+  if (cl.show && cl.space) throw UsageError(command, "--show and --space exclude each other");
+  if (cl.show && positional.empty()) return cl;  // every stored entry
   if (positional.empty()) throw UsageError(command, "missing KERNEL_FILE");
   if (positional.size() > 1) {
     throw UsageError(command, "unexpected argument '" + positional[1] +

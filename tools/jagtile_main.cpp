@@ -45,8 +45,7 @@ int dispatch(int argc, char** argv) {
   if (command == "run") return run_command(cl);
   if (command == "explain") return explain_command(cl);
   if (command == "bench") return bench_command(cl);
-  std::cerr << "jagtile " << command << ": not implemented yet\n";
-  return 2;
+  return autotune_command(cl);
 }
 
 }  // namespace

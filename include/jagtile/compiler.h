@@ -63,9 +63,12 @@ struct Config {
 
 struct Options {
   Backend backend = Backend::auto_select;
-  bool checked = true;      // bounds checks on every device load/store
-  int num_threads = 0;      // 0: the default pool's size
-  Config config;            // overrides the decorator's config where set
+  bool checked = true;  // bounds checks on every device load/store
+  int num_threads = 0;  // 0: the default pool's size
+  Config config;        // overrides the decorator's config where set
+  // With no config set here, use the autotuner's stored best for this kernel, shape bucket and
+  // machine when there is one (jagtile/autotune.h); JAGTILE_AUTOTUNE=0 ignores stored entries.
+  bool use_tuned_config = true;
   std::string cache_dir;    // compiled-code cache folder; empty: JAGTILE_CACHE_DIR or the default
   bool debug_ir = false;    // print IR after every pass (also JAGTILE_DEBUG=ir)
   bool debug_code = false;  // print generated code (also JAGTILE_DEBUG=code)

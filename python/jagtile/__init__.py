@@ -20,7 +20,8 @@ from ._threads import get_num_threads, set_num_threads
 _core.set_kernel_error_class(KernelError)
 
 __all__ = [
-    "Config", "Kernel", "KernelError", "KernelFile", "bench", "explain", "get_num_threads",
+    "Config", "Kernel", "KernelError", "KernelFile", "autotune", "bench", "explain",
+    "get_num_threads",
     "jagged_reduce", "kernel", "load", "register_torch_op", "set_num_threads",
 ]
 __version__ = "0.1.0"
@@ -32,6 +33,21 @@ def explain(fn: Kernel, *args, ir: bool = False, code: bool = False, **kwargs) -
     if not isinstance(fn, Kernel):
         raise TypeError(f"jagtile.explain takes a jagtile kernel, not {type(fn).__name__}")
     return fn.explain(*args, ir=ir, code=code, **kwargs)
+
+
+def autotune(fn: Kernel, *args, effort: str = "quick", budget: float = 0.0,
+             use_stored: bool = True, seed: int = 0, **kwargs) -> dict:
+    """Searches the configs of `fn` for these arguments (their types and shape bucket) on this
+    machine, checks each against the default config's outputs, and stores the best in the
+    cache folder, where every later call with arguments of that bucket finds it
+    (JAGTILE_AUTOTUNE=0 ignores stored configs). effort="quick" takes seconds; "full" runs
+    for `budget` seconds (default 60). Returns the keys of `jagtile autotune --json` (kernel,
+    config, default_ms, best_ms, speedup, candidates, seconds, from_cache) plus key, store
+    and the search's log. See docs/autotune.md."""
+    if not isinstance(fn, Kernel):
+        raise TypeError(f"jagtile.autotune takes a jagtile kernel, not {type(fn).__name__}")
+    return fn.autotune(*args, effort=effort, budget=budget, use_stored=use_stored, seed=seed,
+                       **kwargs)
 
 
 def bench(fn: Kernel, *args, repeat: int = 11, **kwargs) -> dict:

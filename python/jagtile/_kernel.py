@@ -98,6 +98,13 @@ class Kernel:
             return _core.explain(self._prog(), self.name, self._bind(args, kwargs),
                                  self._opts(), ir, code)
 
+    def autotune(self, *args, effort: str = "quick", budget: float = 0.0,
+                 use_stored: bool = True, seed: int = 0, **kwargs) -> dict:
+        """jagtile.autotune(self, *args, ...): the best config for these arguments, stored."""
+        with self._located():
+            return _core.autotune(self._prog(), self.name, self._bind(args, kwargs), self._opts(),
+                                  effort, float(budget), use_stored, int(seed))
+
     def output_specs(self, *args, **kwargs) -> list:
         """[(shape, dtype name, device)] of the outputs, from the host part alone."""
         with self._located():
@@ -164,7 +171,7 @@ def kernel(fn: Callable | None = None, *, config: Any = None, configs: Any = Non
 
     The function's body is kernel-language source, read with `inspect` and compiled on the
     first call; Python never runs it. `config` is a jagtile.Config, a helion.Config or a dict;
-    with `configs=[...]` the first is used (jagtile has no autotuner yet). Other keywords
+    with `configs=[...]` the first is used (jagtile.autotune searches configs itself). Other keywords
     (Helion settings such as static_shapes) are recorded in `Kernel.settings`."""
 
     def wrap(f):

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <string>
 
+#include "jagtile/autotune.h"
 #include "jagtile/compiler.h"
 #include "jagtile/error.h"
 #include "jagtile/reduce.h"
@@ -243,6 +244,47 @@ nb::dict explain(const Program& program, const std::string& kernel, const nb::di
   return out;
 }
 
+// jagtile.autotune: the keys of `jagtile autotune --json`, plus the search's log.
+nb::dict autotune_call(const Program& program, const std::string& kernel, const nb::dict& args,
+                       const Options& kernel_options, const std::string& effort, double budget,
+                       bool use_stored, uint64_t seed) {
+  ArgMap bound = args_from_python(args);
+  const Options options = with_threads(kernel_options);
+  TuneOptions tune;
+  std::optional<TuneEffort> e = parse_tune_effort(effort);
+  if (!e)
+    throw UserError("autotune effort must be 'quick' or 'full', got '" + effort + "'",
+                    "pass effort=\"quick\" (seconds) or effort=\"full\" (bounded by budget)");
+  tune.effort = *e;
+  tune.budget_s = budget;
+  tune.use_stored = use_stored;
+  tune.seed = seed;
+  TuneResult r;
+  {
+    nb::gil_scoped_release unlocked;
+    r = autotune(program, kernel, bound, options, tune);
+  }
+  nb::dict out;
+  out["kernel"] = r.kernel;
+  nb::dict config;
+  config["block_sizes"] = r.config.block_sizes;
+  config["reduce_chunk_rows"] = r.config.reduce_chunk_rows;
+  config["reduce_workers"] = r.config.reduce_workers;
+  out["config"] = config;
+  out["config_text"] = r.config.str();
+  out["default_ms"] = r.default_ms;
+  out["best_ms"] = r.best_ms;
+  out["speedup"] = r.speedup;
+  out["candidates"] = r.candidates;
+  out["rejected"] = r.rejected;
+  out["seconds"] = r.seconds;
+  out["from_cache"] = r.from_cache;
+  out["key"] = r.key;
+  out["store"] = r.store_path;
+  out["log"] = r.log;
+  return out;
+}
+
 // [(shape, dtype name, device)] of each output, from the host part alone.
 nb::list dry_run(const Program& program, const std::string& kernel, const nb::dict& args,
                  const Options& kernel_options) {
@@ -327,6 +369,8 @@ NB_MODULE(_core, m) {
   m.def("explain", &explain, "program"_a, "kernel"_a, "args"_a, "options"_a, "ir"_a = false,
         "code"_a = false);
   m.def("dry_run", &dry_run, "program"_a, "kernel"_a, "args"_a, "options"_a);
+  m.def("autotune", &autotune_call, "program"_a, "kernel"_a, "args"_a, "options"_a,
+        "effort"_a = "quick", "budget"_a = 0.0, "use_stored"_a = true, "seed"_a = 0);
   m.def("jagged_reduce", &reduce, "values"_a, "offsets"_a, "op"_a, "feature_counts"_a.none());
   m.def(
       "set_num_threads", [](int n) { g_num_threads = n > 0 ? n : 0; }, "n"_a);

@@ -209,6 +209,9 @@ struct BlockInfo {
   int id = 0;
   LoopKind kind = LoopKind::tile;
   int64_t block_size = 1;
+  // The Config::block_sizes entry this loop takes (tunable loops in program order); -1 for a
+  // grid loop or a fixed `block_size=`: the autotuner searches only the loops that have one.
+  int config_index = -1;
   std::vector<int> parents;  // jagged: the extents' tile dims (block ids), outermost first
   std::string name;          // the loop variable, for messages ("tile_k")
   Loc loc;

@@ -20,6 +20,7 @@ int Lowerer::new_block(LoopKind kind, const std::string& name, ast::Pos pos,
     // A fixed block_size takes no config entry: config block sizes go to the tunable tile
     // dims in order of appearance, as in Helion.
     const size_t index = explicit_size ? 0 : size_t(tile_blocks_seen_++);
+    if (!explicit_size) b.config_index = int(index);
     if (explicit_size)
       b.block_size = *explicit_size;
     else if (index < options_.block_sizes.size())

@@ -20,7 +20,8 @@ namespace {
 constexpr const char* kLaunchOnly =
     "recorded; a GPU launch or Triton setting with no effect on jagtile's backends yet";
 constexpr const char* kAutotune =
-    "recorded; jagtile has no autotuner yet and uses the decorator's or the default config";
+    "recorded; jagtile tunes only when asked (`jagtile autotune`, jagtile.autotune) and otherwise "
+    "uses a stored autotune entry, the decorator's or the default config";
 constexpr const char* kNoEffect = "recorded; no effect in jagtile";
 
 }  // namespace

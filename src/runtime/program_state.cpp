@@ -9,6 +9,7 @@
 #include "core/hash.h"
 #include "jagtile/names.h"
 #include "lang/parser.h"
+#include "runtime/tune_store.h"
 
 namespace jagtile::runtime {
 
@@ -309,8 +310,30 @@ Config effective_config(const lang::KernelConfig& decorator, const Config& given
 
 }  // namespace
 
+namespace {
+
+// The autotuner's stored best for this call, when the options give no config of their own and
+// stored configs are on. Costs one map lookup unless the kernel has stored entries.
+std::shared_ptr<const StoredTuning> stored_config(const ProgramState& program, size_t ki,
+                                                  const BoundArgs& b, const Options& options) {
+  if (!options.use_tuned_config || !(options.config == Config{}) || !stored_configs_enabled())
+    return nullptr;
+  TuneStore& store = TuneStore::for_dir(tune_store_dir(options));
+  if (!store.has_entries_for(program.source_hash, program.kernels[ki].name)) return nullptr;
+  return store.find(call_key_hash(program, ki, b, options));
+}
+
+}  // namespace
+
 std::shared_ptr<const Specialisation> ProgramState::specialise(size_t ki, const BoundArgs& b,
-                                                               const Options& options) const {
+                                                               const Options& given) const {
+  const std::shared_ptr<const StoredTuning> tuned = stored_config(*this, ki, b, given);
+  Options tuned_options;
+  if (tuned) {
+    tuned_options = given;
+    tuned_options.config = tuned->config;
+  }
+  const Options& options = tuned ? tuned_options : given;
   // The content key: which source, which kernel, which argument types, which config. Built in
   // a per-thread buffer: a call that finds its specialisation allocates nothing here.
   thread_local std::string key;
@@ -339,9 +362,13 @@ std::shared_ptr<const Specialisation> ProgramState::specialise(size_t ki, const 
     key += '|';
     key += options.config.str();
   }
+  if (tuned) key += "|tuned:" + tuned->key;  // its origin differs from the same config given
   if (std::shared_ptr<const Specialisation> hit = cache.find(key)) return hit;
   std::string origin;
   Config config = effective_config(configs[ki], options.config, &origin);
+  if (tuned)
+    origin = "stored autotune entry " + tuned->key + ", tuned " + tuned->effort + " for " +
+             tuned->shape_bucket + "; JAGTILE_AUTOTUNE=0 ignores it";
   // Lowered outside the cache's lock: two threads racing lower twice and keep the first.
   auto spec = std::make_shared<const Specialisation>(*this, ki, key, b, std::move(config),
                                                      std::move(origin));

@@ -116,14 +116,6 @@ TEST_F(CliTest, UsageErrorsExitTwoWithAUsageLine) {
   }
 }
 
-TEST_F(CliTest, AutotuneIsNotImplementedYet) {
-  for (std::string cmd : {"autotune"}) {
-    Outcome o = jagtile({cmd, "examples/jagged_sum.py"});
-    EXPECT_EQ(o.status, 2) << cmd;
-    EXPECT_THAT(o.err, HasSubstr("not implemented yet")) << cmd;
-  }
-}
-
 TEST_F(CliTest, AbsurdSizesAreUserErrorsNotCrashes) {
   for (std::vector<std::string> sizes :
        {std::vector<std::string>{"--batch", "9223372036854775807"},
