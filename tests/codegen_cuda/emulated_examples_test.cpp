@@ -8,42 +8,22 @@
 
 #include "cuda_test_util.h"
 #include "testing/compare.h"
+#include "testing/example_grid.h"
 #include "testing/examples.h"
 
 namespace jagtile::testing {
 namespace {
 
-struct GridPoint {
-  JaggedShape shape;
-  DType values;
-  DType offsets;
-};
-
 std::vector<GridPoint> grid() {
-  auto at = [](int64_t b, int64_t m, int64_t l, LengthDist d, uint64_t seed) {
-    JaggedShape s;
-    s.batch = b;
-    s.features = m;
-    s.max_len = l;
-    s.dist = d;
-    s.seed = seed;
-    return s;
-  };
   return {
-      {at(13, 19, 23, LengthDist::uniform, 1), DType::f32, DType::i32},
-      {at(11, 40, 70, LengthDist::zipf, 2), DType::f32, DType::i32},
-      {at(5, 5, 10, LengthDist::empty, 3), DType::f32, DType::i32},
-      {at(7, 33, 60, LengthDist::one_huge, 4), DType::f32, DType::i32},
-      {at(0, 7, 8, LengthDist::uniform, 6), DType::f32, DType::i32},
-      {at(9, 33, 31, LengthDist::uniform, 7), DType::bf16, DType::i64},
-      {at(12, 1, 5, LengthDist::tiny, 9), DType::bf16, DType::i64},
+      grid_point(13, 19, 23, LengthDist::uniform, 1, DType::f32, DType::i32),
+      grid_point(11, 40, 70, LengthDist::zipf, 2, DType::f32, DType::i32),
+      grid_point(5, 5, 10, LengthDist::empty, 3, DType::f32, DType::i32),
+      grid_point(7, 33, 60, LengthDist::one_huge, 4, DType::f32, DType::i32),
+      grid_point(0, 7, 8, LengthDist::uniform, 6, DType::f32, DType::i32),
+      grid_point(9, 33, 31, LengthDist::uniform, 7, DType::bf16, DType::i64),
+      grid_point(12, 1, 5, LengthDist::tiny, 9, DType::bf16, DType::i64),
   };
-}
-
-std::string describe(const GridPoint& g) {
-  return "B=" + std::to_string(g.shape.batch) + " M=" + std::to_string(g.shape.features) +
-         " L=" + std::to_string(g.shape.max_len) + " dist=" + std::to_string(int(g.shape.dist)) +
-         " " + std::string(dtype_name(g.values)) + "/" + std::string(dtype_name(g.offsets));
 }
 
 class ExampleOnEmulatedCuda : public ::testing::TestWithParam<std::string> {};
