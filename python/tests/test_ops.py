@@ -289,10 +289,10 @@ def test_jagged_slice_takes_a_window_of_each_item(values_shape):
     want = torch.cat([x[o[b] + int(start[b]):min(o[b] + int(start[b]) + 2, o[b + 1])] for b in range(5)])
     assert torch.equal(got, want)
     assert got_lengths.tolist() == [2, 0, 2, 0, 2]
+    if x.dim() != 1:
+        return  # FBGEMM's jagged_slice takes 1-D values only: nothing to compare with
     if FBGEMM is None:
         pytest.skip(FBGEMM_REASON)
-    if x.dim() != 1:
-        pytest.skip("FBGEMM's jagged_slice takes 1-D values only")
     ref = FBGEMM.jagged_slice(x, lengths, start, 2)
     assert torch.equal(got, ref[0]) and torch.equal(got_lengths, ref[1])
 
