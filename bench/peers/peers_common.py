@@ -120,7 +120,8 @@ def chart(rows, path: Path, title: str) -> None:
                 ys.append(hit[0]["pct_of_peak"])
         ax.bar(xs, ys, width, label=impl)
     ax.set_xticks(range(len(groups)))
-    ax.set_xticklabels([f"{k.removeprefix('jagged_')}\n{d}" for k, d in groups], fontsize=7)
+    ax.set_xticklabels([f"{k.removeprefix('jagged_')}\n{d}" for k, d in groups], fontsize=7,
+                       rotation=30, ha="right")
     ax.set_ylabel("% of the same-run streaming read")
     ax.set_title(title)
     ax.legend(fontsize=8, ncol=4)
