@@ -20,10 +20,11 @@ from ._kernel import Kernel, load
 
 __all__ = [
     "batched_dense_vec_jagged_2d_mul", "dense_to_jagged", "expand_into_jagged_permute",
-    "jagged_dense_dense_elementwise_add_jagged_output", "jagged_index_select", "jagged_slice",
-    "pack_segments", "jagged_dense_bmm", "jagged_jagged_bmm", "jagged_1d_to_dense", "jagged_2d_to_dense", "jagged_dense_elementwise_add",
+    "jagged_1d_to_dense", "jagged_2d_to_dense", "jagged_dense_bmm",
+    "jagged_dense_dense_elementwise_add_jagged_output", "jagged_dense_elementwise_add",
     "jagged_dense_elementwise_add_jagged_output", "jagged_dense_elementwise_mul",
-    "jagged_softmax", "jagged_to_padded_dense", "kernel_file", "segment_sum_csr",
+    "jagged_index_select", "jagged_jagged_bmm", "jagged_slice", "jagged_softmax",
+    "jagged_to_padded_dense", "kernel_file", "pack_segments", "segment_sum_csr",
 ]
 
 _lock = threading.Lock()
@@ -195,7 +196,7 @@ def _rows(values):
     return values.reshape(values.shape[0], -1), lambda out: out.reshape((out.shape[0],) + rest)
 
 
-def _gather(op, values, src_starts, out_lengths, total_rows=None):
+def _gather(values, src_starts, out_lengths, total_rows=None):
     out_offsets = _offsets_of(out_lengths)
     if total_rows is None:
         total_rows = int(out_offsets[-1])
@@ -225,7 +226,7 @@ def jagged_slice(x_values, x_lengths, start, slice_length: int):
                           "0 .. the item's length")
     new_lengths = (lengths - starts).clip(0, int(slice_length))
     src = _offsets_of(lengths)[:-1] + starts
-    return _gather("jagged_slice", x_values, src, new_lengths), new_lengths
+    return _gather(x_values, src, new_lengths), new_lengths
 
 
 def jagged_index_select(values, lengths, indices, num_dense_output_rows: int | None = None):
@@ -239,5 +240,5 @@ def jagged_index_select(values, lengths, indices, num_dense_output_rows: int | N
                           f"0 .. {lengths.shape[0] - 1}")
     selected = lengths[idx]
     src = _offsets_of(lengths)[idx]
-    out = _gather("jagged_index_select", values, src, selected, num_dense_output_rows)
+    out = _gather(values, src, selected, num_dense_output_rows)
     return [out, selected]
