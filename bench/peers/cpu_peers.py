@@ -27,14 +27,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
 import jagtile
-from peers_common import close, lengths_for, log, race, report
+from peers_common import close, lengths_for, log, qualify, race, report
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -245,33 +244,16 @@ def run_case(case, kernel, rounds: int, log) -> list[dict]:
     rows_defined = None
     if case.name in ("jagged_softmax", "jagged_layer_norm", "jagged_dense_bmm"):
         rows_defined = case.rows  # rows outside every item are unspecified; all rows belong here
-    impls = [("jagtile", lambda: kernel(**case.args))]
-    results = {"jagtile": {"impl": "jagtile", "status": "ok"}}
+    want = ours[:rows_defined] if rows_defined is not None else ours
+    candidates = []
     for impl, fn in peers_for(case):
-        entry = {"impl": impl}
         if (impl, case.name) in SKIPPED and case.rows * case.features > 2**20:
-            entry["status"] = "skipped: " + SKIPPED[(impl, case.name)]
-        elif fn is None:
-            entry["status"] = "unavailable" if impl != "fbgemm" else "fbgemm-gpu-cpu not installed"
+            fn, missing = None, "skipped: " + SKIPPED[(impl, case.name)]
         else:
-            try:
-                t0 = time.perf_counter()
-                got = fn()
-                first_s = time.perf_counter() - t0
-                status, note = check_peer(case, got, ours[:rows_defined] if rows_defined is not None else ours)
-                del got
-                log(f"  {case.name}/{case.dist}: {impl}: first call {first_s:.2f} s")
-                entry["status"] = status
-                if note:
-                    entry["note"] = note
-                    log(f"  {case.name}/{case.dist}: {impl}: {note}")
-            except Exception as e:  # a peer torch cannot run on the CPU: say so, keep going
-                entry["status"] = f"unsupported: {type(e).__name__}: {str(e).splitlines()[0][:120]}"
-            if entry["status"] == "ok":
-                impls.append((impl, fn))
-        results[impl] = entry
-        if entry["status"] != "ok":
-            log(f"  {case.name}/{case.dist}: {impl}: {entry['status']}")
+            missing = "fbgemm-gpu-cpu not installed" if impl == "fbgemm" else "unavailable"
+        candidates.append((impl, fn, missing))
+    impls, results = qualify(f"{case.name}/{case.dist}", lambda: kernel(**case.args), candidates,
+                             lambda got: check_peer(case, got, want))
     stats, peak_gbps = race(impls, rounds, case.bytes, case.flops)
     log(f"  {case.name}/{case.dist}: streaming read {peak_gbps:.1f} GB/s")
     for impl, st in stats.items():

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import jagtile  # noqa: E402
 import jagtile.ops as jops  # noqa: E402
-from peers_common import close, lengths_for, log, offsets_of, race, report  # noqa: E402
+from peers_common import close, lengths_for, log, offsets_of, qualify, race, report  # noqa: E402
 
 try:
     import fbgemm_gpu  # noqa: F401
@@ -146,22 +146,14 @@ def main(argv=None) -> int:
         if wanted and op not in wanted:
             continue
         want = ours()
-        impls, results = [("jagtile", ours)], {"jagtile": {"impl": "jagtile", "status": "ok"}}
-        candidates = [("fbgemm", fbgemm)] + torch_impls
-        for impl, fn in candidates:
-            entry = results.setdefault(impl, {"impl": impl})
-            if not fn:
-                entry["status"] = FB_REASON if impl == "fbgemm" else "unavailable"
-                continue
-            try:
-                diff = close(fn(), want, **TOLERANCE.get(op, {}))
-            except Exception as e:  # torch cannot run it on the CPU: say so, keep going
-                diff = f"unsupported: {type(e).__name__}: {str(e).splitlines()[0][:100]}"
-            entry["status"] = "ok" if diff is None else f"differs from jagtile: {diff}"
-            if diff is None:
-                impls.append((impl, fn))
-            else:
-                log(f"  {op}: {impl}: {entry['status']}")
+
+        def check(got, op=op, want=want):
+            diff = close(got, want, **TOLERANCE.get(op, {}))
+            return ("ok", None) if diff is None else (f"differs from jagtile: {diff}", None)
+
+        candidates = [("fbgemm", fbgemm, None if fbgemm else FB_REASON)]
+        candidates += [(name, fn, "unavailable") for name, fn in torch_impls]
+        impls, results = qualify(op, ours, candidates, check)
         stats, peak = race(impls, args.rounds, nbytes, flops)
         for impl, st in stats.items():
             results[impl].update(st)

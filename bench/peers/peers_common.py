@@ -65,6 +65,36 @@ def close(got, want, rtol=1e-4, atol=1e-4) -> str | None:
     return f"max abs difference {float((got - want).abs().max()):.3g}"
 
 
+def qualify(label: str, ours, candidates, check) -> tuple[list, dict]:
+    """Calls each candidate (name, fn or None, why it is missing) once and keeps those whose
+    output `check(got)` accepts: it returns (status, note), status "ok" to keep. A candidate
+    that raises (torch cannot run it on the CPU) is reported, not fatal. Returns the
+    implementations to race, jagtile first, and a result entry per name."""
+    impls = [("jagtile", ours)]
+    results = {"jagtile": {"impl": "jagtile", "status": "ok"}}
+    for impl, fn, missing in candidates:
+        entry = results.setdefault(impl, {"impl": impl})
+        if fn is None:
+            entry["status"] = missing
+        else:
+            try:
+                t0 = time.perf_counter()
+                got = fn()
+                log(f"  {label}: {impl}: first call {time.perf_counter() - t0:.2f} s")
+                entry["status"], note = check(got)
+                del got
+            except Exception as e:
+                entry["status"], note = f"unsupported: {type(e).__name__}: {str(e).splitlines()[0][:120]}", None
+            if note:
+                entry["note"] = note
+                log(f"  {label}: {impl}: {note}")
+            if entry["status"] == "ok":
+                impls.append((impl, fn))
+        if entry["status"] != "ok":
+            log(f"  {label}: {impl}: {entry['status']}")
+    return impls, results
+
+
 def race(impls, rounds: int, nbytes: int, flops: int = 0) -> tuple[dict, float]:
     """Times every (name, fn) round-robin, `rounds` calls each, beside a streaming read of
     `nbytes`; the first impl is the baseline. Returns ({name: stats}, read GB/s)."""

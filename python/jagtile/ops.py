@@ -43,6 +43,9 @@ def kernel_file(name: str) -> Path:
 
 
 def _kernel(name: str) -> Kernel:
+    kernel = _kernels.get(name)  # every call comes here: no lock once the kernel is loaded
+    if kernel is not None:
+        return kernel
     with _lock:
         if name not in _kernels:
             _kernels[name] = load(str(kernel_file(name)))[name]

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <optional>
 #include <sstream>
 
@@ -49,8 +50,10 @@ Run run_of(const std::string& label) {
       throw UserError("backend 'cuda-emulated' needs NVRTC, which this build does not have",
                       "build with the CUDA toolkit installed, or leave cuda-emulated out");
     // The cuda backend runs CPU tensors through its host emulation only when asked; a fuzzing
-    // process (or the replay test) asks for all of its runs.
-    setenv("JAGTILE_CUDA_EMULATION", "1", 1);
+    // process (or the replay test) asks once, for all of its runs (setenv races with getenv in
+    // other threads, so never again while kernels run).
+    static std::once_flag emulation_on;
+    std::call_once(emulation_on, [] { setenv("JAGTILE_CUDA_EMULATION", "1", 1); });
     return {label, Backend::cuda, true};
   }
   throw UserError("unknown backend label '" + label +

@@ -6,36 +6,27 @@
 #include <string>
 
 #include "jagtile/compiler.h"
+#include "testing/example_grid.h"
 #include "testing/examples.h"
 
 namespace jagtile {
 namespace {
 
+using testing::grid_point;
+
 struct Case {
   const char* name;
-  JaggedShape shape;
-  DType values;
-  DType offsets;
+  testing::GridPoint point;
 };
-
-JaggedShape make_shape(int64_t b, int64_t m, int64_t l, LengthDist dist, uint64_t seed) {
-  JaggedShape s;
-  s.batch = b;
-  s.features = m;
-  s.max_len = l;
-  s.dist = dist;
-  s.seed = seed;
-  return s;
-}
 
 std::vector<Case> cases() {
   return {
-      {"uniform_f32_i32", make_shape(13, 7, 9, LengthDist::uniform, 1), DType::f32, DType::i32},
-      {"empty_f32_i64", make_shape(5, 3, 6, LengthDist::empty, 2), DType::f32, DType::i64},
-      {"one_huge_bf16_i32", make_shape(9, 5, 8, LengthDist::one_huge, 3), DType::bf16, DType::i32},
-      {"tiny_bf16_i64", make_shape(17, 4, 4, LengthDist::tiny, 4), DType::bf16, DType::i64},
-      {"zipf_f16_i32", make_shape(11, 6, 12, LengthDist::zipf, 5), DType::f16, DType::i32},
-      {"no_items", make_shape(0, 3, 4, LengthDist::uniform, 6), DType::f32, DType::i32},
+      {"uniform_f32_i32", grid_point(13, 7, 9, LengthDist::uniform, 1, DType::f32, DType::i32)},
+      {"empty_f32_i64", grid_point(5, 3, 6, LengthDist::empty, 2, DType::f32, DType::i64)},
+      {"one_huge_bf16_i32", grid_point(9, 5, 8, LengthDist::one_huge, 3, DType::bf16, DType::i32)},
+      {"tiny_bf16_i64", grid_point(17, 4, 4, LengthDist::tiny, 4, DType::bf16, DType::i64)},
+      {"zipf_f16_i32", grid_point(11, 6, 12, LengthDist::zipf, 5, DType::f16, DType::i32)},
+      {"no_items", grid_point(0, 3, 4, LengthDist::uniform, 6, DType::f32, DType::i32)},
   };
 }
 
@@ -63,7 +54,7 @@ TEST_P(ExampleOnInterp, MatchesReference) {
   options.backend = Backend::interp;
   for (const Case& c : cases()) {
     SCOPED_TRACE(c.name);
-    ArgMap args = e->make_inputs(c.shape, c.values, c.offsets);
+    ArgMap args = e->make_inputs(c.point.shape, c.point.values, c.point.offsets);
     CallResult result = program.call(e->kernel, args, options);
     std::vector<Expected> expected = e->reference(args);
     ASSERT_EQ(result.outputs.size(), expected.size());
