@@ -10,6 +10,8 @@
 
 namespace jagtile::plan {
 
-Plan build_nests(const ir::Kernel& kernel, const host::HostProgram& host, bool checked);
+// `matmul_blocks`: see plan_kernel.
+Plan build_nests(const ir::Kernel& kernel, const host::HostProgram& host, bool checked,
+                 bool matmul_blocks);
 
 }  // namespace jagtile::plan

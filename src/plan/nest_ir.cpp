@@ -282,6 +282,20 @@ StmtPtr array_store(std::string name, std::vector<ExprPtr> indices, ExprPtr valu
   return make(std::move(s));
 }
 
+StmtPtr matmul_block(std::string c_array, std::vector<ExprPtr> operands) {
+  Stmt s;
+  s.kind = StmtKind::matmul_block;
+  s.name = std::move(c_array);
+  s.indices = std::move(operands);
+  return make(std::move(s));
+}
+
+const std::string* written_array(const Stmt& s) {
+  bool writes = s.kind == StmtKind::array_store || s.kind == StmtKind::array_fill ||
+                s.kind == StmtKind::matmul_block;
+  return writes ? &s.name : nullptr;
+}
+
 StmtPtr for_(std::string index, ExprPtr extent, std::vector<StmtPtr> body, LoopKind loop,
              std::vector<Reduction> reductions) {
   Stmt s;

@@ -111,6 +111,11 @@ ExprPtr in_bounds(ExprPtr index, ExprPtr extent);
   X(checked_int,                                                                                 \
     "name, op, value = a, extent = b, site: a host integer op that reports "                     \
     "overflow / division by zero (error codes 4, 6) instead of wrapping")                        \
+  X(matmul_block,                                                                                \
+    "name = the output array C; indices {M, N, K, A, a_m, a_k, B, b_k, b_n, C, c_m[, D, d_m, "   \
+    "d_n]} where A, B, C, D are array_reads at each block's origin and the rest element "        \
+    "strides of its last two dims: C[0:M, 0:N] = A[0:M, 0:K] @ B[0:K, 0:N] (+ D), f32, each "    \
+    "sum in k order")                                                                            \
   X(nest,                                                                                        \
     "body; ival = nest id; role; name = the array it fills (value, reduce, matmul), "            \
     "node = the IR node it computes")
@@ -189,6 +194,10 @@ StmtPtr for_(std::string index, ExprPtr extent, std::vector<StmtPtr> body,
 StmtPtr if_(ExprPtr cond, std::vector<StmtPtr> then_body, std::vector<StmtPtr> else_body = {});
 StmtPtr skip_unless(ExprPtr cond);
 StmtPtr fail(int code, int site, ExprPtr index, ExprPtr extent, int dim);
+// One matmul block (see the kind's doc); `operands` as its indices.
+StmtPtr matmul_block(std::string c_array, std::vector<ExprPtr> operands);
+// The tile array a statement writes (array_store, array_fill, matmul_block), or null.
+const std::string* written_array(const Stmt& s);
 
 // A copy with another body (for_, seq, scope, tile_loop, nest, if_ then).
 StmtPtr with_body(const StmtPtr& s, std::vector<StmtPtr> body);
@@ -217,7 +226,8 @@ struct Plan {
   const host::HostProgram* host = nullptr;
   std::vector<DeviceFunc> funcs;
   std::vector<Site> sites;
-  bool checked = true;  // bounds checks requested
+  bool checked = true;         // bounds checks requested
+  bool matmul_blocks = false;  // float matmuls as matmul_block statements (see planner.h)
 };
 
 }  // namespace jagtile::plan

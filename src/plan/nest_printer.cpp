@@ -211,6 +211,8 @@ class Printer {
         return line(indent, "let " + s.name + " = checked " + std::string(ir::op_name(s.op)) + "(" +
                                 expr(s.value) + ", " + expr(s.extent) + ") @" +
                                 std::to_string(s.site));
+      case StmtKind::matmul_block:
+        return line(indent, "matmul_block " + s.name + " (" + list + ")");
       case StmtKind::nest: {
         std::string head =
             "nest #" + std::to_string(s.ival) + " " + std::string(nest_role_name(s.role));

@@ -223,8 +223,7 @@ class UnitCollector {
     };
     auto one = [&](const Stmt& st) {
       for (const ExprPtr& e : own_exprs(st)) expr(e);
-      if (st.kind == StmtKind::array_store || st.kind == StmtKind::array_fill)
-        u.writes.insert(st.name);
+      if (const std::string* written = written_array(st)) u.writes.insert(*written);
       if (st.kind == StmtKind::tensor_store)
         u.stores.insert(root_tensor(capture_node(func_, st.ival)));
     };

@@ -158,6 +158,17 @@ class Verifier {
         for (const ExprPtr& e : s.indices) expr(e);
         if (s.site >= 0) site(s.site);
         return;
+      case StmtKind::matmul_block: {
+        for (const ExprPtr& e : s.indices) expr(e);
+        const size_t n = s.indices.size();
+        check(n == 11 || n == 14, "a matmul block with " + std::to_string(n) + " operands");
+        for (size_t i : {size_t(3), size_t(6), size_t(9), size_t(11)})
+          if (i < n)
+            check(s.indices[i]->kind == ExprKind::array_read,
+                  "a matmul block's operand " + std::to_string(i) + " is not an array");
+        check(s.indices[9]->name == s.name, "a matmul block writes another array than its C");
+        return;
+      }
       case StmtKind::checked_int:
         expr(s.value);
         expr(s.extent);

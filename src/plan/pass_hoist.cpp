@@ -48,7 +48,7 @@ class Hoister {
     std::set<std::string> variant = {loop->name};
     std::set<std::string> written;  // arrays the loop writes: reads of them stay in it
     visit(loop, [&](const Stmt& s) {
-      if (s.kind == StmtKind::array_store || s.kind == StmtKind::array_fill) written.insert(s.name);
+      if (const std::string* array = written_array(s)) written.insert(*array);
     });
     std::vector<StmtPtr> kept;
     for (const StmtPtr& s : loop->body) {
@@ -67,7 +67,10 @@ class Hoister {
     for (const StmtPtr& s : kept) {
       body.push_back(map_own_exprs(s, [&](const ExprPtr& e) {
         return rewrite(e, [&](const ExprPtr& x) {
-          if (x->kind != ExprKind::array_read || written.count(x->name)) return x;
+          // A matmul block reads its operands through their addresses: no local copies.
+          if (x->kind != ExprKind::array_read || written.count(x->name) ||
+              s->kind == StmtKind::matmul_block)
+            return x;
           for (const ExprPtr& i : x->args)
             if (varies(i, variant)) return x;
           std::string key = expr_key(x);

@@ -17,7 +17,7 @@
 namespace jagtile::plan {
 
 Plan plan_kernel(const ir::Kernel& kernel, const host::HostProgram& host, bool checked,
-                 std::string* trace) {
+                 std::string* trace, bool matmul_blocks) {
   const bool to_stderr = ir::debug_enabled("ir");
   Plan plan;
   auto record = [&](const char* step) {
@@ -28,7 +28,7 @@ Plan plan_kernel(const ir::Kernel& kernel, const host::HostProgram& host, bool c
     if (to_stderr) std::cerr << text;
   };
 
-  plan = build_nests(kernel, host, checked);
+  plan = build_nests(kernel, host, checked, matmul_blocks);
   record("after build_nests");
 
   inline_index_arithmetic(plan);

@@ -1,6 +1,9 @@
 // The cpu backend: the planned loop-nest form (src/plan) printed as C++ (src/codegen/cpu),
 // compiled by the system compiler, cached on disk and loaded once per specialisation and
 // bounds-check setting. The host executor runs the host part; the device nests run here.
+#include <cstdlib>
+#include <string>
+
 #include "codegen/cpu/backend.h"
 #include "host/host_exec.h"
 #include "plan/planner.h"
@@ -9,6 +12,13 @@
 namespace jagtile::runtime {
 
 namespace {
+
+// Float matmuls run on the generated code's register-blocked microkernel, unless
+// JAGTILE_CPU_MATMUL=loops asks for the plain element loops (to compare the two).
+bool matmul_blocks() {
+  const char* mode = std::getenv("JAGTILE_CPU_MATMUL");
+  return !(mode && std::string(mode) == "loops");
+}
 
 class CpuExecutable : public Executable {
  public:
@@ -42,14 +52,20 @@ class CpuBackend : public BackendImpl {
     return codegen::cpu::unsupported_reason(spec.kernel);
   }
   std::string code_key(const Options& options) const override {
-    return options.checked ? "checked" : "unchecked";
+    // Everything the generated code depends on besides the kernel: a process that changes
+    // JAGTILE_CPU_MATMUL or JAGTILE_CPU_ISA between calls gets code for each setting.
+    const char* isa = std::getenv("JAGTILE_CPU_ISA");
+    return std::string(options.checked ? "checked" : "unchecked") +
+           (matmul_blocks() ? "" : "+matmul-loops") +
+           (isa && *isa ? "+isa=" + std::string(isa) : "");
   }
 
   std::shared_ptr<const Executable> prepare(const Specialisation& spec, const Options& options,
                                             PrepareStats* stats) const override {
     auto exe = std::make_shared<CpuExecutable>();
     if (!spec.host.nests.empty()) {
-      plan::Plan plan = plan::plan_kernel(spec.kernel, spec.host, options.checked);
+      plan::Plan plan =
+          plan::plan_kernel(spec.kernel, spec.host, options.checked, nullptr, matmul_blocks());
       codegen::cpu::JitStats jit;
       exe->compiled =
           codegen::cpu::compile_cpu(plan, codegen::cpu::Jit::for_dir(options.cache_dir), &jit);
@@ -73,11 +89,13 @@ class CpuBackend : public BackendImpl {
 
   std::string source(const Specialisation& spec, const Options& options) const override {
     if (spec.host.nests.empty()) return {};
-    return codegen::cpu::print_cpp(plan::plan_kernel(spec.kernel, spec.host, options.checked)).code;
+    return codegen::cpu::print_cpp(
+               plan::plan_kernel(spec.kernel, spec.host, options.checked, nullptr, matmul_blocks()))
+        .code;
   }
   std::string plan_trace(const Specialisation& spec, const Options& options) const override {
     std::string trace;
-    plan::plan_kernel(spec.kernel, spec.host, options.checked, &trace);
+    plan::plan_kernel(spec.kernel, spec.host, options.checked, &trace, matmul_blocks());
     return trace;
   }
 };

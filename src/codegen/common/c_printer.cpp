@@ -246,6 +246,10 @@ void NestPrinter::array_store(const Stmt& s, Writer& w) {
   w.line(update(target, s.update, expr(s.value), s.ctype));
 }
 
+void NestPrinter::matmul_block(const Stmt&, Writer&) {
+  JAGTILE_CHECK(false, << "a matmul block in a dialect without a matmul microkernel");
+}
+
 void NestPrinter::tile_loop(const Stmt& s, Writer& w) {
   const std::string b = std::to_string(s.ival);
   const int64_t bs = k_.blocks.at(size_t(s.ival)).block_size;
@@ -290,6 +294,8 @@ void NestPrinter::stmt(const Stmt& s, Writer& w) {
       return array_store(s, w);
     case StmtKind::tensor_store:
       return tensor_store(s, w);
+    case StmtKind::matmul_block:
+      return matmul_block(s, w);
     case StmtKind::for_:
       return for_loop(s, w);
     case StmtKind::tile_loop:

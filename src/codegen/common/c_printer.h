@@ -57,6 +57,8 @@ class NestPrinter {
   virtual void for_loop(const plan::Stmt& s, Writer& w) = 0;
   virtual void array_store(const plan::Stmt& s, Writer& w);
   virtual void tensor_store(const plan::Stmt& s, Writer& w);
+  // Only a dialect with a matmul microkernel plans matmul blocks (plan_kernel's matmul_blocks).
+  virtual void matmul_block(const plan::Stmt& s, Writer& w);
   void tile_loop(const plan::Stmt& s, Writer& w);
   // The statement that records a failure (`call`: jt_fail(...)) and leaves the program.
   virtual std::string fail(const std::string& call) const { return "return " + call + ";"; }

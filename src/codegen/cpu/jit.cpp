@@ -110,6 +110,17 @@ std::string sanitizer_flags() {
   return "";
 }
 
+// JAGTILE_CPU_ISA lowers the instruction set below the CPU's own, as it does for the reduce
+// templates: `avx2` drops AVX-512 (AVX2 + FMA remain), `portable` drops AVX and everything
+// after it. Read on every compile: the flags are part of the cache key.
+std::string isa_flags() {
+  const char* forced = std::getenv("JAGTILE_CPU_ISA");
+  std::string isa = forced ? forced : "";
+  if (isa == "avx2") return " -mno-avx512f";
+  if (isa == "portable") return " -mno-avx";
+  return "";
+}
+
 }  // namespace
 
 std::string compiler_flags() {
@@ -117,9 +128,8 @@ std::string compiler_flags() {
   // vectorise, -fno-trapping-math lets floorf (in jt_exp) vectorise; -fopenmp-simd honours the
   // emitted `omp simd` pragmas without an OpenMP runtime. The flags are part of the cache key
   // (Jit::key_of), so sanitized and plain kernels never share an entry.
-  return "-O3 -march=native -fPIC -shared -std=c++17 -fopenmp-simd -fno-math-errno "
-         "-fno-trapping-math -fwrapv "
-         "-w" +
+  return "-O3 -march=native" + isa_flags() +
+         " -fPIC -shared -std=c++17 -fopenmp-simd -fno-math-errno -fno-trapping-math -fwrapv -w" +
          sanitizer_flags();
 }
 

@@ -4,6 +4,7 @@
 
 #include "codegen/common/c_printer.h"
 #include "codegen/cpu/abi.h"
+#include "plan/nest_util.h"
 
 namespace jagtile::codegen::cpu {
 
@@ -117,6 +118,18 @@ class FuncPrinter : public NestPrinter {
     w.close();
   }
 
+  void matmul_block(const Stmt& s, Writer& w) override {
+    std::string args;
+    for (size_t i = 0; i < s.indices.size(); ++i) {
+      const plan::ExprPtr& e = s.indices[i];
+      std::string a =
+          e->kind == ExprKind::array_read ? e->name + " + " + flat(e->name, e->args) : expr(e);
+      args += (i ? ", " : "") + a;
+    }
+    if (s.indices.size() == 11) args += ", NULL, 0, 0";
+    w.line("jt_matmul_f32(JtMatmul{" + args + "});");
+  }
+
   std::string overflow_builtin(ir::Op op) const override {
     return op == ir::Op::add   ? "__builtin_add_overflow"
            : op == ir::Op::sub ? "__builtin_sub_overflow"
@@ -148,7 +161,15 @@ CpuSource print_cpp(const plan::Plan& plan) {
   out +=
       "// Bounds checks: " + std::string(plan.checked ? "on" : "off (--unchecked)") + ". Blocks:";
   for (const ir::BlockInfo& b : k.blocks) out += " " + b.name + "=" + std::to_string(b.block_size);
-  out += "\n" + prelude() + "\n";
+  out += "\n";
+  out += prelude();
+  out += "\n";
+  bool matmul = false;
+  for (const plan::DeviceFunc& f : plan.funcs)
+    for (const plan::StmtPtr& s : f.body)
+      matmul |= plan::any_stmt(
+          s, [](const plan::Stmt& x) { return x.kind == plan::StmtKind::matmul_block; });
+  if (matmul) out += matmul_prelude() + "\n";
   for (size_t i = 0; i < plan.funcs.size(); ++i) {
     std::string entry;
     out += FuncPrinter(plan, plan.funcs[i], int(i)).run(&entry) + "\n";

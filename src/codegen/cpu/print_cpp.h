@@ -22,6 +22,8 @@ CpuSource print_cpp(const plan::Plan& plan);
 
 // The ABI definitions and helper functions every generated C++ file starts with.
 std::string prelude();
+// The matmul microkernel (jt_matmul_f32), after the prelude in files with matmul blocks.
+std::string matmul_prelude();
 
 // Why the generic CPU backend cannot compile this kernel, or empty when it can.
 std::string unsupported_reason(const ir::Kernel& kernel);

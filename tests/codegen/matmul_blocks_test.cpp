@@ -1,0 +1,303 @@
+// The generated CPU code's matmul microkernel (codegen/cpu/cpp_matmul.cpp): float matmuls are
+// planned as matmul blocks, and every block agrees with the element loops it replaces bit for
+// bit (same ISA) and with a double-precision reference within float rounding, on partial tiles,
+// empty and one-row items, transposed operands, jagged contractions, hl.dot's acc=, bf16 inputs,
+// head dims 16 to 256, the AVX-512, AVX2 and portable paths (JAGTILE_CPU_ISA), and any thread
+// count.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "codegen_helpers.h"
+
+namespace jagtile::testing {
+namespace {
+
+const char* kKernels = R"PY(import torch
+import helion
+import helion.language as hl
+
+@helion.kernel()
+def item_matmul(x: torch.Tensor, offsets: torch.Tensor, w: torch.Tensor,
+                bias: torch.Tensor) -> torch.Tensor:
+    N, D = x.shape
+    B, D2, K = w.shape
+    out = torch.zeros([N, K], dtype=torch.float32, device=x.device)
+    for tile_b in hl.tile(B):
+        starts = offsets[tile_b]
+        nnz = offsets[tile_b.index + 1] - starts
+        for tile_k in hl.jagged_tile(nnz):
+            rows = starts[:, None] + tile_k.index[None, :]
+            for tile_n in hl.tile(K):
+                acc = hl.zeros([tile_b, tile_k, tile_n], dtype=torch.float32)
+                for tile_d in hl.tile(D):
+                    acc = hl.dot(x[rows, tile_d], w[tile_b, tile_d, tile_n], acc=acc)
+                acc = acc + bias[tile_b, tile_n].unsqueeze(1)
+                out[rows, tile_n] = acc
+    return out
+
+@helion.kernel()
+def scores(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    n = q.size(0)
+    m = k.size(0)
+    out = torch.zeros([n, m], dtype=torch.float32, device=q.device)
+    for tq, tk in hl.tile([n, m]):
+        out[tq, tk] = torch.matmul(q[tq, :], k[tk, :].T)
+    return out
+
+@helion.kernel()
+def jagged_outer(x: torch.Tensor, y: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+    N, D = x.shape
+    E = y.size(1)
+    B = offsets.size(0) - 1
+    out = torch.zeros([B, D, E], dtype=torch.float32, device=x.device)
+    for tile_b in hl.tile(B):
+        starts = offsets[tile_b]
+        nnz = offsets[tile_b.index + 1] - starts
+        for tile_d in hl.tile(D):
+            for tile_e in hl.tile(E):
+                acc = hl.zeros([tile_b, tile_d, tile_e], dtype=torch.float32)
+                for tile_k in hl.jagged_tile(nnz):
+                    rows = starts[:, None] + tile_k.index[None, :]
+                    a = x[rows, tile_d]
+                    c = y[rows, tile_e]
+                    acc = acc + torch.matmul(a.transpose(-2, -1), c)
+                out[tile_b, tile_d, tile_e] = acc
+    return out
+)PY";
+
+// Deterministic values in [-1, 1), rounded to `dtype`.
+std::vector<double> values(int64_t n, uint64_t seed, DType dtype) {
+  std::vector<double> v;
+  uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
+  for (int64_t i = 0; i < n; ++i) {
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    v.push_back(double(int64_t(s >> 40) - (int64_t(1) << 23)) / double(int64_t(1) << 23));
+  }
+  Tensor rounded = Tensor::from_doubles({n}, v, dtype);
+  for (int64_t i = 0; i < n; ++i) v[size_t(i)] = rounded.item_as_double(i);
+  return v;
+}
+
+bool same_bits(const Tensor& a, const Tensor& b) {
+  return a.shape_str() == b.shape_str() && a.dtype() == b.dtype() &&
+         std::memcmp(a.raw_data(), b.raw_data(), size_t(a.numel()) * 4) == 0;
+}
+
+// Sets an environment variable for one scope.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    if (value)
+      ::setenv(name, value, 1);
+    else
+      ::unsetenv(name);
+  }
+  ~ScopedEnv() {
+    if (old_.empty())
+      ::unsetenv(name_);
+    else
+      ::setenv(name_, old_.c_str(), 1);
+  }
+
+ private:
+  const char* name_;
+  std::string old_;
+};
+
+Options cpu_with_blocks(std::vector<int64_t> blocks, int threads = 2) {
+  Options o = cpu_options(true, threads);
+  o.config.block_sizes = std::move(blocks);
+  return o;
+}
+
+// Each row |sum| <= sum |a b| <= K: a float sum of K products is within K ulps of that bound.
+void expect_close(const Tensor& got, const std::vector<double>& want, double terms) {
+  ASSERT_EQ(got.numel(), int64_t(want.size()));
+  const double tol = 1e-6 * terms * (1 + terms / 64);
+  for (int64_t i = 0; i < got.numel(); ++i)
+    ASSERT_NEAR(got.item_as_double(i), want[size_t(i)], tol) << "element " << i;
+}
+
+struct ItemCase {
+  std::vector<int64_t> lengths;
+  int64_t D, K;
+  std::vector<int64_t> blocks;  // tile_b, tile_k, tile_n, tile_d
+  DType dtype = DType::f32;
+};
+
+void PrintTo(const ItemCase& c, std::ostream* os) {
+  *os << "lengths " << ::testing::PrintToString(c.lengths) << " D=" << c.D << " K=" << c.K
+      << " blocks " << ::testing::PrintToString(c.blocks) << " " << dtype_name(c.dtype);
+}
+
+class ItemMatmul : public ::testing::TestWithParam<ItemCase> {};
+
+// out[r] = x[r] @ w[item] + bias[item] through hl.dot(acc=): blocks == loops bit for bit,
+// both == the double reference within rounding, and one thread == two threads bit for bit.
+TEST_P(ItemMatmul, BlocksMatchLoopsBitwiseAndTheReference) {
+  use_shared_cache_dir();
+  const ItemCase& c = GetParam();
+  const int64_t B = int64_t(c.lengths.size());
+  std::vector<double> offs = {0};
+  for (int64_t l : c.lengths) offs.push_back(offs.back() + double(l));
+  const int64_t N = int64_t(offs.back());
+  std::vector<double> x = values(N * c.D, 1, c.dtype), w = values(B * c.D * c.K, 2, c.dtype),
+                      bias = values(B * c.K, 3, c.dtype);
+  ArgMap args = {{"x", Tensor::from_doubles({N, c.D}, x, c.dtype)},
+                 {"offsets", Tensor::from_doubles({B + 1}, offs, DType::i64)},
+                 {"w", Tensor::from_doubles({B, c.D, c.K}, w, c.dtype)},
+                 {"bias", Tensor::from_doubles({B, c.K}, bias, c.dtype)}};
+  Program p = Program::from_source(kKernels, "mm.py");
+  Tensor blocks = p.call("item_matmul", args, cpu_with_blocks(c.blocks)).outputs.at(0);
+  Tensor one_thread = p.call("item_matmul", args, cpu_with_blocks(c.blocks, 1)).outputs.at(0);
+  Tensor loops;
+  {
+    ScopedEnv env("JAGTILE_CPU_MATMUL", "loops");
+    loops = p.call("item_matmul", args, cpu_with_blocks(c.blocks)).outputs.at(0);
+  }
+  EXPECT_TRUE(same_bits(blocks, loops));
+  EXPECT_TRUE(same_bits(blocks, one_thread));
+  std::vector<double> want(size_t(N * c.K), 0.0);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t r = int64_t(offs[size_t(b)]); r < int64_t(offs[size_t(b + 1)]); ++r)
+      for (int64_t n = 0; n < c.K; ++n) {
+        double s = bias[size_t(b * c.K + n)];
+        for (int64_t d = 0; d < c.D; ++d)
+          s += x[size_t(r * c.D + d)] * w[size_t((b * c.D + d) * c.K + n)];
+        want[size_t(r * c.K + n)] = s;
+      }
+  expect_close(blocks, want, double(c.D));
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, ItemMatmul,
+                         ::testing::Values(
+                             // partial tiles on every dim; an empty item and one-row items
+                             ItemCase{{5, 0, 1, 17, 33, 1}, 37, 45, {4, 16, 32, 16}},
+                             // whole microkernel blocks only (rows a multiple of 8, columns of 32)
+                             ItemCase{{32, 64, 16}, 64, 64, {2, 32, 32, 32}},
+                             // one column and one row of output
+                             ItemCase{{1, 1}, 3, 1, {2, 16, 16, 16}},
+                             // large tiles (heap tile arrays)
+                             ItemCase{{130, 7, 64}, 96, 80, {4, 64, 64, 64}},
+                             // bf16 inputs, accumulated in f32
+                             ItemCase{{9, 0, 20}, 24, 40, {2, 16, 16, 16}, DType::bf16}),
+                         [](const ::testing::TestParamInfo<ItemCase>& i) {
+                           return "case" + std::to_string(i.index);
+                         });
+
+class Scores : public ::testing::TestWithParam<int64_t> {};
+
+// q @ k.T over a whole head dim (a full dim as K; B read transposed, so packed), head dims 16 to
+// 256: blocks == loops bit for bit and == the reference within rounding.
+TEST_P(Scores, TransposedOperandMatchesLoopsAndReference) {
+  use_shared_cache_dir();
+  const int64_t D = GetParam(), n = 37, m = 21;
+  std::vector<double> q = values(n * D, 4, DType::f32), k = values(m * D, 5, DType::f32);
+  ArgMap args = {{"q", Tensor::from_doubles({n, D}, q, DType::f32)},
+                 {"k", Tensor::from_doubles({m, D}, k, DType::f32)}};
+  Program p = Program::from_source(kKernels, "mm.py");
+  Tensor blocks = p.call("scores", args, cpu_with_blocks({16, 16})).outputs.at(0);
+  Tensor loops;
+  {
+    ScopedEnv env("JAGTILE_CPU_MATMUL", "loops");
+    loops = p.call("scores", args, cpu_with_blocks({16, 16})).outputs.at(0);
+  }
+  EXPECT_TRUE(same_bits(blocks, loops));
+  std::vector<double> want;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < m; ++j) {
+      double s = 0;
+      for (int64_t d = 0; d < D; ++d) s += q[size_t(i * D + d)] * k[size_t(j * D + d)];
+      want.push_back(s);
+    }
+  expect_close(blocks, want, double(D));
+}
+
+INSTANTIATE_TEST_SUITE_P(HeadDims, Scores, ::testing::Values(16, 24, 64, 128, 256));
+
+// x_b^T @ y_b summed over each item's rows: the contraction runs over a jagged dim, whose valid
+// count the block takes from the item's length (empty and one-row items included).
+TEST(MatmulBlocks, JaggedContractionMatchesLoopsAndReference) {
+  use_shared_cache_dir();
+  const std::vector<double> offs = {0, 7, 7, 8, 48, 81};
+  const int64_t B = 5, N = 81, D = 19, E = 35;
+  std::vector<double> x = values(N * D, 6, DType::f32), y = values(N * E, 7, DType::f32);
+  ArgMap args = {{"x", Tensor::from_doubles({N, D}, x, DType::f32)},
+                 {"y", Tensor::from_doubles({N, E}, y, DType::f32)},
+                 {"offsets", Tensor::from_doubles({B + 1}, offs, DType::i64)}};
+  Program p = Program::from_source(kKernels, "mm.py");
+  Tensor blocks = p.call("jagged_outer", args, cpu_with_blocks({2, 16, 16, 16})).outputs.at(0);
+  Tensor loops;
+  {
+    ScopedEnv env("JAGTILE_CPU_MATMUL", "loops");
+    loops = p.call("jagged_outer", args, cpu_with_blocks({2, 16, 16, 16})).outputs.at(0);
+  }
+  EXPECT_TRUE(same_bits(blocks, loops));
+  std::vector<double> want;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t d = 0; d < D; ++d)
+      for (int64_t e = 0; e < E; ++e) {
+        double s = 0;
+        for (int64_t r = int64_t(offs[size_t(b)]); r < int64_t(offs[size_t(b + 1)]); ++r)
+          s += x[size_t(r * D + d)] * y[size_t(r * E + e)];
+        want.push_back(s);
+      }
+  expect_close(blocks, want, 41.0);
+}
+
+// The AVX2 and portable paths (JAGTILE_CPU_ISA lowers the JIT's -march) agree with their own
+// element loops bit for bit and with the reference within rounding.
+TEST(MatmulBlocks, LoweredIsasMatchTheirLoopsAndReference) {
+  use_shared_cache_dir();
+  const std::vector<double> offs = {0, 13, 13, 14, 44};
+  const int64_t B = 4, N = 44, D = 21, K = 27;
+  std::vector<double> x = values(N * D, 8, DType::f32), w = values(B * D * K, 9, DType::f32),
+                      bias = values(B * K, 10, DType::f32);
+  ArgMap args = {{"x", Tensor::from_doubles({N, D}, x, DType::f32)},
+                 {"offsets", Tensor::from_doubles({B + 1}, offs, DType::i64)},
+                 {"w", Tensor::from_doubles({B, D, K}, w, DType::f32)},
+                 {"bias", Tensor::from_doubles({B, K}, bias, DType::f32)}};
+  std::vector<double> want(size_t(N * K));
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t r = int64_t(offs[size_t(b)]); r < int64_t(offs[size_t(b + 1)]); ++r)
+      for (int64_t n = 0; n < K; ++n) {
+        double s = bias[size_t(b * K + n)];
+        for (int64_t d = 0; d < D; ++d) s += x[size_t(r * D + d)] * w[size_t((b * D + d) * K + n)];
+        want[size_t(r * K + n)] = s;
+      }
+  for (const char* isa : {"avx2", "portable"}) {
+    SCOPED_TRACE(isa);
+    ScopedEnv env("JAGTILE_CPU_ISA", isa);
+    Program p = Program::from_source(kKernels, "mm.py");
+    Tensor blocks = p.call("item_matmul", args, cpu_with_blocks({2, 8, 16, 8})).outputs.at(0);
+    Tensor loops;
+    {
+      ScopedEnv mode("JAGTILE_CPU_MATMUL", "loops");
+      loops = p.call("item_matmul", args, cpu_with_blocks({2, 8, 16, 8})).outputs.at(0);
+    }
+    EXPECT_TRUE(same_bits(blocks, loops));
+    expect_close(blocks, want, double(D));
+  }
+}
+
+// The planner emits the microkernel call for float matmuls on the CPU, and the element loops
+// when asked (or for the CUDA printer, which spreads them over threads).
+TEST(MatmulBlocks, CpuSourceCallsTheMicrokernelUnlessLoopsAreAsked) {
+  Program p = Program::from_source(kKernels, "mm.py");
+  ArgMap args = {{"q", Tensor::zeros({4, 8}, DType::f32)},
+                 {"k", Tensor::zeros({4, 8}, DType::f32)}};
+  Specialised s = p.specialise("scores", args, cpu_options());
+  EXPECT_THAT(s.source(Backend::cpu), ::testing::HasSubstr("jt_matmul_f32(JtMatmul{"));
+  EXPECT_THAT(s.source(Backend::cpu), ::testing::Not(::testing::HasSubstr("for (int64_t kk")));
+  ScopedEnv env("JAGTILE_CPU_MATMUL", "loops");
+  Specialised l = p.specialise("scores", args, cpu_options());
+  EXPECT_THAT(l.source(Backend::cpu), ::testing::Not(::testing::HasSubstr("jt_matmul_f32(")));
+  EXPECT_THAT(l.source(Backend::cpu), ::testing::HasSubstr("for (int64_t kk"));
+}
+
+}  // namespace
+}  // namespace jagtile::testing
