@@ -12,6 +12,6 @@ namespace jagtile::plan {
 
 // `matmul_blocks`: see plan_kernel.
 Plan build_nests(const ir::Kernel& kernel, const host::HostProgram& host, bool checked,
-                 bool matmul_blocks);
+                 bool matmul_blocks = false);
 
 }  // namespace jagtile::plan
