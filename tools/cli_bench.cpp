@@ -104,26 +104,41 @@ double rows_median(const std::vector<Impl>& impls, const std::string& name) {
 struct Row {
   std::string impl;
   double median_ms, min_ms, gbps, pct_of_peak, speedup;  // speedup NaN without a reference
+  double gflops = NAN, pct_of_flop_peak = NAN;           // matmul-class kernels only
+};
+
+// The same run's FLOP peak, for kernels with a useful-FLOP count.
+struct FlopPeak {
+  double flops = 0;     // useful FLOPs of one call (0: not a matmul-class kernel)
+  double gflops = NAN;  // the FMA probe's median rate
 };
 
 void print_json(const std::string& kernel, const std::string& shape, int64_t bytes,
-                int64_t valid_bytes, double peak_gbps, int threads, const std::vector<Row>& rows,
-                const bench::CompileCost& compile, const bench::TinyCost& tiny,
-                const std::vector<std::string>& notes) {
+                int64_t valid_bytes, double peak_gbps, const FlopPeak& flop_peak, int threads,
+                const std::vector<Row>& rows, const bench::CompileCost& compile,
+                const bench::TinyCost& tiny, const std::vector<std::string>& notes) {
   auto num = [](double v, const char* f) { return std::isfinite(v) ? fmt(f, v) : "null"; };
   std::ostringstream os;
   os << "{\"kernel\": " << json_string(kernel) << ", \"shape\": " << json_string(shape)
      << ", \"bytes\": " << bytes;
   if (valid_bytes > 0) os << ", \"valid_bytes\": " << valid_bytes;
-  os << ", \"peak_read_gbps\": " << num(peak_gbps, "%.3f") << ", \"threads\": " << threads
-     << ", \"isa\": " << json_string(std::string(reduce_cpu_isa())) << ",\n \"results\": [";
+  os << ", \"peak_read_gbps\": " << num(peak_gbps, "%.3f");
+  if (flop_peak.flops > 0)
+    os << ", \"useful_flops\": " << fmt("%.0f", flop_peak.flops)
+       << ", \"peak_f32_gflops\": " << num(flop_peak.gflops, "%.2f");
+  os << ", \"threads\": " << threads << ", \"isa\": " << json_string(std::string(reduce_cpu_isa()))
+     << ",\n \"results\": [";
   for (size_t i = 0; i < rows.size(); ++i) {
     const Row& r = rows[i];
     os << (i ? ",\n  " : "\n  ") << "{\"impl\": " << json_string(r.impl)
        << ", \"median_ms\": " << num(r.median_ms, "%.4f")
        << ", \"min_ms\": " << num(r.min_ms, "%.4f") << ", \"gbps\": " << num(r.gbps, "%.3f")
        << ", \"pct_of_peak\": " << num(r.pct_of_peak, "%.2f")
-       << ", \"speedup_vs_reference\": " << num(r.speedup, "%.3f") << "}";
+       << ", \"speedup_vs_reference\": " << num(r.speedup, "%.3f");
+    if (flop_peak.flops > 0)
+      os << ", \"gflops\": " << num(r.gflops, "%.3f")
+         << ", \"pct_of_flop_peak\": " << num(r.pct_of_flop_peak, "%.2f");
+    os << "}";
   }
   os << "],\n \"compile\": ";
   if (compile.measured) {
@@ -146,16 +161,23 @@ void print_json(const std::string& kernel, const std::string& shape, int64_t byt
 }
 
 void print_table(const std::string& kernel, const std::string& shape, int64_t bytes,
-                 double peak_gbps, int threads, const std::vector<Row>& rows,
-                 const bench::CompileCost& compile, const bench::TinyCost& tiny,
-                 const std::vector<std::string>& notes) {
+                 double peak_gbps, const FlopPeak& flop_peak, int threads,
+                 const std::vector<Row>& rows, const bench::CompileCost& compile,
+                 const bench::TinyCost& tiny, const std::vector<std::string>& notes) {
   std::printf("%s: %s\n", kernel.c_str(), shape.c_str());
   std::printf(
       "bytes: %.2f MB (minimum traffic: inputs read once, outputs written once); peak: %.2f GB/s "
       "(same-run streaming read, %d threads, %s)\n",
       double(bytes) / 1e6, peak_gbps, threads, std::string(reduce_cpu_isa()).c_str());
-  std::printf("%-16s %10s %9s %11s %10s\n", "Implementation", "Time (ms)", "GB/s", "% of peak",
+  const bool flops = flop_peak.flops > 0;
+  if (flops)
+    std::printf(
+        "useful FLOPs: %.3g per call; FLOP peak: %.1f GFLOP/s (same-run f32 FMA probe, %d "
+        "threads)\n",
+        flop_peak.flops, flop_peak.gflops, threads);
+  std::printf("%-16s %10s %9s %11s %10s", "Implementation", "Time (ms)", "GB/s", "% of peak",
               "Speedup");
+  std::printf(flops ? " %9s %12s\n" : "\n", "GFLOP/s", "% FLOP peak");
   for (const Row& r : rows) {
     std::string speedup = "n/a";
     if (r.impl == "reference") {
@@ -163,8 +185,12 @@ void print_table(const std::string& kernel, const std::string& shape, int64_t by
     } else if (std::isfinite(r.speedup)) {
       speedup = fmt(r.speedup >= 100 ? "%.0fx" : "%.1fx", r.speedup);
     }
-    std::printf("%-16s %10.3f %9.2f %10.0f%% %10s\n", r.impl.c_str(), r.median_ms, r.gbps,
+    std::printf("%-16s %10.3f %9.2f %10.0f%% %10s", r.impl.c_str(), r.median_ms, r.gbps,
                 r.pct_of_peak, speedup.c_str());
+    if (flops)
+      std::printf(" %9.2f %11.1f%%\n", r.gflops, r.pct_of_flop_peak);
+    else
+      std::printf("\n");
   }
   for (const std::string& n : notes) std::printf("note: %s\n", n.c_str());
   if (compile.measured) {
@@ -312,6 +338,9 @@ int bench_command(const CommandLine& cl) {
       size_t(std::count_if(impls.begin(), impls.end(), [](const Impl& i) { return !i.slow; }));
   std::vector<float> buffer(size_t(std::max<int64_t>(input_bytes / 4, 1024)), 1.0f);
   Samples peak;
+  FlopPeak flop_peak;
+  if (ex && ex->useful_flops) flop_peak.flops = ex->useful_flops(args);
+  Samples fma_rate;  // GFLOP/s of each round's best probe (a rate: the median of rates)
   bench::stream_read(buffer, threads);
   for (int r = 0; r < repeat; ++r) {
     // The peak is a limit: a round's figure is its best of a few reads, so that one preemption
@@ -321,6 +350,15 @@ int bench_command(const CommandLine& cl) {
       best = std::min(best, bench::time_ms([&] { bench::stream_read(buffer, threads); }));
     }
     peak.ms.push_back(best);
+    if (flop_peak.flops > 0) {
+      double rate = 0;
+      for (int i = 0; i < kPeakReadsPerRound; ++i) {
+        double done = 0;
+        const double ms = bench::time_ms([&] { done = bench::fma_stream(threads); });
+        rate = std::max(rate, done / (ms * 1e6));
+      }
+      fma_rate.ms.push_back(rate);
+    }
     // The fast implementations in an order rotated each round, so that none always follows the
     // same neighbour (whose cache and thread-pool state it would inherit); the slow ones last.
     for (size_t j = 0; j < fast; ++j) {
@@ -332,6 +370,7 @@ int bench_command(const CommandLine& cl) {
     }
   }
   const double peak_gbps = double(buffer.size() * sizeof(float)) / (peak.median() * 1e6);
+  if (flop_peak.flops > 0) flop_peak.gflops = fma_rate.median();
   buffer = {};
 
   const int64_t bytes = input_bytes + output_bytes;
@@ -369,6 +408,10 @@ int bench_command(const CommandLine& cl) {
     r.gbps = double(bytes) / (r.median_ms * 1e6);
     r.pct_of_peak = 100.0 * r.gbps / peak_gbps;
     r.speedup = ref_ms / r.median_ms;
+    if (flop_peak.flops > 0) {
+      r.gflops = flop_peak.flops / (r.median_ms * 1e6);
+      r.pct_of_flop_peak = 100.0 * r.gflops / flop_peak.gflops;
+    }
     rows.push_back(r);
   }
 
@@ -379,10 +422,11 @@ int bench_command(const CommandLine& cl) {
   bench::TinyCost tiny = bench::measure_tiny_calls(program, kernel, cl);
   const std::string shape = shape_text(kernel, cl, args);
   if (cl.json) {
-    print_json(kernel.name, shape, bytes, valid_bytes, peak_gbps, threads, rows, compile, tiny,
-               notes);
+    print_json(kernel.name, shape, bytes, valid_bytes, peak_gbps, flop_peak, threads, rows, compile,
+               tiny, notes);
   } else {
-    print_table(kernel.name, shape, bytes, peak_gbps, threads, rows, compile, tiny, notes);
+    print_table(kernel.name, shape, bytes, peak_gbps, flop_peak, threads, rows, compile, tiny,
+                notes);
   }
   return 0;
 }

@@ -20,6 +20,8 @@ using jagtile::time_ms;
 // Reads `buffer` once with the reduce template's streaming-read probe over `threads` workers of
 // the process-wide pool (the pool the kernels run on): the machine's practical read limit.
 void stream_read(const std::vector<float>& buffer, int threads);
+// The FLOP-peak probe on the same workers: returns the f32 FLOPs it did (jagtile::fma_stream).
+double fma_stream(int threads);
 
 // Cold compile and warm load of the generic CPU backend for one specialisation, measured on
 // the JIT itself: compile into an empty temporary cache folder, then load the entry from that

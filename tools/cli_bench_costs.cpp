@@ -20,6 +20,13 @@ void stream_read(const std::vector<float>& buffer, int threads) {
                        int64_t(buffer.size() * sizeof(float)));
 }
 
+double fma_stream(int threads) {
+  // About a millisecond per worker at a few GFLOP/s per lane group: long enough to time, short
+  // enough to sit in every round.
+  constexpr int64_t kSteps = 40000;
+  return jagtile::fma_stream(ThreadPool::global(), threads, kSteps);
+}
+
 CompileCost measure_compile(const std::string& file, const std::string& kernel, const ArgMap& args,
                             const Options& options) {
   CompileCost cost;

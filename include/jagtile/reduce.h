@@ -104,6 +104,12 @@ Tensor jagged_reduce_reference(const Tensor& values, const Tensor& offsets,
 // in the same run as what they time.
 void stream_read(ThreadPool& pool, int workers, const void* data, int64_t bytes);
 
+// The FLOP-peak probe next to it: `steps` steps of independent float32 multiply-add chains in
+// registers on each of `workers` workers, with the SIMD path the template (and the generated
+// code's matmul microkernel) runs on. Returns the floating-point operations done; FLOPs over its
+// time is the machine's practical f32 FMA limit for that many workers.
+double fma_stream(ThreadPool& pool, int workers, int64_t steps);
+
 // Which SIMD path the CPU template runs on this machine: "avx512", "avx2" or "portable".
 // JAGTILE_CPU_ISA=avx2|portable forces a lower path (for testing every path on one machine).
 std::string_view reduce_cpu_isa();

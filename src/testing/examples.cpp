@@ -194,6 +194,12 @@ std::vector<ExampleInfo> build_registry() {
         offsets);
   };
   bmm->tolerance = [](DType t) { return scaled_tolerance(t, 1e-4, 1e-4); };
+  bmm->useful_flops = [](const ArgMap& a) {
+    const std::string k = "jagged_dense_bmm";
+    Tensor offsets = tensor_arg(a, "x_offsets", k), weight = tensor_arg(a, "weight", k);
+    const double rows = offsets.item_as_double(offsets.numel() - 1) - offsets.item_as_double(0);
+    return 2.0 * rows * double(weight.size(1)) * double(weight.size(2));
+  };
 
   auto* hstu = add("jagged_hstu_attention",
                    "causal SiLU attention of each sequence with itself, per head [L, H, D]",
@@ -216,6 +222,18 @@ std::vector<ExampleInfo> build_registry() {
     args["max_seq_len"] = std::max<int64_t>(longest, 1);
     args["alpha"] = 1.0 / std::sqrt(double(std::max<int64_t>(s.head_dim, 1)));
     return args;
+  };
+  // Two causal matmuls per sequence and head, each 2 * D * L^2 / 2 (as tritonbench and
+  // generative-recommenders count HSTU attention).
+  hstu->useful_flops = [](const ArgMap& a) {
+    const std::string k = "jagged_hstu_attention";
+    Tensor offsets = tensor_arg(a, "seq_offsets", k), q = tensor_arg(a, "q", k);
+    double flops = 0;
+    for (int64_t b = 0; b + 1 < offsets.numel(); ++b) {
+      const double len = offsets.item_as_double(b + 1) - offsets.item_as_double(b);
+      flops += 2.0 * double(q.size(1)) * double(q.size(2)) * len * len;
+    }
+    return flops;
   };
   hstu->reference = [](const ArgMap& a) {
     const std::string k = "jagged_hstu_attention";

@@ -29,6 +29,10 @@ struct ExampleInfo {
   std::function<Tolerance(DType output)> tolerance;
   // Whether the recipe reads JaggedShape::heads and head_dim, so that tools show them.
   bool uses_heads = false;
+  // Matmul-class kernels: the useful floating-point operations of a call on `args` (2 per
+  // multiply-add of the mathematical operation; masked-out products, as causal attention's
+  // upper triangle, not counted), so benchmarks report GFLOP/s. Null for memory-bound kernels.
+  std::function<double(const ArgMap& args)> useful_flops;
 };
 
 // nullptr when no bundled example has that kernel name.

@@ -217,6 +217,20 @@ void stream_read(ThreadPool& pool, int workers, const void* data, int64_t bytes)
   g_stream_read_sink = sum;
 }
 
+double fma_stream(ThreadPool& pool, int workers, int64_t steps) {
+  std::vector<double> flops(static_cast<size_t>(workers), 0.0);
+  std::vector<float> sink(static_cast<size_t>(workers), 0.0f);
+  pool.run(workers, [&](int w) {
+    flops[size_t(w)] = rd::active_kernels().fma_stream(steps, &sink[size_t(w)]);
+  });
+  float sum = 0;
+  for (float x : sink) sum += x;
+  g_stream_read_sink = sum;
+  double total = 0;
+  for (double f : flops) total += f;
+  return total;
+}
+
 std::string_view reduce_cpu_isa() {
   return rd::active_kernels().isa;
 }

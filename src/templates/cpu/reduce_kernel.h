@@ -82,6 +82,9 @@ struct KernelTable {
   // Sum of n floats read as fast as this instruction set can: the streaming-read probe that
   // benchmarks use as the machine's limit.
   float (*read_stream)(const float* data, int64_t n);
+  // `steps` steps of independent f32 multiply-add chains: the FLOP-peak probe. Returns the
+  // floating-point operations done; stores a result to *sink.
+  double (*fma_stream)(int64_t steps, float* sink);
 };
 
 // The table jagged_reduce runs on this CPU (JAGTILE_CPU_ISA may lower it).

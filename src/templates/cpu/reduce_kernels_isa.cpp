@@ -608,12 +608,37 @@ float read_stream(const float* p, int64_t n) {
   return s;
 }
 
+// The machine's multiply-add limit, for benchmarks: independent chains of acc = acc * m + a in
+// registers (contracted to fused multiply-adds where the instruction set has them), enough of
+// them to cover the FMA latency on every port, so nothing but the FMA units bound it. Returns the
+// floating-point operations done (2 per lane per step); *sink keeps the work from being dropped.
+#if defined(__AVX512F__)
+constexpr int kFmaChains = 12;  // 12 zmm: latency 4 x 2 ports, with room
+#elif defined(__AVX2__)
+constexpr int kFmaChains = 6;  // 12 of the 16 ymm registers
+#else
+constexpr int kFmaChains = 4;   // 16 xmm registers
+#endif
+double fma_stream(int64_t steps, float* sink) {
+  VecF acc[kFmaChains];
+  for (int c = 0; c < kFmaChains; ++c) acc[c] = VecF{} + 1e-3f * float(c);
+  const VecF m = VecF{} + 0.999999f, a = VecF{} + 1e-7f;
+  for (int64_t i = 0; i < steps; ++i) {
+#pragma GCC unroll 16
+    for (int c = 0; c < kFmaChains; ++c) acc[c] = acc[c] * m + a;
+  }
+  VecF total = acc[0];
+  for (int c = 1; c < kFmaChains; ++c) total += acc[c];
+  *sink = total[0] + total[kLanes - 1];
+  return 2.0 * double(kFmaChains) * kLanes * double(steps);
+}
+
 #define JAGTILE_STR2(x) #x
 #define JAGTILE_STR(x) JAGTILE_STR2(x)
 
 }  // namespace
 
-const KernelTable kernel_table = {JAGTILE_STR(JAGTILE_ISA_NS) + 4, run_worker, fold, flush_row,
-                                  read_stream};
+const KernelTable kernel_table = {
+    JAGTILE_STR(JAGTILE_ISA_NS) + 4, run_worker, fold, flush_row, read_stream, fma_stream};
 
 }  // namespace jagtile::reduce_detail::JAGTILE_ISA_NS
