@@ -76,9 +76,9 @@ struct JtVec {
 };
 #endif
 
-// Rows [i0, i0 + MR) by the columns of one panel: B rows p_k apart starting at `panel`, whose
-// valid columns are m0 (first vector) and m1 (second).
-template <int MR>
+// Rows [i0, i0 + MR) by NV vectors of columns of one panel: B rows p_k apart starting at
+// `panel`, whose valid columns are m0 (first vector) and m1 (second).
+template <int MR, int NV>
 static inline void jt_mm_block(const JtMatmul& m, int64_t i0, int64_t j0, const float* panel,
                                int64_t p_k, JtVec::Mask m0, JtVec::Mask m1) {
   const int64_t K = m.K, a_m = m.a_m, a_k = m.a_k;
@@ -89,13 +89,13 @@ static inline void jt_mm_block(const JtMatmul& m, int64_t i0, int64_t j0, const 
   const float* a = m.A + i0 * a_m;
   for (int64_t k = 0; k < K; ++k) {
     const JtVec::T b0 = JtVec::load(m0, panel + k * p_k);
-    const JtVec::T b1 = JtVec::load(m1, panel + k * p_k + JtVec::W);
+    const JtVec::T b1 = NV > 1 ? JtVec::load(m1, panel + k * p_k + JtVec::W) : JtVec::zero();
     const float* ak = a + k * a_k;
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
       const JtVec::T ai = JtVec::splat(ak[i * a_m]);
       c0[i] = JtVec::fma(ai, b0, c0[i]);
-      c1[i] = JtVec::fma(ai, b1, c1[i]);
+      if (NV > 1) c1[i] = JtVec::fma(ai, b1, c1[i]);
     }
   }
 #pragma GCC unroll 16
@@ -104,19 +104,27 @@ static inline void jt_mm_block(const JtMatmul& m, int64_t i0, int64_t j0, const 
     if (m.D) {
       const float* d = m.D + (i0 + i) * m.d_m + j0 * m.d_n;
       c0[i] = JtVec::add(c0[i], m.d_n ? JtVec::load(m0, d) : JtVec::splat(*d));
-      c1[i] = JtVec::add(c1[i], m.d_n ? JtVec::load(m1, d + JtVec::W) : JtVec::splat(*d));
+      if (NV > 1) c1[i] = JtVec::add(c1[i], m.d_n ? JtVec::load(m1, d + JtVec::W) : JtVec::splat(*d));
     }
     JtVec::store(m0, c, c0[i]);
-    JtVec::store(m1, c + JtVec::W, c1[i]);
+    if (NV > 1) JtVec::store(m1, c + JtVec::W, c1[i]);
   }
 }
 
-// The last rows (fewer than MR): the block of exactly that many.
-template <int R>
+// Every row of one panel: whole blocks of MR rows, then one block of the rows left.
+template <int NV, int R = JtVec::MR - 1>
 static inline void jt_mm_edge(const JtMatmul& m, int64_t i0, int64_t rows, int64_t j0,
                               const float* panel, int64_t p_k, JtVec::Mask m0, JtVec::Mask m1) {
-  if (rows == R) return jt_mm_block<R>(m, i0, j0, panel, p_k, m0, m1);
-  if constexpr (R > 1) jt_mm_edge<R - 1>(m, i0, rows, j0, panel, p_k, m0, m1);
+  if (rows == R) return jt_mm_block<R, NV>(m, i0, j0, panel, p_k, m0, m1);
+  if constexpr (R > 1) jt_mm_edge<NV, R - 1>(m, i0, rows, j0, panel, p_k, m0, m1);
+}
+template <int NV>
+static inline void jt_mm_panel(const JtMatmul& m, int64_t j0, const float* panel, int64_t p_k,
+                               JtVec::Mask m0, JtVec::Mask m1) {
+  int64_t i0 = 0;
+  for (; i0 + JtVec::MR <= m.M; i0 += JtVec::MR)
+    jt_mm_block<JtVec::MR, NV>(m, i0, j0, panel, p_k, m0, m1);
+  if (i0 < m.M) jt_mm_edge<NV>(m, i0, m.M - i0, j0, panel, p_k, m0, m1);
 }
 
 static void jt_matmul_f32(const JtMatmul& m) {
@@ -140,10 +148,11 @@ static void jt_matmul_f32(const JtMatmul& m) {
       panel = pack;
       p_k = NR;
     }
-    int64_t i0 = 0;
-    for (; i0 + JtVec::MR <= m.M; i0 += JtVec::MR)
-      jt_mm_block<JtVec::MR>(m, i0, j0, panel, p_k, m0, m1);
-    if (i0 < m.M) jt_mm_edge<JtVec::MR - 1>(m, i0, m.M - i0, j0, panel, p_k, m0, m1);
+    // A last panel of one vector's columns or fewer does half the work.
+    if (nj > JtVec::W)
+      jt_mm_panel<2>(m, j0, panel, p_k, m0, m1);
+    else
+      jt_mm_panel<1>(m, j0, panel, p_k, m0, m1);
   }
   free(heap);
 }
