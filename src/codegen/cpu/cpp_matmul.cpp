@@ -76,6 +76,64 @@ struct JtVec {
 };
 #endif
 
+// Copies columns [j0, j0 + nj) of B, rows [0, K), into a panel whose rows are NR floats apart.
+// B with a k stride of 1 (an operand transposed, as k in q @ k.T) is read a 16 x 16 block at a
+// time and transposed in registers on AVX-512; otherwise element by element.
+#if defined(__AVX512F__)
+static inline void jt_transpose16(__m512 r[16]) {
+  __m512 t[16], u[16];
+#pragma GCC unroll 16
+  for (int i = 0; i < 8; ++i) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < 4; ++i) {
+    u[4 * i + 0] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < 2; ++i)
+#pragma GCC unroll 16
+    for (int j = 0; j < 4; ++j) {
+      t[8 * i + j] = _mm512_shuffle_f32x4(u[8 * i + j], u[8 * i + 4 + j], 0x88);
+      t[8 * i + 4 + j] = _mm512_shuffle_f32x4(u[8 * i + j], u[8 * i + 4 + j], 0xdd);
+    }
+#pragma GCC unroll 16
+  for (int j = 0; j < 8; ++j) {
+    r[j] = _mm512_shuffle_f32x4(t[j], t[8 + j], 0x88);
+    r[8 + j] = _mm512_shuffle_f32x4(t[j], t[8 + j], 0xdd);
+  }
+}
+#endif
+
+static inline void jt_pack_panel(float* pack, int64_t NR, const JtMatmul& m, int64_t j0,
+                                 int64_t nj) {
+#if defined(__AVX512F__)
+  if (m.b_k == 1) {
+    for (int64_t jb = 0; jb < nj; jb += 16) {
+      const int64_t rows = nj - jb < 16 ? nj - jb : 16;
+      for (int64_t k0 = 0; k0 < m.K; k0 += 16) {
+        const int64_t cols = m.K - k0 < 16 ? m.K - k0 : 16;
+        const __mmask16 km = JtVec::first(cols);
+        __m512 r[16];
+#pragma GCC unroll 16
+        for (int j = 0; j < 16; ++j)
+          r[j] = j < rows ? _mm512_maskz_loadu_ps(km, m.B + (j0 + jb + j) * m.b_n + k0)
+                          : _mm512_setzero_ps();
+        jt_transpose16(r);
+        for (int64_t k = 0; k < cols; ++k) _mm512_storeu_ps(pack + (k0 + k) * NR + jb, r[k]);
+      }
+    }
+    return;
+  }
+#endif
+  for (int64_t k = 0; k < m.K; ++k)
+    for (int64_t j = 0; j < nj; ++j) pack[k * NR + j] = m.B[k * m.b_k + (j0 + j) * m.b_n];
+}
+
 // Rows [i0, i0 + MR) by NV vectors of columns of one panel: B rows p_k apart starting at
 // `panel`, whose valid columns are m0 (first vector) and m1 (second).
 template <int MR, int NV>
@@ -143,8 +201,7 @@ static void jt_matmul_f32(const JtMatmul& m) {
     const float* panel = m.B + j0;
     int64_t p_k = m.b_k;
     if (!direct) {
-      for (int64_t k = 0; k < m.K; ++k)
-        for (int64_t j = 0; j < nj; ++j) pack[k * NR + j] = m.B[k * m.b_k + (j0 + j) * m.b_n];
+      jt_pack_panel(pack, NR, m, j0, nj);
       panel = pack;
       p_k = NR;
     }
