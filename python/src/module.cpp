@@ -411,4 +411,10 @@ NB_MODULE(_core, m) {
       "program"_a, "kernel"_a, "args"_a, "options"_a, "repeats"_a);
   m.def("default_num_threads", &default_num_threads);
   m.def("cpu_isa", [] { return std::string(reduce_cpu_isa()); });
+  // The FLOP-peak probe (jagtile::fma_stream) on the threads kernels use now: FLOPs done.
+  m.def("fma_stream", [](int64_t steps) {
+    nb::gil_scoped_release unlocked;
+    ThreadPool& pool = ThreadPool::global();
+    return fma_stream(pool, std::min(current_num_threads(), pool.size()), steps);
+  });
 }
