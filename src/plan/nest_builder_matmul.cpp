@@ -1,0 +1,146 @@
+// Matmul nests of the loop-nest builder (see nest_builder.h): element loops, or with
+// Plan::matmul_blocks one matmul_block statement per batch position (the CPU microkernel).
+#include "plan/nest_builder.h"
+
+namespace jagtile::plan::nest_builder {
+
+// True when every jagged tile dim of `shape` has all its parents among dims [0, before).
+bool Builder::parents_within(const ir::Shape& shape, size_t before) const {
+  for (const Dim& d : shape) {
+    if (d.kind != Dim::Kind::tile) continue;
+    for (int p : k_.blocks[size_t(d.block)].parents) {
+      bool found = false;
+      for (size_t q = 0; q < before && q < shape.size(); ++q)
+        found |= shape[q].kind == Dim::Kind::tile && shape[q].block == p;
+      if (!found) return false;
+    }
+  }
+  return true;
+}
+
+// How many leading positions of dim d of `shape` are valid at position idx: the valid positions
+// of a dim are a prefix (a tile's limit, clamped by a jagged extent), as mask_cond tests them.
+ExprPtr Builder::valid_count(const ir::Shape& shape, size_t d, const Idx& idx) {
+  const Dim& dim = shape[d];
+  if (dim.kind == Dim::Kind::broadcast) return int_imm(1);
+  if (dim.kind == Dim::Kind::full) return scalar(dim.size);
+  const int b = dim.block;
+  if (k_.blocks[size_t(b)].kind != ir::LoopKind::jagged) return tile_limit(b);
+  return call("jt_clamp_len", CType::i64,
+              {binop(Op::sub, jagged_extent_at(b, shape, idx), tile_start(b)), tile_limit(b)});
+}
+
+// Element strides of the last two dims of a tile array of `shape` (0 for a broadcast dim).
+std::pair<ExprPtr, ExprPtr> Builder::last_strides(const ir::Shape& shape) {
+  std::vector<ExprPtr> e = extents(shape);
+  const size_t r = shape.size();
+  auto stride = [&](size_t d, ExprPtr s) {
+    return shape[d].kind == Dim::Kind::broadcast ? int_imm(0) : std::move(s);
+  };
+  if (r == 1) return {int_imm(0), stride(0, int_imm(1))};
+  return {stride(r - 2, e[r - 1]), stride(r - 1, int_imm(1))};
+}
+
+// A float matmul as one matmul_block statement per batch position (the CPU backend's
+// register-blocked microkernel), when its operands are f32 tile arrays whose valid positions
+// are prefixes the block can count. False leaves it to the element loops.
+bool Builder::matmul_as_blocks(const Node& n, std::vector<StmtPtr>& out) {
+  const NodePtr& a = n.operand(0);
+  const NodePtr& b = n.operand(1);
+  const NodePtr acc = n.operands.size() > 2 ? n.operand(2) : nullptr;
+  const ir::Shape& so = n.type.shape;
+  const ir::Shape& sa = a->type.shape;
+  const ir::Shape& sb = b->type.shape;
+  const size_t R = so.size();
+  if (!plan_.matmul_blocks || ctype_of(n.type) != CType::f32) return false;
+  for (const NodePtr& o : n.operands)
+    if (!is_device_value(*o) || ctype_of(o->type) != CType::f32) return false;
+  if (acc && acc->type.shape.size() > R) return false;
+  const Dim& ka = sa.back();
+  const Dim& kb = sb[sb.size() - 2];
+  if (ka.kind != kb.kind || (ka.kind == Dim::Kind::tile && ka.block != kb.block)) return false;
+  if (!parents_within(so, R - 2) || !parents_within(sa, sa.size() - 2) ||
+      !parents_within(sb, sb.size() - 2))
+    return false;
+  const std::string nm = name(n);
+  out.push_back(tagged(array_decl(nm, CType::f32, extents(so)), n));
+  const ir::Shape batch(so.begin(), so.end() - 2);
+  StmtPtr blocks = nest(
+      NestRole::matmul, n, nm, batch,
+      [&](const Idx& bidx) {
+        Idx idx = bidx;
+        idx.push_back(int_imm(0));
+        idx.push_back(int_imm(0));
+        const Idx ia = map_idx(sa, so, idx), ib = map_idx(sb, so, idx);
+        auto [a_m, a_k] = last_strides(sa);
+        auto [b_k, b_n] = last_strides(sb);
+        auto [c_m, c_n] = last_strides(so);
+        (void)c_n;  // 1: the output's rows are contiguous
+        std::vector<ExprPtr> ops = {valid_count(so, R - 2, idx),
+                                    valid_count(so, R - 1, idx),
+                                    valid_count(sa, sa.size() - 1, ia),
+                                    at(a, ia),
+                                    a_m,
+                                    a_k,
+                                    at(b, ib),
+                                    b_k,
+                                    b_n,
+                                    array_read(nm, CType::f32, idx),
+                                    c_m};
+        if (acc) {
+          auto [d_m, d_n] = last_strides(acc->type.shape);
+          ops.push_back(at(acc, map_idx(acc->type.shape, so, idx)));
+          ops.push_back(d_m);
+          ops.push_back(d_n);
+        }
+        return std::vector<StmtPtr>{matmul_block(nm, std::move(ops))};
+      },
+      LoopKind::serial);
+  // The full dims of the block itself fit a tile array, as every nest checks.
+  std::vector<StmtPtr> body = size_checks(n, so, R - 2);
+  body.insert(body.end(), blocks->body.begin(), blocks->body.end());
+  out.push_back(with_body(blocks, std::move(body)));
+  return true;
+}
+
+void Builder::matmul(const Node& n, std::vector<StmtPtr>& out) {
+  if (matmul_as_blocks(n, out)) return;
+  const NodePtr& a = n.operand(0);
+  const NodePtr& b = n.operand(1);
+  const ir::Shape& so = n.type.shape;
+  const ir::Shape& sa = a->type.shape;
+  const ir::Shape& sb = b->type.shape;
+  const size_t R = so.size();
+  const ExprPtr K = extents(sa).back();
+  const std::string nm = name(n);
+  const CType ct = ctype_of(n.type);
+  out.push_back(tagged(array_decl(nm, ct, extents(so)), n));
+  out.push_back(nest(NestRole::matmul, n, nm, so, [&](const Idx& idx) {
+    Idx batch(idx.begin(), idx.end() - 2);
+    ir::Shape sob(so.begin(), so.end() - 2), sab(sa.begin(), sa.end() - 2),
+        sbb(sb.begin(), sb.end() - 2);
+    Idx ia = map_idx(sab, sob, batch), ib = map_idx(sbb, sob, batch);
+    ExprPtr kk = var("kk", CType::i64);
+    ia.push_back(sa[sa.size() - 2].kind == Dim::Kind::broadcast ? int_imm(0) : idx[R - 2]);
+    ia.push_back(kk);
+    ib.push_back(kk);
+    ib.push_back(sb.back().kind == Dim::Kind::broadcast ? int_imm(0) : idx[R - 1]);
+    std::vector<StmtPtr> body;
+    body.push_back(decl("acc", ct, convert(int_imm(0), DType::i64, n.type.dtype)));
+    ExprPtr prod = binop(Op::mul, convert(at(a, ia), a->type.dtype, n.type.dtype),
+                         convert(at(b, ib), b->type.dtype, n.type.dtype));
+    body.push_back(for_("kk", K,
+                        {skip_unless(binop(Op::logical_and, mask_cond(sa, ia), mask_cond(sb, ib))),
+                         assign("acc", prod, Update::add)}));
+    if (n.operands.size() > 2) {
+      const NodePtr& c = n.operand(2);
+      body.push_back(assign(
+          "acc", convert(at(c, map_idx(c->type.shape, so, idx)), c->type.dtype, n.type.dtype),
+          Update::add));
+    }
+    body.push_back(array_store(nm, idx, var("acc", ct)));
+    return body;
+  }));
+}
+
+}  // namespace jagtile::plan::nest_builder
