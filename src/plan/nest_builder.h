@@ -7,6 +7,7 @@
 #include <cmath>
 #include <functional>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "host/host_program.h"
@@ -55,6 +56,7 @@ class Builder {
           Plan& plan, const std::unordered_map<const Node*, int>& seq)
       : k_(k), host_(host), nest_(nest), plan_(plan), seq_(seq) {
     for (size_t i = 0; i < nest.captures.size(); ++i) captures_[nest.captures[i].node] = int(i);
+    if (plan.matmul_blocks) find_read_through_permutes();
   }
 
   DeviceFunc run() {
@@ -110,7 +112,15 @@ class Builder {
   // The value of `n` at position `idx` of its own shape.
   ExprPtr at(const NodePtr& n, const Idx& idx) {
     if (!is_device_value(*n)) return scalar(n);
+    if (read_through_.count(n.get())) return at(n->operand(0), permuted(*n, idx));
     return array_read(name(*n), ctype_of(n->type), idx);
+  }
+
+  // The operand position of a permute's position `idx`: result dim d is operand dim ints[d].
+  static Idx permuted(const Node& permute, const Idx& idx) {
+    Idx sub(idx.size());
+    for (size_t d = 0; d < idx.size(); ++d) sub[size_t(permute.ints[d])] = idx[d];
+    return sub;
   }
 
   // Positions of an operand of shape `from` broadcast into position `idx` of shape `to`.
@@ -379,6 +389,7 @@ class Builder {
 
   // A device value into its tile array.
   void value(const Node& n, std::vector<StmtPtr>& out) {
+    if (read_through_.count(&n)) return;  // no array: its readers read its operand's
     const std::string nm = name(n);
     out.push_back(array_decl(nm, ctype_of(n.type), extents(n.type.shape)));
     out.push_back(nest(NestRole::value, n, nm, n.type.shape, [&](const Idx& idx) {
@@ -402,11 +413,8 @@ class Builder {
         sub.erase(sub.begin() + n.ival);
         return at(n.operand(0), sub);
       }
-      case NodeKind::permute: {  // result dim d is operand dim ints[d]
-        Idx sub(idx.size());
-        for (size_t d = 0; d < idx.size(); ++d) sub[size_t(n.ints[d])] = idx[d];
-        return at(n.operand(0), sub);
-      }
+      case NodeKind::permute:
+        return at(n.operand(0), permuted(n, idx));
       case NodeKind::load:
         return load_element(n, idx, body);
       case NodeKind::var_read: {
@@ -607,9 +615,12 @@ class Builder {
   }
 
   // ---- matmul (nest_builder_matmul.cpp) ----
+  void find_read_through_permutes();
+  std::vector<ExprPtr> strides_of(const ir::Shape& shape);
+  std::vector<ExprPtr> strides_of(const NodePtr& operand);
   bool parents_within(const ir::Shape& shape, size_t before) const;
   ExprPtr valid_count(const ir::Shape& shape, size_t d, const Idx& idx);
-  std::pair<ExprPtr, ExprPtr> last_strides(const ir::Shape& shape);
+  static std::pair<ExprPtr, ExprPtr> last_strides(const std::vector<ExprPtr>& strides);
   bool matmul_as_blocks(const Node& n, std::vector<StmtPtr>& out);
   void matmul(const Node& n, std::vector<StmtPtr>& out);
   // Scalars inside device code: 0-d values and host-typed values computed per program
@@ -622,6 +633,10 @@ class Builder {
   const std::unordered_map<const Node*, int>& seq_;
   std::unordered_map<const Node*, int> captures_;
   std::unordered_map<int, const Node*> jagged_extents_;
+  // Float permutes read only as matmul operands (with matmul blocks): they get no array; every
+  // read goes to their operand's array at the permuted position, and a matmul block reads it
+  // through permuted strides, so `k.T` costs no transposed copy.
+  std::unordered_set<const Node*> read_through_;
   int temp_ = 0;
   int nests_ = 0;
 };

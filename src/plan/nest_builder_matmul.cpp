@@ -30,15 +30,49 @@ ExprPtr Builder::valid_count(const ir::Shape& shape, size_t d, const Idx& idx) {
               {binop(Op::sub, jagged_extent_at(b, shape, idx), tile_start(b)), tile_limit(b)});
 }
 
-// Element strides of the last two dims of a tile array of `shape` (0 for a broadcast dim).
-std::pair<ExprPtr, ExprPtr> Builder::last_strides(const ir::Shape& shape) {
-  std::vector<ExprPtr> e = extents(shape);
-  const size_t r = shape.size();
-  auto stride = [&](size_t d, ExprPtr s) {
-    return shape[d].kind == Dim::Kind::broadcast ? int_imm(0) : std::move(s);
-  };
-  if (r == 1) return {int_imm(0), stride(0, int_imm(1))};
-  return {stride(r - 2, e[r - 1]), stride(r - 1, int_imm(1))};
+void Builder::find_read_through_permutes() {
+  std::unordered_map<const Node*, bool> only_matmuls;
+  ir::walk(nest_.loop->regions.at(0), [&](const NodePtr& user) {
+    for (size_t i = 0; i < user->operands.size(); ++i) {
+      const Node* o = user->operands[i].get();
+      if (o->kind != NodeKind::permute) continue;
+      bool ok = user->kind == NodeKind::matmul && i < 2;
+      auto [it, fresh] = only_matmuls.emplace(o, ok);
+      if (!fresh) it->second = it->second && ok;
+    }
+  });
+  for (const auto& [p, ok] : only_matmuls)
+    if (ok && is_device_value(*p) && is_device_value(*p->operand(0)) &&
+        ctype_of(p->type) == CType::f32)
+      read_through_.insert(p);
+}
+
+// Element strides of each dim of a tile array of `shape`: row-major, 0 for a broadcast dim.
+std::vector<ExprPtr> Builder::strides_of(const ir::Shape& shape) {
+  std::vector<ExprPtr> e = extents(shape), s(shape.size());
+  ExprPtr step = int_imm(1);
+  for (size_t d = shape.size(); d-- > 0;) {
+    s[d] = shape[d].kind == Dim::Kind::broadcast ? int_imm(0) : step;
+    const bool both_imm = step->kind == ExprKind::int_imm && e[d]->kind == ExprKind::int_imm;
+    step = both_imm ? int_imm(step->ival * e[d]->ival) : binop(Op::mul, step, e[d]);
+  }
+  return s;
+}
+
+// Element strides of each dim of a matmul operand where its elements live: its own array, or
+// for a read-through permute its operand's, dims permuted.
+std::vector<ExprPtr> Builder::strides_of(const NodePtr& operand) {
+  if (!read_through_.count(operand.get())) return strides_of(operand->type.shape);
+  std::vector<ExprPtr> inner = strides_of(operand->operand(0)), s(inner.size());
+  for (size_t d = 0; d < s.size(); ++d) s[d] = inner[size_t(operand->ints[d])];
+  return s;
+}
+
+// Element strides of the last two dims of a matmul operand (row, then column).
+std::pair<ExprPtr, ExprPtr> Builder::last_strides(const std::vector<ExprPtr>& strides) {
+  const size_t r = strides.size();
+  if (r == 1) return {int_imm(0), strides[0]};
+  return {strides[r - 2], strides[r - 1]};
 }
 
 // A float matmul as one matmul_block statement per batch position (the CPU backend's
@@ -72,9 +106,9 @@ bool Builder::matmul_as_blocks(const Node& n, std::vector<StmtPtr>& out) {
         idx.push_back(int_imm(0));
         idx.push_back(int_imm(0));
         const Idx ia = map_idx(sa, so, idx), ib = map_idx(sb, so, idx);
-        auto [a_m, a_k] = last_strides(sa);
-        auto [b_k, b_n] = last_strides(sb);
-        auto [c_m, c_n] = last_strides(so);
+        auto [a_m, a_k] = last_strides(strides_of(a));
+        auto [b_k, b_n] = last_strides(strides_of(b));
+        auto [c_m, c_n] = last_strides(strides_of(so));
         (void)c_n;  // 1: the output's rows are contiguous
         std::vector<ExprPtr> ops = {valid_count(so, R - 2, idx),
                                     valid_count(so, R - 1, idx),
@@ -88,7 +122,7 @@ bool Builder::matmul_as_blocks(const Node& n, std::vector<StmtPtr>& out) {
                                     array_read(nm, CType::f32, idx),
                                     c_m};
         if (acc) {
-          auto [d_m, d_n] = last_strides(acc->type.shape);
+          auto [d_m, d_n] = last_strides(strides_of(acc));
           ops.push_back(at(acc, map_idx(acc->type.shape, so, idx)));
           ops.push_back(d_m);
           ops.push_back(d_n);
