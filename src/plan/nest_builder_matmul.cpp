@@ -53,8 +53,11 @@ std::vector<ExprPtr> Builder::strides_of(const ir::Shape& shape) {
   ExprPtr step = int_imm(1);
   for (size_t d = shape.size(); d-- > 0;) {
     s[d] = shape[d].kind == Dim::Kind::broadcast ? int_imm(0) : step;
-    const bool both_imm = step->kind == ExprKind::int_imm && e[d]->kind == ExprKind::int_imm;
-    step = both_imm ? int_imm(step->ival * e[d]->ival) : binop(Op::mul, step, e[d]);
+    const bool step_imm = step->kind == ExprKind::int_imm;
+    if (step_imm && e[d]->kind == ExprKind::int_imm)
+      step = int_imm(step->ival * e[d]->ival);
+    else
+      step = step_imm && step->ival == 1 ? e[d] : binop(Op::mul, step, e[d]);
   }
   return s;
 }

@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <sstream>
 
 #include "codegen_helpers.h"
 
@@ -284,8 +285,9 @@ TEST(MatmulBlocks, LoweredIsasMatchTheirLoopsAndReference) {
   }
 }
 
-// The planner emits the microkernel call for float matmuls on the CPU, and the element loops
-// when asked (or for the CUDA printer, which spreads them over threads).
+// The planner emits the microkernel call for float matmuls on the CPU, reading a transposed
+// operand in place, and the element loops when asked (or for the CUDA printer, which spreads
+// them over threads).
 TEST(MatmulBlocks, CpuSourceCallsTheMicrokernelUnlessLoopsAreAsked) {
   Program p = Program::from_source(kKernels, "mm.py");
   ArgMap args = {{"q", Tensor::zeros({4, 8}, DType::f32)},
@@ -293,6 +295,18 @@ TEST(MatmulBlocks, CpuSourceCallsTheMicrokernelUnlessLoopsAreAsked) {
   Specialised s = p.specialise("scores", args, cpu_options());
   EXPECT_THAT(s.source(Backend::cpu), ::testing::HasSubstr("jt_matmul_f32(JtMatmul{"));
   EXPECT_THAT(s.source(Backend::cpu), ::testing::Not(::testing::HasSubstr("for (int64_t kk")));
+  // k[tk, :].T is read in place (the permute has no array): B's k stride is 1, its column
+  // stride k's row length.
+  const std::string src = s.source(Backend::cpu);
+  const size_t call = src.find("jt_matmul_f32(JtMatmul{");
+  ASSERT_NE(call, std::string::npos);
+  const size_t open = src.find('{', call), close = src.find('}', open);
+  std::vector<std::string> operands;
+  std::stringstream list(src.substr(open + 1, close - open - 1));
+  for (std::string item; std::getline(list, item, ',');) operands.push_back(item);
+  ASSERT_EQ(operands.size(), 14u) << src.substr(call, close - call);
+  EXPECT_EQ(operands[7], " INT64_C(1)") << "b_k: " << src.substr(call, close - call);
+  EXPECT_NE(operands[8], " INT64_C(1)") << "b_n: " << src.substr(call, close - call);
   ScopedEnv env("JAGTILE_CPU_MATMUL", "loops");
   Specialised l = p.specialise("scores", args, cpu_options());
   EXPECT_THAT(l.source(Backend::cpu), ::testing::Not(::testing::HasSubstr("jt_matmul_f32(")));
