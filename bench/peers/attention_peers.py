@@ -33,7 +33,7 @@ import torch
 import torch.nn.functional as F
 
 import jagtile
-from peers_common import close, lengths_for, log, qualify, race, report
+from peers_common import close, tune, lengths_for, log, qualify, race, report
 
 ROOT = Path(__file__).resolve().parents[2]
 KERNEL = ROOT / "examples" / "jagged_hstu_attention.py"
@@ -139,8 +139,13 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--autotune", action="store_true",
+                   help="tune jagtile's config for each case first (jagtile.autotune, quick) and "
+                        "time the tuned kernel; without it, stored configs are ignored")
     p.add_argument("--out", help="write OUT.json, OUT.md and OUT.png")
     args = p.parse_args(argv)
+    if not args.autotune:
+        os.environ["JAGTILE_AUTOTUNE"] = "0"  # the defaults, whatever an earlier run stored
     torch.set_num_threads(args.threads)
     jagtile.set_num_threads(args.threads)
     kernel = jagtile.load(str(KERNEL))["jagged_hstu_attention"]
@@ -151,7 +156,8 @@ def main(argv=None) -> int:
         case = Case(dist, max(1, int(batch * args.scale)), heads, dim, max_len, args.seed)
         log(f"attention / {dist}: B={case.batch} H={heads} D={dim} max_len={max_len}, "
             f"{case.rows} rows, {case.flops / 1e9:.1f} useful GFLOP")
-        rows += run_case(case, kernel, args.rounds)
+        config = tune(kernel, case.args) if args.autotune else "defaults"
+        rows += [dict(r, jagtile_config=config) for r in run_case(case, kernel, args.rounds)]
     for r in rows:
         if "gflops" in r and r["gflops"] is not None:
             log(f"{r['dist']:8s} {r['impl']:13s} {r['median_ms']:9.1f} ms {r['gflops']:7.1f} GFLOP/s "

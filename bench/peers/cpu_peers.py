@@ -33,7 +33,7 @@ import numpy as np
 import torch
 
 import jagtile
-from peers_common import close, lengths_for, log, qualify, race, report
+from peers_common import close, tune, lengths_for, log, qualify, race, report
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -45,11 +45,11 @@ EXAMPLES = ROOT / "examples"
 class Case:
     """One kernel on one length distribution: tensors, byte and FLOP counts, item structure."""
 
-    def __init__(self, name, dist, batch, features, max_len, seed):
+    def __init__(self, name, dist, batch, features, max_len, seed, bmm_features=64):
         rng = np.random.default_rng(seed)
         self.name, self.dist = name, dist
-        if name == "jagged_dense_bmm":  # the issue's matmul shape keeps the weights small
-            features = min(features, 64)
+        if name == "jagged_dense_bmm":  # its own width: [B, D, D] weights grow fast
+            features = bmm_features
         lengths = lengths_for(dist, batch, max_len, rng)
         offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
         n = int(offsets[-1])
@@ -271,11 +271,18 @@ def main(argv=None) -> int:
     p.add_argument("--batch", type=int, default=1024)
     p.add_argument("--features", type=int, default=256)
     p.add_argument("--max-len", type=int, default=512)
+    p.add_argument("--bmm-features", type=int, default=64,
+                   help="jagged_dense_bmm's D = K (weights [batch, D, D])")
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--autotune", action="store_true",
+                   help="tune jagtile's config for each case first (jagtile.autotune, quick) and "
+                        "time the tuned kernel; without it, stored configs are ignored")
     p.add_argument("--out", help="write OUT.json, OUT.md and OUT.png")
     args = p.parse_args(argv)
+    if not args.autotune:
+        os.environ["JAGTILE_AUTOTUNE"] = "0"  # the defaults, whatever an earlier run stored
 
     torch.set_num_threads(args.threads)
     jagtile.set_num_threads(args.threads)
@@ -283,9 +290,11 @@ def main(argv=None) -> int:
     for name in args.kernels.split(","):
         kernel = jagtile.load(str(EXAMPLES / f"{name}.py"))[name]
         for dist in args.dists.split(","):
-            case = Case(name, dist, args.batch, args.features, args.max_len, args.seed)
+            case = Case(name, dist, args.batch, args.features, args.max_len, args.seed,
+                        args.bmm_features)
             log(f"{name} / {dist}: {case.rows} rows, {case.bytes / 1e6:.0f} MB")
-            rows += run_case(case, kernel, args.rounds, log)
+            config = tune(kernel, case.args) if args.autotune else "defaults"
+            rows += [dict(r, jagtile_config=config) for r in run_case(case, kernel, args.rounds, log)]
     report(rows, args, args.out, "jagtile vs PyTorch / numpy / FBGEMM on the CPU (higher is better)")
     return 0
 

@@ -36,6 +36,16 @@ def offsets_of(lengths: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64))
 
 
+def tune(kernel, args: dict) -> str:
+    """jagtile.autotune (quick) on these arguments; later calls with them use the stored best.
+    Returns the config it chose ("defaults" when none beat them)."""
+    result = jagtile.autotune(kernel, **args, effort="quick")
+    blocks = (result.get("config") or {}).get("block_sizes") or []
+    config = f"block_sizes={blocks}" if blocks else "defaults"
+    log(f"  autotune: {config} ({result['speedup']:.2f}x over the defaults, {result['seconds']:.1f} s)")
+    return config
+
+
 def stream_reader(nbytes: int):
     """A streaming read of `nbytes` (at least 64 MiB, so caches do not serve it): torch.sum over
     float32 with this run's threads, its arithmetic far below the memory time. Timed as one more
