@@ -15,6 +15,7 @@ struct LowerOptions {
   // Block size of the i-th tile / jagged_tile loop in program order (grid loops take none).
   // Missing entries use the defaults below.
   std::vector<int64_t> block_sizes;
+  // Kernels with a matmul use 1 and 64 instead of the outer and inner defaults (lower.cpp).
   int64_t default_outer_block = 16;  // the outermost loop of a kernel
   // An hl.tile directly inside the outermost loop usually walks the contiguous feature columns
   // (per item, per column block, per row): a wide block keeps each row's reads long enough for

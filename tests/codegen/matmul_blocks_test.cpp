@@ -40,6 +40,20 @@ def item_matmul(x: torch.Tensor, offsets: torch.Tensor, w: torch.Tensor,
     return out
 
 @helion.kernel()
+def item_scale(x: torch.Tensor, offsets: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    N, D = x.shape
+    B = offsets.size(0) - 1
+    out = torch.zeros([N, D], dtype=torch.float32, device=x.device)
+    for tile_b in hl.tile(B):
+        starts = offsets[tile_b]
+        nnz = offsets[tile_b.index + 1] - starts
+        for tile_k in hl.jagged_tile(nnz):
+            rows = starts[:, None] + tile_k.index[None, :]
+            for tile_d in hl.tile(D):
+                out[rows, tile_d] = x[rows, tile_d] * w[tile_b, tile_d].unsqueeze(1)
+    return out
+
+@helion.kernel()
 def scores(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     n = q.size(0)
     m = k.size(0)
@@ -311,6 +325,30 @@ TEST(MatmulBlocks, CpuSourceCallsTheMicrokernelUnlessLoopsAreAsked) {
   Specialised l = p.specialise("scores", args, cpu_options());
   EXPECT_THAT(l.source(Backend::cpu), ::testing::Not(::testing::HasSubstr("jt_matmul_f32(")));
   EXPECT_THAT(l.source(Backend::cpu), ::testing::HasSubstr("for (int64_t kk"));
+}
+
+// A kernel with a matmul defaults to one item per outermost program and inner blocks of 64
+// (lower.cpp says why); config entries keep their values; kernels without one keep 16 and 32.
+TEST(MatmulBlocks, MatmulKernelsDefaultToOneItemAndInnerBlocksOf64) {
+  Program p = Program::from_source(kKernels, "mm.py");
+  auto blocks_line = [&](const char* kernel, const ArgMap& args, const Options& o) {
+    std::string src = p.specialise(kernel, args, o).source(Backend::cpu);
+    size_t at = src.find("Blocks:");
+    return at == std::string::npos ? std::string() : src.substr(at, src.find('\n', at) - at);
+  };
+  ArgMap mm = {{"x", Tensor::zeros({4, 8}, DType::f32)},
+               {"offsets", Tensor::zeros({3}, DType::i64)},
+               {"w", Tensor::zeros({2, 8, 8}, DType::f32)},
+               {"bias", Tensor::zeros({2, 8}, DType::f32)}};
+  EXPECT_EQ(blocks_line("item_matmul", mm, cpu_options()),
+            "Blocks: tile_b=1 tile_k=64 tile_n=64 tile_d=64");
+  EXPECT_EQ(blocks_line("item_matmul", mm, cpu_with_blocks({4, 16})),
+            "Blocks: tile_b=4 tile_k=16 tile_n=64 tile_d=64");
+  ArgMap plain = {{"x", Tensor::zeros({4, 8}, DType::f32)},
+                  {"offsets", Tensor::zeros({3}, DType::i64)},
+                  {"w", Tensor::zeros({2, 8}, DType::f32)}};
+  EXPECT_EQ(blocks_line("item_scale", plain, cpu_options()),
+            "Blocks: tile_b=16 tile_k=32 tile_d=32");
 }
 
 }  // namespace
