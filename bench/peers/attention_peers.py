@@ -13,6 +13,9 @@ Implementations:
     torch-loop     per sequence: heads first, bmm(q, k^T), silu, causal mask, bmm with v
     torch-padded   pad to [B, max_len, H, D], einsum, silu, causal mask, einsum, unpad: the
                    reference generative-recommenders and Helion's HSTU example compare with
+    jagtile-helion Helion's own kernel (examples/jagged_hstu_attn_2.py of a Helion checkout,
+                   --helion-file), body unchanged, extracted as scripts/helion_check.py does and
+                   run on jagtile; it visits every key block and masks (twice the work)
 Each peer's output is checked against jagtile's first. Timing is round-robin (peers_common.race)
 beside a streaming read; GFLOP/s counts useful FLOPs only, causal: 2 * H * D * L^2 per sequence
 (two matmuls of 2 * H * D * L^2 / 2), as tritonbench and generative-recommenders count them. The
@@ -91,6 +94,18 @@ def torch_padded(c: Case):
     return out[valid]  # [rows, H, D]
 
 
+def helion_kernel(path: str):
+    """Helion's jagged_hstu_attn_2 kernel, extracted with its imports, loaded by jagtile."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from helion_check import extract_kernels
+
+    found, _ = extract_kernels(path, Path(path).read_text())
+    (kernel,) = [k for k in found if k.name == "jagged_hstu_attention"]
+    out = Path(os.environ.get("TMPDIR", "/tmp")) / "jagged_hstu_attn_2_extracted.py"
+    out.write_text(kernel.text)
+    return jagtile.load(str(out))["jagged_hstu_attention"]
+
+
 def flop_peak_gflops(rounds: int = 5) -> float:
     """jagtile's f32 FMA probe on the threads kernels use now: the best of a few (a limit)."""
     best = 0.0
@@ -101,7 +116,7 @@ def flop_peak_gflops(rounds: int = 5) -> float:
     return best
 
 
-def run_case(case: Case, kernel, rounds: int) -> list[dict]:
+def run_case(case: Case, kernel, rounds: int, helion=None) -> list[dict]:
     want = kernel(**case.args)[:case.rows]
     tol = dict(rtol=1e-4, atol=1e-5)
 
@@ -111,6 +126,10 @@ def run_case(case: Case, kernel, rounds: int) -> list[dict]:
 
     candidates = [("torch-loop", lambda: torch_loop(case), "unavailable"),
                   ("torch-padded", lambda: torch_padded(case), "unavailable")]
+    if helion is not None:
+        offsets32 = case.offsets.to(torch.int32)
+        candidates.insert(0, ("jagtile-helion", lambda: helion(
+            case.max_len, case.alpha, 1.0 / case.bound, case.q, case.k, case.v, offsets32), "-"))
     impls, results = qualify(f"attention/{case.dist}", lambda: kernel(**case.args), candidates, check)
     peaks = [flop_peak_gflops()]
     stats, read_gbps = race(impls, rounds, case.bytes, case.flops)
@@ -139,6 +158,7 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--helion-file", help="Helion's examples/jagged_hstu_attn_2.py, also timed")
     p.add_argument("--autotune", action="store_true",
                    help="tune jagtile's config for each case first (jagtile.autotune, quick) and "
                         "time the tuned kernel; without it, stored configs are ignored")
@@ -149,6 +169,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     jagtile.set_num_threads(args.threads)
     kernel = jagtile.load(str(KERNEL))["jagged_hstu_attention"]
+    helion = helion_kernel(args.helion_file) if args.helion_file else None
     shapes = {"uniform": (16, 32, 128, 512), "zipf": (64, 4, 128, 1024)}
     rows = []
     for dist in args.dists.split(","):
@@ -157,7 +178,8 @@ def main(argv=None) -> int:
         log(f"attention / {dist}: B={case.batch} H={heads} D={dim} max_len={max_len}, "
             f"{case.rows} rows, {case.flops / 1e9:.1f} useful GFLOP")
         config = tune(kernel, case.args) if args.autotune else "defaults"
-        rows += [dict(r, jagtile_config=config) for r in run_case(case, kernel, args.rounds)]
+        rows += [dict(r, jagtile_config=config)
+                 for r in run_case(case, kernel, args.rounds, helion)]
     for r in rows:
         if "gflops" in r and r["gflops"] is not None:
             log(f"{r['dist']:8s} {r['impl']:13s} {r['median_ms']:9.1f} ms {r['gflops']:7.1f} GFLOP/s "
