@@ -114,7 +114,7 @@ std::string sanitizer_flags() {
 
 std::string compiler_flags() {
   // -fwrapv: integer overflow wraps (the IR's int64 arithmetic); -fno-math-errno lets sqrtf
-  // vectorise, -fno-trapping-math lets floorf (in jt_exp) vectorise; -fopenmp-simd honours the
+  // vectorise, -fno-trapping-math lets floorf (in jt_floordiv) vectorise; -fopenmp-simd honours the
   // emitted `omp simd` pragmas without an OpenMP runtime. The flags are part of the cache key
   // (Jit::key_of), so sanitized and plain kernels never share an entry.
   return "-O3 -march=native -fPIC -shared -std=c++17 -fopenmp-simd -fno-math-errno "
