@@ -232,15 +232,15 @@ std::string elementwise(const Node& n, const std::vector<std::string>& ops) {
           case Op::exp:
             return "jt_exp(" + a + ")";
           case Op::log:
-            return "logf(" + a + ")";
+            return "jt_log(" + a + ")";
           case Op::sqrt:
             return "sqrtf(" + a + ")";
           case Op::rsqrt:
-            return "(1.0f / sqrtf(" + a + "))";
+            return "jt_rsqrt(" + a + ")";
           case Op::abs:
             return "fabsf(" + a + ")";
           case Op::tanh:
-            return "tanhf(" + a + ")";
+            return "jt_tanh(" + a + ")";
           case Op::sigmoid:
             return "jt_sigmoid(" + a + ")";
           case Op::silu:

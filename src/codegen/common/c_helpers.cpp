@@ -1,7 +1,8 @@
 // The helper functions every generated file carries, C++ and CUDA alike (declared in c_text.h):
 // 16-bit float conversions (round to nearest even), float -> int like torch, Python integer
-// division, NaN-propagating maximum / minimum and reduction steps, a branch-free expf. Written
-// against JT_INLINE, jt_bits_f and jt_f_bits, which each dialect's prelude defines first.
+// division, NaN-propagating maximum / minimum and reduction steps; then the vector math of
+// c_math.cpp (exp, log, tanh, sigmoid, silu, rsqrt). Written against JT_INLINE, jt_bits_f and
+// jt_f_bits, which each dialect's prelude defines first.
 #include <cmath>
 #include <cstdio>
 
@@ -94,29 +95,6 @@ JT_INLINE int64_t jt_amin_step(int64_t acc, int64_t x) { return x < acc ? x : ac
 JT_INLINE bool jt_amax_step(bool acc, bool x) { return acc || x; }
 JT_INLINE bool jt_amin_step(bool acc, bool x) { return acc && x; }
 
-// expf without branches, so loops over it vectorise: exp(x) = 2^n * p(r), |r| <= ln2/2,
-// a degree-7 polynomial (about 1 ulp), the scale split in two so subnormals and overflow work.
-JT_INLINE float jt_exp(float x) {
-  float xc = x < -104.0f ? -104.0f : (x > 89.0f ? 89.0f : x);
-  float n = floorf(xc * 1.44269504088896341f + 0.5f);
-  float r = fmaf(n, -0.693359375f, xc);
-  r = fmaf(n, 2.12194440e-4f, r);
-  float p = 1.9875691500e-4f;
-  p = fmaf(p, r, 1.3981999507e-3f);
-  p = fmaf(p, r, 8.3334519073e-3f);
-  p = fmaf(p, r, 4.1665795894e-2f);
-  p = fmaf(p, r, 1.6666665459e-1f);
-  p = fmaf(p, r, 5.0000001201e-1f);
-  p = fmaf(p * r, r, r) + 1.0f;
-  int32_t ni = (int32_t)n;
-  int32_t n1 = ni / 2;
-  float s1 = jt_bits_f((uint32_t)(n1 + 127) << 23);
-  float s2 = jt_bits_f((uint32_t)(ni - n1 + 127) << 23);
-  float y = p * s1 * s2;
-  return x != x ? x : y;
-}
-JT_INLINE float jt_sigmoid(float x) { return 1.0f / (1.0f + jt_exp(-x)); }
-JT_INLINE float jt_silu(float x) { return x / (1.0f + jt_exp(-x)); }
 JT_INLINE float jt_gelu(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678f)); }
 
 JT_INLINE int64_t jt_clamp_len(int64_t n, int64_t block) {
@@ -130,7 +108,7 @@ JT_INLINE int64_t jt_max64(int64_t a, int64_t b) { return a > b ? a : b; }
 }  // namespace
 
 std::string shared_helpers() {
-  return kSharedHelpers;
+  return kSharedHelpers + math_helpers();
 }
 
 const char* compute_ctype(DType dtype) {

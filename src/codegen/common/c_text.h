@@ -39,9 +39,13 @@ class Writer {
 };
 
 // The helper functions both dialects share (16-bit float conversions, Python integer division,
-// NaN-propagating max / min, a branch-free expf, ...), written against four names each dialect's
-// prelude defines first: JT_INLINE, jt_bits_f, jt_f_bits and the <math.h> functions.
+// NaN-propagating max / min, the vector math below, ...), written against four names each
+// dialect's prelude defines first: JT_INLINE, jt_bits_f, jt_f_bits and the <math.h> functions.
 std::string shared_helpers();
+// The f32 vector math (c_math.cpp): jt_exp, jt_log, jt_tanh, jt_sigmoid, jt_silu, jt_rsqrt,
+// branch-free so that loops over them vectorise, each with an error bound in ulp that
+// tests/codegen/vector_math_test.cpp checks over every float. Part of shared_helpers().
+std::string math_helpers();
 // The C type a value of this dtype is computed in: float for every float dtype, int64_t for
 // integers, bool for booleans.
 const char* compute_ctype(DType dtype);

@@ -125,8 +125,8 @@ std::string isa_flags() {
 
 std::string compiler_flags() {
   // -fwrapv: integer overflow wraps (the IR's int64 arithmetic); -fno-math-errno lets sqrtf
-  // vectorise, -fno-trapping-math lets floorf (in jt_exp) vectorise; -fopenmp-simd honours the
-  // emitted `omp simd` pragmas without an OpenMP runtime; -fno-tree-loop-distribute-patterns
+  // vectorise, -fno-trapping-math lets floorf (in jt_floordiv) vectorise; -fopenmp-simd honours
+  // the emitted `omp simd` pragmas without an OpenMP runtime; -fno-tree-loop-distribute-patterns
   // keeps a tile row's copy an inline vector loop instead of a memcpy call (at 32 floats the
   // call cost more than the copy: 14% of jagged_dense_bmm's time). The flags are part of the key
   // (Jit::key_of), so sanitized and plain kernels never share an entry.
