@@ -35,7 +35,8 @@ import torch
 import torch.nn.functional as F
 
 import jagtile
-from peers_common import close, tune, lengths_for, log, qualify, race, report
+from peers_common import (add_run_options, apply_run_options, close, lengths_for, log, qualify,
+                          race, report, tune)
 
 ROOT = Path(__file__).resolve().parents[2]
 KERNEL = ROOT / "examples" / "jagged_hstu_attention.py"
@@ -154,19 +155,10 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description="jagged HSTU attention: jagtile vs PyTorch on the CPU")
     p.add_argument("--dists", default="uniform,zipf")
     p.add_argument("--scale", type=float, default=1.0, help="multiplies the batch sizes")
-    p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--threads", type=int, default=os.cpu_count())
-    p.add_argument("--seed", type=int, default=1)
     p.add_argument("--helion-file", help="Helion's examples/jagged_hstu_attn_2.py, also timed")
-    p.add_argument("--autotune", action="store_true",
-                   help="tune jagtile's config for each case first (jagtile.autotune, quick) and "
-                        "time the tuned kernel; without it, stored configs are ignored")
-    p.add_argument("--out", help="write OUT.json, OUT.md and OUT.png")
+    add_run_options(p)
     args = p.parse_args(argv)
-    if not args.autotune:
-        os.environ["JAGTILE_AUTOTUNE"] = "0"  # the defaults, whatever an earlier run stored
-    torch.set_num_threads(args.threads)
-    jagtile.set_num_threads(args.threads)
+    apply_run_options(args)
     kernel = jagtile.load(str(KERNEL))["jagged_hstu_attention"]
     helion = helion_kernel(args.helion_file) if args.helion_file else None
     shapes = {"uniform": (16, 32, 128, 512), "zipf": (64, 4, 128, 1024)}

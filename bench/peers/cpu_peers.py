@@ -25,7 +25,6 @@ timed in the same rounds as the implementations. jagged_dense_bmm and attention 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -33,7 +32,8 @@ import numpy as np
 import torch
 
 import jagtile
-from peers_common import close, tune, lengths_for, log, qualify, race, report
+from peers_common import (add_run_options, apply_run_options, close, lengths_for, log, qualify,
+                          race, report, tune)
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -273,19 +273,9 @@ def main(argv=None) -> int:
     p.add_argument("--max-len", type=int, default=512)
     p.add_argument("--bmm-features", type=int, default=64,
                    help="jagged_dense_bmm's D = K (weights [batch, D, D])")
-    p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--threads", type=int, default=os.cpu_count())
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--autotune", action="store_true",
-                   help="tune jagtile's config for each case first (jagtile.autotune, quick) and "
-                        "time the tuned kernel; without it, stored configs are ignored")
-    p.add_argument("--out", help="write OUT.json, OUT.md and OUT.png")
+    add_run_options(p)
     args = p.parse_args(argv)
-    if not args.autotune:
-        os.environ["JAGTILE_AUTOTUNE"] = "0"  # the defaults, whatever an earlier run stored
-
-    torch.set_num_threads(args.threads)
-    jagtile.set_num_threads(args.threads)
+    apply_run_options(args)
     rows = []
     for name in args.kernels.split(","):
         kernel = jagtile.load(str(EXAMPLES / f"{name}.py"))[name]

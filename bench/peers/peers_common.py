@@ -5,6 +5,7 @@ same-run streaming read, interleaved timing, the output check, and the table / J
 from __future__ import annotations
 
 import json
+import os
 import platform
 import statistics
 import sys
@@ -34,6 +35,25 @@ def lengths_for(dist: str, batch: int, max_len: int, rng: np.random.Generator) -
 
 def offsets_of(lengths: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64))
+
+
+def add_run_options(p) -> None:
+    """The options every peer script takes: rounds, threads, seed, autotune, out."""
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--autotune", action="store_true",
+                   help="tune jagtile's config for each case first (jagtile.autotune, quick) and "
+                        "time the tuned kernel; without it, stored configs are ignored")
+    p.add_argument("--out", help="write OUT.json, OUT.md and OUT.png")
+
+
+def apply_run_options(args) -> None:
+    """Threads for torch and jagtile; without --autotune, jagtile's defaults."""
+    if not args.autotune:
+        os.environ["JAGTILE_AUTOTUNE"] = "0"  # the defaults, whatever an earlier run stored
+    torch.set_num_threads(args.threads)
+    jagtile.set_num_threads(args.threads)
 
 
 def tune(kernel, args: dict) -> str:

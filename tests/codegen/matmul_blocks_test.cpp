@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 #include <sstream>
+#include <utility>
 
 #include "codegen_helpers.h"
 
@@ -129,6 +130,31 @@ Options cpu_with_blocks(std::vector<int64_t> blocks, int threads = 2) {
   return o;
 }
 
+// The kernel's output on the microkernel and on the element loops (JAGTILE_CPU_MATMUL=loops).
+std::pair<Tensor, Tensor> blocks_and_loops(const Program& p, const char* kernel, const ArgMap& args,
+                                           const Options& o) {
+  Tensor blocks = p.call(kernel, args, o).outputs.at(0);
+  ScopedEnv env("JAGTILE_CPU_MATMUL", "loops");
+  return {blocks, p.call(kernel, args, o).outputs.at(0)};
+}
+
+// item_matmul in double: out[r] = x[r] @ w[item] + bias[item].
+std::vector<double> item_matmul_reference(const std::vector<double>& offs,
+                                          const std::vector<double>& x,
+                                          const std::vector<double>& w,
+                                          const std::vector<double>& bias, int64_t D, int64_t K) {
+  std::vector<double> want(size_t(int64_t(offs.back()) * K), 0.0);
+  for (size_t b = 0; b + 1 < offs.size(); ++b)
+    for (int64_t r = int64_t(offs[b]); r < int64_t(offs[b + 1]); ++r)
+      for (int64_t n = 0; n < K; ++n) {
+        double s = bias[b * size_t(K) + size_t(n)];
+        for (int64_t d = 0; d < D; ++d)
+          s += x[size_t(r * D + d)] * w[(b * size_t(D) + size_t(d)) * size_t(K) + size_t(n)];
+        want[size_t(r * K + n)] = s;
+      }
+  return want;
+}
+
 // Each row |sum| <= sum |a b| <= K: a float sum of K products is within K ulps of that bound.
 void expect_close(const Tensor& got, const std::vector<double>& want, double terms) {
   ASSERT_EQ(got.numel(), int64_t(want.size()));
@@ -167,25 +193,11 @@ TEST_P(ItemMatmul, BlocksMatchLoopsBitwiseAndTheReference) {
                  {"w", Tensor::from_doubles({B, c.D, c.K}, w, c.dtype)},
                  {"bias", Tensor::from_doubles({B, c.K}, bias, c.dtype)}};
   Program p = Program::from_source(kKernels, "mm.py");
-  Tensor blocks = p.call("item_matmul", args, cpu_with_blocks(c.blocks)).outputs.at(0);
+  auto [blocks, loops] = blocks_and_loops(p, "item_matmul", args, cpu_with_blocks(c.blocks));
   Tensor one_thread = p.call("item_matmul", args, cpu_with_blocks(c.blocks, 1)).outputs.at(0);
-  Tensor loops;
-  {
-    ScopedEnv env("JAGTILE_CPU_MATMUL", "loops");
-    loops = p.call("item_matmul", args, cpu_with_blocks(c.blocks)).outputs.at(0);
-  }
   EXPECT_TRUE(same_bits(blocks, loops));
   EXPECT_TRUE(same_bits(blocks, one_thread));
-  std::vector<double> want(size_t(N * c.K), 0.0);
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t r = int64_t(offs[size_t(b)]); r < int64_t(offs[size_t(b + 1)]); ++r)
-      for (int64_t n = 0; n < c.K; ++n) {
-        double s = bias[size_t(b * c.K + n)];
-        for (int64_t d = 0; d < c.D; ++d)
-          s += x[size_t(r * c.D + d)] * w[size_t((b * c.D + d) * c.K + n)];
-        want[size_t(r * c.K + n)] = s;
-      }
-  expect_close(blocks, want, double(c.D));
+  expect_close(blocks, item_matmul_reference(offs, x, w, bias, c.D, c.K), double(c.D));
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, ItemMatmul,
@@ -215,12 +227,7 @@ TEST_P(Scores, TransposedOperandMatchesLoopsAndReference) {
   ArgMap args = {{"q", Tensor::from_doubles({n, D}, q, DType::f32)},
                  {"k", Tensor::from_doubles({m, D}, k, DType::f32)}};
   Program p = Program::from_source(kKernels, "mm.py");
-  Tensor blocks = p.call("scores", args, cpu_with_blocks({16, 16})).outputs.at(0);
-  Tensor loops;
-  {
-    ScopedEnv env("JAGTILE_CPU_MATMUL", "loops");
-    loops = p.call("scores", args, cpu_with_blocks({16, 16})).outputs.at(0);
-  }
+  auto [blocks, loops] = blocks_and_loops(p, "scores", args, cpu_with_blocks({16, 16}));
   EXPECT_TRUE(same_bits(blocks, loops));
   std::vector<double> want;
   for (int64_t i = 0; i < n; ++i)
@@ -245,12 +252,8 @@ TEST(MatmulBlocks, JaggedContractionMatchesLoopsAndReference) {
                  {"y", Tensor::from_doubles({N, E}, y, DType::f32)},
                  {"offsets", Tensor::from_doubles({B + 1}, offs, DType::i64)}};
   Program p = Program::from_source(kKernels, "mm.py");
-  Tensor blocks = p.call("jagged_outer", args, cpu_with_blocks({2, 16, 16, 16})).outputs.at(0);
-  Tensor loops;
-  {
-    ScopedEnv env("JAGTILE_CPU_MATMUL", "loops");
-    loops = p.call("jagged_outer", args, cpu_with_blocks({2, 16, 16, 16})).outputs.at(0);
-  }
+  auto [blocks, loops] =
+      blocks_and_loops(p, "jagged_outer", args, cpu_with_blocks({2, 16, 16, 16}));
   EXPECT_TRUE(same_bits(blocks, loops));
   std::vector<double> want;
   for (int64_t b = 0; b < B; ++b)
@@ -276,24 +279,12 @@ TEST(MatmulBlocks, LoweredIsasMatchTheirLoopsAndReference) {
                  {"offsets", Tensor::from_doubles({B + 1}, offs, DType::i64)},
                  {"w", Tensor::from_doubles({B, D, K}, w, DType::f32)},
                  {"bias", Tensor::from_doubles({B, K}, bias, DType::f32)}};
-  std::vector<double> want(size_t(N * K));
-  for (int64_t b = 0; b < B; ++b)
-    for (int64_t r = int64_t(offs[size_t(b)]); r < int64_t(offs[size_t(b + 1)]); ++r)
-      for (int64_t n = 0; n < K; ++n) {
-        double s = bias[size_t(b * K + n)];
-        for (int64_t d = 0; d < D; ++d) s += x[size_t(r * D + d)] * w[size_t((b * D + d) * K + n)];
-        want[size_t(r * K + n)] = s;
-      }
+  const std::vector<double> want = item_matmul_reference(offs, x, w, bias, D, K);
   for (const char* isa : {"avx2", "portable"}) {
     SCOPED_TRACE(isa);
     ScopedEnv env("JAGTILE_CPU_ISA", isa);
     Program p = Program::from_source(kKernels, "mm.py");
-    Tensor blocks = p.call("item_matmul", args, cpu_with_blocks({2, 8, 16, 8})).outputs.at(0);
-    Tensor loops;
-    {
-      ScopedEnv mode("JAGTILE_CPU_MATMUL", "loops");
-      loops = p.call("item_matmul", args, cpu_with_blocks({2, 8, 16, 8})).outputs.at(0);
-    }
+    auto [blocks, loops] = blocks_and_loops(p, "item_matmul", args, cpu_with_blocks({2, 8, 16, 8}));
     EXPECT_TRUE(same_bits(blocks, loops));
     expect_close(blocks, want, double(D));
   }
