@@ -25,6 +25,7 @@ __all__ = [
     "jagged_dense_elementwise_add_jagged_output", "jagged_dense_elementwise_mul",
     "jagged_index_select", "jagged_jagged_bmm", "jagged_slice", "jagged_softmax",
     "jagged_to_padded_dense", "kernel_file", "pack_segments", "segment_sum_csr",
+    "stacked_jagged_1d_to_dense", "stacked_jagged_2d_to_dense",
 ]
 
 _lock = threading.Lock()
@@ -164,6 +165,36 @@ def expand_into_jagged_permute(permute, input_offset, output_offset, output_size
 
 def _is_torch(a) -> bool:
     return type(a).__module__.split(".")[0] == "torch"
+
+
+def _stacked(kernel: str, values, lengths, offset_per_key, max_lengths_per_key, padding_value):
+    """One padded tensor per key t of lengths [T, B]: key t's rows start at offset_per_key[t]
+    of values (a view, no copy) and run cumsum(lengths[t])."""
+    if len(offset_per_key) < lengths.shape[0] or len(max_lengths_per_key) < lengths.shape[0]:
+        raise ValueError(f"{kernel}: offset_per_key and max_lengths_per_key need one entry per "
+                         f"key of lengths {tuple(lengths.shape)}")
+    out = []
+    for t in range(lengths.shape[0]):
+        offsets = _offsets_of(lengths[t])
+        start = int(offset_per_key[t])
+        rows = values[start:start + int(offsets[-1])]
+        out.append(_kernel(kernel)(rows, offsets, int(max_lengths_per_key[t]), padding_value))
+    return out
+
+
+def stacked_jagged_2d_to_dense(values, lengths, offset_per_key, max_lengths_per_key,
+                               padding_value: int = 0):
+    """[N, D] values of T keys, lengths [T, B] -> [B, max_lengths_per_key[t], D] per key,
+    padded with `padding_value` (FBGEMM's argument order; its int padding)."""
+    return _stacked("jagged_to_padded_dense", values, lengths, offset_per_key,
+                    max_lengths_per_key, float(padding_value))
+
+
+def stacked_jagged_1d_to_dense(values, lengths, offset_per_key, max_lengths_per_key,
+                               padding_value: int):
+    """[N] values of T keys, lengths [T, B] -> [B, max_lengths_per_key[t]] per key."""
+    return _stacked("jagged_1d_to_dense", values, lengths, offset_per_key, max_lengths_per_key,
+                    int(padding_value))
 
 
 def _offsets_of(lengths):
