@@ -399,7 +399,10 @@ Kernel lower_kernel(const ast::Module& module, const ast::Stmt& fn,
   Kernel k = lower_detail::Lowerer(module, fn, params, options).run();
   bool matmul = false;
   walk(k.body, [&](const NodePtr& n) { matmul |= n->kind == NodeKind::matmul; });
-  if (!matmul) return k;
+  bool defaulted = false;  // a block size the matmul defaults below would change
+  for (const BlockInfo& b : k.blocks)
+    defaulted |= b.config_index >= 0 && size_t(b.config_index) >= options.block_sizes.size();
+  if (!matmul || !defaulted) return k;
   // A kernel with a matmul has its own defaults (block sizes given by the config or the source
   // keep theirs). One item per outermost program: with several, the jagged loops run to the
   // longest item of the block and every item's operands are loaded for all of them. Inner

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "codegen/cpu/backend.h"
+#include "codegen/cpu/jit.h"
 #include "host/host_exec.h"
 #include "plan/planner.h"
 #include "runtime/backend.h"
@@ -54,10 +55,8 @@ class CpuBackend : public BackendImpl {
   std::string code_key(const Options& options) const override {
     // Everything the generated code depends on besides the kernel: a process that changes
     // JAGTILE_CPU_MATMUL or JAGTILE_CPU_ISA between calls gets code for each setting.
-    const char* isa = std::getenv("JAGTILE_CPU_ISA");
     return std::string(options.checked ? "checked" : "unchecked") +
-           (matmul_blocks() ? "" : "+matmul-loops") +
-           (isa && *isa ? "+isa=" + std::string(isa) : "");
+           (matmul_blocks() ? "" : "+matmul-loops") + codegen::cpu::isa_flags();
   }
 
   std::shared_ptr<const Executable> prepare(const Specialisation& spec, const Options& options,

@@ -110,6 +110,8 @@ std::string sanitizer_flags() {
   return "";
 }
 
+}  // namespace
+
 // JAGTILE_CPU_ISA lowers the instruction set below the CPU's own, as it does for the reduce
 // templates: `avx2` drops AVX-512 (AVX2 + FMA remain), `portable` drops AVX and everything
 // after it. Read on every compile: the flags are part of the cache key.
@@ -120,8 +122,6 @@ std::string isa_flags() {
   if (isa == "portable") return " -mno-avx";
   return "";
 }
-
-}  // namespace
 
 std::string compiler_flags() {
   // -fwrapv: integer overflow wraps (the IR's int64 arithmetic); -fno-math-errno lets sqrtf

@@ -57,6 +57,9 @@ class Jit {
 std::string compiler_command();
 std::string compiler_identity();
 std::string compiler_flags();
+// The part of compiler_flags() that JAGTILE_CPU_ISA sets ("" without it): also part of the CPU
+// backend's in-memory code key.
+std::string isa_flags();
 std::string cpu_features();
 
 }  // namespace jagtile::codegen::cpu
