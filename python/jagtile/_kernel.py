@@ -29,6 +29,7 @@ class Kernel:
         self._options = None  # _core.Options; the worker count is read per call in C++
         self._params = None
         self._names = None
+        self._call_state = None  # _core.CallState, made on the first call
         self.outputs = outputs  # tensors returned (1: a tensor; n > 1: a tuple)
         self.settings = dict(settings or {})  # decorator keywords jagtile records, unused
 
@@ -81,16 +82,22 @@ class Kernel:
 
     # -- calls --------------------------------------------------------------------------------
 
-    def __call__(self, *args, **kwargs):
-        # The hot path: binding, conversion and the array type of the results are decided in
-        # C++ (_core.call); the try costs nothing unless an error is raised.
-        try:
-            return _core.call(self._program or self._prog(), self.name,
-                              self._names or self._param_names(), args, kwargs,
-                              self._options or self._opts())
-        except KernelError as e:
-            _relocate(self._source, e)
-            raise
+    # The hot path, in C++ with no Python frame: binding, conversion, the call and the array
+    # type of the results. It uses the state `_prepare_call` makes on the first call.
+    __call__ = _core.kernel_call
+
+    def _prepare_call(self):
+        with self._located():
+            program = self._prog()
+        relocate = bool(self._source is not None and self._source.col_shift)
+        self._call_state = _core.CallState(program, self.name, self._param_names(), self._opts(),
+                                           relocate)
+        return self._call_state
+
+    def _relocate_error(self, exc):
+        """Raises `exc` (a KernelError from a call) at its column in the user's file, if it is
+        located in this nested function's source; returns otherwise."""
+        _relocate(self._source, exc)
 
     def explain(self, *args, ir: bool = False, code: bool = False, **kwargs) -> dict:
         """The dispatch decision for these arguments, as `jagtile explain --json` prints it."""

@@ -32,19 +32,23 @@ nb::object& kernel_error_class() {
   return *cls;
 }
 
-void raise_kernel_error(const UserError& e) {
+// A jagtile.KernelError carrying the error's parts (or a ValueError before the package has set
+// the class).
+nb::object kernel_error_object(const UserError& e) {
   nb::object& cls = kernel_error_class();
-  if (!cls.is_valid()) {
-    PyErr_SetString(PyExc_ValueError, e.what());
-    return;
-  }
+  if (!cls.is_valid()) return nb::handle(PyExc_ValueError)(std::string(e.what()));
   nb::object exc = cls(std::string(e.what()));
   exc.attr("message") = e.message();
   exc.attr("hint") = e.hint();
   exc.attr("file") = e.loc().file;
   exc.attr("line") = e.loc().line;
   exc.attr("column") = e.loc().column;
-  PyErr_SetObject(cls.ptr(), exc.ptr());
+  return exc;
+}
+
+void raise_kernel_error(const UserError& e) {
+  nb::object exc = kernel_error_object(e);
+  PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exc.ptr())), exc.ptr());
 }
 
 // jagtile.set_num_threads: 0 means not set (then torch's count when torch is imported, else the
@@ -210,6 +214,34 @@ nb::object call(const Program& program, const std::string& kernel, const nb::lis
   return outputs_to_python(result.outputs, torch_out ? Framework::torch : Framework::numpy);
 }
 
+// What a jagtile.Kernel's calls need, made once per Kernel (python/jagtile/_kernel.py): with it
+// a call goes from Python straight into C++, without running a Python frame.
+struct CallState {
+  nb::object program_object;  // keeps the Program alive
+  const Program* program;
+  std::string kernel;
+  nb::list names;  // the kernel's parameters, in order
+  Options options;
+  bool relocate_errors;  // the kernel is a nested function: errors need their columns shifted
+};
+
+// Kernel.__call__. The Kernel makes its CallState on its first call (`_prepare_call`, which
+// parses the source of a decorated function). Errors in a nested function's source are handed
+// to `_relocate_error`, which raises them again at the column in the user's file.
+nb::object kernel_call(nb::handle self, const nb::args& args, const nb::kwargs& kwargs) {
+  static PyObject* state_name = PyUnicode_InternFromString("_call_state");  // never freed
+  nb::object state = nb::steal(PyObject_GetAttr(self.ptr(), state_name));
+  if (!state.is_valid()) throw nb::python_error();
+  if (state.is_none()) state = self.attr("_prepare_call")();
+  const CallState& st = nb::cast<const CallState&>(state);
+  try {
+    return call(*st.program, st.kernel, st.names, args, kwargs, st.options);
+  } catch (const UserError& e) {
+    if (st.relocate_errors) self.attr("_relocate_error")(kernel_error_object(e));
+    throw;
+  }
+}
+
 nb::dict explain(const Program& program, const std::string& kernel, const nb::dict& args,
                  const Options& kernel_options, bool ir, bool code) {
   ArgMap bound = args_from_python(args);
@@ -365,7 +397,18 @@ NB_MODULE(_core, m) {
       .def("kernels", &kernels_to_python)
       .def("cached_specialisations", &Program::cached_specialisations);
 
-  m.def("call", &call, "program"_a, "kernel"_a, "names"_a, "args"_a, "kwargs"_a, "options"_a);
+  nb::class_<CallState>(m, "CallState")
+      .def(
+          "__init__",
+          [](CallState* st, nb::object program, const std::string& kernel, nb::list names,
+             const Options& options, bool relocate_errors) {
+            const Program* p = &nb::cast<const Program&>(program);
+            new (st) CallState{std::move(program), p,       kernel,
+                               std::move(names),   options, relocate_errors};
+          },
+          "program"_a, "kernel"_a, "names"_a, "options"_a, "relocate_errors"_a);
+  // A method (it binds `self`), so Kernel.__call__ can be this C++ function itself.
+  m.def("kernel_call", &kernel_call, nb::is_method(), "args"_a, "kwargs"_a);
   m.def("explain", &explain, "program"_a, "kernel"_a, "args"_a, "options"_a, "ir"_a = false,
         "code"_a = false);
   m.def("dry_run", &dry_run, "program"_a, "kernel"_a, "args"_a, "options"_a);

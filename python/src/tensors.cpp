@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "jagtile/error.h"
+#include "numpy_arrays.h"
 
 namespace nb = nanobind;
 
@@ -105,12 +106,16 @@ struct TorchHandles {
 TorchHandles* torch_handles() {
   static TorchHandles* handles = nullptr;  // never freed: outlives interpreter teardown
   if (handles) return handles;
-  PyObject* torch = PyImport_GetModule(nb::str("torch").ptr());  // new reference or null
+  // Until torch is imported this runs on every argument of every call: one lookup in
+  // sys.modules by an interned key (PyImport_GetModule with a new string costs about three
+  // times as much, a sixth of a small call's overhead over its arguments).
+  static PyObject* key = PyUnicode_InternFromString("torch");                // never freed
+  PyObject* torch = PyDict_GetItemWithError(PyImport_GetModuleDict(), key);  // borrowed or null
   if (!torch) {
     PyErr_Clear();
     return nullptr;
   }
-  nb::object mod = nb::steal(torch);
+  nb::object mod = nb::borrow(torch);
   auto* h = new TorchHandles();
   nb::object tensor = mod.attr("Tensor");
   h->tensor_type = tensor.release().ptr();
@@ -135,7 +140,8 @@ int torch_num_threads() {
 }
 
 bool is_array_like(nb::handle obj) {
-  return nb::hasattr(obj, "__dlpack__") || PyObject_CheckBuffer(obj.ptr());
+  // The cheap checks first: hasattr makes (and drops) a bound method object.
+  return PyObject_CheckBuffer(obj.ptr()) || is_torch_tensor(obj) || nb::hasattr(obj, "__dlpack__");
 }
 
 namespace {
@@ -301,31 +307,62 @@ Tensor tensor_from_python(nb::handle obj, const std::string& name) {
   return wrap_checked(array.data(), shape, strides, dtype, device, name, release);
 }
 
-nb::object tensor_to_python(const Tensor& t, Framework framework) {
+namespace {
+
+NumpyType numpy_type_of(DType t) {
+  switch (t) {
+    case DType::f32:
+      return NumpyType::float32;
+    case DType::f16:
+      return NumpyType::float16;
+    case DType::bf16:
+      return NumpyType::uint16;  // numpy has no bfloat16: the bit pattern (torch views it back)
+    case DType::i32:
+      return NumpyType::int32;
+    case DType::i64:
+      return NumpyType::int64;
+    case DType::boolean:
+      return NumpyType::boolean;
+  }
+  return NumpyType::float32;
+}
+
+// An owner object holding a Tensor handle: the storage lives as long as the consumer's array.
+nb::capsule storage_owner(const Tensor& t) {
+  return nb::capsule(new Tensor(t), [](void* p) noexcept { delete static_cast<Tensor*>(p); });
+}
+
+// A numpy array over a CPU tensor's memory (bfloat16 as its uint16 bit pattern).
+nb::object numpy_over(const Tensor& t) {
+  nb::capsule owner = storage_owner(t);
+  nb::object fast = numpy_array_over(t.raw_data(), t.shape(), numpy_type_of(t.dtype()), owner);
+  if (fast.is_valid()) return fast;
   std::vector<size_t> shape(t.shape().begin(), t.shape().end());
-  // The owner capsule holds a Tensor handle: the storage lives as long as the consumer's array.
-  auto* handle = new Tensor(t);
-  nb::capsule owner(handle, [](void* p) noexcept { delete static_cast<Tensor*>(p); });
-  int dev_type = t.device().is_cpu() ? nb::device::cpu::value : nb::device::cuda::value;
-  int dev_id = t.device().is_cpu() ? 0 : t.device().index;
+  nb::dlpack::dtype carrier = t.dtype() == DType::bf16
+                                  ? nb::dlpack::dtype{uint8_t(nb::dlpack::dtype_code::UInt), 16, 1}
+                                  : dtype_to_dlpack(t.dtype());
+  return nb::ndarray<nb::numpy>(t.raw_data(), shape.size(), shape.data(), owner, nullptr, carrier,
+                                nb::device::cpu::value, 0)
+      .cast();
+}
+
+}  // namespace
+
+nb::object tensor_to_python(const Tensor& t, Framework framework) {
   if (framework == Framework::torch) {
     TorchHandles* torch = torch_handles();
     if (torch && t.device().is_cpu()) {
       // CPU results go to torch through a numpy array over the same memory (torch.from_numpy
       // shares it): a fraction of the cost of torch.utils.dlpack.from_dlpack, which is Python
       // code. bfloat16 travels as its uint16 bit pattern and is viewed back.
-      bool bf16 = t.dtype() == DType::bf16;
-      nb::dlpack::dtype carrier =
-          bf16 ? nb::dlpack::dtype{uint8_t(nb::dlpack::dtype_code::UInt), 16, 1}
-               : dtype_to_dlpack(t.dtype());
-      nb::object array = nb::ndarray<nb::numpy>(t.raw_data(), shape.size(), shape.data(), owner,
-                                                nullptr, carrier, dev_type, dev_id)
-                             .cast();
-      nb::object tensor = torch->from_numpy(array);
-      return bf16 ? tensor.attr("view")(torch->bfloat16) : tensor;
+      nb::object tensor = torch->from_numpy(numpy_over(t));
+      return t.dtype() == DType::bf16 ? tensor.attr("view")(torch->bfloat16) : tensor;
     }
-    return nb::ndarray<nb::pytorch>(t.raw_data(), shape.size(), shape.data(), owner, nullptr,
-                                    dtype_to_dlpack(t.dtype()), dev_type, dev_id)
+    std::vector<size_t> shape(t.shape().begin(), t.shape().end());
+    int dev_type = t.device().is_cpu() ? nb::device::cpu::value : nb::device::cuda::value;
+    int dev_id = t.device().is_cpu() ? 0 : t.device().index;
+    return nb::ndarray<nb::pytorch>(t.raw_data(), shape.size(), shape.data(), storage_owner(t),
+                                    nullptr, dtype_to_dlpack(t.dtype()), dev_type, dev_id)
         .cast();
   }
   if (t.dtype() == DType::bf16)
@@ -336,9 +373,7 @@ nb::object tensor_to_python(const Tensor& t, Framework framework) {
   if (!t.device().is_cpu())
     throw UserError("a result on " + t.device().str() + " cannot be returned as a numpy array",
                     "call the kernel with torch tensors for results on a GPU");
-  return nb::ndarray<nb::numpy>(t.raw_data(), shape.size(), shape.data(), owner, nullptr,
-                                dtype_to_dlpack(t.dtype()), dev_type, dev_id)
-      .cast();
+  return numpy_over(t);
 }
 
 }  // namespace jagtile::python

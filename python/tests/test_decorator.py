@@ -123,6 +123,28 @@ def test_nested_kernel_error_has_the_real_column():
         src_line[e.column - 1:].startswith("frobnicate"), (e.column, src_line)
 
 
+def test_nested_kernel_error_raised_by_a_later_call_has_the_real_column():
+    # The first call compiles; the second, with a 1-D tensor, fails while specialising, an error
+    # raised from the C++ call path and relocated there.
+    @jagtile.kernel
+    def nested2(x_values: torch.Tensor, x_offsets: torch.Tensor):  # noqa: F821
+        out = torch.zeros_like(x_values)
+        for tile_b in hl.tile(x_offsets.size(0) - 1):
+            out[tile_b, :] = x_values[tile_b, :] * 2  # MARK-later
+        return out
+
+    x = np.ones((4, 3), np.float32)
+    offsets = np.array([0, 1, 2, 3, 4], np.int64)
+    assert nested2(x, offsets).shape == (4, 3)
+    with pytest.raises(jagtile.KernelError, match="too many indices") as info:
+        nested2(np.ones(4, np.float32), offsets)
+    line = _line_of("MARK-later")
+    src_line = inspect.getsource(inspect.getmodule(_line_of)).splitlines()[line - 1]
+    e = info.value
+    assert e.line == line and str(e).startswith(f"{__file__}:{line}:{e.column}:")
+    assert src_line[e.column - 1:].startswith(":]"), (e.column, src_line)
+
+
 def test_language_names_refuse_to_run_in_python():
     with pytest.raises(RuntimeError, match="only inside a function decorated"):
         hl.tile(3)
