@@ -109,6 +109,14 @@ def op_cases(d: Data, small_d: int):
          lambda: jops.jagged_index_select(x, d.lengths, d.perm)[0],
          fb and (lambda: fb.jagged_index_select(x, d.lengths, d.perm)[0]),
          [("torch-index-select", lambda: x.index_select(0, d.perm_rows))]),
+        # TorchRec's layout: int64 ids with float weights, 4 keys x B/4 batch entries (key-major),
+        # the batch entries permuted.
+        ("keyed_jagged_index_select_dim1", 2 * d.keyed_n * (i64 + f32), 0,
+         lambda: jops.keyed_jagged_index_select_dim1(d.keyed_ids, d.keyed_lengths, d.keyed_offsets,
+                                                     d.keyed_perm, d.keyed_batch, d.keyed_weights)[0],
+         fb and (lambda: fb.keyed_jagged_index_select_dim1(d.keyed_ids, d.keyed_lengths, d.keyed_offsets,
+                                                           d.keyed_perm, d.keyed_batch, d.keyed_weights)[0]),
+         [("torch-index-select", lambda: d.keyed_ids.index_select(0, d.keyed_rows))]),
     ]
     return cases
 
@@ -138,6 +146,16 @@ def main(argv=None) -> int:
     d = Data(args.batch, args.max_len, args.features, args.dist, args.seed)
     d.perm = torch.randperm(d.B, generator=torch.Generator().manual_seed(5))
     d.perm_rows = torch.cat([torch.arange(int(d.offsets[b]), int(d.offsets[b + 1])) for b in d.perm.tolist()])
+    keys = 4
+    d.keyed_batch = d.B // keys
+    d.keyed_lengths = d.lengths[:keys * d.keyed_batch]
+    d.keyed_offsets = d.offsets[:keys * d.keyed_batch + 1]
+    d.keyed_n = int(d.keyed_offsets[-1])
+    d.keyed_ids, d.keyed_weights = d.ids[:d.keyed_n], d.x[:d.keyed_n, 0].contiguous()
+    d.keyed_perm = torch.randperm(d.keyed_batch, generator=torch.Generator().manual_seed(6))
+    entries = (torch.arange(keys)[:, None] * d.keyed_batch + d.keyed_perm[None, :]).reshape(-1).tolist()
+    ko = d.keyed_offsets.tolist()
+    d.keyed_rows = torch.cat([torch.arange(ko[e], ko[e + 1]) for e in entries] or [torch.zeros(0, dtype=torch.int64)])
     log(f"{d.B} items, {d.N} rows of {d.D} (max_len {d.L}, {args.dist}); fbgemm: "
         f"{'loaded' if FB is not None else FB_REASON}")
     wanted = set(filter(None, args.ops.split(",")))

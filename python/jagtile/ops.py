@@ -24,7 +24,8 @@ __all__ = [
     "jagged_dense_dense_elementwise_add_jagged_output", "jagged_dense_elementwise_add",
     "jagged_dense_elementwise_add_jagged_output", "jagged_dense_elementwise_mul",
     "jagged_index_select", "jagged_jagged_bmm", "jagged_slice", "jagged_softmax",
-    "jagged_to_padded_dense", "kernel_file", "pack_segments", "segment_sum_csr",
+    "jagged_to_padded_dense", "kernel_file", "keyed_jagged_index_select_dim1", "pack_segments",
+    "segment_sum_csr",
     "stacked_jagged_1d_to_dense", "stacked_jagged_2d_to_dense",
 ]
 
@@ -276,3 +277,45 @@ def jagged_index_select(values, lengths, indices, num_dense_output_rows: int | N
     src = _offsets_of(lengths)[idx]
     out = _gather(values, src, selected, num_dense_output_rows)
     return [out, selected]
+
+
+def keyed_jagged_index_select_dim1(values, lengths, offsets, indices, batch_size: int,
+                                   weights=None, selected_lengths_sum: int | None = None):
+    """The batch entries indices[0], indices[1], ... of every key of a keyed jagged tensor
+    (TorchRec's KeyedJaggedTensor layout: lengths holds K keys x batch_size entries, key-major,
+    and offsets is [0, cumsum(lengths)...]) -> [values, lengths] or, with weights, [values,
+    lengths, weights]. Output entry (k, i) is input entry (k, indices[i])."""
+    lengths, idx = _as_int64(lengths), _as_int64(indices)
+    batch_size = int(batch_size)
+    n = lengths.shape[0]
+    if batch_size <= 0 or n % batch_size != 0:
+        raise KernelError(f"jagtile.ops.keyed_jagged_index_select_dim1: lengths has {n} entries, "
+                          f"which is not a whole number of keys of batch_size {batch_size}; "
+                          "lengths must hold batch_size entries per key")
+    if offsets.shape[0] != n + 1:
+        raise KernelError(f"jagtile.ops.keyed_jagged_index_select_dim1: offsets has "
+                          f"{offsets.shape[0]} entries; it must have len(lengths) + 1 = {n + 1}")
+    bad = (idx < 0) | (idx >= batch_size)
+    if bad.any():
+        i = int(bad.nonzero()[0][0])
+        raise KernelError(f"jagtile.ops.keyed_jagged_index_select_dim1: indices[{i}] = "
+                          f"{int(idx[i])} is not a batch entry; indices must be in "
+                          f"0 .. {batch_size - 1}")
+    keys = n // batch_size
+    # Entry (k, i) of the output is entry k * batch_size + indices[i] of the input, key-major.
+    if _is_torch(idx):
+        import torch
+
+        key_starts = torch.arange(keys, dtype=torch.int64, device=idx.device) * batch_size
+    else:
+        import numpy as np
+
+        key_starts = np.arange(keys, dtype=np.int64) * batch_size
+    entries = (key_starts[:, None] + idx[None, :]).reshape(-1)
+    selected = lengths[entries]
+    src = _as_int64(offsets)[entries]
+    out = [_gather(values, src, selected, selected_lengths_sum), selected]
+    if weights is not None:
+        out.append(_gather(weights, src, selected, selected_lengths_sum))
+    return out
+

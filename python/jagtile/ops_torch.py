@@ -7,6 +7,7 @@ kernels are jagtile.ops kernels as well:
     jagged_dense_elementwise_mul                 grad_x = g * y (jagged), grad_y = g * x padded
     jagged_softmax                               ops/jagged_softmax_backward.py
     jagged_dense_bmm, jagged_jagged_bmm          each other, with transposed operands
+    batched_dense_vec_jagged_2d_mul              ops/batched_dense_vec_jagged_2d_mul_backward.py
 
 One jagged dimension, plain offsets tensors (not FBGEMM's lists): these are the ops a model's
 graph holds. Gradients flow to the float inputs; offsets and sizes get none.
@@ -196,3 +197,45 @@ def _jagged_bmm_backward(ctx, grad):
 
 
 jagged_jagged_bmm.register_autograd(_jagged_bmm_backward, setup_context=_jagged_bmm_setup)
+
+
+@torch.library.custom_op(f"{_NS}::batched_dense_vec_jagged_2d_mul", mutates_args=())
+def batched_dense_vec_jagged_2d_mul(v: Tensor, a_values: Tensor, a_offsets: Tensor) -> Tensor:
+    return _ops.batched_dense_vec_jagged_2d_mul(v, a_values, a_offsets)
+
+
+def _heads_and_width(v, a_values, a_offsets):
+    """(H, D) of v [B * H, L] and a_values [N, H * D] with B = len(a_offsets) - 1."""
+    heads = v.shape[0] // (a_offsets.shape[0] - 1)
+    return heads, a_values.shape[1] // heads
+
+
+@batched_dense_vec_jagged_2d_mul.register_fake
+def _(v, a_values, a_offsets):
+    return v.new_empty((v.shape[0], _heads_and_width(v, a_values, a_offsets)[1]))
+
+
+@torch.library.custom_op(f"{_NS}::batched_dense_vec_jagged_2d_mul_backward", mutates_args=())
+def batched_dense_vec_jagged_2d_mul_backward(grad_output: Tensor, v: Tensor, a_values: Tensor,
+                                             a_offsets: Tensor) -> tuple[Tensor, Tensor]:
+    return tuple(_ops._kernel("batched_dense_vec_jagged_2d_mul_backward")(grad_output, v, a_values,
+                                                                         a_offsets))
+
+
+@batched_dense_vec_jagged_2d_mul_backward.register_fake
+def _(grad_output, v, a_values, a_offsets):
+    return torch.empty_like(v), torch.empty_like(a_values)
+
+
+def _vec_mul_setup(ctx, inputs, output):
+    ctx.save_for_backward(*inputs)
+
+
+def _vec_mul_backward(ctx, grad):
+    v, a_values, a_offsets = ctx.saved_tensors
+    grad_v, grad_a = batched_dense_vec_jagged_2d_mul_backward(_c(grad), v, a_values, a_offsets)
+    return grad_v, grad_a, None
+
+
+batched_dense_vec_jagged_2d_mul.register_autograd(_vec_mul_backward, setup_context=_vec_mul_setup)
+

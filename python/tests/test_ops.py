@@ -343,6 +343,91 @@ def test_jagged_index_select_repeats_and_reorders_items(dtype):
     assert torch.equal(got, ref[0]) and torch.equal(got_lengths, ref[1])
 
 
+def keyed(keys=3, batch=4, d=None, dtype=torch.float32, seed=2):
+    """A keyed jagged tensor: lengths key-major (keys x batch), with empty entries."""
+    g = torch.Generator().manual_seed(seed)
+    lengths = torch.randint(0, 4, (keys * batch,), generator=g)
+    lengths[1] = 0
+    offsets = torch.zeros(keys * batch + 1, dtype=torch.int64)
+    offsets[1:] = torch.cumsum(lengths, 0)
+    shape = (int(offsets[-1]),) if d is None else (int(offsets[-1]), d)
+    return torch.randn(shape, generator=g).to(dtype), lengths, offsets
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("with_weights", [False, True])
+def test_keyed_jagged_index_select_dim1_selects_batch_entries_of_every_key(dtype, with_weights):
+    keys, batch = 3, 4
+    values, lengths, offsets = keyed(keys, batch, dtype=dtype)
+    weights = torch.rand(values.shape[0], generator=torch.Generator().manual_seed(5)) if with_weights else None
+    indices = torch.tensor([3, 1, 1, 0])  # repeats, reorders, and drops entry 2
+    got = jops.keyed_jagged_index_select_dim1(values, lengths, offsets, indices, batch, weights)
+    assert len(got) == (3 if with_weights else 2)
+    entries = [k * batch + i for k in range(keys) for i in indices.tolist()]
+    o = offsets.tolist()
+    assert got[1].tolist() == [int(lengths[e]) for e in entries]
+    assert torch.equal(got[0], torch.cat([values[o[e]:o[e + 1]] for e in entries]))
+    if with_weights:
+        assert torch.equal(got[2], torch.cat([weights[o[e]:o[e + 1]] for e in entries]))
+
+
+def test_keyed_jagged_index_select_dim1_matches_fbgemm():
+    if FBGEMM is None:
+        pytest.skip(FBGEMM_REASON)
+    values, lengths, offsets = keyed(3, 4)
+    weights = torch.rand(values.shape[0], generator=torch.Generator().manual_seed(5))
+    indices = torch.tensor([3, 1, 1, 0])
+    try:
+        ref = FBGEMM.keyed_jagged_index_select_dim1(values, lengths, offsets, indices, 4, weights)
+    except NotImplementedError:  # fbgemm-gpu-cpu 1.9 registers this op for CUDA only
+        pytest.skip("FBGEMM's CPU build has no keyed_jagged_index_select_dim1 kernel")
+    got = jops.keyed_jagged_index_select_dim1(values, lengths, offsets, indices, 4, weights)
+    assert len(ref) == len(got)
+    for a, b in zip(got, ref):
+        assert torch.equal(a, b)
+
+
+def test_keyed_jagged_index_select_dim1_takes_2d_values_and_numpy():
+    import numpy as np
+
+    values, lengths, offsets = keyed(2, 3, d=5)
+    indices = torch.tensor([2, 0])
+    got, got_lengths = jops.keyed_jagged_index_select_dim1(values, lengths, offsets, indices, 3)
+    o = offsets.tolist()
+    entries = [0 * 3 + 2, 0 * 3 + 0, 1 * 3 + 2, 1 * 3 + 0]
+    assert torch.equal(got, torch.cat([values[o[e]:o[e + 1]] for e in entries]))
+    np_got, np_lengths = jops.keyed_jagged_index_select_dim1(
+        values.numpy(), lengths.numpy(), offsets.numpy(), indices.numpy(), 3)
+    assert isinstance(np_got, np.ndarray) and np.array_equal(np_got, got.numpy())
+    assert np.array_equal(np_lengths, got_lengths.numpy())
+
+
+def test_keyed_jagged_index_select_dim1_with_no_indices_selects_nothing():
+    values, lengths, offsets = keyed(2, 3)
+    got, got_lengths = jops.keyed_jagged_index_select_dim1(values, lengths, offsets,
+                                                           torch.tensor([], dtype=torch.int64), 3)
+    assert got.shape == (0,) and got_lengths.shape == (0,)
+
+
+@pytest.mark.parametrize("lengths_n, batch, indices, message", [
+    (7, 3, [0], r"lengths has 7 entries, which is not a whole number of keys of batch_size 3"),
+    (6, 3, [0, 3], r"indices\[1\] = 3 is not a batch entry; indices must be in 0 .. 2"),
+    (6, 3, [-1], r"indices\[0\] = -1 is not a batch entry"),
+])
+def test_keyed_jagged_index_select_dim1_bad_arguments_are_refused_clearly(lengths_n, batch, indices, message):
+    lengths = torch.ones(lengths_n, dtype=torch.int64)
+    offsets = torch.arange(lengths_n + 1)
+    with pytest.raises(jagtile.KernelError, match=message):
+        jops.keyed_jagged_index_select_dim1(torch.arange(float(lengths_n)), lengths, offsets,
+                                            torch.tensor(indices), batch)
+
+
+def test_keyed_jagged_index_select_dim1_offsets_of_the_wrong_size_are_refused_clearly():
+    values, lengths, offsets = keyed(2, 3)
+    with pytest.raises(jagtile.KernelError, match=r"offsets has 6 entries; it must have len\(lengths\) \+ 1 = 7"):
+        jops.keyed_jagged_index_select_dim1(values, lengths, offsets[:-1], torch.tensor([0]), 3)
+
+
 def test_expand_into_jagged_permute_lists_the_permuted_segments_elements():
     permute = torch.tensor([2, 0, 1])
     input_offset, output_offset = torch.tensor([0, 3, 3, 7]), torch.tensor([0, 4, 7, 10])

@@ -64,6 +64,18 @@ def ref_jagged_bmm(x, y, offsets, max_l):
     return torch.stack([x[a:min(b, a + max_l)].T @ y[a:min(b, a + max_l)] for a, b in per_item(offsets)])
 
 
+def ref_vec_mul(v, a, offsets):
+    """out[b * H + h] = v[b * H + h, :n] @ a[item b's first n rows, head h], n = min(len, L)."""
+    heads = v.shape[0] // (offsets.shape[0] - 1)
+    width = a.shape[1] // heads
+    out = []
+    for i, (s, e) in enumerate(per_item(offsets)):
+        n = min(e - s, v.shape[1])
+        rows = a[s:s + n].reshape(n, heads, width)
+        out += [v[i * heads + h, :n] @ rows[:, h, :] for h in range(heads)]
+    return torch.stack(out)
+
+
 def check_gradients(op, ref, args, float_args, out_shape_seed=11):
     """Backward of `op(*args)` against torch autograd of `ref` in float64, for a random output
     gradient; float_args are the positions that get gradients."""
@@ -118,6 +130,14 @@ def test_jagged_jagged_bmm_backward_reaches_both_operands(max_l):
     check_gradients(OPS.jagged_jagged_bmm, ref_jagged_bmm, (x, y, o, max_l), [0, 1])
 
 
+@pytest.mark.parametrize("vec_len", [4, 10])
+def test_batched_dense_vec_jagged_2d_mul_backward_reaches_vectors_and_rows(vec_len):
+    # 2 heads of width 3: a_values [N, 6]; vec_len 4 cuts the items of 5 and 7 rows.
+    a, o = jagged_inputs(d=6, seed=6)
+    v = torch.randn(len(LENGTHS) * 2, vec_len, generator=torch.Generator().manual_seed(7))
+    check_gradients(OPS.batched_dense_vec_jagged_2d_mul, ref_vec_mul, (v, a, o), [0, 1])
+
+
 def test_a_model_using_the_ops_trains():
     """Loss goes down: padded pooling weights, a jagged matmul, softmax over each item."""
     x, o = jagged_inputs(d=4)
@@ -143,7 +163,8 @@ def test_gradcheck_in_float32():
 
 
 @pytest.mark.parametrize("name", ["jagged_to_padded_dense", "dense_to_jagged", "jagged_dense_elementwise_mul",
-                                  "jagged_softmax", "jagged_dense_bmm", "jagged_jagged_bmm"])
+                                  "jagged_softmax", "jagged_dense_bmm", "jagged_jagged_bmm",
+                                  "batched_dense_vec_jagged_2d_mul"])
 def test_opcheck(name):
     x, o = jagged_inputs()
     y3 = torch.randn(len(LENGTHS), 4, 4, generator=torch.Generator().manual_seed(4))
@@ -154,6 +175,7 @@ def test_opcheck(name):
         "jagged_softmax": (x, o, 4),
         "jagged_dense_bmm": (x, o, y3, 4),
         "jagged_jagged_bmm": (x, x, o, 4),
+        "batched_dense_vec_jagged_2d_mul": (torch.randn(2 * len(LENGTHS), 6), x, o),
     }[name]
     args = tuple(a.clone().requires_grad_(a.is_floating_point()) if isinstance(a, torch.Tensor) else a
                  for a in args)
