@@ -116,9 +116,20 @@ def op_cases(d: Data, small_d: int):
                                                      d.keyed_perm, d.keyed_batch, d.keyed_weights)[0],
          fb and (lambda: fb.keyed_jagged_index_select_dim1(d.keyed_ids, d.keyed_lengths, d.keyed_offsets,
                                                            d.keyed_perm, d.keyed_batch, d.keyed_weights)[0]),
-         [("torch-index-select", lambda: d.keyed_ids.index_select(0, d.keyed_rows))]),
+         [("torch-index-select", lambda: torch_keyed_index_select(d)[0])]),
     ]
     return cases
+
+
+def torch_keyed_index_select(d):
+    """keyed_jagged_index_select_dim1 in plain torch, from the lengths as the op gets them: the
+    selected entries, each output value's source index (repeat_interleave), two index_selects."""
+    keys = d.keyed_lengths.shape[0] // d.keyed_batch
+    entries = (torch.arange(keys)[:, None] * d.keyed_batch + d.keyed_perm[None, :]).reshape(-1)
+    selected, src = d.keyed_lengths[entries], d.keyed_offsets[entries]
+    out_starts = torch.cumsum(selected, 0) - selected
+    rows = torch.repeat_interleave(src - out_starts, selected) + torch.arange(int(selected.sum()))
+    return d.keyed_ids.index_select(0, rows), d.keyed_weights.index_select(0, rows)
 
 
 # Output checks are within fp32 reordering (peers_common.close), except where an op sums so many
@@ -153,9 +164,6 @@ def main(argv=None) -> int:
     d.keyed_n = int(d.keyed_offsets[-1])
     d.keyed_ids, d.keyed_weights = d.ids[:d.keyed_n], d.x[:d.keyed_n, 0].contiguous()
     d.keyed_perm = torch.randperm(d.keyed_batch, generator=torch.Generator().manual_seed(6))
-    entries = (torch.arange(keys)[:, None] * d.keyed_batch + d.keyed_perm[None, :]).reshape(-1).tolist()
-    ko = d.keyed_offsets.tolist()
-    d.keyed_rows = torch.cat([torch.arange(ko[e], ko[e + 1]) for e in entries] or [torch.zeros(0, dtype=torch.int64)])
     log(f"{d.B} items, {d.N} rows of {d.D} (max_len {d.L}, {args.dist}); fbgemm: "
         f"{'loaded' if FB is not None else FB_REASON}")
     wanted = set(filter(None, args.ops.split(",")))

@@ -235,6 +235,9 @@ def _gather(values, src_starts, out_lengths, total_rows=None):
     out_offsets = _offsets_of(out_lengths)
     if total_rows is None:
         total_rows = int(out_offsets[-1])
+    if len(values.shape) == 1:  # ids, weights: a jagged tile over the values (3x the row kernel)
+        return _kernel("jagged_gather_1d")(values, _as_int64(src_starts), out_offsets,
+                                           int(total_rows))
     rows, shape_back = _rows(values)
     return shape_back(_kernel("jagged_gather_rows")(rows, _as_int64(src_starts), out_offsets,
                                                     int(total_rows)))
