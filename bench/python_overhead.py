@@ -52,7 +52,7 @@ def main():
     rows = []
     cases = [("tiny", dict(batch=4, m=16, max_len=8), opts.repeat)]
     if opts.medium:  # the CLI bench's shape: Python and C++ should agree within noise
-        cases.append(("B256xM64", dict(batch=256, m=64, max_len=128), opts.rounds * 10))
+        cases.append(("B256xM64", dict(batch=256, m=64, max_len=128), opts.rounds * 100))
     for (size, shape, repeat), name in [(c, n) for c in cases
                                         for n in ("jagged_sum", "jagged_softmax")]:
         k = jagtile.load(str(ROOT / "examples" / f"{name}.py"))[name]
