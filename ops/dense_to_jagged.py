@@ -20,7 +20,10 @@ def dense_to_jagged(
     """Gather each item's rows of a padded dense tensor into a jagged tensor."""
     B, L, D = dense.shape
     assert offsets.size(0) == B + 1
-    out = torch.zeros([total_L, D], dtype=dense.dtype, device=dense.device)
+    # Not zero-filled first (that would be a whole extra write pass): the item loop writes every
+    # row of every item (0 past the dense length), and the loops after it zero the rows outside
+    # every item.
+    out = torch.empty([total_L, D], dtype=dense.dtype, device=dense.device)
     dense_flat = dense.view(-1)
 
     for tile_b in hl.tile(B):
@@ -32,5 +35,10 @@ def dense_to_jagged(
             for tile_d in hl.tile(D):
                 src = (tile_b.index[:, None, None] * L + tile_k.index[None, :, None]) * D + tile_d.index[None, None, :]
                 out[rows, tile_d] = hl.load(dense_flat, [src], extra_mask=in_dense[:, :, None])
+
+    for tile_r in hl.tile(0, offsets[0]):
+        out[tile_r, :] = 0
+    for tile_r in hl.tile(offsets[B], total_L):
+        out[tile_r, :] = 0
 
     return out

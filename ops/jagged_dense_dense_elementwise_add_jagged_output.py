@@ -23,7 +23,9 @@ def jagged_dense_dense_elementwise_add_jagged_output(
     assert D == D2
     assert y_1.size(0) == B and y_1.size(1) == L and y_1.size(2) == D
     assert x_offsets.size(0) == B + 1
-    out = torch.zeros([N, D], dtype=x_values.dtype, device=x_values.device)
+    # Not zero-filled first (that would be a whole extra write pass): the item loop writes every
+    # row of every item, and the loops after it zero the rows outside every item.
+    out = torch.empty([N, D], dtype=x_values.dtype, device=x_values.device)
     y0_flat = y_0.view(-1)
     y1_flat = y_1.view(-1)
 
@@ -39,4 +41,9 @@ def jagged_dense_dense_elementwise_add_jagged_output(
                 y1 = hl.load(y1_flat, [src], extra_mask=in_dense[:, :, None])
                 out[rows, tile_d] = x_values[rows, tile_d] + y0 + y1
 
+
+    for tile_r in hl.tile(0, x_offsets[0]):
+        out[tile_r, :] = 0
+    for tile_r in hl.tile(x_offsets[B], N):
+        out[tile_r, :] = 0
     return out

@@ -22,7 +22,9 @@ def jagged_dense_elementwise_mul(
     B, L, D2 = y.shape
     assert D == D2
     assert x_offsets.size(0) == B + 1
-    out = torch.zeros([N, D], dtype=x_values.dtype, device=x_values.device)
+    # Not zero-filled first (that would be a whole extra write pass): the item loop writes every
+    # row of every item, and the loops after it zero the rows outside every item.
+    out = torch.empty([N, D], dtype=x_values.dtype, device=x_values.device)
     y_flat = y.view(-1)
 
     for tile_b in hl.tile(B):
@@ -36,4 +38,9 @@ def jagged_dense_elementwise_mul(
                 y_part = hl.load(y_flat, [src], extra_mask=in_dense[:, :, None])
                 out[rows, tile_d] = x_values[rows, tile_d] * y_part
 
+
+    for tile_r in hl.tile(0, x_offsets[0]):
+        out[tile_r, :] = 0
+    for tile_r in hl.tile(x_offsets[B], N):
+        out[tile_r, :] = 0
     return out

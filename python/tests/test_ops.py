@@ -174,6 +174,34 @@ def test_jagged_dense_elementwise_jagged_output(op, lengths, dtype):
     compare_with_fbgemm(got, lambda: getattr(FBGEMM, fb_name)(values, [offsets], y))
 
 
+@pytest.mark.parametrize("op", ["dense_to_jagged", "jagged_dense_elementwise_mul",
+                                "jagged_dense_elementwise_add_jagged_output",
+                                "jagged_dense_dense_elementwise_add_jagged_output"])
+def test_rows_outside_every_item_are_zero_even_in_reused_memory(op):
+    # These ops do not zero-fill their output first; they write the items' rows and then zero the
+    # rows before offsets[0] and from offsets[B] on. The output (2 MiB) is the size of one just
+    # freed and full of 7s, which jagtile's host allocator hands out again, so a row the kernel
+    # left unwritten would hold 7s here rather than 0.
+    n, d, b, length = 8192, 64, 4, 1024
+    offsets = torch.tensor([1000, 2000, 2000, 3500, 7000])  # rows 0-999 and 7000-8191 outside
+    y = torch.randn(b, length, d, generator=torch.Generator().manual_seed(3))
+    x = torch.randn(n, d, generator=torch.Generator().manual_seed(4))
+    for _ in range(2):
+        junk = jops.jagged_dense_elementwise_add(torch.full((n, d), 7.0), [torch.tensor([0, n])],
+                                                 torch.zeros(1, n, d))
+        assert junk.shape == (1, n, d) and bool((junk == 7).all())
+        del junk
+        if op == "dense_to_jagged":
+            out = jops.dense_to_jagged(y, [offsets], n)[0]
+        elif op == "jagged_dense_dense_elementwise_add_jagged_output":
+            out = jops.jagged_dense_dense_elementwise_add_jagged_output(x, offsets, y, y)[0]
+        else:
+            out = getattr(jops, op)(x, [offsets], y)[0]
+        assert out.shape == (n, d)
+        assert bool((out[:1000] == 0).all()) and bool((out[7000:] == 0).all())
+        assert bool((out[1000:7000] != 0).any())
+
+
 # ----------------------------------------------------------------- reductions
 
 
