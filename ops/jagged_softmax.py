@@ -20,7 +20,10 @@ def jagged_softmax(
     """Softmax of each item's first max_L rows, column by column."""
     N, D = values.shape
     B = x_offsets.size(0) - 1
-    out = torch.zeros([N, D], dtype=values.dtype, device=values.device)
+    # Not zero-filled first (that would be a whole extra write pass): the second pass writes
+    # every row of every item (0 past max_L), and the loops after it zero the rows outside
+    # every item.
+    out = torch.empty([N, D], dtype=values.dtype, device=values.device)
     flat = values.view(-1)
 
     for tile_b in hl.tile(B):
@@ -49,4 +52,9 @@ def jagged_softmax(
                 probs = torch.exp(x - run_max[:, None, :]) / run_sum[:, None, :]
                 out[rows, tile_d] = torch.where(kept[:, :, None], probs, 0.0).to(out.dtype)
 
+
+    for tile_r in hl.tile(0, x_offsets[0]):
+        out[tile_r, :] = 0
+    for tile_r in hl.tile(x_offsets[B], N):
+        out[tile_r, :] = 0
     return out

@@ -176,7 +176,7 @@ def test_jagged_dense_elementwise_jagged_output(op, lengths, dtype):
 
 @pytest.mark.parametrize("op", ["dense_to_jagged", "jagged_dense_elementwise_mul",
                                 "jagged_dense_elementwise_add_jagged_output",
-                                "jagged_dense_dense_elementwise_add_jagged_output"])
+                                "jagged_dense_dense_elementwise_add_jagged_output", "jagged_softmax"])
 def test_rows_outside_every_item_are_zero_even_in_reused_memory(op):
     # These ops do not zero-fill their output first; they write the items' rows and then zero the
     # rows before offsets[0] and from offsets[B] on. The output (2 MiB) is the size of one just
@@ -193,6 +193,8 @@ def test_rows_outside_every_item_are_zero_even_in_reused_memory(op):
         del junk
         if op == "dense_to_jagged":
             out = jops.dense_to_jagged(y, [offsets], n)[0]
+        elif op == "jagged_softmax":
+            out = jops.jagged_softmax(x, offsets, length)[0]
         elif op == "jagged_dense_dense_elementwise_add_jagged_output":
             out = jops.jagged_dense_dense_elementwise_add_jagged_output(x, offsets, y, y)[0]
         else:
