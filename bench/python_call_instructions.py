@@ -2,7 +2,7 @@
 package's call overhead that does not move with the machine's load (bench/python_overhead.py
 times the same calls, but on a shared machine its figures drift by microseconds).
 
-Each mode runs N calls of the bundled jagged_sum on a tiny input (B=4, M=16) inside
+Each mode runs N calls of the bundled jagged_sum on a tiny input (4 items of 4 rows, 4 features) inside
 functools.reduce, and callgrind counts only what runs inside it (--toggle-collect). Reported per
 call: the whole call, C++ Program::call within it, and the difference (what the package adds,
 plus a few hundred instructions of the reduce loop itself).

@@ -231,8 +231,11 @@ def _rows(values):
     return values.reshape(values.shape[0], -1), lambda out: out.reshape((out.shape[0],) + rest)
 
 
-def _gather(values, src_starts, out_lengths, total_rows=None):
-    out_offsets = _offsets_of(out_lengths)
+def _gather(values, src_starts, out_lengths, total_rows=None, out_offsets=None):
+    """Segment s of the result is out_lengths[s] rows of values from src_starts[s]. A caller
+    gathering several tensors by the same segments passes their out_offsets once."""
+    if out_offsets is None:
+        out_offsets = _offsets_of(out_lengths)
     if total_rows is None:
         total_rows = int(out_offsets[-1])
     if len(values.shape) == 1:  # ids, weights: a jagged tile over the values (3x the row kernel)
@@ -317,8 +320,8 @@ def keyed_jagged_index_select_dim1(values, lengths, offsets, indices, batch_size
     entries = (key_starts[:, None] + idx[None, :]).reshape(-1)
     selected = lengths[entries]
     src = _as_int64(offsets)[entries]
-    out = [_gather(values, src, selected, selected_lengths_sum), selected]
+    out_offsets = _offsets_of(selected)  # shared by the values and the weights
+    out = [_gather(values, src, selected, selected_lengths_sum, out_offsets), selected]
     if weights is not None:
-        out.append(_gather(weights, src, selected, selected_lengths_sum))
+        out.append(_gather(weights, src, selected, selected_lengths_sum, out_offsets))
     return out
-

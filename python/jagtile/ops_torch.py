@@ -204,15 +204,11 @@ def batched_dense_vec_jagged_2d_mul(v: Tensor, a_values: Tensor, a_offsets: Tens
     return _ops.batched_dense_vec_jagged_2d_mul(v, a_values, a_offsets)
 
 
-def _heads_and_width(v, a_values, a_offsets):
-    """(H, D) of v [B * H, L] and a_values [N, H * D] with B = len(a_offsets) - 1."""
-    heads = v.shape[0] // (a_offsets.shape[0] - 1)
-    return heads, a_values.shape[1] // heads
-
-
 @batched_dense_vec_jagged_2d_mul.register_fake
 def _(v, a_values, a_offsets):
-    return v.new_empty((v.shape[0], _heads_and_width(v, a_values, a_offsets)[1]))
+    # v is [B * H, L] and a_values [N, H * D], with B = len(a_offsets) - 1: the result is [B * H, D].
+    heads = v.shape[0] // (a_offsets.shape[0] - 1)
+    return v.new_empty((v.shape[0], a_values.shape[1] // heads))
 
 
 @torch.library.custom_op(f"{_NS}::batched_dense_vec_jagged_2d_mul_backward", mutates_args=())
@@ -238,4 +234,3 @@ def _vec_mul_backward(ctx, grad):
 
 
 batched_dense_vec_jagged_2d_mul.register_autograd(_vec_mul_backward, setup_context=_vec_mul_setup)
-
