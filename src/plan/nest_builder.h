@@ -621,6 +621,7 @@ class Builder {
   bool parents_within(const ir::Shape& shape, size_t before) const;
   ExprPtr valid_count(const ir::Shape& shape, size_t d, const Idx& idx);
   static std::pair<ExprPtr, ExprPtr> last_strides(const std::vector<ExprPtr>& strides);
+  static DType sixteen_bit_values(const NodePtr& n);
   bool matmul_as_blocks(const Node& n, std::vector<StmtPtr>& out);
   void matmul(const Node& n, std::vector<StmtPtr>& out);
   // Scalars inside device code: 0-d values and host-typed values computed per program

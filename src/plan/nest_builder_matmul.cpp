@@ -1,5 +1,6 @@
 // Matmul nests of the loop-nest builder (see nest_builder.h): element loops, or with
-// Plan::matmul_blocks one matmul_block statement per batch position (the CPU microkernel).
+// Plan::matmul_blocks one matmul_block statement per batch position (the CPU microkernel, the
+// CUDA block matmul).
 #include "plan/nest_builder.h"
 
 namespace jagtile::plan::nest_builder {
@@ -78,9 +79,22 @@ std::pair<ExprPtr, ExprPtr> Builder::last_strides(const std::vector<ExprPtr>& st
   return {strides[r - 2], strides[r - 1]};
 }
 
+// The 16-bit float type whose values a matmul operand holds, or f32. An operand typed bf16 (f16)
+// holds such values, or values a tensor-core path rounds where torch would have rounded them (a
+// value computed in f32 and typed bf16). A widening cast or a permute keeps its operand's values
+// (`k[tile, :].to(torch.float32).T` holds bf16 values exactly).
+DType Builder::sixteen_bit_values(const NodePtr& n) {
+  if (n->type.dtype == DType::bf16 || n->type.dtype == DType::f16) return n->type.dtype;
+  if (n->kind == NodeKind::permute) return sixteen_bit_values(n->operand(0));
+  if (n->kind == NodeKind::cast && n->type.dtype == DType::f32)
+    return sixteen_bit_values(n->operand(0));
+  return DType::f32;
+}
+
 // A float matmul as one matmul_block statement per batch position (the CPU backend's
-// register-blocked microkernel), when its operands are f32 tile arrays whose valid positions
-// are prefixes the block can count. False leaves it to the element loops.
+// register-blocked microkernel, the CUDA backend's block matmul), when its operands are f32 tile
+// arrays whose valid positions are prefixes the block can count. False leaves it to the element
+// loops.
 bool Builder::matmul_as_blocks(const Node& n, std::vector<StmtPtr>& out) {
   const NodePtr& a = n.operand(0);
   const NodePtr& b = n.operand(1);
@@ -99,6 +113,11 @@ bool Builder::matmul_as_blocks(const Node& n, std::vector<StmtPtr>& out) {
   if (!parents_within(so, R - 2) || !parents_within(sa, sa.size() - 2) ||
       !parents_within(sb, sb.size() - 2))
     return false;
+  const DType in =
+      sixteen_bit_values(a) == sixteen_bit_values(b) ? sixteen_bit_values(a) : DType::f32;
+  const MatmulInputs inputs = in == DType::bf16  ? MatmulInputs::bf16
+                              : in == DType::f16 ? MatmulInputs::f16
+                                                 : MatmulInputs::f32;
   const std::string nm = name(n);
   out.push_back(tagged(array_decl(nm, CType::f32, extents(so)), n));
   const ir::Shape batch(so.begin(), so.end() - 2);
@@ -130,7 +149,7 @@ bool Builder::matmul_as_blocks(const Node& n, std::vector<StmtPtr>& out) {
           ops.push_back(d_m);
           ops.push_back(d_n);
         }
-        return std::vector<StmtPtr>{matmul_block(nm, std::move(ops))};
+        return std::vector<StmtPtr>{matmul_block(nm, std::move(ops), inputs)};
       },
       LoopKind::serial);
   // The full dims of the block itself fit a tile array, as every nest checks.

@@ -282,11 +282,12 @@ StmtPtr array_store(std::string name, std::vector<ExprPtr> indices, ExprPtr valu
   return make(std::move(s));
 }
 
-StmtPtr matmul_block(std::string c_array, std::vector<ExprPtr> operands) {
+StmtPtr matmul_block(std::string c_array, std::vector<ExprPtr> operands, MatmulInputs inputs) {
   Stmt s;
   s.kind = StmtKind::matmul_block;
   s.name = std::move(c_array);
   s.indices = std::move(operands);
+  s.ival = int64_t(inputs);
   return make(std::move(s));
 }
 

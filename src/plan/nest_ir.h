@@ -115,7 +115,8 @@ ExprPtr in_bounds(ExprPtr index, ExprPtr extent);
     "name = the output array C; indices {M, N, K, A, a_m, a_k, B, b_k, b_n, C, c_m[, D, d_m, "   \
     "d_n]} where A, B, C, D are array_reads at each block's origin and the rest element "        \
     "strides of its last two dims: C[0:M, 0:N] = A[0:M, 0:K] @ B[0:K, 0:N] (+ D), f32, each "    \
-    "sum in k order")                                                                            \
+    "sum in k order; ival = a MatmulInputs: what A and B hold (a tensor-core path may use "      \
+    "bf16 or f16 values exactly, in another summation order)")                                   \
   X(nest,                                                                                        \
     "body; ival = nest id; role; name = the array it fills (value, reduce, matmul), "            \
     "node = the IR node it computes")
@@ -194,8 +195,12 @@ StmtPtr for_(std::string index, ExprPtr extent, std::vector<StmtPtr> body,
 StmtPtr if_(ExprPtr cond, std::vector<StmtPtr> then_body, std::vector<StmtPtr> else_body = {});
 StmtPtr skip_unless(ExprPtr cond);
 StmtPtr fail(int code, int site, ExprPtr index, ExprPtr extent, int dim);
+// What the operands of a matmul block hold: f32 values, or values typed bf16 (f16), which a
+// tensor-core path rounds to that dtype (exact for values loaded from such tensors).
+enum class MatmulInputs : uint8_t { f32 = 0, bf16 = 1, f16 = 2 };
 // One matmul block (see the kind's doc); `operands` as its indices.
-StmtPtr matmul_block(std::string c_array, std::vector<ExprPtr> operands);
+StmtPtr matmul_block(std::string c_array, std::vector<ExprPtr> operands,
+                     MatmulInputs inputs = MatmulInputs::f32);
 // The tile array a statement writes (array_store, array_fill, matmul_block), or null.
 const std::string* written_array(const Stmt& s);
 

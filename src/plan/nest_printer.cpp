@@ -212,7 +212,10 @@ class Printer {
                                 expr(s.value) + ", " + expr(s.extent) + ") @" +
                                 std::to_string(s.site));
       case StmtKind::matmul_block:
-        return line(indent, "matmul_block " + s.name + " (" + list + ")");
+        return line(indent, "matmul_block " + s.name + " (" + list + ")" +
+                                (s.ival == int64_t(MatmulInputs::bf16)  ? " bf16 inputs"
+                                 : s.ival == int64_t(MatmulInputs::f16) ? " f16 inputs"
+                                                                        : ""));
       case StmtKind::nest: {
         std::string head =
             "nest #" + std::to_string(s.ival) + " " + std::string(nest_role_name(s.role));

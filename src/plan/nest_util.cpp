@@ -111,6 +111,13 @@ bool any_stmt(const StmtPtr& s, const std::function<bool(const Stmt&)>& pred) {
   return false;
 }
 
+bool has_matmul_blocks(const Plan& plan) {
+  for (const DeviceFunc& f : plan.funcs)
+    for (const StmtPtr& s : f.body)
+      if (any_stmt(s, [](const Stmt& x) { return x.kind == StmtKind::matmul_block; })) return true;
+  return false;
+}
+
 bool is_container(StmtKind kind) {
   return kind == StmtKind::seq || kind == StmtKind::scope || kind == StmtKind::for_ ||
          kind == StmtKind::tile_loop || kind == StmtKind::if_ || kind == StmtKind::nest;

@@ -38,6 +38,8 @@ StmtPtr map_own_exprs(const StmtPtr& s, const std::function<ExprPtr(const ExprPt
 // Calls fn on s and every statement nested in it.
 void visit(const StmtPtr& s, const std::function<void(const Stmt&)>& fn);
 bool any_stmt(const StmtPtr& s, const std::function<bool(const Stmt&)>& pred);
+// True when a function of the plan has a matmul_block (its file needs the block matmul's text).
+bool has_matmul_blocks(const Plan& plan);
 // True when a container kind (its bodies are statement lists).
 bool is_container(StmtKind kind);
 // The statement with each body list rebuilt by fn.

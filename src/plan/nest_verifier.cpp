@@ -167,6 +167,8 @@ class Verifier {
             check(s.indices[i]->kind == ExprKind::array_read,
                   "a matmul block's operand " + std::to_string(i) + " is not an array");
         check(s.indices[9]->name == s.name, "a matmul block writes another array than its C");
+        check(s.ival >= 0 && s.ival <= int64_t(MatmulInputs::f16),
+              "a matmul block's inputs kind " + std::to_string(s.ival));
         return;
       }
       case StmtKind::checked_int:

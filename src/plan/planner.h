@@ -12,8 +12,8 @@ namespace jagtile::plan {
 
 // `checked`: bounds checks on every device access (Options::checked). With `trace`, the form
 // after each step is appended to it. `matmul_blocks`: each float matmul becomes one
-// `matmul_block` statement per batch position, for a code generator with a matmul microkernel
-// (the CPU's); otherwise element loops, which the CUDA printer spreads over threads.
+// `matmul_block` statement per batch position, for a code generator with a block matmul (the
+// CPU's microkernel, CUDA's warp tiles); otherwise element loops.
 Plan plan_kernel(const ir::Kernel& kernel, const host::HostProgram& host, bool checked,
                  std::string* trace = nullptr, bool matmul_blocks = false);
 

@@ -40,6 +40,12 @@ class Runner : public host::NestRunner {
   const CudaExecutable& exe_;
 };
 
+// Every float matmul is a matmul block: the block's warps run it on tensor cores where its
+// operands are bf16 or f16 and the device has them (codegen/cuda/cuda_matmul.cpp).
+plan::Plan plan_for_cuda(const Specialisation& spec, bool checked, std::string* trace = nullptr) {
+  return plan::plan_kernel(spec.kernel, spec.host, checked, trace, /*matmul_blocks=*/true);
+}
+
 class CudaBackend : public BackendImpl {
  public:
   Backend id() const override { return Backend::cuda; }
@@ -55,7 +61,7 @@ class CudaBackend : public BackendImpl {
   }
   std::string why_not(const Specialisation& spec) const override {
     if (spec.host.nests.empty()) return {};
-    return codegen::cuda::unsupported_reason(plan::plan_kernel(spec.kernel, spec.host, true));
+    return codegen::cuda::unsupported_reason(plan_for_cuda(spec, true));
   }
   std::string code_key(const Options& options) const override {
     return options.checked ? "checked" : "unchecked";
@@ -68,7 +74,7 @@ class CudaBackend : public BackendImpl {
       if (stats) stats->source = PrepareStats::Source::none;
       return exe;
     }
-    plan::Plan plan = plan::plan_kernel(spec.kernel, spec.host, options.checked);
+    plan::Plan plan = plan_for_cuda(spec, options.checked);
     bool compiled = false;
     if (spec.device.is_cpu()) {
       codegen::cpu::JitStats jit;
@@ -95,12 +101,11 @@ class CudaBackend : public BackendImpl {
 
   std::string source(const Specialisation& spec, const Options& options) const override {
     if (spec.host.nests.empty()) return {};
-    return codegen::cuda::print_cuda(plan::plan_kernel(spec.kernel, spec.host, options.checked))
-        .code;
+    return codegen::cuda::print_cuda(plan_for_cuda(spec, options.checked)).code;
   }
   std::string plan_trace(const Specialisation& spec, const Options& options) const override {
     std::string trace;
-    plan::plan_kernel(spec.kernel, spec.host, options.checked, &trace);
+    plan_for_cuda(spec, options.checked, &trace);
     return trace;
   }
 };

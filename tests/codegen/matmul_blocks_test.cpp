@@ -291,8 +291,7 @@ TEST(MatmulBlocks, LoweredIsasMatchTheirLoopsAndReference) {
 }
 
 // The planner emits the microkernel call for float matmuls on the CPU, reading a transposed
-// operand in place, and the element loops when asked (or for the CUDA printer, which spreads
-// them over threads).
+// operand in place, and the element loops when asked (JAGTILE_CPU_MATMUL=loops).
 TEST(MatmulBlocks, CpuSourceCallsTheMicrokernelUnlessLoopsAreAsked) {
   Program p = Program::from_source(kKernels, "mm.py");
   ArgMap args = {{"q", Tensor::zeros({4, 8}, DType::f32)},

@@ -134,6 +134,18 @@ const char* storage_ctype(DType dtype) {
   return "?";
 }
 
+std::string matmul_struct() {
+  return R"JT(// C[0:M, 0:N] = A[0:M, 0:K] @ B[0:K, 0:N] (+ D): element strides; C's rows are contiguous.
+struct JtMatmul {
+  int64_t M, N, K;
+  const float* A; int64_t a_m, a_k;
+  const float* B; int64_t b_k, b_n;
+  float* C; int64_t c_m;
+  const float* D; int64_t d_m, d_n;  // D null: nothing added; d_n is 0 or 1
+};
+)JT";
+}
+
 std::string double_literal(double v) {
   if (std::isnan(v)) return "((double)NAN)";
   if (std::isinf(v)) return v > 0 ? "((double)INFINITY)" : "(-(double)INFINITY)";

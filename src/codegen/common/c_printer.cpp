@@ -247,7 +247,19 @@ void NestPrinter::array_store(const Stmt& s, Writer& w) {
 }
 
 void NestPrinter::matmul_block(const Stmt&, Writer&) {
-  JAGTILE_CHECK(false, << "a matmul block in a dialect without a matmul microkernel");
+  JAGTILE_CHECK(false, << "a matmul block in a dialect without a block matmul");
+}
+
+std::string NestPrinter::matmul_operands(const Stmt& s) const {
+  std::string args;
+  for (size_t i = 0; i < s.indices.size(); ++i) {
+    const plan::ExprPtr& e = s.indices[i];
+    std::string a =
+        e->kind == ExprKind::array_read ? e->name + " + " + flat(e->name, e->args) : expr(e);
+    args += (i ? ", " : "") + a;
+  }
+  if (s.indices.size() == 11) args += ", (const float*)0, 0, 0";  // no D
+  return "JtMatmul{" + args + "}";
 }
 
 void NestPrinter::tile_loop(const Stmt& s, Writer& w) {

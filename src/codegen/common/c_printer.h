@@ -57,8 +57,10 @@ class NestPrinter {
   virtual void for_loop(const plan::Stmt& s, Writer& w) = 0;
   virtual void array_store(const plan::Stmt& s, Writer& w);
   virtual void tensor_store(const plan::Stmt& s, Writer& w);
-  // Only a dialect with a matmul microkernel plans matmul blocks (plan_kernel's matmul_blocks).
+  // Only a dialect with a block matmul plans matmul blocks (plan_kernel's matmul_blocks).
   virtual void matmul_block(const plan::Stmt& s, Writer& w);
+  // `JtMatmul{...}` (matmul_struct()) for a matmul block's operands.
+  std::string matmul_operands(const plan::Stmt& s) const;
   void tile_loop(const plan::Stmt& s, Writer& w);
   // The statement that records a failure (`call`: jt_fail(...)) and leaves the program.
   virtual std::string fail(const std::string& call) const { return "return " + call + ";"; }

@@ -46,6 +46,9 @@ std::string shared_helpers();
 // branch-free so that loops over them vectorise, each with an error bound in ulp that
 // tests/codegen/vector_math_test.cpp checks over every float. Part of shared_helpers().
 std::string math_helpers();
+// The argument struct of a matmul block (plan/nest_ir.h, matmul_block), `JtMatmul`, which both
+// dialects' block matmuls take.
+std::string matmul_struct();
 // The C type a value of this dtype is computed in: float for every float dtype, int64_t for
 // integers, bool for booleans.
 const char* compute_ctype(DType dtype);

@@ -11,6 +11,7 @@
 // contracts `acc += a * b` into an FMA too), so the two agree bit for bit on one ISA. Partial
 // blocks exist only at the edges: masked loads and stores on the last columns, a smaller MR on
 // the last rows.
+#include "codegen/common/c_text.h"
 #include "codegen/cpu/print_cpp.h"
 
 namespace jagtile::codegen::cpu {
@@ -21,14 +22,6 @@ const char* kMatmulText = R"JT(
 // ---- matmul microkernel (jagtile src/codegen/cpu/cpp_matmul.cpp) ----
 #include <immintrin.h>
 
-// C[0:M, 0:N] = A[0:M, 0:K] @ B[0:K, 0:N] (+ D): element strides; C's rows are contiguous.
-struct JtMatmul {
-  int64_t M, N, K;
-  const float* A; int64_t a_m, a_k;
-  const float* B; int64_t b_k, b_n;
-  float* C; int64_t c_m;
-  const float* D; int64_t d_m, d_n;  // D null: nothing added; d_n is 0 or 1
-};
 
 #if defined(__AVX512F__)
 struct JtVec {
@@ -218,7 +211,10 @@ static void jt_matmul_f32(const JtMatmul& m) {
 }  // namespace
 
 std::string matmul_prelude() {
-  return kMatmulText;
+  // The struct first: the microkernel text below reads it.
+  const std::string text = kMatmulText;
+  const size_t after_include = text.find("\n", text.find("#include <immintrin.h>")) + 1;
+  return text.substr(0, after_include) + "\n" + matmul_struct() + text.substr(after_include);
 }
 
 }  // namespace jagtile::codegen::cpu

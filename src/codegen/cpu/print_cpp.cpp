@@ -119,15 +119,7 @@ class FuncPrinter : public NestPrinter {
   }
 
   void matmul_block(const Stmt& s, Writer& w) override {
-    std::string args;
-    for (size_t i = 0; i < s.indices.size(); ++i) {
-      const plan::ExprPtr& e = s.indices[i];
-      std::string a =
-          e->kind == ExprKind::array_read ? e->name + " + " + flat(e->name, e->args) : expr(e);
-      args += (i ? ", " : "") + a;
-    }
-    if (s.indices.size() == 11) args += ", NULL, 0, 0";
-    w.line("jt_matmul_f32(JtMatmul{" + args + "});");
+    w.line("jt_matmul_f32(" + matmul_operands(s) + ");");
   }
 
   std::string overflow_builtin(ir::Op op) const override {
@@ -164,12 +156,7 @@ CpuSource print_cpp(const plan::Plan& plan) {
   out += "\n";
   out += prelude();
   out += "\n";
-  bool matmul = false;
-  for (const plan::DeviceFunc& f : plan.funcs)
-    for (const plan::StmtPtr& s : f.body)
-      matmul |= plan::any_stmt(
-          s, [](const plan::Stmt& x) { return x.kind == plan::StmtKind::matmul_block; });
-  if (matmul) out += matmul_prelude() + "\n";
+  if (plan::has_matmul_blocks(plan)) out += matmul_prelude() + "\n";
   for (size_t i = 0; i < plan.funcs.size(); ++i) {
     std::string entry;
     out += FuncPrinter(plan, plan.funcs[i], int(i)).run(&entry) + "\n";

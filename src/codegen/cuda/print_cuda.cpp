@@ -27,6 +27,7 @@
 
 #include "codegen/common/c_printer.h"
 #include "codegen/cpu/abi.h"
+#include "plan/nest_util.h"
 
 namespace jagtile::codegen::cuda {
 
@@ -124,6 +125,9 @@ class SpreadCheck {
           break;
         case StmtKind::tensor_store:
           stored_.insert(s->ival);
+          break;
+        case StmtKind::matmul_block:
+          ok_ = false;  // the whole block computes it together
           break;
         default:
           break;
@@ -364,7 +368,8 @@ class CudaFuncPrinter : public NestPrinter {
     // The statements that place their own barriers say whether they end on one.
     const bool places_barriers = s.kind == StmtKind::for_ || s.kind == StmtKind::array_fill ||
                                  s.kind == StmtKind::array_store ||
-                                 s.kind == StmtKind::tensor_store || s.kind == StmtKind::seq;
+                                 s.kind == StmtKind::tensor_store || s.kind == StmtKind::seq ||
+                                 s.kind == StmtKind::matmul_block;
     if (!places_barriers) synced_ = false;  // bodies start after their condition or bounds
     spread_candidate_ = candidate;
     ends_synced_ = false;
@@ -423,6 +428,15 @@ class CudaFuncPrinter : public NestPrinter {
     std::string cond = "threadIdx.x == 0";
     if (s.mask) cond += " && (" + expr(s.mask) + ")";
     w.line("if (" + cond + ") " + tensor_store_text(s));
+    end_with_barrier(w);
+  }
+
+  // Every thread calls the block matmul alike; the barriers make its operands, written by other
+  // threads, visible, and its output to every thread after it.
+  void matmul_block(const Stmt& s, Writer& w) override {
+    JAGTILE_CHECK(spread_depth_ == 0, << "a matmul block inside a spread loop");
+    barrier(w);
+    w.line("jt_block_matmul(" + matmul_operands(s) + ", " + std::to_string(s.ival) + ");");
     end_with_barrier(w);
   }
 
@@ -545,6 +559,7 @@ CudaSource print(const plan::Plan& plan, std::string* why) {
       "// Bounds checks: " + std::string(plan.checked ? "on" : "off (--unchecked)") + ". Blocks:";
   for (const ir::BlockInfo& b : k.blocks) out += " " + b.name + "=" + std::to_string(b.block_size);
   out += "\n" + prelude() + "\n";
+  if (plan::has_matmul_blocks(plan)) out += matmul_prelude() + "\n";
   for (size_t i = 0; i < plan.funcs.size(); ++i) {
     CudaFuncPrinter printer(plan, plan.funcs[i], int(i));
     std::string kernel, emulated;

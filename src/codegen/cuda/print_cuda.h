@@ -60,5 +60,7 @@ std::string unsupported_reason(const plan::Plan& plan);
 
 // The fixed top of every generated file (cuda_prelude.cpp).
 std::string prelude();
+// What follows it in a file with matmul blocks: jt_block_matmul (cuda_matmul.cpp).
+std::string matmul_prelude();
 
 }  // namespace jagtile::codegen::cuda
