@@ -47,6 +47,7 @@ from helion_check_cases import CASES, Array, Input, read_npy, write_npy
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_GIT_DIR = Path("/work/.mirror/pytorch+helion/repo")
+SKIPPED = 77  # the exit status of --skip-without-helion when there are no Helion sources
 USER_ERROR_STATUS = 1  # tools/jagtile_main.cpp: 1 user error, 2 usage error, 3 internal error
 RTOL = 1e-4
 
@@ -441,6 +442,9 @@ def main() -> int:
                         help="jagtile runs at a time")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per jagtile run")
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--skip-without-helion", action="store_true",
+                        help=f"exit {SKIPPED} (ctest's skip code) instead of failing when no "
+                             "Helion sources are found")
     parser.add_argument("--markdown", action="store_true",
                         help="also print a kernel x backend table (as in docs/helion.md)")
     opts = parser.parse_args()
@@ -448,6 +452,10 @@ def main() -> int:
     git_dir = opts.git_dir
     if opts.helion is None and git_dir is None:
         if not DEFAULT_GIT_DIR.exists():
+            if opts.skip_without_helion:
+                print(f"skipped: no Helion sources ({DEFAULT_GIT_DIR} does not exist, and "
+                      "neither --helion nor --git-dir was given)")
+                return SKIPPED
             parser.error("give --helion PATH (a checkout) or --git-dir PATH (a bare repository)")
         git_dir = DEFAULT_GIT_DIR
     if opts.helion is not None and not (opts.helion / "examples").is_dir():
