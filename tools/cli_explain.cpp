@@ -151,6 +151,9 @@ int explain_command(const CommandLine& cl) {
         std::cout << (g ? ", " : "") << "{\"condition\": " << json_string(d.guards[g].condition)
                   << ", \"holds\": " << (d.guards[g].holds ? "true" : "false")
                   << ", \"values\": " << json_string(d.guards[g].values) << "}";
+      std::cout << "], \"unfilled_outputs\": [";
+      for (size_t i = 0; i < d.unfilled_outputs.size(); ++i)
+        std::cout << (i ? ", " : "") << json_string(d.unfilled_outputs[i]);
       std::cout << "]";
       if (cl.ir) std::cout << ", \"ir\": " << json_string(ir);
       if (cl.code) std::cout << ", \"code\": " << json_string(code);
@@ -166,6 +169,11 @@ int explain_command(const CommandLine& cl) {
                 << g.values << ")";
     std::cout << "\n  device: " << d.device << "\n  backend: " << d.backend
               << "\n  config: " << d.config << "\n";
+    if (!d.unfilled_outputs.empty()) {
+      std::cout << "  written in full, so allocated without a fill:";
+      for (const std::string& name : d.unfilled_outputs) std::cout << " " << name;
+      std::cout << "\n";
+    }
     if (!d.plan.empty()) std::cout << "  plan:\n" << indent(d.plan, "    ");
     if (cl.ir) std::cout << "--- IR ---\n" << ir << (ir.empty() || ir.back() == '\n' ? "" : "\n");
     if (cl.code) {

@@ -24,6 +24,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import jagtile  # noqa: E402
+import jagtile.helion.language as hl  # noqa: E402
 import jagtile.ops as jops  # noqa: E402
 from peers_common import close, lengths_for, log, offsets_of, qualify, race, report  # noqa: E402
 
@@ -56,6 +57,26 @@ class Data:
         return torch.nested.to_padded_tensor(njt, fill, output_size=(self.B, self.L, self.D))
 
 
+@jagtile.kernel
+def padded_with_zeros(values: torch.Tensor, offsets: torch.Tensor, max_length: int) -> torch.Tensor:
+    """jagged_to_padded_dense as a user writes it: a torch.zeros output that the loops then
+    write whole (the compiler drops the fill: analysis/fully_written.h)."""
+    D = values.size(1)
+    B = offsets.size(0) - 1
+    out = torch.zeros([B, max_length, D], dtype=values.dtype, device=values.device)
+    for tile_b in hl.tile(B):
+        starts = offsets[tile_b]
+        nnz = offsets[tile_b.index + 1] - starts
+        for tile_l in hl.tile(max_length):
+            in_item = tile_l.index[None, :] < nnz[:, None]
+            rows = starts[:, None] + tile_l.index[None, :]
+            for tile_d in hl.tile(D):
+                out[tile_b, tile_l, tile_d] = hl.load(
+                    values, [rows[:, :, None], tile_d.index[None, None, :]],
+                    extra_mask=in_item[:, :, None])
+    return out
+
+
 def op_cases(d: Data, small_d: int):
     """(op, bytes, flops, jagtile fn, fbgemm fn or None, [(torch impl name, fn)])."""
     f32, i64 = 4, 8
@@ -67,6 +88,10 @@ def op_cases(d: Data, small_d: int):
     cases = [
         ("jagged_to_padded_dense", d.N * d.D * f32 + d.B * L * d.D * f32, 0,
          lambda: jops.jagged_to_padded_dense(x, [o], [L]),
+         fb and (lambda: fb.jagged_to_padded_dense(x, [o], [L])),
+         [("torch-nested-to-padded", lambda: d.padded())]),
+        ("jagged_to_padded_dense_user_zeros", d.N * d.D * f32 + d.B * L * d.D * f32, 0,
+         lambda: padded_with_zeros(x, o, L),
          fb and (lambda: fb.jagged_to_padded_dense(x, [o], [L])),
          [("torch-nested-to-padded", lambda: d.padded())]),
         ("dense_to_jagged", 2 * d.N * d.D * f32, 0,

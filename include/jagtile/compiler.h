@@ -124,6 +124,9 @@ struct DispatchDecision {
   std::string backend;   // the backend that runs it: "template", "cpu", "interp"
   std::string config;    // the config in effect (Config::str) and where it came from
   std::vector<DispatchGuard> guards;  // the template plan's run-time guards, evaluated
+  // Outputs the kernel writes in full, which the generated code's backends allocate without
+  // filling them first (torch.zeros / torch.full whose fill nothing could read).
+  std::vector<std::string> unfilled_outputs;
 };
 
 struct CallResult {

@@ -271,6 +271,9 @@ nb::dict explain(const Program& program, const std::string& kernel, const nb::di
     guards.append(gd);
   }
   out["guards"] = guards;
+  nb::list unfilled;
+  for (const std::string& name : d.unfilled_outputs) unfilled.append(name);
+  out["unfilled_outputs"] = unfilled;
   if (ir) out["ir"] = ir_text;
   if (code) out["code"] = code_text;
   return out;

@@ -9,6 +9,10 @@ import pathlib
 import numpy as np
 import pytest
 
+# Outputs a backend leaves unfilled (fully written, or the template's) start as NaN, so an
+# element it fails to write fails a test instead of reading as zero (src/host/host_exec.cpp).
+os.environ.setdefault("JAGTILE_POISON_UNFILLED", "1")
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 

@@ -3,6 +3,8 @@
 // assert or an overflowing size exactly alike.
 #include "host/host_exec.h"
 
+#include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <new>
@@ -23,6 +25,18 @@ using ir::Node;
 using ir::NodeKind;
 using ir::Op;
 using ir::TypeKind;
+
+// JAGTILE_POISON_UNFILLED=1 (tests, the differential fuzzer): an allocation left unfilled
+// because a backend overwrites it all starts as all-ones bytes (NaN floats, -1 integers), so an
+// element the backend failed to write shows, instead of reading as whatever the memory held
+// (fresh pages read as zeros, which would hide a wrong fully-written analysis).
+bool poison_unfilled() {
+  static const bool on = [] {
+    const char* v = std::getenv("JAGTILE_POISON_UNFILLED");
+    return v && *v && std::string(v) != "0";
+  }();
+  return on;
+}
 
 bool is_float_type(const ir::Type& t) {
   return t.kind == TypeKind::host_float || (t.is_value() && dtype_is_float(t.dtype));
@@ -242,9 +256,11 @@ class Executor {
     const bool overwritten = options_.overwritten && options_.overwritten->count(&n);
     try {
       Tensor& t = out(s).t;
-      if (overwritten)
+      if (overwritten) {
         t = Tensor::empty(shape, n.type.dtype, n.type.device);
-      else if (n.op == Op::fill)
+        if (poison_unfilled() && n.type.device.is_cpu())
+          std::memset(t.raw_data(), 0xff, size_t(t.nbytes()));
+      } else if (n.op == Op::fill)
         t = Tensor::full(shape, num(s.ops.back()), n.type.dtype, n.type.device);
       else if (n.op == Op::zeros || options_.zero_fill_empty)
         t = Tensor::zeros(shape, n.type.dtype, n.type.device);

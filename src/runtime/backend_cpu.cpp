@@ -83,7 +83,9 @@ class CpuBackend : public BackendImpl {
                           const Options& options) const override {
     const auto& exe = static_cast<const CpuExecutable&>(executable);
     Runner runner(spec.host, exe, codegen::cpu::pool_for(options.num_threads));
-    return host::run_host(spec.host, args, runner);
+    host::ExecOptions exec;
+    exec.overwritten = &spec.fully_written;  // outputs written in full: left unfilled
+    return host::run_host(spec.host, args, runner, exec);
   }
 
   std::string source(const Specialisation& spec, const Options& options) const override {

@@ -96,7 +96,9 @@ class CudaBackend : public BackendImpl {
                           const std::vector<ArgValue>& args,
                           const Options& options) const override {
     Runner runner(spec.host, static_cast<const CudaExecutable&>(executable));
-    return host::run_host(spec.host, args, runner);
+    host::ExecOptions exec;
+    exec.overwritten = &spec.fully_written;  // outputs written in full: left unfilled
+    return host::run_host(spec.host, args, runner, exec);
   }
 
   std::string source(const Specialisation& spec, const Options& options) const override {

@@ -199,6 +199,10 @@ DispatchDecision Specialised::decision() const {
   std::string cfg = spec.config.str();
   d.config = (cfg.empty() ? std::string("defaults") : cfg) + " (from " + spec.config_origin + ")";
   d.guards = state_->guards;
+  const Backend runs = state_->backend ? state_->backend->id() : Backend::interp;
+  if (runs == Backend::cpu || runs == Backend::cuda)  // the backends of generated code
+    for (const ir::NodePtr& n : spec.kernel.body)
+      if (spec.fully_written.count(n.get())) d.unfilled_outputs.push_back(n->name);
   for (const DispatchGuard& g : d.guards) {
     if (g.holds || !t.reason.empty()) continue;
     // The plan matched, but not for these arguments: they run on the generic path.

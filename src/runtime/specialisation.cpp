@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "analysis/fully_written.h"
 #include "ir/pipeline.h"
 #include "runtime/backend.h"
 #include "runtime/program_state.h"
@@ -35,6 +36,7 @@ Specialisation::Specialisation(const ProgramState& program_state, size_t index, 
                                     lower_options, /*trace=*/false);
   kernel = std::move(c.kernel);
   host = host::split_host_device(kernel);
+  fully_written = analysis::fully_written_allocations(kernel);
   lower_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }

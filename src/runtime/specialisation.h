@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "analysis/dispatch.h"
@@ -55,6 +56,9 @@ class Specialisation {
   const ir::LowerOptions lower_options;
   ir::Kernel kernel;
   host::HostProgram host;  // refers to `kernel`
+  // The allocations of `kernel` it writes in full, which the generic backends leave unfilled
+  // (analysis/fully_written.h).
+  std::unordered_set<const ir::Node*> fully_written;
   double lower_ms = 0;
 
   // The dispatch detector's result (computed on first use).

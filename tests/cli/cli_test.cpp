@@ -211,6 +211,20 @@ TEST_F(CliTest, ExplainWithShapeOptionsPrintsTheDispatch) {
   EXPECT_THAT(j.out, HasSubstr("\"plan\": "));
 }
 
+// jagged_sum's zeros output is stored whole after its jagged loop: on the generated code's
+// backend it is allocated without a fill, and explain says so; the interpreter fills it.
+TEST_F(CliTest, ExplainNamesOutputsAllocatedWithoutAFill) {
+  Outcome o = jagtile({"explain", "examples/jagged_sum.py", "--batch", "8", "--backend", "cpu"});
+  EXPECT_EQ(o.status, 0) << o.err;
+  EXPECT_THAT(o.out, HasSubstr("written in full, so allocated without a fill: out\n"));
+  Outcome j =
+      jagtile({"explain", "examples/jagged_sum.py", "--batch", "8", "--backend", "cpu", "--json"});
+  EXPECT_THAT(j.out, HasSubstr("\"unfilled_outputs\": [\"out\"]"));
+  Outcome i = jagtile(
+      {"explain", "examples/jagged_sum.py", "--batch", "8", "--backend", "interp", "--json"});
+  EXPECT_THAT(i.out, HasSubstr("\"unfilled_outputs\": []"));
+}
+
 TEST_F(CliTest, ExplainShowsIrAndCodeForEveryExample) {
   for (const ExampleInfo* e : all_examples()) {
     Outcome o = jagtile({"explain", e->file, "--batch", "8", "--ir", "--code"});

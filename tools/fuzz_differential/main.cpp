@@ -272,6 +272,9 @@ int fuzz(const Args& a) {
 int main(int argc, char** argv) {
   using namespace jagtile::fuzz;
   Args a = parse_args(argc, argv);
+  // Outputs a backend leaves unfilled (fully written, or the template's) start as NaN, so an
+  // element it fails to write is a mismatch, not a lucky zero. Set before any thread starts.
+  ::setenv("JAGTILE_POISON_UNFILLED", "1", 1);
   try {
     if (a.print >= 0) {
       GenKernel k = generate_kernel(uint64_t(a.print));
