@@ -212,7 +212,8 @@ class Monotone {
 };
 
 // Marks each innermost loop of a check copy: endpoints when every check in it is monotone and
-// unmasked, else a vectorised loop OR-reducing the flag.
+// unmasked (or masked by a value the loop does not change), else a vectorised loop OR-reducing
+// the flag.
 std::vector<StmtPtr> mark_loops(const std::vector<StmtPtr>& stmts,
                                 const std::map<std::string, ExprPtr>& lets) {
   std::vector<StmtPtr> out;
@@ -239,8 +240,12 @@ std::vector<StmtPtr> mark_loops(const std::vector<StmtPtr>& stmts,
       visit(b->value, [&](const Expr& x) {
         if (x.kind == ExprKind::in_bounds && !mono(x.args[0])) endpoints = false;
       });
-      // `mask & !(in bounds)`: a mask may skip either end.
-      if (b->value->kind == ExprKind::binop && b->value->op == Op::bit_and) endpoints = false;
+      // `mask & !(in bounds)`: a mask that changes along the loop may skip either end; one
+      // the loop does not change (a row's mask, in the loop over its columns) keeps or skips
+      // every position alike.
+      if (b->value->kind == ExprKind::binop && b->value->op == Op::bit_and &&
+          mono.depends(b->value->args[0]))
+        endpoints = false;
     }
     Stmt copy = *s;
     copy.loop = endpoints ? LoopKind::endpoints : LoopKind::simd;

@@ -6,7 +6,8 @@
 // otherwise the nest itself runs without checks. Endpoint checks: when every index the check
 // copy's innermost loop checks is a non-decreasing int64 function of that loop's position
 // (tile indices, iota, widening casts, sums of such terms and invariants) and nothing masks or
-// skips positions, the loop visits only its first and last position: both in bounds bound every
+// skips positions (a mask the loop does not change is allowed), the loop visits only its first
+// and last position: both in bounds bound every
 // position between, so checking costs O(rows), not O(elements). Scalar loads outside nests are
 // checked where they stand.
 #pragma once

@@ -37,6 +37,14 @@ def checked_rows(x: torch.Tensor, k: int) -> torch.Tensor:
         out[tb, tm] = x[tb, tm] + 1.0
     return out
 
+def row_masked(x: torch.Tensor, k: int, m: int) -> torch.Tensor:
+    n = x.size(0)
+    out = torch.zeros([n, m], dtype=x.dtype, device=x.device)
+    for tb, tm in hl.tile([n, m]):
+        keep = tb.index[:, None] < k
+        out[tb, tm] = hl.load(x, [tb.index[:, None], tm.index[None, :]], extra_mask=keep)
+    return out
+
 def gather(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     (n,) = idx.size()
     out = torch.zeros([n], dtype=x.dtype, device=x.device)
@@ -108,6 +116,24 @@ TEST(CpuErrors, MonotoneIndicesAreCheckedAtTheEnds) {
   EXPECT_THAT(one, HasSubstr("at index 17 in dimension 0, which has size 17"));
 }
 
+// A load masked by its row, in the loop over its columns: the mask is the same at every column,
+// so the columns are still checked at their ends only. A row the mask keeps finds a column past
+// the end; rows it skips are never checked (nor read).
+TEST(CpuErrors, RowMaskedColumnsAreCheckedAtTheEnds) {
+  use_shared_cache_dir();
+  Program p = Program::from_source(kCopy, "errors.py");
+  std::vector<double> v(20 * 5, 1.0);
+  Tensor x = Tensor::from_doubles({20, 5}, v, DType::f32);
+  ArgMap bad{{"x", x}, {"k", int64_t(3)}, {"m", int64_t(6)}};
+  std::string code = p.specialise("row_masked", bad, cpu_options(true)).source(Backend::cpu);
+  EXPECT_THAT(code, HasSubstr("monotone indices: the ends bound the rest"));
+  std::string msg = error_of(p, "row_masked", bad, cpu_options());
+  EXPECT_THAT(msg, HasSubstr("load of tensor 'x' at index 5 in dimension 1, which has size 5"));
+  Tensor out = p.call("row_masked", {{"x", x}, {"k", int64_t(0)}, {"m", int64_t(6)}}, cpu_options())
+                   .outputs[0];
+  EXPECT_EQ(out.data<float>()[5], 0.0f);
+}
+
 // An index read from a tensor is not monotone: every position is checked, so a bad index in
 // the middle of a tile is found.
 TEST(CpuErrors, GatheredIndicesAreCheckedEverywhere) {
@@ -115,7 +141,7 @@ TEST(CpuErrors, GatheredIndicesAreCheckedEverywhere) {
   Program p = Program::from_source(kCopy, "errors.py");
   Tensor idx = Tensor::from_doubles({5}, {0, 1, 99, 2, 3}, DType::i64);
   std::string msg = error_of(p, "gather", {{"x", arange(10)}, {"idx", idx}}, cpu_options());
-  EXPECT_THAT(msg, HasSubstr("errors.py:29"));
+  EXPECT_THAT(msg, HasSubstr("errors.py:37"));
   EXPECT_THAT(msg, HasSubstr("load of tensor 'x' at index 99 in dimension 0, which has size 10"));
   Tensor ok = Tensor::from_doubles({5}, {0, 1, 9, 2, 3}, DType::i64);
   Tensor out = p.call("gather", {{"x", arange(10)}, {"idx", ok}}, cpu_options()).outputs[0];

@@ -26,11 +26,9 @@ std::vector<GridPoint> grid() {
   };
 }
 
-class ExampleOnCpu : public ::testing::TestWithParam<std::string> {};
-
-TEST_P(ExampleOnCpu, MatchesInterpreterOverGrid) {
+void matches_interpreter_over_grid(const std::string& example) {
   use_shared_cache_dir();
-  const ExampleInfo* info = find_example(GetParam());
+  const ExampleInfo* info = find_example(example);
   ASSERT_NE(info, nullptr);
   Program p = Program::from_file(std::string(JAGTILE_SOURCE_DIR) + "/" + info->file);
   Options interp;
@@ -57,11 +55,52 @@ TEST_P(ExampleOnCpu, MatchesInterpreterOverGrid) {
   }
 }
 
+class ExampleOnCpu : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ExampleOnCpu, MatchesInterpreterOverGrid) {
+  matches_interpreter_over_grid(GetParam());
+}
+
 INSTANTIATE_TEST_SUITE_P(All, ExampleOnCpu,
                          ::testing::Values("jagged_sum", "jagged_mean", "jagged_max",
                                            "jagged_softmax", "jagged_layer_norm",
                                            "jagged_dense_add", "jagged_dense_bmm",
                                            "jagged_hstu_attention"));
+
+// The same with streaming stores for every output (JAGTILE_STREAM_MIN_BYTES=0; by default only
+// outputs of 32 MiB and more stream, which no test's data reaches): every contiguous f32 row a
+// kernel stores goes through the 16-element line and jt_store_row_f32, aligned or not.
+class ExampleOnCpuStreaming : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ExampleOnCpuStreaming, MatchesInterpreterOverGrid) {
+  ::setenv("JAGTILE_STREAM_MIN_BYTES", "0", 1);
+  matches_interpreter_over_grid(GetParam());
+  ::unsetenv("JAGTILE_STREAM_MIN_BYTES");
+}
+
+INSTANTIATE_TEST_SUITE_P(Stored, ExampleOnCpuStreaming,
+                         ::testing::Values("jagged_softmax", "jagged_layer_norm",
+                                           "jagged_dense_add", "jagged_dense_bmm",
+                                           "jagged_hstu_attention"));
+
+// Which stores stream: a contiguous f32 row of the output, behind a run-time size test against
+// the threshold printed into the file; a fence ends each run of programs.
+TEST(StreamingStores, ContiguousRowsOfF32OutputsGoThroughTheLineStore) {
+  Program p =
+      Program::from_source(read_source_file("examples/jagged_dense_add.py"), "dense_add.py");
+  const ExampleInfo* info = find_example("jagged_dense_add");
+  JaggedShape s;
+  ArgMap args = info->make_inputs(s, DType::f32, DType::i32);
+  std::string code = p.specialise("jagged_dense_add", args, cpu_options()).source(Backend::cpu);
+  EXPECT_THAT(code, ::testing::HasSubstr("#define JT_STREAM_MIN_BYTES INT64_C(33554432)"));
+  EXPECT_THAT(code, ::testing::HasSubstr("jt_store_row_f32(jt_to0, jt_row0, jt_n0, jt_stream_"));
+  EXPECT_THAT(code, ::testing::HasSubstr(">= JT_STREAM_MIN_BYTES;"));
+  EXPECT_THAT(code, ::testing::HasSubstr("jt_store_fence();"));
+  // bf16 outputs are converted on store: no streaming.
+  ArgMap bf = info->make_inputs(s, DType::bf16, DType::i32);
+  EXPECT_THAT(p.specialise("jagged_dense_add", bf, cpu_options()).source(Backend::cpu),
+              ::testing::Not(::testing::HasSubstr("jt_store_row_f32(jt_to")));
+}
 
 // Odd block sizes (1, non-powers of two, larger than the data) exercise partial tiles in
 // every dimension and jagged tiles shorter than their block.

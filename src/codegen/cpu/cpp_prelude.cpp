@@ -46,6 +46,39 @@ static int jt_fail(JtError* e, int32_t code, int32_t site, int64_t index, int64_
 JT_INLINE int jt_failed(const JtError* e) {
   return __atomic_load_n(&e->code, __ATOMIC_RELAXED) != 0;
 }
+
+// Streaming stores of large outputs (print_cpp.cpp): a row of an f32 tensor is computed into 16
+// floats on the stack, then stored. A whole, aligned 64-byte line of an output too large to stay
+// in cache goes out with non-temporal stores, which write memory without first reading the line
+// (a plain store's read for ownership doubles the output's traffic); the rest plainly.
+JT_INLINE int64_t jt_tensor_bytes(const JtTensor* t, int64_t element) {
+  int64_t n = element;
+  for (int32_t d = 0; d < t->rank; ++d) n *= t->size[d];
+  return n;
+}
+JT_INLINE void jt_store_row_f32(float* dst, const float* row, int64_t n, int stream) {
+  typedef float JtLine __attribute__((vector_size(64), aligned(64)));
+  typedef float JtHalf __attribute__((vector_size(32), aligned(32)));
+  if (stream && n == 16 && ((uintptr_t)dst & 63) == 0) {
+#if defined(__AVX512F__)
+    __asm__ volatile("vmovntps %1, %0" : "=m"(*(JtLine*)dst) : "v"(*(const JtLine*)row));
+    return;
+#elif defined(__AVX__)
+    __asm__ volatile("vmovntps %1, %0" : "=m"(*(JtHalf*)dst) : "x"(*(const JtHalf*)row));
+    __asm__ volatile("vmovntps %1, %0" : "=m"(*(JtHalf*)(dst + 8)) : "x"(*(const JtHalf*)(row + 8)));
+    return;
+#endif
+  }
+  (void)sizeof(JtLine);
+  (void)sizeof(JtHalf);
+  for (int64_t i = 0; i < n; ++i) dst[i] = row[i];
+}
+// Orders the streaming stores before whatever follows (the pool's completion of the nest).
+JT_INLINE void jt_store_fence(void) {
+#if defined(__x86_64__)
+  __asm__ volatile("sfence" ::: "memory");
+#endif
+}
 )JT";
 
 }  // namespace

@@ -2,6 +2,11 @@
 // the frame of captured host values per device nest, and the file around them.
 #include "codegen/cpu/print_cpp.h"
 
+#include <cstdlib>
+#include <map>
+#include <optional>
+#include <set>
+
 #include "codegen/common/c_printer.h"
 #include "codegen/cpu/abi.h"
 #include "plan/nest_util.h"
@@ -50,6 +55,9 @@ class FuncPrinter : public NestPrinter {
     w.line("const int64_t end" + b + " = F.loop_end;");
     w.line("const int64_t lim" + b + " = jt_min64(" + bs + ", end" + b + " - s" + b + ");");
     w.line("(void)lim" + b + ";");
+    for (int64_t t : streamed_tensors())
+      w.line("const int jt_stream_" + field(func_.nest->captures.at(size_t(t))) +
+             " = jt_tensor_bytes(&" + capture(t) + ", 4) >= JT_STREAM_MIN_BYTES;");
     stmts(func_.body, w);
     w.line("return 0;");
     w.close();
@@ -70,11 +78,12 @@ class FuncPrinter : public NestPrinter {
     }
     w.line("F.loop_begin = c->loop_begin;");
     w.line("F.loop_end = c->loop_end;");
-    w.open("for (int64_t id = begin; id < end; ++id) {");
-    w.line("if (jt_failed(F.err)) return 1;");
-    w.line("if (" + func_.name + "(F, id)) return 1;");
+    w.line("int rc = 0;");
+    w.open("for (int64_t id = begin; id < end && !rc; ++id) {");
+    w.line("rc = jt_failed(F.err) || " + func_.name + "(F, id);");
     w.close();
-    w.line("return 0;");
+    if (!streamed_tensors().empty()) w.line("jt_store_fence();");
+    w.line("return rc;");
     w.close();
     return w.str();
   }
@@ -99,7 +108,100 @@ class FuncPrinter : public NestPrinter {
            update(s.name + "[o]", s.update, value, s.ctype));
   }
 
+  // ---- streaming stores (cpp_prelude.cpp: jt_store_row_f32) ----
+  // The tensor store of a simd loop that writes one contiguous row of an f32 tensor, or null:
+  // the loop's body is lets and that one unmasked store, whose last index is the loop index
+  // plus values the loop does not change, and whose other indices the loop does not change.
+  const Stmt* row_store(const Stmt& loop) const {
+    if (loop.loop != plan::LoopKind::simd || !loop.reductions.empty() || loop.body.empty())
+      return nullptr;
+    std::map<std::string, plan::ExprPtr> lets;
+    for (size_t k = 0; k + 1 < loop.body.size(); ++k) {
+      const Stmt& st = *loop.body[k];
+      if (st.kind == plan::StmtKind::let)
+        lets[st.name] = st.value;
+      else if (st.kind != plan::StmtKind::comment)
+        return nullptr;
+    }
+    const Stmt& store = *loop.body.back();
+    if (store.kind != plan::StmtKind::tensor_store || store.mask || store.indices.empty() ||
+        tensor_dtype(store.ival) != DType::f32)
+      return nullptr;
+    for (size_t d = 0; d + 1 < store.indices.size(); ++d)
+      if (varies(store.indices[d], loop.name, lets)) return nullptr;
+    return unit_step(store.indices.back(), loop.name, lets) ? &store : nullptr;
+  }
+  // Whether `e` (through the loop body's lets) reads the loop index.
+  static bool varies(const plan::ExprPtr& e, const std::string& index,
+                     const std::map<std::string, plan::ExprPtr>& lets) {
+    if (e->kind == ExprKind::var) {
+      if (e->name == index) return true;
+      auto it = lets.find(e->name);
+      return it != lets.end() && varies(it->second, index, lets);
+    }
+    for (const plan::ExprPtr& a : e->args)
+      if (varies(a, index, lets)) return true;
+    return false;
+  }
+  // Whether `e` is the loop index plus values the loop does not change.
+  static bool unit_step(const plan::ExprPtr& e, const std::string& index,
+                        const std::map<std::string, plan::ExprPtr>& lets) {
+    if (e->kind == ExprKind::var) {
+      if (e->name == index) return true;
+      auto it = lets.find(e->name);
+      return it != lets.end() && unit_step(it->second, index, lets);
+    }
+    if (e->kind == ExprKind::convert && e->from == DType::i64 && e->dtype == DType::i64)
+      return unit_step(e->args[0], index, lets);
+    if (e->kind == ExprKind::binop && e->op == ir::Op::add)
+      return (unit_step(e->args[0], index, lets) && !varies(e->args[1], index, lets)) ||
+             (!varies(e->args[0], index, lets) && unit_step(e->args[1], index, lets));
+    return false;
+  }
+  // The captures of the tensors this function stores rows of (each gets a jt_stream_ flag).
+  const std::set<int64_t>& streamed_tensors() {
+    if (!streamed_) {
+      streamed_.emplace();
+      for (const plan::StmtPtr& s : func_.body)
+        plan::visit(s, [&](const Stmt& st) {
+          if (st.kind == plan::StmtKind::for_)
+            if (const Stmt* store = row_store(st)) streamed_->insert(store->ival);
+        });
+    }
+    return *streamed_;
+  }
+  // A row store's loop, 16 elements at a time: the values into a line on the stack, then
+  // jt_store_row_f32, streaming where the tensor is large (its jt_stream_ flag).
+  void streamed_loop(const Stmt& s, const Stmt& store, Writer& w) {
+    const std::string n = std::to_string(rows_++), i = s.name;
+    const std::string ext = "jt_ext" + n, c = "jt_c" + n, len = "jt_n" + n, row = "jt_row" + n,
+                      to = "jt_to" + n;
+    std::vector<plan::StmtPtr> lets(s.body.begin(), s.body.end() - 1);
+    w.line("const int64_t " + ext + " = " + expr(s.extent) + ";");
+    w.open("for (int64_t " + c + " = 0; " + c + " < " + ext + "; " + c + " += 16) {");
+    w.line("const int64_t " + len + " = jt_min64(16, " + ext + " - " + c + ");");
+    w.line("alignas(64) float " + row + "[16];");
+    w.line("float* " + to + ";");
+    w.open("{  // the row's first element: its address");
+    w.line("const int64_t " + i + " = " + c + ";");
+    stmts(lets, w);
+    w.line(to + " = &((float*)" + capture(store.ival) + ".data)[" +
+           address(store.ival, store.indices) + "];");
+    w.close();
+    w.line("#pragma omp simd");
+    w.open("for (int64_t " + i + " = " + c + "; " + i + " < " + c + " + " + len + "; ++" + i +
+           ") {");
+    stmts(lets, w);
+    w.line(row + "[" + i + " - " + c +
+           "] = " + to_storage(expr(store.value), store.value->dtype, DType::f32) + ";");
+    w.close();
+    w.line("jt_store_row_f32(" + to + ", " + row + ", " + len + ", jt_stream_" +
+           field(func_.nest->captures.at(size_t(store.ival))) + ");");
+    w.close();
+  }
+
   void for_loop(const Stmt& s, Writer& w) override {
+    if (const Stmt* store = row_store(s)) return streamed_loop(s, *store, w);
     std::string ext = expr(s.extent);
     if (s.loop == plan::LoopKind::endpoints) {
       w.open("for (int64_t " + s.name + " = 0; " + s.name + " < " + ext + "; " + s.name +
@@ -129,7 +231,20 @@ class FuncPrinter : public NestPrinter {
   }
 
   const int index_;
+  std::optional<std::set<int64_t>> streamed_;
+  int rows_ = 0;
 };
+
+// The size from which an f32 output is written with streaming stores: JAGTILE_STREAM_MIN_BYTES
+// (tests set 0 to take the streaming path on small data), else 32 MiB, past the share of the
+// last-level cache a core can count on, where the next reader finds the output in memory anyway.
+std::string stream_min_bytes() {
+  const char* v = std::getenv("JAGTILE_STREAM_MIN_BYTES");
+  char* end = nullptr;
+  long long n = v && *v ? std::strtoll(v, &end, 10) : -1;
+  if (!v || !*v || *end || n < 0) n = 32ll << 20;
+  return "#define JT_STREAM_MIN_BYTES INT64_C(" + std::to_string(n) + ")\n";
+}
 
 }  // namespace
 
@@ -155,7 +270,7 @@ CpuSource print_cpp(const plan::Plan& plan) {
   for (const ir::BlockInfo& b : k.blocks) out += " " + b.name + "=" + std::to_string(b.block_size);
   out += "\n";
   out += prelude();
-  out += "\n";
+  out += stream_min_bytes() + "\n";
   if (plan::has_matmul_blocks(plan)) out += matmul_prelude() + "\n";
   for (size_t i = 0; i < plan.funcs.size(); ++i) {
     std::string entry;
