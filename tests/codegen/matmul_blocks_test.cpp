@@ -12,90 +12,11 @@
 #include <sstream>
 #include <utility>
 
+#include "../common/matmul_cases.h"
 #include "codegen_helpers.h"
 
 namespace jagtile::testing {
 namespace {
-
-const char* kKernels = R"PY(import torch
-import helion
-import helion.language as hl
-
-@helion.kernel()
-def item_matmul(x: torch.Tensor, offsets: torch.Tensor, w: torch.Tensor,
-                bias: torch.Tensor) -> torch.Tensor:
-    N, D = x.shape
-    B, D2, K = w.shape
-    out = torch.zeros([N, K], dtype=torch.float32, device=x.device)
-    for tile_b in hl.tile(B):
-        starts = offsets[tile_b]
-        nnz = offsets[tile_b.index + 1] - starts
-        for tile_k in hl.jagged_tile(nnz):
-            rows = starts[:, None] + tile_k.index[None, :]
-            for tile_n in hl.tile(K):
-                acc = hl.zeros([tile_b, tile_k, tile_n], dtype=torch.float32)
-                for tile_d in hl.tile(D):
-                    acc = hl.dot(x[rows, tile_d], w[tile_b, tile_d, tile_n], acc=acc)
-                acc = acc + bias[tile_b, tile_n].unsqueeze(1)
-                out[rows, tile_n] = acc
-    return out
-
-@helion.kernel()
-def item_scale(x: torch.Tensor, offsets: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    N, D = x.shape
-    B = offsets.size(0) - 1
-    out = torch.zeros([N, D], dtype=torch.float32, device=x.device)
-    for tile_b in hl.tile(B):
-        starts = offsets[tile_b]
-        nnz = offsets[tile_b.index + 1] - starts
-        for tile_k in hl.jagged_tile(nnz):
-            rows = starts[:, None] + tile_k.index[None, :]
-            for tile_d in hl.tile(D):
-                out[rows, tile_d] = x[rows, tile_d] * w[tile_b, tile_d].unsqueeze(1)
-    return out
-
-@helion.kernel()
-def scores(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-    n = q.size(0)
-    m = k.size(0)
-    out = torch.zeros([n, m], dtype=torch.float32, device=q.device)
-    for tq, tk in hl.tile([n, m]):
-        out[tq, tk] = torch.matmul(q[tq, :], k[tk, :].T)
-    return out
-
-@helion.kernel()
-def jagged_outer(x: torch.Tensor, y: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
-    N, D = x.shape
-    E = y.size(1)
-    B = offsets.size(0) - 1
-    out = torch.zeros([B, D, E], dtype=torch.float32, device=x.device)
-    for tile_b in hl.tile(B):
-        starts = offsets[tile_b]
-        nnz = offsets[tile_b.index + 1] - starts
-        for tile_d in hl.tile(D):
-            for tile_e in hl.tile(E):
-                acc = hl.zeros([tile_b, tile_d, tile_e], dtype=torch.float32)
-                for tile_k in hl.jagged_tile(nnz):
-                    rows = starts[:, None] + tile_k.index[None, :]
-                    a = x[rows, tile_d]
-                    c = y[rows, tile_e]
-                    acc = acc + torch.matmul(a.transpose(-2, -1), c)
-                out[tile_b, tile_d, tile_e] = acc
-    return out
-)PY";
-
-// Deterministic values in [-1, 1), rounded to `dtype`.
-std::vector<double> values(int64_t n, uint64_t seed, DType dtype) {
-  std::vector<double> v;
-  uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
-  for (int64_t i = 0; i < n; ++i) {
-    s = s * 6364136223846793005ull + 1442695040888963407ull;
-    v.push_back(double(int64_t(s >> 40) - (int64_t(1) << 23)) / double(int64_t(1) << 23));
-  }
-  Tensor rounded = Tensor::from_doubles({n}, v, dtype);
-  for (int64_t i = 0; i < n; ++i) v[size_t(i)] = rounded.item_as_double(i);
-  return v;
-}
 
 bool same_bits(const Tensor& a, const Tensor& b) {
   return a.shape_str() == b.shape_str() && a.dtype() == b.dtype() &&
@@ -138,31 +59,6 @@ std::pair<Tensor, Tensor> blocks_and_loops(const Program& p, const char* kernel,
   return {blocks, p.call(kernel, args, o).outputs.at(0)};
 }
 
-// item_matmul in double: out[r] = x[r] @ w[item] + bias[item].
-std::vector<double> item_matmul_reference(const std::vector<double>& offs,
-                                          const std::vector<double>& x,
-                                          const std::vector<double>& w,
-                                          const std::vector<double>& bias, int64_t D, int64_t K) {
-  std::vector<double> want(size_t(int64_t(offs.back()) * K), 0.0);
-  for (size_t b = 0; b + 1 < offs.size(); ++b)
-    for (int64_t r = int64_t(offs[b]); r < int64_t(offs[b + 1]); ++r)
-      for (int64_t n = 0; n < K; ++n) {
-        double s = bias[b * size_t(K) + size_t(n)];
-        for (int64_t d = 0; d < D; ++d)
-          s += x[size_t(r * D + d)] * w[(b * size_t(D) + size_t(d)) * size_t(K) + size_t(n)];
-        want[size_t(r * K + n)] = s;
-      }
-  return want;
-}
-
-// Each row |sum| <= sum |a b| <= K: a float sum of K products is within K ulps of that bound.
-void expect_close(const Tensor& got, const std::vector<double>& want, double terms) {
-  ASSERT_EQ(got.numel(), int64_t(want.size()));
-  const double tol = 1e-6 * terms * (1 + terms / 64);
-  for (int64_t i = 0; i < got.numel(); ++i)
-    ASSERT_NEAR(got.item_as_double(i), want[size_t(i)], tol) << "element " << i;
-}
-
 struct ItemCase {
   std::vector<int64_t> lengths;
   int64_t D, K;
@@ -192,7 +88,7 @@ TEST_P(ItemMatmul, BlocksMatchLoopsBitwiseAndTheReference) {
                  {"offsets", Tensor::from_doubles({B + 1}, offs, DType::i64)},
                  {"w", Tensor::from_doubles({B, c.D, c.K}, w, c.dtype)},
                  {"bias", Tensor::from_doubles({B, c.K}, bias, c.dtype)}};
-  Program p = Program::from_source(kKernels, "mm.py");
+  Program p = Program::from_source(kMatmulKernels, "mm.py");
   auto [blocks, loops] = blocks_and_loops(p, "item_matmul", args, cpu_with_blocks(c.blocks));
   Tensor one_thread = p.call("item_matmul", args, cpu_with_blocks(c.blocks, 1)).outputs.at(0);
   EXPECT_TRUE(same_bits(blocks, loops));
@@ -226,7 +122,7 @@ TEST_P(Scores, TransposedOperandMatchesLoopsAndReference) {
   std::vector<double> q = values(n * D, 4, DType::f32), k = values(m * D, 5, DType::f32);
   ArgMap args = {{"q", Tensor::from_doubles({n, D}, q, DType::f32)},
                  {"k", Tensor::from_doubles({m, D}, k, DType::f32)}};
-  Program p = Program::from_source(kKernels, "mm.py");
+  Program p = Program::from_source(kMatmulKernels, "mm.py");
   auto [blocks, loops] = blocks_and_loops(p, "scores", args, cpu_with_blocks({16, 16}));
   EXPECT_TRUE(same_bits(blocks, loops));
   std::vector<double> want;
@@ -251,7 +147,7 @@ TEST(MatmulBlocks, JaggedContractionMatchesLoopsAndReference) {
   ArgMap args = {{"x", Tensor::from_doubles({N, D}, x, DType::f32)},
                  {"y", Tensor::from_doubles({N, E}, y, DType::f32)},
                  {"offsets", Tensor::from_doubles({B + 1}, offs, DType::i64)}};
-  Program p = Program::from_source(kKernels, "mm.py");
+  Program p = Program::from_source(kMatmulKernels, "mm.py");
   auto [blocks, loops] =
       blocks_and_loops(p, "jagged_outer", args, cpu_with_blocks({2, 16, 16, 16}));
   EXPECT_TRUE(same_bits(blocks, loops));
@@ -283,7 +179,7 @@ TEST(MatmulBlocks, LoweredIsasMatchTheirLoopsAndReference) {
   for (const char* isa : {"avx2", "portable"}) {
     SCOPED_TRACE(isa);
     ScopedEnv env("JAGTILE_CPU_ISA", isa);
-    Program p = Program::from_source(kKernels, "mm.py");
+    Program p = Program::from_source(kMatmulKernels, "mm.py");
     auto [blocks, loops] = blocks_and_loops(p, "item_matmul", args, cpu_with_blocks({2, 8, 16, 8}));
     EXPECT_TRUE(same_bits(blocks, loops));
     expect_close(blocks, want, double(D));
@@ -293,7 +189,7 @@ TEST(MatmulBlocks, LoweredIsasMatchTheirLoopsAndReference) {
 // The planner emits the microkernel call for float matmuls on the CPU, reading a transposed
 // operand in place, and the element loops when asked (JAGTILE_CPU_MATMUL=loops).
 TEST(MatmulBlocks, CpuSourceCallsTheMicrokernelUnlessLoopsAreAsked) {
-  Program p = Program::from_source(kKernels, "mm.py");
+  Program p = Program::from_source(kMatmulKernels, "mm.py");
   ArgMap args = {{"q", Tensor::zeros({4, 8}, DType::f32)},
                  {"k", Tensor::zeros({4, 8}, DType::f32)}};
   Specialised s = p.specialise("scores", args, cpu_options());
@@ -320,7 +216,7 @@ TEST(MatmulBlocks, CpuSourceCallsTheMicrokernelUnlessLoopsAreAsked) {
 // A kernel with a matmul defaults to one item per outermost program and inner blocks of 64
 // (lower.cpp says why); config entries keep their values; kernels without one keep 16 and 32.
 TEST(MatmulBlocks, MatmulKernelsDefaultToOneItemAndInnerBlocksOf64) {
-  Program p = Program::from_source(kKernels, "mm.py");
+  Program p = Program::from_source(kMatmulKernels, "mm.py");
   auto blocks_line = [&](const char* kernel, const ArgMap& args, const Options& o) {
     std::string src = p.specialise(kernel, args, o).source(Backend::cpu);
     size_t at = src.find("Blocks:");

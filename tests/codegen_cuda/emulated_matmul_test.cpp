@@ -8,76 +8,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "../common/matmul_cases.h"
 #include "cuda_test_util.h"
 
 namespace jagtile::testing {
 namespace {
-
-const char* kKernels = R"PY(import torch
-import helion
-import helion.language as hl
-
-@helion.kernel()
-def item_matmul(x: torch.Tensor, offsets: torch.Tensor, w: torch.Tensor,
-                bias: torch.Tensor) -> torch.Tensor:
-    N, D = x.shape
-    B, D2, K = w.shape
-    out = torch.zeros([N, K], dtype=torch.float32, device=x.device)
-    for tile_b in hl.tile(B):
-        starts = offsets[tile_b]
-        nnz = offsets[tile_b.index + 1] - starts
-        for tile_k in hl.jagged_tile(nnz):
-            rows = starts[:, None] + tile_k.index[None, :]
-            for tile_n in hl.tile(K):
-                acc = hl.zeros([tile_b, tile_k, tile_n], dtype=torch.float32)
-                for tile_d in hl.tile(D):
-                    acc = hl.dot(x[rows, tile_d], w[tile_b, tile_d, tile_n], acc=acc)
-                acc = acc + bias[tile_b, tile_n].unsqueeze(1)
-                out[rows, tile_n] = acc
-    return out
-
-@helion.kernel()
-def scores(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-    n = q.size(0)
-    m = k.size(0)
-    out = torch.zeros([n, m], dtype=torch.float32, device=q.device)
-    for tq, tk in hl.tile([n, m]):
-        out[tq, tk] = torch.matmul(q[tq, :], k[tk, :].T)
-    return out
-
-@helion.kernel()
-def widened_scores(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-    n = q.size(0)
-    m = k.size(0)
-    out = torch.zeros([n, m], dtype=torch.float32, device=q.device)
-    for tq, tk in hl.tile([n, m]):
-        qf = q[tq, :].to(torch.float32)
-        kf = k[tk, :].to(torch.float32)
-        out[tq, tk] = torch.matmul(qf, kf.T) * 0.5
-    return out
-)PY";
-
-// Deterministic values in [-1, 1), rounded to `dtype`.
-std::vector<double> values(int64_t n, uint64_t seed, DType dtype) {
-  std::vector<double> v;
-  uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
-  for (int64_t i = 0; i < n; ++i) {
-    s = s * 6364136223846793005ull + 1442695040888963407ull;
-    v.push_back(double(int64_t(s >> 40) - (int64_t(1) << 23)) / double(int64_t(1) << 23));
-  }
-  Tensor rounded = Tensor::from_doubles({n}, v, dtype);
-  for (int64_t i = 0; i < n; ++i) v[size_t(i)] = rounded.item_as_double(i);
-  return v;
-}
-
-// |sum| <= sum |a b| <= terms for values in [-1, 1): float sums of `terms` products are within a
-// few ulps of that bound, whatever order the tensor cores add them in.
-void expect_close(const Tensor& got, const std::vector<double>& want, double terms) {
-  ASSERT_EQ(got.numel(), int64_t(want.size()));
-  const double tol = 1e-6 * terms * (1 + terms / 64);
-  for (int64_t i = 0; i < got.numel(); ++i)
-    ASSERT_NEAR(got.item_as_double(i), want[size_t(i)], tol) << "element " << i;
-}
 
 Options emulated_with_blocks(std::vector<int64_t> blocks) {
   Options o = cuda_options();
@@ -114,7 +49,7 @@ TEST_P(ItemMatmulOnEmulatedCuda, MatchesTheDoubleReference) {
                  {"offsets", Tensor::from_doubles({B + 1}, offs, DType::i64)},
                  {"w", Tensor::from_doubles({B, c.D, c.K}, w, c.dtype)},
                  {"bias", Tensor::from_doubles({B, c.K}, bias, c.dtype)}};
-  Program p = Program::from_source(kKernels, "mm.py");
+  Program p = Program::from_source(kMatmulKernels, "mm.py");
   const Options o = emulated_with_blocks(c.blocks);
   const std::string inputs = c.dtype == DType::bf16 ? "1" : c.dtype == DType::f16 ? "2" : "0";
   const std::string src = p.specialise("item_matmul", args, o).source(Backend::cuda);
@@ -123,17 +58,7 @@ TEST_P(ItemMatmulOnEmulatedCuda, MatchesTheDoubleReference) {
   EXPECT_EQ(src.substr(src.find('}', call), 5 + inputs.size()), "}, " + inputs + ");");
   CallResult r = p.call("item_matmul", args, o);
   EXPECT_EQ(r.backend_used, Backend::cuda);
-  std::vector<double> want(size_t(N * c.K), 0.0);
-  for (size_t b = 0; b + 1 < offs.size(); ++b)
-    for (int64_t row = int64_t(offs[b]); row < int64_t(offs[b + 1]); ++row)
-      for (int64_t n = 0; n < c.K; ++n) {
-        double s = bias[b * size_t(c.K) + size_t(n)];
-        for (int64_t d = 0; d < c.D; ++d)
-          s +=
-              x[size_t(row * c.D + d)] * w[(b * size_t(c.D) + size_t(d)) * size_t(c.K) + size_t(n)];
-        want[size_t(row * c.K + n)] = s;
-      }
-  expect_close(r.outputs.at(0), want, double(c.D));
+  expect_close(r.outputs.at(0), item_matmul_reference(offs, x, w, bias, c.D, c.K), double(c.D));
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -156,7 +81,7 @@ TEST(MatmulOnEmulatedCuda, TransposedBf16OperandMatchesTheReference) {
   std::vector<double> q = values(n * D, 4, DType::bf16), k = values(m * D, 5, DType::bf16);
   ArgMap args = {{"q", Tensor::from_doubles({n, D}, q, DType::bf16)},
                  {"k", Tensor::from_doubles({m, D}, k, DType::bf16)}};
-  Program p = Program::from_source(kKernels, "mm.py");
+  Program p = Program::from_source(kMatmulKernels, "mm.py");
   CallResult r = p.call("scores", args, emulated_with_blocks({16, 16}));
   std::vector<double> want;
   for (int64_t i = 0; i < n; ++i)
@@ -174,7 +99,7 @@ TEST(MatmulOnEmulatedCuda, TransposedBf16OperandMatchesTheReference) {
 TEST(MatmulOnEmulatedCuda, WidenedBf16OperandsKeepTheTensorCorePath) {
   EmulationOn emulation;
   const int64_t D = 40, n = 19, m = 23;
-  Program p = Program::from_source(kKernels, "mm.py");
+  Program p = Program::from_source(kMatmulKernels, "mm.py");
   for (DType dtype : {DType::bf16, DType::f32}) {
     SCOPED_TRACE(dtype_name(dtype));
     std::vector<double> q = values(n * D, 6, dtype), k = values(m * D, 7, dtype);
@@ -200,7 +125,7 @@ TEST(MatmulOnEmulatedCuda, WidenedBf16OperandsKeepTheTensorCorePath) {
 // The device side: one mma.sync per 16-wide k step for bf16 and for f16, guarded by the
 // architecture, and the element sums for the rest.
 TEST(MatmulOnEmulatedCuda, SourceHasTensorCoreAndElementPaths) {
-  Program p = Program::from_source(kKernels, "mm.py");
+  Program p = Program::from_source(kMatmulKernels, "mm.py");
   ArgMap args = {{"q", Tensor::zeros({4, 8}, DType::bf16)},
                  {"k", Tensor::zeros({4, 8}, DType::bf16)}};
   const std::string src = p.specialise("scores", args, cuda_options()).source(Backend::cuda);
