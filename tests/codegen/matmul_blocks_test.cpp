@@ -59,18 +59,6 @@ std::pair<Tensor, Tensor> blocks_and_loops(const Program& p, const char* kernel,
   return {blocks, p.call(kernel, args, o).outputs.at(0)};
 }
 
-struct ItemCase {
-  std::vector<int64_t> lengths;
-  int64_t D, K;
-  std::vector<int64_t> blocks;  // tile_b, tile_k, tile_n, tile_d
-  DType dtype = DType::f32;
-};
-
-void PrintTo(const ItemCase& c, std::ostream* os) {
-  *os << "lengths " << ::testing::PrintToString(c.lengths) << " D=" << c.D << " K=" << c.K
-      << " blocks " << ::testing::PrintToString(c.blocks) << " " << dtype_name(c.dtype);
-}
-
 class ItemMatmul : public ::testing::TestWithParam<ItemCase> {};
 
 // out[r] = x[r] @ w[item] + bias[item] through hl.dot(acc=): blocks == loops bit for bit,
@@ -78,22 +66,14 @@ class ItemMatmul : public ::testing::TestWithParam<ItemCase> {};
 TEST_P(ItemMatmul, BlocksMatchLoopsBitwiseAndTheReference) {
   use_shared_cache_dir();
   const ItemCase& c = GetParam();
-  const int64_t B = int64_t(c.lengths.size());
-  std::vector<double> offs = {0};
-  for (int64_t l : c.lengths) offs.push_back(offs.back() + double(l));
-  const int64_t N = int64_t(offs.back());
-  std::vector<double> x = values(N * c.D, 1, c.dtype), w = values(B * c.D * c.K, 2, c.dtype),
-                      bias = values(B * c.K, 3, c.dtype);
-  ArgMap args = {{"x", Tensor::from_doubles({N, c.D}, x, c.dtype)},
-                 {"offsets", Tensor::from_doubles({B + 1}, offs, DType::i64)},
-                 {"w", Tensor::from_doubles({B, c.D, c.K}, w, c.dtype)},
-                 {"bias", Tensor::from_doubles({B, c.K}, bias, c.dtype)}};
+  const ItemInputs in = item_matmul_inputs(c);
+  const ArgMap& args = in.args;
   Program p = Program::from_source(kMatmulKernels, "mm.py");
   auto [blocks, loops] = blocks_and_loops(p, "item_matmul", args, cpu_with_blocks(c.blocks));
   Tensor one_thread = p.call("item_matmul", args, cpu_with_blocks(c.blocks, 1)).outputs.at(0);
   EXPECT_TRUE(same_bits(blocks, loops));
   EXPECT_TRUE(same_bits(blocks, one_thread));
-  expect_close(blocks, item_matmul_reference(offs, x, w, bias, c.D, c.K), double(c.D));
+  expect_close(blocks, item_matmul_reference(in.offs, in.x, in.w, in.bias, c.D, c.K), double(c.D));
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, ItemMatmul,

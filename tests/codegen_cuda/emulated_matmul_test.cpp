@@ -20,18 +20,6 @@ Options emulated_with_blocks(std::vector<int64_t> blocks) {
   return o;
 }
 
-struct ItemCase {
-  std::vector<int64_t> lengths;
-  int64_t D, K;
-  std::vector<int64_t> blocks;  // tile_b, tile_k, tile_n, tile_d
-  DType dtype;
-};
-
-void PrintTo(const ItemCase& c, std::ostream* os) {
-  *os << "lengths " << ::testing::PrintToString(c.lengths) << " D=" << c.D << " K=" << c.K
-      << " blocks " << ::testing::PrintToString(c.blocks) << " " << dtype_name(c.dtype);
-}
-
 class ItemMatmulOnEmulatedCuda : public ::testing::TestWithParam<ItemCase> {};
 
 // out[r] = x[r] @ w[item] + bias[item] through hl.dot(acc=), against the double reference; the
@@ -39,16 +27,8 @@ class ItemMatmulOnEmulatedCuda : public ::testing::TestWithParam<ItemCase> {};
 TEST_P(ItemMatmulOnEmulatedCuda, MatchesTheDoubleReference) {
   EmulationOn emulation;
   const ItemCase& c = GetParam();
-  const int64_t B = int64_t(c.lengths.size());
-  std::vector<double> offs = {0};
-  for (int64_t l : c.lengths) offs.push_back(offs.back() + double(l));
-  const int64_t N = int64_t(offs.back());
-  std::vector<double> x = values(N * c.D, 1, c.dtype), w = values(B * c.D * c.K, 2, c.dtype),
-                      bias = values(B * c.K, 3, c.dtype);
-  ArgMap args = {{"x", Tensor::from_doubles({N, c.D}, x, c.dtype)},
-                 {"offsets", Tensor::from_doubles({B + 1}, offs, DType::i64)},
-                 {"w", Tensor::from_doubles({B, c.D, c.K}, w, c.dtype)},
-                 {"bias", Tensor::from_doubles({B, c.K}, bias, c.dtype)}};
+  const ItemInputs in = item_matmul_inputs(c);
+  const ArgMap& args = in.args;
   Program p = Program::from_source(kMatmulKernels, "mm.py");
   const Options o = emulated_with_blocks(c.blocks);
   const std::string inputs = c.dtype == DType::bf16 ? "1" : c.dtype == DType::f16 ? "2" : "0";
@@ -58,7 +38,8 @@ TEST_P(ItemMatmulOnEmulatedCuda, MatchesTheDoubleReference) {
   EXPECT_EQ(src.substr(src.find('}', call), 5 + inputs.size()), "}, " + inputs + ");");
   CallResult r = p.call("item_matmul", args, o);
   EXPECT_EQ(r.backend_used, Backend::cuda);
-  expect_close(r.outputs.at(0), item_matmul_reference(offs, x, w, bias, c.D, c.K), double(c.D));
+  expect_close(r.outputs.at(0), item_matmul_reference(in.offs, in.x, in.w, in.bias, c.D, c.K),
+               double(c.D));
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -7,8 +7,10 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <ostream>
 #include <vector>
 
+#include "jagtile/compiler.h"
 #include "jagtile/tensor.h"
 
 namespace jagtile::testing {
@@ -132,6 +134,42 @@ inline void expect_close(const Tensor& got, const std::vector<double>& want, dou
   const double tol = 1e-6 * terms * (1 + terms / 64);
   for (int64_t i = 0; i < got.numel(); ++i)
     ASSERT_NEAR(got.item_as_double(i), want[size_t(i)], tol) << "element " << i;
+}
+
+// One item_matmul case: the items' lengths, D x K weights, the block sizes (tile_b, tile_k,
+// tile_n, tile_d) and the dtype of every float input.
+struct ItemCase {
+  std::vector<int64_t> lengths;
+  int64_t D, K;
+  std::vector<int64_t> blocks;  // tile_b, tile_k, tile_n, tile_d
+  DType dtype = DType::f32;
+};
+
+inline void PrintTo(const ItemCase& c, std::ostream* os) {
+  *os << "lengths " << ::testing::PrintToString(c.lengths) << " D=" << c.D << " K=" << c.K
+      << " blocks " << ::testing::PrintToString(c.blocks) << " " << dtype_name(c.dtype);
+}
+
+// item_matmul's inputs for a case (deterministic), as doubles for the reference and as the
+// kernel's arguments.
+struct ItemInputs {
+  std::vector<double> offs, x, w, bias;
+  ArgMap args;
+};
+inline ItemInputs item_matmul_inputs(const ItemCase& c) {
+  ItemInputs in;
+  const int64_t B = int64_t(c.lengths.size());
+  in.offs = {0};
+  for (int64_t l : c.lengths) in.offs.push_back(in.offs.back() + double(l));
+  const int64_t N = int64_t(in.offs.back());
+  in.x = values(N * c.D, 1, c.dtype);
+  in.w = values(B * c.D * c.K, 2, c.dtype);
+  in.bias = values(B * c.K, 3, c.dtype);
+  in.args = {{"x", Tensor::from_doubles({N, c.D}, in.x, c.dtype)},
+             {"offsets", Tensor::from_doubles({B + 1}, in.offs, DType::i64)},
+             {"w", Tensor::from_doubles({B, c.D, c.K}, in.w, c.dtype)},
+             {"bias", Tensor::from_doubles({B, c.K}, in.bias, c.dtype)}};
+  return in;
 }
 
 }  // namespace jagtile::testing
