@@ -183,11 +183,17 @@ void Builder::matmul(const Node& n, std::vector<StmtPtr>& out) {
     ib.push_back(sb.back().kind == Dim::Kind::broadcast ? int_imm(0) : idx[R - 1]);
     std::vector<StmtPtr> body;
     body.push_back(decl("acc", ct, convert(int_imm(0), DType::i64, n.type.dtype)));
-    ExprPtr prod = binop(Op::mul, convert(at(a, ia), a->type.dtype, n.type.dtype),
-                         convert(at(b, ib), b->type.dtype, n.type.dtype));
-    body.push_back(for_("kk", K,
-                        {skip_unless(binop(Op::logical_and, mask_cond(sa, ia), mask_cond(sb, ib))),
-                         assign("acc", prod, Update::add)}));
+    ExprPtr x = convert(at(a, ia), a->type.dtype, n.type.dtype);
+    ExprPtr y = convert(at(b, ib), b->type.dtype, n.type.dtype);
+    // Float products are summed with an explicit fused multiply-add: whether the compiler
+    // contracts a masked `acc += x * y` depends on the ISA's masked FMA (AVX-512 yes, AVX2 no),
+    // and the block microkernel must agree with these loops bit for bit.
+    StmtPtr step = ct == CType::f32
+                       ? assign("acc", call("jt_fma_f32", ct, {x, y, var("acc", ct)}), Update::none)
+                       : assign("acc", binop(Op::mul, x, y), Update::add);
+    body.push_back(
+        for_("kk", K,
+             {skip_unless(binop(Op::logical_and, mask_cond(sa, ia), mask_cond(sb, ib))), step}));
     if (n.operands.size() > 2) {
       const NodePtr& c = n.operand(2);
       body.push_back(assign(

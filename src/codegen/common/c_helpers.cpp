@@ -100,6 +100,16 @@ JT_INLINE float jt_gelu(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678
 JT_INLINE int64_t jt_clamp_len(int64_t n, int64_t block) {
   return n < 0 ? 0 : (n > block ? block : n);
 }
+// One step of a matmul's element loop, rounded once wherever the target has FMA (every CUDA GPU,
+// x86 with FMA): the element loops, the CPU microkernel and generated CUDA then sum products
+// alike, whatever the vectoriser makes of a masked `acc += a * b`.
+JT_INLINE float jt_fma_f32(float a, float b, float c) {
+#if defined(__CUDA_ARCH__) || defined(__FMA__)
+  return fmaf(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
 JT_INLINE int64_t jt_min64(int64_t a, int64_t b) { return a < b ? a : b; }
 JT_INLINE int64_t jt_max64(int64_t a, int64_t b) { return a > b ? a : b; }
 

@@ -7,8 +7,8 @@
 // register block. A block is MR rows by two vectors of columns; its accumulators stay in registers
 // for the whole k loop, each B row is loaded once per block and each A element is broadcast once.
 // Every C element is its products' sum in k order with fused multiply-adds, then D added: the
-// order and the rounding of the element loops the plan prints otherwise (the host compiler
-// contracts `acc += a * b` into an FMA too), so the two agree bit for bit on one ISA. Partial
+// order and the rounding of the element loops the plan prints otherwise (jt_fma_f32 there), so
+// the two agree bit for bit on one ISA. Partial
 // blocks exist only at the edges: masked loads and stores on the last columns, a smaller MR on
 // the last rows.
 #include "codegen/common/c_text.h"
@@ -64,7 +64,7 @@ struct JtVec {
   static Mask first(int64_t n) { return n > 0; }
   static T load(Mask m, const float* p) { return m ? *p : 0.0f; }
   static void store(Mask m, float* p, T v) { if (m) *p = v; }
-  static T fma(T a, T b, T c) { return a * b + c; }  // contracted as the element loops are
+  static T fma(T a, T b, T c) { return jt_fma_f32(a, b, c); }  // as the element loops
   static T add(T a, T b) { return a + b; }
 };
 #endif
