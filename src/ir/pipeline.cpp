@@ -8,6 +8,7 @@
 
 #include "ir/pass_dead_code.h"
 #include "ir/pass_fold_constants.h"
+#include "ir/pass_skip_masked_blocks.h"
 #include "ir/printer.h"
 #include "ir/verifier.h"
 
@@ -50,6 +51,10 @@ CompiledIR compile_ir(const ast::Module& module, const ast::Stmt& fn,
   out.kernel = eliminate_dead_code(out.kernel);
   verify(out.kernel);
   record("after eliminate_dead_code");
+
+  out.kernel = skip_masked_blocks(out.kernel);
+  verify(out.kernel);
+  record("after skip_masked_blocks");
 
   return out;
 }
