@@ -21,9 +21,9 @@ void stream_read(const std::vector<float>& buffer, int threads) {
 }
 
 double fma_stream(int threads) {
-  // About a millisecond per worker at a few GFLOP/s per lane group: long enough to time, short
-  // enough to sit in every round.
-  constexpr int64_t kSteps = 40000;
+  // 2-3 ms per worker at the FMA limit (AVX2 or AVX-512): long enough that waking the pool's
+  // workers does not count, short enough to sit in every round.
+  constexpr int64_t kSteps = 1000000;
   return jagtile::fma_stream(ThreadPool::global(), threads, kSteps);
 }
 
