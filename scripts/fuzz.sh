@@ -7,6 +7,10 @@
 #   usage: scripts/fuzz.sh [SECONDS]     env: FUZZ_BUILD (build dir), JOBS (build parallelism)
 #          scripts/fuzz.sh --runtime [SECONDS]   the same for .npy reading and offsets /
 #                                                feature-count validation (fuzz_runtime_inputs)
+#          scripts/fuzz.sh --binding [SECONDS]   the same for argument binding: the bundled
+#                                                examples on the interpreter with arguments
+#                                                from the input (fuzz_arg_binding; it builds
+#                                                the whole library instrumented, minutes)
 #
 # With --differential, runs the differential fuzzer instead (docs/fuzzing.md): random valid
 # kernels on every backend, compared with the interpreter, failures saved and reduced under
@@ -48,6 +52,9 @@ if [ "${1:-}" = "--runtime" ]; then
   # tests/fuzz/fuzz_runtime_inputs.cpp.
   target=fuzz_runtime_inputs
   shift
+elif [ "${1:-}" = "--binding" ]; then
+  target=fuzz_arg_binding  # tests/fuzz/fuzz_arg_binding.cpp
+  shift
 fi
 seconds=${1:-60}
 build=${FUZZ_BUILD:-$root/build-fuzz}
@@ -59,6 +66,17 @@ if [ ! -f "$build/CMakeCache.txt" ]; then
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DJAGTILE_BUILD_FUZZERS=ON -DJAGTILE_ENABLE_CUDA=OFF
 fi
 cmake --build "$build" --target "$target" -j "${JOBS:-2}"
+
+if [ "$target" = fuzz_arg_binding ]; then
+  corpus="$build/fuzz-corpus-binding"
+  artifacts="$build/fuzz-artifacts-binding"
+  mkdir -p "$corpus" "$artifacts"
+  echo "fuzzing argument binding for ${seconds}s (corpus: $corpus)"
+  "$build/fuzz_arg_binding" -max_total_time="$seconds" -max_len=1024 -timeout=5 \
+    -rss_limit_mb=2048 -artifact_prefix="$artifacts/" -print_final_stats=1 "$corpus"
+  echo "fuzz: no findings in ${seconds}s"
+  exit 0
+fi
 
 if [ "$target" = fuzz_runtime_inputs ]; then
   corpus="$build/fuzz-corpus-runtime"

@@ -1,6 +1,8 @@
 // The CPU jagged_reduce driver: checks the inputs, resolves the spec, picks the SIMD kernel set
 // for this CPU, partitions the work among workers and finishes the items that workers share.
 // See reduce_kernel.h for the work model and why it is bitwise deterministic.
+#include <cpuid.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <string>
@@ -25,13 +27,18 @@ constexpr int64_t kItemOverhead = 1;
 // before they would have been evicted anyway, and it saves reading each line before writing it.
 constexpr int64_t kStreamingStoreBytes = 16 << 20;
 
+// F16C from CPUID: clang 14's __builtin_cpu_supports does not know the "f16c" feature name.
+bool cpu_has_f16c() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & bit_F16C) != 0;
+}
+
 }  // namespace
 
 const rd::KernelTable& rd::active_kernels() {
   static const rd::KernelTable* table = [] {
     __builtin_cpu_init();
-    bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                __builtin_cpu_supports("f16c");
+    bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c();
     bool avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                   __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
     // JAGTILE_CPU_ISA can only lower the path: forcing an unsupported one would crash.

@@ -52,7 +52,13 @@ typedef float VecF __attribute__((vector_size(64)));
 typedef int32_t VecI __attribute__((vector_size(64)));
 typedef uint32_t VecU __attribute__((vector_size(64)));
 typedef uint16_t VecH __attribute__((vector_size(32)));
+// 16-bit floats convert through the compiler's _Float16 where it has one (GCC; clang from 15 on
+// x86), else element by element through jagtile's own conversions (clang 14, which builds the
+// fuzz targets): the same rounding, slower.
+#if defined(__FLT16_MAX__)
+#define JAGTILE_HAVE_FLOAT16 1
 typedef _Float16 VecF16 __attribute__((vector_size(32)));
+#endif
 
 // Input element types; 16-bit floats are carried as their bit patterns.
 struct Bf16 {
@@ -83,9 +89,17 @@ JAGTILE_INLINE VecF load_vec(const Bf16* p) {
 #endif
 }
 JAGTILE_INLINE VecF load_vec(const Half* p) {
+#if JAGTILE_HAVE_FLOAT16
   VecF16 h;
   std::memcpy(&h, p, sizeof h);
   return __builtin_convertvector(h, VecF);
+#else
+  uint16_t bits[kLanes];
+  std::memcpy(bits, p, sizeof bits);
+  VecF v;
+  for (int l = 0; l < kLanes; ++l) v[l] = f16_bits_to_f32(bits[l]);
+  return v;
+#endif
 }
 JAGTILE_INLINE float load_scalar(const float* p) {
   return *p;
@@ -94,9 +108,15 @@ JAGTILE_INLINE float load_scalar(const Bf16* p) {
   return bf16_bits_to_f32(p->bits);
 }
 JAGTILE_INLINE float load_scalar(const Half* p) {
+#if JAGTILE_HAVE_FLOAT16
   _Float16 h;
   std::memcpy(&h, p, sizeof h);
   return float(h);
+#else
+  uint16_t bits;
+  std::memcpy(&bits, p, sizeof bits);
+  return f16_bits_to_f32(bits);
+#endif
 }
 
 JAGTILE_INLINE VecF select(VecI mask, VecF a, VecF b) {
@@ -181,8 +201,13 @@ JAGTILE_INLINE void store_vec(const ReduceArgs& a, int64_t index, VecF v) {
       break;
     }
     default: {  // f16 (the driver admits only float outputs)
+#if JAGTILE_HAVE_FLOAT16
       VecF16 h = __builtin_convertvector(v, VecF16);
       std::memcpy(static_cast<uint16_t*>(a.out) + index, &h, sizeof h);
+#else
+      for (int l = 0; l < kLanes; ++l)
+        static_cast<uint16_t*>(a.out)[index + l] = f32_to_f16_bits(v[l]);
+#endif
       break;
     }
   }
@@ -196,8 +221,12 @@ JAGTILE_INLINE void store_scalar(const ReduceArgs& a, int64_t index, float v) {
       static_cast<uint16_t*>(a.out)[index] = f32_to_bf16_bits(v);
       break;
     default: {
+#if JAGTILE_HAVE_FLOAT16
       _Float16 h = _Float16(v);
       std::memcpy(static_cast<uint16_t*>(a.out) + index, &h, sizeof h);
+#else
+      static_cast<uint16_t*>(a.out)[index] = f32_to_f16_bits(v);
+#endif
       break;
     }
   }
