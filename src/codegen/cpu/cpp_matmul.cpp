@@ -8,9 +8,8 @@
 // for the whole k loop, each B row is loaded once per block and each A element is broadcast once.
 // Every C element is its products' sum in k order with fused multiply-adds, then D added: the
 // order and the rounding of the element loops the plan prints otherwise (jt_fma_f32 there), so
-// the two agree bit for bit on one ISA. Partial
-// blocks exist only at the edges: masked loads and stores on the last columns, a smaller MR on
-// the last rows.
+// the two agree bit for bit on one ISA. Partial blocks exist only at the edges: masked loads and
+// stores on the last columns, a smaller MR on the last rows.
 #include "codegen/common/c_text.h"
 #include "codegen/cpu/print_cpp.h"
 
