@@ -35,6 +35,15 @@ bool cpu_has_f16c() {
 
 }  // namespace
 
+float* rd::carry_tail_zeroed(WorkerCarry& carry, int64_t n) {
+  carry.tail.assign(size_t(n), 0.0f);
+  return carry.tail.data();
+}
+
+void rd::carry_set_head(WorkerCarry& carry, const float* values, int64_t n) {
+  carry.head.assign(values, values + n);
+}
+
 const rd::KernelTable& rd::active_kernels() {
   static const rd::KernelTable* table = [] {
     __builtin_cpu_init();

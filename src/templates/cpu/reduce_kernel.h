@@ -70,6 +70,13 @@ struct WorkerCarry {
   std::vector<float> tail;
 };
 
+// The carry's vectors are filled here, outside the *_isa.cpp files (jagged_reduce.cpp): a
+// std::vector member instantiated in one of those would be compiled for its instruction set, and
+// the linker may keep that copy for the whole program (an AVX-512 fill then runs, and faults, on
+// an AVX2 machine). The SIMD files use no std template that compiles to vector code.
+float* carry_tail_zeroed(WorkerCarry& carry, int64_t n);  // tail = n zeros; its data
+void carry_set_head(WorkerCarry& carry, const float* values, int64_t n);
+
 // The entry points each instruction-set build provides.
 struct KernelTable {
   const char* isa;

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
 
 #if defined(__AVX2__)
 #include <immintrin.h>
@@ -530,7 +531,9 @@ void run_worker_t(const ReduceArgs& a, Position begin, Position end, WorkerCarry
   const In* values = static_cast<const In*>(a.values);
   const int64_t M = a.num_cols;
   const int64_t C = a.chunk_rows;
-  std::vector<float> acc(static_cast<size_t>(M));
+  // A plain heap array, not a std::vector (see carry_tail_zeroed in reduce_kernel.h).
+  const std::unique_ptr<float[]> acc_buffer(new float[size_t(M)]);
+  float* const acc = acc_buffer.get();
   for (int64_t b = begin.item; b < a.num_items && b <= end.item; ++b) {
     // Items before end.item that start in this range are this worker's alone.
     if (!a.counts && M > 0 && (b > begin.item || begin.chunk == 0)) {
@@ -550,33 +553,33 @@ void run_worker_t(const ReduceArgs& a, Position begin, Position end, WorkerCarry
     if (owns_start && owns_end && len <= C) {
       // The common case: a whole item in one chunk, finished in registers.
       if (len == 0 || cols == 0) {
-        std::fill(acc.begin(), acc.begin() + cols, a.init);
-        flush_row(a, b, acc.data());
+        for (int64_t j = 0; j < cols; ++j) acc[j] = a.init;
+        flush_row(a, b, acc);
       } else {
         run_chunk<Op, In>(a, item_rows, len, cols, {Sink::finish_row, nullptr, b * M, len});
         for (int64_t j = cols; j < M; ++j) store_scalar(a, b * M + j, a.masked_value);
       }
       continue;
     }
+    float* tail = nullptr;
     if (owns_start) {
-      std::fill(acc.begin(), acc.begin() + cols, a.init);
+      for (int64_t j = 0; j < cols; ++j) acc[j] = a.init;
     } else {
       carry.tail_item = b;
       carry.tail_chunks = (row_hi - row_lo + C - 1) / C;
-      carry.tail.assign(size_t(carry.tail_chunks * cols), 0.0f);
+      tail = carry_tail_zeroed(carry, carry.tail_chunks * cols);
     }
     for (int64_t r = row_lo, c = 0; r < row_hi; r += C, ++c) {
       const int64_t rows = std::min(C, row_hi - r);
-      ChunkTarget t = owns_start
-                          ? ChunkTarget{Sink::fold_into_acc, acc.data(), 0, 0}
-                          : ChunkTarget{Sink::store_partial, carry.tail.data() + c * cols, 0, 0};
+      ChunkTarget t = owns_start ? ChunkTarget{Sink::fold_into_acc, acc, 0, 0}
+                                 : ChunkTarget{Sink::store_partial, tail + c * cols, 0, 0};
       run_chunk<Op, In>(a, item_rows + r * M, rows, cols, t);
     }
     if (owns_start && owns_end) {
-      flush_row(a, b, acc.data());
+      flush_row(a, b, acc);
     } else if (owns_start) {
       carry.head_item = b;
-      carry.head.assign(acc.begin(), acc.begin() + cols);
+      carry_set_head(carry, acc, cols);
     }
   }
 }
