@@ -1,8 +1,9 @@
-// Causal attention written as Helion's jagged_hstu_attn_2 writes it (every key block visited,
-// the causal mask applied with torch.where) on the interpreter, the generated CPU code and the
-// emulated generated CUDA: the results match a double-precision reference on ragged lengths,
-// and key blocks wholly above the diagonal are skipped (src/ir/pass_skip_masked_blocks.h), which
-// shows as an infinity in such a block's v not reaching earlier rows.
+// Masked attention written as Helion's jagged_hstu_attn_2 writes it (every key block visited,
+// the mask applied with torch.where) on the interpreter, the generated CPU code and the emulated
+// generated CUDA: for causal, windowed, diagonal and combined masks the results match a
+// double-precision reference on ragged lengths, and key blocks wholly above the diagonal are
+// skipped (src/ir/pass_skip_masked_blocks.h), which shows as an infinity in such a block's v not
+// reaching earlier rows.
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -15,13 +16,16 @@
 namespace jagtile::testing {
 namespace {
 
-// One head, blocks of 4 so that a handful of rows spans several key blocks.
-const char* kCausal = R"PY(import torch
+// One head, blocks of 4 so that a handful of rows spans several key blocks; MASK is the line
+// that computes `keep` from the query and key positions (absolute rows) and `first`, the item's
+// first row.
+std::string attention_kernel(const std::string& mask) {
+  return R"PY(import torch
 import helion
 import helion.language as hl
 
 @helion.kernel(config=helion.Config(block_sizes=[4, 4]))
-def causal(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, offsets: torch.Tensor,
+def masked(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, offsets: torch.Tensor,
            scale: float) -> torch.Tensor:
     D = q.size(1)
     out = torch.zeros_like(v)
@@ -32,12 +36,40 @@ def causal(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, offsets: torch.Ten
             acc = hl.zeros([tq, D], dtype=torch.float32)
             for tk in hl.tile(first, last):
                 s = torch.matmul(q[tq, :], k[tk, :].T) * scale
-                keep = tq.index.unsqueeze(1) >= tk.index.unsqueeze(0)
+                qi = tq.index.unsqueeze(1)
+                kj = tk.index.unsqueeze(0)
+                keep = )PY" +
+         mask + R"PY(
                 p = torch.where(keep, s, 0.0)
                 acc = acc + torch.matmul(p, v[tk, :])
             out[tq, :] = acc
     return out
 )PY";
+}
+
+// A mask as the kernel writes it and as the reference evaluates it on (query row, key row, the
+// item's first row).
+struct MaskCase {
+  const char* name;
+  const char* source;
+  bool (*keep)(int64_t i, int64_t j, int64_t first);
+};
+
+const MaskCase kCausal = {"causal", "qi >= kj",
+                          [](int64_t i, int64_t j, int64_t) { return i >= j; }};
+const MaskCase kMaskCases[] = {
+    kCausal,
+    {"strictly_causal", "qi > kj", [](int64_t i, int64_t j, int64_t) { return i > j; }},
+    {"anti_causal", "qi <= kj", [](int64_t i, int64_t j, int64_t) { return i <= j; }},
+    {"strictly_anti_causal", "kj > qi", [](int64_t i, int64_t j, int64_t) { return j > i; }},
+    {"diagonal", "qi == kj", [](int64_t i, int64_t j, int64_t) { return i == j; }},
+    {"causal_window_of_5", "(qi >= kj) & (qi - kj < 5)",
+     [](int64_t i, int64_t j, int64_t) { return i >= j && i - j < 5; }},
+    {"shifted_window", "(kj + 3 > qi) & (kj < qi + 2)",
+     [](int64_t i, int64_t j, int64_t) { return j + 3 > i && j < i + 2; }},
+    {"causal_or_first_rows", "(qi < first + 2) | (qi >= kj)",
+     [](int64_t i, int64_t j, int64_t first) { return i < first + 2 || i >= j; }},
+};
 
 constexpr int64_t kDim = 3;
 constexpr double kScale = 0.5;
@@ -59,13 +91,14 @@ Inputs ragged_inputs(const std::vector<int64_t>& lengths) {
   return in;
 }
 
-// out[i] = sum over j <= i in i's item of (scale * q_i . k_j) * v_j.
-std::vector<double> reference(const Inputs& in) {
+// out[i] = sum over the rows j of i's item that the mask keeps of (scale * q_i . k_j) * v_j.
+std::vector<double> reference(const Inputs& in, const MaskCase& mask) {
   std::vector<double> out(size_t(in.rows() * kDim), 0.0);
   for (size_t b = 0; b + 1 < in.offsets.size(); ++b) {
     const int64_t first = int64_t(in.offsets[b]), last = int64_t(in.offsets[b + 1]);
     for (int64_t i = first; i < last; ++i)
-      for (int64_t j = first; j <= i; ++j) {
+      for (int64_t j = first; j < last; ++j) {
+        if (!mask.keep(i, j, first)) continue;
         double s = 0;
         for (int64_t d = 0; d < kDim; ++d)
           s += in.q[size_t(i * kDim + d)] * in.k[size_t(j * kDim + d)];
@@ -78,49 +111,87 @@ std::vector<double> reference(const Inputs& in) {
 
 enum class Path { interp, cpu, cuda_emulated };
 
-class MaskedBlockSkip : public ::testing::TestWithParam<Path> {
- protected:
-  Tensor run(const Inputs& in) {
-    use_shared_cache_dir();
-    Options o;
-    o.backend = GetParam() == Path::interp ? Backend::interp
-                : GetParam() == Path::cpu  ? Backend::cpu
-                                           : Backend::cuda;
-    if (GetParam() == Path::cuda_emulated) ::setenv("JAGTILE_CUDA_EMULATION", "1", 1);
-    const Shape shape{in.rows(), kDim};
-    Program p = Program::from_source(kCausal, "causal.py");
-    Tensor out = p.call("",
-                        {{"q", Tensor::from_doubles(shape, in.q, DType::f32)},
-                         {"k", Tensor::from_doubles(shape, in.k, DType::f32)},
-                         {"v", Tensor::from_doubles(shape, in.v, DType::f32)},
-                         {"offsets", Tensor::from_doubles({int64_t(in.offsets.size())}, in.offsets,
-                                                          DType::i64)},
-                         {"scale", kScale}},
-                        o)
-                     .outputs.at(0);
-    ::unsetenv("JAGTILE_CUDA_EMULATION");
-    return out;
-  }
+const Path kPaths[] = {Path::interp, Path::cpu,
+#ifdef JAGTILE_HAVE_NVRTC
+                       Path::cuda_emulated
+#endif
 };
 
+std::string path_name(Path p) {
+  return p == Path::interp ? "interp" : p == Path::cpu ? "cpu" : "cuda_emulated";
+}
+
+// The kernel's output; with guarded, whether the pass wrapped a loop body in its guard.
+Tensor run(Path path, const MaskCase& mask, const Inputs& in, bool* guarded = nullptr) {
+  use_shared_cache_dir();
+  Options o;
+  o.backend = path == Path::interp ? Backend::interp
+              : path == Path::cpu  ? Backend::cpu
+                                   : Backend::cuda;
+  if (path == Path::cuda_emulated) ::setenv("JAGTILE_CUDA_EMULATION", "1", 1);
+  const Shape shape{in.rows(), kDim};
+  Program p = Program::from_source(attention_kernel(mask.source), "masked.py");
+  const ArgMap args = {
+      {"q", Tensor::from_doubles(shape, in.q, DType::f32)},
+      {"k", Tensor::from_doubles(shape, in.k, DType::f32)},
+      {"v", Tensor::from_doubles(shape, in.v, DType::f32)},
+      {"offsets", Tensor::from_doubles({int64_t(in.offsets.size())}, in.offsets, DType::i64)},
+      {"scale", kScale}};
+  Tensor out = p.call("", args, o).outputs.at(0);
+  if (guarded) {
+    const std::string ir = p.specialise("", args, o).ir_text();
+    const size_t pass = ir.find("== after skip_masked_blocks ==");
+    *guarded = pass != std::string::npos && ir.find("if_", pass) != std::string::npos;
+  }
+  ::unsetenv("JAGTILE_CUDA_EMULATION");
+  return out;
+}
+
+struct MaskOnPath {
+  Path path;
+  const MaskCase* mask;
+};
+
+class MaskedBlockSkip : public ::testing::TestWithParam<MaskOnPath> {};
+
+// Every mask form the pass guards (each comparison direction, equality, windows from a
+// difference of indices, `&`, and `|` with a scalar from before the loop) gives the reference's
+// result: the skipped blocks were the ones that added nothing.
 TEST_P(MaskedBlockSkip, MatchesTheReferenceOnRaggedLengths) {
   // Empty items, one row, exactly one block, a partial last block, several blocks.
   const Inputs in = ragged_inputs({0, 1, 4, 5, 0, 9, 16, 3});
-  const std::vector<double> want = reference(in);
-  Tensor out = run(in);
+  const std::vector<double> want = reference(in, *GetParam().mask);
+  bool guarded = false;
+  Tensor out = run(GetParam().path, *GetParam().mask, in, &guarded);
+  EXPECT_TRUE(guarded) << "the pass left the key loop unguarded";
   ASSERT_EQ(out.numel(), int64_t(want.size()));
   for (size_t i = 0; i < want.size(); ++i)
     EXPECT_NEAR(out.item_as_double(int64_t(i)), want[i], 1e-4 * (1 + std::fabs(want[i])))
         << "row " << i / kDim << ", column " << i % kDim;
 }
 
-TEST_P(MaskedBlockSkip, InfinityInAKeyBlockAboveTheDiagonalDoesNotReachEarlierRows) {
+std::vector<MaskOnPath> every_mask_on_every_path() {
+  std::vector<MaskOnPath> out;
+  for (const MaskCase& m : kMaskCases)
+    for (Path p : kPaths) out.push_back({p, &m});
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Masks, MaskedBlockSkip, ::testing::ValuesIn(every_mask_on_every_path()),
+                         [](const auto& info) {
+                           return std::string(info.param.mask->name) + "_" +
+                                  path_name(info.param.path);
+                         });
+
+class CausalBlockSkip : public ::testing::TestWithParam<Path> {};
+
+TEST_P(CausalBlockSkip, InfinityInAKeyBlockAboveTheDiagonalDoesNotReachEarlierRows) {
   // One item of 8 rows: key block 4..7 lies wholly above query block 0..3. Executed, its zeroed
   // scores times v's infinity would make rows 0..3 NaN (0 * inf); skipped, they stay exact.
   Inputs in = ragged_inputs({8, 2});
   for (int64_t d = 0; d < kDim; ++d) in.v[size_t(5 * kDim + d)] = INFINITY;
-  const std::vector<double> want = reference(in);
-  Tensor out = run(in);
+  const std::vector<double> want = reference(in, kCausal);
+  Tensor out = run(GetParam(), kCausal, in);
   for (int64_t i = 0; i < 4 * kDim; ++i)
     EXPECT_NEAR(out.item_as_double(i), want[size_t(i)], 1e-4 * (1 + std::fabs(want[size_t(i)])))
         << "row " << i / kDim;
@@ -131,18 +202,8 @@ TEST_P(MaskedBlockSkip, InfinityInAKeyBlockAboveTheDiagonalDoesNotReachEarlierRo
     EXPECT_NEAR(out.item_as_double(i), want[size_t(i)], 1e-4 * (1 + std::fabs(want[size_t(i)])));
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, MaskedBlockSkip,
-                         ::testing::Values(Path::interp, Path::cpu
-#ifdef JAGTILE_HAVE_NVRTC
-                                           ,
-                                           Path::cuda_emulated
-#endif
-                                           ),
-                         [](const auto& info) {
-                           return info.param == Path::interp ? std::string("interp")
-                                  : info.param == Path::cpu  ? std::string("cpu")
-                                                             : std::string("cuda_emulated");
-                         });
+INSTANTIATE_TEST_SUITE_P(Backends, CausalBlockSkip, ::testing::ValuesIn(kPaths),
+                         [](const auto& info) { return path_name(info.param); });
 
 }  // namespace
 }  // namespace jagtile::testing
