@@ -49,6 +49,10 @@ class Jit {
   const DiskCache& disk() const { return disk_; }
 
  private:
+  // `source` with its shared prelude replaced by an #include of that prelude precompiled in the
+  // cache folder (built on first use), or `source` itself where that cannot be done.
+  std::string with_precompiled_prelude(const std::string& source);
+
   DiskCache disk_;
   std::mutex mutex_;  // one compile at a time per folder and process
 };
