@@ -101,6 +101,37 @@ TEST(DiskCache, PreparedCodeLivesOnTheSpecialisation) {
   EXPECT_EQ(p.specialise("", args, o).prepare().source, PrepareStats::Source::compiled);
 }
 
+// With GCC, generated files share their prelude through one precompiled header per flavour,
+// which each file includes relative to itself: so a cache folder given as a relative path works
+// too (the differential fuzzer's are), and two kernels of one flavour share one header.
+TEST(DiskCache, KernelsShareAPrecompiledPreludeInARelativeFolder) {
+  if (codegen::cpu::compiler_identity().find("Free Software Foundation") == std::string::npos)
+    GTEST_SKIP() << "the precompiled prelude is made with GCC only; this compiler is "
+                 << codegen::cpu::compiler_command();
+  TempDir dir;
+  char cwd[4096];
+  ASSERT_NE(::getcwd(cwd, sizeof cwd), nullptr);
+  ASSERT_EQ(::chdir(dir.path().c_str()), 0);
+  Options o = cpu_options();
+  o.cache_dir = "relative/cache";
+  ArgMap args{{"x_values", Tensor::from_doubles({4, 1}, {1, 2, 3, 4}, DType::f32)},
+              {"x_offsets", Tensor::from_doubles({3}, {0, 1, 4}, DType::i32)}};
+  std::vector<double> got;
+  for (const char* kernel : {"jagged_sum", "jagged_max"}) {
+    const std::string file = std::string(JAGTILE_SOURCE_DIR) + "/examples/" + kernel + ".py";
+    Tensor out = Program::from_file(file).call("", args, o).outputs.at(0);
+    got.push_back(out.item_as_double(1));
+  }
+  int headers = 0;
+  FILE* ls = ::popen("ls relative/cache/prelude-*.h.gch 2>/dev/null | wc -l", "r");
+  ASSERT_NE(ls, nullptr);
+  ASSERT_EQ(std::fscanf(ls, "%d", &headers), 1);
+  ::pclose(ls);
+  ASSERT_EQ(::chdir(cwd), 0);
+  EXPECT_EQ(got, (std::vector<double>{2 + 3 + 4, 4}));
+  EXPECT_EQ(headers, 1) << "jagged_sum and jagged_max should share one precompiled prelude";
+}
+
 TEST(DiskCache, CorruptEntryIsRebuilt) {
   TempDir dir;
   std::string src = tiny_source(42);

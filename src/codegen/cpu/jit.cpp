@@ -194,8 +194,9 @@ std::string Jit::with_precompiled_prelude(const std::string& source) {
   const std::string prelude = source.substr(first, nests + 1 - first);
   const std::string header = disk_.dir() + "/prelude-" + key_of(prelude) + ".h";
   const std::string gch = header + ".gch";
-  if (header.find_first_of("\"\\\n") != std::string::npos) return source;  // not #include-able
+  const std::string failed = header + ".failed";  // a header GCC could not precompile
   struct stat st;
+  if (::stat(failed.c_str(), &st) == 0) return source;
   if (::stat(gch.c_str(), &st) != 0) {
     // Written under private names, then renamed: other processes see whole files or none.
     const std::string tag = "." + std::to_string(::getpid()) + ".tmp";
@@ -204,12 +205,17 @@ std::string Jit::with_precompiled_prelude(const std::string& source) {
     const std::string cmd = compiler_command() + " " + compiler_flags() + " -x c++-header -o " +
                             shell_quote(gch + tag) + " " + shell_quote(header) +
                             " > /dev/null 2>&1";
-    if (std::system(cmd.c_str()) != 0 || std::rename((gch + tag).c_str(), gch.c_str()) != 0) {
+    if (std::system(cmd.c_str()) != 0) {
       ::unlink((gch + tag).c_str());
+      write_text(failed, "");  // not tried again for this flavour
       return source;
     }
+    if (std::rename((gch + tag).c_str(), gch.c_str()) != 0) return source;
   }
-  return source.substr(0, first) + "#include " + "\"" + header + "\"\n" + source.substr(nests + 1);
+  // Relative to the kernel's file, which is compiled in a build folder inside the cache folder:
+  // right whether the cache folder's path is absolute or relative.
+  const std::string include = "../prelude-" + key_of(prelude) + ".h";
+  return source.substr(0, first) + "#include \"" + include + "\"\n" + source.substr(nests + 1);
 }
 
 std::shared_ptr<const LoadedKernel> Jit::load(const std::string& source,
