@@ -72,8 +72,7 @@ class Executor {
         v.i = t.kind == TypeKind::host_bool ? (*n != 0) : *n;
         v.f = double(*n);
       } else if (const double* d = std::get_if<double>(&a)) {
-        v.f = *d;
-        v.i = int64_t(*d);
+        set_number(v, t, *d);  // a float parameter: no integer shadow (-1e308 has none)
       }
     }
     exec(p_.steps);

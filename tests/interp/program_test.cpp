@@ -131,6 +131,17 @@ TEST(Program, WrongArgumentKinds) {
       "argument 'n' of kernel 'scale' must be an integer");
 }
 
+// A float argument outside int64's range is a float like any other (the host executor once
+// also converted it to an integer, undefined behaviour that the argument-binding fuzzer found).
+TEST(Program, FloatArgumentBeyondTheIntegerRangeIsUsedAsAFloat) {
+  Program p = two_kernels();
+  Tensor out = p.call("scale", {{"x", f32({2}, {1, -1})}, {"bias", NoneArg{}}, {"factor", -1e308}},
+                      interp_options())
+                   .outputs.at(0);
+  EXPECT_EQ(out.item_as_double(0), double(float(-1e308)) + 3);
+  EXPECT_EQ(out.item_as_double(1), double(float(1e308)) + 3);
+}
+
 TEST(Program, KernelSelection) {
   Program p = two_kernels();
   expect_user_error([&] { p.kernel(""); }, "defines several kernels (scale, copy)");
