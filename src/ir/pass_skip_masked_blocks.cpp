@@ -7,6 +7,7 @@
 #include "ir/pass_skip_masked_blocks.h"
 
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <unordered_set>
 #include <utility>
@@ -227,13 +228,16 @@ class GuardBuilder {
     return p;
   }
 
+  // One node per (attribute, block): masks often read the same index twice.
   NodePtr tile_attr(Op which, int block) {
+    NodePtr& made = tile_attrs_[{which, block}];
+    if (made) return made;
     Node n;
     n.kind = NodeKind::tile_attr;
     n.op = which;
     n.ival = block;
     n.type = Type::value(DType::i64, {});
-    return emit(std::move(n));
+    return made = emit(std::move(n));
   }
 
   NodePtr binary(Op op, NodePtr a, NodePtr b) {
@@ -269,6 +273,7 @@ class GuardBuilder {
   const Loc loc_;
   std::unordered_set<const Node*> inside_;
   std::unordered_set<const Node*> assigned_;
+  std::map<std::pair<Op, int>, NodePtr> tile_attrs_;
   Block prelude_;
 };
 

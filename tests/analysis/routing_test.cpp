@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "../common/scoped_env.h"
 #include "helpers.h"
 #include "testing/examples.h"
 
@@ -16,24 +17,7 @@ namespace {
 using ::testing::HasSubstr;
 using namespace dispatch_test;
 
-// Sets an environment variable for one scope (tests in a binary run one at a time).
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    ::setenv(name, value, 1);
-  }
-  ~ScopedEnv() {
-    if (old_)
-      ::setenv(name_, old_->c_str(), 1);
-    else
-      ::unsetenv(name_);
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
+using jagtile::testing::ScopedEnv;
 
 struct Example {
   Program program;

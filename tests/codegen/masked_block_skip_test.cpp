@@ -5,12 +5,12 @@
 // skipped (src/ir/pass_skip_masked_blocks.h), which shows as an infinity in such a block's v not
 // reaching earlier rows.
 #include <gtest/gtest.h>
-#include <stdlib.h>
 
 #include <cmath>
 #include <string>
 #include <vector>
 
+#include "../common/scoped_env.h"
 #include "codegen_helpers.h"
 
 namespace jagtile::testing {
@@ -128,7 +128,8 @@ Tensor run(Path path, const MaskCase& mask, const Inputs& in, bool* guarded = nu
   o.backend = path == Path::interp ? Backend::interp
               : path == Path::cpu  ? Backend::cpu
                                    : Backend::cuda;
-  if (path == Path::cuda_emulated) ::setenv("JAGTILE_CUDA_EMULATION", "1", 1);
+  // The cuda backend runs CPU tensors through its host emulation while this is set.
+  ScopedEnv emulation("JAGTILE_CUDA_EMULATION", path == Path::cuda_emulated ? "1" : nullptr);
   const Shape shape{in.rows(), kDim};
   Program p = Program::from_source(attention_kernel(mask.source), "masked.py");
   const ArgMap args = {
@@ -143,7 +144,6 @@ Tensor run(Path path, const MaskCase& mask, const Inputs& in, bool* guarded = nu
     const size_t pass = ir.find("== after skip_masked_blocks ==");
     *guarded = pass != std::string::npos && ir.find("if_", pass) != std::string::npos;
   }
-  ::unsetenv("JAGTILE_CUDA_EMULATION");
   return out;
 }
 

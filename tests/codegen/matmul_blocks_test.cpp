@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "../common/matmul_cases.h"
+#include "../common/scoped_env.h"
 #include "codegen_helpers.h"
 
 namespace jagtile::testing {
@@ -22,28 +23,6 @@ bool same_bits(const Tensor& a, const Tensor& b) {
   return a.shape_str() == b.shape_str() && a.dtype() == b.dtype() &&
          std::memcmp(a.raw_data(), b.raw_data(), size_t(a.numel()) * 4) == 0;
 }
-
-// Sets an environment variable for one scope.
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const char* value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    if (value)
-      ::setenv(name, value, 1);
-    else
-      ::unsetenv(name);
-  }
-  ~ScopedEnv() {
-    if (old_.empty())
-      ::unsetenv(name_);
-    else
-      ::setenv(name_, old_.c_str(), 1);
-  }
-
- private:
-  const char* name_;
-  std::string old_;
-};
 
 Options cpu_with_blocks(std::vector<int64_t> blocks, int threads = 2) {
   Options o = cpu_options(true, threads);

@@ -16,6 +16,7 @@
 #include "jagtile/compiler.h"
 #include "jagtile/error.h"
 #include "jagtile/tensor.h"
+#include "testing/examples.h"
 
 namespace {
 
@@ -26,17 +27,16 @@ using jagtile::Tensor;
 
 struct Example {
   Program program;
+  std::string kernel;
   std::vector<jagtile::ParamInfo> params;
 };
 
 const std::vector<Example>& examples() {
   static const std::vector<Example> all = [] {
     std::vector<Example> out;
-    for (const char* name :
-         {"jagged_sum", "jagged_mean", "jagged_max", "jagged_softmax", "jagged_layer_norm",
-          "jagged_dense_add", "jagged_dense_bmm", "jagged_hstu_attention"}) {
-      Program p = Program::from_file(std::string(JAGTILE_SOURCE_DIR) + "/examples/" + name + ".py");
-      out.push_back({p, p.kernel().params});
+    for (const jagtile::ExampleInfo* e : jagtile::all_examples()) {
+      Program p = Program::from_file(std::string(JAGTILE_SOURCE_DIR) + "/" + e->file);
+      out.push_back({p, e->kernel, p.kernel(e->kernel).params});
     }
     return out;
   }();
@@ -111,7 +111,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   options.backend = jagtile::Backend::interp;
   options.num_threads = 1;
   try {
-    jagtile::CallResult r = example.program.call("", args, options);
+    jagtile::CallResult r = example.program.call(example.kernel, args, options);
     (void)r;
   } catch (const jagtile::UserError&) {
   }

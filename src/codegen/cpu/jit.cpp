@@ -192,7 +192,8 @@ std::string Jit::with_precompiled_prelude(const std::string& source) {
   if (!gcc || !cpp || first == std::string::npos || nests == std::string::npos || nests < first)
     return source;
   const std::string prelude = source.substr(first, nests + 1 - first);
-  const std::string header = disk_.dir() + "/prelude-" + key_of(prelude) + ".h";
+  const std::string name = "prelude-" + key_of(prelude) + ".h";
+  const std::string header = disk_.dir() + "/" + name;
   const std::string gch = header + ".gch";
   const std::string failed = header + ".failed";  // a header GCC could not precompile
   struct stat st;
@@ -214,8 +215,7 @@ std::string Jit::with_precompiled_prelude(const std::string& source) {
   }
   // Relative to the kernel's file, which is compiled in a build folder inside the cache folder:
   // right whether the cache folder's path is absolute or relative.
-  const std::string include = "../prelude-" + key_of(prelude) + ".h";
-  return source.substr(0, first) + "#include \"" + include + "\"\n" + source.substr(nests + 1);
+  return source.substr(0, first) + "#include \"../" + name + "\"\n" + source.substr(nests + 1);
 }
 
 std::shared_ptr<const LoadedKernel> Jit::load(const std::string& source,

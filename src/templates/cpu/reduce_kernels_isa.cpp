@@ -61,6 +61,27 @@ typedef uint16_t VecH __attribute__((vector_size(32)));
 typedef _Float16 VecF16 __attribute__((vector_size(32)));
 #endif
 
+// One IEEE half <-> float, by either route.
+JAGTILE_INLINE float half_bits_to_f32(uint16_t bits) {
+#if JAGTILE_HAVE_FLOAT16
+  _Float16 h;
+  std::memcpy(&h, &bits, sizeof h);
+  return float(h);
+#else
+  return f16_bits_to_f32(bits);
+#endif
+}
+JAGTILE_INLINE uint16_t f32_to_half_bits(float v) {
+#if JAGTILE_HAVE_FLOAT16
+  const _Float16 h = _Float16(v);
+  uint16_t bits;
+  std::memcpy(&bits, &h, sizeof bits);
+  return bits;
+#else
+  return f32_to_f16_bits(v);
+#endif
+}
+
 // Input element types; 16-bit floats are carried as their bit patterns.
 struct Bf16 {
   uint16_t bits;
@@ -98,7 +119,7 @@ JAGTILE_INLINE VecF load_vec(const Half* p) {
   uint16_t bits[kLanes];
   std::memcpy(bits, p, sizeof bits);
   VecF v;
-  for (int l = 0; l < kLanes; ++l) v[l] = f16_bits_to_f32(bits[l]);
+  for (int l = 0; l < kLanes; ++l) v[l] = half_bits_to_f32(bits[l]);
   return v;
 #endif
 }
@@ -109,15 +130,7 @@ JAGTILE_INLINE float load_scalar(const Bf16* p) {
   return bf16_bits_to_f32(p->bits);
 }
 JAGTILE_INLINE float load_scalar(const Half* p) {
-#if JAGTILE_HAVE_FLOAT16
-  _Float16 h;
-  std::memcpy(&h, p, sizeof h);
-  return float(h);
-#else
-  uint16_t bits;
-  std::memcpy(&bits, p, sizeof bits);
-  return f16_bits_to_f32(bits);
-#endif
+  return half_bits_to_f32(p->bits);
 }
 
 JAGTILE_INLINE VecF select(VecI mask, VecF a, VecF b) {
@@ -207,7 +220,7 @@ JAGTILE_INLINE void store_vec(const ReduceArgs& a, int64_t index, VecF v) {
       std::memcpy(static_cast<uint16_t*>(a.out) + index, &h, sizeof h);
 #else
       for (int l = 0; l < kLanes; ++l)
-        static_cast<uint16_t*>(a.out)[index + l] = f32_to_f16_bits(v[l]);
+        static_cast<uint16_t*>(a.out)[index + l] = f32_to_half_bits(v[l]);
 #endif
       break;
     }
@@ -222,12 +235,7 @@ JAGTILE_INLINE void store_scalar(const ReduceArgs& a, int64_t index, float v) {
       static_cast<uint16_t*>(a.out)[index] = f32_to_bf16_bits(v);
       break;
     default: {
-#if JAGTILE_HAVE_FLOAT16
-      _Float16 h = _Float16(v);
-      std::memcpy(static_cast<uint16_t*>(a.out) + index, &h, sizeof h);
-#else
-      static_cast<uint16_t*>(a.out)[index] = f32_to_f16_bits(v);
-#endif
+      static_cast<uint16_t*>(a.out)[index] = f32_to_half_bits(v);
       break;
     }
   }
