@@ -20,7 +20,7 @@ const char* kShapeHelp =
     "  --max-len L          longest item (default 40)\n"
     "  --sparsity S         in [0, 1]; average length L*(1-S) (default 0.5)\n"
     "  --dist D             uniform|zipf|empty|one-huge|tiny (default uniform)\n"
-    "  --dtype T            values: f32|bf16|f16 (default f32)\n"
+    "  --dtype T            values: f32|f64|bf16|f16 (default f32)\n"
     "  --offsets I          offsets: i32|i64 (default i32)\n"
     "  --seed N             random seed (default 0)\n"
     "  --heads H            attention heads, for jagged_hstu_attention (default 2)\n"
@@ -149,7 +149,7 @@ void apply_value(CommandLine& cl, const std::string& option, const std::string& 
   } else if (option == "--dtype") {
     auto t = parse_dtype(value);
     if (!t || !dtype_is_float(*t)) {
-      throw UsageError(cmd, "--dtype expects f32|bf16|f16, got '" + value + "'");
+      throw UsageError(cmd, "--dtype expects f32|f64|bf16|f16, got '" + value + "'");
     }
     cl.dtype = *t;
   } else if (option == "--offsets") {

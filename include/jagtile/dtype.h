@@ -9,18 +9,22 @@
 
 namespace jagtile {
 
-enum class DType : uint8_t { f32, f16, bf16, i32, i64, boolean };
+// f64 comes last so the numbers of the others, which cache keys hold, stay as they were.
+enum class DType : uint8_t { f32, f16, bf16, i32, i64, boolean, f64 };
 
 // Bytes per element.
 int64_t dtype_size(DType dtype);
-// "float32", "float16", "bfloat16", "int32", "int64", "bool".
+// "float32", "float16", "bfloat16", "int32", "int64", "bool", "float64".
 std::string_view dtype_name(DType dtype);
-// Short names used by the CLI and file names: "f32", "f16", "bf16", "i32", "i64", "bool".
+// Short names used by the CLI and file names: "f32", "f16", "bf16", "i32", "i64", "bool", "f64".
 std::string_view dtype_short_name(DType dtype);
 // Accepts both long and short names ("float32", "f32", "torch.float32", "bool"); nullopt if
 // unknown.
 std::optional<DType> parse_dtype(std::string_view name);
 bool dtype_is_float(DType dtype);
+// The float type a value of this dtype is computed in: f64 for f64, f32 for the other floats
+// (16-bit floats compute in fp32). Integers and bool are returned unchanged.
+DType float_compute_dtype(DType dtype);
 bool dtype_is_int(DType dtype);
 
 // IEEE binary16 and bfloat16 <-> float32. Narrowing rounds to nearest, ties to even; NaN stays

@@ -17,6 +17,7 @@ enum class NumpyType : int {
   int32 = 5,
   int64 = 7,
   float32 = 11,
+  float64 = 12,
   float16 = 23
 };
 

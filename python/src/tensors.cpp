@@ -49,6 +49,7 @@ DType dtype_from_dlpack(const nb::dlpack::dtype& d, const std::string& name) {
   using Code = nb::dlpack::dtype_code;
   if (d.lanes == 1) {
     if (Code(d.code) == Code::Float && d.bits == 32) return DType::f32;
+    if (Code(d.code) == Code::Float && d.bits == 64) return DType::f64;
     if (Code(d.code) == Code::Float && d.bits == 16) return DType::f16;
     if (Code(d.code) == Code::Bfloat && d.bits == 16) return DType::bf16;
     if (Code(d.code) == Code::Int && d.bits == 32) return DType::i32;
@@ -56,10 +57,9 @@ DType dtype_from_dlpack(const nb::dlpack::dtype& d, const std::string& name) {
     if (Code(d.code) == Code::Bool && d.bits == 8) return DType::boolean;
   }
   std::string got = describe(d);
-  std::string hint = "jagtile takes float32, float16, bfloat16, int32, int64 and bool tensors";
-  if (got == "float64")
-    hint = "cast to float32: x.astype(numpy.float32) (numpy) or x.float() (torch)";
-  else if (got == "uint64" || got == "uint32" || got == "int16" || got == "int8" ||
+  std::string hint =
+      "jagtile takes float32, float64, float16, bfloat16, int32, int64 and bool tensors";
+  if (got == "uint64" || got == "uint32" || got == "int16" || got == "int8" ||
            got == "uint8" || got == "uint16")
     hint = "cast to int32 or int64: x.astype(numpy.int64) (numpy) or x.long() (torch)";
   throw UserError("argument '" + name + "' has dtype " + got + ", which jagtile does not take",
@@ -79,6 +79,8 @@ nb::dlpack::dtype dtype_to_dlpack(DType t) {
   switch (t) {
     case DType::f32:
       return {uint8_t(Code::Float), 32, 1};
+    case DType::f64:
+      return {uint8_t(Code::Float), 64, 1};
     case DType::f16:
       return {uint8_t(Code::Float), 16, 1};
     case DType::bf16:
@@ -313,6 +315,8 @@ NumpyType numpy_type_of(DType t) {
   switch (t) {
     case DType::f32:
       return NumpyType::float32;
+    case DType::f64:
+      return NumpyType::float64;
     case DType::f16:
       return NumpyType::float16;
     case DType::bf16:

@@ -17,6 +17,7 @@ int64_t dtype_size(DType dtype) {
     case DType::i32:
       return 4;
     case DType::i64:
+    case DType::f64:
       return 8;
     case DType::boolean:
       return 1;
@@ -38,6 +39,8 @@ std::string_view dtype_name(DType dtype) {
       return "int64";
     case DType::boolean:
       return "bool";
+    case DType::f64:
+      return "float64";
   }
   JAGTILE_CHECK(false, << "unknown dtype " << int(dtype));
 }
@@ -56,6 +59,8 @@ std::string_view dtype_short_name(DType dtype) {
       return "i64";
     case DType::boolean:
       return "bool";
+    case DType::f64:
+      return "f64";
   }
   JAGTILE_CHECK(false, << "unknown dtype " << int(dtype));
 }
@@ -79,7 +84,8 @@ std::optional<DType> parse_dtype(std::string_view name) {
       {"bf16", DType::bf16},       {"int32", DType::i32},    {"i32", DType::i32},
       {"int", DType::i32},         {"int64", DType::i64},    {"i64", DType::i64},
       {"long", DType::i64},        {"bool", DType::boolean}, {"bool_", DType::boolean},
-      {"boolean", DType::boolean},
+      {"boolean", DType::boolean}, {"float64", DType::f64},  {"f64", DType::f64},
+      {"double", DType::f64},      {"fp64", DType::f64},
   };
   for (const Alias& alias : aliases) {
     if (alias.name == name) return alias.dtype;
@@ -88,7 +94,12 @@ std::optional<DType> parse_dtype(std::string_view name) {
 }
 
 bool dtype_is_float(DType dtype) {
-  return dtype == DType::f32 || dtype == DType::f16 || dtype == DType::bf16;
+  return dtype == DType::f32 || dtype == DType::f16 || dtype == DType::bf16 || dtype == DType::f64;
+}
+
+DType float_compute_dtype(DType dtype) {
+  if (dtype == DType::f64) return DType::f64;
+  return dtype_is_float(dtype) ? DType::f32 : dtype;
 }
 
 bool dtype_is_int(DType dtype) {

@@ -41,6 +41,8 @@ double load_as_double(const void* base, DType dtype, int64_t index) {
   switch (dtype) {
     case DType::f32:
       return static_cast<const float*>(base)[index];
+    case DType::f64:
+      return static_cast<const double*>(base)[index];
     case DType::f16:
       return f16_bits_to_f32(static_cast<const uint16_t*>(base)[index]);
     case DType::bf16:
@@ -74,6 +76,9 @@ void store_from_double(void* base, DType dtype, int64_t index, double value) {
     case DType::f32:
       static_cast<float*>(base)[index] = float(value);
       return;
+    case DType::f64:
+      static_cast<double*>(base)[index] = value;
+      return;
     case DType::f16:
       static_cast<uint16_t*>(base)[index] = f32_to_f16_bits(double_to_f32_round_to_odd(value));
       return;
@@ -103,8 +108,12 @@ struct BF16Bits {
   uint16_t bits;
 };
 
-// The widest exact intermediate for each source: float for floats, int64 for integers.
+// The widest exact intermediate for each source: the float itself (f16 / bf16 as float), int64
+// for integers.
 inline float widen(float v) {
+  return v;
+}
+inline double widen(double v) {
   return v;
 }
 inline float widen(F16Bits v) {
@@ -128,11 +137,19 @@ struct Narrow;
 template <>
 struct Narrow<float> {
   static float from(float v) { return v; }
+  static float from(double v) { return float(v); }
   static float from(int64_t v) { return float(v); }
+};
+template <>
+struct Narrow<double> {
+  static double from(float v) { return v; }
+  static double from(double v) { return v; }
+  static double from(int64_t v) { return double(v); }
 };
 template <>
 struct Narrow<F16Bits> {
   static F16Bits from(float v) { return {f32_to_f16_bits(v)}; }
+  static F16Bits from(double v) { return {f32_to_f16_bits(double_to_f32_round_to_odd(v))}; }
   static F16Bits from(int64_t v) {
     return {f32_to_f16_bits(double_to_f32_round_to_odd(double(v)))};
   }
@@ -140,6 +157,7 @@ struct Narrow<F16Bits> {
 template <>
 struct Narrow<BF16Bits> {
   static BF16Bits from(float v) { return {f32_to_bf16_bits(v)}; }
+  static BF16Bits from(double v) { return {f32_to_bf16_bits(double_to_f32_round_to_odd(v))}; }
   static BF16Bits from(int64_t v) {
     return {f32_to_bf16_bits(double_to_f32_round_to_odd(double(v)))};
   }
@@ -147,16 +165,19 @@ struct Narrow<BF16Bits> {
 template <>
 struct Narrow<int32_t> {
   static int32_t from(float v) { return saturating_cast<int32_t>(v); }
+  static int32_t from(double v) { return saturating_cast<int32_t>(v); }
   static int32_t from(int64_t v) { return int32_t(uint32_t(uint64_t(v))); }
 };
 template <>
 struct Narrow<int64_t> {
   static int64_t from(float v) { return saturating_cast<int64_t>(v); }
+  static int64_t from(double v) { return saturating_cast<int64_t>(v); }
   static int64_t from(int64_t v) { return v; }
 };
 template <>
 struct Narrow<uint8_t> {
   static uint8_t from(float v) { return v != 0.0f; }
+  static uint8_t from(double v) { return v != 0.0; }
   static uint8_t from(int64_t v) { return v != 0; }
 };
 
@@ -165,6 +186,8 @@ void with_storage_type(DType dtype, Fn&& fn) {
   switch (dtype) {
     case DType::f32:
       return fn(float{});
+    case DType::f64:
+      return fn(double{});
     case DType::f16:
       return fn(F16Bits{});
     case DType::bf16:

@@ -32,7 +32,6 @@ struct DescrInfo {
 
 // Well-known numpy dtypes jagtile does not take, each with the cast that fixes it.
 constexpr DescrInfo kUnsupported[] = {
-    {"f8", "float64", "cast to float32 first: np.save(path, a.astype(np.float32))"},
     {"f16", "float128", "cast to float32 first: np.save(path, a.astype(np.float32))"},
     {"i1", "int8", "cast to int32 first: np.save(path, a.astype(np.int32))"},
     {"u1", "uint8", "cast to int32 first: np.save(path, a.astype(np.int32))"},
@@ -71,6 +70,7 @@ DType dtype_from_header(const std::string& path, const core_detail::NpyHeader& h
     return DType::bf16;
   }
   if (code == "f4") return DType::f32;
+  if (code == "f8") return DType::f64;
   if (code == "f2") return DType::f16;
   if (code == "i4") return DType::i32;
   if (code == "i8") return DType::i64;
@@ -96,6 +96,8 @@ const char* descr_for(DType dtype) {
   switch (dtype) {
     case DType::f32:
       return "<f4";
+    case DType::f64:
+      return "<f8";
     case DType::f16:
       return "<f2";
     case DType::bf16:

@@ -8,6 +8,7 @@
 namespace jagtile::ir {
 
 double round_compute(DType dtype, double x) {
+  if (dtype == DType::f64) return x;
   if (dtype_is_float(dtype)) return double(float(x));
   if (dtype == DType::boolean) return x != 0 ? 1.0 : 0.0;
   return x;
@@ -26,7 +27,7 @@ int64_t to_i64(double x) {
 
 double apply_binary(Op op, DType compute, double a, double b) {
   bool fl = dtype_is_float(compute);
-  if (fl) {
+  if (fl && compute != DType::f64) {
     a = double(float(a));
     b = double(float(b));
   }
@@ -128,6 +129,7 @@ double apply_unary(Op op, double a) {
 }
 
 double apply_cast(DType to, double x) {
+  if (to == DType::f64) return x;
   if (dtype_is_float(to)) return double(float(x));
   if (to == DType::boolean) return x != 0 ? 1.0 : 0.0;
   int64_t i = to_i64(std::trunc(x));

@@ -11,7 +11,8 @@ namespace jagtile::ir {
 // (the generated code's float type), host bools as boolean, tile values as their dtype.
 DType operand_dtype(const Node& n);
 
-// Rounds x to what a value of dtype holds during compute (fp32 for all floats).
+// Rounds x to what a value of dtype holds during compute (fp64 for f64, fp32 for the other
+// floats).
 double round_compute(DType dtype, double x);
 
 // The arithmetic of binary / unary nodes on one element, in compute type `compute`.

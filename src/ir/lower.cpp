@@ -17,7 +17,8 @@ DType promote_dtypes(DType a, DType b) {
   int ca = category(a), cb = category(b);
   if (ca != cb) return ca > cb ? a : b;
   if (ca == 1) return DType::i64;  // i32 with i64
-  // Two different floats: f32 wins; f16 with bf16 has no common 16-bit type.
+  // Two different floats: the wider wins; f16 with bf16 has no common 16-bit type, so f32.
+  if (a == DType::f64 || b == DType::f64) return DType::f64;
   return DType::f32;
 }
 
@@ -100,9 +101,6 @@ Kernel Lowerer::run() {
     n.loc = loc_of(fn_.params[i].pos);
     switch (spec.kind) {
       case ParamKind::tensor:
-        if (spec.dtype != DType::f32 && spec.dtype != DType::f16 && spec.dtype != DType::bf16 &&
-            spec.dtype != DType::i32 && spec.dtype != DType::i64 && spec.dtype != DType::boolean)
-          fail(fn_.params[i].pos, "unsupported dtype for '" + spec.name + "'");
         n.type = Type::tensor(spec.dtype, spec.rank, spec.device);
         break;
       case ParamKind::int_scalar:

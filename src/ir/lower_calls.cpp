@@ -95,12 +95,22 @@ LVal Lowerer::attribute(const ast::Expr& e) {
         {"float32", DType::f32}, {"float", DType::f32},     {"float16", DType::f16},
         {"half", DType::f16},    {"bfloat16", DType::bf16}, {"int32", DType::i32},
         {"int", DType::i32},     {"int64", DType::i64},     {"long", DType::i64},
-        {"bool", DType::boolean}};
+        {"bool", DType::boolean}, {"float64", DType::f64}, {"double", DType::f64}};
     if (canonical == "torch." + a || canonical == "hl." + a) {
       for (const auto& [n, d] : dtypes)
         if (a == n) return LVal::of_dtype(d);
-      if (a == "float64" || a == "double")
-        fail(e.pos, "float64 is not supported", "cast to float32");
+      static const std::pair<const char*, const char*> unsupported[] = {
+          {"int8", "int32"},        {"uint8", "int32"},         {"int16", "int32"},
+          {"short", "int32"},       {"uint16", "int32"},        {"uint32", "int64"},
+          {"uint64", "int64"},      {"complex64", "float32"},   {"complex128", "float64"},
+          {"cfloat", "float32"},    {"cdouble", "float64"},     {"float8_e4m3fn", "bfloat16"},
+          {"float8_e5m2", "bfloat16"}};
+      for (const auto& [n, instead] : unsupported)
+        if (a == n)
+          fail(e.pos, "torch." + a + " is not a jagtile dtype",
+               "jagtile computes in float32, float64, float16, bfloat16, int32, int64 and bool; "
+               "use torch." +
+                   std::string(instead));
     }
     return LVal::of_module(path);
   }

@@ -18,6 +18,7 @@ std::string_view ctype_name(CType t) {
 }
 
 CType compute_ctype_of(DType dtype) {
+  if (dtype == DType::f64) return CType::f64;
   if (dtype_is_float(dtype)) return CType::f32;
   if (dtype == DType::boolean) return CType::boolean;
   return CType::i64;

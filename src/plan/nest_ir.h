@@ -21,7 +21,7 @@ namespace jagtile::plan {
 // The C type an expression has: what a code generator declares for it.
 enum class CType : uint8_t { i64, f32, f64, boolean };
 std::string_view ctype_name(CType t);
-// The compute type of a dtype (every float computes as f32, integers as int64).
+// The compute type of a dtype (f64 as f64, the other floats as f32, integers as int64).
 CType compute_ctype_of(DType dtype);
 
 // X(name, doc): operands and attributes of each expression kind.

@@ -132,6 +132,9 @@ Tensor random_values(const Shape& shape, DType dtype, uint64_t seed) {
     case DType::f32:
       for (int64_t i = 0; i < n; ++i) t.data<float>()[i] = next_value();
       break;
+    case DType::f64:  // the full double, so float64 data is not float32 data widened
+      for (int64_t i = 0; i < n; ++i) t.data<double>()[i] = 2.0 * rng.uniform() - 1.0;
+      break;
     case DType::bf16:
       for (int64_t i = 0; i < n; ++i) t.data<uint16_t>()[i] = f32_to_bf16_bits(next_value());
       break;

@@ -91,7 +91,7 @@ TEST_F(CliTest, UsageErrorsExitTwoWithAUsageLine) {
       {{"run", "examples/jagged_sum.py", "--sparsity", "1.5"},
        "--sparsity expects a number in [0, 1]"},
       {{"run", "examples/jagged_sum.py", "--dist", "gauss"}, "--dist expects uniform|zipf|empty"},
-      {{"run", "examples/jagged_sum.py", "--dtype", "f64"}, "--dtype expects f32|bf16|f16"},
+      {{"run", "examples/jagged_sum.py", "--dtype", "i32"}, "--dtype expects f32|f64|bf16|f16"},
       {{"run", "examples/jagged_sum.py", "--offsets", "i16"}, "--offsets expects i32|i64"},
       {{"run", "examples/jagged_sum.py", "--backend", "tpu"}, "--backend expects auto|template"},
       {{"run", "examples/jagged_sum.py", "--check=yes"}, "option --check takes no value"},

@@ -50,7 +50,9 @@ TEST(DTypeTest, ParseAliases) {
   EXPECT_EQ(parse_dtype("long"), DType::i64);
   EXPECT_EQ(parse_dtype("torch.bool"), DType::boolean);
   EXPECT_EQ(parse_dtype("np.float32"), DType::f32);
-  EXPECT_EQ(parse_dtype("float64"), std::nullopt);
+  EXPECT_EQ(parse_dtype("float64"), DType::f64);
+  EXPECT_EQ(parse_dtype("torch.double"), DType::f64);
+  EXPECT_EQ(parse_dtype("complex64"), std::nullopt);
   EXPECT_EQ(parse_dtype(""), std::nullopt);
   EXPECT_EQ(parse_dtype("Float32"), std::nullopt);
   EXPECT_EQ(parse_dtype("torch."), std::nullopt);

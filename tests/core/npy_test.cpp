@@ -47,13 +47,28 @@ TEST(NpyTest, RoundTripEveryDtype) {
   TempDir dir;
   const std::vector<double> values = {0, 1, -2, 3.5, 1e4, -0.25, 7, 100};
   for (DType dtype :
-       {DType::f32, DType::f16, DType::bf16, DType::i32, DType::i64, DType::boolean}) {
+       {DType::f32, DType::f64, DType::f16, DType::bf16, DType::i32, DType::i64, DType::boolean}) {
     Tensor t = Tensor::from_doubles({2, 4}, values, dtype);
     std::string path = dir.file(std::string(dtype_short_name(dtype)) + ".npy");
     write_npy(path, t);
     Tensor r = read_npy(path);
     expect_same_tensor(t, r);
   }
+}
+
+TEST(NpyTest, Float64KeepsEveryBitThatFloat32WouldRound) {
+  TempDir dir;
+  const double tenth = 0.1, third = 1.0 / 3.0;
+  std::string bytes(16, '\0');
+  std::memcpy(bytes.data(), &tenth, 8);
+  std::memcpy(bytes.data() + 8, &third, 8);
+  std::string path = dir.file("numpy_f8.npy");
+  write_bytes(path, make_npy("{'descr': '<f8', 'fortran_order': False, 'shape': (2,)}", bytes));
+  Tensor t = read_npy(path);
+  ASSERT_EQ(t.dtype(), DType::f64);
+  EXPECT_EQ(t.data<double>()[0], tenth);
+  EXPECT_EQ(t.data<double>()[1], third);
+  EXPECT_NE(double(float(third)), third);  // so float32 storage would have failed the check
 }
 
 TEST(NpyTest, RoundTripZeroSizeAndScalar) {
@@ -189,9 +204,9 @@ TEST(NpyTest, MalformedFilesGiveClearErrors) {
       {"bigendian.npy",
        make_npy("{'descr': '>f4', 'fortran_order': False, 'shape': (1,)}", f32_bytes({1})),
        {"big-endian data (descr '>f4')", "newbyteorder"}},
-      {"f64.npy",
-       make_npy("{'descr': '<f8', 'fortran_order': False, 'shape': (1,)}", std::string(8, '\0')),
-       {"has dtype float64 (descr '<f8')",
+      {"f128.npy",
+       make_npy("{'descr': '<f16', 'fortran_order': False, 'shape': (1,)}", std::string(16, '\0')),
+       {"has dtype float128 (descr '<f16')",
         "hint: cast to float32 first: np.save(path, a.astype(np.float32))"}},
       {"u1.npy",
        make_npy("{'descr': '|u1', 'fortran_order': False, 'shape': (1,)}", "x"),

@@ -89,9 +89,9 @@ TEST(LowerErrors, JaggedIndexWithoutItsParent) {
                 29, "x[tile_b, tile_k]"});
 }
 
-TEST(LowerErrors, Float64IsRejectedWithACastHint) {
-  expect_error(jagged_kernel("acc = acc + hl.zeros([tile_b, tile_m], dtype=torch.float64)"),
-               jagged_specs(), {"float64 is not supported", 17, 62, "cast to float32"},
+TEST(LowerErrors, AnUnsupportedTorchDtypeNamesTheOneToUse) {
+  expect_error(jagged_kernel("acc = acc + hl.zeros([tile_b, tile_m], dtype=torch.int8)"),
+               jagged_specs(), {"torch.int8 is not a jagtile dtype", 17, 62, "use torch.int32"},
                /*check=*/false);
 }
 

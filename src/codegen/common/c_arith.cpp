@@ -12,7 +12,7 @@ using ir::NodeKind;
 using ir::Op;
 
 std::string convert(const std::string& e, DType from, DType to) {
-  if (dtype_is_float(to)) return "(float)(" + e + ")";
+  if (dtype_is_float(to)) return std::string("(") + compute_ctype(to) + ")(" + e + ")";
   if (to == DType::boolean) return "((" + e + ") != 0)";
   if (dtype_is_float(from)) return "jt_f2i(" + e + ")";
   return "(int64_t)(" + e + ")";
@@ -21,6 +21,7 @@ std::string convert(const std::string& e, DType from, DType to) {
 std::string from_storage(const std::string& e, DType storage) {
   switch (storage) {
     case DType::f32:
+    case DType::f64:
       return e;
     case DType::bf16:
       return "jt_bf2f(" + e + ")";
@@ -36,13 +37,18 @@ std::string from_storage(const std::string& e, DType storage) {
 }
 
 std::string to_storage(const std::string& e, DType compute, DType storage) {
+  // A double narrows to a 16-bit float through float rounded to odd: correctly rounded once.
+  const std::string as_float =
+      compute == DType::f64 ? "jt_d2f_odd(" + e + ")" : "(float)(" + e + ")";
   switch (storage) {
     case DType::f32:
       return "(float)(" + e + ")";
+    case DType::f64:
+      return "(double)(" + e + ")";
     case DType::bf16:
-      return "jt_f2bf((float)(" + e + "))";
+      return "jt_f2bf(" + as_float + ")";
     case DType::f16:
-      return "jt_f2h((float)(" + e + "))";
+      return "jt_f2h(" + as_float + ")";
     case DType::i32:
       return dtype_is_float(compute) ? "(int32_t)jt_wrap32(jt_f2i(" + e + "))"
                                      : "(int32_t)jt_wrap32((int64_t)(" + e + "))";
@@ -52,6 +58,50 @@ std::string to_storage(const std::string& e, DType compute, DType storage) {
       return "(uint8_t)((" + e + ") != 0)";
   }
   return e;
+}
+
+// The C expression of a unary op computed in double (host scalars and f64 values), on operand `x`.
+std::string double_unary(Op op, const std::string& x) {
+  const std::string a = "(double)(" + x + ")";
+  switch (op) {
+    case Op::neg:
+      return "-(" + x + ")";
+    case Op::logical_not:
+      return "!(" + x + ")";
+    case Op::bit_not:
+      return "~(int64_t)(" + x + ")";
+    case Op::exp:
+      return "exp(" + a + ")";
+    case Op::log:
+      return "log(" + a + ")";
+    case Op::sqrt:
+      return "sqrt(" + a + ")";
+    case Op::rsqrt:
+      return "1.0 / sqrt(" + a + ")";
+    case Op::abs:
+      return "fabs(" + a + ")";
+    case Op::tanh:
+      return "tanh(" + a + ")";
+    case Op::sigmoid:
+      return "1.0 / (1.0 + exp(-" + a + "))";
+    case Op::silu:
+      return a + " / (1.0 + exp(-" + a + "))";
+    case Op::relu:
+      return a + " > 0 ? " + a + " : 0.0";
+    case Op::gelu:
+      return "0.5 * " + a + " * (1.0 + erf(" + a + " * 0.70710678118654752440))";
+    case Op::floor:
+      return "floor(" + a + ")";
+    case Op::ceil:
+      return "ceil(" + a + ")";
+    case Op::sin:
+      return "sin(" + a + ")";
+    case Op::cos:
+      return "cos(" + a + ")";
+    default:
+      JAGTILE_CHECK(false, << "unary op " << ir::op_name(op));
+  }
+  return {};
 }
 
 // The arithmetic of binary / unary / where / cast / full, given operand expressions.
@@ -99,7 +149,7 @@ std::string elementwise(const Node& n, const std::vector<std::string>& ops) {
           r = "jt_mod(" + a + ", " + b + ")";
           break;
         case Op::pow:
-          r = host_float ? "pow(" + a + ", " + b + ")"
+          r = host_float || ct == DType::f64 ? "pow(" + a + ", " + b + ")"
               : fl       ? "powf(" + a + ", " + b + ")"
                          : "jt_ipow(" + a + ", " + b + ")";
           break;
@@ -155,63 +205,7 @@ std::string elementwise(const Node& n, const std::vector<std::string>& ops) {
     }
     case NodeKind::unary: {
       if (host) {
-        std::string a = "(double)(" + ops[0] + ")";
-        std::string r;
-        switch (n.op) {
-          case Op::neg:
-            r = "-(" + ops[0] + ")";
-            break;
-          case Op::logical_not:
-            r = "!(" + ops[0] + ")";
-            break;
-          case Op::bit_not:
-            r = "~(int64_t)(" + ops[0] + ")";
-            break;
-          case Op::exp:
-            r = "exp(" + a + ")";
-            break;
-          case Op::log:
-            r = "log(" + a + ")";
-            break;
-          case Op::sqrt:
-            r = "sqrt(" + a + ")";
-            break;
-          case Op::rsqrt:
-            r = "1.0 / sqrt(" + a + ")";
-            break;
-          case Op::abs:
-            r = "fabs(" + a + ")";
-            break;
-          case Op::tanh:
-            r = "tanh(" + a + ")";
-            break;
-          case Op::sigmoid:
-            r = "1.0 / (1.0 + exp(-" + a + "))";
-            break;
-          case Op::silu:
-            r = a + " / (1.0 + exp(-" + a + "))";
-            break;
-          case Op::relu:
-            r = a + " > 0 ? " + a + " : 0.0";
-            break;
-          case Op::gelu:
-            r = "0.5 * " + a + " * (1.0 + erf(" + a + " * 0.70710678118654752440))";
-            break;
-          case Op::floor:
-            r = "floor(" + a + ")";
-            break;
-          case Op::ceil:
-            r = "ceil(" + a + ")";
-            break;
-          case Op::sin:
-            r = "sin(" + a + ")";
-            break;
-          case Op::cos:
-            r = "cos(" + a + ")";
-            break;
-          default:
-            JAGTILE_CHECK(false, << "unary op " << ir::op_name(n.op));
-        }
+        std::string r = double_unary(n.op, ops[0]);
         if (n.type.kind == ir::TypeKind::host_int)
           return n.op == Op::neg || n.op == Op::bit_not ? "(int64_t)(" + r + ")"
                                                         : "jt_f2i(" + r + ")";
@@ -220,6 +214,7 @@ std::string elementwise(const Node& n, const std::vector<std::string>& ops) {
       }
       DType t = n.type.dtype;
       std::string cty = compute_ctype(t);
+      if (t == DType::f64) return "(double)(" + double_unary(n.op, convert(ops[0], od(0), t)) + ")";
       if (dtype_is_float(t)) {
         std::string a = convert(ops[0], od(0), t);
         switch (n.op) {

@@ -27,6 +27,15 @@ JT_INLINE float jt_h2f(uint16_t h) {
   if (em >= 0x7c00u) r = 0x7f800000u | (em << 13);
   return jt_bits_f(r | ((uint32_t)(h & 0x8000u) << 16));
 }
+// double -> float rounded to odd (toward zero, lowest bit set when inexact), so that narrowing the
+// result once more to a 16-bit float is correctly rounded, as if straight from the double.
+JT_INLINE float jt_d2f_odd(double d) {
+  float f = (float)d;
+  if ((double)f == d || f - f != 0.0f) return f;  // exact, infinite or NaN
+  uint32_t u = jt_f_bits(f);
+  if (fabs((double)f) > fabs(d)) u -= 1u;
+  return jt_bits_f(u | 1u);
+}
 JT_INLINE uint16_t jt_f2h(float f) {
   uint32_t u = jt_f_bits(f);
   uint16_t sign = (uint16_t)((u >> 16) & 0x8000u);
@@ -90,12 +99,15 @@ JT_INLINE bool jt_min(bool a, bool b) { return a && b; }
 // Reduction steps: a NaN input sticks, like the interpreter's.
 JT_INLINE float jt_amax_step(float acc, float x) { return (x > acc || x != x) ? x : acc; }
 JT_INLINE float jt_amin_step(float acc, float x) { return (x < acc || x != x) ? x : acc; }
+JT_INLINE double jt_amax_step(double acc, double x) { return (x > acc || x != x) ? x : acc; }
+JT_INLINE double jt_amin_step(double acc, double x) { return (x < acc || x != x) ? x : acc; }
 JT_INLINE int64_t jt_amax_step(int64_t acc, int64_t x) { return x > acc ? x : acc; }
 JT_INLINE int64_t jt_amin_step(int64_t acc, int64_t x) { return x < acc ? x : acc; }
 JT_INLINE bool jt_amax_step(bool acc, bool x) { return acc || x; }
 JT_INLINE bool jt_amin_step(bool acc, bool x) { return acc && x; }
 
 JT_INLINE float jt_gelu(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678f)); }
+JT_INLINE double jt_gelu(double x) { return 0.5 * x * (1.0 + erf(x * 0.70710678118654752440)); }
 
 JT_INLINE int64_t jt_clamp_len(int64_t n, int64_t block) {
   return n < 0 ? 0 : (n > block ? block : n);
@@ -122,6 +134,7 @@ std::string shared_helpers() {
 }
 
 const char* compute_ctype(DType dtype) {
+  if (dtype == DType::f64) return "double";
   if (dtype_is_float(dtype)) return "float";
   if (dtype == DType::boolean) return "bool";
   return "int64_t";
@@ -131,6 +144,8 @@ const char* storage_ctype(DType dtype) {
   switch (dtype) {
     case DType::f32:
       return "float";
+    case DType::f64:
+      return "double";
     case DType::f16:
     case DType::bf16:
       return "uint16_t";

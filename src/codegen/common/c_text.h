@@ -49,8 +49,8 @@ std::string math_helpers();
 // The argument struct of a matmul block (plan/nest_ir.h, matmul_block), `JtMatmul`, which both
 // dialects' block matmuls take.
 std::string matmul_struct();
-// The C type a value of this dtype is computed in: float for every float dtype, int64_t for
-// integers, bool for booleans.
+// The C type a value of this dtype is computed in: double for f64, float for the other float
+// dtypes, int64_t for integers, bool for booleans.
 const char* compute_ctype(DType dtype);
 // The C type a tensor of this dtype stores its elements as.
 const char* storage_ctype(DType dtype);

@@ -75,11 +75,14 @@ Tensor check_inputs(const Tensor& values, const Tensor& offsets, const ReduceSpe
                         "' must have rank 1 [N] or 2 [N, M], got shape " + values.shape_str(),
                     "flatten trailing dimensions into M with values.view({N, -1})");
   }
-  if (!dtype_is_float(values.dtype())) {
+  if (!dtype_is_float(values.dtype()) || values.dtype() == DType::f64) {
     throw UserError("jagged_reduce: '" + spec.values_name +
                         "' must be float32, float16 or bfloat16, got " +
                         std::string(dtype_name(values.dtype())),
-                    "convert the values to a float dtype first");
+                    values.dtype() == DType::f64
+                        ? "the template accumulates in fp32; for float64 write the reduction as a "
+                          "kernel (generated code computes float64 in double)"
+                        : "convert the values to a float dtype first");
   }
   if (!offsets.defined())
     throw UserError("jagged_reduce: '" + spec.offsets_name + "' is an undefined tensor");
@@ -106,7 +109,7 @@ Tensor check_inputs(const Tensor& values, const Tensor& offsets, const ReduceSpe
     }
     validate_feature_counts(spec.feature_counts, spec.counts_name, num_items, num_cols);
   }
-  if (spec.out_dtype && !dtype_is_float(*spec.out_dtype)) {
+  if (spec.out_dtype && (!dtype_is_float(*spec.out_dtype) || *spec.out_dtype == DType::f64)) {
     throw UserError("jagged_reduce: out_dtype must be float32, float16 or bfloat16, got " +
                     std::string(dtype_name(*spec.out_dtype)));
   }
