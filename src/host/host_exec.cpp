@@ -153,7 +153,7 @@ class Executor {
       case NodeKind::cast: {
         double x = num(s.ops[0]);
         if (n.type.kind == TypeKind::host_int)
-          return set_int(out(s), int64_t(ir::apply_cast(DType::i64, x)));
+          return set_int(out(s), int64_t(ir::apply_cast(DType::i64, x, DType::f64)));
         return set_number(out(s), n.type, x);
       }
       case NodeKind::if_:
@@ -312,7 +312,7 @@ double slot_number(const HostProgram& program, const HostEnv& env, int slot) {
 int64_t slot_integer(const HostProgram& program, const HostEnv& env, int slot) {
   const HostValue& v = env.slots[size_t(slot)];
   if (!is_float_type(program.slot_nodes[size_t(slot)]->type)) return v.i;
-  return int64_t(ir::apply_cast(DType::i64, v.f));
+  return int64_t(ir::apply_cast(DType::i64, v.f, DType::f64));
 }
 
 std::vector<Tensor> run_host(const HostProgram& program, const std::vector<ArgValue>& args,

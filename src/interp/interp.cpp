@@ -128,7 +128,7 @@ class Interpreter {
     RVal v = get(n);
     if (auto* i = std::get_if<int64_t>(&v)) return *i;
     if (auto* b = std::get_if<bool>(&v)) return *b;
-    return int64_t(apply_cast(DType::i64, num(v)));
+    return int64_t(apply_cast(DType::i64, num(v), DType::f64));
   }
   Tensor tensor(const NodePtr& n) {
     RVal v = get(n);
@@ -281,12 +281,12 @@ class Interpreter {
         if (n.type.is_host_scalar()) {
           double x = num(get(n.operand(0)));
           if (n.type.kind == ir::TypeKind::host_int)
-            return set(n, int64_t(apply_cast(DType::i64, x)));
+            return set(n, int64_t(apply_cast(DType::i64, x, DType::f64)));
           if (n.type.kind == ir::TypeKind::host_bool) return set(n, x != 0);
           return set(n, x);
         }
         return elementwise(
-            n, [&](const std::vector<double>& x) { return apply_cast(n.type.dtype, x[0]); });
+            n, [&](const std::vector<double>& x) { return apply_cast(n.type.dtype, x[0], ir::operand_dtype(*n.operand(0))); });
       case NodeKind::tile_attr:
         return tile_attr(n);
       case NodeKind::iota: {
@@ -680,7 +680,7 @@ class Interpreter {
       if (!m[size_t(p)]) continue;
       int64_t flat = address(n, t, idx, maps, p, "store");
       double x = v->data[size_t(vmap[size_t(p)])];
-      if (!dtype_is_float(d)) x = apply_cast(d, x);
+      if (!dtype_is_float(d)) x = apply_cast(d, x, DType::f64);
       core_detail::store_from_double(t.raw_data(), d, flat, x);
     }
   }

@@ -2,6 +2,8 @@
 // semantics: floor division and modulo take the sign of the divisor.
 #include "ir/element_arith.h"
 
+#include "core/element.h"
+
 #include <cmath>
 #include <limits>
 
@@ -128,8 +130,12 @@ double apply_unary(Op op, double a) {
   return 0;
 }
 
-double apply_cast(DType to, double x) {
+double apply_cast(DType to, double x, DType from) {
   if (to == DType::f64) return x;
+  // A 16-bit float is held as float32 until stored; from a double it is held rounded to odd, so
+  // that the store's rounding to 16 bits is the single correct rounding of the double.
+  if ((to == DType::bf16 || to == DType::f16) && from == DType::f64)
+    return double(core_detail::double_to_f32_round_to_odd(x));
   if (dtype_is_float(to)) return double(float(x));
   if (to == DType::boolean) return x != 0 ? 1.0 : 0.0;
   int64_t i = to_i64(std::trunc(x));

@@ -18,7 +18,8 @@ double round_compute(DType dtype, double x);
 // The arithmetic of binary / unary nodes on one element, in compute type `compute`.
 double apply_binary(Op op, DType compute, double a, double b);
 double apply_unary(Op op, double a);
-// Converts for a cast node (float -> int truncates; NaN and infinities become 0 / the limits).
-double apply_cast(DType to, double x);
+// Converts for a cast node from a value computed as `from` (float -> int truncates; NaN and
+// infinities become 0 / the limits).
+double apply_cast(DType to, double x, DType from);
 
 }  // namespace jagtile::ir

@@ -56,13 +56,13 @@ class Inliner {
       }
       std::string name = names_.fresh(name_prefix(l->name));
       pending.push_back(let(name, l->ctype, v));
-      vars[l->name] = var(name, l->ctype);
+      vars[l->name] = var(name, l->ctype, v->dtype);
     }
     ExprPtr v = substitute(t_.value, vars);
     if (!is_trivial(v)) {
       std::string name = names_.fresh("e");
       pending.push_back(let(name, v->ctype, v));
-      v = var(name, v->ctype);
+      v = var(name, v->ctype, v->dtype);
     }
     memo[key] = v;
     return v;

@@ -106,7 +106,7 @@ class Builder {
     }
     if (captures_.count(n.get())) return capture_of(*n);
     JAGTILE_CHECK(!is_device_value(*n), << "scalar of a tile value");
-    return var(name(*n), ctype_of(n->type));
+    return var(name(*n), ctype_of(n->type), ir::operand_dtype(*n));
   }
 
   // The value of `n` at position `idx` of its own shape.

@@ -110,6 +110,29 @@ ExprPtr var(std::string name, CType type) {
   Expr e;
   e.kind = ExprKind::var;
   e.ctype = type;
+  switch (type) {
+    case CType::f32:
+      e.dtype = DType::f32;
+      break;
+    case CType::f64:
+      e.dtype = DType::f64;
+      break;
+    case CType::boolean:
+      e.dtype = DType::boolean;
+      break;
+    case CType::i64:
+      e.dtype = DType::i64;
+      break;
+  }
+  e.name = std::move(name);
+  return make(std::move(e));
+}
+
+ExprPtr var(std::string name, CType type, DType dtype) {
+  Expr e;
+  e.kind = ExprKind::var;
+  e.ctype = type;
+  e.dtype = dtype;
   e.name = std::move(name);
   return make(std::move(e));
 }

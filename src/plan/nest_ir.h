@@ -75,7 +75,9 @@ struct Expr {
 ExprPtr int_imm(int64_t v);
 ExprPtr float_imm(double v);
 ExprPtr bool_imm(bool v);
+// A local's value; its dtype is the C type's (f32 for every float32 compute dtype) unless given.
 ExprPtr var(std::string name, CType type);
+ExprPtr var(std::string name, CType type, DType dtype);
 ExprPtr capture(int index, CType type);
 ExprPtr tensor_size(ExprPtr tensor, int dim);
 ExprPtr array_read(std::string array, CType type, std::vector<ExprPtr> indices);

@@ -78,7 +78,7 @@ class Hoister {
           if (it != hoisted.end()) return it->second;
           std::string name = names_.fresh("e");
           out.push_back(let(name, x->ctype, x));
-          return hoisted[key] = var(name, x->ctype);
+          return hoisted[key] = var(name, x->ctype, x->dtype);
         });
       }));
     }

@@ -35,6 +35,7 @@ std::string number(double v) {
 Tolerance scaled_tolerance(DType output, double f32_atol, double f32_rtol) {
   switch (output) {
     case DType::f32:
+    case DType::f64:
       return {f32_atol, f32_rtol};
     case DType::bf16:
       return {1e-2, 1e-2};

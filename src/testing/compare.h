@@ -27,8 +27,10 @@ struct Expected {
   std::vector<double> extra_atol;  // empty: none; else one per element
 };
 
-// The tolerance for an output dtype: (f32_atol, f32_rtol) for float32; 16-bit outputs differ by
-// about one unit in the last place after rounding, whatever the arithmetic; integers exactly.
+// The tolerance for an output dtype: (f32_atol, f32_rtol) for float32, and for float64 too: a
+// kernel written with fp32 accumulators (`hl.zeros(..., dtype=torch.float32)`, as the bundled
+// examples are) has float32's accuracy whatever its inputs. 16-bit outputs differ by about one
+// unit in the last place after rounding, whatever the arithmetic; integers exactly.
 Tolerance scaled_tolerance(DType output, double f32_atol, double f32_rtol);
 // Default tolerance for kernels without a registered one, by output dtype.
 Tolerance default_tolerance(DType output);

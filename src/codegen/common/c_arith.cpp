@@ -12,6 +12,8 @@ using ir::NodeKind;
 using ir::Op;
 
 std::string convert(const std::string& e, DType from, DType to) {
+  // As in ir::apply_cast: a 16-bit float from a double is held as float32 rounded to odd.
+  if ((to == DType::bf16 || to == DType::f16) && from == DType::f64) return "jt_d2f_odd(" + e + ")";
   if (dtype_is_float(to)) return std::string("(") + compute_ctype(to) + ")(" + e + ")";
   if (to == DType::boolean) return "((" + e + ") != 0)";
   if (dtype_is_float(from)) return "jt_f2i(" + e + ")";
