@@ -657,6 +657,14 @@ class Matcher {
 
 DispatchResult match_reduce(const ir::Kernel& kernel, int items_axis) {
   DispatchResult r;
+  for (const ir::ParamSpec& s : kernel.params)
+    if (s.kind == ir::ParamKind::tensor && s.dtype == DType::f64) {
+      // Said first: later checks would name a symptom (the fp32 accumulator's cast) instead.
+      r.reason = "'" + s.name +
+                 "' is float64; the templates accumulate in fp32, so the generated code, which "
+                 "computes float64 in double, runs it";
+      return r;
+    }
   try {
     r.plan = Matcher(kernel, items_axis).run();
   } catch (const NoMatch& e) {

@@ -27,6 +27,13 @@ TEST(NearMiss, TransformedLoad) {
   EXPECT_THAT(reason, HasSubstr("not a plain load of the values (a transformed load)"));
 }
 
+TEST(NearMiss, Float64ValuesStayOnGeneratedCode) {
+  ArgSpec spec;
+  spec.values = DType::f64;
+  std::string reason = no_match(direct_sum(), small_args(spec));
+  EXPECT_THAT(reason, HasSubstr("'x_values' is float64; the templates accumulate in fp32"));
+}
+
 TEST(NearMiss, OffsetsReadOffByOne) {
   std::string reason = no_match(variant(direct_sum(), {{"ends = x_offsets[tile_b.index + 1]",
                                                         "ends = x_offsets[tile_b.index + 2]"}}));

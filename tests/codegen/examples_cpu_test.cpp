@@ -1,7 +1,7 @@
 // Every bundled example on the generic CPU backend equals the interpreter (exactly for integer
 // and comparison-only results, within the example's tolerance for floats) over a small
 // differential grid: several shapes and length distributions (uniform, zipf, all empty, one
-// huge item, tiny items, no items at all), f32 and bf16 values, i32 and i64 offsets.
+// huge item, tiny items, no items at all), f32, bf16 and f64 values, i32 and i64 offsets.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -23,6 +23,7 @@ std::vector<GridPoint> grid() {
       grid_point(23, 33, 31, LengthDist::uniform, 7, DType::bf16, DType::i64),
       grid_point(17, 8, 40, LengthDist::one_huge, 8, DType::bf16, DType::i64),
       grid_point(40, 1, 5, LengthDist::tiny, 9, DType::bf16, DType::i64),
+      grid_point(15, 11, 20, LengthDist::zipf, 10, DType::f64, DType::i64),
   };
 }
 

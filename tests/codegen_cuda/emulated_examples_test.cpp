@@ -1,7 +1,7 @@
 // Every bundled example's generated CUDA, compiled as host C++ against the emulation header
 // (blocks in turn, 8 threads per block as host threads, __syncthreads a barrier), equals the
 // interpreter over the differential grid the CPU backend is tested on: uniform, zipf, all
-// empty, one huge item, tiny items and no items at all; f32 and bf16 values, i32 and i64
+// empty, one huge item, tiny items and no items at all; f32, bf16 and f64 values, i32 and i64
 // offsets; the example's own tolerances. A barrier that the block's threads reach unevenly fails
 // the run (an InternalError), so the barrier placement is checked too.
 #include <gtest/gtest.h>
@@ -23,6 +23,7 @@ std::vector<GridPoint> grid() {
       grid_point(0, 7, 8, LengthDist::uniform, 6, DType::f32, DType::i32),
       grid_point(9, 33, 31, LengthDist::uniform, 7, DType::bf16, DType::i64),
       grid_point(12, 1, 5, LengthDist::tiny, 9, DType::bf16, DType::i64),
+      grid_point(6, 9, 12, LengthDist::zipf, 10, DType::f64, DType::i32),
   };
 }
 

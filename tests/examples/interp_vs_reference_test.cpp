@@ -1,5 +1,5 @@
 // Every bundled example compiled from examples/*.py and run on the interpreter, compared with
-// its hand-written reference over small shapes and every length distribution, 16-bit values
+// its hand-written reference over small shapes and every length distribution, 16-bit and f64 values
 // and both offset dtypes.
 #include <gtest/gtest.h>
 
@@ -26,6 +26,7 @@ std::vector<Case> cases() {
       {"one_huge_bf16_i32", grid_point(9, 5, 8, LengthDist::one_huge, 3, DType::bf16, DType::i32)},
       {"tiny_bf16_i64", grid_point(17, 4, 4, LengthDist::tiny, 4, DType::bf16, DType::i64)},
       {"zipf_f16_i32", grid_point(11, 6, 12, LengthDist::zipf, 5, DType::f16, DType::i32)},
+      {"zipf_f64_i64", grid_point(10, 5, 12, LengthDist::zipf, 7, DType::f64, DType::i64)},
       {"no_items", grid_point(0, 3, 4, LengthDist::uniform, 6, DType::f32, DType::i32)},
   };
 }

@@ -62,6 +62,11 @@ TEST(ReduceErrors, ValuesOfWrongRankOrDtype) {
               HasSubstr("'values' must have rank 1 [N] or 2 [N, M], got shape [2, 3, 4]"));
   EXPECT_THAT(reduce_error(Tensor::zeros({4, 2}, DType::i32), offsets_i64({0, 2})),
               HasSubstr("'values' must be float32, float16 or bfloat16, got int32"));
+  // float64 is a jagtile dtype, but the template's fp32 accumulation would lose its precision.
+  EXPECT_THAT(reduce_error(Tensor::zeros({4, 2}, DType::f64), offsets_i64({0, 2})),
+              HasSubstr("'values' must be float32, float16 or bfloat16, got float64"));
+  EXPECT_THAT(reduce_error(Tensor::zeros({4, 2}, DType::f64), offsets_i64({0, 2})),
+              HasSubstr("the template accumulates in fp32"));
   EXPECT_THAT(reduce_error(Tensor(), offsets_i64({0})),
               HasSubstr("'values' is an undefined tensor"));
 }
@@ -84,6 +89,9 @@ TEST(ReduceErrors, BadSpecFields) {
   spec.out_dtype = DType::i32;
   EXPECT_THAT(reduce_error(values_f32(4, 2), offsets_i64({0, 4}), spec),
               HasSubstr("out_dtype must be float32, float16 or bfloat16, got int32"));
+  spec.out_dtype = DType::f64;
+  EXPECT_THAT(reduce_error(values_f32(4, 2), offsets_i64({0, 4}), spec),
+              HasSubstr("out_dtype must be float32, float16 or bfloat16, got float64"));
   spec = {};
   spec.chunk_rows = 0;
   EXPECT_THAT(reduce_error(values_f32(4, 2), offsets_i64({0, 4}), spec),
