@@ -18,6 +18,8 @@ def batched_dense_vec_jagged_2d_mul(
     a_offsets: torch.Tensor,  # [B + 1]
 ) -> torch.Tensor:
     """Per item and head: a row vector times the item's rows."""
+    # float32 accumulation for 16-bit and float32 values, float64 for float64 (gradcheck).
+    acc_dtype = torch.promote_types(a_values.dtype, torch.float32)
     BH, L = v.shape
     N, HD = a_values.shape
     B = a_offsets.size(0) - 1
@@ -34,14 +36,14 @@ def batched_dense_vec_jagged_2d_mul(
         starts = a_offsets[tile_b]
         nnz = torch.clamp(a_offsets[tile_b.index + 1] - starts, max=L)
         for tile_d in hl.tile(D):
-            acc = hl.zeros([tile_b, tile_h, tile_d], dtype=torch.float32)
+            acc = hl.zeros([tile_b, tile_h, tile_d], dtype=acc_dtype)
             for tile_k in hl.jagged_tile(nnz):
                 rows = starts[:, None] + tile_k.index[None, :]  # [b, k]
                 vv = hl.load(v_flat, [(tile_b.index[:, None, None] * H + tile_h.index[None, :, None]) * L
                                       + tile_k.index[None, None, :]])  # [b, h, k]
                 aa = hl.load(a_flat, [rows[:, None, :, None] * HD + tile_h.index[None, :, None, None] * D
                                       + tile_d.index[None, None, None, :]])  # [b, h, k, d]
-                acc = acc + (vv[:, :, :, None].to(torch.float32) * aa.to(torch.float32)).sum(dim=2)
+                acc = acc + (vv[:, :, :, None].to(acc_dtype) * aa.to(acc_dtype)).sum(dim=2)
             out_rows = tile_b.index[:, None] * H + tile_h.index[None, :]
             hl.store(out_flat, [out_rows[:, :, None] * D + tile_d.index[None, None, :]], acc.to(out.dtype))
 

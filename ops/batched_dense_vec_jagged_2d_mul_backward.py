@@ -21,6 +21,8 @@ def batched_dense_vec_jagged_2d_mul_backward(
     a_offsets: torch.Tensor,  # [B + 1]
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """grad_v and grad_a of a dense vector per (item, head) times the item's rows."""
+    # float32 accumulation for 16-bit and float32 values, float64 for float64 (gradcheck).
+    acc_dtype = torch.promote_types(a_values.dtype, torch.float32)
     BH, L = v.shape
     N, HD = a_values.shape
     B = a_offsets.size(0) - 1
@@ -45,15 +47,15 @@ def batched_dense_vec_jagged_2d_mul_backward(
             rows = starts[:, None] + tile_k.index[None, :]  # [b, k]
             v_index = (tile_b.index[:, None, None] * H + tile_h.index[None, :, None]) * L + tile_k.index[None, None, :]
             vv = hl.load(v_flat, [v_index])  # [b, h, k]
-            acc = hl.zeros([tile_b, tile_h, tile_k], dtype=torch.float32)
+            acc = hl.zeros([tile_b, tile_h, tile_k], dtype=acc_dtype)
             for tile_d in hl.tile(D):
                 gg = hl.load(g_flat, [(tile_b.index[:, None, None] * H + tile_h.index[None, :, None]) * D
                                       + tile_d.index[None, None, :]])  # [b, h, d]
                 a_index = (rows[:, None, :, None] * HD + tile_h.index[None, :, None, None] * D
                            + tile_d.index[None, None, None, :])  # [b, h, k, d]
                 aa = hl.load(a_flat, [a_index])
-                acc = acc + (gg[:, :, None, :].to(torch.float32) * aa.to(torch.float32)).sum(dim=3)
-                ga = vv[:, :, :, None].to(torch.float32) * gg[:, :, None, :].to(torch.float32)
+                acc = acc + (gg[:, :, None, :].to(acc_dtype) * aa.to(acc_dtype)).sum(dim=3)
+                ga = vv[:, :, :, None].to(acc_dtype) * gg[:, :, None, :].to(acc_dtype)
                 hl.store(grad_a_flat, [a_index], ga.to(grad_a.dtype))
             hl.store(grad_v_flat, [v_index], acc.to(grad_v.dtype))
 

@@ -19,6 +19,8 @@ def jagged_dense_bmm(
     max_L: int,
 ) -> torch.Tensor:
     """Multiply each item's rows (up to max_L of them) by the item's own matrix."""
+    # float32 accumulation for 16-bit and float32 values, float64 for float64 (gradcheck).
+    acc_dtype = torch.promote_types(x_values.dtype, torch.float32)
     N, D = x_values.shape
     B, D2, E = y.shape
     assert D == D2
@@ -31,7 +33,7 @@ def jagged_dense_bmm(
         for tile_k in hl.jagged_tile(nnz):
             rows = starts[:, None] + tile_k.index[None, :]
             for tile_e in hl.tile(E):
-                acc = hl.zeros([tile_b, tile_k, tile_e], dtype=torch.float32)
+                acc = hl.zeros([tile_b, tile_k, tile_e], dtype=acc_dtype)
                 for tile_d in hl.tile(D):
                     acc = acc + torch.matmul(x_values[rows, tile_d], y[tile_b, tile_d, tile_e])
                 out[rows, tile_e] = acc.to(out.dtype)

@@ -18,6 +18,8 @@ def jagged_jagged_bmm(
     max_L: int,
 ) -> torch.Tensor:
     """Sum over each item's rows of the outer products x_r^T y_r."""
+    # float32 accumulation for 16-bit and float32 values, float64 for float64 (gradcheck).
+    acc_dtype = torch.promote_types(x_values.dtype, torch.float32)
     N, D = x_values.shape
     N2, E = y_values.shape
     assert N == N2
@@ -29,7 +31,7 @@ def jagged_jagged_bmm(
         nnz = torch.clamp(x_offsets[tile_b.index + 1] - starts, max=max_L)
         for tile_d in hl.tile(D):
             for tile_e in hl.tile(E):
-                acc = hl.zeros([tile_b, tile_d, tile_e], dtype=torch.float32)
+                acc = hl.zeros([tile_b, tile_d, tile_e], dtype=acc_dtype)
                 for tile_k in hl.jagged_tile(nnz):
                     rows = starts[:, None] + tile_k.index[None, :]
                     acc = acc + torch.matmul(x_values[rows, tile_d].transpose(1, 2), y_values[rows, tile_e])

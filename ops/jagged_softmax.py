@@ -1,7 +1,7 @@
 # FBGEMM's jagged_softmax: softmax over each item's rows, column by column, on the first max_L
 # rows of the item; the result has the jagged layout of the input:
 #   out[r, d] = exp(x[r, d] - max_b[d]) / sum over the item's first max_L rows r' of exp(x[r', d] - max_b[d])
-# Rows past max_L are 0 here (FBGEMM leaves them unwritten). Accumulated in float32, one pass for
+# Rows past max_L are 0 here (FBGEMM leaves them unwritten). Accumulated in float32 (float64 for float64 values), one pass for
 # the running maximum and rescaled sum (online softmax), one to write.
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ def jagged_softmax(
     max_L: int,
 ) -> torch.Tensor:
     """Softmax of each item's first max_L rows, column by column."""
+    # float32 accumulation for 16-bit and float32 values, float64 for float64 (gradcheck).
+    acc_dtype = torch.promote_types(values.dtype, torch.float32)
     N, D = values.shape
     B = x_offsets.size(0) - 1
     # Not zero-filled first (that would be a whole extra write pass): the second pass writes
@@ -30,13 +32,13 @@ def jagged_softmax(
         starts = x_offsets[tile_b]
         nnz = x_offsets[tile_b.index + 1] - starts
         for tile_d in hl.tile(D):
-            run_max = hl.full([tile_b, tile_d], float("-inf"), dtype=torch.float32)
-            run_sum = hl.zeros([tile_b, tile_d], dtype=torch.float32)
+            run_max = hl.full([tile_b, tile_d], float("-inf"), dtype=acc_dtype)
+            run_sum = hl.zeros([tile_b, tile_d], dtype=acc_dtype)
             for tile_k in hl.jagged_tile(nnz):
                 rows = starts[:, None] + tile_k.index[None, :]
                 kept = tile_k.index[None, :] < max_L
                 x = hl.load(flat, [rows[:, :, None] * D + tile_d.index[None, None, :]],
-                            extra_mask=kept[:, :, None]).to(torch.float32)
+                            extra_mask=kept[:, :, None]).to(acc_dtype)
                 x = torch.where(kept[:, :, None], x, float("-inf"))
                 new_max = torch.maximum(run_max, x.amax(dim=1))
                 # A column whose rows are all past max_L keeps max -inf: exp(-inf - -inf) is
@@ -48,7 +50,7 @@ def jagged_softmax(
                 rows = starts[:, None] + tile_k.index[None, :]
                 kept = tile_k.index[None, :] < max_L
                 x = hl.load(flat, [rows[:, :, None] * D + tile_d.index[None, None, :]],
-                            extra_mask=kept[:, :, None]).to(torch.float32)
+                            extra_mask=kept[:, :, None]).to(acc_dtype)
                 probs = torch.exp(x - run_max[:, None, :]) / run_sum[:, None, :]
                 out[rows, tile_d] = torch.where(kept[:, :, None], probs, 0.0).to(out.dtype)
 

@@ -18,6 +18,8 @@ def jagged_softmax_backward(
     max_L: int,
 ) -> torch.Tensor:
     """d(softmax)/dx applied to grad_output, per item and column."""
+    # float32 accumulation for 16-bit and float32 values, float64 for float64 (gradcheck).
+    acc_dtype = torch.promote_types(output.dtype, torch.float32)
     N, D = output.shape
     B = x_offsets.size(0) - 1
     grad = torch.zeros([N, D], dtype=output.dtype, device=output.device)
@@ -26,16 +28,16 @@ def jagged_softmax_backward(
         starts = x_offsets[tile_b]
         nnz = torch.clamp(x_offsets[tile_b.index + 1] - starts, max=max_L)
         for tile_d in hl.tile(D):
-            dot = hl.zeros([tile_b, tile_d], dtype=torch.float32)
+            dot = hl.zeros([tile_b, tile_d], dtype=acc_dtype)
             for tile_k in hl.jagged_tile(nnz):
                 rows = starts[:, None] + tile_k.index[None, :]
-                g = grad_output[rows, tile_d].to(torch.float32)
-                y = output[rows, tile_d].to(torch.float32)
+                g = grad_output[rows, tile_d].to(acc_dtype)
+                y = output[rows, tile_d].to(acc_dtype)
                 dot = dot + (g * y).sum(dim=1)
             for tile_k in hl.jagged_tile(nnz):
                 rows = starts[:, None] + tile_k.index[None, :]
-                g = grad_output[rows, tile_d].to(torch.float32)
-                y = output[rows, tile_d].to(torch.float32)
+                g = grad_output[rows, tile_d].to(acc_dtype)
+                y = output[rows, tile_d].to(acc_dtype)
                 grad[rows, tile_d] = (y * (g - dot[:, None, :])).to(grad.dtype)
 
     return grad

@@ -1,7 +1,7 @@
 # FBGEMM's segment_sum_csr: sums of contiguous segments of a vector, the segment bounds given
 # in units of batch_size elements (a CSR row pointer over [rows, batch_size] blocks):
 #   out[s] = sum of values[csr_seg[s] * batch_size : csr_seg[s + 1] * batch_size]
-# Accumulated in float32; an empty segment sums to 0.
+# Accumulated in float32 (float64 for float64 values); an empty segment sums to 0.
 from __future__ import annotations
 
 import torch
@@ -17,13 +17,15 @@ def segment_sum_csr(
     values: torch.Tensor,  # [csr_seg[S] * batch_size]
 ) -> torch.Tensor:
     """Sum each segment of a vector."""
+    # float32 accumulation for 16-bit and float32 values, float64 for float64 (gradcheck).
+    acc_dtype = torch.promote_types(values.dtype, torch.float32)
     S = csr_seg.size(0) - 1
     out = torch.empty([S], dtype=values.dtype, device=values.device)
 
     for tile_s in hl.tile(S):
         starts = csr_seg[tile_s] * batch_size
         nnz = csr_seg[tile_s.index + 1] * batch_size - starts
-        acc = hl.zeros([tile_s], dtype=torch.float32)
+        acc = hl.zeros([tile_s], dtype=acc_dtype)
         for tile_k in hl.jagged_tile(nnz):
             acc = acc + values[starts[:, None] + tile_k.index[None, :]].sum(dim=1)
         out[tile_s] = acc.to(out.dtype)

@@ -17,10 +17,21 @@ def jagged_sum():
     return jagtile.load(SUM).jagged_sum
 
 
-def test_wrong_dtype_float64(jagged_sum):
+def test_wrong_dtype_int16(jagged_sum):
     a = example_inputs("jagged_sum")
-    with pytest.raises(jagtile.KernelError, match="(?s)x_values.*float64.*cast to float32"):
-        jagged_sum(a["x_values"].astype(np.float64), a["x_offsets"])
+    with pytest.raises(jagtile.KernelError, match="(?s)x_values.*int16.*cast to int32 or int64"):
+        jagged_sum(a["x_values"].astype(np.int16), a["x_offsets"])
+
+
+def test_float64_in_is_float64_out(jagged_sum):
+    """float64 is a jagtile dtype: the result is float64, zero-copy in and out as for float32."""
+    a = example_inputs("jagged_sum")
+    x = a["x_values"].astype(np.float64)
+    out = jagged_sum(x, a["x_offsets"])
+    assert out.dtype == np.float64
+    o = a["x_offsets"]
+    want = np.stack([x[o[b]:o[b + 1]].sum(axis=0) for b in range(len(o) - 1)])
+    np.testing.assert_allclose(out, want, rtol=1e-5, atol=1e-5)
 
 
 def test_float_offsets_are_rejected_at_the_kernel_line(jagged_sum):
@@ -102,7 +113,7 @@ def test_process_survives_and_works_after_errors(jagged_sum):
     a = example_inputs("jagged_sum")
     for _ in range(3):
         with pytest.raises(jagtile.KernelError):
-            jagged_sum(a["x_values"].astype(np.float64), a["x_offsets"])
+            jagged_sum(a["x_values"].astype(np.int16), a["x_offsets"])
     out = jagged_sum(**a)
     assert out.shape == (len(a["x_offsets"]) - 1, a["x_values"].shape[1])
 

@@ -2,7 +2,7 @@
 gradients are compared with the gradients torch's autograd computes in float64 for the same
 function written with plain torch ops (per-item loops), on inputs with an empty item and an
 item longer than the dense length; torch.library.opcheck checks schema, fake and autograd
-registration; gradcheck runs in float32 (jagtile has no float64 kernels yet)."""
+registration; gradcheck runs in float64 at its default tolerances."""
 
 from __future__ import annotations
 
@@ -154,29 +154,50 @@ def test_a_model_using_the_ops_trains():
     assert losses[-1] < 0.8 * losses[0]
 
 
-@pytest.mark.filterwarnings("ignore:Input #0 requires gradient and is not a double")
-def test_gradcheck_in_float32():
-    x, o = jagged_inputs(d=2)
-    x = x.requires_grad_(True)
-    assert torch.autograd.gradcheck(lambda v: OPS.jagged_softmax(v, o, 4), (x,), eps=1e-2,
-                                    atol=1e-2, rtol=1e-2, fast_mode=True)
-
-
-@pytest.mark.parametrize("name", ["jagged_to_padded_dense", "dense_to_jagged", "jagged_dense_elementwise_mul",
-                                  "jagged_softmax", "jagged_dense_bmm", "jagged_jagged_bmm",
-                                  "batched_dense_vec_jagged_2d_mul"])
-def test_opcheck(name):
+def op_args(name, dtype=torch.float32):
+    """Small inputs of each trainable op: an empty item and an item longer than the dense length."""
     x, o = jagged_inputs()
     y3 = torch.randn(len(LENGTHS), 4, 4, generator=torch.Generator().manual_seed(4))
+    v = torch.randn(2 * len(LENGTHS), 6, generator=torch.Generator().manual_seed(5))
+    x, y3, v = x.to(dtype), y3.to(dtype), v.to(dtype)
     args = {
         "jagged_to_padded_dense": (x, o, 4, 0.0),
         "dense_to_jagged": (y3, o, int(o[-1])),
         "jagged_dense_elementwise_mul": (x, o, y3),
         "jagged_softmax": (x, o, 4),
         "jagged_dense_bmm": (x, o, y3, 4),
-        "jagged_jagged_bmm": (x, x, o, 4),
-        "batched_dense_vec_jagged_2d_mul": (torch.randn(2 * len(LENGTHS), 6), x, o),
+        "jagged_jagged_bmm": (x, x.clone(), o, 4),
+        "batched_dense_vec_jagged_2d_mul": (v, x, o),
     }[name]
-    args = tuple(a.clone().requires_grad_(a.is_floating_point()) if isinstance(a, torch.Tensor) else a
+    return tuple(a.clone().requires_grad_(a.is_floating_point()) if isinstance(a, torch.Tensor) else a
                  for a in args)
-    torch.library.opcheck(getattr(OPS, name), args)
+
+
+TRAINABLE = ["jagged_to_padded_dense", "dense_to_jagged", "jagged_dense_elementwise_mul", "jagged_softmax",
+             "jagged_dense_bmm", "jagged_jagged_bmm", "batched_dense_vec_jagged_2d_mul"]
+
+
+@pytest.mark.parametrize("name", TRAINABLE)
+def test_gradcheck_in_float64(name):
+    """torch.autograd.gradcheck at its default tolerances (eps 1e-6, atol 1e-5, rtol 1e-3), every
+    input element: the kernels compute float64 in double, forward and backward, so the finite
+    differences agree with the analytic gradients."""
+    args = op_args(name, torch.float64)
+    assert args[0].dtype == torch.float64
+    assert torch.autograd.gradcheck(getattr(OPS, name), args)
+
+
+def test_float64_forward_is_not_float32_widened():
+    """jagged_softmax of float64 values equals torch's float64 softmax to ~1e-15, far below
+    float32's 6e-8: the kernel did not compute in float32."""
+    x, o = jagged_inputs(d=3)
+    x = x.double() * 3
+    got = OPS.jagged_softmax(x, o, 4)
+    want = ref_softmax(x, o, 4)
+    assert got.dtype == torch.float64
+    assert (got - want).abs().max().item() < 1e-14
+
+
+@pytest.mark.parametrize("name", TRAINABLE)
+def test_opcheck(name):
+    torch.library.opcheck(getattr(OPS, name), op_args(name))
