@@ -305,7 +305,7 @@ class Matcher {
     const ir::Type& t = var->type;
     if (!t.is_value() || !is_float(t.dtype))
       fail("the accumulator '" + var->name + "' has type " + ir::type_str(t, &k_) +
-           "; the template accumulates floats");
+           "; the template accumulates float32, float16 or bfloat16 values in float32");
     acc_shape_ = t.shape;
     const NodePtr init = var->operand(0);
     std::optional<double> c;

@@ -99,18 +99,6 @@ LVal Lowerer::attribute(const ast::Expr& e) {
     if (canonical == "torch." + a || canonical == "hl." + a) {
       for (const auto& [n, d] : dtypes)
         if (a == n) return LVal::of_dtype(d);
-      static const std::pair<const char*, const char*> unsupported[] = {
-          {"int8", "int32"},        {"uint8", "int32"},         {"int16", "int32"},
-          {"short", "int32"},       {"uint16", "int32"},        {"uint32", "int64"},
-          {"uint64", "int64"},      {"complex64", "float32"},   {"complex128", "float64"},
-          {"cfloat", "float32"},    {"cdouble", "float64"},     {"float8_e4m3fn", "bfloat16"},
-          {"float8_e5m2", "bfloat16"}};
-      for (const auto& [n, instead] : unsupported)
-        if (a == n)
-          fail(e.pos, "torch." + a + " is not a jagtile dtype",
-               "jagtile computes in float32, float64, float16, bfloat16, int32, int64 and bool; "
-               "use torch." +
-                   std::string(instead));
     }
     return LVal::of_module(path);
   }

@@ -45,9 +45,9 @@ const std::vector<std::string> kFunctions = {"hl.tile",
                                              "F.sigmoid",
                                              "F.gelu"};
 
-const std::vector<std::string> kConstants = {"torch.float32", "torch.float16", "torch.bfloat16",
-                                             "torch.int32",   "torch.int64",   "torch.bool",
-                                             "math.inf",      "math.pi"};
+const std::vector<std::string> kConstants = {
+    "torch.float32", "torch.float64", "torch.double", "torch.float16", "torch.bfloat16",
+    "torch.int32",   "torch.int64",   "torch.bool",   "math.inf",      "math.pi"};
 
 bool contains(const std::vector<std::string>& v, std::string_view s) {
   return std::find(v.begin(), v.end(), s) != v.end();

@@ -133,8 +133,8 @@ class Builder {
 };
 
 std::string Builder::out_dtype() {
-  static const std::vector<std::string> d = {"x.dtype", "torch.float32", "torch.float32",
-                                             "torch.bfloat16", "torch.float16"};
+  static const std::vector<std::string> d = {"x.dtype",        "torch.float32", "torch.float32",
+                                             "torch.bfloat16", "torch.float16", "torch.float64"};
   return rng_.pick(d);
 }
 
@@ -213,9 +213,11 @@ void Builder::items_cols(std::vector<Stmt>& host, Stmt& outer) {
       "hl.full([tile_b, tile_m], 1.5, dtype=torch.float32)"};
   std::string init = inits[size_t(op)];
   if (!simple && rng_.chance(0.2)) {
-    // A 16-bit accumulator as declared: every backend accumulates in fp32 anyway (DESIGN 1).
+    // A 16-bit accumulator as declared: every backend accumulates in fp32 anyway (DESIGN 1). A
+    // float64 one accumulates in double everywhere (and keeps the kernel off the template).
     init.replace(init.find("torch.float32"), 13,
-                 rng_.chance(0.5) ? "torch.bfloat16" : "torch.float16");
+                 rng_.pick(std::vector<std::string>{"torch.bfloat16", "torch.float16",
+                                                    "torch.float64"}));
   }
   body->body.push_back(line("acc = " + init));
 
@@ -488,7 +490,8 @@ std::vector<InputRecipe> Builder::recipes() {
     r.batch = rng_.chance(0.1) ? 0 : rng_.chance(0.2) ? 1 : rng_.range(2, 24);
     r.features = rng_.chance(0.08) ? 0 : rng_.range(1, rng_.chance(0.3) ? 40 : 9);
     r.max_len = rng_.range(1, rng_.chance(0.3) ? 70 : 12);
-    r.values = rng_.pick(std::vector<DType>{DType::f32, DType::f32, DType::bf16, DType::f16});
+    r.values =
+        rng_.pick(std::vector<DType>{DType::f32, DType::f32, DType::bf16, DType::f16, DType::f64});
     r.offsets = rng_.chance(0.5) ? DType::i32 : DType::i64;
     r.lead = rng_.chance(0.2) ? rng_.range(1, 3) : 0;
     r.tail = rng_.chance(0.2) ? rng_.range(1, 3) : 0;

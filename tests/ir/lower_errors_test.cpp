@@ -89,12 +89,6 @@ TEST(LowerErrors, JaggedIndexWithoutItsParent) {
                 29, "x[tile_b, tile_k]"});
 }
 
-TEST(LowerErrors, AnUnsupportedTorchDtypeNamesTheOneToUse) {
-  expect_error(jagged_kernel("acc = acc + hl.zeros([tile_b, tile_m], dtype=torch.int8)"),
-               jagged_specs(), {"torch.int8 is not a jagtile dtype", 17, 62, "use torch.int32"},
-               /*check=*/false);
-}
-
 TEST(LowerErrors, ShapeMismatchInBinaryOperation) {
   expect_error(jagged_kernel("rows = starts + tile_k.index"), jagged_specs(),
                {"shape mismatch in this binary operation: [tile_b] and [tile_k]", 17, 24,

@@ -149,6 +149,8 @@ INSTANTIATE_TEST_SUITE_P(
                    "unknown function 'hl.tiles'", 2, 18, "did you mean 'hl.tile'?"},
         CheckError{"UnknownConstant", K "    y = x.to(torch.float33)\n",
                    "unknown attribute 'torch.float33'", 2, 20, "did you mean 'torch.float32'?"},
+        CheckError{"UnsupportedTorchDtype", K "    y = x.to(torch.int8)\n",
+                   "torch.int8 is not a jagtile dtype", 2, 20, "use torch.int32"},
         CheckError{"UnknownMethod", LOOP "        a = x[tb].summ(dim=0)\n", "unknown method 'summ'",
                    3, 19, "did you mean 'sum'?"},
         CheckError{"UnknownAttribute", K "    y = x.shap\n", "unknown attribute 'shap'", 2, 11,
