@@ -505,3 +505,35 @@ def test_op_results_share_no_memory_with_inputs_and_are_torch_tensors():
     values, offsets, _ = jagged(LENGTH_SETS["mixed"])
     out = jops.jagged_to_padded_dense(values, [offsets], [4])
     assert isinstance(out, torch.Tensor) and out.data_ptr() != values.data_ptr()
+
+
+def test_rows_outside_every_item_and_past_max_L_are_zero():
+    """Offsets that start after row 0 and end before the last row. jagged_softmax, its backward
+    and jagged_dense_bmm allocate their outputs unfilled and write every row once: the rows
+    outside every item and past max_L are 0 (the test run poisons unfilled memory with NaN), the
+    others match float64 references."""
+    g = torch.Generator().manual_seed(11)
+    values = torch.randn(14, 3, generator=g, dtype=torch.float64)
+    offsets = torch.tensor([2, 5, 5, 11])
+    # Kept rows: 2..3 (item 0 has 3 rows, max_L = 2) and 5..6 (item 2 has 6).
+    probs, _ = jops.jagged_softmax(values, offsets, 2)
+    want = torch.zeros_like(values)
+    for a in (2, 5):
+        want[a:a + 2] = torch.softmax(values[a:a + 2], dim=0)
+    torch.testing.assert_close(probs, want, rtol=1e-12, atol=1e-14)
+
+    grad_out = torch.randn(14, 3, generator=g, dtype=torch.float64)
+    backward = jagtile.load(str(jops.kernel_file("jagged_softmax_backward"))).jagged_softmax_backward
+    grad = backward(grad_out, probs, offsets, 2)
+    want_grad = torch.zeros_like(values)
+    for a in (2, 5):
+        y, go = want[a:a + 2], grad_out[a:a + 2]
+        want_grad[a:a + 2] = y * (go - (go * y).sum(dim=0))
+    torch.testing.assert_close(grad, want_grad, rtol=1e-12, atol=1e-14)
+
+    y = torch.randn(3, 3, 2, generator=g, dtype=torch.float64)
+    out, _ = jops.jagged_dense_bmm(values, offsets, y, 2)
+    want_bmm = torch.zeros(14, 2, dtype=torch.float64)
+    for b, a in ((0, 2), (2, 5)):
+        want_bmm[a:a + 2] = values[a:a + 2] @ y[b]
+    torch.testing.assert_close(out, want_bmm, rtol=1e-12, atol=1e-14)

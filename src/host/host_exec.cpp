@@ -27,9 +27,10 @@ using ir::Op;
 using ir::TypeKind;
 
 // JAGTILE_POISON_UNFILLED=1 (tests, the differential fuzzer): an allocation left unfilled
-// because a backend overwrites it all starts as all-ones bytes (NaN floats, -1 integers), so an
-// element the backend failed to write shows, instead of reading as whatever the memory held
-// (fresh pages read as zeros, which would hide a wrong fully-written analysis).
+// (torch.empty, or a zeros the analysis found overwritten in full) starts as all-ones bytes (NaN
+// floats, -1 integers), so an element the kernel failed to write shows, instead of reading as
+// whatever the memory held (fresh pages read as zeros, which would hide a wrong fully-written
+// analysis or a kernel that forgets rows of an empty output).
 bool poison_unfilled() {
   static const bool on = [] {
     const char* v = std::getenv("JAGTILE_POISON_UNFILLED");
@@ -255,16 +256,15 @@ class Executor {
     const bool overwritten = options_.overwritten && options_.overwritten->count(&n);
     try {
       Tensor& t = out(s).t;
-      if (overwritten) {
+      if (!overwritten && n.op == Op::fill)
+        t = Tensor::full(shape, num(s.ops.back()), n.type.dtype, n.type.device);
+      else if (!overwritten && (n.op == Op::zeros || options_.zero_fill_empty))
+        t = Tensor::zeros(shape, n.type.dtype, n.type.device);
+      else {
         t = Tensor::empty(shape, n.type.dtype, n.type.device);
         if (poison_unfilled() && n.type.device.is_cpu())
           std::memset(t.raw_data(), 0xff, size_t(t.nbytes()));
-      } else if (n.op == Op::fill)
-        t = Tensor::full(shape, num(s.ops.back()), n.type.dtype, n.type.device);
-      else if (n.op == Op::zeros || options_.zero_fill_empty)
-        t = Tensor::zeros(shape, n.type.dtype, n.type.device);
-      else
-        t = Tensor::empty(shape, n.type.dtype, n.type.device);
+      }
     } catch (const std::bad_alloc&) {
       fail(n, "cannot allocate a tensor of shape " + shape_to_string(shape), "check the sizes");
     } catch (const std::length_error&) {
