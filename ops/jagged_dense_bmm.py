@@ -25,18 +25,11 @@ def jagged_dense_bmm(
     B, D2, E = y.shape
     assert D == D2
     assert x_offsets.size(0) == B + 1
-    # Not zero-filled first: each row is written once, by the matmul, as 0 past max_L, or as 0
-    # outside every item.
-    out = torch.empty([N, E], dtype=x_values.dtype, device=x_values.device)
+    out = torch.zeros([N, E], dtype=x_values.dtype, device=x_values.device)
 
     for tile_b in hl.tile(B):
         starts = x_offsets[tile_b]
-        length = x_offsets[tile_b.index + 1] - starts
-        nnz = torch.clamp(length, max=max_L)
-        for tile_k in hl.jagged_tile(length - nnz):
-            rows = (starts + nnz)[:, None] + tile_k.index[None, :]
-            for tile_e in hl.tile(E):
-                out[rows, tile_e] = hl.zeros([tile_b, tile_k, tile_e], dtype=out.dtype)
+        nnz = torch.clamp(x_offsets[tile_b.index + 1] - starts, max=max_L)
         for tile_k in hl.jagged_tile(nnz):
             rows = starts[:, None] + tile_k.index[None, :]
             for tile_e in hl.tile(E):
@@ -45,8 +38,4 @@ def jagged_dense_bmm(
                     acc = acc + torch.matmul(x_values[rows, tile_d], y[tile_b, tile_d, tile_e])
                 out[rows, tile_e] = acc.to(out.dtype)
 
-    for tile_r in hl.tile(0, x_offsets[0]):
-        out[tile_r, :] = 0
-    for tile_r in hl.tile(x_offsets[B], N):
-        out[tile_r, :] = 0
     return out

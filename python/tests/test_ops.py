@@ -508,10 +508,10 @@ def test_op_results_share_no_memory_with_inputs_and_are_torch_tensors():
 
 
 def test_rows_outside_every_item_and_past_max_L_are_zero():
-    """Offsets that start after row 0 and end before the last row. jagged_softmax, its backward
-    and jagged_dense_bmm allocate their outputs unfilled and write every row once: the rows
-    outside every item and past max_L are 0 (the test run poisons unfilled memory with NaN), the
-    others match float64 references."""
+    """Offsets that start after row 0 and end before the last row: the rows outside every item and
+    past max_L are 0, the others match float64 references. jagged_softmax and its backward
+    allocate unfilled and write every row once (the test run poisons unfilled memory with NaN);
+    jagged_dense_bmm zero-fills."""
     g = torch.Generator().manual_seed(11)
     values = torch.randn(14, 3, generator=g, dtype=torch.float64)
     offsets = torch.tensor([2, 5, 5, 11])
