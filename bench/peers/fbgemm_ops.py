@@ -85,6 +85,8 @@ def op_cases(d: Data, small_d: int):
     w = torch.randn(d.B, small_d, small_d, generator=torch.Generator().manual_seed(3))
     ol = o.tolist()
     fb = FB
+    keep = torch.rand(d.N, generator=torch.Generator().manual_seed(4)) < 0.5  # for masked_select
+    kept = int(keep.sum())
     cases = [
         ("jagged_to_padded_dense", d.N * d.D * f32 + d.B * L * d.D * f32, 0,
          lambda: jops.jagged_to_padded_dense(x, [o], [L]),
@@ -130,6 +132,12 @@ def op_cases(d: Data, small_d: int):
          lambda: jops.jagged_jagged_bmm(xd, xd, o, L),
          fb and (lambda: fb.jagged_jagged_bmm(xd, xd, o, L)),
          [("torch-loop", lambda: torch.stack([xd[ol[b]:ol[b + 1]].T @ xd[ol[b]:ol[b + 1]] for b in range(d.B)]))]),
+        # TorchRec-like int64 ids, one per row, half of them kept.
+        ("masked_select_jagged_1d", d.N * (i64 + 1) + kept * i64, 0,
+         lambda: jops.masked_select_jagged_1d(d.ids, d.lengths, keep)[0],
+         fb and (lambda: fb.masked_select_jagged_1d(d.ids, d.lengths, keep)[0]),
+         [("torch-masked-select", lambda: (torch.masked_select(d.ids, keep),
+                                            torch.segment_reduce(keep.to(torch.float32), "sum", lengths=d.lengths))[0])]),
         ("jagged_index_select", 2 * d.N * d.D * f32, 0,
          lambda: jops.jagged_index_select(x, d.lengths, d.perm)[0],
          fb and (lambda: fb.jagged_index_select(x, d.lengths, d.perm)[0]),

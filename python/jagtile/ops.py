@@ -24,7 +24,8 @@ __all__ = [
     "jagged_dense_dense_elementwise_add_jagged_output", "jagged_dense_elementwise_add",
     "jagged_dense_elementwise_add_jagged_output", "jagged_dense_elementwise_mul",
     "jagged_index_select", "jagged_jagged_bmm", "jagged_slice", "jagged_softmax",
-    "jagged_to_padded_dense", "kernel_file", "keyed_jagged_index_select_dim1", "pack_segments",
+    "jagged_to_padded_dense", "kernel_file", "keyed_jagged_index_select_dim1",
+    "masked_select_jagged_1d", "pack_segments",
     "segment_sum_csr",
     "stacked_jagged_1d_to_dense", "stacked_jagged_2d_to_dense",
 ]
@@ -268,6 +269,24 @@ def jagged_slice(x_values, x_lengths, start, slice_length: int):
     new_lengths = (lengths - starts).clip(0, int(slice_length))
     src = _offsets_of(lengths)[:-1] + starts
     return _gather(x_values, src, new_lengths), new_lengths
+
+
+def masked_select_jagged_1d(values, lengths, mask, check_length: bool | None = None):
+    """The values whose mask is true, item by item -> [masked_values, masked_lengths]. Two
+    kernels: the kept count of each item, then (after a cumsum of the counts over items) the
+    kept values, placed by a prefix count of the mask within the item. check_length: whether
+    lengths must sum to the number of values (FBGEMM's flag); jagtile always checks that the
+    offsets fit the values."""
+    if len(values.shape) != 1 or len(mask.shape) != 1 or mask.shape[0] != values.shape[0]:
+        raise KernelError(f"jagtile.ops.masked_select_jagged_1d: values {tuple(values.shape)} and "
+                          f"mask {tuple(mask.shape)} must be 1-D and of one length")
+    offsets = _offsets_of(lengths)
+    if check_length and int(offsets[-1]) != values.shape[0]:
+        raise KernelError(f"jagtile.ops.masked_select_jagged_1d: lengths sum to "
+                          f"{int(offsets[-1])} but there are {values.shape[0]} values")
+    kept = _kernel("masked_select_jagged_1d_lengths")(mask, offsets)
+    out = _kernel("masked_select_jagged_1d")(values, mask, offsets, _offsets_of(kept))
+    return [out, kept.to(lengths.dtype) if _is_torch(kept) else kept.astype(lengths.dtype)]
 
 
 def jagged_index_select(values, lengths, indices, num_dense_output_rows: int | None = None):

@@ -373,6 +373,44 @@ def test_jagged_index_select_repeats_and_reorders_items(dtype):
     assert torch.equal(got, ref[0]) and torch.equal(got_lengths, ref[1])
 
 
+MASKED_SELECT_LENGTHS = {**LENGTH_SETS, "long_items": [70, 0, 33, 129, 1]}  # several tiles per item
+
+
+@pytest.mark.parametrize("offsets_dtype", [torch.int32, torch.int64])
+@pytest.mark.parametrize("dtype", DTYPES + [torch.float64])
+@pytest.mark.parametrize("lengths", MASKED_SELECT_LENGTHS.values(), ids=MASKED_SELECT_LENGTHS.keys())
+def test_masked_select_jagged_1d_keeps_the_masked_values_in_order(lengths, dtype, offsets_dtype):
+    g = torch.Generator().manual_seed(len(lengths))
+    lengths_t = torch.tensor(lengths, dtype=offsets_dtype)
+    n = int(lengths_t.sum())
+    values = torch.randn(n, generator=g).to(dtype)
+    mask = torch.rand(n, generator=g) < 0.6
+    got, got_lengths = jops.masked_select_jagged_1d(values, lengths_t, mask)
+    assert torch.equal(got, values[mask])
+    o = [0] + torch.cumsum(lengths_t, 0).tolist()
+    assert got_lengths.tolist() == [int(mask[o[b]:o[b + 1]].sum()) for b in range(len(lengths))]
+    assert got_lengths.dtype == lengths_t.dtype
+    if dtype == torch.float64:
+        return  # FBGEMM's CPU masked_select_jagged_1d has no float64 kernel to compare with
+    if FBGEMM is None:
+        pytest.skip(FBGEMM_REASON)
+    ref = FBGEMM.masked_select_jagged_1d(values, lengths_t, mask)
+    assert torch.equal(got, ref[0]) and torch.equal(got_lengths, ref[1])
+
+
+def test_masked_select_jagged_1d_all_kept_none_kept_and_numpy():
+    import numpy as np
+
+    values = np.arange(10, dtype=np.float32)
+    lengths = np.array([4, 0, 6])
+    got, got_lengths = jops.masked_select_jagged_1d(values, lengths, np.ones(10, dtype=bool))
+    assert (got == values).all() and got_lengths.tolist() == [4, 0, 6]
+    got, got_lengths = jops.masked_select_jagged_1d(values, lengths, np.zeros(10, dtype=bool))
+    assert got.shape == (0,) and got_lengths.tolist() == [0, 0, 0]
+    with pytest.raises(jagtile.KernelError, match="lengths sum to 9 but there are 10 values"):
+        jops.masked_select_jagged_1d(values, np.array([4, 0, 5]), np.ones(10, dtype=bool), True)
+
+
 def keyed(keys=3, batch=4, d=None, dtype=torch.float32, seed=2):
     """A keyed jagged tensor: lengths key-major (keys x batch), with empty entries."""
     g = torch.Generator().manual_seed(seed)
@@ -537,3 +575,29 @@ def test_rows_outside_every_item_and_past_max_L_are_zero():
     for b, a in ((0, 2), (2, 5)):
         want_bmm[a:a + 2] = values[a:a + 2] @ y[b]
     torch.testing.assert_close(out, want_bmm, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("backend", ["interp", "cpu", "cpu-unchecked", "cuda-emulated"])
+def test_masked_select_jagged_1d_kernels_agree_on_every_backend(backend, monkeypatch):
+    """The two kernel files on each backend (the emulated CUDA runs the generated CUDA source as
+    host code): items of several tiles, an empty item, a mask that keeps about half."""
+    import numpy as np
+
+    if backend == "cuda-emulated":
+        monkeypatch.setenv("JAGTILE_CUDA_EMULATION", "1")
+    rng = np.random.default_rng(3)
+    lengths = np.array([70, 0, 33, 129, 1])
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    values = rng.standard_normal(int(offsets[-1])).astype(np.float32)
+    mask = rng.random(values.shape[0]) < 0.5
+    name = {"cpu-unchecked": "cpu", "cuda-emulated": "cuda"}.get(backend, backend)
+
+    def kernel(file):
+        return jagtile.load(str(jops.kernel_file(file)), backend=name,
+                            checked=backend != "cpu-unchecked")[file]
+
+    kept = kernel("masked_select_jagged_1d_lengths")(mask, offsets)
+    assert kept.tolist() == [int(mask[offsets[b]:offsets[b + 1]].sum()) for b in range(5)]
+    out_offsets = np.concatenate([[0], np.cumsum(kept)]).astype(np.int64)
+    got = kernel("masked_select_jagged_1d")(values, mask, offsets, out_offsets)
+    assert (got == values[mask]).all()
