@@ -314,6 +314,8 @@ class Interpreter {
         return set(n, permuted(*tile(n.operand(0)), n.ints));
       case NodeKind::reduce:
         return reduce(n);
+      case NodeKind::scan:
+        return scan(n);
       case NodeKind::matmul:
         return matmul(n);
       case NodeKind::load:
@@ -493,6 +495,41 @@ class Interpreter {
       v->data = {x};
     }
     set(n, TileValuePtr(v));
+  }
+
+  // A running sum along dim ints[0], in order, over the valid positions (rounded to the compute
+  // type at each step, as generated code adds); masked positions hold the sum so far.
+  void scan(const Node& n) {
+    TileValuePtr a = tile(n.operand(0));
+    const std::vector<uint8_t> m = mask_of(n.operand(0)->type.shape, a->ext);
+    const size_t R = a->ext.size(), dim = size_t(n.ints.at(0));
+    std::vector<int64_t> carry_stride(R, 0);  // row-major strides with `dim` left out
+    int64_t carries = 1;
+    for (size_t d = R; d-- > 0;)
+      if (d != dim) {
+        carry_stride[d] = carries;
+        carries *= a->ext[d];
+      }
+    std::vector<double> carry(size_t(carries), 0.0);
+    auto out = std::make_shared<TileValue>();
+    out->ext = a->ext;
+    out->data.resize(a->data.size());
+    const DType t = n.type.dtype;
+    std::vector<int64_t> idx(R, 0);
+    int64_t ci = 0;
+    for (size_t p = 0; p < a->data.size(); ++p) {
+      double& c = carry[size_t(ci)];
+      if (m[p]) c = round_compute(t, c + a->data[p]);
+      out->data[p] = c;
+      for (size_t d = R; d-- > 0;) {  // row-major: `dim` runs in order for each other position
+        ++idx[d];
+        ci += carry_stride[d];
+        if (idx[d] < a->ext[d]) break;
+        ci -= carry_stride[d] * idx[d];
+        idx[d] = 0;
+      }
+    }
+    set(n, TileValuePtr(out));
   }
 
   void reduce(const Node& n) {

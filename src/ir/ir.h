@@ -61,6 +61,7 @@ namespace jagtile::ir {
   X(unsqueeze, "operands {a}; ival = position of the new broadcast dim")                         \
   X(permute, "operands {a}; ints = perm: dim d of the result is dim ints[d] of a")               \
   X(reduce, "op = sum|amax|amin|mean; operands {a}; ints = reduced dims (ascending)")            \
+  X(scan, "op = cumsum; operands {a}; ints = {dim}; the shape of a (valid positions in order)")  \
   X(matmul, "operands {a, b, [acc]}: [..., i, k] x [..., k, j] -> [..., i, j]")                  \
   X(load, "operands {tensor, index_0..index_{r-1}, [extra_mask]}; ival = 1 with extra_mask")     \
   X(store,                                                                                       \
@@ -97,6 +98,8 @@ std::string_view kind_name(NodeKind kind);
   X(silu) X(relu) X(gelu) X(floor) X(ceil) X(sin) X(cos)                                             \
   /* reduce */                                                                                 \
   X(sum) X(amax) X(amin) X(mean)                                                               \
+  /* scan */                                                                                   \
+  X(cumsum)                                                                                    \
   /* alloc */                                                                                  \
   X(zeros) X(empty) X(fill)                                                                    \
   /* tile_attr */                                                                              \

@@ -473,7 +473,8 @@ LVal Lowerer::call(const ast::Expr& e) {
       op != Op::none && (fn.rfind("torch.", 0) == 0 || fn.rfind("hl.", 0) == 0 ||
                          fn.rfind("F.", 0) == 0 || fn.rfind("math.", 0) == 0))
     return LVal::of(unary(op, value(need(0)), e.pos));
-  if (base == "sum" || base == "amax" || base == "amin" || base == "mean" || base == "unsqueeze") {
+  if (base == "sum" || base == "amax" || base == "amin" || base == "mean" || base == "unsqueeze" ||
+      base == "cumsum") {
     // torch.sum(x, dim=...) is x.sum(dim=...).
     if (e.args.empty()) fail(e.pos, fn + " needs a value");
     LVal self = expr(*e.args[0]);
@@ -612,6 +613,12 @@ LVal Lowerer::method(const LVal& self_lv, const std::string& name, const ast::Ex
         for (int64_t dd : sorted) r = unsqueeze(r, dd, e.pos);
       }
       return LVal::of(r);
+    }
+    if (name == "cumsum") {
+      const ast::Expr* d = arg(e, 0, "dim");
+      if (!d || d->kind == ast::ExprKind::none_lit)
+        fail(e.pos, "cumsum needs the dim to run along", "write x.cumsum(dim=1)");
+      return LVal::of(scan(Op::cumsum, self, const_int_of(*d, "dim"), e.pos));
     }
     if (name == "transpose") {
       const ast::Expr* d0 = arg(e, 0, "dim0");

@@ -434,6 +434,33 @@ NodePtr Lowerer::reduce(Op op, NodePtr a, std::vector<int64_t> dims, ast::Pos po
   return emit(std::move(n));
 }
 
+// A running sum along one dim. Unlike a reduction it needs no complete dims: a tile's or jagged
+// tile's valid positions are a prefix along it, so positions past the end never reach valid ones.
+NodePtr Lowerer::scan(Op op, NodePtr a, int64_t dim, ast::Pos pos) {
+  if (!a->type.is_value() || a->type.shape.empty())
+    fail(pos,
+         std::string(op_name(op)) + " needs a device value with a dim to run along; this is " +
+             type_text(a->type),
+         "load the data inside a device loop first, e.g. torch.cumsum(mask[rows], dim=1)");
+  const int64_t r = int64_t(a->type.shape.size());
+  if (dim < 0) dim += r;
+  if (dim < 0 || dim >= r)
+    fail(pos, "cumsum dim is out of range for a value of shape " + shape_text(a->type.shape));
+  if (a->type.shape[size_t(dim)].is_broadcast())
+    fail(pos, "cumsum runs along a dim of size 1 (shape " + shape_text(a->type.shape) + ")",
+         "pick the dim the values lie along");
+  DType d = a->type.dtype;
+  if (!dtype_is_float(d)) d = DType::i64;  // torch.cumsum of ints and bools is int64
+  Node n;
+  n.kind = NodeKind::scan;
+  n.op = op;
+  n.loc = loc_of(pos);
+  n.operands = {a};
+  n.ints = {dim};
+  n.type = Type::value(d, a->type.shape);
+  return emit(std::move(n));
+}
+
 NodePtr Lowerer::matmul(NodePtr a, NodePtr b, NodePtr acc, ast::Pos pos) {
   for (const NodePtr* x : {&a, &b})
     if (!(*x)->type.is_value() || (*x)->type.shape.size() < 2)

@@ -93,6 +93,7 @@ class Lowerer {
   // Reorders a device value's dims (transpose, .T, permute); perm may hold negative dims.
   NodePtr permute(NodePtr a, std::vector<int64_t> perm, ast::Pos pos, const char* what);
   NodePtr reduce(Op op, NodePtr a, std::vector<int64_t> dims, ast::Pos pos);
+  NodePtr scan(Op op, NodePtr a, int64_t dim, ast::Pos pos);
   NodePtr matmul(NodePtr a, NodePtr b, NodePtr acc, ast::Pos pos);
   NodePtr tile_attr(int block, Op which, ast::Pos pos);
   // The size of a tensor's dim d: the allocation's own size expression when known (so that

@@ -134,6 +134,9 @@ class Printer {
         for (size_t i = 0; i < n.ints.size(); ++i) s << (i ? "," : "") << n.ints[i];
         s << ")";
         break;
+      case NodeKind::scan:
+        s << " dim(" << n.ints.at(0) << ")";
+        break;
       case NodeKind::reduce: {
         s << " dims(";
         for (size_t i = 0; i < n.ints.size(); ++i) s << (i ? "," : "") << n.ints[i];

@@ -170,6 +170,13 @@ class Verifier {
         check(n.type.shape.size() + n.ints.size() == n.operands[0]->type.shape.size(), n,
               "result rank = input rank - reduced dims");
         break;
+      case NodeKind::scan:
+        check(nops == 1 && n.operands[0]->type.is_value(), n, "scans a value");
+        check(n.ints.size() == 1 && n.ints[0] >= 0 &&
+                  size_t(n.ints[0]) < n.operands[0]->type.shape.size(),
+              n, "one dim of the operand");
+        check(n.type.shape.size() == n.operands[0]->type.shape.size(), n, "keeps the shape");
+        break;
       case NodeKind::matmul:
         check(nops == 2 || nops == 3, n, "two operands and an optional acc");
         break;

@@ -32,6 +32,7 @@ const std::vector<std::string> kFunctions = {"hl.tile",
                                              "torch.where",
                                              "torch.matmul",
                                              "torch.promote_types",
+                                             "torch.cumsum",
                                              "F.silu",
                                              "hl.specialize",
                                              "hl.cdiv",
@@ -136,7 +137,7 @@ const std::vector<std::string>& builtin_functions() {
 const std::vector<std::string>& tensor_methods() {
   static const std::vector<std::string> v = {"size",      "numel",     "item",   "view", "reshape",
                                              "sum",       "amax",      "amin",   "mean", "to",
-                                             "unsqueeze", "transpose", "permute"};
+                                             "unsqueeze", "transpose", "permute", "cumsum"};
   return v;
 }
 
@@ -182,6 +183,7 @@ const std::vector<std::pair<std::string, Signature>>& function_signatures() {
       {"torch.where", Sig{3, 3, {}, "torch.where(condition, a, b)"}},
       {"torch.matmul", Sig{2, 2, {}, "torch.matmul(a, b)"}},
       {"torch.promote_types", Sig{2, 2, {}, "torch.promote_types(a.dtype, b.dtype)"}},
+      {"torch.cumsum", Sig{1, 2, {"dim"}, "torch.cumsum(x, dim=1)"}},
       {"F.silu", Sig{1, 1, {}, "F.silu(x)"}},
       {"F.relu", Sig{1, 1, {}, "F.relu(x)"}},
       {"F.sigmoid", Sig{1, 1, {}, "F.sigmoid(x)"}},
@@ -211,6 +213,7 @@ const std::vector<std::pair<std::string, Signature>>& method_signatures() {
       {"amax", Sig{0, 1, {"dim", "keepdim"}, "x.amax(dim=1) or x.amax()"}},
       {"amin", Sig{0, 1, {"dim", "keepdim"}, "x.amin(dim=1) or x.amin()"}},
       {"mean", Sig{0, 1, {"dim", "keepdim"}, "x.mean(dim=1) or x.mean()"}},
+      {"cumsum", Sig{0, 1, {"dim"}, "x.cumsum(dim=1)"}},
       {"to", Sig{0, 1, {"dtype"}, "x.to(torch.float32)"}},
       {"unsqueeze", Sig{0, 1, {"dim"}, "x.unsqueeze(1)"}},
       {"transpose", Sig{2, 2, {"dim0", "dim1"}, "x.transpose(0, 1)"}},

@@ -336,6 +336,8 @@ class Builder {
         return var_assign(n, out);
       case NodeKind::reduce:
         return reduce(n, out);
+      case NodeKind::scan:
+        return scan(n, out);
       case NodeKind::matmul:
         return matmul(n, out);
       default:
@@ -540,6 +542,48 @@ class Builder {
       return std::vector<StmtPtr>{
           array_store(nm, idx, convert(v, ir::operand_dtype(*value), d.type.dtype))};
     }));
+  }
+
+  // A running sum along dim ints[0]: a serial nest over the value's valid positions in row-major
+  // order (so the scanned dim runs in order for each position of the others), adding into a
+  // carry per position of the other dims and storing the carry. Never vectorised: each step
+  // reads the one before.
+  void scan(const Node& n, std::vector<StmtPtr>& out) {
+    const NodePtr& a = n.operand(0);
+    const ir::Shape& shape = n.type.shape;
+    const DType t = n.type.dtype;
+    const CType ct = compute_ctype_of(t);
+    const size_t dim = size_t(n.ints.at(0));
+    const std::string nm = name(n), carry = "k" + std::to_string(seq_.at(&n));
+    ir::Shape carry_shape;
+    for (size_t d = 0; d < shape.size(); ++d)
+      if (d != dim) carry_shape.push_back(shape[d]);
+    const ExprPtr zero = convert(int_imm(0), DType::i64, t);
+    out.push_back(tagged(array_decl(nm, ct, extents(shape)), n));
+    if (carry_shape.empty()) {
+      out.push_back(decl(carry, ct, zero));
+    } else {
+      out.push_back(array_decl(carry, ct, extents(carry_shape)));
+      out.push_back(array_fill(carry, zero));
+    }
+    out.push_back(nest(
+        NestRole::reduce, n, nm, shape,
+        [&](const Idx& idx) {
+          ExprPtr x = convert(at(a, idx), a->type.dtype, t);
+          std::vector<StmtPtr> body;
+          if (carry_shape.empty()) {
+            body.push_back(assign(carry, x, Update::add));
+            body.push_back(array_store(nm, idx, var(carry, ct, t)));
+          } else {
+            Idx cidx;
+            for (size_t d = 0; d < idx.size(); ++d)
+              if (d != dim) cidx.push_back(idx[d]);
+            body.push_back(array_store(carry, cidx, x, Update::add));
+            body.push_back(array_store(nm, idx, array_read(carry, ct, cidx)));
+          }
+          return body;
+        },
+        LoopKind::serial));
   }
 
   void reduce(const Node& n, std::vector<StmtPtr>& out) {

@@ -10,47 +10,10 @@
 #include <string>
 #include <vector>
 
-#include "../common/scoped_env.h"
-#include "codegen_helpers.h"
+#include "paths.h"
 
 namespace jagtile::testing {
 namespace {
-
-enum class Path { interp, cpu, cpu_unchecked, cuda_emulated };
-
-const Path kPaths[] = {Path::interp, Path::cpu, Path::cpu_unchecked,
-#ifdef JAGTILE_HAVE_NVRTC
-                       Path::cuda_emulated
-#endif
-};
-
-std::string path_name(Path p) {
-  switch (p) {
-    case Path::interp:
-      return "interp";
-    case Path::cpu:
-      return "cpu";
-    case Path::cpu_unchecked:
-      return "cpu_unchecked";
-    case Path::cuda_emulated:
-      return "cuda_emulated";
-  }
-  return "?";
-}
-
-std::vector<Tensor> run(Path path, const std::string& source, const ArgMap& args) {
-  use_shared_cache_dir();
-  Options o;
-  o.backend = path == Path::interp ? Backend::interp
-              : path == Path::cuda_emulated ? Backend::cuda
-                                            : Backend::cpu;
-  o.checked = path != Path::cpu_unchecked;
-  ScopedEnv emulation("JAGTILE_CUDA_EMULATION", path == Path::cuda_emulated ? "1" : nullptr);
-  Program p = Program::from_source(source, "f64.py");
-  CallResult r = p.call("", args, o);
-  EXPECT_EQ(r.backend_used, o.backend);
-  return r.outputs;
-}
 
 // |got - want| within `ulps` units in the last place of a double, relative to want.
 void expect_double_close(const Tensor& got, const std::vector<double>& want, double ulps) {
@@ -104,7 +67,7 @@ def jagged_sum(x_values: torch.Tensor, x_offsets: torch.Tensor) -> torch.Tensor:
   const ArgMap args = {{"x_values", Tensor::from_doubles({rows, cols}, x, DType::f64)},
                        {"x_offsets", Tensor::from_doubles({6}, offsets, DType::i64)}};
   // Up to 17 addends in any order: each addition is off by at most half an ulp of the sum.
-  expect_double_close(run(GetParam(), source, args).at(0), want, 32);
+  expect_double_close(run_on(GetParam(), source, args).at(0), want, 32);
 }
 
 // exp, log, tanh, sigmoid, silu, rsqrt and pow, each in double, and a host float scale that
@@ -139,7 +102,7 @@ def math(x: torch.Tensor, scale: float) -> torch.Tensor:
   for (double v : x) want.push_back(1.0 / std::sqrt(v + 2.0));
   for (double v : x) want.push_back(v * 0.1);
   const ArgMap args = {{"x", Tensor::from_doubles({21}, x, DType::f64)}, {"scale", 0.1}};
-  Tensor out = run(GetParam(), source, args).at(0);
+  Tensor out = run_on(GetParam(), source, args).at(0);
   // libm's double functions are within 1-2 ulp; a vectorised libm within 4.
   expect_double_close(out, want, 8);
   for (size_t i = 0; i < x.size(); ++i)  // one multiplication: exact to the bit
@@ -177,7 +140,7 @@ def mixed(a: torch.Tensor, b: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
   const ArgMap args = {{"a", Tensor::from_doubles({n, k}, a, DType::f32)},
                        {"b", Tensor::from_doubles({n, k}, b, DType::f64)},
                        {"w", Tensor::from_doubles({k, m}, w, DType::f64)}};
-  expect_double_close(run(GetParam(), source, args).at(0), want, 16);
+  expect_double_close(run_on(GetParam(), source, args).at(0), want, 16);
 }
 
 // 1 + 2^-8 + 2^-40 lies just above the halfway point between the bfloat16 neighbours 1 and
@@ -204,7 +167,7 @@ def narrow(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
   const std::vector<double> x = {1 + std::ldexp(1.0, -8) + tiny, 1 + std::ldexp(1.0, -11) + tiny,
                                  -(1 + std::ldexp(1.0, -8) + tiny), 1 + std::ldexp(1.0, -8)};
   const ArgMap args = {{"x", Tensor::from_doubles({4}, x, DType::f64)}};
-  std::vector<Tensor> out = run(GetParam(), source, args);
+  std::vector<Tensor> out = run_on(GetParam(), source, args);
   ASSERT_EQ(out.size(), 3u);
   const uint16_t* bf = out[0].data<uint16_t>();
   EXPECT_EQ(bf[0], 0x3f81);  // up, past the tie
@@ -217,7 +180,7 @@ def narrow(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
   EXPECT_EQ(out[2].data<uint16_t>()[2], 0xbf81);
 }
 
-INSTANTIATE_TEST_SUITE_P(Paths, Float64, ::testing::ValuesIn(kPaths),
+INSTANTIATE_TEST_SUITE_P(Paths, Float64, ::testing::ValuesIn(every_path()),
                          [](const auto& info) { return path_name(info.param); });
 
 }  // namespace

@@ -89,6 +89,22 @@ TEST(LowerErrors, JaggedIndexWithoutItsParent) {
                 29, "x[tile_b, tile_k]"});
 }
 
+TEST(LowerErrors, CumsumWithoutADim) {
+  expect_error(jagged_kernel("acc = acc + x[tile_b, tile_m].cumsum()"), jagged_specs(),
+               {"cumsum needs the dim to run along", 17, 29, "x.cumsum(dim=1)"});
+}
+
+TEST(LowerErrors, CumsumDimOutOfRange) {
+  expect_error(jagged_kernel("acc = acc + torch.cumsum(x[tile_b, tile_m], dim=2)"), jagged_specs(),
+               {"cumsum dim is out of range for a value of shape [tile_b, tile_m]", 17, 29});
+}
+
+TEST(LowerErrors, CumsumOfAZeroDimValue) {
+  expect_error(jagged_kernel("acc = acc + x[tile_b, tile_m].sum().cumsum(dim=0)"), jagged_specs(),
+               {"cumsum needs a device value with a dim to run along", 17, 29,
+                "load the data inside a device loop first"});
+}
+
 TEST(LowerErrors, ShapeMismatchInBinaryOperation) {
   expect_error(jagged_kernel("rows = starts + tile_k.index"), jagged_specs(),
                {"shape mismatch in this binary operation: [tile_b] and [tile_k]", 17, 24,
