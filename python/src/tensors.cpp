@@ -59,8 +59,8 @@ DType dtype_from_dlpack(const nb::dlpack::dtype& d, const std::string& name) {
   std::string got = describe(d);
   std::string hint =
       "jagtile takes float32, float64, float16, bfloat16, int32, int64 and bool tensors";
-  if (got == "uint64" || got == "uint32" || got == "int16" || got == "int8" ||
-           got == "uint8" || got == "uint16")
+  if (got == "uint64" || got == "uint32" || got == "int16" || got == "int8" || got == "uint8" ||
+      got == "uint16")
     hint = "cast to int32 or int64: x.astype(numpy.int64) (numpy) or x.long() (torch)";
   throw UserError("argument '" + name + "' has dtype " + got + ", which jagtile does not take",
                   hint);

@@ -285,8 +285,9 @@ class Interpreter {
           if (n.type.kind == ir::TypeKind::host_bool) return set(n, x != 0);
           return set(n, x);
         }
-        return elementwise(
-            n, [&](const std::vector<double>& x) { return apply_cast(n.type.dtype, x[0], ir::operand_dtype(*n.operand(0))); });
+        return elementwise(n, [&](const std::vector<double>& x) {
+          return apply_cast(n.type.dtype, x[0], ir::operand_dtype(*n.operand(0)));
+        });
       case NodeKind::tile_attr:
         return tile_attr(n);
       case NodeKind::iota: {

@@ -2,10 +2,10 @@
 // semantics: floor division and modulo take the sign of the divisor.
 #include "ir/element_arith.h"
 
-#include "core/element.h"
-
 #include <cmath>
 #include <limits>
+
+#include "core/element.h"
 
 namespace jagtile::ir {
 

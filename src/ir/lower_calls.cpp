@@ -92,10 +92,10 @@ LVal Lowerer::attribute(const ast::Expr& e) {
     std::string path = base.text + "." + a;  // full path: canonical only once complete
     std::string canonical = normalise(path);
     static const std::pair<const char*, DType> dtypes[] = {
-        {"float32", DType::f32}, {"float", DType::f32},     {"float16", DType::f16},
-        {"half", DType::f16},    {"bfloat16", DType::bf16}, {"int32", DType::i32},
-        {"int", DType::i32},     {"int64", DType::i64},     {"long", DType::i64},
-        {"bool", DType::boolean}, {"float64", DType::f64}, {"double", DType::f64}};
+        {"float32", DType::f32},  {"float", DType::f32},     {"float16", DType::f16},
+        {"half", DType::f16},     {"bfloat16", DType::bf16}, {"int32", DType::i32},
+        {"int", DType::i32},      {"int64", DType::i64},     {"long", DType::i64},
+        {"bool", DType::boolean}, {"float64", DType::f64},   {"double", DType::f64}};
     if (canonical == "torch." + a || canonical == "hl." + a) {
       for (const auto& [n, d] : dtypes)
         if (a == n) return LVal::of_dtype(d);

@@ -213,17 +213,18 @@ class KernelChecker {
     std::string member = canonical.substr(canonical.find('.') + 1);
     // torch dtypes jagtile does not have, each with the one to use instead.
     static const std::pair<const char*, const char*> other_dtypes[] = {
-        {"int8", "int32"},       {"uint8", "int32"},        {"int16", "int32"},
-        {"short", "int32"},      {"uint16", "int32"},       {"uint32", "int64"},
-        {"uint64", "int64"},     {"complex64", "float32"},  {"complex128", "float64"},
-        {"cfloat", "float32"},   {"cdouble", "float64"},    {"float8_e4m3fn", "bfloat16"},
+        {"int8", "int32"},          {"uint8", "int32"},       {"int16", "int32"},
+        {"short", "int32"},         {"uint16", "int32"},      {"uint32", "int64"},
+        {"uint64", "int64"},        {"complex64", "float32"}, {"complex128", "float64"},
+        {"cfloat", "float32"},      {"cdouble", "float64"},   {"float8_e4m3fn", "bfloat16"},
         {"float8_e5m2", "bfloat16"}};
     if (module == "torch" && !called)
       for (const auto& [name, instead] : other_dtypes)
         if (member == name)
-          fail(e.name_pos.line ? e.name_pos : e.pos, "torch." + member + " is not a jagtile dtype",
-               "jagtile has float32, float64, float16, bfloat16, int32, int64 and bool; use torch." +
-                   std::string(instead));
+          fail(
+              e.name_pos.line ? e.name_pos : e.pos, "torch." + member + " is not a jagtile dtype",
+              "jagtile has float32, float64, float16, bfloat16, int32, int64 and bool; use torch." +
+                  std::string(instead));
     std::string best = closest_match(member, module_members(module));
     std::string hint = did_you_mean(best);
     if (hint.empty()) {

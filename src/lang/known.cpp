@@ -135,9 +135,9 @@ const std::vector<std::string>& builtin_functions() {
 }
 
 const std::vector<std::string>& tensor_methods() {
-  static const std::vector<std::string> v = {"size",      "numel",     "item",   "view", "reshape",
-                                             "sum",       "amax",      "amin",   "mean", "to",
-                                             "unsqueeze", "transpose", "permute", "cumsum"};
+  static const std::vector<std::string> v = {
+      "size", "numel", "item", "view",      "reshape",   "sum",     "amax",
+      "amin", "mean",  "to",   "unsqueeze", "transpose", "permute", "cumsum"};
   return v;
 }
 

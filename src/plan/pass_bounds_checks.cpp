@@ -292,8 +292,9 @@ StmtPtr rename_locals(const StmtPtr& s, NameGen& names) {
   visit(s, [&](const Stmt& st) {
     if (st.kind == StmtKind::let || st.kind == StmtKind::decl || st.kind == StmtKind::for_)
       if (!renamed.count(st.name))
-        renamed[st.name] = st.value ? var(names.fresh(name_prefix(st.name)), st.ctype, st.value->dtype)
-                                   : var(names.fresh(name_prefix(st.name)), st.ctype);
+        renamed[st.name] = st.value
+                               ? var(names.fresh(name_prefix(st.name)), st.ctype, st.value->dtype)
+                               : var(names.fresh(name_prefix(st.name)), st.ctype);
   });
   std::function<StmtPtr(const StmtPtr&)> go = [&](const StmtPtr& st) {
     StmtPtr r = map_own_exprs(st, [&](const ExprPtr& e) { return substitute(e, renamed); });

@@ -215,9 +215,9 @@ void Builder::items_cols(std::vector<Stmt>& host, Stmt& outer) {
   if (!simple && rng_.chance(0.2)) {
     // A 16-bit accumulator as declared: every backend accumulates in fp32 anyway (DESIGN 1). A
     // float64 one accumulates in double everywhere (and keeps the kernel off the template).
-    init.replace(init.find("torch.float32"), 13,
-                 rng_.pick(std::vector<std::string>{"torch.bfloat16", "torch.float16",
-                                                    "torch.float64"}));
+    init.replace(
+        init.find("torch.float32"), 13,
+        rng_.pick(std::vector<std::string>{"torch.bfloat16", "torch.float16", "torch.float64"}));
   }
   body->body.push_back(line("acc = " + init));
 
@@ -246,6 +246,12 @@ void Builder::items_cols(std::vector<Stmt>& host, Stmt& outer) {
   if (!simple) {
     e = ensure_full(scope, gen_float(rng_, scope, int(rng_.range(1, 3))));
     rows_loop.body.push_back(line("e = $0", {e.expr}));
+    if (row_loop == 0 && rng_.chance(0.5)) {
+      // A running sum along the item's rows in the tile, then reduced: only a jagged loop, whose
+      // lanes past an item's end are not positions at all (a masked loop's would be summed).
+      rows_loop.body.push_back(line("e = torch.cumsum(e, dim=1)"));
+      e = leaf("e", e.bound + 1.5, e.degree + 1, false);
+    }
     if (!mask.empty()) {
       // Lanes past an item's end hold 0 after the masked load, but e(0) need not be 0: the
       // where keeps them out of the reduction, as Helion kernels write it.
@@ -271,6 +277,13 @@ void Builder::items_cols(std::vector<Stmt>& host, Stmt& outer) {
   if (row_loop == 0 && !simple && rng_.chance(0.35)) {
     // A per-row store into the jagged output (each (row, column) written once).
     GenValue r = ensure_full(scope, gen_float(rng_, scope, int(rng_.range(0, 2))));
+    if (rng_.chance(0.3)) {
+      // The running sum along the tile's rows (restarting with each tile): at most L terms.
+      r.expr = Expr{"torch.cumsum($0, dim=1)", {r.expr}};
+      r.bound += 1.5;
+      r.degree += 1;
+      r.exact = false;
+    }
     rows_loop.body.push_back(line("out_j[rows, tile_m] = $0", {r.expr}));
     note_store(out_j_, r);
   }

@@ -33,7 +33,8 @@ TEST(NearMiss, Float64ValuesStayOnGeneratedCode) {
   std::string reason = no_match(direct_sum(), small_args(spec));
   EXPECT_THAT(reason, HasSubstr("'x_values' is float64; the templates accumulate in fp32"));
   // A float64 accumulator over float32 values sums in double on generated code, not in fp32.
-  std::string acc = no_match(variant(direct_sum(), {{"dtype=torch.float32", "dtype=torch.float64"}}));
+  std::string acc =
+      no_match(variant(direct_sum(), {{"dtype=torch.float32", "dtype=torch.float64"}}));
   EXPECT_THAT(acc, HasSubstr("the accumulator 'acc' has type f64"));
 }
 

@@ -99,7 +99,8 @@ def both(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
       down[i] = x[i] + (r % 4 ? down[i - size_t(C)] : 0.0);
       across[i] = x[i] + (c % 4 ? across[i - 1] : 0.0);
     }
-  std::vector<Tensor> out = run_on(GetParam(), source, {{"x", Tensor::from_doubles({R, C}, x, DType::f32)}});
+  std::vector<Tensor> out =
+      run_on(GetParam(), source, {{"x", Tensor::from_doubles({R, C}, x, DType::f32)}});
   for (size_t i = 0; i < x.size(); ++i) {  // eighths: every partial sum is exact in float32
     EXPECT_EQ(out.at(0).item_as_double(int64_t(i)), down[i]) << "down, element " << i;
     EXPECT_EQ(out.at(1).item_as_double(int64_t(i)), across[i]) << "across, element " << i;

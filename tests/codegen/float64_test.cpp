@@ -136,7 +136,8 @@ def mixed(a: torch.Tensor, b: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
   for (int64_t r = 0; r < n; ++r)
     for (int64_t c = 0; c < m; ++c)
       for (int64_t j = 0; j < k; ++j)
-        want[size_t(r * m + c)] += (a[size_t(r * k + j)] + b[size_t(r * k + j)]) * w[size_t(j * m + c)];
+        want[size_t(r * m + c)] +=
+            (a[size_t(r * k + j)] + b[size_t(r * k + j)]) * w[size_t(j * m + c)];
   const ArgMap args = {{"a", Tensor::from_doubles({n, k}, a, DType::f32)},
                        {"b", Tensor::from_doubles({n, k}, b, DType::f64)},
                        {"w", Tensor::from_doubles({k, m}, w, DType::f64)}};

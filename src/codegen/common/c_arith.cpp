@@ -152,8 +152,8 @@ std::string elementwise(const Node& n, const std::vector<std::string>& ops) {
           break;
         case Op::pow:
           r = host_float || ct == DType::f64 ? "pow(" + a + ", " + b + ")"
-              : fl       ? "powf(" + a + ", " + b + ")"
-                         : "jt_ipow(" + a + ", " + b + ")";
+              : fl                           ? "powf(" + a + ", " + b + ")"
+                                             : "jt_ipow(" + a + ", " + b + ")";
           break;
         case Op::lt:
           r = a + " < " + b;
