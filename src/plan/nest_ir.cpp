@@ -107,25 +107,12 @@ ExprPtr bool_imm(bool v) {
 }
 
 ExprPtr var(std::string name, CType type) {
-  Expr e;
-  e.kind = ExprKind::var;
-  e.ctype = type;
-  switch (type) {
-    case CType::f32:
-      e.dtype = DType::f32;
-      break;
-    case CType::f64:
-      e.dtype = DType::f64;
-      break;
-    case CType::boolean:
-      e.dtype = DType::boolean;
-      break;
-    case CType::i64:
-      e.dtype = DType::i64;
-      break;
-  }
-  e.name = std::move(name);
-  return make(std::move(e));
+  // Every float32 compute dtype converts alike, so f32 stands for them.
+  const DType dtype = type == CType::f32       ? DType::f32
+                      : type == CType::f64     ? DType::f64
+                      : type == CType::boolean ? DType::boolean
+                                               : DType::i64;
+  return var(std::move(name), type, dtype);
 }
 
 ExprPtr var(std::string name, CType type, DType dtype) {
