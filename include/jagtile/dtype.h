@@ -22,9 +22,6 @@ std::string_view dtype_short_name(DType dtype);
 // unknown.
 std::optional<DType> parse_dtype(std::string_view name);
 bool dtype_is_float(DType dtype);
-// The float type a value of this dtype is computed in: f64 for f64, f32 for the other floats
-// (16-bit floats compute in fp32). Integers and bool are returned unchanged.
-DType float_compute_dtype(DType dtype);
 bool dtype_is_int(DType dtype);
 
 // IEEE binary16 and bfloat16 <-> float32. Narrowing rounds to nearest, ties to even; NaN stays

@@ -97,11 +97,6 @@ bool dtype_is_float(DType dtype) {
   return dtype == DType::f32 || dtype == DType::f16 || dtype == DType::bf16 || dtype == DType::f64;
 }
 
-DType float_compute_dtype(DType dtype) {
-  if (dtype == DType::f64) return DType::f64;
-  return dtype_is_float(dtype) ? DType::f32 : dtype;
-}
-
 bool dtype_is_int(DType dtype) {
   return dtype == DType::i32 || dtype == DType::i64;
 }

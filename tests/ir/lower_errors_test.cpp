@@ -99,6 +99,11 @@ TEST(LowerErrors, CumsumDimOutOfRange) {
                {"cumsum dim is out of range for a value of shape [tile_b, tile_m]", 17, 29});
 }
 
+TEST(LowerErrors, CumsumAlongABroadcastDim) {
+  expect_error(jagged_kernel("acc = acc + x[tile_b, tile_m][:, None, :].cumsum(dim=1).sum(dim=1)"),
+               jagged_specs(), {"cumsum runs along a dim of size 1", 17, 29, "pick the dim"});
+}
+
 TEST(LowerErrors, CumsumOfAZeroDimValue) {
   expect_error(jagged_kernel("acc = acc + x[tile_b, tile_m].sum().cumsum(dim=0)"), jagged_specs(),
                {"cumsum needs a device value with a dim to run along", 17, 29,
