@@ -14,6 +14,7 @@
 
 #include "core/element.h"
 #include "host/host_exec.h"
+#include "interp/tile_reduce.h"
 #include "interp/tile_value.h"
 #include "ir/host_arith.h"
 
@@ -498,109 +499,16 @@ class Interpreter {
     set(n, TileValuePtr(v));
   }
 
-  // A running sum along dim ints[0], in order, over the valid positions (rounded to the compute
-  // type at each step, as generated code adds); masked positions hold the sum so far.
   void scan(const Node& n) {
     TileValuePtr a = tile(n.operand(0));
     const std::vector<uint8_t> m = mask_of(n.operand(0)->type.shape, a->ext);
-    const size_t R = a->ext.size(), dim = size_t(n.ints.at(0));
-    std::vector<int64_t> carry_stride(R, 0);  // row-major strides with `dim` left out
-    int64_t carries = 1;
-    for (size_t d = R; d-- > 0;)
-      if (d != dim) {
-        carry_stride[d] = carries;
-        carries *= a->ext[d];
-      }
-    std::vector<double> carry(size_t(carries), 0.0);
-    auto out = std::make_shared<TileValue>();
-    out->ext = a->ext;
-    out->data.resize(a->data.size());
-    const DType t = n.type.dtype;
-    std::vector<int64_t> idx(R, 0);
-    int64_t ci = 0;
-    for (size_t p = 0; p < a->data.size(); ++p) {
-      double& c = carry[size_t(ci)];
-      if (m[p]) c = round_compute(t, c + a->data[p]);
-      out->data[p] = c;
-      for (size_t d = R; d-- > 0;) {  // row-major: `dim` runs in order for each other position
-        ++idx[d];
-        ci += carry_stride[d];
-        if (idx[d] < a->ext[d]) break;
-        ci -= carry_stride[d] * idx[d];
-        idx[d] = 0;
-      }
-    }
-    set(n, TileValuePtr(out));
+    set(n, scan_tile(*a, m, n.ints.at(0), n.type.dtype));
   }
 
   void reduce(const Node& n) {
     TileValuePtr a = tile(n.operand(0));
-    const ir::Shape& in_shape = n.operand(0)->type.shape;
-    std::vector<uint8_t> m = mask_of(in_shape, a->ext);
-    size_t R = a->ext.size();
-    std::vector<bool> reduced(R, false);
-    for (int64_t d : n.ints) reduced[size_t(d)] = true;
-    auto out = std::make_shared<TileValue>();
-    std::vector<int64_t> keep_stride(R, 0);
-    {
-      int64_t s = 1;
-      for (size_t d = R; d-- > 0;)
-        if (!reduced[d]) {
-          keep_stride[d] = s;
-          s *= a->ext[d];
-        }
-      for (size_t d = 0; d < R; ++d)
-        if (!reduced[d]) out->ext.push_back(a->ext[d]);
-    }
-    int64_t on = numel_of(out->ext);
-    DType in_dtype = n.operand(0)->type.dtype;
-    bool int_like = !dtype_is_float(in_dtype);
-    double init = 0;
-    if (n.op == Op::amax)
-      init = int_like ? double(std::numeric_limits<int64_t>::min())
-                      : -std::numeric_limits<double>::infinity();
-    if (n.op == Op::amin)
-      init = int_like ? double(std::numeric_limits<int64_t>::max())
-                      : std::numeric_limits<double>::infinity();
-    out->data.assign(size_t(on), init);
-    std::vector<int64_t> count(size_t(on), 0);
-    int64_t total = numel_of(a->ext);
-    std::vector<int64_t> idx(R, 0);
-    int64_t oi = 0;
-    for (int64_t p = 0; p < total; ++p) {
-      if (m[size_t(p)]) {
-        double x = a->data[size_t(p)];
-        double& acc = out->data[size_t(oi)];
-        switch (n.op) {
-          case Op::sum:
-          case Op::mean:
-            acc += x;
-            break;
-          case Op::amax:
-            if (std::isnan(x) || x > acc) acc = std::isnan(acc) ? acc : x;
-            break;
-          case Op::amin:
-            if (std::isnan(x) || x < acc) acc = std::isnan(acc) ? acc : x;
-            break;
-          default:
-            JAGTILE_CHECK(false, << "bad reduction");
-        }
-        ++count[size_t(oi)];
-      }
-      for (size_t d = R; d-- > 0;) {
-        ++idx[d];
-        oi += keep_stride[d];
-        if (idx[d] < a->ext[d]) break;
-        oi -= keep_stride[d] * idx[d];
-        idx[d] = 0;
-      }
-    }
-    for (int64_t o = 0; o < on; ++o) {
-      double& v = out->data[size_t(o)];
-      if (n.op == Op::mean) v = v / double(count[size_t(o)]);
-      v = round_compute(n.type.dtype, v);
-    }
-    set(n, TileValuePtr(out));
+    const std::vector<uint8_t> m = mask_of(n.operand(0)->type.shape, a->ext);
+    set(n, reduce_tile(n.op, *a, m, n.ints, n.operand(0)->type.dtype, n.type.dtype));
   }
 
   void matmul(const Node& n) {
