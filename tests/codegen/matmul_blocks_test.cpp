@@ -73,8 +73,9 @@ INSTANTIATE_TEST_SUITE_P(Shapes, ItemMatmul,
 
 class Scores : public ::testing::TestWithParam<int64_t> {};
 
-// q @ k.T over a whole head dim (a full dim as K; B read transposed, so packed), head dims 16 to
-// 256: blocks == loops bit for bit and == the reference within rounding.
+// q @ k.T over a whole head dim (a full dim as K; B read transposed, so packed in vector-width
+// blocks), head dims 5 to 256, some not a multiple of any vector width: blocks == loops bit for
+// bit and == the reference within rounding.
 TEST_P(Scores, TransposedOperandMatchesLoopsAndReference) {
   use_shared_cache_dir();
   const int64_t D = GetParam(), n = 37, m = 21;
@@ -94,7 +95,7 @@ TEST_P(Scores, TransposedOperandMatchesLoopsAndReference) {
   expect_close(blocks, want, double(D));
 }
 
-INSTANTIATE_TEST_SUITE_P(HeadDims, Scores, ::testing::Values(16, 24, 64, 128, 256));
+INSTANTIATE_TEST_SUITE_P(HeadDims, Scores, ::testing::Values(5, 16, 20, 24, 64, 128, 131, 256));
 
 // x_b^T @ y_b summed over each item's rows: the contraction runs over a jagged dim, whose valid
 // count the block takes from the item's length (empty and one-row items included).

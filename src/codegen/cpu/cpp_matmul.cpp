@@ -34,6 +34,7 @@ struct JtVec {
   }
   static T load(Mask m, const float* p) { return _mm512_maskz_loadu_ps(m, p); }
   static void store(Mask m, float* p, T v) { _mm512_mask_storeu_ps(p, m, v); }
+  static void store_all(float* p, T v) { _mm512_storeu_ps(p, v); }
   static T fma(T a, T b, T c) { return _mm512_fmadd_ps(a, b, c); }
   static T add(T a, T b) { return _mm512_add_ps(a, b); }
 };
@@ -50,6 +51,7 @@ struct JtVec {
   }
   static T load(Mask m, const float* p) { return _mm256_maskload_ps(p, m); }
   static void store(Mask m, float* p, T v) { _mm256_maskstore_ps(p, m, v); }
+  static void store_all(float* p, T v) { _mm256_storeu_ps(p, v); }  // maskstore is slow on AMD
   static T fma(T a, T b, T c) { return _mm256_fmadd_ps(a, b, c); }
   static T add(T a, T b) { return _mm256_add_ps(a, b); }
 };
@@ -63,16 +65,20 @@ struct JtVec {
   static Mask first(int64_t n) { return n > 0; }
   static T load(Mask m, const float* p) { return m ? *p : 0.0f; }
   static void store(Mask m, float* p, T v) { if (m) *p = v; }
+  static void store_all(float* p, T v) { *p = v; }
   static T fma(T a, T b, T c) { return jt_fma_f32(a, b, c); }  // as the element loops
   static T add(T a, T b) { return a + b; }
 };
 #endif
 
 // Copies columns [j0, j0 + nj) of B, rows [0, K), into a panel whose rows are NR floats apart.
-// B with a k stride of 1 (an operand transposed, as k in q @ k.T) is read a 16 x 16 block at a
-// time and transposed in registers on AVX-512; otherwise element by element.
+// B with a k stride of 1 (an operand transposed, as k in q @ k.T) is read a W x W block at a
+// time and transposed in registers (jt_transpose, one per vector ISA); otherwise, and without
+// vectors, element by element. Element by element, the transposed read cost about as much as
+// the products on AVX2 (64 x 128 blocks of k): a strided scalar load and store per element.
 #if defined(__AVX512F__)
-static inline void jt_transpose16(__m512 r[16]) {
+#define JT_VECTOR_TRANSPOSE 1
+static inline void jt_transpose(__m512 r[16]) {
   __m512 t[16], u[16];
 #pragma GCC unroll 16
   for (int i = 0; i < 8; ++i) {
@@ -99,24 +105,47 @@ static inline void jt_transpose16(__m512 r[16]) {
     r[8 + j] = _mm512_shuffle_f32x4(t[j], t[8 + j], 0xdd);
   }
 }
+#elif defined(__AVX2__) && defined(__FMA__)
+#define JT_VECTOR_TRANSPOSE 1
+// Pairs of rows interleaved, then pairs of pairs, then the 128-bit halves exchanged.
+static inline void jt_transpose(__m256 r[8]) {
+  __m256 t[8], u[8];
+#pragma GCC unroll 8
+  for (int i = 0; i < 4; ++i) {
+    t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < 2; ++i) {
+    u[4 * i + 0] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    u[4 * i + 1] = _mm256_shuffle_ps(t[4 * i], t[4 * i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    u[4 * i + 2] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    u[4 * i + 3] = _mm256_shuffle_ps(t[4 * i + 1], t[4 * i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+#pragma GCC unroll 8
+  for (int j = 0; j < 4; ++j) {
+    r[j] = _mm256_permute2f128_ps(u[j], u[4 + j], 0x20);
+    r[4 + j] = _mm256_permute2f128_ps(u[j], u[4 + j], 0x31);
+  }
+}
 #endif
 
 static inline void jt_pack_panel(float* pack, int64_t NR, const JtMatmul& m, int64_t j0,
                                  int64_t nj) {
-#if defined(__AVX512F__)
+#if defined(JT_VECTOR_TRANSPOSE)
   if (m.b_k == 1) {
-    for (int64_t jb = 0; jb < nj; jb += 16) {
-      const int64_t rows = nj - jb < 16 ? nj - jb : 16;
-      for (int64_t k0 = 0; k0 < m.K; k0 += 16) {
-        const int64_t cols = m.K - k0 < 16 ? m.K - k0 : 16;
-        const __mmask16 km = JtVec::first(cols);
-        __m512 r[16];
+    enum { W = JtVec::W };
+    for (int64_t jb = 0; jb < nj; jb += W) {
+      const int64_t rows = nj - jb < W ? nj - jb : W;
+      for (int64_t k0 = 0; k0 < m.K; k0 += W) {
+        const int64_t cols = m.K - k0 < W ? m.K - k0 : W;
+        const JtVec::Mask km = JtVec::first(cols);
+        JtVec::T r[W];
 #pragma GCC unroll 16
-        for (int j = 0; j < 16; ++j)
-          r[j] = j < rows ? _mm512_maskz_loadu_ps(km, m.B + (j0 + jb + j) * m.b_n + k0)
-                          : _mm512_setzero_ps();
-        jt_transpose16(r);
-        for (int64_t k = 0; k < cols; ++k) _mm512_storeu_ps(pack + (k0 + k) * NR + jb, r[k]);
+        for (int j = 0; j < W; ++j)
+          r[j] = j < rows ? JtVec::load(km, m.B + (j0 + jb + j) * m.b_n + k0) : JtVec::zero();
+        jt_transpose(r);
+        for (int64_t k = 0; k < cols; ++k) JtVec::store_all(pack + (k0 + k) * NR + jb, r[k]);
       }
     }
     return;
@@ -148,6 +177,9 @@ static inline void jt_mm_block(const JtMatmul& m, int64_t i0, int64_t j0, const 
       if (NV > 1) c1[i] = JtVec::fma(ai, b1, c1[i]);
     }
   }
+  // Masked stores only on the last columns: AVX2's vmaskmovps store is microcoded on AMD, and
+  // twelve of them per block cost more than a 64-step k loop.
+  const bool full = j0 + NV * JtVec::W <= m.N;
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) {
     float* c = m.C + (i0 + i) * m.c_m + j0;
@@ -156,8 +188,13 @@ static inline void jt_mm_block(const JtMatmul& m, int64_t i0, int64_t j0, const 
       c0[i] = JtVec::add(c0[i], m.d_n ? JtVec::load(m0, d) : JtVec::splat(*d));
       if (NV > 1) c1[i] = JtVec::add(c1[i], m.d_n ? JtVec::load(m1, d + JtVec::W) : JtVec::splat(*d));
     }
-    JtVec::store(m0, c, c0[i]);
-    if (NV > 1) JtVec::store(m1, c + JtVec::W, c1[i]);
+    if (full) {
+      JtVec::store_all(c, c0[i]);
+      if (NV > 1) JtVec::store_all(c + JtVec::W, c1[i]);
+    } else {
+      JtVec::store(m0, c, c0[i]);
+      if (NV > 1) JtVec::store(m1, c + JtVec::W, c1[i]);
+    }
   }
 }
 
