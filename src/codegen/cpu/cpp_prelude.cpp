@@ -73,6 +73,30 @@ JT_INLINE void jt_store_row_f32(float* dst, const float* row, int64_t n, int str
   (void)sizeof(JtHalf);
   for (int64_t i = 0; i < n; ++i) dst[i] = row[i];
 }
+// A store under a mask that varies element by element (`hl.store(..., extra_mask=keep)`). A
+// branch around the store is mispredicted half the time on a random mask, about as long as
+// the rest of the element's work; instead the store always happens, to the element or, masked
+// off, to a local on the stack. The address is selected with integer arithmetic: a conditional
+// expression becomes a branch again once the compiler sees the local's store is dead, and the
+// empty asm keeps that store (masked-off indices may be anything, which as pointer arithmetic
+// would be undefined). AVX-512 keeps the branch, which the vectorizer can turn into a masked
+// scatter.
+#if defined(__AVX512F__)
+#define JT_MASKED_STORE(T, mask, base, index, value) \
+  do {                                                \
+    if (mask) (base)[index] = (value);                \
+  } while (0)
+#else
+#define JT_MASKED_STORE(T, mask, base, index, value)                                 \
+  do {                                                                               \
+    T jt_sink_;                                                                      \
+    const uintptr_t jt_sink_at_ = (uintptr_t)&jt_sink_;                              \
+    const uintptr_t jt_at_ = (uintptr_t)(base) + (uintptr_t)(index) * sizeof(T);    \
+    uintptr_t jt_to_ = jt_sink_at_ + ((jt_at_ - jt_sink_at_) & -(uintptr_t)!!(mask)); \
+    __asm__("" : "+r"(jt_to_));                                                      \
+    *(T*)jt_to_ = (value);                                                           \
+  } while (0)
+#endif
 // Orders the streaming stores before whatever follows (the pool's completion of the nest).
 JT_INLINE void jt_store_fence(void) {
 #if defined(__x86_64__)

@@ -115,21 +115,27 @@ class FuncPrinter : public NestPrinter {
   const Stmt* row_store(const Stmt& loop) const {
     if (loop.loop != plan::LoopKind::simd || !loop.reductions.empty() || loop.body.empty())
       return nullptr;
-    std::map<std::string, plan::ExprPtr> lets;
-    for (size_t k = 0; k + 1 < loop.body.size(); ++k) {
-      const Stmt& st = *loop.body[k];
-      if (st.kind == plan::StmtKind::let)
-        lets[st.name] = st.value;
-      else if (st.kind != plan::StmtKind::comment)
+    for (size_t k = 0; k + 1 < loop.body.size(); ++k)
+      if (loop.body[k]->kind != plan::StmtKind::let &&
+          loop.body[k]->kind != plan::StmtKind::comment)
         return nullptr;
-    }
     const Stmt& store = *loop.body.back();
-    if (store.kind != plan::StmtKind::tensor_store || store.mask || store.indices.empty() ||
+    if (store.kind != plan::StmtKind::tensor_store || store.mask ||
         tensor_dtype(store.ival) != DType::f32)
       return nullptr;
+    return consecutive_along(loop, store) ? &store : nullptr;
+  }
+  // Whether a tensor store in `loop`'s body writes consecutive elements along the loop: its last
+  // index is the loop index plus values the loop does not change (through the body's lets), and
+  // the loop does not change its other indices.
+  static bool consecutive_along(const Stmt& loop, const Stmt& store) {
+    if (store.indices.empty()) return false;
+    std::map<std::string, plan::ExprPtr> lets;
+    for (const plan::StmtPtr& st : loop.body)
+      if (st->kind == plan::StmtKind::let) lets[st->name] = st->value;
     for (size_t d = 0; d + 1 < store.indices.size(); ++d)
-      if (varies(store.indices[d], loop.name, lets)) return nullptr;
-    return unit_step(store.indices.back(), loop.name, lets) ? &store : nullptr;
+      if (varies(store.indices[d], loop.name, lets)) return false;
+    return unit_step(store.indices.back(), loop.name, lets);
   }
   // Whether `e` (through the loop body's lets) reads the loop index.
   static bool varies(const plan::ExprPtr& e, const std::string& index,
@@ -157,6 +163,11 @@ class FuncPrinter : public NestPrinter {
       return (unit_step(e->args[0], index, lets) && !varies(e->args[1], index, lets)) ||
              (!varies(e->args[0], index, lets) && unit_step(e->args[1], index, lets));
     return false;
+  }
+  // Whether a store writes consecutive elements along the innermost loop being printed, a simd
+  // loop.
+  bool contiguous_in_loop(const Stmt& store) const {
+    return loop_ && loop_->loop == plan::LoopKind::simd && consecutive_along(*loop_, store);
   }
   // The captures of the tensors this function stores rows of (each gets a jt_stream_ flag).
   const std::set<int64_t>& streamed_tensors() {
@@ -216,12 +227,27 @@ class FuncPrinter : public NestPrinter {
       }
       w.open("for (int64_t " + s.name + " = 0; " + s.name + " < " + ext + "; ++" + s.name + ") {");
     }
+    const Stmt* outer = loop_;
+    loop_ = &s;
     loop_body(s, w);
+    loop_ = outer;
     w.close();
   }
 
   void matmul_block(const Stmt& s, Writer& w) override {
     w.line("jt_matmul_f32(" + matmul_operands(s) + ");");
+  }
+
+  // A masked scatter without a branch (the prelude's JT_MASKED_STORE). A masked store to
+  // consecutive elements of a simd loop keeps its branch: the vectorizer makes it a masked
+  // vector store.
+  void tensor_store(const Stmt& s, Writer& w) override {
+    if (!s.mask || contiguous_in_loop(s)) return NestPrinter::tensor_store(s, w);
+    const DType t = tensor_dtype(s.ival);
+    const std::string type = storage_ctype(t);
+    w.line("JT_MASKED_STORE(" + type + ", " + expr(s.mask) + ", ((" + type + "*)" +
+           capture(s.ival) + ".data), " + address(s.ival, s.indices) + ", " +
+           to_storage(expr(s.value), s.value->dtype, t) + ");");
   }
 
   std::string overflow_builtin(ir::Op op) const override {
@@ -231,6 +257,7 @@ class FuncPrinter : public NestPrinter {
   }
 
   const int index_;
+  const Stmt* loop_ = nullptr;  // the innermost for_ being printed
   std::optional<std::set<int64_t>> streamed_;
   int rows_ = 0;
 };
