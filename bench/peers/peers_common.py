@@ -196,6 +196,9 @@ def report(rows, args, out: str | None, title: str) -> None:
         "machine": platform.processor() or platform.machine(), "cpu_isa": jagtile._core.cpu_isa(),
         "threads": args.threads, "torch": torch.__version__, "numpy": np.__version__,
         "args": {k: v for k, v in vars(args).items() if k != "out"}, "results": rows,
+        # How torch's OpenMP workers wait between ops. On a machine with as many cores as threads
+        # their default spinning takes the cores jagtile's workers run on next (docs/performance.md).
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "default"),
     }
     try:
         import fbgemm_gpu

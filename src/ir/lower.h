@@ -22,6 +22,9 @@ struct LowerOptions {
   // the hardware prefetcher (32 floats read 128 B of every 1 KB row).
   int64_t default_column_block = 256;
   int64_t default_inner_block = 32;  // every other loop (jagged rows, deeper tiles)
+  // The tile loops (block ids) that take default_column_block instead of the guess above: those
+  // that walk some tensor's contiguous last dim, found by lower_kernel after a first lowering.
+  std::vector<int> column_blocks;
 };
 
 // `params` lists every parameter of `fn`, in declaration order, with its specialisation

@@ -2,6 +2,8 @@
 // A jagged_tile's parents are the tile dims of its extents value, all enclosing loops; an `if`
 // whose condition is fixed at specialisation (`bias is not None`) is resolved here, any other
 // must test a per-program scalar and becomes an if_ node.
+#include <algorithm>
+
 #include "ir/lower_impl.h"
 
 namespace jagtile::ir::lower_detail {
@@ -27,6 +29,11 @@ int Lowerer::new_block(LoopKind kind, const std::string& name, ast::Pos pos,
       b.block_size = options_.block_sizes[index];
     else if (loop_stack_.empty())
       b.block_size = options_.default_outer_block;
+    else if (!options_.column_blocks.empty())
+      b.block_size = std::find(options_.column_blocks.begin(), options_.column_blocks.end(),
+                               b.id) != options_.column_blocks.end()
+                         ? options_.default_column_block
+                         : options_.default_inner_block;
     else
       b.block_size = kind == LoopKind::tile && loop_stack_.size() == 1
                          ? options_.default_column_block

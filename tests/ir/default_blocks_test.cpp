@@ -1,0 +1,112 @@
+// Default block sizes of tile loops a config leaves out: 16 items for the outermost loop, the wide
+// column block (256) for the tile loops that walk a tensor's contiguous last dim wherever they
+// nest, 32 for the others (rows, jagged rows). Config entries keep their values.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+
+#include "helpers.h"
+
+namespace jagtile::testing {
+namespace {
+
+// Block size by loop variable name.
+std::map<std::string, int64_t> blocks_of(const ir::Kernel& k) {
+  std::map<std::string, int64_t> out;
+  for (const ir::BlockInfo& b : k.blocks) out[b.name] = b.block_size;
+  return out;
+}
+
+std::vector<ir::ParamSpec> padded_specs() {
+  return {tensor_spec("values", DType::f32, 2), tensor_spec("offsets", DType::i64, 1),
+          scalar_spec("max_length", ir::ParamKind::int_scalar)};
+}
+
+// Items, then the padded rows, then the columns read through a flat index rows * D + d: the
+// columns loop, two deep, is the column block; the rows loop directly inside the outermost one
+// is not (the old guess gave it 256 and the columns 32, 3x slower on jagged_to_padded_dense).
+const char* kPadded = R"(
+@helion.kernel()
+def pad(values: torch.Tensor, offsets: torch.Tensor, max_length: int) -> torch.Tensor:
+    D = values.size(1)
+    B = offsets.size(0) - 1
+    out = torch.empty([B, max_length, D], dtype=values.dtype, device=values.device)
+    flat = values.view(-1)
+    for tile_b in hl.tile(B):
+        starts = offsets[tile_b]
+        nnz = offsets[tile_b.index + 1] - starts
+        for tile_l in hl.tile(max_length):
+            in_item = tile_l.index[None, :] < nnz[:, None]
+            rows = starts[:, None] + tile_l.index[None, :]
+            for tile_d in hl.tile(D):
+                x = hl.load(flat, [rows[:, :, None] * D + tile_d.index[None, None, :]],
+                            extra_mask=in_item[:, :, None])
+                out[tile_b, tile_l, tile_d] = torch.where(in_item[:, :, None], x, 0.0)
+    return out
+)";
+
+TEST(DefaultBlocks, TheLoopOverContiguousColumnsTakesTheColumnBlockWhereverItNests) {
+  const std::map<std::string, int64_t> b = blocks_of(lower_source(kPadded, padded_specs()));
+  EXPECT_EQ(b.at("tile_b"), 16);
+  EXPECT_EQ(b.at("tile_l"), 32);
+  EXPECT_EQ(b.at("tile_d"), 256);
+}
+
+TEST(DefaultBlocks, ConfigEntriesKeepTheirValues) {
+  std::string source = kPadded;
+  source.replace(source.find("@helion.kernel()"), 16,
+                 "@helion.kernel(config=helion.Config(block_sizes=[2, 64]))");
+  const std::map<std::string, int64_t> b = blocks_of(lower_source(source, padded_specs()));
+  EXPECT_EQ(b.at("tile_b"), 2);
+  EXPECT_EQ(b.at("tile_l"), 64);
+  EXPECT_EQ(b.at("tile_d"), 256);  // not in the config: still found by its accesses
+}
+
+// Columns directly inside the outermost loop, jagged rows below them (a reduction's shape): the
+// columns take 256 and the jagged rows 32, as before the analysis.
+TEST(DefaultBlocks, ColumnsAboveJaggedRowsTakeTheColumnBlock) {
+  const char* source = R"(
+@helion.kernel()
+def k(x: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+    M = x.size(1)
+    B = offsets.size(0) - 1
+    out = torch.zeros([B, M], dtype=x.dtype, device=x.device)
+    for tile_b in hl.tile(B):
+        starts = offsets[tile_b]
+        nnz = offsets[tile_b.index + 1] - starts
+        for tile_m in hl.tile(M):
+            acc = hl.zeros([tile_b, tile_m], dtype=torch.float32)
+            for tile_k in hl.jagged_tile(nnz):
+                acc = acc + x[starts[:, None] + tile_k.index[None, :], tile_m].sum(dim=1)
+            out[tile_b, tile_m] = acc
+    return out
+)";
+  const std::map<std::string, int64_t> b = blocks_of(lower_source(
+      source, {tensor_spec("x", DType::f32, 2), tensor_spec("offsets", DType::i64, 1)}));
+  EXPECT_EQ(b.at("tile_b"), 16);
+  EXPECT_EQ(b.at("tile_m"), 256);
+  EXPECT_EQ(b.at("tile_k"), 32);
+}
+
+// No loop walks a contiguous dim (each row's first column only): the inner tile directly inside
+// the outermost loop keeps the column block, the rule before the analysis.
+TEST(DefaultBlocks, WithoutAContiguousLoopTheTileInsideTheOutermostTakesTheColumnBlock) {
+  const char* source = R"(
+@helion.kernel()
+def k(x: torch.Tensor) -> torch.Tensor:
+    R = x.size(0)
+    out = torch.zeros([R, 2], dtype=x.dtype, device=x.device)
+    for tile_g in hl.tile(1):
+        for tile_r in hl.tile(R):
+            out[tile_r, 0] = x[tile_r, 0]
+    return out
+)";
+  const std::map<std::string, int64_t> b =
+      blocks_of(lower_source(source, {tensor_spec("x", DType::f32, 2)}));
+  EXPECT_EQ(b.at("tile_g"), 16);
+  EXPECT_EQ(b.at("tile_r"), 256);
+}
+
+}  // namespace
+}  // namespace jagtile::testing
