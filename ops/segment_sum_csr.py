@@ -22,12 +22,20 @@ def segment_sum_csr(
     S = csr_seg.size(0) - 1
     out = torch.empty([S], dtype=values.dtype, device=values.device)
 
+    # A segment is read as rows of batch_size values, summed column by column down its rows and
+    # then across the columns: the column sums are independent, so they vectorise, where one
+    # running sum along the segment would wait on each add.
     for tile_s in hl.tile(S):
-        starts = csr_seg[tile_s] * batch_size
-        nnz = csr_seg[tile_s.index + 1] * batch_size - starts
+        starts = csr_seg[tile_s]
+        nnz = csr_seg[tile_s.index + 1] - starts
         acc = hl.zeros([tile_s], dtype=acc_dtype)
-        for tile_k in hl.jagged_tile(nnz):
-            acc = acc + values[starts[:, None] + tile_k.index[None, :]].sum(dim=1)
+        for tile_c in hl.tile(batch_size):
+            cols = hl.zeros([tile_s, tile_c], dtype=acc_dtype)
+            for tile_k in hl.jagged_tile(nnz):
+                rows = starts[:, None] + tile_k.index[None, :]
+                x = hl.load(values, [rows[:, :, None] * batch_size + tile_c.index[None, None, :]])
+                cols = cols + x.to(acc_dtype).sum(dim=1)
+            acc = acc + cols.sum(dim=1)
         out[tile_s] = acc.to(out.dtype)
 
     return out

@@ -225,6 +225,34 @@ def test_segment_sum_csr_sums_blocks_of_batch_size_in_float32(dtype):
         assert ((got.double() - exact).abs() <= (ref.double() - exact).abs() + 1e-12).all()
 
 
+@pytest.mark.parametrize("backend", ["interp", "cpu", "cpu-unchecked", "cuda-emulated"])
+@pytest.mark.parametrize("batch_size", [0, 1, 3, 300])
+@pytest.mark.parametrize("offsets_dtype", [torch.int32, torch.int64])
+def test_segment_sum_csr_on_every_backend_batch_size_and_empty_segment(backend, batch_size,
+                                                                      offsets_dtype, monkeypatch):
+    """The kernel reads a segment as rows of batch_size values and sums the columns first: batch
+    sizes below and above its 256-column block, 0, empty segments, values longer than the
+    segments cover; within fp32 rounding of the exact sum on every backend."""
+    import numpy as np
+
+    if backend == "cuda-emulated":
+        monkeypatch.setenv("JAGTILE_CUDA_EMULATION", "1")
+    seg = np.array([0, 2, 2, 7, 8, 8], dtype=np.int64 if offsets_dtype == torch.int64 else np.int32)
+    values = np.random.default_rng(5).standard_normal(8 * batch_size + 5).astype(np.float32)
+    name = {"cpu-unchecked": "cpu", "cuda-emulated": "cuda"}.get(backend, backend)
+    kernel = jagtile.load(str(jops.kernel_file("segment_sum_csr")), backend=name,
+                          checked=backend != "cpu-unchecked")["segment_sum_csr"]
+    got = kernel(batch_size, seg, values)
+    exact = [values[a * batch_size:b * batch_size].astype(np.float64).sum()
+             for a, b in zip(seg[:-1], seg[1:])]
+    # The textbook bound of this order: each column sums (b - a) rows, then batch_size columns.
+    bound = [(b - a + batch_size) * 2.0**-24 * np.abs(values[a * batch_size:b * batch_size]).sum()
+             for a, b in zip(seg[:-1], seg[1:])]
+    assert got.shape == (5,)
+    assert all(abs(float(g) - e) <= tol for g, e, tol in zip(got, exact, bound)), (got, exact)
+    assert got[1] == 0 and got[4] == 0  # empty segments
+
+
 @pytest.mark.parametrize("max_len", [4, 10])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("lengths", LENGTH_SETS.values(), ids=LENGTH_SETS.keys())
