@@ -354,7 +354,19 @@ void Builder::items_rows(Stmt& outer) {
   scope.conds = {"(tile_k.index % 2 == 1)[None, :, None]", "(v < 0.25)",
                  "(tile_m.index[None, None, :] == 1)"};
   GenValue e = ensure_full(scope, gen_float(rng_, scope, int(rng_.range(1, 3))));
-  if (rng_.chance(0.3)) {
+  const int64_t store_kind = rng_.range(0, 99);
+  if (store_kind < 15) {
+    // A masked scatter: each item's rows and columns reversed (a bijection within the item, so
+    // no two lanes write one element), under a data-dependent mask; masked-off elements stay 0.
+    // The index does not step by one along the columns: generated C++ prints the branch-free
+    // JT_MASKED_STORE.
+    flat_ = true;
+    cols_loop.body.push_back(
+        line("hl.store(out_j_flat, [(starts[:, None] + nnz[:, None] - 1 - tile_k.index[None, "
+             ":])[:, :, None] * M + (M - 1 - tile_m.index)[None, None, :]], $0, extra_mask=" +
+                 rng_.pick(scope.conds) + ")",
+             {e.expr}));
+  } else if (store_kind < 40) {
     flat_ = true;
     cols_loop.body.push_back(
         line("hl.store(out_j_flat, [rows[:, :, None] * M + tile_m.index[None, None, :]], $0)",
