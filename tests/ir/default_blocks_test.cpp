@@ -66,24 +66,8 @@ TEST(DefaultBlocks, ConfigEntriesKeepTheirValues) {
 // Columns directly inside the outermost loop, jagged rows below them (a reduction's shape): the
 // columns take 256 and the jagged rows 32, as before the analysis.
 TEST(DefaultBlocks, ColumnsAboveJaggedRowsTakeTheColumnBlock) {
-  const char* source = R"(
-@helion.kernel()
-def k(x: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
-    M = x.size(1)
-    B = offsets.size(0) - 1
-    out = torch.zeros([B, M], dtype=x.dtype, device=x.device)
-    for tile_b in hl.tile(B):
-        starts = offsets[tile_b]
-        nnz = offsets[tile_b.index + 1] - starts
-        for tile_m in hl.tile(M):
-            acc = hl.zeros([tile_b, tile_m], dtype=torch.float32)
-            for tile_k in hl.jagged_tile(nnz):
-                acc = acc + x[starts[:, None] + tile_k.index[None, :], tile_m].sum(dim=1)
-            out[tile_b, tile_m] = acc
-    return out
-)";
   const std::map<std::string, int64_t> b = blocks_of(lower_source(
-      source, {tensor_spec("x", DType::f32, 2), tensor_spec("offsets", DType::i64, 1)}));
+      kJaggedColumnSum, {tensor_spec("x", DType::f32, 2), tensor_spec("offsets", DType::i64, 1)}));
   EXPECT_EQ(b.at("tile_b"), 16);
   EXPECT_EQ(b.at("tile_m"), 256);
   EXPECT_EQ(b.at("tile_k"), 32);

@@ -43,4 +43,22 @@ inline ir::Kernel lower_source(const std::string& source, const std::vector<ir::
   return ir::compile_ir(m, *defs.at(0), specs, lo, false).kernel;
 }
 
+// A per-item column sum: columns directly inside the items loop, jagged rows below them.
+inline const char* kJaggedColumnSum = R"(
+@helion.kernel()
+def k(x: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+    M = x.size(1)
+    B = offsets.size(0) - 1
+    out = torch.zeros([B, M], dtype=x.dtype, device=x.device)
+    for tile_b in hl.tile(B):
+        starts = offsets[tile_b]
+        nnz = offsets[tile_b.index + 1] - starts
+        for tile_m in hl.tile(M):
+            acc = hl.zeros([tile_b, tile_m], dtype=torch.float32)
+            for tile_k in hl.jagged_tile(nnz):
+                acc = acc + x[starts[:, None] + tile_k.index[None, :], tile_m].sum(dim=1)
+            out[tile_b, tile_m] = acc
+    return out
+)";
+
 }  // namespace jagtile::testing

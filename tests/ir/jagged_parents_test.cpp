@@ -12,23 +12,6 @@ namespace {
 using analysis::jagged_parent_map;
 using analysis::JaggedParentMap;
 
-const char* kSum = R"(
-@helion.kernel()
-def k(x: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
-    M = x.size(1)
-    B = offsets.size(0) - 1
-    out = torch.zeros([B, M], dtype=x.dtype, device=x.device)
-    for tile_b in hl.tile(B):
-        starts = offsets[tile_b]
-        nnz = offsets[tile_b.index + 1] - starts
-        for tile_m in hl.tile(M):
-            acc = hl.zeros([tile_b, tile_m], dtype=torch.float32)
-            for tile_k in hl.jagged_tile(nnz):
-                acc = acc + x[starts[:, None] + tile_k.index[None, :], tile_m].sum(dim=1)
-            out[tile_b, tile_m] = acc
-    return out
-)";
-
 const char* kTwoChildren = R"(
 @helion.kernel()
 def k(x: torch.Tensor, offsets: torch.Tensor, counts: torch.Tensor) -> torch.Tensor:
@@ -114,8 +97,8 @@ TEST(JaggedParents, NoJaggedTiles) {
 }
 
 TEST(JaggedParents, SinglePair) {
-  ir::Kernel k =
-      lower_source(kSum, {tensor_spec("x", DType::f32, 2), tensor_spec("offsets", DType::i64, 1)});
+  ir::Kernel k = lower_source(
+      kJaggedColumnSum, {tensor_spec("x", DType::f32, 2), tensor_spec("offsets", DType::i64, 1)});
   EXPECT_EQ(jagged_parent_map(k), (JaggedParentMap{{2, {0}}}));
   EXPECT_EQ(analysis::to_string(jagged_parent_map(k)), "{2: [0]}");
 }
