@@ -39,6 +39,7 @@ struct CommandLine {
   DType offsets_dtype = DType::i32;
   std::vector<std::string> shape_flags;  // the shape options given, for messages
   Options options;
+  Device device = Device::cpu();  // --device: where the tensor arguments are copied first
   bool check = false;
   bool ir = false, code = false, json = false;
   int repeat = 0;
@@ -78,6 +79,11 @@ const ExampleInfo* example_for(const KernelInfo& kernel);
 // The arguments for one kernel: the example's recipe (with shape options, or when a parameter
 // is not given) overridden by --arg values. Raises UserError naming the kernel and parameter.
 ArgMap build_args(const KernelInfo& kernel, const CommandLine& cl);
+// The arguments with every tensor copied to `device` (unchanged when it is the CPU). UserError
+// when the device does not exist, naming the option.
+ArgMap args_on_device(const ArgMap& args, Device device);
+// Copies of the tensors on the CPU (the outputs of a call on a GPU, for printing and checks).
+std::vector<Tensor> on_host(const std::vector<Tensor>& tensors);
 // True when the command line gives any argument types (--arg or shape options).
 bool has_inputs(const CommandLine& cl);
 

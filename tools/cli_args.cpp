@@ -13,6 +13,17 @@
 namespace jagtile::cli {
 namespace {
 
+// "cpu", "cuda" (cuda:0) or "cuda:N".
+std::optional<Device> parse_device(const std::string& text) {
+  if (text == "cpu") return Device::cpu();
+  if (text == "cuda") return Device::cuda(0);
+  if (text.rfind("cuda:", 0) != 0 || text.size() == 5 || text.size() > 9) return std::nullopt;
+  for (size_t i = 5; i < text.size(); ++i) {
+    if (text[i] < '0' || text[i] > '9') return std::nullopt;
+  }
+  return Device::cuda(std::stoi(text.substr(5)));
+}
+
 const char* kShapeHelp =
     "Shape options (bundled examples only; they generate every input):\n"
     "  --batch B            number of items (default 48)\n"
@@ -60,6 +71,7 @@ const std::map<std::string, OptionSpec>& option_table() {
       {"--check", {OptionKind::flag, {"run", "bench"}}},
       {"--unchecked", {OptionKind::flag, {"run", "bench", "autotune"}}},
       {"--threads", {OptionKind::value, {"run", "bench", "autotune"}}},
+      {"--device", {OptionKind::value, {"run", "bench"}}},
       {"--ir", {OptionKind::flag, {"explain"}}},
       {"--code", {OptionKind::flag, {"explain"}}},
       {"--json", {OptionKind::flag, {"explain", "bench", "autotune"}}},
@@ -172,6 +184,10 @@ void apply_value(CommandLine& cl, const std::string& option, const std::string& 
     cl.options.backend = *b;
   } else if (option == "--threads") {
     cl.options.num_threads = int(parse_int(cmd, option, value, 0));
+  } else if (option == "--device") {
+    auto d = parse_device(value);
+    if (!d) throw UsageError(cmd, "--device expects cpu, cuda or cuda:N, got '" + value + "'");
+    cl.device = *d;
   } else if (option == "--repeat") {
     cl.repeat = int(parse_int(cmd, option, value, 1));
   } else if (option == "--effort") {
@@ -214,7 +230,8 @@ std::string usage_line(const std::string& command) {
   if (command == "run") {
     return "usage: jagtile run KERNEL_FILE [--kernel NAME] [--arg NAME=VALUE ...] [--out "
            "FILE.npy]\n"
-           "                   [shape options] [--backend B] [--check] [--unchecked] [--threads N]";
+           "                   [shape options] [--backend B] [--device D] [--check] [--unchecked]\n"
+           "                   [--threads N]";
   }
   if (command == "explain") {
     return "usage: jagtile explain KERNEL_FILE [--kernel NAME] [--arg NAME=VALUE ...]\n"
@@ -223,7 +240,8 @@ std::string usage_line(const std::string& command) {
   if (command == "bench") {
     return "usage: jagtile bench KERNEL_FILE [--kernel NAME] [--arg NAME=VALUE ...] [shape "
            "options]\n"
-           "                     [--backend B] [--json] [--repeat N] [--threads N] [--unchecked]";
+           "                     [--backend B] [--device D] [--json] [--repeat N] [--threads N]\n"
+           "                     [--unchecked]";
   }
   if (command == "autotune") {
     return "usage: jagtile autotune KERNEL_FILE [--kernel NAME] [--arg NAME=VALUE ...] [shape "
@@ -248,7 +266,10 @@ std::string help_text(const std::string& command) {
            "  --check              compare with the interpreter and, for a bundled example, its\n"
            "                       reference; print the errors; exit 1 on a mismatch\n"
            "  --unchecked          drop the bounds checks on device loads and stores\n"
-           "  --threads N          worker threads (default: all cores)\n";
+           "  --threads N          worker threads (default: all cores)\n"
+           "  --device D           cpu (default), cuda or cuda:N: the tensor arguments are\n"
+           "                       copied there first (outputs are copied back to print or\n"
+           "                       write; --check runs the interpreter on the CPU copies)\n";
   }
   if (command == "explain") {
     return text +
@@ -278,6 +299,9 @@ std::string help_text(const std::string& command) {
            "  --repeat N           timed rounds (default 11; interp and reference: at most 3)\n"
            "  --threads N          worker threads (default: all cores)\n"
            "  --unchecked          drop the bounds checks of the generic path\n"
+           "  --device D           cpu (default), cuda or cuda:N: time the implementations\n"
+           "                       that run there (generic-cuda, the CUDA template) on copies\n"
+           "                       of the inputs on that GPU, next to the GPU's streaming read\n"
            "  --json               one JSON object: kernel, shape, bytes, peak_read_gbps, results\n"
            "                       [{impl, median_ms, min_ms, gbps, pct_of_peak,\n"
            "                       speedup_vs_reference}], compile, tiny_call_us\n";

@@ -12,6 +12,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "jagtile/cuda.h"
 #include "jagtile/error.h"
 #include "jagtile/reduce.h"
 #include "jagtile/thread_pool.h"
@@ -218,6 +219,10 @@ int bench_command(const CommandLine& cl) {
   Program program = load_program(cl.file);
   const KernelInfo& kernel = *select_kernels(program, cl, false).front();
   ArgMap args = build_args(kernel, cl);
+  // With --device cuda the implementations run on copies on the GPU (and wait for it, so that
+  // host timers see the whole call); the reference runs on the CPU tensors.
+  const bool on_gpu = cl.device.is_cuda();
+  const ArgMap run_args = args_on_device(args, cl.device);
   const ExampleInfo* ex = example_for(kernel);
   const int repeat = cl.repeat > 0 ? cl.repeat : kDefaultRepeat;
   const int threads = cl.options.num_threads > 0 ? cl.options.num_threads : default_num_threads();
@@ -249,7 +254,7 @@ int bench_command(const CommandLine& cl) {
     if (!wanted(b.id)) continue;
     Options o = cl.options;
     o.backend = b.id;
-    Specialised s = program.specialise(kernel.name, args, o);
+    Specialised s = program.specialise(kernel.name, run_args, o);
     const std::string label = impl_label(b.id, s.device());
     if (std::string why = s.why_not(b.id); !why.empty()) {
       if (only == b.id)
@@ -266,17 +271,22 @@ int bench_command(const CommandLine& cl) {
                       std::to_string(kInterpMaxElements) + ")");
       continue;
     }
-    impls.push_back(
-        {label,
-         [&program, &kernel, &args, o] { return program.call(kernel.name, args, o).outputs; },
-         b.id == Backend::interp});
-    if (b.id == Backend::template_lib && (library = s.library_call(args))) {
+    impls.push_back({label,
+                     [&program, &kernel, &run_args, o, on_gpu] {
+                       std::vector<Tensor> out = program.call(kernel.name, run_args, o).outputs;
+                       if (on_gpu) cuda_synchronize();
+                       return out;
+                     },
+                     b.id == Backend::interp});
+    if (b.id == Backend::template_lib && (library = s.library_call(run_args))) {
       // The direct call runs right after the template in every round, so that both find the
       // pool's workers and the caches in the same state.
       template_label = label;
       impls.push_back({"library", [&] {
-                         return std::vector<Tensor>{
+                         std::vector<Tensor> out{
                              jagged_reduce(library->values, library->offsets, library->spec)};
+                         if (on_gpu) cuda_synchronize();
+                         return out;
                        }});
     }
   }
@@ -296,7 +306,7 @@ int bench_command(const CommandLine& cl) {
   std::string oracle;
   auto tolerance = ex ? ex->tolerance : std::function<Tolerance(DType)>(default_tolerance);
   std::vector<std::vector<Tensor>> first(impls.size());
-  for (size_t i = 0; i < impls.size(); ++i) first[i] = impls[i].run();
+  for (size_t i = 0; i < impls.size(); ++i) first[i] = on_host(impls[i].run());
   for (size_t i = 0; i < impls.size(); ++i) {
     if (ex && impls[i].name == "reference") {
       expected = ex->reference(args);
@@ -336,21 +346,36 @@ int bench_command(const CommandLine& cl) {
   std::stable_partition(impls.begin(), impls.end(), [](const Impl& i) { return !i.slow; });
   const size_t fast =
       size_t(std::count_if(impls.begin(), impls.end(), [](const Impl& i) { return !i.slow; }));
-  std::vector<float> buffer(size_t(std::max<int64_t>(input_bytes / 4, 1024)), 1.0f);
+  std::vector<float> buffer(on_gpu ? 0 : size_t(std::max<int64_t>(input_bytes / 4, 1024)), 1.0f);
+  // On a GPU the peak is a streaming read of at least 1 GiB, well past the L2 cache, so that
+  // the launch and the wait that the host timer also sees are a small part of it.
+  Tensor gpu_buffer;
+  if (on_gpu) {
+    gpu_buffer = Tensor::empty({std::max<int64_t>(input_bytes, int64_t(1) << 30) / 4}, DType::f32,
+                               cl.device);
+    notes.push_back("peak: a streaming read of " + fmt("%.0f", double(gpu_buffer.nbytes()) / 1e6) +
+                    " MB on " + cl.device.str() + " (" + cuda_device_name(cl.device.index) +
+                    "), host-timed like the rows; the FLOP peak is not probed on GPUs");
+  }
+  auto read_peak = [&] {
+    if (!on_gpu) return bench::stream_read(buffer, threads);
+    (void)cuda_stream_read(gpu_buffer);
+    cuda_synchronize();
+  };
   Samples peak;
   FlopPeak flop_peak;
   if (ex && ex->useful_flops) flop_peak.flops = ex->useful_flops(args);
   Samples fma_rate;  // GFLOP/s of each round's best probe (a rate: the median of rates)
-  bench::stream_read(buffer, threads);
+  read_peak();
   for (int r = 0; r < repeat; ++r) {
     // The peak is a limit: a round's figure is its best of a few reads, so that one preemption
     // on a shared machine does not pass for the machine's bandwidth.
     double best = INFINITY;
     for (int i = 0; i < kPeakReadsPerRound; ++i) {
-      best = std::min(best, bench::time_ms([&] { bench::stream_read(buffer, threads); }));
+      best = std::min(best, bench::time_ms(read_peak));
     }
     peak.ms.push_back(best);
-    if (flop_peak.flops > 0) {
+    if (flop_peak.flops > 0 && !on_gpu) {
       double rate = 0;
       for (int i = 0; i < kPeakReadsPerRound; ++i) {
         double done = 0;
@@ -369,17 +394,20 @@ int bench_command(const CommandLine& cl) {
       impls[j].samples.ms.push_back(bench::time_ms([&] { impls[j].run(); }));
     }
   }
-  const double peak_gbps = double(buffer.size() * sizeof(float)) / (peak.median() * 1e6);
-  if (flop_peak.flops > 0) flop_peak.gflops = fma_rate.median();
+  const double peak_bytes =
+      on_gpu ? double(gpu_buffer.nbytes() / 16 * 16) : double(buffer.size() * sizeof(float));
+  const double peak_gbps = peak_bytes / (peak.median() * 1e6);
+  if (flop_peak.flops > 0) flop_peak.gflops = on_gpu ? NAN : fma_rate.median();
   buffer = {};
+  gpu_buffer = Tensor();
 
   const int64_t bytes = input_bytes + output_bytes;
   // With per-item feature counts the operation reads only each item's first counts[b] columns;
   // DESIGN's `bytes` counts every element, so the share of peak is also given on that traffic.
   int64_t valid_bytes = 0;
   if (library && library->spec.feature_counts.defined()) {
-    const Tensor& counts = library->spec.feature_counts;
-    const Tensor& offsets = library->offsets;
+    const Tensor counts = library->spec.feature_counts.to(Device::cpu());
+    const Tensor offsets = library->offsets.to(Device::cpu());
     const Tensor& values = library->values;
     const int64_t cols = values.dim() == 2 ? values.size(1) : 1;
     int64_t valid = 0;
@@ -416,10 +444,16 @@ int bench_command(const CommandLine& cl) {
   }
 
   bench::CompileCost compile;
-  if (wanted(Backend::cpu)) {
-    compile = bench::measure_compile(cl.file, kernel.name, args, cl.options);
+  bench::TinyCost tiny;
+  if (on_gpu) {
+    compile.note = "the CPU compile is not measured with --device " + cl.device.str();
+    tiny.note = "not measured with --device " + cl.device.str();
+  } else {
+    if (wanted(Backend::cpu)) {
+      compile = bench::measure_compile(cl.file, kernel.name, args, cl.options);
+    }
+    tiny = bench::measure_tiny_calls(program, kernel, cl);
   }
-  bench::TinyCost tiny = bench::measure_tiny_calls(program, kernel, cl);
   const std::string shape = shape_text(kernel, cl, args);
   if (cl.json) {
     print_json(kernel.name, shape, bytes, valid_bytes, peak_gbps, flop_peak, threads, rows, compile,

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "cli.h"
+#include "jagtile/cuda.h"
 #include "jagtile/error.h"
 
 namespace jagtile::cli {
@@ -162,6 +163,33 @@ const ExampleInfo* example_for(const KernelInfo& kernel) {
   const ExampleInfo* ex = find_example(kernel.name);
   if (!ex || param_names(kernel) != ex->params) return nullptr;
   return ex;
+}
+
+ArgMap args_on_device(const ArgMap& args, Device device) {
+  if (device.is_cpu()) return args;
+  // cuda_available() also registers the CUDA allocator that Tensor::to needs.
+  if (!cuda_available() || device.index >= cuda_device_count()) {
+    const int count = cuda_device_count();
+    throw UserError("--device " + device.str() + ": " +
+                        (count == 0 ? std::string("no CUDA device is visible to this process")
+                                    : "this process sees " + std::to_string(count) +
+                                          " CUDA device" + (count == 1 ? "" : "s")),
+                    count == 0 ? "run on a machine with an NVIDIA GPU (check nvidia-smi and "
+                                 "CUDA_VISIBLE_DEVICES), or leave --device out"
+                               : "use cuda:0 to cuda:" + std::to_string(count - 1));
+  }
+  ArgMap moved;
+  for (const auto& [name, value] : args) {
+    const Tensor* t = std::get_if<Tensor>(&value);
+    moved.emplace(name, t ? ArgValue(t->to(device)) : value);
+  }
+  return moved;
+}
+
+std::vector<Tensor> on_host(const std::vector<Tensor>& tensors) {
+  std::vector<Tensor> host;
+  for (const Tensor& t : tensors) host.push_back(t.device().is_cpu() ? t : t.to(Device::cpu()));
+  return host;
 }
 
 bool has_inputs(const CommandLine& cl) {

@@ -74,13 +74,16 @@ int run_command(const CommandLine& cl) {
   Program program = load_program(cl.file);
   const KernelInfo& kernel = *select_kernels(program, cl, false).front();
   ArgMap args = build_args(kernel, cl);
+  const ArgMap device_args = args_on_device(args, cl.device);
 
   auto start = std::chrono::steady_clock::now();
-  CallResult result = program.call(kernel.name, args, cl.options);
+  CallResult result = program.call(kernel.name, device_args, cl.options);
   double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  result.outputs = on_host(result.outputs);
   std::cout << kernel.name << ": ran on backend " << backend_name(result.backend_used) << " in "
-            << fmt(ms) << " ms (first call: specialising and compiling included)\n";
+            << fmt(ms) << " ms" << (cl.device.is_cpu() ? "" : " on " + cl.device.str())
+            << " (first call: specialising and compiling included)\n";
 
   for (size_t i = 0; i < result.outputs.size(); ++i) {
     if (!cl.out.empty()) {

@@ -1,34 +1,75 @@
 #!/usr/bin/env bash
-# One call on a GPU machine: build (unless build-cuda/ was carried over), run the CUDA tests, then
-# the benchmark and torch's peers on the same data. Everything lands in ${OUT:-out}/.
-#   bench/cuda/run_gpu.sh [--quick]        (--quick: tests and one benchmark case only)
+# One call on a GPU machine: the GPU tests, the benchmarks and torch's peers, each step under its
+# own time limit so that one hang cannot take the others with it. Logs and JSON go to a work
+# folder (default out/); with $OUT set (the device tool), the folder is also packed into
+# $OUT/gpu_results.tgz after every step, so that whatever finished comes back.
+#   bench/cuda/run_gpu.sh [--quick]      (--quick: tests and one benchmark case only)
+# JAGTILE_GPU_BUILD names a build folder with the binaries already built (default build-cuda,
+# configured and built here when a binary is missing).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-out="${OUT:-out}"
-mkdir -p "$out"
-build=build-cuda
-nvidia-smi > "$out/nvidia-smi.txt" 2>&1 || true
-if [ ! -x "$build/test_cuda" ] || [ ! -x "$build/bench_reduce_cuda" ]; then
-  cmake -S . -B "$build" -G Ninja -DJAGTILE_ENABLE_CUDA=ON > "$out/cmake.log" 2>&1 &&
-    cmake --build "$build" --target test_cuda bench_reduce_cuda -j 16 > "$out/build.log" 2>&1 ||
-    { echo "build failed: see $out/build.log"; tail -20 "$out/build.log" "$out/cmake.log"; exit 1; }
-fi
-"$build/test_cuda" > "$out/test_cuda.log" 2>&1
-echo "test_cuda exit $?"; tail -5 "$out/test_cuda.log"
+work="${JAGTILE_GPU_WORK:-out}"
+mkdir -p "$work"
+build="${JAGTILE_GPU_BUILD:-build-cuda}"
+quick=0
+[ "${1:-}" = "--quick" ] && quick=1
+
+pack() { [ -n "${OUT:-}" ] && tar czf "$OUT/gpu_results.tgz" -C "$work" . 2>/dev/null; }
+# step NAME SECONDS COMMAND...: stdout to NAME.out (the JSON steps), stderr to NAME.log.
+step() {
+  local name=$1 limit=$2
+  shift 2
+  local start=$SECONDS
+  timeout "$limit" "$@" > "$work/$name.out" 2> "$work/$name.log"
+  local rc=$?
+  echo "== $name: exit $rc in $((SECONDS - start)) s"
+  tail -n 6 "$work/$name.out" "$work/$name.log" 2>/dev/null | grep -v '^$' | tail -n 8
+  pack
+  return $rc
+}
+
+nvidia-smi > "$work/nvidia-smi.txt" 2>&1 || true
+head -n 12 "$work/nvidia-smi.txt"
+binaries=(test_cuda test_codegen_cuda bench_reduce_cuda jagtile fuzz_differential)
+for b in "${binaries[@]}"; do
+  if [ ! -x "$build/$b" ]; then
+    echo "building $build (missing $b)"
+    cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DJAGTILE_ENABLE_CUDA=ON \
+      > "$work/cmake.log" 2>&1 &&
+      cmake --build "$build" -j "$(nproc)" --target test_cuda test_codegen_cuda \
+        bench_reduce_cuda jagtile_cli fuzz_differential > "$work/build.log" 2>&1 ||
+      { echo "build failed: see build.log"; tail -20 "$work/build.log"; pack; exit 1; }
+    break
+  fi
+done
+
+# 1. Correctness on the device: the template's tests, then the generated CUDA's.
+step test_cuda 150 "$build/test_cuda"
+step test_codegen_cuda_device 240 "$build/test_codegen_cuda" --gtest_filter='*CudaDevice*'
+
+# 2. The CUDA template against a naive kernel, the streaming read and torch, same data.
 cases=()
-[ "${1:-}" = "--quick" ] && cases=(--case uniform/f32)
-"$build/bench_reduce_cuda" "${cases[@]}" --json --dump "$out/data" > "$out/bench_reduce_cuda.json" 2> "$out/bench.err"
-echo "bench_reduce_cuda exit $?"
-python3 bench/peers/torch_reduce.py --data "$out/data" --cpp-json "$out/bench_reduce_cuda.json" \
-  > "$out/torch_reduce.json" 2> "$out/torch.err"
-echo "torch_reduce exit $?"
-rm -rf "$out/data"  # large; regenerated deterministically from the seeds
-python3 - "$out" <<'PY'
-import json, sys
-out = sys.argv[1]
-rows = json.load(open(f"{out}/bench_reduce_cuda.json")) + json.load(open(f"{out}/torch_reduce.json"))
-print(f"{'case':16} {'impl':22} {'median ms':>10} {'GB/s':>8} {'% peak':>7}")
-for r in rows:
-    pct = r['pct_of_peak'] if r['pct_of_peak'] is not None else float('nan')
-    print(f"{r['case']:16} {r['impl']:22} {r['median_ms']:10.3f} {r['gbps']:8.1f} {pct:7.1f}")
-PY
+[ $quick = 1 ] && cases=(--case uniform/f32)
+step bench_reduce_cuda 200 "$build/bench_reduce_cuda" "${cases[@]}" --json --dump /tmp/jagtile-gpu-data
+step torch_reduce 150 python3 bench/peers/torch_reduce.py --data /tmp/jagtile-gpu-data \
+  --cpp-json "$work/bench_reduce_cuda.out"
+rm -rf /tmp/jagtile-gpu-data
+[ $quick = 1 ] && exit 0
+
+# 3. Every bundled example through `jagtile bench --device cuda` (generated CUDA, and the CUDA
+#    template where the kernel routes to it), then torch on the GPU at the matmul shapes.
+std=(--batch 1024 --features 256 --max-len 512 --sparsity 0.5)
+for ex in jagged_sum jagged_mean jagged_max jagged_softmax jagged_layer_norm jagged_dense_add \
+  jagged_dense_bmm; do
+  step "bench_$ex" 90 "$build/jagtile" bench "examples/$ex.py" --device cuda --json --repeat 7 \
+    "${std[@]}"
+done
+step bench_jagged_hstu_attention 120 "$build/jagtile" bench examples/jagged_hstu_attention.py \
+  --device cuda --json --repeat 5 --batch 16 --heads 8 --head-dim 128 --max-len 512 \
+  --sparsity 0.25
+step torch_gpu_peers 120 python3 bench/peers/torch_gpu_peers.py
+
+# 4. Differential fuzzing with the generated CUDA on the device against the interpreter.
+step fuzz_cuda 100 "$build/fuzz_differential" --seconds 75 --seed 70000 --jobs 8 \
+  --backends interp,cuda --out "$work/fuzz" --json
+exit 0

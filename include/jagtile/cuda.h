@@ -36,6 +36,11 @@ void register_cuda_allocator();
 // are undefined behaviour here.
 void jagged_reduce_cuda(const Tensor& values, const Tensor& offsets, const ReduceSpec& spec,
                         Tensor& out);
+// Queues a streaming read of every whole 16-byte block of a CUDA tensor's bytes on the device's
+// legacy default stream and returns the bytes it reads (a later cuda_synchronize() waits): the
+// device's read limit, for benchmarks to measure next to what they time. The tensor must be a
+// whole allocation (16-byte aligned data); UserError otherwise or when it is not on a GPU.
+int64_t cuda_stream_read(const Tensor& buffer);
 
 #else
 
@@ -54,6 +59,11 @@ inline void cuda_synchronize() {}
 inline void register_cuda_allocator() {}
 inline void jagged_reduce_cuda(const Tensor&, const Tensor&, const ReduceSpec&, Tensor&) {
   throw UserError("jagged_reduce_cuda: this build of jagtile has no CUDA support",
+                  "rebuild with the CUDA toolkit installed (JAGTILE_ENABLE_CUDA=ON)");
+}
+
+inline int64_t cuda_stream_read(const Tensor&) {
+  throw UserError("cuda_stream_read: this build of jagtile has no CUDA support",
                   "rebuild with the CUDA toolkit installed (JAGTILE_ENABLE_CUDA=ON)");
 }
 

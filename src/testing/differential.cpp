@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "codegen/cuda/nvrtc.h"
+#include "jagtile/cuda.h"
 #include "jagtile/error.h"
 #include "testing/compare.h"
 
@@ -38,6 +39,7 @@ struct Run {
   std::string label;
   Backend backend;
   bool checked;
+  Device device = Device::cpu();  // where the inputs are copied before the call
 };
 
 Run run_of(const std::string& label) {
@@ -56,8 +58,11 @@ Run run_of(const std::string& label) {
     std::call_once(emulation_on, [] { setenv("JAGTILE_CUDA_EMULATION", "1", 1); });
     return {label, Backend::cuda, true};
   }
+  // The generated CUDA on a real GPU. Only where asked for: CUDA is first touched in the process
+  // that runs the case (a fuzzing parent that forks must never start it).
+  if (label == "cuda") return {label, Backend::cuda, true, Device::cuda(0)};
   throw UserError("unknown backend label '" + label +
-                  "' (interp, cpu, cpu-unchecked, template, cuda-emulated)");
+                  "' (interp, cpu, cpu-unchecked, template, cuda-emulated, cuda)");
 }
 
 }  // namespace
@@ -93,9 +98,13 @@ CaseReport run_case(const DiffCase& c, const std::function<void(const std::strin
     return report;
   }
   std::vector<std::string> labels = c.backends.empty() ? all_backend_labels() : c.backends;
+  if (std::find(labels.begin(), labels.end(), "cuda") != labels.end() && !cuda_available())
+    throw UserError("backend 'cuda' needs a CUDA device, and this process sees none",
+                    "run on a machine with an NVIDIA GPU, or use cuda-emulated");
   for (size_t i = 0; i < c.inputs.size(); ++i) {
     const int input = int(i);
     ArgMap args = make_args(c.inputs[i]);
+    std::optional<ArgMap> gpu_args;  // the inputs on cuda:0, copied at the first GPU run
     const int64_t longest = longest_item(args);
     std::vector<Tensor> oracle;
     bool have_oracle = false;
@@ -113,14 +122,26 @@ CaseReport run_case(const DiffCase& c, const std::function<void(const std::strin
       if (progress) progress("run " + label + " " + std::to_string(input));
       CallResult result;
       try {
+        if (run.device.is_cuda() && !gpu_args) {
+          gpu_args.emplace();
+          for (const auto& [name, value] : args) {
+            const Tensor* t = std::get_if<Tensor>(&value);
+            gpu_args->emplace(name, t ? ArgValue(t->to(run.device)) : value);
+          }
+        }
+        const ArgMap& call_args = run.device.is_cuda() ? *gpu_args : args;
         if (run.backend == Backend::template_lib || run.backend == Backend::cuda) {
           // The template runs only the kernels the dispatch detector routes to it; generated
           // CUDA only the kernels its printer supports (it says why not for the others).
           Options probe;
           probe.backend = Backend::interp;
-          if (!program->specialise(kKernelName, args, probe).why_not(run.backend).empty()) continue;
+          if (!program->specialise(kKernelName, call_args, probe).why_not(run.backend).empty())
+            continue;
         }
-        result = program->call(kKernelName, args, o);
+        result = program->call(kKernelName, call_args, o);
+        for (Tensor& t : result.outputs) {
+          if (!t.device().is_cpu()) t = t.to(Device::cpu());
+        }
       } catch (const UserError& e) {
         fail("user-error", label, input, e.what());
         continue;
