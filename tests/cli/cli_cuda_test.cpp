@@ -1,10 +1,13 @@
 // The CLI and generated CUDA on a machine without a GPU: `explain --code --backend cuda` prints
 // the CUDA source, `run --backend cuda` on the generated (CPU) inputs says why it cannot run, and
 // with JAGTILE_CUDA_EMULATION=1 the same run goes through the host emulation and passes --check.
+// `--device` names a GPU that does not exist with a clear error everywhere; where this process
+// sees a GPU, `run --device cuda --check` and `bench --device cuda` run on it (skipped otherwise).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "cli_test_util.h"
+#include "jagtile/cuda.h"
 
 namespace jagtile::cli_test {
 namespace {
@@ -41,6 +44,35 @@ TEST(CliCuda, EmulatedRunMatchesTheInterpreterAndTheReference) {
   EXPECT_THAT(o.out, HasSubstr("ran on backend cuda"));
   EXPECT_THAT(o.out, HasSubstr("check against interp: output 0 ok"));
   EXPECT_THAT(o.out, HasSubstr("check against reference: output 0 ok"));
+}
+
+TEST(CliCuda, DeviceThatDoesNotExistIsAUserErrorNamingIt) {
+  Outcome o = run_jagtile(with_shape({"run", "examples/jagged_sum.py", "--device", "cuda:7"}));
+  EXPECT_EQ(o.status, 1);
+  EXPECT_THAT(o.err, HasSubstr("error: --device cuda:7: "));
+  EXPECT_THAT(o.err, ::testing::AnyOf(HasSubstr("no CUDA device is visible to this process"),
+                                      HasSubstr("this process sees")));
+}
+
+TEST(CliCuda, RunOnTheGpuMatchesTheInterpreterAndTheReference) {
+  if (!cuda_available()) GTEST_SKIP() << "skipped (no CUDA device)";
+  Outcome o = run_jagtile(with_shape({"run", "examples/jagged_layer_norm.py", "--device", "cuda",
+                                      "--backend", "cuda", "--check"}));
+  ASSERT_EQ(o.status, 0) << o.err;
+  EXPECT_THAT(o.out, HasSubstr("ran on backend cuda"));
+  EXPECT_THAT(o.out, HasSubstr("on cuda:0"));
+  EXPECT_THAT(o.out, HasSubstr("check against interp: output 0 ok"));
+  EXPECT_THAT(o.out, HasSubstr("check against reference: output 0 ok"));
+}
+
+TEST(CliCuda, BenchOnTheGpuTimesGeneratedCudaAgainstTheGpuStreamingRead) {
+  if (!cuda_available()) GTEST_SKIP() << "skipped (no CUDA device)";
+  Outcome o = run_jagtile(
+      with_shape({"bench", "examples/jagged_softmax.py", "--device", "cuda", "--repeat", "2"}));
+  ASSERT_EQ(o.status, 0) << o.err;
+  EXPECT_THAT(o.out, HasSubstr("generic-cuda"));
+  EXPECT_THAT(o.out, HasSubstr("peak: a streaming read of"));
+  EXPECT_THAT(o.out, HasSubstr("generic-cpu: not applicable (it does not run on cuda:0)"));
 }
 
 }  // namespace

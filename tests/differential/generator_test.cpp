@@ -5,6 +5,7 @@
 
 #include <set>
 
+#include "jagtile/cuda.h"
 #include "jagtile/error.h"
 #include "testing/differential.h"
 #include "testing/kernel_gen.h"
@@ -53,6 +54,30 @@ TEST(KernelGenerator, SampledKernelsRunOnTheInterpreter) {
         << "seed " << seed << ": " << r.failures[0].kind << " " << r.failures[0].detail << "\n"
         << k.source();
     EXPECT_EQ(r.runs, int(k.inputs.size()));
+  }
+}
+
+// The `cuda` label runs the generated CUDA on cuda:0: where there is none, the case stops at
+// once with why, instead of failing every run; where there is one, seeds agree with the
+// interpreter on the device.
+TEST(DifferentialCudaLabel, NeedsADeviceOrAgreesWithTheInterpreterOnIt) {
+  GenKernel k = generate_kernel(1001);
+  DiffCase c{k.source(), k.inputs, k.outputs, {"interp", "cuda"}};
+  if (!cuda_available()) {
+    try {
+      run_case(c);
+      ADD_FAILURE() << "no error without a CUDA device";
+    } catch (const UserError& e) {
+      EXPECT_NE(std::string(e.what()).find("backend 'cuda' needs a CUDA device"), std::string::npos)
+          << e.what();
+    }
+    return;
+  }
+  for (uint64_t seed = 1000; seed < 1010; ++seed) {
+    GenKernel g = generate_kernel(seed);
+    CaseReport r = run_case(DiffCase{g.source(), g.inputs, g.outputs, {"interp", "cuda"}});
+    EXPECT_TRUE(r.failures.empty())
+        << "seed " << seed << ": " << r.failures[0].kind << " " << r.failures[0].detail;
   }
 }
 
