@@ -64,27 +64,37 @@ def main():
 
             frameworks.append(("torch", {n: torch.from_numpy(v) for n, v in a.items()}))
         # Rounds interleaved and paired: the machine is shared and its speed drifts, so each
-        # round times C++ and Python back to back and the overhead is the median of the
-        # rounds' differences.
+        # round times C++ and Python back to back (which goes first alternates, so that neither
+        # always inherits the other's cache state) and the overhead is the median of the rounds'
+        # differences. The noise is the spread of the C++ rounds' medians (their interquartile
+        # range): a difference below it is within the run's noise.
         for fw, args in frameworks:
             per_round = max(repeat // opts.rounds, 1)
             cpp, py = [], []
-            for _ in range(opts.rounds):
-                cpp.append(_core.cpp_call_median_us(k._prog(), name, args, k._opts(), per_round))
-                py.append(python_median_us(k, args, per_round))
+            for r in range(opts.rounds):
+                for which in ((0, 1) if r % 2 == 0 else (1, 0)):
+                    if which == 0:
+                        cpp.append(_core.cpp_call_median_us(k._prog(), name, args, k._opts(),
+                                                            per_round))
+                    else:
+                        py.append(python_median_us(k, args, per_round))
             diff = sorted(p - c for p, c in zip(py, cpp))
+            ordered = sorted(cpp)
+            iqr = ordered[(3 * len(ordered)) // 4] - ordered[len(ordered) // 4]
             rows.append({"kernel": name, "size": size, "inputs": fw, "cpp_call_us": round(_median(cpp), 2),
                          "python_call_us": round(_median(py), 2),
-                         "overhead_us": round(diff[len(diff) // 2], 2)})
+                         "overhead_us": round(diff[len(diff) // 2], 2),
+                         "cpp_round_iqr_us": round(iqr, 2)})
     if opts.json:
         print(json.dumps(rows, indent=1))
         return
     print(f"{'kernel':16} {'size':9} {'inputs':7} {'C++ call (us)':>14} "
-          f"{'Python call (us)':>17} {'overhead (us)':>14}")
+          f"{'Python call (us)':>17} {'overhead (us)':>14} {'C++ noise (us)':>15}")
     for r in rows:
         print(f"{r['kernel']:16} {r['size']:9} {r['inputs']:7} {r['cpp_call_us']:14.2f} "
-              f"{r['python_call_us']:17.2f} {r['overhead_us']:14.2f}")
-    print(f"({opts.rounds} paired rounds per row; overhead: median of the rounds' differences;"
+              f"{r['python_call_us']:17.2f} {r['overhead_us']:14.2f} {r['cpp_round_iqr_us']:15.2f}")
+    print(f"({opts.rounds} paired rounds per row, the order alternating; overhead: median of the"
+          f" rounds' differences; C++ noise: interquartile range of the C++ rounds' medians;"
           f" tiny: B=4 M=16 max_len=8; threads: {jagtile.get_num_threads()})")
 
 

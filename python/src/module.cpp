@@ -456,6 +456,8 @@ NB_MODULE(_core, m) {
       },
       "program"_a, "kernel"_a, "args"_a, "options"_a, "repeats"_a);
   m.def("default_num_threads", &default_num_threads);
+  // Whether torch tensors take jagtile._torch_bridge (tests assert it where torch is installed).
+  m.def("torch_bridge_active", &torch_bridge_active);
   m.def("cpu_isa", [] { return std::string(reduce_cpu_isa()); });
   // The FLOP-peak probe (jagtile::fma_stream) on the threads kernels use now: FLOPs done.
   m.def("fma_stream", [](int64_t steps) {

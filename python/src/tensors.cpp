@@ -12,6 +12,7 @@
 
 #include "jagtile/error.h"
 #include "numpy_arrays.h"
+#include "torch_bridge_api.h"
 
 namespace nb = nanobind;
 
@@ -103,7 +104,24 @@ struct TorchHandles {
   nb::object from_numpy;            // torch.from_numpy
   nb::object bfloat16;              // torch.bfloat16
   nb::object get_num_threads;       // torch.get_num_threads
+  // jagtile._torch_bridge's functions when it was built against this very torch, else null.
+  const JtTorchBridgeApi* bridge = nullptr;
 };
+
+// The bridge module's functions, if it is installed, loads, and was built against the torch
+// imported now (a torch upgraded since the build leaves the general path in use).
+const JtTorchBridgeApi* load_torch_bridge(nb::handle torch) {
+  try {
+    nb::module_ bridge = nb::module_::import_("jagtile._torch_bridge");
+    if (!nb::str(torch.attr("__version__")).equal(bridge.attr("torch_version"))) return nullptr;
+    auto* api = static_cast<const JtTorchBridgeApi*>(
+        PyCapsule_GetPointer(bridge.attr("api").ptr(), "jagtile.torch_bridge_api"));
+    if (!api) PyErr_Clear();
+    return api && api->version == JT_TORCH_BRIDGE_VERSION ? api : nullptr;
+  } catch (const nb::python_error&) {
+    return nullptr;  // not built (no torch at build time) or not loadable with this torch
+  }
+}
 
 TorchHandles* torch_handles() {
   static TorchHandles* handles = nullptr;  // never freed: outlives interpreter teardown
@@ -125,6 +143,7 @@ TorchHandles* torch_handles() {
   h->from_numpy = mod.attr("from_numpy");
   h->bfloat16 = mod.attr("bfloat16");
   h->get_num_threads = mod.attr("get_num_threads");
+  h->bridge = load_torch_bridge(mod);
   handles = h;
   return handles;
 }
@@ -139,6 +158,11 @@ bool is_torch_tensor(nb::handle obj) {
 int torch_num_threads() {
   TorchHandles* t = torch_handles();
   return t ? nb::cast<int>(t->get_num_threads()) : 0;
+}
+
+bool torch_bridge_active() {
+  TorchHandles* t = torch_handles();
+  return t && t->bridge;
 }
 
 bool is_array_like(nb::handle obj) {
@@ -208,6 +232,45 @@ std::optional<DType> dtype_from_format(const char* format, Py_ssize_t itemsize) 
 
 // numpy arrays (and other buffer exporters) through the buffer protocol: the same memory their
 // DLPack export would give, without making a capsule (about a microsecond per argument).
+DType dtype_from_bridge(int32_t code) {
+  switch (code) {
+    case JT_BRIDGE_F64:
+      return DType::f64;
+    case JT_BRIDGE_F16:
+      return DType::f16;
+    case JT_BRIDGE_BF16:
+      return DType::bf16;
+    case JT_BRIDGE_I32:
+      return DType::i32;
+    case JT_BRIDGE_I64:
+      return DType::i64;
+    case JT_BRIDGE_BOOL:
+      return DType::boolean;
+    default:
+      return DType::f32;
+  }
+}
+
+// A torch tensor read through jagtile._torch_bridge, holding a reference to the Python object
+// (dropped with the GIL held); nullopt where the bridge is absent or leaves the tensor to DLPack.
+std::optional<Tensor> tensor_from_torch_bridge(nb::handle obj, const std::string& name) {
+  const JtTorchBridgeApi* bridge = torch_handles()->bridge;
+  JtTorchView view;
+  if (!bridge || bridge->read(obj.ptr(), &view) != 1) return std::nullopt;
+  Shape shape(view.shape, view.shape + view.ndim);
+  std::vector<int64_t> strides(view.strides, view.strides + view.ndim);
+  const Device device = view.device_type == 1 ? Device::cuda(view.device_index) : Device::cpu();
+  PyObject* keep = obj.ptr();
+  Py_INCREF(keep);
+  auto release = [keep]() {
+    if (!Py_IsInitialized()) return;  // interpreter gone: leak rather than crash
+    nb::gil_scoped_acquire gil;
+    Py_DECREF(keep);
+  };
+  return wrap_checked(view.data, shape, strides, dtype_from_bridge(view.dtype), device, name,
+                      release);
+}
+
 std::optional<Tensor> tensor_from_buffer(nb::handle obj, const std::string& name) {
   if (!PyObject_CheckBuffer(obj.ptr())) return std::nullopt;
   auto* view = new Py_buffer();
@@ -252,6 +315,8 @@ Tensor tensor_from_python(nb::handle obj, const std::string& name) {
   const bool torch_tensor = is_torch_tensor(obj);
   if (!torch_tensor) {
     if (std::optional<Tensor> t = tensor_from_buffer(obj, name)) return *std::move(t);
+  } else if (std::optional<Tensor> t = tensor_from_torch_bridge(obj, name)) {
+    return *std::move(t);
   }
   nb::ndarray<> array;
   // A torch tensor is exported with torch's C-implemented to_dlpack: its __dlpack__ method is
@@ -311,6 +376,31 @@ Tensor tensor_from_python(nb::handle obj, const std::string& name) {
 
 namespace {
 
+int32_t bridge_dtype(DType t) {
+  switch (t) {
+    case DType::f32:
+      return JT_BRIDGE_F32;
+    case DType::f64:
+      return JT_BRIDGE_F64;
+    case DType::f16:
+      return JT_BRIDGE_F16;
+    case DType::bf16:
+      return JT_BRIDGE_BF16;
+    case DType::i32:
+      return JT_BRIDGE_I32;
+    case DType::i64:
+      return JT_BRIDGE_I64;
+    case DType::boolean:
+      return JT_BRIDGE_BOOL;
+  }
+  return JT_BRIDGE_F32;
+}
+
+// A release function for torch's deleter: drops the jagtile Tensor that owns a result's memory.
+void release_tensor(void* ctx) {
+  delete static_cast<Tensor*>(ctx);
+}
+
 NumpyType numpy_type_of(DType t) {
   switch (t) {
     case DType::f32:
@@ -355,6 +445,17 @@ nb::object numpy_over(const Tensor& t) {
 nb::object tensor_to_python(const Tensor& t, Framework framework) {
   if (framework == Framework::torch) {
     TorchHandles* torch = torch_handles();
+    if (torch && torch->bridge && t.device().is_cpu()) {
+      auto* owner = new Tensor(t);
+      PyObject* wrapped =
+          torch->bridge->wrap_cpu(t.raw_data(), int64_t(t.shape().size()), t.shape().data(),
+                                  bridge_dtype(t.dtype()), release_tensor, owner);
+      if (!wrapped) {
+        delete owner;
+        throw nb::python_error();
+      }
+      return nb::steal(wrapped);
+    }
     if (torch && t.device().is_cpu()) {
       // CPU results go to torch through a numpy array over the same memory (torch.from_numpy
       // shares it): a fraction of the cost of torch.utils.dlpack.from_dlpack, which is Python

@@ -24,6 +24,10 @@ bool is_array_like(nanobind::handle obj);
 // Whether `obj` is a torch.Tensor (false while torch has not been imported).
 bool is_torch_tensor(nanobind::handle obj);
 
+// Whether torch tensors go through jagtile._torch_bridge (torch imported, the bridge built
+// against the same torch version); false means the DLPack / torch.from_numpy path.
+bool torch_bridge_active();
+
 // torch.get_num_threads(), or 0 while torch has not been imported.
 int torch_num_threads();
 

@@ -1,0 +1,54 @@
+/* The C interface between jagtile._core and jagtile._torch_bridge.
+
+   _core must not link libtorch (a numpy-only program never loads it), so torch tensors reach it
+   through torch's Python-level exports (DLPack capsules in, torch.from_numpy out), which cost a
+   few microseconds per call in torch's own code. _torch_bridge is a small module built against
+   the torch installed at build time: it reads a torch.Tensor's data pointer, sizes, strides,
+   dtype and device straight from the C++ object and wraps results with at::from_blob. _core
+   imports it only once torch is imported and only when torch's version is the one it was built
+   against; anything the bridge does not take it leaves to the DLPack path, whose errors are the
+   package's usual ones. Plain C types only: the two modules may be built with different C++ ABIs.
+ */
+#ifndef JAGTILE_TORCH_BRIDGE_API_H
+#define JAGTILE_TORCH_BRIDGE_API_H
+
+#include <Python.h>
+#include <stdint.h>
+
+#define JT_TORCH_BRIDGE_VERSION 1
+
+/* dtypes the bridge hands over, in jagtile's order (jagtile::DType). */
+enum JtBridgeDType {
+  JT_BRIDGE_F32 = 0,
+  JT_BRIDGE_F64 = 1,
+  JT_BRIDGE_F16 = 2,
+  JT_BRIDGE_BF16 = 3,
+  JT_BRIDGE_I32 = 4,
+  JT_BRIDGE_I64 = 5,
+  JT_BRIDGE_BOOL = 6
+};
+
+/* A torch tensor's memory as the bridge read it. The pointers are torch's own and stay valid
+   while the caller holds a reference to the Python object. */
+typedef struct {
+  void* data; /* the first element (storage offset applied) */
+  int64_t ndim;
+  const int64_t* shape;
+  const int64_t* strides; /* in elements */
+  int32_t dtype;          /* JtBridgeDType */
+  int32_t device_type;    /* 0: CPU, 1: CUDA */
+  int32_t device_index;
+} JtTorchView;
+
+typedef struct {
+  int32_t version; /* JT_TORCH_BRIDGE_VERSION */
+  /* 1 when obj is a dense, strided torch.Tensor on the CPU or a CUDA device, of a dtype above,
+     read into *view; 0 for anything else (the caller takes its general path). Never raises. */
+  int (*read)(PyObject* obj, JtTorchView* view);
+  /* A new torch.Tensor over `data` (CPU, contiguous), or NULL with a Python error set. torch
+     calls release(ctx) when it frees the storage, on any thread, with or without the GIL. */
+  PyObject* (*wrap_cpu)(void* data, int64_t ndim, const int64_t* shape, int32_t dtype,
+                        void (*release)(void*), void* ctx);
+} JtTorchBridgeApi;
+
+#endif
