@@ -2,6 +2,7 @@
 #include "plan/pass_bounds_checks.h"
 
 #include <map>
+#include <optional>
 #include <set>
 
 #include "plan/nest_util.h"
@@ -211,9 +212,151 @@ class Monotone {
   const std::map<std::string, ExprPtr>& lets_;
 };
 
+// A mask that keeps a prefix of the loop: `A < N` with A = index + C, where neither C nor N
+// changes along the loop, keeps exactly the positions below N - C. A jagged row's valid part
+// (`tile.index < nnz`, `starts + tile.index < ends`) has this form, and a masked load of it is
+// then in bounds everywhere if it is at the ends of that prefix.
+struct PrefixMask {
+  ExprPtr offset;  // C
+  ExprPtr limit;   // N
+};
+
+class PrefixMasks {
+ public:
+  PrefixMasks(const std::string& index, const std::map<std::string, ExprPtr>& lets,
+              const std::set<std::string>& body_names)
+      : index_(index), lets_(lets), body_names_(body_names), mono_(index, lets) {}
+
+  std::optional<PrefixMask> operator()(const ExprPtr& mask) const {
+    ExprPtr m = through_lets(mask);
+    if (m->kind == ExprKind::convert && m->dtype == DType::boolean && m->from == DType::boolean)
+      m = through_lets(m->args[0]);
+    const bool less = (m->kind == ExprKind::binop && m->op == Op::lt) ||
+                      (m->kind == ExprKind::compute && m->node->kind == ir::NodeKind::binary &&
+                       m->node->op == Op::lt);
+    if (!less || m->args[0]->dtype != DType::i64 || m->args[1]->dtype != DType::i64)
+      return std::nullopt;
+    std::optional<ExprPtr> offset = unit_offset(m->args[0]);
+    ExprPtr limit = outside(m->args[1]);
+    if (!offset || !limit || !(*offset = outside(*offset))) return std::nullopt;
+    return PrefixMask{*offset, limit};
+  }
+
+ private:
+  ExprPtr through_lets(ExprPtr e) const {
+    while (e->kind == ExprKind::var) {
+      auto it = lets_.find(e->name);
+      if (it == lets_.end()) break;
+      e = it->second;
+    }
+    return e;
+  }
+
+  // C when e is index + C (C not depending on the index), through lets, sums and differences of
+  // int64 values (no int32 arithmetic, which could wrap).
+  std::optional<ExprPtr> unit_offset(const ExprPtr& raw) const {
+    const ExprPtr e = raw->kind == ExprKind::var && raw->name == index_ ? raw : through_lets(raw);
+    if (e->kind == ExprKind::var) {
+      if (e->name == index_) return int_imm(0);
+      return std::nullopt;
+    }
+    if (e->kind == ExprKind::convert && e->dtype == DType::i64 && e->from == DType::i64)
+      return unit_offset(e->args[0]);
+    const bool add = (e->kind == ExprKind::binop && e->op == Op::add) ||
+                     (e->kind == ExprKind::compute && e->node->kind == ir::NodeKind::binary &&
+                      e->node->op == Op::add && e->dtype == DType::i64);
+    const bool sub = (e->kind == ExprKind::binop && e->op == Op::sub) ||
+                     (e->kind == ExprKind::compute && e->node->kind == ir::NodeKind::binary &&
+                      e->node->op == Op::sub && e->dtype == DType::i64);
+    if (!add && !sub) return std::nullopt;
+    const bool left = mono_.depends(e->args[0]), right = mono_.depends(e->args[1]);
+    if (left && !right) {
+      std::optional<ExprPtr> c = unit_offset(e->args[0]);
+      if (!c) return std::nullopt;
+      return binop(add ? Op::add : Op::sub, *c, e->args[1]);
+    }
+    if (add && right && !left) {
+      std::optional<ExprPtr> c = unit_offset(e->args[1]);
+      if (!c) return std::nullopt;
+      return binop(Op::add, e->args[0], *c);
+    }
+    return std::nullopt;
+  }
+
+  // The expression with every local of the loop's own body replaced by its value, so that it can
+  // stand in the loop's header; null when it depends on the index.
+  ExprPtr outside(const ExprPtr& e) const {
+    if (mono_.depends(e)) return nullptr;
+    return rewrite(e, [&](const ExprPtr& x) -> ExprPtr {
+      if (x->kind != ExprKind::var || !body_names_.count(x->name)) return x;
+      return outside(lets_.at(x->name));
+    });
+  }
+
+  const std::string& index_;
+  const std::map<std::string, ExprPtr>& lets_;
+  const std::set<std::string>& body_names_;
+  Monotone mono_;
+};
+
+// An innermost check loop as one endpoints loop over its full extent for the checks that allow
+// it, plus one per prefix mask over that prefix, for the checks under the mask (the mask then
+// holds everywhere in it). Empty when some check is neither.
+std::vector<StmtPtr> split_prefix_checks(const Stmt& loop,
+                                         const std::map<std::string, ExprPtr>& lets) {
+  std::set<std::string> body_names;
+  for (const StmtPtr& b : loop.body)
+    if (b->kind == StmtKind::let) body_names.insert(b->name);
+  Monotone mono(loop.name, lets);
+  PrefixMasks prefix(loop.name, lets, body_names);
+  std::vector<StmtPtr> common;  // the lets, in order
+  std::vector<StmtPtr> full;    // checks valid at the full extent's ends
+  std::map<std::string, std::pair<PrefixMask, std::vector<StmtPtr>>> under;  // by mask
+  for (const StmtPtr& b : loop.body) {
+    if (b->kind == StmtKind::let) {
+      common.push_back(b);
+      continue;
+    }
+    if (b->kind != StmtKind::assign || b->name != "bad") return {};
+    bool monotone = true;
+    visit(b->value, [&](const Expr& x) {
+      if (x.kind == ExprKind::in_bounds && !mono(x.args[0])) monotone = false;
+    });
+    if (!monotone) return {};
+    const bool masked = b->value->kind == ExprKind::binop && b->value->op == Op::bit_and;
+    if (!masked || !mono.depends(b->value->args[0])) {
+      full.push_back(b);
+      continue;
+    }
+    std::optional<PrefixMask> p = prefix(b->value->args[0]);
+    if (!p) return {};
+    auto& slot = under[expr_key(p->offset) + " < " + expr_key(p->limit)];
+    slot.first = *p;
+    slot.second.push_back(assign("bad", b->value->args[1], Update::bit_or));
+  }
+  if (under.empty()) return {};
+  auto endpoints_loop = [&](ExprPtr extent, std::vector<StmtPtr> checks) {
+    std::vector<StmtPtr> body = common;
+    for (StmtPtr& c : checks) body.push_back(std::move(c));
+    return prune({for_(loop.name, std::move(extent), std::move(body), LoopKind::endpoints)});
+  };
+  std::vector<StmtPtr> out;
+  if (!full.empty())
+    for (StmtPtr& s : endpoints_loop(loop.extent, full)) out.push_back(std::move(s));
+  for (auto& [key, entry] : under) {
+    const PrefixMask& p = entry.first;
+    ExprPtr kept = call("jt_min64", CType::i64,
+                        {loop.extent, call("jt_max64", CType::i64,
+                                           {binop(Op::sub, p.limit, p.offset), int_imm(0)})});
+    for (StmtPtr& s : endpoints_loop(kept, entry.second)) out.push_back(std::move(s));
+  }
+  return out;
+}
+
 // Marks each innermost loop of a check copy: endpoints when every check in it is monotone and
-// unmasked (or masked by a value the loop does not change), else a vectorised loop OR-reducing
-// the flag.
+// unmasked (or masked by a value the loop does not change); split into endpoint loops over
+// prefixes where the masks keep prefixes of the loop (split_prefix_checks); else a vectorised
+// loop OR-reducing the flag.
 std::vector<StmtPtr> mark_loops(const std::vector<StmtPtr>& stmts,
                                 const std::map<std::string, ExprPtr>& lets) {
   std::vector<StmtPtr> out;
@@ -246,6 +389,13 @@ std::vector<StmtPtr> mark_loops(const std::vector<StmtPtr>& stmts,
       if (b->value->kind == ExprKind::binop && b->value->op == Op::bit_and &&
           mono.depends(b->value->args[0]))
         endpoints = false;
+    }
+    if (!endpoints) {
+      std::vector<StmtPtr> split = split_prefix_checks(*s, lets);
+      if (!split.empty()) {
+        for (StmtPtr& x : split) out.push_back(std::move(x));
+        continue;
+      }
     }
     Stmt copy = *s;
     copy.loop = endpoints ? LoopKind::endpoints : LoopKind::simd;
