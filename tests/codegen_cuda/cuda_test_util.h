@@ -7,9 +7,15 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <functional>
 #include <string>
+#include <vector>
 
 #include "jagtile/compiler.h"
+#include "jagtile/error.h"
+#include "testing/compare.h"
+#include "testing/example_grid.h"
+#include "testing/examples.h"
 
 namespace jagtile::testing {
 
@@ -36,6 +42,42 @@ inline Options cuda_options(bool checked = true) {
 
 inline std::string source_path(const std::string& relative) {
   return std::string(JAGTILE_SOURCE_DIR) + "/" + relative;
+}
+
+// The UserError text of a call, or "(no error)".
+inline std::string error_of(const Program& p, const std::string& kernel, const ArgMap& args,
+                            const Options& o) {
+  try {
+    p.call(kernel, args, o);
+  } catch (const UserError& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+// Runs a bundled example over a grid through `run` (the arguments -> the outputs, on the host)
+// and expects the interpreter's outputs within the example's tolerances, on the rows the
+// example writes.
+inline void expect_example_matches_interpreter(
+    const ExampleInfo& info, const std::vector<GridPoint>& grid,
+    const std::function<std::vector<Tensor>(const Program&, const ArgMap&)>& run) {
+  Program p = Program::from_file(source_path(info.file));
+  Options interp;
+  interp.backend = Backend::interp;
+  for (const GridPoint& g : grid) {
+    SCOPED_TRACE(describe(g));
+    ArgMap args = info.make_inputs(g.shape, g.values, g.offsets);
+    const std::vector<Tensor> got = run(p, args);
+    std::vector<Tensor> want = p.call(info.kernel, args, interp).outputs;
+    ASSERT_EQ(got.size(), want.size());
+    std::vector<Expected> ref = info.reference(args);
+    for (size_t i = 0; i < want.size(); ++i) {
+      // Rows outside every item are unspecified (`empty` outputs): compare the written rows.
+      std::vector<uint8_t> rows = i < ref.size() ? ref[i].rows : std::vector<uint8_t>{};
+      Comparison c = compare_tensors(got[i], want[i], info.tolerance(want[i].dtype()), rows);
+      EXPECT_TRUE(c.ok) << "output " << i << " vs interpreter: " << c.mismatch;
+    }
+  }
 }
 
 }  // namespace jagtile::testing

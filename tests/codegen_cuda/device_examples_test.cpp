@@ -63,26 +63,13 @@ TEST_P(ExampleOnCudaDevice, MatchesInterpreterOverGrid) {
   SKIP_WITHOUT_CUDA_DEVICE();
   const ExampleInfo* info = find_example(GetParam());
   ASSERT_NE(info, nullptr);
-  Program p = Program::from_file(source_path(info->file));
-  Options interp;
-  interp.backend = Backend::interp;
-  for (const GridPoint& g : device_grid()) {
-    SCOPED_TRACE(describe(g));
-    ArgMap args = info->make_inputs(g.shape, g.values, g.offsets);
-    CallResult cuda = p.call(info->kernel, on_cuda(args), cuda_options());
-    EXPECT_EQ(cuda.backend_used, Backend::cuda);
-    for (const Tensor& t : cuda.outputs) EXPECT_TRUE(t.device().is_cuda());
-    const std::vector<Tensor> got = on_cpu(cuda.outputs);
-    std::vector<Tensor> want = p.call(info->kernel, args, interp).outputs;
-    ASSERT_EQ(got.size(), want.size());
-    std::vector<Expected> ref = info->reference(args);
-    for (size_t i = 0; i < want.size(); ++i) {
-      // Rows outside every item are unspecified (`empty` outputs): compare the written rows.
-      std::vector<uint8_t> rows = i < ref.size() ? ref[i].rows : std::vector<uint8_t>{};
-      Comparison c = compare_tensors(got[i], want[i], info->tolerance(want[i].dtype()), rows);
-      EXPECT_TRUE(c.ok) << "output " << i << " vs interpreter: " << c.mismatch;
-    }
-  }
+  expect_example_matches_interpreter(
+      *info, device_grid(), [&](const Program& p, const ArgMap& args) {
+        CallResult cuda = p.call(info->kernel, on_cuda(args), cuda_options());
+        EXPECT_EQ(cuda.backend_used, Backend::cuda);
+        for (const Tensor& t : cuda.outputs) EXPECT_TRUE(t.device().is_cuda());
+        return on_cpu(cuda.outputs);
+      });
 }
 
 INSTANTIATE_TEST_SUITE_P(All, ExampleOnCudaDevice,
@@ -131,19 +118,11 @@ def copy_n(x: torch.Tensor, n: int) -> torch.Tensor:
   std::vector<double> v(1000);
   for (size_t i = 0; i < v.size(); ++i) v[i] = double(i);
   const Tensor x = Tensor::from_doubles({1000}, v, DType::f32);
-  auto error_of = [&](const ArgMap& args, const Options& o) -> std::string {
-    try {
-      p.call("copy_n", args, o);
-    } catch (const UserError& e) {
-      return e.what();
-    }
-    return "(no error)";
-  };
   Options interp;
   interp.backend = Backend::interp;
-  const std::string want = error_of({{"x", x}, {"n", int64_t(5000)}}, interp);
+  const std::string want = error_of(p, "copy_n", {{"x", x}, {"n", int64_t(5000)}}, interp);
   const std::string got =
-      error_of({{"x", x.to(Device::cuda(0))}, {"n", int64_t(5000)}}, cuda_options());
+      error_of(p, "copy_n", {{"x", x.to(Device::cuda(0))}, {"n", int64_t(5000)}}, cuda_options());
   EXPECT_THAT(got, HasSubstr("device_errors.py:7"));
   EXPECT_THAT(got, HasSubstr("load of tensor 'x' at index 1000 in dimension 0, which has size "
                              "1000"));

@@ -33,25 +33,11 @@ TEST_P(ExampleOnEmulatedCuda, MatchesInterpreterOverGrid) {
   EmulationOn emulation;
   const ExampleInfo* info = find_example(GetParam());
   ASSERT_NE(info, nullptr);
-  Program p = Program::from_file(source_path(info->file));
-  Options interp;
-  interp.backend = Backend::interp;
-  for (const GridPoint& g : grid()) {
-    SCOPED_TRACE(describe(g));
-    ArgMap args = info->make_inputs(g.shape, g.values, g.offsets);
+  expect_example_matches_interpreter(*info, grid(), [&](const Program& p, const ArgMap& args) {
     CallResult cuda = p.call(info->kernel, args, cuda_options());
     EXPECT_EQ(cuda.backend_used, Backend::cuda);
-    std::vector<Tensor> want = p.call(info->kernel, args, interp).outputs;
-    ASSERT_EQ(cuda.outputs.size(), want.size());
-    std::vector<Expected> ref = info->reference(args);
-    for (size_t i = 0; i < want.size(); ++i) {
-      // Rows outside every item are unspecified (`empty` outputs): compare the written rows.
-      std::vector<uint8_t> rows = i < ref.size() ? ref[i].rows : std::vector<uint8_t>{};
-      Comparison c =
-          compare_tensors(cuda.outputs[i], want[i], info->tolerance(want[i].dtype()), rows);
-      EXPECT_TRUE(c.ok) << "output " << i << " vs interpreter: " << c.mismatch;
-    }
-  }
+    return cuda.outputs;
+  });
 }
 
 INSTANTIATE_TEST_SUITE_P(All, ExampleOnEmulatedCuda,
