@@ -3,7 +3,10 @@
 // Usage and the meaning of each failure: docs/fuzzing.md.
 #include <poll.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -17,6 +20,7 @@
 #include <vector>
 
 #include "child.h"
+#include "jagtile/cuda.h"
 #include "minimize.h"
 
 namespace jagtile::fuzz {
@@ -49,6 +53,17 @@ struct Args {
 [[noreturn]] void usage_error(const std::string& why) {
   std::cerr << "fuzz_differential: " << why << "\n" << kUsage;
   std::exit(2);
+}
+
+// Whether a CUDA device answers, asked in a throwaway child: a CUDA context started here would
+// not survive the fork of every case's child.
+bool cuda_device_in_child() {
+  const pid_t pid = ::fork();
+  if (pid < 0) return false;
+  if (pid == 0) ::_exit(jagtile::cuda_available() ? 0 : 1);
+  int status = 0;
+  if (::waitpid(pid, &status, 0) != pid) return false;
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 Args parse_args(int argc, char** argv) {
@@ -101,6 +116,11 @@ Args parse_args(int argc, char** argv) {
   }
   if (a.replay.empty() && a.print < 0 && a.seconds <= 0 && a.count <= 0)
     usage_error("give --seconds N or --count K");
+  if (a.print < 0 && std::find(a.backends.begin(), a.backends.end(), "cuda") != a.backends.end() &&
+      !cuda_device_in_child())
+    usage_error(
+        "--backends names cuda, the generated CUDA on a GPU, but this machine has no CUDA "
+        "device (use cuda-emulated for the host emulation)");
   return a;
 }
 
