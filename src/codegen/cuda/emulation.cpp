@@ -16,7 +16,6 @@ namespace {
 
 const char* kEmulationHeader =
     R"JT(// ---- jagtile CUDA host emulation (src/codegen/cuda/emulation.cpp) ----
-#define JAGTILE_CUDA_EMULATION 1
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,6 +25,8 @@ const char* kEmulationHeader =
 #include <thread>
 #include <vector>
 
+// After the first #include: the JIT's precompiled prelude starts there and must hold it.
+#define JAGTILE_CUDA_EMULATION 1
 #define __global__
 #define __device__
 #define __forceinline__ inline
@@ -166,7 +167,16 @@ inline uint32_t __float_as_uint(float f) { uint32_t u; memcpy(&u, &f, 4); return
 }  // namespace
 
 std::string emulation_source(const std::string& cuda_source) {
-  return std::string(kEmulationHeader) + cuda_source;
+  // The generated file's opening comment lines (the kernel's name, its blocks) go first: what
+  // follows up to the first device nest is then the same for every kernel of a flavour, and the
+  // JIT precompiles it once (cpu::Jit::with_precompiled_prelude).
+  size_t body = 0;
+  while (cuda_source.compare(body, 2, "//") == 0) {
+    const size_t eol = cuda_source.find('\n', body);
+    if (eol == std::string::npos) break;
+    body = eol + 1;
+  }
+  return cuda_source.substr(0, body) + kEmulationHeader + cuda_source.substr(body);
 }
 
 }  // namespace jagtile::codegen::cuda
