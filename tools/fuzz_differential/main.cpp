@@ -295,6 +295,10 @@ int main(int argc, char** argv) {
   // Outputs a backend leaves unfilled (fully written, or the template's) start as NaN, so an
   // element it fails to write is a mismatch, not a lucky zero. Set before any thread starts.
   ::setenv("JAGTILE_POISON_UNFILLED", "1", 1);
+  // Every kernel compiles in a scratch cache folder of its own; the precompiled preludes (the
+  // same for every kernel of a flavour) are built once per run in a shared one.
+  if (!a.keep_cache && !std::getenv("JAGTILE_PRELUDE_DIR"))
+    ::setenv("JAGTILE_PRELUDE_DIR", (a.out + "/jit/preludes").c_str(), 1);
   try {
     if (a.print >= 0) {
       GenKernel k = generate_kernel(uint64_t(a.print));

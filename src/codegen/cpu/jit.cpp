@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -195,7 +196,17 @@ std::string Jit::with_precompiled_prelude(const std::string& source) {
     return source;
   const std::string prelude = source.substr(first, nests + 1 - first);
   const std::string name = "prelude-" + key_of(prelude) + ".h";
-  const std::string header = disk_.dir() + "/" + name;
+  // JAGTILE_PRELUDE_DIR shares the precompiled headers between cache folders (the differential
+  // fuzzer gives every kernel a scratch cache folder of its own, and would rebuild them for each).
+  const char* shared = std::getenv("JAGTILE_PRELUDE_DIR");
+  std::string dir = disk_.dir();
+  if (shared && *shared) {
+    std::error_code ec;
+    std::filesystem::create_directories(shared, ec);
+    const std::filesystem::path absolute = std::filesystem::absolute(shared, ec);
+    if (!ec) dir = absolute.string();
+  }
+  const std::string header = dir + "/" + name;
   const std::string gch = header + ".gch";
   const std::string failed = header + ".failed";  // a header GCC could not precompile
   struct stat st;
@@ -216,8 +227,9 @@ std::string Jit::with_precompiled_prelude(const std::string& source) {
     if (std::rename((gch + tag).c_str(), gch.c_str()) != 0) return source;
   }
   // Relative to the kernel's file, which is compiled in a build folder inside the cache folder:
-  // right whether the cache folder's path is absolute or relative.
-  return source.substr(0, first) + "#include \"../" + name + "\"\n" + source.substr(nests + 1);
+  // right whether the cache folder's path is absolute or relative. A shared folder: absolute.
+  const std::string include = dir == disk_.dir() ? "../" + name : header;
+  return source.substr(0, first) + "#include \"" + include + "\"\n" + source.substr(nests + 1);
 }
 
 std::shared_ptr<const LoadedKernel> Jit::load(const std::string& source,
