@@ -82,8 +82,6 @@ ArgMap build_args(const KernelInfo& kernel, const CommandLine& cl);
 // The arguments with every tensor copied to `device` (unchanged when it is the CPU). UserError
 // when the device does not exist, naming the option.
 ArgMap args_on_device(const ArgMap& args, Device device);
-// Copies of the tensors on the CPU (the outputs of a call on a GPU, for printing and checks).
-std::vector<Tensor> on_host(const std::vector<Tensor>& tensors);
 // True when the command line gives any argument types (--arg or shape options).
 bool has_inputs(const CommandLine& cl);
 

@@ -306,7 +306,7 @@ int bench_command(const CommandLine& cl) {
   std::string oracle;
   auto tolerance = ex ? ex->tolerance : std::function<Tolerance(DType)>(default_tolerance);
   std::vector<std::vector<Tensor>> first(impls.size());
-  for (size_t i = 0; i < impls.size(); ++i) first[i] = on_host(impls[i].run());
+  for (size_t i = 0; i < impls.size(); ++i) first[i] = tensors_on_host(impls[i].run());
   for (size_t i = 0; i < impls.size(); ++i) {
     if (ex && impls[i].name == "reference") {
       expected = ex->reference(args);

@@ -178,18 +178,7 @@ ArgMap args_on_device(const ArgMap& args, Device device) {
                                  "CUDA_VISIBLE_DEVICES), or leave --device out"
                                : "use cuda:0 to cuda:" + std::to_string(count - 1));
   }
-  ArgMap moved;
-  for (const auto& [name, value] : args) {
-    const Tensor* t = std::get_if<Tensor>(&value);
-    moved.emplace(name, t ? ArgValue(t->to(device)) : value);
-  }
-  return moved;
-}
-
-std::vector<Tensor> on_host(const std::vector<Tensor>& tensors) {
-  std::vector<Tensor> host;
-  for (const Tensor& t : tensors) host.push_back(t.device().is_cpu() ? t : t.to(Device::cpu()));
-  return host;
+  return args_copied_to(args, device);
 }
 
 bool has_inputs(const CommandLine& cl) {

@@ -80,7 +80,7 @@ int run_command(const CommandLine& cl) {
   CallResult result = program.call(kernel.name, device_args, cl.options);
   double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-  result.outputs = on_host(result.outputs);
+  result.outputs = tensors_on_host(result.outputs);
   std::cout << kernel.name << ": ran on backend " << backend_name(result.backend_used) << " in "
             << fmt(ms) << " ms" << (cl.device.is_cpu() ? "" : " on " + cl.device.str())
             << " (first call: specialising and compiling included)\n";

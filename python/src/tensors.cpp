@@ -232,24 +232,11 @@ std::optional<DType> dtype_from_format(const char* format, Py_ssize_t itemsize) 
 
 // numpy arrays (and other buffer exporters) through the buffer protocol: the same memory their
 // DLPack export would give, without making a capsule (about a microsecond per argument).
-DType dtype_from_bridge(int32_t code) {
-  switch (code) {
-    case JT_BRIDGE_F64:
-      return DType::f64;
-    case JT_BRIDGE_F16:
-      return DType::f16;
-    case JT_BRIDGE_BF16:
-      return DType::bf16;
-    case JT_BRIDGE_I32:
-      return DType::i32;
-    case JT_BRIDGE_I64:
-      return DType::i64;
-    case JT_BRIDGE_BOOL:
-      return DType::boolean;
-    default:
-      return DType::f32;
-  }
-}
+static_assert(JT_BRIDGE_F32 == int(DType::f32) && JT_BRIDGE_F16 == int(DType::f16) &&
+                  JT_BRIDGE_BF16 == int(DType::bf16) && JT_BRIDGE_I32 == int(DType::i32) &&
+                  JT_BRIDGE_I64 == int(DType::i64) && JT_BRIDGE_BOOL == int(DType::boolean) &&
+                  JT_BRIDGE_F64 == int(DType::f64),
+              "torch_bridge_api.h's dtype codes must be jagtile::DType's values");
 
 // A torch tensor read through jagtile._torch_bridge, holding a reference to the Python object
 // (dropped with the GIL held); nullopt where the bridge is absent or leaves the tensor to DLPack.
@@ -267,8 +254,7 @@ std::optional<Tensor> tensor_from_torch_bridge(nb::handle obj, const std::string
     nb::gil_scoped_acquire gil;
     Py_DECREF(keep);
   };
-  return wrap_checked(view.data, shape, strides, dtype_from_bridge(view.dtype), device, name,
-                      release);
+  return wrap_checked(view.data, shape, strides, DType(view.dtype), device, name, release);
 }
 
 std::optional<Tensor> tensor_from_buffer(nb::handle obj, const std::string& name) {
@@ -376,26 +362,6 @@ Tensor tensor_from_python(nb::handle obj, const std::string& name) {
 
 namespace {
 
-int32_t bridge_dtype(DType t) {
-  switch (t) {
-    case DType::f32:
-      return JT_BRIDGE_F32;
-    case DType::f64:
-      return JT_BRIDGE_F64;
-    case DType::f16:
-      return JT_BRIDGE_F16;
-    case DType::bf16:
-      return JT_BRIDGE_BF16;
-    case DType::i32:
-      return JT_BRIDGE_I32;
-    case DType::i64:
-      return JT_BRIDGE_I64;
-    case DType::boolean:
-      return JT_BRIDGE_BOOL;
-  }
-  return JT_BRIDGE_F32;
-}
-
 // A release function for torch's deleter: drops the jagtile Tensor that owns a result's memory.
 void release_tensor(void* ctx) {
   delete static_cast<Tensor*>(ctx);
@@ -449,7 +415,7 @@ nb::object tensor_to_python(const Tensor& t, Framework framework) {
       auto* owner = new Tensor(t);
       PyObject* wrapped =
           torch->bridge->wrap_cpu(t.raw_data(), int64_t(t.shape().size()), t.shape().data(),
-                                  bridge_dtype(t.dtype()), release_tensor, owner);
+                                  int32_t(t.dtype()), release_tensor, owner);
       if (!wrapped) {
         delete owner;
         throw nb::python_error();

@@ -17,15 +17,16 @@
 
 #define JT_TORCH_BRIDGE_VERSION 1
 
-/* dtypes the bridge hands over, in jagtile's order (jagtile::DType). */
+/* dtypes the bridge hands over: the values of jagtile::DType (include/jagtile/dtype.h), so that
+   _core converts by a cast (tensors.cpp asserts they agree). */
 enum JtBridgeDType {
   JT_BRIDGE_F32 = 0,
-  JT_BRIDGE_F64 = 1,
-  JT_BRIDGE_F16 = 2,
-  JT_BRIDGE_BF16 = 3,
-  JT_BRIDGE_I32 = 4,
-  JT_BRIDGE_I64 = 5,
-  JT_BRIDGE_BOOL = 6
+  JT_BRIDGE_F16 = 1,
+  JT_BRIDGE_BF16 = 2,
+  JT_BRIDGE_I32 = 3,
+  JT_BRIDGE_I64 = 4,
+  JT_BRIDGE_BOOL = 5,
+  JT_BRIDGE_F64 = 6
 };
 
 /* A torch tensor's memory as the bridge read it. The pointers are torch's own and stay valid

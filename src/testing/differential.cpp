@@ -13,6 +13,7 @@
 #include "jagtile/cuda.h"
 #include "jagtile/error.h"
 #include "testing/compare.h"
+#include "testing/examples.h"
 
 namespace jagtile::fuzz {
 
@@ -122,13 +123,7 @@ CaseReport run_case(const DiffCase& c, const std::function<void(const std::strin
       if (progress) progress("run " + label + " " + std::to_string(input));
       CallResult result;
       try {
-        if (run.device.is_cuda() && !gpu_args) {
-          gpu_args.emplace();
-          for (const auto& [name, value] : args) {
-            const Tensor* t = std::get_if<Tensor>(&value);
-            gpu_args->emplace(name, t ? ArgValue(t->to(run.device)) : value);
-          }
-        }
+        if (run.device.is_cuda() && !gpu_args) gpu_args = args_copied_to(args, run.device);
         const ArgMap& call_args = run.device.is_cuda() ? *gpu_args : args;
         if (run.backend == Backend::template_lib || run.backend == Backend::cuda) {
           // The template runs only the kernels the dispatch detector routes to it; generated
@@ -139,9 +134,7 @@ CaseReport run_case(const DiffCase& c, const std::function<void(const std::strin
             continue;
         }
         result = program->call(kKernelName, call_args, o);
-        for (Tensor& t : result.outputs) {
-          if (!t.device().is_cpu()) t = t.to(Device::cpu());
-        }
+        result.outputs = tensors_on_host(result.outputs);
       } catch (const UserError& e) {
         fail("user-error", label, input, e.what());
         continue;

@@ -297,4 +297,20 @@ std::string example_names() {
   return out;
 }
 
+ArgMap args_copied_to(const ArgMap& args, Device device) {
+  if (device.is_cpu()) return args;
+  ArgMap moved;
+  for (const auto& [name, value] : args) {
+    const Tensor* t = std::get_if<Tensor>(&value);
+    moved.emplace(name, t ? ArgValue(t->to(device)) : value);
+  }
+  return moved;
+}
+
+std::vector<Tensor> tensors_on_host(const std::vector<Tensor>& tensors) {
+  std::vector<Tensor> host;
+  for (const Tensor& t : tensors) host.push_back(t.device().is_cpu() ? t : t.to(Device::cpu()));
+  return host;
+}
+
 }  // namespace jagtile

@@ -42,4 +42,10 @@ std::vector<const ExampleInfo*> all_examples();
 // "jagged_sum, jagged_mean, ..." for messages.
 std::string example_names();
 
+// The arguments with every tensor copied to `device` (the others as they are); the device must
+// exist (Tensor::to raises otherwise). Used wherever a CPU-made input runs on a GPU.
+ArgMap args_copied_to(const ArgMap& args, Device device);
+// CPU copies of tensors on other devices (CPU tensors as they are).
+std::vector<Tensor> tensors_on_host(const std::vector<Tensor>& tensors);
+
 }  // namespace jagtile

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "jagtile/compiler.h"
+#include "jagtile/error.h"
 
 namespace jagtile::testing {
 
@@ -61,6 +62,17 @@ inline Options cpu_options(bool checked = true, int threads = 0) {
   o.checked = checked;
   o.num_threads = threads;
   return o;
+}
+
+// The UserError text of a call, or "(no error)".
+inline std::string error_of(const Program& p, const std::string& kernel, const ArgMap& args,
+                            const Options& o) {
+  try {
+    p.call(kernel, args, o);
+  } catch (const UserError& e) {
+    return e.what();
+  }
+  return "(no error)";
 }
 
 }  // namespace jagtile::testing

@@ -59,16 +59,6 @@ Tensor arange(int64_t n) {
   return Tensor::from_doubles({n}, v, DType::f32);
 }
 
-std::string error_of(const Program& p, const std::string& kernel, const ArgMap& args,
-                     const Options& o) {
-  try {
-    p.call(kernel, args, o);
-  } catch (const UserError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
-
 TEST(CpuErrors, LoadPastTheEndNamesKernelLineTensorIndexExtent) {
   use_shared_cache_dir();
   Program p = Program::from_source(kCopy, "errors.py");

@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "jagtile/compiler.h"
-#include "jagtile/error.h"
 #include "testing/compare.h"
 #include "testing/example_grid.h"
 #include "testing/examples.h"
@@ -44,15 +43,19 @@ inline std::string source_path(const std::string& relative) {
   return std::string(JAGTILE_SOURCE_DIR) + "/" + relative;
 }
 
-// The UserError text of a call, or "(no error)".
-inline std::string error_of(const Program& p, const std::string& kernel, const ArgMap& args,
-                            const Options& o) {
-  try {
-    p.call(kernel, args, o);
-  } catch (const UserError& e) {
-    return e.what();
-  }
-  return "(no error)";
+// The generated-CUDA tests' grid (small: the emulation runs each block's threads in turn): the
+// CPU tests' distributions, dtypes and offsets types at a few sizes each.
+inline std::vector<GridPoint> cuda_example_grid() {
+  return {
+      grid_point(13, 19, 23, LengthDist::uniform, 1, DType::f32, DType::i32),
+      grid_point(11, 40, 70, LengthDist::zipf, 2, DType::f32, DType::i32),
+      grid_point(5, 5, 10, LengthDist::empty, 3, DType::f32, DType::i32),
+      grid_point(7, 33, 60, LengthDist::one_huge, 4, DType::f32, DType::i32),
+      grid_point(0, 7, 8, LengthDist::uniform, 6, DType::f32, DType::i32),
+      grid_point(9, 33, 31, LengthDist::uniform, 7, DType::bf16, DType::i64),
+      grid_point(12, 1, 5, LengthDist::tiny, 9, DType::bf16, DType::i64),
+      grid_point(6, 9, 12, LengthDist::zipf, 10, DType::f64, DType::i32),
+  };
 }
 
 // Runs a bundled example over a grid through `run` (the arguments -> the outputs, on the host)

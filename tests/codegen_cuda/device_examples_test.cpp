@@ -9,6 +9,7 @@
 
 #include <cstring>
 
+#include "../codegen/codegen_helpers.h"
 #include "cuda_test_util.h"
 #include "jagtile/cuda.h"
 #include "jagtile/error.h"
@@ -24,37 +25,18 @@ using ::testing::HasSubstr;
 #define SKIP_WITHOUT_CUDA_DEVICE() \
   if (!cuda_available()) GTEST_SKIP() << "skipped (no CUDA device)"
 
+// The emulation's grid plus device-sized points: thousands of blocks, long items, a skewed tail.
 std::vector<GridPoint> device_grid() {
-  return {
-      grid_point(13, 19, 23, LengthDist::uniform, 1, DType::f32, DType::i32),
-      grid_point(11, 40, 70, LengthDist::zipf, 2, DType::f32, DType::i32),
-      grid_point(5, 5, 10, LengthDist::empty, 3, DType::f32, DType::i32),
-      grid_point(7, 33, 60, LengthDist::one_huge, 4, DType::f32, DType::i32),
-      grid_point(0, 7, 8, LengthDist::uniform, 6, DType::f32, DType::i32),
-      grid_point(9, 33, 31, LengthDist::uniform, 7, DType::bf16, DType::i64),
-      grid_point(12, 1, 5, LengthDist::tiny, 9, DType::bf16, DType::i64),
-      grid_point(6, 9, 12, LengthDist::zipf, 10, DType::f64, DType::i32),
-      // Device-sized: thousands of blocks, long items, a skewed tail.
-      grid_point(512, 64, 300, LengthDist::uniform, 11, DType::f32, DType::i32),
-      grid_point(96, 128, 1500, LengthDist::zipf, 12, DType::f32, DType::i64),
-      grid_point(3000, 16, 4, LengthDist::tiny, 13, DType::bf16, DType::i32),
-      grid_point(256, 256, 200, LengthDist::uniform, 14, DType::bf16, DType::i64),
-  };
+  std::vector<GridPoint> g = cuda_example_grid();
+  g.push_back(grid_point(512, 64, 300, LengthDist::uniform, 11, DType::f32, DType::i32));
+  g.push_back(grid_point(96, 128, 1500, LengthDist::zipf, 12, DType::f32, DType::i64));
+  g.push_back(grid_point(3000, 16, 4, LengthDist::tiny, 13, DType::bf16, DType::i32));
+  g.push_back(grid_point(256, 256, 200, LengthDist::uniform, 14, DType::bf16, DType::i64));
+  return g;
 }
 
 ArgMap on_cuda(const ArgMap& args) {
-  ArgMap moved;
-  for (const auto& [name, value] : args) {
-    const Tensor* t = std::get_if<Tensor>(&value);
-    moved.emplace(name, t ? ArgValue(t->to(Device::cuda(0))) : value);
-  }
-  return moved;
-}
-
-std::vector<Tensor> on_cpu(const std::vector<Tensor>& tensors) {
-  std::vector<Tensor> out;
-  for (const Tensor& t : tensors) out.push_back(t.to(Device::cpu()));
-  return out;
+  return args_copied_to(args, Device::cuda(0));
 }
 
 class ExampleOnCudaDevice : public ::testing::TestWithParam<std::string> {};
@@ -68,7 +50,7 @@ TEST_P(ExampleOnCudaDevice, MatchesInterpreterOverGrid) {
         CallResult cuda = p.call(info->kernel, on_cuda(args), cuda_options());
         EXPECT_EQ(cuda.backend_used, Backend::cuda);
         for (const Tensor& t : cuda.outputs) EXPECT_TRUE(t.device().is_cuda());
-        return on_cpu(cuda.outputs);
+        return tensors_on_host(cuda.outputs);
       });
 }
 
@@ -92,8 +74,10 @@ TEST(CudaDevice, RepeatedCallsGiveTheSameBits) {
     Program p = Program::from_file(source_path(info->file));
     const GridPoint g = grid_point(200, 64, 150, LengthDist::zipf, 21, DType::f32, DType::i32);
     const ArgMap args = on_cuda(info->make_inputs(g.shape, g.values, g.offsets));
-    const std::vector<Tensor> a = on_cpu(p.call(info->kernel, args, cuda_options()).outputs);
-    const std::vector<Tensor> b = on_cpu(p.call(info->kernel, args, cuda_options()).outputs);
+    const std::vector<Tensor> a =
+        tensors_on_host(p.call(info->kernel, args, cuda_options()).outputs);
+    const std::vector<Tensor> b =
+        tensors_on_host(p.call(info->kernel, args, cuda_options()).outputs);
     ASSERT_EQ(a.size(), b.size());
     for (size_t i = 0; i < a.size(); ++i) {
       ASSERT_EQ(a[i].nbytes(), b[i].nbytes());
@@ -128,9 +112,9 @@ def copy_n(x: torch.Tensor, n: int) -> torch.Tensor:
                              "1000"));
   EXPECT_EQ(got, want);
   // The module still works after the failed launch.
-  const std::vector<Tensor> out =
-      on_cpu(p.call("copy_n", {{"x", x.to(Device::cuda(0))}, {"n", int64_t(1000)}}, cuda_options())
-                 .outputs);
+  const std::vector<Tensor> out = tensors_on_host(
+      p.call("copy_n", {{"x", x.to(Device::cuda(0))}, {"n", int64_t(1000)}}, cuda_options())
+          .outputs);
   EXPECT_EQ(out.at(0).data<float>()[999], 1998.0f);
 }
 

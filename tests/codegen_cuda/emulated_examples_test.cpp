@@ -14,30 +14,18 @@
 namespace jagtile::testing {
 namespace {
 
-std::vector<GridPoint> grid() {
-  return {
-      grid_point(13, 19, 23, LengthDist::uniform, 1, DType::f32, DType::i32),
-      grid_point(11, 40, 70, LengthDist::zipf, 2, DType::f32, DType::i32),
-      grid_point(5, 5, 10, LengthDist::empty, 3, DType::f32, DType::i32),
-      grid_point(7, 33, 60, LengthDist::one_huge, 4, DType::f32, DType::i32),
-      grid_point(0, 7, 8, LengthDist::uniform, 6, DType::f32, DType::i32),
-      grid_point(9, 33, 31, LengthDist::uniform, 7, DType::bf16, DType::i64),
-      grid_point(12, 1, 5, LengthDist::tiny, 9, DType::bf16, DType::i64),
-      grid_point(6, 9, 12, LengthDist::zipf, 10, DType::f64, DType::i32),
-  };
-}
-
 class ExampleOnEmulatedCuda : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ExampleOnEmulatedCuda, MatchesInterpreterOverGrid) {
   EmulationOn emulation;
   const ExampleInfo* info = find_example(GetParam());
   ASSERT_NE(info, nullptr);
-  expect_example_matches_interpreter(*info, grid(), [&](const Program& p, const ArgMap& args) {
-    CallResult cuda = p.call(info->kernel, args, cuda_options());
-    EXPECT_EQ(cuda.backend_used, Backend::cuda);
-    return cuda.outputs;
-  });
+  expect_example_matches_interpreter(*info, cuda_example_grid(),
+                                     [&](const Program& p, const ArgMap& args) {
+                                       CallResult cuda = p.call(info->kernel, args, cuda_options());
+                                       EXPECT_EQ(cuda.backend_used, Backend::cuda);
+                                       return cuda.outputs;
+                                     });
 }
 
 INSTANTIATE_TEST_SUITE_P(All, ExampleOnEmulatedCuda,
