@@ -35,8 +35,8 @@ import torch
 import torch.nn.functional as F
 
 import jagtile
-from peers_common import (add_run_options, apply_run_options, close, lengths_for, log, qualify,
-                          race, report, tune)
+from peers_common import (add_run_options, apply_run_options, close, lengths_for, log,
+                          own_pool_candidates, qualify, race, report, tune)
 
 ROOT = Path(__file__).resolve().parents[2]
 KERNEL = ROOT / "examples" / "jagged_hstu_attention.py"
@@ -116,7 +116,7 @@ def flop_peak_gflops(rounds: int = 5) -> float:
     return best
 
 
-def run_case(case: Case, kernel, rounds: int, helion=None) -> list[dict]:
+def run_case(case: Case, kernel, rounds: int, helion=None, extra=()) -> list[dict]:
     want = kernel(**case.args)[:case.rows]
     tol = dict(rtol=1e-4, atol=1e-5)
 
@@ -124,7 +124,7 @@ def run_case(case: Case, kernel, rounds: int, helion=None) -> list[dict]:
         diff = close(got, want, **tol)
         return ("ok", None) if diff is None else (f"differs from jagtile: {diff}", None)
 
-    candidates = [("torch-loop", lambda: torch_loop(case), "unavailable"),
+    candidates = [*extra, ("torch-loop", lambda: torch_loop(case), "unavailable"),
                   ("torch-padded", lambda: torch_padded(case), "unavailable")]
     if helion is not None:
         offsets32 = case.offsets.to(torch.int32)
@@ -170,7 +170,8 @@ def main(argv=None) -> int:
             f"{case.rows} rows, {case.flops / 1e9:.1f} useful GFLOP")
         config = tune(kernel, case.args) if args.autotune else "defaults"
         rows += [dict(r, jagtile_config=config)
-                 for r in run_case(case, kernel, args.rounds, helion)]
+                 for r in run_case(case, kernel, args.rounds, helion,
+                                   own_pool_candidates(args, lambda: kernel(**case.args)))]
     for r in rows:
         if "gflops" in r and r["gflops"] is not None:
             log(f"{r['dist']:8s} {r['impl']:13s} {r['median_ms']:9.1f} ms {r['gflops']:7.1f} GFLOP/s "

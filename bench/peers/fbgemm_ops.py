@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import jagtile  # noqa: E402
 import jagtile.helion.language as hl  # noqa: E402
 import jagtile.ops as jops  # noqa: E402
-from peers_common import close, lengths_for, log, offsets_of, qualify, race, report  # noqa: E402
+from peers_common import (close, lengths_for, log, offsets_of, own_pool_candidates,  # noqa: E402
+                          qualify, race, report)
 
 try:
     import fbgemm_gpu  # noqa: F401
@@ -183,6 +184,9 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--out", help="write OUT.json, OUT.md and OUT.png")
+    p.add_argument("--own-pool", action="store_true",
+                   help="also time jagtile on its own threads, after the torch rows (the A/B of "
+                        "running on torch's intra-op pool)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     jagtile.set_num_threads(args.threads)
@@ -212,6 +216,7 @@ def main(argv=None) -> int:
 
         candidates = [("fbgemm", fbgemm, None if fbgemm else FB_REASON)]
         candidates += [(name, fn, "unavailable") for name, fn in torch_impls]
+        candidates += own_pool_candidates(args, ours)
         impls, results = qualify(op, ours, candidates, check)
         stats, peak = race(impls, args.rounds, nbytes, flops)
         for impl, st in stats.items():

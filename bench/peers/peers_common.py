@@ -46,6 +46,9 @@ def add_run_options(p) -> None:
                    help="tune jagtile's config for each case first (jagtile.autotune, quick) and "
                         "time the tuned kernel; without it, stored configs are ignored")
     p.add_argument("--out", help="write OUT.json, OUT.md and OUT.png")
+    p.add_argument("--own-pool", action="store_true",
+                   help="also time jagtile on its own threads (jagtile-own-pool), not on torch's "
+                        "intra-op pool, which kernels use by default once torch is imported")
 
 
 def apply_run_options(args) -> None:
@@ -54,6 +57,23 @@ def apply_run_options(args) -> None:
         os.environ["JAGTILE_AUTOTUNE"] = "0"  # the defaults, whatever an earlier run stored
     torch.set_num_threads(args.threads)
     jagtile.set_num_threads(args.threads)
+
+
+def own_pool_candidates(args, ours) -> list:
+    """With --own-pool, a candidate that runs `ours` on jagtile's own threads instead of torch's
+    pool (the A/B of the torch pool, timed in the same rounds)."""
+    if not args.own_pool:
+        return []
+    if not jagtile._core.torch_pool_active():
+        return [("jagtile-own-pool", None, "torch's pool is not in use (no torch bridge)")]
+
+    def run():
+        jagtile._core.use_torch_pool(False)
+        try:
+            return ours()
+        finally:
+            jagtile._core.use_torch_pool(True)
+    return [("jagtile-own-pool", run, "-")]
 
 
 def tune(kernel, args: dict) -> str:

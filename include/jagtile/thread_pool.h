@@ -4,6 +4,7 @@
 // requested worker count and still produce identical bits on any machine.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 
@@ -34,5 +35,28 @@ class ThreadPool {
 
 // JAGTILE_NUM_THREADS when set to a positive integer, else the hardware's thread count.
 int default_num_threads();
+
+// A set of threads owned by the host program that jagtile's parallel regions may run on, such as
+// PyTorch's intra-op pool in the Python package. A program that already keeps one worker per core
+// busy (or spinning, waiting for its next op) loses time when jagtile wakes a second set of
+// threads on the same cores; with an executor installed, a pool whose size equals the executor's
+// thread count hands its regions to the executor instead. Logical workers are claimed the same
+// way on either, so results keep their bits.
+struct RegionExecutor {
+  void* state = nullptr;
+  // The threads run_on_threads uses now (it may change between regions).
+  int (*num_threads)(void* state) = nullptr;
+  // Calls body(context) once on each of up to `threads` threads, the caller's among them, and
+  // returns when every call has returned. body does not throw.
+  void (*run_on_threads)(void* state, int threads, void (*body)(void* context),
+                         void* context) = nullptr;
+};
+
+// Installs the process-wide executor; one with null functions removes it. Regions that already
+// started finish where they are.
+void set_region_executor(const RegionExecutor& executor);
+
+// Regions run on an executor so far (tests and benchmarks check that the hand-over happens).
+int64_t executor_regions();
 
 }  // namespace jagtile

@@ -458,6 +458,10 @@ NB_MODULE(_core, m) {
   m.def("default_num_threads", &default_num_threads);
   // Whether torch tensors take jagtile._torch_bridge (tests assert it where torch is installed).
   m.def("torch_bridge_active", &torch_bridge_active);
+  // Parallel regions on torch's intra-op pool (tensors.h); the count of regions run that way.
+  m.def("use_torch_pool", &use_torch_pool, "enabled"_a);
+  m.def("torch_pool_active", &torch_pool_active);
+  m.def("executor_regions", &executor_regions);
   m.def("cpu_isa", [] { return std::string(reduce_cpu_isa()); });
   // The FLOP-peak probe (jagtile::fma_stream) on the threads kernels use now: FLOPs done.
   m.def("fma_stream", [](int64_t steps) {

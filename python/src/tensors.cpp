@@ -5,12 +5,14 @@
 
 #include <nanobind/ndarray.h>
 
+#include <atomic>
 #include <functional>
 #include <optional>
 #include <sstream>
 #include <vector>
 
 #include "jagtile/error.h"
+#include "jagtile/thread_pool.h"
 #include "numpy_arrays.h"
 #include "torch_bridge_api.h"
 
@@ -123,6 +125,33 @@ const JtTorchBridgeApi* load_torch_bridge(nb::handle torch) {
   }
 }
 
+// Whether parallel regions go to torch's intra-op pool once the bridge is loaded
+// (use_torch_pool; on by default).
+std::atomic<bool> g_torch_pool_wanted{true};
+
+int bridge_num_threads(void* state) {
+  return static_cast<const JtTorchBridgeApi*>(state)->num_threads();
+}
+
+void bridge_run_on_threads(void* state, int threads, void (*body)(void*), void* context) {
+  static_cast<const JtTorchBridgeApi*>(state)->run_on_threads(threads, body, context);
+}
+
+bool torch_pool_usable(const JtTorchBridgeApi* bridge) {
+  return bridge && bridge->run_on_threads && g_torch_pool_wanted.load();
+}
+
+// Installs torch's pool as the region executor, or removes it.
+void apply_torch_pool(const JtTorchBridgeApi* bridge) {
+  RegionExecutor executor;
+  if (torch_pool_usable(bridge)) {
+    executor.state = const_cast<JtTorchBridgeApi*>(bridge);
+    executor.num_threads = &bridge_num_threads;
+    executor.run_on_threads = &bridge_run_on_threads;
+  }
+  set_region_executor(executor);
+}
+
 TorchHandles* torch_handles() {
   static TorchHandles* handles = nullptr;  // never freed: outlives interpreter teardown
   if (handles) return handles;
@@ -144,6 +173,7 @@ TorchHandles* torch_handles() {
   h->bfloat16 = mod.attr("bfloat16");
   h->get_num_threads = mod.attr("get_num_threads");
   h->bridge = load_torch_bridge(mod);
+  apply_torch_pool(h->bridge);
   handles = h;
   return handles;
 }
@@ -157,12 +187,23 @@ bool is_torch_tensor(nb::handle obj) {
 
 int torch_num_threads() {
   TorchHandles* t = torch_handles();
-  return t ? nb::cast<int>(t->get_num_threads()) : 0;
+  if (!t) return 0;
+  return t->bridge ? t->bridge->num_threads() : nb::cast<int>(t->get_num_threads());
 }
 
 bool torch_bridge_active() {
   TorchHandles* t = torch_handles();
   return t && t->bridge;
+}
+
+void use_torch_pool(bool enabled) {
+  g_torch_pool_wanted = enabled;
+  if (TorchHandles* t = torch_handles()) apply_torch_pool(t->bridge);
+}
+
+bool torch_pool_active() {
+  TorchHandles* t = torch_handles();
+  return t && torch_pool_usable(t->bridge);
 }
 
 bool is_array_like(nb::handle obj) {

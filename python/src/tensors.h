@@ -31,6 +31,12 @@ bool torch_bridge_active();
 // torch.get_num_threads(), or 0 while torch has not been imported.
 int torch_num_threads();
 
+// Whether kernels' parallel regions run on torch's intra-op pool (jagtile::RegionExecutor) once
+// torch is imported and the bridge is active, rather than on jagtile's own threads. On by
+// default; torch_pool_active() says whether it is in effect now.
+void use_torch_pool(bool enabled);
+bool torch_pool_active();
+
 // The tensor as a numpy array or torch tensor over the same memory; the returned object owns a
 // reference to the tensor's storage.
 nanobind::object tensor_to_python(const Tensor& t, Framework framework);

@@ -2,6 +2,7 @@
 // exports (see torch_bridge_api.h for why and how _core uses it). Built against the torch that
 // the package was built with; the module's `torch_version` says which.
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 #include <torch/csrc/autograd/python_variable.h>
 
 #include <exception>
@@ -91,7 +92,34 @@ PyObject* wrap_cpu(void* data, int64_t ndim, const int64_t* shape, int32_t dtype
   }
 }
 
-const JtTorchBridgeApi kApi = {JT_TORCH_BRIDGE_VERSION, read_tensor, wrap_cpu};
+int num_threads() {
+  try {
+    return at::get_num_threads();
+  } catch (...) {
+    return 1;
+  }
+}
+
+// One chunk of one index per thread: at::parallel_for gives each of its threads one contiguous
+// chunk, and the body claims jagtile's logical workers itself.
+[[maybe_unused]] void run_on_threads(int threads, void (*body)(void*), void* context) {
+  try {
+    at::parallel_for(0, threads, 1, [&](int64_t, int64_t) { body(context); });
+  } catch (...) {
+    // body does not throw; if torch cannot start its threads, the caller runs what is left.
+  }
+}
+
+// ATen built with OpenMP runs at::parallel_for through an inline `#pragma omp parallel`, which
+// only a compile with OpenMP turns into threads; without it, the pool is out of reach.
+#if AT_PARALLEL_OPENMP && !defined(_OPENMP)
+constexpr auto kRunOnThreads = nullptr;
+#else
+constexpr auto kRunOnThreads = &run_on_threads;
+#endif
+
+const JtTorchBridgeApi kApi = {JT_TORCH_BRIDGE_VERSION, read_tensor, wrap_cpu, num_threads,
+                               kRunOnThreads};
 
 PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_torch_bridge",
                           "torch tensors in and out of jagtile._core (internal)", -1};

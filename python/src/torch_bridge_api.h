@@ -15,7 +15,7 @@
 #include <Python.h>
 #include <stdint.h>
 
-#define JT_TORCH_BRIDGE_VERSION 1
+#define JT_TORCH_BRIDGE_VERSION 2
 
 /* dtypes the bridge hands over: the values of jagtile::DType (include/jagtile/dtype.h), so that
    _core converts by a cast (tensors.cpp asserts they agree). */
@@ -50,6 +50,16 @@ typedef struct {
      calls release(ctx) when it frees the storage, on any thread, with or without the GIL. */
   PyObject* (*wrap_cpu)(void* data, int64_t ndim, const int64_t* shape, int32_t dtype,
                         void (*release)(void*), void* ctx);
+  /* torch's intra-op thread count now (torch.get_num_threads() without the Python call). */
+  int (*num_threads)(void);
+  /* Calls body(context) once on each of up to `threads` threads of torch's intra-op pool, the
+     caller's among them, and returns when every call has returned; body does not throw. NULL
+     where this build cannot reach torch's pool (an OpenMP torch built into a bridge compiled
+     without OpenMP). _core runs its parallel regions on it (jagtile::RegionExecutor), so that a
+     program alternating torch ops and jagtile kernels keeps one set of threads busy, not two:
+     torch's OpenMP workers spin for a while after each op, on the cores jagtile's own pool
+     would wake up on. */
+  void (*run_on_threads)(int threads, void (*body)(void*), void* context);
 } JtTorchBridgeApi;
 
 #endif

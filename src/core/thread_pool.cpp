@@ -1,12 +1,15 @@
 // ThreadPool: persistent helper threads that run the logical workers of a parallel region.
 // Built for small regions: the caller is worker thread 0, helpers spin briefly before sleeping so
-// back-to-back regions need no wake-up, and logical workers are claimed with one atomic add.
+// back-to-back regions need no wake-up, and logical workers are claimed with one atomic add. A
+// host program's own threads (RegionExecutor) can take the regions instead.
 #include "jagtile/thread_pool.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <deque>
 #include <exception>
 #include <mutex>
 #include <string>
@@ -62,6 +65,49 @@ void run_inline(int num_workers, const std::function<void(int)>& fn) {
     }
   }
   if (first) std::rethrow_exception(first);
+}
+
+// The installed executor. Replaced copies are kept: a region that loaded the old pointer may
+// still be using it (a program installs one once or twice).
+std::atomic<const RegionExecutor*> g_executor{nullptr};
+std::atomic<int64_t> g_executor_regions{0};
+
+// One region on an executor: its threads claim logical workers as the pool's own threads do.
+struct ExecutorRegion {
+  const std::function<void(int)>* fn = nullptr;
+  int num_workers = 0;
+  std::atomic<int> next_worker{0};
+  std::mutex error_mutex;
+  std::exception_ptr first_error;
+};
+
+void work_on_executor_region(void* context) {
+  ExecutorRegion& region = *static_cast<ExecutorRegion*>(context);
+  DepthGuard guard;
+  for (;;) {
+    int w = region.next_worker.fetch_add(1, std::memory_order_relaxed);
+    if (w >= region.num_workers) break;
+    try {
+      (*region.fn)(w);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(region.error_mutex);
+      if (!region.first_error) region.first_error = std::current_exception();
+    }
+  }
+}
+
+void run_on_executor(const RegionExecutor& executor, int threads, int num_workers,
+                     const std::function<void(int)>& fn) {
+  ExecutorRegion region;
+  region.fn = &fn;
+  region.num_workers = num_workers;
+  executor.run_on_threads(executor.state, std::min(threads, num_workers), &work_on_executor_region,
+                          &region);
+  // Whatever the executor left unclaimed (say it ran on no thread at all) runs here, so a
+  // region never returns with work undone.
+  work_on_executor_region(&region);
+  g_executor_regions.fetch_add(1, std::memory_order_relaxed);
+  if (region.first_error) std::rethrow_exception(region.first_error);
 }
 
 }  // namespace
@@ -208,7 +254,34 @@ void ThreadPool::run(int num_workers, const std::function<void(int worker)>& fn)
     run_inline(num_workers, fn);
     return;
   }
+  const RegionExecutor* executor = g_executor.load(std::memory_order_acquire);
+  if (executor && executor->num_threads(executor->state) == impl_->num_threads) {
+    run_on_executor(*executor, impl_->num_threads, num_workers, fn);
+    return;
+  }
   impl_->run_region(num_workers, fn);
+}
+
+void set_region_executor(const RegionExecutor& executor) {
+  // Every installed copy stays alive to the end (a deque keeps their addresses); installing one
+  // again reuses its copy, so switching back and forth does not grow the list.
+  static std::mutex mutex;
+  static std::deque<RegionExecutor> installed;
+  std::lock_guard<std::mutex> lock(mutex);
+  const RegionExecutor* current = nullptr;
+  if (executor.num_threads && executor.run_on_threads) {
+    for (const RegionExecutor& e : installed) {
+      if (e.state == executor.state && e.num_threads == executor.num_threads &&
+          e.run_on_threads == executor.run_on_threads)
+        current = &e;
+    }
+    if (!current) current = &installed.emplace_back(executor);
+  }
+  g_executor.store(current, std::memory_order_release);
+}
+
+int64_t executor_regions() {
+  return g_executor_regions.load(std::memory_order_relaxed);
 }
 
 ThreadPool& ThreadPool::global() {

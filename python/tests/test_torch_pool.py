@@ -1,0 +1,99 @@
+"""Once torch is imported, kernels' parallel regions run on torch's intra-op pool (through
+jagtile._torch_bridge) whenever jagtile's thread count equals torch's: the same bits as on
+jagtile's own threads, errors raised the same way, and jagtile's own threads for other counts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="torch is not installed (make test installs it)")
+
+import jagtile  # noqa: E402
+from jagtile import _core  # noqa: E402
+from conftest import EXAMPLES, example_inputs  # noqa: E402
+
+SHIFTED = '''import torch
+import helion
+import helion.language as hl
+
+@helion.kernel(config={"block_sizes": [8]})
+def shifted(x: torch.Tensor, n: int, shift: int) -> torch.Tensor:
+    (m,) = x.size()
+    out = torch.zeros([m], dtype=x.dtype, device=x.device)
+    for t in hl.tile(m):
+        v = hl.load(x, [t.index + shift], extra_mask=t.index < n)
+        out[t] = v
+    return out
+'''
+
+
+@pytest.fixture
+def two_torch_threads():
+    """torch and jagtile at 2 threads (jagtile following torch), restored afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    jagtile.set_num_threads(0)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+        jagtile.set_num_threads(0)
+        _core.use_torch_pool(True)
+
+
+def as_torch(args: dict) -> dict:
+    return {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in args.items()}
+
+
+def softmax_kernel():
+    return jagtile.load(str(EXAMPLES / "jagged_softmax.py"), backend="cpu")["jagged_softmax"]
+
+
+def test_kernels_run_on_torchs_pool_once_torch_is_imported(two_torch_threads):
+    assert _core.torch_pool_active()
+    args = as_torch(example_inputs("jagged_softmax", batch=400, m=32))
+    k = softmax_kernel()
+    before = _core.executor_regions()
+    k(**args)
+    assert _core.executor_regions() > before
+    before = _core.executor_regions()
+    jagtile.jagged_reduce(args["x_values"], args["x_offsets"], op="sum")
+    assert _core.executor_regions() > before
+
+
+def test_torchs_pool_and_jagtiles_own_threads_give_identical_bits(two_torch_threads):
+    args = as_torch(example_inputs("jagged_softmax", batch=400, m=32))
+    k = softmax_kernel()
+    on_torch = k(**args)
+    reduced_on_torch = jagtile.jagged_reduce(args["x_values"], args["x_offsets"], op="mean")
+    _core.use_torch_pool(False)
+    assert not _core.torch_pool_active()
+    before = _core.executor_regions()
+    on_own = k(**args)
+    reduced_on_own = jagtile.jagged_reduce(args["x_values"], args["x_offsets"], op="mean")
+    assert _core.executor_regions() == before
+    # Bitwise, NaN included (an empty item's mean is NaN).
+    np.testing.assert_array_equal(on_torch.numpy(), on_own.numpy())
+    np.testing.assert_array_equal(reduced_on_torch.numpy(), reduced_on_own.numpy())
+
+
+def test_a_thread_count_other_than_torchs_keeps_jagtiles_own_threads(two_torch_threads):
+    args = as_torch(example_inputs("jagged_softmax", batch=400, m=32))
+    k = softmax_kernel()
+    jagtile.set_num_threads(3)
+    before = _core.executor_regions()
+    k(**args)
+    assert _core.executor_regions() == before
+
+
+def test_an_out_of_bounds_load_on_torchs_pool_raises_the_located_error(tmp_path, two_torch_threads):
+    path = tmp_path / "shifted.py"
+    path.write_text(SHIFTED)
+    k = jagtile.load(str(path), backend="cpu")["shifted"]
+    x = torch.arange(4096, dtype=torch.float32)
+    before = _core.executor_regions()
+    with pytest.raises(jagtile.KernelError, match=r"load of tensor 'x' at index 4096 in dimension 0"):
+        k(x, 4096, 1)
+    assert _core.executor_regions() > before
+    assert torch.equal(k(x, 4095, 1)[:4095], x[1:])  # and the pool still works
