@@ -97,6 +97,87 @@ JT_INLINE void jt_store_row_f32(float* dst, const float* row, int64_t n, int str
     *(T*)jt_to_ = (value);                                                           \
   } while (0)
 #endif
+// Stream compaction: a masked store whose kept elements go to consecutive places in order (its
+// index `first + torch.cumsum(keep) - 1`; print_cpp.cpp, compacted_loop). jt_compact moves the
+// kept values of v[0..n) to its front, in order, and returns their count. With AVX2, 4 values of
+// 8 bytes (or 8 of 4) at a time: a permutation from a table indexed by the mask's bits packs the
+// kept ones to the front of the vector, stored where the next kept value goes; that is never past
+// what was read, so it works in place. One pass of vector ops where a per-element masked store
+// waits on each mask value's load to know its address.
+struct alignas(32) JtCompactTables {
+  uint32_t lanes4[256][8];  // 4-byte values: the source lane of each output lane, per 8-bit mask
+  uint32_t lanes8[16][8];   // 8-byte values: the same as pairs of 32-bit lanes, per 4-bit mask
+};
+constexpr JtCompactTables jt_compact_tables_make() {
+  JtCompactTables t{};
+  for (int m = 0; m < 256; ++m)
+    for (int b = 0, k = 0; b < 8; ++b)
+      if (m >> b & 1) t.lanes4[m][k++] = (uint32_t)b;
+  for (int m = 0; m < 16; ++m)
+    for (int b = 0, k = 0; b < 4; ++b)
+      if (m >> b & 1) {
+        t.lanes8[m][k++] = (uint32_t)(2 * b);
+        t.lanes8[m][k++] = (uint32_t)(2 * b + 1);
+      }
+  return t;
+}
+static constexpr JtCompactTables jt_compact_tables = jt_compact_tables_make();
+// The bits of 4 (8) mask bytes, byte i as bit i: each byte is 0 or 1 (bool tile arrays are
+// uint8_t), so the products that land in the top byte are exactly those bits and no two partial
+// products share a bit.
+JT_INLINE unsigned jt_bool_bits4(const uint8_t* k) {
+  uint32_t x;
+  memcpy(&x, k, 4);
+  return (x * UINT32_C(0x01020408)) >> 24;
+}
+JT_INLINE unsigned jt_bool_bits8(const uint8_t* k) {
+  uint64_t x;
+  memcpy(&x, k, 8);
+  return (unsigned)((x * UINT64_C(0x0102040810204080)) >> 56);
+}
+template <typename T>
+JT_INLINE int64_t jt_compact(T* v, const uint8_t* keep, int64_t n) {
+  int64_t c = 0, i = 0;
+#if defined(__AVX2__) && defined(__GNUC__) && !defined(__clang__)
+  typedef uint32_t JtLanes __attribute__((vector_size(32)));
+  if constexpr (sizeof(T) == 8) {
+    for (; i + 4 <= n; i += 4) {
+      const unsigned m = jt_bool_bits4(keep + i);
+      JtLanes x, lanes;
+      memcpy(&x, v + i, 32);
+      memcpy(&lanes, jt_compact_tables.lanes8[m], 32);
+      x = __builtin_shuffle(x, lanes);
+      memcpy(v + c, &x, 32);
+      c += __builtin_popcount(m);
+    }
+  } else if constexpr (sizeof(T) == 4) {
+    for (; i + 8 <= n; i += 8) {
+      const unsigned m = jt_bool_bits8(keep + i);
+      JtLanes x, lanes;
+      memcpy(&x, v + i, 32);
+      memcpy(&lanes, jt_compact_tables.lanes4[m], 32);
+      x = __builtin_shuffle(x, lanes);
+      memcpy(v + c, &x, 32);
+      c += __builtin_popcount(m);
+    }
+  }
+#endif
+  for (; i < n; ++i) {  // branch-free: write every value, advance past the kept ones
+    v[c] = v[i];
+    c += keep[i];
+  }
+  return c;
+}
+// The compacted store of one chunk: v[i], keep[i] and dest[i] (the element index the store
+// names) for i < n; the kept values go to base[dest[first kept]] on, consecutively.
+template <typename T>
+JT_INLINE void jt_compact_store(T* base, T* v, const uint8_t* keep, const int64_t* dest, int64_t n) {
+  int64_t first = 0;
+  while (first < n && !keep[first]) ++first;
+  if (first == n) return;
+  const int64_t count = jt_compact(v + first, keep + first, n - first);
+  memcpy(base + dest[first], v + first, (size_t)count * sizeof(T));
+}
 // Orders the streaming stores before whatever follows (the pool's completion of the nest).
 JT_INLINE void jt_store_fence(void) {
 #if defined(__x86_64__)

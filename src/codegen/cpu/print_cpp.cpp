@@ -3,6 +3,7 @@
 #include "codegen/cpu/print_cpp.h"
 
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -19,6 +20,40 @@ using plan::CType;
 using plan::ExprKind;
 using plan::Stmt;
 using plan::Update;
+
+// Whether an IR store is a stream compaction: to a rank-1 tensor, under an extra mask `keep` (a
+// bool value), at index `x + torch.cumsum(keep, dim=last) + c` where every other term is the same
+// all along the last dim (constants, host values, values broadcast there). Along that dim the kept
+// positions then go to consecutive elements, in order, from the first kept one's index on: a
+// masked scatter the printer can replace with packing the kept values and one copy.
+bool is_compaction(const ir::Node& store) {
+  if (store.kind != ir::NodeKind::store || store.ival != 1 || store.operands.size() != 4 ||
+      store.type.shape.empty())
+    return false;
+  const ir::NodePtr& mask = store.operands[3];
+  if (mask->type.kind != ir::TypeKind::value || mask->type.dtype != DType::boolean ||
+      mask->type.shape.empty() || !same_dim(mask->type.shape.back(), store.type.shape.back()))
+    return false;
+  int cumsums = 0;
+  bool ok = true;
+  std::function<void(const ir::NodePtr&, int)> term = [&](const ir::NodePtr& n, int sign) {
+    if (n->kind == ir::NodeKind::binary && (n->op == ir::Op::add || n->op == ir::Op::sub) &&
+        dtype_is_int(n->type.dtype)) {
+      term(n->operand(0), sign);
+      term(n->operand(1), n->op == ir::Op::sub ? -sign : sign);
+    } else if (n->kind == ir::NodeKind::scan && n->op == ir::Op::cumsum && n->operand(0) == mask &&
+               sign == 1 && n->ints.size() == 1 &&
+               n->ints[0] == int64_t(mask->type.shape.size()) - 1) {
+      ++cumsums;
+    } else if (n->type.kind == ir::TypeKind::value) {
+      ok = ok && (n->type.shape.empty() || n->type.shape.back().is_broadcast());
+    } else {
+      ok = ok && n->type.is_host_scalar();
+    }
+  };
+  term(store.operands[1], 1);
+  return ok && cumsums == 1;
+}
 
 // One device function.
 class FuncPrinter : public NestPrinter {
@@ -91,7 +126,10 @@ class FuncPrinter : public NestPrinter {
  private:
   // ---- the statements C++ prints its own way ----
   void array_decl(const Stmt& s, Writer& w) override {
-    const char* ct = c_type(s.ctype);
+    // Bool tile arrays hold uint8_t 0 / 1: GCC's vectoriser finds no vector type for loads of C++
+    // bool in a loop that also handles 64-bit values (a bounds check `bad |= m & !(i < n)`, a
+    // select on a mask) and leaves the whole loop scalar; bytes vectorise.
+    const char* ct = s.ctype == CType::boolean ? "uint8_t" : c_type(s.ctype);
     std::string n = count(s.name);
     int64_t size = s.ctype == CType::boolean ? 1 : s.ctype == CType::f32 ? 4 : 8;
     bool fixed = n.find_first_not_of("0123456789") == std::string::npos;
@@ -211,8 +249,77 @@ class FuncPrinter : public NestPrinter {
     w.close();
   }
 
+  // ---- stream compaction (cpp_prelude.cpp: jt_compact_store) ----
+  // The masked tensor store of a simd loop that compacts along the loop, or null: the loop's body
+  // is lets and that one store, whose IR store is a compaction (is_compaction) and whose mask
+  // reads a bool tile array at the loop index in its last dim (so the loop runs along the dim
+  // the cumsum counts on).
+  const Stmt* compacting_store(const Stmt& loop) const {
+    if (loop.loop != plan::LoopKind::simd || !loop.reductions.empty() || loop.body.empty())
+      return nullptr;
+    std::map<std::string, plan::ExprPtr> lets;
+    for (size_t k = 0; k + 1 < loop.body.size(); ++k) {
+      const Stmt& st = *loop.body[k];
+      if (st.kind == plan::StmtKind::let) lets[st.name] = st.value;
+      if (st.kind != plan::StmtKind::let && st.kind != plan::StmtKind::comment) return nullptr;
+    }
+    const Stmt& store = *loop.body.back();
+    if (store.kind != plan::StmtKind::tensor_store || !store.mask || store.indices.size() != 1 ||
+        !store.node || !is_compaction(*store.node))
+      return nullptr;
+    return reads_along(store.mask, loop.name, lets) ? &store : nullptr;
+  }
+  // Whether `e` (through the loop body's lets and conversions to bool) is a bool tile array read
+  // whose last index is the loop index and whose other indices the loop does not change.
+  static bool reads_along(const plan::ExprPtr& e, const std::string& index,
+                          const std::map<std::string, plan::ExprPtr>& lets) {
+    if (e->kind == ExprKind::var) {
+      auto it = lets.find(e->name);
+      return it != lets.end() && reads_along(it->second, index, lets);
+    }
+    if (e->kind == ExprKind::convert && e->dtype == DType::boolean && e->from == DType::boolean)
+      return reads_along(e->args[0], index, lets);
+    if (e->kind != ExprKind::array_read || e->ctype != CType::boolean || e->args.empty())
+      return false;
+    const plan::ExprPtr& last = e->args.back();
+    if (last->kind != ExprKind::var || last->name != index) return false;
+    for (size_t d = 0; d + 1 < e->args.size(); ++d)
+      if (varies(e->args[d], index, lets)) return false;
+    return true;
+  }
+  // A compacting store's loop, 64 elements at a time: value, mask and element index of each into
+  // arrays on the stack (one vectorised pass), then jt_compact_store packs the kept values and
+  // copies them to where the first kept one goes.
+  void compacted_loop(const Stmt& s, const Stmt& store, Writer& w) {
+    const std::string n = std::to_string(rows_++), i = s.name;
+    const std::string ext = "jt_ext" + n, c = "jt_c" + n, len = "jt_n" + n, vals = "jt_v" + n,
+                      keep = "jt_k" + n, dest = "jt_d" + n;
+    const DType t = tensor_dtype(store.ival);
+    const std::string type = storage_ctype(t);
+    std::vector<plan::StmtPtr> lets(s.body.begin(), s.body.end() - 1);
+    w.line("const int64_t " + ext + " = " + expr(s.extent) + ";");
+    w.open("for (int64_t " + c + " = 0; " + c + " < " + ext + "; " + c + " += 64) {");
+    w.line("const int64_t " + len + " = jt_min64(64, " + ext + " - " + c + ");");
+    w.line("alignas(64) " + type + " " + vals + "[64];");
+    w.line("alignas(64) uint8_t " + keep + "[64];");
+    w.line("alignas(64) int64_t " + dest + "[64];");
+    w.line("#pragma omp simd");
+    w.open("for (int64_t " + i + " = " + c + "; " + i + " < " + c + " + " + len + "; ++" + i +
+           ") {");
+    stmts(lets, w);
+    const std::string at = "[" + i + " - " + c + "]";
+    w.line(vals + at + " = " + to_storage(expr(store.value), store.value->dtype, t) + ";");
+    w.line(keep + at + " = " + expr(store.mask) + ";");
+    w.line(dest + at + " = " + address(store.ival, store.indices) + ";");
+    w.close();
+    w.line("jt_compact_store((" + type + "*)" + capture(store.ival) + ".data, " + vals + ", " +
+           keep + ", " + dest + ", " + len + ");");
+    w.close();
+  }
+
   void for_loop(const Stmt& s, Writer& w) override {
     if (const Stmt* store = row_store(s)) return streamed_loop(s, *store, w);
+    if (const Stmt* store = compacting_store(s)) return compacted_loop(s, *store, w);
     std::string ext = expr(s.extent);
     if (s.loop == plan::LoopKind::endpoints) {
       w.open("for (int64_t " + s.name + " = 0; " + s.name + " < " + ext + "; " + s.name +
