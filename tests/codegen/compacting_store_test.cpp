@@ -114,9 +114,9 @@ TEST(CompactingStore, ACumsumIndexUnderItsOwnMaskIsPacked) {
 TEST(CompactingStore, OtherMaskedScattersKeepTheElementwiseStore) {
   const Rows rows;
   // Twice the count, the count of another mask, the count subtracted: not consecutive in order.
-  for (const char* index : {"first[:, None] + 2 * upto - 1",
-                            "first[:, None] + torch.cumsum(other[rows], dim=1) - 1",
-                            "first[:, None] - upto + 40"}) {
+  for (const char* index :
+       {"first[:, None] + 2 * upto - 1", "first[:, None] + torch.cumsum(other[rows], dim=1) - 1",
+        "first[:, None] - upto + 40"}) {
     const std::string src = cpu_source(kernel_source("[1, 64]", index), rows.args(DType::f32, 0));
     EXPECT_THAT(src, ::testing::Not(HasSubstr("jt_compact_store((")));
     EXPECT_THAT(src, HasSubstr("JT_MASKED_STORE("));
