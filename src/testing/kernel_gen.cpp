@@ -366,6 +366,19 @@ void Builder::items_rows(Stmt& outer) {
              ":])[:, :, None] * M + (M - 1 - tile_m.index)[None, None, :]], $0, extra_mask=" +
                  rng_.pick(scope.conds) + ")",
              {e.expr}));
+  } else if (store_kind < 25) {
+    // Stream compaction: the kept values of each row's column tile packed, in order, to the
+    // tile's first columns (the rest stay 0). The index is the tile's start plus the running
+    // count of the mask along the columns, so generated C++ packs them (jt_compact_store); the
+    // mask is full-shaped, as the packed form needs.
+    flat_ = true;
+    static const std::vector<std::string> full_conds = {
+        "(v < 0.25)", "(v > -0.5)", "((rows[:, :, None] + tile_m.index[None, None, :]) % 3 == 0)"};
+    cols_loop.body.push_back(line("c = " + rng_.pick(full_conds)));
+    cols_loop.body.push_back(
+        line("hl.store(out_j_flat, [rows[:, :, None] * M + tile_m.begin + torch.cumsum(c, dim=2) - "
+             "1], $0, extra_mask=c)",
+             {e.expr}));
   } else if (store_kind < 40) {
     flat_ = true;
     cols_loop.body.push_back(

@@ -26,14 +26,16 @@ using plan::Update;
 // all along the last dim (constants, host values, values broadcast there). Along that dim the kept
 // positions then go to consecutive elements, in order, from the first kept one's index on: a
 // masked scatter the printer can replace with packing the kept values and one copy.
-bool is_compaction(const ir::Node& store) {
+// Returns the cumsum node, or null.
+const ir::Node* compaction_cumsum(const ir::Node& store) {
   if (store.kind != ir::NodeKind::store || store.ival != 1 || store.operands.size() != 4 ||
       store.type.shape.empty())
-    return false;
+    return nullptr;
   const ir::NodePtr& mask = store.operands[3];
   if (mask->type.kind != ir::TypeKind::value || mask->type.dtype != DType::boolean ||
       mask->type.shape.empty() || !same_dim(mask->type.shape.back(), store.type.shape.back()))
-    return false;
+    return nullptr;
+  const ir::Node* cumsum = nullptr;
   int cumsums = 0;
   bool ok = true;
   std::function<void(const ir::NodePtr&, int)> term = [&](const ir::NodePtr& n, int sign) {
@@ -45,6 +47,7 @@ bool is_compaction(const ir::Node& store) {
                sign == 1 && n->ints.size() == 1 &&
                n->ints[0] == int64_t(mask->type.shape.size()) - 1) {
       ++cumsums;
+      cumsum = n.get();
     } else if (n->type.kind == ir::TypeKind::value) {
       ok = ok && (n->type.shape.empty() || n->type.shape.back().is_broadcast());
     } else {
@@ -52,7 +55,7 @@ bool is_compaction(const ir::Node& store) {
     }
   };
   term(store.operands[1], 1);
-  return ok && cumsums == 1;
+  return ok && cumsums == 1 ? cumsum : nullptr;
 }
 
 // One device function.
@@ -251,9 +254,9 @@ class FuncPrinter : public NestPrinter {
 
   // ---- stream compaction (cpp_prelude.cpp: jt_compact_store) ----
   // The masked tensor store of a simd loop that compacts along the loop, or null: the loop's body
-  // is lets and that one store, whose IR store is a compaction (is_compaction) and whose mask
-  // reads a bool tile array at the loop index in its last dim (so the loop runs along the dim
-  // the cumsum counts on).
+  // is lets and that one store, whose IR store is a compaction (compaction_cumsum) and whose
+  // index reads the cumsum's tile array at the loop index in its last dim (so the loop runs
+  // along the dim the cumsum counts on).
   const Stmt* compacting_store(const Stmt& loop) const {
     if (loop.loop != plan::LoopKind::simd || !loop.reductions.empty() || loop.body.empty())
       return nullptr;
@@ -265,27 +268,37 @@ class FuncPrinter : public NestPrinter {
     }
     const Stmt& store = *loop.body.back();
     if (store.kind != plan::StmtKind::tensor_store || !store.mask || store.indices.size() != 1 ||
-        !store.node || !is_compaction(*store.node))
+        !store.node)
       return nullptr;
-    return reads_along(store.mask, loop.name, lets) ? &store : nullptr;
+    const ir::Node* cumsum = compaction_cumsum(*store.node);
+    if (!cumsum) return nullptr;
+    std::string array;
+    for (const plan::StmtPtr& st : func_.body)
+      plan::visit(st, [&](const Stmt& n) {
+        if (n.kind == plan::StmtKind::nest && n.node == cumsum) array = n.name;
+      });
+    return !array.empty() && reads_along(store.indices[0], array, loop.name, lets) ? &store
+                                                                                   : nullptr;
   }
-  // Whether `e` (through the loop body's lets and conversions to bool) is a bool tile array read
-  // whose last index is the loop index and whose other indices the loop does not change.
-  static bool reads_along(const plan::ExprPtr& e, const std::string& index,
+  // Whether `e` (through the loop body's lets) reads `array` at the loop index in its last dim,
+  // with other indices the loop does not change.
+  static bool reads_along(const plan::ExprPtr& e, const std::string& array,
+                          const std::string& index,
                           const std::map<std::string, plan::ExprPtr>& lets) {
     if (e->kind == ExprKind::var) {
       auto it = lets.find(e->name);
-      return it != lets.end() && reads_along(it->second, index, lets);
+      return it != lets.end() && reads_along(it->second, array, index, lets);
     }
-    if (e->kind == ExprKind::convert && e->dtype == DType::boolean && e->from == DType::boolean)
-      return reads_along(e->args[0], index, lets);
-    if (e->kind != ExprKind::array_read || e->ctype != CType::boolean || e->args.empty())
-      return false;
-    const plan::ExprPtr& last = e->args.back();
-    if (last->kind != ExprKind::var || last->name != index) return false;
-    for (size_t d = 0; d + 1 < e->args.size(); ++d)
-      if (varies(e->args[d], index, lets)) return false;
-    return true;
+    if (e->kind == ExprKind::array_read && e->name == array && !e->args.empty()) {
+      const plan::ExprPtr& last = e->args.back();
+      bool along = last->kind == ExprKind::var && last->name == index;
+      for (size_t d = 0; d + 1 < e->args.size(); ++d)
+        along = along && !varies(e->args[d], index, lets);
+      if (along) return true;
+    }
+    for (const plan::ExprPtr& a : e->args)
+      if (reads_along(a, array, index, lets)) return true;
+    return false;
   }
   // A compacting store's loop, 64 elements at a time: value, mask and element index of each into
   // arrays on the stack (one vectorised pass), then jt_compact_store packs the kept values and
