@@ -32,8 +32,8 @@ import numpy as np
 import torch
 
 import jagtile
-from peers_common import (add_run_options, apply_run_options, close, lengths_for, log, qualify,
-                          race, report, tune)
+from peers_common import (add_run_options, apply_run_options, close, lengths_for, log,
+                          own_pool_candidates, qualify, race, report, tune)
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -239,7 +239,7 @@ def check_peer(case, got, want) -> tuple[str, str | None]:
     return f"differs from jagtile: {diff}", None
 
 
-def run_case(case, kernel, rounds: int, log) -> list[dict]:
+def run_case(case, kernel, rounds: int, log, extra=()) -> list[dict]:
     ours = kernel(**case.args)
     rows_defined = None
     if case.name in ("jagged_softmax", "jagged_layer_norm", "jagged_dense_bmm"):
@@ -252,6 +252,7 @@ def run_case(case, kernel, rounds: int, log) -> list[dict]:
         else:
             missing = "fbgemm-gpu-cpu not installed" if impl == "fbgemm" else "unavailable"
         candidates.append((impl, fn, missing))
+    candidates += extra
     impls, results = qualify(f"{case.name}/{case.dist}", lambda: kernel(**case.args), candidates,
                              lambda got: check_peer(case, got, want))
     stats, peak_gbps = race(impls, rounds, case.bytes, case.flops)
@@ -284,7 +285,9 @@ def main(argv=None) -> int:
                         args.bmm_features)
             log(f"{name} / {dist}: {case.rows} rows, {case.bytes / 1e6:.0f} MB")
             config = tune(kernel, case.args) if args.autotune else "defaults"
-            rows += [dict(r, jagtile_config=config) for r in run_case(case, kernel, args.rounds, log)]
+            extra = own_pool_candidates(args, lambda: kernel(**case.args))
+            rows += [dict(r, jagtile_config=config)
+                     for r in run_case(case, kernel, args.rounds, log, extra)]
     report(rows, args, args.out, "jagtile vs PyTorch / numpy / FBGEMM on the CPU (higher is better)")
     return 0
 
