@@ -140,22 +140,13 @@ JT_INLINE int64_t jt_compact(T* v, const uint8_t* keep, int64_t n) {
   int64_t c = 0, i = 0;
 #if defined(__AVX2__) && defined(__GNUC__) && !defined(__clang__)
   typedef uint32_t JtLanes __attribute__((vector_size(32)));
-  if constexpr (sizeof(T) == 8) {
-    for (; i + 4 <= n; i += 4) {
-      const unsigned m = jt_bool_bits4(keep + i);
+  if constexpr (sizeof(T) == 8 || sizeof(T) == 4) {
+    constexpr int64_t W = 32 / sizeof(T);  // values per vector
+    for (; i + W <= n; i += W) {
+      const unsigned m = W == 4 ? jt_bool_bits4(keep + i) : jt_bool_bits8(keep + i);
       JtLanes x, lanes;
       memcpy(&x, v + i, 32);
-      memcpy(&lanes, jt_compact_tables.lanes8[m], 32);
-      x = __builtin_shuffle(x, lanes);
-      memcpy(v + c, &x, 32);
-      c += __builtin_popcount(m);
-    }
-  } else if constexpr (sizeof(T) == 4) {
-    for (; i + 8 <= n; i += 8) {
-      const unsigned m = jt_bool_bits8(keep + i);
-      JtLanes x, lanes;
-      memcpy(&x, v + i, 32);
-      memcpy(&lanes, jt_compact_tables.lanes4[m], 32);
+      memcpy(&lanes, W == 4 ? jt_compact_tables.lanes8[m] : jt_compact_tables.lanes4[m], 32);
       x = __builtin_shuffle(x, lanes);
       memcpy(v + c, &x, 32);
       c += __builtin_popcount(m);
