@@ -13,17 +13,15 @@ import jagtile  # noqa: E402
 from jagtile import _core  # noqa: E402
 from conftest import EXAMPLES, example_inputs  # noqa: E402
 
-SHIFTED = '''import torch
+GATHER = '''import torch
 import helion
 import helion.language as hl
 
-@helion.kernel(config={"block_sizes": [8]})
-def shifted(x: torch.Tensor, n: int, shift: int) -> torch.Tensor:
-    (m,) = x.size()
-    out = torch.zeros([m], dtype=x.dtype, device=x.device)
-    for t in hl.tile(m):
-        v = hl.load(x, [t.index + shift], extra_mask=t.index < n)
-        out[t] = v
+@helion.kernel(config={"block_sizes": [16]})
+def gather(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    out = torch.zeros([idx.size(0)], dtype=x.dtype, device=x.device)
+    for t in hl.tile(idx.size(0)):
+        out[t] = x[idx[t]]
     return out
 '''
 
@@ -88,12 +86,17 @@ def test_a_thread_count_other_than_torchs_keeps_jagtiles_own_threads(two_torch_t
 
 
 def test_an_out_of_bounds_load_on_torchs_pool_raises_the_located_error(tmp_path, two_torch_threads):
-    path = tmp_path / "shifted.py"
-    path.write_text(SHIFTED)
-    k = jagtile.load(str(path), backend="cpu")["shifted"]
+    path = tmp_path / "gather.py"
+    path.write_text(GATHER)
+    k = jagtile.load(str(path), backend="cpu")["gather"]
     x = torch.arange(4096, dtype=torch.float32)
+    idx = torch.arange(4096, dtype=torch.int64).flip(0)
+    idx[1000] = 4096  # one past the end, in one of the 256 programs
     before = _core.executor_regions()
     with pytest.raises(jagtile.KernelError, match=r"load of tensor 'x' at index 4096 in dimension 0"):
-        k(x, 4096, 1)
+        k(x, idx)
     assert _core.executor_regions() > before
-    assert torch.equal(k(x, 4095, 1)[:4095], x[1:])  # and the pool still works
+    idx[1000] = 7
+    want = x.flip(0)
+    want[1000] = 7.0
+    assert torch.equal(k(x, idx), want)  # and the pool still works
