@@ -271,8 +271,6 @@ std::optional<DType> dtype_from_format(const char* format, Py_ssize_t itemsize) 
   }
 }
 
-// numpy arrays (and other buffer exporters) through the buffer protocol: the same memory their
-// DLPack export would give, without making a capsule (about a microsecond per argument).
 static_assert(JT_BRIDGE_F32 == int(DType::f32) && JT_BRIDGE_F16 == int(DType::f16) &&
                   JT_BRIDGE_BF16 == int(DType::bf16) && JT_BRIDGE_I32 == int(DType::i32) &&
                   JT_BRIDGE_I64 == int(DType::i64) && JT_BRIDGE_BOOL == int(DType::boolean) &&
@@ -298,6 +296,8 @@ std::optional<Tensor> tensor_from_torch_bridge(nb::handle obj, const std::string
   return wrap_checked(view.data, shape, strides, DType(view.dtype), device, name, release);
 }
 
+// numpy arrays (and other buffer exporters) through the buffer protocol: the same memory their
+// DLPack export would give, without making a capsule (about a microsecond per argument).
 std::optional<Tensor> tensor_from_buffer(nb::handle obj, const std::string& name) {
   if (!PyObject_CheckBuffer(obj.ptr())) return std::nullopt;
   auto* view = new Py_buffer();

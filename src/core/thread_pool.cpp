@@ -72,74 +72,27 @@ void run_inline(int num_workers, const std::function<void(int)>& fn) {
 std::atomic<const RegionExecutor*> g_executor{nullptr};
 std::atomic<int64_t> g_executor_regions{0};
 
-// One region on an executor: its threads claim logical workers as the pool's own threads do.
-struct ExecutorRegion {
-  const std::function<void(int)>* fn = nullptr;
-  int num_workers = 0;
-  std::atomic<int> next_worker{0};
-  std::mutex error_mutex;
-  std::exception_ptr first_error;
-};
-
-void work_on_executor_region(void* context) {
-  ExecutorRegion& region = *static_cast<ExecutorRegion*>(context);
-  DepthGuard guard;
-  for (;;) {
-    int w = region.next_worker.fetch_add(1, std::memory_order_relaxed);
-    if (w >= region.num_workers) break;
-    try {
-      (*region.fn)(w);
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(region.error_mutex);
-      if (!region.first_error) region.first_error = std::current_exception();
-    }
-  }
-}
-
-void run_on_executor(const RegionExecutor& executor, int threads, int num_workers,
-                     const std::function<void(int)>& fn) {
-  ExecutorRegion region;
-  region.fn = &fn;
-  region.num_workers = num_workers;
-  executor.run_on_threads(executor.state, std::min(threads, num_workers), &work_on_executor_region,
-                          &region);
-  // Whatever the executor left unclaimed (say it ran on no thread at all) runs here, so a
-  // region never returns with work undone.
-  work_on_executor_region(&region);
-  g_executor_regions.fetch_add(1, std::memory_order_relaxed);
-  if (region.first_error) std::rethrow_exception(region.first_error);
-}
-
-}  // namespace
-
-struct ThreadPool::Impl {
-  int num_threads = 1;
-  std::vector<std::thread> helpers;
-
-  // Serialises regions started from different threads.
-  std::mutex region_mutex;
-
-  // The current region. Fields are written by the caller while region_open is false and read by
-  // helpers only after they registered in in_region and saw region_open true; the caller does
-  // not close a region until in_region drops to zero, so helpers never see a half-written one.
+// The logical workers of one region, claimed one at a time by whichever threads take part (the
+// pool's own or an executor's); the first exception is kept, the other workers still run.
+struct WorkerClaims {
   const std::function<void(int)>* fn = nullptr;
   int num_workers = 0;
   std::atomic<int> next_worker{0};
   std::atomic<int> done_workers{0};
-  std::atomic<bool> region_open{false};
-  std::atomic<int> in_region{0};
-  std::atomic<uint64_t> generation{0};
-
   std::mutex error_mutex;
   std::exception_ptr first_error;
 
-  // Sleeping helpers wait here for a new generation.
-  std::mutex sleep_mutex;
-  std::condition_variable wake;
-  std::atomic<int> sleepers{0};
-  std::atomic<bool> stopping{false};
+  // Set while no thread is claiming (the pool's region is closed, the executor not started).
+  void reset(int n, const std::function<void(int)>& f) {
+    fn = &f;
+    num_workers = n;
+    next_worker.store(0, std::memory_order_relaxed);
+    done_workers.store(0, std::memory_order_relaxed);
+    first_error = nullptr;
+  }
 
-  void work_on_region() {
+  // Claims and runs workers on this thread until none is left.
+  void drain() {
     const std::function<void(int)>& f = *fn;
     const int n = num_workers;
     DepthGuard guard;
@@ -155,6 +108,46 @@ struct ThreadPool::Impl {
       done_workers.fetch_add(1, std::memory_order_release);
     }
   }
+};
+
+void drain_claims(void* claims) {
+  static_cast<WorkerClaims*>(claims)->drain();
+}
+
+void run_on_executor(const RegionExecutor& executor, int threads, int num_workers,
+                     const std::function<void(int)>& fn) {
+  WorkerClaims claims;
+  claims.reset(num_workers, fn);
+  executor.run_on_threads(executor.state, std::min(threads, num_workers), &drain_claims, &claims);
+  // Whatever the executor left unclaimed (say it ran on no thread at all) runs here, so a
+  // region never returns with work undone.
+  claims.drain();
+  g_executor_regions.fetch_add(1, std::memory_order_relaxed);
+  if (claims.first_error) std::rethrow_exception(claims.first_error);
+}
+
+}  // namespace
+
+struct ThreadPool::Impl {
+  int num_threads = 1;
+  std::vector<std::thread> helpers;
+
+  // Serialises regions started from different threads.
+  std::mutex region_mutex;
+
+  // The current region. Fields are written by the caller while region_open is false and read by
+  // helpers only after they registered in in_region and saw region_open true; the caller does
+  // not close a region until in_region drops to zero, so helpers never see a half-written one.
+  WorkerClaims claims;
+  std::atomic<bool> region_open{false};
+  std::atomic<int> in_region{0};
+  std::atomic<uint64_t> generation{0};
+
+  // Sleeping helpers wait here for a new generation.
+  std::mutex sleep_mutex;
+  std::condition_variable wake;
+  std::atomic<int> sleepers{0};
+  std::atomic<bool> stopping{false};
 
   // Waits until the generation differs from `seen` (or stopping); returns the new generation.
   uint64_t wait_for_region(uint64_t seen) {
@@ -182,18 +175,14 @@ struct ThreadPool::Impl {
       seen = wait_for_region(seen);
       if (stopping.load(std::memory_order_acquire)) return;
       in_region.fetch_add(1, std::memory_order_seq_cst);
-      if (region_open.load(std::memory_order_seq_cst)) work_on_region();
+      if (region_open.load(std::memory_order_seq_cst)) claims.drain();
       in_region.fetch_sub(1, std::memory_order_release);
     }
   }
 
   void run_region(int n, const std::function<void(int)>& f) {
     std::lock_guard<std::mutex> region_lock(region_mutex);
-    fn = &f;
-    num_workers = n;
-    next_worker.store(0, std::memory_order_relaxed);
-    done_workers.store(0, std::memory_order_relaxed);
-    first_error = nullptr;
+    claims.reset(n, f);
     region_open.store(true, std::memory_order_seq_cst);
     generation.fetch_add(1, std::memory_order_seq_cst);
     if (sleepers.load(std::memory_order_seq_cst) > 0) {
@@ -208,16 +197,16 @@ struct ThreadPool::Impl {
       }
     }
 
-    work_on_region();
+    claims.drain();
 
     // Wait for workers other threads claimed (the caller took work until none was left, so this
     // is only the tail), then for helpers still looking at the region.
-    spin_until([&] { return done_workers.load(std::memory_order_acquire) >= n; });
+    spin_until([&] { return claims.done_workers.load(std::memory_order_acquire) >= n; });
     region_open.store(false, std::memory_order_seq_cst);
     spin_until([&] { return in_region.load(std::memory_order_seq_cst) == 0; });
 
-    std::exception_ptr error = first_error;
-    first_error = nullptr;
+    std::exception_ptr error = claims.first_error;
+    claims.first_error = nullptr;
     if (error) std::rethrow_exception(error);
   }
 };

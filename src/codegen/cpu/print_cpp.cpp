@@ -154,6 +154,13 @@ class FuncPrinter : public NestPrinter {
   // the loop's body is lets and that one unmasked store, whose last index is the loop index
   // plus values the loop does not change, and whose other indices the loop does not change.
   const Stmt* row_store(const Stmt& loop) const {
+    const Stmt* store = final_store(loop);
+    if (!store || store->mask || tensor_dtype(store->ival) != DType::f32) return nullptr;
+    return consecutive_along(loop, *store) ? store : nullptr;
+  }
+  // The tensor store that ends a simd loop whose body before it is only lets (and comments), or
+  // null: the loops the printer may print another way (streamed rows, packed compaction).
+  static const Stmt* final_store(const Stmt& loop) {
     if (loop.loop != plan::LoopKind::simd || !loop.reductions.empty() || loop.body.empty())
       return nullptr;
     for (size_t k = 0; k + 1 < loop.body.size(); ++k)
@@ -161,19 +168,21 @@ class FuncPrinter : public NestPrinter {
           loop.body[k]->kind != plan::StmtKind::comment)
         return nullptr;
     const Stmt& store = *loop.body.back();
-    if (store.kind != plan::StmtKind::tensor_store || store.mask ||
-        tensor_dtype(store.ival) != DType::f32)
-      return nullptr;
-    return consecutive_along(loop, store) ? &store : nullptr;
+    return store.kind == plan::StmtKind::tensor_store ? &store : nullptr;
+  }
+  // A loop body's lets by name.
+  static std::map<std::string, plan::ExprPtr> lets_of(const Stmt& loop) {
+    std::map<std::string, plan::ExprPtr> lets;
+    for (const plan::StmtPtr& st : loop.body)
+      if (st->kind == plan::StmtKind::let) lets[st->name] = st->value;
+    return lets;
   }
   // Whether a tensor store in `loop`'s body writes consecutive elements along the loop: its last
   // index is the loop index plus values the loop does not change (through the body's lets), and
   // the loop does not change its other indices.
   static bool consecutive_along(const Stmt& loop, const Stmt& store) {
     if (store.indices.empty()) return false;
-    std::map<std::string, plan::ExprPtr> lets;
-    for (const plan::StmtPtr& st : loop.body)
-      if (st->kind == plan::StmtKind::let) lets[st->name] = st->value;
+    const std::map<std::string, plan::ExprPtr> lets = lets_of(loop);
     for (size_t d = 0; d + 1 < store.indices.size(); ++d)
       if (varies(store.indices[d], loop.name, lets)) return false;
     return unit_step(store.indices.back(), loop.name, lets);
@@ -258,27 +267,18 @@ class FuncPrinter : public NestPrinter {
   // index reads the cumsum's tile array at the loop index in its last dim (so the loop runs
   // along the dim the cumsum counts on).
   const Stmt* compacting_store(const Stmt& loop) const {
-    if (loop.loop != plan::LoopKind::simd || !loop.reductions.empty() || loop.body.empty())
-      return nullptr;
-    std::map<std::string, plan::ExprPtr> lets;
-    for (size_t k = 0; k + 1 < loop.body.size(); ++k) {
-      const Stmt& st = *loop.body[k];
-      if (st.kind == plan::StmtKind::let) lets[st.name] = st.value;
-      if (st.kind != plan::StmtKind::let && st.kind != plan::StmtKind::comment) return nullptr;
-    }
-    const Stmt& store = *loop.body.back();
-    if (store.kind != plan::StmtKind::tensor_store || !store.mask || store.indices.size() != 1 ||
-        !store.node)
-      return nullptr;
-    const ir::Node* cumsum = compaction_cumsum(*store.node);
+    const Stmt* store = final_store(loop);
+    if (!store || !store->mask || store->indices.size() != 1 || !store->node) return nullptr;
+    const ir::Node* cumsum = compaction_cumsum(*store->node);
     if (!cumsum) return nullptr;
     std::string array;
     for (const plan::StmtPtr& st : func_.body)
       plan::visit(st, [&](const Stmt& n) {
         if (n.kind == plan::StmtKind::nest && n.node == cumsum) array = n.name;
       });
-    return !array.empty() && reads_along(store.indices[0], array, loop.name, lets) ? &store
-                                                                                   : nullptr;
+    return !array.empty() && reads_along(store->indices[0], array, loop.name, lets_of(loop))
+               ? store
+               : nullptr;
   }
   // Whether `e` (through the loop body's lets) reads `array` at the loop index in its last dim,
   // with other indices the loop does not change.
