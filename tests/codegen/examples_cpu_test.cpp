@@ -145,7 +145,7 @@ TEST(ExampleOnCpuBlocks, HugeBlockSizesUseHeapArraysAndMatchInterpreter) {
   Options cpu = cpu_options(true, 2);
   cpu.config.block_sizes = huge;
   std::string code = p.specialise("jagged_softmax", args, cpu).source(Backend::cpu);
-  EXPECT_NE(code.find("JtHeapArray<float> v16_heap(32768)"), std::string::npos)
+  EXPECT_NE(code.find("JtHeapArray<float> v16_heap(F.scratch, 32768)"), std::string::npos)
       << "run_max is not a heap array";
   EXPECT_EQ(code.find("float v16[32768]"), std::string::npos) << "run_max is on the stack";
   Options interp;
@@ -153,6 +153,39 @@ TEST(ExampleOnCpuBlocks, HugeBlockSizesUseHeapArraysAndMatchInterpreter) {
   interp.config.block_sizes = huge;
   Tensor got = p.call("jagged_softmax", args, cpu).outputs.at(0);
   Tensor want = p.call("jagged_softmax", args, interp).outputs.at(0);
+  Comparison c = compare_tensors(got, want, info->tolerance(DType::f32));
+  EXPECT_TRUE(c.ok) << c.mismatch;
+}
+
+// Tile arrays past 64 KiB allocated in every iteration of an inner loop, several live at once
+// (attention's k, v and product blocks of 128 x 160 floats, inside the q block's q and acc):
+// the entry's scratch stack serves them in LIFO order, growing after the first iteration, and
+// the results are the interpreter's on every program.
+TEST(ExampleOnCpuBlocks, HeapArraysInInnerLoopsShareTheScratchStackAndMatchInterpreter) {
+  use_shared_cache_dir();
+  const ExampleInfo* info = find_example("jagged_hstu_attention");
+  Program p = Program::from_file(std::string(JAGTILE_SOURCE_DIR) + "/" + info->file);
+  JaggedShape s;
+  s.batch = 9;
+  s.max_len = 300;
+  s.heads = 2;
+  s.head_dim = 160;
+  s.seed = 5;
+  ArgMap args = info->make_inputs(s, DType::f32, DType::i32);
+  const std::vector<int64_t> blocks = {128, 128};
+  Options cpu = cpu_options(true, 2);
+  cpu.config.block_sizes = blocks;
+  std::string code = p.specialise("jagged_hstu_attention", args, cpu).source(Backend::cpu);
+  size_t heap_arrays = 0;
+  for (size_t at = code.find("_heap(F.scratch, "); at != std::string::npos;
+       at = code.find("_heap(F.scratch, ", at + 1))
+    ++heap_arrays;
+  EXPECT_GE(heap_arrays, 4u) << code;
+  Options interp;
+  interp.backend = Backend::interp;
+  interp.config.block_sizes = blocks;
+  Tensor got = p.call("jagged_hstu_attention", args, cpu).outputs.at(0);
+  Tensor want = p.call("jagged_hstu_attention", args, interp).outputs.at(0);
   Comparison c = compare_tensors(got, want, info->tolerance(DType::f32));
   EXPECT_TRUE(c.ok) << c.mismatch;
 }

@@ -76,6 +76,7 @@ class FuncPrinter : public NestPrinter {
     w.line("// The host values it reads (captured by the runtime) and its loop's bounds.");
     w.open("struct " + frame + " {");
     w.line("JtError* err;");
+    w.line("JtScratch* scratch;  // the entry call's, for tile arrays past 64 KiB");
     for (const host::Capture& c : func_.nest->captures)
       w.line(std::string(capture_ctype(c)) + " " + field(c) + ";" +
              (c.node->name.empty() ? "" : "  // " + c.node->name));
@@ -105,7 +106,9 @@ class FuncPrinter : public NestPrinter {
            " (abi.h: JtNestFn).");
     w.open("extern \"C\" int " + *entry + "(const JtCaptures* c, int64_t begin, int64_t end) {");
     w.line(frame + " F;");
+    w.line("JtScratch scratch;");
     w.line("F.err = c->error;");
+    w.line("F.scratch = &scratch;");
     for (const host::Capture& c : func_.nest->captures) {
       std::string src = c.kind == host::Capture::Kind::tensor  ? "c->tensors"
                         : c.kind == host::Capture::Kind::int64 ? "c->ints"
@@ -138,8 +141,8 @@ class FuncPrinter : public NestPrinter {
     bool fixed = n.find_first_not_of("0123456789") == std::string::npos;
     if (fixed && std::stoll(n) * size <= 64 * 1024)
       return w.line("alignas(64) " + std::string(ct) + " " + s.name + "[" + n + "];");
-    // Past 64 KiB (big block sizes) the heap: a worker's stack never overflows.
-    w.line("JtHeapArray<" + std::string(ct) + "> " + s.name + "_heap(" + n + "); " + ct +
+    // Past 64 KiB (big block sizes) the entry's scratch stack: a worker's stack never overflows.
+    w.line("JtHeapArray<" + std::string(ct) + "> " + s.name + "_heap(F.scratch, " + n + "); " + ct +
            "* const " + s.name + " = " + s.name + "_heap.p;");
   }
 
