@@ -197,15 +197,17 @@ JT_INLINE int64_t jt_compact(T* v, const uint8_t* keep, int64_t n) {
   }
   return c;
 }
-// The compacted store of one chunk: v[i], keep[i] and dest[i] (the element index the store
-// names) for i < n; the kept values go to base[dest[first kept]] on, consecutively.
-template <typename T>
-JT_INLINE void jt_compact_store(T* base, T* v, const uint8_t* keep, const int64_t* dest, int64_t n) {
+// The compacted store of one chunk: v[i] and keep[i] for i < n, and the first kept position
+// (below n); the kept values from there on go to `to`, `to + 1`, ... in order.
+JT_INLINE int64_t jt_first_kept(const uint8_t* keep, int64_t n) {
   int64_t first = 0;
   while (first < n && !keep[first]) ++first;
-  if (first == n) return;
+  return first;
+}
+template <typename T>
+JT_INLINE void jt_compact_store(T* to, T* v, const uint8_t* keep, int64_t first, int64_t n) {
   const int64_t count = jt_compact(v + first, keep + first, n - first);
-  memcpy(base + dest[first], v + first, (size_t)count * sizeof(T));
+  memcpy(to, v + first, (size_t)count * sizeof(T));
 }
 // Orders the streaming stores before whatever follows (the pool's completion of the nest).
 JT_INLINE void jt_store_fence(void) {

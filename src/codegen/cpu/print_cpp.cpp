@@ -303,13 +303,15 @@ class FuncPrinter : public NestPrinter {
       if (reads_along(a, array, index, lets)) return true;
     return false;
   }
-  // A compacting store's loop, 64 elements at a time: value, mask and element index of each into
-  // arrays on the stack (one vectorised pass), then jt_compact_store packs the kept values and
-  // copies them to where the first kept one goes.
+  // A compacting store's loop, 64 elements at a time: value and mask of each into arrays on the
+  // stack (one vectorised pass); then the loop body's lets once more, at the first kept position
+  // only, for the element index the store names there, and jt_compact_store packs the kept values
+  // and copies them to it. The other kept positions' indices follow from the first (the store is
+  // a compaction), so they are never computed.
   void compacted_loop(const Stmt& s, const Stmt& store, Writer& w) {
     const std::string n = std::to_string(rows_++), i = s.name;
     const std::string ext = "jt_ext" + n, c = "jt_c" + n, len = "jt_n" + n, vals = "jt_v" + n,
-                      keep = "jt_k" + n, dest = "jt_d" + n;
+                      keep = "jt_k" + n, first = "jt_f" + n;
     const DType t = tensor_dtype(store.ival);
     const std::string type = storage_ctype(t);
     std::vector<plan::StmtPtr> lets(s.body.begin(), s.body.end() - 1);
@@ -318,7 +320,6 @@ class FuncPrinter : public NestPrinter {
     w.line("const int64_t " + len + " = jt_min64(64, " + ext + " - " + c + ");");
     w.line("alignas(64) " + type + " " + vals + "[64];");
     w.line("alignas(64) uint8_t " + keep + "[64];");
-    w.line("alignas(64) int64_t " + dest + "[64];");
     w.line("#pragma omp simd");
     w.open("for (int64_t " + i + " = " + c + "; " + i + " < " + c + " + " + len + "; ++" + i +
            ") {");
@@ -326,10 +327,15 @@ class FuncPrinter : public NestPrinter {
     const std::string at = "[" + i + " - " + c + "]";
     w.line(vals + at + " = " + to_storage(expr(store.value), store.value->dtype, t) + ";");
     w.line(keep + at + " = " + expr(store.mask) + ";");
-    w.line(dest + at + " = " + address(store.ival, store.indices) + ";");
     w.close();
-    w.line("jt_compact_store((" + type + "*)" + capture(store.ival) + ".data, " + vals + ", " +
-           keep + ", " + dest + ", " + len + ");");
+    w.line("const int64_t " + first + " = jt_first_kept(" + keep + ", " + len + ");");
+    w.open("if (" + first + " < " + len + ") {  // the first kept position: its element index");
+    w.line("const int64_t " + i + " = " + c + " + " + first + ";");
+    stmts(lets, w);
+    w.line("jt_compact_store(&((" + type + "*)" + capture(store.ival) + ".data)[" +
+           address(store.ival, store.indices) + "], " + vals + ", " + keep + ", " + first + ", " +
+           len + ");");
+    w.close();
     w.close();
   }
 
