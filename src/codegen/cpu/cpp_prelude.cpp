@@ -28,6 +28,13 @@ const char* kCpuRuntime = R"JT(
 // cost page faults too: attention's nest called from fresh threads ran 20-40% faster on the
 // scratch, from long-lived pool threads about 2%. A request that does not fit is served by the
 // heap, and the next allocation on an empty stack grows the block to the most live at once.
+#if defined(__SANITIZE_ADDRESS__)
+#define JT_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define JT_ASAN 1
+#endif
+#endif
 struct JtScratch {
   char* base = nullptr;
   size_t cap = 0, top = 0, over = 0, want = 0;  // over: live bytes the heap served
@@ -41,12 +48,16 @@ struct JtHeapArray {
   bool heap;
   JtHeapArray(JtScratch* scratch, int64_t n)
       : s(scratch), mark(scratch->top), bytes((size_t)((n * (int64_t)sizeof(T) + 63) / 64 * 64)) {
+#if defined(JT_ASAN)
+    heap = true;  // one allocation per array, so that AddressSanitizer sees each one's bounds
+#else
     if (s->top == 0 && s->over == 0 && s->want > s->cap) {
       free(s->base);
       s->base = (char*)aligned_alloc(64, s->want);
       s->cap = s->base ? s->want : 0;
     }
     heap = s->top + bytes > s->cap;
+#endif
     if (heap) {
       p = (T*)aligned_alloc(64, bytes);
       s->over += bytes;
