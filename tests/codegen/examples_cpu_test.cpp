@@ -103,6 +103,20 @@ TEST(StreamingStores, ContiguousRowsOfF32OutputsGoThroughTheLineStore) {
               ::testing::Not(::testing::HasSubstr("jt_store_row_f32(jt_to")));
 }
 
+// The example's output on the CPU backend (checked, 2 threads) and on the interpreter, both
+// with these block sizes, compared within the example's f32 tolerance.
+Comparison cpu_against_interpreter(Program& p, const ExampleInfo& info, const ArgMap& args,
+                                   const std::vector<int64_t>& blocks) {
+  Options cpu = cpu_options(true, 2);
+  cpu.config.block_sizes = blocks;
+  Options interp;
+  interp.backend = Backend::interp;
+  interp.config.block_sizes = blocks;
+  Tensor got = p.call(info.kernel, args, cpu).outputs.at(0);
+  Tensor want = p.call(info.kernel, args, interp).outputs.at(0);
+  return compare_tensors(got, want, info.tolerance(DType::f32));
+}
+
 // Odd block sizes (1, non-powers of two, larger than the data) exercise partial tiles in
 // every dimension and jagged tiles shorter than their block.
 TEST(ExampleOnCpuBlocks, OddBlockSizesMatchInterpreter) {
@@ -116,14 +130,7 @@ TEST(ExampleOnCpuBlocks, OddBlockSizesMatchInterpreter) {
   s.max_len = 17;
   s.seed = 11;
   ArgMap args = info->make_inputs(s, DType::f32, DType::i32);
-  Options interp;
-  interp.backend = Backend::interp;
-  interp.config.block_sizes = {3, 5, 1, 7};
-  Options cpu = cpu_options();
-  cpu.config.block_sizes = {3, 5, 1, 7};
-  Tensor got = p.call("jagged_softmax", args, cpu).outputs.at(0);
-  Tensor want = p.call("jagged_softmax", args, interp).outputs.at(0);
-  Comparison c = compare_tensors(got, want, info->tolerance(DType::f32));
+  Comparison c = cpu_against_interpreter(p, *info, args, {3, 5, 1, 7});
   EXPECT_TRUE(c.ok) << c.mismatch;
 }
 
@@ -148,12 +155,7 @@ TEST(ExampleOnCpuBlocks, HugeBlockSizesUseHeapArraysAndMatchInterpreter) {
   EXPECT_NE(code.find("JtHeapArray<float> v16_heap(F.scratch, 32768)"), std::string::npos)
       << "run_max is not a heap array";
   EXPECT_EQ(code.find("float v16[32768]"), std::string::npos) << "run_max is on the stack";
-  Options interp;
-  interp.backend = Backend::interp;
-  interp.config.block_sizes = huge;
-  Tensor got = p.call("jagged_softmax", args, cpu).outputs.at(0);
-  Tensor want = p.call("jagged_softmax", args, interp).outputs.at(0);
-  Comparison c = compare_tensors(got, want, info->tolerance(DType::f32));
+  Comparison c = cpu_against_interpreter(p, *info, args, huge);
   EXPECT_TRUE(c.ok) << c.mismatch;
 }
 
@@ -181,12 +183,7 @@ TEST(ExampleOnCpuBlocks, HeapArraysInInnerLoopsShareTheScratchStackAndMatchInter
        at = code.find("_heap(F.scratch, ", at + 1))
     ++heap_arrays;
   EXPECT_GE(heap_arrays, 4u) << code;
-  Options interp;
-  interp.backend = Backend::interp;
-  interp.config.block_sizes = blocks;
-  Tensor got = p.call("jagged_hstu_attention", args, cpu).outputs.at(0);
-  Tensor want = p.call("jagged_hstu_attention", args, interp).outputs.at(0);
-  Comparison c = compare_tensors(got, want, info->tolerance(DType::f32));
+  Comparison c = cpu_against_interpreter(p, *info, args, blocks);
   EXPECT_TRUE(c.ok) << c.mismatch;
 }
 
