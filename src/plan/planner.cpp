@@ -8,6 +8,7 @@
 #include "plan/build_nests.h"
 #include "plan/nest_printer.h"
 #include "plan/nest_verifier.h"
+#include "plan/pass_accumulate.h"
 #include "plan/pass_bounds_checks.h"
 #include "plan/pass_fuse.h"
 #include "plan/pass_hoist.h"
@@ -36,6 +37,9 @@ Plan plan_kernel(const ir::Kernel& kernel, const host::HostProgram& host, bool c
 
   fuse_single_consumers(plan);
   record("after fuse_single_consumers");
+
+  accumulate_matmuls_in_place(plan);
+  record("after accumulate_matmuls_in_place");
 
   reload_loads(plan);
   record("after reload_loads");

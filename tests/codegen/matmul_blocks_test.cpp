@@ -9,12 +9,12 @@
 
 #include <cmath>
 #include <cstring>
-#include <sstream>
 #include <utility>
 
 #include "../common/matmul_cases.h"
 #include "../common/scoped_env.h"
 #include "codegen_helpers.h"
+#include "testing/examples.h"
 
 namespace jagtile::testing {
 namespace {
@@ -36,6 +36,25 @@ std::pair<Tensor, Tensor> blocks_and_loops(const Program& p, const char* kernel,
   Tensor blocks = p.call(kernel, args, o).outputs.at(0);
   ScopedEnv env("JAGTILE_CPU_MATMUL", "loops");
   return {blocks, p.call(kernel, args, o).outputs.at(0)};
+}
+
+// The operands of the first microkernel call in generated C++ (JtMatmul's fields in order:
+// M, N, K, A, a_m, a_k, B, b_k, b_n, C, c_m, D, d_m, d_n), or none.
+std::vector<std::string> first_matmul_operands(const std::string& src) {
+  const size_t call = src.find("jt_matmul_f32(JtMatmul{");
+  if (call == std::string::npos) return {};
+  const size_t open = src.find('{', call), close = src.find('}', open);
+  std::vector<std::string> operands(1);
+  int depth = 0;  // commas inside an operand's own parentheses do not separate operands
+  for (size_t i = open + 1; i < close; ++i) {
+    const char ch = src[i];
+    depth += ch == '(' ? 1 : ch == ')' ? -1 : 0;
+    if (ch == ',' && depth == 0)
+      operands.emplace_back();
+    else
+      operands.back() += ch;
+  }
+  return operands;
 }
 
 class ItemMatmul : public ::testing::TestWithParam<ItemCase> {};
@@ -146,6 +165,33 @@ TEST(MatmulBlocks, LoweredIsasMatchTheirLoopsAndReference) {
   }
 }
 
+// `acc = acc + torch.matmul(a, w)` over blocks of the contraction (the bundled
+// jagged_dense_bmm, several partial d blocks): the microkernel writes acc itself with acc as D
+// (pass_accumulate.cpp), no product array and no adding pass, and the bits are the element
+// loops' (acc + product, one rounding) on one thread and two.
+TEST(MatmulBlocks, AProductAddedToItsAccumulatorIsAccumulatedInPlaceWithTheSameBits) {
+  use_shared_cache_dir();
+  const ExampleInfo* info = find_example("jagged_dense_bmm");
+  Program p = Program::from_file(std::string(JAGTILE_SOURCE_DIR) + "/" + info->file);
+  JaggedShape s;
+  s.batch = 21;
+  s.features = 40;
+  s.max_len = 70;
+  s.seed = 3;
+  ArgMap args = info->make_inputs(s, DType::f32, DType::i32);
+  const Options o = cpu_with_blocks({1, 16, 16, 16});
+  const std::vector<std::string> ops =
+      first_matmul_operands(p.specialise(info->kernel, args, o).source(Backend::cpu));
+  ASSERT_EQ(ops.size(), 14u);
+  EXPECT_EQ(ops[11], ops[9]) << "D is not the accumulator C";
+  EXPECT_EQ(ops[12], ops[10]);
+  EXPECT_EQ(ops[13], " INT64_C(1)");
+  auto [blocks, loops] = blocks_and_loops(p, info->kernel.c_str(), args, o);
+  Tensor one_thread = p.call(info->kernel, args, cpu_with_blocks({1, 16, 16, 16}, 1)).outputs.at(0);
+  EXPECT_TRUE(same_bits(blocks, loops));
+  EXPECT_TRUE(same_bits(blocks, one_thread));
+}
+
 // The planner emits the microkernel call for float matmuls on the CPU, reading a transposed
 // operand in place, and the element loops when asked (JAGTILE_CPU_MATMUL=loops).
 TEST(MatmulBlocks, CpuSourceCallsTheMicrokernelUnlessLoopsAreAsked) {
@@ -157,16 +203,10 @@ TEST(MatmulBlocks, CpuSourceCallsTheMicrokernelUnlessLoopsAreAsked) {
   EXPECT_THAT(s.source(Backend::cpu), ::testing::Not(::testing::HasSubstr("for (int64_t kk")));
   // k[tk, :].T is read in place (the permute has no array): B's k stride is 1, its column
   // stride k's row length.
-  const std::string src = s.source(Backend::cpu);
-  const size_t call = src.find("jt_matmul_f32(JtMatmul{");
-  ASSERT_NE(call, std::string::npos);
-  const size_t open = src.find('{', call), close = src.find('}', open);
-  std::vector<std::string> operands;
-  std::stringstream list(src.substr(open + 1, close - open - 1));
-  for (std::string item; std::getline(list, item, ',');) operands.push_back(item);
-  ASSERT_EQ(operands.size(), 14u) << src.substr(call, close - call);
-  EXPECT_EQ(operands[7], " INT64_C(1)") << "b_k: " << src.substr(call, close - call);
-  EXPECT_NE(operands[8], " INT64_C(1)") << "b_n: " << src.substr(call, close - call);
+  const std::vector<std::string> operands = first_matmul_operands(s.source(Backend::cpu));
+  ASSERT_EQ(operands.size(), 14u);
+  EXPECT_EQ(operands[7], " INT64_C(1)") << "b_k";
+  EXPECT_NE(operands[8], " INT64_C(1)") << "b_n";
   ScopedEnv env("JAGTILE_CPU_MATMUL", "loops");
   Specialised l = p.specialise("scores", args, cpu_options());
   EXPECT_THAT(l.source(Backend::cpu), ::testing::Not(::testing::HasSubstr("jt_matmul_f32(")));
