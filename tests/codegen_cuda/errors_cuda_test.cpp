@@ -1,11 +1,16 @@
 // Errors of the cuda backend that need no GPU: asking for it with CPU tensors says why it cannot
 // run and what to do; failures inside generated CUDA (bounds, asserts, from uniform code and from
 // inside loops spread over a block's threads) reach the caller, through the emulation, as the
-// same located UserError the interpreter and the CPU backend raise.
+// same located UserError the interpreter and the CPU backend raise; the launch's failure record
+// keeps the one the interpreter meets first, whatever order the threads report in.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "../codegen/codegen_helpers.h"
+#include "codegen/cpu/abi.h"
+#include "codegen/cpu/jit.h"
+#include "codegen/cuda/emulation.h"
+#include "codegen/cuda/print_cuda.h"
 #include "cuda_test_util.h"
 #include "jagtile/error.h"
 
@@ -100,6 +105,46 @@ TEST(CudaErrors, GatherThroughABadIndexMatchesTheInterpreter) {
   std::string msg = error_of(p, "gather_rows", args, cuda_options());
   EXPECT_THAT(msg, HasSubstr("load of tensor 'x' at index 12 in dimension 0, which has size 12"));
   EXPECT_EQ(msg, error_of(p, "gather_rows", args, interp_options()));
+}
+
+// The launch's failure record (jt_fail_ordered in the CUDA prelude), called directly through the
+// emulation: whatever order the failures arrive in (a real GPU's blocks and threads race), it
+// keeps the least by (program, site, position), which is where the interpreter stops.
+const char* kRecorderHarness = R"CU(
+extern "C" void jt_test_record(JtError* e, const int64_t* calls, int n) {
+  for (int i = 0; i < n; ++i) {
+    const int64_t* c = calls + 5 * i;  // program, position, site, index, extent
+    jt_fail_ordered(e, c[0], c[1], JT_ERR_BOUNDS, (int32_t)c[2], c[3], c[4], 0);
+  }
+}
+)CU";
+
+TEST(CudaErrors, TheLaunchRecordKeepsTheLeastFailureByProgramSiteAndPosition) {
+  use_shared_cache_dir();
+  auto code = codegen::cpu::Jit::for_dir().load(
+      codegen::cuda::emulation_source(codegen::cuda::prelude() + kRecorderHarness),
+      "jt_test_record");
+  using RecordFn = void (*)(JtError*, const int64_t*, int);
+  auto record = reinterpret_cast<RecordFn>(code->symbol("jt_test_record"));
+  const std::vector<int64_t> calls = {
+      5, 0, 1, 50, 10,  // a later program, first to arrive
+      2, 0, 3, 20, 10,  // the least program, a later site
+      2, 7, 1, 30, 10,  // the least program and site, a later lane
+      2, 3, 1, 40, 10,  // the least of all: the one kept
+      9, 0, 0, 60, 10,  // a later program with an earlier site
+      2, 3, 1, 70, 10,  // equal to the kept one: the first stays
+  };
+  JtError e{};
+  record(&e, calls.data(), int(calls.size() / 5));
+  EXPECT_EQ(e.code, JT_ERR_BOUNDS);
+  EXPECT_EQ(e.program, 2);
+  EXPECT_EQ(e.site, 1);
+  EXPECT_EQ(e.position, 3);
+  EXPECT_EQ(e.index, 40);
+  EXPECT_EQ(e.lock, 0) << "the recorder released its lock";
+  JtError none{};
+  record(&none, calls.data(), 0);
+  EXPECT_EQ(none.code, JT_OK);
 }
 
 }  // namespace

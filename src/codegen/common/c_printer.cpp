@@ -323,18 +323,18 @@ void NestPrinter::stmt(const Stmt& s, Writer& w) {
     case StmtKind::skip_unless:
       return w.line("if (!(" + expr(s.value) + ")) continue;");
     case StmtKind::fail:
-      return w.line(fail("jt_fail(F.err, " + std::to_string(s.ival) + ", " +
-                         std::to_string(s.site) + ", " + expr(s.indices[0]) + ", " +
-                         expr(s.indices[1]) + ", " + std::to_string(s.dim) + ")"));
+      return w.line(fail(fail_record() + std::to_string(s.ival) + ", " + std::to_string(s.site) +
+                         ", " + expr(s.indices[0]) + ", " + expr(s.indices[1]) + ", " +
+                         std::to_string(s.dim) + ")"));
     case StmtKind::checked_int: {
       std::string a = "(int64_t)(" + expr(s.value) + ")", b = "(int64_t)(" + expr(s.extent) + ")";
       if (s.op == ir::Op::floordiv || s.op == ir::Op::mod)
         return w.line("if (" + b + " == 0) " +
-                      fail("jt_fail(F.err, JT_ERR_DIV_ZERO, " + std::to_string(s.site) + ", " + a +
+                      fail(fail_record() + "JT_ERR_DIV_ZERO, " + std::to_string(s.site) + ", " + a +
                            ", " + b + ", 0)"));
       w.line("int64_t " + s.name + ";");
       return w.line("if (" + overflow_builtin(s.op) + "(" + a + ", " + b + ", &" + s.name + ")) " +
-                    fail("jt_fail(F.err, JT_ERR_OVERFLOW, " + std::to_string(s.site) + ", " + a +
+                    fail(fail_record() + "JT_ERR_OVERFLOW, " + std::to_string(s.site) + ", " + a +
                          ", " + b + ", 0)"));
     }
   }

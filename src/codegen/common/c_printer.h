@@ -64,6 +64,8 @@ class NestPrinter {
   void tile_loop(const plan::Stmt& s, Writer& w);
   // The statement that records a failure (`call`: jt_fail(...)) and leaves the program.
   virtual std::string fail(const std::string& call) const { return "return " + call + ";"; }
+  // The start of that call, up to its code argument: the recorder and where it records.
+  virtual std::string fail_record() const { return "jt_fail(F.err, "; }
   // The overflow-checking primitive for a host integer op (add, sub, mul).
   virtual std::string overflow_builtin(ir::Op op) const = 0;
 

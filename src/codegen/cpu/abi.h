@@ -31,14 +31,18 @@ JAGTILE_CPU_ABI(
       int32_t rank;
       int32_t pad;
     };
-    /* The first failure of a run; code JT_OK means none. */
+    /* The failure a run reports; code JT_OK means none. The generated C++ keeps the first one
+       recorded; a CUDA launch, whose blocks fail in no set order, keeps the least by (program,
+       site, position), guarded by `lock`, so that it reports what the interpreter reports. */
     struct JtError {
       int32_t code;
       int32_t site; /* index into the plan's site table; -1: none */
       int64_t index;
       int64_t extent;
       int32_t dim;
-      int32_t pad;
+      int32_t lock;     /* CUDA: held while a failure is being recorded */
+      int64_t program;  /* CUDA: the program (outermost iteration) that failed */
+      int64_t position; /* CUDA: the lane's place in the program's spread loop; 0 outside one */
     };
     /* What the runtime hands one device nest: its captured host values by kind, in the nest's
        capture order (ints and bools as int64), and the bounds of its outermost loop. */

@@ -53,15 +53,34 @@ JT_INLINE bool jt_mul_overflow(int64_t a, int64_t b, int64_t* r) {
   return *r / b != a;  // exact unless the product wrapped (|error| would be a multiple of 2^64)
 }
 
-// Records the first failure of a launch (later ones, from any block, are dropped); returns 1.
-static __device__ int jt_fail(JtError* e, int32_t code, int32_t site, int64_t index,
-                              int64_t extent, int32_t dim) {
-  if (atomicCAS((int*)&e->code, 0, (int)code) == 0) {
+// Records a failure at `position` (the lane's place in the spread loop's row-major order; 0 in
+// uniform code) of program `program`. Blocks run programs in no set order and a block's threads
+// check their lanes together, so the record keeps the least failure by (program, site, position):
+// every program below a failing one was claimed before it and runs to its end, so the least is the
+// one the interpreter, running programs in order and a statement over its lanes in order, stops
+// at. The fields are written under a spin lock (failures only; Volta's scheduler lets a spinning
+// lane wait on one of its own warp). Returns 1.
+static __device__ int jt_fail_ordered(JtError* e, int64_t program, int64_t position, int32_t code,
+                                      int32_t site, int64_t index, int64_t extent, int32_t dim) {
+  while (atomicCAS((int*)&e->lock, 0, 1) != 0) {
+  }
+  __threadfence();
+  const volatile JtError* r = e;
+  const bool less = r->code == 0 || program < r->program ||
+                    (program == r->program &&
+                     (site < r->site || (site == r->site && position < r->position)));
+  if (less) {
     e->site = site;
     e->index = index;
     e->extent = extent;
     e->dim = dim;
+    e->program = program;
+    e->position = position;
+    __threadfence();
+    atomicExch((int*)&e->code, (int)code);
   }
+  __threadfence();
+  atomicExch((int*)&e->lock, 0);
   return 1;
 }
 JT_INLINE int jt_failed(const JtError* e) { return *(const volatile int32_t*)&e->code != 0; }

@@ -478,7 +478,9 @@ class CudaFuncPrinter : public NestPrinter {
       w.line("const int64_t jt_at" + n + " = " + flat + " % " + inner_n + ";");
       collapsed_ = inner;
       collapsed_index_ = "jt_at" + n;
+      spread_position_ = flat;
     } else {
+      spread_position_ = i;
       w.open("for (int64_t " + i + " = threadIdx.x; " + i + " < " + ext + "; " + i +
              " += blockDim.x) {  // spread over the block's threads");
     }
@@ -511,6 +513,13 @@ class CudaFuncPrinter : public NestPrinter {
     return "{ " + call + "; jt_thread_failed = 1; goto " + fail_label_ + "; }";
   }
 
+  // The program's index (the program function's parameter) and the lane's place in the spread
+  // loop order the launch's failures (jt_fail_ordered).
+  std::string fail_record() const override {
+    return "jt_fail_ordered(F.err, id" + std::to_string(func_.block) + ", " +
+           (spread_depth_ > 0 ? spread_position_ : std::string("0")) + ", ";
+  }
+
   std::string overflow_builtin(ir::Op op) const override {
     return op == ir::Op::add   ? "jt_add_overflow"
            : op == ir::Op::sub ? "jt_sub_overflow"
@@ -529,6 +538,7 @@ class CudaFuncPrinter : public NestPrinter {
   bool candidate_ = false;    // the next statement is a nest's own
   bool spread_candidate_ = false;
   int spread_depth_ = 0;
+  std::string spread_position_;  // the spread loop's lane counter (row-major over its pairs)
   int labels_ = 0;
   std::string fail_label_;
   mutable bool loop_can_fail_ = false;
