@@ -3,7 +3,13 @@
 # own time limit so that one hang cannot take the others with it. Logs and JSON go to a work
 # folder (default out/); with $OUT set (the device tool), the folder is also packed into
 # $OUT/gpu_results.tgz after every step, so that whatever finished comes back.
-#   bench/cuda/run_gpu.sh [--quick]      (--quick: tests and one benchmark case only)
+#   bench/cuda/run_gpu.sh [--quick | --tests | --bench]
+#     --quick: tests and one benchmark case; --tests: the device tests only; --bench: the
+#     benchmarks and the fuzzing only (a lease is short: run the tests first, then the rest while
+#     the machine is still warm).
+# JAGTILE_GPU_DEADLINE (seconds, default 540) caps the whole script: each step's own limit is cut
+# to what is left before it, and a step with under 10 s left is skipped, so that the call returns
+# (with its packed logs) inside the device tool's command limit.
 # JAGTILE_GPU_BUILD names a build folder with the binaries already built (default build-cuda,
 # configured and built here when a binary is missing).
 set -uo pipefail
@@ -11,14 +17,27 @@ cd "$(dirname "$0")/../.."
 work="${JAGTILE_GPU_WORK:-out}"
 mkdir -p "$work"
 build="${JAGTILE_GPU_BUILD:-build-cuda}"
-quick=0
-[ "${1:-}" = "--quick" ] && quick=1
+quick=0 tests=1 benches=1
+case "${1:-}" in
+  --quick) quick=1 ;;
+  --tests) benches=0 ;;
+  --bench) tests=0 ;;
+  "") ;;
+  *) echo "usage: $0 [--quick | --tests | --bench]" >&2; exit 2 ;;
+esac
+deadline="${JAGTILE_GPU_DEADLINE:-540}"
 
 pack() { [ -n "${OUT:-}" ] && tar czf "$OUT/gpu_results.tgz" -C "$work" . 2>/dev/null; }
 # step NAME SECONDS COMMAND...: stdout to NAME.out (the JSON steps), stderr to NAME.log.
 step() {
   local name=$1 limit=$2
   shift 2
+  local left=$((deadline - SECONDS - 5))
+  if [ "$left" -lt 10 ]; then
+    echo "== $name: skipped (the script's deadline of $deadline s is near)"
+    return 124
+  fi
+  [ "$left" -lt "$limit" ] && limit=$left
   local start=$SECONDS
   timeout "$limit" "$@" > "$work/$name.out" 2> "$work/$name.log"
   local rc=$?
@@ -44,8 +63,11 @@ for b in "${binaries[@]}"; do
 done
 
 # 1. Correctness on the device: the template's tests, then the generated CUDA's.
-step test_cuda 150 "$build/test_cuda"
-step test_codegen_cuda_device 240 "$build/test_codegen_cuda" --gtest_filter='*CudaDevice*'
+if [ $tests = 1 ]; then
+  step test_cuda 150 "$build/test_cuda"
+  step test_codegen_cuda_device 240 "$build/test_codegen_cuda" --gtest_filter='*CudaDevice*'
+fi
+[ $benches = 1 ] || exit 0
 
 # 2. The CUDA template against a naive kernel, the streaming read and torch, same data.
 cases=()
