@@ -68,6 +68,15 @@ bool mentions_var(const ExprPtr& e, const std::string& name) {
   return any_expr(e, [&](const Expr& x) { return x.kind == ExprKind::var && x.name == name; });
 }
 
+ExprPtr through_lets(ExprPtr e, const std::map<std::string, ExprPtr>& lets) {
+  while (e->kind == ExprKind::var) {
+    auto it = lets.find(e->name);
+    if (it == lets.end()) break;
+    e = it->second;
+  }
+  return e;
+}
+
 // ---- statements ----------------------------------------------------------------------------
 
 std::vector<ExprPtr> own_exprs(const Stmt& s) {

@@ -29,6 +29,9 @@ std::string expr_key(const ExprPtr& e);
 // A variable, an immediate or a capture: copied freely instead of bound to a let.
 bool is_trivial(const ExprPtr& e);
 bool mentions_var(const ExprPtr& e, const std::string& name);
+// The expression a variable stands for, through the chain of lets that bind it (e itself when it
+// is not a variable bound in lets).
+ExprPtr through_lets(ExprPtr e, const std::map<std::string, ExprPtr>& lets);
 
 // ---- statements ----
 // The expressions a statement holds itself (not those of its body).

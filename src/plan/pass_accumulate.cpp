@@ -34,15 +34,6 @@ void innermost_lets(const Stmt& s, std::map<std::string, ExprPtr>& lets) {
   }
 }
 
-ExprPtr through(ExprPtr e, const std::map<std::string, ExprPtr>& lets) {
-  while (e->kind == ExprKind::var) {
-    auto it = lets.find(e->name);
-    if (it == lets.end()) break;
-    e = it->second;
-  }
-  return e;
-}
-
 // Whether e reads `array` at exactly the loop indices `idx`, in order.
 bool reads_at(const ExprPtr& e, const std::string& array, const std::vector<std::string>& idx) {
   if (e->kind != ExprKind::array_read || e->name != array || e->args.size() != idx.size())
@@ -63,14 +54,14 @@ bool adds_product(const Stmt& v, const std::string& var, const std::string& mm) 
     if (store->indices[d]->kind != ExprKind::var || store->indices[d]->name != idx[d]) return false;
   std::map<std::string, ExprPtr> lets;
   innermost_lets(v, lets);
-  ExprPtr value = through(store->value, lets);
+  ExprPtr value = through_lets(store->value, lets);
   if (value->kind == ExprKind::convert && value->dtype == DType::f32 && value->from == DType::f32)
-    value = through(value->args[0], lets);
+    value = through_lets(value->args[0], lets);
   const bool add = value->kind == ExprKind::compute && value->node &&
                    value->node->kind == ir::NodeKind::binary && value->node->op == ir::Op::add &&
                    value->ctype == CType::f32 && value->args.size() == 2;
   if (!add) return false;
-  const ExprPtr a = through(value->args[0], lets), b = through(value->args[1], lets);
+  const ExprPtr a = through_lets(value->args[0], lets), b = through_lets(value->args[1], lets);
   return (reads_at(a, var, idx) && reads_at(b, mm, idx)) ||
          (reads_at(a, mm, idx) && reads_at(b, var, idx));
 }

@@ -243,14 +243,7 @@ class PrefixMasks {
   }
 
  private:
-  ExprPtr through_lets(ExprPtr e) const {
-    while (e->kind == ExprKind::var) {
-      auto it = lets_.find(e->name);
-      if (it == lets_.end()) break;
-      e = it->second;
-    }
-    return e;
-  }
+  ExprPtr through_lets(const ExprPtr& e) const { return plan::through_lets(e, lets_); }
 
   // C when e is index + C (C not depending on the index), through lets, sums and differences of
   // int64 values (no int32 arithmetic, which could wrap).
