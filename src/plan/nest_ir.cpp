@@ -140,6 +140,16 @@ ExprPtr tensor_size(ExprPtr tensor, int dim) {
   return make(std::move(e));
 }
 
+ExprPtr tensor_address(int capture, std::vector<ExprPtr> indices) {
+  Expr e;
+  e.kind = ExprKind::tensor_address;
+  e.ctype = CType::f32;
+  e.dtype = DType::f32;
+  e.ival = capture;
+  e.args = std::move(indices);
+  return make(std::move(e));
+}
+
 ExprPtr array_read(std::string array, CType type, std::vector<ExprPtr> indices) {
   Expr e;
   e.kind = ExprKind::array_read;

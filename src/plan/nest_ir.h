@@ -25,26 +25,29 @@ std::string_view ctype_name(CType t);
 CType compute_ctype_of(DType dtype);
 
 // X(name, doc): operands and attributes of each expression kind.
-#define JAGTILE_PLAN_EXPR_KINDS(X)                                                         \
-  X(int_imm, "ival")                                                                       \
-  X(float_imm, "fval (a double literal)")                                                  \
-  X(bool_imm, "ival (0/1)")                                                                \
-  X(var, "name: a local, a loop index or a program variable (s0, lim0, id0)")              \
-  X(capture, "ival = index into the function's captures: a host value")                    \
-  X(tensor_size, "ival = dim; args {capture of a tensor}")                                 \
-  X(array_read, "name = the array; args = one index per dim of the array")                 \
-  X(load,                                                                                  \
-    "node = the IR load; ival = capture of the tensor; args = one index per tensor dim, "  \
-    "then the mask when has_mask; site")                                                   \
-  X(compute, "node = an IR binary / unary / where / cast / full node, computed on args")   \
-  X(convert, "args {a}; from = a's dtype, dtype = the target (the IR's conversion rules)") \
-  X(select, "args {cond, a, b}")                                                           \
-  X(call, "name = a helper of the generated code (jt_min64, jt_clamp_len, jt_f2i); args")  \
-  X(binop,                                                                                 \
-    "op: plain int64 / bool arithmetic (add sub mul lt le gt ge eq ne logical_and "        \
-    "logical_or bit_or); args {a, b}")                                                     \
-  X(not_, "args {a}")                                                                      \
-  X(in_bounds, "args {index, extent}: 0 <= index < extent, as one unsigned comparison")
+#define JAGTILE_PLAN_EXPR_KINDS(X)                                                            \
+  X(int_imm, "ival")                                                                          \
+  X(float_imm, "fval (a double literal)")                                                     \
+  X(bool_imm, "ival (0/1)")                                                                   \
+  X(var, "name: a local, a loop index or a program variable (s0, lim0, id0)")                 \
+  X(capture, "ival = index into the function's captures: a host value")                       \
+  X(tensor_size, "ival = dim; args {capture of a tensor}")                                    \
+  X(array_read, "name = the array; args = one index per dim of the array")                    \
+  X(load,                                                                                     \
+    "node = the IR load; ival = capture of the tensor; args = one index per tensor dim, "     \
+    "then the mask when has_mask; site")                                                      \
+  X(compute, "node = an IR binary / unary / where / cast / full node, computed on args")      \
+  X(convert, "args {a}; from = a's dtype, dtype = the target (the IR's conversion rules)")    \
+  X(select, "args {cond, a, b}")                                                              \
+  X(call, "name = a helper of the generated code (jt_min64, jt_clamp_len, jt_f2i); args")     \
+  X(binop,                                                                                    \
+    "op: plain int64 / bool arithmetic (add sub mul lt le gt ge eq ne logical_and "           \
+    "logical_or bit_or); args {a, b}")                                                        \
+  X(not_, "args {a}")                                                                         \
+  X(in_bounds, "args {index, extent}: 0 <= index < extent, as one unsigned comparison")       \
+  X(tensor_address,                                                                           \
+    "ival = capture of a float32 tensor; args = one index per tensor dim: a pointer to that " \
+    "element (a matmul operand read in place)")
 
 enum class ExprKind : uint8_t {
 #define JAGTILE_PLAN_EXPR_ENUM(name, doc) name,
@@ -80,6 +83,8 @@ ExprPtr var(std::string name, CType type);
 ExprPtr var(std::string name, CType type, DType dtype);
 ExprPtr capture(int index, CType type);
 ExprPtr tensor_size(ExprPtr tensor, int dim);
+// A pointer to element `indices` of the float32 tensor captured as `capture`.
+ExprPtr tensor_address(int capture, std::vector<ExprPtr> indices);
 ExprPtr array_read(std::string array, CType type, std::vector<ExprPtr> indices);
 ExprPtr compute(const ir::Node* node, CType type, std::vector<ExprPtr> args);
 ExprPtr convert(ExprPtr a, DType from, DType to);

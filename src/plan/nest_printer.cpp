@@ -101,6 +101,9 @@ class Printer {
       case ExprKind::array_read:
         os << e->name << "[" << args() << "]" << (e->ival ? "!" : "");
         break;
+      case ExprKind::tensor_address:
+        os << "&" << capture_name(int(e->ival)) << "[" << args() << "]";
+        break;
       case ExprKind::load: {
         size_t rank = e->args.size() - (e->has_mask ? 1 : 0);
         os << "load " << capture_name(int(e->ival)) << "[" << args(0, rank) << "]";

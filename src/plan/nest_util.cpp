@@ -68,6 +68,29 @@ bool mentions_var(const ExprPtr& e, const std::string& name) {
   return any_expr(e, [&](const Expr& x) { return x.kind == ExprKind::var && x.name == name; });
 }
 
+const Stmt* innermost(const Stmt& s, std::vector<std::string>* indices) {
+  const Stmt* at = &s;
+  for (;;) {
+    if (at->kind != StmtKind::nest && at->kind != StmtKind::for_) return at;
+    if (at->kind == StmtKind::for_ && indices) indices->push_back(at->name);
+    const Stmt* next = nullptr;
+    for (const StmtPtr& b : at->body) {
+      if (b->kind == StmtKind::let) continue;
+      if (next) return nullptr;
+      next = b.get();
+    }
+    if (!next) return nullptr;
+    at = next;
+  }
+}
+
+void innermost_lets(const Stmt& s, std::map<std::string, ExprPtr>& lets) {
+  for (const StmtPtr& b : s.body) {
+    if (b->kind == StmtKind::let) lets[b->name] = b->value;
+    if (b->kind == StmtKind::for_ || b->kind == StmtKind::nest) innermost_lets(*b, lets);
+  }
+}
+
 ExprPtr through_lets(ExprPtr e, const std::map<std::string, ExprPtr>& lets) {
   while (e->kind == ExprKind::var) {
     auto it = lets.find(e->name);
@@ -234,7 +257,8 @@ class UnitCollector {
     auto expr = [&](const ExprPtr& e) {
       visit(e, [&](const Expr& x) {
         if (x.kind == ExprKind::array_read) (x.ival ? u.pinned : u.reads).insert(x.name);
-        if (x.kind == ExprKind::load) u.loads.insert(root_tensor(capture_node(func_, x.ival)));
+        if (x.kind == ExprKind::load || x.kind == ExprKind::tensor_address)
+          u.loads.insert(root_tensor(capture_node(func_, x.ival)));
       });
     };
     auto one = [&](const Stmt& st) {

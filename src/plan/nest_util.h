@@ -66,6 +66,12 @@ class NameGen {
 // The letters a name starts with ("a12_0" -> "a", "e7" -> "e").
 std::string name_prefix(const std::string& name);
 
+// The statement inside a chain of loops (nests and fors) that each hold one statement, lets
+// allowed before it, or null when the chain branches; `indices` gets the fors' names, outer first.
+const Stmt* innermost(const Stmt& s, std::vector<std::string>* indices);
+// The lets of such a chain's bodies, by name (the loop-nest form names every let once).
+void innermost_lets(const Stmt& s, std::map<std::string, ExprPtr>& lets);
+
 // ---- units ----
 struct Unit {
   int list = 0;   // which program-level list

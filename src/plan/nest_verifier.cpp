@@ -5,6 +5,7 @@
 #include <unordered_set>
 
 #include "plan/nest_printer.h"
+#include "plan/nest_util.h"
 
 namespace jagtile::plan {
 
@@ -72,6 +73,12 @@ class Verifier {
         check(e->node && e->args.size() == e->node->operands.size(),
               "a compute without its node's operands");
         break;
+      case ExprKind::tensor_address: {
+        const ir::Node* t = capture_node(func_, e->ival);
+        check(t && t->type.dtype == DType::f32 && int(e->args.size()) == t->type.rank,
+              "a tensor address that is not one index per dim of a float32 tensor");
+        break;
+      }
       default:
         break;
     }
@@ -162,9 +169,12 @@ class Verifier {
         for (const ExprPtr& e : s.indices) expr(e);
         const size_t n = s.indices.size();
         check(n == 11 || n == 14, "a matmul block with " + std::to_string(n) + " operands");
+        // A and B may be read in place from a tensor (pass_operands_in_place.h); C and D are
+        // arrays.
         for (size_t i : {size_t(3), size_t(6), size_t(9), size_t(11)})
           if (i < n)
-            check(s.indices[i]->kind == ExprKind::array_read,
+            check(s.indices[i]->kind == ExprKind::array_read ||
+                      ((i == 3 || i == 6) && s.indices[i]->kind == ExprKind::tensor_address),
                   "a matmul block's operand " + std::to_string(i) + " is not an array");
         check(s.indices[9]->name == s.name, "a matmul block writes another array than its C");
         check(s.ival >= 0 && s.ival <= int64_t(MatmulInputs::f16),

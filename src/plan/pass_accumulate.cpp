@@ -8,32 +8,6 @@ namespace jagtile::plan {
 
 namespace {
 
-// The statement inside a chain of loops that each hold one statement (lets allowed before it),
-// or null when the chain branches.
-const Stmt* innermost(const Stmt& s, std::vector<std::string>* indices) {
-  const Stmt* at = &s;
-  for (;;) {
-    if (at->kind != StmtKind::nest && at->kind != StmtKind::for_) return at;
-    if (at->kind == StmtKind::for_ && indices) indices->push_back(at->name);
-    const Stmt* next = nullptr;
-    for (const StmtPtr& b : at->body) {
-      if (b->kind == StmtKind::let) continue;
-      if (next) return nullptr;
-      next = b.get();
-    }
-    if (!next) return nullptr;
-    at = next;
-  }
-}
-
-// The lets of the innermost body of a loop chain, by name.
-void innermost_lets(const Stmt& s, std::map<std::string, ExprPtr>& lets) {
-  for (const StmtPtr& b : s.body) {
-    if (b->kind == StmtKind::let) lets[b->name] = b->value;
-    if (b->kind == StmtKind::for_ || b->kind == StmtKind::nest) innermost_lets(*b, lets);
-  }
-}
-
 // Whether e reads `array` at exactly the loop indices `idx`, in order.
 bool reads_at(const ExprPtr& e, const std::string& array, const std::vector<std::string>& idx) {
   if (e->kind != ExprKind::array_read || e->name != array || e->args.size() != idx.size())

@@ -13,12 +13,13 @@
 #include "plan/pass_fuse.h"
 #include "plan/pass_hoist.h"
 #include "plan/pass_inline_index.h"
+#include "plan/pass_operands_in_place.h"
 #include "plan/pass_reload.h"
 
 namespace jagtile::plan {
 
 Plan plan_kernel(const ir::Kernel& kernel, const host::HostProgram& host, bool checked,
-                 std::string* trace, bool matmul_blocks) {
+                 std::string* trace, bool matmul_blocks, bool operands_in_place) {
   const bool to_stderr = ir::debug_enabled("ir");
   Plan plan;
   auto record = [&](const char* step) {
@@ -49,6 +50,11 @@ Plan plan_kernel(const ir::Kernel& kernel, const host::HostProgram& host, bool c
 
   place_bounds_checks(plan);
   record("after place_bounds_checks");
+
+  if (operands_in_place) {
+    read_matmul_operands_in_place(plan);
+    record("after read_matmul_operands_in_place");
+  }
 
   return plan;
 }

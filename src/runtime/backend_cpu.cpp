@@ -64,7 +64,8 @@ class CpuBackend : public BackendImpl {
     auto exe = std::make_shared<CpuExecutable>();
     if (!spec.host.nests.empty()) {
       plan::Plan plan =
-          plan::plan_kernel(spec.kernel, spec.host, options.checked, nullptr, matmul_blocks());
+          plan::plan_kernel(spec.kernel, spec.host, options.checked, nullptr, matmul_blocks(),
+                            /*operands_in_place=*/true);
       codegen::cpu::JitStats jit;
       exe->compiled =
           codegen::cpu::compile_cpu(plan, codegen::cpu::Jit::for_dir(options.cache_dir), &jit);
@@ -90,13 +91,15 @@ class CpuBackend : public BackendImpl {
 
   std::string source(const Specialisation& spec, const Options& options) const override {
     if (spec.host.nests.empty()) return {};
-    return codegen::cpu::print_cpp(
-               plan::plan_kernel(spec.kernel, spec.host, options.checked, nullptr, matmul_blocks()))
+    return codegen::cpu::print_cpp(plan::plan_kernel(spec.kernel, spec.host, options.checked,
+                                                     nullptr, matmul_blocks(),
+                                                     /*operands_in_place=*/true))
         .code;
   }
   std::string plan_trace(const Specialisation& spec, const Options& options) const override {
     std::string trace;
-    plan::plan_kernel(spec.kernel, spec.host, options.checked, &trace, matmul_blocks());
+    plan::plan_kernel(spec.kernel, spec.host, options.checked, &trace, matmul_blocks(),
+                      /*operands_in_place=*/true);
     return trace;
   }
 };

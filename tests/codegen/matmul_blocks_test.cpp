@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 #include <utility>
+#include <variant>
 
 #include "../common/matmul_cases.h"
 #include "../common/scoped_env.h"
@@ -190,6 +191,46 @@ TEST(MatmulBlocks, AProductAddedToItsAccumulatorIsAccumulatedInPlaceWithTheSameB
   Tensor one_thread = p.call(info->kernel, args, cpu_with_blocks({1, 16, 16, 16}, 1)).outputs.at(0);
   EXPECT_TRUE(same_bits(blocks, loops));
   EXPECT_TRUE(same_bits(blocks, one_thread));
+}
+
+// `a = x_values[rows, tile_d]` feeding `torch.matmul(a, w)` only (the bundled jagged_dense_bmm,
+// partial row and d blocks): the microkernel reads A straight from x_values with x's row stride
+// (pass_operands_in_place.cpp), no tile copy, checked (the copy's bounds check kept) and
+// unchecked; B keeps its array; the bits are the element loops'. With bf16 values the copy
+// converts, and A stays an array.
+TEST(MatmulBlocks, AFloatOperandCopiedFromATensorIsReadInPlaceWithTheSameBits) {
+  use_shared_cache_dir();
+  const ExampleInfo* info = find_example("jagged_dense_bmm");
+  Program p = Program::from_file(std::string(JAGTILE_SOURCE_DIR) + "/" + info->file);
+  JaggedShape s;
+  s.batch = 17;
+  s.features = 40;
+  s.max_len = 70;
+  s.seed = 5;
+  const ArgMap args = info->make_inputs(s, DType::f32, DType::i64);
+  for (bool checked : {true, false}) {
+    SCOPED_TRACE(checked ? "checked" : "unchecked");
+    Options o = cpu_with_blocks({1, 16, 16, 16});
+    o.checked = checked;
+    const std::vector<std::string> ops =
+        first_matmul_operands(p.specialise(info->kernel, args, o).source(Backend::cpu));
+    ASSERT_EQ(ops.size(), 14u);
+    EXPECT_THAT(ops[3], ::testing::HasSubstr(".data + ")) << "A is not read from the tensor";
+    EXPECT_THAT(ops[4], ::testing::HasSubstr(".size[1]")) << "a_m is not x's row length";
+    EXPECT_EQ(ops[5], " INT64_C(1)") << "a_k";
+    EXPECT_THAT(ops[6], ::testing::Not(::testing::HasSubstr(".data"))) << "B is read in place";
+    // The copy's bounds check on x_values (F.p0) stays where checks were asked for.
+    const std::string src = p.specialise(info->kernel, args, o).source(Backend::cpu);
+    EXPECT_EQ(src.find("(uint64_t)F.p0.size[0]") != std::string::npos, checked);
+    auto [blocks, loops] = blocks_and_loops(p, info->kernel.c_str(), args, o);
+    EXPECT_TRUE(same_bits(blocks, loops));
+  }
+
+  const ArgMap bf16 = info->make_inputs(s, DType::bf16, DType::i64);
+  const std::vector<std::string> bf16_ops = first_matmul_operands(
+      p.specialise(info->kernel, bf16, cpu_with_blocks({1, 16, 16, 16})).source(Backend::cpu));
+  ASSERT_EQ(bf16_ops.size(), 14u);
+  EXPECT_THAT(bf16_ops[3], ::testing::Not(::testing::HasSubstr(".data")));
 }
 
 // The planner emits the microkernel call for float matmuls on the CPU, reading a transposed

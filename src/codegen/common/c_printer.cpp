@@ -162,6 +162,8 @@ std::string NestPrinter::expr(const ExprPtr& e) const {
       return expr(e->args[0]) + ".size[" + std::to_string(e->ival) + "]";
     case ExprKind::array_read:
       return e->name + "[" + flat(e->name, e->args) + "]";
+    case ExprKind::tensor_address:
+      return "((const float*)" + capture(e->ival) + ".data + " + address(e->ival, e->args) + ")";
     case ExprKind::load: {
       size_t rank = e->args.size() - (e->has_mask ? 1 : 0);
       std::vector<ExprPtr> idx(e->args.begin(), e->args.begin() + rank);

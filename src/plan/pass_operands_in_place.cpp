@@ -1,0 +1,317 @@
+// Planning pass: matmul operands read in place (see pass_operands_in_place.h).
+#include "plan/pass_operands_in_place.h"
+
+#include <algorithm>
+#include <optional>
+
+#include "plan/inline.h"
+#include "plan/nest_util.h"
+
+namespace jagtile::plan {
+
+namespace {
+
+// e with every let of `lets` substituted, through chains of lets.
+ExprPtr inline_lets(ExprPtr e, const std::map<std::string, ExprPtr>& lets) {
+  auto bound = [&](const Expr& x) { return x.kind == ExprKind::var && lets.count(x.name) > 0; };
+  // Each round replaces one level of the chain; the form's lets never refer to themselves.
+  for (size_t round = 0; round <= lets.size() && any_expr(e, bound); ++round)
+    e = substitute(e, lets);
+  return e;
+}
+
+// e as v + rest (has) or rest alone (rest not mentioning v), through int64 additions and
+// int64-to-int64 conversions; nullopt for any other use of v (a product, a narrower type).
+struct Affine {
+  bool has = false;
+  ExprPtr rest;
+};
+std::optional<Affine> split(const ExprPtr& e, const std::string& v) {
+  if (!mentions_var(e, v)) return Affine{false, e};
+  if (e->kind == ExprKind::var && e->name == v) return Affine{true, int_imm(0)};
+  if (e->kind == ExprKind::convert && e->dtype == DType::i64 && e->from == DType::i64)
+    return split(e->args[0], v);
+  const bool add =
+      (e->kind == ExprKind::binop && e->op == ir::Op::add) ||
+      (e->kind == ExprKind::compute && e->node && e->node->kind == ir::NodeKind::binary &&
+       e->node->op == ir::Op::add && e->dtype == DType::i64);
+  if (!add) return std::nullopt;
+  std::optional<Affine> a = split(e->args[0], v), b = split(e->args[1], v);
+  if (!a || !b || (a->has && b->has)) return std::nullopt;
+  return Affine{a->has || b->has, binop(ir::Op::add, a->rest, b->rest)};
+}
+
+// The fors of a loop chain (innermost()'s), by index name.
+void chain_extents(const Stmt& s, std::map<std::string, ExprPtr>& extents) {
+  for (const StmtPtr& b : s.body) {
+    if (b->kind == StmtKind::for_) extents[b->name] = b->extent;
+    if (b->kind == StmtKind::for_ || b->kind == StmtKind::nest) chain_extents(*b, extents);
+  }
+}
+
+// The extents of float32 array `name`, outer first; empty when it is not a float32 array.
+std::vector<ExprPtr> float_array_extents(const DeviceFunc& f, const std::string& name) {
+  std::vector<ExprPtr> out;
+  for (const StmtPtr& s : f.body)
+    visit(s, [&](const Stmt& x) {
+      if (x.kind == StmtKind::array_decl && x.name == name && x.ctype == CType::f32)
+        out = x.indices;
+    });
+  return out;
+}
+
+// The row-major stride of each dim of an array with these extents, as keys (constants folded,
+// as the planner writes a block's strides).
+std::vector<std::string> array_stride_keys(const std::vector<ExprPtr>& extents) {
+  std::vector<std::string> keys(extents.size());
+  ExprPtr stride = int_imm(1);
+  for (size_t d = extents.size(); d-- > 0;) {
+    keys[d] = expr_key(stride);
+    const ExprPtr& e = extents[d];
+    stride = stride->kind == ExprKind::int_imm && e->kind == ExprKind::int_imm
+                 ? int_imm(stride->ival * e->ival)
+             : stride->kind == ExprKind::int_imm && stride->ival == 1
+                 ? e
+                 : binop(ir::Op::mul, e, stride);
+  }
+  return keys;
+}
+
+// Whether a dim of this extent holds one element (only ever read at its origin).
+bool single(const ExprPtr& extent) {
+  return extent->kind == ExprKind::int_imm && extent->ival <= 1;
+}
+
+// The product of the tensor's sizes after dim d: its row-major stride in elements.
+ExprPtr tensor_stride(int capture, int rank, int d) {
+  ExprPtr stride;
+  const ExprPtr t = plan::capture(capture, CType::i64);
+  for (int e = d + 1; e < rank; ++e)
+    stride = stride ? binop(ir::Op::mul, stride, tensor_size(t, e)) : tensor_size(t, e);
+  return stride ? stride : int_imm(1);
+}
+
+// An if that only fails (a tile size checked before its array is used).
+bool is_guard(const StmtPtr& s) {
+  return s->kind == StmtKind::if_ && s->orelse.empty() && !s->body.empty() &&
+         std::all_of(s->body.begin(), s->body.end(),
+                     [](const StmtPtr& x) { return x->kind == StmtKind::fail; });
+}
+
+// A value nest as a copy: the guards at the top of its body (ifs that only fail: a tile size
+// checked before its array is used) and the loop chain after them.
+struct CopyNest {
+  std::vector<StmtPtr> guards;
+  const Stmt* loops = nullptr;
+};
+std::optional<CopyNest> copy_nest(const Stmt& nest) {
+  CopyNest c;
+  for (const StmtPtr& b : nest.body) {
+    if (!c.loops && is_guard(b)) {
+      c.guards.push_back(b);
+    } else if (!c.loops && b->kind == StmtKind::for_) {
+      c.loops = b.get();
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (!c.loops) return std::nullopt;
+  return c;
+}
+
+// What an operand read in place becomes: the element at the operand's origin and the tensor
+// strides of its two matmul dims.
+struct InPlace {
+  ExprPtr address, stride_first, stride_second;
+};
+
+// The copy nest `fill` of array `arr`, as the operand of matmul `block` at operand position op
+// (3: A with rows and k; 6: B with k and columns), if it can be read in place.
+std::optional<InPlace> in_place_operand(const DeviceFunc& f, const Stmt& fill, const Stmt& block,
+                                        size_t op) {
+  const ExprPtr& operand = block.indices[op];
+  const std::string& arr = operand->name;
+  std::optional<CopyNest> copy = copy_nest(fill);
+  if (!copy) return std::nullopt;
+  std::vector<std::string> loops;
+  const Stmt* store = innermost(*copy->loops, &loops);
+  if (!store || store->kind != StmtKind::array_store || store->name != arr ||
+      store->update != Update::none)
+    return std::nullopt;
+  std::map<std::string, ExprPtr> lets, extents;
+  innermost_lets(fill, lets);
+  chain_extents(fill, extents);
+  ExprPtr value = inline_lets(store->value, lets);
+  if (value->kind == ExprKind::convert && value->dtype == DType::f32 && value->from == DType::f32)
+    value = value->args[0];
+  if (value->kind != ExprKind::load || value->has_mask || value->dtype != DType::f32 ||
+      value->from != DType::f32)
+    return std::nullopt;
+  const ir::Node* tensor = capture_node(f, value->ival);
+  if (!tensor || tensor->type.dtype != DType::f32 || int(value->args.size()) != tensor->type.rank)
+    return std::nullopt;
+
+  // The array's dims are the copy's loop indices, one each, in any order.
+  const std::vector<ExprPtr> dims = float_array_extents(f, arr);
+  if (dims.empty() || dims.size() != store->indices.size() || operand->args.size() != dims.size())
+    return std::nullopt;
+  std::vector<std::string> index_of_dim;
+  for (const ExprPtr& i : store->indices) {
+    if (i->kind != ExprKind::var || !extents.count(i->name)) return std::nullopt;
+    index_of_dim.push_back(i->name);
+  }
+
+  // The matmul's two dims of this operand: the array dims whose row-major strides its stride
+  // operands name, read over the block's extents (A: M rows, K; B: K, N columns).
+  const std::vector<std::string> array_stride = array_stride_keys(dims);
+  const ExprPtr &first_stride = block.indices[op + 1], &second_stride = block.indices[op + 2];
+  const ExprPtr &first_extent = block.indices[op == 3 ? 0 : 2],
+                &second_extent = block.indices[op == 3 ? 2 : 1];
+  int first_dim = -1, second_dim = -1;
+  for (size_t d = 0; d < dims.size(); ++d) {
+    if (single(dims[d])) continue;  // a dim of one element is only ever read at its origin
+    if (array_stride[d] == expr_key(first_stride) && first_dim < 0)
+      first_dim = int(d);
+    else if (array_stride[d] == expr_key(second_stride) && second_dim < 0)
+      second_dim = int(d);
+    else
+      return std::nullopt;  // a dim of several elements the matmul does not walk
+  }
+  if (first_dim < 0 || second_dim < 0) return std::nullopt;
+
+  // The copy covers exactly what the matmul reads: the loops over the two dims run over the
+  // block's extents (the same expressions once the copy's other indices are the origin's).
+  std::map<std::string, ExprPtr> at_origin;
+  for (size_t d = 0; d < dims.size(); ++d) at_origin[index_of_dim[d]] = operand->args[d];
+  auto covers = [&](int dim, const ExprPtr& extent) {
+    const ExprPtr loop =
+        substitute(inline_lets(extents.at(index_of_dim[size_t(dim)]), lets), at_origin);
+    return expr_key(loop) == expr_key(extent);
+  };
+  if (!covers(first_dim, first_extent) || !covers(second_dim, second_extent)) return std::nullopt;
+  for (int d : {first_dim, second_dim})
+    if (operand->args[size_t(d)]->kind != ExprKind::int_imm || operand->args[size_t(d)]->ival != 0)
+      return std::nullopt;
+
+  // Each of the two indices enters exactly one tensor dim, with coefficient one.
+  const int rank = tensor->type.rank;
+  auto tensor_dim_of = [&](const std::string& v) -> int {
+    int found = -1;
+    for (int t = 0; t < rank; ++t) {
+      std::optional<Affine> a = split(value->args[size_t(t)], v);
+      if (!a) return -2;
+      if (!a->has) continue;
+      if (found >= 0) return -2;
+      found = t;
+    }
+    return found;
+  };
+  const int first_t = tensor_dim_of(index_of_dim[size_t(first_dim)]);
+  const int second_t = tensor_dim_of(index_of_dim[size_t(second_dim)]);
+  if (first_t < 0 || second_t < 0 || first_t == second_t) return std::nullopt;
+  // No other copy index may move the address: the rest are read at the operand's origin.
+  for (size_t d = 0; d < dims.size(); ++d) {
+    if (int(d) == first_dim || int(d) == second_dim) continue;
+    for (const ExprPtr& i : value->args)
+      if (mentions_var(i, index_of_dim[d]) && !single(dims[d])) return std::nullopt;
+  }
+
+  std::vector<ExprPtr> origin;
+  for (const ExprPtr& i : value->args) origin.push_back(substitute(i, at_origin));
+  InPlace r;
+  r.address = tensor_address(int(value->ival), std::move(origin));
+  r.stride_first = tensor_stride(int(value->ival), rank, first_t);
+  r.stride_second = tensor_stride(int(value->ival), rank, second_t);
+  return r;
+}
+
+// The matmul_block of a matmul nest: the one statement inside its loops and scopes (lets and
+// guards aside), or null.
+const Stmt* block_of(const Stmt& nest) {
+  const Stmt* at = &nest;
+  while (at && at->kind != StmtKind::matmul_block) {
+    if (at->kind != StmtKind::nest && at->kind != StmtKind::for_ && at->kind != StmtKind::scope)
+      return nullptr;
+    const Stmt* next = nullptr;
+    for (const StmtPtr& b : at->body) {
+      if (b->kind == StmtKind::let || is_guard(b)) continue;
+      if (next) return nullptr;
+      next = b.get();
+    }
+    at = next;
+  }
+  return at;
+}
+
+// Reads the first operand it can in place; true when it changed the function.
+bool read_one_in_place(DeviceFunc& f) {
+  Units units = collect_units(f);
+  for (size_t m = 0; m < units.units.size(); ++m) {
+    const Unit& M = units.units[m];
+    if (M.stmt->kind != StmtKind::nest || M.stmt->role != NestRole::matmul) continue;
+    const Stmt* block = block_of(*M.stmt);
+    if (!block) continue;
+    // A only: the microkernel packs a B with strided columns but reads a B with contiguous
+    // columns directly, row by row, so a B read in place with rows far apart (HSTU's v, 16 KiB)
+    // meets L1 set conflicts its copy avoided (measured 3% slower there; docs/performance.md).
+    for (size_t op : {size_t(3)}) {
+      const ExprPtr& operand = block->indices[op];
+      if (operand->kind != ExprKind::array_read) continue;
+      const std::string& arr = operand->name;
+      const int p = units.producer(arr);
+      if (p < 0 || p >= int(m)) continue;
+      const Unit& P = units.units[size_t(p)];
+      // P may sit in an enclosing list (q's block copied once per q block, read by the matmul
+      // of every k block): the units between, in program order, are checked the same way.
+      if (P.stmt->kind != StmtKind::nest || P.stmt->role != NestRole::value) continue;
+      const std::vector<int> readers = units.readers(arr, p);
+      if (readers.size() != 1 || readers[0] != int(m)) continue;
+      bool rewritten_between = false;
+      for (int u = p + 1; u < int(m); ++u)
+        rewritten_between = rewritten_between || units.units[size_t(u)].writes.count(arr) > 0;
+      if (rewritten_between || !reads_unchanged(units, p, int(m))) continue;
+      std::optional<InPlace> in_place = in_place_operand(f, *P.stmt, *block, op);
+      if (!in_place) continue;
+
+      std::vector<ExprPtr> ops = block->indices;
+      ops[op] = in_place->address;
+      ops[op + 1] = in_place->stride_first;
+      ops[op + 2] = in_place->stride_second;
+      const std::string c_array = block->name;
+      StmtPtr reading = matmul_block(c_array, std::move(ops), MatmulInputs(block->ival));
+      std::function<StmtPtr(const StmtPtr&)> swap = [&](const StmtPtr& s) -> StmtPtr {
+        if (s.get() == block) return reading;
+        if (s->kind != StmtKind::nest && s->kind != StmtKind::for_ && s->kind != StmtKind::scope)
+          return s;
+        std::vector<StmtPtr> body;
+        for (const StmtPtr& b : s->body) body.push_back(swap(b));
+        return with_body(s, std::move(body));
+      };
+      const int m_list = M.list, m_index = M.index, p_list = P.list, p_index = P.index;
+      const bool diagnosed = [&] {
+        for (size_t u = 0; u < units.units.size(); ++u)
+          if (int(u) != p && units.units[u].writes.count(arr)) return true;
+        return false;
+      }();
+      // The copy goes; its guards stay (they check the tile size the interpreter checks too).
+      std::vector<StmtPtr> guards = copy_nest(*P.stmt)->guards;
+      f = replace_unit(f, m_list, m_index, {swap(M.stmt)});
+      f = replace_unit(f, p_list, p_index,
+                       guards.empty() ? std::vector<StmtPtr>{} : std::vector<StmtPtr>{seq(guards)});
+      // Without a diagnosing copy (unchecked code) nothing else names the array.
+      if (!diagnosed) f = remove_array(f, arr);
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+void read_matmul_operands_in_place(Plan& plan) {
+  for (DeviceFunc& f : plan.funcs)
+    while (read_one_in_place(f)) {
+    }
+}
+
+}  // namespace jagtile::plan
