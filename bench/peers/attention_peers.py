@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -35,8 +34,8 @@ import torch
 import torch.nn.functional as F
 
 import jagtile
-from peers_common import (add_run_options, apply_run_options, close, lengths_for, log,
-                          own_pool_candidates, qualify, race, report, tune)
+from peers_common import (add_run_options, apply_run_options, close, flop_peak_gflops, lengths_for,
+                          log, own_pool_candidates, qualify, race, report, tune)
 
 ROOT = Path(__file__).resolve().parents[2]
 KERNEL = ROOT / "examples" / "jagged_hstu_attention.py"
@@ -104,16 +103,6 @@ def helion_kernel(path: str):
     out = Path(os.environ.get("TMPDIR", "/tmp")) / "jagged_hstu_attn_2_extracted.py"
     out.write_text(kernel.text)
     return jagtile.load(str(out))["jagged_hstu_attention"]
-
-
-def flop_peak_gflops(rounds: int = 5) -> float:
-    """jagtile's f32 FMA probe on the threads kernels use now: the best of a few (a limit)."""
-    best = 0.0
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        flops = jagtile._core.fma_stream(2000000)  # a few ms: the pool's wake-up does not count
-        best = max(best, flops / ((time.perf_counter() - t0) * 1e9))
-    return best
 
 
 def run_case(case: Case, kernel, rounds: int, helion=None, extra=()) -> list[dict]:

@@ -32,8 +32,8 @@ import numpy as np
 import torch
 
 import jagtile
-from peers_common import (add_run_options, apply_run_options, close, lengths_for, log,
-                          own_pool_candidates, qualify, race, report, tune)
+from peers_common import (add_run_options, apply_run_options, close, flop_peak_gflops, lengths_for,
+                          log, own_pool_candidates, qualify, race, report, tune)
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -255,12 +255,22 @@ def run_case(case, kernel, rounds: int, log, extra=()) -> list[dict]:
     candidates += extra
     impls, results = qualify(f"{case.name}/{case.dist}", lambda: kernel(**case.args), candidates,
                              lambda got: check_peer(case, got, want))
+    # Matmul-class kernels: the f32 FMA probe before and after the race, its best the limit.
+    peaks = [flop_peak_gflops()] if case.flops else []
     stats, peak_gbps = race(impls, rounds, case.bytes, case.flops)
-    log(f"  {case.name}/{case.dist}: streaming read {peak_gbps:.1f} GB/s")
+    flop_peak = max(peaks + [flop_peak_gflops()]) if case.flops else None
+    log(f"  {case.name}/{case.dist}: streaming read {peak_gbps:.1f} GB/s"
+        + (f", f32 FMA peak {flop_peak:.1f} GFLOP/s" if flop_peak else ""))
     for impl, st in stats.items():
         results[impl].update(st)
+        if flop_peak and st.get("gflops"):
+            results[impl]["pct_of_flop_peak"] = 100.0 * st["gflops"] / flop_peak
+            log(f"    {impl}: {st['gflops']:.1f} GFLOP/s, "
+                f"{results[impl]['pct_of_flop_peak']:.1f}% of the FMA peak")
+    extra_fields = dict(flop_peak_gflops=flop_peak) if flop_peak else {}
     return [dict(kernel=case.name, dist=case.dist, batch=case.batch, features=case.features,
-                 max_len=case.max_len, rows=case.rows, bytes=case.bytes, stream_read_gbps=peak_gbps, **r)
+                 max_len=case.max_len, rows=case.rows, bytes=case.bytes, stream_read_gbps=peak_gbps,
+                 **extra_fields, **r)
             for r in results.values()]
 
 

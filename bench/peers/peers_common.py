@@ -145,6 +145,16 @@ def qualify(label: str, ours, candidates, check) -> tuple[list, dict]:
     return impls, results
 
 
+def flop_peak_gflops(rounds: int = 5) -> float:
+    """jagtile's f32 FMA probe on the threads kernels use now: the best of a few (a limit)."""
+    best = 0.0
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        flops = jagtile._core.fma_stream(2000000)  # a few ms: the pool's wake-up does not count
+        best = max(best, flops / ((time.perf_counter() - t0) * 1e9))
+    return best
+
+
 def race(impls, rounds: int, nbytes: int, flops: int = 0) -> tuple[dict, float]:
     """Times every (name, fn) round-robin, `rounds` calls each, beside a streaming read of
     `nbytes`; the first impl is the baseline. Returns ({name: stats}, read GB/s)."""
