@@ -91,6 +91,15 @@ void innermost_lets(const Stmt& s, std::map<std::string, ExprPtr>& lets) {
   }
 }
 
+StmtPtr replace_stmt(const StmtPtr& root, const Stmt* target, const StmtPtr& with) {
+  if (root.get() == target) return with;
+  if (root->kind != StmtKind::nest && root->kind != StmtKind::for_ && root->kind != StmtKind::scope)
+    return root;
+  std::vector<StmtPtr> body;
+  for (const StmtPtr& b : root->body) body.push_back(replace_stmt(b, target, with));
+  return with_body(root, std::move(body));
+}
+
 ExprPtr through_lets(ExprPtr e, const std::map<std::string, ExprPtr>& lets) {
   while (e->kind == ExprKind::var) {
     auto it = lets.find(e->name);

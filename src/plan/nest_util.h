@@ -72,6 +72,10 @@ const Stmt* innermost(const Stmt& s, std::vector<std::string>* indices);
 // The lets of such a chain's bodies, by name (the loop-nest form names every let once).
 void innermost_lets(const Stmt& s, std::map<std::string, ExprPtr>& lets);
 
+// `root` with the statement `target` (found by address inside its nests, fors and scopes)
+// replaced by `with`; the statements around it are shared, not copied.
+StmtPtr replace_stmt(const StmtPtr& root, const Stmt* target, const StmtPtr& with);
+
 // ---- units ----
 struct Unit {
   int list = 0;   // which program-level list

@@ -89,14 +89,7 @@ bool accumulate_one(DeviceFunc& f) {
     StmtPtr in_place = matmul_block(var, std::move(ops), MatmulInputs(block->ival));
     // The matmul nest with its block replaced (the loops around it kept), named for what it
     // now fills.
-    std::function<StmtPtr(const StmtPtr&)> swap = [&](const StmtPtr& s) -> StmtPtr {
-      if (s.get() == block) return in_place;
-      if (s->kind != StmtKind::nest && s->kind != StmtKind::for_) return s;
-      std::vector<StmtPtr> body;
-      for (const StmtPtr& b : s->body) body.push_back(swap(b));
-      return with_body(s, std::move(body));
-    };
-    Stmt renamed = *swap(M.stmt);
+    Stmt renamed = *replace_stmt(M.stmt, block, in_place);
     renamed.name = var;
     const int list = M.list, index = M.index;
     f = replace_unit(f, list, index + 1, {});

@@ -279,14 +279,6 @@ bool read_one_in_place(DeviceFunc& f) {
       ops[op + 2] = in_place->stride_second;
       const std::string c_array = block->name;
       StmtPtr reading = matmul_block(c_array, std::move(ops), MatmulInputs(block->ival));
-      std::function<StmtPtr(const StmtPtr&)> swap = [&](const StmtPtr& s) -> StmtPtr {
-        if (s.get() == block) return reading;
-        if (s->kind != StmtKind::nest && s->kind != StmtKind::for_ && s->kind != StmtKind::scope)
-          return s;
-        std::vector<StmtPtr> body;
-        for (const StmtPtr& b : s->body) body.push_back(swap(b));
-        return with_body(s, std::move(body));
-      };
       const int m_list = M.list, m_index = M.index, p_list = P.list, p_index = P.index;
       const bool diagnosed = [&] {
         for (size_t u = 0; u < units.units.size(); ++u)
@@ -295,7 +287,7 @@ bool read_one_in_place(DeviceFunc& f) {
       }();
       // The copy goes; its guards stay (they check the tile size the interpreter checks too).
       std::vector<StmtPtr> guards = copy_nest(*P.stmt)->guards;
-      f = replace_unit(f, m_list, m_index, {swap(M.stmt)});
+      f = replace_unit(f, m_list, m_index, {replace_stmt(M.stmt, block, reading)});
       f = replace_unit(f, p_list, p_index,
                        guards.empty() ? std::vector<StmtPtr>{} : std::vector<StmtPtr>{seq(guards)});
       // Without a diagnosing copy (unchecked code) nothing else names the array.
