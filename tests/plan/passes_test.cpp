@@ -9,6 +9,7 @@
 #include "plan/pass_hoist.h"
 #include "plan/pass_inline_index.h"
 #include "plan/pass_reload.h"
+#include "plan/planner.h"
 #include "plan_test_util.h"
 
 namespace jagtile::plan_test {
@@ -267,6 +268,69 @@ TEST(PlaceBoundsChecks, UncheckedPlansHaveNoChecks) {
   EXPECT_TRUE(s.nests(NestRole::check).empty());
   EXPECT_TRUE(s.nests(NestRole::diagnose).empty());
   EXPECT_THAT(s.text(), Not(HasSubstr("fail 1")));
+}
+
+// ---- read_matmul_operands_in_place ----
+
+ArgMap bmm_args(DType values) {
+  return {{"x_values", Tensor::zeros({12, 8}, values)},
+          {"x_offsets", Tensor::from_doubles({3}, {0, 5, 12}, DType::i64)},
+          {"weight", Tensor::zeros({2, 8, 6}, values)},
+          {"bias", Tensor::zeros({2, 6}, values)}};
+}
+
+// The one matmul block of a planned bundled jagged_dense_bmm.
+const Stmt* matmul_block_of(const plan::Plan& p) {
+  const Stmt* block = nullptr;
+  for (const plan::DeviceFunc& f : p.funcs)
+    for (const plan::StmtPtr& s : f.body)
+      plan::visit(s, [&](const Stmt& x) {
+        if (x.kind == StmtKind::matmul_block) block = &x;
+      });
+  return block;
+}
+
+bool has_nest(const plan::Plan& p, NestRole role, const std::string& array) {
+  bool found = false;
+  for (const plan::DeviceFunc& f : p.funcs)
+    for (const plan::StmtPtr& s : f.body)
+      plan::visit(s, [&](const Stmt& x) {
+        found |= x.kind == StmtKind::nest && x.role == role && x.name == array;
+      });
+  return found;
+}
+
+TEST(ReadMatmulOperandsInPlace, ACopiedFloatAIsReadFromItsTensorAndOnlyTheCopyGoes) {
+  for (bool checked : {true, false}) {
+    SCOPED_TRACE(checked ? "checked" : "unchecked");
+    Subject s(read_source("examples/jagged_dense_bmm.py"), bmm_args(DType::f32), checked);
+    const plan::Plan before = plan::plan_kernel(s.spec->kernel, s.spec->host, checked, nullptr,
+                                                /*matmul_blocks=*/true, /*in_place=*/false);
+    const plan::Plan after = plan::plan_kernel(s.spec->kernel, s.spec->host, checked, nullptr,
+                                               /*matmul_blocks=*/true, /*in_place=*/true);
+    const Stmt* was = matmul_block_of(before);
+    const Stmt* now = matmul_block_of(after);
+    ASSERT_TRUE(was && now);
+    ASSERT_EQ(was->indices[3]->kind, plan::ExprKind::array_read);
+    const std::string a = was->indices[3]->name;
+    EXPECT_TRUE(has_nest(before, NestRole::value, a));
+
+    ASSERT_EQ(now->indices[3]->kind, plan::ExprKind::tensor_address) << plan::print_plan(after);
+    EXPECT_EQ(plan::capture_node(after.funcs.at(0), now->indices[3]->ival)->name, "x_values");
+    EXPECT_EQ(now->indices[6]->kind, plan::ExprKind::array_read) << "B keeps its copy";
+    EXPECT_FALSE(has_nest(after, NestRole::value, a)) << plan::print_plan(after);
+    // Checked: the copy's check and diagnosing copy stay, and with them the array.
+    EXPECT_EQ(has_nest(after, NestRole::check, a), checked);
+    EXPECT_EQ(has_nest(after, NestRole::diagnose, a), checked);
+  }
+}
+
+TEST(ReadMatmulOperandsInPlace, AConvertingCopyStays) {
+  Subject s(read_source("examples/jagged_dense_bmm.py"), bmm_args(DType::bf16));
+  const plan::Plan p = plan::plan_kernel(s.spec->kernel, s.spec->host, true, nullptr, true, true);
+  const Stmt* block = matmul_block_of(p);
+  ASSERT_TRUE(block);
+  EXPECT_EQ(block->indices[3]->kind, plan::ExprKind::array_read);
 }
 
 // ---- the verifier ----
