@@ -272,6 +272,13 @@ bool read_one_in_place(DeviceFunc& f) {
       if (rewritten_between || !reads_unchanged(units, p, int(m))) continue;
       std::optional<InPlace> in_place = in_place_operand(f, *P.stmt, *block, op);
       if (!in_place) continue;
+      // The copy froze the tensor's values where it ran; the matmul may run again later (inside
+      // a loop), after a store that the units between the two do not show. Only a tensor the
+      // function never stores to is read in place.
+      const ir::Node* tensor = root_tensor(capture_node(f, in_place->address->ival));
+      if (std::any_of(units.units.begin(), units.units.end(),
+                      [&](const Unit& u) { return u.stores.count(tensor) > 0; }))
+        continue;
 
       std::vector<ExprPtr> ops = block->indices;
       ops[op] = in_place->address;

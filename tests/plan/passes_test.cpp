@@ -27,6 +27,7 @@ ArgMap sum_args() {
 }
 
 const char* kKernels = R"PY(import torch
+import helion
 import helion.language as hl
 
 def reload_after_store(x: torch.Tensor) -> torch.Tensor:
@@ -52,6 +53,17 @@ def gather(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     out = torch.zeros([n], dtype=x.dtype, device=x.device)
     for t in hl.tile(n):
         out[t] = x[idx[t]]
+    return out
+
+@helion.kernel(config=helion.Config(block_sizes=[4]))
+def matmul_then_scale(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    m, k = x.size()
+    n = w.size(1)
+    out = torch.empty([m, n], dtype=x.dtype, device=x.device)
+    for t in hl.tile(m):
+        a = x[t, :]
+        out[t, :] = torch.matmul(a, w[:, :])
+        x[t, :] = x[t, :] * 2.0
     return out
 
 def masked(x: torch.Tensor, n: int) -> torch.Tensor:
@@ -323,6 +335,18 @@ TEST(ReadMatmulOperandsInPlace, ACopiedFloatAIsReadFromItsTensorAndOnlyTheCopyGo
     EXPECT_EQ(has_nest(after, NestRole::check, a), checked);
     EXPECT_EQ(has_nest(after, NestRole::diagnose, a), checked);
   }
+}
+
+// The kernel stores to the tensor A was copied from: the copy stays (a matmul re-run inside a loop
+// after such a store would read the new values, which its copy did not).
+TEST(ReadMatmulOperandsInPlace, ACopyOfATensorTheKernelStoresToStays) {
+  Subject s(kKernels,
+            {{"x", Tensor::zeros({6, 8}, DType::f32)}, {"w", Tensor::zeros({8, 5}, DType::f32)}},
+            true, "matmul_then_scale");
+  const plan::Plan p = plan::plan_kernel(s.spec->kernel, s.spec->host, true, nullptr, true, true);
+  const Stmt* block = matmul_block_of(p);
+  ASSERT_TRUE(block) << plan::print_plan(p);
+  EXPECT_EQ(block->indices[3]->kind, plan::ExprKind::array_read) << plan::print_plan(p);
 }
 
 TEST(ReadMatmulOperandsInPlace, AConvertingCopyStays) {
