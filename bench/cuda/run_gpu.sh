@@ -78,6 +78,17 @@ step torch_reduce 150 python3 bench/peers/torch_reduce.py --data /tmp/jagtile-gp
 rm -rf /tmp/jagtile-gpu-data
 [ $quick = 1 ] && exit 0
 
+# 2b. Where the template's rows kernel spends its time (it read at 12-35% of the streaming read on
+#     an H200, slower than the naive kernel: docs/performance.md): Nsight Compute on one launch of
+#     it, clocks left alone, throughput and warp stall sections. Skipped where ncu is missing or
+#     cannot read counters (gVisor machines).
+if command -v ncu > /dev/null 2>&1; then
+  step ncu_rows_kernel 120 ncu --clock-control none --kernel-name regex:reduce_rows_kernel \
+    --launch-skip 3 --launch-count 1 --section SpeedOfLight --section WarpStateStats \
+    --section MemoryWorkloadAnalysis --section LaunchStats --section Occupancy \
+    "$build/bench_reduce_cuda" --case long/f32 --repeat 1
+fi
+
 # 3. Every bundled example through `jagtile bench --device cuda` (generated CUDA, and the CUDA
 #    template where the kernel routes to it), then torch on the GPU at the matmul shapes.
 std=(--batch 1024 --features 256 --max-len 512 --sparsity 0.5)
