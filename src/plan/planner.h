@@ -14,8 +14,8 @@ namespace jagtile::plan {
 // after each step is appended to it. `matmul_blocks`: each float matmul becomes one
 // `matmul_block` statement per batch position, for a code generator with a block matmul (the
 // CPU's microkernel, CUDA's warp tiles); otherwise element loops. `operands_in_place`: a matmul
-// block may read its A and B operands straight from a float32 tensor (the CPU's microkernel
-// packs them itself; pass_operands_in_place.h).
+// block may read its A operand straight from a float32 tensor (the CPU's microkernel reads A
+// wherever it is; pass_operands_in_place.h).
 Plan plan_kernel(const ir::Kernel& kernel, const host::HostProgram& host, bool checked,
                  std::string* trace = nullptr, bool matmul_blocks = false,
                  bool operands_in_place = false);
