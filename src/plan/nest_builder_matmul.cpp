@@ -79,15 +79,20 @@ std::pair<ExprPtr, ExprPtr> Builder::last_strides(const std::vector<ExprPtr>& st
   return {strides[r - 2], strides[r - 1]};
 }
 
-// The 16-bit float type whose values a matmul operand holds, or f32. An operand typed bf16 (f16)
-// holds such values, or values a tensor-core path rounds where torch would have rounded them (a
-// value computed in f32 and typed bf16). A widening cast or a permute keeps its operand's values
-// (`k[tile, :].to(torch.float32).T` holds bf16 values exactly).
+// The 16-bit float type whose values a matmul operand holds exactly, or f32 (the tensor cores
+// take such operands without changing them). A widening cast, a permute or an unsqueeze keeps
+// its operand's values (`k[tile, :].to(torch.float32).T` holds bf16 values exactly).
 DType Builder::sixteen_bit_values(const NodePtr& n) {
-  if (n->type.dtype == DType::bf16 || n->type.dtype == DType::f16) return n->type.dtype;
-  if (n->kind == NodeKind::permute) return sixteen_bit_values(n->operand(0));
-  if (n->kind == NodeKind::cast && n->type.dtype == DType::f32)
+  const DType t = n->type.dtype;
+  const bool sixteen = t == DType::bf16 || t == DType::f16;
+  // A 16-bit tensor's loaded elements and a cast to a 16-bit type hold 16-bit values exactly.
+  // Arithmetic typed bf16 or f16 does not: it is computed in fp32 and not rounded (the
+  // interpreter's rule), and rounding it for the tensor cores changed results (differential
+  // fuzzing, seed 210511: `a = alpha + x[rows, tile_d]` with bf16 x, then `a @ wt`).
+  if (sixteen && (n->kind == NodeKind::load || n->kind == NodeKind::cast)) return t;
+  if (n->kind == NodeKind::permute || n->kind == NodeKind::unsqueeze)
     return sixteen_bit_values(n->operand(0));
+  if (n->kind == NodeKind::cast && t == DType::f32) return sixteen_bit_values(n->operand(0));
   return DType::f32;
 }
 
