@@ -91,6 +91,15 @@ void innermost_lets(const Stmt& s, std::map<std::string, ExprPtr>& lets) {
   }
 }
 
+const Stmt* array_decl_of(const DeviceFunc& f, const std::string& name) {
+  const Stmt* found = nullptr;
+  for (const StmtPtr& s : f.body)
+    visit(s, [&](const Stmt& x) {
+      if (x.kind == StmtKind::array_decl && x.name == name) found = &x;
+    });
+  return found;
+}
+
 StmtPtr replace_stmt(const StmtPtr& root, const Stmt* target, const StmtPtr& with) {
   if (root.get() == target) return with;
   if (root->kind != StmtKind::nest && root->kind != StmtKind::for_ && root->kind != StmtKind::scope)

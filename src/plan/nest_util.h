@@ -72,6 +72,10 @@ const Stmt* innermost(const Stmt& s, std::vector<std::string>* indices);
 // The lets of such a chain's bodies, by name (the loop-nest form names every let once).
 void innermost_lets(const Stmt& s, std::map<std::string, ExprPtr>& lets);
 
+// The declaration of array `name` in the function (the last, should a name be declared twice), or
+// null.
+const Stmt* array_decl_of(const DeviceFunc& f, const std::string& name);
+
 // `root` with the statement `target` (found by address inside its nests, fors and scopes)
 // replaced by `with`; the statements around it are shared, not copied.
 StmtPtr replace_stmt(const StmtPtr& root, const Stmt* target, const StmtPtr& with);

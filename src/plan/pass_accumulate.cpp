@@ -43,13 +43,10 @@ bool adds_product(const Stmt& v, const std::string& var, const std::string& mm) 
 // The extents of array `name`'s declaration in the function, as keys; empty when not found.
 std::vector<std::string> extents_of(const DeviceFunc& f, const std::string& name, CType* type) {
   std::vector<std::string> keys;
-  for (const StmtPtr& s : f.body)
-    visit(s, [&](const Stmt& x) {
-      if (x.kind != StmtKind::array_decl || x.name != name) return;
-      keys.clear();
-      for (const ExprPtr& e : x.indices) keys.push_back(expr_key(e));
-      *type = x.ctype;
-    });
+  if (const Stmt* decl = array_decl_of(f, name)) {
+    for (const ExprPtr& e : decl->indices) keys.push_back(expr_key(e));
+    *type = decl->ctype;
+  }
   return keys;
 }
 

@@ -20,25 +20,23 @@ ExprPtr inline_lets(ExprPtr e, const std::map<std::string, ExprPtr>& lets) {
   return e;
 }
 
-// e as v + rest (has) or rest alone (rest not mentioning v), through int64 additions and
-// int64-to-int64 conversions; nullopt for any other use of v (a product, a narrower type).
-struct Affine {
-  bool has = false;
-  ExprPtr rest;
-};
-std::optional<Affine> split(const ExprPtr& e, const std::string& v) {
-  if (!mentions_var(e, v)) return Affine{false, e};
-  if (e->kind == ExprKind::var && e->name == v) return Affine{true, int_imm(0)};
+// How index v enters e: not at all, once with coefficient one (v + terms without v, through
+// int64 additions and int64-to-int64 conversions), or any other way (a product, a narrower type).
+enum class Enters { no, once, otherwise };
+Enters enters(const ExprPtr& e, const std::string& v) {
+  if (!mentions_var(e, v)) return Enters::no;
+  if (e->kind == ExprKind::var && e->name == v) return Enters::once;
   if (e->kind == ExprKind::convert && e->dtype == DType::i64 && e->from == DType::i64)
-    return split(e->args[0], v);
+    return enters(e->args[0], v);
   const bool add =
       (e->kind == ExprKind::binop && e->op == ir::Op::add) ||
       (e->kind == ExprKind::compute && e->node && e->node->kind == ir::NodeKind::binary &&
        e->node->op == ir::Op::add && e->dtype == DType::i64);
-  if (!add) return std::nullopt;
-  std::optional<Affine> a = split(e->args[0], v), b = split(e->args[1], v);
-  if (!a || !b || (a->has && b->has)) return std::nullopt;
-  return Affine{a->has || b->has, binop(ir::Op::add, a->rest, b->rest)};
+  if (!add) return Enters::otherwise;
+  const Enters a = enters(e->args[0], v), b = enters(e->args[1], v);
+  if (a == Enters::otherwise || b == Enters::otherwise || (a == Enters::once && b == Enters::once))
+    return Enters::otherwise;
+  return a == Enters::once ? a : b;
 }
 
 // The fors of a loop chain (innermost()'s), by index name.
@@ -51,13 +49,8 @@ void chain_extents(const Stmt& s, std::map<std::string, ExprPtr>& extents) {
 
 // The extents of float32 array `name`, outer first; empty when it is not a float32 array.
 std::vector<ExprPtr> float_array_extents(const DeviceFunc& f, const std::string& name) {
-  std::vector<ExprPtr> out;
-  for (const StmtPtr& s : f.body)
-    visit(s, [&](const Stmt& x) {
-      if (x.kind == StmtKind::array_decl && x.name == name && x.ctype == CType::f32)
-        out = x.indices;
-    });
-  return out;
+  const Stmt* decl = array_decl_of(f, name);
+  return decl && decl->ctype == CType::f32 ? decl->indices : std::vector<ExprPtr>{};
 }
 
 // The row-major stride of each dim of an array with these extents, as keys (constants folded,
@@ -123,6 +116,7 @@ std::optional<CopyNest> copy_nest(const Stmt& nest) {
 // strides of its two matmul dims.
 struct InPlace {
   ExprPtr address, stride_first, stride_second;
+  std::vector<StmtPtr> guards;  // the copy's guards, which stay where the copy was
 };
 
 // The copy nest `fill` of array `arr`, as the operand of matmul `block` at operand position op
@@ -198,9 +192,9 @@ std::optional<InPlace> in_place_operand(const DeviceFunc& f, const Stmt& fill, c
   auto tensor_dim_of = [&](const std::string& v) -> int {
     int found = -1;
     for (int t = 0; t < rank; ++t) {
-      std::optional<Affine> a = split(value->args[size_t(t)], v);
-      if (!a) return -2;
-      if (!a->has) continue;
+      const Enters how = enters(value->args[size_t(t)], v);
+      if (how == Enters::otherwise) return -2;
+      if (how == Enters::no) continue;
       if (found >= 0) return -2;
       found = t;
     }
@@ -222,6 +216,7 @@ std::optional<InPlace> in_place_operand(const DeviceFunc& f, const Stmt& fill, c
   r.address = tensor_address(int(value->ival), std::move(origin));
   r.stride_first = tensor_stride(int(value->ival), rank, first_t);
   r.stride_second = tensor_stride(int(value->ival), rank, second_t);
+  r.guards = copy->guards;
   return r;
 }
 
@@ -293,7 +288,7 @@ bool read_one_in_place(DeviceFunc& f) {
         return false;
       }();
       // The copy goes; its guards stay (they check the tile size the interpreter checks too).
-      std::vector<StmtPtr> guards = copy_nest(*P.stmt)->guards;
+      const std::vector<StmtPtr>& guards = in_place->guards;
       f = replace_unit(f, m_list, m_index, {replace_stmt(M.stmt, block, reading)});
       f = replace_unit(f, p_list, p_index,
                        guards.empty() ? std::vector<StmtPtr>{} : std::vector<StmtPtr>{seq(guards)});

@@ -5,10 +5,10 @@
 // exactly the rows and columns the matmul reads, the matmul takes a pointer into the tensor with
 // the tensor's strides instead, and the copy goes: the microkernel broadcasts A's elements from
 // wherever they are, so the tile copy was a second pass over the same bytes. The values read are
-// the same elements, so the bits are the same. B operands keep their copy (the .cpp says why). Bounds checks
-// stay: the pass runs after place_bounds_checks and keeps the check and diagnosing nests (the
-// diagnosing copy still writes the array, which therefore stays declared while it is written).
-// Float32 operands only (a conversion on the copy is work the microkernel does not do).
+// the same elements, so the bits are the same. B operands keep their copy (the .cpp says why).
+// Bounds checks stay: the pass runs after place_bounds_checks and keeps the check and diagnosing
+// nests (the diagnosing copy still writes the array, which therefore stays declared while it is
+// written). Float32 operands only (a conversion on the copy is work the microkernel does not do).
 #pragma once
 
 #include "plan/nest_ir.h"

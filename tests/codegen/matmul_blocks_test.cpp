@@ -58,6 +58,17 @@ std::vector<std::string> first_matmul_operands(const std::string& src) {
   return operands;
 }
 
+// The bundled jagged_dense_bmm's shape for the pass tests: 40 features and rows up to 70, so that
+// blocks of 16 leave partial row and d blocks.
+JaggedShape bmm_shape(int64_t batch, uint64_t seed) {
+  JaggedShape s;
+  s.batch = batch;
+  s.features = 40;
+  s.max_len = 70;
+  s.seed = seed;
+  return s;
+}
+
 class ItemMatmul : public ::testing::TestWithParam<ItemCase> {};
 
 // out[r] = x[r] @ w[item] + bias[item] through hl.dot(acc=): blocks == loops bit for bit,
@@ -174,11 +185,7 @@ TEST(MatmulBlocks, AProductAddedToItsAccumulatorIsAccumulatedInPlaceWithTheSameB
   use_shared_cache_dir();
   const ExampleInfo* info = find_example("jagged_dense_bmm");
   Program p = Program::from_file(std::string(JAGTILE_SOURCE_DIR) + "/" + info->file);
-  JaggedShape s;
-  s.batch = 21;
-  s.features = 40;
-  s.max_len = 70;
-  s.seed = 3;
+  const JaggedShape s = bmm_shape(21, 3);
   ArgMap args = info->make_inputs(s, DType::f32, DType::i32);
   const Options o = cpu_with_blocks({1, 16, 16, 16});
   const std::vector<std::string> ops =
@@ -202,11 +209,7 @@ TEST(MatmulBlocks, AFloatOperandCopiedFromATensorIsReadInPlaceWithTheSameBits) {
   use_shared_cache_dir();
   const ExampleInfo* info = find_example("jagged_dense_bmm");
   Program p = Program::from_file(std::string(JAGTILE_SOURCE_DIR) + "/" + info->file);
-  JaggedShape s;
-  s.batch = 17;
-  s.features = 40;
-  s.max_len = 70;
-  s.seed = 5;
+  const JaggedShape s = bmm_shape(17, 5);
   const ArgMap args = info->make_inputs(s, DType::f32, DType::i64);
   for (bool checked : {true, false}) {
     SCOPED_TRACE(checked ? "checked" : "unchecked");
