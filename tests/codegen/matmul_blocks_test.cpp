@@ -39,10 +39,11 @@ std::pair<Tensor, Tensor> blocks_and_loops(const Program& p, const char* kernel,
   return {blocks, p.call(kernel, args, o).outputs.at(0)};
 }
 
-// The operands of the first microkernel call in generated C++ (JtMatmul's fields in order:
-// M, N, K, A, a_m, a_k, B, b_k, b_n, C, c_m, D, d_m, d_n), or none.
+// The operands of the first microkernel call in generated C++ (jt_matmul_f32 or, for bf16
+// values, jt_matmul_bf16; JtMatmul's fields in order: M, N, K, A, a_m, a_k, B, b_k, b_n, C, c_m,
+// D, d_m, d_n), or none.
 std::vector<std::string> first_matmul_operands(const std::string& src) {
-  const size_t call = src.find("jt_matmul_f32(JtMatmul{");
+  const size_t call = src.find("(JtMatmul{");
   if (call == std::string::npos) return {};
   const size_t open = src.find('{', call), close = src.find('}', open);
   std::vector<std::string> operands(1);
@@ -97,7 +98,9 @@ INSTANTIATE_TEST_SUITE_P(Shapes, ItemMatmul,
                              // large tiles (heap tile arrays)
                              ItemCase{{130, 7, 64}, 96, 80, {4, 64, 64, 64}},
                              // bf16 inputs, accumulated in f32
-                             ItemCase{{9, 0, 20}, 24, 40, {2, 16, 16, 16}, DType::bf16}),
+                             ItemCase{{9, 0, 20}, 24, 40, {2, 16, 16, 16}, DType::bf16},
+                             // bf16, odd contraction blocks (AVX512-BF16: a padded last pair)
+                             ItemCase{{9, 0, 1, 33}, 37, 45, {2, 16, 32, 16}, DType::bf16}),
                          [](const ::testing::TestParamInfo<ItemCase>& i) {
                            return "case" + std::to_string(i.index);
                          });
@@ -230,8 +233,10 @@ TEST(MatmulBlocks, AFloatOperandCopiedFromATensorIsReadInPlaceWithTheSameBits) {
   }
 
   const ArgMap bf16 = info->make_inputs(s, DType::bf16, DType::i64);
-  const std::vector<std::string> bf16_ops = first_matmul_operands(
-      p.specialise(info->kernel, bf16, cpu_with_blocks({1, 16, 16, 16})).source(Backend::cpu));
+  const std::string bf16_src =
+      p.specialise(info->kernel, bf16, cpu_with_blocks({1, 16, 16, 16})).source(Backend::cpu);
+  EXPECT_THAT(bf16_src, ::testing::HasSubstr("jt_matmul_bf16(JtMatmul{"));
+  const std::vector<std::string> bf16_ops = first_matmul_operands(bf16_src);
   ASSERT_EQ(bf16_ops.size(), 14u);
   EXPECT_THAT(bf16_ops[3], ::testing::Not(::testing::HasSubstr(".data")));
 }

@@ -155,6 +155,31 @@ static inline void jt_pack_panel(float* pack, int64_t NR, const JtMatmul& m, int
     for (int64_t j = 0; j < nj; ++j) pack[k * NR + j] = m.B[k * m.b_k + (j0 + j) * m.b_n];
 }
 
+// A block's sums to C: D added (one rounding, as the element loops' acc + product), then stored.
+// Masked stores only on the last columns: AVX2's vmaskmovps store is microcoded on AMD, and
+// twelve of them per block cost more than a 64-step k loop.
+template <int MR, int NV>
+static inline void jt_mm_finish(const JtMatmul& m, int64_t i0, int64_t j0, JtVec::T* c0,
+                                JtVec::T* c1, JtVec::Mask m0, JtVec::Mask m1) {
+  const bool full = j0 + NV * JtVec::W <= m.N;
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) {
+    float* c = m.C + (i0 + i) * m.c_m + j0;
+    if (m.D) {
+      const float* d = m.D + (i0 + i) * m.d_m + j0 * m.d_n;
+      c0[i] = JtVec::add(c0[i], m.d_n ? JtVec::load(m0, d) : JtVec::splat(*d));
+      if (NV > 1) c1[i] = JtVec::add(c1[i], m.d_n ? JtVec::load(m1, d + JtVec::W) : JtVec::splat(*d));
+    }
+    if (full) {
+      JtVec::store_all(c, c0[i]);
+      if (NV > 1) JtVec::store_all(c + JtVec::W, c1[i]);
+    } else {
+      JtVec::store(m0, c, c0[i]);
+      if (NV > 1) JtVec::store(m1, c + JtVec::W, c1[i]);
+    }
+  }
+}
+
 // Rows [i0, i0 + MR) by NV vectors of columns of one panel: B rows p_k apart starting at
 // `panel`, whose valid columns are m0 (first vector) and m1 (second).
 template <int MR, int NV>
@@ -177,41 +202,25 @@ static inline void jt_mm_block(const JtMatmul& m, int64_t i0, int64_t j0, const 
       if (NV > 1) c1[i] = JtVec::fma(ai, b1, c1[i]);
     }
   }
-  // Masked stores only on the last columns: AVX2's vmaskmovps store is microcoded on AMD, and
-  // twelve of them per block cost more than a 64-step k loop.
-  const bool full = j0 + NV * JtVec::W <= m.N;
-#pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i) {
-    float* c = m.C + (i0 + i) * m.c_m + j0;
-    if (m.D) {
-      const float* d = m.D + (i0 + i) * m.d_m + j0 * m.d_n;
-      c0[i] = JtVec::add(c0[i], m.d_n ? JtVec::load(m0, d) : JtVec::splat(*d));
-      if (NV > 1) c1[i] = JtVec::add(c1[i], m.d_n ? JtVec::load(m1, d + JtVec::W) : JtVec::splat(*d));
-    }
-    if (full) {
-      JtVec::store_all(c, c0[i]);
-      if (NV > 1) JtVec::store_all(c + JtVec::W, c1[i]);
-    } else {
-      JtVec::store(m0, c, c0[i]);
-      if (NV > 1) JtVec::store(m1, c + JtVec::W, c1[i]);
-    }
-  }
+  jt_mm_finish<MR, NV>(m, i0, j0, c0, c1, m0, m1);
 }
 
-// Every row of one panel: whole blocks of MR rows, then one block of the rows left.
-template <int NV, int R = JtVec::MR - 1>
-static inline void jt_mm_edge(const JtMatmul& m, int64_t i0, int64_t rows, int64_t j0,
-                              const float* panel, int64_t p_k, JtVec::Mask m0, JtVec::Mask m1) {
-  if (rows == R) return jt_mm_block<R, NV>(m, i0, j0, panel, p_k, m0, m1);
-  if constexpr (R > 1) jt_mm_edge<NV, R - 1>(m, i0, rows, j0, panel, p_k, m0, m1);
+// Every row of a panel: block(JtRows<MR>(), i0) over whole blocks of MR rows, then one call for
+// the rows left (a block kernel's row count is a compile-time constant, for its registers).
+template <int R>
+struct JtRows {
+  enum { value = R };
+};
+template <int R = JtVec::MR - 1, class Block>
+static inline void jt_mm_edge(int64_t i0, int64_t rows, const Block& block) {
+  if (rows == R) return block(JtRows<R>(), i0);
+  if constexpr (R > 1) jt_mm_edge<R - 1>(i0, rows, block);
 }
-template <int NV>
-static inline void jt_mm_panel(const JtMatmul& m, int64_t j0, const float* panel, int64_t p_k,
-                               JtVec::Mask m0, JtVec::Mask m1) {
+template <class Block>
+static inline void jt_mm_rows(int64_t M, const Block& block) {
   int64_t i0 = 0;
-  for (; i0 + JtVec::MR <= m.M; i0 += JtVec::MR)
-    jt_mm_block<JtVec::MR, NV>(m, i0, j0, panel, p_k, m0, m1);
-  if (i0 < m.M) jt_mm_edge<NV>(m, i0, m.M - i0, j0, panel, p_k, m0, m1);
+  for (; i0 + JtVec::MR <= M; i0 += JtVec::MR) block(JtRows<JtVec::MR>(), i0);
+  if (i0 < M) jt_mm_edge(i0, M - i0, block);
 }
 
 static void jt_matmul_f32(const JtMatmul& m) {
@@ -236,11 +245,219 @@ static void jt_matmul_f32(const JtMatmul& m) {
     }
     // A last panel of one vector's columns or fewer does half the work.
     if (nj > JtVec::W)
-      jt_mm_panel<2>(m, j0, panel, p_k, m0, m1);
+      jt_mm_rows(m.M, [&](auto rows, int64_t i0) {
+        jt_mm_block<decltype(rows)::value, 2>(m, i0, j0, panel, p_k, m0, m1);
+      });
     else
-      jt_mm_panel<1>(m, j0, panel, p_k, m0, m1);
+      jt_mm_rows(m.M, [&](auto rows, int64_t i0) {
+        jt_mm_block<decltype(rows)::value, 1>(m, i0, j0, panel, p_k, m0, m1);
+      });
   }
   free(heap);
+}
+
+// ---- bf16 operands on AVX512-BF16 ----
+// Operands that hold bf16 values (loaded from bf16 tensors; the tile arrays keep them as floats,
+// exactly) are multiplied in pairs by vdpbf16ps. Each lane adds the product of its pair's high
+// halves, then that of the low halves, each sum rounded to nearest even (checked on Zen 5
+// against both orders of fmaf), and the product of two bf16 values is exact in fp32. With k in
+// the high half and k + 1 in the low, that is the f32 path's fma(a_k, b_k, c) then
+// fma(a_k+1, b_k+1, .), bit for bit, at twice the products per instruction. Two differences
+// remain, both ruled out by a scan of the operands (fused with their packing) before any
+// product is taken; a matmul that fails it runs on the f32 path:
+// - subnormal inputs count as zero and subnormal sums are flushed to zero. Each product is a
+//   multiple of 2^(ea + eb - 268), ea and eb the least biased exponents of A's and B's nonzero
+//   elements, and so is each partial sum; with ea + eb >= 142 no nonzero one is below 2^-126;
+// - an element with its low 16 bits set (not a bf16 value) would be truncated.
+// An odd K pads its last pair with +0 in A and -0 in B: adding their product, -0, leaves every
+// sum as it was, a zero's sign included. jt_matmul_bf16 returns 1 where the pairs were used.
+#if defined(__AVX512BF16__) && defined(__AVX512BW__)
+#define JT_BF16_PAIRS 1
+struct JtBf16Scan {
+  __m512i low, emin;  // the or of the elements' bits; per lane, the least exponent of a nonzero
+  JtBf16Scan() : low(_mm512_setzero_si512()), emin(_mm512_set1_epi32(255)) {}
+  void add(__m512 x) {
+    const __m512i v = _mm512_castps_si512(x), magnitude = _mm512_set1_epi32(0x7fffffff);
+    low = _mm512_or_si512(low, v);
+    const __m512i e = _mm512_srli_epi32(_mm512_and_si512(v, magnitude), 23);
+    emin = _mm512_mask_min_epu32(emin, _mm512_test_epi32_mask(v, magnitude), emin, e);
+  }
+  bool bf16_values() const { return (_mm512_reduce_or_epi32(low) & 0xffff) == 0; }
+  int least_exponent() const { return _mm512_reduce_min_epu32(emin); }
+};
+static inline bool jt_bf16_exact(const JtBf16Scan& a, const JtBf16Scan& b) {
+  const int ea = a.least_exponent(), eb = b.least_exponent();
+  return a.bf16_values() && b.bf16_values() && ea >= 1 && eb >= 1 && ea + eb >= 142;
+}
+// The pair words of 32 consecutive k (x0: the first 16, x1: the next): word j holds k = 2j in
+// its high half and k = 2j + 1 in its low half.
+static inline __m512i jt_bf16_pairs(__m512 x0, __m512 x1) {
+  const __m512i high_halves = _mm512_set_epi16(
+      61, 63, 57, 59, 53, 55, 49, 51, 45, 47, 41, 43, 37, 39, 33, 35,
+      29, 31, 25, 27, 21, 23, 17, 19, 13, 15, 9, 11, 5, 7, 1, 3);
+  return _mm512_permutex2var_epi16(_mm512_castps_si512(x0), high_halves,
+                                   _mm512_castps_si512(x1));
+}
+static inline uint32_t jt_bf16_word(float hi, float lo) {
+  return (jt_f_bits(hi) & 0xffff0000u) | (jt_f_bits(lo) >> 16);
+}
+static inline void jt_bf16_scan_one(JtBf16Scan& s, float x) {
+  s.add(_mm512_maskz_mov_ps(1, _mm512_set1_ps(x)));
+}
+
+// A as pair words, row i at ap + i * KP; the missing k of an odd K is +0.
+static inline void jt_pack_a_bf16(uint32_t* ap, int64_t KP, const JtMatmul& m, JtBf16Scan& s) {
+  for (int64_t i = 0; i < m.M; ++i) {
+    const float* row = m.A + i * m.a_m;
+    uint32_t* out = ap + i * KP;
+    if (m.a_k == 1) {
+      for (int64_t k0 = 0; k0 < m.K; k0 += 32) {
+        const __m512 x0 = _mm512_maskz_loadu_ps(JtVec::first(m.K - k0), row + k0);
+        const __m512 x1 = _mm512_maskz_loadu_ps(JtVec::first(m.K - k0 - 16), row + k0 + 16);
+        s.add(x0);
+        s.add(x1);
+        const int64_t pairs = (m.K - k0 + 1) / 2;
+        _mm512_mask_storeu_epi32(out + k0 / 2, JtVec::first(pairs), jt_bf16_pairs(x0, x1));
+      }
+      continue;
+    }
+    for (int64_t p = 0; p < KP; ++p) {
+      const float hi = row[2 * p * m.a_k];
+      const float lo = 2 * p + 1 < m.K ? row[(2 * p + 1) * m.a_k] : 0.0f;
+      jt_bf16_scan_one(s, hi);
+      jt_bf16_scan_one(s, lo);
+      out[p] = jt_bf16_word(hi, lo);
+    }
+  }
+}
+
+// B as panels of NR columns, panel q at bp + q * KP * NR, pair p of its column j at p * NR + j;
+// the missing k of an odd K is -0, columns past N are zero.
+static inline void jt_pack_b_bf16(uint32_t* bp, int64_t KP, const JtMatmul& m, JtBf16Scan& s) {
+  enum { NR = 32 };
+  const __m512 negative_zero = _mm512_set1_ps(-0.0f);
+  for (int64_t j0 = 0; j0 < m.N; j0 += NR) {
+    uint32_t* panel = bp + (j0 / NR) * KP * NR;
+    const int64_t nj = m.N - j0 < NR ? m.N - j0 : NR;
+    if (m.b_n == 1) {  // rows of B contiguous: a row pair makes 16 words with two shifts
+      for (int64_t p = 0; p < KP; ++p)
+        for (int64_t h = 0; h < NR; h += 16) {
+          const __mmask16 cols = JtVec::first(nj - h);
+          const __m512 r0 = _mm512_maskz_loadu_ps(cols, m.B + 2 * p * m.b_k + j0 + h);
+          const __m512 r1 = 2 * p + 1 < m.K
+                                ? _mm512_maskz_loadu_ps(cols, m.B + (2 * p + 1) * m.b_k + j0 + h)
+                                : negative_zero;
+          s.add(r0);
+          s.add(r1);
+          const __m512i w = _mm512_or_si512(
+              _mm512_and_si512(_mm512_castps_si512(r0), _mm512_set1_epi32((int)0xffff0000u)),
+              _mm512_srli_epi32(_mm512_castps_si512(r1), 16));
+          _mm512_store_si512(panel + p * NR + h, w);
+        }
+      continue;
+    }
+    if (m.b_k == 1) {  // columns contiguous (a transposed operand): 16 x 16 words transposed
+      for (int64_t h = 0; h < NR; h += 16)
+        for (int64_t k0 = 0; k0 < m.K; k0 += 32) {
+          const __mmask16 k_first = JtVec::first(m.K - k0), k_second = JtVec::first(m.K - k0 - 16);
+          __m512 r[16];
+#pragma GCC unroll 16
+          for (int j = 0; j < 16; ++j) {
+            if (h + j >= nj) {
+              r[j] = _mm512_setzero_ps();
+              continue;
+            }
+            const float* col = m.B + (j0 + h + j) * m.b_n + k0;
+            const __m512 x0 = _mm512_mask_loadu_ps(negative_zero, k_first, col);
+            const __m512 x1 = _mm512_mask_loadu_ps(negative_zero, k_second, col + 16);
+            s.add(x0);
+            s.add(x1);
+            r[j] = _mm512_castsi512_ps(jt_bf16_pairs(x0, x1));
+          }
+          jt_transpose(r);
+          const int64_t pairs = (m.K - k0 + 1) / 2 < 16 ? (m.K - k0 + 1) / 2 : 16;
+          for (int64_t p = 0; p < pairs; ++p)
+            _mm512_store_si512(panel + (k0 / 2 + p) * NR + h, _mm512_castps_si512(r[p]));
+        }
+      continue;
+    }
+    for (int64_t p = 0; p < KP; ++p)
+      for (int64_t j = 0; j < NR; ++j) {
+        float hi = 0.0f, lo = -0.0f;
+        if (j < nj) {
+          hi = m.B[2 * p * m.b_k + (j0 + j) * m.b_n];
+          if (2 * p + 1 < m.K) lo = m.B[(2 * p + 1) * m.b_k + (j0 + j) * m.b_n];
+        }
+        jt_bf16_scan_one(s, hi);
+        jt_bf16_scan_one(s, lo);
+        panel[p * NR + j] = jt_bf16_word(hi, lo);
+      }
+  }
+}
+
+template <int MR, int NV>
+static inline void jt_mm_block_bf16(const JtMatmul& m, int64_t i0, int64_t j0, const uint32_t* ap,
+                                    int64_t KP, const uint32_t* panel, JtVec::Mask m0,
+                                    JtVec::Mask m1) {
+  enum { NR = 32 };
+  JtVec::T c0[MR], c1[MR];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i) c0[i] = c1[i] = JtVec::zero();
+  const uint32_t* a = ap + i0 * KP;
+  for (int64_t p = 0; p < KP; ++p) {
+    const __m512bh b0 = (__m512bh)_mm512_load_si512(panel + p * NR);
+    const __m512bh b1 = (__m512bh)_mm512_load_si512(panel + p * NR + 16);
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const __m512bh ai = (__m512bh)_mm512_set1_epi32((int)a[i * KP + p]);
+      c0[i] = _mm512_dpbf16_ps(c0[i], ai, b0);
+      if (NV > 1) c1[i] = _mm512_dpbf16_ps(c1[i], ai, b1);
+    }
+  }
+  jt_mm_finish<MR, NV>(m, i0, j0, c0, c1, m0, m1);
+}
+
+// The pair path; 0 (nothing written) where the scan rules it out. Packs up to 48 KiB on the
+// stack; not inlined, so the f32 path's frame is not added to it.
+static __attribute__((noinline)) int jt_matmul_bf16_pairs(const JtMatmul& m) {
+  enum { NR = 32, kStackWords = 12288 };
+  const int64_t KP = (m.K + 1) / 2, panels = (m.N + NR - 1) / NR;
+  const int64_t a_words = (m.M * KP + 15) / 16 * 16, words = a_words + panels * KP * NR;
+  alignas(64) uint32_t stack[kStackWords];
+  uint32_t* const heap =
+      words > kStackWords ? (uint32_t*)aligned_alloc(64, (size_t)words * 4) : NULL;
+  uint32_t* const ap = heap ? heap : stack;
+  uint32_t* const bp = ap + a_words;
+  JtBf16Scan sa, sb;
+  jt_pack_a_bf16(ap, KP, m, sa);
+  jt_pack_b_bf16(bp, KP, m, sb);
+  const int exact = jt_bf16_exact(sa, sb);
+  for (int64_t j0 = 0; exact && j0 < m.N; j0 += NR) {
+    const int64_t nj = m.N - j0 < NR ? m.N - j0 : NR;
+    const JtVec::Mask m0 = JtVec::first(nj), m1 = JtVec::first(nj - JtVec::W);
+    const uint32_t* panel = bp + (j0 / NR) * KP * NR;
+    if (nj > JtVec::W)
+      jt_mm_rows(m.M, [&](auto rows, int64_t i0) {
+        jt_mm_block_bf16<decltype(rows)::value, 2>(m, i0, j0, ap, KP, panel, m0, m1);
+      });
+    else
+      jt_mm_rows(m.M, [&](auto rows, int64_t i0) {
+        jt_mm_block_bf16<decltype(rows)::value, 1>(m, i0, j0, ap, KP, panel, m0, m1);
+      });
+  }
+  free(heap);
+  return exact;
+}
+#endif
+
+// A matmul whose operands hold bf16 values: the pair path where the CPU has it and the scan
+// allows, else the f32 path (same bits either way). 1 where the pairs were used.
+static int jt_matmul_bf16(const JtMatmul& m) {
+#if defined(JT_BF16_PAIRS)
+  if (m.M > 0 && m.N > 0 && m.K > 0 && jt_matmul_bf16_pairs(m)) return 1;
+#endif
+  jt_matmul_f32(m);
+  return 0;
 }
 )JT";
 

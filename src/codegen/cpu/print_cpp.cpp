@@ -364,7 +364,8 @@ class FuncPrinter : public NestPrinter {
   }
 
   void matmul_block(const Stmt& s, Writer& w) override {
-    w.line("jt_matmul_f32(" + matmul_operands(s) + ");");
+    const bool bf16 = plan::MatmulInputs(s.ival) == plan::MatmulInputs::bf16;
+    w.line(std::string(bf16 ? "jt_matmul_bf16(" : "jt_matmul_f32(") + matmul_operands(s) + ");");
   }
 
   // A masked scatter without a branch (the prelude's JT_MASKED_STORE). A masked store to

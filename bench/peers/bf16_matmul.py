@@ -1,0 +1,109 @@
+"""bf16 jagged_dense_bmm on the CPU: the microkernel's AVX512-BF16 pair products against its f32
+path on the same bf16 operands (JAGTILE_CPU_ISA=avx512 drops the pairs, nothing else), at the
+default blocks and at larger ones, next to jagtile on f32 data and torch's bf16 per-item loop,
+all round-robin in one process. The pair path's output must equal the f32 path's bit for bit
+(checked before timing). FLOP rates against jagtile's fp32 FMA probe, run in the same process
+(the bf16 pair peak is twice that on CPUs that issue vdpbf16ps as fast as vfmadd).
+
+    .venv/bin/python bench/peers/bf16_matmul.py [--batch 1024 --features 256 --max-len 512]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import jagtile
+from peers_common import flop_peak_gflops
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "jagged_dense_bmm.py"
+
+
+def compiled(blocks, isa, args):
+    """The bundled kernel and its output, compiled (on the first call) under JAGTILE_CPU_ISA=isa
+    (None: the CPU's own instruction set); the caller's setting is restored."""
+    saved = os.environ.pop("JAGTILE_CPU_ISA", None)
+    if isa:
+        os.environ["JAGTILE_CPU_ISA"] = isa
+    try:
+        config = {"block_sizes": blocks} if blocks else None
+        kernel = jagtile.load(str(EXAMPLE), config=config)["jagged_dense_bmm"]
+        return kernel, kernel(**args)
+    finally:
+        os.environ.pop("JAGTILE_CPU_ISA", None)
+        if saved is not None:
+            os.environ["JAGTILE_CPU_ISA"] = saved
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--batch", type=int, default=1024)
+    ap.add_argument("--features", type=int, default=256, help="D = K")
+    ap.add_argument("--max-len", type=int, default=512)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--big-blocks", default="1,64,256,256",
+                    help="the second block config (tile_b, tile_k, tile_n, tile_d)")
+    opts = ap.parse_args()
+    torch.set_num_threads(opts.threads)
+    jagtile.set_num_threads(opts.threads)
+
+    B, D, L = opts.batch, opts.features, opts.max_len
+    rng = np.random.default_rng(1)  # lengths uniform in [0.2, 0.8] * max_len, as cpu_peers
+    lengths = np.clip(np.rint(L * 0.5 + (2 * rng.random(B) - 1) * 0.3 * L), 0, L).astype(np.int64)
+    offsets = torch.from_numpy(np.concatenate([[0], np.cumsum(lengths)]))
+    rows = int(offsets[-1])
+    f32 = dict(x_values=torch.from_numpy(rng.standard_normal((rows, D), dtype=np.float32)),
+               x_offsets=offsets,
+               weight=torch.from_numpy(rng.standard_normal((B, D, D), dtype=np.float32)),
+               bias=torch.from_numpy(rng.standard_normal((B, D), dtype=np.float32)))
+    bf16 = {n: (v.bfloat16() if v.is_floating_point() else v) for n, v in f32.items()}
+
+    impls, pairs = [], []
+    big = [int(v) for v in opts.big_blocks.split(",")]
+    for blocks in (None, big):
+        label = "default blocks" if blocks is None else f"blocks {big}"
+        outs = []
+        for isa, path in ((None, "pairs"), ("avx512", "f32 path")):
+            kernel, out = compiled(blocks, isa, bf16)
+            outs.append(out)
+            impls.append((f"jagtile bf16, {path}, {label}", lambda k=kernel: k(**bf16)))
+        pairs.append(torch.equal(outs[0].view(torch.int16), outs[1].view(torch.int16)))
+    k32, _ = compiled(None, None, f32)
+    impls.append(("jagtile f32, default blocks", lambda: k32(**f32)))
+    o = offsets.tolist()
+    x, w, bias = bf16["x_values"], bf16["weight"], bf16["bias"]
+    impls.append(("torch bf16 per-item loop",
+                  lambda: torch.cat([x[o[i]:o[i + 1]] @ w[i] + bias[i] for i in range(B)])))
+    if not all(pairs):
+        sys.exit("bf16_matmul: the pair path's output differs from the f32 path's")
+
+    times = {name: [] for name, _ in impls}
+    for _ in range(opts.rounds):  # round-robin: drift on a shared machine hits every impl alike
+        for name, fn in impls:
+            t0 = time.perf_counter()
+            fn()
+            times[name].append((time.perf_counter() - t0) * 1e3)
+    peak = flop_peak_gflops()
+    flops = 2.0 * rows * D * D
+    print(f"# bench/peers/bf16_matmul.py: B={B} D=K={D} max_len={L} rows={rows}, "
+          f"{opts.threads} threads, {opts.rounds} rounds, cpu_isa {jagtile._core.cpu_isa()}; "
+          f"fp32 FMA probe {peak:.0f} GFLOP/s; pairs == f32 path bitwise: yes")
+    base = statistics.median(times[impls[1][0]])
+    print(f"| impl | median ms | GFLOP/s | % of fp32 FMA peak | vs bf16 f32 path |")
+    print("|---|---:|---:|---:|---:|")
+    for name, ts in times.items():
+        m = statistics.median(ts)
+        print(f"| {name} | {m:.1f} | {flops / m / 1e6:.1f} | {100 * flops / m / 1e6 / peak:.1f}% "
+              f"| {base / m:.2f}x |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+// The microkernel's bf16 pair path (codegen/cpu/cpp_matmul.cpp, jt_matmul_bf16): on a CPU with
+// AVX512-BF16 it multiplies bf16 operands in pairs with vdpbf16ps, and its results are the f32
+// path's bit for bit, on every operand layout (rows or columns contiguous, general strides), odd
+// and even K, partial panels and row blocks, with and without D. Operands the instruction would
+// treat differently (subnormal elements, products small enough for a subnormal partial sum,
+// values that are not bf16) are left to the f32 path, with the same bits again.
+//
+// The functions are the text generated files carry, compiled by the JIT with its own flags; a
+// small harness calls either path on the same operands.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "codegen/cpu/jit.h"
+#include "codegen/cpu/print_cpp.h"
+#include "codegen_helpers.h"
+
+namespace jagtile::testing {
+namespace {
+
+const char* kHarness = R"JT(
+// ---- bf16 matmul test harness (tests/codegen/matmul_bf16_test.cpp) ----
+extern "C" int jt_mm_test(int pairs, int64_t M, int64_t N, int64_t K, const float* A, int64_t a_m,
+                          int64_t a_k, const float* B, int64_t b_k, int64_t b_n, float* C,
+                          const float* D, int64_t d_m, int64_t d_n) {
+  const JtMatmul m{M, N, K, A, a_m, a_k, B, b_k, b_n, C, N, D, d_m, d_n};
+  if (pairs) return jt_matmul_bf16(m);
+  jt_matmul_f32(m);
+  return 0;
+}
+)JT";
+
+using MatmulFn = int (*)(int, int64_t, int64_t, int64_t, const float*, int64_t, int64_t,
+                         const float*, int64_t, int64_t, float*, const float*, int64_t, int64_t);
+
+MatmulFn harness() {
+  static const std::shared_ptr<const codegen::cpu::LoadedKernel> code = [] {
+    use_shared_cache_dir();
+    return codegen::cpu::Jit::for_dir().load(
+        codegen::cpu::prelude() + codegen::cpu::matmul_prelude() + kHarness, "jt_mm_test");
+  }();
+  return reinterpret_cast<MatmulFn>(code->symbol("jt_mm_test"));
+}
+
+bool cpu_has_bf16_pairs() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw");
+}
+
+float to_bf16(float x) {  // truncation: the values only need to be bf16, not near x
+  uint32_t u;
+  std::memcpy(&u, &x, 4);
+  u &= 0xffff0000u;
+  std::memcpy(&x, &u, 4);
+  return x;
+}
+
+uint32_t bits(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, 4);
+  return u;
+}
+
+// Operands stored with the given strides (elements), filled with bf16 values in [-scale, scale].
+struct Operands {
+  int64_t M, N, K, a_m, a_k, b_k, b_n;
+  std::vector<float> A, B, D;
+};
+
+enum class Layout { rows, columns, strided };
+
+Operands operands(int64_t M, int64_t N, int64_t K, Layout a, Layout b, uint32_t seed,
+                  float scale = 1.0f) {
+  Operands o{M, N, K, 0, 0, 0, 0, {}, {}, {}};
+  // rows: the last index contiguous; columns: the first; strided: neither (gaps of 3).
+  auto strides = [](Layout l, int64_t rows, int64_t cols, int64_t* r, int64_t* c) {
+    if (l == Layout::rows) *r = cols, *c = 1;
+    if (l == Layout::columns) *r = 1, *c = rows;
+    if (l == Layout::strided) *r = 2 * cols + 3, *c = 2;
+  };
+  strides(a, M, K, &o.a_m, &o.a_k);
+  strides(b, K, N, &o.b_k, &o.b_n);
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-scale, scale);
+  o.A.assign(size_t((M + 1) * (2 * K + 3) + 8), std::nanf(""));  // gaps hold NaN: never read
+  o.B.assign(size_t((K + 1) * (2 * N + 3) + 8), std::nanf(""));
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t k = 0; k < K; ++k) o.A[size_t(i * o.a_m + k * o.a_k)] = to_bf16(u(rng));
+  for (int64_t k = 0; k < K; ++k)
+    for (int64_t j = 0; j < N; ++j) o.B[size_t(k * o.b_k + j * o.b_n)] = to_bf16(u(rng));
+  for (int64_t i = 0; i < M * N; ++i) o.D.push_back(u(rng));
+  return o;
+}
+
+struct Result {
+  std::vector<float> C;
+  int pairs_used = 0;
+};
+
+Result run(const Operands& o, bool pairs, bool with_d) {
+  Result r;
+  r.C.assign(size_t(o.M * o.N), 12345.0f);
+  r.pairs_used = harness()(pairs, o.M, o.N, o.K, o.A.data(), o.a_m, o.a_k, o.B.data(), o.b_k, o.b_n,
+                           r.C.data(), with_d ? o.D.data() : nullptr, o.N, 1);
+  return r;
+}
+
+// The first element whose bits differ, or -1.
+int64_t first_difference(const std::vector<float>& a, const std::vector<float>& b) {
+  for (size_t i = 0; i < a.size(); ++i)
+    if (bits(a[i]) != bits(b[i])) return int64_t(i);
+  return -1;
+}
+
+struct Shape {
+  int64_t M, N, K;
+};
+
+TEST(MatmulBf16, PairsMatchTheF32PathBitwiseOnEveryLayoutAndShape) {
+  const bool pairs_expected = cpu_has_bf16_pairs();
+  const Shape shapes[] = {{1, 1, 1},    {8, 32, 2},   {7, 33, 3},    {9, 16, 64}, {17, 47, 37},
+                          {64, 64, 64}, {13, 5, 131}, {3, 100, 256}, {40, 31, 17}};
+  const Layout layouts[] = {Layout::rows, Layout::columns, Layout::strided};
+  uint32_t seed = 1;
+  for (const Shape& s : shapes)
+    for (Layout a : layouts)
+      for (Layout b : layouts)
+        for (bool with_d : {false, true}) {
+          SCOPED_TRACE("M " + std::to_string(s.M) + " N " + std::to_string(s.N) + " K " +
+                       std::to_string(s.K) + " A layout " + std::to_string(int(a)) + " B layout " +
+                       std::to_string(int(b)) + (with_d ? " with D" : ""));
+          const Operands o = operands(s.M, s.N, s.K, a, b, seed++);
+          const Result f32 = run(o, false, with_d), paired = run(o, true, with_d);
+          EXPECT_EQ(paired.pairs_used, pairs_expected ? 1 : 0);
+          EXPECT_EQ(first_difference(paired.C, f32.C), -1);
+        }
+}
+
+// Sums that cancel to zero, and infinities, keep their bits: the zero's sign and inf's.
+TEST(MatmulBf16, ZerosAndInfinitiesKeepTheF32PathsBits) {
+  Operands o = operands(5, 20, 7, Layout::rows, Layout::rows, 99);
+  for (int64_t k = 0; k < o.K; ++k) o.A[size_t(k)] = (k % 2) ? -1.0f : 1.0f;  // row 0: +-1
+  for (int64_t j = 0; j < o.N; ++j)
+    for (int64_t k = 0; k < o.K; ++k) o.B[size_t(k * o.b_k + j)] = k < 6 ? 0.5f : -0.0f;
+  o.A[size_t(1 * o.a_m + 2)] = INFINITY;  // row 1: +inf times B's rows
+  for (bool with_d : {false, true}) {
+    const Result f32 = run(o, false, with_d), paired = run(o, true, with_d);
+    EXPECT_EQ(first_difference(paired.C, f32.C), -1);
+  }
+}
+
+// Operands the pair instruction would treat differently run on the f32 path: the same bits, and
+// the pair path reports it was not used. B's elements are set to +-[1, 2) * 2^b_exponent.
+TEST(MatmulBf16, OperandsThePairsWouldChangeRunOnTheF32Path) {
+  struct Case {
+    const char* what;
+    float a0;  // every element of A's row 0
+    int b_exponent;
+  };
+  const Case cases[] = {
+      // the products are normal, but the instruction reads A's row as zeros
+      {"subnormal elements", 0x1p-130f, 20},
+      // products near 2^-128, which the instruction flushes to zero
+      {"products whose partial sums may be subnormal", 0x1p-60f, -68},
+      {"an element that is not a bf16 value", 1.0f + 0x1p-20f, 0},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    Operands o = operands(9, 40, 11, Layout::rows, Layout::rows, 7);
+    for (int64_t k = 0; k < o.K; ++k) o.A[size_t(k)] = c.a0;
+    for (float& b : o.B)
+      if (!std::isnan(b))
+        b = to_bf16(std::copysign(std::ldexp(1.0f + std::fabs(b), c.b_exponent), b));
+    const Result f32 = run(o, false, false), paired = run(o, true, false);
+    EXPECT_EQ(paired.pairs_used, 0);
+    EXPECT_EQ(first_difference(paired.C, f32.C), -1);
+  }
+  // The scan's bound is tight on the safe side: products of 2^-52 and 2^-50 stay normal.
+  Operands o = operands(9, 40, 11, Layout::rows, Layout::rows, 8);
+  for (float& a : o.A)
+    if (!std::isnan(a)) a = a == 0.0f ? a : to_bf16(std::ldexp(1.0f + std::fabs(a), -52));
+  for (float& b : o.B)
+    if (!std::isnan(b)) b = b == 0.0f ? b : to_bf16(std::ldexp(1.0f + std::fabs(b), -50));
+  const Result f32 = run(o, false, false), paired = run(o, true, false);
+  EXPECT_EQ(paired.pairs_used, cpu_has_bf16_pairs() ? 1 : 0);
+  EXPECT_EQ(first_difference(paired.C, f32.C), -1);
+}
+
+}  // namespace
+}  // namespace jagtile::testing
