@@ -6,7 +6,8 @@
 // values that are not bf16) are left to the f32 path, with the same bits again.
 //
 // The functions are the text generated files carry, compiled by the JIT with its own flags; a
-// small harness calls either path on the same operands.
+// small harness calls either path on the same operands (the pair path also on blocks smaller
+// than generated code gives it, so that every edge is covered).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -26,11 +27,17 @@ namespace {
 
 const char* kHarness = R"JT(
 // ---- bf16 matmul test harness (tests/codegen/matmul_bf16_test.cpp) ----
-extern "C" int jt_mm_test(int pairs, int64_t M, int64_t N, int64_t K, const float* A, int64_t a_m,
+// mode 0: the f32 path; 1: jt_matmul_bf16, as generated code calls it; 2: the pair path
+// whatever the block's size (the f32 path where the CPU or the scan rules it out). Returns
+// whether the pairs were used.
+extern "C" int jt_mm_test(int mode, int64_t M, int64_t N, int64_t K, const float* A, int64_t a_m,
                           int64_t a_k, const float* B, int64_t b_k, int64_t b_n, float* C,
                           const float* D, int64_t d_m, int64_t d_n) {
   const JtMatmul m{M, N, K, A, a_m, a_k, B, b_k, b_n, C, N, D, d_m, d_n};
-  if (pairs) return jt_matmul_bf16(m);
+  if (mode == 1) return jt_matmul_bf16(m);
+#if defined(JT_BF16_PAIRS)
+  if (mode == 2 && jt_matmul_bf16_pairs(m)) return 1;
+#endif
   jt_matmul_f32(m);
   return 0;
 }
@@ -103,10 +110,12 @@ struct Result {
   int pairs_used = 0;
 };
 
-Result run(const Operands& o, bool pairs, bool with_d) {
+enum Mode { kF32 = 0, kGenerated = 1, kForcedPairs = 2 };
+
+Result run(const Operands& o, Mode mode, bool with_d) {
   Result r;
   r.C.assign(size_t(o.M * o.N), 12345.0f);
-  r.pairs_used = harness()(pairs, o.M, o.N, o.K, o.A.data(), o.a_m, o.a_k, o.B.data(), o.b_k, o.b_n,
+  r.pairs_used = harness()(mode, o.M, o.N, o.K, o.A.data(), o.a_m, o.a_k, o.B.data(), o.b_k, o.b_n,
                            r.C.data(), with_d ? o.D.data() : nullptr, o.N, 1);
   return r;
 }
@@ -136,7 +145,7 @@ TEST(MatmulBf16, PairsMatchTheF32PathBitwiseOnEveryLayoutAndShape) {
                        std::to_string(s.K) + " A layout " + std::to_string(int(a)) + " B layout " +
                        std::to_string(int(b)) + (with_d ? " with D" : ""));
           const Operands o = operands(s.M, s.N, s.K, a, b, seed++);
-          const Result f32 = run(o, false, with_d), paired = run(o, true, with_d);
+          const Result f32 = run(o, kF32, with_d), paired = run(o, kForcedPairs, with_d);
           EXPECT_EQ(paired.pairs_used, pairs_expected ? 1 : 0);
           EXPECT_EQ(first_difference(paired.C, f32.C), -1);
         }
@@ -150,7 +159,7 @@ TEST(MatmulBf16, ZerosAndInfinitiesKeepTheF32PathsBits) {
     for (int64_t k = 0; k < o.K; ++k) o.B[size_t(k * o.b_k + j)] = k < 6 ? 0.5f : -0.0f;
   o.A[size_t(1 * o.a_m + 2)] = INFINITY;  // row 1: +inf times B's rows
   for (bool with_d : {false, true}) {
-    const Result f32 = run(o, false, with_d), paired = run(o, true, with_d);
+    const Result f32 = run(o, kF32, with_d), paired = run(o, kForcedPairs, with_d);
     EXPECT_EQ(first_difference(paired.C, f32.C), -1);
   }
 }
@@ -177,7 +186,7 @@ TEST(MatmulBf16, OperandsThePairsWouldChangeRunOnTheF32Path) {
     for (float& b : o.B)
       if (!std::isnan(b))
         b = to_bf16(std::copysign(std::ldexp(1.0f + std::fabs(b), c.b_exponent), b));
-    const Result f32 = run(o, false, false), paired = run(o, true, false);
+    const Result f32 = run(o, kF32, false), paired = run(o, kForcedPairs, false);
     EXPECT_EQ(paired.pairs_used, 0);
     EXPECT_EQ(first_difference(paired.C, f32.C), -1);
   }
@@ -187,9 +196,30 @@ TEST(MatmulBf16, OperandsThePairsWouldChangeRunOnTheF32Path) {
     if (!std::isnan(a)) a = a == 0.0f ? a : to_bf16(std::ldexp(1.0f + std::fabs(a), -52));
   for (float& b : o.B)
     if (!std::isnan(b)) b = b == 0.0f ? b : to_bf16(std::ldexp(1.0f + std::fabs(b), -50));
-  const Result f32 = run(o, false, false), paired = run(o, true, false);
+  const Result f32 = run(o, kF32, false), paired = run(o, kForcedPairs, false);
   EXPECT_EQ(paired.pairs_used, cpu_has_bf16_pairs() ? 1 : 0);
   EXPECT_EQ(first_difference(paired.C, f32.C), -1);
+}
+
+// Generated code's entry takes the pairs for blocks of 24 rows, 32 columns and 16 k or more,
+// where they pay for their packing, and the f32 path below (same bits either way).
+TEST(MatmulBf16, GeneratedCodeTakesThePairsOnlyForBlocksLargeEnoughToPay) {
+  const int64_t used = cpu_has_bf16_pairs() ? 1 : 0;
+  const struct {
+    Shape shape;
+    int64_t pairs_used;
+  } cases[] = {{{64, 64, 64}, used},
+               {{24, 32, 16}, used},
+               {{23, 64, 64}, 0},
+               {{64, 31, 64}, 0},
+               {{64, 64, 15}, 0}};
+  for (const auto& c : cases) {
+    const Operands o = operands(c.shape.M, c.shape.N, c.shape.K, Layout::rows, Layout::rows, 5);
+    const Result f32 = run(o, kF32, true), generated = run(o, kGenerated, true);
+    EXPECT_EQ(generated.pairs_used, c.pairs_used)
+        << c.shape.M << " x " << c.shape.N << " x " << c.shape.K;
+    EXPECT_EQ(first_difference(generated.C, f32.C), -1);
+  }
 }
 
 }  // namespace

@@ -99,8 +99,9 @@ INSTANTIATE_TEST_SUITE_P(Shapes, ItemMatmul,
                              ItemCase{{130, 7, 64}, 96, 80, {4, 64, 64, 64}},
                              // bf16 inputs, accumulated in f32
                              ItemCase{{9, 0, 20}, 24, 40, {2, 16, 16, 16}, DType::bf16},
-                             // bf16, odd contraction blocks (AVX512-BF16: a padded last pair)
-                             ItemCase{{9, 0, 1, 33}, 37, 45, {2, 16, 32, 16}, DType::bf16}),
+                             // bf16 in blocks large enough for AVX512-BF16's pairs (32 x 32 x
+                             // 32; 25 rows, 21 k: a padded last pair) and smaller ones
+                             ItemCase{{40, 0, 1, 57}, 53, 45, {1, 32, 32, 32}, DType::bf16}),
                          [](const ::testing::TestParamInfo<ItemCase>& i) {
                            return "case" + std::to_string(i.index);
                          });
