@@ -132,6 +132,34 @@ TEST_P(Scores, TransposedOperandMatchesLoopsAndReference) {
 
 INSTANTIATE_TEST_SUITE_P(HeadDims, Scores, ::testing::Values(5, 16, 20, 24, 64, 128, 131, 256));
 
+class Bf16Scores : public ::testing::TestWithParam<int64_t> {};
+
+// The same with bf16 q and k in blocks of 32 (on AVX512-BF16, pair products with k's transposed
+// rows packed into pair panels; the 5 and 13 left over stay on the f32 path): the element loops'
+// bits, and the double reference within rounding.
+TEST_P(Bf16Scores, TransposedBf16OperandMatchesLoopsAndReference) {
+  use_shared_cache_dir();
+  const int64_t D = GetParam(), n = 37, m = 45;
+  std::vector<double> q = values(n * D, 11, DType::bf16), k = values(m * D, 12, DType::bf16);
+  ArgMap args = {{"q", Tensor::from_doubles({n, D}, q, DType::bf16)},
+                 {"k", Tensor::from_doubles({m, D}, k, DType::bf16)}};
+  Program p = Program::from_source(kMatmulKernels, "mm.py");
+  EXPECT_THAT(p.specialise("scores", args, cpu_with_blocks({32, 32})).source(Backend::cpu),
+              ::testing::HasSubstr("jt_matmul_bf16(JtMatmul{"));
+  auto [blocks, loops] = blocks_and_loops(p, "scores", args, cpu_with_blocks({32, 32}));
+  EXPECT_TRUE(same_bits(blocks, loops));
+  std::vector<double> want;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < m; ++j) {
+      double s = 0;
+      for (int64_t d = 0; d < D; ++d) s += q[size_t(i * D + d)] * k[size_t(j * D + d)];
+      want.push_back(s);
+    }
+  expect_close(blocks, want, double(D));
+}
+
+INSTANTIATE_TEST_SUITE_P(HeadDims, Bf16Scores, ::testing::Values(16, 17, 64, 128, 131, 256));
+
 // x_b^T @ y_b summed over each item's rows: the contraction runs over a jagged dim, whose valid
 // count the block takes from the item's length (empty and one-row items included).
 TEST(MatmulBlocks, JaggedContractionMatchesLoopsAndReference) {
