@@ -64,37 +64,53 @@ def main():
 
             frameworks.append(("torch", {n: torch.from_numpy(v) for n, v in a.items()}))
         # Rounds interleaved and paired: the machine is shared and its speed drifts, so each
-        # round times C++ and Python back to back (which goes first alternates, so that neither
-        # always inherits the other's cache state) and the overhead is the median of the rounds'
+        # round times C++ and Python back to back (the order rotates, so that none always
+        # inherits another's cache state) and the overhead is the median of the rounds'
         # differences. The noise is the spread of the C++ rounds' medians (their interquartile
-        # range): a difference below it is within the run's noise.
+        # range): a difference below it is within the run's noise. A third timing calls
+        # Program::call once per iteration of the same Python loop (binding the same arguments
+        # in C++): what the kernel costs from C++ when a Python loop drives it, which separates
+        # the package's own cost (Python call minus this) from what any per-call entry pays in
+        # a Python loop (this minus the tight C++ loop).
+        prog, call_opts = k._prog(), k._opts()
+
+        def cpp_once(**kw):
+            return _core.cpp_call_median_us(prog, name, kw, call_opts, 1)
+
         for fw, args in frameworks:
             per_round = max(repeat // opts.rounds, 1)
-            cpp, py = [], []
+            cpp, py, looped = [], [], []
+            timings = [lambda: cpp.append(_core.cpp_call_median_us(prog, name, args, call_opts,
+                                                                    per_round)),
+                       lambda: py.append(python_median_us(k, args, per_round)),
+                       lambda: looped.append(python_median_us(cpp_once, args, per_round))]
             for r in range(opts.rounds):
-                for which in ((0, 1) if r % 2 == 0 else (1, 0)):
-                    if which == 0:
-                        cpp.append(_core.cpp_call_median_us(k._prog(), name, args, k._opts(),
-                                                            per_round))
-                    else:
-                        py.append(python_median_us(k, args, per_round))
+                for t in timings[r % 3:] + timings[:r % 3]:
+                    t()
             diff = sorted(p - c for p, c in zip(py, cpp))
+            own = sorted(p - c for p, c in zip(py, looped))
             ordered = sorted(cpp)
             iqr = ordered[(3 * len(ordered)) // 4] - ordered[len(ordered) // 4]
             rows.append({"kernel": name, "size": size, "inputs": fw, "cpp_call_us": round(_median(cpp), 2),
                          "python_call_us": round(_median(py), 2),
                          "overhead_us": round(diff[len(diff) // 2], 2),
-                         "cpp_round_iqr_us": round(iqr, 2)})
+                         "cpp_round_iqr_us": round(iqr, 2),
+                         "cpp_call_from_python_loop_us": round(_median(looped), 2),
+                         "package_own_us": round(own[len(own) // 2], 2)})
     if opts.json:
         print(json.dumps(rows, indent=1))
         return
     print(f"{'kernel':16} {'size':9} {'inputs':7} {'C++ call (us)':>14} "
-          f"{'Python call (us)':>17} {'overhead (us)':>14} {'C++ noise (us)':>15}")
+          f"{'Python call (us)':>17} {'overhead (us)':>14} {'C++ noise (us)':>15} "
+          f"{'C++ per Py iter (us)':>21} {'package own (us)':>17}")
     for r in rows:
         print(f"{r['kernel']:16} {r['size']:9} {r['inputs']:7} {r['cpp_call_us']:14.2f} "
-              f"{r['python_call_us']:17.2f} {r['overhead_us']:14.2f} {r['cpp_round_iqr_us']:15.2f}")
-    print(f"({opts.rounds} paired rounds per row, the order alternating; overhead: median of the"
-          f" rounds' differences; C++ noise: interquartile range of the C++ rounds' medians;"
+              f"{r['python_call_us']:17.2f} {r['overhead_us']:14.2f} {r['cpp_round_iqr_us']:15.2f} "
+              f"{r['cpp_call_from_python_loop_us']:21.2f} {r['package_own_us']:17.2f}")
+    print(f"({opts.rounds} rounds per row, the order rotating; overhead: median of the rounds'"
+          f" differences (Python - C++ loop); C++ noise: interquartile range of the C++ rounds'"
+          f" medians; C++ per Py iter: Program::call once per iteration of a Python loop;"
+          f" package own: median of Python - that;"
           f" tiny: B=4 M=16 max_len=8; threads: {jagtile.get_num_threads()})")
 
 
