@@ -106,19 +106,16 @@ INSTANTIATE_TEST_SUITE_P(Shapes, ItemMatmul,
                            return "case" + std::to_string(i.index);
                          });
 
-class Scores : public ::testing::TestWithParam<int64_t> {};
-
-// q @ k.T over a whole head dim (a full dim as K; B read transposed, so packed in vector-width
-// blocks), head dims 5 to 256, some not a multiple of any vector width: blocks == loops bit for
-// bit and == the reference within rounding.
-TEST_P(Scores, TransposedOperandMatchesLoopsAndReference) {
+// scores (q @ k.T over a whole head dim D; B read transposed) on n x D and m x D inputs of
+// `dtype` in blocks of `block`: the microkernel's bits are the element loops', and both are the
+// double reference within rounding. Returns the generated C++.
+std::string expect_scores_match(int64_t D, int64_t n, int64_t m, DType dtype, int64_t block) {
   use_shared_cache_dir();
-  const int64_t D = GetParam(), n = 37, m = 21;
-  std::vector<double> q = values(n * D, 4, DType::f32), k = values(m * D, 5, DType::f32);
-  ArgMap args = {{"q", Tensor::from_doubles({n, D}, q, DType::f32)},
-                 {"k", Tensor::from_doubles({m, D}, k, DType::f32)}};
+  std::vector<double> q = values(n * D, 4, dtype), k = values(m * D, 5, dtype);
+  ArgMap args = {{"q", Tensor::from_doubles({n, D}, q, dtype)},
+                 {"k", Tensor::from_doubles({m, D}, k, dtype)}};
   Program p = Program::from_source(kMatmulKernels, "mm.py");
-  auto [blocks, loops] = blocks_and_loops(p, "scores", args, cpu_with_blocks({16, 16}));
+  auto [blocks, loops] = blocks_and_loops(p, "scores", args, cpu_with_blocks({block, block}));
   EXPECT_TRUE(same_bits(blocks, loops));
   std::vector<double> want;
   for (int64_t i = 0; i < n; ++i)
@@ -128,34 +125,25 @@ TEST_P(Scores, TransposedOperandMatchesLoopsAndReference) {
       want.push_back(s);
     }
   expect_close(blocks, want, double(D));
+  return p.specialise("scores", args, cpu_with_blocks({block, block})).source(Backend::cpu);
+}
+
+class Scores : public ::testing::TestWithParam<int64_t> {};
+
+// Head dims 5 to 256, some not a multiple of any vector width (B packed in vector-width blocks).
+TEST_P(Scores, TransposedOperandMatchesLoopsAndReference) {
+  expect_scores_match(GetParam(), 37, 21, DType::f32, 16);
 }
 
 INSTANTIATE_TEST_SUITE_P(HeadDims, Scores, ::testing::Values(5, 16, 20, 24, 64, 128, 131, 256));
 
 class Bf16Scores : public ::testing::TestWithParam<int64_t> {};
 
-// The same with bf16 q and k in blocks of 32 (on AVX512-BF16, pair products with k's transposed
-// rows packed into pair panels; the 5 and 13 left over stay on the f32 path): the element loops'
-// bits, and the double reference within rounding.
+// The same with bf16 q and k in blocks of 32: on AVX512-BF16, pair products with k's transposed
+// rows packed into pair panels (the 5 and 13 rows and columns left over stay on the f32 path).
 TEST_P(Bf16Scores, TransposedBf16OperandMatchesLoopsAndReference) {
-  use_shared_cache_dir();
-  const int64_t D = GetParam(), n = 37, m = 45;
-  std::vector<double> q = values(n * D, 11, DType::bf16), k = values(m * D, 12, DType::bf16);
-  ArgMap args = {{"q", Tensor::from_doubles({n, D}, q, DType::bf16)},
-                 {"k", Tensor::from_doubles({m, D}, k, DType::bf16)}};
-  Program p = Program::from_source(kMatmulKernels, "mm.py");
-  EXPECT_THAT(p.specialise("scores", args, cpu_with_blocks({32, 32})).source(Backend::cpu),
+  EXPECT_THAT(expect_scores_match(GetParam(), 37, 45, DType::bf16, 32),
               ::testing::HasSubstr("jt_matmul_bf16(JtMatmul{"));
-  auto [blocks, loops] = blocks_and_loops(p, "scores", args, cpu_with_blocks({32, 32}));
-  EXPECT_TRUE(same_bits(blocks, loops));
-  std::vector<double> want;
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j < m; ++j) {
-      double s = 0;
-      for (int64_t d = 0; d < D; ++d) s += q[size_t(i * D + d)] * k[size_t(j * D + d)];
-      want.push_back(s);
-    }
-  expect_close(blocks, want, double(D));
 }
 
 INSTANTIATE_TEST_SUITE_P(HeadDims, Bf16Scores, ::testing::Values(16, 17, 64, 128, 131, 256));
