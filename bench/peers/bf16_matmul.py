@@ -118,7 +118,7 @@ def main():
     print("|---|---:|---:|---:|---:|")
     for name, ts in times.items():
         m = statistics.median(ts)
-        print(f"| {name} | {m:.1f} | {flops / m / 1e6:.1f} | {100 * flops / m / 1e6 / peak:.1f}% "
+        print(f"| {name} | {m:.3f} | {flops / m / 1e6:.1f} | {100 * flops / m / 1e6 / peak:.1f}% "
               f"| {base / m:.2f}x |")
 
 

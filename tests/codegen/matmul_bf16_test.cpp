@@ -201,7 +201,7 @@ TEST(MatmulBf16, OperandsThePairsWouldChangeRunOnTheF32Path) {
   EXPECT_EQ(first_difference(paired.C, f32.C), -1);
 }
 
-// Generated code's entry takes the pairs for blocks of 24 rows, 32 columns and 16 k or more,
+// Generated code's entry takes the pairs for blocks of 48 rows, 64 columns and 32 k or more,
 // where they pay for their packing, and the f32 path below (same bits either way).
 TEST(MatmulBf16, GeneratedCodeTakesThePairsOnlyForBlocksLargeEnoughToPay) {
   const int64_t used = cpu_has_bf16_pairs() ? 1 : 0;
@@ -209,10 +209,10 @@ TEST(MatmulBf16, GeneratedCodeTakesThePairsOnlyForBlocksLargeEnoughToPay) {
     Shape shape;
     int64_t pairs_used;
   } cases[] = {{{64, 64, 64}, used},
-               {{24, 32, 16}, used},
-               {{23, 64, 64}, 0},
-               {{64, 31, 64}, 0},
-               {{64, 64, 15}, 0}};
+               {{48, 64, 32}, used},
+               {{47, 64, 64}, 0},
+               {{64, 63, 64}, 0},
+               {{64, 64, 31}, 0}};
   for (const auto& c : cases) {
     const Operands o = operands(c.shape.M, c.shape.N, c.shape.K, Layout::rows, Layout::rows, 5);
     const Result f32 = run(o, kF32, true), generated = run(o, kGenerated, true);

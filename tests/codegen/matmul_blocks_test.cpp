@@ -99,9 +99,9 @@ INSTANTIATE_TEST_SUITE_P(Shapes, ItemMatmul,
                              ItemCase{{130, 7, 64}, 96, 80, {4, 64, 64, 64}},
                              // bf16 inputs, accumulated in f32
                              ItemCase{{9, 0, 20}, 24, 40, {2, 16, 16, 16}, DType::bf16},
-                             // bf16 in blocks large enough for AVX512-BF16's pairs (32 x 32 x
-                             // 32; 25 rows, 21 k: a padded last pair) and smaller ones
-                             ItemCase{{40, 0, 1, 57}, 53, 45, {1, 32, 32, 32}, DType::bf16}),
+                             // bf16 in blocks large enough for AVX512-BF16's pairs (64 and
+                             // 57 rows, 64 columns, 53 k: a padded last pair) and smaller ones
+                             ItemCase{{70, 0, 1, 57}, 53, 70, {1, 64, 64, 64}, DType::bf16}),
                          [](const ::testing::TestParamInfo<ItemCase>& i) {
                            return "case" + std::to_string(i.index);
                          });
@@ -139,14 +139,14 @@ INSTANTIATE_TEST_SUITE_P(HeadDims, Scores, ::testing::Values(5, 16, 20, 24, 64, 
 
 class Bf16Scores : public ::testing::TestWithParam<int64_t> {};
 
-// The same with bf16 q and k in blocks of 32: on AVX512-BF16, pair products with k's transposed
-// rows packed into pair panels (the 5 and 13 rows and columns left over stay on the f32 path).
+// The same with bf16 q and k in blocks of 64: on AVX512-BF16, pair products with k's transposed
+// rows packed into pair panels (the 6 and 11 rows and columns left over stay on the f32 path).
 TEST_P(Bf16Scores, TransposedBf16OperandMatchesLoopsAndReference) {
-  EXPECT_THAT(expect_scores_match(GetParam(), 37, 45, DType::bf16, 32),
+  EXPECT_THAT(expect_scores_match(GetParam(), 70, 75, DType::bf16, 64),
               ::testing::HasSubstr("jt_matmul_bf16(JtMatmul{"));
 }
 
-INSTANTIATE_TEST_SUITE_P(HeadDims, Bf16Scores, ::testing::Values(16, 17, 64, 128, 131, 256));
+INSTANTIATE_TEST_SUITE_P(HeadDims, Bf16Scores, ::testing::Values(32, 33, 64, 128, 131, 256));
 
 // x_b^T @ y_b summed over each item's rows: the contraction runs over a jagged dim, whose valid
 // count the block takes from the item's length (empty and one-row items included).

@@ -452,13 +452,14 @@ static __attribute__((noinline)) int jt_matmul_bf16_pairs(const JtMatmul& m) {
 
 // A matmul whose operands hold bf16 values: the pair path where the CPU has it, the block is
 // large enough and the scan allows, else the f32 path (same bits either way). 1 where the pairs
-// were used. Small blocks stay on the f32 path, which packs nothing (B's rows contiguous): on
-// Zen 5, one thread, with N = K = 64 the pairs lost below 16 rows and won from 24 (1.2x at 32);
-// with M = K = 64 they lost at 16 columns and won at 32; with M = N = 64 they won from K = 16.
-// At 256^3 they are 1.9x.
+// were used. Small blocks stay on the f32 path, which packs nothing (B's rows contiguous). Alone
+// (one thread, hot operands) the pairs already won from 24 rows, 32 columns and 16 k (1.2x at
+// 32 x 64 x 64, 1.9x at 256^3), but inside the bundled jagged_dense_bmm, whose 64-blocks keep
+// the tile copies and packs in flight, that rule lost 9% at D = 64; from 48 x 64 x 32 it is
+// even there and unchanged at D = 256 (Zen 5, 2 threads, bench/peers/bf16_matmul.py).
 static int jt_matmul_bf16(const JtMatmul& m) {
 #if defined(JT_BF16_PAIRS)
-  if (m.M >= 24 && m.N >= 32 && m.K >= 16 && jt_matmul_bf16_pairs(m)) return 1;
+  if (m.M >= 48 && m.N >= 64 && m.K >= 32 && jt_matmul_bf16_pairs(m)) return 1;
 #endif
   jt_matmul_f32(m);
   return 0;
