@@ -12,7 +12,11 @@ import helion
 import helion.language as hl
 
 
-@helion.kernel()
+# One segment per program, tiles of 256: each program copies one run. The default 16 segments x
+# 32 interleaved 16 short runs; at the standard shape (keyed_jagged_index_select_dim1's ids, B=1024,
+# max_len 512, 2 threads, Zen 5) 105 -> 68 us after a cache-flushing read, 75 -> 47 us warm;
+# even at B=16384, max_len 16 (178-180 us).
+@helion.kernel(config=helion.Config(block_sizes=[1, 256]))
 def jagged_gather_1d(
     values: torch.Tensor,  # [N]
     src_starts: torch.Tensor,  # [S]

@@ -10,7 +10,11 @@ import helion
 import helion.language as hl
 
 
-@helion.kernel()
+# One item per program, tiles of 256 rows: each program reads one run of the mask. The default
+# 16 items x 32 rows read 16 short runs at once; at the standard shape (B=1024, max_len 512, 2
+# threads, Zen 5) 84 -> 41 us after a cache-flushing read, 52 -> 19 us warm; even at B=16384,
+# max_len 16 (140 us either way).
+@helion.kernel(config=helion.Config(block_sizes=[1, 256]))
 def masked_select_jagged_1d_lengths(
     mask: torch.Tensor,  # [N] bool
     offsets: torch.Tensor,  # [B + 1]
