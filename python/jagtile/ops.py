@@ -340,7 +340,13 @@ def keyed_jagged_index_select_dim1(values, lengths, offsets, indices, batch_size
     selected = lengths[entries]
     src = _as_int64(offsets)[entries]
     out_offsets = _offsets_of(selected)  # shared by the values and the weights
-    out = [_gather(values, src, selected, selected_lengths_sum, out_offsets), selected]
-    if weights is not None:
-        out.append(_gather(weights, src, selected, selected_lengths_sum, out_offsets))
-    return out
+    if weights is None:
+        return [_gather(values, src, selected, selected_lengths_sum, out_offsets), selected]
+    if len(values.shape) == 1 and tuple(weights.shape) == tuple(values.shape):
+        # ids and weights in one pass over the segments (the common TorchRec case)
+        total = int(out_offsets[-1]) if selected_lengths_sum is None else int(selected_lengths_sum)
+        ids, w = _kernel("jagged_gather_1d_pair")(values, weights, _as_int64(src), out_offsets,
+                                                   total)
+        return [ids, selected, w]
+    return [_gather(values, src, selected, selected_lengths_sum, out_offsets), selected,
+            _gather(weights, src, selected, selected_lengths_sum, out_offsets)]
