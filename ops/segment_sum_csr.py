@@ -10,7 +10,11 @@ import helion
 import helion.language as hl
 
 
-@helion.kernel()
+# One segment per program, its rows 128 at a time: one stream per program. The default 16
+# segments x 32 rows read 16 at once. After a cache-flushing read, 2 threads, Zen 5: the standard
+# shape (B=1024, max_len 512, D=256) 8.08 -> 6.60 ms (82% -> 100% of the same-run read); D=32
+# 1.68 -> 0.84 ms; B=16384, max_len 16 4.33 -> 3.79 ms.
+@helion.kernel(config=helion.Config(block_sizes=[1, 256, 128]))
 def segment_sum_csr(
     batch_size: int,
     csr_seg: torch.Tensor,  # [S + 1]
