@@ -326,27 +326,16 @@ def keyed_jagged_index_select_dim1(values, lengths, offsets, indices, batch_size
         raise KernelError(f"jagtile.ops.keyed_jagged_index_select_dim1: indices[{i}] = "
                           f"{int(idx[i])} is not a batch entry; indices must be in "
                           f"0 .. {batch_size - 1}")
-    keys = n // batch_size
-    # Entry (k, i) of the output is entry k * batch_size + indices[i] of the input, key-major.
-    if _is_torch(idx):
-        import torch
-
-        key_starts = torch.arange(keys, dtype=torch.int64, device=idx.device) * batch_size
-    else:
-        import numpy as np
-
-        key_starts = np.arange(keys, dtype=np.int64) * batch_size
-    entries = (key_starts[:, None] + idx[None, :]).reshape(-1)
-    selected = lengths[entries]
-    src = _as_int64(offsets)[entries]
+    # Entry (k, i) of the output is entry k * batch_size + indices[i] of the input, key-major:
+    # its length and start, all in one kernel.
+    selected, src = _kernel("keyed_select_entries")(lengths, _as_int64(offsets), idx, batch_size)
     out_offsets = _offsets_of(selected)  # shared by the values and the weights
     if weights is None:
         return [_gather(values, src, selected, selected_lengths_sum, out_offsets), selected]
     if len(values.shape) == 1 and tuple(weights.shape) == tuple(values.shape):
         # ids and weights in one pass over the segments (the common TorchRec case)
         total = int(out_offsets[-1]) if selected_lengths_sum is None else int(selected_lengths_sum)
-        ids, w = _kernel("jagged_gather_1d_pair")(values, weights, _as_int64(src), out_offsets,
-                                                   total)
+        ids, w = _kernel("jagged_gather_1d_pair")(values, weights, src, out_offsets, total)
         return [ids, selected, w]
     return [_gather(values, src, selected, selected_lengths_sum, out_offsets), selected,
             _gather(weights, src, selected, selected_lengths_sum, out_offsets)]
