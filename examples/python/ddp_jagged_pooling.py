@@ -114,7 +114,7 @@ def worker(rank: int, world_size: int, init_file: str, args, result_dir: str):
         # and its last allreduce alive) released before the group goes: torch's gloo backend
         # otherwise can free that allreduce on its own thread while this process shuts its
         # interpreter down, which aborts the rank ("terminate called without an active
-        # exception"; seen in about one run in six of the tests before this).
+        # exception"; one test run in three to six failed this way before it).
         dist.barrier()
         del ddp, model, optimizer
         gc.collect()
