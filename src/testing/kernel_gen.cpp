@@ -524,22 +524,16 @@ std::vector<InputRecipe> Builder::recipes() {
   for (int i = 0; i < n; ++i) {
     InputRecipe r;
     r.seed = rng_.next() % 1000000;
-    // Sometimes wide enough for the CPU's bf16 pair products (codegen/cpu/cpp_matmul.cpp:
-    // matmul blocks from 24 rows x 32 columns x 16 k): uniform lengths up to 24 rows or more,
-    // at least 16 features and 32 weight columns.
-    const bool wide = rng_.chance(0.2);
-    r.dist = wide ? LengthDist::uniform : LengthDist(rng_.range(0, 4));
+    r.dist = LengthDist(rng_.range(0, 4));
     r.batch = rng_.chance(0.1) ? 0 : rng_.chance(0.2) ? 1 : rng_.range(2, 24);
-    r.features = wide                ? rng_.range(16, 40)
-                 : rng_.chance(0.08) ? 0
-                                     : rng_.range(1, rng_.chance(0.3) ? 40 : 9);
-    r.max_len = wide ? rng_.range(24, 70) : rng_.range(1, rng_.chance(0.3) ? 70 : 12);
+    r.features = rng_.chance(0.08) ? 0 : rng_.range(1, rng_.chance(0.3) ? 40 : 9);
+    r.max_len = rng_.range(1, rng_.chance(0.3) ? 70 : 12);
     r.values =
         rng_.pick(std::vector<DType>{DType::f32, DType::f32, DType::bf16, DType::f16, DType::f64});
     r.offsets = rng_.chance(0.5) ? DType::i32 : DType::i64;
     r.lead = rng_.chance(0.2) ? rng_.range(1, 3) : 0;
     r.tail = rng_.chance(0.2) ? rng_.range(1, 3) : 0;
-    r.weight_cols = wide ? rng_.range(32, 41) : rng_.range(1, 5);
+    r.weight_cols = rng_.range(1, 5);
     r.alpha = rng_.pick(std::vector<double>{0.5, -1.25, 2.0, 0.0});
     out.push_back(r);
   }
