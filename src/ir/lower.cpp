@@ -430,6 +430,34 @@ std::vector<int> column_blocks(const Kernel& k) {
   return columns;
 }
 
+// Whether the kernel walks its items' rows more than once, or writes them: two or more row loops
+// (tile or jagged loops two levels inside the outermost: items, then columns or rows, then
+// rows or columns), or one that stores. Such a
+// kernel runs best with one item per program. With 16, each pass walks all 16 items, so a second
+// pass rereads rows the first has pushed out of L2 (16 items of 384 rows x 1 KB are 6 MB), and a
+// store's tile grows to [items, rows, columns]. Measured at B = 1024, D = 256, max_len 512, two
+// threads, AVX-512: jagged_softmax 29.0 -> 23.6 ms, jagged_layer_norm 16.1 -> 12.1 ms,
+// jagged_dense_add 28.4 -> 23.5 ms, and at max_len 8 faster too. A kernel that only reduces
+// its rows keeps 16: jagged_sum at max_len 8 took 0.076 ms with 16 and 0.185 ms with 1.
+bool walks_or_writes_rows(const Kernel& k) {
+  int row_loops = 0;
+  bool stores_rows = false;
+  const auto visit = [&](const auto& self, const Block& block, int depth) -> void {
+    for (const NodePtr& n : block) {
+      const bool loop = n->kind == NodeKind::tile_loop || n->kind == NodeKind::jagged_loop;
+      const bool row_loop = loop && depth >= 2;
+      if (row_loop) {
+        ++row_loops;
+        walk(n->regions[0], [&](const NodePtr& m) { stores_rows |= m->kind == NodeKind::store; });
+        continue;  // loops inside a row loop are part of the same pass
+      }
+      for (const Block& r : n->regions) self(self, r, depth + (loop ? 1 : 0));
+    }
+  };
+  visit(visit, k.body, 0);
+  return row_loops >= 2 || stores_rows;
+}
+
 }  // namespace
 
 Kernel lower_kernel(const ast::Module& module, const ast::Stmt& fn,
@@ -450,7 +478,10 @@ Kernel lower_kernel(const ast::Module& module, const ast::Stmt& fn,
     if (!options.column_blocks.empty()) return k;
     LowerOptions by_columns = options;
     by_columns.column_blocks = column_blocks(k);
-    if (by_columns.column_blocks.empty()) return k;
+    if (walks_or_writes_rows(k)) by_columns.default_outer_block = 1;
+    if (by_columns.column_blocks.empty() &&
+        by_columns.default_outer_block == options.default_outer_block)
+      return k;
     return lower_detail::Lowerer(module, fn, params, by_columns).run();
   }
   // A kernel with a matmul has its own defaults (block sizes given by the config or the source

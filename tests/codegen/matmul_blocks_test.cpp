@@ -280,9 +280,9 @@ TEST(MatmulBlocks, CpuSourceCallsTheMicrokernelUnlessLoopsAreAsked) {
 }
 
 // A kernel with a matmul defaults to one item per outermost program and inner blocks of 64
-// (lower.cpp says why); config entries keep their values; kernels without one keep 16 items and
-// inner blocks of 32, except that the loop walking the tensors' contiguous dim (tile_d, nested
-// under the jagged rows here) takes the column block, 256.
+// (lower.cpp says why); config entries keep their values; kernels without one keep inner blocks
+// of 32, except that the loop walking the tensors' contiguous dim (tile_d, nested under the
+// jagged rows here) takes the column block, 256, and item_scale, which writes rows, one item.
 TEST(MatmulBlocks, MatmulKernelsDefaultToOneItemAndInnerBlocksOf64) {
   Program p = Program::from_source(kMatmulKernels, "mm.py");
   auto blocks_line = [&](const char* kernel, const ArgMap& args, const Options& o) {
@@ -302,7 +302,7 @@ TEST(MatmulBlocks, MatmulKernelsDefaultToOneItemAndInnerBlocksOf64) {
                   {"offsets", Tensor::zeros({3}, DType::i64)},
                   {"w", Tensor::zeros({2, 8}, DType::f32)}};
   EXPECT_EQ(blocks_line("item_scale", plain, cpu_options()),
-            "Blocks: tile_b=16 tile_k=32 tile_d=256");
+            "Blocks: tile_b=1 tile_k=32 tile_d=256");
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
-// Default block sizes of tile loops a config leaves out: 16 items for the outermost loop, the wide
-// column block (256) for the tile loops that walk a tensor's contiguous last dim wherever they
-// nest, 32 for the others (rows, jagged rows). Config entries keep their values.
+// Default block sizes of tile loops a config leaves out: for the outermost loop 16 items, or 1
+// where the kernel walks its rows twice or writes them (lower.cpp, walks_or_writes_rows); the
+// wide column block (256) for the tile loops that walk a tensor's contiguous last dim wherever
+// they nest, 32 for the others (rows, jagged rows). Config entries keep their values.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -48,7 +49,7 @@ def pad(values: torch.Tensor, offsets: torch.Tensor, max_length: int) -> torch.T
 
 TEST(DefaultBlocks, TheLoopOverContiguousColumnsTakesTheColumnBlockWhereverItNests) {
   const std::map<std::string, int64_t> b = blocks_of(lower_source(kPadded, padded_specs()));
-  EXPECT_EQ(b.at("tile_b"), 16);
+  EXPECT_EQ(b.at("tile_b"), 1);  // it writes rows
   EXPECT_EQ(b.at("tile_l"), 32);
   EXPECT_EQ(b.at("tile_d"), 256);
 }
@@ -64,13 +65,44 @@ TEST(DefaultBlocks, ConfigEntriesKeepTheirValues) {
 }
 
 // Columns directly inside the outermost loop, jagged rows below them (a reduction's shape): the
-// columns take 256 and the jagged rows 32, as before the analysis.
+// columns take 256 and the jagged rows 32, as before the analysis. Its one row loop only reduces:
+// 16 items per program.
 TEST(DefaultBlocks, ColumnsAboveJaggedRowsTakeTheColumnBlock) {
   const std::map<std::string, int64_t> b = blocks_of(lower_source(
       kJaggedColumnSum, {tensor_spec("x", DType::f32, 2), tensor_spec("offsets", DType::i64, 1)}));
   EXPECT_EQ(b.at("tile_b"), 16);
   EXPECT_EQ(b.at("tile_m"), 256);
   EXPECT_EQ(b.at("tile_k"), 32);
+}
+
+// Two passes over each item's rows, neither storing (a variance: the mean, then the squares):
+// one item per program, so the second pass finds the item's rows still in cache.
+TEST(DefaultBlocks, AKernelThatWalksItsRowsTwiceTakesOneItemPerProgram) {
+  const char* source = R"(
+@helion.kernel()
+def variance(x: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+    M = x.size(1)
+    B = offsets.size(0) - 1
+    out = torch.zeros([B, M], dtype=torch.float32, device=x.device)
+    for tile_b in hl.tile(B):
+        starts = offsets[tile_b]
+        nnz = offsets[tile_b.index + 1] - starts
+        for tile_m in hl.tile(M):
+            total = hl.zeros([tile_b, tile_m], dtype=torch.float32)
+            for tile_k in hl.jagged_tile(nnz):
+                total = total + x[starts[:, None] + tile_k.index[None, :], tile_m].sum(dim=1)
+            mean = total / nnz.to(torch.float32)[:, None]
+            squares = hl.zeros([tile_b, tile_m], dtype=torch.float32)
+            for tile_k in hl.jagged_tile(nnz):
+                c = x[starts[:, None] + tile_k.index[None, :], tile_m] - mean[:, None, :]
+                squares = squares + (c * c).sum(dim=1)
+            out[tile_b, tile_m] = squares
+    return out
+)";
+  const std::map<std::string, int64_t> b = blocks_of(lower_source(
+      source, {tensor_spec("x", DType::f32, 2), tensor_spec("offsets", DType::i64, 1)}));
+  EXPECT_EQ(b.at("tile_b"), 1);
+  EXPECT_EQ(b.at("tile_m"), 256);
 }
 
 // No loop walks a contiguous dim (each row's first column only): the inner tile directly inside
