@@ -78,8 +78,12 @@ int show_store(const CommandLine& cl) {
   std::vector<StoredTuning> entries = stored_tunings(cl.options.cache_dir);
   // With a KERNEL_FILE, only the entries of its kernels (by name).
   std::vector<std::string> names;
-  if (!cl.file.empty())
-    for (const KernelInfo& k : load_program(cl.file).kernels()) names.push_back(k.name);
+  if (!cl.file.empty()) {
+    // Named: kernels() refers into the program, which a temporary in the range-for would
+    // destroy before the loop body runs.
+    const Program program = load_program(cl.file);
+    for (const KernelInfo& k : program.kernels()) names.push_back(k.name);
+  }
   auto shown_entry = [&](const StoredTuning& t) {
     return cl.file.empty() || std::find(names.begin(), names.end(), t.kernel) != names.end();
   };

@@ -18,6 +18,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using namespace cli_test;
 
 class CliAutotuneTest : public ::testing::Test {
@@ -98,6 +99,19 @@ TEST_F(CliAutotuneTest, JsonHasTheDocumentedKeysAndTheSecondRunComesFromTheStore
   ASSERT_EQ(show.status, 0) << show.err;
   EXPECT_THAT(show.out, HasSubstr("jagged_sum"));
   EXPECT_THAT(show.out, HasSubstr("shape x_values=[2^"));
+}
+
+// --show with a kernel file lists that file's kernels' entries only.
+TEST_F(CliAutotuneTest, ShowWithAKernelFileListsOnlyItsKernels) {
+  ASSERT_EQ(tool({"autotune", "examples/jagged_sum.py", "--budget", "0.5"}).status, 0);
+  ASSERT_EQ(tool({"autotune", "examples/jagged_max.py", "--budget", "0.5"}).status, 0);
+  Outcome sum = tool({"autotune", "--show", "examples/jagged_sum.py"});
+  ASSERT_EQ(sum.status, 0) << sum.err;
+  EXPECT_THAT(sum.out, HasSubstr("  jagged_sum  "));
+  EXPECT_THAT(sum.out, Not(HasSubstr("jagged_max")));
+  Outcome none = tool({"autotune", "--show", "examples/jagged_mean.py", "--json"});
+  ASSERT_EQ(none.status, 0) << none.err;
+  EXPECT_EQ(none.out, "[]\n");
 }
 
 TEST_F(CliAutotuneTest, ExplainAndRunUseTheStoredConfig) {
