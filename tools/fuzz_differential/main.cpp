@@ -91,6 +91,8 @@ Args parse_args(int argc, char** argv) {
         a.timeout = std::stod(value());
       else if (k == "--no-minimize")
         a.minimize = false;
+      else if (k == "--keep-cache")
+        a.keep_cache = true;
       else if (k == "--minimize-seconds")
         a.minimize_seconds = std::stod(value());
       else if (k == "--regress")
