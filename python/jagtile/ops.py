@@ -8,10 +8,16 @@ Each function takes the arguments `torch.ops.fbgemm.<name>` takes and returns wh
 so swapping one for the other changes only the name. Tensors go in and come out without copies
 (torch in, torch out; numpy in, numpy out). Differences from FBGEMM are listed per function.
 One jagged dimension only: FBGEMM's multi-level offsets lists are refused with a clear error.
+
+Training and torch.compile: where an input needs a gradient, or torch.compile is tracing, the
+ops with a backward (jagtile.ops_torch) run as those torch custom ops, so gradients flow and
+graphs compile whole; the others refuse an input that needs a gradient (NotImplementedError,
+naming it) instead of silently returning an output without one.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 from pathlib import Path
 
@@ -74,20 +80,67 @@ def _one_length(op: str, lengths, what: str) -> int:
     return int(lengths)
 
 
+_graph_ops = None  # jagtile.ops_torch, imported on first need (it needs torch)
+
+
+def _needs_grad(inputs: dict) -> str | None:
+    """The name of the first torch input that needs a gradient here, or None."""
+    for name, a in inputs.items():
+        if _is_torch(a) and getattr(a, "requires_grad", False):
+            return name if sys.modules["torch"].is_grad_enabled() else None
+    return None
+
+
+def _graph_op(op: str, **inputs):
+    """The torch custom op (jagtile.ops_torch) that stands for `op` when an input needs a
+    gradient or torch.compile is tracing, else None. A kernel object carries no autograd, and
+    Dynamo cannot trace into it; the custom ops do both, with jagtile kernels inside, so a
+    model that swaps torch.ops.fbgemm.<op> for jagtile.ops.<op> still trains and compiles."""
+    torch = sys.modules.get("torch")
+    if torch is None or not any(_is_torch(a) for a in inputs.values()):
+        return None
+    if _needs_grad(inputs) is None and not torch.compiler.is_compiling():
+        return None
+    global _graph_ops
+    if _graph_ops is None:
+        from . import ops_torch
+
+        _graph_ops = ops_torch
+    return getattr(_graph_ops, op)
+
+
+def _no_backward(op: str, **inputs) -> None:
+    """Refuses, rather than drops, a gradient that an op without a backward would lose."""
+    name = _needs_grad(inputs)
+    if name is not None:
+        raise NotImplementedError(
+            f"jagtile.ops.{op}: '{name}' requires grad, but this op has no backward yet, so its "
+            f"output would carry no gradient back to '{name}'. Call it under torch.no_grad() "
+            f"or on detached inputs if no gradient should flow; the ops with a backward are "
+            f"listed in jagtile.ops_torch")
+
+
 def jagged_to_padded_dense(values, offsets, max_lengths, padding_value: float = 0.0):
     """[N, D] values, [offsets] -> [B, max_length, D]; longer items are truncated."""
     o = _one_offsets("jagged_to_padded_dense", offsets)
     n = _one_length("jagged_to_padded_dense", max_lengths, "max_lengths")
+    graph = _graph_op("jagged_to_padded_dense", values=values)
+    if graph is not None:
+        return graph(values, o, n, float(padding_value))
     return _kernel("jagged_to_padded_dense")(values, o, n, float(padding_value))
 
 
 def jagged_2d_to_dense(values, offsets, max_sequence_length: int):
     """[N, D] values, offsets -> [B, max_sequence_length, D], padded with 0."""
+    graph = _graph_op("jagged_to_padded_dense", values=values)
+    if graph is not None:
+        return graph(values, offsets, int(max_sequence_length), 0.0)
     return _kernel("jagged_to_padded_dense")(values, offsets, int(max_sequence_length), 0.0)
 
 
 def jagged_1d_to_dense(values, offsets, max_sequence_length: int, padding_value: int):
     """[N] values, offsets -> [B, max_sequence_length], padded with `padding_value`."""
+    _no_backward("jagged_1d_to_dense", values=values)
     return _kernel("jagged_1d_to_dense")(values, offsets, int(max_sequence_length),
                                           int(padding_value))
 
@@ -98,59 +151,82 @@ def dense_to_jagged(dense, x_offsets, total_L: int | None = None):
     o = _one_offsets("dense_to_jagged", x_offsets, "x_offsets")
     if total_L is None:
         total_L = int(o[-1]) if len(o) else 0
+    graph = _graph_op("dense_to_jagged", dense=dense)
+    if graph is not None:
+        return graph(dense, o, int(total_L)), [o]
     return _kernel("dense_to_jagged")(dense, o, int(total_L)), [o]
 
 
 def jagged_dense_elementwise_add(x_values, x_offsets, y):
     """x + y with a dense [B, L, D] result; x is read as zero-padded (or truncated) to L rows."""
     o = _one_offsets("jagged_dense_elementwise_add", x_offsets, "x_offsets")
+    _no_backward("jagged_dense_elementwise_add", x_values=x_values, y=y)
     return _kernel("jagged_dense_elementwise_add")(x_values, o, y)
 
 
 def jagged_dense_elementwise_add_jagged_output(x_values, x_offsets, y):
     """x + y in x's jagged layout -> (values, [offsets]); y reads as 0 past its L rows."""
     o = _one_offsets("jagged_dense_elementwise_add_jagged_output", x_offsets, "x_offsets")
+    _no_backward("jagged_dense_elementwise_add_jagged_output", x_values=x_values, y=y)
     return _kernel("jagged_dense_elementwise_add_jagged_output")(x_values, o, y), [o]
 
 
 def jagged_dense_elementwise_mul(x_values, x_offsets, y):
     """x * y in x's jagged layout -> (values, [offsets]); rows past y's L rows are 0."""
     o = _one_offsets("jagged_dense_elementwise_mul", x_offsets, "x_offsets")
+    graph = _graph_op("jagged_dense_elementwise_mul", x_values=x_values, y=y)
+    if graph is not None:
+        return graph(x_values, o, y), [o]
     return _kernel("jagged_dense_elementwise_mul")(x_values, o, y), [o]
 
 
 def segment_sum_csr(batch_size: int, csr_seg, values):
     """out[s] = sum of values[csr_seg[s] * batch_size : csr_seg[s + 1] * batch_size] (fp32
     accumulation, the result in the values' dtype)."""
+    _no_backward("segment_sum_csr", values=values)
     return _kernel("segment_sum_csr")(int(batch_size), csr_seg, values)
 
 
 def jagged_softmax(values, x_offsets, max_L: int):
     """Softmax over each item's first max_L rows, per column -> (values, x_offsets). Rows past
     max_L are 0 (FBGEMM leaves them unwritten)."""
+    graph = _graph_op("jagged_softmax", values=values)
+    if graph is not None:
+        return graph(values, x_offsets, int(max_L)), x_offsets
     return _kernel("jagged_softmax")(values, x_offsets, int(max_L)), x_offsets
 
 
 def jagged_dense_bmm(x_values, x_offsets, y, max_L: int):
     """Each item's first max_L rows times the item's [D, E] matrix -> (values [N, E], x_offsets);
     rows past max_L are 0. fp32 accumulation."""
+    graph = _graph_op("jagged_dense_bmm", x_values=x_values, y=y)
+    if graph is not None:
+        return graph(x_values, x_offsets, y, int(max_L)), x_offsets
     return _kernel("jagged_dense_bmm")(x_values, x_offsets, y, int(max_L)), x_offsets
 
 
 def jagged_jagged_bmm(x_values, y_values, x_offsets, max_L: int):
     """Per item, x_rows^T @ y_rows over its first max_L rows -> [B, D, E]. fp32 accumulation."""
+    graph = _graph_op("jagged_jagged_bmm", x_values=x_values, y_values=y_values)
+    if graph is not None:
+        return graph(x_values, y_values, x_offsets, int(max_L))
     return _kernel("jagged_jagged_bmm")(x_values, y_values, x_offsets, int(max_L))
 
 
 def batched_dense_vec_jagged_2d_mul(v, a_values, a_offsets):
     """[B * H, L] vectors times each item's rows, per head (a_values is [N, H * D]) -> [B * H, D].
     fp32 accumulation."""
+    graph = _graph_op("batched_dense_vec_jagged_2d_mul", v=v, a_values=a_values)
+    if graph is not None:
+        return graph(v, a_values, a_offsets)
     return _kernel("batched_dense_vec_jagged_2d_mul")(v, a_values, a_offsets)
 
 
 def jagged_dense_dense_elementwise_add_jagged_output(x_values, x_offsets, y_0, y_1):
     """x + y_0 + y_1 in x's jagged layout -> (values, [offsets]); y reads as 0 past its L rows."""
     o = _one_offsets("jagged_dense_dense_elementwise_add_jagged_output", x_offsets, "x_offsets")
+    _no_backward("jagged_dense_dense_elementwise_add_jagged_output", x_values=x_values, y_0=y_0,
+                 y_1=y_1)
     return _kernel("jagged_dense_dense_elementwise_add_jagged_output")(x_values, o, y_0, y_1), [o]
 
 
@@ -188,6 +264,7 @@ def stacked_jagged_2d_to_dense(values, lengths, offset_per_key, max_lengths_per_
                                padding_value: int = 0):
     """[N, D] values of T keys, lengths [T, B] -> [B, max_lengths_per_key[t], D] per key,
     padded with `padding_value` (FBGEMM's argument order; its int padding)."""
+    _no_backward("stacked_jagged_2d_to_dense", values=values)
     return _stacked("jagged_to_padded_dense", values, lengths, offset_per_key,
                     max_lengths_per_key, float(padding_value))
 
@@ -195,6 +272,7 @@ def stacked_jagged_2d_to_dense(values, lengths, offset_per_key, max_lengths_per_
 def stacked_jagged_1d_to_dense(values, lengths, offset_per_key, max_lengths_per_key,
                                padding_value: int):
     """[N] values of T keys, lengths [T, B] -> [B, max_lengths_per_key[t]] per key."""
+    _no_backward("stacked_jagged_1d_to_dense", values=values)
     return _stacked("jagged_1d_to_dense", values, lengths, offset_per_key, max_lengths_per_key,
                     int(padding_value))
 
@@ -250,6 +328,7 @@ def _gather(values, src_starts, out_lengths, total_rows=None, out_offsets=None):
 def pack_segments(t_in, lengths, max_length: int):
     """Rows of t_in, item after item (item b has lengths[b] rows), packed into
     [B, max_length, ...] padded with 0; longer items are truncated."""
+    _no_backward("pack_segments", t_in=t_in)
     offsets = _offsets_of(lengths)
     rows, _ = _rows(t_in)
     padded = _kernel("jagged_to_padded_dense")(rows, offsets, int(max_length), 0.0)
@@ -259,6 +338,7 @@ def pack_segments(t_in, lengths, max_length: int):
 def jagged_slice(x_values, x_lengths, start, slice_length: int):
     """Rows start[b] .. start[b] + slice_length of each item (fewer where the item ends first)
     -> (values, lengths). start[b] must not be past the item's length, as in FBGEMM."""
+    _no_backward("jagged_slice", x_values=x_values)
     lengths, starts = _as_int64(x_lengths), _as_int64(start)
     past = (starts > lengths) | (starts < 0)
     if past.any():
@@ -277,6 +357,7 @@ def masked_select_jagged_1d(values, lengths, mask, check_length: bool | None = N
     kept values, placed by a prefix count of the mask within the item. check_length: whether
     lengths must sum to the number of values (FBGEMM's flag); jagtile always checks that the
     offsets fit the values."""
+    _no_backward("masked_select_jagged_1d", values=values)
     if len(values.shape) != 1 or len(mask.shape) != 1 or mask.shape[0] != values.shape[0]:
         raise KernelError(f"jagtile.ops.masked_select_jagged_1d: values {tuple(values.shape)} and "
                           f"mask {tuple(mask.shape)} must be 1-D and of one length")
@@ -291,6 +372,7 @@ def masked_select_jagged_1d(values, lengths, mask, check_length: bool | None = N
 
 def jagged_index_select(values, lengths, indices, num_dense_output_rows: int | None = None):
     """The items indices[0], indices[1], ... of a jagged tensor -> [values, lengths]."""
+    _no_backward("jagged_index_select", values=values)
     lengths, idx = _as_int64(lengths), _as_int64(indices)
     bad = (idx < 0) | (idx >= lengths.shape[0])
     if bad.any():
@@ -310,6 +392,7 @@ def keyed_jagged_index_select_dim1(values, lengths, offsets, indices, batch_size
     (TorchRec's KeyedJaggedTensor layout: lengths holds K keys x batch_size entries, key-major,
     and offsets is [0, cumsum(lengths)...]) -> [values, lengths] or, with weights, [values,
     lengths, weights]. Output entry (k, i) is input entry (k, indices[i])."""
+    _no_backward("keyed_jagged_index_select_dim1", values=values, weights=weights)
     lengths, idx = _as_int64(lengths), _as_int64(indices)
     batch_size = int(batch_size)
     n = lengths.shape[0]

@@ -10,6 +10,7 @@ import pytest
 
 torch = pytest.importorskip("torch", reason="torch is not installed (make test installs it)")
 
+import jagtile.ops as jops  # noqa: E402
 import jagtile.ops_torch  # noqa: E402,F401  (registers torch.ops.jagtile.*)
 
 OPS = torch.ops.jagtile
@@ -201,3 +202,67 @@ def test_float64_forward_is_not_float32_widened():
 @pytest.mark.parametrize("name", TRAINABLE)
 def test_opcheck(name):
     torch.library.opcheck(getattr(OPS, name), op_args(name))
+
+
+# jagtile.ops.<op> with FBGEMM's conventions, as a model that swapped torch.ops.fbgemm.<op> for
+# it calls it: an input that needs a gradient (or torch.compile tracing) takes the custom op,
+# so the gradient arrives; an op without a backward refuses such an input by name.
+FBGEMM_STYLE = {
+    "jagged_to_padded_dense": (lambda x, o, w: jops.jagged_to_padded_dense(x, [o], [4]),
+                               lambda x, o, w: ref_padded(x, o, 4)),
+    "jagged_2d_to_dense": (lambda x, o, w: jops.jagged_2d_to_dense(x, o, 4),
+                           lambda x, o, w: ref_padded(x, o, 4)),
+    "jagged_softmax": (lambda x, o, w: jops.jagged_softmax(x, o, 4)[0],
+                       lambda x, o, w: ref_softmax(x, o, 4)),
+    "jagged_dense_bmm": (lambda x, o, w: jops.jagged_dense_bmm(x, o, w, 4)[0],
+                         lambda x, o, w: ref_dense_bmm(x, o, w, 4)),
+    "jagged_jagged_bmm": (lambda x, o, w: jops.jagged_jagged_bmm(x, x, o, 4),
+                          lambda x, o, w: ref_jagged_bmm(x, x, o, 4)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FBGEMM_STYLE))
+def test_fbgemm_style_op_on_an_input_that_requires_grad_passes_the_gradient_back(name):
+    ours, ref = FBGEMM_STYLE[name]
+    x, o = jagged_inputs()
+    w = torch.randn(len(LENGTHS), 4, 3, generator=torch.Generator().manual_seed(3))
+    with_grad = [0, 1] if name == "jagged_dense_bmm" else [0]  # the others ignore w
+    check_gradients(lambda xv, wv: ours(xv, o, wv), lambda xv, wv: ref(xv, o, wv), (x, w),
+                    with_grad)
+
+
+def test_fbgemm_style_mul_and_dense_to_jagged_pass_gradients_to_every_float_input():
+    x, o = jagged_inputs()
+    y = torch.randn(len(LENGTHS), 4, 4, generator=torch.Generator().manual_seed(2))
+    check_gradients(lambda xv, yv: jops.jagged_dense_elementwise_mul(xv, [o], yv)[0],
+                    lambda xv, yv: xv * ref_to_jagged(yv, o, xv.shape[0]), (x, y), [0, 1])
+    check_gradients(lambda yv: jops.dense_to_jagged(yv, [o])[0],
+                    lambda yv: ref_to_jagged(yv, o, int(o[-1])), (y,), [0])
+
+
+def test_fbgemm_style_op_without_a_backward_refuses_an_input_that_requires_grad_by_name():
+    x, o = jagged_inputs()
+    y = torch.randn(len(LENGTHS), 4, 4, requires_grad=True)
+    with pytest.raises(NotImplementedError, match=r"jagged_dense_elementwise_add: 'y' requires "
+                                                  r"grad, but this op has no backward yet.*"
+                                                  r"torch.no_grad\(\)"):
+        jops.jagged_dense_elementwise_add(x, [o], y)
+    with pytest.raises(NotImplementedError, match="jagged_index_select: 'values' requires grad"):
+        jops.jagged_index_select(x.clone().requires_grad_(True), torch.tensor(LENGTHS),
+                                 torch.tensor([2, 0]))
+    with torch.no_grad():  # no gradient wanted: the kernel runs as before
+        out = jops.jagged_dense_elementwise_add(x, [o], y)
+    torch.testing.assert_close(out, ref_padded(x, o, 4) + y.detach())
+
+
+def test_fbgemm_style_ops_compile_with_fullgraph_and_match_eager():
+    x, o = jagged_inputs()
+    w = torch.randn(len(LENGTHS), 4, 3, generator=torch.Generator().manual_seed(3))
+
+    def model(xv, wv):
+        h = jops.jagged_softmax(xv, o, 4)[0]
+        return jops.jagged_to_padded_dense(jops.jagged_dense_bmm(h, o, wv, 4)[0], [o], [4])
+
+    torch._dynamo.reset()
+    compiled = torch.compile(model, fullgraph=True, backend="eager")
+    torch.testing.assert_close(compiled(x, w), model(x, w))
