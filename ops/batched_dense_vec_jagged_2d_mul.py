@@ -24,9 +24,9 @@ def batched_dense_vec_jagged_2d_mul(
     N, HD = a_values.shape
     B = a_offsets.size(0) - 1
     H = BH // B
-    assert H * B == BH
+    assert H * B == BH, "v must have B * H rows: a whole number of heads per item"
     D = HD // H
-    assert D * H == HD
+    assert D * H == HD, "a_values must have H * D columns: a whole number of columns per head"
     out = torch.empty([BH, D], dtype=v.dtype, device=v.device)
     a_flat = a_values.view(-1)
     v_flat = v.view(-1)

@@ -27,11 +27,11 @@ def batched_dense_vec_jagged_2d_mul_backward(
     N, HD = a_values.shape
     B = a_offsets.size(0) - 1
     H = BH // B
-    assert H * B == BH
+    assert H * B == BH, "v must have B * H rows: a whole number of heads per item"
     D = HD // H
-    assert D * H == HD
-    assert grad_out.size(0) == BH
-    assert grad_out.size(1) == D
+    assert D * H == HD, "a_values must have H * D columns: a whole number of columns per head"
+    assert grad_out.size(0) == BH, "grad_out must have v's B * H rows"
+    assert grad_out.size(1) == D, "grad_out must have D columns, a head's width"
     grad_v = torch.zeros_like(v)
     grad_a = torch.zeros_like(a_values)
     g_flat = grad_out.view(-1)

@@ -19,7 +19,7 @@ def dense_to_jagged(
 ) -> torch.Tensor:
     """Gather each item's rows of a padded dense tensor into a jagged tensor."""
     B, L, D = dense.shape
-    assert offsets.size(0) == B + 1
+    assert offsets.size(0) == B + 1, "offsets must have one entry more than dense has items"
     # Not zero-filled first (that would be a whole extra write pass): the item loop writes every
     # row of every item (0 past the dense length), and the loops after it zero the rows outside
     # every item.

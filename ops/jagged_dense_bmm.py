@@ -23,8 +23,8 @@ def jagged_dense_bmm(
     acc_dtype = torch.promote_types(x_values.dtype, torch.float32)
     N, D = x_values.shape
     B, D2, E = y.shape
-    assert D == D2
-    assert x_offsets.size(0) == B + 1
+    assert D == D2, "y must be [B, D, E] with x_values' D columns"
+    assert x_offsets.size(0) == B + 1, "x_offsets must have one entry more than y has items"
     out = torch.zeros([N, E], dtype=x_values.dtype, device=x_values.device)
 
     for tile_b in hl.tile(B):

@@ -20,9 +20,9 @@ def jagged_dense_dense_elementwise_add_jagged_output(
     """Add each item's rows of two dense tensors to the item's rows."""
     N, D = x_values.shape
     B, L, D2 = y_0.shape
-    assert D == D2
-    assert y_1.size(0) == B and y_1.size(1) == L and y_1.size(2) == D
-    assert x_offsets.size(0) == B + 1
+    assert D == D2, "y_0 must have x_values' D columns"
+    assert y_1.size(0) == B and y_1.size(1) == L and y_1.size(2) == D, "y_1 must have y_0's shape"
+    assert x_offsets.size(0) == B + 1, "x_offsets must have one entry more than y_0 has items"
     # Not zero-filled first (that would be a whole extra write pass): the item loop writes every
     # row of every item, and the loops after it zero the rows outside every item.
     out = torch.empty([N, D], dtype=x_values.dtype, device=x_values.device)

@@ -18,8 +18,8 @@ def jagged_dense_elementwise_add(
 ) -> torch.Tensor:
     """Add a jagged tensor, zero-padded (or truncated) to L rows per item, to a dense tensor."""
     B, L, D = y.shape
-    assert x_offsets.size(0) == B + 1
-    assert x_values.size(1) == D
+    assert x_offsets.size(0) == B + 1, "x_offsets must have one entry more than y has items"
+    assert x_values.size(1) == D, "y must have x_values' D columns"
     out = torch.empty([B, L, D], dtype=y.dtype, device=y.device)
     x_flat = x_values.view(-1)
 

@@ -20,8 +20,8 @@ def jagged_dense_elementwise_mul(
     """Multiply each item's rows by the item's rows of a dense tensor."""
     N, D = x_values.shape
     B, L, D2 = y.shape
-    assert D == D2
-    assert x_offsets.size(0) == B + 1
+    assert D == D2, "y must have x_values' D columns"
+    assert x_offsets.size(0) == B + 1, "x_offsets must have one entry more than y has items"
     # Not zero-filled first (that would be a whole extra write pass): the item loop writes every
     # row of every item, and the loops after it zero the rows outside every item.
     out = torch.empty([N, D], dtype=x_values.dtype, device=x_values.device)

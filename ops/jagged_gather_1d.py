@@ -25,7 +25,7 @@ def jagged_gather_1d(
 ) -> torch.Tensor:
     """Gather one run of values per output segment."""
     S = src_starts.size(0)
-    assert out_offsets.size(0) == S + 1
+    assert out_offsets.size(0) == S + 1, "out_offsets must have one entry more than src_starts"
     out = torch.empty([total], dtype=values.dtype, device=values.device)
 
     for tile_s in hl.tile(S):

@@ -23,8 +23,8 @@ def jagged_gather_1d_pair(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Gather one run of a and of b per output segment."""
     S = src_starts.size(0)
-    assert out_offsets.size(0) == S + 1
-    assert a.size(0) == b.size(0)
+    assert out_offsets.size(0) == S + 1, "out_offsets must have one entry more than src_starts"
+    assert a.size(0) == b.size(0), "a and b must have one length"
     out_a = torch.empty([total], dtype=a.dtype, device=a.device)
     out_b = torch.empty([total], dtype=b.dtype, device=b.device)
 

@@ -21,7 +21,7 @@ def jagged_gather_rows(
     """Gather one run of rows per output segment."""
     D = values.size(1)
     S = src_starts.size(0)
-    assert out_offsets.size(0) == S + 1
+    assert out_offsets.size(0) == S + 1, "out_offsets must have one entry more than src_starts"
     out = torch.empty([total_rows, D], dtype=values.dtype, device=values.device)
 
     for tile_s in hl.tile(S):

@@ -22,7 +22,7 @@ def jagged_jagged_bmm(
     acc_dtype = torch.promote_types(x_values.dtype, torch.float32)
     N, D = x_values.shape
     N2, E = y_values.shape
-    assert N == N2
+    assert N == N2, "x_values and y_values must have the same rows"
     B = x_offsets.size(0) - 1
     out = torch.empty([B, D, E], dtype=x_values.dtype, device=x_values.device)
 

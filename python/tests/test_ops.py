@@ -629,3 +629,17 @@ def test_masked_select_jagged_1d_kernels_agree_on_every_backend(backend, monkeyp
     out_offsets = np.concatenate([[0], np.cumsum(kept)]).astype(np.int64)
     got = kernel("masked_select_jagged_1d")(values, mask, offsets, out_offsets)
     assert (got == values[mask]).all()
+
+
+@pytest.mark.parametrize("op, args, message", [
+    ("jagged_dense_elementwise_add", lambda x, o: (x, [o], torch.zeros(2, 8, 6)),
+     r"x_offsets must have one entry more than y has items \(4 == 3 is false\)"),
+    ("jagged_dense_bmm", lambda x, o: (x, o, torch.zeros(3, 5, 2), 8),
+     r"y must be \[B, D, E\] with x_values' D columns \(6 == 5 is false\)"),
+    ("jagged_jagged_bmm", lambda x, o: (x, x[:-1], o, 8),
+     r"x_values and y_values must have the same rows \(10 == 9 is false\)"),
+])
+def test_op_given_mismatched_shapes_says_which_and_the_sizes_compared(op, args, message):
+    x, o, _ = jagged([3, 0, 7])
+    with pytest.raises(jagtile.KernelError, match=message):
+        getattr(jops, op)(*args(x, o))

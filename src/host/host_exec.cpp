@@ -9,6 +9,7 @@
 #include <map>
 #include <new>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <tuple>
 
@@ -86,6 +87,17 @@ class Executor {
   }
 
   const HostValue& val(int slot) const { return env_.slots[size_t(slot)]; }
+  // A host number's value as text, for messages; empty if the node has no slot.
+  std::string number_text(const Node& n) const {
+    auto it = p_.slot_of.find(&n);
+    if (it == p_.slot_of.end() || !n.type.is_host_scalar()) return "";
+    const HostValue& v = val(it->second);
+    if (n.type.kind == TypeKind::host_bool) return v.i ? "True" : "False";
+    if (!is_float_type(n.type)) return std::to_string(v.i);
+    std::ostringstream os;
+    os << v.f;
+    return os.str();
+  }
   HostValue& out(const HostStep& s) { return env_.slots[size_t(s.slot)]; }
   double num(int slot) const { return slot_number(p_, env_, slot); }
   int64_t integer(int slot) const { return slot_integer(p_, env_, slot); }
@@ -175,7 +187,12 @@ class Executor {
         return;
       }
       case NodeKind::assert_:
-        if (num(s.ops[0]) == 0) fail(n, "assertion failed: " + n.name);
+        if (num(s.ops[0]) == 0) {
+          const Node& cond = *n.operand(0);
+          const bool compare = cond.kind == NodeKind::binary && cond.operands.size() == 2;
+          fail(n, ir::assert_failure_text(n, compare ? number_text(*cond.operand(0)) : "",
+                                          compare ? number_text(*cond.operand(1)) : ""));
+        }
         return;
       case NodeKind::return_:
         for (int o : s.ops) outputs_.push_back(val(o).t);

@@ -114,6 +114,19 @@ class Interpreter {
   }
   void set(const Node& n, RVal v) { values_[size_t(slots_.at(&n))] = std::move(v); }
 
+  // A host number's value as text, for messages; empty for anything else.
+  std::string number_text(const NodePtr& n) {
+    if (!n->type.is_host_scalar()) return "";
+    RVal v = get(n);
+    if (auto* i = std::get_if<int64_t>(&v)) return std::to_string(*i);
+    if (auto* b = std::get_if<bool>(&v)) return *b ? "True" : "False";
+    if (auto* d = std::get_if<double>(&v)) {
+      std::ostringstream os;
+      os << *d;
+      return os.str();
+    }
+    return "";
+  }
   static double num(const RVal& v) {
     if (auto* i = std::get_if<int64_t>(&v)) return double(*i);
     if (auto* d = std::get_if<double>(&v)) return *d;
@@ -341,7 +354,12 @@ class Interpreter {
       case NodeKind::var_assign:
         return var_assign(n);
       case NodeKind::assert_:
-        if (num(get(n.operand(0))) == 0) fail(n, "assertion failed: " + n.name);
+        if (num(get(n.operand(0))) == 0) {
+          const Node& cond = *n.operand(0);
+          const bool compare = cond.kind == NodeKind::binary && cond.operands.size() == 2;
+          fail(n, ir::assert_failure_text(n, compare ? number_text(cond.operand(0)) : "",
+                                          compare ? number_text(cond.operand(1)) : ""));
+        }
         return;
       case NodeKind::return_:
         JAGTILE_CHECK(false, << "return inside a device loop");

@@ -33,6 +33,37 @@ bool op_is_comparison(Op op) {
          op == Op::ne;
 }
 
+std::string_view comparison_symbol(Op op) {
+  switch (op) {
+    case Op::lt:
+      return "<";
+    case Op::le:
+      return "<=";
+    case Op::gt:
+      return ">";
+    case Op::ge:
+      return ">=";
+    case Op::eq:
+      return "==";
+    case Op::ne:
+      return "!=";
+    default:
+      return "?";
+  }
+}
+
+std::string assert_failure_text(const Node& assert_node, const std::string& lhs,
+                                const std::string& rhs) {
+  std::string text = "assertion failed";
+  if (!assert_node.name.empty()) text += ": " + assert_node.name;
+  const Node& cond = *assert_node.operand(0);
+  if (cond.kind != NodeKind::binary || !op_is_comparison(cond.op) || lhs.empty() || rhs.empty())
+    return text;
+  const std::string compared =
+      lhs + " " + std::string(comparison_symbol(cond.op)) + " " + rhs + " is false";
+  return assert_node.name.empty() ? text + ": " + compared : text + " (" + compared + ")";
+}
+
 namespace {
 
 bool is_pure_host_kind(NodeKind k) {

@@ -113,6 +113,8 @@ enum class Op : uint8_t {
 };
 std::string_view op_name(Op op);
 bool op_is_comparison(Op op);
+// "<", "<=", ">", ">=", "==", "!=" for a comparison, else "?".
+std::string_view comparison_symbol(Op op);
 
 struct Node;
 using NodePtr = std::shared_ptr<const Node>;
@@ -236,6 +238,13 @@ UserError located_error(const Kernel& kernel, Loc loc, const std::string& messag
 
 // A short, stable rendering of a type: "i64", "f32[tile_b(0), 1, tile_m(1)]", "tensor<f32, 2>".
 std::string type_str(const Type& type, const Kernel* kernel = nullptr);
+
+// The message of a failed assert: "assertion failed", the kernel's text if it gave one, and,
+// where the condition compares two host numbers and the executor passes their values (lhs, rhs;
+// empty when unknown), what it compared: "assertion failed: 4 == 3 is false", or
+// "assertion failed: rows differ (4 == 3 is false)". The located error shows the source line.
+std::string assert_failure_text(const Node& assert_node, const std::string& lhs,
+                                const std::string& rhs);
 std::string dim_str(const Dim& dim, const Kernel* kernel = nullptr);
 
 // Calls fn(node) for every node of the block, nested regions included, in program order.

@@ -215,8 +215,7 @@ void Lowerer::stmt(const ast::Stmt& s) {
       n.kind = NodeKind::assert_;
       n.loc = loc_of(s.pos);
       n.operands = {c};
-      n.name =
-          s.msg && s.msg->kind == ast::ExprKind::str_lit ? s.msg->str_value : "assertion failed";
+      n.name = s.msg && s.msg->kind == ast::ExprKind::str_lit ? s.msg->str_value : "";
       emit(std::move(n));
       return;
     }

@@ -156,7 +156,8 @@ class Printer {
         break;
     }
     for (size_t i = 0; i < n.operands.size(); ++i) s << (i ? ", " : " ") << ref(n.operands[i]);
-    if (n.kind == NodeKind::var_decl || n.kind == NodeKind::assert_) s << "  \"" << n.name << "\"";
+    if (n.kind == NodeKind::var_decl || (n.kind == NodeKind::assert_ && !n.name.empty()))
+      s << "  \"" << n.name << "\"";
     if (has_value) {
       s << " : " << type(n.type);
       if (!n.name.empty() && n.kind != NodeKind::var_decl && n.kind != NodeKind::param)

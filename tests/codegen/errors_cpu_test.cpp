@@ -171,7 +171,9 @@ TEST(CpuErrors, AssertReportsLikeTheInterpreter) {
   Tensor x = Tensor::zeros({4, 3}, DType::f32);
   std::string msg = error_of(p, "checked_rows", {{"x", x}, {"k", int64_t(9)}}, cpu_options());
   EXPECT_THAT(msg, HasSubstr("errors.py:19"));
-  EXPECT_THAT(msg, HasSubstr("kernel 'checked_rows': assertion failed"));
+  // `assert k <= n` with k = 9, n = 4: the values it compared, once ("assertion failed" was
+  // printed twice before).
+  EXPECT_THAT(msg, HasSubstr("kernel 'checked_rows': assertion failed: 9 <= 4 is false\n"));
   Options interp;
   interp.backend = Backend::interp;
   EXPECT_EQ(msg, error_of(p, "checked_rows", {{"x", x}, {"k", int64_t(9)}}, interp));

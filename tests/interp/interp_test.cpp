@@ -306,8 +306,38 @@ def k(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     run(src, {{"x", f32({3}, {1, 2, 3})}, {"y", f32({2}, {1, 2})}});
     FAIL() << "expected an assertion failure";
   } catch (const UserError& e) {
-    EXPECT_NE(std::string(e.what()).find("assertion failed: x and y differ"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("assertion failed: x and y differ (3 == 2 is false)"),
+              std::string::npos)
+        << e.what();
     EXPECT_EQ(e.loc().line, 8);
+  }
+}
+
+// Without a message: what the comparison compared, its operands' values; a condition that is
+// not a comparison of two numbers gets the bare "assertion failed" (the source line says more).
+TEST(Interp, FailedAssertWithoutAMessageNamesTheComparedValues) {
+  const char* src = R"(
+@helion.kernel()
+def k(x: torch.Tensor, flag: bool) -> torch.Tensor:
+    assert x.size(0) + 1 < 2 * 2
+    assert flag
+    return x
+)";
+  try {
+    run(src, {{"x", f32({3}, {1, 2, 3})}, {"flag", true}});
+    FAIL() << "expected an assertion failure";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("kernel 'k': assertion failed: 4 < 4 is false\n"),
+              std::string::npos)
+        << e.what();
+  }
+  try {
+    run(src, {{"x", f32({2}, {1, 2})}, {"flag", false}});
+    FAIL() << "expected an assertion failure";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("kernel 'k': assertion failed\n"), std::string::npos)
+        << e.what();
+    EXPECT_EQ(e.loc().line, 9);  // `assert flag` (run() puts the source below a header)
   }
 }
 
