@@ -403,16 +403,20 @@ def keyed_jagged_index_select_dim1(values, lengths, offsets, indices, batch_size
     if offsets.shape[0] != n + 1:
         raise KernelError(f"jagtile.ops.keyed_jagged_index_select_dim1: offsets has "
                           f"{offsets.shape[0]} entries; it must have len(lengths) + 1 = {n + 1}")
-    bad = (idx < 0) | (idx >= batch_size)
-    if bad.any():
-        i = int(bad.nonzero()[0][0])
-        raise KernelError(f"jagtile.ops.keyed_jagged_index_select_dim1: indices[{i}] = "
-                          f"{int(idx[i])} is not a batch entry; indices must be in "
-                          f"0 .. {batch_size - 1}")
     # Entry (k, i) of the output is entry k * batch_size + indices[i] of the input, key-major:
-    # its length and start, all in one kernel.
-    selected, src = _kernel("keyed_select_entries")(lengths, _as_int64(offsets), idx, batch_size)
-    out_offsets = _offsets_of(selected)  # shared by the values and the weights
+    # its length, its start and the output offsets, all in one kernel, whose bounds check
+    # refuses an index out of range; the message below then says which one.
+    try:
+        selected, src, out_offsets = _kernel("keyed_select_entries")(
+            lengths, _as_int64(offsets), idx, batch_size)
+    except KernelError:
+        bad = (idx < 0) | (idx >= batch_size)
+        if bad.any():
+            i = int(bad.nonzero()[0][0])
+            raise KernelError(f"jagtile.ops.keyed_jagged_index_select_dim1: indices[{i}] = "
+                              f"{int(idx[i])} is not a batch entry; indices must be in "
+                              f"0 .. {batch_size - 1}") from None
+        raise
     if weights is None:
         return [_gather(values, src, selected, selected_lengths_sum, out_offsets), selected]
     if len(values.shape) == 1 and tuple(weights.shape) == tuple(values.shape):
