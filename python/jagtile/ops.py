@@ -99,7 +99,8 @@ def _graph_op(op: str, **inputs):
     torch = sys.modules.get("torch")
     if torch is None or not any(_is_torch(a) for a in inputs.values()):
         return None
-    if _needs_grad(inputs) is None and not torch.compiler.is_compiling():
+    compiling = getattr(getattr(torch, "compiler", None), "is_compiling", None)  # torch >= 2.3
+    if _needs_grad(inputs) is None and not (compiling is not None and compiling()):
         return None
     global _graph_ops
     if _graph_ops is None:
