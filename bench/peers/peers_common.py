@@ -42,17 +42,24 @@ def add_run_options(p) -> None:
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--autotune", action="store_true",
-                   help="tune jagtile's config for each case first (jagtile.autotune, quick) and "
-                        "time the tuned kernel; without it, stored configs are ignored")
+    p.add_argument("--autotune", nargs="?", const="quick", choices=["quick", "full"],
+                   help="tune jagtile's config for each case first (jagtile.autotune, quick by "
+                        "default, or full: a minute of search) and time the tuned kernel; a "
+                        "stored config for the shape answers at once; without it, stored configs "
+                        "are ignored")
     p.add_argument("--out", help="write OUT.json, OUT.md and OUT.png")
     p.add_argument("--own-pool", action="store_true",
                    help="also time jagtile on its own threads (jagtile-own-pool), not on torch's "
                         "intra-op pool, which kernels use by default once torch is imported")
 
 
+_tune_effort = "quick"
+
+
 def apply_run_options(args) -> None:
     """Threads for torch and jagtile; without --autotune, jagtile's defaults."""
+    global _tune_effort
+    _tune_effort = args.autotune or "quick"
     if not args.autotune:
         os.environ["JAGTILE_AUTOTUNE"] = "0"  # the defaults, whatever an earlier run stored
     torch.set_num_threads(args.threads)
@@ -77,12 +84,13 @@ def own_pool_candidates(args, ours) -> list:
 
 
 def tune(kernel, args: dict) -> str:
-    """jagtile.autotune (quick) on these arguments; later calls with them use the stored best.
-    Returns the config it chose ("defaults" when none beat them)."""
-    result = jagtile.autotune(kernel, **args, effort="quick")
+    """jagtile.autotune (the --autotune effort) on these arguments; later calls with them use the
+    stored best. Returns the config it chose ("defaults" when none beat them)."""
+    result = jagtile.autotune(kernel, **args, effort=_tune_effort)
     blocks = (result.get("config") or {}).get("block_sizes") or []
     config = f"block_sizes={blocks}" if blocks else "defaults"
-    log(f"  autotune: {config} ({result['speedup']:.2f}x over the defaults, {result['seconds']:.1f} s)")
+    log(f"  autotune ({_tune_effort}): {config} ({result['speedup']:.2f}x over the defaults, "
+        f"{result['seconds']:.1f} s{', stored' if result.get('from_cache') else ''})")
     return config
 
 
