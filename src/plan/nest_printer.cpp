@@ -8,7 +8,8 @@ namespace jagtile::plan {
 
 namespace {
 
-const char* op_symbol(ir::Op op) {
+std::string_view op_symbol(ir::Op op) {
+  if (ir::op_is_comparison(op)) return ir::comparison_symbol(op);
   switch (op) {
     case ir::Op::add:
       return "+";
@@ -16,18 +17,6 @@ const char* op_symbol(ir::Op op) {
       return "-";
     case ir::Op::mul:
       return "*";
-    case ir::Op::lt:
-      return "<";
-    case ir::Op::le:
-      return "<=";
-    case ir::Op::gt:
-      return ">";
-    case ir::Op::ge:
-      return ">=";
-    case ir::Op::eq:
-      return "==";
-    case ir::Op::ne:
-      return "!=";
     case ir::Op::logical_and:
       return "&&";
     case ir::Op::logical_or:
