@@ -430,14 +430,14 @@ std::vector<int> column_blocks(const Kernel& k) {
 }
 
 // Whether the kernel walks its items' rows more than once, or writes them: two or more row loops
-// (tile or jagged loops two levels inside the outermost: items, then columns or rows, then
-// rows or columns), or one that stores. Such a
-// kernel runs best with one item per program. With 16, each pass walks all 16 items, so a second
-// pass rereads rows the first has pushed out of L2 (16 items of 384 rows x 1 KB are 6 MB), and a
-// store's tile grows to [items, rows, columns]. Measured at B = 1024, D = 256, max_len 512, two
-// threads, AVX-512: jagged_softmax 29.0 -> 23.6 ms, jagged_layer_norm 16.1 -> 12.1 ms,
-// jagged_dense_add 28.4 -> 23.5 ms, and at max_len 8 faster too. A kernel that only reduces
-// its rows keeps 16: jagged_sum at max_len 8 took 0.076 ms with 16 and 0.185 ms with 1.
+// (tile or jagged loops two levels inside the outermost: items, then columns or rows, then rows
+// or columns), or one that stores. Such a kernel runs best with one item per program. With 16,
+// each pass walks all 16 items, so a second pass rereads rows the first has pushed out of L2 (16
+// items of 384 rows x 1 KB are 6 MB), and a store's tile grows to [items, rows, columns]. Measured
+// at B = 1024, D = 256, max_len 512, two threads, AVX-512: jagged_softmax 29.0 -> 23.6 ms,
+// jagged_layer_norm 16.1 -> 12.1 ms, jagged_dense_add 28.4 -> 23.5 ms, and at max_len 8 faster too.
+// A kernel that only reduces its rows keeps 16: jagged_sum at max_len 8 took 0.076 ms with 16 and
+// 0.185 ms with 1.
 bool walks_or_writes_rows(const Kernel& k) {
   int row_loops = 0;
   bool stores_rows = false;

@@ -16,7 +16,9 @@ struct LowerOptions {
   // Missing entries use the defaults below.
   std::vector<int64_t> block_sizes;
   // Kernels with a matmul use 1 and 64 instead of the outer and inner defaults (lower.cpp).
-  int64_t default_outer_block = 16;  // the outermost loop of a kernel
+  // The outermost loop of a kernel; lower_kernel gives 1 instead to kernels that walk their
+  // rows twice or write them (lower.cpp, walks_or_writes_rows).
+  int64_t default_outer_block = 16;
   // An hl.tile directly inside the outermost loop usually walks the contiguous feature columns
   // (per item, per column block, per row): a wide block keeps each row's reads long enough for
   // the hardware prefetcher (32 floats read 128 B of every 1 KB row).
