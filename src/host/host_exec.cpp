@@ -187,12 +187,9 @@ class Executor {
         return;
       }
       case NodeKind::assert_:
-        if (num(s.ops[0]) == 0) {
-          const Node& cond = *n.operand(0);
-          const bool compare = cond.kind == NodeKind::binary && cond.operands.size() == 2;
-          fail(n, ir::assert_failure_text(n, compare ? number_text(*cond.operand(0)) : "",
-                                          compare ? number_text(*cond.operand(1)) : ""));
-        }
+        if (num(s.ops[0]) == 0)
+          fail(n,
+               ir::assert_failure_text(n, [&](const ir::NodePtr& o) { return number_text(*o); }));
         return;
       case NodeKind::return_:
         for (int o : s.ops) outputs_.push_back(val(o).t);

@@ -354,12 +354,8 @@ class Interpreter {
       case NodeKind::var_assign:
         return var_assign(n);
       case NodeKind::assert_:
-        if (num(get(n.operand(0))) == 0) {
-          const Node& cond = *n.operand(0);
-          const bool compare = cond.kind == NodeKind::binary && cond.operands.size() == 2;
-          fail(n, ir::assert_failure_text(n, compare ? number_text(cond.operand(0)) : "",
-                                          compare ? number_text(cond.operand(1)) : ""));
-        }
+        if (num(get(n.operand(0))) == 0)
+          fail(n, ir::assert_failure_text(n, [&](const NodePtr& o) { return number_text(o); }));
         return;
       case NodeKind::return_:
         JAGTILE_CHECK(false, << "return inside a device loop");

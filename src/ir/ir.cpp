@@ -52,13 +52,15 @@ std::string_view comparison_symbol(Op op) {
   }
 }
 
-std::string assert_failure_text(const Node& assert_node, const std::string& lhs,
-                                const std::string& rhs) {
+std::string assert_failure_text(const Node& assert_node,
+                                const std::function<std::string(const NodePtr&)>& value_text) {
   std::string text = "assertion failed";
   if (!assert_node.name.empty()) text += ": " + assert_node.name;
   const Node& cond = *assert_node.operand(0);
-  if (cond.kind != NodeKind::binary || !op_is_comparison(cond.op) || lhs.empty() || rhs.empty())
+  if (cond.kind != NodeKind::binary || !op_is_comparison(cond.op) || cond.operands.size() != 2)
     return text;
+  const std::string lhs = value_text(cond.operand(0)), rhs = value_text(cond.operand(1));
+  if (lhs.empty() || rhs.empty()) return text;
   const std::string compared =
       lhs + " " + std::string(comparison_symbol(cond.op)) + " " + rhs + " is false";
   return assert_node.name.empty() ? text + ": " + compared : text + " (" + compared + ")";

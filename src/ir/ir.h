@@ -25,6 +25,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -240,11 +241,12 @@ UserError located_error(const Kernel& kernel, Loc loc, const std::string& messag
 std::string type_str(const Type& type, const Kernel* kernel = nullptr);
 
 // The message of a failed assert: "assertion failed", the kernel's text if it gave one, and,
-// where the condition compares two host numbers and the executor passes their values (lhs, rhs;
-// empty when unknown), what it compared: "assertion failed: 4 == 3 is false", or
-// "assertion failed: rows differ (4 == 3 is false)". The located error shows the source line.
-std::string assert_failure_text(const Node& assert_node, const std::string& lhs,
-                                const std::string& rhs);
+// where the condition compares two host numbers, what it compared: "assertion failed: 4 == 3 is
+// false", or "assertion failed: rows differ (4 == 3 is false)". value_text gives an operand's
+// value as the executor holds it (empty when unknown); it is asked only for the two sides of a
+// comparison. The located error shows the source line.
+std::string assert_failure_text(const Node& assert_node,
+                                const std::function<std::string(const NodePtr&)>& value_text);
 std::string dim_str(const Dim& dim, const Kernel* kernel = nullptr);
 
 // Calls fn(node) for every node of the block, nested regions included, in program order.
