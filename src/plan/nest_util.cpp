@@ -118,6 +118,37 @@ ExprPtr through_lets(ExprPtr e, const std::map<std::string, ExprPtr>& lets) {
   return e;
 }
 
+const ir::Node* compaction_cumsum(const ir::Node& store) {
+  if (store.kind != ir::NodeKind::store || store.ival != 1 || store.operands.size() != 4 ||
+      store.type.shape.empty())
+    return nullptr;
+  const ir::NodePtr& mask = store.operands[3];
+  if (mask->type.kind != ir::TypeKind::value || mask->type.dtype != DType::boolean ||
+      mask->type.shape.empty() || !same_dim(mask->type.shape.back(), store.type.shape.back()))
+    return nullptr;
+  const ir::Node* cumsum = nullptr;
+  int cumsums = 0;
+  bool ok = true;
+  std::function<void(const ir::NodePtr&, int)> term = [&](const ir::NodePtr& n, int sign) {
+    if (n->kind == ir::NodeKind::binary && (n->op == ir::Op::add || n->op == ir::Op::sub) &&
+        dtype_is_int(n->type.dtype)) {
+      term(n->operand(0), sign);
+      term(n->operand(1), n->op == ir::Op::sub ? -sign : sign);
+    } else if (n->kind == ir::NodeKind::scan && n->op == ir::Op::cumsum && n->operand(0) == mask &&
+               sign == 1 && n->ints.size() == 1 &&
+               n->ints[0] == int64_t(mask->type.shape.size()) - 1) {
+      ++cumsums;
+      cumsum = n.get();
+    } else if (n->type.kind == ir::TypeKind::value) {
+      ok = ok && (n->type.shape.empty() || n->type.shape.back().is_broadcast());
+    } else {
+      ok = ok && n->type.is_host_scalar();
+    }
+  };
+  term(store.operands[1], 1);
+  return ok && cumsums == 1 ? cumsum : nullptr;
+}
+
 // ---- statements ----------------------------------------------------------------------------
 
 std::vector<ExprPtr> own_exprs(const Stmt& s) {

@@ -33,6 +33,14 @@ bool mentions_var(const ExprPtr& e, const std::string& name);
 // is not a variable bound in lets).
 ExprPtr through_lets(ExprPtr e, const std::map<std::string, ExprPtr>& lets);
 
+// Whether an IR store is a stream compaction: to a rank-1 tensor, under an extra mask `keep` (a
+// bool value), at index `x + torch.cumsum(keep, dim=last) + c` where every other term is the same
+// all along the last dim (constants, host values, values broadcast there). Along that dim the kept
+// positions then go to consecutive elements, in order, from the first kept one's index on: the
+// C++ printer packs them (print_cpp.cpp, compacted_loop), and the bounds-check pass checks only
+// the first and last. Returns the cumsum node, or null.
+const ir::Node* compaction_cumsum(const ir::Node& store);
+
 // ---- statements ----
 // The expressions a statement holds itself (not those of its body).
 std::vector<ExprPtr> own_exprs(const Stmt& s);

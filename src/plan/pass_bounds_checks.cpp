@@ -71,13 +71,37 @@ bool has_accesses(const StmtPtr& s) {
 
 // ---- the check-only copy ----
 
+// The arrays that hold running counts of a mask: each a torch.cumsum of a bool value along its last
+// dim, so non-decreasing along its last index. By the IR node that each one's nest computes.
+using RunningCounts = std::map<const ir::Node*, std::string>;
+
+RunningCounts running_counts(const std::vector<StmtPtr>& body) {
+  RunningCounts out;
+  for (const StmtPtr& s : body)
+    visit(s, [&](const Stmt& st) {
+      if (st.kind != StmtKind::nest || !st.node) return;
+      const ir::Node& n = *st.node;
+      if (n.kind == ir::NodeKind::scan && n.op == Op::cumsum && n.ints.size() == 1 &&
+          n.ints[0] == int64_t(n.type.shape.size()) - 1 &&
+          n.operand(0)->type.dtype == DType::boolean && n.type.dtype == DType::i64)
+        out[&n] = st.name;
+    });
+  return out;
+}
+
 class CheckCopy {
  public:
+  explicit CheckCopy(const RunningCounts& counts) : counts_(counts) {}
+
   std::vector<StmtPtr> list(const std::vector<StmtPtr>& stmts) {
     std::vector<StmtPtr> out;
     for (const StmtPtr& s : stmts) {
       switch (s->kind) {
         case StmtKind::for_:
+          loops_.push_back(s.get());
+          out.push_back(map_bodies(s, [&](const std::vector<StmtPtr>& b) { return list(b); }));
+          loops_.pop_back();
+          continue;
         case StmtKind::scope:
         case StmtKind::seq:
           out.push_back(map_bodies(s, [&](const std::vector<StmtPtr>& b) { return list(b); }));
@@ -90,12 +114,15 @@ class CheckCopy {
         default:
           break;
       }
+      const ExprPtr compacted = compaction_check(*s);
       for (const Access& a : accesses_in(*s)) {
         ++checks_;
         ExprPtr bad = not_(all_in_bounds(a));
         if (a.mask) bad = binop(Op::bit_and, a.mask, bad);
-        out.push_back(assign("bad", bad, Update::bit_or));
+        const bool store = s->kind == StmtKind::tensor_store && a.site == s->site;
+        out.push_back(assign("bad", store && compacted ? compacted : bad, Update::bit_or));
       }
+      if (s->kind == StmtKind::let) lets_[s->name] = s->value;
       // Locals stay (dead ones go below); a load feeding an index loads only in bounds.
       if (s->kind == StmtKind::let)
         out.push_back(map_own_exprs(s, [&](const ExprPtr& e) {
@@ -113,6 +140,58 @@ class CheckCopy {
   int checks() const { return checks_; }
 
  private:
+  // The check of a compacting store (compaction_cumsum) along the innermost loop, or null. Its
+  // kept positions go to consecutive elements, so they are in bounds when the first and the last
+  // kept one are. With the running count c read at the position, the index with c replaced by
+  // max(c, 1) is the first kept position's index at every position up to it and the position's
+  // own after it: a non-decreasing function whose ends are the first and the last kept index,
+  // which the endpoint checks (mark_loops) then visit. Masked by whether the row keeps anything
+  // (the count at the loop's last position), which the loop does not change.
+  ExprPtr compaction_check(const Stmt& s) const {
+    if (s.kind != StmtKind::tensor_store || !s.node || !s.mask || s.indices.size() != 1 ||
+        loops_.empty())
+      return nullptr;
+    const ir::Node* cumsum = compaction_cumsum(*s.node);
+    auto it = cumsum ? counts_.find(cumsum) : counts_.end();
+    if (it == counts_.end()) return nullptr;
+    const Stmt& loop = *loops_.back();
+    // Positions the loop skips hold no count: the loop must run over exactly the row's.
+    for (const StmtPtr& b : loop.body)
+      if (b->kind == StmtKind::skip_unless) return nullptr;
+    std::function<ExprPtr(const ExprPtr&)> inline_lets = [&](const ExprPtr& e) {
+      return rewrite(e, [&](const ExprPtr& x) {
+        if (x->kind != ExprKind::var) return x;
+        auto let = lets_.find(x->name);
+        return let == lets_.end() ? x : inline_lets(let->second);
+      });
+    };
+    const ExprPtr index = inline_lets(s.indices[0]);
+    ExprPtr count;  // the running count read at the loop's position
+    int reads = 0;
+    visit(index, [&](const Expr& x) {
+      if (x.kind != ExprKind::array_read || x.name != it->second) return;
+      ++reads;
+      bool along = !x.args.empty() && x.args.back()->kind == ExprKind::var &&
+                   x.args.back()->name == loop.name;
+      for (size_t d = 0; d + 1 < x.args.size(); ++d)
+        along = along && !mentions_var(x.args[d], loop.name);
+      if (along) count = std::make_shared<const Expr>(x);
+    });
+    if (reads != 1 || !count) return nullptr;
+    const ExprPtr first_kept = rewrite(index, [&](const ExprPtr& x) {
+      return expr_key(x) == expr_key(count) ? call("jt_max64", CType::i64, {x, int_imm(1)}) : x;
+    });
+    const ExprPtr kept =
+        binop(Op::gt, substitute(count, {{loop.name, binop(Op::sub, loop.extent, int_imm(1))}}),
+              int_imm(0));
+    Access a = access_of_store(s);
+    a.index = {first_kept};
+    return binop(Op::bit_and, kept, not_(all_in_bounds(a)));
+  }
+
+  const RunningCounts& counts_;
+  std::vector<const Stmt*> loops_;       // the loops around the statement being copied
+  std::map<std::string, ExprPtr> lets_;  // the lets seen so far
   int checks_ = 0;
 };
 
@@ -163,8 +242,9 @@ std::vector<StmtPtr> prune(const std::vector<StmtPtr>& stmts) {
 
 class Monotone {
  public:
-  Monotone(const std::string& index, const std::map<std::string, ExprPtr>& lets)
-      : index_(index), lets_(lets) {}
+  Monotone(const std::string& index, const std::map<std::string, ExprPtr>& lets,
+           const std::set<std::string>& counts)
+      : index_(index), lets_(lets), counts_(counts) {}
 
   bool depends(const ExprPtr& e) const {
     return any_expr(e, [&](const Expr& x) {
@@ -202,14 +282,27 @@ class Monotone {
         if (n.op == Op::sub) return (*this)(e->args[0]) && !depends(e->args[1]);
         return false;
       }
+      case ExprKind::array_read: {
+        // A running count of a mask is non-decreasing along its last index.
+        if (!counts_.count(e->name) || e->args.empty()) return false;
+        for (size_t d = 0; d + 1 < e->args.size(); ++d)
+          if (depends(e->args[d])) return false;
+        return (*this)(e->args.back());
+      }
+      case ExprKind::call:
+        if (e->name != "jt_max64" && e->name != "jt_min64") return false;
+        for (const ExprPtr& a : e->args)
+          if (!(*this)(a)) return false;
+        return true;
       default:
-        return false;  // anything read from memory, and every other operation
+        return false;  // anything else read from memory, and every other operation
     }
   }
 
  private:
   const std::string& index_;
   const std::map<std::string, ExprPtr>& lets_;
+  const std::set<std::string>& counts_;
 };
 
 // A mask that keeps a prefix of the loop: `A < N` with A = index + C, where neither C nor N
@@ -224,8 +317,8 @@ struct PrefixMask {
 class PrefixMasks {
  public:
   PrefixMasks(const std::string& index, const std::map<std::string, ExprPtr>& lets,
-              const std::set<std::string>& body_names)
-      : index_(index), lets_(lets), body_names_(body_names), mono_(index, lets) {}
+              const std::set<std::string>& body_names, const std::set<std::string>& counts)
+      : index_(index), lets_(lets), body_names_(body_names), mono_(index, lets, counts) {}
 
   std::optional<PrefixMask> operator()(const ExprPtr& mask) const {
     ExprPtr m = through_lets(mask);
@@ -296,12 +389,13 @@ class PrefixMasks {
 // it, plus one per prefix mask over that prefix, for the checks under the mask (the mask then
 // holds everywhere in it). Empty when some check is neither.
 std::vector<StmtPtr> split_prefix_checks(const Stmt& loop,
-                                         const std::map<std::string, ExprPtr>& lets) {
+                                         const std::map<std::string, ExprPtr>& lets,
+                                         const std::set<std::string>& counts) {
   std::set<std::string> body_names;
   for (const StmtPtr& b : loop.body)
     if (b->kind == StmtKind::let) body_names.insert(b->name);
-  Monotone mono(loop.name, lets);
-  PrefixMasks prefix(loop.name, lets, body_names);
+  Monotone mono(loop.name, lets, counts);
+  PrefixMasks prefix(loop.name, lets, body_names, counts);
   std::vector<StmtPtr> common;  // the lets, in order
   std::vector<StmtPtr> full;    // checks valid at the full extent's ends
   std::map<std::string, std::pair<PrefixMask, std::vector<StmtPtr>>> under;  // by mask
@@ -351,23 +445,24 @@ std::vector<StmtPtr> split_prefix_checks(const Stmt& loop,
 // prefixes where the masks keep prefixes of the loop (split_prefix_checks); else a vectorised
 // loop OR-reducing the flag.
 std::vector<StmtPtr> mark_loops(const std::vector<StmtPtr>& stmts,
-                                const std::map<std::string, ExprPtr>& lets) {
+                                const std::map<std::string, ExprPtr>& lets,
+                                const std::set<std::string>& counts) {
   std::vector<StmtPtr> out;
   for (const StmtPtr& s : stmts) {
     if (s->kind != StmtKind::for_) {
-      out.push_back(
-          map_bodies(s, [&](const std::vector<StmtPtr>& b) { return mark_loops(b, lets); }));
+      out.push_back(map_bodies(
+          s, [&](const std::vector<StmtPtr>& b) { return mark_loops(b, lets, counts); }));
       continue;
     }
     bool innermost = true;
     for (const StmtPtr& b : s->body)
       innermost &= !any_stmt(b, [](const Stmt& x) { return x.kind == StmtKind::for_; });
     if (!innermost) {
-      out.push_back(
-          map_bodies(s, [&](const std::vector<StmtPtr>& b) { return mark_loops(b, lets); }));
+      out.push_back(map_bodies(
+          s, [&](const std::vector<StmtPtr>& b) { return mark_loops(b, lets, counts); }));
       continue;
     }
-    Monotone mono(s->name, lets);
+    Monotone mono(s->name, lets, counts);
     bool endpoints = true;
     for (const StmtPtr& b : s->body) {
       if (b->kind == StmtKind::skip_unless) endpoints = false;
@@ -384,7 +479,7 @@ std::vector<StmtPtr> mark_loops(const std::vector<StmtPtr>& stmts,
         endpoints = false;
     }
     if (!endpoints) {
-      std::vector<StmtPtr> split = split_prefix_checks(*s, lets);
+      std::vector<StmtPtr> split = split_prefix_checks(*s, lets, counts);
       if (!split.empty()) {
         for (StmtPtr& x : split) out.push_back(std::move(x));
         continue;
@@ -466,8 +561,8 @@ StmtPtr as_nest(const Stmt& of, NestRole role, std::vector<StmtPtr> body) {
 }
 
 // The check structure in front of a nest with accesses.
-std::vector<StmtPtr> checked(const StmtPtr& nest, NameGen& names) {
-  CheckCopy copier;
+std::vector<StmtPtr> checked(const StmtPtr& nest, NameGen& names, const RunningCounts& counts) {
+  CheckCopy copier(counts);
   std::vector<StmtPtr> check_body = prune(copier.list(nest->body));
   if (copier.checks() == 0) return {nest};
   std::map<std::string, ExprPtr> lets;
@@ -475,7 +570,9 @@ std::vector<StmtPtr> checked(const StmtPtr& nest, NameGen& names) {
     visit(s, [&](const Stmt& st) {
       if (st.kind == StmtKind::let) lets[st.name] = st.value;
     });
-  check_body = mark_loops(check_body, lets);
+  std::set<std::string> count_arrays;
+  for (const auto& [node, array] : counts) count_arrays.insert(array);
+  check_body = mark_loops(check_body, lets, count_arrays);
   StmtPtr check = rename_locals(as_nest(*nest, NestRole::check, std::move(check_body)), names);
   StmtPtr diag = rename_locals(as_nest(*nest, NestRole::diagnose, diagnose(nest->body)), names);
   Stmt guard =
@@ -485,12 +582,13 @@ std::vector<StmtPtr> checked(const StmtPtr& nest, NameGen& names) {
   return {std::make_shared<const Stmt>(std::move(guard)), nest};
 }
 
-std::vector<StmtPtr> program_list(const std::vector<StmtPtr>& stmts, NameGen& names) {
+std::vector<StmtPtr> program_list(const std::vector<StmtPtr>& stmts, NameGen& names,
+                                  const RunningCounts& counts) {
   std::vector<StmtPtr> out;
   for (const StmtPtr& s : stmts) {
     if (s->kind == StmtKind::nest) {
       if (has_accesses(s)) {
-        for (StmtPtr& x : checked(s, names)) out.push_back(std::move(x));
+        for (StmtPtr& x : checked(s, names, counts)) out.push_back(std::move(x));
       } else {
         out.push_back(s);
       }
@@ -498,8 +596,8 @@ std::vector<StmtPtr> program_list(const std::vector<StmtPtr>& stmts, NameGen& na
     }
     if (s->kind == StmtKind::scope || s->kind == StmtKind::seq || s->kind == StmtKind::tile_loop ||
         s->kind == StmtKind::if_) {
-      out.push_back(
-          map_bodies(s, [&](const std::vector<StmtPtr>& b) { return program_list(b, names); }));
+      out.push_back(map_bodies(
+          s, [&](const std::vector<StmtPtr>& b) { return program_list(b, names, counts); }));
       continue;
     }
     // A scalar load where it stands: checked before it, always.
@@ -515,7 +613,7 @@ void place_bounds_checks(Plan& plan) {
   if (!plan.checked) return;
   for (DeviceFunc& f : plan.funcs) {
     NameGen names(f);
-    f.body = program_list(f.body, names);
+    f.body = program_list(f.body, names, running_counts(f.body));
   }
 }
 

@@ -8,8 +8,10 @@
 // (tile indices, iota, widening casts, sums of such terms and invariants) and nothing masks or
 // skips positions (a mask the loop does not change is allowed), the loop visits only its first
 // and last position: both in bounds bound every
-// position between, so checking costs O(rows), not O(elements). Scalar loads outside nests are
-// checked where they stand.
+// position between, so checking costs O(rows), not O(elements). A running count of a mask
+// (torch.cumsum of a bool along its last dim) is non-decreasing there, and a compacting store's
+// kept indices, consecutive, are checked at the first and last kept one the same way. Scalar
+// loads outside nests are checked where they stand.
 #pragma once
 
 #include "plan/nest_ir.h"

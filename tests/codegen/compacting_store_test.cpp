@@ -1,12 +1,13 @@
 // Stream compaction in generated C++: a masked store at `x + torch.cumsum(keep) + c` under the
 // mask `keep` sends the kept values of a row to consecutive elements, which the printer writes by
-// packing them (jt_compact_store: a permutation table on AVX2, a branch-free loop otherwise) and
-// copying once, instead of one masked scatter per element. These tests pin that the packed form
-// is chosen exactly for that shape of index, and that it writes what the interpreter writes for
-// every storage size (the AVX2 paths take 8- and 4-byte values, the loop the rest), every row
-// length around the vector widths and the 64-value chunks, all / none / some kept, several block
-// shapes, and that the checked path still reports an out-of-bounds kept element as the
-// interpreter does.
+// packing them (jt_compact_store: a compress and a masked store per vector on AVX-512, a
+// permutation table on AVX2, a branch-free loop otherwise) instead of one masked scatter per
+// element, and the checked path bounds by the first and last kept index only. These tests pin
+// that the packed form and the end checks are chosen exactly for that shape of index, and that
+// it writes what the interpreter writes for every storage size (the vector paths take 8- and
+// 4-byte values, the loop the rest), every row length around the vector widths and the 64-value
+// chunks, all / none / some kept, several block shapes, and that the checked path still reports
+// an out-of-bounds kept element as the interpreter does.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -21,8 +22,9 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// `BLOCKS` and `INDEX` are filled in per test. The output is 3 longer than the kept values and
-// starts at -7, so shifted destinations and untouched elements both show.
+// `BLOCKS`, `INDEX` and `SLACK` are filled in per test. The output is SLACK (3 unless a test says)
+// longer than the kept values and starts at -7, so shifted destinations and untouched elements
+// both show.
 const char* kCompact = R"PY(import torch
 import helion
 import helion.language as hl
@@ -32,7 +34,7 @@ def compact(values: torch.Tensor, mask: torch.Tensor, other: torch.Tensor, offse
             out_offsets: torch.Tensor, shift: int) -> torch.Tensor:
     B = offsets.size(0) - 1
     total = out_offsets[-1].item()
-    out = torch.full([total + 3], -7, dtype=values.dtype, device=values.device)
+    out = torch.full([total + SLACK], -7, dtype=values.dtype, device=values.device)
     for tile_b in hl.tile(B):
         starts = offsets[tile_b]
         nnz = offsets[tile_b.index + 1] - starts
@@ -50,10 +52,12 @@ def compact(values: torch.Tensor, mask: torch.Tensor, other: torch.Tensor, offse
 
 const char* kCompactIndex = "first[:, None] + before[:, None] + upto + shift";
 
-std::string kernel_source(const std::string& blocks, const std::string& index = kCompactIndex) {
+std::string kernel_source(const std::string& blocks, const std::string& index = kCompactIndex,
+                          const std::string& slack = "3") {
   std::string s = kCompact;
   s.replace(s.find("BLOCKS"), 6, blocks);
   s.replace(s.find("INDEX"), 5, index);
+  s.replace(s.find("SLACK"), 5, slack);
   return s;
 }
 
@@ -150,6 +154,54 @@ INSTANTIATE_TEST_SUITE_P(Paths, CompactingStorePaths,
                          [](const ::testing::TestParamInfo<Path>& p) {
                            return path_name(p.param);
                          });
+
+// The checked path bounds a compaction's kept indices by the first and the last kept one (they
+// are consecutive): its check loop visits the ends only (the count replaced by max(count, 1)
+// names the first kept index from the row's start), where any other masked scatter's check
+// loop tests every element.
+TEST(CompactingStore, KeptIndicesAreCheckedAtTheRowsEndsOnly) {
+  const Rows rows;
+  for (const char* blocks : {"[1, 64]", "[2, 16]"}) {
+    const std::string src = cpu_source(kernel_source(blocks), rows.args(DType::f32, -1));
+    EXPECT_THAT(src, ::testing::Not(HasSubstr("reduction(|:bad)"))) << blocks;
+    EXPECT_THAT(src, HasSubstr("jt_max64(v")) << blocks;
+  }
+  const std::string other = cpu_source(kernel_source("[1, 64]", "first[:, None] + 2 * upto - 1"),
+                                       rows.args(DType::f32, 0));
+  EXPECT_THAT(other, HasSubstr("reduction(|:bad)"));
+}
+
+// Rows that keep nothing, first and last, with the output exactly as long as the kept values:
+// where such a row's values would go (the next row's start; for the last row, one past the end)
+// is never checked, so the checked path runs and writes what the interpreter writes.
+TEST(CompactingStore, RowsThatKeepNothingAreNotChecked) {
+  use_shared_cache_dir();
+  const std::vector<double> mask = [] {
+    std::vector<double> m(70, 0);  // the first row: 70 rows, none kept
+    for (int r = 0; r < 9; ++r) m.push_back(r % 3 == 1 ? 1 : 0);
+    for (int r = 0; r < 70; ++r) m.push_back(0);  // the last row: none kept
+    return m;
+  }();
+  const int64_t n = int64_t(mask.size());
+  std::vector<double> values;
+  for (int64_t i = 0; i < n; ++i) values.push_back(double(i) + 0.25);
+  const ArgMap args = {{"values", Tensor::from_doubles({n}, values, DType::f32)},
+                       {"mask", Tensor::from_doubles({n}, mask, DType::boolean)},
+                       {"other", Tensor::from_doubles({n}, mask, DType::boolean)},
+                       {"offsets", Tensor::from_doubles({4}, {0, 70, 79, 149}, DType::i64)},
+                       {"out_offsets", Tensor::from_doubles({4}, {0, 0, 3, 3}, DType::i64)},
+                       {"shift", int64_t(-1)}};
+  for (const char* blocks : {"[1, 64]", "[2, 16]", "[4, 8]"}) {
+    SCOPED_TRACE(blocks);
+    const std::string source = kernel_source(blocks, kCompactIndex, "0");
+    const Tensor want = run_on(Path::interp, source, args).at(0);
+    ASSERT_EQ(want.numel(), 3);
+    for (Path path : {Path::cpu, Path::cpu_unchecked}) {
+      Comparison cmp = compare_tensors(run_on(path, source, args).at(0), want, Tolerance{});
+      EXPECT_TRUE(cmp.ok) << path_name(path) << ": " << cmp.mismatch;
+    }
+  }
+}
 
 // One past either end of the output: the checked path names the same element as the interpreter.
 TEST(CompactingStore, AKeptElementOutOfBoundsIsTheInterpretersLocatedError) {

@@ -131,8 +131,84 @@ def running(x: torch.Tensor) -> torch.Tensor:
   }
 }
 
+// Integer running sums along the inner dim of 2-D tiles of 128 columns (the generated C++ prints
+// them as vectorised scans): rows of 300 values, negatives included, restarting per block, exact.
+TEST_P(Cumsum, IntegerRunningSumsOfLongRowsMatchAPrefixSumPerBlock) {
+  const std::string source = R"PY(import torch
+import helion
+import helion.language as hl
+
+@helion.kernel(config=helion.Config(block_sizes=[2, 128]))
+def running(x: torch.Tensor, keep: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    sums = torch.empty([x.size(0), x.size(1)], dtype=torch.int64, device=x.device)
+    counts = torch.empty([x.size(0), x.size(1)], dtype=torch.int64, device=x.device)
+    for tr in hl.tile(x.size(0)):
+        for tc in hl.tile(x.size(1)):
+            sums[tr, tc] = torch.cumsum(x[tr, tc], dim=1)
+            counts[tr, tc] = torch.cumsum(keep[tr, tc], dim=1)
+    return sums, counts
+)PY";
+  const int64_t R = 3, C = 300;
+  std::vector<double> x, keep;
+  for (int64_t i = 0; i < R * C; ++i) {
+    x.push_back(double((i * 7919) % 2001) - 1000.0);
+    keep.push_back((i * 13) % 7 < 3 ? 1 : 0);
+  }
+  std::vector<Tensor> out = run_on(GetParam(), source,
+                                   {{"x", Tensor::from_doubles({R, C}, x, DType::i32)},
+                                    {"keep", Tensor::from_doubles({R, C}, keep, DType::boolean)}});
+  for (int64_t r = 0; r < R; ++r) {
+    int64_t sum = 0, count = 0;
+    for (int64_t c = 0; c < C; ++c) {
+      const int64_t i = r * C + c;
+      if (c % 128 == 0) sum = count = 0;
+      sum += int64_t(x[size_t(i)]);
+      count += int64_t(keep[size_t(i)]);
+      EXPECT_EQ(out.at(0).data<int64_t>()[i], sum) << "sums, row " << r << " column " << c;
+      EXPECT_EQ(out.at(1).data<int64_t>()[i], count) << "counts, row " << r << " column " << c;
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Paths, Cumsum, ::testing::ValuesIn(every_path()),
                          [](const auto& info) { return path_name(info.param); });
+
+}  // namespace
+}  // namespace jagtile::testing
+
+namespace jagtile::testing {
+namespace {
+
+// Integer running sums along a tile's last dim are printed as OpenMP inclusive scans (vectorised;
+// integer adds give the same sums in any order); float ones stay serial loops, whose order is
+// their rounding.
+TEST(CumsumSource, IntegerSumsAlongTheLastDimAreScansFloatSumsStaySerial) {
+  use_shared_cache_dir();
+  Program p = Program::from_source(R"PY(import torch
+import helion
+import helion.language as hl
+
+@helion.kernel(config=helion.Config(block_sizes=[2, 64]))
+def running(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    ints = torch.empty([x.size(0), x.size(1)], dtype=torch.int64, device=x.device)
+    floats = torch.empty_like(y)
+    for tr in hl.tile(x.size(0)):
+        for tc in hl.tile(x.size(1)):
+            ints[tr, tc] = torch.cumsum(x[tr, tc], dim=1)
+            floats[tr, tc] = torch.cumsum(y[tr, tc], dim=1)
+    return ints, floats
+)PY",
+                                   "running.py");
+  const ArgMap args = {{"x", Tensor::zeros({4, 100}, DType::i32)},
+                       {"y", Tensor::zeros({4, 100}, DType::f32)}};
+  const std::string src = p.specialise("running", args, cpu_options()).source(Backend::cpu);
+  size_t scans = 0;
+  for (size_t at = src.find("reduction(inscan, +:"); at != std::string::npos;
+       at = src.find("reduction(inscan, +:", at + 1))
+    ++scans;
+  EXPECT_EQ(scans, 1u) << src;
+  EXPECT_THAT(src, ::testing::HasSubstr("#pragma omp scan inclusive("));
+}
 
 }  // namespace
 }  // namespace jagtile::testing

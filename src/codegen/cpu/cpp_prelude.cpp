@@ -208,15 +208,48 @@ JT_INLINE int64_t jt_compact(T* v, const uint8_t* keep, int64_t n) {
   }
   return c;
 }
-// The compacted store of one chunk: v[i] and keep[i] for i < n, and the first kept position
-// (below n); the kept values from there on go to `to`, `to + 1`, ... in order.
 JT_INLINE int64_t jt_first_kept(const uint8_t* keep, int64_t n) {
   int64_t first = 0;
   while (first < n && !keep[first]) ++first;
   return first;
 }
+// The compacted store of one chunk: v[i] and keep[i] for i < n (the printer's chunk arrays, 64
+// elements each), and the first kept position (below n, jt_first_kept); the kept values from there
+// on go to `to`, `to + 1`, ... in order. With AVX-512 the kept positions are one 64-bit mask (a
+// byte test of the whole keep array, cut at n: the bytes past it are not set), and each vector of
+// 4- or 8-byte values from `first` rounded down is packed by a compress and written straight to
+// `to` by a store masked to the kept count, which writes nothing past it.
 template <typename T>
 JT_INLINE void jt_compact_store(T* to, T* v, const uint8_t* keep, int64_t first, int64_t n) {
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__GNUC__) && !defined(__clang__)
+  if constexpr (sizeof(T) == 8 || sizeof(T) == 4) {
+    constexpr int64_t W = 64 / sizeof(T);  // values per vector
+    typedef char JtBytes __attribute__((vector_size(64)));
+    typedef long long JtQ __attribute__((vector_size(64)));
+    typedef int JtD __attribute__((vector_size(64)));
+    JtBytes k;
+    memcpy(&k, keep, 64);
+    uint64_t bits = __builtin_ia32_ptestmb512(k, k, ~UINT64_C(0));
+    if (n < 64) bits &= (UINT64_C(1) << n) - 1;
+    for (int64_t i = first & ~(W - 1); i < n; i += W) {
+      const unsigned m = (unsigned)(bits >> i) & ((1u << W) - 1);
+      const unsigned stored = (1u << __builtin_popcount(m)) - 1;
+      if constexpr (W == 8) {
+        JtQ x;
+        memcpy(&x, v + i, 64);
+        x = __builtin_ia32_compressdi512_mask(x, x, (unsigned char)m);
+        __builtin_ia32_storedqudi512_mask((long long*)to, x, (unsigned char)stored);
+      } else {
+        JtD x;
+        memcpy(&x, v + i, 64);
+        x = __builtin_ia32_compresssi512_mask(x, x, (unsigned short)m);
+        __builtin_ia32_storedqusi512_mask((int*)to, x, (unsigned short)stored);
+      }
+      to += __builtin_popcount(m);
+    }
+    return;
+  }
+#endif
   const int64_t count = jt_compact(v + first, keep + first, n - first);
   memcpy(to, v + first, (size_t)count * sizeof(T));
 }

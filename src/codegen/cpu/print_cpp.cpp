@@ -21,43 +21,6 @@ using plan::ExprKind;
 using plan::Stmt;
 using plan::Update;
 
-// Whether an IR store is a stream compaction: to a rank-1 tensor, under an extra mask `keep` (a
-// bool value), at index `x + torch.cumsum(keep, dim=last) + c` where every other term is the same
-// all along the last dim (constants, host values, values broadcast there). Along that dim the kept
-// positions then go to consecutive elements, in order, from the first kept one's index on: a
-// masked scatter the printer can replace with packing the kept values and one copy.
-// Returns the cumsum node, or null.
-const ir::Node* compaction_cumsum(const ir::Node& store) {
-  if (store.kind != ir::NodeKind::store || store.ival != 1 || store.operands.size() != 4 ||
-      store.type.shape.empty())
-    return nullptr;
-  const ir::NodePtr& mask = store.operands[3];
-  if (mask->type.kind != ir::TypeKind::value || mask->type.dtype != DType::boolean ||
-      mask->type.shape.empty() || !same_dim(mask->type.shape.back(), store.type.shape.back()))
-    return nullptr;
-  const ir::Node* cumsum = nullptr;
-  int cumsums = 0;
-  bool ok = true;
-  std::function<void(const ir::NodePtr&, int)> term = [&](const ir::NodePtr& n, int sign) {
-    if (n->kind == ir::NodeKind::binary && (n->op == ir::Op::add || n->op == ir::Op::sub) &&
-        dtype_is_int(n->type.dtype)) {
-      term(n->operand(0), sign);
-      term(n->operand(1), n->op == ir::Op::sub ? -sign : sign);
-    } else if (n->kind == ir::NodeKind::scan && n->op == ir::Op::cumsum && n->operand(0) == mask &&
-               sign == 1 && n->ints.size() == 1 &&
-               n->ints[0] == int64_t(mask->type.shape.size()) - 1) {
-      ++cumsums;
-      cumsum = n.get();
-    } else if (n->type.kind == ir::TypeKind::value) {
-      ok = ok && (n->type.shape.empty() || n->type.shape.back().is_broadcast());
-    } else {
-      ok = ok && n->type.is_host_scalar();
-    }
-  };
-  term(store.operands[1], 1);
-  return ok && cumsums == 1 ? cumsum : nullptr;
-}
-
 // One device function.
 class FuncPrinter : public NestPrinter {
  public:
@@ -272,7 +235,7 @@ class FuncPrinter : public NestPrinter {
   const Stmt* compacting_store(const Stmt& loop) const {
     const Stmt* store = final_store(loop);
     if (!store || !store->mask || store->indices.size() != 1 || !store->node) return nullptr;
-    const ir::Node* cumsum = compaction_cumsum(*store->node);
+    const ir::Node* cumsum = plan::compaction_cumsum(*store->node);
     if (!cumsum) return nullptr;
     std::string array;
     for (const plan::StmtPtr& st : func_.body)
@@ -339,9 +302,67 @@ class FuncPrinter : public NestPrinter {
     w.close();
   }
 
+  // ---- integer running sums (torch.cumsum) as OpenMP scans ----
+  // The carry update of a serial loop that is an integer running sum along itself, or null: its
+  // body is lets, then `carry += x` (a local, or a tile array element the loop does not move
+  // along), then `sums[...] = carry` at indices that read no let of the body (they are printed
+  // after the scan directive, in the scan's second phase).
+  static const Stmt* running_sum(const Stmt& loop) {
+    const std::vector<plan::StmtPtr>& body = loop.body;
+    if (loop.loop != plan::LoopKind::serial || !loop.reductions.empty() || body.size() < 2)
+      return nullptr;
+    for (size_t k = 0; k + 2 < body.size(); ++k)
+      if (body[k]->kind != plan::StmtKind::let && body[k]->kind != plan::StmtKind::comment)
+        return nullptr;
+    const Stmt& add = *body[body.size() - 2];
+    const Stmt& out = *body.back();
+    if (add.update != Update::add || out.kind != plan::StmtKind::array_store ||
+        out.update != Update::none || out.value->ctype != CType::i64)
+      return nullptr;
+    const plan::ExprPtr& carry = out.value;
+    const std::map<std::string, plan::ExprPtr> lets = lets_of(loop);
+    bool same = false;
+    if (add.kind == plan::StmtKind::assign) {
+      same = carry->kind == ExprKind::var && carry->name == add.name;
+    } else if (add.kind == plan::StmtKind::array_store) {
+      same = carry->kind == ExprKind::array_read && carry->name == add.name &&
+             carry->args.size() == add.indices.size();
+      for (size_t d = 0; same && d < add.indices.size(); ++d)
+        same = plan::expr_key(carry->args[d]) == plan::expr_key(add.indices[d]) &&
+               !varies(add.indices[d], loop.name, lets);
+    }
+    for (const plan::ExprPtr& i : out.indices)
+      same = same && !plan::any_expr(i, [&](const plan::Expr& x) {
+               return x.kind == ExprKind::var && lets.count(x.name);
+             });
+    return same ? &add : nullptr;
+  }
+  // An integer running sum as an inclusive scan: GCC vectorises it (partial sums in log steps
+  // across the lanes) where the plain loop waits on each add before the next. Integer adds wrap,
+  // so the sums are the same in any order; float running sums stay serial loops, since their
+  // order is their rounding.
+  void scanned_loop(const Stmt& s, const Stmt& add, Writer& w) {
+    const std::string sum = "jt_s" + std::to_string(rows_++);
+    const Stmt& out = *s.body.back();
+    const std::string carry = expr(out.value);
+    w.open("{");
+    w.line("int64_t " + sum + " = " + carry + ";");
+    w.line("#pragma omp simd reduction(inscan, +:" + sum + ")");
+    w.open("for (int64_t " + s.name + " = 0; " + s.name + " < " + expr(s.extent) + "; ++" + s.name +
+           ") {");
+    stmts(std::vector<plan::StmtPtr>(s.body.begin(), s.body.end() - 2), w);
+    w.line(sum + " += " + expr(add.value) + ";");
+    w.line("#pragma omp scan inclusive(" + sum + ")");
+    w.line(out.name + "[" + flat(out.name, out.indices) + "] = " + sum + ";");
+    w.close();
+    w.line(carry + " = " + sum + ";");
+    w.close();
+  }
+
   void for_loop(const Stmt& s, Writer& w) override {
     if (const Stmt* store = row_store(s)) return streamed_loop(s, *store, w);
     if (const Stmt* store = compacting_store(s)) return compacted_loop(s, *store, w);
+    if (const Stmt* add = running_sum(s)) return scanned_loop(s, *add, w);
     std::string ext = expr(s.extent);
     if (s.loop == plan::LoopKind::endpoints) {
       w.open("for (int64_t " + s.name + " = 0; " + s.name + " < " + ext + "; " + s.name +
