@@ -118,6 +118,14 @@ ExprPtr through_lets(ExprPtr e, const std::map<std::string, ExprPtr>& lets) {
   return e;
 }
 
+ExprPtr inline_lets(ExprPtr e, const std::map<std::string, ExprPtr>& lets) {
+  auto bound = [&](const Expr& x) { return x.kind == ExprKind::var && lets.count(x.name) > 0; };
+  // Each round replaces one level of the chain; the form's lets never refer to themselves.
+  for (size_t round = 0; round <= lets.size() && any_expr(e, bound); ++round)
+    e = substitute(e, lets);
+  return e;
+}
+
 const ir::Node* compaction_cumsum(const ir::Node& store) {
   if (store.kind != ir::NodeKind::store || store.ival != 1 || store.operands.size() != 4 ||
       store.type.shape.empty())

@@ -32,6 +32,8 @@ bool mentions_var(const ExprPtr& e, const std::string& name);
 // The expression a variable stands for, through the chain of lets that bind it (e itself when it
 // is not a variable bound in lets).
 ExprPtr through_lets(ExprPtr e, const std::map<std::string, ExprPtr>& lets);
+// e with every let of `lets` substituted, through chains of lets (a let's value may name others).
+ExprPtr inline_lets(ExprPtr e, const std::map<std::string, ExprPtr>& lets);
 
 // Whether an IR store is a stream compaction: to a rank-1 tensor, under an extra mask `keep` (a
 // bool value), at index `x + torch.cumsum(keep, dim=last) + c` where every other term is the same

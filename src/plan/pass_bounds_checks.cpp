@@ -158,14 +158,7 @@ class CheckCopy {
     // Positions the loop skips hold no count: the loop must run over exactly the row's.
     for (const StmtPtr& b : loop.body)
       if (b->kind == StmtKind::skip_unless) return nullptr;
-    std::function<ExprPtr(const ExprPtr&)> inline_lets = [&](const ExprPtr& e) {
-      return rewrite(e, [&](const ExprPtr& x) {
-        if (x->kind != ExprKind::var) return x;
-        auto let = lets_.find(x->name);
-        return let == lets_.end() ? x : inline_lets(let->second);
-      });
-    };
-    const ExprPtr index = inline_lets(s.indices[0]);
+    const ExprPtr index = inline_lets(s.indices[0], lets_);
     ExprPtr count;  // the running count read at the loop's position
     int reads = 0;
     visit(index, [&](const Expr& x) {

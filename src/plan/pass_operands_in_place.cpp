@@ -11,15 +11,6 @@ namespace jagtile::plan {
 
 namespace {
 
-// e with every let of `lets` substituted, through chains of lets.
-ExprPtr inline_lets(ExprPtr e, const std::map<std::string, ExprPtr>& lets) {
-  auto bound = [&](const Expr& x) { return x.kind == ExprKind::var && lets.count(x.name) > 0; };
-  // Each round replaces one level of the chain; the form's lets never refer to themselves.
-  for (size_t round = 0; round <= lets.size() && any_expr(e, bound); ++round)
-    e = substitute(e, lets);
-  return e;
-}
-
 // How index v enters e: not at all, once with coefficient one (v + terms without v, through
 // int64 additions and int64-to-int64 conversions), or any other way (a product, a narrower type).
 enum class Enters { no, once, otherwise };

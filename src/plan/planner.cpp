@@ -13,13 +13,14 @@
 #include "plan/pass_fuse.h"
 #include "plan/pass_hoist.h"
 #include "plan/pass_inline_index.h"
+#include "plan/pass_memoize.h"
 #include "plan/pass_operands_in_place.h"
 #include "plan/pass_reload.h"
 
 namespace jagtile::plan {
 
 Plan plan_kernel(const ir::Kernel& kernel, const host::HostProgram& host, bool checked,
-                 std::string* trace, bool matmul_blocks, bool operands_in_place) {
+                 std::string* trace, bool matmul_blocks, bool cpu_passes) {
   const bool to_stderr = ir::debug_enabled("ir");
   Plan plan;
   auto record = [&](const char* step) {
@@ -48,10 +49,15 @@ Plan plan_kernel(const ir::Kernel& kernel, const host::HostProgram& host, bool c
   hoist_invariants(plan);
   record("after hoist_invariants");
 
+  if (cpu_passes) {
+    memoize_block_loads(plan);
+    record("after memoize_block_loads");
+  }
+
   place_bounds_checks(plan);
   record("after place_bounds_checks");
 
-  if (operands_in_place) {
+  if (cpu_passes) {
     read_matmul_operands_in_place(plan);
     record("after read_matmul_operands_in_place");
   }

@@ -13,11 +13,12 @@ namespace jagtile::plan {
 // `checked`: bounds checks on every device access (Options::checked). With `trace`, the form
 // after each step is appended to it. `matmul_blocks`: each float matmul becomes one
 // `matmul_block` statement per batch position, for a code generator with a block matmul (the
-// CPU's microkernel, CUDA's warp tiles); otherwise element loops. `operands_in_place`: a matmul
-// block may read its A operand straight from a float32 tensor (the CPU's microkernel reads A
-// wherever it is; pass_operands_in_place.h).
+// CPU's microkernel, CUDA's warp tiles); otherwise element loops. `cpu_passes`: the passes of
+// the generated C++ alone: tile loads memoised across an outer tile loop (in scratch arrays the
+// CUDA dialect does not have; pass_memoize.h), and matmul blocks reading their A operand straight
+// from a float32 tensor (the CPU's microkernel reads A wherever it is; pass_operands_in_place.h).
 Plan plan_kernel(const ir::Kernel& kernel, const host::HostProgram& host, bool checked,
                  std::string* trace = nullptr, bool matmul_blocks = false,
-                 bool operands_in_place = false);
+                 bool cpu_passes = false);
 
 }  // namespace jagtile::plan

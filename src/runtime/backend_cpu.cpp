@@ -65,7 +65,7 @@ class CpuBackend : public BackendImpl {
     if (!spec.host.nests.empty()) {
       plan::Plan plan =
           plan::plan_kernel(spec.kernel, spec.host, options.checked, nullptr, matmul_blocks(),
-                            /*operands_in_place=*/true);
+                            /*cpu_passes=*/true);
       codegen::cpu::JitStats jit;
       exe->compiled =
           codegen::cpu::compile_cpu(plan, codegen::cpu::Jit::for_dir(options.cache_dir), &jit);
@@ -93,13 +93,13 @@ class CpuBackend : public BackendImpl {
     if (spec.host.nests.empty()) return {};
     return codegen::cpu::print_cpp(plan::plan_kernel(spec.kernel, spec.host, options.checked,
                                                      nullptr, matmul_blocks(),
-                                                     /*operands_in_place=*/true))
+                                                     /*cpu_passes=*/true))
         .code;
   }
   std::string plan_trace(const Specialisation& spec, const Options& options) const override {
     std::string trace;
     plan::plan_kernel(spec.kernel, spec.host, options.checked, &trace, matmul_blocks(),
-                      /*operands_in_place=*/true);
+                      /*cpu_passes=*/true);
     return trace;
   }
 };

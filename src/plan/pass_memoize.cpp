@@ -1,0 +1,329 @@
+// Planning pass: tile loads memoised across an outer tile loop (see pass_memoize.h).
+#include "plan/pass_memoize.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <set>
+
+#include "plan/nest_util.h"
+
+namespace jagtile::plan {
+
+namespace {
+
+using ir::Op;
+
+std::string tile_name(const char* what, const Stmt& tile_loop) {
+  return what + std::to_string(tile_loop.ival);
+}
+
+// Every name a statement defines: locals, arrays, loop indices, and a tile loop's start, limit,
+// count and bounds.
+void defined_names(const StmtPtr& s, std::set<std::string>& out) {
+  visit(s, [&](const Stmt& st) {
+    if (st.kind == StmtKind::let || st.kind == StmtKind::decl || st.kind == StmtKind::array_decl ||
+        st.kind == StmtKind::for_)
+      out.insert(st.name);
+    if (st.kind == StmtKind::tile_loop)
+      for (const char* what : {"s", "lim", "id", "begin", "end"}) out.insert(tile_name(what, st));
+  });
+}
+
+bool mentions_any(const ExprPtr& e, const std::set<std::string>& names) {
+  return any_expr(e, [&](const Expr& x) {
+    return (x.kind == ExprKind::var || x.kind == ExprKind::array_read) && names.count(x.name);
+  });
+}
+
+// An if that only fails (a tile size checked before its array is used).
+bool is_guard(const StmtPtr& s) {
+  return s->kind == StmtKind::if_ && s->orelse.empty() && !s->body.empty() &&
+         std::all_of(s->body.begin(), s->body.end(),
+                     [](const StmtPtr& x) { return x->kind == StmtKind::fail; });
+}
+
+// The function's view for one outer tile loop Q and one inner tile loop K inside it.
+struct Loops {
+  const Stmt& q;
+  const Stmt& k;
+  int64_t block = 0;                    // K's block size
+  ExprPtr begin, end;                   // K's start and the end of Q's range (fixed across Q)
+  std::set<std::string> inside_q;       // names Q defines
+  std::map<std::string, ExprPtr> lets;  // every let of Q, by name
+  const std::set<int64_t>& stored;      // the captures the function stores to
+};
+
+// Whether `nest` fills `array` (declared [K's block, ...]) from tensor loads at indices that
+// depend only on K's tile and on values fixed across Q: guards, then one loop chain whose
+// outermost loop runs over K's limit, holding lets, loops and one store to the array.
+bool fills_from_fixed_loads(const Stmt& nest, const Stmt& decl, const Loops& l) {
+  if (nest.role != NestRole::value || decl.indices.empty() ||
+      decl.indices[0]->kind != ExprKind::int_imm || decl.indices[0]->ival != l.block)
+    return false;
+  const StmtPtr self = std::make_shared<const Stmt>(nest);
+  std::set<std::string> own;
+  defined_names(self, own);
+  std::set<std::string> moving = l.inside_q;  // what may change from one Q iteration to the next
+  for (const std::string& n : own) moving.erase(n);
+  moving.erase(tile_name("s", l.k));
+  moving.erase(tile_name("lim", l.k));
+  bool ok = true, chain = false;
+  int stores = 0;
+  for (const StmtPtr& b : nest.body) {
+    if (is_guard(b)) continue;
+    ok = ok && !chain && b->kind == StmtKind::for_ && b->extent->kind == ExprKind::var &&
+         b->extent->name == tile_name("lim", l.k);
+    chain = true;
+  }
+  visit(self, [&](const Stmt& st) {
+    switch (st.kind) {
+      case StmtKind::nest:
+      case StmtKind::for_:
+      case StmtKind::let:
+      case StmtKind::if_:
+      case StmtKind::fail:
+        break;
+      case StmtKind::array_store:
+        ok = ok && st.name == decl.name && st.update == Update::none;
+        ++stores;
+        break;
+      default:
+        ok = false;
+    }
+    for (const ExprPtr& e : own_exprs(st))
+      visit(e, [&](const Expr& x) {
+        if (x.kind == ExprKind::array_read) ok = false;  // another tile array may change
+        if (x.kind == ExprKind::load && l.stored.count(x.ival)) ok = false;
+      });
+    for (const ExprPtr& e : own_exprs(st)) ok = ok && !mentions_any(inline_lets(e, l.lets), moving);
+  });
+  return ok && chain && stores == 1;
+}
+
+// Reads of `array` at [i, rest...] as reads of the cache at [first_row + i, rest...].
+ExprPtr to_cache(const ExprPtr& e, const std::string& array, const std::string& cache,
+                 const ExprPtr& first_row) {
+  return rewrite(e, [&](const ExprPtr& x) {
+    if (x->kind != ExprKind::array_read || x->name != array) return x;
+    std::vector<ExprPtr> idx = x->args;
+    idx[0] = binop(Op::add, first_row, idx[0]);
+    return array_read(cache, x->ctype, std::move(idx));
+  });
+}
+
+StmtPtr stmt_to_cache(const StmtPtr& s, const std::string& array, const std::string& cache,
+                      const ExprPtr& first_row) {
+  StmtPtr r =
+      map_own_exprs(s, [&](const ExprPtr& e) { return to_cache(e, array, cache, first_row); });
+  if (r->kind == StmtKind::array_store && r->name == array) {
+    Stmt copy = *r;
+    copy.name = cache;
+    copy.indices[0] = binop(Op::add, first_row, copy.indices[0]);
+    r = std::make_shared<const Stmt>(std::move(copy));
+  }
+  if (r->kind == StmtKind::nest && r->name == array) {
+    Stmt copy = *r;
+    copy.name = cache;
+    r = std::make_shared<const Stmt>(std::move(copy));
+  }
+  return map_bodies(r, [&](const std::vector<StmtPtr>& b) {
+    std::vector<StmtPtr> out;
+    for (const StmtPtr& x : b) out.push_back(stmt_to_cache(x, array, cache, first_row));
+    return out;
+  });
+}
+
+// The rows a cache may hold: JAGTILE_MEMO_ROWS (tests set a few, to have blocks share slots),
+// else 16384, 8 MiB of float32 rows of 128.
+int64_t cache_rows() {
+  const char* v = std::getenv("JAGTILE_MEMO_ROWS");
+  char* end = nullptr;
+  long long n = v && *v ? std::strtoll(v, &end, 10) : -1;
+  return !v || !*v || *end || n < 1 ? 16384 : n;
+}
+
+class Memoizer {
+ public:
+  Memoizer(const DeviceFunc& f, NameGen& names) : names_(names) {
+    for (const StmtPtr& s : f.body)
+      visit(s, [&](const Stmt& st) {
+        if (st.kind == StmtKind::tensor_store) stored_.insert(st.ival);
+      });
+  }
+
+  // A statement list with every tile loop in it memoised, innermost first.
+  std::vector<StmtPtr> list(const std::vector<StmtPtr>& stmts) {
+    std::vector<StmtPtr> out;
+    for (const StmtPtr& s : stmts) {
+      if (s->kind == StmtKind::nest) {  // no tile loops inside nests
+        out.push_back(s);
+        continue;
+      }
+      StmtPtr r = map_bodies(s, [&](const std::vector<StmtPtr>& b) { return list(b); });
+      if (r->kind == StmtKind::tile_loop) {
+        std::vector<StmtPtr> before;
+        r = memoize(r, before);
+        for (StmtPtr& b : before) out.push_back(std::move(b));
+      }
+      out.push_back(r);
+    }
+    return out;
+  }
+
+ private:
+  // Q with the tile loops directly in its body memoised; the caches' declarations go to `before`.
+  StmtPtr memoize(const StmtPtr& q, std::vector<StmtPtr>& before) {
+    return map_bodies(q, [&](const std::vector<StmtPtr>& b) { return in_q(*q, b, before); });
+  }
+
+  // Q's body (or a container's inside it): each inner tile loop K rewritten.
+  std::vector<StmtPtr> in_q(const Stmt& q, const std::vector<StmtPtr>& stmts,
+                            std::vector<StmtPtr>& before) {
+    std::vector<StmtPtr> out;
+    for (const StmtPtr& s : stmts) {
+      if (s->kind == StmtKind::tile_loop) {
+        out.push_back(inner_loop(q, s, before));
+      } else if (s->kind == StmtKind::scope || s->kind == StmtKind::seq ||
+                 s->kind == StmtKind::if_) {
+        out.push_back(
+            map_bodies(s, [&](const std::vector<StmtPtr>& b) { return in_q(q, b, before); }));
+      } else {
+        out.push_back(s);
+      }
+    }
+    return out;
+  }
+
+  StmtPtr inner_loop(const Stmt& q, const StmtPtr& k, std::vector<StmtPtr>& before) {
+    const StmtPtr q_ptr = std::make_shared<const Stmt>(q);
+    Loops l{q, *k, 0, nullptr, nullptr, {}, {}, stored_};
+    defined_names(q_ptr, l.inside_q);
+    visit(q_ptr, [&](const Stmt& st) {
+      if (st.kind == StmtKind::let) l.lets[st.name] = st.value;
+    });
+    l.block = block_size(*k);
+    l.begin = inline_lets(k->begin, l.lets);
+    if (l.block <= 0 || mentions_any(l.begin, l.inside_q)) return k;
+    const ExprPtr end = strip_widening(inline_lets(k->end, l.lets));
+    const ExprPtr q_tile_end =
+        binop(Op::add, var(tile_name("s", q), CType::i64), var(tile_name("lim", q), CType::i64));
+    if (!mentions_any(end, l.inside_q))
+      l.end = end;
+    else if (expr_key(end) == expr_key(q_tile_end))
+      l.end = inline_lets(q.end, l.lets);
+    else
+      return k;
+    return map_bodies(k, [&](const std::vector<StmtPtr>& b) { return in_k(l, b, before); });
+  }
+
+  // K's body (or an if's or a scope's inside it): each tile array filled by a memoisable nest
+  // becomes a slice of a cache declared before Q.
+  std::vector<StmtPtr> in_k(const Loops& l, const std::vector<StmtPtr>& stmts,
+                            std::vector<StmtPtr>& before) {
+    std::vector<StmtPtr> out;
+    for (const StmtPtr& s : stmts)
+      out.push_back(
+          s->kind == StmtKind::scope || s->kind == StmtKind::seq || s->kind == StmtKind::if_
+              ? map_bodies(s, [&](const std::vector<StmtPtr>& b) { return in_k(l, b, before); })
+              : s);
+    for (size_t i = 0; i < out.size();) {
+      const Stmt& decl = *out[i++];
+      if (decl.kind != StmtKind::array_decl) continue;
+      const size_t at = i - 1;
+      size_t fill = out.size();
+      int writers = 0;
+      for (size_t j = at + 1; j < out.size(); ++j)
+        visit(out[j], [&](const Stmt& st) {
+          const bool writes = (st.kind == StmtKind::array_store && st.name == decl.name) ||
+                              (st.kind == StmtKind::array_fill && st.name == decl.name);
+          writers += writes;
+          if (st.kind == StmtKind::nest && st.name == decl.name && fill == out.size()) fill = j;
+        });
+      if (fill == out.size() || writers != 1 || out[fill]->kind != StmtKind::nest ||
+          out[fill]->name != decl.name || !fills_from_fixed_loads(*out[fill], decl, l))
+        continue;
+      std::vector<StmtPtr> rewritten = cached(l, out, at, fill, before);
+      if (rewritten.size() < out.size()) i = at;  // the declaration went: look at what followed
+      out = std::move(rewritten);
+    }
+    return out;
+  }
+
+  // The list with the array declared at `decl` and filled by the nest at `fill` turned into a
+  // cache slice: the declaration goes (the cache and its bookkeeping are declared before Q), the
+  // fill runs unless the block's slot already holds that block with at least K's limit of rows,
+  // and every read reads the slot. The cache is direct-mapped, block id & (slots - 1), with a
+  // power of two of slots holding at most cache_rows() rows; it holds Q's whole range when that
+  // spans at most `slots` blocks (then the slot is the block id): a longer range costs refills, not
+  // memory.
+  std::vector<StmtPtr> cached(const Loops& l, const std::vector<StmtPtr>& list, size_t decl,
+                              size_t fill, std::vector<StmtPtr>& before) {
+    int64_t slots = 1;
+    while (slots * 2 * l.block <= cache_rows()) slots *= 2;
+    const Stmt& a = *list[decl];
+    const std::string cache = names_.fresh("memo"), owner = names_.fresh("memo_block"),
+                      rows = names_.fresh("memo_rows");
+    const ExprPtr id = var(tile_name("id", l.k), CType::i64);
+    const ExprPtr lim = var(tile_name("lim", l.k), CType::i64);
+    const ExprPtr slot = binop(Op::bit_and, id, int_imm(slots - 1));
+    const ExprPtr first_row = binop(Op::mul, slot, int_imm(l.block));
+    // Block ids run below ceil((end - begin) / block), so (end - begin) + block rows hold them.
+    const ExprPtr extent = call(
+        "jt_min64", CType::i64,
+        {binop(Op::add, call("jt_max64", CType::i64, {binop(Op::sub, l.end, l.begin), int_imm(0)}),
+               int_imm(l.block)),
+         int_imm(slots * l.block)});
+    std::vector<ExprPtr> extents = {extent};
+    for (size_t d = 1; d < a.indices.size(); ++d) {
+      const ExprPtr e = inline_lets(a.indices[d], l.lets);
+      if (mentions_any(e, l.inside_q)) return list;
+      extents.push_back(e);
+    }
+    before.push_back(array_decl(cache, a.ctype, extents));
+    before.push_back(array_decl(owner, CType::i64, {int_imm(slots)}));
+    before.push_back(array_fill(owner, int_imm(-1)));
+    before.push_back(array_decl(rows, CType::i64, {int_imm(slots)}));
+    before.push_back(array_fill(rows, int_imm(0)));
+    std::vector<StmtPtr> out;
+    for (size_t i = 0; i < list.size(); ++i) {
+      if (i == decl) continue;
+      StmtPtr s = stmt_to_cache(list[i], a.name, cache, first_row);
+      if (i == fill)
+        s = if_(binop(Op::logical_or, binop(Op::ne, array_read(owner, CType::i64, {slot}), id),
+                      binop(Op::lt, array_read(rows, CType::i64, {slot}), lim)),
+                {s, array_store(owner, {slot}, id), array_store(rows, {slot}, lim)});
+      out.push_back(s);
+    }
+    return out;
+  }
+
+  int64_t block_size(const Stmt& tile_loop) const { return block_sizes_.at(tile_loop.ival); }
+
+  static ExprPtr strip_widening(ExprPtr e) {
+    while (e->kind == ExprKind::convert && e->dtype == DType::i64 && e->from == DType::i64)
+      e = e->args[0];
+    return e;
+  }
+
+ public:
+  std::map<int64_t, int64_t> block_sizes_;
+
+ private:
+  NameGen& names_;
+  std::set<int64_t> stored_;
+};
+
+}  // namespace
+
+void memoize_block_loads(Plan& plan) {
+  for (DeviceFunc& f : plan.funcs) {
+    NameGen names(f);
+    Memoizer m(f, names);
+    for (size_t b = 0; b < plan.kernel->blocks.size(); ++b)
+      m.block_sizes_[int64_t(b)] = plan.kernel->blocks[b].block_size;
+    f.body = m.list(f.body);
+  }
+}
+
+}  // namespace jagtile::plan

@@ -1,0 +1,23 @@
+// Planning pass (generated C++ only): tile loads memoised across an outer tile loop. In attention
+// the key and value blocks `k[tile_k, head, :]` are copied into tile arrays once per query block,
+// so each block is copied once for every query block after it, and with rows a head's stride
+// apart (16 KiB at 32 heads of 128) the copies miss L2 every time. A value nest that fills a tile
+// array by loading tensor elements at indices that depend only on an inner tile loop K (its
+// tile's start and limit) and on values fixed across the enclosing tile loop Q now fills a slice
+// of a cache array declared in front of Q, once per block of K, and every read of the tile array
+// reads that slice: the first use copies, later query blocks reuse it. Each slot records the
+// block it holds and its rows; a use of another block, or of more rows, fills it again. The cache
+// is direct-mapped over a power of two of one-block slots, 16384 rows in all (256 blocks of 64),
+// so it holds Q's whole range up to that and never more memory. Conditions: K's start is fixed
+// across Q, its end is too or is Q's tile end (the range the cache is sized for), the tensors
+// loaded are never stored by the function, and the tile array is written only by the nest. Bounds
+// checks are placed afterwards, on the fill.
+#pragma once
+
+#include "plan/nest_ir.h"
+
+namespace jagtile::plan {
+
+void memoize_block_loads(Plan& plan);
+
+}  // namespace jagtile::plan

@@ -1,0 +1,138 @@
+// Tile loads memoised across an outer tile loop (plan/pass_memoize.h): in a causal loop nest,
+// `y[tile_k]` inside `for tile_k in hl.tile(first, tile_q.end)` is the same block for every
+// query tile, so the generated C++ copies each block once into a direct-mapped cache in front of
+// the query loop. These tests pin when it applies, and that it writes what the interpreter writes
+// with equal and unequal block sizes (a block first used with fewer rows than later), with more
+// blocks than the cache has slots (refills), and that an out-of-bounds load is still the
+// interpreter's located error.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "paths.h"
+#include "testing/compare.h"
+
+namespace jagtile::testing {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Causal attention without the softmax on [rows, 4] data: for each row r of an item, out[r] =
+// sum over the item's rows c <= r of (x[r] . y[c]) y[c]. y's block is a matmul operand twice, so
+// it is copied into a tile array. `BLOCKS` and `YLOAD` are filled in per test.
+const char* kCausal = R"PY(import torch
+import helion
+import helion.language as hl
+
+@helion.kernel(config=helion.Config(block_sizes=BLOCKS))
+def causal(x: torch.Tensor, y: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+    B = offsets.size(0) - 1
+    D = x.size(1)
+    out = torch.empty_like(x)
+    for item in hl.grid(B):
+        first = offsets[item]
+        last = offsets[item + 1]
+        for tile_q in hl.tile(first, last):
+            xq = x[tile_q, :]
+            acc = hl.zeros([tile_q, D], dtype=torch.float32)
+            for tile_k in hl.tile(first, tile_q.end):
+                yk = YLOAD
+                scores = torch.matmul(xq, yk.T)
+                scores = torch.where(tile_q.index[:, None] >= tile_k.index[None, :], scores, 0.0)
+                acc = acc + torch.matmul(scores, yk)
+            out[tile_q, :] = acc
+    return out
+)PY";
+
+std::string causal_source(const std::string& blocks, const std::string& yload = "y[tile_k, :]") {
+  std::string s = kCausal;
+  s.replace(s.find("BLOCKS"), 6, blocks);
+  s.replace(s.find("YLOAD"), 5, yload);
+  return s;
+}
+
+// Items of 0, 1, 7 and 600 rows, small integers, so that every sum is exact in float32 whatever its
+// order.
+ArgMap causal_args() {
+  const std::vector<double> lengths = {0, 1, 7, 600};
+  std::vector<double> offsets = {0};
+  for (double n : lengths) offsets.push_back(offsets.back() + n);
+  const int64_t n = int64_t(offsets.back());
+  std::vector<double> x, y;
+  for (int64_t i = 0; i < 4 * n; ++i) {
+    x.push_back(double(i % 5) - 2.0);
+    y.push_back(double((i * 3) % 7 % 3) - 1.0);
+  }
+  return {{"x", Tensor::from_doubles({n, 4}, x, DType::f32)},
+          {"y", Tensor::from_doubles({n, 4}, y, DType::f32)},
+          {"offsets", Tensor::from_doubles({int64_t(offsets.size())}, offsets, DType::i64)}};
+}
+
+std::string cpu_source(const std::string& source, const ArgMap& args) {
+  use_shared_cache_dir();
+  Program p = Program::from_source(source, "causal.py");
+  return p.specialise("causal", args, cpu_options()).source(Backend::cpu);
+}
+
+TEST(Memoize, AKeyBlockLoadIsCachedInFrontOfTheQueryLoop) {
+  const std::string src = cpu_source(causal_source("[4, 4]"), causal_args());
+  EXPECT_THAT(src, HasSubstr("memo_block0[(id"));
+  EXPECT_THAT(src, HasSubstr("memo0"));
+}
+
+// A load that depends on the query tile, or of a tensor the kernel stores to, is not cached.
+TEST(Memoize, LoadsThatChangeAcrossTheQueryLoopAreNotCached) {
+  const std::string moving =
+      cpu_source(causal_source("[4, 4]", "y[tile_k, :] + x[tile_q, :].sum(dim=0)"), causal_args());
+  EXPECT_THAT(moving, ::testing::Not(HasSubstr("memo_block")));
+  std::string stored = causal_source("[4, 4]");
+  const std::string store = "            out[tile_q, :] = acc\n";
+  stored.insert(stored.find(store) + store.size(), "            y[tile_q, :] = acc\n");
+  EXPECT_THAT(cpu_source(stored, causal_args()), ::testing::Not(HasSubstr("memo_block")));
+}
+
+class MemoizePaths : public ::testing::TestWithParam<Path> {};
+
+// Equal blocks; query blocks smaller than key blocks (a key block is first used with fewer rows
+// than the query tile's end later allows); larger; and, with the cache cut to 16 rows
+// (JAGTILE_MEMO_ROWS), blocks of 2 sharing 8 slots: the long item's 300 blocks refill them.
+TEST_P(MemoizePaths, WritesWhatTheInterpreterWritesForEveryBlockShape) {
+  const ArgMap args = causal_args();
+  for (const char* rows : {"", "16"})
+    for (const char* blocks : {"[4, 4]", "[3, 2]", "[2, 8]", "[16, 2]", "[64, 64]"}) {
+      SCOPED_TRACE(std::string(blocks) + " cache rows " + rows);
+      ScopedEnv cache_rows("JAGTILE_MEMO_ROWS", *rows ? rows : nullptr);
+      EXPECT_NE(cpu_source(causal_source(blocks), args).find("memo_block0["), std::string::npos)
+          << "the key block is not cached";
+      const Tensor want = run_on(Path::interp, causal_source(blocks), args).at(0);
+      const Tensor got = run_on(GetParam(), causal_source(blocks), args).at(0);
+      Comparison cmp = compare_tensors(got, want, Tolerance{});
+      EXPECT_TRUE(cmp.ok) << cmp.mismatch;
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Paths, MemoizePaths, ::testing::Values(Path::cpu, Path::cpu_unchecked),
+                         [](const ::testing::TestParamInfo<Path>& p) {
+                           return path_name(p.param);
+                         });
+
+// Offsets past y's end: the cached load's check (on its fill) names the element the interpreter
+// names.
+TEST(Memoize, AnOutOfBoundsCachedLoadIsTheInterpretersLocatedError) {
+  use_shared_cache_dir();
+  ArgMap args = causal_args();
+  const int64_t rows = std::get<Tensor>(args.at("x")).size(0);
+  std::vector<double> short_y(size_t(4 * (rows - 5)), 1.0);
+  args["y"] = Tensor::from_doubles({rows - 5, 4}, short_y, DType::f32);
+  Program p = Program::from_source(causal_source("[4, 4]"), "causal.py");
+  Options interp;
+  interp.backend = Backend::interp;
+  const std::string want = error_of(p, "causal", args, interp);
+  EXPECT_THAT(want, HasSubstr("tensor 'y'"));
+  EXPECT_EQ(error_of(p, "causal", args, cpu_options()), want);
+}
+
+}  // namespace
+}  // namespace jagtile::testing
