@@ -136,6 +136,11 @@ StmtPtr stmt_to_cache(const StmtPtr& s, const std::string& array, const std::str
 
 // The rows a cache may hold: JAGTILE_MEMO_ROWS (tests set a few, to have blocks share slots),
 // else 16384, 8 MiB of float32 rows of 128.
+// The bytes a cache may take, L2-sized: a cache past it would be read back from L3 or memory, as
+// the block's source is. Helion's jagged_hstu_attn_2 loads every head's rows per block (1 MiB
+// blocks of 32 heads of 128, a 9 MiB cache) and ran 5% slower with one.
+constexpr int64_t kCacheBytes = int64_t(1) << 20;
+
 int64_t cache_rows() {
   const char* v = std::getenv("JAGTILE_MEMO_ROWS");
   char* end = nullptr;
@@ -262,29 +267,39 @@ class Memoizer {
     int64_t slots = 1;
     while (slots * 2 * l.block <= cache_rows()) slots *= 2;
     const Stmt& a = *list[decl];
+    ExprPtr row = int_imm(1);  // elements per row of the tile array
+    for (size_t d = 1; d < a.indices.size(); ++d) {
+      const ExprPtr e = inline_lets(a.indices[d], l.lets);
+      if (mentions_any(e, l.inside_q)) return list;
+      row = binop(Op::mul, row, e);
+    }
     const std::string cache = names_.fresh("memo"), owner = names_.fresh("memo_block"),
-                      rows = names_.fresh("memo_rows");
-    const ExprPtr id = var(tile_name("id", l.k), CType::i64);
-    const ExprPtr lim = var(tile_name("lim", l.k), CType::i64);
-    const ExprPtr slot = binop(Op::bit_and, id, int_imm(slots - 1));
-    const ExprPtr first_row = binop(Op::mul, slot, int_imm(l.block));
+                      rows = names_.fresh("memo_rows"), mask = names_.fresh("memo_mask"),
+                      extent = names_.fresh("memo_extent");
     // Block ids run below ceil((end - begin) / block), so (end - begin) + block rows hold them.
-    const ExprPtr extent = call(
+    const ExprPtr range = call(
         "jt_min64", CType::i64,
         {binop(Op::add, call("jt_max64", CType::i64, {binop(Op::sub, l.end, l.begin), int_imm(0)}),
                int_imm(l.block)),
          int_imm(slots * l.block)});
-    std::vector<ExprPtr> extents = {extent};
-    for (size_t d = 1; d < a.indices.size(); ++d) {
-      const ExprPtr e = inline_lets(a.indices[d], l.lets);
-      if (mentions_any(e, l.inside_q)) return list;
-      extents.push_back(e);
-    }
+    // A cache larger than kCacheBytes would not stay in L2: then one slot, refilled for every
+    // block, as the plain copy was.
+    const int64_t element = a.ctype == CType::boolean ? 1 : a.ctype == CType::f32 ? 4 : 8;
+    const ExprPtr fits = binop(Op::le, binop(Op::mul, range, row), int_imm(kCacheBytes / element));
+    before.push_back(let(mask, CType::i64, select(fits, int_imm(slots - 1), int_imm(0))));
+    before.push_back(let(extent, CType::i64, select(fits, range, int_imm(l.block))));
+    std::vector<ExprPtr> extents = {var(extent, CType::i64)};
+    for (size_t d = 1; d < a.indices.size(); ++d)
+      extents.push_back(inline_lets(a.indices[d], l.lets));
     before.push_back(array_decl(cache, a.ctype, extents));
     before.push_back(array_decl(owner, CType::i64, {int_imm(slots)}));
     before.push_back(array_fill(owner, int_imm(-1)));
     before.push_back(array_decl(rows, CType::i64, {int_imm(slots)}));
     before.push_back(array_fill(rows, int_imm(0)));
+    const ExprPtr id = var(tile_name("id", l.k), CType::i64);
+    const ExprPtr lim = var(tile_name("lim", l.k), CType::i64);
+    const ExprPtr slot = binop(Op::bit_and, id, var(mask, CType::i64));
+    const ExprPtr first_row = binop(Op::mul, slot, int_imm(l.block));
     std::vector<StmtPtr> out;
     for (size_t i = 0; i < list.size(); ++i) {
       if (i == decl) continue;

@@ -8,7 +8,9 @@
 // reads that slice: the first use copies, later query blocks reuse it. Each slot records the
 // block it holds and its rows; a use of another block, or of more rows, fills it again. The cache
 // is direct-mapped over a power of two of one-block slots, 16384 rows in all (256 blocks of 64),
-// so it holds Q's whole range up to that and never more memory. Conditions: K's start is fixed
+// so it holds Q's whole range up to that and never more memory; when the range would take more
+// than 1 MiB (checked at run time: it would not stay in L2), it has one slot, refilled for each
+// block as the plain copy was. Conditions: K's start is fixed
 // across Q, its end is too or is Q's tile end (the range the cache is sized for), the tensors
 // loaded are never stored by the function, and the tile array is written only by the nest. Bounds
 // checks are placed afterwards, on the fill.

@@ -118,6 +118,25 @@ INSTANTIATE_TEST_SUITE_P(Paths, MemoizePaths, ::testing::Values(Path::cpu, Path:
                            return path_name(p.param);
                          });
 
+// Rows of 2048 floats: the cache for a 140-row item would take 1.7 MiB, past the 1 MiB that
+// stays in L2, so at run time it has one slot, refilled for every block; same results.
+TEST_P(MemoizePaths, ACacheTooLargeForL2KeepsOneSlotAndTheSameResults) {
+  const int64_t n = 140, d = 2048;
+  std::vector<double> x, y;
+  for (int64_t i = 0; i < n * d; ++i) {
+    x.push_back(double(i % 3) - 1.0);
+    y.push_back(double((i * 7) % 5 % 3) - 1.0);
+  }
+  const ArgMap args = {{"x", Tensor::from_doubles({n, d}, x, DType::f32)},
+                       {"y", Tensor::from_doubles({n, d}, y, DType::f32)},
+                       {"offsets", Tensor::from_doubles({3}, {0, 3, double(n)}, DType::i64)}};
+  const std::string source = causal_source("[16, 16]");
+  EXPECT_NE(cpu_source(source, args).find("memo_mask0"), std::string::npos);
+  const Tensor want = run_on(Path::interp, source, args).at(0);
+  Comparison cmp = compare_tensors(run_on(GetParam(), source, args).at(0), want, Tolerance{});
+  EXPECT_TRUE(cmp.ok) << cmp.mismatch;
+}
+
 // Offsets past y's end: the cached load's check (on its fill) names the element the interpreter
 // names.
 TEST(Memoize, AnOutOfBoundsCachedLoadIsTheInterpretersLocatedError) {

@@ -20,14 +20,16 @@ JT_INLINE uint32_t jt_f_bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u;
 
 // After the shared helpers: the heap array and the error recorder (host atomics).
 const char* kCpuRuntime = R"JT(
-// Tile arrays too large for a worker's stack (big block sizes) live in a scratch stack, one per
-// call of a nest's entry, carved in LIFO order (C++ scopes) and freed when the call returns.
-// An array allocated in every iteration of a loop (a k block's copy in attention) then reuses
-// the same, cache-hot lines instead of a malloc and free per iteration. glibc's per-thread
-// arenas give trimmed pages back to the kernel, so on threads that are new to the allocator those
-// cost page faults too: attention's nest called from fresh threads ran 20-40% faster on the
-// scratch, from long-lived pool threads about 2%. A request that does not fit is served by the
-// heap, and the next allocation on an empty stack grows the block to the most live at once.
+// Tile arrays too large for a worker's stack (big block sizes) live in a scratch stack, carved in
+// LIFO order (C++ scopes). An array allocated in every iteration of a loop (a k block's copy in
+// attention) then reuses the same, cache-hot lines instead of a malloc and free per iteration.
+// A request that does not fit is served by the heap, and the next allocation on an empty stack
+// grows the block to the most live at once. Each nest's entry keeps one per thread across calls
+// (thread_local; not under AddressSanitizer): the pool runs a few programs per call, and a
+// scratch made per call started empty every time, so its arrays came from the heap, as fresh
+// pages (a page fault and a page cleared per 4 KiB: Helion's jagged_hstu_attn_2, whose blocks
+// hold every head, spent 12% of its time there). jt_scratch_trim gives back a block past
+// JT_SCRATCH_KEEP_BYTES after each call.
 #if defined(__SANITIZE_ADDRESS__)
 #define JT_ASAN 1
 #elif defined(__has_feature)
@@ -40,6 +42,20 @@ struct JtScratch {
   size_t cap = 0, top = 0, over = 0, want = 0;  // over: live bytes the heap served
   ~JtScratch() { free(base); }
 };
+#define JT_SCRATCH_KEEP_BYTES ((size_t)256 << 20)
+// Under AddressSanitizer every array has its own heap block, and a thread_local in a module that
+// is later unloaded trips LeakSanitizer's scan of thread storage at exit: one scratch per call.
+#if defined(JT_ASAN)
+#define JT_SCRATCH_STORAGE
+#else
+#define JT_SCRATCH_STORAGE static thread_local
+#endif
+JT_INLINE void jt_scratch_trim(JtScratch* s) {
+  if (s->cap <= JT_SCRATCH_KEEP_BYTES) return;
+  free(s->base);
+  s->base = nullptr;
+  s->cap = s->want = 0;
+}
 template <typename T>
 struct JtHeapArray {
   T* p;

@@ -69,7 +69,7 @@ class FuncPrinter : public NestPrinter {
            " (abi.h: JtNestFn).");
     w.open("extern \"C\" int " + *entry + "(const JtCaptures* c, int64_t begin, int64_t end) {");
     w.line(frame + " F;");
-    w.line("JtScratch scratch;");
+    w.line("JT_SCRATCH_STORAGE JtScratch scratch;  // kept across calls (cpp_prelude.cpp)");
     w.line("F.err = c->error;");
     w.line("F.scratch = &scratch;");
     for (const host::Capture& c : func_.nest->captures) {
@@ -87,6 +87,7 @@ class FuncPrinter : public NestPrinter {
     w.line("rc = jt_failed(F.err) || " + func_.name + "(F, id);");
     w.close();
     if (!streamed_tensors().empty()) w.line("jt_store_fence();");
+    w.line("jt_scratch_trim(&scratch);");
     w.line("return rc;");
     w.close();
     return w.str();
