@@ -43,9 +43,8 @@ bool is_guard(const StmtPtr& s) {
                      [](const StmtPtr& x) { return x->kind == StmtKind::fail; });
 }
 
-// The function's view for one outer tile loop Q and one inner tile loop K inside it.
+// What the pass knows of an inner tile loop K inside an outer tile loop Q.
 struct Loops {
-  const Stmt& q;
   const Stmt& k;
   int64_t block = 0;                    // K's block size
   ExprPtr begin, end;                   // K's start and the end of Q's range (fixed across Q)
@@ -134,13 +133,13 @@ StmtPtr stmt_to_cache(const StmtPtr& s, const std::string& array, const std::str
   });
 }
 
-// The rows a cache may hold: JAGTILE_MEMO_ROWS (tests set a few, to have blocks share slots),
-// else 16384, 8 MiB of float32 rows of 128.
 // The bytes a cache may take, L2-sized: a cache past it would be read back from L3 or memory, as
 // the block's source is. Helion's jagged_hstu_attn_2 loads every head's rows per block (1 MiB
 // blocks of 32 heads of 128, a 9 MiB cache) and ran 5% slower with one.
 constexpr int64_t kCacheBytes = int64_t(1) << 20;
 
+// The rows a cache may hold: JAGTILE_MEMO_ROWS (tests set a few, to have blocks share slots),
+// else 16384, 8 MiB of float32 rows of 128.
 int64_t cache_rows() {
   const char* v = std::getenv("JAGTILE_MEMO_ROWS");
   char* end = nullptr;
@@ -202,7 +201,7 @@ class Memoizer {
 
   StmtPtr inner_loop(const Stmt& q, const StmtPtr& k, std::vector<StmtPtr>& before) {
     const StmtPtr q_ptr = std::make_shared<const Stmt>(q);
-    Loops l{q, *k, 0, nullptr, nullptr, {}, {}, stored_};
+    Loops l{*k, 0, nullptr, nullptr, {}, {}, stored_};
     defined_names(q_ptr, l.inside_q);
     visit(q_ptr, [&](const Stmt& st) {
       if (st.kind == StmtKind::let) l.lets[st.name] = st.value;
