@@ -1,9 +1,9 @@
 // The kernel generator (see kernel_gen.h). Each kernel is drawn from one of a few loop
 // structures (the shapes jagged kernels take: per-item reductions over rows and columns, per-row
-// elementwise maps, hl.grid with hl.tile(begin, end), a per-item batched matmul), then every
-// choice inside is random: loop kinds (hl.tile, hl.jagged_tile one or two levels deep, a 2-D
-// parent hl.tile([B, M]), hl.tile(0, longest) with a mask), direct or flat loads, reductions,
-// expressions, output dtypes, block sizes, host asserts and scalars.
+// elementwise maps, hl.grid with hl.tile(begin, end), a per-item batched matmul, causal attention
+// over an item's rows), then every choice inside is random: loop kinds (hl.tile, hl.jagged_tile
+// one or two levels deep, a 2-D parent hl.tile([B, M]), hl.tile(0, longest) with a mask), direct
+// or flat loads, reductions, expressions, output dtypes, block sizes, host asserts and scalars.
 #include "testing/kernel_gen.h"
 
 #include <algorithm>
@@ -119,6 +119,7 @@ class Builder {
   void items_rows(Stmt& outer);
   void grid_between(std::vector<Stmt>& host);
   void batched_matmul(std::vector<Stmt>& host);
+  void causal_attention(std::vector<Stmt>& host);
   void item_prologue(Stmt& outer, bool counts);
   std::vector<InputRecipe> recipes();
 
@@ -518,6 +519,36 @@ void Builder::batched_matmul(std::vector<Stmt>& host) {
   host.push_back(std::move(outer));
 }
 
+// Per item, attention without the softmax over its rows, as HSTU's loops run: for each query
+// tile, key tiles from the item's start to the query tile's end (or to the item's end, the mask
+// then zeroing whole blocks), acc += where(q >= k, x[q] @ x[k].T * alpha, 0) @ x[k]. The key
+// block's load is the shape the CPU planner memoises across the query loop (pass_memoize.h).
+// |x| <= 1, M <= 40 columns, |alpha| <= 2: each score is at most 80, acc at most 80 per key.
+void Builder::causal_attention(std::vector<Stmt>& host) {
+  Stmt outer{"for b in hl.grid(B):", {}, {}};
+  outer.body.push_back(line("start = offsets[b]"));
+  outer.body.push_back(line("end = offsets[b + 1]"));
+  Stmt q_loop{"for tile_q in hl.tile(start, end):", {}, {}};
+  tile_dim();
+  q_loop.body.push_back(line("xq = x[tile_q, :].to(torch.float32)"));
+  q_loop.body.push_back(line("acc = hl.zeros([tile_q, M], dtype=torch.float32)"));
+  Stmt k_loop{rng_.chance(0.7) ? "for tile_k in hl.tile(start, tile_q.end):"
+                               : "for tile_k in hl.tile(start, end):",
+              {},
+              {}};
+  tile_dim();
+  k_loop.body.push_back(line("xk = x[tile_k, :].to(torch.float32)"));
+  k_loop.body.push_back(line("s = torch.matmul(xq, xk.T) * alpha"));
+  k_loop.body.push_back(
+      line("s = torch.where(tile_q.index[:, None] >= tile_k.index[None, :], s, 0.0)"));
+  k_loop.body.push_back(line("acc = acc + torch.matmul(s, xk)"));
+  q_loop.body.push_back(std::move(k_loop));
+  q_loop.body.push_back(line("out_j[tile_q, :] = acc"));
+  note_store(out_j_, leaf("acc", 80.0, 1, false));
+  outer.body.push_back(std::move(q_loop));
+  host.push_back(std::move(outer));
+}
+
 std::vector<InputRecipe> Builder::recipes() {
   std::vector<InputRecipe> out;
   int n = int(rng_.range(2, 3));
@@ -541,8 +572,9 @@ std::vector<InputRecipe> Builder::recipes() {
 }
 
 GenKernel Builder::build() {
-  static const std::vector<std::string> shapes = {"items_cols", "items_cols",   "items_cols",
-                                                  "items_rows", "grid_between", "batched_matmul"};
+  static const std::vector<std::string> shapes = {
+      "items_cols",   "items_cols",     "items_cols",      "items_rows",
+      "grid_between", "batched_matmul", "causal_attention"};
   k_.shape = rng_.pick(shapes);
   std::vector<Stmt> host;
   host.push_back(line("B = offsets.size(0) - 1"));
@@ -568,6 +600,8 @@ GenKernel Builder::build() {
     loops.push_back(std::move(outer));
   } else if (k_.shape == "grid_between") {
     grid_between(loops);
+  } else if (k_.shape == "causal_attention") {
+    causal_attention(loops);
   } else {
     host.push_back(line("K = w.size(2)"));
     batched_matmul(loops);

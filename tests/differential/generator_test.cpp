@@ -98,12 +98,13 @@ TEST(KernelGenerator, CoversTheLanguageAndInputFeatures) {
       if (r.lead > 0) inputs.insert("lead");
     }
   }
-  EXPECT_EQ(shapes.size(), 4u);
+  EXPECT_EQ(shapes.size(), 5u);
   for (const char* feature : {"hl.jagged_tile(nnz)",
                               "hl.jagged_tile(cols)",
                               "hl.tile([B, M])",
                               "hl.grid(B)",
                               "hl.tile(start, end)",
+                              "hl.tile(start, tile_q.end)",
                               "hl.tile(0, longest)",
                               "torch.matmul(",
                               "hl.dot(",
