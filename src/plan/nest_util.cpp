@@ -1,6 +1,7 @@
 // What the planning passes share (see nest_util.h).
 #include "plan/nest_util.h"
 
+#include <algorithm>
 #include <sstream>
 
 namespace jagtile::plan {
@@ -205,6 +206,12 @@ bool has_matmul_blocks(const Plan& plan) {
     for (const StmtPtr& s : f.body)
       if (any_stmt(s, [](const Stmt& x) { return x.kind == StmtKind::matmul_block; })) return true;
   return false;
+}
+
+bool is_guard(const StmtPtr& s) {
+  return s->kind == StmtKind::if_ && s->orelse.empty() && !s->body.empty() &&
+         std::all_of(s->body.begin(), s->body.end(),
+                     [](const StmtPtr& x) { return x->kind == StmtKind::fail; });
 }
 
 bool is_container(StmtKind kind) {

@@ -36,21 +36,14 @@ bool mentions_any(const ExprPtr& e, const std::set<std::string>& names) {
   });
 }
 
-// An if that only fails (a tile size checked before its array is used).
-bool is_guard(const StmtPtr& s) {
-  return s->kind == StmtKind::if_ && s->orelse.empty() && !s->body.empty() &&
-         std::all_of(s->body.begin(), s->body.end(),
-                     [](const StmtPtr& x) { return x->kind == StmtKind::fail; });
-}
-
 // What the pass knows of an inner tile loop K inside an outer tile loop Q.
 struct Loops {
   const Stmt& k;
-  int64_t block = 0;                    // K's block size
-  ExprPtr begin, end;                   // K's start and the end of Q's range (fixed across Q)
-  std::set<std::string> inside_q;       // names Q defines
-  std::map<std::string, ExprPtr> lets;  // every let of Q, by name
-  const std::set<int64_t>& stored;      // the captures the function stores to
+  int64_t block = 0;                      // K's block size
+  ExprPtr begin, end;                     // K's start and the end of Q's range (fixed across Q)
+  const std::set<std::string>& inside_q;  // names Q defines
+  const std::map<std::string, ExprPtr>& lets;  // every let of Q, by name
+  const std::set<int64_t>& stored;             // the captures the function stores to
 };
 
 // Whether `nest` fills `array` (declared [K's block, ...]) from tensor loads at indices that
@@ -178,20 +171,32 @@ class Memoizer {
  private:
   // Q with the tile loops directly in its body memoised; the caches' declarations go to `before`.
   StmtPtr memoize(const StmtPtr& q, std::vector<StmtPtr>& before) {
-    return map_bodies(q, [&](const std::vector<StmtPtr>& b) { return in_q(*q, b, before); });
+    OuterLoop outer{*q, {}, {}};
+    defined_names(q, outer.inside);
+    visit(q, [&](const Stmt& st) {
+      if (st.kind == StmtKind::let) outer.lets[st.name] = st.value;
+    });
+    return map_bodies(q, [&](const std::vector<StmtPtr>& b) { return in_q(outer, b, before); });
   }
 
+  // The outer loop Q, with what every inner loop's analysis reads of it.
+  struct OuterLoop {
+    const Stmt& q;
+    std::set<std::string> inside;         // names Q defines
+    std::map<std::string, ExprPtr> lets;  // every let of Q, by name
+  };
+
   // Q's body (or a container's inside it): each inner tile loop K rewritten.
-  std::vector<StmtPtr> in_q(const Stmt& q, const std::vector<StmtPtr>& stmts,
+  std::vector<StmtPtr> in_q(const OuterLoop& outer, const std::vector<StmtPtr>& stmts,
                             std::vector<StmtPtr>& before) {
     std::vector<StmtPtr> out;
     for (const StmtPtr& s : stmts) {
       if (s->kind == StmtKind::tile_loop) {
-        out.push_back(inner_loop(q, s, before));
+        out.push_back(inner_loop(outer, s, before));
       } else if (s->kind == StmtKind::scope || s->kind == StmtKind::seq ||
                  s->kind == StmtKind::if_) {
         out.push_back(
-            map_bodies(s, [&](const std::vector<StmtPtr>& b) { return in_q(q, b, before); }));
+            map_bodies(s, [&](const std::vector<StmtPtr>& b) { return in_q(outer, b, before); }));
       } else {
         out.push_back(s);
       }
@@ -199,13 +204,9 @@ class Memoizer {
     return out;
   }
 
-  StmtPtr inner_loop(const Stmt& q, const StmtPtr& k, std::vector<StmtPtr>& before) {
-    const StmtPtr q_ptr = std::make_shared<const Stmt>(q);
-    Loops l{*k, 0, nullptr, nullptr, {}, {}, stored_};
-    defined_names(q_ptr, l.inside_q);
-    visit(q_ptr, [&](const Stmt& st) {
-      if (st.kind == StmtKind::let) l.lets[st.name] = st.value;
-    });
+  StmtPtr inner_loop(const OuterLoop& outer, const StmtPtr& k, std::vector<StmtPtr>& before) {
+    const Stmt& q = outer.q;
+    Loops l{*k, 0, nullptr, nullptr, outer.inside, outer.lets, stored_};
     l.block = block_size(*k);
     l.begin = inline_lets(k->begin, l.lets);
     if (l.block <= 0 || mentions_any(l.begin, l.inside_q)) return k;

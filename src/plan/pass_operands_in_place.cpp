@@ -75,13 +75,6 @@ ExprPtr tensor_stride(int capture, int rank, int d) {
   return stride ? stride : int_imm(1);
 }
 
-// An if that only fails (a tile size checked before its array is used).
-bool is_guard(const StmtPtr& s) {
-  return s->kind == StmtKind::if_ && s->orelse.empty() && !s->body.empty() &&
-         std::all_of(s->body.begin(), s->body.end(),
-                     [](const StmtPtr& x) { return x->kind == StmtKind::fail; });
-}
-
 // A value nest as a copy: the guards at the top of its body (ifs that only fail: a tile size
 // checked before its array is used) and the loop chain after them.
 struct CopyNest {

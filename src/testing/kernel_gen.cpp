@@ -117,6 +117,8 @@ class Builder {
   int tile_dim() { return ++tile_dims_; }  // a loop that takes a block_sizes entry
   void items_cols(std::vector<Stmt>& host, Stmt& outer);
   void items_rows(Stmt& outer);
+  // `for b in hl.grid(B):` with the item's bounds `start` and `end`.
+  static Stmt item_grid();
   void grid_between(std::vector<Stmt>& host);
   void batched_matmul(std::vector<Stmt>& host);
   void causal_attention(std::vector<Stmt>& host);
@@ -424,12 +426,17 @@ void Builder::items_rows(Stmt& outer) {
   }
 }
 
-// hl.grid over the items, hl.tile(start, end) over each item's rows with direct x[tile_k, ...]
-// subscripts, a column reduction into out_b and optionally a per-row store into out_j.
-void Builder::grid_between(std::vector<Stmt>& host) {
+Stmt Builder::item_grid() {
   Stmt outer{"for b in hl.grid(B):", {}, {}};
   outer.body.push_back(line("start = offsets[b]"));
   outer.body.push_back(line("end = offsets[b + 1]"));
+  return outer;
+}
+
+// hl.grid over the items, hl.tile(start, end) over each item's rows with direct x[tile_k, ...]
+// subscripts, a column reduction into out_b and optionally a per-row store into out_j.
+void Builder::grid_between(std::vector<Stmt>& host) {
+  Stmt outer = item_grid();
   Stmt cols_loop{"for tile_m in hl.tile(M):", {}, {}};
   tile_dim();
   bool max_op = rng_.chance(0.3);
@@ -525,9 +532,7 @@ void Builder::batched_matmul(std::vector<Stmt>& host) {
 // block's load is the shape the CPU planner memoises across the query loop (pass_memoize.h).
 // |x| <= 1, M <= 40 columns, |alpha| <= 2: each score is at most 80, acc at most 80 per key.
 void Builder::causal_attention(std::vector<Stmt>& host) {
-  Stmt outer{"for b in hl.grid(B):", {}, {}};
-  outer.body.push_back(line("start = offsets[b]"));
-  outer.body.push_back(line("end = offsets[b + 1]"));
+  Stmt outer = item_grid();
   Stmt q_loop{"for tile_q in hl.tile(start, end):", {}, {}};
   tile_dim();
   q_loop.body.push_back(line("xq = x[tile_q, :].to(torch.float32)"));
