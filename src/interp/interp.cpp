@@ -17,6 +17,7 @@
 #include "interp/tile_reduce.h"
 #include "interp/tile_value.h"
 #include "ir/host_arith.h"
+#include "ir/pass_band_matmuls.h"
 
 namespace jagtile::interp {
 namespace {
@@ -540,13 +541,18 @@ class Interpreter {
     int64_t nb = numel_of(batch);
     out->data.assign(size_t(numel_of(out->ext)), 0.0);
     int64_t aI = a->ext[a->ext.size() - 2], bJ = b->ext.back();
+    // A zero_a band (pass_band_matmuls.h): row i takes the products of k <= i + band only, as
+    // every backend does.
+    int64_t band = INT64_MAX / 2;
+    if (n.ints.size() == 4 && n.ints[0] == int64_t(ir::MatmulBand::zero_a))
+      band = loops_[size_t(n.ints[1])].start - loops_[size_t(n.ints[2])].start + n.ints[3];
     for (int64_t bi = 0; bi < nb; ++bi) {
       int64_t abase = amap[size_t(bi)] * aI * K, bbase = bmap[size_t(bi)] * K * bJ;
       for (int64_t i = 0; i < I; ++i)
         for (int64_t j = 0; j < J; ++j) {
           double s = 0;
           int64_t ia = aI == 1 ? 0 : i, jb = bJ == 1 ? 0 : j;
-          for (int64_t k = 0; k < K; ++k) {
+          for (int64_t k = 0; k < K && k <= i + band; ++k) {
             size_t pa = size_t(abase + ia * K + k), pb = size_t(bbase + k * bJ + jb);
             if (ma[pa] && mb[pb]) s += a->data[pa] * b->data[pb];
           }

@@ -63,7 +63,9 @@ namespace jagtile::ir {
   X(permute, "operands {a}; ints = perm: dim d of the result is dim ints[d] of a")               \
   X(reduce, "op = sum|amax|amin|mean; operands {a}; ints = reduced dims (ascending)")            \
   X(scan, "op = cumsum; operands {a}; ints = {dim}; the shape of a (valid positions in order)")  \
-  X(matmul, "operands {a, b, [acc]}: [..., i, k] x [..., k, j] -> [..., i, j]")                  \
+  X(matmul,                                                                                      \
+    "operands {a, b, [acc]}: [..., i, k] x [..., k, j] -> [..., i, j]; ints = {} or a band "     \
+    "{mode, row block, column block, offset} (pass_band_matmuls.h)")                              \
   X(load, "operands {tensor, index_0..index_{r-1}, [extra_mask]}; ival = 1 with extra_mask")     \
   X(store,                                                                                       \
     "operands {tensor, index_0..index_{r-1}, value, [extra_mask]}; ival = 1 with "               \

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "ir/pass_band_matmuls.h"
 #include "ir/pass_dead_code.h"
 #include "ir/pass_fold_constants.h"
 #include "ir/pass_skip_masked_blocks.h"
@@ -55,6 +56,10 @@ CompiledIR compile_ir(const ast::Module& module, const ast::Stmt& fn,
   out.kernel = skip_masked_blocks(out.kernel);
   verify(out.kernel);
   record("after skip_masked_blocks");
+
+  out.kernel = band_matmuls(out.kernel);
+  verify(out.kernel);
+  record("after band_matmuls");
 
   return out;
 }

@@ -146,6 +146,11 @@ class Printer {
       case NodeKind::alloc:
         s << " " << dtype_short_name(n.type.dtype);
         break;
+      case NodeKind::matmul:  // "band.zero_a(#2, #3, +0)": see pass_band_matmuls.h
+        if (n.ints.size() == 4)
+          s << " band." << (n.ints[0] == 1 ? "zero_a" : "unused_c") << "(#" << n.ints[1] << ", #"
+            << n.ints[2] << ", " << (n.ints[3] >= 0 ? "+" : "") << n.ints[3] << ")";
+        break;
       case NodeKind::load:
         if (n.ival) s << " masked";
         break;

@@ -9,7 +9,7 @@ namespace {
 
 class Rewriter {
  public:
-  explicit Rewriter(const RewriteFn& fn) : fn_(fn) {}
+  explicit Rewriter(const RewriteFn& fn, bool in_place = false) : fn_(fn), in_place_(in_place) {}
 
   NodePtr map(const NodePtr& n) {
     if (!n) return n;
@@ -46,26 +46,34 @@ class Rewriter {
       NodePtr rebuilt = changed ? make_node(std::move(copy)) : n;
       NodePtr result = fn_(n, rebuilt);
       if (result != n) map_[n.get()] = result;
-      if (result == rebuilt) out.push_back(result);
+      if (result == rebuilt || in_place_) out.push_back(result);
     }
     return out;
   }
 
  private:
   const RewriteFn& fn_;
+  const bool in_place_;  // every result is placed (rewrite_in_place)
   std::unordered_map<const Node*, NodePtr> map_;
 };
 
 }  // namespace
 
 Kernel rewrite(const Kernel& kernel, const RewriteFn& fn) {
-  Kernel out;
-  out.name = kernel.name;
-  out.file = kernel.file;
-  out.source_lines = kernel.source_lines;
-  out.params = kernel.params;
-  out.blocks = kernel.blocks;
+  Kernel out = kernel;
   Rewriter r(fn);
+  out.body = r.block(kernel.body);
+  return out;
+}
+
+Kernel rewrite_in_place(const Kernel& kernel, const RewriteFn& fn) {
+  const RewriteFn each = [&](const NodePtr& original, const NodePtr& rebuilt) {
+    NodePtr placed = fn(original, rebuilt);
+    JAGTILE_CHECK(placed, << "rewrite_in_place drops no node");
+    return placed;
+  };
+  Kernel out = kernel;
+  Rewriter r(each, /*in_place=*/true);
   out.body = r.block(kernel.body);
   return out;
 }

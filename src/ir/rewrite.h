@@ -17,4 +17,8 @@ using RewriteFn = std::function<NodePtr(const NodePtr& original, const NodePtr& 
 
 Kernel rewrite(const Kernel& kernel, const RewriteFn& fn);
 
+// Rebuilding where the callback returns the node to place where the original stood: the rebuilt
+// node, or a new one made from it (an attribute changed), which its users then refer to.
+Kernel rewrite_in_place(const Kernel& kernel, const RewriteFn& fn);
+
 }  // namespace jagtile::ir

@@ -667,6 +667,7 @@ class Builder {
   static std::pair<ExprPtr, ExprPtr> last_strides(const std::vector<ExprPtr>& strides);
   static DType sixteen_bit_values(const NodePtr& n);
   bool matmul_as_blocks(const Node& n, std::vector<StmtPtr>& out);
+  MatmulBand band(const Node& n);
   void matmul(const Node& n, std::vector<StmtPtr>& out);
   // Scalars inside device code: 0-d values and host-typed values computed per program
   // (build_nests.cpp).

@@ -154,7 +154,7 @@ bool Builder::matmul_as_blocks(const Node& n, std::vector<StmtPtr>& out) {
           ops.push_back(d_m);
           ops.push_back(d_n);
         }
-        return std::vector<StmtPtr>{matmul_block(nm, std::move(ops), inputs)};
+        return std::vector<StmtPtr>{matmul_block(nm, std::move(ops), inputs, band(n))};
       },
       LoopKind::serial);
   // The full dims of the block itself fit a tile array, as every nest checks.
@@ -162,6 +162,15 @@ bool Builder::matmul_as_blocks(const Node& n, std::vector<StmtPtr>& out) {
   body.insert(body.end(), blocks->body.begin(), blocks->body.end());
   out.push_back(with_body(blocks, std::move(body)));
   return true;
+}
+
+// The IR matmul's band (ir/pass_band_matmuls.h) with its offset as an expression:
+// begin(row loop) - begin(column loop) + the constant.
+MatmulBand Builder::band(const Node& n) {
+  if (n.ints.size() != 4) return {};
+  ExprPtr offset = binop(Op::sub, tile_start(int(n.ints[1])), tile_start(int(n.ints[2])));
+  if (n.ints[3] != 0) offset = add(offset, int_imm(n.ints[3]));
+  return MatmulBand{ir::MatmulBand(n.ints[0]), offset};
 }
 
 void Builder::matmul(const Node& n, std::vector<StmtPtr>& out) {
@@ -196,9 +205,11 @@ void Builder::matmul(const Node& n, std::vector<StmtPtr>& out) {
     StmtPtr step = ct == CType::f32
                        ? assign("acc", call("jt_fma_f32", ct, {x, y, var("acc", ct)}), Update::none)
                        : assign("acc", binop(Op::mul, x, y), Update::add);
-    body.push_back(
-        for_("kk", K,
-             {skip_unless(binop(Op::logical_and, mask_cond(sa, ia), mask_cond(sb, ib))), step}));
+    ExprPtr take = binop(Op::logical_and, mask_cond(sa, ia), mask_cond(sb, ib));
+    const MatmulBand mb = band(n);
+    if (mb.mode == ir::MatmulBand::zero_a)  // the products the microkernel skips, skipped alike
+      take = binop(Op::logical_and, take, binop(Op::le, kk, add(idx[R - 2], mb.offset)));
+    body.push_back(for_("kk", K, {skip_unless(take), step}));
     if (n.operands.size() > 2) {
       const NodePtr& c = n.operand(2);
       body.push_back(assign(

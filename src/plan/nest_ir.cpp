@@ -303,13 +303,20 @@ StmtPtr array_store(std::string name, std::vector<ExprPtr> indices, ExprPtr valu
   return make(std::move(s));
 }
 
-StmtPtr matmul_block(std::string c_array, std::vector<ExprPtr> operands, MatmulInputs inputs) {
+StmtPtr matmul_block(std::string c_array, std::vector<ExprPtr> operands, MatmulInputs inputs,
+                     MatmulBand band) {
   Stmt s;
   s.kind = StmtKind::matmul_block;
   s.name = std::move(c_array);
   s.indices = std::move(operands);
   s.ival = int64_t(inputs);
+  s.dim = int(band.mode);
+  s.value = band.mode == ir::MatmulBand::none ? nullptr : std::move(band.offset);
   return make(std::move(s));
+}
+
+MatmulBand band_of(const Stmt& block) {
+  return MatmulBand{ir::MatmulBand(block.dim), block.value};
 }
 
 const std::string* written_array(const Stmt& s) {

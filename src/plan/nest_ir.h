@@ -15,6 +15,7 @@
 
 #include "host/host_program.h"
 #include "ir/ir.h"
+#include "ir/pass_band_matmuls.h"
 
 namespace jagtile::plan {
 
@@ -123,7 +124,8 @@ ExprPtr in_bounds(ExprPtr index, ExprPtr extent);
     "d_n]} where A, B, C, D are array_reads at each block's origin and the rest element "        \
     "strides of its last two dims: C[0:M, 0:N] = A[0:M, 0:K] @ B[0:K, 0:N] (+ D), f32, each "    \
     "sum in k order; ival = a MatmulInputs: what A and B hold (a tensor-core path may use "      \
-    "bf16 or f16 values exactly, in another summation order)")                                   \
+    "bf16 or f16 values exactly, in another summation order); dim = an ir::MatmulBand mode and " \
+    "value = its offset (null without a band)")                                                  \
   X(nest,                                                                                        \
     "body; ival = nest id; role; name = the array it fills (value, reduce, matmul), "            \
     "node = the IR node it computes")
@@ -205,9 +207,16 @@ StmtPtr fail(int code, int site, ExprPtr index, ExprPtr extent, int dim);
 // What the operands of a matmul block hold: f32 values, or values typed bf16 (f16), which a
 // tensor-core path rounds to that dtype (exact for values loaded from such tensors).
 enum class MatmulInputs : uint8_t { f32 = 0, bf16 = 1, f16 = 2 };
+// A matmul block's band (ir/pass_band_matmuls.h): position (i, x) of A (zero_a) or of C
+// (unused_c) is inside it when x <= i + offset; the offset is computed in the block's scope.
+struct MatmulBand {
+  ir::MatmulBand mode = ir::MatmulBand::none;
+  ExprPtr offset;
+};
 // One matmul block (see the kind's doc); `operands` as its indices.
 StmtPtr matmul_block(std::string c_array, std::vector<ExprPtr> operands,
-                     MatmulInputs inputs = MatmulInputs::f32);
+                     MatmulInputs inputs = MatmulInputs::f32, MatmulBand band = {});
+MatmulBand band_of(const Stmt& block);
 // The tile array a statement writes (array_store, array_fill, matmul_block), or null.
 const std::string* written_array(const Stmt& s);
 

@@ -207,7 +207,11 @@ class Printer {
         return line(indent, "matmul_block " + s.name + " (" + list + ")" +
                                 (s.ival == int64_t(MatmulInputs::bf16)  ? " bf16 inputs"
                                  : s.ival == int64_t(MatmulInputs::f16) ? " f16 inputs"
-                                                                        : ""));
+                                                                        : "") +
+                                (!s.value ? ""
+                                 : s.dim == int(ir::MatmulBand::zero_a)
+                                     ? " band zero_a(" + expr(s.value) + ")"
+                                     : " band unused_c(" + expr(s.value) + ")"));
       case StmtKind::nest: {
         std::string head =
             "nest #" + std::to_string(s.ival) + " " + std::string(nest_role_name(s.role));

@@ -179,6 +179,9 @@ class Verifier {
         check(s.indices[9]->name == s.name, "a matmul block writes another array than its C");
         check(s.ival >= 0 && s.ival <= int64_t(MatmulInputs::f16),
               "a matmul block's inputs kind " + std::to_string(s.ival));
+        check(s.dim >= 0 && s.dim <= int(ir::MatmulBand::unused_c) && (s.dim == 0) == !s.value,
+              "a matmul block's band mode " + std::to_string(s.dim) + " and its offset");
+        if (s.value) expr(s.value);
         return;
       }
       case StmtKind::checked_int:

@@ -64,8 +64,8 @@ bool accumulate_one(DeviceFunc& f) {
     const std::string& var = V.stmt->name;
     const Stmt* block = innermost(*M.stmt, nullptr);
     if (!block || block->kind != StmtKind::matmul_block || block->name != mm ||
-        block->indices.size() != 11)
-      continue;
+        block->indices.size() != 11 || band_of(*block).mode == ir::MatmulBand::unused_c)
+      continue;  // (an unused_c product is never added to a variable; it may hold zeros)
     std::vector<int> readers = units.readers(mm, int(i));
     if (readers.size() != 1 || readers[0] != int(i) + 1) continue;
     if (M.reads.count(var) || !adds_product(*V.stmt, var, mm)) continue;
@@ -83,7 +83,8 @@ bool accumulate_one(DeviceFunc& f) {
     ops.push_back(at_var);
     ops.push_back(ops[10]);
     ops.push_back(int_imm(1));
-    StmtPtr in_place = matmul_block(var, std::move(ops), MatmulInputs(block->ival));
+    StmtPtr in_place =
+        matmul_block(var, std::move(ops), MatmulInputs(block->ival), band_of(*block));
     // The matmul nest with its block replaced (the loops around it kept), named for what it
     // now fills.
     Stmt renamed = *replace_stmt(M.stmt, block, in_place);

@@ -3,7 +3,10 @@
 // generated CUDA: for causal, windowed, diagonal and combined masks the results match a
 // double-precision reference on ragged lengths, and key blocks wholly above the diagonal are
 // skipped (src/ir/pass_skip_masked_blocks.h), which shows as an infinity in such a block's v not
-// reaching earlier rows.
+// reaching earlier rows. Inside the blocks on the diagonal the matmuls take the causal mask's band
+// (src/ir/pass_band_matmuls.h): an infinity above the diagonal there reaches no earlier row
+// either, on every backend, and blocks of 16 rows (two of the CPU microkernel's row blocks)
+// match the reference as blocks of 4 do.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -16,15 +19,17 @@
 namespace jagtile::testing {
 namespace {
 
-// One head, blocks of 4 so that a handful of rows spans several key blocks; MASK is the line
-// that computes `keep` from the query and key positions (absolute rows) and `first`, the item's
-// first row.
-std::string attention_kernel(const std::string& mask) {
+// One head, blocks of 4 (by default) so that a handful of rows spans several key blocks; MASK is
+// the line that computes `keep` from the query and key positions (absolute rows) and `first`,
+// the item's first row.
+std::string attention_kernel(const std::string& mask, int block = 4) {
+  const std::string b = std::to_string(block);
   return R"PY(import torch
 import helion
 import helion.language as hl
 
-@helion.kernel(config=helion.Config(block_sizes=[4, 4]))
+@helion.kernel(config=helion.Config(block_sizes=[)PY" +
+         b + ", " + b + R"PY(]))
 def masked(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, offsets: torch.Tensor,
            scale: float) -> torch.Tensor:
     D = q.size(1)
@@ -122,7 +127,8 @@ std::string path_name(Path p) {
 }
 
 // The kernel's output; with guarded, whether the pass wrapped a loop body in its guard.
-Tensor run(Path path, const MaskCase& mask, const Inputs& in, bool* guarded = nullptr) {
+Tensor run(Path path, const MaskCase& mask, const Inputs& in, bool* guarded = nullptr,
+           int block = 4) {
   use_shared_cache_dir();
   Options o;
   o.backend = path == Path::interp ? Backend::interp
@@ -131,7 +137,7 @@ Tensor run(Path path, const MaskCase& mask, const Inputs& in, bool* guarded = nu
   // The cuda backend runs CPU tensors through its host emulation while this is set.
   ScopedEnv emulation("JAGTILE_CUDA_EMULATION", path == Path::cuda_emulated ? "1" : nullptr);
   const Shape shape{in.rows(), kDim};
-  Program p = Program::from_source(attention_kernel(mask.source), "masked.py");
+  Program p = Program::from_source(attention_kernel(mask.source, block), "masked.py");
   const ArgMap args = {
       {"q", Tensor::from_doubles(shape, in.q, DType::f32)},
       {"k", Tensor::from_doubles(shape, in.k, DType::f32)},
@@ -200,6 +206,40 @@ TEST_P(CausalBlockSkip, InfinityInAKeyBlockAboveTheDiagonalDoesNotReachEarlierRo
   // The second item is untouched by the first's infinity.
   for (int64_t i = 8 * kDim; i < 10 * kDim; ++i)
     EXPECT_NEAR(out.item_as_double(i), want[size_t(i)], 1e-4 * (1 + std::fabs(want[size_t(i)])));
+}
+
+TEST_P(CausalBlockSkip, InfinityAboveTheDiagonalInsideADiagonalBlockReachesNoEarlierRow) {
+  // Item 0 (8 rows): row 6 infinite, inside the diagonal block 4..7, so rows 4 and 5 (and 0..3,
+  // whose key block 4..7 is skipped) are exact. Item 1 (4 rows, one block): its row 2 infinite,
+  // its rows 0 and 1 exact. Computing the band's zeros times v would make them NaN.
+  Inputs in = ragged_inputs({8, 4});
+  for (int64_t d = 0; d < kDim; ++d) {
+    in.v[size_t(6 * kDim + d)] = INFINITY;
+    in.v[size_t(10 * kDim + d)] = INFINITY;
+  }
+  const std::vector<double> want = reference(in, kCausal);
+  Tensor out = run(GetParam(), kCausal, in);
+  for (int64_t row : {0, 1, 2, 3, 4, 5, 8, 9})
+    for (int64_t d = 0; d < kDim; ++d) {
+      const size_t i = size_t(row * kDim + d);
+      EXPECT_NEAR(out.item_as_double(int64_t(i)), want[i], 1e-4 * (1 + std::fabs(want[i])))
+          << "row " << row;
+    }
+  for (int64_t row : {6, 10}) EXPECT_FALSE(std::isfinite(out.item_as_double(row * kDim)));
+}
+
+// Blocks of 16 query rows: the CPU microkernel's whole row blocks of 8 and its band tails, with
+// items that end inside a block, at its edge and past it.
+TEST_P(CausalBlockSkip, BlocksOfSixteenRowsMatchTheReferenceForEveryBandedMask) {
+  const Inputs in = ragged_inputs({16, 7, 33, 0, 21});
+  for (const MaskCase& mask : kMaskCases) {
+    const std::vector<double> want = reference(in, mask);
+    Tensor out = run(GetParam(), mask, in, nullptr, 16);
+    ASSERT_EQ(out.numel(), int64_t(want.size()));
+    for (size_t i = 0; i < want.size(); ++i)
+      EXPECT_NEAR(out.item_as_double(int64_t(i)), want[i], 1e-4 * (1 + std::fabs(want[i])))
+          << mask.name << ": row " << i / kDim << ", column " << i % kDim;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, CausalBlockSkip, ::testing::ValuesIn(kPaths),

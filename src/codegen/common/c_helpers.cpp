@@ -167,6 +167,9 @@ struct JtMatmul {
   const float* B; int64_t b_k, b_n;
   float* C; int64_t c_m;
   const float* D; int64_t d_m, d_n;  // D null: nothing added; d_n is 0 or 1
+  // A band (jagtile src/ir/pass_band_matmuls.h), band_mode 0 without: 1, A[i][k] is zero for
+  // k > i + band and those products are skipped; 2, only C[i][j] with j <= i + band is used.
+  int64_t band, band_mode;
 };
 )JT";
 }

@@ -260,7 +260,8 @@ std::string NestPrinter::matmul_operands(const Stmt& s) const {
         e->kind == ExprKind::array_read ? e->name + " + " + flat(e->name, e->args) : expr(e);
     args += (i ? ", " : "") + a;
   }
-  if (s.indices.size() == 11) args += ", (const float*)0, 0, 0";  // no D
+  if (s.indices.size() == 11) args += ", (const float*)0, 0, 0";             // no D
+  if (s.value) args += ", " + expr(s.value) + ", " + std::to_string(s.dim);  // the band
   return "JtMatmul{" + args + "}";
 }
 

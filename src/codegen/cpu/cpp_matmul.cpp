@@ -181,22 +181,39 @@ static inline void jt_mm_finish(const JtMatmul& m, int64_t i0, int64_t j0, JtVec
 }
 
 // Rows [i0, i0 + MR) by NV vectors of columns of one panel: B rows p_k apart starting at
-// `panel`, whose valid columns are m0 (first vector) and m1 (second).
+// `panel`, whose valid columns are m0 (first vector) and m1 (second). Every row takes the
+// products of k in [0, k_all); then, for a zero_a band, row i0 + i takes those of k in
+// [k_all, K) up to k = i0 + i + band (each row's sum ends at its own last kept column, as the
+// element loops' do, so a NaN or infinity of B under the band is skipped, not multiplied by 0).
 template <int MR, int NV>
-static inline void jt_mm_block(const JtMatmul& m, int64_t i0, int64_t j0, const float* panel,
-                               int64_t p_k, JtVec::Mask m0, JtVec::Mask m1) {
-  const int64_t K = m.K, a_m = m.a_m, a_k = m.a_k;
+static inline void jt_mm_block(const JtMatmul& m, int64_t k_all, int64_t K, int64_t i0,
+                               int64_t j0, const float* panel, int64_t p_k, JtVec::Mask m0,
+                               JtVec::Mask m1) {
+  const int64_t last_k = i0 + m.band;  // row i0 + i's last kept k is last_k + i
+  const int64_t a_m = m.a_m, a_k = m.a_k;
   JtVec::T c0[MR], c1[MR];
   // Unrolled before scalar replacement, so the accumulators live in registers, not on the stack.
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) c0[i] = c1[i] = JtVec::zero();
   const float* a = m.A + i0 * a_m;
-  for (int64_t k = 0; k < K; ++k) {
+  for (int64_t k = 0; k < k_all; ++k) {
     const JtVec::T b0 = JtVec::load(m0, panel + k * p_k);
     const JtVec::T b1 = NV > 1 ? JtVec::load(m1, panel + k * p_k + JtVec::W) : JtVec::zero();
     const float* ak = a + k * a_k;
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
+      const JtVec::T ai = JtVec::splat(ak[i * a_m]);
+      c0[i] = JtVec::fma(ai, b0, c0[i]);
+      if (NV > 1) c1[i] = JtVec::fma(ai, b1, c1[i]);
+    }
+  }
+  for (int64_t k = k_all; k < K; ++k) {  // at most MR - 1 steps
+    const JtVec::T b0 = JtVec::load(m0, panel + k * p_k);
+    const JtVec::T b1 = NV > 1 ? JtVec::load(m1, panel + k * p_k + JtVec::W) : JtVec::zero();
+    const float* ak = a + k * a_k;
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      if (k > last_k + i) continue;
       const JtVec::T ai = JtVec::splat(ak[i * a_m]);
       c0[i] = JtVec::fma(ai, b0, c0[i]);
       if (NV > 1) c1[i] = JtVec::fma(ai, b1, c1[i]);
@@ -217,8 +234,8 @@ static inline void jt_mm_edge(int64_t i0, int64_t rows, const Block& block) {
   if constexpr (R > 1) jt_mm_edge<R - 1>(i0, rows, block);
 }
 template <class Block>
-static inline void jt_mm_rows(int64_t M, const Block& block) {
-  int64_t i0 = 0;
+static inline void jt_mm_rows(int64_t first, int64_t M, const Block& block) {
+  int64_t i0 = first;
   for (; i0 + JtVec::MR <= M; i0 += JtVec::MR) block(JtRows<JtVec::MR>(), i0);
   if (i0 < M) jt_mm_edge(i0, M - i0, block);
 }
@@ -233,8 +250,21 @@ static void jt_matmul_f32(const JtMatmul& m) {
   alignas(64) float stack[16384];
   float* const heap = pack_n > 16384 ? (float*)aligned_alloc(64, (size_t)pack_n * 4) : NULL;
   float* const pack = heap ? heap : stack;
+  // A band (JtMatmul): for zero_a, a block of rows stops its k loop after the last row's last
+  // kept column; for unused_c, a panel starts at the first block of rows that keeps one of its
+  // columns, and the rows above it get zeros (not computed, but defined).
+  const bool zero_a = m.band_mode == 1, unused_c = m.band_mode == 2 && !m.D;
   for (int64_t j0 = 0; j0 < m.N; j0 += NR) {
     const int64_t nj = m.N - j0 < NR ? m.N - j0 : NR;
+    int64_t first = 0;
+    if (unused_c) {
+      first = j0 - m.band;
+      first = first < 0 ? 0 : first > m.M ? m.M : first;
+      first -= first % JtVec::MR;
+      for (int64_t i = 0; i < first; ++i)
+        for (int64_t j = 0; j < nj; ++j) m.C[i * m.c_m + j0 + j] = 0.0f;
+      if (first == m.M) continue;
+    }
     const JtVec::Mask m0 = JtVec::first(nj), m1 = JtVec::first(nj - JtVec::W);
     const float* panel = m.B + j0;
     int64_t p_k = m.b_k;
@@ -243,14 +273,22 @@ static void jt_matmul_f32(const JtMatmul& m) {
       panel = pack;
       p_k = NR;
     }
+    // Row i0 + r keeps k <= i0 + r + band: the first row's columns are every row's.
+    auto clamp_k = [&](int64_t k) { return k < 0 ? 0 : k > m.K ? m.K : k; };
+    auto k_all = [&](int64_t i0) { return zero_a ? clamp_k(i0 + 1 + m.band) : m.K; };
+    auto k_end = [&](int64_t i0, int64_t rows) {
+      return zero_a ? clamp_k(i0 + rows + m.band) : m.K;
+    };
     // A last panel of one vector's columns or fewer does half the work.
     if (nj > JtVec::W)
-      jt_mm_rows(m.M, [&](auto rows, int64_t i0) {
-        jt_mm_block<decltype(rows)::value, 2>(m, i0, j0, panel, p_k, m0, m1);
+      jt_mm_rows(first, m.M, [&](auto rows, int64_t i0) {
+        constexpr int R = decltype(rows)::value;
+        jt_mm_block<R, 2>(m, k_all(i0), k_end(i0, R), i0, j0, panel, p_k, m0, m1);
       });
     else
-      jt_mm_rows(m.M, [&](auto rows, int64_t i0) {
-        jt_mm_block<decltype(rows)::value, 1>(m, i0, j0, panel, p_k, m0, m1);
+      jt_mm_rows(first, m.M, [&](auto rows, int64_t i0) {
+        constexpr int R = decltype(rows)::value;
+        jt_mm_block<R, 1>(m, k_all(i0), k_end(i0, R), i0, j0, panel, p_k, m0, m1);
       });
   }
   free(heap);
@@ -437,11 +475,11 @@ static __attribute__((noinline)) int jt_matmul_bf16_pairs(const JtMatmul& m) {
     const JtVec::Mask m0 = JtVec::first(nj), m1 = JtVec::first(nj - JtVec::W);
     const uint32_t* panel = bp + (j0 / NR) * KP * NR;
     if (nj > JtVec::W)
-      jt_mm_rows(m.M, [&](auto rows, int64_t i0) {
+      jt_mm_rows(0, m.M, [&](auto rows, int64_t i0) {
         jt_mm_block_bf16<decltype(rows)::value, 2>(m, i0, j0, ap, KP, panel, m0, m1);
       });
     else
-      jt_mm_rows(m.M, [&](auto rows, int64_t i0) {
+      jt_mm_rows(0, m.M, [&](auto rows, int64_t i0) {
         jt_mm_block_bf16<decltype(rows)::value, 1>(m, i0, j0, ap, KP, panel, m0, m1);
       });
   }
@@ -459,7 +497,9 @@ static __attribute__((noinline)) int jt_matmul_bf16_pairs(const JtMatmul& m) {
 // even there and unchanged at D = 256 (Zen 5, 2 threads, bench/peers/bf16_matmul.py).
 static int jt_matmul_bf16(const JtMatmul& m) {
 #if defined(JT_BF16_PAIRS)
-  if (m.M >= 48 && m.N >= 64 && m.K >= 32 && jt_matmul_bf16_pairs(m)) return 1;
+  // A zero_a band's skipped products are skipped on the f32 path only (the pairs take every k).
+  if (m.M >= 48 && m.N >= 64 && m.K >= 32 && m.band_mode != 1 && jt_matmul_bf16_pairs(m))
+    return 1;
 #endif
   jt_matmul_f32(m);
   return 0;

@@ -9,9 +9,9 @@
 //    mma.sync.aligned.m16n8k16.row.col.f32 (fp32 accumulation); then it stores its four C
 //    elements, D added. The hardware sums each 16-wide step in its own order, so results may
 //    differ from the k-order sums of the CPU in the last bits; tests compare within tolerances.
-//  * Otherwise (f32 operands, older devices, a block that is not whole warps): the threads take C
-//    elements in turn, each its products' sum in k order with fused multiply-adds, then D added,
-//    as the CPU microkernel computes it.
+//  * Otherwise (f32 operands, a zero_a band, older devices, a block that is not whole warps): the
+//    threads take C elements in turn, each its products' sum in k order with fused
+//    multiply-adds, then D added, as the CPU microkernel computes it.
 //
 // The host emulation (emulation.cpp) has no tensor cores and no lanes: each emulated thread plays
 // a whole warp. It gathers the fragments of all 32 lanes with the same functions the device
@@ -28,10 +28,12 @@ namespace {
 
 const char* kBlockMatmulText = R"JT(
 // ---- block matmul (jagtile src/codegen/cuda/cuda_matmul.cpp) ----
-// C element (i, j): the sum over k in order, fused multiply-adds, then D.
+// C element (i, j): the sum over k in order, fused multiply-adds, then D. A zero_a band
+// (JtMatmul) ends row i's sum at k = i + band, as the CPU microkernel does.
 JT_INLINE float jt_mm_element(const JtMatmul& m, int64_t i, int64_t j) {
   float acc = 0.0f;
-  for (int64_t k = 0; k < m.K; ++k) acc = fmaf(m.A[i * m.a_m + k * m.a_k], m.B[k * m.b_k + j * m.b_n], acc);
+  const int64_t K = m.band_mode == 1 && i + m.band + 1 < m.K ? i + m.band + 1 : m.K;
+  for (int64_t k = 0; k < K; ++k) acc = fmaf(m.A[i * m.a_m + k * m.a_k], m.B[k * m.b_k + j * m.b_n], acc);
   if (m.D) acc += m.D[i * m.d_m + j * m.d_n];
   return acc;
 }
@@ -160,7 +162,7 @@ static __device__ void jt_mma_tile(const JtMatmul& m, int64_t i0, int64_t j0, in
 // what). `inputs`: the plan's MatmulInputs.
 static __device__ void jt_block_matmul(const JtMatmul& m, int inputs) {
 #if defined(JT_HAVE_MMA)
-  if (inputs != 0 && blockDim.x % JT_MMA_LANES == 0) {
+  if (inputs != 0 && m.band_mode != 1 && blockDim.x % JT_MMA_LANES == 0) {
     const int64_t tiles_n = (m.N + 7) / 8, tiles = (m.M + 15) / 16 * tiles_n;
     const int64_t warps = blockDim.x / JT_MMA_LANES;
     for (int64_t t = threadIdx.x / JT_MMA_LANES; t < tiles; t += warps)
