@@ -153,6 +153,11 @@ bool is_const(const Node& n) {
          n.kind == NodeKind::const_bool;
 }
 
+bool is_zero_constant(const NodePtr& n) {
+  return (n->kind == NodeKind::const_float && n->fval == 0) ||
+         (n->kind == NodeKind::const_int && n->ival == 0);
+}
+
 bool is_loop(NodeKind kind) {
   return kind == NodeKind::tile_loop || kind == NodeKind::grid_loop ||
          kind == NodeKind::jagged_loop;

@@ -65,7 +65,7 @@ namespace jagtile::ir {
   X(scan, "op = cumsum; operands {a}; ints = {dim}; the shape of a (valid positions in order)")  \
   X(matmul,                                                                                      \
     "operands {a, b, [acc]}: [..., i, k] x [..., k, j] -> [..., i, j]; ints = {} or a band "     \
-    "{mode, row block, column block, offset} (pass_band_matmuls.h)")                              \
+    "{mode, row block, column block, offset} (pass_band_matmuls.h)")                             \
   X(load, "operands {tensor, index_0..index_{r-1}, [extra_mask]}; ival = 1 with extra_mask")     \
   X(store,                                                                                       \
     "operands {tensor, index_0..index_{r-1}, value, [extra_mask]}; ival = 1 with "               \
@@ -198,6 +198,8 @@ bool is_const(const Node& n);
 inline bool is_const(const NodePtr& n) {
   return n && is_const(*n);
 }
+// A constant 0 or 0.0 (-0.0 included): a masked where's fill that adds nothing.
+bool is_zero_constant(const NodePtr& n);
 bool is_loop(NodeKind kind);
 
 // ---- the specialised kernel --------------------------------------------------------------

@@ -14,11 +14,6 @@
 namespace jagtile::ir {
 namespace {
 
-bool is_zero_constant(const NodePtr& n) {
-  return (n->kind == NodeKind::const_float && n->fval == 0) ||
-         (n->kind == NodeKind::const_int && n->ival == 0);
-}
-
 // A tile loop's index plus a constant, as one side of a mask holds it: the tile dim at
 // position `pos` of a 2-D [tile, 1] or [1, tile] shape.
 struct AffineIndex {

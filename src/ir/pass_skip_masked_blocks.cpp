@@ -25,11 +25,6 @@ bool is_int_scalar(const Type& t) {
   return t.is_value() && t.shape.empty() && dtype_is_int(t.dtype);
 }
 
-bool is_zero_constant(const NodePtr& n) {
-  return (n->kind == NodeKind::const_float && n->fval == 0) ||
-         (n->kind == NodeKind::const_int && n->ival == 0);
-}
-
 class GuardBuilder {
  public:
   GuardBuilder(const Kernel& kernel, const Block& body, int block, const std::vector<int>& outer,

@@ -10,6 +10,7 @@
 #include "ir/pass_dead_code.h"
 #include "ir/pass_fold_constants.h"
 #include "ir/pass_skip_masked_blocks.h"
+#include "ir/pass_unify_sizes.h"
 #include "ir/printer.h"
 #include "ir/verifier.h"
 
@@ -48,6 +49,10 @@ CompiledIR compile_ir(const ast::Module& module, const ast::Stmt& fn,
   out.kernel = fold_constants(out.kernel);
   verify(out.kernel);
   record("after fold_constants");
+
+  out.kernel = unify_asserted_sizes(out.kernel);
+  verify(out.kernel);
+  record("after unify_asserted_sizes");
 
   out.kernel = eliminate_dead_code(out.kernel);
   verify(out.kernel);

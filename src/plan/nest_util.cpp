@@ -69,14 +69,16 @@ bool mentions_var(const ExprPtr& e, const std::string& name) {
   return any_expr(e, [&](const Expr& x) { return x.kind == ExprKind::var && x.name == name; });
 }
 
-const Stmt* innermost(const Stmt& s, std::vector<std::string>* indices) {
+const Stmt* innermost(const Stmt& s, std::vector<std::string>* indices, bool past_guards) {
   const Stmt* at = &s;
   for (;;) {
-    if (at->kind != StmtKind::nest && at->kind != StmtKind::for_) return at;
+    const bool descend = at->kind == StmtKind::nest || at->kind == StmtKind::for_ ||
+                         (past_guards && at->kind == StmtKind::scope);
+    if (!descend) return at;
     if (at->kind == StmtKind::for_ && indices) indices->push_back(at->name);
     const Stmt* next = nullptr;
     for (const StmtPtr& b : at->body) {
-      if (b->kind == StmtKind::let) continue;
+      if (b->kind == StmtKind::let || (past_guards && is_guard(b))) continue;
       if (next) return nullptr;
       next = b.get();
     }

@@ -80,7 +80,9 @@ std::string name_prefix(const std::string& name);
 
 // The statement inside a chain of loops (nests and fors) that each hold one statement, lets
 // allowed before it, or null when the chain branches; `indices` gets the fors' names, outer first.
-const Stmt* innermost(const Stmt& s, std::vector<std::string>* indices);
+// With past_guards, the chain may also pass scopes and size checks (is_guard), which a pass that
+// keeps them where they are can ignore.
+const Stmt* innermost(const Stmt& s, std::vector<std::string>* indices, bool past_guards = false);
 // The lets of such a chain's bodies, by name (the loop-nest form names every let once).
 void innermost_lets(const Stmt& s, std::map<std::string, ExprPtr>& lets);
 

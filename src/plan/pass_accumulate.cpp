@@ -20,7 +20,7 @@ bool reads_at(const ExprPtr& e, const std::string& array, const std::vector<std:
 // Whether the var_assign nest `v` stores var = var + mm, element by element over its loops.
 bool adds_product(const Stmt& v, const std::string& var, const std::string& mm) {
   std::vector<std::string> idx;
-  const Stmt* store = innermost(v, &idx);
+  const Stmt* store = innermost(v, &idx, /*past_guards=*/true);
   if (!store || store->kind != StmtKind::array_store || store->name != var ||
       store->update != Update::none || store->indices.size() != idx.size())
     return false;
@@ -62,7 +62,8 @@ bool accumulate_one(DeviceFunc& f) {
       continue;
     const std::string& mm = M.stmt->name;
     const std::string& var = V.stmt->name;
-    const Stmt* block = innermost(*M.stmt, nullptr);
+    // Past the nests' size checks: the matmul nest keeps its own, the same as the adding nest's.
+    const Stmt* block = innermost(*M.stmt, nullptr, /*past_guards=*/true);
     if (!block || block->kind != StmtKind::matmul_block || block->name != mm ||
         block->indices.size() != 11 || band_of(*block).mode == ir::MatmulBand::unused_c)
       continue;  // (an unused_c product is never added to a variable; it may hold zeros)
