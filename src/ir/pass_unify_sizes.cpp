@@ -4,7 +4,6 @@
 
 #include <map>
 #include <optional>
-#include <unordered_set>
 #include <utility>
 
 #include "ir/rewrite.h"
@@ -81,8 +80,9 @@ Kernel unify_asserted_sizes(const Kernel& kernel) {
   // sizes, as operands and as the sizes of their full dims; the sizes themselves stay (dead code
   // elimination takes those no longer used).
   auto unified = [&](const NodePtr& n) -> NodePtr {
+    if (!n || n->kind != NodeKind::size_of) return n;
     std::optional<SizeKey> k = size_key(n);
-    if (!n || n->kind != NodeKind::size_of || !k || !classes.known(*k)) return n;
+    if (!k || !classes.known(*k)) return n;
     auto rep = representative.find(classes.root(*k));
     return rep == representative.end() ? n : rep->second.second;
   };
