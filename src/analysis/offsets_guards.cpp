@@ -57,7 +57,7 @@ class Finder {
       bool used = false;
       for (const auto& [key, ends] : pairs_) {
         if (key.first != param || !ends.first || !ends.second) continue;
-        used |= pair_used(param, key.second, g.rows);
+        used |= pair_used(param, key.second, g.rows, g.item_blocks);
       }
       if (used) guards.push_back(std::move(g));
     }
@@ -89,7 +89,8 @@ class Finder {
   }
 
   // Whether the pair P[b], P[b + 1] bounds items; adds the tensors whose rows it addresses.
-  bool pair_used(int param, int block, std::vector<const ir::Node*>& rows) {
+  bool pair_used(int param, int block, std::vector<const ir::Node*>& rows,
+                 std::vector<int>& item_blocks) {
     const std::string lo = offset_atom(param, block, 0), hi = offset_atom(param, block, 1);
     const Poly nnz = Poly::atom(hi) - Poly::atom(lo);
     bool used = false;
@@ -102,6 +103,7 @@ class Finder {
         row_atoms.push_back(poly_.index_atom(int(n->ival)));
       }
     });
+    if (used) item_blocks.push_back(block);
     ir::walk(k_.body, [&](const NodePtr& n) {
       if (n->kind != NodeKind::load && n->kind != NodeKind::store) return;
       const NodePtr& t = n->operand(0);

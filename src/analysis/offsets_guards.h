@@ -32,6 +32,9 @@ struct OffsetsGuard {
   // Host tensors (parameters, allocations, views) whose first dimension the offsets address, in
   // first-use order, without repeats. Empty: the rows bound is not known statically.
   std::vector<const ir::Node*> rows;
+  // The loops b whose pair P[b], P[b + 1] bounds an hl.tile or gives an hl.jagged_tile's
+  // extents: an iteration of such a loop is one item, P[b + 1] - P[b] rows long.
+  std::vector<int> item_blocks;
 };
 
 // One guard per offsets parameter, in the order the kernel first loads them. A pure function of

@@ -3,6 +3,7 @@
 // nest whose captures are the host values its body reads.
 #include "host/host_program.h"
 
+#include <algorithm>
 #include <sstream>
 #include <unordered_set>
 
@@ -143,6 +144,11 @@ class Splitter {
         int s = slot_of(r);
         if (s >= 0) h.rows.push_back({s, r->name});
       }
+      for (DeviceNest& nest : p_.nests) {
+        const bool items = nest.loop->kind == ir::NodeKind::grid_loop &&
+                           std::count(g.item_blocks.begin(), g.item_blocks.end(), nest.block);
+        if (items && nest.item_offsets_slot < 0) nest.item_offsets_slot = h.offsets_slot;
+      }
       p_.guards.push_back(std::move(h));
     }
   }
@@ -209,7 +215,9 @@ std::string HostProgram::to_string() const {
   print_steps(os, *this, steps, 1);
   for (const DeviceNest& n : nests) {
     os << "device nest " << n.index << ": loop over " << kernel->blocks.at(size_t(n.block)).name
-       << " (block size " << n.block_size << "), captures:";
+       << " (block size " << n.block_size << ")";
+    if (n.item_offsets_slot >= 0) os << ", items of $" << n.item_offsets_slot;
+    os << ", captures:";
     if (n.captures.empty()) os << " none";
     for (const Capture& c : n.captures) {
       const char* kind = c.kind == Capture::Kind::tensor  ? "tensor"

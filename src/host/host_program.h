@@ -35,6 +35,9 @@ struct DeviceNest {
   int end_slot = 0;
   std::vector<Capture> captures;                      // host values read inside, in first-use order
   int num_tensors = 0, num_ints = 0, num_floats = 0;  // captures of each kind
+  // A grid loop over items (analysis/offsets_guards.h: its index i bounds rows [P[i], P[i + 1])
+  // of an inner loop): the slot of P, so a backend can start the longest items first; else -1.
+  int item_offsets_slot = -1;
 };
 
 // One host step: a host node, compiled to slots. `ops` are the operands' slots; regions of an

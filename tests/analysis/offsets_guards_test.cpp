@@ -60,6 +60,27 @@ TEST(OffsetsGuards, TileBetweenOffsetsBoundsByTheTensorItIndexes) {
   EXPECT_EQ(guards_of(src, a), "offsets rows <= x.size(0)\n");
 }
 
+// The grid loop whose index reads the pair is an item loop: its iteration i is item i, rows
+// [offsets[i], offsets[i + 1]) (a backend may start the longest first).
+TEST(OffsetsGuards, GridLoopOverTheOffsetsIsTheItemLoop) {
+  const std::string src = header() +
+                          "def k(x: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:\n"
+                          "    B = offsets.size(0) - 1\n"
+                          "    out = torch.zeros([B], dtype=torch.float32, device=x.device)\n"
+                          "    for i in hl.grid(B):\n"
+                          "        acc = hl.zeros([], dtype=torch.float32)\n"
+                          "        for tile_k in hl.tile(offsets[i], offsets[i + 1]):\n"
+                          "            acc = acc + x[tile_k].sum()\n"
+                          "        out[i] = acc\n"
+                          "    return out\n";
+  ArgMap a;
+  a["x"] = Tensor::zeros({5}, DType::f32);
+  a["offsets"] = Tensor::from_doubles({3}, {0, 2, 5}, DType::i64);
+  std::vector<analysis::OffsetsGuard> g = analysis::find_offsets_guards(lower(src, a));
+  ASSERT_EQ(g.size(), 1u);
+  EXPECT_EQ(g[0].item_blocks, std::vector<int>{0});
+}
+
 // A pair whose values only feed arithmetic (an adjacent difference) is data, not boundaries.
 TEST(OffsetsGuards, PairUsedAsDataIsNotGuarded) {
   const std::string src = header() +

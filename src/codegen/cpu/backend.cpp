@@ -83,6 +83,25 @@ ThreadPool& pool_for(int num_threads) {
   return *p;
 }
 
+std::vector<int64_t> longest_items_first(const Tensor& offsets, const host::NestBounds& bounds,
+                                         int workers) {
+  const int64_t n = bounds.programs;
+  if (n > int64_t(workers) * 256 || !offsets.device().is_cpu()) return {};
+  const int64_t first = bounds.begin;
+  if (first < 0 || first + n + 1 > offsets.numel()) return {};
+  if (offsets.dtype() != DType::i32 && offsets.dtype() != DType::i64) return {};
+  auto at = [&](int64_t i) {
+    return offsets.dtype() == DType::i32 ? int64_t(offsets.data<const int32_t>()[i])
+                                         : offsets.data<const int64_t>()[i];
+  };
+  std::vector<std::pair<int64_t, int64_t>> items(static_cast<size_t>(n));
+  for (int64_t p = 0; p < n; ++p) items[size_t(p)] = {at(first + p) - at(first + p + 1), p};
+  std::sort(items.begin(), items.end());  // by minus the length, then by program: deterministic
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  for (int64_t p = 0; p < n; ++p) order[size_t(p)] = items[size_t(p)].second;
+  return order;
+}
+
 CompiledCpu compile_cpu(const plan::Plan& plan, Jit& jit, JitStats* stats) {
   CpuSource src = print_cpp(plan);
   CompiledCpu c;
@@ -121,8 +140,21 @@ void run_cpu_nest(const CompiledCpu& compiled, const host::HostProgram& program,
   const JtNestFn fn = compiled.nests.at(size_t(nest.index));
   const int64_t n = bounds.programs;
   const int workers = int(std::min<int64_t>(pool.size(), n));
+  std::vector<int64_t> order;
+  if (workers > 1 && nest.item_offsets_slot >= 0)
+    order = longest_items_first(env.slots[size_t(nest.item_offsets_slot)].t, bounds, workers);
   if (workers <= 1) {
     fn(&captures, 0, n);
+  } else if (!order.empty()) {
+    // One item per take, the longest first: the last items to start are the shortest, so the
+    // workers finish together (a long item started last would leave the others idle).
+    std::atomic<int64_t> next{0};
+    pool.run(workers, [&](int) {
+      for (;;) {
+        const int64_t i = next.fetch_add(1, std::memory_order_relaxed);
+        if (i >= n || fn(&captures, order[size_t(i)], order[size_t(i)] + 1)) break;
+      }
+    });
   } else {
     // Dynamic chunks: jagged programs differ wildly in cost, so workers take the next chunk.
     std::atomic<int64_t> next{0};

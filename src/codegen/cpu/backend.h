@@ -29,9 +29,9 @@ struct CompiledCpu {
 CompiledCpu compile_cpu(const plan::Plan& plan, Jit& jit, JitStats* stats);
 
 // Runs device nest `nest` of a running host program: its programs spread over `pool`'s workers
-// (dynamic chunks: jagged programs differ wildly in cost). Raises UserError for a bounds
-// violation (naming the kernel, source line, tensor, index and extent), a failed assert or a bad
-// size; the process survives.
+// (dynamic chunks: jagged programs differ wildly in cost; an item loop's longest items first).
+// Raises UserError for a bounds violation (naming the kernel, source line, tensor, index and
+// extent), a failed assert or a bad size; the process survives.
 void run_cpu_nest(const CompiledCpu& compiled, const host::HostProgram& program,
                   const host::DeviceNest& nest, const host::HostEnv& env, ThreadPool& pool);
 
@@ -41,6 +41,13 @@ void run_cpu_nest(const CompiledCpu& compiled, const host::HostProgram& program,
                                    const JtError& error);
 // A tensor as generated code sees it (its data pointer on whatever device it lives).
 void fill_tensor(JtTensor* out, const Tensor& t);
+
+// The programs of an item loop (host::DeviceNest::item_offsets_slot) in the order run_cpu_nest
+// starts them: longest item first, ties by program. Empty where the order would not matter (more
+// than 256 programs per worker: dynamic chunks then end within a chunk of each other, and sorting
+// would cost more than it saves) or the offsets are not a CPU i32 / i64 tensor covering them.
+std::vector<int64_t> longest_items_first(const Tensor& offsets, const host::NestBounds& bounds,
+                                         int workers);
 
 // The pool for a thread count (0: the process-wide pool).
 ThreadPool& pool_for(int num_threads);
