@@ -39,12 +39,14 @@ TEST(LongestItemsFirst, ProgramsCountFromTheLoopsBegin) {
   EXPECT_EQ(longest_items_first(o, programs(2, 3), 2), (std::vector<int64_t>{2, 0, 1}));
 }
 
-TEST(LongestItemsFirst, ManyProgramsPerWorkerOrShortOffsetsKeepTheDynamicChunks) {
-  std::vector<double> offsets(2 * 256 + 2);
-  for (size_t i = 0; i < offsets.size(); ++i) offsets[i] = double(i);
+TEST(LongestItemsFirst, ManyProgramsPerWorkerEqualItemsOrShortOffsetsKeepTheDynamicChunks) {
+  std::vector<double> offsets = {0};  // lengths 0, 1, 2, 0, 1, 2, ...
+  for (int i = 0; i < 2 * 64 + 1; ++i) offsets.push_back(offsets.back() + i % 3);
   Tensor many = Tensor::from_doubles({int64_t(offsets.size())}, offsets, DType::i64);
-  EXPECT_TRUE(longest_items_first(many, programs(0, 2 * 256 + 1), 2).empty());
-  EXPECT_FALSE(longest_items_first(many, programs(0, 2 * 256), 2).empty());
+  EXPECT_TRUE(longest_items_first(many, programs(0, 2 * 64 + 1), 2).empty());
+  EXPECT_FALSE(longest_items_first(many, programs(0, 2 * 64), 2).empty());
+  Tensor equal = Tensor::from_doubles({4}, {0, 5, 10, 15}, DType::i64);
+  EXPECT_TRUE(longest_items_first(equal, programs(0, 3), 2).empty());
   Tensor short_offsets = Tensor::from_doubles({3}, {0, 1, 2}, DType::i64);
   EXPECT_TRUE(longest_items_first(short_offsets, programs(0, 3), 2).empty());
   Tensor floats = Tensor::from_doubles({3}, {0, 1, 2}, DType::f32);

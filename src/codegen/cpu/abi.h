@@ -45,7 +45,9 @@ JAGTILE_CPU_ABI(
       int64_t position; /* CUDA: the lane's place in the program's spread loop; 0 outside one */
     };
     /* What the runtime hands one device nest: its captured host values by kind, in the nest's
-       capture order (ints and bools as int64), and the bounds of its outermost loop. */
+       capture order (ints and bools as int64), and the bounds of its outermost loop. With
+       `order`, the nest's positions [begin, end) run programs order[begin], ... (an item loop,
+       longest item first); without it, programs begin, ..., end - 1. */
     struct JtCaptures {
       const struct JtTensor* tensors;
       const int64_t* ints;
@@ -53,8 +55,9 @@ JAGTILE_CPU_ABI(
       int64_t loop_begin;
       int64_t loop_end;
       struct JtError* error;
+      const int64_t* order;
     };
-    /* A device nest: runs programs [begin, end); non-zero after a recorded failure. */
+    /* A device nest: runs positions [begin, end); non-zero after a recorded failure. */
     typedef int (*JtNestFn)(const struct JtCaptures* captures, int64_t begin, int64_t end);)
 
 #define JAGTILE_CPU_ABI_TEXT jagtile_cpu_abi_text

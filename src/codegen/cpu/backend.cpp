@@ -86,7 +86,7 @@ ThreadPool& pool_for(int num_threads) {
 std::vector<int64_t> longest_items_first(const Tensor& offsets, const host::NestBounds& bounds,
                                          int workers) {
   const int64_t n = bounds.programs;
-  if (n > int64_t(workers) * 256 || !offsets.device().is_cpu()) return {};
+  if (n > int64_t(workers) * 64 || !offsets.device().is_cpu()) return {};
   const int64_t first = bounds.begin;
   if (first < 0 || first + n + 1 > offsets.numel()) return {};
   if (offsets.dtype() != DType::i32 && offsets.dtype() != DType::i64) return {};
@@ -96,6 +96,9 @@ std::vector<int64_t> longest_items_first(const Tensor& offsets, const host::Nest
   };
   std::vector<std::pair<int64_t, int64_t>> items(static_cast<size_t>(n));
   for (int64_t p = 0; p < n; ++p) items[size_t(p)] = {at(first + p) - at(first + p + 1), p};
+  const bool all_equal = std::all_of(items.begin(), items.end(),
+                                     [&](const auto& item) { return item.first == items[0].first; });
+  if (all_equal) return {};
   std::sort(items.begin(), items.end());  // by minus the length, then by program: deterministic
   std::vector<int64_t> order(static_cast<size_t>(n));
   for (int64_t p = 0; p < n; ++p) order[size_t(p)] = items[size_t(p)].second;
@@ -135,26 +138,18 @@ void run_cpu_nest(const CompiledCpu& compiled, const host::HostProgram& program,
     }
   }
   JtError error{};
-  const JtCaptures captures{tensors.data(), ints.data(), floats.data(),
-                            bounds.begin,   bounds.end,  &error};
   const JtNestFn fn = compiled.nests.at(size_t(nest.index));
   const int64_t n = bounds.programs;
   const int workers = int(std::min<int64_t>(pool.size(), n));
+  // An item loop's longest items first: the last chunks to start are the shortest items, so the
+  // workers finish together (a long item started last would leave the others idle).
   std::vector<int64_t> order;
   if (workers > 1 && nest.item_offsets_slot >= 0)
     order = longest_items_first(env.slots[size_t(nest.item_offsets_slot)].t, bounds, workers);
+  const JtCaptures captures{tensors.data(), ints.data(), floats.data(), bounds.begin,
+                            bounds.end,     &error,      order.empty() ? nullptr : order.data()};
   if (workers <= 1) {
     fn(&captures, 0, n);
-  } else if (!order.empty()) {
-    // One item per take, the longest first: the last items to start are the shortest, so the
-    // workers finish together (a long item started last would leave the others idle).
-    std::atomic<int64_t> next{0};
-    pool.run(workers, [&](int) {
-      for (;;) {
-        const int64_t i = next.fetch_add(1, std::memory_order_relaxed);
-        if (i >= n || fn(&captures, order[size_t(i)], order[size_t(i)] + 1)) break;
-      }
-    });
   } else {
     // Dynamic chunks: jagged programs differ wildly in cost, so workers take the next chunk.
     std::atomic<int64_t> next{0};

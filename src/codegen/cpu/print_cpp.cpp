@@ -65,8 +65,8 @@ class FuncPrinter : public NestPrinter {
     w.close();
     w.line("");
     *entry = "jagtile_" + sanitize(k_.name) + "_nest" + std::to_string(index_);
-    w.line("// Runs programs [begin, end) of device nest " + std::to_string(index_) +
-           " (abi.h: JtNestFn).");
+    w.line("// Runs positions [begin, end) of device nest " + std::to_string(index_) +
+           " (abi.h: JtNestFn, JtCaptures::order).");
     w.open("extern \"C\" int " + *entry + "(const JtCaptures* c, int64_t begin, int64_t end) {");
     w.line(frame + " F;");
     w.line("JT_SCRATCH_STORAGE JtScratch scratch;  // kept across calls (cpp_prelude.cpp)");
@@ -84,7 +84,7 @@ class FuncPrinter : public NestPrinter {
     w.line("F.loop_end = c->loop_end;");
     w.line("int rc = 0;");
     w.open("for (int64_t id = begin; id < end && !rc; ++id) {");
-    w.line("rc = jt_failed(F.err) || " + func_.name + "(F, id);");
+    w.line("rc = jt_failed(F.err) || " + func_.name + "(F, c->order ? c->order[id] : id);");
     w.close();
     if (!streamed_tensors().empty()) w.line("jt_store_fence();");
     w.line("jt_scratch_trim(&scratch);");
