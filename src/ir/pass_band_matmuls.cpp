@@ -33,30 +33,33 @@ class BandFinder {
 
   // {mode, row block, column block, offset}, or empty when the matmul has no band.
   std::vector<int64_t> band(const Node& mm) {
-    if (mm.type.shape.size() != 2 || mm.operands[0]->type.shape.size() != 2 ||
-        mm.operands[1]->type.shape.size() != 2)
+    const size_t rank = mm.type.shape.size();
+    if (rank < 2 || mm.operands[0]->type.shape.size() != rank ||
+        mm.operands[1]->type.shape.size() != rank)
       return {};
     NodePtr a = mm.operands[0];
     while (a->kind == NodeKind::cast) a = a->operands[0];
     if (a->kind == NodeKind::where && is_zero_constant(a->operands[2]) &&
         tile_pair(a->type.shape)) {
-      const int r = a->type.shape[0].block, c = a->type.shape[1].block;
+      const int r = a->type.shape[rank - 2].block, c = a->type.shape[rank - 1].block;
       if (std::optional<int64_t> off = mask_band(a->operands[0], r, c))
         return {int64_t(MatmulBand::zero_a), r, c, *off};
     }
     if (!tile_pair(mm.type.shape)) return {};
-    const int r = mm.type.shape[0].block, c = mm.type.shape[1].block;
+    const int r = mm.type.shape[rank - 2].block, c = mm.type.shape[rank - 1].block;
     if (std::optional<int64_t> off = used_band(mm, r, c))
       return {int64_t(MatmulBand::unused_c), r, c, *off};
     return {};
   }
 
  private:
-  // [tile r, tile c], both plain tile loops (where position p of a dim is index begin + p).
+  // [batch..., tile r, tile c], both plain tile loops (where position p of a dim is index
+  // begin + p); the batch dims (Helion's heads) are any others.
   bool tile_pair(const Shape& s) const {
-    if (s.size() != 2) return false;
-    for (const Dim& d : s)
-      if (d.kind != Dim::Kind::tile || kernel_.blocks.at(size_t(d.block)).kind != LoopKind::tile)
+    if (s.size() < 2) return false;
+    for (size_t d = s.size() - 2; d < s.size(); ++d)
+      if (s[d].kind != Dim::Kind::tile ||
+          kernel_.blocks.at(size_t(s[d].block)).kind != LoopKind::tile)
         return false;
     return true;
   }
@@ -103,6 +106,10 @@ class BandFinder {
 
   // The offset of the band outside which mask m is false, rows of loop r and columns of loop c.
   std::optional<int64_t> mask_band(const NodePtr& m, int r, int c) {
+    // A 2-D mask given batch dims in front (`mask[None, :, :]`) is the same mask in each.
+    if (m->kind == NodeKind::unsqueeze && m->type.shape.size() > 2 &&
+        size_t(m->ival) < m->type.shape.size() - 2)
+      return mask_band(m->operands[0], r, c);
     if (m->kind != NodeKind::binary) return std::nullopt;
     const NodePtr& a = m->operands[0];
     const NodePtr& b = m->operands[1];

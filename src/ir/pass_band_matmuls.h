@@ -1,4 +1,4 @@
-// Pass: 2-D matmuls beside a causal index mask learn the mask's band, so that backends skip the
+// Pass: matmuls beside a causal index mask learn the mask's band, so that backends skip the
 // products the mask throws away. In causal attention the key block on the diagonal holds half
 // useful work: `where(q_idx >= k_idx, silu(q @ k.T), 0) @ v` computes the scores above the
 // diagonal only to drop them, and multiplies the zeros that replaced them.
@@ -17,8 +17,9 @@
 //    end as the kept value of `where(mask, ., y)`: its elements outside the band never reach a
 //    result. A backend may skip them (the CPU microkernel writes 0 there instead).
 //
-// Matmuls with batch dims, jagged loops and masks over anything but two tile loops' indices
-// plus constants are left alone.
+// Batch dims in front of the two (Helion's kernel keeps its heads there, the mask broadcast over
+// them as `mask[None, :, :]`) take the same band. Jagged loops and masks over anything but two
+// tile loops' indices plus constants are left alone.
 #pragma once
 
 #include "ir/ir.h"

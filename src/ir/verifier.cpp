@@ -179,14 +179,16 @@ class Verifier {
         break;
       case NodeKind::matmul:
         check(nops == 2 || nops == 3, n, "two operands and an optional acc");
-        if (!n.ints.empty()) {  // a band (pass_band_matmuls.h): 2-D, over the named tile dims
+        if (!n.ints.empty()) {  // a band (pass_band_matmuls.h): over the last two, tile dims
           check(n.ints.size() == 4 && (n.ints[0] == 1 || n.ints[0] == 2), n,
                 "band = {mode 1 or 2, row block, column block, offset}");
           const Shape& s = n.ints[0] == 1 ? n.operands[0]->type.shape : n.type.shape;
-          check(n.type.shape.size() == 2 && s.size() == 2 && s[0].kind == Dim::Kind::tile &&
-                    s[0].block == n.ints[1] && s[1].kind == Dim::Kind::tile &&
-                    s[1].block == n.ints[2],
-                n, "a band's blocks are the tile dims of A (mode 1) or of the product (mode 2)");
+          const size_t r = s.size();
+          check(r >= 2 && r == n.type.shape.size() && s[r - 2].kind == Dim::Kind::tile &&
+                    s[r - 2].block == n.ints[1] && s[r - 1].kind == Dim::Kind::tile &&
+                    s[r - 1].block == n.ints[2],
+                n,
+                "a band's blocks are the last two dims of A (mode 1) or of the product (mode 2)");
         }
         break;
       case NodeKind::load:

@@ -228,6 +228,64 @@ TEST_P(CausalBlockSkip, InfinityAboveTheDiagonalInsideADiagonalBlockReachesNoEar
   for (int64_t row : {6, 10}) EXPECT_FALSE(std::isfinite(out.item_as_double(row * kDim)));
 }
 
+// The heads in a batch dim, as Helion's jagged_hstu_attn_2 keeps them (one head here): the
+// batched matmuls take the band too, so the same infinity reaches no earlier row.
+TEST_P(CausalBlockSkip, HeadsInABatchDimSkipTheBandAlike) {
+  use_shared_cache_dir();
+  const std::string src = R"PY(import torch
+import helion
+import helion.language as hl
+
+@helion.kernel(config=helion.Config(block_sizes=[4, 4]))
+def batched(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, offsets: torch.Tensor,
+            scale: float) -> torch.Tensor:
+    H = q.size(1)
+    D = q.size(2)
+    out = torch.zeros_like(v)
+    for item in hl.grid(offsets.size(0) - 1):
+        first = offsets[item]
+        last = offsets[item + 1]
+        for tq in hl.tile(first, last):
+            qb = q[tq, :, :].transpose(0, 1)
+            acc = hl.zeros([H, tq, D], dtype=torch.float32)
+            for tk in hl.tile(first, last):
+                s = torch.bmm(qb, k[tk, :, :].transpose(0, 1).transpose(-2, -1)) * scale
+                mask = tq.index.unsqueeze(1) >= tk.index.unsqueeze(0)
+                p = torch.where(mask[None, :, :], s, 0.0)
+                acc = acc + torch.bmm(p, v[tk, :, :].transpose(0, 1))
+            out[tq, :, :] = acc.transpose(0, 1)
+    return out
+)PY";
+  Inputs in = ragged_inputs({8, 4});
+  for (int64_t d = 0; d < kDim; ++d) {
+    in.v[size_t(6 * kDim + d)] = INFINITY;
+    in.v[size_t(10 * kDim + d)] = INFINITY;
+  }
+  const std::vector<double> want = reference(in, kCausal);
+  Options o;
+  o.backend = GetParam() == Path::interp ? Backend::interp
+              : GetParam() == Path::cpu  ? Backend::cpu
+                                         : Backend::cuda;
+  ScopedEnv emulation("JAGTILE_CUDA_EMULATION", GetParam() == Path::cuda_emulated ? "1" : nullptr);
+  const Shape shape{in.rows(), 1, kDim};
+  Program p = Program::from_source(src, "batched.py");
+  const ArgMap args = {
+      {"q", Tensor::from_doubles(shape, in.q, DType::f32)},
+      {"k", Tensor::from_doubles(shape, in.k, DType::f32)},
+      {"v", Tensor::from_doubles(shape, in.v, DType::f32)},
+      {"offsets", Tensor::from_doubles({int64_t(in.offsets.size())}, in.offsets, DType::i64)},
+      {"scale", kScale}};
+  Tensor out = p.call("", args, o).outputs.at(0);
+  EXPECT_NE(p.specialise("", args, o).ir_text().find("band.zero_a"), std::string::npos);
+  for (int64_t row : {0, 1, 2, 3, 4, 5, 8, 9})
+    for (int64_t d = 0; d < kDim; ++d) {
+      const size_t i = size_t(row * kDim + d);
+      EXPECT_NEAR(out.item_as_double(int64_t(i)), want[i], 1e-4 * (1 + std::fabs(want[i])))
+          << "row " << row;
+    }
+  for (int64_t row : {6, 10}) EXPECT_FALSE(std::isfinite(out.item_as_double(row * kDim)));
+}
+
 // Blocks of 16 query rows: the CPU microkernel's whole row blocks of 8 and its band tails, with
 // items that end inside a block, at its edge and past it.
 TEST_P(CausalBlockSkip, BlocksOfSixteenRowsMatchTheReferenceForEveryBandedMask) {
