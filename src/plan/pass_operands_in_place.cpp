@@ -264,7 +264,8 @@ bool read_one_in_place(DeviceFunc& f) {
       ops[op + 1] = in_place->stride_first;
       ops[op + 2] = in_place->stride_second;
       const std::string c_array = block->name;
-      StmtPtr reading = matmul_block(c_array, std::move(ops), MatmulInputs(block->ival), band_of(*block));
+      StmtPtr reading =
+          matmul_block(c_array, std::move(ops), MatmulInputs(block->ival), band_of(*block));
       const int m_list = M.list, m_index = M.index, p_list = P.list, p_index = P.index;
       const bool diagnosed = [&] {
         for (size_t u = 0; u < units.units.size(); ++u)

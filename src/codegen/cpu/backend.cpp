@@ -96,8 +96,8 @@ std::vector<int64_t> longest_items_first(const Tensor& offsets, const host::Nest
   };
   std::vector<std::pair<int64_t, int64_t>> items(static_cast<size_t>(n));
   for (int64_t p = 0; p < n; ++p) items[size_t(p)] = {at(first + p) - at(first + p + 1), p};
-  const bool all_equal = std::all_of(items.begin(), items.end(),
-                                     [&](const auto& item) { return item.first == items[0].first; });
+  const bool all_equal = std::all_of(
+      items.begin(), items.end(), [&](const auto& item) { return item.first == items[0].first; });
   if (all_equal) return {};
   std::sort(items.begin(), items.end());  // by minus the length, then by program: deterministic
   std::vector<int64_t> order(static_cast<size_t>(n));
@@ -146,8 +146,13 @@ void run_cpu_nest(const CompiledCpu& compiled, const host::HostProgram& program,
   std::vector<int64_t> order;
   if (workers > 1 && nest.item_offsets_slot >= 0)
     order = longest_items_first(env.slots[size_t(nest.item_offsets_slot)].t, bounds, workers);
-  const JtCaptures captures{tensors.data(), ints.data(), floats.data(), bounds.begin,
-                            bounds.end,     &error,      order.empty() ? nullptr : order.data()};
+  const JtCaptures captures{tensors.data(),
+                            ints.data(),
+                            floats.data(),
+                            bounds.begin,
+                            bounds.end,
+                            &error,
+                            order.empty() ? nullptr : order.data()};
   if (workers <= 1) {
     fn(&captures, 0, n);
   } else {
