@@ -41,42 +41,38 @@ TEST(OffsetsGuards, RowStrideNotTiedToValuesChecksOrderOnly) {
   EXPECT_EQ(guards_of(read_example("jagged_dense_add"), a), "x_offsets (order only)\n");
 }
 
-TEST(OffsetsGuards, TileBetweenOffsetsBoundsByTheTensorItIndexes) {
-  const std::string src = header() +
-                          "def k(x: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:\n"
-                          "    B = offsets.size(0) - 1\n"
-                          "    out = torch.zeros([B], dtype=torch.float32, device=x.device)\n"
-                          "    for i in hl.grid(B):\n"
-                          "        start = offsets[i]\n"
-                          "        end = offsets[i + 1]\n"
-                          "        acc = hl.zeros([], dtype=torch.float32)\n"
-                          "        for tile_k in hl.tile(start, end):\n"
-                          "            acc = acc + x[tile_k].sum()\n"
-                          "        out[i] = acc\n"
-                          "    return out\n";
+// Per-item sums: a grid over the items, each summing its rows [offsets[i], offsets[i + 1]).
+std::string item_sums_source() {
+  return header() +
+         "def k(x: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:\n"
+         "    B = offsets.size(0) - 1\n"
+         "    out = torch.zeros([B], dtype=torch.float32, device=x.device)\n"
+         "    for i in hl.grid(B):\n"
+         "        start = offsets[i]\n"
+         "        end = offsets[i + 1]\n"
+         "        acc = hl.zeros([], dtype=torch.float32)\n"
+         "        for tile_k in hl.tile(start, end):\n"
+         "            acc = acc + x[tile_k].sum()\n"
+         "        out[i] = acc\n"
+         "    return out\n";
+}
+
+ArgMap item_sums_args() {
   ArgMap a;
   a["x"] = Tensor::zeros({5}, DType::f32);
   a["offsets"] = Tensor::from_doubles({3}, {0, 2, 5}, DType::i64);
-  EXPECT_EQ(guards_of(src, a), "offsets rows <= x.size(0)\n");
+  return a;
+}
+
+TEST(OffsetsGuards, TileBetweenOffsetsBoundsByTheTensorItIndexes) {
+  EXPECT_EQ(guards_of(item_sums_source(), item_sums_args()), "offsets rows <= x.size(0)\n");
 }
 
 // The grid loop whose index reads the pair is an item loop: its iteration i is item i, rows
 // [offsets[i], offsets[i + 1]) (a backend may start the longest first).
 TEST(OffsetsGuards, GridLoopOverTheOffsetsIsTheItemLoop) {
-  const std::string src = header() +
-                          "def k(x: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:\n"
-                          "    B = offsets.size(0) - 1\n"
-                          "    out = torch.zeros([B], dtype=torch.float32, device=x.device)\n"
-                          "    for i in hl.grid(B):\n"
-                          "        acc = hl.zeros([], dtype=torch.float32)\n"
-                          "        for tile_k in hl.tile(offsets[i], offsets[i + 1]):\n"
-                          "            acc = acc + x[tile_k].sum()\n"
-                          "        out[i] = acc\n"
-                          "    return out\n";
-  ArgMap a;
-  a["x"] = Tensor::zeros({5}, DType::f32);
-  a["offsets"] = Tensor::from_doubles({3}, {0, 2, 5}, DType::i64);
-  std::vector<analysis::OffsetsGuard> g = analysis::find_offsets_guards(lower(src, a));
+  std::vector<analysis::OffsetsGuard> g =
+      analysis::find_offsets_guards(lower(item_sums_source(), item_sums_args()));
   ASSERT_EQ(g.size(), 1u);
   EXPECT_EQ(g[0].item_blocks, std::vector<int>{0});
 }

@@ -126,9 +126,10 @@ std::string path_name(Path p) {
   return p == Path::interp ? "interp" : p == Path::cpu ? "cpu" : "cuda_emulated";
 }
 
-// The kernel's output; with guarded, whether the pass wrapped a loop body in its guard.
-Tensor run(Path path, const MaskCase& mask, const Inputs& in, bool* guarded = nullptr,
-           int block = 4) {
+// A kernel's output on a path, q, k and v shaped `shape` (rows first); with ir, the IR after
+// every pass.
+Tensor run_source(Path path, const std::string& source, const Inputs& in, const Shape& shape,
+                  std::string* ir = nullptr) {
   use_shared_cache_dir();
   Options o;
   o.backend = path == Path::interp ? Backend::interp
@@ -136,8 +137,7 @@ Tensor run(Path path, const MaskCase& mask, const Inputs& in, bool* guarded = nu
                                    : Backend::cuda;
   // The cuda backend runs CPU tensors through its host emulation while this is set.
   ScopedEnv emulation("JAGTILE_CUDA_EMULATION", path == Path::cuda_emulated ? "1" : nullptr);
-  const Shape shape{in.rows(), kDim};
-  Program p = Program::from_source(attention_kernel(mask.source, block), "masked.py");
+  Program p = Program::from_source(source, "masked.py");
   const ArgMap args = {
       {"q", Tensor::from_doubles(shape, in.q, DType::f32)},
       {"k", Tensor::from_doubles(shape, in.k, DType::f32)},
@@ -145,12 +145,44 @@ Tensor run(Path path, const MaskCase& mask, const Inputs& in, bool* guarded = nu
       {"offsets", Tensor::from_doubles({int64_t(in.offsets.size())}, in.offsets, DType::i64)},
       {"scale", kScale}};
   Tensor out = p.call("", args, o).outputs.at(0);
+  if (ir) *ir = p.specialise("", args, o).ir_text();
+  return out;
+}
+
+// The attention kernel's output; with guarded, whether the pass wrapped a loop body in its guard.
+Tensor run(Path path, const MaskCase& mask, const Inputs& in, bool* guarded = nullptr,
+           int block = 4) {
+  std::string ir;
+  Tensor out = run_source(path, attention_kernel(mask.source, block), in, {in.rows(), kDim},
+                          guarded ? &ir : nullptr);
   if (guarded) {
-    const std::string ir = p.specialise("", args, o).ir_text();
     const size_t pass = ir.find("== after skip_masked_blocks ==");
     *guarded = pass != std::string::npos && ir.find("if_", pass) != std::string::npos;
   }
   return out;
+}
+
+// Items of 8 and 4 rows with v infinite at rows 6 and 10: inside the diagonal blocks 4..7 and
+// 0..3 (of the second item), above the diagonal for the rows before them.
+Inputs infinity_above_the_diagonal() {
+  Inputs in = ragged_inputs({8, 4});
+  for (int64_t d = 0; d < kDim; ++d) {
+    in.v[size_t(6 * kDim + d)] = INFINITY;
+    in.v[size_t(10 * kDim + d)] = INFINITY;
+  }
+  return in;
+}
+
+// The rows before each infinity are exact; the infinite rows themselves are not finite.
+void expect_infinity_reaches_no_earlier_row(const Tensor& out, const Inputs& in) {
+  const std::vector<double> want = reference(in, kCausal);
+  for (int64_t row : {0, 1, 2, 3, 4, 5, 8, 9})
+    for (int64_t d = 0; d < kDim; ++d) {
+      const size_t i = size_t(row * kDim + d);
+      EXPECT_NEAR(out.item_as_double(int64_t(i)), want[i], 1e-4 * (1 + std::fabs(want[i])))
+          << "row " << row;
+    }
+  for (int64_t row : {6, 10}) EXPECT_FALSE(std::isfinite(out.item_as_double(row * kDim)));
 }
 
 struct MaskOnPath {
@@ -212,26 +244,13 @@ TEST_P(CausalBlockSkip, InfinityAboveTheDiagonalInsideADiagonalBlockReachesNoEar
   // Item 0 (8 rows): row 6 infinite, inside the diagonal block 4..7, so rows 4 and 5 (and 0..3,
   // whose key block 4..7 is skipped) are exact. Item 1 (4 rows, one block): its row 2 infinite,
   // its rows 0 and 1 exact. Computing the band's zeros times v would make them NaN.
-  Inputs in = ragged_inputs({8, 4});
-  for (int64_t d = 0; d < kDim; ++d) {
-    in.v[size_t(6 * kDim + d)] = INFINITY;
-    in.v[size_t(10 * kDim + d)] = INFINITY;
-  }
-  const std::vector<double> want = reference(in, kCausal);
-  Tensor out = run(GetParam(), kCausal, in);
-  for (int64_t row : {0, 1, 2, 3, 4, 5, 8, 9})
-    for (int64_t d = 0; d < kDim; ++d) {
-      const size_t i = size_t(row * kDim + d);
-      EXPECT_NEAR(out.item_as_double(int64_t(i)), want[i], 1e-4 * (1 + std::fabs(want[i])))
-          << "row " << row;
-    }
-  for (int64_t row : {6, 10}) EXPECT_FALSE(std::isfinite(out.item_as_double(row * kDim)));
+  const Inputs in = infinity_above_the_diagonal();
+  expect_infinity_reaches_no_earlier_row(run(GetParam(), kCausal, in), in);
 }
 
 // The heads in a batch dim, as Helion's jagged_hstu_attn_2 keeps them (one head here): the
 // batched matmuls take the band too, so the same infinity reaches no earlier row.
 TEST_P(CausalBlockSkip, HeadsInABatchDimSkipTheBandAlike) {
-  use_shared_cache_dir();
   const std::string src = R"PY(import torch
 import helion
 import helion.language as hl
@@ -256,34 +275,11 @@ def batched(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, offsets: torch.Te
             out[tq, :, :] = acc.transpose(0, 1)
     return out
 )PY";
-  Inputs in = ragged_inputs({8, 4});
-  for (int64_t d = 0; d < kDim; ++d) {
-    in.v[size_t(6 * kDim + d)] = INFINITY;
-    in.v[size_t(10 * kDim + d)] = INFINITY;
-  }
-  const std::vector<double> want = reference(in, kCausal);
-  Options o;
-  o.backend = GetParam() == Path::interp ? Backend::interp
-              : GetParam() == Path::cpu  ? Backend::cpu
-                                         : Backend::cuda;
-  ScopedEnv emulation("JAGTILE_CUDA_EMULATION", GetParam() == Path::cuda_emulated ? "1" : nullptr);
-  const Shape shape{in.rows(), 1, kDim};
-  Program p = Program::from_source(src, "batched.py");
-  const ArgMap args = {
-      {"q", Tensor::from_doubles(shape, in.q, DType::f32)},
-      {"k", Tensor::from_doubles(shape, in.k, DType::f32)},
-      {"v", Tensor::from_doubles(shape, in.v, DType::f32)},
-      {"offsets", Tensor::from_doubles({int64_t(in.offsets.size())}, in.offsets, DType::i64)},
-      {"scale", kScale}};
-  Tensor out = p.call("", args, o).outputs.at(0);
-  EXPECT_NE(p.specialise("", args, o).ir_text().find("band.zero_a"), std::string::npos);
-  for (int64_t row : {0, 1, 2, 3, 4, 5, 8, 9})
-    for (int64_t d = 0; d < kDim; ++d) {
-      const size_t i = size_t(row * kDim + d);
-      EXPECT_NEAR(out.item_as_double(int64_t(i)), want[i], 1e-4 * (1 + std::fabs(want[i])))
-          << "row " << row;
-    }
-  for (int64_t row : {6, 10}) EXPECT_FALSE(std::isfinite(out.item_as_double(row * kDim)));
+  const Inputs in = infinity_above_the_diagonal();
+  std::string ir;
+  Tensor out = run_source(GetParam(), src, in, {in.rows(), 1, kDim}, &ir);
+  EXPECT_NE(ir.find("band.zero_a"), std::string::npos);
+  expect_infinity_reaches_no_earlier_row(out, in);
 }
 
 // Blocks of 16 query rows: the CPU microkernel's whole row blocks of 8 and its band tails, with
