@@ -295,10 +295,11 @@ long double ld_rsqrt(long double x) {
 }
 
 // Measured over all 2^32 floats: exp 0.7791, log 0.8812, tanh 1.0181, sigmoid 2.4019,
-// silu 3.1129, rsqrt 1.4903 (the worst arguments are printed by the sweep).
+// silu 3.3442 (3.1129 with jt_exp's polynomial), rsqrt 1.4903 (the worst arguments are printed
+// by the sweep).
 const Case kCases[] = {
     {"exp", 0, 0.78, ld_exp},         {"log", 1, 0.89, ld_log},   {"tanh", 2, 1.02, ld_tanh},
-    {"sigmoid", 3, 2.41, ld_sigmoid}, {"silu", 4, 3.12, ld_silu}, {"rsqrt", 5, 1.50, ld_rsqrt},
+    {"sigmoid", 3, 2.41, ld_sigmoid}, {"silu", 4, 3.35, ld_silu}, {"rsqrt", 5, 1.50, ld_rsqrt},
 };
 
 class VectorMath : public ::testing::TestWithParam<Case> {};
