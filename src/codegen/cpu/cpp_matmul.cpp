@@ -196,29 +196,22 @@ static inline void jt_mm_block(const JtMatmul& m, int64_t k_all, int64_t K, int6
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) c0[i] = c1[i] = JtVec::zero();
   const float* a = m.A + i0 * a_m;
-  for (int64_t k = 0; k < k_all; ++k) {
+  // One k step for the rows `take` keeps (a compile-time true in the common loop).
+  auto step = [&](int64_t k, auto take) {
     const JtVec::T b0 = JtVec::load(m0, panel + k * p_k);
     const JtVec::T b1 = NV > 1 ? JtVec::load(m1, panel + k * p_k + JtVec::W) : JtVec::zero();
     const float* ak = a + k * a_k;
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
+      if (!take(i)) continue;
       const JtVec::T ai = JtVec::splat(ak[i * a_m]);
       c0[i] = JtVec::fma(ai, b0, c0[i]);
       if (NV > 1) c1[i] = JtVec::fma(ai, b1, c1[i]);
     }
-  }
-  for (int64_t k = k_all; k < K; ++k) {  // at most MR - 1 steps
-    const JtVec::T b0 = JtVec::load(m0, panel + k * p_k);
-    const JtVec::T b1 = NV > 1 ? JtVec::load(m1, panel + k * p_k + JtVec::W) : JtVec::zero();
-    const float* ak = a + k * a_k;
-#pragma GCC unroll 16
-    for (int i = 0; i < MR; ++i) {
-      if (k > last_k + i) continue;
-      const JtVec::T ai = JtVec::splat(ak[i * a_m]);
-      c0[i] = JtVec::fma(ai, b0, c0[i]);
-      if (NV > 1) c1[i] = JtVec::fma(ai, b1, c1[i]);
-    }
-  }
+  };
+  for (int64_t k = 0; k < k_all; ++k) step(k, [](int) { return true; });
+  for (int64_t k = k_all; k < K; ++k)  // at most MR - 1 steps
+    step(k, [&](int i) { return k <= last_k + i; });
   jt_mm_finish<MR, NV>(m, i0, j0, c0, c1, m0, m1);
 }
 
@@ -254,6 +247,12 @@ static void jt_matmul_f32(const JtMatmul& m) {
   // kept column; for unused_c, a panel starts at the first block of rows that keeps one of its
   // columns, and the rows above it get zeros (not computed, but defined).
   const bool zero_a = m.band_mode == 1, unused_c = m.band_mode == 2 && !m.D;
+  // Row i0 + r keeps k <= i0 + r + band: the first row's columns are every row's.
+  auto clamp_k = [&](int64_t k) { return k < 0 ? 0 : k > m.K ? m.K : k; };
+  auto k_all = [&](int64_t i0) { return zero_a ? clamp_k(i0 + 1 + m.band) : m.K; };
+  auto k_end = [&](int64_t i0, int64_t rows) {
+    return zero_a ? clamp_k(i0 + rows + m.band) : m.K;
+  };
   for (int64_t j0 = 0; j0 < m.N; j0 += NR) {
     const int64_t nj = m.N - j0 < NR ? m.N - j0 : NR;
     int64_t first = 0;
@@ -273,12 +272,6 @@ static void jt_matmul_f32(const JtMatmul& m) {
       panel = pack;
       p_k = NR;
     }
-    // Row i0 + r keeps k <= i0 + r + band: the first row's columns are every row's.
-    auto clamp_k = [&](int64_t k) { return k < 0 ? 0 : k > m.K ? m.K : k; };
-    auto k_all = [&](int64_t i0) { return zero_a ? clamp_k(i0 + 1 + m.band) : m.K; };
-    auto k_end = [&](int64_t i0, int64_t rows) {
-      return zero_a ? clamp_k(i0 + rows + m.band) : m.K;
-    };
     // A last panel of one vector's columns or fewer does half the work.
     if (nj > JtVec::W)
       jt_mm_rows(first, m.M, [&](auto rows, int64_t i0) {
