@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/attention_sources.h"
 #include "../common/scoped_env.h"
 #include "codegen_helpers.h"
 
@@ -251,30 +252,7 @@ TEST_P(CausalBlockSkip, InfinityAboveTheDiagonalInsideADiagonalBlockReachesNoEar
 // The heads in a batch dim, as Helion's jagged_hstu_attn_2 keeps them (one head here): the
 // batched matmuls take the band too, so the same infinity reaches no earlier row.
 TEST_P(CausalBlockSkip, HeadsInABatchDimSkipTheBandAlike) {
-  const std::string src = R"PY(import torch
-import helion
-import helion.language as hl
-
-@helion.kernel(config=helion.Config(block_sizes=[4, 4]))
-def batched(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, offsets: torch.Tensor,
-            scale: float) -> torch.Tensor:
-    H = q.size(1)
-    D = q.size(2)
-    out = torch.zeros_like(v)
-    for item in hl.grid(offsets.size(0) - 1):
-        first = offsets[item]
-        last = offsets[item + 1]
-        for tq in hl.tile(first, last):
-            qb = q[tq, :, :].transpose(0, 1)
-            acc = hl.zeros([H, tq, D], dtype=torch.float32)
-            for tk in hl.tile(first, last):
-                s = torch.bmm(qb, k[tk, :, :].transpose(0, 1).transpose(-2, -1)) * scale
-                mask = tq.index.unsqueeze(1) >= tk.index.unsqueeze(0)
-                p = torch.where(mask[None, :, :], s, 0.0)
-                acc = acc + torch.bmm(p, v[tk, :, :].transpose(0, 1))
-            out[tq, :, :] = acc.transpose(0, 1)
-    return out
-)PY";
+  const std::string src = heads_in_batch_attention_source();
   const Inputs in = infinity_above_the_diagonal();
   std::string ir;
   Tensor out = run_source(GetParam(), src, in, {in.rows(), 1, kDim}, &ir);

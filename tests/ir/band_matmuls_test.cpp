@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/attention_sources.h"
 #include "helpers.h"
 #include "ir/pass_band_matmuls.h"
 #include "ir/printer.h"
@@ -113,29 +114,13 @@ TEST(BandMatmuls, ScoresKeptThroughAWhereWithAnotherFillStillHaveTheirBand) {
 // Helion's jagged_hstu_attn_2 keeps the heads in a batch dim: [H, tq, D] @ [H, D, tk], the mask
 // broadcast over the heads as mask[None, :, :].
 TEST(BandMatmuls, HeadsInABatchDimTakeTheSameBand) {
-  const std::string source = R"(
-@helion.kernel()
-def attn(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
-    H = q.size(1)
-    D = q.size(2)
-    out = torch.zeros_like(v)
-    for item in hl.grid(offsets.size(0) - 1):
-        first = offsets[item]
-        last = offsets[item + 1]
-        for tq in hl.tile(first, last):
-            qb = q[tq, :, :].transpose(0, 1)
-            acc = hl.zeros([H, tq, D], dtype=torch.float32)
-            for tk in hl.tile(first, last):
-                s = torch.bmm(qb, k[tk, :, :].transpose(0, 1).transpose(-2, -1))
-                mask = tq.index.unsqueeze(1) >= tk.index.unsqueeze(0)
-                p = torch.where(mask[None, :, :], s, 0.0)
-                acc = acc + torch.bmm(p, v[tk, :, :].transpose(0, 1))
-            out[tq, :, :] = acc.transpose(0, 1)
-    return out
-)";
-  Kernel k = lower_source(source,
-                          {tensor_spec("q", DType::f32, 3), tensor_spec("k", DType::f32, 3),
-                           tensor_spec("v", DType::f32, 3), tensor_spec("offsets", DType::i64, 1)});
+  // lower_source adds the imports itself: the shared file's own three lines go first.
+  std::string source = heads_in_batch_attention_source();
+  source = source.substr(source.find("\n\n") + 2);
+  Kernel k =
+      lower_source(source, {tensor_spec("q", DType::f32, 3), tensor_spec("k", DType::f32, 3),
+                            tensor_spec("v", DType::f32, 3), tensor_spec("offsets", DType::i64, 1),
+                            scalar_spec("scale", ir::ParamKind::float_scalar)});
   std::vector<const ir::Node*> mm = matmuls(k);
   ASSERT_EQ(mm.size(), 2u) << ir::print_kernel(k);
   EXPECT_EQ(mm[0]->ints, band(ir::MatmulBand::unused_c, 0)) << ir::print_kernel(k);
