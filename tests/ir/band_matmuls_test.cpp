@@ -18,38 +18,22 @@ using ir::Kernel;
 using ir::NodeKind;
 using ir::NodePtr;
 
-// One head of causal attention: scores, MASK, then SCORES_USE (which defines p) and the
-// accumulation of p @ v.
+// One head of causal attention: key tiles up to the query tile's end, scores, MASK, then
+// SCORES_USE (which defines p) and the accumulation of p @ v.
 std::string attention(const std::string& mask,
                       const std::string& scores_use = "p = torch.where(mask, s, 0.0)",
                       const std::string& extra = "") {
-  return R"(
-@helion.kernel()
-def attn(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, offsets: torch.Tensor,
-         scale: float) -> torch.Tensor:
-    out = torch.zeros_like(v)
-    D = q.size(1)
-    for item in hl.grid(offsets.size(0) - 1):
-        first = offsets[item]
-        last = offsets[item + 1]
-        for tq in hl.tile(first, last):
-            qb = q[tq, :]
-            acc = hl.zeros([tq, D], dtype=torch.float32)
-            for tk in hl.tile(first, tq.end):
-                s = torch.sigmoid(torch.matmul(qb, k[tk, :].T) * scale)
-                mask = )" +
-         mask + "\n                " + scores_use + "\n" + extra + R"(
-                acc = acc + torch.matmul(p, v[tk, :])
-            out[tq, :] = acc
-    return out
-)";
+  OneHeadAttention a;
+  a.key_end = "tq.end";
+  a.scores = "torch.sigmoid(torch.matmul(qb, k[tk, :].T) * scale)";
+  a.mask = mask;
+  a.p_line = scores_use;
+  a.extra = extra;
+  return one_head_attention(a);
 }
 
 Kernel lower_attention(const std::string& source) {
-  return lower_source(source,
-                      {tensor_spec("q", DType::f32, 2), tensor_spec("k", DType::f32, 2),
-                       tensor_spec("v", DType::f32, 2), tensor_spec("offsets", DType::i64, 1),
-                       scalar_spec("scale", ir::ParamKind::float_scalar)});
+  return lower_one_head_attention(source);
 }
 
 // The kernel's matmuls in program order: the scores', then the values'.

@@ -43,6 +43,48 @@ inline ir::Kernel lower_source(const std::string& source, const std::vector<ir::
   return ir::compile_ir(m, *defs.at(0), specs, lo, false).kernel;
 }
 
+// One head of causal-style attention over items, as the mask tests write it: query tiles over
+// each item, key tiles from the item's start to `key_end`, scores `s = scores`, then the mask,
+// the line defining p, any extra lines and the accumulation into acc [tq, D].
+struct OneHeadAttention {
+  std::string key_end = "last";
+  std::string scores = "torch.matmul(qb, k[tk, :].T) * scale";
+  std::string mask;
+  std::string p_line = "p = torch.where(mask, s, 0.0)";
+  std::string extra;  // whole lines, indented for the key loop
+  std::string accumulate = "acc = acc + torch.matmul(p, v[tk, :])";
+};
+
+inline std::string one_head_attention(const OneHeadAttention& a) {
+  const std::string body = "                ";
+  return R"(
+@helion.kernel()
+def attn(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, offsets: torch.Tensor,
+         scale: float) -> torch.Tensor:
+    out = torch.zeros_like(v)
+    D = q.size(1)
+    for item in hl.grid(offsets.size(0) - 1):
+        first = offsets[item]
+        last = offsets[item + 1]
+        for tq in hl.tile(first, last):
+            qb = q[tq, :]
+            acc = hl.zeros([tq, D], dtype=torch.float32)
+            for tk in hl.tile(first, )" +
+         a.key_end + "):\n" + body + "s = " + a.scores + "\n" + body + "mask = " + a.mask + "\n" +
+         body + a.p_line + "\n" + a.extra + body + a.accumulate + R"(
+            out[tq, :] = acc
+    return out
+)";
+}
+
+// The kernel above lowered for f32 q, k, v [rows, D], i64 offsets and a float scale.
+inline ir::Kernel lower_one_head_attention(const std::string& source) {
+  return lower_source(source,
+                      {tensor_spec("q", DType::f32, 2), tensor_spec("k", DType::f32, 2),
+                       tensor_spec("v", DType::f32, 2), tensor_spec("offsets", DType::i64, 1),
+                       scalar_spec("scale", ir::ParamKind::float_scalar)});
+}
+
 // A per-item column sum: columns directly inside the items loop, jagged rows below them.
 inline const char* kJaggedColumnSum = R"(
 @helion.kernel()

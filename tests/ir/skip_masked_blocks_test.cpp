@@ -19,35 +19,15 @@ using ir::NodePtr;
 // jagged_hstu_attn_2 does; BODY_EXTRA and the mask and accumulation lines vary per test.
 std::string attention(const std::string& mask, const std::string& accumulate,
                       const std::string& extra = "") {
-  return R"(
-@helion.kernel()
-def attn(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, offsets: torch.Tensor,
-         scale: float) -> torch.Tensor:
-    out = torch.zeros_like(v)
-    D = q.size(1)
-    for item in hl.grid(offsets.size(0) - 1):
-        first = offsets[item]
-        last = offsets[item + 1]
-        for tq in hl.tile(first, last):
-            qb = q[tq, :]
-            acc = hl.zeros([tq, D], dtype=torch.float32)
-            for tk in hl.tile(first, last):
-                s = torch.matmul(qb, k[tk, :].T) * scale
-                mask = )" +
-         mask + R"(
-                p = torch.where(mask, s, 0.0)
-)" + extra +
-         "                " + accumulate + R"(
-            out[tq, :] = acc
-    return out
-)";
+  OneHeadAttention a;
+  a.mask = mask;
+  a.extra = extra;
+  a.accumulate = accumulate;
+  return one_head_attention(a);
 }
 
 Kernel lower_attention(const std::string& source) {
-  return lower_source(source,
-                      {tensor_spec("q", DType::f32, 2), tensor_spec("k", DType::f32, 2),
-                       tensor_spec("v", DType::f32, 2), tensor_spec("offsets", DType::i64, 1),
-                       scalar_spec("scale", ir::ParamKind::float_scalar)});
+  return lower_one_head_attention(source);
 }
 
 // The innermost tile loop (block #2, tk) of the attention kernel.
