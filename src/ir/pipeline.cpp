@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "ir/pass_band_matmuls.h"
+#include "ir/pass_batch_loops.h"
 #include "ir/pass_dead_code.h"
 #include "ir/pass_fold_constants.h"
 #include "ir/pass_skip_masked_blocks.h"
@@ -65,6 +66,14 @@ CompiledIR compile_ir(const ast::Module& module, const ast::Stmt& fn,
   out.kernel = band_matmuls(out.kernel);
   verify(out.kernel);
   record("after band_matmuls");
+
+  out.kernel = loop_over_batch_dims(out.kernel);
+  verify(out.kernel);
+  record("after loop_over_batch_dims");
+
+  out.kernel = eliminate_dead_code(out.kernel);  // what the batch loops left unused
+  verify(out.kernel);
+  record("after eliminate_dead_code");
 
   return out;
 }
