@@ -168,8 +168,7 @@ class BatchRebuild {
       const int axis = axis_here(*n);
       Node copy = *n;
       if (n->kind != NodeKind::var_assign) copy.type = without(n->type, axis);
-      for (size_t i = 0; i < n->operands.size(); ++i)
-        copy.operands[i] = operand(*n, i, axis, out);
+      for (size_t i = 0; i < n->operands.size(); ++i) copy.operands[i] = operand(*n, i, axis, out);
       if (axis >= 0) adjust_attributes(*n, copy, axis);
       if (copy.kind == NodeKind::permute && is_identity(copy.ints)) {  // [H, t, D] -> [t, D]
         map_[n.get()] = copy.operands[0];

@@ -81,15 +81,17 @@ constexpr int64_t kDim = 3;
 constexpr double kScale = 0.5;
 
 struct Inputs {
-  std::vector<double> offsets, q, k, v;
+  std::vector<double> offsets, q, k, v;  // q, k, v: [rows, heads, kDim]
+  int64_t heads = 1;
   int64_t rows() const { return int64_t(offsets.back()); }
 };
 
-Inputs ragged_inputs(const std::vector<int64_t>& lengths) {
+Inputs ragged_inputs(const std::vector<int64_t>& lengths, int64_t heads = 1) {
   Inputs in;
+  in.heads = heads;
   in.offsets = {0};
   for (int64_t n : lengths) in.offsets.push_back(in.offsets.back() + double(n));
-  for (int64_t i = 0; i < in.rows() * kDim; ++i) {
+  for (int64_t i = 0; i < in.rows() * heads * kDim; ++i) {
     in.q.push_back(std::sin(0.7 * double(i)));
     in.k.push_back(std::cos(0.3 * double(i) + 1));
     in.v.push_back(double((i * 7) % 11) - 5);
@@ -97,20 +99,22 @@ Inputs ragged_inputs(const std::vector<int64_t>& lengths) {
   return in;
 }
 
-// out[i] = sum over the rows j of i's item that the mask keeps of (scale * q_i . k_j) * v_j.
+// out[i, h] = sum over the rows j of i's item that the mask keeps of
+// (scale * q[i, h] . k[j, h]) * v[j, h].
 std::vector<double> reference(const Inputs& in, const MaskCase& mask) {
-  std::vector<double> out(size_t(in.rows() * kDim), 0.0);
+  const int64_t H = in.heads;
+  auto at = [&](int64_t row, int64_t h, int64_t d) { return size_t((row * H + h) * kDim + d); };
+  std::vector<double> out(size_t(in.rows() * H * kDim), 0.0);
   for (size_t b = 0; b + 1 < in.offsets.size(); ++b) {
     const int64_t first = int64_t(in.offsets[b]), last = int64_t(in.offsets[b + 1]);
-    for (int64_t i = first; i < last; ++i)
-      for (int64_t j = first; j < last; ++j) {
-        if (!mask.keep(i, j, first)) continue;
-        double s = 0;
-        for (int64_t d = 0; d < kDim; ++d)
-          s += in.q[size_t(i * kDim + d)] * in.k[size_t(j * kDim + d)];
-        for (int64_t d = 0; d < kDim; ++d)
-          out[size_t(i * kDim + d)] += kScale * s * in.v[size_t(j * kDim + d)];
-      }
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t i = first; i < last; ++i)
+        for (int64_t j = first; j < last; ++j) {
+          if (!mask.keep(i, j, first)) continue;
+          double s = 0;
+          for (int64_t d = 0; d < kDim; ++d) s += in.q[at(i, h, d)] * in.k[at(j, h, d)];
+          for (int64_t d = 0; d < kDim; ++d) out[at(i, h, d)] += kScale * s * in.v[at(j, h, d)];
+        }
   }
   return out;
 }
@@ -258,6 +262,28 @@ TEST_P(CausalBlockSkip, HeadsInABatchDimSkipTheBandAlike) {
   Tensor out = run_source(GetParam(), src, in, {in.rows(), 1, kDim}, &ir);
   EXPECT_NE(ir.find("band.zero_a"), std::string::npos);
   expect_infinity_reaches_no_earlier_row(out, in);
+}
+
+// The heads of Helion's layout become a grid loop around the query tiles
+// (src/ir/pass_batch_loops.h): the same products in the same order as a kernel written with
+// `for head in hl.grid(H)`, so the same bits, and the reference's values.
+TEST_P(CausalBlockSkip, HeadsInABatchDimGiveBitwiseWhatAKernelPerHeadGives) {
+  const Inputs in = ragged_inputs({9, 0, 5, 1, 12}, 3);
+  const Shape shape = {in.rows(), in.heads, kDim};
+  std::string ir;
+  const Tensor batched = run_source(GetParam(), heads_in_batch_attention_source(), in, shape, &ir);
+  const Tensor per_head = run_source(GetParam(), per_head_attention_source(), in, shape);
+  const size_t pass = ir.find("== after loop_over_batch_dims ==");
+  ASSERT_NE(pass, std::string::npos);
+  EXPECT_NE(ir.find("batch_H: grid", pass), std::string::npos) << ir.substr(pass);
+  const std::vector<double> want = reference(in, kCausal);
+  ASSERT_EQ(batched.numel(), int64_t(want.size()));
+  ASSERT_EQ(per_head.numel(), int64_t(want.size()));
+  for (size_t i = 0; i < want.size(); ++i) {
+    const double got = batched.item_as_double(int64_t(i));
+    EXPECT_EQ(got, per_head.item_as_double(int64_t(i))) << "element " << i;
+    EXPECT_NEAR(got, want[i], 1e-4 * (1 + std::fabs(want[i]))) << "element " << i;
+  }
 }
 
 // Blocks of 16 query rows: the CPU microkernel's whole row blocks of 8 and its band tails, with

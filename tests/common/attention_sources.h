@@ -1,7 +1,8 @@
 // Shared by the band tests of the IR pass (tests/ir/band_matmuls_test.cpp) and of the backends
-// (tests/codegen/masked_block_skip_test.cpp): causal attention with the heads in a batch dim, as
-// Helion's jagged_hstu_attn_2 holds them ([H, tq, D] @ [H, D, tk], the mask broadcast over the
-// heads as mask[None, :, :]). Parameters q, k, v [rows, H, D], offsets, scale.
+// (tests/codegen/masked_block_skip_test.cpp), and the batch loops' tests: causal attention with the
+// heads in a batch dim, as Helion's jagged_hstu_attn_2 holds them ([H, tq, D] @ [H, D, tk], the
+// mask broadcast over the heads as mask[None, :, :]). Parameters q, k, v [rows, H, D], offsets,
+// scale.
 #pragma once
 
 #include <string>
@@ -31,6 +32,36 @@ def batched(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, offsets: torch.Te
                 p = torch.where(mask[None, :, :], s, 0.0)
                 acc = acc + torch.bmm(p, v[tk, :, :].transpose(0, 1))
             out[tq, :, :] = acc.transpose(0, 1)
+    return out
+)PY";
+}
+
+// The same attention written one head at a time, as the bundled HSTU example is: what the batch
+// loops pass (src/ir/pass_batch_loops.h) makes of the kernel above.
+inline std::string per_head_attention_source() {
+  return R"PY(import torch
+import helion
+import helion.language as hl
+
+@helion.kernel(config=helion.Config(block_sizes=[4, 4]))
+def per_head(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, offsets: torch.Tensor,
+             scale: float) -> torch.Tensor:
+    H = q.size(1)
+    D = q.size(2)
+    out = torch.zeros_like(v)
+    for item in hl.grid(offsets.size(0) - 1):
+        first = offsets[item]
+        last = offsets[item + 1]
+        for head in hl.grid(H):
+            for tq in hl.tile(first, last):
+                qb = q[tq, head, :]
+                acc = hl.zeros([tq, D], dtype=torch.float32)
+                for tk in hl.tile(first, last):
+                    s = torch.matmul(qb, k[tk, head, :].T) * scale
+                    mask = tq.index.unsqueeze(1) >= tk.index.unsqueeze(0)
+                    p = torch.where(mask, s, 0.0)
+                    acc = acc + torch.matmul(p, v[tk, head, :])
+                out[tq, head, :] = acc
     return out
 )PY";
 }
