@@ -1,9 +1,10 @@
 // The kernel generator (see kernel_gen.h). Each kernel is drawn from one of a few loop
 // structures (the shapes jagged kernels take: per-item reductions over rows and columns, per-row
 // elementwise maps, hl.grid with hl.tile(begin, end), a per-item batched matmul, causal attention
-// over an item's rows), then every choice inside is random: loop kinds (hl.tile, hl.jagged_tile
-// one or two levels deep, a 2-D parent hl.tile([B, M]), hl.tile(0, longest) with a mask), direct
-// or flat loads, reductions, expressions, output dtypes, block sizes, host asserts and scalars.
+// over an item's rows, with its heads in a batch dim or not), then every choice inside is random:
+// loop kinds (hl.tile, hl.jagged_tile one or two levels deep, a 2-D parent hl.tile([B, M]),
+// hl.tile(0, longest) with a mask), direct or flat loads, reductions, expressions, output dtypes,
+// block sizes, host asserts and scalars.
 #include "testing/kernel_gen.h"
 
 #include <algorithm>
@@ -122,6 +123,7 @@ class Builder {
   void grid_between(std::vector<Stmt>& host);
   void batched_matmul(std::vector<Stmt>& host);
   void causal_attention(std::vector<Stmt>& host);
+  void heads_attention(std::vector<Stmt>& host);
   void item_prologue(Stmt& outer, bool counts);
   std::vector<InputRecipe> recipes();
 
@@ -129,6 +131,7 @@ class Builder {
   GenKernel k_;
   int tile_dims_ = 0;
   bool flat_ = false;       // x_flat = x.view(-1) needed
+  int heads_ = 0;           // x_heads, out_j_heads: 1 = [N, 1, M] (one head), 2 = [N, M, 1]
   bool has_ends_ = false;   // the item prologue named `ends`
   bool out_j_f32_ = false;  // out_j must be float32 (a second pass reads it back)
   Output out_b_{"out_b", {}}, out_j_{"out_j", {}}, out_s_{"out_s", {}}, out_i_{"out_i", {}},
@@ -532,6 +535,7 @@ void Builder::batched_matmul(std::vector<Stmt>& host) {
 // block's load is the shape the CPU planner memoises across the query loop (pass_memoize.h).
 // |x| <= 1, M <= 40 columns, |alpha| <= 2: each score is at most 80, acc at most 80 per key.
 void Builder::causal_attention(std::vector<Stmt>& host) {
+  if (rng_.chance(0.4)) return heads_attention(host);
   Stmt outer = item_grid();
   Stmt q_loop{"for tile_q in hl.tile(start, end):", {}, {}};
   tile_dim();
@@ -549,6 +553,37 @@ void Builder::causal_attention(std::vector<Stmt>& host) {
   k_loop.body.push_back(line("acc = acc + torch.matmul(s, xk)"));
   q_loop.body.push_back(std::move(k_loop));
   q_loop.body.push_back(line("out_j[tile_q, :] = acc"));
+  note_store(out_j_, leaf("acc", 80.0, 1, false));
+  outer.body.push_back(std::move(q_loop));
+  host.push_back(std::move(outer));
+}
+
+// The same attention with its heads in a batch dim, as Helion's jagged_hstu_attn_2 holds them:
+// x viewed as [N, H, D] (one head of M columns, or M heads of one), the query, key and
+// accumulator blocks [H, tile, D], bmm over the heads, the mask broadcast over them as
+// mask[None, :, :]. The IR makes the heads a grid loop (pass_batch_loops.h); the backends then
+// run that form. Bounds as above (one head) or smaller (|score| <= 2 with D = 1).
+void Builder::heads_attention(std::vector<Stmt>& host) {
+  heads_ = rng_.chance(0.5) ? 1 : 2;
+  Stmt outer = item_grid();
+  Stmt q_loop{"for tile_q in hl.tile(start, end):", {}, {}};
+  tile_dim();
+  q_loop.body.push_back(line("xq = x_heads[tile_q, :, :].transpose(0, 1).to(torch.float32)"));
+  // Zeros of xq's type: hl.zeros([H, tile_q, 1]) would give a broadcast dim where the products
+  // have x_heads' full dim of size 1 (x is finite, |x| <= 1).
+  q_loop.body.push_back(line("acc = xq * 0.0"));
+  Stmt k_loop{rng_.chance(0.7) ? "for tile_k in hl.tile(start, tile_q.end):"
+                               : "for tile_k in hl.tile(start, end):",
+              {},
+              {}};
+  tile_dim();
+  k_loop.body.push_back(line("xk = x_heads[tile_k, :, :].transpose(0, 1).to(torch.float32)"));
+  k_loop.body.push_back(line("s = torch.bmm(xq, xk.transpose(-2, -1)) * alpha"));
+  k_loop.body.push_back(line("mask = tile_q.index[:, None] >= tile_k.index[None, :]"));
+  k_loop.body.push_back(line("s = torch.where(mask[None, :, :], s, 0.0)"));
+  k_loop.body.push_back(line("acc = acc + torch.bmm(s, xk)"));
+  q_loop.body.push_back(std::move(k_loop));
+  q_loop.body.push_back(line("out_j_heads[tile_q, :, :] = acc.transpose(0, 1)"));
   note_store(out_j_, leaf("acc", 80.0, 1, false));
   outer.body.push_back(std::move(q_loop));
   host.push_back(std::move(outer));
@@ -636,6 +671,14 @@ GenKernel Builder::build() {
   if (flat_) {
     host.push_back(line("x_flat = x.view(-1)"));
     if (out_j_.used) host.push_back(line("out_j_flat = out_j.view(-1)"));
+  }
+  if (heads_) {
+    auto heads_view = [&](const std::string& t) {
+      return t + ".view(" + t + ".size(0), " +
+             (heads_ == 1 ? "1, " + t + ".size(1)" : t + ".size(1), 1") + ")";
+    };
+    host.push_back(line("x_heads = " + heads_view("x")));
+    host.push_back(line("out_j_heads = " + heads_view("out_j")));
   }
   for (Stmt& s : loops) host.push_back(std::move(s));
   std::string ret = "return ";
