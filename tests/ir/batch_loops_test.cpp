@@ -76,9 +76,10 @@ TEST(BatchLoops, HeadsOfBatchedAttentionBecomeAGridLoopAroundTheQueryTiles) {
   // One head per iteration: 2-D matmuls and loads, as a kernel written per head has.
   for (const ir::Node* mm : of_kind(k, NodeKind::matmul))
     EXPECT_EQ(mm->type.shape.size(), 2u) << ir::print_kernel(k);
-  for (const ir::Node* load : of_kind(k, NodeKind::load))
-    if (load->operands[0]->name != "offsets")
-      EXPECT_EQ(load->type.shape.size(), 2u) << ir::print_kernel(k);
+  for (const ir::Node* load : of_kind(k, NodeKind::load)) {
+    if (load->operands[0]->name == "offsets") continue;
+    EXPECT_EQ(load->type.shape.size(), 2u) << ir::print_kernel(k);
+  }
   // The causal bands survive the rebuild.
   EXPECT_NE(ir::print_kernel(k).find("band.zero_a"), std::string::npos);
 }
