@@ -123,7 +123,6 @@ class Builder {
   void grid_between(std::vector<Stmt>& host);
   void batched_matmul(std::vector<Stmt>& host);
   void causal_attention(std::vector<Stmt>& host);
-  void heads_attention(std::vector<Stmt>& host);
   void item_prologue(Stmt& outer, bool counts);
   std::vector<InputRecipe> recipes();
 
@@ -534,56 +533,44 @@ void Builder::batched_matmul(std::vector<Stmt>& host) {
 // then zeroing whole blocks), acc += where(q >= k, x[q] @ x[k].T * alpha, 0) @ x[k]. The key
 // block's load is the shape the CPU planner memoises across the query loop (pass_memoize.h).
 // |x| <= 1, M <= 40 columns, |alpha| <= 2: each score is at most 80, acc at most 80 per key.
-void Builder::causal_attention(std::vector<Stmt>& host) {
-  if (rng_.chance(0.4)) return heads_attention(host);
-  Stmt outer = item_grid();
-  Stmt q_loop{"for tile_q in hl.tile(start, end):", {}, {}};
-  tile_dim();
-  q_loop.body.push_back(line("xq = x[tile_q, :].to(torch.float32)"));
-  q_loop.body.push_back(line("acc = hl.zeros([tile_q, M], dtype=torch.float32)"));
-  Stmt k_loop{rng_.chance(0.7) ? "for tile_k in hl.tile(start, tile_q.end):"
-                               : "for tile_k in hl.tile(start, end):",
-              {},
-              {}};
-  tile_dim();
-  k_loop.body.push_back(line("xk = x[tile_k, :].to(torch.float32)"));
-  k_loop.body.push_back(line("s = torch.matmul(xq, xk.T) * alpha"));
-  k_loop.body.push_back(
-      line("s = torch.where(tile_q.index[:, None] >= tile_k.index[None, :], s, 0.0)"));
-  k_loop.body.push_back(line("acc = acc + torch.matmul(s, xk)"));
-  q_loop.body.push_back(std::move(k_loop));
-  q_loop.body.push_back(line("out_j[tile_q, :] = acc"));
-  note_store(out_j_, leaf("acc", 80.0, 1, false));
-  outer.body.push_back(std::move(q_loop));
-  host.push_back(std::move(outer));
-}
-
-// The same attention with its heads in a batch dim, as Helion's jagged_hstu_attn_2 holds them:
-// x viewed as [N, H, D] (one head of M columns, or M heads of one), the query, key and
+// In 4 kernels of 10 the heads are in a batch dim, as Helion's jagged_hstu_attn_2 holds them: x
+// viewed as [N, H, D] (one head of M columns, or M heads of one), the query, key and
 // accumulator blocks [H, tile, D], bmm over the heads, the mask broadcast over them as
-// mask[None, :, :]. The IR makes the heads a grid loop (pass_batch_loops.h); the backends then
-// run that form. Bounds as above (one head) or smaller (|score| <= 2 with D = 1).
-void Builder::heads_attention(std::vector<Stmt>& host) {
-  heads_ = rng_.chance(0.5) ? 1 : 2;
+// mask[None, :, :]; the IR makes the heads a grid loop (pass_batch_loops.h), and the backends
+// run that form.
+void Builder::causal_attention(std::vector<Stmt>& host) {
+  if (rng_.chance(0.4)) heads_ = rng_.chance(0.5) ? 1 : 2;
+  const bool heads = heads_ != 0;
   Stmt outer = item_grid();
   Stmt q_loop{"for tile_q in hl.tile(start, end):", {}, {}};
   tile_dim();
-  q_loop.body.push_back(line("xq = x_heads[tile_q, :, :].transpose(0, 1).to(torch.float32)"));
-  // Zeros of xq's type: hl.zeros([H, tile_q, 1]) would give a broadcast dim where the products
-  // have x_heads' full dim of size 1 (x is finite, |x| <= 1).
-  q_loop.body.push_back(line("acc = xq * 0.0"));
+  q_loop.body.push_back(line(heads ? "xq = x_heads[tile_q, :, :].transpose(0, 1).to(torch.float32)"
+                                   : "xq = x[tile_q, :].to(torch.float32)"));
+  // With heads, zeros of xq's type: hl.zeros([H, tile_q, 1]) would give a broadcast dim where
+  // the products have x_heads' full dim of size 1 (x is finite).
+  q_loop.body.push_back(
+      line(heads ? "acc = xq * 0.0" : "acc = hl.zeros([tile_q, M], dtype=torch.float32)"));
   Stmt k_loop{rng_.chance(0.7) ? "for tile_k in hl.tile(start, tile_q.end):"
                                : "for tile_k in hl.tile(start, end):",
               {},
               {}};
   tile_dim();
-  k_loop.body.push_back(line("xk = x_heads[tile_k, :, :].transpose(0, 1).to(torch.float32)"));
-  k_loop.body.push_back(line("s = torch.bmm(xq, xk.transpose(-2, -1)) * alpha"));
-  k_loop.body.push_back(line("mask = tile_q.index[:, None] >= tile_k.index[None, :]"));
-  k_loop.body.push_back(line("s = torch.where(mask[None, :, :], s, 0.0)"));
-  k_loop.body.push_back(line("acc = acc + torch.bmm(s, xk)"));
+  const std::string mask = "tile_q.index[:, None] >= tile_k.index[None, :]";
+  if (heads) {
+    k_loop.body.push_back(line("xk = x_heads[tile_k, :, :].transpose(0, 1).to(torch.float32)"));
+    k_loop.body.push_back(line("s = torch.bmm(xq, xk.transpose(-2, -1)) * alpha"));
+    k_loop.body.push_back(line("mask = " + mask));
+    k_loop.body.push_back(line("s = torch.where(mask[None, :, :], s, 0.0)"));
+    k_loop.body.push_back(line("acc = acc + torch.bmm(s, xk)"));
+  } else {
+    k_loop.body.push_back(line("xk = x[tile_k, :].to(torch.float32)"));
+    k_loop.body.push_back(line("s = torch.matmul(xq, xk.T) * alpha"));
+    k_loop.body.push_back(line("s = torch.where(" + mask + ", s, 0.0)"));
+    k_loop.body.push_back(line("acc = acc + torch.matmul(s, xk)"));
+  }
   q_loop.body.push_back(std::move(k_loop));
-  q_loop.body.push_back(line("out_j_heads[tile_q, :, :] = acc.transpose(0, 1)"));
+  q_loop.body.push_back(
+      line(heads ? "out_j_heads[tile_q, :, :] = acc.transpose(0, 1)" : "out_j[tile_q, :] = acc"));
   note_store(out_j_, leaf("acc", 80.0, 1, false));
   outer.body.push_back(std::move(q_loop));
   host.push_back(std::move(outer));
