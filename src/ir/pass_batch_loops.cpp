@@ -1,7 +1,7 @@
 // Batch dims as grid loops (see pass_batch_loops.h). For each outermost tile loop, the candidate
 // dims are the full batch dims of matmuls in loops nested inside it; the first one the whole
 // body computes pointwise (BatchDimCheck) is taken. The loop is then rebuilt as
-// `grid_loop #new 0, X { tile_loop { body with X a broadcast dim } }`.
+// `grid_loop #new 0, X { tile_loop { body without X } }` (BatchRebuild).
 #include "ir/pass_batch_loops.h"
 
 #include <functional>
@@ -126,16 +126,16 @@ std::vector<NodePtr> candidate_dims(const Node& loop) {
       if (same_size(s, size)) return;
     out.push_back(size);
   };
-  for (const NodePtr& n : loop.regions[0]) {
-    if (!is_loop(n->kind) && n->kind != NodeKind::if_) continue;
-    for (const Block& r : n->regions)
+  walk(loop.regions[0], [&](const NodePtr& inner) {
+    if (!is_loop(inner->kind)) return;
+    for (const Block& r : inner->regions)
       walk(r, [&](const NodePtr& m) {
         if (m->kind != NodeKind::matmul) return;
         const Shape& s = m->type.shape;
         for (size_t d = 0; d + 2 < s.size(); ++d)
           if (s[d].kind == Dim::Kind::full) add(s[d].size);
       });
-  }
+  });
   return out;
 }
 
@@ -241,7 +241,6 @@ class BatchRebuild {
       if (v->ival == d) return v->operands[0];
       const int inner = d - (v->ival < d ? 1 : 0);
       NodePtr operand = dropped(v->operands[0], inner, out);
-      if (!operand) return nullptr;
       Node copy = *v;
       copy.operands = {operand};
       copy.ival = v->ival - (d < v->ival ? 1 : 0);
