@@ -672,7 +672,10 @@ GenKernel Builder::build() {
   for (size_t i = 0; i < returned.size(); ++i) ret += (i ? ", " : "") + returned[i];
   host.push_back(line(ret));
   k_.body = std::move(host);
-  if (rng_.chance(0.6) && tile_dims_ > 0) {
+  // Kernels with one head per column keep the default blocks: with blocks of 1-4 rows, M heads
+  // and a huge item, the CUDA host emulation's per-block barriers take minutes (seed 227246).
+  const bool random_blocks = rng_.chance(0.6);
+  if (random_blocks && tile_dims_ > 0 && heads_ != 2) {
     static const std::vector<int64_t> sizes = {1, 2, 3, 4, 8, 16, 32};
     int64_t n = rng_.range(1, tile_dims_);
     for (int64_t i = 0; i < n; ++i) k_.block_sizes.push_back(rng_.pick(sizes));
