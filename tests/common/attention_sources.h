@@ -9,21 +9,28 @@
 
 namespace jagtile::testing {
 
-inline std::string heads_in_batch_attention_source() {
+// The imports, the decorator (blocks of 4) and the lines both kernels below open with, up to
+// the item's rows [first, last).
+inline std::string attention_opening(const std::string& name) {
+  const std::string indent(name.size() + 5, ' ');  // under the opening parenthesis
   return R"PY(import torch
 import helion
 import helion.language as hl
 
 @helion.kernel(config=helion.Config(block_sizes=[4, 4]))
-def batched(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, offsets: torch.Tensor,
-            scale: float) -> torch.Tensor:
+def )PY" + name + R"PY((q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, offsets: torch.Tensor,
+)PY" + indent + R"PY(scale: float) -> torch.Tensor:
     H = q.size(1)
     D = q.size(2)
     out = torch.zeros_like(v)
     for item in hl.grid(offsets.size(0) - 1):
         first = offsets[item]
         last = offsets[item + 1]
-        for tq in hl.tile(first, last):
+)PY";
+}
+
+inline std::string heads_in_batch_attention_source() {
+  return attention_opening("batched") + R"PY(        for tq in hl.tile(first, last):
             qb = q[tq, :, :].transpose(0, 1)
             acc = hl.zeros([H, tq, D], dtype=torch.float32)
             for tk in hl.tile(first, last):
@@ -39,20 +46,7 @@ def batched(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, offsets: torch.Te
 // The same attention written one head at a time, as the bundled HSTU example is: what the batch
 // loops pass (src/ir/pass_batch_loops.h) makes of the kernel above.
 inline std::string per_head_attention_source() {
-  return R"PY(import torch
-import helion
-import helion.language as hl
-
-@helion.kernel(config=helion.Config(block_sizes=[4, 4]))
-def per_head(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, offsets: torch.Tensor,
-             scale: float) -> torch.Tensor:
-    H = q.size(1)
-    D = q.size(2)
-    out = torch.zeros_like(v)
-    for item in hl.grid(offsets.size(0) - 1):
-        first = offsets[item]
-        last = offsets[item + 1]
-        for head in hl.grid(H):
+  return attention_opening("per_head") + R"PY(        for head in hl.grid(H):
             for tq in hl.tile(first, last):
                 qb = q[tq, head, :]
                 acc = hl.zeros([tq, D], dtype=torch.float32)
