@@ -18,8 +18,10 @@ import helion
 import helion.language as hl
 
 @helion.kernel(config=helion.Config(block_sizes=[4, 4]))
-def )PY" + name + R"PY((q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, offsets: torch.Tensor,
-)PY" + indent + R"PY(scale: float) -> torch.Tensor:
+def )PY" +
+         name + R"PY((q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, offsets: torch.Tensor,
+)PY" + indent +
+         R"PY(scale: float) -> torch.Tensor:
     H = q.size(1)
     D = q.size(2)
     out = torch.zeros_like(v)
