@@ -358,6 +358,18 @@ NestBounds nest_bounds(const HostProgram& program, const DeviceNest& nest, const
     uint64_t span = uint64_t(b.end) - uint64_t(b.begin);
     b.programs = int64_t((span - 1) / uint64_t(nest.block_size) + 1);
   }
+  if (nest.inner_block >= 0) {
+    const int64_t inner = slot_integer(program, env, nest.inner_end_slot);
+    b.per_outer = inner > 1 ? inner : 1;
+    int64_t total = 0;
+    if (__builtin_mul_overflow(b.programs, b.per_outer, &total))
+      throw ir::located_error(*program.kernel, nest.loop->loc,
+                              "the loop runs " + std::to_string(b.programs) + " iterations of " +
+                                  std::to_string(b.per_outer) +
+                                  " inner iterations each: more than 2^63 programs",
+                              "split the work over several calls");
+    b.programs = total;
+  }
   return b;
 }
 

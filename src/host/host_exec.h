@@ -51,10 +51,13 @@ std::vector<Tensor> run_host(const HostProgram& program, const std::vector<ArgVa
                              NestRunner& runner, const ExecOptions& options = {});
 
 // A nest's outermost loop: [begin, end) and the number of programs (iterations of block size).
+// With an inner program loop (DeviceNest::inner_block) each outer iteration is `per_outer`
+// programs: the inner loop's extent, or 1 where it is empty (the outer body still runs).
 struct NestBounds {
   int64_t begin = 0;
   int64_t end = 0;
   int64_t programs = 0;
+  int64_t per_outer = 1;
 };
 // The row-major element offset of `index` in `t` for a scalar read (`x[i].item()`, `x[i, j]` on
 // the host); out-of-range indices are a UserError located at `read`, in `kernel`. Shared by the

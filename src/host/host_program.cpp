@@ -7,6 +7,7 @@
 #include <sstream>
 #include <unordered_set>
 
+#include "analysis/inner_programs.h"
 #include "analysis/offsets_guards.h"
 
 namespace jagtile::host {
@@ -63,6 +64,10 @@ class Splitter {
           nest.block_size = p_.kernel->blocks.at(size_t(n->ival)).block_size;
           nest.begin_slot = operand_slot(n->operand(0));
           nest.end_slot = operand_slot(n->operand(1));
+          if (const ir::Node* inner = analysis::inner_program_loop(*n)) {
+            nest.inner_block = int(inner->ival);
+            nest.inner_end_slot = operand_slot(inner->operands.at(1));
+          }
           s.nest = nest.index;
           p_.nests.push_back(std::move(nest));
           break;
@@ -217,6 +222,9 @@ std::string HostProgram::to_string() const {
     os << "device nest " << n.index << ": loop over " << kernel->blocks.at(size_t(n.block)).name
        << " (block size " << n.block_size << ")";
     if (n.item_offsets_slot >= 0) os << ", items of $" << n.item_offsets_slot;
+    if (n.inner_block >= 0)
+      os << ", programs also over " << kernel->blocks.at(size_t(n.inner_block)).name << " (0 .. $"
+         << n.inner_end_slot << ")";
     os << ", captures:";
     if (n.captures.empty()) os << " none";
     for (const Capture& c : n.captures) {

@@ -38,6 +38,12 @@ struct DeviceNest {
   // A grid loop over items (analysis/offsets_guards.h: its index i bounds rows [P[i], P[i + 1])
   // of an inner loop): the slot of P, so a backend can start the longest items first; else -1.
   int item_offsets_slot = -1;
+  // An hl.grid loop nested directly in this one whose iterations are independent too
+  // (analysis/inner_programs.h): each (outer, inner) pair is a program, numbered outer-major, so
+  // the inner loop runs one iteration per program. Its block id and the slot of its extent (it
+  // starts at 0), or -1.
+  int inner_block = -1;
+  int inner_end_slot = -1;
 };
 
 // One host step: a host node, compiled to slots. `ops` are the operands' slots; regions of an

@@ -66,6 +66,8 @@ class Builder {
     f.block = nest_.block;
     f.block_size = nest_.block_size;
     f.body = block(nest_.loop->regions.at(0));
+    f.inner_block = nest_.inner_block;
+    f.inner_end = inner_end_;
     return f;
   }
 
@@ -378,6 +380,11 @@ class Builder {
       };
       begin = bound(n.operand(0));
       end = bound(n.operand(1));
+      if (b == nest_.inner_block) {  // one iteration per program (DeviceFunc::inner_block)
+        inner_end_ = end;
+        begin = var("jt_inner_first", CType::i64);
+        end = var("jt_inner_last", CType::i64);
+      }
     }
     Stmt s;
     s.kind = StmtKind::tile_loop;
@@ -684,6 +691,7 @@ class Builder {
   // through permuted strides, so `k.T` costs no transposed copy.
   std::unordered_set<const Node*> read_through_;
   int temp_ = 0;
+  ExprPtr inner_end_;  // the inner program loop's extent (DeviceFunc::inner_end)
   int nests_ = 0;
 };
 

@@ -239,6 +239,11 @@ struct DeviceFunc {
   int block = 0;  // the outermost loop's block id
   int64_t block_size = 1;
   std::vector<StmtPtr> body;  // one program: s<b>, e<b>, lim<b>, id<b> are in scope
+  // With an inner program loop (host::DeviceNest::inner_block) a program is one (outer, inner)
+  // pair: the printers split its id (jt_program) into id<b> and the inner loop's bounds
+  // [jt_inner_first, jt_inner_last), one iteration, or none where the loop is empty.
+  int inner_block = -1;
+  ExprPtr inner_end;  // the inner loop's extent (it starts at 0), in the program's scope
 };
 
 // Every device function of a kernel and the failure sites they share.

@@ -228,8 +228,11 @@ class Printer {
     std::string caps;
     for (size_t i = 0; i < func_.nest->captures.size(); ++i)
       caps += (i ? ", " : "") + capture_name(int(i));
-    line(0, "func " + func_.name + " (programs of " +
-                plan_.kernel->blocks.at(size_t(func_.block)).name + ", block " +
+    std::string programs = plan_.kernel->blocks.at(size_t(func_.block)).name;
+    if (func_.inner_block >= 0)  // DeviceFunc::inner_block: (outer, inner) pairs
+      programs += " x " + plan_.kernel->blocks.at(size_t(func_.inner_block)).name + " (to " +
+                  expr(func_.inner_end) + "; one iteration each: jt_inner_first)";
+    line(0, "func " + func_.name + " (programs of " + programs + ", block " +
                 std::to_string(func_.block_size) + "; captures: " + (caps.empty() ? "none" : caps) +
                 "):");
     stmts(func_.body, 1);

@@ -19,6 +19,11 @@ class Verifier {
     push();
     const std::string b = std::to_string(func_.block);
     for (const char* v : {"s", "end", "lim", "id"}) define(v + b);
+    if (func_.inner_block >= 0) {  // the printers' split of the program id (DeviceFunc)
+      check(func_.inner_end != nullptr, "an inner program loop without its extent");
+      expr(func_.inner_end);
+      for (const char* v : {"jt_inner_first", "jt_inner_last"}) define(v);
+    }
     list(func_.body);
     pop();
   }

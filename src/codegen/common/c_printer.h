@@ -44,6 +44,12 @@ class NestPrinter {
   static std::string update(const std::string& target, plan::Update u, const std::string& value,
                             plan::CType type);
 
+  // ---- the program ----
+  // The program function's id parameter: id<b>, or jt_program where a program is one (outer,
+  // inner) pair (plan::DeviceFunc::inner_block); then program_ids prints its split.
+  std::string program_param() const;
+  void program_ids(Writer& w) const;
+
   // ---- statements ----
   void stmts(const std::vector<plan::StmtPtr>& list, Writer& w);
   // Prints one statement: the shared kinds here, the dialect's through the hooks below.

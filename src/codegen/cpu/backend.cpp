@@ -85,7 +85,8 @@ ThreadPool& pool_for(int num_threads) {
 
 std::vector<int64_t> longest_items_first(const Tensor& offsets, const host::NestBounds& bounds,
                                          int workers) {
-  const int64_t n = bounds.programs;
+  const int64_t per = bounds.per_outer > 0 ? bounds.per_outer : 1;
+  const int64_t n = bounds.programs / per;  // items
   if (n > int64_t(workers) * 64 || !offsets.device().is_cpu()) return {};
   const int64_t first = bounds.begin;
   if (first < 0 || first + n + 1 > offsets.numel()) return {};
@@ -99,10 +100,25 @@ std::vector<int64_t> longest_items_first(const Tensor& offsets, const host::Nest
   const bool all_equal = std::all_of(
       items.begin(), items.end(), [&](const auto& item) { return item.first == items[0].first; });
   if (all_equal) return {};
-  std::sort(items.begin(), items.end());  // by minus the length, then by program: deterministic
-  std::vector<int64_t> order(static_cast<size_t>(n));
-  for (int64_t p = 0; p < n; ++p) order[size_t(p)] = items[size_t(p)].second;
+  std::sort(items.begin(), items.end());  // by minus the length, then by item: deterministic
+  std::vector<int64_t> order;
+  order.reserve(static_cast<size_t>(n * per));
+  for (const auto& item : items)
+    for (int64_t i = 0; i < per; ++i) order.push_back(item.second * per + i);
   return order;
+}
+
+std::vector<int64_t> ordered_chunks(int64_t programs, int64_t per_outer, int workers) {
+  const int64_t per = per_outer > 0 ? per_outer : 1;
+  std::vector<int64_t> starts;
+  int64_t p = 0;
+  for (int64_t item = 0; p < programs; ++item) {
+    const int64_t step = item < workers ? 1 : per;
+    const int64_t item_end = std::min(programs, p + per);
+    for (; p < item_end; p += step) starts.push_back(p);
+  }
+  starts.push_back(programs);
+  return starts;
 }
 
 CompiledCpu compile_cpu(const plan::Plan& plan, Jit& jit, JitStats* stats) {
@@ -155,6 +171,18 @@ void run_cpu_nest(const CompiledCpu& compiled, const host::HostProgram& program,
                             order.empty() ? nullptr : order.data()};
   if (workers <= 1) {
     fn(&captures, 0, n);
+  } else if (!order.empty()) {
+    // Longest first, chunk by chunk (ordered_chunks): a fixed chunk of the longest programs
+    // would stay with one worker.
+    const std::vector<int64_t> starts = ordered_chunks(n, bounds.per_outer, workers);
+    std::atomic<size_t> next{0};
+    pool.run(workers, [&](int) {
+      for (;;) {
+        const size_t c = next.fetch_add(1, std::memory_order_relaxed);
+        if (c + 1 >= starts.size()) break;
+        if (fn(&captures, starts[c], starts[c + 1])) break;
+      }
+    });
   } else {
     // Dynamic chunks: jagged programs differ wildly in cost, so workers take the next chunk.
     std::atomic<int64_t> next{0};

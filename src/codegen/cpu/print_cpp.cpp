@@ -52,7 +52,9 @@ class FuncPrinter : public NestPrinter {
     // The frame is passed by value: a local copy cannot alias the tensors the body stores to,
     // so the compiler keeps its data pointers and sizes in registers across those stores (by
     // reference they were reloaded after every store, 4-11% slower on jagged_dense_add).
-    w.open("static int " + func_.name + "(const " + frame + " F, int64_t id" + b + ") {");
+    w.open("static int " + func_.name + "(const " + frame + " F, int64_t " + program_param() +
+           ") {");
+    program_ids(w);
     w.line("const int64_t s" + b + " = F.loop_begin + id" + b + " * " + bs + ";");
     w.line("const int64_t end" + b + " = F.loop_end;");
     w.line("const int64_t lim" + b + " = jt_min64(" + bs + ", end" + b + " - s" + b + ");");

@@ -214,8 +214,9 @@ class CudaFuncPrinter : public NestPrinter {
     w.line("");
     w.line("// One program (iteration) of the loop over " + k_.blocks[size_t(func_.block)].name +
            ", run by the whole block.");
-    w.open("static __device__ int " + func_.name + "(const " + frame + "& F, int64_t id" + b +
-           ", unsigned char* jt_tiles) {");
+    w.open("static __device__ int " + func_.name + "(const " + frame + "& F, int64_t " +
+           program_param() + ", unsigned char* jt_tiles) {");
+    program_ids(w);
     w.line("const int64_t s" + b + " = F.loop_begin + id" + b + " * " + bs + ";");
     w.line("const int64_t end" + b + " = F.loop_end;");
     w.line("const int64_t lim" + b + " = jt_min64(" + bs + ", end" + b + " - s" + b + ");");
@@ -516,7 +517,7 @@ class CudaFuncPrinter : public NestPrinter {
   // The program's index (the program function's parameter) and the lane's place in the spread
   // loop order the launch's failures (jt_fail_ordered).
   std::string fail_record() const override {
-    return "jt_fail_ordered(F.err, id" + std::to_string(func_.block) + ", " +
+    return "jt_fail_ordered(F.err, " + program_param() + ", " +
            (spread_depth_ > 0 ? spread_position_ : std::string("0")) + ", ";
   }
 

@@ -1,0 +1,223 @@
+// An hl.grid loop nested directly in the outermost one runs its iterations as programs of their
+// own (analysis/inner_programs.h, DeviceFunc::inner_block): which loops qualify, results equal to
+// the interpreter's on every path and thread count, an empty inner loop that still runs the outer
+// body, and the longest-first order keeping an item's programs together.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "../common/scoped_env.h"
+#include "codegen/cpu/backend.h"
+#include "codegen_helpers.h"
+
+namespace jagtile::testing {
+namespace {
+
+const char* const kOpening = R"PY(import torch
+import helion
+import helion.language as hl
+
+@helion.kernel()
+def per_head(x: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+    B = offsets.size(0) - 1
+    H = x.size(1)
+)PY";
+
+// Per item and head, the sum of the item's rows (x is [rows, H]), accumulated block by block.
+const char* const kPerHeadSums =
+    R"PY(    out = torch.zeros([B, H], dtype=torch.float32, device=x.device)
+    for i in hl.grid(B):
+        first = offsets[i]
+        last = offsets[i + 1]
+        for h in hl.grid(H):
+            acc = hl.zeros([], dtype=torch.float32)
+            for tile_k in hl.tile(first, last):
+                acc = acc + x[tile_k, h].sum()
+            out[i, h] = acc
+    return out
+)PY";
+
+struct Outcome {
+  Tensor out;
+  std::string ir;
+};
+
+enum class Path { interp, cpu, cuda_emulated };
+
+// The kernel's output on a path; `ir` (the IR, host program and plan) is set before the call,
+// so a call that fails still shows how it was split.
+Outcome run(const std::string& body, const std::vector<double>& offsets, int64_t heads, Path path,
+            int threads = 1, std::string* ir = nullptr) {
+  use_shared_cache_dir();
+  std::vector<double> x;
+  const int64_t rows = int64_t(offsets.back());
+  for (int64_t r = 0; r < rows * heads; ++r) x.push_back(double((r * 13) % 17) - 8.25);
+  Program p = Program::from_source(std::string(kOpening) + body, "per_head.py");
+  const ArgMap args = {
+      {"x", Tensor::from_doubles({rows, heads}, x, DType::f32)},
+      {"offsets", Tensor::from_doubles({int64_t(offsets.size())}, offsets, DType::i64)}};
+  Options o;
+  o.backend = path == Path::interp ? Backend::interp
+              : path == Path::cpu  ? Backend::cpu
+                                   : Backend::cuda;
+  o.num_threads = threads;
+  ScopedEnv emulation("JAGTILE_CUDA_EMULATION", path == Path::cuda_emulated ? "1" : nullptr);
+  Outcome r;
+  r.ir = p.specialise("", args, o).ir_text();
+  if (ir) *ir = r.ir;
+  r.out = p.call("", args, o).outputs.at(0);
+  return r;
+}
+
+bool split(const Outcome& r) {
+  return r.ir.find("programs also over h (0 .. $") != std::string::npos;
+}
+
+// One long item and many short ones: on one program per item the long one's heads would all run
+// on one thread.
+std::vector<double> one_long_item() {
+  std::vector<double> offsets = {0, 300};
+  for (int i = 0; i < 9; ++i) offsets.push_back(offsets.back() + 1 + i % 4);
+  return offsets;
+}
+
+TEST(InnerPrograms, PerHeadSumsEqualTheInterpretersOnEveryPathAndThreadCount) {
+  const std::vector<double> offsets = one_long_item();
+  const Outcome want = run(kPerHeadSums, offsets, 5, Path::interp);
+  std::vector<std::pair<Path, int>> paths = {{Path::cpu, 1}, {Path::cpu, 2}, {Path::cpu, 3}};
+#ifdef JAGTILE_HAVE_NVRTC
+  paths.push_back({Path::cuda_emulated, 1});
+#endif
+  for (const auto& [path, threads] : paths) {
+    const Outcome got = run(kPerHeadSums, offsets, 5, path, threads);
+    EXPECT_TRUE(split(got)) << got.ir;
+    ASSERT_EQ(got.out.numel(), want.out.numel());
+    for (int64_t i = 0; i < want.out.numel(); ++i)
+      EXPECT_EQ(got.out.item_as_double(i), want.out.item_as_double(i))
+          << "element " << i << ", path " << int(path) << ", threads " << threads;
+  }
+}
+
+TEST(InnerPrograms, NoHeadsStillRunTheOuterBodysLoadsAndFailAsTheInterpreterDoes) {
+  // The item loop runs past the offsets: the load of offsets[i + 1] fails for the last item
+  // whether or not any head runs after it.
+  const std::string past_the_offsets =
+      R"PY(    out = torch.zeros([B + 1, H], dtype=torch.float32, device=x.device)
+    for i in hl.grid(B + 1):
+        last = offsets[i + 1]
+        for h in hl.grid(H):
+            out[i, h] = x[last - 1, h]
+    return out
+)PY";
+  for (int64_t heads : {int64_t(0), int64_t(2)}) {
+    std::string want;
+    try {
+      run(past_the_offsets, {0, 2, 3}, heads, Path::interp);
+    } catch (const UserError& e) {
+      want = e.what();
+    }
+    ASSERT_NE(want.find("offsets"), std::string::npos) << heads << " heads: " << want;
+    for (int threads : {1, 2}) {
+      std::string got, ir;
+      try {
+        run(past_the_offsets, {0, 2, 3}, heads, Path::cpu, threads, &ir);
+      } catch (const UserError& e) {
+        got = e.what();
+      }
+      EXPECT_EQ(got, want) << heads << " heads, " << threads << " threads";
+      EXPECT_NE(ir.find("programs also over h (0 .. $"), std::string::npos) << ir;
+    }
+  }
+}
+
+TEST(InnerPrograms, HeadsThatShareAStoreOrReadWhatTheyStoreStayInOneProgram) {
+  const std::vector<double> offsets = {0, 3, 5};
+  struct Case {
+    const char* why;
+    std::string body;
+  };
+  const std::vector<Case> cases = {
+      {"every head adds to the item's one element",
+       R"PY(    out = torch.zeros([B], dtype=torch.float32, device=x.device)
+    for i in hl.grid(B):
+        for h in hl.grid(H):
+            out[i] = out[i] + x[offsets[i], h]
+    return out
+)PY"},
+      {"every head writes the item's one element, the last one wins",
+       R"PY(    out = torch.zeros([B], dtype=torch.float32, device=x.device)
+    for i in hl.grid(B):
+        for h in hl.grid(H):
+            out[i] = x[offsets[i], h]
+    return out
+)PY"},
+      {"a head reads the element the head before it wrote",
+       R"PY(    out = torch.zeros([B, H + 1], dtype=torch.float32, device=x.device)
+    for i in hl.grid(B):
+        for h in hl.grid(H):
+            out[i, h + 1] = out[i, h] + x[offsets[i], h]
+    return out
+)PY"},
+      {"the item loop stores before the head loop",
+       R"PY(    out = torch.zeros([B, H], dtype=torch.float32, device=x.device)
+    seen = torch.zeros([B], dtype=torch.float32, device=x.device)
+    for i in hl.grid(B):
+        seen[i] = 1.0
+        for h in hl.grid(H):
+            out[i, h] = x[offsets[i], h]
+    return out
+)PY"},
+      {"the head loop is not the item loop's last statement",
+       R"PY(    out = torch.zeros([B, H + 1], dtype=torch.float32, device=x.device)
+    for i in hl.grid(B):
+        for h in hl.grid(H):
+            out[i, h] = x[offsets[i], h]
+        out[i, H] = 1.0
+    return out
+)PY"},
+  };
+  for (const Case& c : cases) {
+    const Outcome cpu = run(c.body, offsets, 3, Path::cpu, 2);
+    EXPECT_FALSE(split(cpu)) << c.why << "\n" << cpu.ir;
+    const Outcome want = run(c.body, offsets, 3, Path::interp);
+    for (int64_t i = 0; i < want.out.numel(); ++i)
+      EXPECT_EQ(cpu.out.item_as_double(i), want.out.item_as_double(i)) << c.why << ", " << i;
+  }
+  EXPECT_TRUE(split(run(kPerHeadSums, offsets, 3, Path::cpu, 2)));
+}
+
+TEST(InnerPrograms, LongestFirstKeepsAnItemsProgramsTogetherInOrder) {
+  // Items of lengths 3, 0, 7, two programs each.
+  Tensor offsets = Tensor::from_doubles({4}, {0, 3, 3, 10}, DType::i64);
+  host::NestBounds bounds;
+  bounds.end = 3;
+  bounds.per_outer = 2;
+  bounds.programs = 6;
+  EXPECT_EQ(codegen::cpu::longest_items_first(offsets, bounds, 2),
+            (std::vector<int64_t>{4, 5, 0, 1, 2, 3}));
+  // The limit of 64 per worker counts items, not programs.
+  std::vector<double> many = {0};
+  for (int i = 0; i < 100; ++i) many.push_back(many.back() + i % 3);
+  bounds.end = 100;
+  bounds.per_outer = 4;
+  bounds.programs = 400;
+  EXPECT_EQ(
+      codegen::cpu::longest_items_first(Tensor::from_doubles({101}, many, DType::i64), bounds, 2)
+          .size(),
+      size_t(400));
+}
+
+TEST(InnerPrograms, TheLongestItemsRunAProgramPerChunkTheOthersAWholeItemPerChunk) {
+  // Five items of three programs each on two workers: the first two items (the longest, in
+  // longest-first order) one program per chunk, then one chunk per item.
+  EXPECT_EQ(codegen::cpu::ordered_chunks(15, 3, 2),
+            (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 9, 12, 15}));
+  // One program per item: one per chunk.
+  EXPECT_EQ(codegen::cpu::ordered_chunks(4, 1, 2), (std::vector<int64_t>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(codegen::cpu::ordered_chunks(0, 3, 2), (std::vector<int64_t>{0}));
+}
+
+}  // namespace
+}  // namespace jagtile::testing
