@@ -188,6 +188,40 @@ TEST(InnerPrograms, HeadsThatShareAStoreOrReadWhatTheyStoreStayInOneProgram) {
   EXPECT_TRUE(split(run(kPerHeadSums, offsets, 3, Path::cpu, 2)));
 }
 
+TEST(InnerPrograms, MoreProgramsThanInt64HoldsIsAUserErrorBeforeAnyRuns) {
+  use_shared_cache_dir();
+  const std::string src = R"PY(import torch
+import helion
+import helion.language as hl
+
+@helion.kernel()
+def pairs(x: torch.Tensor, n: int, m: int) -> torch.Tensor:
+    out = torch.zeros_like(x)
+    for i in hl.grid(n):
+        for h in hl.grid(m):
+            out[i, h] = x[i, h]
+    return out
+)PY";
+  Program p = Program::from_source(src, "pairs.py");
+  const ArgMap args = {{"x", Tensor::from_doubles({2, 2}, {1, 2, 3, 4}, DType::f32)},
+                       {"n", int64_t(1) << 40},
+                       {"m", int64_t(1) << 24}};
+  Options o;
+  o.backend = Backend::cpu;
+  try {
+    p.call("", args, o);
+    FAIL() << "expected a UserError";
+  } catch (const UserError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("the loop runs 1099511627776 iterations of 16777216 inner iterations "
+                        "each: more than 2^63 programs"),
+              std::string::npos)
+        << what;
+    EXPECT_NE(what.find("pairs.py:"), std::string::npos) << what;
+    EXPECT_NE(what.find("split the work over several calls"), std::string::npos) << what;
+  }
+}
+
 TEST(InnerPrograms, LongestFirstKeepsAnItemsProgramsTogetherInOrder) {
   // Items of lengths 3, 0, 7, two programs each.
   Tensor offsets = Tensor::from_doubles({4}, {0, 3, 3, 10}, DType::i64);
