@@ -28,16 +28,17 @@ class CpuExecutable : public Executable {
 
 class Runner : public host::NestRunner {
  public:
-  Runner(const host::HostProgram& program, const CpuExecutable& exe, ThreadPool& pool)
-      : program_(program), exe_(exe), pool_(pool) {}
+  Runner(const host::HostProgram& program, const CpuExecutable& exe, ThreadPool& pool, bool reverse)
+      : program_(program), exe_(exe), pool_(pool), reverse_(reverse) {}
   void run_nest(const host::DeviceNest& nest, const host::HostEnv& env) override {
-    codegen::cpu::run_cpu_nest(exe_.compiled, program_, nest, env, pool_);
+    codegen::cpu::run_cpu_nest(exe_.compiled, program_, nest, env, pool_, reverse_);
   }
 
  private:
   const host::HostProgram& program_;
   const CpuExecutable& exe_;
   ThreadPool& pool_;
+  bool reverse_;
 };
 
 class CpuBackend : public BackendImpl {
@@ -83,7 +84,8 @@ class CpuBackend : public BackendImpl {
                           const std::vector<ArgValue>& args,
                           const Options& options) const override {
     const auto& exe = static_cast<const CpuExecutable&>(executable);
-    Runner runner(spec.host, exe, codegen::cpu::pool_for(options.num_threads));
+    Runner runner(spec.host, exe, codegen::cpu::pool_for(options.num_threads),
+                  options.reverse_programs);
     host::ExecOptions exec;
     exec.overwritten = &spec.fully_written;  // outputs written in full: left unfilled
     return host::run_host(spec.host, args, runner, exec);

@@ -1,7 +1,8 @@
 // The kernel generator (see kernel_gen.h). Each kernel is drawn from one of a few loop
 // structures (the shapes jagged kernels take: per-item reductions over rows and columns, per-row
 // elementwise maps, hl.grid with hl.tile(begin, end), a per-item batched matmul, causal attention
-// over an item's rows, with its heads in a batch dim or not), then every choice inside is random:
+// over an item's rows, with its heads in a batch dim or not, a grid over the columns inside the
+// grid over the items), then every choice inside is random:
 // loop kinds (hl.tile, hl.jagged_tile one or two levels deep, a 2-D parent hl.tile([B, M]),
 // hl.tile(0, longest) with a mask), direct or flat loads, reductions, expressions, output dtypes,
 // block sizes, host asserts and scalars.
@@ -99,7 +100,7 @@ Stmt line(std::string fmt, std::vector<Expr> exprs) {
 // The state of one kernel being generated.
 class Builder {
  public:
-  explicit Builder(uint64_t seed) : rng_(seed) {}
+  explicit Builder(uint64_t seed) : rng_(seed), seed_(seed) {}
   GenKernel build();
 
  private:
@@ -121,12 +122,14 @@ class Builder {
   // `for b in hl.grid(B):` with the item's bounds `start` and `end`.
   static Stmt item_grid();
   void grid_between(std::vector<Stmt>& host);
+  void item_columns(std::vector<Stmt>& host);
   void batched_matmul(std::vector<Stmt>& host);
   void causal_attention(std::vector<Stmt>& host);
   void item_prologue(Stmt& outer, bool counts);
   std::vector<InputRecipe> recipes();
 
   FuzzRng rng_;
+  uint64_t seed_;
   GenKernel k_;
   int tile_dims_ = 0;
   bool flat_ = false;       // x_flat = x.view(-1) needed
@@ -494,6 +497,47 @@ void Builder::grid_between(std::vector<Stmt>& host) {
   host.push_back(std::move(outer));
 }
 
+// hl.grid over the items with hl.grid over the columns directly inside it, as HSTU holds its
+// heads: each (item, column) pair sums a random expression of its rows. The sum is stored per
+// column (the pairs are independent and may run as programs of their own,
+// analysis/inner_programs.h), or into one element per item: the last column's sum, or the sum
+// over the columns (not independent: the columns must stay one program's loop, in order).
+void Builder::item_columns(std::vector<Stmt>& host) {
+  Stmt outer = item_grid();
+  Stmt cols{"for c in hl.grid(M):", {}, {}};
+  cols.body.push_back(line("acc = hl.zeros([], dtype=torch.float32)"));
+  Stmt rows{"for tile_k in hl.tile(start, end):", {}, {}};
+  tile_dim();
+  rows.body.push_back(line("v = x[tile_k, c]"));
+  ExprScope scope;
+  scope.floats = {leaf("v", 1, 0, true), leaf("v", 1, 0, true), partial_leaf("alpha", 2),
+                  partial_leaf("(tile_k.index - start).to(torch.float32)", 1, 1)};
+  scope.conds = {"(tile_k.index % 2 == 0)", "(v >= 0.0)"};
+  GenValue e = ensure_full(scope, gen_float(rng_, scope, int(rng_.range(1, 3))));
+  rows.body.push_back(line("e = $0", {e.expr}));
+  rows.body.push_back(line("acc = acc + e.sum()"));
+  if (rng_.chance(0.3)) {
+    GenValue r = ensure_full(scope, gen_float(rng_, scope, 1));
+    rows.body.push_back(line("out_j[tile_k, c] = $0", {r.expr}));
+    note_store(out_j_, r);
+  }
+  cols.body.push_back(std::move(rows));
+  const GenValue acc = leaf("acc", e.bound, e.degree + 1, false);
+  const int64_t store = rng_.range(0, 3);  // 0-1 per column, 2 the last column's, 3 summed
+  if (store <= 1) {
+    cols.body.push_back(line("out_b[b, c] = acc"));
+    note_store(out_b_, acc);
+  } else if (store == 2) {
+    cols.body.push_back(line("out_s[b] = acc"));
+    note_store(out_s_, acc);
+  } else {
+    cols.body.push_back(line("out_s[b] = out_s[b] + acc"));
+    note_store(out_s_, leaf("acc", 40 * acc.bound, acc.degree + 1, false));  // M <= 40
+  }
+  outer.body.push_back(std::move(cols));
+  host.push_back(std::move(outer));
+}
+
 // Per item, per row tile: acc[b, k, n] = sum over d of x[rows, d] * w[b, d, n] (a per-item
 // weight matrix, like jagged_dense_bmm), stored per row into out_k [N, K].
 void Builder::batched_matmul(std::vector<Stmt>& host) {
@@ -602,7 +646,9 @@ GenKernel Builder::build() {
   static const std::vector<std::string> shapes = {
       "items_cols",   "items_cols",     "items_cols",      "items_rows",
       "grid_between", "batched_matmul", "causal_attention"};
-  k_.shape = rng_.pick(shapes);
+  // One seed in nine: the shape is drawn without the generator's stream, so every other seed
+  // keeps the kernel it made before this shape existed.
+  k_.shape = seed_ % 9 == 8 ? "item_columns" : rng_.pick(shapes);
   std::vector<Stmt> host;
   host.push_back(line("B = offsets.size(0) - 1"));
   if (rng_.chance(0.5)) {
@@ -629,6 +675,8 @@ GenKernel Builder::build() {
     grid_between(loops);
   } else if (k_.shape == "causal_attention") {
     causal_attention(loops);
+  } else if (k_.shape == "item_columns") {
+    item_columns(loops);
   } else {
     host.push_back(line("K = w.size(2)"));
     batched_matmul(loops);

@@ -91,5 +91,41 @@ def item_sums(x: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
   EXPECT_NE(p.specialise("", args, cpu).ir_text().find("items of $"), std::string::npos);
 }
 
+// Options::reverse_programs, the fuzzer's check that results do not depend on program order:
+// the same bits for a kernel whose items are independent, the other item's value where every item
+// writes the same element (which the language's rule forbids: the aid exposes such a kernel).
+TEST(ReversePrograms, SameResultsForIndependentItemsTheFirstItemWinsWhereAllWriteOneElement) {
+  use_shared_cache_dir();
+  const std::string src = R"PY(import torch
+import helion
+import helion.language as hl
+
+@helion.kernel()
+def items(x: torch.Tensor, offsets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    B = offsets.size(0) - 1
+    sums = torch.zeros([B], dtype=torch.float32, device=x.device)
+    last = torch.zeros([1], dtype=torch.float32, device=x.device)
+    for i in hl.grid(B):
+        acc = hl.zeros([], dtype=torch.float32)
+        for tile_k in hl.tile(offsets[i], offsets[i + 1]):
+            acc = acc + x[tile_k].sum()
+        sums[i] = acc
+        last[0] = acc
+    return sums, last
+)PY";
+  Program p = Program::from_source(src, "items.py");
+  const ArgMap args = {{"x", Tensor::from_doubles({6}, {1, 2, 3, 4, 5, 6}, DType::f32)},
+                       {"offsets", Tensor::from_doubles({4}, {0, 1, 3, 6}, DType::i64)}};
+  Options forward, reversed;
+  forward.backend = reversed.backend = Backend::cpu;
+  forward.num_threads = 1;
+  reversed.reverse_programs = true;
+  const std::vector<Tensor> a = p.call("", args, forward).outputs;
+  const std::vector<Tensor> b = p.call("", args, reversed).outputs;
+  for (int64_t i = 0; i < 3; ++i) EXPECT_EQ(b[0].item_as_double(i), a[0].item_as_double(i));
+  EXPECT_EQ(a[1].item_as_double(0), 15.0);  // the last item's sum, in program order
+  EXPECT_EQ(b[1].item_as_double(0), 1.0);   // the first item's: it ran last
+}
+
 }  // namespace
 }  // namespace jagtile::testing

@@ -85,7 +85,7 @@ TEST(KernelGenerator, CoversTheLanguageAndInputFeatures) {
   std::set<std::string> shapes;
   std::string all;
   std::set<std::string> inputs;
-  for (uint64_t seed = 1; seed <= 400; ++seed) {
+  for (uint64_t seed = 1; seed <= 800; ++seed) {
     GenKernel k = generate_kernel(seed);
     shapes.insert(k.shape);
     all += k.source();
@@ -98,11 +98,13 @@ TEST(KernelGenerator, CoversTheLanguageAndInputFeatures) {
       if (r.lead > 0) inputs.insert("lead");
     }
   }
-  EXPECT_EQ(shapes.size(), 5u);
+  EXPECT_EQ(shapes.size(), 6u);
   for (const char* feature : {"hl.jagged_tile(nnz)",
                               "hl.jagged_tile(cols)",
                               "hl.tile([B, M])",
                               "hl.grid(B)",
+                              "for c in hl.grid(M):",
+                              "out_s[b] = out_s[b] + acc",
                               "hl.tile(start, end)",
                               "hl.tile(start, tile_q.end)",
                               "hl.tile(0, longest)",

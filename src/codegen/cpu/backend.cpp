@@ -133,7 +133,8 @@ CompiledCpu compile_cpu(const plan::Plan& plan, Jit& jit, JitStats* stats) {
 }
 
 void run_cpu_nest(const CompiledCpu& compiled, const host::HostProgram& program,
-                  const host::DeviceNest& nest, const host::HostEnv& env, ThreadPool& pool) {
+                  const host::DeviceNest& nest, const host::HostEnv& env, ThreadPool& pool,
+                  bool reverse) {
   const host::NestBounds bounds = host::nest_bounds(program, nest, env);
   if (bounds.programs <= 0) return;
   SmallArray<JtTensor> tensors(size_t(nest.num_tensors));
@@ -160,7 +161,7 @@ void run_cpu_nest(const CompiledCpu& compiled, const host::HostProgram& program,
   // An item loop's longest items first: the last chunks to start are the shortest items, so the
   // workers finish together (a long item started last would leave the others idle).
   std::vector<int64_t> order;
-  if (workers > 1 && nest.item_offsets_slot >= 0)
+  if (workers > 1 && !reverse && nest.item_offsets_slot >= 0)
     order = longest_items_first(env.slots[size_t(nest.item_offsets_slot)].t, bounds, workers);
   const JtCaptures captures{tensors.data(),
                             ints.data(),
@@ -169,7 +170,10 @@ void run_cpu_nest(const CompiledCpu& compiled, const host::HostProgram& program,
                             bounds.end,
                             &error,
                             order.empty() ? nullptr : order.data()};
-  if (workers <= 1) {
+  if (reverse) {
+    for (int64_t p = n - 1; p >= 0; --p)
+      if (fn(&captures, p, p + 1)) break;
+  } else if (workers <= 1) {
     fn(&captures, 0, n);
   } else if (!order.empty()) {
     // Longest first, chunk by chunk (ordered_chunks): a fixed chunk of the longest programs

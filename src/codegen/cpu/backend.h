@@ -31,9 +31,11 @@ CompiledCpu compile_cpu(const plan::Plan& plan, Jit& jit, JitStats* stats);
 // Runs device nest `nest` of a running host program: its programs spread over `pool`'s workers
 // (dynamic chunks: jagged programs differ wildly in cost; an item loop's longest items first).
 // Raises UserError for a bounds violation (naming the kernel, source line, tensor, index and
-// extent), a failed assert or a bad size; the process survives.
+// extent), a failed assert or a bad size; the process survives. With `reverse` the programs run
+// last to first on the calling thread instead (Options::reverse_programs, a testing aid).
 void run_cpu_nest(const CompiledCpu& compiled, const host::HostProgram& program,
-                  const host::DeviceNest& nest, const host::HostEnv& env, ThreadPool& pool);
+                  const host::DeviceNest& nest, const host::HostEnv& env, ThreadPool& pool,
+                  bool reverse = false);
 
 // The located UserError for a failure a generated nest recorded (shared with generated CUDA,
 // which uses the same codes and sites).
