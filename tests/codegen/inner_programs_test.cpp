@@ -83,7 +83,48 @@ std::vector<double> one_long_item() {
   return offsets;
 }
 
+// Many items of one length: each worker has plenty without splitting (split_inner_programs).
+std::vector<double> many_equal_items() {
+  std::vector<double> offsets = {0};
+  for (int i = 0; i < 60; ++i) offsets.push_back(offsets.back() + 5);
+  return offsets;
+}
+
+TEST(InnerPrograms, PairsArePrograms_WhereItemsAreFewOrOneIsLong_NotWhereManyShareTheWork) {
+  auto bounds = [](int64_t outer, int64_t per) {
+    host::NestBounds b;
+    b.end = outer;
+    b.programs = outer * per;
+    b.per_outer = per;
+    return b;
+  };
+  auto offsets_of = [](const std::vector<double>& o) {
+    return Tensor::from_doubles({int64_t(o.size())}, o, DType::i64);
+  };
+  using codegen::cpu::split_inner_programs;
+  const Tensor equal = offsets_of(many_equal_items()), one_long = offsets_of(one_long_item());
+  EXPECT_FALSE(split_inner_programs(bounds(60, 5), &equal, 2));  // 60 items of 5 rows
+  EXPECT_TRUE(split_inner_programs(bounds(60, 5), &equal, 16));  // fewer than 4 per worker
+  EXPECT_TRUE(split_inner_programs(bounds(10, 5), &one_long, 2));
+  EXPECT_FALSE(split_inner_programs(bounds(60, 5), nullptr, 2));  // not an item loop
+  EXPECT_FALSE(split_inner_programs(bounds(60, 5), &equal, 1));   // one worker
+  EXPECT_FALSE(split_inner_programs(bounds(60, 1), &equal, 16));  // nothing to split
+  // The longest of 61 items holds 30 of 330 rows, 1 / 11: split on three workers (at least
+  // 1 / 12), not on two (1 / 8).
+  std::vector<double> o = many_equal_items();
+  o.push_back(o.back() + 30);
+  const Tensor eleventh = offsets_of(o);
+  EXPECT_FALSE(split_inner_programs(bounds(61, 5), &eleventh, 2));
+  EXPECT_TRUE(split_inner_programs(bounds(61, 5), &eleventh, 3));
+}
+
 TEST(InnerPrograms, PerHeadSumsEqualTheInterpretersOnEveryPathAndThreadCount) {
+  const Outcome many = run(kPerHeadSums, many_equal_items(), 5, Path::interp);
+  for (int threads : {1, 2, 3}) {  // not split: each item's heads in one program
+    const Outcome got = run(kPerHeadSums, many_equal_items(), 5, Path::cpu, threads);
+    for (int64_t i = 0; i < many.out.numel(); ++i)
+      EXPECT_EQ(got.out.item_as_double(i), many.out.item_as_double(i)) << "element " << i;
+  }
   const std::vector<double> offsets = one_long_item();
   const Outcome want = run(kPerHeadSums, offsets, 5, Path::interp);
   std::vector<std::pair<Path, int>> paths = {{Path::cpu, 1}, {Path::cpu, 2}, {Path::cpu, 3}};

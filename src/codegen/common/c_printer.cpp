@@ -232,16 +232,18 @@ std::string NestPrinter::program_param() const {
   return func_.inner_block >= 0 ? "jt_program" : "id" + std::to_string(func_.block);
 }
 
-void NestPrinter::program_ids(Writer& w) const {
+void NestPrinter::program_ids(Writer& w, const std::string& split) const {
   if (func_.inner_block < 0) return;
   const std::string b = std::to_string(func_.block);
   const std::string inner = k_.blocks.at(size_t(func_.inner_block)).name;
-  w.line("// A program is one (" + k_.blocks.at(size_t(func_.block)).name + ", " + inner +
-         ") pair, " + inner + " fastest: its loop runs one iteration (none where it is empty).");
+  w.line("// Split, a program is one (" + k_.blocks.at(size_t(func_.block)).name + ", " + inner +
+         ") pair, " + inner + " fastest, and its loop runs one iteration (none where it is");
+  w.line("// empty); else one iteration of the outer loop, and its " + inner + " loop runs whole.");
   w.line("const int64_t jt_inner = " + expr(func_.inner_end) + ";");
-  w.line("const int64_t id" + b + " = jt_inner > 0 ? jt_program / jt_inner : jt_program;");
-  w.line("const int64_t jt_inner_first = jt_inner > 0 ? jt_program % jt_inner : INT64_C(0);");
-  w.line("const int64_t jt_inner_last = jt_inner > 0 ? jt_inner_first + 1 : INT64_C(0);");
+  w.line("const int jt_split = (" + split + ") && jt_inner > 0;");
+  w.line("const int64_t id" + b + " = jt_split ? jt_program / jt_inner : jt_program;");
+  w.line("const int64_t jt_inner_first = jt_split ? jt_program % jt_inner : INT64_C(0);");
+  w.line("const int64_t jt_inner_last = jt_split ? jt_inner_first + 1 : jt_inner;");
 }
 
 void NestPrinter::stmts(const std::vector<StmtPtr>& list, Writer& w) {

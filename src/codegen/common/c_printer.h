@@ -45,10 +45,12 @@ class NestPrinter {
                             plan::CType type);
 
   // ---- the program ----
-  // The program function's id parameter: id<b>, or jt_program where a program is one (outer,
-  // inner) pair (plan::DeviceFunc::inner_block); then program_ids prints its split.
+  // The program function's id parameter: id<b>, or jt_program where a program may be one
+  // (outer, inner) pair (plan::DeviceFunc::inner_block); then program_ids prints its split,
+  // which happens where `split` (a C expression) is non-zero; else the program is one outer
+  // iteration and its inner loop runs whole.
   std::string program_param() const;
-  void program_ids(Writer& w) const;
+  void program_ids(Writer& w, const std::string& split) const;
 
   // ---- statements ----
   void stmts(const std::vector<plan::StmtPtr>& list, Writer& w);

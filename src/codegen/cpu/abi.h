@@ -47,7 +47,9 @@ JAGTILE_CPU_ABI(
     /* What the runtime hands one device nest: its captured host values by kind, in the nest's
        capture order (ints and bools as int64), and the bounds of its outermost loop. With
        `order`, the nest's positions [begin, end) run programs order[begin], ... (an item loop,
-       longest item first); without it, programs begin, ..., end - 1. */
+       longest item first); without it, programs begin, ..., end - 1. In a nest with an inner
+       program loop, inner_split 1 makes a program one (outer, inner) pair, 0 one outer
+       iteration with its whole inner loop. */
     struct JtCaptures {
       const struct JtTensor* tensors;
       const int64_t* ints;
@@ -56,6 +58,7 @@ JAGTILE_CPU_ABI(
       int64_t loop_end;
       struct JtError* error;
       const int64_t* order;
+      int64_t inner_split;
     };
     /* A device nest: runs positions [begin, end); non-zero after a recorded failure. */
     typedef int (*JtNestFn)(const struct JtCaptures* captures, int64_t begin, int64_t end);)

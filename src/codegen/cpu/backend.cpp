@@ -108,6 +108,25 @@ std::vector<int64_t> longest_items_first(const Tensor& offsets, const host::Nest
   return order;
 }
 
+bool split_inner_programs(const host::NestBounds& bounds, const Tensor* item_offsets, int workers) {
+  if (workers <= 1 || bounds.per_outer <= 1) return false;
+  const int64_t outer = bounds.programs / bounds.per_outer;
+  if (outer < 4 * int64_t(workers)) return true;
+  if (!item_offsets || !item_offsets->device().is_cpu()) return false;
+  const Tensor& offsets = *item_offsets;
+  if (offsets.dtype() != DType::i32 && offsets.dtype() != DType::i64) return false;
+  const int64_t first = bounds.begin;
+  if (first < 0 || first + outer + 1 > offsets.numel()) return false;
+  auto at = [&](int64_t i) {
+    return offsets.dtype() == DType::i32 ? int64_t(offsets.data<const int32_t>()[i])
+                                         : offsets.data<const int64_t>()[i];
+  };
+  int64_t longest = 0;
+  for (int64_t i = first; i < first + outer; ++i) longest = std::max(longest, at(i + 1) - at(i));
+  const int64_t total = at(first + outer) - at(first);
+  return total > 0 && longest * 4 * int64_t(workers) >= total;
+}
+
 std::vector<int64_t> ordered_chunks(int64_t programs, int64_t per_outer, int workers) {
   const int64_t per = per_outer > 0 ? per_outer : 1;
   std::vector<int64_t> starts;
@@ -135,8 +154,18 @@ CompiledCpu compile_cpu(const plan::Plan& plan, Jit& jit, JitStats* stats) {
 void run_cpu_nest(const CompiledCpu& compiled, const host::HostProgram& program,
                   const host::DeviceNest& nest, const host::HostEnv& env, ThreadPool& pool,
                   bool reverse) {
-  const host::NestBounds bounds = host::nest_bounds(program, nest, env);
+  host::NestBounds bounds = host::nest_bounds(program, nest, env);
   if (bounds.programs <= 0) return;
+  // An inner program loop's pairs are programs only where that balances the workers (always in
+  // reverse, so the order check covers them); else one program per outer iteration.
+  const Tensor* items =
+      nest.item_offsets_slot >= 0 ? &env.slots[size_t(nest.item_offsets_slot)].t : nullptr;
+  const bool split =
+      bounds.per_outer > 1 && (reverse || split_inner_programs(bounds, items, pool.size()));
+  if (!split) {
+    bounds.programs /= bounds.per_outer;
+    bounds.per_outer = 1;
+  }
   SmallArray<JtTensor> tensors(size_t(nest.num_tensors));
   SmallArray<int64_t> ints(size_t(nest.num_ints));
   SmallArray<double> floats(size_t(nest.num_floats));
@@ -161,15 +190,15 @@ void run_cpu_nest(const CompiledCpu& compiled, const host::HostProgram& program,
   // An item loop's longest items first: the last chunks to start are the shortest items, so the
   // workers finish together (a long item started last would leave the others idle).
   std::vector<int64_t> order;
-  if (workers > 1 && !reverse && nest.item_offsets_slot >= 0)
-    order = longest_items_first(env.slots[size_t(nest.item_offsets_slot)].t, bounds, workers);
+  if (workers > 1 && !reverse && items) order = longest_items_first(*items, bounds, workers);
   const JtCaptures captures{tensors.data(),
                             ints.data(),
                             floats.data(),
                             bounds.begin,
                             bounds.end,
                             &error,
-                            order.empty() ? nullptr : order.data()};
+                            order.empty() ? nullptr : order.data(),
+                            split ? 1 : 0};
   if (reverse) {
     for (int64_t p = n - 1; p >= 0; --p)
       if (fn(&captures, p, p + 1)) break;

@@ -45,6 +45,7 @@ class FuncPrinter : public NestPrinter {
              (c.node->name.empty() ? "" : "  // " + c.node->name));
     w.line("int64_t loop_begin;");
     w.line("int64_t loop_end;");
+    if (func_.inner_block >= 0) w.line("int64_t inner_split;  // JtCaptures::inner_split");
     w.close("};");
     w.line("");
     w.line("// One program (iteration) of the loop over " + k_.blocks[size_t(func_.block)].name +
@@ -54,7 +55,7 @@ class FuncPrinter : public NestPrinter {
     // reference they were reloaded after every store, 4-11% slower on jagged_dense_add).
     w.open("static int " + func_.name + "(const " + frame + " F, int64_t " + program_param() +
            ") {");
-    program_ids(w);
+    program_ids(w, "F.inner_split");  // run_cpu_nest decides per call
     w.line("const int64_t s" + b + " = F.loop_begin + id" + b + " * " + bs + ";");
     w.line("const int64_t end" + b + " = F.loop_end;");
     w.line("const int64_t lim" + b + " = jt_min64(" + bs + ", end" + b + " - s" + b + ");");
@@ -84,6 +85,7 @@ class FuncPrinter : public NestPrinter {
     }
     w.line("F.loop_begin = c->loop_begin;");
     w.line("F.loop_end = c->loop_end;");
+    if (func_.inner_block >= 0) w.line("F.inner_split = c->inner_split;");
     w.line("int rc = 0;");
     w.open("for (int64_t id = begin; id < end && !rc; ++id) {");
     w.line("rc = jt_failed(F.err) || " + func_.name + "(F, c->order ? c->order[id] : id);");
