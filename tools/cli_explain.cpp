@@ -154,6 +154,9 @@ int explain_command(const CommandLine& cl) {
       std::cout << "], \"unfilled_outputs\": [";
       for (size_t i = 0; i < d.unfilled_outputs.size(); ++i)
         std::cout << (i ? ", " : "") << json_string(d.unfilled_outputs[i]);
+      std::cout << "], \"parallel_loops\": [";
+      for (size_t i = 0; i < d.parallel_loops.size(); ++i)
+        std::cout << (i ? ", " : "") << json_string(d.parallel_loops[i]);
       std::cout << "]";
       if (cl.ir) std::cout << ", \"ir\": " << json_string(ir);
       if (cl.code) std::cout << ", \"code\": " << json_string(code);
@@ -174,6 +177,7 @@ int explain_command(const CommandLine& cl) {
       for (const std::string& name : d.unfilled_outputs) std::cout << " " << name;
       std::cout << "\n";
     }
+    for (const std::string& line : d.parallel_loops) std::cout << "  parallel: " << line << "\n";
     if (!d.plan.empty()) std::cout << "  plan:\n" << indent(d.plan, "    ");
     if (cl.ir) std::cout << "--- IR ---\n" << ir << (ir.empty() || ir.back() == '\n' ? "" : "\n");
     if (cl.code) {

@@ -133,6 +133,10 @@ struct DispatchDecision {
   // Outputs the kernel writes in full, which the generated code's backends allocate without
   // filling them first (torch.zeros / torch.full whose fill nothing could read).
   std::vector<std::string> unfilled_outputs;
+  // How each device loop runs in parallel on the generated code's backends, one line per loop:
+  // "loop over seq (line 33): a program per (seq, head) pair where that balances the threads,
+  // else per seq; longest items first".
+  std::vector<std::string> parallel_loops;
 };
 
 struct CallResult {

@@ -274,6 +274,9 @@ nb::dict explain(const Program& program, const std::string& kernel, const nb::di
   nb::list unfilled;
   for (const std::string& name : d.unfilled_outputs) unfilled.append(name);
   out["unfilled_outputs"] = unfilled;
+  nb::list parallel;
+  for (const std::string& line : d.parallel_loops) parallel.append(line);
+  out["parallel_loops"] = parallel;
   if (ir) out["ir"] = ir_text;
   if (code) out["code"] = code_text;
   return out;

@@ -80,7 +80,7 @@ def test_explain_returns_the_cli_json_keys():
     args = example_inputs("jagged_sum")
     d = jagtile.explain(load("jagged_sum"), **args)
     assert set(d) >= {"kernel", "dispatch", "reason", "plan", "device", "backend", "config",
-                      "guards", "unfilled_outputs"}
+                      "guards", "unfilled_outputs", "parallel_loops"}
     assert d["kernel"] == "jagged_sum" and d["dispatch"].startswith("template")
     g = jagtile.explain(load("jagged_softmax"), **example_inputs("jagged_softmax"))
     assert g["dispatch"] == "generic" and g["reason"]

@@ -174,6 +174,28 @@ DispatchDecision Program::explain(const std::string& kernel_name, const ArgMap& 
 
 // ---- Specialised -----------------------------------------------------------------------------
 
+namespace {
+
+// DispatchDecision::parallel_loops: what a program of the nest is on `backend` (the CPU decides
+// per call whether an inner program loop's pairs are programs: codegen/cpu/backend.h).
+std::string parallel_loop_text(const ir::Kernel& k, const host::DeviceNest& n, Backend backend) {
+  const std::string outer = k.blocks.at(size_t(n.block)).name;
+  std::string s = "loop over " + outer + " (line " + std::to_string(n.loop->loc.line) + "): ";
+  if (n.inner_block >= 0) {
+    const std::string pair = "(" + outer + ", " + k.blocks.at(size_t(n.inner_block)).name + ")";
+    s += backend == Backend::cuda
+             ? "a program per " + pair + " pair"
+             : "a program per " + pair + " pair where that balances the threads, else per " + outer;
+  } else {
+    s += n.block_size > 1 ? "a program per block of " + std::to_string(n.block_size) + " " + outer
+                          : "a program per " + outer;
+  }
+  if (n.item_offsets_slot >= 0 && backend == Backend::cpu) s += "; longest items first";
+  return s;
+}
+
+}  // namespace
+
 const std::string& Specialised::kernel() const {
   return state_->spec->kernel.name;
 }
@@ -200,9 +222,12 @@ DispatchDecision Specialised::decision() const {
   d.config = (cfg.empty() ? std::string("defaults") : cfg) + " (from " + spec.config_origin + ")";
   d.guards = state_->guards;
   const Backend runs = state_->backend ? state_->backend->id() : Backend::interp;
-  if (runs == Backend::cpu || runs == Backend::cuda)  // the backends of generated code
+  if (runs == Backend::cpu || runs == Backend::cuda) {  // the backends of generated code
     for (const ir::NodePtr& n : spec.kernel.body)
       if (spec.fully_written.count(n.get())) d.unfilled_outputs.push_back(n->name);
+    for (const host::DeviceNest& n : spec.host.nests)
+      d.parallel_loops.push_back(parallel_loop_text(spec.kernel, n, runs));
+  }
   for (const DispatchGuard& g : d.guards) {
     if (g.holds || !t.reason.empty()) continue;
     // The plan matched, but not for these arguments: they run on the generic path.

@@ -229,6 +229,29 @@ TEST_F(CliTest, ExplainNamesOutputsAllocatedWithoutAFill) {
   EXPECT_THAT(i.out, HasSubstr("\"unfilled_outputs\": []"));
 }
 
+// Each device loop says what its programs are: HSTU's (seq, head) pairs where that balances the
+// threads (codegen/cpu/backend.h, split_inner_programs), longest items first; nothing on the
+// interpreter, which runs no programs.
+TEST_F(CliTest, ExplainSaysWhatEachLoopRunsInParallel) {
+  const std::vector<std::string> shape = {"--batch", "4", "--max-len",  "64",
+                                          "--heads", "2", "--head-dim", "16"};
+  auto explain = [&](std::vector<std::string> extra) {
+    std::vector<std::string> a = {"explain", "examples/jagged_hstu_attention.py"};
+    a.insert(a.end(), shape.begin(), shape.end());
+    a.insert(a.end(), extra.begin(), extra.end());
+    return jagtile(a);
+  };
+  Outcome o = explain({"--backend", "cpu"});
+  EXPECT_EQ(o.status, 0) << o.err;
+  EXPECT_THAT(o.out, HasSubstr("  parallel: loop over seq (line 33): a program per (seq, head) "
+                               "pair where that balances the threads, else per seq; longest "
+                               "items first\n"));
+  Outcome j = explain({"--backend", "cpu", "--json"});
+  EXPECT_THAT(j.out, HasSubstr("\"parallel_loops\": [\"loop over seq (line 33): a program per"));
+  Outcome i = explain({"--backend", "interp", "--json"});
+  EXPECT_THAT(i.out, HasSubstr("\"parallel_loops\": []"));
+}
+
 TEST_F(CliTest, ExplainShowsIrAndCodeForEveryExample) {
   for (const ExampleInfo* e : all_examples()) {
     Outcome o = jagtile({"explain", e->file, "--batch", "8", "--ir", "--code"});
