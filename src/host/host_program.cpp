@@ -67,6 +67,9 @@ class Splitter {
           if (const ir::Node* inner = analysis::inner_program_loop(*n)) {
             nest.inner_block = int(inner->ival);
             nest.inner_end_slot = operand_slot(inner->operands.at(1));
+            ir::walk(inner->regions.at(0), [&](const ir::NodePtr& x) {
+              nest.inner_matmul = nest.inner_matmul || x->kind == ir::NodeKind::matmul;
+            });
           }
           s.nest = nest.index;
           p_.nests.push_back(std::move(nest));

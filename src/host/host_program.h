@@ -44,6 +44,7 @@ struct DeviceNest {
   // starts at 0), or -1.
   int inner_block = -1;
   int inner_end_slot = -1;
+  bool inner_matmul = false;  // the inner loop's body holds a matmul: each pair is heavy
 };
 
 // One host step: a host node, compiled to slots. `ops` are the operands' slots; regions of an

@@ -90,7 +90,7 @@ std::vector<double> many_equal_items() {
   return offsets;
 }
 
-TEST(InnerPrograms, PairsArePrograms_WhereItemsAreFewOrOneIsLong_NotWhereManyShareTheWork) {
+TEST(InnerPrograms, PairsArePrograms_WithFewerItemsThanWorkersOrHeavyPairsOfALongItem) {
   auto bounds = [](int64_t outer, int64_t per) {
     host::NestBounds b;
     b.end = outer;
@@ -102,20 +102,22 @@ TEST(InnerPrograms, PairsArePrograms_WhereItemsAreFewOrOneIsLong_NotWhereManySha
     return Tensor::from_doubles({int64_t(o.size())}, o, DType::i64);
   };
   using codegen::cpu::split_inner_programs;
+  const bool heavy = true, light = false;
   const Tensor equal = offsets_of(many_equal_items()), one_long = offsets_of(one_long_item());
-  EXPECT_FALSE(split_inner_programs(bounds(60, 5), &equal, 2));  // 60 items of 5 rows
-  EXPECT_TRUE(split_inner_programs(bounds(60, 5), &equal, 16));  // fewer than 4 per worker
-  EXPECT_TRUE(split_inner_programs(bounds(10, 5), &one_long, 2));
-  EXPECT_FALSE(split_inner_programs(bounds(60, 5), nullptr, 2));  // not an item loop
-  EXPECT_FALSE(split_inner_programs(bounds(60, 5), &equal, 1));   // one worker
-  EXPECT_FALSE(split_inner_programs(bounds(60, 1), &equal, 16));  // nothing to split
+  EXPECT_FALSE(split_inner_programs(bounds(60, 5), &equal, heavy, 2));  // 60 items of 5 rows
+  EXPECT_TRUE(split_inner_programs(bounds(60, 5), &equal, light, 64));  // fewer than workers
+  EXPECT_TRUE(split_inner_programs(bounds(10, 5), &one_long, heavy, 2));
+  EXPECT_FALSE(split_inner_programs(bounds(10, 5), &one_long, light, 2));  // pairs are cheap
+  EXPECT_FALSE(split_inner_programs(bounds(60, 5), nullptr, heavy, 2));    // not an item loop
+  EXPECT_FALSE(split_inner_programs(bounds(60, 5), &equal, heavy, 1));     // one worker
+  EXPECT_FALSE(split_inner_programs(bounds(60, 1), &equal, heavy, 64));    // nothing to split
   // The longest of 61 items holds 30 of 330 rows, 1 / 11: split on three workers (at least
   // 1 / 12), not on two (1 / 8).
   std::vector<double> o = many_equal_items();
   o.push_back(o.back() + 30);
   const Tensor eleventh = offsets_of(o);
-  EXPECT_FALSE(split_inner_programs(bounds(61, 5), &eleventh, 2));
-  EXPECT_TRUE(split_inner_programs(bounds(61, 5), &eleventh, 3));
+  EXPECT_FALSE(split_inner_programs(bounds(61, 5), &eleventh, heavy, 2));
+  EXPECT_TRUE(split_inner_programs(bounds(61, 5), &eleventh, heavy, 3));
 }
 
 TEST(InnerPrograms, PerHeadSumsEqualTheInterpretersOnEveryPathAndThreadCount) {
@@ -127,7 +129,10 @@ TEST(InnerPrograms, PerHeadSumsEqualTheInterpretersOnEveryPathAndThreadCount) {
   }
   const std::vector<double> offsets = one_long_item();
   const Outcome want = run(kPerHeadSums, offsets, 5, Path::interp);
-  std::vector<std::pair<Path, int>> paths = {{Path::cpu, 1}, {Path::cpu, 2}, {Path::cpu, 3}};
+  // Two and three threads run each item's heads in one program (cheap pairs of ten items:
+  // split_inner_programs); sixteen, more than the items, run every (item, head) pair as one.
+  std::vector<std::pair<Path, int>> paths = {
+      {Path::cpu, 1}, {Path::cpu, 2}, {Path::cpu, 3}, {Path::cpu, 16}};
 #ifdef JAGTILE_HAVE_NVRTC
   paths.push_back({Path::cuda_emulated, 1});
 #endif

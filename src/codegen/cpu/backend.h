@@ -56,11 +56,14 @@ std::vector<int64_t> longest_items_first(const Tensor& offsets, const host::Nest
 
 // Whether a nest with an inner program loop (NestBounds::per_outer > 1) runs each (outer, inner)
 // pair as a program (JtCaptures::inner_split) rather than each outer iteration with its whole
-// inner loop: where there are fewer than four outer iterations per worker, or the longest item
-// of an item loop holds at least 1 / (4 workers) of the rows. Elsewhere the workers are busy
-// without it, and a program per pair only adds its setup: 1024 items of about 8 rows by 256
-// columns took 2.2 ms with every pair a program against 1.6 ms (docs/performance.md).
-bool split_inner_programs(const host::NestBounds& bounds, const Tensor* item_offsets, int workers);
+// inner loop: where there are fewer outer iterations than workers, or where a pair is heavy (a
+// matmul inside: attention's heads) and the longest item of an item loop holds at least
+// 1 / (4 workers) of the rows. Elsewhere the workers are busy without it, and a program per
+// pair only adds its setup: a per-(item, column) sum of 1024 items of about 8 rows by 256
+// columns took 2.2 ms with every pair a program against 1.6 ms, and of 4 items by 4096 columns
+// 0.18 ms against 0.11 (docs/performance.md).
+bool split_inner_programs(const host::NestBounds& bounds, const Tensor* item_offsets,
+                          bool matmul_inside, int workers);
 
 // Where the chunks of programs in longest-first order start, with `programs` last: the longest
 // `workers` items one program per chunk, so that their inner programs (per_outer of them per
