@@ -73,10 +73,11 @@ struct Options {
   bool debug_ir = false;    // print IR after every pass (also JAGTILE_DEBUG=ir)
   bool debug_code = false;  // print generated code (also JAGTILE_DEBUG=code)
   // A testing aid for the cpu backend: run each device nest's programs one at a time, last to
-  // first, on the calling thread. Programs are independent (the outermost loop's iterations by
-  // the language's rule, an inner program loop's by proof: docs/architecture.md), so results
-  // must not change; the differential fuzzer runs some cases this way. Where several programs
-  // fail, the error reported may be another one's than in program order.
+  // first, on the calling thread, an inner program loop's pairs always as programs of their own.
+  // Programs are independent (the outermost loop's iterations by the language's rule, an inner
+  // program loop's by proof: docs/architecture.md), so results must not change; the
+  // differential fuzzer runs some cases this way. Where several programs fail, the error
+  // reported may be another one's than in program order.
   bool reverse_programs = false;
 };
 
