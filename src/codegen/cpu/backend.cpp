@@ -83,20 +83,40 @@ ThreadPool& pool_for(int num_threads) {
   return *p;
 }
 
+namespace {
+
+// The item offsets of an item loop's programs, read on the host: valid() when they are a CPU i32
+// / i64 tensor covering items [first, first + items]; length(i) is item first + i's row count.
+class ItemOffsets {
+ public:
+  ItemOffsets(const Tensor& offsets, int64_t first, int64_t items)
+      : t_(offsets), first_(first), items_(items) {}
+  bool valid() const {
+    return t_.device().is_cpu() && (t_.dtype() == DType::i32 || t_.dtype() == DType::i64) &&
+           first_ >= 0 && first_ + items_ + 1 <= t_.numel();
+  }
+  int64_t length(int64_t i) const { return at(first_ + i + 1) - at(first_ + i); }
+  int64_t total() const { return at(first_ + items_) - at(first_); }
+
+ private:
+  int64_t at(int64_t i) const {
+    return t_.dtype() == DType::i32 ? int64_t(t_.data<const int32_t>()[i])
+                                    : t_.data<const int64_t>()[i];
+  }
+  const Tensor& t_;
+  int64_t first_, items_;
+};
+
+}  // namespace
+
 std::vector<int64_t> longest_items_first(const Tensor& offsets, const host::NestBounds& bounds,
                                          int workers) {
   const int64_t per = bounds.per_outer > 0 ? bounds.per_outer : 1;
   const int64_t n = bounds.programs / per;  // items
-  if (n > int64_t(workers) * 64 || !offsets.device().is_cpu()) return {};
-  const int64_t first = bounds.begin;
-  if (first < 0 || first + n + 1 > offsets.numel()) return {};
-  if (offsets.dtype() != DType::i32 && offsets.dtype() != DType::i64) return {};
-  auto at = [&](int64_t i) {
-    return offsets.dtype() == DType::i32 ? int64_t(offsets.data<const int32_t>()[i])
-                                         : offsets.data<const int64_t>()[i];
-  };
+  const ItemOffsets items_of(offsets, bounds.begin, n);
+  if (n > int64_t(workers) * 64 || !items_of.valid()) return {};
   std::vector<std::pair<int64_t, int64_t>> items(static_cast<size_t>(n));
-  for (int64_t p = 0; p < n; ++p) items[size_t(p)] = {at(first + p) - at(first + p + 1), p};
+  for (int64_t p = 0; p < n; ++p) items[size_t(p)] = {-items_of.length(p), p};
   const bool all_equal = std::all_of(
       items.begin(), items.end(), [&](const auto& item) { return item.first == items[0].first; });
   if (all_equal) return {};
@@ -113,18 +133,12 @@ bool split_inner_programs(const host::NestBounds& bounds, const Tensor* item_off
   if (workers <= 1 || bounds.per_outer <= 1) return false;
   const int64_t outer = bounds.programs / bounds.per_outer;
   if (outer < int64_t(workers)) return true;
-  if (!matmul_inside || !item_offsets || !item_offsets->device().is_cpu()) return false;
-  const Tensor& offsets = *item_offsets;
-  if (offsets.dtype() != DType::i32 && offsets.dtype() != DType::i64) return false;
-  const int64_t first = bounds.begin;
-  if (first < 0 || first + outer + 1 > offsets.numel()) return false;
-  auto at = [&](int64_t i) {
-    return offsets.dtype() == DType::i32 ? int64_t(offsets.data<const int32_t>()[i])
-                                         : offsets.data<const int64_t>()[i];
-  };
+  if (!matmul_inside || !item_offsets) return false;
+  const ItemOffsets items(*item_offsets, bounds.begin, outer);
+  if (!items.valid()) return false;
   int64_t longest = 0;
-  for (int64_t i = first; i < first + outer; ++i) longest = std::max(longest, at(i + 1) - at(i));
-  const int64_t total = at(first + outer) - at(first);
+  for (int64_t i = 0; i < outer; ++i) longest = std::max(longest, items.length(i));
+  const int64_t total = items.total();
   return total > 0 && longest * 4 * int64_t(workers) >= total;
 }
 
