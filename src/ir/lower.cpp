@@ -429,6 +429,27 @@ std::vector<int> column_blocks(const Kernel& k) {
   return columns;
 }
 
+// The tile loops that are a matmul's contraction dim (the last dim of its first operand) and walk
+// a dense dim from its start: `hl.tile(n)` below the outermost loop, begin the constant 0.
+std::vector<int> dense_contraction_blocks(const Kernel& k) {
+  std::vector<int> contraction, dense;
+  walk(k.body, [&](const NodePtr& n) {
+    if (n->kind == NodeKind::matmul && !n->operand(0)->type.shape.empty()) {
+      const Dim& d = n->operand(0)->type.shape.back();
+      if (d.kind == Dim::Kind::tile) contraction.push_back(d.block);
+    }
+    const bool outermost = std::find(k.body.begin(), k.body.end(), n) != k.body.end();
+    if (n->kind == NodeKind::tile_loop && !outermost &&
+        n->operand(0)->kind == NodeKind::const_int && n->operand(0)->ival == 0)
+      dense.push_back(int(n->ival));
+  });
+  std::vector<int> both;
+  for (int b : dense)
+    if (std::find(contraction.begin(), contraction.end(), b) != contraction.end())
+      both.push_back(b);
+  return both;
+}
+
 // Whether the kernel walks its items' rows more than once, or writes them: two or more row loops
 // (tile or jagged loops two levels inside the outermost: items, then columns or rows, then rows
 // or columns), or one that stores. Such a kernel runs best with one item per program. With 16,
@@ -489,9 +510,19 @@ Kernel lower_kernel(const ast::Module& module, const ast::Stmt& fn,
   // blocks of 64: longer k loops and wider panels for the microkernel, operands still in L1/L2.
   // Measured on jagged_dense_bmm, 1 thread: D = K = 256: 16/32/32/32 16 GFLOP/s, 1/32/32/32 35,
   // 1/64/64/64 49, 1/128/128/128 66; D = K = 64: 1/32 16, 1/64 25, 1/128 21.
+  // The k loop of a matmul over a dense dim (`hl.tile(D)` from 0, the features) takes 128: twice
+  // as many products between the accumulators' loads and stores, and half the microkernel calls.
+  // Loops over rows (jagged, or `hl.tile(begin, end)` within an item) and over the output's
+  // columns keep 64. jagged_dense_bmm, 2 threads, Zen 5 (docs/performance.md): at B = 1024, D = K
+  // = 256 blocks 1/64/64/64 335 GFLOP/s, 1/64/64/128 357, 1/64/128/128 366; at D = K = 64 the
+  // first two 268, 1/64/128/128 258 (a 128-column output block only widens its arrays there).
   LowerOptions for_matmul = options;
   for_matmul.default_outer_block = 1;
   for_matmul.default_inner_block = 64;
+  for_matmul.default_column_block = 128;
+  for_matmul.column_blocks = dense_contraction_blocks(k);
+  // An empty list means "guess" to the lowerer: a block id no loop has keeps every loop at 64.
+  if (for_matmul.column_blocks.empty()) for_matmul.column_blocks = {-1};
   return lower_detail::Lowerer(module, fn, params, for_matmul).run();
 }
 

@@ -279,11 +279,13 @@ TEST(MatmulBlocks, CpuSourceCallsTheMicrokernelUnlessLoopsAreAsked) {
   EXPECT_THAT(l.source(Backend::cpu), ::testing::HasSubstr("for (int64_t kk"));
 }
 
-// A kernel with a matmul defaults to one item per outermost program and inner blocks of 64
-// (lower.cpp says why); config entries keep their values; kernels without one keep inner blocks
-// of 32, except that the loop walking the tensors' contiguous dim (tile_d, nested under the
-// jagged rows here) takes the column block, 256, and item_scale, which writes rows, one item.
-TEST(MatmulBlocks, MatmulKernelsDefaultToOneItemAndInnerBlocksOf64) {
+// A kernel with a matmul defaults to one item per outermost program, inner blocks of 64, and 128
+// for a contraction over a dense dim (`hl.tile(D)`: item_matmul's tile_d); a contraction over
+// rows (jagged_outer's tile_k) and the output's columns keep 64 (lower.cpp says why). Config
+// entries keep their values; kernels without a matmul keep inner blocks of 32, except that the
+// loop walking the tensors' contiguous dim (tile_d, nested under the jagged rows here) takes the
+// column block, 256, and item_scale, which writes rows, one item.
+TEST(MatmulBlocks, MatmulKernelsDefaultToOneItemInnerBlocksOf64AndDenseContractionsOf128) {
   Program p = Program::from_source(kMatmulKernels, "mm.py");
   auto blocks_line = [&](const char* kernel, const ArgMap& args, const Options& o) {
     std::string src = p.specialise(kernel, args, o).source(Backend::cpu);
@@ -295,9 +297,17 @@ TEST(MatmulBlocks, MatmulKernelsDefaultToOneItemAndInnerBlocksOf64) {
                {"w", Tensor::zeros({2, 8, 8}, DType::f32)},
                {"bias", Tensor::zeros({2, 8}, DType::f32)}};
   EXPECT_EQ(blocks_line("item_matmul", mm, cpu_options()),
-            "Blocks: tile_b=1 tile_k=64 tile_n=64 tile_d=64");
+            "Blocks: tile_b=1 tile_k=64 tile_n=64 tile_d=128");
   EXPECT_EQ(blocks_line("item_matmul", mm, cpu_with_blocks({4, 16})),
-            "Blocks: tile_b=4 tile_k=16 tile_n=64 tile_d=64");
+            "Blocks: tile_b=4 tile_k=16 tile_n=64 tile_d=128");
+  EXPECT_EQ(blocks_line("item_matmul", mm, cpu_with_blocks({4, 16, 32, 16})),
+            "Blocks: tile_b=4 tile_k=16 tile_n=32 tile_d=16");
+  ArgMap outer = {{"x", Tensor::zeros({4, 8}, DType::f32)},
+                  {"y", Tensor::zeros({4, 8}, DType::f32)},
+                  {"offsets", Tensor::zeros({3}, DType::i64)}};
+  const std::string jagged = blocks_line("jagged_outer", outer, cpu_options());
+  EXPECT_THAT(jagged, ::testing::HasSubstr("tile_k=64"));
+  EXPECT_THAT(jagged, ::testing::Not(::testing::HasSubstr("=128")));
   ArgMap plain = {{"x", Tensor::zeros({4, 8}, DType::f32)},
                   {"offsets", Tensor::zeros({3}, DType::i64)},
                   {"w", Tensor::zeros({2, 8}, DType::f32)}};

@@ -1,0 +1,85 @@
+"""The bundled jagged_dense_bmm at its default blocks and at the block sizes given, on the same
+data, round-robin in one process, next to jagtile's fp32 FMA probe run in the same rounds: the
+A/B behind the default blocks of matmul kernels (src/ir/lower.cpp, docs/performance.md).
+
+    .venv/bin/python bench/peers/bmm_blocks.py --blocks 1,64,64,64 --blocks 1,64,64,128 \
+        [--batch 1024 --features 256 --max-len 512 --rounds 9 --threads 2]
+
+Lengths are uniform in 0..max_len (as bench/peers/cpu_peers.py draws them); every variant's
+output is checked against the default's first (fp32 sums in another order may differ in the
+last bits).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import jagtile
+from peers_common import close, flop_peak_gflops
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "jagged_dense_bmm.py"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--blocks", action="append", default=[],
+                    help="block sizes tile_b,tile_k,tile_n,tile_d (repeatable)")
+    ap.add_argument("--batch", type=int, default=1024)
+    ap.add_argument("--features", type=int, default=256, help="D = K (weights [batch, D, D])")
+    ap.add_argument("--max-len", type=int, default=512)
+    ap.add_argument("--rounds", type=int, default=9)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+    jagtile.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads)
+
+    rng = np.random.default_rng(args.seed)
+    B, D = args.batch, args.features
+    lengths = rng.integers(0, args.max_len + 1, size=B)
+    offsets = torch.from_numpy(np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64))
+    N = int(offsets[-1])
+    g = torch.Generator().manual_seed(args.seed)
+    inputs = dict(x_values=torch.randn(N, D, generator=g), x_offsets=offsets,
+                  weight=torch.randn(B, D, D, generator=g), bias=torch.randn(B, D, generator=g))
+    flops = 2 * N * D * D
+
+    variants = [("default", None)] + [(b, [int(x) for x in b.split(",")]) for b in args.blocks]
+    calls, want = {}, None
+    for name, blocks in variants:
+        config = {"block_sizes": blocks} if blocks else None
+        kernel = jagtile.load(str(EXAMPLE), config=config)["jagged_dense_bmm"]
+        got = kernel(**inputs)  # compiles
+        if want is None:
+            want = got
+        elif (why := close(got, want, rtol=1e-5, atol=1e-3)) is not None:
+            sys.exit(f"blocks {name}: output differs from the default's: {why}")
+        calls[name] = lambda kernel=kernel: kernel(**inputs)
+
+    times = {name: [] for name in calls}
+    peaks = []
+    for r in range(args.rounds):
+        peaks.append(flop_peak_gflops(rounds=3))
+        order = list(calls)[r % len(calls):] + list(calls)[:r % len(calls)]
+        for name in order:
+            t0 = time.perf_counter()
+            calls[name]()
+            times[name].append(time.perf_counter() - t0)
+    peak = statistics.median(peaks)
+    print(f"jagged_dense_bmm B={B} D=K={D} max_len={args.max_len} N={N}, {args.threads} threads, "
+          f"{args.rounds} rounds; same-run f32 FMA probe {peak:.1f} GFLOP/s")
+    print("| blocks | median ms | GFLOP/s | % of FMA probe |\n|---|---:|---:|---:|")
+    for name, ts in times.items():
+        t = statistics.median(ts)
+        print(f"| {name} | {t * 1e3:.2f} | {flops / t / 1e9:.1f} | {100 * flops / t / 1e9 / peak:.1f}% |")
+
+
+if __name__ == "__main__":
+    main()
