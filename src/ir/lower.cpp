@@ -429,25 +429,25 @@ std::vector<int> column_blocks(const Kernel& k) {
   return columns;
 }
 
-// The tile loops that are a matmul's contraction dim (the last dim of its first operand) and walk
-// a dense dim from its start: `hl.tile(n)` below the outermost loop, begin the constant 0.
-std::vector<int> dense_contraction_blocks(const Kernel& k) {
-  std::vector<int> contraction, dense;
+// The loops of a matmul kernel that take the wider block: the jagged loops (an item's rows), and
+// the tile loops that are a matmul's contraction dim (the last dim of its first operand) and walk
+// a dense dim from its start (`hl.tile(n)` below the outermost loop, begin the constant 0).
+std::vector<int> wide_matmul_blocks(const Kernel& k) {
+  std::vector<int> contraction, wide;
   walk(k.body, [&](const NodePtr& n) {
     if (n->kind == NodeKind::matmul && !n->operand(0)->type.shape.empty()) {
       const Dim& d = n->operand(0)->type.shape.back();
       if (d.kind == Dim::Kind::tile) contraction.push_back(d.block);
     }
-    const bool outermost = std::find(k.body.begin(), k.body.end(), n) != k.body.end();
-    if (n->kind == NodeKind::tile_loop && !outermost &&
-        n->operand(0)->kind == NodeKind::const_int && n->operand(0)->ival == 0)
-      dense.push_back(int(n->ival));
   });
-  std::vector<int> both;
-  for (int b : dense)
-    if (std::find(contraction.begin(), contraction.end(), b) != contraction.end())
-      both.push_back(b);
-  return both;
+  walk(k.body, [&](const NodePtr& n) {
+    const bool outermost = std::find(k.body.begin(), k.body.end(), n) != k.body.end();
+    const bool dense = n->kind == NodeKind::tile_loop && !outermost &&
+                       n->operand(0)->kind == NodeKind::const_int && n->operand(0)->ival == 0 &&
+                       std::count(contraction.begin(), contraction.end(), int(n->ival)) > 0;
+    if (dense || n->kind == NodeKind::jagged_loop) wide.push_back(int(n->ival));
+  });
+  return wide;
 }
 
 // Whether the kernel walks its items' rows more than once, or writes them: two or more row loops
@@ -510,17 +510,20 @@ Kernel lower_kernel(const ast::Module& module, const ast::Stmt& fn,
   // blocks of 64: longer k loops and wider panels for the microkernel, operands still in L1/L2.
   // Measured on jagged_dense_bmm, 1 thread: D = K = 256: 16/32/32/32 16 GFLOP/s, 1/32/32/32 35,
   // 1/64/64/64 49, 1/128/128/128 66; D = K = 64: 1/32 16, 1/64 25, 1/128 21.
-  // The k loop of a matmul over a dense dim (`hl.tile(D)` from 0, the features) takes 128: twice
-  // as many products between the accumulators' loads and stores, and half the microkernel calls.
-  // Loops over rows (jagged, or `hl.tile(begin, end)` within an item) and over the output's
-  // columns keep 64. jagged_dense_bmm, 2 threads, Zen 5 (docs/performance.md): at B = 1024, D = K
-  // = 256 blocks 1/64/64/64 335 GFLOP/s, 1/64/64/128 357, 1/64/128/128 366; at D = K = 64 the
-  // first two 268, 1/64/128/128 258 (a 128-column output block only widens its arrays there).
+  // Two kinds of loop take 128. The k loop of a matmul over a dense dim (`hl.tile(D)` from 0, the
+  // features): twice as many products between the accumulators' loads and stores, and half the
+  // microkernel calls. And a jagged loop over an item's rows: each block of the other operand
+  // (a weight) is copied once per 128 rows. Rows walked by `hl.tile(begin, end)` (attention's
+  // query and key blocks) keep 64: a causal diagonal block computes its masked half too, and 64
+  // x 64 measured best there. So do the output's columns: at D = K = 64 a 128-column block only
+  // widens the tile arrays, 3% slower. bench/peers/bmm_blocks.py, 2 threads, Zen 5, blocks
+  // (items, rows, columns, k): B = 1024, D = K = 256: 1/64/64/64 348 GFLOP/s, 1/64/64/128 374,
+  // 1/128/64/128 374-391; B = 256, D = K = 64: 296, 295, 292-304 (docs/performance.md).
   LowerOptions for_matmul = options;
   for_matmul.default_outer_block = 1;
   for_matmul.default_inner_block = 64;
   for_matmul.default_column_block = 128;
-  for_matmul.column_blocks = dense_contraction_blocks(k);
+  for_matmul.column_blocks = wide_matmul_blocks(k);
   // An empty list means "guess" to the lowerer: a block id no loop has keeps every loop at 64.
   if (for_matmul.column_blocks.empty()) for_matmul.column_blocks = {-1};
   return lower_detail::Lowerer(module, fn, params, for_matmul).run();

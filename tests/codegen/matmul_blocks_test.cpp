@@ -280,12 +280,12 @@ TEST(MatmulBlocks, CpuSourceCallsTheMicrokernelUnlessLoopsAreAsked) {
 }
 
 // A kernel with a matmul defaults to one item per outermost program, inner blocks of 64, and 128
-// for a contraction over a dense dim (`hl.tile(D)`: item_matmul's tile_d); a contraction over
-// rows (jagged_outer's tile_k) and the output's columns keep 64 (lower.cpp says why). Config
-// entries keep their values; kernels without a matmul keep inner blocks of 32, except that the
-// loop walking the tensors' contiguous dim (tile_d, nested under the jagged rows here) takes the
-// column block, 256, and item_scale, which writes rows, one item.
-TEST(MatmulBlocks, MatmulKernelsDefaultToOneItemInnerBlocksOf64AndDenseContractionsOf128) {
+// for its jagged loops over an item's rows (item_matmul's and jagged_outer's tile_k) and for a
+// contraction over a dense dim (`hl.tile(D)`: item_matmul's tile_d); the output's columns keep 64
+// (lower.cpp says why). Config entries keep their values; kernels without a matmul keep inner
+// blocks of 32, except that the loop walking the tensors' contiguous dim (tile_d, nested under
+// the jagged rows here) takes the column block, 256, and item_scale, which writes rows, one item.
+TEST(MatmulBlocks, MatmulKernelsDefaultToOneItemAndWideRowAndDenseContractionBlocks) {
   Program p = Program::from_source(kMatmulKernels, "mm.py");
   auto blocks_line = [&](const char* kernel, const ArgMap& args, const Options& o) {
     std::string src = p.specialise(kernel, args, o).source(Backend::cpu);
@@ -297,7 +297,7 @@ TEST(MatmulBlocks, MatmulKernelsDefaultToOneItemInnerBlocksOf64AndDenseContracti
                {"w", Tensor::zeros({2, 8, 8}, DType::f32)},
                {"bias", Tensor::zeros({2, 8}, DType::f32)}};
   EXPECT_EQ(blocks_line("item_matmul", mm, cpu_options()),
-            "Blocks: tile_b=1 tile_k=64 tile_n=64 tile_d=128");
+            "Blocks: tile_b=1 tile_k=128 tile_n=64 tile_d=128");
   EXPECT_EQ(blocks_line("item_matmul", mm, cpu_with_blocks({4, 16})),
             "Blocks: tile_b=4 tile_k=16 tile_n=64 tile_d=128");
   EXPECT_EQ(blocks_line("item_matmul", mm, cpu_with_blocks({4, 16, 32, 16})),
@@ -305,14 +305,26 @@ TEST(MatmulBlocks, MatmulKernelsDefaultToOneItemInnerBlocksOf64AndDenseContracti
   ArgMap outer = {{"x", Tensor::zeros({4, 8}, DType::f32)},
                   {"y", Tensor::zeros({4, 8}, DType::f32)},
                   {"offsets", Tensor::zeros({3}, DType::i64)}};
-  const std::string jagged = blocks_line("jagged_outer", outer, cpu_options());
-  EXPECT_THAT(jagged, ::testing::HasSubstr("tile_k=64"));
-  EXPECT_THAT(jagged, ::testing::Not(::testing::HasSubstr("=128")));
+  EXPECT_EQ(blocks_line("jagged_outer", outer, cpu_options()),
+            "Blocks: tile_b=1 tile_d=64 tile_e=64 tile_k=128");
   ArgMap plain = {{"x", Tensor::zeros({4, 8}, DType::f32)},
                   {"offsets", Tensor::zeros({3}, DType::i64)},
                   {"w", Tensor::zeros({2, 8}, DType::f32)}};
   EXPECT_EQ(blocks_line("item_scale", plain, cpu_options()),
             "Blocks: tile_b=1 tile_k=32 tile_d=256");
+  // Attention's query and key blocks walk rows with hl.tile(begin, end): 64 each.
+  const ExampleInfo* info = find_example("jagged_hstu_attention");
+  Program attention = Program::from_file(std::string(JAGTILE_SOURCE_DIR) + "/" + info->file);
+  JaggedShape shape;
+  shape.batch = 2;
+  shape.max_len = 8;
+  shape.heads = 2;
+  shape.head_dim = 16;
+  const std::string src =
+      attention
+          .specialise(info->kernel, info->make_inputs(shape, DType::f32, DType::i32), cpu_options())
+          .source(Backend::cpu);
+  EXPECT_THAT(src, ::testing::HasSubstr(" tile_q=64 tile_k=64\n"));
 }
 
 }  // namespace
