@@ -516,7 +516,7 @@ Kernel lower_kernel(const ast::Module& module, const ast::Stmt& fn,
   // (a weight) is copied once per 128 rows. Rows walked by `hl.tile(begin, end)` (attention's
   // query and key blocks) keep 64: a causal diagonal block computes its masked half too, and 64
   // x 64 measured best there. So do the output's columns: at D = K = 64 a 128-column block only
-  // widens the tile arrays, 3% slower. bench/peers/bmm_blocks.py, 2 threads, Zen 5, blocks
+  // widens the tile arrays, 3% slower. bench/peers/matmul_blocks.py, 2 threads, Zen 5, blocks
   // (items, rows, columns, k): B = 1024, D = K = 256: 1/64/64/64 348 GFLOP/s, 1/64/64/128 374,
   // 1/128/64/128 374-391; B = 256, D = K = 64: 296, 295, 292-304 (docs/performance.md).
   LowerOptions for_matmul = options;

@@ -1,9 +1,11 @@
-"""The bundled jagged_dense_bmm at its default blocks and at the block sizes given, on the same
-data, round-robin in one process, next to jagtile's fp32 FMA probe run in the same rounds: the
-A/B behind the default blocks of matmul kernels (src/ir/lower.cpp, docs/performance.md).
+"""A matmul kernel at its default blocks and at the block sizes given, on the same data,
+round-robin in one process, next to jagtile's fp32 FMA probe run in the same rounds: the A/B
+behind the default blocks of matmul kernels (src/ir/lower.cpp, docs/performance.md). The kernels:
+the bundled jagged_dense_bmm (blocks tile_b,tile_k,tile_n,tile_d) and jagtile.ops'
+jagged_jagged_bmm (blocks tile_b,tile_d,tile_e,tile_k; x and y both [N, D]).
 
-    .venv/bin/python bench/peers/bmm_blocks.py --blocks 1,64,64,64 --blocks 1,64,64,128 \
-        [--batch 1024 --features 256 --max-len 512 --rounds 9 --threads 2]
+    .venv/bin/python bench/peers/matmul_blocks.py --blocks 1,64,64,64 --blocks 1,64,64,128 \
+        [--kernel jagged_dense_bmm] [--batch 1024 --features 256 --max-len 512 --rounds 9]
 
 Lengths are uniform in 0..max_len (as bench/peers/cpu_peers.py draws them); every variant's
 output is checked against the default's first (fp32 sums in another order may differ in the
@@ -24,15 +26,20 @@ import torch
 import jagtile
 from peers_common import close, flop_peak_gflops
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "jagged_dense_bmm.py"
+ROOT = Path(__file__).resolve().parents[2]
+FILES = {"jagged_dense_bmm": ROOT / "examples" / "jagged_dense_bmm.py",
+         "jagged_jagged_bmm": ROOT / "ops" / "jagged_jagged_bmm.py"}
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--kernel", choices=sorted(FILES), default="jagged_dense_bmm")
     ap.add_argument("--blocks", action="append", default=[],
-                    help="block sizes tile_b,tile_k,tile_n,tile_d (repeatable)")
+                    help="block sizes in the kernel's loop order, comma-separated (repeatable)")
     ap.add_argument("--batch", type=int, default=1024)
-    ap.add_argument("--features", type=int, default=256, help="D = K (weights [batch, D, D])")
+    ap.add_argument("--features", type=int, default=256,
+                    help="D: jagged_dense_bmm's weights are [batch, D, D]; jagged_jagged_bmm's "
+                         "x and y [N, D]")
     ap.add_argument("--max-len", type=int, default=512)
     ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--threads", type=int, default=2)
@@ -47,15 +54,20 @@ def main():
     offsets = torch.from_numpy(np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64))
     N = int(offsets[-1])
     g = torch.Generator().manual_seed(args.seed)
-    inputs = dict(x_values=torch.randn(N, D, generator=g), x_offsets=offsets,
-                  weight=torch.randn(B, D, D, generator=g), bias=torch.randn(B, D, generator=g))
-    flops = 2 * N * D * D
+    if args.kernel == "jagged_dense_bmm":
+        inputs = dict(x_values=torch.randn(N, D, generator=g), x_offsets=offsets,
+                      weight=torch.randn(B, D, D, generator=g), bias=torch.randn(B, D, generator=g))
+    else:
+        inputs = dict(x_values=torch.randn(N, D, generator=g),
+                      y_values=torch.randn(N, D, generator=g), x_offsets=offsets,
+                      max_L=args.max_len)
+    flops = 2 * N * D * D  # both: every row is a rank-1 update of (or a product with) D x D
 
     variants = [("default", None)] + [(b, [int(x) for x in b.split(",")]) for b in args.blocks]
     calls, want = {}, None
     for name, blocks in variants:
         config = {"block_sizes": blocks} if blocks else None
-        kernel = jagtile.load(str(EXAMPLE), config=config)["jagged_dense_bmm"]
+        kernel = jagtile.load(str(FILES[args.kernel]), config=config)[args.kernel]
         got = kernel(**inputs)  # compiles
         if want is None:
             want = got
@@ -73,7 +85,7 @@ def main():
             calls[name]()
             times[name].append(time.perf_counter() - t0)
     peak = statistics.median(peaks)
-    print(f"jagged_dense_bmm B={B} D=K={D} max_len={args.max_len} N={N}, {args.threads} threads, "
+    print(f"{args.kernel} B={B} D={D} max_len={args.max_len} N={N}, {args.threads} threads, "
           f"{args.rounds} rounds; same-run f32 FMA probe {peak:.1f} GFLOP/s")
     print("| blocks | median ms | GFLOP/s | % of FMA probe |\n|---|---:|---:|---:|")
     for name, ts in times.items():
