@@ -24,6 +24,11 @@ struct LoadedKernel {
   ~LoadedKernel();
 };
 
+// What a generated file is: native code (the generic CPU backend) or the CUDA host emulation's
+// file (emulation.cpp), told by its first line.
+enum class CodeKind : uint8_t { native, emulation };
+CodeKind code_kind(const std::string& source);
+
 // How the last load() was served.
 struct JitStats {
   enum class Source : uint8_t { disk, compiled } source = Source::disk;
@@ -52,15 +57,18 @@ class Jit {
   // `source` with its shared prelude replaced by an #include of that prelude precompiled in the
   // cache folder (built on first use), or `source` itself where that cannot be done.
   std::string with_precompiled_prelude(const std::string& source);
+  // The key of `text` compiled as code of `kind` (a prelude takes its whole file's kind).
+  std::string key_of(const std::string& text, CodeKind kind) const;
 
   DiskCache disk_;
   std::mutex mutex_;  // one compile at a time per folder and process
 };
 
-// The compiler command ($CXX or c++), its `--version` output (cached per process), the flags.
+// The compiler command ($CXX or c++), its `--version` output (cached per process), the flags
+// for code of `kind`.
 std::string compiler_command();
 std::string compiler_identity();
-std::string compiler_flags();
+std::string compiler_flags(CodeKind kind = CodeKind::native);
 // The part of compiler_flags() that JAGTILE_CPU_ISA sets ("" without it): also part of the CPU
 // backend's in-memory code key.
 std::string isa_flags();
