@@ -48,10 +48,13 @@ namespace jt_emu {
 class Block {
  public:
   explicit Block(int threads)
-      : live_(size_t(threads), true), arrived_(size_t(threads), false), turn_(threads - 1) {}
+      : live_(size_t(threads), true),
+        arrived_(size_t(threads), false),
+        wake_(size_t(threads)),
+        turn_(threads - 1) {}
   void start(int t) {
     std::unique_lock<std::mutex> lock(m_);
-    cv_.wait(lock, [&] { return turn_ == t; });
+    wake_[size_t(t)].wait(lock, [&] { return turn_ == t; });
   }
   int barrier(int t, int predicate) {
     std::unique_lock<std::mutex> lock(m_);
@@ -60,8 +63,7 @@ class Block {
     arrived_[size_t(t)] = true;
     const unsigned long gen = generation_;
     pass_turn(t);
-    cv_.notify_all();
-    cv_.wait(lock, [&] { return generation_ != gen && turn_ == t; });
+    wake_[size_t(t)].wait(lock, [&] { return generation_ != gen && turn_ == t; });
     return result_;
   }
   void exit(int t) {
@@ -70,14 +72,18 @@ class Block {
     ++exited_;
     for (bool a : arrived_) diverged_ = diverged_ || a;  // others wait at a barrier
     pass_turn(t);
-    cv_.notify_all();
   }
   bool diverged() const { return diverged_; }
 
  private:
   // The next live thread below `t` that has not reached the barrier runs; when there is none,
-  // the phase ends and the highest live thread starts the next one.
+  // the phase ends and the highest live thread starts the next one. Only that thread is woken:
+  // waking every thread at each turn made a phase of T threads cost T^2 wake-ups.
   void pass_turn(int t) {
+    next_turn(t);
+    if (turn_ >= 0) wake_[size_t(turn_)].notify_one();
+  }
+  void next_turn(int t) {
     for (int u = t - 1; u >= 0; --u) {
       if (live_[size_t(u)] && !arrived_[size_t(u)]) {
         turn_ = u;
@@ -99,8 +105,8 @@ class Block {
       if (live_[size_t(u)]) turn_ = u;
   }
   std::mutex m_;
-  std::condition_variable cv_;
   std::vector<bool> live_, arrived_;
+  std::vector<std::condition_variable> wake_;  // one per thread: its turn has come
   int turn_;
   int exited_ = 0;
   int acc_ = 0;
