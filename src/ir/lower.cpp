@@ -518,7 +518,7 @@ Kernel lower_kernel(const ast::Module& module, const ast::Stmt& fn,
   // x 64 measured best there. So do the output's columns: at D = K = 64 a 128-column block only
   // widens the tile arrays, 3% slower. bench/peers/matmul_blocks.py, 2 threads, Zen 5, blocks
   // (items, rows, columns, k): B = 1024, D = K = 256: 1/64/64/64 348 GFLOP/s, 1/64/64/128 374,
-  // 1/128/64/128 374-391; B = 256, D = K = 64: 296, 295, 292-304 (docs/performance.md).
+  // 1/128/64/128 374-375; B = 256, D = K = 64: 296, 295, 301-304 (docs/performance.md).
   LowerOptions for_matmul = options;
   for_matmul.default_outer_block = 1;
   for_matmul.default_inner_block = 64;

@@ -15,7 +15,8 @@ struct LowerOptions {
   // Block size of the i-th tile / jagged_tile loop in program order (grid loops take none).
   // Missing entries use the defaults below.
   std::vector<int64_t> block_sizes;
-  // Kernels with a matmul use 1 and 64 instead of the outer and inner defaults (lower.cpp).
+  // Kernels with a matmul use 1 and 64 instead of the outer and inner defaults, and 128 for
+  // their jagged loops and dense contraction loops (lower.cpp, through column_blocks).
   // The outermost loop of a kernel; lower_kernel gives 1 instead to kernels that walk their
   // rows twice or write them (lower.cpp, walks_or_writes_rows).
   int64_t default_outer_block = 16;
@@ -24,8 +25,9 @@ struct LowerOptions {
   // the hardware prefetcher (32 floats read 128 B of every 1 KB row).
   int64_t default_column_block = 256;
   int64_t default_inner_block = 32;  // every other loop (jagged rows, deeper tiles)
-  // The tile loops (block ids) that take default_column_block instead of the guess above: those
-  // that walk some tensor's contiguous last dim, found by lower_kernel after a first lowering.
+  // The loops (block ids) that take default_column_block instead of the guess above, found by
+  // lower_kernel after a first lowering: those that walk some tensor's contiguous last dim, or in
+  // a matmul kernel its wide loops. Every other inner loop then takes default_inner_block.
   std::vector<int> column_blocks;
 };
 
