@@ -1,8 +1,10 @@
 """A matmul kernel at its default blocks and at the block sizes given, on the same data,
 round-robin in one process, next to jagtile's fp32 FMA probe run in the same rounds: the A/B
 behind the default blocks of matmul kernels (src/ir/lower.cpp, docs/performance.md). The kernels:
-the bundled jagged_dense_bmm (blocks tile_b,tile_k,tile_n,tile_d) and jagtile.ops'
-jagged_jagged_bmm (blocks tile_b,tile_d,tile_e,tile_k; x and y both [N, D]).
+the bundled jagged_dense_bmm (blocks tile_b,tile_k,tile_n,tile_d), jagtile.ops'
+jagged_jagged_bmm (blocks tile_b,tile_d,tile_e,tile_k; x and y both [N, D]) and the bundled
+jagged_hstu_attention (blocks tile_q,tile_k) on attention_peers.py's cases (--dist uniform or
+zipf; the shape options do not apply).
 
     .venv/bin/python bench/peers/matmul_blocks.py --blocks 1,64,64,64 --blocks 1,64,64,128 \
         [--kernel jagged_dense_bmm] [--batch 1024 --features 256 --max-len 512 --rounds 9]
@@ -28,7 +30,8 @@ from peers_common import close, flop_peak_gflops
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = {"jagged_dense_bmm": ROOT / "examples" / "jagged_dense_bmm.py",
-         "jagged_jagged_bmm": ROOT / "ops" / "jagged_jagged_bmm.py"}
+         "jagged_jagged_bmm": ROOT / "ops" / "jagged_jagged_bmm.py",
+         "jagged_hstu_attention": ROOT / "examples" / "jagged_hstu_attention.py"}
 
 
 def main():
@@ -44,6 +47,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--dist", choices=["uniform", "zipf"], default="uniform",
+                    help="jagged_hstu_attention's case (attention_peers.py's shapes)")
     args = ap.parse_args()
     jagtile.set_num_threads(args.threads)
     torch.set_num_threads(args.threads)
@@ -54,14 +59,21 @@ def main():
     offsets = torch.from_numpy(np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64))
     N = int(offsets[-1])
     g = torch.Generator().manual_seed(args.seed)
+    flops = 2 * N * D * D  # the bmms: every row is a rank-1 update of (or a product with) D x D
     if args.kernel == "jagged_dense_bmm":
         inputs = dict(x_values=torch.randn(N, D, generator=g), x_offsets=offsets,
                       weight=torch.randn(B, D, D, generator=g), bias=torch.randn(B, D, generator=g))
-    else:
+    elif args.kernel == "jagged_jagged_bmm":
         inputs = dict(x_values=torch.randn(N, D, generator=g),
                       y_values=torch.randn(N, D, generator=g), x_offsets=offsets,
                       max_L=args.max_len)
-    flops = 2 * N * D * D  # both: every row is a rank-1 update of (or a product with) D x D
+    else:
+        from attention_peers import Case
+
+        shape = (16, 32, 128, 512) if args.dist == "uniform" else (64, 4, 128, 1024)
+        case = Case(args.dist, *shape, args.seed)
+        inputs, flops, N = case.args, case.flops, case.rows
+        B, D, args.max_len = shape[0], shape[2], shape[3]
 
     variants = [("default", None)] + [(b, [int(x) for x in b.split(",")]) for b in args.blocks]
     calls, want = {}, None
