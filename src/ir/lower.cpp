@@ -519,11 +519,19 @@ Kernel lower_kernel(const ast::Module& module, const ast::Stmt& fn,
   // widens the tile arrays, 3% slower. bench/peers/matmul_blocks.py, 2 threads, Zen 5, blocks
   // (items, rows, columns, k): B = 1024, D = K = 256: 1/64/64/64 348 GFLOP/s, 1/64/64/128 374,
   // 1/128/64/128 374-375; B = 256, D = K = 64: 296, 295, 301-304 (docs/performance.md).
+  // On a GPU (tensors on a CUDA device) every inner loop keeps 64: the wider blocks were measured
+  // on the CPU only, and the CUDA printer keeps tile arrays in shared memory up to 40 KiB only,
+  // past which they go to global memory.
   LowerOptions for_matmul = options;
   for_matmul.default_outer_block = 1;
   for_matmul.default_inner_block = 64;
-  for_matmul.default_column_block = 128;
-  for_matmul.column_blocks = wide_matmul_blocks(k);
+  const bool on_gpu = std::any_of(params.begin(), params.end(), [](const ParamSpec& p) {
+    return p.kind == ParamKind::tensor && p.device.is_cuda();
+  });
+  if (!on_gpu) {
+    for_matmul.default_column_block = 128;
+    for_matmul.column_blocks = wide_matmul_blocks(k);
+  }
   // An empty list means "guess" to the lowerer: a block id no loop has keeps every loop at 64.
   if (for_matmul.column_blocks.empty()) for_matmul.column_blocks = {-1};
   return lower_detail::Lowerer(module, fn, params, for_matmul).run();

@@ -15,8 +15,9 @@ struct LowerOptions {
   // Block size of the i-th tile / jagged_tile loop in program order (grid loops take none).
   // Missing entries use the defaults below.
   std::vector<int64_t> block_sizes;
-  // Kernels with a matmul use 1 and 64 instead of the outer and inner defaults, and 128 for
-  // their jagged loops and dense contraction loops (lower.cpp, through column_blocks).
+  // Kernels with a matmul use 1 and 64 instead of the outer and inner defaults, and on CPU
+  // tensors 128 for their jagged loops and dense contraction loops (lower.cpp, through
+  // column_blocks).
   // The outermost loop of a kernel; lower_kernel gives 1 instead to kernels that walk their
   // rows twice or write them (lower.cpp, walks_or_writes_rows).
   int64_t default_outer_block = 16;

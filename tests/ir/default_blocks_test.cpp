@@ -1,7 +1,8 @@
 // Default block sizes of tile loops a config leaves out: for the outermost loop 16 items, or 1
 // where the kernel walks its rows twice or writes them (lower.cpp, walks_or_writes_rows); the
 // wide column block (256) for the tile loops that walk a tensor's contiguous last dim wherever
-// they nest, 32 for the others (rows, jagged rows). Config entries keep their values.
+// they nest, 32 for the others (rows, jagged rows). Config entries keep their values. Kernels with
+// a matmul: one item, 64, and 128 for jagged rows and dense contractions on the CPU only.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -122,6 +123,47 @@ def k(x: torch.Tensor) -> torch.Tensor:
       blocks_of(lower_source(source, {tensor_spec("x", DType::f32, 2)}));
   EXPECT_EQ(b.at("tile_g"), 16);
   EXPECT_EQ(b.at("tile_r"), 256);
+}
+
+// jagged_dense_bmm's loops: on CPU tensors its jagged rows and its contraction over the features
+// take 128 and the output's columns 64 (lower.cpp, wide_matmul_blocks); on CUDA tensors every
+// inner loop keeps 64, since the wider blocks were measured on the CPU only.
+TEST(DefaultBlocks, MatmulKernelsTakeWideRowAndContractionBlocksOnTheCpuOnly) {
+  const char* source = R"(
+@helion.kernel()
+def bmm(x: torch.Tensor, offsets: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    N, D = x.shape
+    B, D2, K = w.shape
+    out = torch.empty([N, K], dtype=x.dtype, device=x.device)
+    for tile_b in hl.tile(B):
+        starts = offsets[tile_b]
+        nnz = offsets[tile_b.index + 1] - starts
+        for tile_k in hl.jagged_tile(nnz):
+            rows = starts[:, None] + tile_k.index[None, :]
+            for tile_n in hl.tile(K):
+                acc = hl.zeros([tile_b, tile_k, tile_n], dtype=torch.float32)
+                for tile_d in hl.tile(D):
+                    acc = acc + torch.matmul(x[rows, tile_d], w[tile_b, tile_d, tile_n])
+                out[rows, tile_n] = acc
+    return out
+)";
+  auto specs = [](Device device) {
+    std::vector<ir::ParamSpec> s = {tensor_spec("x", DType::f32, 2),
+                                    tensor_spec("offsets", DType::i64, 1),
+                                    tensor_spec("w", DType::f32, 3)};
+    for (ir::ParamSpec& p : s) p.device = device;
+    return s;
+  };
+  const std::map<std::string, int64_t> cpu = blocks_of(lower_source(source, specs(Device::cpu())));
+  EXPECT_EQ(cpu.at("tile_b"), 1);
+  EXPECT_EQ(cpu.at("tile_k"), 128);
+  EXPECT_EQ(cpu.at("tile_n"), 64);
+  EXPECT_EQ(cpu.at("tile_d"), 128);
+  const std::map<std::string, int64_t> gpu = blocks_of(lower_source(source, specs(Device::cuda())));
+  EXPECT_EQ(gpu.at("tile_b"), 1);
+  EXPECT_EQ(gpu.at("tile_k"), 64);
+  EXPECT_EQ(gpu.at("tile_n"), 64);
+  EXPECT_EQ(gpu.at("tile_d"), 64);
 }
 
 }  // namespace
