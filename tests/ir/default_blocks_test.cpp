@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 
+#include "../common/matmul_cases.h"
 #include "helpers.h"
 
 namespace jagtile::testing {
@@ -125,32 +126,17 @@ def k(x: torch.Tensor) -> torch.Tensor:
   EXPECT_EQ(b.at("tile_r"), 256);
 }
 
-// jagged_dense_bmm's loops: on CPU tensors its jagged rows and its contraction over the features
-// take 128 and the output's columns 64 (lower.cpp, wide_matmul_blocks); on CUDA tensors every
-// inner loop keeps 64, since the wider blocks were measured on the CPU only.
+// item_matmul (tests/common/matmul_cases.h, jagged_dense_bmm's loops): on CPU tensors its jagged
+// rows and its contraction over the features take 128 and the output's columns 64 (lower.cpp,
+// wide_matmul_blocks); on CUDA tensors every inner loop keeps 64, since the wider blocks were
+// measured on the CPU only.
 TEST(DefaultBlocks, MatmulKernelsTakeWideRowAndContractionBlocksOnTheCpuOnly) {
-  const char* source = R"(
-@helion.kernel()
-def bmm(x: torch.Tensor, offsets: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-    N, D = x.shape
-    B, D2, K = w.shape
-    out = torch.empty([N, K], dtype=x.dtype, device=x.device)
-    for tile_b in hl.tile(B):
-        starts = offsets[tile_b]
-        nnz = offsets[tile_b.index + 1] - starts
-        for tile_k in hl.jagged_tile(nnz):
-            rows = starts[:, None] + tile_k.index[None, :]
-            for tile_n in hl.tile(K):
-                acc = hl.zeros([tile_b, tile_k, tile_n], dtype=torch.float32)
-                for tile_d in hl.tile(D):
-                    acc = acc + torch.matmul(x[rows, tile_d], w[tile_b, tile_d, tile_n])
-                out[rows, tile_n] = acc
-    return out
-)";
+  // kMatmulKernels opens with its own imports; item_matmul is its first kernel.
+  const std::string source = kMatmulKernels;
   auto specs = [](Device device) {
-    std::vector<ir::ParamSpec> s = {tensor_spec("x", DType::f32, 2),
-                                    tensor_spec("offsets", DType::i64, 1),
-                                    tensor_spec("w", DType::f32, 3)};
+    std::vector<ir::ParamSpec> s = {
+        tensor_spec("x", DType::f32, 2), tensor_spec("offsets", DType::i64, 1),
+        tensor_spec("w", DType::f32, 3), tensor_spec("bias", DType::f32, 2)};
     for (ir::ParamSpec& p : s) p.device = device;
     return s;
   };
