@@ -233,7 +233,8 @@ static inline void jt_mm_rows(int64_t first, int64_t M, const Block& block) {
   if (i0 < M) jt_mm_edge(i0, M - i0, block);
 }
 
-static void jt_matmul_f32(const JtMatmul& m) {
+#if JT_MATMUL_PART != 2  // the f32 entry: in the file itself, or in the first object
+JT_MATMUL_ENTRY void jt_matmul_f32(const JtMatmul& m) {
   enum { NR = 2 * JtVec::W };
   if (m.M <= 0 || m.N <= 0) return;
   // A B whose columns are not contiguous (a transposed operand) is copied one panel at a time;
@@ -287,6 +288,9 @@ static void jt_matmul_f32(const JtMatmul& m) {
   free(heap);
 }
 
+#endif
+
+#if JT_MATMUL_PART != 1  // the bf16 path: in the file itself, or in the second object
 // ---- bf16 operands on AVX512-BF16 ----
 // Operands that hold bf16 values (loaded from bf16 tensors; the tile arrays keep them as floats,
 // exactly) are multiplied in pairs by vdpbf16ps. Each lane adds the product of its pair's high
@@ -488,7 +492,7 @@ static __attribute__((noinline)) int jt_matmul_bf16_pairs(const JtMatmul& m) {
 // 32 x 64 x 64, 1.9x at 256^3), but inside the bundled jagged_dense_bmm, whose 64-blocks keep
 // the tile copies and packs in flight, that rule lost 9% at D = 64; from 48 x 64 x 32 it is
 // even there and unchanged at D = 256 (Zen 5, 2 threads, bench/peers/bf16_matmul.py).
-static int jt_matmul_bf16(const JtMatmul& m) {
+JT_MATMUL_ENTRY int jt_matmul_bf16(const JtMatmul& m) {
 #if defined(JT_BF16_PAIRS)
   // A zero_a band's skipped products are skipped on the f32 path only (the pairs take every k).
   if (m.M >= 48 && m.N >= 64 && m.K >= 32 && m.band_mode != 1 && jt_matmul_bf16_pairs(m))
@@ -497,6 +501,20 @@ static int jt_matmul_bf16(const JtMatmul& m) {
   jt_matmul_f32(m);
   return 0;
 }
+#endif
+)JT";
+
+// The entries, declared between the struct and the definitions. A file compiled alone defines
+// them static; the JIT, which links the definitions compiled once (jit.cpp), defines
+// JT_MATMUL_ENTRY as hidden external functions (not exported by the kernel's shared object) in
+// the file and in the objects, and JT_MATMUL_PART as the entry an object defines: 1 jt_matmul_f32,
+// 2 jt_matmul_bf16 (whose fallback calls the first).
+const char* kMatmulEntries = R"JT(
+#ifndef JT_MATMUL_ENTRY
+#define JT_MATMUL_ENTRY static
+#endif
+JT_MATMUL_ENTRY void jt_matmul_f32(const JtMatmul& m);
+JT_MATMUL_ENTRY int jt_matmul_bf16(const JtMatmul& m);
 )JT";
 
 }  // namespace
@@ -505,7 +523,8 @@ std::string matmul_prelude() {
   // The struct first: the microkernel text below reads it.
   const std::string text = kMatmulText;
   const size_t after_include = text.find("\n", text.find("#include <immintrin.h>")) + 1;
-  return text.substr(0, after_include) + "\n" + matmul_struct() + text.substr(after_include);
+  return text.substr(0, after_include) + "\n" + matmul_struct() + kMatmulEntries +
+         kMatmulDefinitions + text.substr(after_include);
 }
 
 }  // namespace jagtile::codegen::cpu

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "codegen/cpu/abi.h"
 #include "codegen/cpu/disk_cache.h"
@@ -55,8 +56,27 @@ class Jit {
 
  private:
   // `source` with its shared prelude replaced by an #include of that prelude precompiled in the
-  // cache folder (built on first use), or `source` itself where that cannot be done.
+  // shared folder (built on first use), or `source` itself where that cannot be done.
   std::string with_precompiled_prelude(const std::string& source);
+  // A file with the matmul microkernel: its source without the microkernel's definitions and the
+  // objects that hold them, to be linked with it; `source` itself and no objects where the file
+  // calls no entry. build_objects() compiles the objects in the shared folder where they are
+  // missing (false when one cannot be built) and names them in `objects`.
+  struct Linked {
+    std::string source;
+    std::vector<std::string> objects;       // before build_objects(): the names without ".o"
+    std::vector<std::string> object_texts;  // what each is compiled from
+    CodeKind kind = CodeKind::native;
+  };
+  Linked with_linked_matmul(const std::string& source);
+  bool build_objects(Linked& linked);
+  // Where builds shared by the kernels go: the cache folder, or JAGTILE_PRELUDE_DIR when set.
+  std::string shared_dir() const;
+  // Builds `output` from `input`, written with `text`, by the compiler with `kind`'s flags and
+  // `how` (such as "-c"), unless it exists: true when `output` is there. A failure is
+  // remembered beside `input` and not tried again.
+  bool build_shared(const std::string& input, const std::string& text, const std::string& output,
+                    const std::string& how, CodeKind kind);
   // The key of `text` compiled as code of `kind` (a prelude takes its whole file's kind).
   std::string key_of(const std::string& text, CodeKind kind) const;
 

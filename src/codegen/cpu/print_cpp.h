@@ -22,8 +22,13 @@ CpuSource print_cpp(const plan::Plan& plan);
 
 // The ABI definitions and helper functions every generated C++ file starts with.
 std::string prelude();
-// The matmul microkernel (jt_matmul_f32), after the prelude in files with matmul blocks.
+// The matmul microkernel (jt_matmul_f32, jt_matmul_bf16), after the prelude in files with
+// matmul blocks: an opening line, the JtMatmul struct and the entries' declarations, then a line
+// before their definitions. The JIT compiles the definitions once into objects that it links
+// into every kernel (jit.cpp), as the markers below let it find them.
 std::string matmul_prelude();
+inline constexpr const char* kMatmulOpening = "// ---- matmul microkernel (";
+inline constexpr const char* kMatmulDefinitions = "// ---- matmul microkernel definitions ----\n";
 
 // Why the generic CPU backend cannot compile this kernel, or empty when it can.
 std::string unsupported_reason(const ir::Kernel& kernel);
