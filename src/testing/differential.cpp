@@ -5,10 +5,12 @@
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <iterator>
 #include <mutex>
 #include <optional>
 #include <sstream>
 
+#include "codegen/cuda/backend.h"
 #include "codegen/cuda/nvrtc.h"
 #include "jagtile/cuda.h"
 #include "jagtile/error.h"
@@ -75,6 +77,10 @@ const std::vector<std::string>& all_backend_labels() {
     return l;
   }();
   return labels;
+}
+
+std::string emulation_arch_in_turn(uint64_t n) {
+  return codegen::cuda::kVerifiedArchs[n % std::size(codegen::cuda::kVerifiedArchs)];
 }
 
 std::string CaseFailure::signature() const {

@@ -6,6 +6,7 @@
 // forked child per kernel, by tools/fuzz_differential.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <string>
@@ -19,6 +20,11 @@ namespace jagtile::fuzz {
 // cuda-emulated (the generated CUDA, compiled by NVRTC and run by the host emulation) where this
 // build has NVRTC.
 const std::vector<std::string>& all_backend_labels();
+
+// The verified CUDA architecture (codegen/cuda/backend.h) whose turn kernel `n` of a fuzzing run
+// is: NVRTC checks each kernel for one of them, in turn (for all of them it took 30% of a run).
+// The fuzzer gives it to the child as JAGTILE_CUDA_EMULATION_ARCHS.
+std::string emulation_arch_in_turn(uint64_t n);
 
 struct CaseFailure {
   // "mismatch", "user-error" (on a kernel the generator claims valid), "internal-error",

@@ -5,6 +5,8 @@
 #include <sys/types.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "testing/differential.h"
 
@@ -17,8 +19,9 @@ class ChildRun {
  public:
   // With cache_dir non-empty, the child compiles into that folder (JAGTILE_CACHE_DIR), which
   // the caller removes afterwards: a long run would otherwise leave two shared objects per
-  // kernel on disk.
-  ChildRun(const DiffCase& c, double timeout_s, const std::string& cache_dir = {});
+  // kernel on disk. `env` is set in the child too (name, value).
+  ChildRun(const DiffCase& c, double timeout_s, const std::string& cache_dir = {},
+           const std::vector<std::pair<std::string, std::string>>& env = {});
   ~ChildRun();
   ChildRun(const ChildRun&) = delete;
   ChildRun& operator=(const ChildRun&) = delete;

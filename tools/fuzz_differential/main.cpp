@@ -211,8 +211,13 @@ int fuzz(const Args& a) {
       act->seed = next_seed++;
       act->kernel = generate_kernel(act->seed);
       act->cache_dir = scratch_cache(a, "seed-" + std::to_string(act->seed));
-      act->child =
-          std::make_unique<ChildRun>(case_of(act->kernel, a.backends), a.timeout, act->cache_dir);
+      // NVRTC checks each kernel's generated CUDA for one architecture, in turn; a
+      // JAGTILE_CUDA_EMULATION_ARCHS of the caller's own is kept.
+      std::vector<std::pair<std::string, std::string>> env;
+      if (!std::getenv("JAGTILE_CUDA_EMULATION_ARCHS"))
+        env.emplace_back("JAGTILE_CUDA_EMULATION_ARCHS", emulation_arch_in_turn(act->seed));
+      act->child = std::make_unique<ChildRun>(case_of(act->kernel, a.backends), a.timeout,
+                                              act->cache_dir, env);
       active.push_back(std::move(act));
       ++started;
     }

@@ -1,12 +1,17 @@
 // The CUDA backend's compile and run steps (see backend.h).
 #include "codegen/cuda/backend.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <iterator>
+#include <sstream>
 
 #include "codegen/cpu/backend.h"
 #include "codegen/cuda/emulation.h"
 #include "codegen/cuda/launch.h"
 #include "codegen/cuda/nvrtc.h"
+#include "jagtile/error.h"
 
 namespace jagtile::codegen::cuda {
 
@@ -54,6 +59,25 @@ CompiledCuda compile_cuda(const plan::Plan& plan, int device_index, const std::s
   return c;
 }
 
+std::vector<std::string> emulation_archs() {
+  std::vector<std::string> all(std::begin(kVerifiedArchs), std::end(kVerifiedArchs));
+  const char* chosen = std::getenv("JAGTILE_CUDA_EMULATION_ARCHS");
+  if (!chosen || !*chosen) return all;
+  std::vector<std::string> archs;
+  std::stringstream names(chosen);
+  for (std::string arch; std::getline(names, arch, ',');) {
+    if (std::find(all.begin(), all.end(), arch) == all.end()) {
+      std::string known;
+      for (const std::string& a : all) known += (known.empty() ? "" : ", ") + a;
+      throw UserError("JAGTILE_CUDA_EMULATION_ARCHS names '" + arch +
+                          "', which is not an architecture the emulation checks",
+                      "name some of " + known + ", separated by commas, or unset it for all");
+    }
+    archs.push_back(arch);
+  }
+  return archs;
+}
+
 CompiledCuda compile_cuda_emulated(const plan::Plan& plan, cpu::Jit& jit,
                                    const std::string& cache_dir, cpu::JitStats* stats) {
   CompiledCuda c;
@@ -63,7 +87,7 @@ CompiledCuda compile_cuda_emulated(const plan::Plan& plan, cpu::Jit& jit,
   // cached, so only a new source costs a compile).
   if (nvrtc_available()) {
     cpu::DiskCache cache(cache_dir.empty() ? cpu::default_cache_dir() : cache_dir, ".cubin");
-    for (const char* arch : kVerifiedArchs)
+    for (const std::string& arch : emulation_archs())
       load_or_compile_cubin(cache, c.source.code, plan.kernel->name, arch);
   }
   JAGTILE_CHECK(!c.source.emulated.empty(), << "a kernel without device nests is not compiled");

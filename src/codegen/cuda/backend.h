@@ -50,9 +50,13 @@ CompiledCuda compile_cuda(const plan::Plan& plan, int device_index, const std::s
                           CubinStats* stats);
 // The architectures generated CUDA is compiled for without a GPU (tests, the emulation).
 inline constexpr const char* kVerifiedArchs[] = {"sm_80", "sm_90a"};
+// Those the emulation compiles for: all of them, or the comma-separated subset that
+// JAGTILE_CUDA_EMULATION_ARCHS names (the differential fuzzer checks one per kernel, in turn:
+// NVRTC was 30% of its time). A name not in kVerifiedArchs is a UserError.
+std::vector<std::string> emulation_archs();
 
 // For the host emulation (the CPU backend's JIT and disk cache). Where the build has NVRTC the
-// source is also compiled for kVerifiedArchs (cubins cached in `cache_dir`), so an emulated run
+// source is also compiled for emulation_archs() (cubins cached in `cache_dir`), so an emulated run
 // proves it valid CUDA; an invalid one is an InternalError with NVRTC's log.
 CompiledCuda compile_cuda_emulated(const plan::Plan& plan, cpu::Jit& jit,
                                    const std::string& cache_dir, cpu::JitStats* stats);
