@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "../common/matmul_cases.h"
 #include "../common/scoped_env.h"
@@ -121,6 +122,22 @@ TEST(LinkedMatmul, ADamagedObjectLeavesTheKernelWholeAndIsRebuiltForTheNext) {
   EXPECT_FALSE(std::filesystem::exists(object)) << "the damaged object is removed";
   expect_item_matmul(cache, ItemCase{{9, 3}, 24, 40, {2, 16, 16, 16}});
   EXPECT_TRUE(std::filesystem::exists(object)) << "and built again";
+}
+
+// Two cache folders sharing one JAGTILE_PRELUDE_DIR, compiling in two threads at once: both
+// kernels are right, one object is built, and no temporary file is left behind.
+TEST(LinkedMatmul, TwoFoldersSharingOneObjectFolderBuildConcurrently) {
+  TempDir dir;
+  const std::string shared = dir.path() + "/shared";
+  ScopedEnv prelude_dir("JAGTILE_PRELUDE_DIR", shared.c_str());
+  std::thread other([&] {
+    expect_item_matmul(dir.path() + "/a", ItemCase{{5, 0, 17}, 37, 45, {4, 16, 32, 16}});
+  });
+  expect_item_matmul(dir.path() + "/b", ItemCase{{9, 3}, 24, 40, {2, 16, 16, 16}});
+  other.join();
+  EXPECT_EQ(count_files(shared, "matmul-1-", ".o"), 1);
+  for (const auto& entry : std::filesystem::directory_iterator(shared))
+    EXPECT_NE(entry.path().extension(), ".tmp") << "left behind: " << entry.path();
 }
 
 }  // namespace

@@ -210,8 +210,11 @@ bool Jit::build_shared(const std::string& input, const std::string& text, const 
   struct stat st;
   if (::stat(failed.c_str(), &st) == 0) return false;
   if (::stat(output.c_str(), &st) == 0) return true;
-  // Written under private names, then renamed: other processes see whole files or none.
-  const std::string tag = "." + std::to_string(::getpid()) + ".tmp";
+  // Written under private names, then renamed: other processes see whole files or none. The
+  // counter keeps two threads apart too (two cache folders sharing JAGTILE_PRELUDE_DIR).
+  static std::atomic<uint64_t> builds{0};
+  const std::string tag =
+      "." + std::to_string(::getpid()) + "-" + std::to_string(builds.fetch_add(1)) + ".tmp";
   write_text(input + tag, text);
   if (std::rename((input + tag).c_str(), input.c_str()) != 0) return false;
   const std::string cmd = compiler_command() + " " + compiler_flags(kind) + " " + how + " -o " +
