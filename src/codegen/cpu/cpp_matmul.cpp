@@ -1,6 +1,8 @@
 // The matmul microkernel of generated C++: the text that follows the prelude in a file whose plan
 // has `matmul_block` statements (plan/nest_ir.h), so files without a matmul don't pay for
-// <immintrin.h>.
+// <immintrin.h>. The JIT compiles its definitions once per flavour into objects that it links
+// into every kernel, which keeps only the struct and the entries' declarations
+// (Jit::with_linked_matmul); a file compiled alone holds the whole text.
 //
 // The kernel is one template over a vector type (AVX-512, AVX2 + FMA or plain floats, chosen by
 // the JIT's -march: the CPU the code runs on, lowered by JAGTILE_CPU_ISA) and over the rows of a
