@@ -243,10 +243,10 @@ Jit::Linked Jit::with_linked_matmul(const std::string& source) {
   if (first == std::string::npos || nests == std::string::npos || opening == std::string::npos ||
       definitions == std::string::npos ||
       !(first < opening && opening < definitions && definitions < nests))
-    return {source, {}};
+    return Linked(source);
   const std::string body = source.substr(nests);
   const bool bf16 = body.find("jt_matmul_bf16(") != std::string::npos;
-  if (!bf16 && body.find("jt_matmul_f32(") == std::string::npos) return {source, {}};
+  if (!bf16 && body.find("jt_matmul_f32(") == std::string::npos) return Linked(source);
   const size_t opened = source.find('\n', opening) + 1;
   // Inside the prelude, so that its precompiled header sees the same definition.
   const std::string head = source.substr(first, opened - first) +
@@ -348,7 +348,7 @@ std::shared_ptr<const LoadedKernel> Jit::load(const std::string& source,
           std::async(std::launch::async, [&] { return build_objects(linked); });
       text = with_precompiled_prelude(linked.source);
       if (!objects.get()) {
-        linked = Linked{source};
+        linked = Linked(source);
         text = with_precompiled_prelude(source);
       }
     }

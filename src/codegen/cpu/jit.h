@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "codegen/cpu/abi.h"
@@ -63,6 +64,7 @@ class Jit {
   // calls no entry. build_objects() compiles the objects in the shared folder where they are
   // missing (false when one cannot be built) and names them in `objects`.
   struct Linked {
+    explicit Linked(std::string whole = {}) : source(std::move(whole)) {}
     std::string source;
     std::vector<std::string> objects;       // before build_objects(): the names without ".o"
     std::vector<std::string> object_texts;  // what each is compiled from
