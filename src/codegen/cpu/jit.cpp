@@ -259,19 +259,19 @@ Jit::Linked Jit::with_linked_matmul(const std::string& source) {
   for (int part = 1; part <= (bf16 ? 2 : 1); ++part) {
     const std::string text = head + "#define JT_MATMUL_PART " + std::to_string(part) + "\n" +
                              declarations + source.substr(definitions, nests + 1 - definitions);
-    linked.objects.push_back(dir + "/matmul-" + std::to_string(part) + "-" + key_of(text, kind));
+    linked.objects.push_back(dir + "/matmul-" + std::to_string(part) + "-" + key_of(text, kind) +
+                             ".o");
     linked.object_texts.push_back(text);
   }
   linked.source = source.substr(0, first) + head + declarations + source.substr(nests + 1);
   return linked;
 }
 
-bool Jit::build_objects(Linked& linked) {
+bool Jit::build_objects(const Linked& linked) {
   for (size_t i = 0; i < linked.objects.size(); ++i) {
-    const std::string name = linked.objects[i];
-    if (!build_shared(name + ".cpp", linked.object_texts[i], name + ".o", "-c", linked.kind))
-      return false;
-    linked.objects[i] = name + ".o";
+    const std::string& object = linked.objects[i];
+    const std::string input = object.substr(0, object.size() - 2) + ".cpp";  // beside the .o
+    if (!build_shared(input, linked.object_texts[i], object, "-c", linked.kind)) return false;
   }
   return true;
 }

@@ -62,16 +62,16 @@ class Jit {
   // A file with the matmul microkernel: its source without the microkernel's definitions and the
   // objects that hold them, to be linked with it; `source` itself and no objects where the file
   // calls no entry. build_objects() compiles the objects in the shared folder where they are
-  // missing (false when one cannot be built) and names them in `objects`.
+  // missing (false when one cannot be built).
   struct Linked {
     explicit Linked(std::string whole = {}) : source(std::move(whole)) {}
     std::string source;
-    std::vector<std::string> objects;       // before build_objects(): the names without ".o"
+    std::vector<std::string> objects;       // their paths
     std::vector<std::string> object_texts;  // what each is compiled from
     CodeKind kind = CodeKind::native;
   };
   Linked with_linked_matmul(const std::string& source);
-  bool build_objects(Linked& linked);
+  bool build_objects(const Linked& linked);
   // Where builds shared by the kernels go: the cache folder, or JAGTILE_PRELUDE_DIR when set.
   std::string shared_dir() const;
   // Builds `output` from `input`, written with `text`, by the compiler with `kind`'s flags and
