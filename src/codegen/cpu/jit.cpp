@@ -270,7 +270,7 @@ Jit::Linked Jit::with_linked_matmul(const std::string& source) {
 bool Jit::build_objects(const Linked& linked) {
   for (size_t i = 0; i < linked.objects.size(); ++i) {
     const std::string& object = linked.objects[i];
-    const std::string input = object.substr(0, object.size() - 2) + ".cpp";  // beside the .o
+    const std::string input = object.substr(0, object.rfind('.')) + ".cpp";  // beside the .o
     if (!build_shared(input, linked.object_texts[i], object, "-c", linked.kind)) return false;
   }
   return true;
