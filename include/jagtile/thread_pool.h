@@ -50,6 +50,10 @@ struct RegionExecutor {
   // returns when every call has returned. body does not throw.
   void (*run_on_threads)(void* state, int threads, void (*body)(void* context),
                          void* context) = nullptr;
+  // A region that returns more than this many nanoseconds after its last logical worker finished
+  // is late (its threads joined only when the OS got round to them); three late regions in a row
+  // drop the executor, and regions go back to the pool's own threads. 0: never dropped.
+  int64_t late_after_ns = 0;
 };
 
 // Installs the process-wide executor; one with null functions removes it. Regions that already
@@ -58,5 +62,10 @@ void set_region_executor(const RegionExecutor& executor);
 
 // Regions run on an executor so far (tests and benchmarks check that the hand-over happens).
 int64_t executor_regions();
+
+// Whether the installed executor was dropped after three late regions in a row
+// (RegionExecutor::late_after_ns). Regions then run on the pool's own threads until an executor
+// is installed again.
+bool region_executor_dropped();
 
 }  // namespace jagtile

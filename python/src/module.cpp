@@ -462,7 +462,7 @@ NB_MODULE(_core, m) {
   // Whether torch tensors take jagtile._torch_bridge (tests assert it where torch is installed).
   m.def("torch_bridge_active", &torch_bridge_active);
   // Parallel regions on torch's intra-op pool (tensors.h); the count of regions run that way.
-  m.def("use_torch_pool", &use_torch_pool, "enabled"_a);
+  m.def("use_torch_pool", &use_torch_pool, "enabled"_a, "late_after_ns"_a = 1000000);
   m.def("torch_pool_active", &torch_pool_active);
   m.def("executor_regions", &executor_regions);
   m.def("cpu_isa", [] { return std::string(reduce_cpu_isa()); });

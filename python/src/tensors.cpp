@@ -126,8 +126,10 @@ const JtTorchBridgeApi* load_torch_bridge(nb::handle torch) {
 }
 
 // Whether parallel regions go to torch's intra-op pool once the bridge is loaded
-// (use_torch_pool; on by default).
+// (use_torch_pool; on by default), and after how long a wait past a region's work it counts as
+// late (RegionExecutor::late_after_ns; 0: never dropped).
 std::atomic<bool> g_torch_pool_wanted{true};
+std::atomic<int64_t> g_torch_pool_late_after_ns{1000000};
 
 int bridge_num_threads(void* state) {
   return static_cast<const JtTorchBridgeApi*>(state)->num_threads();
@@ -148,6 +150,10 @@ void apply_torch_pool(const JtTorchBridgeApi* bridge) {
     executor.state = const_cast<JtTorchBridgeApi*>(bridge);
     executor.num_threads = &bridge_num_threads;
     executor.run_on_threads = &bridge_run_on_threads;
+    // OpenMP's spinning workers can keep a region waiting for a scheduler tick or two when other
+    // processes load the cores (about 8 ms a region, measured); after three such regions in a
+    // row jagtile's own threads take over (thread_pool.cpp).
+    executor.late_after_ns = g_torch_pool_late_after_ns.load();
   }
   set_region_executor(executor);
 }
@@ -196,14 +202,15 @@ bool torch_bridge_active() {
   return t && t->bridge;
 }
 
-void use_torch_pool(bool enabled) {
+void use_torch_pool(bool enabled, int64_t late_after_ns) {
   g_torch_pool_wanted = enabled;
+  g_torch_pool_late_after_ns = late_after_ns > 0 ? late_after_ns : 0;
   if (TorchHandles* t = torch_handles()) apply_torch_pool(t->bridge);
 }
 
 bool torch_pool_active() {
   TorchHandles* t = torch_handles();
-  return t && torch_pool_usable(t->bridge);
+  return t && torch_pool_usable(t->bridge) && !region_executor_dropped();
 }
 
 bool is_array_like(nb::handle obj) {

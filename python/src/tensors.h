@@ -33,8 +33,10 @@ int torch_num_threads();
 
 // Whether kernels' parallel regions run on torch's intra-op pool (jagtile::RegionExecutor) once
 // torch is imported and the bridge is active, rather than on jagtile's own threads. On by
-// default; torch_pool_active() says whether it is in effect now.
-void use_torch_pool(bool enabled);
+// default; torch_pool_active() says whether it is in effect now: it goes off by itself after
+// three regions in a row returned more than late_after_ns past their work (0: never), and each
+// call here installs the pool afresh.
+void use_torch_pool(bool enabled, int64_t late_after_ns);
 bool torch_pool_active();
 
 // The tensor as a numpy array or torch tensor over the same memory; the returned object owns a

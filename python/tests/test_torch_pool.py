@@ -28,10 +28,14 @@ def gather(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
 
 @pytest.fixture
 def two_torch_threads():
-    """torch and jagtile at 2 threads (jagtile following torch), restored afterwards."""
+    """torch and jagtile at 2 threads (jagtile following torch), restored afterwards. torch's
+    pool is installed afresh and kept however late its regions return: on a loaded machine
+    OpenMP's threads can hold a region for milliseconds, which would otherwise hand the regions
+    these tests count back to jagtile's own threads (test_torch_pool_drops_late_regions)."""
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     jagtile.set_num_threads(0)
+    _core.use_torch_pool(True, late_after_ns=0)
     try:
         yield
     finally:
@@ -100,3 +104,24 @@ def test_an_out_of_bounds_load_on_torchs_pool_raises_the_located_error(tmp_path,
     want = x.flip(0)
     want[1000] = 7.0
     assert torch.equal(k(x, idx), want)  # and the pool still works
+
+
+def test_torch_pool_drops_late_regions(two_torch_threads):
+    # A limit of 1 ns makes every region late (OpenMP's join alone takes longer): after three
+    # in a row the pool is dropped and the regions run on jagtile's own threads, same bits; a
+    # new use_torch_pool installs it again. bench/pool_under_load.py shows why: under other
+    # processes' load torch's pool held every region about 8 ms.
+    args = as_torch(example_inputs("jagged_softmax", batch=400, m=32))
+    k = softmax_kernel()
+    want = k(**args)
+    _core.use_torch_pool(True, late_after_ns=1)
+    for _ in range(6):
+        np.testing.assert_array_equal(k(**args).numpy(), want.numpy())
+    assert not _core.torch_pool_active()
+    before = _core.executor_regions()
+    np.testing.assert_array_equal(k(**args).numpy(), want.numpy())
+    assert _core.executor_regions() == before
+    _core.use_torch_pool(True)
+    assert _core.torch_pool_active()
+    k(**args)
+    assert _core.executor_regions() > before

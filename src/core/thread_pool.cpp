@@ -32,6 +32,12 @@ namespace {
 // bridge the gap between back-to-back kernel calls, short enough not to steal a core for long.
 constexpr auto kSpinTime = std::chrono::microseconds(20);
 
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 // Non-zero while this thread is running a logical worker of some pool: a run() from there executes
 // inline, which avoids deadlock on the region lock and on the pool's own threads.
 thread_local int t_worker_depth = 0;
@@ -79,6 +85,7 @@ struct WorkerClaims {
   int num_workers = 0;
   std::atomic<int> next_worker{0};
   std::atomic<int> done_workers{0};
+  std::atomic<int64_t> finished_ns{0};  // steady_clock time the last worker finished
   std::mutex error_mutex;
   std::exception_ptr first_error;
 
@@ -88,6 +95,7 @@ struct WorkerClaims {
     num_workers = n;
     next_worker.store(0, std::memory_order_relaxed);
     done_workers.store(0, std::memory_order_relaxed);
+    finished_ns.store(0, std::memory_order_relaxed);
     first_error = nullptr;
   }
 
@@ -105,7 +113,8 @@ struct WorkerClaims {
         std::lock_guard<std::mutex> lock(error_mutex);
         if (!first_error) first_error = std::current_exception();
       }
-      done_workers.fetch_add(1, std::memory_order_release);
+      if (done_workers.fetch_add(1, std::memory_order_release) + 1 == n)
+        finished_ns.store(now_ns(), std::memory_order_relaxed);
     }
   }
 };
@@ -114,15 +123,34 @@ void drain_claims(void* claims) {
   static_cast<WorkerClaims*>(claims)->drain();
 }
 
+// An executor whose threads keep regions waiting long after their work is done is dropped
+// (RegionExecutor::late_after_ns): such a region returns only when each of its threads has been
+// scheduled, and under other processes' load that can take a scheduler tick or two. torch's
+// OpenMP pool (GNU OpenMP's default spinning wait, Linux 6.18, two cores, jagtile's differential
+// fuzzer at nice 19 beside it) held every region about 8 ms, torch's own ops and jagtile's alike,
+// where jagtile's own threads took 35-56 us (bench/pool_under_load.py, docs/performance.md).
+constexpr int kLateRegionsToDrop = 3;
+std::atomic<int> g_late_regions{0};
+std::atomic<const RegionExecutor*> g_dropped_executor{nullptr};
+
 void run_on_executor(const RegionExecutor& executor, int threads, int num_workers,
                      const std::function<void(int)>& fn) {
   WorkerClaims claims;
   claims.reset(num_workers, fn);
   executor.run_on_threads(executor.state, std::min(threads, num_workers), &drain_claims, &claims);
+  const int64_t returned_ns = now_ns();
+  const int64_t finished_ns = claims.finished_ns.load(std::memory_order_relaxed);
   // Whatever the executor left unclaimed (say it ran on no thread at all) runs here, so a
   // region never returns with work undone.
   claims.drain();
   g_executor_regions.fetch_add(1, std::memory_order_relaxed);
+  if (executor.late_after_ns > 0 && finished_ns > 0 &&
+      returned_ns - finished_ns > executor.late_after_ns) {
+    if (g_late_regions.fetch_add(1, std::memory_order_relaxed) + 1 >= kLateRegionsToDrop)
+      g_dropped_executor.store(&executor, std::memory_order_relaxed);
+  } else {
+    g_late_regions.store(0, std::memory_order_relaxed);
+  }
   if (claims.first_error) std::rethrow_exception(claims.first_error);
 }
 
@@ -244,7 +272,8 @@ void ThreadPool::run(int num_workers, const std::function<void(int worker)>& fn)
     return;
   }
   const RegionExecutor* executor = g_executor.load(std::memory_order_acquire);
-  if (executor && executor->num_threads(executor->state) == impl_->num_threads) {
+  if (executor && executor != g_dropped_executor.load(std::memory_order_relaxed) &&
+      executor->num_threads(executor->state) == impl_->num_threads) {
     run_on_executor(*executor, impl_->num_threads, num_workers, fn);
     return;
   }
@@ -261,16 +290,23 @@ void set_region_executor(const RegionExecutor& executor) {
   if (executor.num_threads && executor.run_on_threads) {
     for (const RegionExecutor& e : installed) {
       if (e.state == executor.state && e.num_threads == executor.num_threads &&
-          e.run_on_threads == executor.run_on_threads)
+          e.run_on_threads == executor.run_on_threads && e.late_after_ns == executor.late_after_ns)
         current = &e;
     }
     if (!current) current = &installed.emplace_back(executor);
   }
+  g_late_regions.store(0, std::memory_order_relaxed);
+  g_dropped_executor.store(nullptr, std::memory_order_relaxed);
   g_executor.store(current, std::memory_order_release);
 }
 
 int64_t executor_regions() {
   return g_executor_regions.load(std::memory_order_relaxed);
+}
+
+bool region_executor_dropped() {
+  const RegionExecutor* executor = g_executor.load(std::memory_order_acquire);
+  return executor && executor == g_dropped_executor.load(std::memory_order_relaxed);
 }
 
 ThreadPool& ThreadPool::global() {

@@ -1,7 +1,9 @@
 // Tests for RegionExecutor: a pool whose size equals the executor's thread count runs its regions
 // on the executor's threads (every logical worker once, exceptions rethrown, nesting inline), a
-// pool of another size keeps its own threads, and work an executor leaves undone still runs.
+// pool of another size keeps its own threads, work an executor leaves undone still runs, and an
+// executor whose regions keep returning late is dropped.
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -15,10 +17,15 @@ namespace jagtile {
 namespace {
 
 // Stands in for a host program's pool: each region starts `threads - 1` fresh threads next to
-// the caller and records every thread it ran body on. `skip_body` makes it run nothing at all.
+// the caller and records every thread it ran body on. `skip_body` makes it run nothing at all,
+// `caller_only` runs body on the caller alone, and `late_ms` makes it return that long after the
+// body (a thread that joins late).
 struct FakeExecutor {
   int threads = 3;
   bool skip_body = false;
+  bool caller_only = false;
+  int late_ms = 0;
+  int64_t late_after_ns = 0;
   std::atomic<int> regions{0};
   std::mutex mutex;
   std::set<std::thread::id> thread_ids;
@@ -37,9 +44,10 @@ struct FakeExecutor {
       body(context);
     };
     std::vector<std::thread> others;
-    for (int t = 1; t < threads; ++t) others.emplace_back(record_and_run);
+    for (int t = 1; t < (self.caller_only ? 1 : threads); ++t) others.emplace_back(record_and_run);
     record_and_run();
     for (std::thread& t : others) t.join();
+    if (self.late_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(self.late_ms));
   }
 
   RegionExecutor as_executor() {
@@ -47,6 +55,7 @@ struct FakeExecutor {
     e.state = this;
     e.num_threads = &FakeExecutor::num_threads;
     e.run_on_threads = &FakeExecutor::run_on_threads;
+    e.late_after_ns = late_after_ns;
     return e;
   }
 };
@@ -136,6 +145,50 @@ TEST_F(RegionExecutorTest, RemovingTheExecutorRestoresThePoolsThreads) {
   ThreadPool pool(3);
   run_and_record(pool, 12);
   EXPECT_EQ(executor_.regions.load(), 0);
+}
+
+// Three regions in a row that return 40 ms after their work is done (a limit of 20 ms, far above
+// what a loaded machine adds to a region that runs on the caller alone): the next regions run on
+// the pool's own threads, with the same results, until the executor is installed again.
+TEST_F(RegionExecutorTest, AnExecutorThatKeepsReturningLateIsDropped) {
+  executor_.caller_only = true;
+  executor_.late_ms = 40;
+  executor_.late_after_ns = 20000000;
+  set_region_executor(executor_.as_executor());
+  ThreadPool pool(3);
+  for (int r = 0; r < 3; ++r) {
+    EXPECT_FALSE(region_executor_dropped()) << "dropped after " << r << " late regions";
+    run_and_record(pool, 6);
+  }
+  EXPECT_TRUE(region_executor_dropped());
+  EXPECT_EQ(executor_.regions.load(), 3);
+  run_and_record(pool, 6);
+  EXPECT_EQ(executor_.regions.load(), 3) << "a region went to the dropped executor";
+  set_region_executor(executor_.as_executor());
+  EXPECT_FALSE(region_executor_dropped());
+  run_and_record(pool, 6);
+  EXPECT_EQ(executor_.regions.load(), 4);
+}
+
+// One region in time between late ones starts the count again; an executor without a limit is
+// never dropped however late it is.
+TEST_F(RegionExecutorTest, OnlyLateRegionsInARowDropTheExecutor) {
+  executor_.caller_only = true;
+  executor_.late_after_ns = 20000000;
+  set_region_executor(executor_.as_executor());
+  ThreadPool pool(3);
+  for (int late : {40, 40, 0, 40, 40, 0}) {
+    executor_.late_ms = late;
+    run_and_record(pool, 6);
+  }
+  EXPECT_FALSE(region_executor_dropped());
+  set_region_executor(RegionExecutor{});
+  executor_.late_after_ns = 0;
+  set_region_executor(executor_.as_executor());
+  executor_.late_ms = 40;
+  for (int r = 0; r < 4; ++r) run_and_record(pool, 6);
+  EXPECT_FALSE(region_executor_dropped());
+  EXPECT_EQ(executor_.regions.load(), 10);
 }
 
 }  // namespace
