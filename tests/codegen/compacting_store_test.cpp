@@ -2,12 +2,14 @@
 // mask `keep` sends the kept values of a row to consecutive elements, which the printer writes by
 // packing them (jt_compact_store: a compress and a masked store per vector on AVX-512, a
 // permutation table on AVX2, a branch-free loop otherwise) instead of one masked scatter per
-// element, and the checked path bounds by the first and last kept index only. These tests pin
-// that the packed form and the end checks are chosen exactly for that shape of index, and that
-// it writes what the interpreter writes for every storage size (the vector paths take 8- and
-// 4-byte values, the loop the rest), every row length around the vector widths and the 64-value
-// chunks, all / none / some kept, several block shapes, and that the checked path still reports
-// an out-of-bounds kept element as the interpreter does.
+// element, and the checked path bounds by the first and last kept index only. Values loaded
+// along a tensor's row are packed straight from it (jt_compact_store_row), and a running count
+// read only there and by the checks is kept as the mask's bits (a counted scan) instead of being
+// filled in. These tests pin that each form is chosen exactly for its shape, and that it writes
+// what the interpreter writes for every storage size (the vector paths take 8- and 4-byte
+// values, the loop the rest), every row length around the vector widths and the 64-value chunks,
+// all / none / some kept, several block shapes, and that the checked path still reports an
+// out-of-bounds kept element as the interpreter does.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -45,19 +47,23 @@ def compact(values: torch.Tensor, mask: torch.Tensor, other: torch.Tensor, offse
             keep = mask[rows]
             upto = torch.cumsum(keep, dim=1)
             dest = INDEX
-            hl.store(out, [dest], values[rows], extra_mask=keep)
+            hl.store(out, [dest], VALUE, extra_mask=keep)
             before = before + keep.to(torch.int64).sum(dim=1)
     return out
 )PY";
 
 const char* kCompactIndex = "first[:, None] + before[:, None] + upto + shift";
+// The kept values loaded along their row, and the same values computed (a select of two loads).
+const char* kRowValue = "values[rows]";
+const char* kComputedValue = "torch.where(keep, values[rows], values[rows])";
 
 std::string kernel_source(const std::string& blocks, const std::string& index = kCompactIndex,
-                          const std::string& slack = "3") {
+                          const std::string& slack = "3", const std::string& value = kRowValue) {
   std::string s = kCompact;
   s.replace(s.find("BLOCKS"), 6, blocks);
   s.replace(s.find("INDEX"), 5, index);
   s.replace(s.find("SLACK"), 5, slack);
+  s.replace(s.find("VALUE"), 5, value);
   return s;
 }
 
@@ -110,8 +116,56 @@ TEST(CompactingStore, ACumsumIndexUnderItsOwnMaskIsPacked) {
   const Rows rows;
   for (const char* blocks : {"[1, 64]", "[2, 16]", "[4, 8]", "[1, 128]"}) {
     EXPECT_THAT(cpu_source(kernel_source(blocks), rows.args(DType::f32, -1)),
+                HasSubstr("jt_compact_store_row(&(("))
+        << blocks;
+    EXPECT_THAT(cpu_source(kernel_source(blocks, kCompactIndex, "3", kComputedValue),
+                           rows.args(DType::f32, -1)),
                 HasSubstr("jt_compact_store(&(("))
         << blocks;
+  }
+}
+
+// Values loaded along their row are packed from the tensor (no chunk array of values); computed
+// ones go through the chunk array.
+TEST(CompactingStore, KeptValuesLoadedAlongTheirRowArePackedFromTheTensor) {
+  const Rows rows;
+  const std::string row = cpu_source(kernel_source("[1, 64]"), rows.args(DType::i64, -1));
+  EXPECT_THAT(row, HasSubstr("jt_compact_store_row(&(("));
+  EXPECT_THAT(row, ::testing::Not(HasSubstr("alignas(64) int64_t jt_v")));
+  const std::string computed = cpu_source(
+      kernel_source("[1, 64]", kCompactIndex, "3", kComputedValue), rows.args(DType::i64, -1));
+  EXPECT_THAT(computed, ::testing::Not(HasSubstr("jt_compact_store_row(&((")));
+  EXPECT_THAT(computed, HasSubstr("alignas(64) int64_t jt_v"));
+}
+
+// The running count that only the compaction and its checks read is kept as bits; one that is
+// also read elsewhere (here stored to a second output) is filled in by the scan.
+TEST(CompactingStore, ARunningCountReadOnlyByTheCompactionIsKeptAsBits) {
+  const Rows rows;
+  for (const char* blocks : {"[1, 64]", "[2, 16]", "[1, 128]"}) {
+    const std::string src = cpu_source(kernel_source(blocks), rows.args(DType::f32, -1));
+    EXPECT_THAT(src, HasSubstr("counted scan into")) << blocks;
+    EXPECT_THAT(src, ::testing::Not(HasSubstr("omp scan"))) << blocks;
+  }
+  std::string also_stored = kernel_source("[1, 64]");
+  also_stored.replace(also_stored.find("            before = before +"), 0,
+                      "            counts[rows] = upto\n");
+  also_stored.replace(also_stored.find("    for tile_b in hl.tile(B):"), 0,
+                      "    counts = torch.zeros([values.size(0)], dtype=torch.int64, "
+                      "device=values.device)\n");
+  also_stored.replace(also_stored.find("    return out"), 14, "    return out, counts");
+  const std::string src = cpu_source(also_stored, rows.args(DType::f32, -1));
+  EXPECT_THAT(src, ::testing::Not(HasSubstr("counted scan into")));
+  EXPECT_THAT(src, HasSubstr("omp scan"));
+  for (Path path : {Path::cpu, Path::cpu_unchecked}) {
+    const ArgMap args = rows.args(DType::f32, -1);
+    const std::vector<Tensor> want = run_on(Path::interp, also_stored, args);
+    const std::vector<Tensor> got = run_on(path, also_stored, args);
+    ASSERT_EQ(got.size(), 2u);
+    for (size_t i = 0; i < 2; ++i) {
+      Comparison cmp = compare_tensors(got[i], want[i], Tolerance{});
+      EXPECT_TRUE(cmp.ok) << path_name(path) << " output " << i << ": " << cmp.mismatch;
+    }
   }
 }
 
@@ -135,11 +189,14 @@ TEST_P(CompactingStorePaths, WritesWhatTheInterpreterWritesForEveryDtypeAndBlock
     for (DType dtype : {DType::f32, DType::f64, DType::i64, DType::i32, DType::bf16, DType::f16,
                         DType::boolean}) {
       for (int64_t shift : {int64_t(-1), int64_t(2)}) {
+        // The row path everywhere; the chunk array's path once per block shape and dtype.
+        const char* value = shift == 2 ? kComputedValue : kRowValue;
         SCOPED_TRACE(std::string(blocks) + " " + std::string(dtype_name(dtype)) + " shift " +
-                     std::to_string(shift));
+                     std::to_string(shift) + " value " + value);
+        const std::string source = kernel_source(blocks, kCompactIndex, "3", value);
         const ArgMap args = rows.args(dtype, shift);
-        const Tensor want = run_on(Path::interp, kernel_source(blocks), args).at(0);
-        const Tensor got = run_on(GetParam(), kernel_source(blocks), args).at(0);
+        const Tensor want = run_on(Path::interp, source, args).at(0);
+        const Tensor got = run_on(GetParam(), source, args).at(0);
         Comparison cmp = compare_tensors(got, want, Tolerance{});
         EXPECT_TRUE(cmp.ok) << cmp.mismatch;
       }
@@ -164,7 +221,7 @@ TEST(CompactingStore, KeptIndicesAreCheckedAtTheRowsEndsOnly) {
   for (const char* blocks : {"[1, 64]", "[2, 16]"}) {
     const std::string src = cpu_source(kernel_source(blocks), rows.args(DType::f32, -1));
     EXPECT_THAT(src, ::testing::Not(HasSubstr("reduction(|:bad)"))) << blocks;
-    EXPECT_THAT(src, HasSubstr("jt_max64(v")) << blocks;
+    EXPECT_THAT(src, HasSubstr("jt_max64(jt_count_upto(")) << blocks;
   }
   const std::string other = cpu_source(kernel_source("[1, 64]", "first[:, None] + 2 * upto - 1"),
                                        rows.args(DType::f32, 0));

@@ -124,6 +124,11 @@ std::string NestPrinter::flat(const std::string& array, const std::vector<ExprPt
   return f.empty() ? "0" : f;
 }
 
+std::string NestPrinter::array_element(const std::string& array,
+                                       const std::vector<ExprPtr>& idx) const {
+  return array + "[" + flat(array, idx) + "]";
+}
+
 std::string NestPrinter::count(const std::string& array) const {
   const std::vector<ExprPtr>& ext = arrays_.at(array);
   int64_t n = 1;
@@ -161,7 +166,7 @@ std::string NestPrinter::expr(const ExprPtr& e) const {
     case ExprKind::tensor_size:
       return expr(e->args[0]) + ".size[" + std::to_string(e->ival) + "]";
     case ExprKind::array_read:
-      return e->name + "[" + flat(e->name, e->args) + "]";
+      return array_element(e->name, e->args);
     case ExprKind::tensor_address:
       return "((const float*)" + capture(e->ival) + ".data + " + address(e->ival, e->args) + ")";
     case ExprKind::load: {

@@ -35,6 +35,10 @@ class NestPrinter {
   // ---- expressions ----
   std::string expr(const plan::ExprPtr& e) const;
   std::string index_literal(const plan::ExprPtr& e) const;
+  // An element of a tile array, as an expression: array[flat offset] unless the dialect keeps
+  // the array in another form.
+  virtual std::string array_element(const std::string& array,
+                                    const std::vector<plan::ExprPtr>& idx) const;
   // The flat offset of `idx` in a declared tile array, and its element count.
   std::string flat(const std::string& array, const std::vector<plan::ExprPtr>& idx) const;
   std::string count(const std::string& array) const;

@@ -229,14 +229,43 @@ JT_INLINE int64_t jt_first_kept(const uint8_t* keep, int64_t n) {
   while (first < n && !keep[first]) ++first;
   return first;
 }
-// The compacted store of one chunk: v[i] and keep[i] for i < n (the printer's chunk arrays, 64
-// elements each), and the first kept position (below n, jt_first_kept); the kept values from there
-// on go to `to`, `to + 1`, ... in order. With AVX-512 the kept positions are one 64-bit mask (a
-// byte test of the whole keep array, cut at n: the bytes past it are not set), and each vector of
-// 4- or 8-byte values from `first` rounded down is packed by a compress and written straight to
-// `to` by a store masked to the kept count, which writes nothing past it.
+// Counted scans (print_cpp.cpp): a running count of a bool tile row kept as the row's bits.
+// jt_mask_bits writes bit i of word i / 64 for keep[i] != 0, i < n (none set past n), and returns
+// how many are set; jt_count_upto is base plus the bits set at 0 .. i, the running count at i.
+JT_INLINE int64_t jt_mask_bits(uint64_t* bits, const uint8_t* keep, int64_t n) {
+  int64_t count = 0;
+  for (int64_t w = 0; w * 64 < n; ++w) {
+    const int64_t len = n - w * 64 < 64 ? n - w * 64 : 64;
+    uint64_t b = 0;
+#if defined(__AVX512BW__) && defined(__GNUC__) && !defined(__clang__)
+    typedef char JtBytes __attribute__((vector_size(64)));
+    const uint64_t valid = len < 64 ? (UINT64_C(1) << len) - 1 : ~UINT64_C(0);
+    const JtBytes k =
+        __builtin_ia32_loaddquqi512_mask((const char*)(keep + w * 64), JtBytes{}, valid);
+    b = __builtin_ia32_ptestmb512(k, k, ~UINT64_C(0));
+#else
+    for (int64_t i = 0; i < len; ++i) b |= (uint64_t)(keep[w * 64 + i] != 0) << i;
+#endif
+    bits[w] = b;
+    count += __builtin_popcountll(b);
+  }
+  return count;
+}
+JT_INLINE int64_t jt_count_upto(const uint64_t* bits, int64_t i, int64_t base) {
+  for (int64_t w = 0; w < (i >> 6); ++w) base += __builtin_popcountll(bits[w]);
+  return base + __builtin_popcountll(bits[i >> 6] & (~UINT64_C(0) >> (63 - (i & 63))));
+}
+// The compacted store of one chunk of at most 64 elements: keep[i] for i < n (the printer's chunk
+// array), the values v[i], and the first kept position (below n, jt_first_kept); the kept values
+// from there on go to `to`, `to + 1`, ... in order. With AVX-512 the kept positions are one
+// 64-bit mask (a byte test of the whole keep array, cut at n: the bytes past it are not set), and
+// each vector of 4- or 8-byte values from `first` rounded down is loaded masked to its kept lanes
+// (so nothing past them is read: v may be a tensor's row, not a chunk array), packed by a
+// compress and written straight to `to` by a store masked to the kept count, which writes nothing
+// past it. Returns false where the CPU or the type has no such path.
 template <typename T>
-JT_INLINE void jt_compact_store(T* to, T* v, const uint8_t* keep, int64_t first, int64_t n) {
+JT_INLINE bool jt_compact_store_wide(T* to, const T* v, const uint8_t* keep, int64_t first,
+                                     int64_t n) {
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__GNUC__) && !defined(__clang__)
   if constexpr (sizeof(T) == 8 || sizeof(T) == 4) {
     constexpr int64_t W = 64 / sizeof(T);  // values per vector
@@ -251,23 +280,41 @@ JT_INLINE void jt_compact_store(T* to, T* v, const uint8_t* keep, int64_t first,
       const unsigned m = (unsigned)(bits >> i) & ((1u << W) - 1);
       const unsigned stored = (1u << __builtin_popcount(m)) - 1;
       if constexpr (W == 8) {
-        JtQ x;
-        memcpy(&x, v + i, 64);
+        JtQ x =
+            __builtin_ia32_loaddqudi512_mask((const long long*)(v + i), JtQ{}, (unsigned char)m);
         x = __builtin_ia32_compressdi512_mask(x, x, (unsigned char)m);
         __builtin_ia32_storedqudi512_mask((long long*)to, x, (unsigned char)stored);
       } else {
-        JtD x;
-        memcpy(&x, v + i, 64);
+        JtD x = __builtin_ia32_loaddqusi512_mask((const int*)(v + i), JtD{}, (unsigned short)m);
         x = __builtin_ia32_compresssi512_mask(x, x, (unsigned short)m);
         __builtin_ia32_storedqusi512_mask((int*)to, x, (unsigned short)stored);
       }
       to += __builtin_popcount(m);
     }
-    return;
+    return true;
   }
 #endif
+  (void)to, (void)v, (void)keep, (void)first, (void)n;
+  return false;
+}
+// From the printer's chunk array of values, which is compacted in place where there is no wide
+// path.
+template <typename T>
+JT_INLINE void jt_compact_store(T* to, T* v, const uint8_t* keep, int64_t first, int64_t n) {
+  if (jt_compact_store_wide(to, (const T*)v, keep, first, n)) return;
   const int64_t count = jt_compact(v + first, keep + first, n - first);
   memcpy(to, v + first, (size_t)count * sizeof(T));
+}
+// Straight from a tensor's row of n consecutive elements (the chunk's values are a plain load
+// along it), without a chunk array to copy them into first (docs/performance.md, "Counted
+// scans").
+template <typename T>
+JT_INLINE void jt_compact_store_row(T* to, const T* row, const uint8_t* keep, int64_t first,
+                                    int64_t n) {
+  if (jt_compact_store_wide(to, row, keep, first, n)) return;
+  T chunk[64];
+  memcpy(chunk + first, row + first, (size_t)(n - first) * sizeof(T));
+  jt_compact_store(to, chunk, keep, first, n);
 }
 // Orders the streaming stores before whatever follows (the pool's completion of the nest).
 JT_INLINE void jt_store_fence(void) {
