@@ -54,6 +54,9 @@ struct RegionExecutor {
   // is late (its threads joined only when the OS got round to them); three late regions in a row
   // drop the executor, and regions go back to the pool's own threads. 0: never dropped.
   int64_t late_after_ns = 0;
+  // How long a dropped executor stays dropped before regions try it again (the load that made
+  // it late may have gone); 0: until it is installed again.
+  int64_t retry_after_ns = 0;
 };
 
 // Installs the process-wide executor; one with null functions removes it. Regions that already
@@ -63,9 +66,9 @@ void set_region_executor(const RegionExecutor& executor);
 // Regions run on an executor so far (tests and benchmarks check that the hand-over happens).
 int64_t executor_regions();
 
-// Whether the installed executor was dropped after three late regions in a row
-// (RegionExecutor::late_after_ns). Regions then run on the pool's own threads until an executor
-// is installed again.
+// Whether the installed executor is dropped now, after three late regions in a row
+// (RegionExecutor::late_after_ns). Regions then run on the pool's own threads until it is tried
+// again (retry_after_ns) or an executor is installed again.
 bool region_executor_dropped();
 
 }  // namespace jagtile

@@ -154,6 +154,9 @@ void apply_torch_pool(const JtTorchBridgeApi* bridge) {
     // processes load the cores (about 8 ms a region, measured); after three such regions in a
     // row jagtile's own threads take over (thread_pool.cpp).
     executor.late_after_ns = g_torch_pool_late_after_ns.load();
+    // Tried again every 10 s: under a lasting load that costs three late regions (about 24 ms)
+    // each time; once the load is gone the pool is back.
+    executor.retry_after_ns = INT64_C(10000000000);
   }
   set_region_executor(executor);
 }

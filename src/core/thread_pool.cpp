@@ -132,6 +132,18 @@ void drain_claims(void* claims) {
 constexpr int kLateRegionsToDrop = 3;
 std::atomic<int> g_late_regions{0};
 std::atomic<const RegionExecutor*> g_dropped_executor{nullptr};
+std::atomic<int64_t> g_dropped_at_ns{0};
+
+// Whether `executor` is dropped now; one dropped longer than its retry_after_ns is taken back.
+bool dropped(const RegionExecutor* executor) {
+  if (executor != g_dropped_executor.load(std::memory_order_relaxed)) return false;
+  if (executor->retry_after_ns <= 0 ||
+      now_ns() - g_dropped_at_ns.load(std::memory_order_relaxed) < executor->retry_after_ns)
+    return true;
+  g_late_regions.store(0, std::memory_order_relaxed);
+  g_dropped_executor.store(nullptr, std::memory_order_relaxed);
+  return false;
+}
 
 void run_on_executor(const RegionExecutor& executor, int threads, int num_workers,
                      const std::function<void(int)>& fn) {
@@ -146,8 +158,10 @@ void run_on_executor(const RegionExecutor& executor, int threads, int num_worker
   g_executor_regions.fetch_add(1, std::memory_order_relaxed);
   if (executor.late_after_ns > 0 && finished_ns > 0 &&
       returned_ns - finished_ns > executor.late_after_ns) {
-    if (g_late_regions.fetch_add(1, std::memory_order_relaxed) + 1 >= kLateRegionsToDrop)
+    if (g_late_regions.fetch_add(1, std::memory_order_relaxed) + 1 >= kLateRegionsToDrop) {
+      g_dropped_at_ns.store(now_ns(), std::memory_order_relaxed);
       g_dropped_executor.store(&executor, std::memory_order_relaxed);
+    }
   } else {
     g_late_regions.store(0, std::memory_order_relaxed);
   }
@@ -272,7 +286,7 @@ void ThreadPool::run(int num_workers, const std::function<void(int worker)>& fn)
     return;
   }
   const RegionExecutor* executor = g_executor.load(std::memory_order_acquire);
-  if (executor && executor != g_dropped_executor.load(std::memory_order_relaxed) &&
+  if (executor && !dropped(executor) &&
       executor->num_threads(executor->state) == impl_->num_threads) {
     run_on_executor(*executor, impl_->num_threads, num_workers, fn);
     return;
@@ -290,7 +304,8 @@ void set_region_executor(const RegionExecutor& executor) {
   if (executor.num_threads && executor.run_on_threads) {
     for (const RegionExecutor& e : installed) {
       if (e.state == executor.state && e.num_threads == executor.num_threads &&
-          e.run_on_threads == executor.run_on_threads && e.late_after_ns == executor.late_after_ns)
+          e.run_on_threads == executor.run_on_threads &&
+          e.late_after_ns == executor.late_after_ns && e.retry_after_ns == executor.retry_after_ns)
         current = &e;
     }
     if (!current) current = &installed.emplace_back(executor);
@@ -306,7 +321,7 @@ int64_t executor_regions() {
 
 bool region_executor_dropped() {
   const RegionExecutor* executor = g_executor.load(std::memory_order_acquire);
-  return executor && executor == g_dropped_executor.load(std::memory_order_relaxed);
+  return executor && dropped(executor);
 }
 
 ThreadPool& ThreadPool::global() {

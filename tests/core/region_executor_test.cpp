@@ -26,6 +26,7 @@ struct FakeExecutor {
   bool caller_only = false;
   int late_ms = 0;
   int64_t late_after_ns = 0;
+  int64_t retry_after_ns = 0;
   std::atomic<int> regions{0};
   std::mutex mutex;
   std::set<std::thread::id> thread_ids;
@@ -56,6 +57,7 @@ struct FakeExecutor {
     e.num_threads = &FakeExecutor::num_threads;
     e.run_on_threads = &FakeExecutor::run_on_threads;
     e.late_after_ns = late_after_ns;
+    e.retry_after_ns = retry_after_ns;
     return e;
   }
 };
@@ -168,6 +170,27 @@ TEST_F(RegionExecutorTest, AnExecutorThatKeepsReturningLateIsDropped) {
   EXPECT_FALSE(region_executor_dropped());
   run_and_record(pool, 6);
   EXPECT_EQ(executor_.regions.load(), 4);
+}
+
+// With a retry time, a dropped executor is taken back once that time has passed; a region that
+// is late again then starts a new count.
+TEST_F(RegionExecutorTest, ADroppedExecutorIsTriedAgainAfterItsRetryTime) {
+  executor_.caller_only = true;
+  executor_.late_ms = 40;
+  executor_.late_after_ns = 20000000;
+  executor_.retry_after_ns = 300000000;  // 0.3 s
+  set_region_executor(executor_.as_executor());
+  ThreadPool pool(3);
+  for (int r = 0; r < 3; ++r) run_and_record(pool, 6);
+  ASSERT_TRUE(region_executor_dropped());
+  run_and_record(pool, 6);
+  EXPECT_EQ(executor_.regions.load(), 3);
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  EXPECT_FALSE(region_executor_dropped());
+  executor_.late_ms = 0;
+  run_and_record(pool, 6);
+  EXPECT_EQ(executor_.regions.load(), 4);
+  EXPECT_FALSE(region_executor_dropped());
 }
 
 // One region in time between late ones starts the count again; an executor without a limit is
