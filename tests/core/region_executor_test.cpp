@@ -66,6 +66,15 @@ class RegionExecutorTest : public ::testing::Test {
  protected:
   void SetUp() override { set_region_executor(executor_.as_executor()); }
   void TearDown() override { set_region_executor(RegionExecutor{}); }
+  // Installs the executor with a limit of 20 ms, its regions on the caller alone (so a loaded
+  // machine adds far less than that) and each returning 40 ms after its work.
+  void install_late_executor(int64_t retry_after_ns = 0) {
+    executor_.caller_only = true;
+    executor_.late_ms = 40;
+    executor_.late_after_ns = 20000000;
+    executor_.retry_after_ns = retry_after_ns;
+    set_region_executor(executor_.as_executor());
+  }
   FakeExecutor executor_;
 };
 
@@ -153,10 +162,7 @@ TEST_F(RegionExecutorTest, RemovingTheExecutorRestoresThePoolsThreads) {
 // what a loaded machine adds to a region that runs on the caller alone): the next regions run on
 // the pool's own threads, with the same results, until the executor is installed again.
 TEST_F(RegionExecutorTest, AnExecutorThatKeepsReturningLateIsDropped) {
-  executor_.caller_only = true;
-  executor_.late_ms = 40;
-  executor_.late_after_ns = 20000000;
-  set_region_executor(executor_.as_executor());
+  install_late_executor();
   ThreadPool pool(3);
   for (int r = 0; r < 3; ++r) {
     EXPECT_FALSE(region_executor_dropped()) << "dropped after " << r << " late regions";
@@ -175,11 +181,7 @@ TEST_F(RegionExecutorTest, AnExecutorThatKeepsReturningLateIsDropped) {
 // With a retry time, a dropped executor is taken back once that time has passed; a region that
 // is late again then starts a new count.
 TEST_F(RegionExecutorTest, ADroppedExecutorIsTriedAgainAfterItsRetryTime) {
-  executor_.caller_only = true;
-  executor_.late_ms = 40;
-  executor_.late_after_ns = 20000000;
-  executor_.retry_after_ns = 300000000;  // 0.3 s
-  set_region_executor(executor_.as_executor());
+  install_late_executor(300000000);  // tried again after 0.3 s
   ThreadPool pool(3);
   for (int r = 0; r < 3; ++r) run_and_record(pool, 6);
   ASSERT_TRUE(region_executor_dropped());
@@ -196,9 +198,7 @@ TEST_F(RegionExecutorTest, ADroppedExecutorIsTriedAgainAfterItsRetryTime) {
 // One region in time between late ones starts the count again; an executor without a limit is
 // never dropped however late it is.
 TEST_F(RegionExecutorTest, OnlyLateRegionsInARowDropTheExecutor) {
-  executor_.caller_only = true;
-  executor_.late_after_ns = 20000000;
-  set_region_executor(executor_.as_executor());
+  install_late_executor();
   ThreadPool pool(3);
   for (int late : {40, 40, 0, 40, 40, 0}) {
     executor_.late_ms = late;

@@ -229,25 +229,28 @@ JT_INLINE int64_t jt_first_kept(const uint8_t* keep, int64_t n) {
   while (first < n && !keep[first]) ++first;
   return first;
 }
+// The bits of up to 64 bool bytes: bit i set for keep[i] != 0, i < len (none past len; the
+// bytes past it are not read).
+JT_INLINE uint64_t jt_bool_bits64(const uint8_t* keep, int64_t len) {
+#if defined(__AVX512BW__) && defined(__GNUC__) && !defined(__clang__)
+  typedef char JtBytes __attribute__((vector_size(64)));
+  const uint64_t valid = len < 64 ? (UINT64_C(1) << len) - 1 : ~UINT64_C(0);
+  const JtBytes k = __builtin_ia32_loaddquqi512_mask((const char*)keep, JtBytes{}, valid);
+  return __builtin_ia32_ptestmb512(k, k, ~UINT64_C(0));
+#else
+  uint64_t b = 0;
+  for (int64_t i = 0; i < len; ++i) b |= (uint64_t)(keep[i] != 0) << i;
+  return b;
+#endif
+}
 // Counted scans (print_cpp.cpp): a running count of a bool tile row kept as the row's bits.
 // jt_mask_bits writes bit i of word i / 64 for keep[i] != 0, i < n (none set past n), and returns
 // how many are set; jt_count_upto is base plus the bits set at 0 .. i, the running count at i.
 JT_INLINE int64_t jt_mask_bits(uint64_t* bits, const uint8_t* keep, int64_t n) {
   int64_t count = 0;
   for (int64_t w = 0; w * 64 < n; ++w) {
-    const int64_t len = n - w * 64 < 64 ? n - w * 64 : 64;
-    uint64_t b = 0;
-#if defined(__AVX512BW__) && defined(__GNUC__) && !defined(__clang__)
-    typedef char JtBytes __attribute__((vector_size(64)));
-    const uint64_t valid = len < 64 ? (UINT64_C(1) << len) - 1 : ~UINT64_C(0);
-    const JtBytes k =
-        __builtin_ia32_loaddquqi512_mask((const char*)(keep + w * 64), JtBytes{}, valid);
-    b = __builtin_ia32_ptestmb512(k, k, ~UINT64_C(0));
-#else
-    for (int64_t i = 0; i < len; ++i) b |= (uint64_t)(keep[w * 64 + i] != 0) << i;
-#endif
-    bits[w] = b;
-    count += __builtin_popcountll(b);
+    bits[w] = jt_bool_bits64(keep + w * 64, n - w * 64 < 64 ? n - w * 64 : 64);
+    count += __builtin_popcountll(bits[w]);
   }
   return count;
 }
@@ -258,7 +261,7 @@ JT_INLINE int64_t jt_count_upto(const uint64_t* bits, int64_t i, int64_t base) {
 // The compacted store of one chunk of at most 64 elements: keep[i] for i < n (the printer's chunk
 // array), the values v[i], and the first kept position (below n, jt_first_kept); the kept values
 // from there on go to `to`, `to + 1`, ... in order. With AVX-512 the kept positions are one
-// 64-bit mask (a byte test of the whole keep array, cut at n: the bytes past it are not set), and
+// 64-bit mask (jt_bool_bits64: a byte test of the keep array's first n bytes), and
 // each vector of 4- or 8-byte values from `first` rounded down is loaded masked to its kept lanes
 // (so nothing past them is read: v may be a tensor's row, not a chunk array), packed by a
 // compress and written straight to `to` by a store masked to the kept count, which writes nothing
@@ -269,13 +272,9 @@ JT_INLINE bool jt_compact_store_wide(T* to, const T* v, const uint8_t* keep, int
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__GNUC__) && !defined(__clang__)
   if constexpr (sizeof(T) == 8 || sizeof(T) == 4) {
     constexpr int64_t W = 64 / sizeof(T);  // values per vector
-    typedef char JtBytes __attribute__((vector_size(64)));
     typedef long long JtQ __attribute__((vector_size(64)));
     typedef int JtD __attribute__((vector_size(64)));
-    JtBytes k;
-    memcpy(&k, keep, 64);
-    uint64_t bits = __builtin_ia32_ptestmb512(k, k, ~UINT64_C(0));
-    if (n < 64) bits &= (UINT64_C(1) << n) - 1;
+    const uint64_t bits = jt_bool_bits64(keep, n);
     for (int64_t i = first & ~(W - 1); i < n; i += W) {
       const unsigned m = (unsigned)(bits >> i) & ((1u << W) - 1);
       const unsigned stored = (1u << __builtin_popcount(m)) - 1;

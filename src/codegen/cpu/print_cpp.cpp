@@ -432,8 +432,7 @@ class FuncPrinter : public NestPrinter {
 
   // The 0 / 1 value a counting scan adds up (a bool value cast to int64: an element of a bool tile
   // array, or a comparison computed in the loop), or null when `loop` is not a running sum of one.
-  plan::ExprPtr counted_mask(const Stmt& loop,
-                             const std::map<std::string, CType>& array_types) const {
+  plan::ExprPtr counted_mask(const Stmt& loop) const {
     const Stmt* add = running_sum(loop);
     if (!add) return nullptr;
     const std::map<std::string, plan::ExprPtr> lets = lets_of(loop);
@@ -450,8 +449,8 @@ class FuncPrinter : public NestPrinter {
       }
     }
     if (e->kind == ExprKind::array_read) {
-      auto type = array_types.find(e->name);
-      zero_one = zero_one || (type != array_types.end() && type->second == CType::boolean);
+      auto type = array_types_.find(e->name);
+      zero_one = zero_one || (type != array_types_.end() && type->second == CType::boolean);
     }
     return zero_one ? e : nullptr;
   }
@@ -474,16 +473,15 @@ class FuncPrinter : public NestPrinter {
 
   // The arrays of this function that are counted scans (counted_).
   void find_counted_scans() {
+    // A tile array is declared before the loops that use it, so one pass in order sees each
+    // array's type before a scan reads it.
     std::map<std::string, const Stmt*> decls;
-    std::map<std::string, CType>& types = array_types_;
-    for (const plan::StmtPtr& st : func_.body)
-      plan::visit(st, [&](const Stmt& n) {
-        if (n.kind == plan::StmtKind::array_decl) decls[n.name] = &n, types[n.name] = n.ctype;
-      });
     std::map<std::string, int> scans;  // array -> the counting scans that fill it
     for (const plan::StmtPtr& st : func_.body)
       plan::visit(st, [&](const Stmt& n) {
-        if (n.kind == plan::StmtKind::for_ && counted_mask(n, types)) ++scans[n.body.back()->name];
+        if (n.kind == plan::StmtKind::array_decl)
+          decls[n.name] = &n, array_types_[n.name] = n.ctype;
+        if (n.kind == plan::StmtKind::for_ && counted_mask(n)) ++scans[n.body.back()->name];
       });
     std::set<std::string> counted;
     for (const auto& [name, n] : scans) {
@@ -496,7 +494,7 @@ class FuncPrinter : public NestPrinter {
     // Every other write, and every read outside the places that read few elements, keeps the
     // array as it is.
     std::function<void(const Stmt&, bool)> walk = [&](const Stmt& n, bool few) {
-      const bool scan = n.kind == plan::StmtKind::for_ && counted_mask(n, types);
+      const bool scan = n.kind == plan::StmtKind::for_ && counted_mask(n);
       few = few || (n.kind == plan::StmtKind::for_ && compacting_store(n)) ||
             (n.kind == plan::StmtKind::nest &&
              (n.role == plan::NestRole::check || n.role == plan::NestRole::diagnose));
@@ -531,7 +529,7 @@ class FuncPrinter : public NestPrinter {
   // loop's extent) and the count after it into the scan's carry. A mask computed in the loop is
   // first written to bytes on the stack, by the loop's body.
   void counted_loop(const Stmt& s, Writer& w) {
-    const plan::ExprPtr mask_ptr = counted_mask(s, array_types_);
+    const plan::ExprPtr mask_ptr = counted_mask(s);
     const plan::Expr& mask = *mask_ptr;
     const Stmt& out = *s.body.back();
     const CountedScan& c = counted_.at(out.name);
