@@ -68,7 +68,39 @@ Run run_of(const std::string& label) {
                   "' (interp, cpu, cpu-unchecked, template, cuda-emulated, cuda)");
 }
 
+// A case's settings in the environment while it runs; the previous values (or their absence)
+// come back on destruction.
+class ScopedSettings {
+ public:
+  explicit ScopedSettings(const std::vector<std::pair<std::string, std::string>>& settings) {
+    for (const auto& [name, value] : settings) {
+      const char* before = std::getenv(name.c_str());
+      saved_.push_back({name, before ? std::optional<std::string>(before) : std::nullopt});
+      ::setenv(name.c_str(), value.c_str(), 1);
+    }
+  }
+  ~ScopedSettings() {
+    for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) {
+      if (it->second)
+        ::setenv(it->first.c_str(), it->second->c_str(), 1);
+      else
+        ::unsetenv(it->first.c_str());
+    }
+  }
+  ScopedSettings(const ScopedSettings&) = delete;
+  ScopedSettings& operator=(const ScopedSettings&) = delete;
+
+ private:
+  std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
+};
+
 }  // namespace
+
+const std::vector<std::string>& case_setting_names() {
+  static const std::vector<std::string> names = {"JAGTILE_STREAM_MIN_BYTES",
+                                                 "JAGTILE_CUDA_EMULATION_ARCHS"};
+  return names;
+}
 
 const std::vector<std::string>& all_backend_labels() {
   static const std::vector<std::string> labels = [] {
@@ -83,6 +115,11 @@ std::string emulation_arch_in_turn(uint64_t n) {
   return codegen::cuda::kVerifiedArchs[n % std::size(codegen::cuda::kVerifiedArchs)];
 }
 
+std::string stream_threshold_in_turn(uint64_t n) {
+  static const char* const thresholds[3] = {"", "0", "1024"};
+  return thresholds[n % 3];
+}
+
 std::string CaseFailure::signature() const {
   std::string s = kind + " on " + backend;
   if (kind != "mismatch" && kind != "crash" && kind != "hang") s += ": " + normalise(detail);
@@ -94,6 +131,7 @@ CaseReport run_case(const DiffCase& c, const std::function<void(const std::strin
   auto fail = [&](std::string kind, std::string backend, int input, std::string detail) {
     report.failures.push_back({std::move(kind), std::move(backend), input, std::move(detail)});
   };
+  const ScopedSettings settings(c.settings);
   std::optional<Program> program;
   try {
     program = Program::from_source(c.source, "fuzz_kernel.py");
@@ -189,6 +227,7 @@ std::string case_text(const DiffCase& c, const std::string& comment) {
   for (const OutputTolerance& t : c.outputs)
     os << "output: exact=" << (t.exact ? 1 : 0) << " bound=" << t.bound << " degree=" << t.degree
        << "\n";
+  for (const auto& [name, value] : c.settings) os << "env: " << name << "=" << value << "\n";
   if (!c.backends.empty()) {
     os << "backends:";
     for (const std::string& b : c.backends) os << " " << b;
@@ -213,6 +252,19 @@ DiffCase parse_case(const std::string& source, const std::string& text) {
         throw UserError("case file: malformed line '" + l + "'");
       t.exact = exact != 0;
       c.outputs.push_back(t);
+    } else if (l.rfind("env:", 0) == 0) {
+      const size_t from = l.find_first_not_of(' ', 4);
+      const std::string setting = from == std::string::npos ? std::string() : l.substr(from);
+      const size_t eq = setting.find('=');
+      const std::string name = setting.substr(0, eq);
+      const auto& known = case_setting_names();
+      if (eq == std::string::npos || std::find(known.begin(), known.end(), name) == known.end()) {
+        std::string list;
+        for (const std::string& k : known) list += (list.empty() ? "" : ", ") + k;
+        throw UserError("case file: '" + l + "' is not a setting a case may change",
+                        "write env: NAME=VALUE with NAME one of " + list);
+      }
+      c.settings.emplace_back(name, setting.substr(eq + 1));
     } else if (l.rfind("backends:", 0) == 0) {
       std::istringstream b(l.substr(9));
       for (std::string label; b >> label;) {

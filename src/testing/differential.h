@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "testing/kernel_gen.h"
@@ -25,6 +26,12 @@ const std::vector<std::string>& all_backend_labels();
 // is: NVRTC checks each kernel for one of them, in turn (for all of them it took 30% of a run).
 // The fuzzer gives it to the child as JAGTILE_CUDA_EMULATION_ARCHS.
 std::string emulation_arch_in_turn(uint64_t n);
+
+// The streaming-store threshold (JAGTILE_STREAM_MIN_BYTES) whose turn kernel `n` is: empty (the
+// default, 32 MiB, which no generated input reaches), "0" (every f32 row store streams) or
+// "1024" (the larger outputs of a case stream, the smaller do not), so that the generated code's
+// streaming stores are fuzzed as well as its plain ones.
+std::string stream_threshold_in_turn(uint64_t n);
 
 struct CaseFailure {
   // "mismatch", "user-error" (on a kernel the generator claims valid), "internal-error",
@@ -45,21 +52,30 @@ struct CaseReport {
 };
 
 // A case: a kernel source, its inputs, how to compare its outputs, which backends to run
-// (empty: all of all_backend_labels()).
+// (empty: all of all_backend_labels()), and the settings it runs under: environment variables
+// (name, value) among case_setting_names(), which change the code generated, not the results.
 struct DiffCase {
   std::string source;
   std::vector<InputRecipe> inputs;
   std::vector<OutputTolerance> outputs;
   std::vector<std::string> backends;
+  std::vector<std::pair<std::string, std::string>> settings;
 };
 
-// Runs the case. `progress` (optional) hears "run <label> <input>" before each backend run, so
-// a parent process can say which run crashed or hung.
+// The environment variables a case may set: JAGTILE_STREAM_MIN_BYTES and
+// JAGTILE_CUDA_EMULATION_ARCHS.
+const std::vector<std::string>& case_setting_names();
+
+// Runs the case, its settings set in this process's environment for the duration (and the
+// previous values put back after), so only where no other thread reads the environment: the
+// fuzzer's forked child, a test. `progress` (optional) hears "run <label> <input>" before each
+// backend run, so a parent process can say which run crashed or hung.
 CaseReport run_case(const DiffCase& c,
                     const std::function<void(const std::string&)>& progress = {});
 
 // The case file format of tests/regress/*/case.txt and of saved failures: `input: RECIPE` and
-// `output: exact=E bound=B degree=D` lines, `backends: a b c`, `#` comments.
+// `output: exact=E bound=B degree=D` lines, `backends: a b c`, `env: NAME=VALUE` (a setting),
+// `#` comments.
 std::string case_text(const DiffCase& c, const std::string& comment);
 DiffCase parse_case(const std::string& source, const std::string& case_file_text);
 

@@ -49,7 +49,7 @@ TEST(KernelGenerator, EveryKernelOfASeedRangeSpecialisesOnItsInputs) {
 TEST(KernelGenerator, SampledKernelsRunOnTheInterpreter) {
   for (uint64_t seed = 1000; seed < 1030; ++seed) {
     GenKernel k = generate_kernel(seed);
-    CaseReport r = run_case(DiffCase{k.source(), k.inputs, k.outputs, {"interp"}});
+    CaseReport r = run_case(DiffCase{k.source(), k.inputs, k.outputs, {"interp"}, {}});
     EXPECT_TRUE(r.failures.empty())
         << "seed " << seed << ": " << r.failures[0].kind << " " << r.failures[0].detail << "\n"
         << k.source();
@@ -62,7 +62,7 @@ TEST(KernelGenerator, SampledKernelsRunOnTheInterpreter) {
 // interpreter on the device.
 TEST(DifferentialCudaLabel, NeedsADeviceOrAgreesWithTheInterpreterOnIt) {
   GenKernel k = generate_kernel(1001);
-  DiffCase c{k.source(), k.inputs, k.outputs, {"interp", "cuda"}};
+  DiffCase c{k.source(), k.inputs, k.outputs, {"interp", "cuda"}, {}};
   if (!cuda_available()) {
     try {
       run_case(c);
@@ -75,7 +75,7 @@ TEST(DifferentialCudaLabel, NeedsADeviceOrAgreesWithTheInterpreterOnIt) {
   }
   for (uint64_t seed = 1000; seed < 1010; ++seed) {
     GenKernel g = generate_kernel(seed);
-    CaseReport r = run_case(DiffCase{g.source(), g.inputs, g.outputs, {"interp", "cuda"}});
+    CaseReport r = run_case(DiffCase{g.source(), g.inputs, g.outputs, {"interp", "cuda"}, {}});
     EXPECT_TRUE(r.failures.empty())
         << "seed " << seed << ": " << r.failures[0].kind << " " << r.failures[0].detail;
   }

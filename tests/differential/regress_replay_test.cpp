@@ -3,10 +3,13 @@
 // names must agree with the interpreter on every input, without an error.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "jagtile/error.h"
 #include "testing/differential.h"
 
 namespace jagtile::fuzz {
@@ -50,6 +53,7 @@ TEST(RegressionCases, CaseFilesRoundTrip) {
   c.inputs.push_back(InputRecipe::parse("batch=3 dist=zipf values=bf16 offsets=i32 lead=1"));
   c.outputs.push_back({false, 2.5, 1});
   c.backends = {"interp", "cpu"};
+  c.settings = {{"JAGTILE_STREAM_MIN_BYTES", "0"}, {"JAGTILE_CUDA_EMULATION_ARCHS", "sm_90"}};
   DiffCase d = parse_case("k", case_text(c, "a comment\nover two lines"));
   ASSERT_EQ(d.inputs.size(), 1u);
   EXPECT_EQ(d.inputs[0].str(), c.inputs[0].str());
@@ -58,6 +62,76 @@ TEST(RegressionCases, CaseFilesRoundTrip) {
   EXPECT_EQ(d.outputs[0].bound, 2.5);
   EXPECT_EQ(d.outputs[0].degree, 1);
   EXPECT_EQ(d.backends, c.backends);
+  EXPECT_EQ(d.settings, c.settings);
+}
+
+TEST(RegressionCases, ACaseFileSettingOutsideTheKnownOnesIsRejected) {
+  try {
+    parse_case("k", "input: batch=3\nenv: LD_PRELOAD=x.so\n");
+    FAIL() << "an unknown setting was accepted";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("'env: LD_PRELOAD=x.so' is not a setting a case may "
+                                         "change"),
+              std::string::npos)
+        << e.what();
+    EXPECT_NE(e.hint().find("JAGTILE_STREAM_MIN_BYTES"), std::string::npos) << e.hint();
+  }
+  EXPECT_THROW(parse_case("k", "input: batch=3\nenv:\n"), UserError);
+}
+
+// A case's settings hold while it runs, and the environment is as before afterwards: a case
+// that streams every f32 row store (threshold 0) agrees with the interpreter; a case naming an
+// architecture the emulation does not check fails with the emulation's own message about it;
+// neither setting leaks into what runs next.
+TEST(RegressionCases, ACaseRunsUnderItsSettingsAndPutsTheEnvironmentBack) {
+  ASSERT_EQ(std::getenv("JAGTILE_STREAM_MIN_BYTES"), nullptr);
+  ::setenv("JAGTILE_CUDA_EMULATION_ARCHS", "sm_80", 1);
+  DiffCase c;
+  c.source = R"PY(
+import torch
+import helion
+import helion.language as hl
+
+
+@helion.kernel()
+def fz(x: torch.Tensor, offsets: torch.Tensor, counts: torch.Tensor, y: torch.Tensor,
+       w: torch.Tensor, alpha: float = 0.5) -> torch.Tensor:
+    B = offsets.size(0) - 1
+    M = x.size(1)
+    out = torch.empty_like(x)
+    for tile_b in hl.tile(B):
+        starts = offsets[tile_b]
+        nnz = offsets[tile_b.index + 1] - starts
+        for tile_m in hl.tile(M):
+            for tile_k in hl.jagged_tile(nnz):
+                rows = starts[:, None] + tile_k.index[None, :]
+                out[rows, tile_m] = x[rows, tile_m] * alpha
+    return out
+)PY";
+  c.inputs.push_back(InputRecipe::parse("batch=9 features=37 max_len=11 values=f32 seed=4"));
+  c.outputs.push_back({true, 1, 0});
+  c.backends = {"interp", "cpu", "cpu-unchecked"};
+  c.settings = {{"JAGTILE_STREAM_MIN_BYTES", "0"}};
+  CaseReport streamed = run_case(c);
+  for (const CaseFailure& f : streamed.failures)
+    ADD_FAILURE() << f.kind << " on " << f.backend << ": " << f.detail;
+  EXPECT_EQ(streamed.runs, 3);
+  EXPECT_EQ(std::getenv("JAGTILE_STREAM_MIN_BYTES"), nullptr);
+
+  const auto& labels = all_backend_labels();
+  if (std::find(labels.begin(), labels.end(), "cuda-emulated") != labels.end()) {
+    c.backends = {"interp", "cuda-emulated"};
+    c.settings = {{"JAGTILE_CUDA_EMULATION_ARCHS", "sm_1"}};
+    CaseReport refused = run_case(c);
+    ASSERT_EQ(refused.failures.size(), 1u);
+    EXPECT_EQ(refused.failures[0].backend, "cuda-emulated");
+    EXPECT_NE(refused.failures[0].detail.find("JAGTILE_CUDA_EMULATION_ARCHS names 'sm_1'"),
+              std::string::npos)
+        << refused.failures[0].detail;
+  }
+  ASSERT_NE(std::getenv("JAGTILE_CUDA_EMULATION_ARCHS"), nullptr);
+  EXPECT_STREQ(std::getenv("JAGTILE_CUDA_EMULATION_ARCHS"), "sm_80");
+  ::unsetenv("JAGTILE_CUDA_EMULATION_ARCHS");
 }
 
 }  // namespace

@@ -57,8 +57,7 @@ std::string unescape(const std::string& s) {
 
 }  // namespace
 
-ChildRun::ChildRun(const DiffCase& c, double timeout_s, const std::string& cache_dir,
-                   const std::vector<std::pair<std::string, std::string>>& env)
+ChildRun::ChildRun(const DiffCase& c, double timeout_s, const std::string& cache_dir)
     : timeout_s_(timeout_s) {
   int fds[2];
   if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
@@ -70,7 +69,6 @@ ChildRun::ChildRun(const DiffCase& c, double timeout_s, const std::string& cache
     ::close(fds[0]);
     int out = fds[1];
     if (!cache_dir.empty()) ::setenv("JAGTILE_CACHE_DIR", cache_dir.c_str(), 1);
-    for (const auto& [name, value] : env) ::setenv(name.c_str(), value.c_str(), 1);
     CaseReport r;
     try {
       r = run_case(c, [out](const std::string& line) { write_all(out, line + "\n"); });

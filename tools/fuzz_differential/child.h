@@ -19,9 +19,8 @@ class ChildRun {
  public:
   // With cache_dir non-empty, the child compiles into that folder (JAGTILE_CACHE_DIR), which
   // the caller removes afterwards: a long run would otherwise leave two shared objects per
-  // kernel on disk. `env` is set in the child too (name, value).
-  ChildRun(const DiffCase& c, double timeout_s, const std::string& cache_dir = {},
-           const std::vector<std::pair<std::string, std::string>>& env = {});
+  // kernel on disk. The case's settings are set in the child (run_case).
+  ChildRun(const DiffCase& c, double timeout_s, const std::string& cache_dir = {});
   ~ChildRun();
   ChildRun(const ChildRun&) = delete;
   ChildRun& operator=(const ChildRun&) = delete;

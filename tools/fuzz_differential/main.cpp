@@ -148,8 +148,17 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-DiffCase case_of(const GenKernel& k, const std::vector<std::string>& backends) {
-  return DiffCase{k.source(), k.inputs, k.outputs, backends};
+// Kernel `seed`'s case, with the settings whose turn it is: NVRTC checks its generated CUDA for
+// one architecture, and the generated C++ takes one streaming-store threshold. A setting in the
+// fuzzer's own environment is kept (the child inherits it) and not taken in turn.
+DiffCase case_of(const GenKernel& k, uint64_t seed, const std::vector<std::string>& backends) {
+  DiffCase c{k.source(), k.inputs, k.outputs, backends, {}};
+  if (!std::getenv("JAGTILE_CUDA_EMULATION_ARCHS"))
+    c.settings.emplace_back("JAGTILE_CUDA_EMULATION_ARCHS", emulation_arch_in_turn(seed));
+  const std::string stream = stream_threshold_in_turn(seed);
+  if (!stream.empty() && !std::getenv("JAGTILE_STREAM_MIN_BYTES"))
+    c.settings.emplace_back("JAGTILE_STREAM_MIN_BYTES", stream);
+  return c;
 }
 
 std::string describe(const CaseFailure& f) {
@@ -197,7 +206,12 @@ int fuzz(const Args& a) {
   uint64_t next_seed = a.seed;
   std::vector<std::unique_ptr<Active>> active;
   // First failure of each signature, reduced after the fuzzing time.
-  std::map<std::string, std::pair<GenKernel, CaseFailure>> to_reduce;
+  struct ToReduce {
+    GenKernel kernel;
+    uint64_t seed;
+    CaseFailure failure;
+  };
+  std::map<std::string, ToReduce> to_reduce;
   std::vector<uint64_t> failed_seeds;
   std::map<std::string, int64_t> by_label;
   auto more = [&] {
@@ -211,13 +225,8 @@ int fuzz(const Args& a) {
       act->seed = next_seed++;
       act->kernel = generate_kernel(act->seed);
       act->cache_dir = scratch_cache(a, "seed-" + std::to_string(act->seed));
-      // NVRTC checks each kernel's generated CUDA for one architecture, in turn; a
-      // JAGTILE_CUDA_EMULATION_ARCHS of the caller's own is kept.
-      std::vector<std::pair<std::string, std::string>> env;
-      if (!std::getenv("JAGTILE_CUDA_EMULATION_ARCHS"))
-        env.emplace_back("JAGTILE_CUDA_EMULATION_ARCHS", emulation_arch_in_turn(act->seed));
-      act->child = std::make_unique<ChildRun>(case_of(act->kernel, a.backends), a.timeout,
-                                              act->cache_dir, env);
+      act->child = std::make_unique<ChildRun>(case_of(act->kernel, act->seed, a.backends),
+                                              a.timeout, act->cache_dir);
       active.push_back(std::move(act));
       ++started;
     }
@@ -241,12 +250,12 @@ int fuzz(const Args& a) {
         std::string comment = "seed " + std::to_string(act.seed) + " (" + act.kernel.shape + ")\n";
         for (const CaseFailure& f : r.failures) comment += describe(f) + "\n";
         comment += "reproduce: fuzz_differential --replay " + dir;
-        save_case(dir, case_of(act.kernel, a.backends), comment);
+        save_case(dir, case_of(act.kernel, act.seed, a.backends), comment);
         if (!a.json || true)
           std::cerr << "FAIL seed " << act.seed << ": " << describe(r.failures[0]) << "\n";
         const CaseFailure& f = r.failures[0];
         if (!to_reduce.count(f.signature()))
-          to_reduce.emplace(f.signature(), std::make_pair(act.kernel, f));
+          to_reduce.emplace(f.signature(), ToReduce{act.kernel, act.seed, f});
       }
       remove_tree(act.cache_dir);
       active.erase(active.begin() + std::ptrdiff_t(i));
@@ -255,12 +264,13 @@ int fuzz(const Args& a) {
   const double fuzz_seconds = now_seconds() - start;
   if (a.minimize) {
     for (auto& [sig, item] : to_reduce) {
-      const GenKernel& k = item.first;
-      const CaseFailure& f = item.second;
+      const GenKernel& k = item.kernel;
+      const CaseFailure& f = item.failure;
       std::cerr << "reducing: " << sig << "\n";
       const std::string cache = scratch_cache(a, "reduce");
-      Reduced red = minimize(k, f, a.timeout, a.minimize_seconds, cache,
-                             [](const std::string& s) { std::cerr << s << "\n"; });
+      Reduced red =
+          minimize(k, case_of(k, item.seed, {}).settings, f, a.timeout, a.minimize_seconds, cache,
+                   [](const std::string& s) { std::cerr << s << "\n"; });
       remove_tree(cache);
       std::string name = "s" +
                          std::to_string(uint64_t(std::hash<std::string>{}(k.source()) % 100000)) +
@@ -310,7 +320,8 @@ int main(int argc, char** argv) {
     if (a.print >= 0) {
       GenKernel k = generate_kernel(uint64_t(a.print));
       std::cout << k.source() << "\n"
-                << case_text(case_of(k, a.backends), "seed " + std::to_string(a.print));
+                << case_text(case_of(k, uint64_t(a.print), a.backends),
+                             "seed " + std::to_string(a.print));
       return 0;
     }
     if (!a.replay.empty()) return replay(a);

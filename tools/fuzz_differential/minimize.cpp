@@ -57,9 +57,15 @@ Expr& node_at(Expr& root, const Path& p) {
 
 class Reducer {
  public:
-  Reducer(const GenKernel& k, const CaseFailure& target, double timeout_s, double budget_s,
-          const std::string& cache_dir, const std::function<void(const std::string&)>& log)
-      : best_(k), target_(target), timeout_s_(timeout_s), cache_dir_(cache_dir), log_(log) {
+  Reducer(const GenKernel& k, const Settings& settings, const CaseFailure& target, double timeout_s,
+          double budget_s, const std::string& cache_dir,
+          const std::function<void(const std::string&)>& log)
+      : best_(k),
+        settings_(settings),
+        target_(target),
+        timeout_s_(timeout_s),
+        cache_dir_(cache_dir),
+        log_(log) {
     deadline_ = now_seconds() + budget_s;
     input_ = k.inputs.at(size_t(std::max(0, target.input)));
     if (target.backend == "interp" || target.backend == "compile")
@@ -91,7 +97,7 @@ class Reducer {
   bool out_of_time() const { return now_seconds() > deadline_; }
 
   DiffCase diff_of(const GenKernel& k, const InputRecipe& in) const {
-    return DiffCase{k.source(), {in}, k.outputs, backends_};
+    return DiffCase{k.source(), {in}, k.outputs, backends_, settings_};
   }
 
   // Keeps the candidate when it still fails with the target's signature.
@@ -251,6 +257,7 @@ class Reducer {
   }
 
   GenKernel best_;
+  Settings settings_;
   CaseFailure target_;
   InputRecipe input_;
   std::vector<std::string> backends_;
@@ -264,10 +271,10 @@ class Reducer {
 
 }  // namespace
 
-Reduced minimize(const GenKernel& kernel, const CaseFailure& target, double run_timeout_s,
-                 double budget_s, const std::string& cache_dir,
+Reduced minimize(const GenKernel& kernel, const Settings& settings, const CaseFailure& target,
+                 double run_timeout_s, double budget_s, const std::string& cache_dir,
                  const std::function<void(const std::string&)>& log) {
-  return Reducer(kernel, target, run_timeout_s, budget_s, cache_dir, log).run();
+  return Reducer(kernel, settings, target, run_timeout_s, budget_s, cache_dir, log).run();
 }
 
 }  // namespace jagtile::fuzz

@@ -5,6 +5,8 @@
 
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "testing/differential.h"
 
@@ -17,9 +19,12 @@ struct Reduced {
   int accepted = 0;  // candidates kept
 };
 
-// cache_dir: as ChildRun's (empty: the environment's JIT cache).
-Reduced minimize(const GenKernel& kernel, const CaseFailure& target, double run_timeout_s,
-                 double budget_s, const std::string& cache_dir,
+using Settings = std::vector<std::pair<std::string, std::string>>;
+
+// settings: the failing case's (DiffCase::settings), kept by every candidate. cache_dir: as
+// ChildRun's (empty: the environment's JIT cache).
+Reduced minimize(const GenKernel& kernel, const Settings& settings, const CaseFailure& target,
+                 double run_timeout_s, double budget_s, const std::string& cache_dir,
                  const std::function<void(const std::string&)>& log);
 
 }  // namespace jagtile::fuzz
