@@ -97,8 +97,8 @@ class ScopedSettings {
 }  // namespace
 
 const std::vector<std::string>& case_setting_names() {
-  static const std::vector<std::string> names = {"JAGTILE_STREAM_MIN_BYTES",
-                                                 "JAGTILE_CUDA_EMULATION_ARCHS"};
+  static const std::vector<std::string> names = {
+      "JAGTILE_STREAM_MIN_BYTES", "JAGTILE_STACK_ARRAY_BYTES", "JAGTILE_CUDA_EMULATION_ARCHS"};
   return names;
 }
 
@@ -118,6 +118,10 @@ std::string emulation_arch_in_turn(uint64_t n) {
 std::string stream_threshold_in_turn(uint64_t n) {
   static const char* const thresholds[3] = {"", "0", "1024"};
   return thresholds[n % 3];
+}
+
+std::string stack_array_limit_in_turn(uint64_t n) {
+  return (n / 3) % 2 ? "0" : "";
 }
 
 std::string CaseFailure::signature() const {

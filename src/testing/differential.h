@@ -33,6 +33,12 @@ std::string emulation_arch_in_turn(uint64_t n);
 // streaming stores are fuzzed as well as its plain ones.
 std::string stream_threshold_in_turn(uint64_t n);
 
+// The largest tile array the generated C++ keeps on the stack (JAGTILE_STACK_ARRAY_BYTES) whose
+// turn kernel `n` is: empty (the default, 64 KiB, which the generator's block sizes never pass)
+// or "0" (every array on the entry's scratch stack, JtHeapArray), in turns of three kernels so
+// that every streaming threshold meets both.
+std::string stack_array_limit_in_turn(uint64_t n);
+
 struct CaseFailure {
   // "mismatch", "user-error" (on a kernel the generator claims valid), "internal-error",
   // "exception", "crash", "hang".
@@ -62,8 +68,8 @@ struct DiffCase {
   std::vector<std::pair<std::string, std::string>> settings;
 };
 
-// The environment variables a case may set: JAGTILE_STREAM_MIN_BYTES and
-// JAGTILE_CUDA_EMULATION_ARCHS.
+// The environment variables a case may set: JAGTILE_STREAM_MIN_BYTES,
+// JAGTILE_STACK_ARRAY_BYTES and JAGTILE_CUDA_EMULATION_ARCHS.
 const std::vector<std::string>& case_setting_names();
 
 // Runs the case, its settings set in this process's environment for the duration (and the

@@ -84,6 +84,41 @@ INSTANTIATE_TEST_SUITE_P(Stored, ExampleOnCpuStreaming,
                                            "jagged_dense_add", "jagged_dense_bmm",
                                            "jagged_hstu_attention"));
 
+// The same with every tile array on the entry's scratch stack (JAGTILE_STACK_ARRAY_BYTES=0; by
+// default arrays of up to 64 KiB are the stack's, which every example's default blocks are):
+// JtHeapArray's marks and releases must give every array its own memory for as long as it
+// lives, in every example's nesting of them.
+class ExampleOnCpuScratchArrays : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ExampleOnCpuScratchArrays, MatchesInterpreterOverGrid) {
+  ::setenv("JAGTILE_STACK_ARRAY_BYTES", "0", 1);
+  matches_interpreter_over_grid(GetParam());
+  ::unsetenv("JAGTILE_STACK_ARRAY_BYTES");
+}
+
+INSTANTIATE_TEST_SUITE_P(All, ExampleOnCpuScratchArrays,
+                         ::testing::Values("jagged_sum", "jagged_mean", "jagged_max",
+                                           "jagged_softmax", "jagged_layer_norm",
+                                           "jagged_dense_add", "jagged_dense_bmm",
+                                           "jagged_hstu_attention"));
+
+TEST(ScratchArrays, TheStackLimitSettingMovesFixedArraysToTheScratchStack) {
+  Program p = Program::from_source(read_source_file("examples/jagged_softmax.py"), "softmax.py");
+  const ExampleInfo* info = find_example("jagged_softmax");
+  JaggedShape s;
+  ArgMap args = info->make_inputs(s, DType::f32, DType::i32);
+  const std::string plain =
+      p.specialise("jagged_softmax", args, cpu_options()).source(Backend::cpu);
+  EXPECT_THAT(plain, ::testing::HasSubstr("alignas(64) float v"));
+  EXPECT_THAT(plain, ::testing::Not(::testing::HasSubstr("JtHeapArray<float>")));
+  ::setenv("JAGTILE_STACK_ARRAY_BYTES", "0", 1);
+  const std::string scratch =
+      p.specialise("jagged_softmax", args, cpu_options()).source(Backend::cpu);
+  ::unsetenv("JAGTILE_STACK_ARRAY_BYTES");
+  EXPECT_THAT(scratch, ::testing::HasSubstr("JtHeapArray<float>"));
+  EXPECT_THAT(scratch, ::testing::Not(::testing::HasSubstr("alignas(64) float v")));
+}
+
 // Which stores stream: a contiguous f32 row of the output, behind a run-time size test against
 // the threshold printed into the file; a fence ends each run of programs.
 TEST(StreamingStores, ContiguousRowsOfF32OutputsGoThroughTheLineStore) {

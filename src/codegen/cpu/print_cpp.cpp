@@ -16,6 +16,22 @@ namespace jagtile::codegen::cpu {
 
 namespace {
 
+// A non-negative integer from the environment variable `name`, else `fallback` (unset, empty or
+// not such a number).
+int64_t size_setting(const char* name, int64_t fallback) {
+  const char* v = std::getenv(name);
+  char* end = nullptr;
+  long long n = v && *v ? std::strtoll(v, &end, 10) : -1;
+  return !v || !*v || *end || n < 0 ? fallback : int64_t(n);
+}
+
+// The largest tile array of a fixed size declared on the stack; larger ones, and those sized at
+// run time, live on the entry's scratch stack. JAGTILE_STACK_ARRAY_BYTES (the differential
+// fuzzer sets 0 for some kernels, putting every array there), else 64 KiB.
+int64_t stack_array_max_bytes() {
+  return size_setting("JAGTILE_STACK_ARRAY_BYTES", int64_t(64) << 10);
+}
+
 using plan::CType;
 using plan::ExprKind;
 using plan::Stmt;
@@ -115,7 +131,7 @@ class FuncPrinter : public NestPrinter {
     std::string n = count(s.name);
     int64_t size = s.ctype == CType::boolean ? 1 : s.ctype == CType::f32 ? 4 : 8;
     bool fixed = n.find_first_not_of("0123456789") == std::string::npos;
-    if (fixed && std::stoll(n) * size <= 64 * 1024)
+    if (fixed && std::stoll(n) * size <= stack_array_max_bytes())
       return w.line("alignas(64) " + std::string(ct) + " " + s.name + "[" + n + "];");
     // Past 64 KiB (big block sizes) the entry's scratch stack: a worker's stack never overflows.
     w.line("JtHeapArray<" + std::string(ct) + "> " + s.name + "_heap(F.scratch, " + n + "); " + ct +
@@ -633,10 +649,7 @@ class FuncPrinter : public NestPrinter {
 // (tests set 0 to take the streaming path on small data), else 32 MiB, past the share of the
 // last-level cache a core can count on, where the next reader finds the output in memory anyway.
 std::string stream_min_bytes() {
-  const char* v = std::getenv("JAGTILE_STREAM_MIN_BYTES");
-  char* end = nullptr;
-  long long n = v && *v ? std::strtoll(v, &end, 10) : -1;
-  if (!v || !*v || *end || n < 0) n = 32ll << 20;
+  const int64_t n = size_setting("JAGTILE_STREAM_MIN_BYTES", int64_t(32) << 20);
   return "#define JT_STREAM_MIN_BYTES INT64_C(" + std::to_string(n) + ")\n";
 }
 
