@@ -97,8 +97,9 @@ class ScopedSettings {
 }  // namespace
 
 const std::vector<std::string>& case_setting_names() {
-  static const std::vector<std::string> names = {
-      "JAGTILE_STREAM_MIN_BYTES", "JAGTILE_STACK_ARRAY_BYTES", "JAGTILE_CUDA_EMULATION_ARCHS"};
+  static const std::vector<std::string> names = {"JAGTILE_STREAM_MIN_BYTES",
+                                                 "JAGTILE_STACK_ARRAY_BYTES", "JAGTILE_MEMO_ROWS",
+                                                 "JAGTILE_CUDA_EMULATION_ARCHS"};
   return names;
 }
 
@@ -122,6 +123,10 @@ std::string stream_threshold_in_turn(uint64_t n) {
 
 std::string stack_array_limit_in_turn(uint64_t n) {
   return (n / 3) % 2 ? "0" : "";
+}
+
+std::string memo_rows_in_turn(uint64_t n) {
+  return (n / 6) % 2 ? "8" : "";
 }
 
 std::string CaseFailure::signature() const {

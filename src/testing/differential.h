@@ -39,6 +39,11 @@ std::string stream_threshold_in_turn(uint64_t n);
 // that every streaming threshold meets both.
 std::string stack_array_limit_in_turn(uint64_t n);
 
+// The rows a memoised block-load cache of the generated C++ may hold (JAGTILE_MEMO_ROWS) whose
+// turn kernel `n` is: empty (the default, 16384, more than any generated input has) or "8" (blocks
+// share the cache's slots and refill them), in turns of six kernels.
+std::string memo_rows_in_turn(uint64_t n);
+
 struct CaseFailure {
   // "mismatch", "user-error" (on a kernel the generator claims valid), "internal-error",
   // "exception", "crash", "hang".
@@ -69,7 +74,7 @@ struct DiffCase {
 };
 
 // The environment variables a case may set: JAGTILE_STREAM_MIN_BYTES,
-// JAGTILE_STACK_ARRAY_BYTES and JAGTILE_CUDA_EMULATION_ARCHS.
+// JAGTILE_STACK_ARRAY_BYTES, JAGTILE_MEMO_ROWS and JAGTILE_CUDA_EMULATION_ARCHS.
 const std::vector<std::string>& case_setting_names();
 
 // Runs the case, its settings set in this process's environment for the duration (and the
