@@ -99,7 +99,7 @@ class ScopedSettings {
 const std::vector<std::string>& case_setting_names() {
   static const std::vector<std::string> names = {"JAGTILE_STREAM_MIN_BYTES",
                                                  "JAGTILE_STACK_ARRAY_BYTES", "JAGTILE_MEMO_ROWS",
-                                                 "JAGTILE_CUDA_EMULATION_ARCHS"};
+                                                 "JAGTILE_CPU_ISA", "JAGTILE_CUDA_EMULATION_ARCHS"};
   return names;
 }
 
@@ -127,6 +127,11 @@ std::string stack_array_limit_in_turn(uint64_t n) {
 
 std::string memo_rows_in_turn(uint64_t n) {
   return (n / 6) % 2 ? "8" : "";
+}
+
+std::string cpu_isa_in_turn(uint64_t n) {
+  static const char* const isas[4] = {"", "avx512", "avx2", "portable"};
+  return isas[(n / 12) % 4];
 }
 
 std::string CaseFailure::signature() const {

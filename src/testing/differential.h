@@ -44,6 +44,13 @@ std::string stack_array_limit_in_turn(uint64_t n);
 // share the cache's slots and refill them), in turns of six kernels.
 std::string memo_rows_in_turn(uint64_t n);
 
+// The instruction set the generated C++ is compiled for (JAGTILE_CPU_ISA) whose turn kernel `n`
+// is, in turns of twelve kernels: empty (the CPU's own), "avx512" (without AVX512-BF16), "avx2"
+// or "portable" (no AVX), so that the prelude's and the microkernel's paths for other CPUs are
+// fuzzed too. JAGTILE_CPU_ISA can only lower the CPU's own set; the reduce template reads it once
+// per process, so in a process that ran the template before, only the generated code follows it.
+std::string cpu_isa_in_turn(uint64_t n);
+
 struct CaseFailure {
   // "mismatch", "user-error" (on a kernel the generator claims valid), "internal-error",
   // "exception", "crash", "hang".
@@ -74,7 +81,7 @@ struct DiffCase {
 };
 
 // The environment variables a case may set: JAGTILE_STREAM_MIN_BYTES,
-// JAGTILE_STACK_ARRAY_BYTES, JAGTILE_MEMO_ROWS and JAGTILE_CUDA_EMULATION_ARCHS.
+// JAGTILE_STACK_ARRAY_BYTES, JAGTILE_MEMO_ROWS, JAGTILE_CPU_ISA and JAGTILE_CUDA_EMULATION_ARCHS.
 const std::vector<std::string>& case_setting_names();
 
 // Runs the case, its settings set in this process's environment for the duration (and the
