@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iterator>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <sstream>
@@ -16,6 +17,7 @@
 #include "jagtile/error.h"
 #include "testing/compare.h"
 #include "testing/examples.h"
+#include "testing/scoped_env.h"
 
 namespace jagtile::fuzz {
 
@@ -68,32 +70,6 @@ Run run_of(const std::string& label) {
                   "' (interp, cpu, cpu-unchecked, template, cuda-emulated, cuda)");
 }
 
-// A case's settings in the environment while it runs; the previous values (or their absence)
-// come back on destruction.
-class ScopedSettings {
- public:
-  explicit ScopedSettings(const std::vector<std::pair<std::string, std::string>>& settings) {
-    for (const auto& [name, value] : settings) {
-      const char* before = std::getenv(name.c_str());
-      saved_.push_back({name, before ? std::optional<std::string>(before) : std::nullopt});
-      ::setenv(name.c_str(), value.c_str(), 1);
-    }
-  }
-  ~ScopedSettings() {
-    for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) {
-      if (it->second)
-        ::setenv(it->first.c_str(), it->second->c_str(), 1);
-      else
-        ::unsetenv(it->first.c_str());
-    }
-  }
-  ScopedSettings(const ScopedSettings&) = delete;
-  ScopedSettings& operator=(const ScopedSettings&) = delete;
-
- private:
-  std::vector<std::pair<std::string, std::optional<std::string>>> saved_;
-};
-
 }  // namespace
 
 const std::vector<std::string>& case_setting_names() {
@@ -145,7 +121,10 @@ CaseReport run_case(const DiffCase& c, const std::function<void(const std::strin
   auto fail = [&](std::string kind, std::string backend, int input, std::string detail) {
     report.failures.push_back({std::move(kind), std::move(backend), input, std::move(detail)});
   };
-  const ScopedSettings settings(c.settings);
+  // The case's settings, set for this run and put back after.
+  std::vector<std::unique_ptr<testing::ScopedEnv>> settings;
+  for (const auto& [name, value] : c.settings)
+    settings.push_back(std::make_unique<testing::ScopedEnv>(name.c_str(), value.c_str()));
   std::optional<Program> program;
   try {
     program = Program::from_source(c.source, "fuzz_kernel.py");

@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <stdexcept>
 
-#include "../common/scoped_env.h"
+#include "testing/scoped_env.h"
 #include "helpers.h"
 #include "testing/examples.h"
 

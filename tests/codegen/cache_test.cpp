@@ -13,7 +13,7 @@
 #include <fstream>
 #include <thread>
 
-#include "../common/scoped_env.h"
+#include "testing/scoped_env.h"
 #include "codegen/cpu/jit.h"
 #include "codegen_helpers.h"
 #include "jagtile/error.h"

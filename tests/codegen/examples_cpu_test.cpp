@@ -8,6 +8,7 @@
 #include "codegen_helpers.h"
 #include "testing/example_grid.h"
 #include "testing/examples.h"
+#include "testing/scoped_env.h"
 
 namespace jagtile::testing {
 namespace {
@@ -74,9 +75,8 @@ INSTANTIATE_TEST_SUITE_P(All, ExampleOnCpu,
 class ExampleOnCpuStreaming : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ExampleOnCpuStreaming, MatchesInterpreterOverGrid) {
-  ::setenv("JAGTILE_STREAM_MIN_BYTES", "0", 1);
+  const jagtile::testing::ScopedEnv stream_all("JAGTILE_STREAM_MIN_BYTES", "0");
   matches_interpreter_over_grid(GetParam());
-  ::unsetenv("JAGTILE_STREAM_MIN_BYTES");
 }
 
 INSTANTIATE_TEST_SUITE_P(Stored, ExampleOnCpuStreaming,
@@ -91,9 +91,8 @@ INSTANTIATE_TEST_SUITE_P(Stored, ExampleOnCpuStreaming,
 class ExampleOnCpuScratchArrays : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ExampleOnCpuScratchArrays, MatchesInterpreterOverGrid) {
-  ::setenv("JAGTILE_STACK_ARRAY_BYTES", "0", 1);
+  const jagtile::testing::ScopedEnv scratch_all("JAGTILE_STACK_ARRAY_BYTES", "0");
   matches_interpreter_over_grid(GetParam());
-  ::unsetenv("JAGTILE_STACK_ARRAY_BYTES");
 }
 
 INSTANTIATE_TEST_SUITE_P(All, ExampleOnCpuScratchArrays,
@@ -111,10 +110,11 @@ TEST(ScratchArrays, TheStackLimitSettingMovesFixedArraysToTheScratchStack) {
       p.specialise("jagged_softmax", args, cpu_options()).source(Backend::cpu);
   EXPECT_THAT(plain, ::testing::HasSubstr("alignas(64) float v"));
   EXPECT_THAT(plain, ::testing::Not(::testing::HasSubstr("JtHeapArray<float>")));
-  ::setenv("JAGTILE_STACK_ARRAY_BYTES", "0", 1);
-  const std::string scratch =
-      p.specialise("jagged_softmax", args, cpu_options()).source(Backend::cpu);
-  ::unsetenv("JAGTILE_STACK_ARRAY_BYTES");
+  std::string scratch;
+  {
+    const jagtile::testing::ScopedEnv scratch_all("JAGTILE_STACK_ARRAY_BYTES", "0");
+    scratch = p.specialise("jagged_softmax", args, cpu_options()).source(Backend::cpu);
+  }
   EXPECT_THAT(scratch, ::testing::HasSubstr("JtHeapArray<float>"));
   EXPECT_THAT(scratch, ::testing::Not(::testing::HasSubstr("alignas(64) float v")));
 }

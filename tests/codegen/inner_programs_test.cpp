@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "../common/scoped_env.h"
+#include "testing/scoped_env.h"
 #include "codegen/cpu/backend.h"
 #include "codegen_helpers.h"
 

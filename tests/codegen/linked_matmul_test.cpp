@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "../common/matmul_cases.h"
-#include "../common/scoped_env.h"
+#include "testing/scoped_env.h"
 #include "codegen_helpers.h"
 
 namespace jagtile::testing {

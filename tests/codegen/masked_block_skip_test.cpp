@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "../common/attention_sources.h"
-#include "../common/scoped_env.h"
+#include "testing/scoped_env.h"
 #include "codegen_helpers.h"
 
 namespace jagtile::testing {

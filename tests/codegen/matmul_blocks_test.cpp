@@ -13,7 +13,7 @@
 #include <variant>
 
 #include "../common/matmul_cases.h"
-#include "../common/scoped_env.h"
+#include "testing/scoped_env.h"
 #include "codegen_helpers.h"
 #include "testing/examples.h"
 

@@ -8,7 +8,7 @@
 
 #include <filesystem>
 
-#include "../common/scoped_env.h"
+#include "testing/scoped_env.h"
 #include "codegen/cuda/backend.h"
 #include "codegen/cuda/nvrtc.h"
 #include "cuda_test_util.h"

@@ -11,6 +11,7 @@
 
 #include "jagtile/error.h"
 #include "testing/differential.h"
+#include "testing/scoped_env.h"
 
 namespace jagtile::fuzz {
 namespace {
@@ -84,8 +85,8 @@ TEST(RegressionCases, ACaseFileSettingOutsideTheKnownOnesIsRejected) {
 // architecture the emulation does not check fails with the emulation's own message about it;
 // neither setting leaks into what runs next.
 TEST(RegressionCases, ACaseRunsUnderItsSettingsAndPutsTheEnvironmentBack) {
-  ASSERT_EQ(std::getenv("JAGTILE_STREAM_MIN_BYTES"), nullptr);
-  ::setenv("JAGTILE_CUDA_EMULATION_ARCHS", "sm_80", 1);
+  const jagtile::testing::ScopedEnv no_threshold("JAGTILE_STREAM_MIN_BYTES", nullptr);
+  const jagtile::testing::ScopedEnv archs("JAGTILE_CUDA_EMULATION_ARCHS", "sm_80");
   DiffCase c;
   c.source = R"PY(
 import torch
@@ -131,7 +132,6 @@ def fz(x: torch.Tensor, offsets: torch.Tensor, counts: torch.Tensor, y: torch.Te
   }
   ASSERT_NE(std::getenv("JAGTILE_CUDA_EMULATION_ARCHS"), nullptr);
   EXPECT_STREQ(std::getenv("JAGTILE_CUDA_EMULATION_ARCHS"), "sm_80");
-  ::unsetenv("JAGTILE_CUDA_EMULATION_ARCHS");
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // An environment variable set (or, with a null value, unset) for one scope and restored after.
-// Tests in one binary run one at a time, so changing the process's environment is safe there.
+// Tests in one binary run one at a time, and a differential case runs in its own forked child
+// (or a test), so changing the process's environment is safe there: nothing else reads it.
 #pragma once
 
 #include <stdlib.h>
