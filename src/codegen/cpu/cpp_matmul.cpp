@@ -35,6 +35,7 @@ struct JtVec {
     return n >= 16 ? (Mask)0xffff : (Mask)((1u << (n > 0 ? n : 0)) - 1u);
   }
   static T load(Mask m, const float* p) { return _mm512_maskz_loadu_ps(m, p); }
+  static T load_all(const float* p) { return _mm512_loadu_ps(p); }
   static void store(Mask m, float* p, T v) { _mm512_mask_storeu_ps(p, m, v); }
   static void store_all(float* p, T v) { _mm512_storeu_ps(p, v); }
   static T fma(T a, T b, T c) { return _mm512_fmadd_ps(a, b, c); }
@@ -52,6 +53,7 @@ struct JtVec {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
   }
   static T load(Mask m, const float* p) { return _mm256_maskload_ps(p, m); }
+  static T load_all(const float* p) { return _mm256_loadu_ps(p); }
   static void store(Mask m, float* p, T v) { _mm256_maskstore_ps(p, m, v); }
   static void store_all(float* p, T v) { _mm256_storeu_ps(p, v); }  // maskstore is slow on AMD
   static T fma(T a, T b, T c) { return _mm256_fmadd_ps(a, b, c); }
@@ -66,6 +68,7 @@ struct JtVec {
   static T splat(float x) { return x; }
   static Mask first(int64_t n) { return n > 0; }
   static T load(Mask m, const float* p) { return m ? *p : 0.0f; }
+  static T load_all(const float* p) { return *p; }
   static void store(Mask m, float* p, T v) { if (m) *p = v; }
   static void store_all(float* p, T v) { *p = v; }
   static T fma(T a, T b, T c) { return jt_fma_f32(a, b, c); }  // as the element loops
@@ -187,10 +190,14 @@ static inline void jt_mm_finish(const JtMatmul& m, int64_t i0, int64_t j0, JtVec
 // products of k in [0, k_all); then, for a zero_a band, row i0 + i takes those of k in
 // [k_all, K) up to k = i0 + i + band (each row's sum ends at its own last kept column, as the
 // element loops' do, so a NaN or infinity of B under the band is skipped, not multiplied by 0).
-template <int MR, int NV>
-static inline void jt_mm_block(const JtMatmul& m, int64_t k_all, int64_t K, int64_t i0,
-                               int64_t j0, const float* panel, int64_t p_k, JtVec::Mask m0,
-                               JtVec::Mask m1) {
+// FULL: every column of the block's NV vectors is valid, so B's rows are read with plain loads,
+// which Zen 5 runs 3-10% faster than masked ones on HSTU's products. Not inlined: inlined into
+// jt_matmul_f32 with its other instances, its loop lost that gain (docs/performance.md,
+// "Unmasked B loads in full panels").
+template <int MR, int NV, bool FULL>
+static __attribute__((noinline)) void jt_mm_block(const JtMatmul& m, int64_t k_all, int64_t K,
+                                                  int64_t i0, int64_t j0, const float* panel,
+                                                  int64_t p_k, JtVec::Mask m0, JtVec::Mask m1) {
   const int64_t last_k = i0 + m.band;  // row i0 + i's last kept k is last_k + i
   const int64_t a_m = m.a_m, a_k = m.a_k;
   JtVec::T c0[MR], c1[MR];
@@ -200,8 +207,11 @@ static inline void jt_mm_block(const JtMatmul& m, int64_t k_all, int64_t K, int6
   const float* a = m.A + i0 * a_m;
   // One k step for the rows `take` keeps (a compile-time true in the common loop).
   auto step = [&](int64_t k, auto take) {
-    const JtVec::T b0 = JtVec::load(m0, panel + k * p_k);
-    const JtVec::T b1 = NV > 1 ? JtVec::load(m1, panel + k * p_k + JtVec::W) : JtVec::zero();
+    const float* b = panel + k * p_k;
+    const JtVec::T b0 = FULL ? JtVec::load_all(b) : JtVec::load(m0, b);
+    const JtVec::T b1 = NV == 1 ? JtVec::zero()
+                        : FULL  ? JtVec::load_all(b + JtVec::W)
+                                : JtVec::load(m1, b + JtVec::W);
     const float* ak = a + k * a_k;
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
@@ -219,10 +229,12 @@ static inline void jt_mm_block(const JtMatmul& m, int64_t k_all, int64_t K, int6
 
 // Every row of a panel: block(JtRows<MR>(), i0) over whole blocks of MR rows, then one call for
 // the rows left (a block kernel's row count is a compile-time constant, for its registers).
-template <int R>
-struct JtRows {
-  enum { value = R };
+template <int V>
+struct JtConst {  // a compile-time int passed as an argument (to generic lambdas)
+  enum { value = V };
 };
+template <int R>
+using JtRows = JtConst<R>;
 template <int R = JtVec::MR - 1, class Block>
 static inline void jt_mm_edge(int64_t i0, int64_t rows, const Block& block) {
   if (rows == R) return block(JtRows<R>(), i0);
@@ -275,17 +287,23 @@ JT_MATMUL_ENTRY void jt_matmul_f32(const JtMatmul& m) {
       panel = pack;
       p_k = NR;
     }
+    // Every block of the panel, of NV vectors of columns, FULL where all of them are valid.
+    auto blocks = [&](auto nv, auto full) {
+      jt_mm_rows(first, m.M, [&](auto rows, int64_t i0) {
+        constexpr int R = decltype(rows)::value;
+        jt_mm_block<R, decltype(nv)::value, decltype(full)::value != 0>(
+            m, k_all(i0), k_end(i0, R), i0, j0, panel, p_k, m0, m1);
+      });
+    };
     // A last panel of one vector's columns or fewer does half the work.
-    if (nj > JtVec::W)
-      jt_mm_rows(first, m.M, [&](auto rows, int64_t i0) {
-        constexpr int R = decltype(rows)::value;
-        jt_mm_block<R, 2>(m, k_all(i0), k_end(i0, R), i0, j0, panel, p_k, m0, m1);
-      });
+    if (nj == NR)
+      blocks(JtConst<2>(), JtConst<1>());
+    else if (nj > JtVec::W)
+      blocks(JtConst<2>(), JtConst<0>());
+    else if (nj == JtVec::W)
+      blocks(JtConst<1>(), JtConst<1>());
     else
-      jt_mm_rows(first, m.M, [&](auto rows, int64_t i0) {
-        constexpr int R = decltype(rows)::value;
-        jt_mm_block<R, 1>(m, k_all(i0), k_end(i0, R), i0, j0, panel, p_k, m0, m1);
-      });
+      blocks(JtConst<1>(), JtConst<0>());
   }
   free(heap);
 }
