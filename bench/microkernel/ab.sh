@@ -1,0 +1,17 @@
+#!/bin/bash
+# Times two versions of the generated code's f32 matmul microkernel against each other in one
+# process (microkernel_ab.cpp): A and B are each a build folder (its jagtile prints the text) or a
+# file holding the text (as `run.sh --print` writes it).
+#   bench/microkernel/ab.sh A B        e.g.  bench/microkernel/ab.sh /tmp/before.h build
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+text() {  # text SOURCE OUT: the microkernel text of a build folder or a file
+  if [ -d "$1" ]; then "$here/run.sh" --print "$1" > "$2"; else cp "$1" "$2"; fi
+}
+text "$1" "$work/jt_matmul_a.h"
+text "$2" "$work/jt_matmul_b.h"
+"${CXX:-c++}" -O3 -march=native -std=c++17 -fopenmp-simd -fno-math-errno -fno-trapping-math \
+  -fwrapv -w -I"$work" "$here/microkernel_ab.cpp" -o "$work/microkernel_ab"
+"$work/microkernel_ab"
