@@ -72,13 +72,6 @@ Run run_of(const std::string& label) {
 
 }  // namespace
 
-const std::vector<std::string>& case_setting_names() {
-  static const std::vector<std::string> names = {"JAGTILE_STREAM_MIN_BYTES",
-                                                 "JAGTILE_STACK_ARRAY_BYTES", "JAGTILE_MEMO_ROWS",
-                                                 "JAGTILE_CPU_ISA", "JAGTILE_CUDA_EMULATION_ARCHS"};
-  return names;
-}
-
 const std::vector<std::string>& all_backend_labels() {
   static const std::vector<std::string> labels = [] {
     std::vector<std::string> l = {"interp", "cpu", "cpu-unchecked", "template"};
@@ -92,22 +85,52 @@ std::string emulation_arch_in_turn(uint64_t n) {
   return codegen::cuda::kVerifiedArchs[n % std::size(codegen::cuda::kVerifiedArchs)];
 }
 
-std::string stream_threshold_in_turn(uint64_t n) {
-  static const char* const thresholds[3] = {"", "0", "1024"};
-  return thresholds[n % 3];
+namespace {
+
+// The settings the fuzzer takes in turn: kernel n takes values[(n / period) % size]; "" leaves
+// the variable unset (its default).
+struct SettingInTurn {
+  const char* name;
+  std::vector<const char*> values;
+  uint64_t period;
+};
+
+const std::vector<SettingInTurn>& settings_table() {
+  static const std::vector<SettingInTurn> table = {
+      // The default 32 MiB, which no generated input reaches; every f32 row store streams; the
+      // larger outputs of a case stream, the smaller do not.
+      {"JAGTILE_STREAM_MIN_BYTES", {"", "0", "1024"}, 1},
+      // The default 64 KiB, which the generator's block sizes never pass; every tile array on
+      // the entry's scratch stack (JtHeapArray).
+      {"JAGTILE_STACK_ARRAY_BYTES", {"", "0"}, 3},
+      // The default 16384 rows, more than any generated input has; 8, so that blocks share
+      // the cache's slots and refill them.
+      {"JAGTILE_MEMO_ROWS", {"", "8"}, 6},
+      // The CPU's own instruction set, then lowered: without AVX512-BF16, AVX2, no AVX.
+      {"JAGTILE_CPU_ISA", {"", "avx512", "avx2", "portable"}, 12},
+  };
+  return table;
 }
 
-std::string stack_array_limit_in_turn(uint64_t n) {
-  return (n / 3) % 2 ? "0" : "";
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> settings_in_turn(uint64_t n) {
+  std::vector<std::pair<std::string, std::string>> out = {
+      {"JAGTILE_CUDA_EMULATION_ARCHS", emulation_arch_in_turn(n)}};
+  for (const SettingInTurn& s : settings_table()) {
+    const std::string value = s.values[(n / s.period) % s.values.size()];
+    if (!value.empty()) out.emplace_back(s.name, value);
+  }
+  return out;
 }
 
-std::string memo_rows_in_turn(uint64_t n) {
-  return (n / 6) % 2 ? "8" : "";
-}
-
-std::string cpu_isa_in_turn(uint64_t n) {
-  static const char* const isas[4] = {"", "avx512", "avx2", "portable"};
-  return isas[(n / 12) % 4];
+const std::vector<std::string>& case_setting_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> n = {"JAGTILE_CUDA_EMULATION_ARCHS"};
+    for (const SettingInTurn& s : settings_table()) n.push_back(s.name);
+    return n;
+  }();
+  return names;
 }
 
 std::string CaseFailure::signature() const {

@@ -27,29 +27,17 @@ const std::vector<std::string>& all_backend_labels();
 // The fuzzer gives it to the child as JAGTILE_CUDA_EMULATION_ARCHS.
 std::string emulation_arch_in_turn(uint64_t n);
 
-// The streaming-store threshold (JAGTILE_STREAM_MIN_BYTES) whose turn kernel `n` is: empty (the
-// default, 32 MiB, which no generated input reaches), "0" (every f32 row store streams) or
-// "1024" (the larger outputs of a case stream, the smaller do not), so that the generated code's
-// streaming stores are fuzzed as well as its plain ones.
-std::string stream_threshold_in_turn(uint64_t n);
-
-// The largest tile array the generated C++ keeps on the stack (JAGTILE_STACK_ARRAY_BYTES) whose
-// turn kernel `n` is: empty (the default, 64 KiB, which the generator's block sizes never pass)
-// or "0" (every array on the entry's scratch stack, JtHeapArray), in turns of three kernels so
-// that every streaming threshold meets both.
-std::string stack_array_limit_in_turn(uint64_t n);
-
-// The rows a memoised block-load cache of the generated C++ may hold (JAGTILE_MEMO_ROWS) whose
-// turn kernel `n` is: empty (the default, 16384, more than any generated input has) or "8" (blocks
-// share the cache's slots and refill them), in turns of six kernels.
-std::string memo_rows_in_turn(uint64_t n);
-
-// The instruction set the generated C++ is compiled for (JAGTILE_CPU_ISA) whose turn kernel `n`
-// is, in turns of twelve kernels: empty (the CPU's own), "avx512" (without AVX512-BF16), "avx2"
-// or "portable" (no AVX), so that the prelude's and the microkernel's paths for other CPUs are
-// fuzzed too. JAGTILE_CPU_ISA can only lower the CPU's own set; the reduce template reads it once
-// per process, so in a process that ran the template before, only the generated code follows it.
-std::string cpu_isa_in_turn(uint64_t n);
+// The settings (name, value) whose turn kernel `n` of a fuzzing run is, so that code paths no
+// generated input reaches by its size are fuzzed too: one CUDA architecture
+// (emulation_arch_in_turn); a streaming-store threshold (JAGTILE_STREAM_MIN_BYTES: the default,
+// 0 or 1024, seed % 3); a limit of the generated C++'s stack arrays (JAGTILE_STACK_ARRAY_BYTES:
+// the default or 0, in turns of three kernels); a size of its memoised block caches
+// (JAGTILE_MEMO_ROWS: the default or 8, in turns of six); and its instruction set
+// (JAGTILE_CPU_ISA: the CPU's own, avx512, avx2 or portable, in turns of twelve). A setting at
+// its default is left out. JAGTILE_CPU_ISA can only lower the CPU's own set; the reduce template
+// reads it once per process, so in a process that ran the template before, only the generated
+// code follows it.
+std::vector<std::pair<std::string, std::string>> settings_in_turn(uint64_t n);
 
 struct CaseFailure {
   // "mismatch", "user-error" (on a kernel the generator claims valid), "internal-error",

@@ -148,21 +148,12 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
-// Kernel `seed`'s case, with the settings whose turn it is: NVRTC checks its generated CUDA for
-// one architecture; the generated C++ takes one streaming-store threshold, one limit of its
-// stack arrays, one size of its memoised block caches and one instruction set. A setting in the
-// fuzzer's own environment is kept (the child inherits it) and not taken in turn.
+// Kernel `seed`'s case, with the settings whose turn it is (settings_in_turn). A setting in the
+// fuzzer's own environment is kept for every kernel (the child inherits it), not taken in turn.
 DiffCase case_of(const GenKernel& k, uint64_t seed, const std::vector<std::string>& backends) {
   DiffCase c{k.source(), k.inputs, k.outputs, backends, {}};
-  if (!std::getenv("JAGTILE_CUDA_EMULATION_ARCHS"))
-    c.settings.emplace_back("JAGTILE_CUDA_EMULATION_ARCHS", emulation_arch_in_turn(seed));
-  const std::pair<const char*, std::string> in_turn[4] = {
-      {"JAGTILE_STREAM_MIN_BYTES", stream_threshold_in_turn(seed)},
-      {"JAGTILE_STACK_ARRAY_BYTES", stack_array_limit_in_turn(seed)},
-      {"JAGTILE_MEMO_ROWS", memo_rows_in_turn(seed)},
-      {"JAGTILE_CPU_ISA", cpu_isa_in_turn(seed)}};
-  for (const auto& [name, value] : in_turn)
-    if (!value.empty() && !std::getenv(name)) c.settings.emplace_back(name, value);
+  for (auto& [name, value] : settings_in_turn(seed))
+    if (!std::getenv(name.c_str())) c.settings.emplace_back(name, value);
   return c;
 }
 
