@@ -13,5 +13,5 @@ text() {  # text SOURCE OUT: the microkernel text of a build folder or a file
 text "$1" "$work/jt_matmul_a.h"
 text "$2" "$work/jt_matmul_b.h"
 "${CXX:-c++}" -O3 -march=native -std=c++17 -fopenmp-simd -fno-math-errno -fno-trapping-math \
-  -fwrapv -w -I"$work" "$here/microkernel_ab.cpp" -o "$work/microkernel_ab"
+  -fwrapv -w -I"$work" -I"$here" "$here/microkernel_ab.cpp" -o "$work/microkernel_ab"
 "$work/microkernel_ab"

@@ -10,9 +10,10 @@
 #include <string.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <vector>
+
+#include "hstu_products.h"
 
 namespace version_a {
 #include "jt_matmul_a.h"
@@ -22,31 +23,6 @@ namespace version_b {
 }
 
 namespace {
-
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-struct Buffers {
-  std::vector<float> q, k, s, o;
-};
-
-// GFLOP/s of `reps` products of one version: scores (q @ k^T, k read transposed) or outputs
-// (p @ v, v in place, added to the accumulator), rows `stride` floats apart.
-template <class Matmul, class Fn>
-double product(Fn matmul, bool scores, int reps, int64_t rows, int64_t keys, int64_t dim,
-               int64_t stride, Buffers& b) {
-  const double t0 = now_s();
-  for (int r = 0; r < reps; ++r) {
-    if (scores)
-      matmul(Matmul{rows, keys, dim, b.q.data(), stride, 1, b.k.data(), 1, stride, b.s.data(), keys,
-                    nullptr, 0, 0, 0, 0});
-    else
-      matmul(Matmul{rows, dim, keys, b.s.data(), keys, 1, b.k.data(), stride, 1, b.o.data(), dim,
-                    b.o.data(), dim, 1, 0, 0});
-  }
-  return 2.0 * double(rows * keys * dim) * reps / (now_s() - t0) / 1e9;
-}
 
 double at(std::vector<double> x, double q) {
   std::sort(x.begin(), x.end());
@@ -61,16 +37,13 @@ int main() {
   for (bool scores : {true, false}) {
     for (int64_t stride : {128, 520, 4096}) {
       const int64_t rows = 64, keys = 64, dim = 128;
-      Buffers b{std::vector<float>(size_t(rows * stride), 0.5f),
-                std::vector<float>(size_t(std::max(rows, keys) * stride), 0.25f),
-                std::vector<float>(size_t(rows * std::max(keys, dim)), 0.0f),
-                std::vector<float>(size_t(rows * dim), 0.0f)};
+      HstuBuffers b(rows, keys, dim, stride);
       std::vector<double> a_rate, b_rate, ratio;
       for (int round = 0; round < 41; ++round) {
-        a_rate.push_back(product<version_a::JtMatmul>(
+        a_rate.push_back(hstu_product<version_a::JtMatmul>(
             [](const version_a::JtMatmul& m) { version_a::jt_matmul_f32(m); }, scores, 600, rows,
             keys, dim, stride, b));
-        b_rate.push_back(product<version_b::JtMatmul>(
+        b_rate.push_back(hstu_product<version_b::JtMatmul>(
             [](const version_b::JtMatmul& m) { version_b::jt_matmul_f32(m); }, scores, 600, rows,
             keys, dim, stride, b));
         ratio.push_back(b_rate.back() / a_rate.back());

@@ -11,13 +11,10 @@
 #include <cstdio>
 #include <vector>
 
+#include "hstu_products.h"
 #include "jt_matmul.h"
 
 namespace {
-
-double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 // GFLOP/s of 16 independent FMA chains on one thread, each in its own register (an array would
 // be kept in memory): the core's FMA throughput.
@@ -42,22 +39,10 @@ double fma_probe(int reps) {
   return 2.0 * 16 * 16 * reps / t / 1e9;
 }
 
-// GFLOP/s of `reps` products: scores (q @ k^T, k read transposed) or outputs (p @ v, v in place,
-// added to the accumulator), rows `stride` floats apart as in a [L, H, D] tensor.
 double product(bool scores, int reps, int64_t rows, int64_t keys, int64_t dim, int64_t stride) {
-  std::vector<float> q(size_t(rows * stride), 0.5f),
-      k(size_t(std::max(rows, keys) * stride), 0.25f);
-  std::vector<float> s(size_t(rows * std::max(keys, dim)), 0.0f), o(size_t(rows * dim), 0.0f);
-  const double t0 = now_s();
-  for (int r = 0; r < reps; ++r) {
-    if (scores)
-      jt_matmul_f32(JtMatmul{rows, keys, dim, q.data(), stride, 1, k.data(), 1, stride, s.data(),
-                             keys, nullptr, 0, 0, 0, 0});
-    else
-      jt_matmul_f32(JtMatmul{rows, dim, keys, s.data(), keys, 1, k.data(), stride, 1, o.data(), dim,
-                             o.data(), dim, 1, 0, 0});
-  }
-  return 2.0 * double(rows * keys * dim) * reps / (now_s() - t0) / 1e9;
+  HstuBuffers b(rows, keys, dim, stride);
+  return hstu_product<JtMatmul>([](const JtMatmul& m) { jt_matmul_f32(m); }, scores, reps, rows,
+                                keys, dim, stride, b);
 }
 
 double best(const std::vector<double>& x) {
