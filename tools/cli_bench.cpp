@@ -106,12 +106,16 @@ struct Row {
   std::string impl;
   double median_ms, min_ms, gbps, pct_of_peak, speedup;  // speedup NaN without a reference
   double gflops = NAN, pct_of_flop_peak = NAN;           // matmul-class kernels only
+  double pct_of_bf16_peak = NAN;                         // and bf16 inputs
 };
 
 // The same run's FLOP peak, for kernels with a useful-FLOP count.
 struct FlopPeak {
   double flops = 0;     // useful FLOPs of one call (0: not a matmul-class kernel)
   double gflops = NAN;  // the FMA probe's median rate
+  // On bf16 inputs, the bf16 probe's median rate and its unit (bf16_probe_unit); NaN otherwise.
+  double bf16_gflops = NAN;
+  std::string bf16_unit;
 };
 
 void print_json(const std::string& kernel, const std::string& shape, int64_t bytes,
@@ -127,6 +131,9 @@ void print_json(const std::string& kernel, const std::string& shape, int64_t byt
   if (flop_peak.flops > 0)
     os << ", \"useful_flops\": " << fmt("%.0f", flop_peak.flops)
        << ", \"peak_f32_gflops\": " << num(flop_peak.gflops, "%.2f");
+  if (std::isfinite(flop_peak.bf16_gflops))
+    os << ", \"peak_bf16_gflops\": " << num(flop_peak.bf16_gflops, "%.2f")
+       << ", \"bf16_probe_unit\": " << json_string(flop_peak.bf16_unit);
   os << ", \"threads\": " << threads << ", \"isa\": " << json_string(std::string(reduce_cpu_isa()))
      << ",\n \"results\": [";
   for (size_t i = 0; i < rows.size(); ++i) {
@@ -139,6 +146,8 @@ void print_json(const std::string& kernel, const std::string& shape, int64_t byt
     if (flop_peak.flops > 0)
       os << ", \"gflops\": " << num(r.gflops, "%.3f")
          << ", \"pct_of_flop_peak\": " << num(r.pct_of_flop_peak, "%.2f");
+    if (std::isfinite(flop_peak.bf16_gflops))
+      os << ", \"pct_of_bf16_peak\": " << num(r.pct_of_bf16_peak, "%.2f");
     os << "}";
   }
   os << "],\n \"compile\": ";
@@ -176,9 +185,14 @@ void print_table(const std::string& kernel, const std::string& shape, int64_t by
         "useful FLOPs: %.3g per call; FLOP peak: %.1f GFLOP/s (same-run f32 FMA probe, %d "
         "threads)\n",
         flop_peak.flops, flop_peak.gflops, threads);
+  const bool bf16 = std::isfinite(flop_peak.bf16_gflops);
+  if (bf16)
+    std::printf("bf16 peak: %.1f GFLOP/s (same-run bf16 probe on %s, %d threads)\n",
+                flop_peak.bf16_gflops, flop_peak.bf16_unit.c_str(), threads);
   std::printf("%-16s %10s %9s %11s %10s", "Implementation", "Time (ms)", "GB/s", "% of peak",
               "Speedup");
-  std::printf(flops ? " %9s %12s\n" : "\n", "GFLOP/s", "% FLOP peak");
+  std::printf(flops ? " %9s %12s" : "\n", "GFLOP/s", "% FLOP peak");
+  if (flops) std::printf(bf16 ? " %12s\n" : "\n", "% bf16 peak");
   for (const Row& r : rows) {
     std::string speedup = "n/a";
     if (r.impl == "reference") {
@@ -188,10 +202,9 @@ void print_table(const std::string& kernel, const std::string& shape, int64_t by
     }
     std::printf("%-16s %10.3f %9.2f %10.0f%% %10s", r.impl.c_str(), r.median_ms, r.gbps,
                 r.pct_of_peak, speedup.c_str());
-    if (flops)
-      std::printf(" %9.2f %11.1f%%\n", r.gflops, r.pct_of_flop_peak);
-    else
-      std::printf("\n");
+    if (flops) std::printf(" %9.2f %11.1f%%", r.gflops, r.pct_of_flop_peak);
+    if (flops && bf16) std::printf(" %11.1f%%", r.pct_of_bf16_peak);
+    std::printf("\n");
   }
   for (const std::string& n : notes) std::printf("note: %s\n", n.c_str());
   if (compile.measured) {
@@ -365,7 +378,10 @@ int bench_command(const CommandLine& cl) {
   Samples peak;
   FlopPeak flop_peak;
   if (ex && ex->useful_flops) flop_peak.flops = ex->useful_flops(args);
-  Samples fma_rate;  // GFLOP/s of each round's best probe (a rate: the median of rates)
+  Samples fma_rate;   // GFLOP/s of each round's best probe (a rate: the median of rates)
+  Samples bf16_rate;  // likewise, the bf16 probe's, on bf16 inputs
+  const bool bf16_probe =
+      flop_peak.flops > 0 && !on_gpu && cl.dtype == DType::bf16 && bf16_probe_unit() != "none";
   read_peak();
   for (int r = 0; r < repeat; ++r) {
     // The peak is a limit: a round's figure is its best of a few reads, so that one preemption
@@ -384,6 +400,15 @@ int bench_command(const CommandLine& cl) {
       }
       fma_rate.ms.push_back(rate);
     }
+    if (bf16_probe) {
+      double rate = 0;
+      for (int i = 0; i < kPeakReadsPerRound; ++i) {
+        double done = 0;
+        const double ms = bench::time_ms([&] { done = bench::bf16_stream(threads); });
+        rate = std::max(rate, done / (ms * 1e6));
+      }
+      bf16_rate.ms.push_back(rate);
+    }
     // The fast implementations in an order rotated each round, so that none always follows the
     // same neighbour (whose cache and thread-pool state it would inherit); the slow ones last.
     for (size_t j = 0; j < fast; ++j) {
@@ -398,6 +423,10 @@ int bench_command(const CommandLine& cl) {
       on_gpu ? double(gpu_buffer.nbytes() / 16 * 16) : double(buffer.size() * sizeof(float));
   const double peak_gbps = peak_bytes / (peak.median() * 1e6);
   if (flop_peak.flops > 0) flop_peak.gflops = on_gpu ? NAN : fma_rate.median();
+  if (bf16_probe) {
+    flop_peak.bf16_gflops = bf16_rate.median();
+    flop_peak.bf16_unit = std::string(bf16_probe_unit());
+  }
   buffer = {};
   gpu_buffer = Tensor();
 
@@ -439,6 +468,7 @@ int bench_command(const CommandLine& cl) {
     if (flop_peak.flops > 0) {
       r.gflops = flop_peak.flops / (r.median_ms * 1e6);
       r.pct_of_flop_peak = 100.0 * r.gflops / flop_peak.gflops;
+      r.pct_of_bf16_peak = 100.0 * r.gflops / flop_peak.bf16_gflops;
     }
     rows.push_back(r);
   }

@@ -22,6 +22,8 @@ using jagtile::time_ms;
 void stream_read(const std::vector<float>& buffer, int threads);
 // The FLOP-peak probe on the same workers: returns the f32 FLOPs it did (jagtile::fma_stream).
 double fma_stream(int threads);
+// The bf16 FLOP-peak probe likewise (jagtile::bf16_stream): 0 without a bf16 unit.
+double bf16_stream(int threads);
 
 // Cold compile and warm load of the generic CPU backend for one specialisation, measured on
 // the JIT itself: compile into an empty temporary cache folder, then load the entry from that

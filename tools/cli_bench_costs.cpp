@@ -27,6 +27,12 @@ double fma_stream(int threads) {
   return jagtile::fma_stream(ThreadPool::global(), threads, kSteps);
 }
 
+double bf16_stream(int threads) {
+  // As long as fma_stream's steps, about (bf16_stream takes the same step count).
+  constexpr int64_t kSteps = 1000000;
+  return jagtile::bf16_stream(ThreadPool::global(), threads, kSteps);
+}
+
 CompileCost measure_compile(const std::string& file, const std::string& kernel, const ArgMap& args,
                             const Options& options) {
   CompileCost cost;

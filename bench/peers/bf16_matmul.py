@@ -1,9 +1,12 @@
-"""bf16 jagged_dense_bmm on the CPU: the microkernel's AVX512-BF16 pair products against its f32
-path on the same bf16 operands (JAGTILE_CPU_ISA=avx512 drops the pairs, nothing else), at the
-default blocks and at larger ones, next to jagtile on f32 data and torch's bf16 per-item loop,
-all round-robin in one process. The pair path's output must equal the f32 path's bit for bit
-(checked before timing). FLOP rates against jagtile's fp32 FMA probe, run in the same process
-(the bf16 pair peak is twice that on CPUs that issue vdpbf16ps as fast as vfmadd).
+"""bf16 jagged_dense_bmm on the CPU: the microkernel's bf16 paths on the same bf16 operands, at
+the default blocks and at larger ones, next to jagtile on f32 data, torch's bf16 per-item loop
+and one dense torch bf16 GEMM of the same FLOPs, all round-robin in one process. The paths:
+AMX tiles where the CPU has them (the default there), AVX512-BF16 pair products
+(JAGTILE_CPU_ISA=avx512bf16 drops the tiles) and the f32 path (JAGTILE_CPU_ISA=avx512 drops the
+pairs too). The pair path's output must equal the f32 path's bit for bit, and the tiles' must be
+within 2^-7 relative of it (one bf16 rounding of the output), checked before timing. FLOP
+rates against jagtile's fp32 FMA probe and its bf16 probe (AMX where the CPU has it), both run
+in the same process.
 
     .venv/bin/python bench/peers/bf16_matmul.py [--batch 1024 --features 256 --max-len 512]
 """
@@ -21,7 +24,7 @@ import numpy as np
 import torch
 
 import jagtile
-from peers_common import flop_peak_gflops
+from peers_common import bf16_peak_gflops, flop_peak_gflops
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "jagged_dense_bmm.py"
 
@@ -64,7 +67,7 @@ def main():
     ap.add_argument("--max-len", type=int, default=512)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--big-blocks", default="1,64,256,256",
+    ap.add_argument("--big-blocks", default="1,256,256,256",
                     help="the second block config (tile_b, tile_k, tile_n, tile_d)")
     opts = ap.parse_args()
     torch.set_num_threads(opts.threads)
@@ -81,23 +84,33 @@ def main():
                bias=torch.from_numpy(rng.standard_normal((B, D), dtype=np.float32)))
     bf16 = {n: (v.bfloat16() if v.is_floating_point() else v) for n, v in f32.items()}
 
-    impls, pairs = [], []
+    impls, agree = [], []
     big = [int(v) for v in opts.big_blocks.split(",")]
+    unit = jagtile._core.bf16_probe_unit()
+    paths = [(None, "amx tiles")] if unit == "amx" else []
+    paths += [("avx512bf16" if unit == "amx" else None, "pairs"), ("avx512", "f32 path")]
     for blocks in (None, big):
         label = "default blocks" if blocks is None else f"blocks {big}"
-        outs = []
-        for isa, path in ((None, "pairs"), ("avx512", "f32 path")):
+        outs = {}
+        for isa, path in paths:
             call, out = variant(blocks, isa, bf16)
-            outs.append(out)
+            outs[path] = out.float()
             impls.append((f"jagtile bf16, {path}, {label}", call))
-        pairs.append(torch.equal(outs[0].view(torch.int16), outs[1].view(torch.int16)))
+        agree.append(torch.equal(outs["pairs"].bfloat16().view(torch.int16),
+                                 outs["f32 path"].bfloat16().view(torch.int16)))
+        if "amx tiles" in outs:
+            ref = outs["f32 path"]
+            if not torch.all((outs["amx tiles"] - ref).abs() <= ref.abs() / 128 + 1e-3):
+                sys.exit("bf16_matmul: the AMX path's output is not within 2^-7 of the f32 path's")
     call32, _ = variant(None, None, f32)
     impls.append(("jagtile f32, default blocks", call32))
     o = offsets.tolist()
     x, w, bias = bf16["x_values"], bf16["weight"], bf16["bias"]
     impls.append(("torch bf16 per-item loop",
                   lambda: torch.cat([x[o[i]:o[i + 1]] @ w[i] + bias[i] for i in range(B)])))
-    if not all(pairs):
+    dense_w = w[0].contiguous()
+    impls.append(("torch bf16, one dense GEMM of the same FLOPs", lambda: x @ dense_w))
+    if not all(agree):
         sys.exit("bf16_matmul: the pair path's output differs from the f32 path's")
 
     times = {name: [] for name, _ in impls}
@@ -109,18 +122,21 @@ def main():
             fn()
             times[name].append((time.perf_counter() - t0) * 1e3)
     peak = flop_peak_gflops()
+    bf16_peak = bf16_peak_gflops()
     flops = 2.0 * rows * D * D
     print(f"# bench/peers/bf16_matmul.py: B={B} D=K={D} max_len={L} rows={rows}, "
           f"{opts.threads} threads, {opts.rounds} rounds, cpu_isa {jagtile._core.cpu_isa()}; "
-          f"fp32 FMA probe {peak:.0f} GFLOP/s; pairs == f32 path bitwise: yes")
-    base = statistics.median(times[impls[1][0]])
-    print(f"| impl | median ms | GFLOP/s | % of fp32 FMA peak | vs bf16 f32 path |")
-    print("|---|---:|---:|---:|---:|")
+          f"fp32 FMA probe {peak:.0f} GFLOP/s; bf16 probe ({unit}) {bf16_peak:.0f} GFLOP/s; "
+          f"pairs == f32 path bitwise: yes" + ("; AMX within 2^-7: yes" if unit == "amx" else ""))
+    base = statistics.median(times[next(n for n, _ in impls if "f32 path, default" in n)])
+    print("| impl | median ms | GFLOP/s | % of fp32 FMA peak | % of bf16 peak | vs bf16 f32 path |")
+    print("|---|---:|---:|---:|---:|---:|")
     for name, ts in times.items():
         m = statistics.median(ts)
-        print(f"| {name} | {m:.3f} | {flops / m / 1e6:.1f} | {100 * flops / m / 1e6 / peak:.1f}% "
+        rate = flops / m / 1e6
+        bf16_pct = f"{100 * rate / bf16_peak:.1f}%" if bf16_peak > 0 else "-"
+        print(f"| {name} | {m:.3f} | {rate:.1f} | {100 * rate / peak:.1f}% | {bf16_pct} "
               f"| {base / m:.2f}x |")
-
 
 if __name__ == "__main__":
     main()

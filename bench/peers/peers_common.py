@@ -163,6 +163,17 @@ def flop_peak_gflops(rounds: int = 5) -> float:
     return best
 
 
+def bf16_peak_gflops(rounds: int = 5) -> float:
+    """jagtile's bf16 probe likewise (AMX tiles where the CPU has them, else AVX512-BF16 pairs;
+    jagtile._core.bf16_probe_unit() names it); 0 without a bf16 unit."""
+    best = 0.0
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        flops = jagtile._core.bf16_stream(2000000)
+        best = max(best, flops / ((time.perf_counter() - t0) * 1e9))
+    return best
+
+
 def race(impls, rounds: int, nbytes: int, flops: int = 0) -> tuple[dict, float]:
     """Times every (name, fn) round-robin, `rounds` calls each, beside a streaming read of
     `nbytes`; the first impl is the baseline. Returns ({name: stats}, read GB/s)."""

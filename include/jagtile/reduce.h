@@ -110,6 +110,16 @@ void stream_read(ThreadPool& pool, int workers, const void* data, int64_t bytes)
 // time is the machine's practical f32 FMA limit for that many workers.
 double fma_stream(ThreadPool& pool, int workers, int64_t steps);
 
+// The bf16 FLOP-peak probe: `steps` steps (about as long as fma_stream's) of independent bf16
+// multiply-add chains on each of `workers` workers, on the fastest bf16 unit of this CPU (see
+// bf16_probe_unit). Returns the floating-point operations done (a product and its addition count
+// two), 0 where the CPU has no bf16 unit.
+double bf16_stream(ThreadPool& pool, int workers, int64_t steps);
+
+// The unit bf16_stream runs on: "amx" (AMX-BF16 tiles, which generated code's bf16 matmuls use
+// where the CPU has them), "avx512bf16" (vdpbf16ps pairs) or "none".
+std::string_view bf16_probe_unit();
+
 // Which SIMD path the CPU template runs on this machine: "avx512", "avx2" or "portable".
 // JAGTILE_CPU_ISA=avx2|portable forces a lower path (for testing every path on one machine).
 std::string_view reduce_cpu_isa();

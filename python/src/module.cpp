@@ -472,4 +472,11 @@ NB_MODULE(_core, m) {
     ThreadPool& pool = ThreadPool::global();
     return fma_stream(pool, std::min(current_num_threads(), pool.size()), steps);
   });
+  // The bf16 FLOP-peak probe (jagtile::bf16_stream) likewise: FLOPs done, 0 without a bf16 unit.
+  m.def("bf16_stream", [](int64_t steps) {
+    nb::gil_scoped_release unlocked;
+    ThreadPool& pool = ThreadPool::global();
+    return bf16_stream(pool, std::min(current_num_threads(), pool.size()), steps);
+  });
+  m.def("bf16_probe_unit", [] { return std::string(bf16_probe_unit()); });
 }

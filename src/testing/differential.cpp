@@ -106,8 +106,9 @@ const std::vector<SettingInTurn>& settings_table() {
       // The default 16384 rows, more than any generated input has; 8, so that blocks share
       // the cache's slots and refill them.
       {"JAGTILE_MEMO_ROWS", {"", "8"}, 6},
-      // The CPU's own instruction set, then lowered: without AVX512-BF16, AVX2, no AVX.
-      {"JAGTILE_CPU_ISA", {"", "avx512", "avx2", "portable"}, 12},
+      // The CPU's own instruction set, then lowered: without AMX (bf16 matmuls on pairs),
+      // without AVX512-BF16 too, AVX2, no AVX.
+      {"JAGTILE_CPU_ISA", {"", "avx512bf16", "avx512", "avx2", "portable"}, 12},
   };
   return table;
 }

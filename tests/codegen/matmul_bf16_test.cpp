@@ -3,7 +3,9 @@
 // path's bit for bit, on every operand layout (rows or columns contiguous, general strides), odd
 // and even K, partial panels and row blocks, with and without D. Operands the instruction would
 // treat differently (subnormal elements, products small enough for a subnormal partial sum,
-// values that are not bf16) are left to the f32 path, with the same bits again.
+// values that are not bf16) are left to the f32 path, with the same bits again. On a CPU with
+// AMX-BF16 the tile path takes larger blocks first: its sums are within a recursive sum's
+// rounding bound of the exact ones (not the f32 path's bits), on the same layouts and shapes.
 //
 // The functions are the text generated files carry, compiled by the JIT with its own flags; a
 // small harness calls either path on the same operands (the pair path also on blocks smaller
@@ -13,6 +15,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -21,6 +24,7 @@
 #include "codegen/cpu/jit.h"
 #include "codegen/cpu/print_cpp.h"
 #include "codegen_helpers.h"
+#include "testing/scoped_env.h"
 
 namespace jagtile::testing {
 namespace {
@@ -28,8 +32,8 @@ namespace {
 const char* kHarness = R"JT(
 // ---- bf16 matmul test harness (tests/codegen/matmul_bf16_test.cpp) ----
 // mode 0: the f32 path; 1: jt_matmul_bf16, as generated code calls it; 2: the pair path
-// whatever the block's size (the f32 path where the CPU or the scan rules it out). Returns
-// whether the pairs were used.
+// whatever the block's size (the f32 path where the CPU or the scan rules it out); 3: the AMX
+// path, likewise. Returns what was used: 0 the f32 path, 1 the pairs, 2 AMX tiles.
 extern "C" int jt_mm_test(int mode, int64_t M, int64_t N, int64_t K, const float* A, int64_t a_m,
                           int64_t a_k, const float* B, int64_t b_k, int64_t b_n, float* C,
                           const float* D, int64_t d_m, int64_t d_n) {
@@ -37,6 +41,9 @@ extern "C" int jt_mm_test(int mode, int64_t M, int64_t N, int64_t K, const float
   if (mode == 1) return jt_matmul_bf16(m);
 #if defined(JT_BF16_PAIRS)
   if (mode == 2 && jt_matmul_bf16_pairs(m)) return 1;
+#endif
+#if defined(JT_BF16_AMX)
+  if (mode == 3 && jt_amx_permitted() && jt_matmul_bf16_amx(m)) return 2;
 #endif
   jt_matmul_f32(m);
   return 0;
@@ -46,12 +53,16 @@ extern "C" int jt_mm_test(int mode, int64_t M, int64_t N, int64_t K, const float
 using MatmulFn = int (*)(int, int64_t, int64_t, int64_t, const float*, int64_t, int64_t,
                          const float*, int64_t, int64_t, float*, const float*, int64_t, int64_t);
 
-MatmulFn harness() {
-  static const std::shared_ptr<const codegen::cpu::LoadedKernel> code = [] {
+// The harness compiled with JAGTILE_CPU_ISA set to `isa` ("": the CPU's own instruction set).
+MatmulFn harness(const std::string& isa = "") {
+  static std::map<std::string, std::shared_ptr<const codegen::cpu::LoadedKernel>> loaded;
+  std::shared_ptr<const codegen::cpu::LoadedKernel>& code = loaded[isa];
+  if (!code) {
     use_shared_cache_dir();
-    return codegen::cpu::Jit::for_dir().load(
+    ScopedEnv forced("JAGTILE_CPU_ISA", isa.empty() ? nullptr : isa.c_str());
+    code = codegen::cpu::Jit::for_dir().load(
         codegen::cpu::prelude() + codegen::cpu::matmul_prelude() + kHarness, "jt_mm_test");
-  }();
+  }
   return reinterpret_cast<MatmulFn>(code->symbol("jt_mm_test"));
 }
 
@@ -107,16 +118,16 @@ Operands operands(int64_t M, int64_t N, int64_t K, Layout a, Layout b, uint32_t 
 
 struct Result {
   std::vector<float> C;
-  int pairs_used = 0;
+  int pairs_used = 0;  // what was used: 0 the f32 path, 1 the pairs, 2 AMX tiles
 };
 
-enum Mode { kF32 = 0, kGenerated = 1, kForcedPairs = 2 };
+enum Mode { kF32 = 0, kGenerated = 1, kForcedPairs = 2, kForcedAmx = 3 };
 
-Result run(const Operands& o, Mode mode, bool with_d) {
+Result run(const Operands& o, Mode mode, bool with_d, const std::string& isa = "") {
   Result r;
   r.C.assign(size_t(o.M * o.N), 12345.0f);
-  r.pairs_used = harness()(mode, o.M, o.N, o.K, o.A.data(), o.a_m, o.a_k, o.B.data(), o.b_k, o.b_n,
-                           r.C.data(), with_d ? o.D.data() : nullptr, o.N, 1);
+  r.pairs_used = harness(isa)(mode, o.M, o.N, o.K, o.A.data(), o.a_m, o.a_k, o.B.data(), o.b_k,
+                              o.b_n, r.C.data(), with_d ? o.D.data() : nullptr, o.N, 1);
   return r;
 }
 
@@ -151,6 +162,62 @@ TEST(MatmulBf16, PairsMatchTheF32PathBitwiseOnEveryLayoutAndShape) {
         }
 }
 
+bool cpu_has_amx() {
+  __builtin_cpu_init();
+  return cpu_has_bf16_pairs() && __builtin_cpu_supports("amx-tile") &&
+         __builtin_cpu_supports("amx-bf16");
+}
+
+// |C - exact| / (2^-24 (sum over k of |a b|, plus |d|)), the largest over C: a recursive f32
+// sum of n terms is within (n - 1) of these units of the exact one, whatever its order.
+double error_in_rounding_units(const Operands& o, const Result& r, bool with_d) {
+  double worst = 0;
+  for (int64_t i = 0; i < o.M; ++i)
+    for (int64_t j = 0; j < o.N; ++j) {
+      double exact = 0, magnitude = 0;
+      for (int64_t k = 0; k < o.K; ++k) {
+        const double p = double(o.A[size_t(i * o.a_m + k * o.a_k)]) *
+                         double(o.B[size_t(k * o.b_k + j * o.b_n)]);  // exact in double
+        exact += p;
+        magnitude += std::fabs(p);
+      }
+      if (with_d) {
+        exact += o.D[size_t(i * o.N + j)];
+        magnitude += std::fabs(o.D[size_t(i * o.N + j)]);
+      }
+      const double error = std::fabs(double(r.C[size_t(i * o.N + j)]) - exact);
+      if (error > 0) worst = std::max(worst, error / (std::ldexp(magnitude, -24)));
+    }
+  return worst;
+}
+
+// On a CPU with AMX-BF16, the tile path's sums are not the f32 path's bits but are within a
+// recursive f32 sum's rounding bound of the exact ones (K products and D: K units), on every
+// operand layout, partial tiles of rows, columns and k included.
+TEST(MatmulBf16, AmxSumsAreWithinARecursiveSumsRoundingBound) {
+  if (!cpu_has_amx()) GTEST_SKIP() << "this CPU has no AMX-BF16";
+  const Shape shapes[] = {{1, 1, 1},    {8, 32, 2},   {7, 33, 3},    {9, 16, 64},  {17, 47, 37},
+                          {64, 64, 64}, {13, 5, 131}, {3, 100, 256}, {40, 31, 17}, {96, 96, 512}};
+  const Layout layouts[] = {Layout::rows, Layout::columns, Layout::strided};
+  uint32_t seed = 1;
+  double worst = 0;
+  for (const Shape& s : shapes)
+    for (Layout a : layouts)
+      for (Layout b : layouts)
+        for (bool with_d : {false, true}) {
+          SCOPED_TRACE("M " + std::to_string(s.M) + " N " + std::to_string(s.N) + " K " +
+                       std::to_string(s.K) + " A layout " + std::to_string(int(a)) + " B layout " +
+                       std::to_string(int(b)) + (with_d ? " with D" : ""));
+          const Operands o = operands(s.M, s.N, s.K, a, b, seed++);
+          const Result tiles = run(o, kForcedAmx, with_d);
+          EXPECT_EQ(tiles.pairs_used, 2);
+          const double units = error_in_rounding_units(o, tiles, with_d);
+          EXPECT_LE(units, double(s.K));
+          worst = std::max(worst, units);
+        }
+  std::printf("largest error: %.3f units\n", worst);
+}
+
 // Sums that cancel to zero, and infinities, keep their bits: the zero's sign and inf's.
 TEST(MatmulBf16, ZerosAndInfinitiesKeepTheF32PathsBits) {
   Operands o = operands(5, 20, 7, Layout::rows, Layout::rows, 99);
@@ -164,8 +231,9 @@ TEST(MatmulBf16, ZerosAndInfinitiesKeepTheF32PathsBits) {
   }
 }
 
-// Operands the pair instruction would treat differently run on the f32 path: the same bits, and
-// the pair path reports it was not used. B's elements are set to +-[1, 2) * 2^b_exponent.
+// Operands the pair instruction (or the tiles) would treat differently run on the f32 path: the
+// same bits, and the pair (or tile) path reports it was not used. B's elements are set to +-[1, 2)
+// * 2^b_exponent.
 TEST(MatmulBf16, OperandsThePairsWouldChangeRunOnTheF32Path) {
   struct Case {
     const char* what;
@@ -189,6 +257,9 @@ TEST(MatmulBf16, OperandsThePairsWouldChangeRunOnTheF32Path) {
     const Result f32 = run(o, kF32, false), paired = run(o, kForcedPairs, false);
     EXPECT_EQ(paired.pairs_used, 0);
     EXPECT_EQ(first_difference(paired.C, f32.C), -1);
+    const Result tiles = run(o, kForcedAmx, false);  // the tiles take the same scan
+    EXPECT_EQ(tiles.pairs_used, 0);
+    EXPECT_EQ(first_difference(tiles.C, f32.C), -1);
   }
   // The scan's bound is tight on the safe side: products of 2^-52 and 2^-50 stay normal.
   Operands o = operands(9, 40, 11, Layout::rows, Layout::rows, 8);
@@ -201,25 +272,32 @@ TEST(MatmulBf16, OperandsThePairsWouldChangeRunOnTheF32Path) {
   EXPECT_EQ(first_difference(paired.C, f32.C), -1);
 }
 
-// Generated code's entry takes the pairs for blocks of 48 rows, 64 columns and 32 k or more,
-// where they pay for their packing, and the f32 path below (same bits either way).
-TEST(MatmulBf16, GeneratedCodeTakesThePairsOnlyForBlocksLargeEnoughToPay) {
-  const int64_t used = cpu_has_bf16_pairs() ? 1 : 0;
+// Generated code's entry takes AMX tiles, where the CPU has them, for blocks of 32 rows, columns
+// and k or more; otherwise, or with JAGTILE_CPU_ISA=avx512bf16, the pairs for blocks of 48 rows,
+// 64 columns and 32 k or more, where they pay for their packing, and the f32 path below (same
+// bits as the pairs).
+TEST(MatmulBf16, GeneratedCodeTakesAmxThenThePairsOnlyForBlocksLargeEnoughToPay) {
+  const int pairs = cpu_has_bf16_pairs() ? 1 : 0, amx = cpu_has_amx() ? 2 : pairs;
   const struct {
     Shape shape;
-    int64_t pairs_used;
-  } cases[] = {{{64, 64, 64}, used},
-               {{48, 64, 32}, used},
-               {{47, 64, 64}, 0},
-               {{64, 63, 64}, 0},
-               {{64, 64, 31}, 0}};
-  for (const auto& c : cases) {
-    const Operands o = operands(c.shape.M, c.shape.N, c.shape.K, Layout::rows, Layout::rows, 5);
-    const Result f32 = run(o, kF32, true), generated = run(o, kGenerated, true);
-    EXPECT_EQ(generated.pairs_used, c.pairs_used)
-        << c.shape.M << " x " << c.shape.N << " x " << c.shape.K;
-    EXPECT_EQ(first_difference(generated.C, f32.C), -1);
-  }
+    int used;           // by default
+    int without_tiles;  // with JAGTILE_CPU_ISA=avx512bf16
+  } cases[] = {{{64, 64, 64}, amx, pairs}, {{48, 64, 32}, amx, pairs}, {{47, 64, 64}, amx, 0},
+               {{64, 63, 64}, amx, 0},     {{64, 64, 31}, 0, 0},       {{32, 32, 32}, amx, 0},
+               {{31, 64, 64}, 0, 0},       {{64, 31, 64}, 0, 0}};
+  for (const auto& c : cases)
+    for (const std::string isa : {"", "avx512bf16"}) {
+      SCOPED_TRACE(std::to_string(c.shape.M) + " x " + std::to_string(c.shape.N) + " x " +
+                   std::to_string(c.shape.K) + " JAGTILE_CPU_ISA=" + isa);
+      const Operands o = operands(c.shape.M, c.shape.N, c.shape.K, Layout::rows, Layout::rows, 5);
+      const Result f32 = run(o, kF32, true), generated = run(o, kGenerated, true, isa);
+      const int expected = isa.empty() ? c.used : c.without_tiles;
+      EXPECT_EQ(generated.pairs_used, expected);
+      if (expected == 2)
+        EXPECT_LE(error_in_rounding_units(o, generated, true), double(c.shape.K));
+      else
+        EXPECT_EQ(first_difference(generated.C, f32.C), -1);
+    }
 }
 
 }  // namespace

@@ -41,5 +41,43 @@ TEST(Probes, FmaStreamTakesTimeInProportionToItsWork) {
   EXPECT_GT(time_of(2000000), 3 * time_of(200000));
 }
 
+// The bf16 probe counts its FLOPs the same way, on the unit it names (a whole number of tile
+// steps, 4 * 16 * 16 * 32 * 2 FLOPs each, or of 12 chains of 16 lanes of pair products), and
+// does nothing only where the CPU has no bf16 unit.
+TEST(Probes, Bf16StreamCountsItsFlopsOnTheUnitItNames) {
+  ThreadPool pool(2);
+  const std::string unit(bf16_probe_unit());
+  __builtin_cpu_init();
+  const bool pairs = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16");
+  const double one = bf16_stream(pool, 1, 1600);
+  if (unit == "none") {
+    EXPECT_FALSE(pairs);
+    EXPECT_EQ(one, 0.0);
+    return;
+  }
+  EXPECT_TRUE(pairs) << unit;
+  const double per_step = unit == "amx" ? 4.0 * 16 * 16 * 32 * 2 : 2.0 * 2 * 16 * 12;
+  EXPECT_EQ(unit == "amx" ? one / per_step : one / per_step / 1600, unit == "amx" ? 100.0 : 1.0)
+      << unit << " " << one;
+  EXPECT_EQ(bf16_stream(pool, 1, 3 * 1600), 3 * one);
+  EXPECT_EQ(bf16_stream(pool, 2, 1600), 2 * one);
+}
+
+TEST(Probes, Bf16StreamTakesTimeInProportionToItsWork) {
+  ThreadPool pool(1);
+  if (bf16_probe_unit() == "none") GTEST_SKIP() << "this CPU has no bf16 unit";
+  auto time_of = [&](int64_t steps) {
+    double best = 1e30;
+    for (int i = 0; i < 5; ++i) {
+      auto t0 = std::chrono::steady_clock::now();
+      bf16_stream(pool, 1, steps);
+      best = std::min(best,
+                      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    return best;
+  };
+  EXPECT_GT(time_of(4000000), 3 * time_of(400000));
+}
+
 }  // namespace
 }  // namespace jagtile

@@ -360,11 +360,14 @@ static inline void jt_bf16_scan_one(JtBf16Scan& s, float x) {
   s.add(_mm512_maskz_mov_ps(1, _mm512_set1_ps(x)));
 }
 
-// A as pair words, row i at ap + i * KP; the missing k of an odd K is +0.
-static inline void jt_pack_a_bf16(uint32_t* ap, int64_t KP, const JtMatmul& m, JtBf16Scan& s) {
+// A as pair words, row i at ap + i * KS (KS >= KP); the missing k of an odd K is +0, and so
+// are the words from KP to KS (AMX tiles' padding).
+static inline void jt_pack_a_bf16(uint32_t* ap, int64_t KP, int64_t KS, const JtMatmul& m,
+                                  JtBf16Scan& s) {
   for (int64_t i = 0; i < m.M; ++i) {
     const float* row = m.A + i * m.a_m;
-    uint32_t* out = ap + i * KP;
+    uint32_t* out = ap + i * KS;
+    for (int64_t p = KP; p < KS; ++p) out[p] = 0;
     if (m.a_k == 1) {
       for (int64_t k0 = 0; k0 < m.K; k0 += 32) {
         const __m512 x0 = _mm512_maskz_loadu_ps(JtVec::first(m.K - k0), row + k0);
@@ -386,13 +389,16 @@ static inline void jt_pack_a_bf16(uint32_t* ap, int64_t KP, const JtMatmul& m, J
   }
 }
 
-// B as panels of NR columns, panel q at bp + q * KP * NR, pair p of its column j at p * NR + j;
-// the missing k of an odd K is -0, columns past N are zero.
-static inline void jt_pack_b_bf16(uint32_t* bp, int64_t KP, const JtMatmul& m, JtBf16Scan& s) {
+// B as panels of NR columns, panel q at bp + q * KS * NR (KS >= KP), pair p of its column j at
+// p * NR + j; the missing k of an odd K is -0, columns past N are zero, and so are the pairs from
+// KP to KS (AMX tiles' padding).
+static inline void jt_pack_b_bf16(uint32_t* bp, int64_t KP, int64_t KS, const JtMatmul& m,
+                                  JtBf16Scan& s) {
   enum { NR = 32 };
   const __m512 negative_zero = _mm512_set1_ps(-0.0f);
   for (int64_t j0 = 0; j0 < m.N; j0 += NR) {
-    uint32_t* panel = bp + (j0 / NR) * KP * NR;
+    uint32_t* panel = bp + (j0 / NR) * KS * NR;
+    for (int64_t w = KP * NR; w < KS * NR; ++w) panel[w] = 0;
     const int64_t nj = m.N - j0 < NR ? m.N - j0 : NR;
     if (m.b_n == 1) {  // rows of B contiguous: a row pair makes 16 words with two shifts
       for (int64_t p = 0; p < KP; ++p)
@@ -484,8 +490,8 @@ static __attribute__((noinline)) int jt_matmul_bf16_pairs(const JtMatmul& m) {
   uint32_t* const ap = heap ? heap : stack;
   uint32_t* const bp = ap + a_words;
   JtBf16Scan sa, sb;
-  jt_pack_a_bf16(ap, KP, m, sa);
-  jt_pack_b_bf16(bp, KP, m, sb);
+  jt_pack_a_bf16(ap, KP, KP, m, sa);
+  jt_pack_b_bf16(bp, KP, KP, m, sb);
   const int exact = jt_bf16_exact(sa, sb);
   for (int64_t j0 = 0; exact && j0 < m.N; j0 += NR) {
     const int64_t nj = m.N - j0 < NR ? m.N - j0 : NR;
@@ -503,16 +509,146 @@ static __attribute__((noinline)) int jt_matmul_bf16_pairs(const JtMatmul& m) {
   free(heap);
   return exact;
 }
+
+#if defined(__AMX_TILE__) && defined(__AMX_BF16__)
+#define JT_BF16_AMX 1
+#include <sys/syscall.h>
+#include <unistd.h>
+// ---- bf16 operands on AMX tiles ----
+// Where the CPU has AMX-BF16 (Intel Xeon from Sapphire Rapids), the same pair words go through
+// tdpbf16ps, which multiplies a 16-row tile of A's pairs by a 16-pair tile of B's into a 16 x 16
+// tile of sums: 16 times a vdpbf16ps's products per instruction. Its sums are not the f32
+// path's bits. One pair added to c gives c + (a0 b0 + a1 b1), the pair's sum rounded once and
+// then the addition, where the f32 path rounds after each product; over more pairs no
+// sequential order of roundings reproduced it (measured on an Emerald Rapids Xeon). Each sum is
+// within a dot product's rounding bound of the exact one instead, checked in
+// tests/codegen/matmul_bf16_test.cpp; JAGTILE_CPU_ISA=avx512bf16 keeps the pairs, bit for bit the
+// f32 path. Denormals are treated as on the pair path (the same scan rules them out).
+//
+// Linux grants a process the tiles' register state only on request (arch_prctl
+// ARCH_REQ_XCOMP_PERM for XFEATURE_XTILEDATA); without it the first tile instruction faults.
+// Asked once per loaded kernel; where it is refused the pairs run instead.
+static int jt_amx_permitted() {
+  static int state = 0;  // 0: not asked yet, 1: granted, 2: refused
+  int s = __atomic_load_n(&state, __ATOMIC_RELAXED);
+  if (s == 0) {
+    s = syscall(SYS_arch_prctl, 0x1023, 18) == 0 ? 1 : 2;
+    __atomic_store_n(&state, s, __ATOMIC_RELAXED);
+  }
+  return s == 1;
+}
+
+struct JtTileConfig {  // ldtilecfg's 64 bytes, palette 1
+  uint8_t palette, start_row, reserved[14];
+  uint16_t bytes_per_row[16];
+  uint8_t rows[16];
+};
+
+// Rows [i0, i0 + rows) of C's columns [j0, j0 + 32) from `sums` (32 rows of 32 floats, the
+// tiles' results), D added, the columns past N left alone.
+static inline void jt_amx_finish(const JtMatmul& m, int64_t i0, int64_t rows, int64_t j0,
+                                 const float* sums) {
+  const int64_t nj = m.N - j0 < 32 ? m.N - j0 : 32;
+  const JtVec::Mask cols[2] = {JtVec::first(nj), JtVec::first(nj - 16)};
+  for (int64_t r = 0; r < rows; ++r) {
+    float* c = m.C + (i0 + r) * m.c_m + j0;
+    const float* d = m.D ? m.D + (i0 + r) * m.d_m + j0 * m.d_n : NULL;
+    for (int h = 0; h < (nj > 16 ? 2 : 1); ++h) {
+      JtVec::T v = JtVec::load_all(sums + r * 32 + 16 * h);
+      if (d) v = JtVec::add(v, m.d_n ? JtVec::load(cols[h], d + 16 * h) : JtVec::splat(*d));
+      JtVec::store(cols[h], c + 16 * h, v);
+    }
+  }
+}
+
+// The AMX path: A and B packed as for the pairs, padded with zeros to whole tiles (16 rows of A,
+// 16 pairs of k), then blocks of 32 x 32 of C as four tiles, which take two tiles of A and two of
+// B per 32 k. 0 (nothing written) where the scan rules the operands out.
+static __attribute__((noinline)) int jt_matmul_bf16_amx(const JtMatmul& m) {
+  enum { NR = 32, kStackWords = 12288 };
+  const int64_t KP = (m.K + 1) / 2, KS = (KP + 15) / 16 * 16;
+  const int64_t MS = (m.M + 15) / 16 * 16, panels = (m.N + NR - 1) / NR;
+  const int64_t a_words = MS * KS, words = a_words + panels * KS * NR;
+  alignas(64) uint32_t stack[kStackWords];
+  uint32_t* const heap =
+      words > kStackWords ? (uint32_t*)aligned_alloc(64, (size_t)words * 4) : NULL;
+  uint32_t* const ap = heap ? heap : stack;
+  uint32_t* const bp = ap + a_words;
+  JtBf16Scan sa, sb;
+  jt_pack_a_bf16(ap, KP, KS, m, sa);
+  for (int64_t w = m.M * KS; w < a_words; ++w) ap[w] = 0;
+  jt_pack_b_bf16(bp, KP, KS, m, sb);
+  const int exact = jt_bf16_exact(sa, sb);
+  if (exact) {
+    alignas(64) JtTileConfig config = {};
+    config.palette = 1;
+    for (int t = 0; t < 8; ++t) {
+      config.bytes_per_row[t] = 64;
+      config.rows[t] = 16;
+    }
+    // The intrinsics' asm tells GCC that ldtilecfg reads 8 bytes and tileloadd nothing: the
+    // packs and the config must be in memory before them.
+    __asm__ volatile("" ::: "memory");
+    _tile_loadconfig(&config);
+    alignas(64) float sums[32 * 32];
+    const int64_t a_bytes = KS * 4, b_bytes = NR * 4;
+    for (int64_t j0 = 0; j0 < m.N; j0 += NR) {
+      const uint32_t* panel = bp + (j0 / NR) * KS * NR;
+      for (int64_t i0 = 0; i0 < MS; i0 += 32) {
+        const uint32_t* a = ap + i0 * KS;
+        _tile_zero(0);
+        _tile_zero(1);
+        if (i0 + 16 < MS) {
+          _tile_zero(2);
+          _tile_zero(3);
+          for (int64_t p = 0; p < KS; p += 16) {
+            _tile_loadd(6, panel + p * NR, b_bytes);
+            _tile_loadd(7, panel + p * NR + 16, b_bytes);
+            _tile_loadd(4, a + p, a_bytes);
+            _tile_loadd(5, a + 16 * KS + p, a_bytes);
+            _tile_dpbf16ps(0, 4, 6);
+            _tile_dpbf16ps(1, 4, 7);
+            _tile_dpbf16ps(2, 5, 6);
+            _tile_dpbf16ps(3, 5, 7);
+          }
+          _tile_stored(2, sums + 16 * 32, b_bytes);
+          _tile_stored(3, sums + 16 * 32 + 16, b_bytes);
+        } else {
+          for (int64_t p = 0; p < KS; p += 16) {
+            _tile_loadd(6, panel + p * NR, b_bytes);
+            _tile_loadd(7, panel + p * NR + 16, b_bytes);
+            _tile_loadd(4, a + p, a_bytes);
+            _tile_dpbf16ps(0, 4, 6);
+            _tile_dpbf16ps(1, 4, 7);
+          }
+        }
+        _tile_stored(0, sums, b_bytes);
+        _tile_stored(1, sums + 16, b_bytes);
+        jt_amx_finish(m, i0, m.M - i0 < 32 ? m.M - i0 : 32, j0, sums);
+      }
+    }
+    _tile_release();
+  }
+  free(heap);
+  return exact;
+}
+#endif
 #endif
 
-// A matmul whose operands hold bf16 values: the pair path where the CPU has it, the block is
-// large enough and the scan allows, else the f32 path (same bits either way). 1 where the pairs
-// were used. Small blocks stay on the f32 path, which packs nothing (B's rows contiguous). Alone
+// A matmul whose operands hold bf16 values: AMX tiles where the CPU has them and the block is
+// 32 x 32 x 32 or more (returns 2; sums within rounding of the f32 path's, not its bits), else
+// the pair path where the CPU has it, the block is large enough and the scan allows (returns 1),
+// else the f32 path (returns 0; the pairs' bits either way). Small blocks stay on the f32 path, which packs nothing (B's rows contiguous). Alone
 // (one thread, hot operands) the pairs already won from 24 rows, 32 columns and 16 k (1.2x at
 // 32 x 64 x 64, 1.9x at 256^3), but inside the bundled jagged_dense_bmm, whose 64-blocks keep
 // the tile copies and packs in flight, that rule lost 9% at D = 64; from 48 x 64 x 32 it is
 // even there and unchanged at D = 256 (Zen 5, 2 threads, bench/peers/bf16_matmul.py).
 JT_MATMUL_ENTRY int jt_matmul_bf16(const JtMatmul& m) {
+#if defined(JT_BF16_AMX)
+  if (m.M >= 32 && m.N >= 32 && m.K >= 32 && m.band_mode != 1 && jt_amx_permitted() &&
+      jt_matmul_bf16_amx(m))
+    return 2;
+#endif
 #if defined(JT_BF16_PAIRS)
   // A zero_a band's skipped products are skipped on the f32 path only (the pairs take every k).
   if (m.M >= 48 && m.N >= 64 && m.K >= 32 && m.band_mode != 1 && jt_matmul_bf16_pairs(m))

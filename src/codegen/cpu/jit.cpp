@@ -116,13 +116,16 @@ std::string sanitizer_flags() {
 }  // namespace
 
 // JAGTILE_CPU_ISA lowers the instruction set below the CPU's own, as it does for the reduce
-// templates: `avx512` drops AVX512-BF16 (the matmul's bf16 pairs), `avx2` drops AVX-512 (AVX2 +
-// FMA remain), `portable` drops AVX and everything after it. Read on every compile: the flags are
-// part of the cache key.
+// templates: `avx512bf16` drops AMX (the matmul's bf16 tiles), `avx512` AVX512-BF16 too (the
+// bf16 pairs), `avx2` drops AVX-512 (AVX2 + FMA remain), `portable` drops AVX and everything
+// after it. Read on every compile: the flags are part of the cache key.
 std::string isa_flags() {
   const char* forced = std::getenv("JAGTILE_CPU_ISA");
   std::string isa = forced ? forced : "";
-  if (isa == "avx512") return " -mno-avx512bf16";
+#define JT_NO_AMX " -mno-amx-tile -mno-amx-bf16 -mno-amx-int8"
+  if (isa == "avx512bf16") return JT_NO_AMX;
+  if (isa == "avx512") return " -mno-avx512bf16" JT_NO_AMX;
+#undef JT_NO_AMX
   if (isa == "avx2") return " -mno-avx512f";
   if (isa == "portable") return " -mno-avx";
   return "";
