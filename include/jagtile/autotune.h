@@ -49,9 +49,12 @@ struct TuneSpace {
   std::vector<std::string> constraints;
   // Tunables of the design that this backend does not honour yet, with why (for --space).
   std::vector<std::string> not_tunable;
-  // Largest product of the block sizes of nested loops (a tile's element count): the
-  // constraint above, enforced by admits().
+  // Largest product of the block sizes of a tile value's dims (a tile array's element count):
+  // the constraint above, enforced by admits() over tile_shapes.
   int64_t max_tile_elements = 0;
+  // The knobs of each distinct tile value's tiled dims (a kernel's arrays: an operand's
+  // [items, rows, columns], an accumulator's), from the kernel's IR.
+  std::vector<std::vector<size_t>> tile_shapes;
 
   // The config at a point (one value index per knob).
   Config config_at(const std::vector<size_t>& point) const;

@@ -50,6 +50,27 @@ void collect_nesting(const ir::Block& block, const std::vector<int>& knob_of_blo
   }
 }
 
+// The knobs of every distinct tile value's tiled dims (sorted, one entry per set), from the
+// types of the kernel's nodes.
+std::vector<std::vector<size_t>> collect_tile_shapes(const ir::Block& body,
+                                                     const std::vector<int>& knob_of_block) {
+  std::vector<std::vector<size_t>> shapes;
+  ir::walk(body, [&](const ir::NodePtr& n) {
+    std::vector<size_t> knobs;
+    for (const ir::Dim& d : n->type.shape) {
+      if (d.kind != ir::Dim::Kind::tile || d.block < 0 || size_t(d.block) >= knob_of_block.size())
+        continue;
+      const int knob = knob_of_block[size_t(d.block)];
+      if (knob >= 0 && std::find(knobs.begin(), knobs.end(), size_t(knob)) == knobs.end())
+        knobs.push_back(size_t(knob));
+    }
+    std::sort(knobs.begin(), knobs.end());
+    if (knobs.size() > 1 && std::find(shapes.begin(), shapes.end(), knobs) == shapes.end())
+      shapes.push_back(std::move(knobs));
+  });
+  return shapes;
+}
+
 // Size bounds from the arguments: the largest tensor dimension and the longest jagged item.
 struct ArgSizes {
   int64_t largest_dim = 1;
@@ -112,10 +133,16 @@ void add_block_knobs(const runtime::Specialisation& spec, const ArgMap& args, Tu
     hi = std::max<int64_t>(hi, 1);
     knob.values = pow2_values(std::min(lo, hi), hi, knob.default_value);
   }
+  // The limit bounds each tile value's own dims, not every enclosing loop's: jagged_dense_bmm's
+  // four loops (items, rows, columns, k) nest, but its arrays are [rows, k], [k, columns] and
+  // [rows, columns]. With the nesting product, its defaults (1/128/64/128) were already at the
+  // limit and the search could only shrink blocks, while on AMX 1/256/256/256 ran 1.55x faster
+  // (docs/performance.md, "On an AMX Xeon").
+  space.tile_shapes = collect_tile_shapes(k.body, knob_of_block);
   int64_t default_tile = 1;
-  for (size_t i = 0; i < space.knobs.size(); ++i) {
-    int64_t p = space.knobs[i].default_value;
-    for (size_t e : space.enclosing[i]) p *= space.knobs[e].default_value;
+  for (const std::vector<size_t>& shape : space.tile_shapes) {
+    int64_t p = 1;
+    for (size_t knob : shape) p *= space.knobs[knob].default_value;
     default_tile = std::max(default_tile, p);
   }
   space.max_tile_elements = std::max<int64_t>(int64_t(1) << 19, default_tile);
@@ -126,13 +153,16 @@ void add_block_knobs(const runtime::Specialisation& spec, const ArgMap& args, Tu
       std::to_string(dim_cap) +
       " (largest argument dimension, rounded up to a power of two) and L = " +
       std::to_string(len_cap) + " (longest item, rounded up)");
-  space.constraints.push_back(
-      "product of the block sizes of nested loops <= " + std::to_string(space.max_tile_elements) +
-      " elements (a tile array's size)");
-  space.not_tunable = {"loop order: " + std::string(kNotHonoured),
-                       "vector width and unroll hints: " + std::string(kNotHonoured),
-                       "matmul blocking: there is no matmul microkernel yet",
-                       "template chunk_rows / workers: this kernel runs on the generic path"};
+  space.constraints.push_back("product of the block sizes of a tile value's dims <= " +
+                              std::to_string(space.max_tile_elements) +
+                              " elements (a tile array's size)");
+  space.not_tunable = {
+      "loop order: " + std::string(kNotHonoured),
+      "vector width and unroll hints: " + std::string(kNotHonoured),
+      "matmul register blocking: the microkernel's is fixed per instruction set (rows and "
+      "vectors of a register block, AMX's 2 x 2 tiles); the block sizes above set "
+      "the operand blocks it takes",
+      "template chunk_rows / workers: this kernel runs on the generic path"};
 }
 
 void add_template_knobs(const runtime::Specialisation& spec, const Options& options,
@@ -228,11 +258,12 @@ std::vector<size_t> TuneSpace::default_point() const {
 
 bool TuneSpace::admits(const std::vector<size_t>& point) const {
   if (point.size() != knobs.size()) return false;
-  for (size_t i = 0; i < knobs.size(); ++i) {
+  for (size_t i = 0; i < knobs.size(); ++i)
     if (point[i] >= knobs[i].values.size()) return false;
-    if (max_tile_elements <= 0 || i >= enclosing.size()) continue;
-    int64_t p = knobs[i].values[point[i]];
-    for (size_t e : enclosing[i]) p *= knobs[e].values[point[e]];
+  for (const std::vector<size_t>& shape : tile_shapes) {
+    if (max_tile_elements <= 0) break;
+    int64_t p = 1;
+    for (size_t knob : shape) p *= knobs[knob].values[point[knob]];
     if (p > max_tile_elements) return false;
   }
   return true;

@@ -75,7 +75,33 @@ TEST(TuneSpace, NestedTilesLargerThanTheLimitAreNotAdmitted) {
   for (const TuneKnob& k : s.knobs) product *= k.values.back();
   ASSERT_GT(product, s.max_tile_elements);
   EXPECT_FALSE(s.admits(largest));
-  EXPECT_THAT(s.str(), HasSubstr("product of the block sizes of nested loops"));
+  EXPECT_THAT(s.str(), HasSubstr("product of the block sizes of a tile value's dims"));
+}
+
+// The limit bounds each tile value's own dims: jagged_dense_bmm's loops (items, rows, columns,
+// k) all nest, but its arrays are [rows, k], [k, columns] and [rows, columns], so blocks of 256
+// on all three (the best on AMX) are admitted, while a [k, columns] block of 1024 x 1024 is not.
+TEST(TuneSpace, TheTileLimitBoundsEachArraysOwnDimsNotTheLoopNest) {
+  Program p = example_program("jagged_dense_bmm");
+  JaggedShape shape;
+  shape.batch = 8, shape.features = 1024, shape.max_len = 512;
+  TuneSpace s = tune_space(p, "jagged_dense_bmm", example_args("jagged_dense_bmm", shape));
+  ASSERT_EQ(s.knobs.size(), 4u);
+  auto point = [&](std::vector<int64_t> blocks) {
+    std::vector<size_t> pt;
+    for (size_t k = 0; k < blocks.size(); ++k) {
+      const auto& v = s.knobs[k].values;
+      const auto it = std::find(v.begin(), v.end(), blocks[k]);
+      EXPECT_NE(it, v.end()) << s.knobs[k].name << " has no " << blocks[k];
+      pt.push_back(size_t(it - v.begin()));
+    }
+    return pt;
+  };
+  EXPECT_EQ(s.max_tile_elements, int64_t(1) << 19);
+  EXPECT_TRUE(s.admits(point({1, 256, 256, 256})));    // nesting product 2^24
+  EXPECT_TRUE(s.admits(point({1, 256, 1024, 256})));   // [rows, columns] 2^18
+  EXPECT_FALSE(s.admits(point({1, 64, 1024, 1024})));  // [k, columns] 2^20
+  EXPECT_FALSE(s.admits(point({4, 256, 1024, 64})));   // [items, rows, columns] 2^20
 }
 
 TEST(TuneSpace, DefaultPointGivesTheDefaultsAndOthersAreComplete) {
