@@ -382,6 +382,16 @@ int bench_command(const CommandLine& cl) {
   Samples bf16_rate;  // likewise, the bf16 probe's, on bf16 inputs
   const bool bf16_probe =
       flop_peak.flops > 0 && !on_gpu && cl.dtype == DType::bf16 && bf16_probe_unit() != "none";
+  // A FLOP probe's rate in a round: GFLOP/s of its best of a few runs (a limit, as the read's).
+  auto best_rate = [&](const auto& probe) {
+    double rate = 0;
+    for (int i = 0; i < kPeakReadsPerRound; ++i) {
+      double done = 0;
+      const double ms = bench::time_ms([&] { done = probe(); });
+      rate = std::max(rate, done / (ms * 1e6));
+    }
+    return rate;
+  };
   read_peak();
   for (int r = 0; r < repeat; ++r) {
     // The peak is a limit: a round's figure is its best of a few reads, so that one preemption
@@ -391,24 +401,9 @@ int bench_command(const CommandLine& cl) {
       best = std::min(best, bench::time_ms(read_peak));
     }
     peak.ms.push_back(best);
-    if (flop_peak.flops > 0 && !on_gpu) {
-      double rate = 0;
-      for (int i = 0; i < kPeakReadsPerRound; ++i) {
-        double done = 0;
-        const double ms = bench::time_ms([&] { done = bench::fma_stream(threads); });
-        rate = std::max(rate, done / (ms * 1e6));
-      }
-      fma_rate.ms.push_back(rate);
-    }
-    if (bf16_probe) {
-      double rate = 0;
-      for (int i = 0; i < kPeakReadsPerRound; ++i) {
-        double done = 0;
-        const double ms = bench::time_ms([&] { done = bench::bf16_stream(threads); });
-        rate = std::max(rate, done / (ms * 1e6));
-      }
-      bf16_rate.ms.push_back(rate);
-    }
+    if (flop_peak.flops > 0 && !on_gpu)
+      fma_rate.ms.push_back(best_rate([&] { return bench::fma_stream(threads); }));
+    if (bf16_probe) bf16_rate.ms.push_back(best_rate([&] { return bench::bf16_stream(threads); }));
     // The fast implementations in an order rotated each round, so that none always follows the
     // same neighbour (whose cache and thread-pool state it would inherit); the slow ones last.
     for (size_t j = 0; j < fast; ++j) {

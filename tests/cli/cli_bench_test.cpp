@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "cli_test_util.h"
+#include "jagtile/reduce.h"
 #include "jagtile/tensor.h"
 #include "testing/datagen.h"
 
@@ -119,6 +120,32 @@ TEST(CliBench, TableShowsTheRowsPeakAndFixedCosts) {
   EXPECT_THAT(o.out, HasSubstr("generic-cpu compile: cold"));
   EXPECT_THAT(o.out, HasSubstr("per call on a tiny input (B=4"));
   EXPECT_THAT(o.out, HasSubstr("template"));
+}
+
+// A matmul-class kernel on bf16 inputs is also measured against the bf16 probe (AMX tiles or
+// AVX512-BF16 pairs), where the CPU has a bf16 unit; on f32 inputs, and without one, it is not.
+TEST(CliBench, Bf16MatmulInputsAreMeasuredAgainstTheBf16ProbeWhereTheCpuHasOne) {
+  const std::string unit(jagtile::bf16_probe_unit());
+  for (const std::string dtype : {"bf16", "f32"}) {
+    SCOPED_TRACE(dtype);
+    Outcome json = bench(with_tiny(
+        {"examples/jagged_dense_bmm.py", "--backend", "cpu", "--dtype", dtype, "--json"}));
+    ASSERT_EQ(json.status, 0) << json.err;
+    EXPECT_THAT(json.out, HasSubstr("\"peak_f32_gflops\": "));
+    const bool expected = dtype == "bf16" && unit != "none";
+    for (const std::string key : {"\"peak_bf16_gflops\": ", "\"pct_of_bf16_peak\": "})
+      EXPECT_EQ(json.out.find(key) != std::string::npos, expected) << key << json.out;
+    if (expected) EXPECT_THAT(json.out, HasSubstr("\"bf16_probe_unit\": \"" + unit + "\""));
+  }
+  Outcome table = bench(with_tiny(
+      {"examples/jagged_dense_bmm.py", "--backend", "cpu", "--dtype", "bf16", "--threads", "1"}));
+  ASSERT_EQ(table.status, 0) << table.err;
+  if (unit != "none") {
+    EXPECT_THAT(table.out, HasSubstr("bf16 peak: "));
+    EXPECT_THAT(table.out, HasSubstr("% bf16 peak"));
+  } else {
+    EXPECT_THAT(table.out, Not(HasSubstr("bf16 peak")));
+  }
 }
 
 TEST(CliBench, BackendSelectsOneRowBesideTheReference) {
