@@ -142,10 +142,13 @@ struct Shape {
   int64_t M, N, K;
 };
 
-TEST(MatmulBf16, PairsMatchTheF32PathBitwiseOnEveryLayoutAndShape) {
-  const bool pairs_expected = cpu_has_bf16_pairs();
-  const Shape shapes[] = {{1, 1, 1},    {8, 32, 2},   {7, 33, 3},    {9, 16, 64}, {17, 47, 37},
-                          {64, 64, 64}, {13, 5, 131}, {3, 100, 256}, {40, 31, 17}};
+// Shapes with partial tiles, row blocks and panels on every dim, odd and even K.
+const Shape kShapes[] = {{1, 1, 1},    {8, 32, 2},   {7, 33, 3},    {9, 16, 64}, {17, 47, 37},
+                         {64, 64, 64}, {13, 5, 131}, {3, 100, 256}, {40, 31, 17}};
+
+// check(operands, with_d) on each shape, every layout of A and of B, with and without D.
+template <class Check>
+void for_every_layout(const std::vector<Shape>& shapes, const Check& check) {
   const Layout layouts[] = {Layout::rows, Layout::columns, Layout::strided};
   uint32_t seed = 1;
   for (const Shape& s : shapes)
@@ -155,11 +158,17 @@ TEST(MatmulBf16, PairsMatchTheF32PathBitwiseOnEveryLayoutAndShape) {
           SCOPED_TRACE("M " + std::to_string(s.M) + " N " + std::to_string(s.N) + " K " +
                        std::to_string(s.K) + " A layout " + std::to_string(int(a)) + " B layout " +
                        std::to_string(int(b)) + (with_d ? " with D" : ""));
-          const Operands o = operands(s.M, s.N, s.K, a, b, seed++);
-          const Result f32 = run(o, kF32, with_d), paired = run(o, kForcedPairs, with_d);
-          EXPECT_EQ(paired.pairs_used, pairs_expected ? 1 : 0);
-          EXPECT_EQ(first_difference(paired.C, f32.C), -1);
+          check(operands(s.M, s.N, s.K, a, b, seed++), with_d);
         }
+}
+
+TEST(MatmulBf16, PairsMatchTheF32PathBitwiseOnEveryLayoutAndShape) {
+  const bool pairs_expected = cpu_has_bf16_pairs();
+  for_every_layout({std::begin(kShapes), std::end(kShapes)}, [&](const Operands& o, bool with_d) {
+    const Result f32 = run(o, kF32, with_d), paired = run(o, kForcedPairs, with_d);
+    EXPECT_EQ(paired.pairs_used, pairs_expected ? 1 : 0);
+    EXPECT_EQ(first_difference(paired.C, f32.C), -1);
+  });
 }
 
 bool cpu_has_amx() {
@@ -196,25 +205,16 @@ double error_in_rounding_units(const Operands& o, const Result& r, bool with_d) 
 // operand layout, partial tiles of rows, columns and k included.
 TEST(MatmulBf16, AmxSumsAreWithinARecursiveSumsRoundingBound) {
   if (!cpu_has_amx()) GTEST_SKIP() << "this CPU has no AMX-BF16";
-  const Shape shapes[] = {{1, 1, 1},    {8, 32, 2},   {7, 33, 3},    {9, 16, 64},  {17, 47, 37},
-                          {64, 64, 64}, {13, 5, 131}, {3, 100, 256}, {40, 31, 17}, {96, 96, 512}};
-  const Layout layouts[] = {Layout::rows, Layout::columns, Layout::strided};
-  uint32_t seed = 1;
+  std::vector<Shape> shapes(std::begin(kShapes), std::end(kShapes));
+  shapes.push_back({96, 96, 512});
   double worst = 0;
-  for (const Shape& s : shapes)
-    for (Layout a : layouts)
-      for (Layout b : layouts)
-        for (bool with_d : {false, true}) {
-          SCOPED_TRACE("M " + std::to_string(s.M) + " N " + std::to_string(s.N) + " K " +
-                       std::to_string(s.K) + " A layout " + std::to_string(int(a)) + " B layout " +
-                       std::to_string(int(b)) + (with_d ? " with D" : ""));
-          const Operands o = operands(s.M, s.N, s.K, a, b, seed++);
-          const Result tiles = run(o, kForcedAmx, with_d);
-          EXPECT_EQ(tiles.pairs_used, 2);
-          const double units = error_in_rounding_units(o, tiles, with_d);
-          EXPECT_LE(units, double(s.K));
-          worst = std::max(worst, units);
-        }
+  for_every_layout(shapes, [&](const Operands& o, bool with_d) {
+    const Result tiles = run(o, kForcedAmx, with_d);
+    EXPECT_EQ(tiles.pairs_used, 2);
+    const double units = error_in_rounding_units(o, tiles, with_d);
+    EXPECT_LE(units, double(o.K));
+    worst = std::max(worst, units);
+  });
   std::printf("largest error: %.3f units\n", worst);
 }
 

@@ -24,21 +24,24 @@ TEST(Probes, FmaStreamCountsItsFlopsPerStepAndWorker) {
   EXPECT_EQ(fma_stream(pool, 2, 1000), 2 * one);
 }
 
-TEST(Probes, FmaStreamTakesTimeInProportionToItsWork) {
+// The best of five runs of probe(pool, workers, steps) on one worker, in seconds.
+template <class Probe>
+double best_seconds(const Probe& probe, int64_t steps) {
   ThreadPool pool(1);
-  auto time_of = [&](int64_t steps) {
-    double best = 1e30;
-    for (int i = 0; i < 5; ++i) {
-      auto t0 = std::chrono::steady_clock::now();
-      fma_stream(pool, 1, steps);
-      best = std::min(best,
-                      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    }
-    return best;
-  };
+  double best = 1e30;
+  for (int i = 0; i < 5; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    probe(pool, 1, steps);
+    best = std::min(best,
+                    std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return best;
+}
+
+TEST(Probes, FmaStreamTakesTimeInProportionToItsWork) {
   // The chains are not optimised away: ten times the steps take clearly longer (a loose bound,
   // for a shared machine).
-  EXPECT_GT(time_of(2000000), 3 * time_of(200000));
+  EXPECT_GT(best_seconds(fma_stream, 2000000), 3 * best_seconds(fma_stream, 200000));
 }
 
 // The bf16 probe counts its FLOPs the same way, on the unit it names (a whole number of tile
@@ -64,19 +67,8 @@ TEST(Probes, Bf16StreamCountsItsFlopsOnTheUnitItNames) {
 }
 
 TEST(Probes, Bf16StreamTakesTimeInProportionToItsWork) {
-  ThreadPool pool(1);
   if (bf16_probe_unit() == "none") GTEST_SKIP() << "this CPU has no bf16 unit";
-  auto time_of = [&](int64_t steps) {
-    double best = 1e30;
-    for (int i = 0; i < 5; ++i) {
-      auto t0 = std::chrono::steady_clock::now();
-      bf16_stream(pool, 1, steps);
-      best = std::min(best,
-                      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-    }
-    return best;
-  };
-  EXPECT_GT(time_of(4000000), 3 * time_of(400000));
+  EXPECT_GT(best_seconds(bf16_stream, 4000000), 3 * best_seconds(bf16_stream, 400000));
 }
 
 }  // namespace

@@ -478,21 +478,41 @@ static inline void jt_mm_block_bf16(const JtMatmul& m, int64_t i0, int64_t j0, c
   jt_mm_finish<MR, NV>(m, i0, j0, c0, c1, m0, m1);
 }
 
+// Both operands packed for the pair or tile paths: A's rows KS pair words apart (KS >= the KP
+// that K takes), MS rows of them (those past M zero), then B's panels, KS pairs deep, 64-byte
+// aligned; in the caller's `stack` of kStackWords words, or on the heap past it (`heap`, which
+// the caller frees). `exact`: whether the scan allows the pairs' products.
+enum { kBf16StackWords = 12288 };  // 48 KiB
+struct JtBf16Packs {
+  uint32_t *ap, *bp, *heap;
+  int exact;
+};
+static inline JtBf16Packs jt_pack_bf16(const JtMatmul& m, int64_t KS, int64_t MS,
+                                       uint32_t* stack) {
+  enum { NR = 32 };
+  const int64_t KP = (m.K + 1) / 2, panels = (m.N + NR - 1) / NR;
+  const int64_t a_words = (MS * KS + 15) / 16 * 16, words = a_words + panels * KS * NR;
+  JtBf16Packs p;
+  p.heap = words > kBf16StackWords ? (uint32_t*)aligned_alloc(64, (size_t)words * 4) : NULL;
+  p.ap = p.heap ? p.heap : stack;
+  p.bp = p.ap + a_words;
+  JtBf16Scan sa, sb;
+  jt_pack_a_bf16(p.ap, KP, KS, m, sa);
+  for (int64_t w = m.M * KS; w < MS * KS; ++w) p.ap[w] = 0;
+  jt_pack_b_bf16(p.bp, KP, KS, m, sb);
+  p.exact = jt_bf16_exact(sa, sb);
+  return p;
+}
+
 // The pair path; 0 (nothing written) where the scan rules it out. Packs up to 48 KiB on the
 // stack; not inlined, so the f32 path's frame is not added to it.
 static __attribute__((noinline)) int jt_matmul_bf16_pairs(const JtMatmul& m) {
-  enum { NR = 32, kStackWords = 12288 };
-  const int64_t KP = (m.K + 1) / 2, panels = (m.N + NR - 1) / NR;
-  const int64_t a_words = (m.M * KP + 15) / 16 * 16, words = a_words + panels * KP * NR;
-  alignas(64) uint32_t stack[kStackWords];
-  uint32_t* const heap =
-      words > kStackWords ? (uint32_t*)aligned_alloc(64, (size_t)words * 4) : NULL;
-  uint32_t* const ap = heap ? heap : stack;
-  uint32_t* const bp = ap + a_words;
-  JtBf16Scan sa, sb;
-  jt_pack_a_bf16(ap, KP, KP, m, sa);
-  jt_pack_b_bf16(bp, KP, KP, m, sb);
-  const int exact = jt_bf16_exact(sa, sb);
+  enum { NR = 32 };
+  const int64_t KP = (m.K + 1) / 2;
+  alignas(64) uint32_t stack[kBf16StackWords];
+  const JtBf16Packs packs = jt_pack_bf16(m, KP, m.M, stack);
+  const uint32_t *const ap = packs.ap, *const bp = packs.bp;
+  const int exact = packs.exact;
   for (int64_t j0 = 0; exact && j0 < m.N; j0 += NR) {
     const int64_t nj = m.N - j0 < NR ? m.N - j0 : NR;
     const JtVec::Mask m0 = JtVec::first(nj), m1 = JtVec::first(nj - JtVec::W);
@@ -506,7 +526,7 @@ static __attribute__((noinline)) int jt_matmul_bf16_pairs(const JtMatmul& m) {
         jt_mm_block_bf16<decltype(rows)::value, 1>(m, i0, j0, ap, KP, panel, m0, m1);
       });
   }
-  free(heap);
+  free(packs.heap);
   return exact;
 }
 
@@ -565,20 +585,12 @@ static inline void jt_amx_finish(const JtMatmul& m, int64_t i0, int64_t rows, in
 // 16 pairs of k), then blocks of 32 x 32 of C as four tiles, which take two tiles of A and two of
 // B per 32 k. 0 (nothing written) where the scan rules the operands out.
 static __attribute__((noinline)) int jt_matmul_bf16_amx(const JtMatmul& m) {
-  enum { NR = 32, kStackWords = 12288 };
-  const int64_t KP = (m.K + 1) / 2, KS = (KP + 15) / 16 * 16;
-  const int64_t MS = (m.M + 15) / 16 * 16, panels = (m.N + NR - 1) / NR;
-  const int64_t a_words = MS * KS, words = a_words + panels * KS * NR;
-  alignas(64) uint32_t stack[kStackWords];
-  uint32_t* const heap =
-      words > kStackWords ? (uint32_t*)aligned_alloc(64, (size_t)words * 4) : NULL;
-  uint32_t* const ap = heap ? heap : stack;
-  uint32_t* const bp = ap + a_words;
-  JtBf16Scan sa, sb;
-  jt_pack_a_bf16(ap, KP, KS, m, sa);
-  for (int64_t w = m.M * KS; w < a_words; ++w) ap[w] = 0;
-  jt_pack_b_bf16(bp, KP, KS, m, sb);
-  const int exact = jt_bf16_exact(sa, sb);
+  enum { NR = 32 };
+  const int64_t KS = ((m.K + 1) / 2 + 15) / 16 * 16, MS = (m.M + 15) / 16 * 16;
+  alignas(64) uint32_t stack[kBf16StackWords];
+  const JtBf16Packs packs = jt_pack_bf16(m, KS, MS, stack);
+  const uint32_t *const ap = packs.ap, *const bp = packs.bp;
+  const int exact = packs.exact;
   if (exact) {
     alignas(64) JtTileConfig config = {};
     config.palette = 1;
@@ -642,7 +654,7 @@ static __attribute__((noinline)) int jt_matmul_bf16_amx(const JtMatmul& m) {
     }
     _tile_release();
   }
-  free(heap);
+  free(packs.heap);
   return exact;
 }
 #endif
