@@ -480,8 +480,8 @@ static inline void jt_mm_block_bf16(const JtMatmul& m, int64_t i0, int64_t j0, c
 
 // Both operands packed for the pair or tile paths: A's rows KS pair words apart (KS >= the KP
 // that K takes), MS rows of them (those past M zero), then B's panels, KS pairs deep, 64-byte
-// aligned; in the caller's `stack` of kStackWords words, or on the heap past it (`heap`, which
-// the caller frees). `exact`: whether the scan allows the pairs' products.
+// aligned; in the caller's `stack` of kBf16StackWords words, or on the heap past it (`heap`,
+// which the caller frees). `exact`: whether the scan allows the pairs' (and tiles') products.
 enum { kBf16StackWords = 12288 };  // 48 KiB
 struct JtBf16Packs {
   uint32_t *ap, *bp, *heap;
@@ -663,11 +663,13 @@ static __attribute__((noinline)) int jt_matmul_bf16_amx(const JtMatmul& m) {
 // A matmul whose operands hold bf16 values: AMX tiles where the CPU has them and the block is
 // 32 x 32 x 32 or more (returns 2; sums within rounding of the f32 path's, not its bits), else
 // the pair path where the CPU has it, the block is large enough and the scan allows (returns 1),
-// else the f32 path (returns 0; the pairs' bits either way). Small blocks stay on the f32 path, which packs nothing (B's rows contiguous). Alone
-// (one thread, hot operands) the pairs already won from 24 rows, 32 columns and 16 k (1.2x at
-// 32 x 64 x 64, 1.9x at 256^3), but inside the bundled jagged_dense_bmm, whose 64-blocks keep
-// the tile copies and packs in flight, that rule lost 9% at D = 64; from 48 x 64 x 32 it is
-// even there and unchanged at D = 256 (Zen 5, 2 threads, bench/peers/bf16_matmul.py).
+// else the f32 path (returns 0; the pairs' bits either way). Small blocks stay on the f32
+// path, which packs nothing (B's rows contiguous). Alone (one thread, hot operands) the pairs
+// already won from 24 rows, 32 columns and 16 k (1.2x at 32 x 64 x 64, 1.9x at 256^3), but
+// inside the bundled jagged_dense_bmm, whose 64-blocks keep the tile copies and packs in
+// flight, that rule lost 9% at D = 64; from 48 x 64 x 32 it is even there and unchanged at D =
+// 256 (Zen 5, 2 threads, bench/peers/bf16_matmul.py). The tiles, from 32 x 32 x 32, were 1.5x
+// the f32 path at jagged_dense_bmm's default blocks (Emerald Rapids, the same script).
 JT_MATMUL_ENTRY int jt_matmul_bf16(const JtMatmul& m) {
 #if defined(JT_BF16_AMX)
   if (m.M >= 32 && m.N >= 32 && m.K >= 32 && m.band_mode != 1 && jt_amx_permitted() &&
