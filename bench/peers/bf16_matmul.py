@@ -138,5 +138,6 @@ def main():
         print(f"| {name} | {m:.3f} | {rate:.1f} | {100 * rate / peak:.1f}% | {bf16_pct} "
               f"| {base / m:.2f}x |")
 
+
 if __name__ == "__main__":
     main()

@@ -67,7 +67,8 @@ struct TuneSpace {
   // Human-readable: knobs with values and defaults, constraints, what is not tunable.
   std::string str() const;
 
-  // Loop nesting, for the tile-size constraint: for each knob, the knobs of enclosing loops.
+  // Loop nesting, for the knobs' roles (an outermost tile has none): for each knob, the knobs of
+  // enclosing loops. The tile-size constraint reads tile_shapes instead.
   std::vector<std::vector<size_t>> enclosing;
 };
 

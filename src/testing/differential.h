@@ -33,10 +33,10 @@ std::string emulation_arch_in_turn(uint64_t n);
 // 0 or 1024, seed % 3); a limit of the generated C++'s stack arrays (JAGTILE_STACK_ARRAY_BYTES:
 // the default or 0, in turns of three kernels); a size of its memoised block caches
 // (JAGTILE_MEMO_ROWS: the default or 8, in turns of six); and its instruction set
-// (JAGTILE_CPU_ISA: the CPU's own, avx512, avx2 or portable, in turns of twelve). A setting at
-// its default is left out. JAGTILE_CPU_ISA can only lower the CPU's own set; the reduce template
-// reads it once per process, so in a process that ran the template before, only the generated
-// code follows it.
+// (JAGTILE_CPU_ISA: the CPU's own, avx512bf16, avx512, avx2 or portable, in turns of twelve). A
+// setting at its default is left out. JAGTILE_CPU_ISA can only lower the CPU's own set; the reduce
+// template reads it once per process, so in a process that ran the template before, only the
+// generated code follows it.
 std::vector<std::pair<std::string, std::string>> settings_in_turn(uint64_t n);
 
 struct CaseFailure {

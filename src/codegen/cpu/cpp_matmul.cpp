@@ -671,16 +671,20 @@ static __attribute__((noinline)) int jt_matmul_bf16_amx(const JtMatmul& m) {
 // 256 (Zen 5, 2 threads, bench/peers/bf16_matmul.py). The tiles, from 32 x 32 x 32, were 1.5x
 // the f32 path at jagged_dense_bmm's default blocks (Emerald Rapids, the same script).
 JT_MATMUL_ENTRY int jt_matmul_bf16(const JtMatmul& m) {
+  bool scanned = false;  // the tiles' scan ruled the operands out: the pairs' would too
 #if defined(JT_BF16_AMX)
-  if (m.M >= 32 && m.N >= 32 && m.K >= 32 && m.band_mode != 1 && jt_amx_permitted() &&
-      jt_matmul_bf16_amx(m))
-    return 2;
+  if (m.M >= 32 && m.N >= 32 && m.K >= 32 && m.band_mode != 1 && jt_amx_permitted()) {
+    if (jt_matmul_bf16_amx(m)) return 2;
+    scanned = true;
+  }
 #endif
 #if defined(JT_BF16_PAIRS)
   // A zero_a band's skipped products are skipped on the f32 path only (the pairs take every k).
-  if (m.M >= 48 && m.N >= 64 && m.K >= 32 && m.band_mode != 1 && jt_matmul_bf16_pairs(m))
+  if (!scanned && m.M >= 48 && m.N >= 64 && m.K >= 32 && m.band_mode != 1 &&
+      jt_matmul_bf16_pairs(m))
     return 1;
 #endif
+  (void)scanned;
   jt_matmul_f32(m);
   return 0;
 }
