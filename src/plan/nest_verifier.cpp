@@ -80,8 +80,9 @@ class Verifier {
         break;
       case ExprKind::tensor_address: {
         const ir::Node* t = capture_node(func_, e->ival);
-        check(t && t->type.dtype == DType::f32 && int(e->args.size()) == t->type.rank,
-              "a tensor address that is not one index per dim of a float32 tensor");
+        check(t && (t->type.dtype == DType::f32 || t->type.dtype == DType::bf16) &&
+                  int(e->args.size()) == t->type.rank,
+              "a tensor address that is not one index per dim of a float32 or bf16 tensor");
         break;
       }
       default:
@@ -182,6 +183,14 @@ class Verifier {
                       ((i == 3 || i == 6) && s.indices[i]->kind == ExprKind::tensor_address),
                   "a matmul block's operand " + std::to_string(i) + " is not an array");
         check(s.indices[9]->name == s.name, "a matmul block writes another array than its C");
+        // bf16 elements read in place only where the block takes bf16 inputs (jt_matmul_bf16).
+        for (size_t i : {size_t(3), size_t(6)}) {
+          const ExprPtr& e = s.indices[i];
+          if (e->kind != ExprKind::tensor_address) continue;
+          const ir::Node* t = capture_node(func_, e->ival);
+          check(!t || t->type.dtype == DType::f32 || s.ival == int64_t(MatmulInputs::bf16),
+                "a matmul block reads bf16 elements in place without bf16 inputs");
+        }
         check(s.ival >= 0 && s.ival <= int64_t(MatmulInputs::f16),
               "a matmul block's inputs kind " + std::to_string(s.ival));
         check(s.dim >= 0 && s.dim <= int(ir::MatmulBand::unused_c) && (s.dim == 0) == !s.value,

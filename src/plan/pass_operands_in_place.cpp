@@ -119,14 +119,18 @@ std::optional<InPlace> in_place_operand(const DeviceFunc& f, const Stmt& fill, c
   std::map<std::string, ExprPtr> lets, extents;
   innermost_lets(fill, lets);
   chain_extents(fill, extents);
+  // Float32 elements copied as they are, or bf16 elements widened to float32 for a block that
+  // takes bf16 inputs (its entry reads them as bf16).
+  const bool bf16_block = MatmulInputs(block.ival) == MatmulInputs::bf16;
+  auto element_type = [&](DType t) { return t == DType::f32 || (bf16_block && t == DType::bf16); };
   ExprPtr value = inline_lets(store->value, lets);
-  if (value->kind == ExprKind::convert && value->dtype == DType::f32 && value->from == DType::f32)
+  if (value->kind == ExprKind::convert && value->dtype == DType::f32 && element_type(value->from))
     value = value->args[0];
-  if (value->kind != ExprKind::load || value->has_mask || value->dtype != DType::f32 ||
-      value->from != DType::f32)
+  if (value->kind != ExprKind::load || value->has_mask || !element_type(value->from) ||
+      (value->dtype != DType::f32 && value->dtype != value->from))
     return std::nullopt;
   const ir::Node* tensor = capture_node(f, value->ival);
-  if (!tensor || tensor->type.dtype != DType::f32 || int(value->args.size()) != tensor->type.rank)
+  if (!tensor || tensor->type.dtype != value->from || int(value->args.size()) != tensor->type.rank)
     return std::nullopt;
 
   // The array's dims are the copy's loop indices, one each, in any order.
@@ -230,16 +234,23 @@ bool read_one_in_place(DeviceFunc& f) {
     if (M.stmt->kind != StmtKind::nest || M.stmt->role != NestRole::matmul) continue;
     const Stmt* block = block_of(*M.stmt);
     if (!block) continue;
-    // A only: the microkernel packs a B with strided columns but reads a B with contiguous
-    // columns directly, row by row, so a B read in place with rows far apart (HSTU's v, 16 KiB)
-    // meets L1 set conflicts its copy avoided (measured 3% slower there; docs/performance.md).
-    for (size_t op : {size_t(3)}) {
+    // Float32 blocks read A only: the microkernel packs a B with strided columns but reads a B
+    // with contiguous columns directly, row by row, so a B read in place with rows far apart
+    // (HSTU's v, 16 KiB) meets L1 set conflicts its copy avoided (measured 3% slower there;
+    // docs/performance.md). bf16 blocks read both: the pair and tile paths pack both operands
+    // anyway, now straight from the tensor instead of from a float copy of it.
+    const bool bf16_block = MatmulInputs(block->ival) == MatmulInputs::bf16;
+    for (size_t op : {size_t(3), size_t(6)}) {
+      if (op == 6 && !bf16_block) continue;
       const ExprPtr& operand = block->indices[op];
       if (operand->kind != ExprKind::array_read) continue;
       const std::string& arr = operand->name;
       const int p = units.producer(arr);
       if (p < 0 || p >= int(m)) continue;
       const Unit& P = units.units[size_t(p)];
+      // A bf16 operand's fallback (jt_matmul_bf16 on the f32 path) widens it on every call: only
+      // where the copy also ran on every call, beside the matmul, is that no extra work.
+      if (bf16_block && P.list != M.list) continue;
       // P may sit in an enclosing list (q's block copied once per q block, read by the matmul
       // of every k block): the units between, in program order, are checked the same way.
       if (P.stmt->kind != StmtKind::nest || P.stmt->role != NestRole::value) continue;

@@ -1,14 +1,17 @@
-// Planning pass: matmul A operands read in place. A matmul block's A operand is a tile array
+// Planning pass: matmul operands read in place. A matmul block's A operand is a tile array
 // that a value nest fills by copying float32 tensor elements one for one (`a = x[rows, tile_d]`:
 // the array's element (i, j) is the tensor's element at base + i * stride_i + j * stride_j).
 // When that copy is the array's only filling, the matmul its only reader, and the copy covers
 // exactly the rows and columns the matmul reads, the matmul takes a pointer into the tensor with
 // the tensor's strides instead, and the copy goes: the microkernel broadcasts A's elements from
 // wherever they are, so the tile copy was a second pass over the same bytes. The values read are
-// the same elements, so the bits are the same. B operands keep their copy (the .cpp says why).
-// Bounds checks stay: the pass runs after place_bounds_checks and keeps the check and diagnosing
-// nests (the diagnosing copy still writes the array, which therefore stays declared while it is
-// written). Float32 operands only (a conversion on the copy is work the microkernel does not do).
+// the same elements, so the bits are the same. Float32 blocks keep B's copy (the .cpp says why).
+// Blocks with bf16 inputs read A and B in place from bf16 tensors (JtMatmul's a16 / b16): the
+// copy widened each element to float32 for the microkernel to pack it back into bf16 pairs; the
+// pair and tile paths now pack from the tensor, and the f32 fallback widens into a buffer of its
+// own (the same values, so the same bits). Bounds checks stay: the pass runs after
+// place_bounds_checks and keeps the check and diagnosing nests (the diagnosing copy still writes
+// the array, which therefore stays declared while it is written).
 #pragma once
 
 #include "plan/nest_ir.h"

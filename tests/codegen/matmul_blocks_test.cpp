@@ -23,7 +23,7 @@ namespace {
 
 bool same_bits(const Tensor& a, const Tensor& b) {
   return a.shape_str() == b.shape_str() && a.dtype() == b.dtype() &&
-         std::memcmp(a.raw_data(), b.raw_data(), size_t(a.numel()) * 4) == 0;
+         std::memcmp(a.raw_data(), b.raw_data(), size_t(a.nbytes())) == 0;
 }
 
 Options cpu_with_blocks(std::vector<int64_t> blocks, int threads = 2) {
@@ -51,7 +51,7 @@ std::pair<Tensor, Tensor> blocks_and_loops(const Program& p, const char* kernel,
 
 // The operands of the first microkernel call in generated C++ (jt_matmul_f32 or, for bf16
 // values, jt_matmul_bf16; JtMatmul's fields in order: M, N, K, A, a_m, a_k, B, b_k, b_n, C, c_m,
-// D, d_m, d_n), or none.
+// D, d_m, d_n, then band, band_mode, a16, b16 where a bf16 operand is read in place), or none.
 std::vector<std::string> first_matmul_operands(const std::string& src) {
   const size_t call = src.find("(JtMatmul{");
   if (call == std::string::npos) return {};
@@ -248,8 +248,7 @@ TEST(MatmulBlocks, AProductAddedToItsAccumulatorIsAccumulatedInPlaceWithTheSameB
 // `a = x_values[rows, tile_d]` feeding `torch.matmul(a, w)` only (the bundled jagged_dense_bmm,
 // partial row and d blocks): the microkernel reads A straight from x_values with x's row stride
 // (pass_operands_in_place.cpp), no tile copy, checked (the copy's bounds check kept) and
-// unchecked; B keeps its array; the bits are the element loops'. With bf16 values the copy
-// converts, and A stays an array.
+// unchecked; B keeps its array; the bits are the element loops'.
 TEST(MatmulBlocks, AFloatOperandCopiedFromATensorIsReadInPlaceWithTheSameBits) {
   use_shared_cache_dir();
   const ExampleInfo* info = find_example("jagged_dense_bmm");
@@ -273,14 +272,44 @@ TEST(MatmulBlocks, AFloatOperandCopiedFromATensorIsReadInPlaceWithTheSameBits) {
     auto [blocks, loops] = blocks_and_loops(p, info->kernel.c_str(), args, o);
     EXPECT_TRUE(same_bits(blocks, loops));
   }
+}
 
-  const ArgMap bf16 = info->make_inputs(s, DType::bf16, DType::i64);
-  const std::string bf16_src =
-      p.specialise(info->kernel, bf16, cpu_with_blocks({1, 16, 16, 16})).source(Backend::cpu);
-  EXPECT_THAT(bf16_src, ::testing::HasSubstr("jt_matmul_bf16(JtMatmul{"));
-  const std::vector<std::string> bf16_ops = first_matmul_operands(bf16_src);
-  ASSERT_EQ(bf16_ops.size(), 14u);
-  EXPECT_THAT(bf16_ops[3], ::testing::Not(::testing::HasSubstr(".data")));
+// The same kernel on bf16 values: A and B are both read in place from the bf16 tensors
+// (JtMatmul's a16 and b16, their float pointers null; pass_operands_in_place.h), no float copies.
+// Blocks of 64 over 96 features and items of up to 100 rows reach every path of
+// jt_matmul_bf16 in one call: AMX tiles or pairs on the full row blocks, the f32 path's widened
+// buffers on the tails under 32 rows (and on every block under JAGTILE_CPU_ISA=avx512 and
+// avx2). The bits are the element loops' wherever the tiles are dropped; on the tiles, within
+// rounding of the reference.
+TEST(MatmulBlocks, Bf16OperandsCopiedFromTensorsAreReadInPlaceWithTheSameBits) {
+  use_shared_cache_dir();
+  const ExampleInfo* info = find_example("jagged_dense_bmm");
+  Program p = Program::from_file(std::string(JAGTILE_SOURCE_DIR) + "/" + info->file);
+  JaggedShape s = bmm_shape(13, 7);
+  s.features = 96;
+  s.max_len = 100;
+  const ArgMap args = info->make_inputs(s, DType::bf16, DType::i32);
+  const Options o = cpu_with_blocks({1, 64, 64, 64});
+  Options unchecked = o;
+  unchecked.checked = false;  // no diagnosing copies: x_values and weight are read nowhere else
+  const std::string src = p.specialise(info->kernel, args, unchecked).source(Backend::cpu);
+  const std::vector<std::string> ops = first_matmul_operands(src);
+  ASSERT_EQ(ops.size(), 18u);
+  EXPECT_EQ(ops[3], " (const float*)0") << "A is not read in place";
+  EXPECT_EQ(ops[6], " (const float*)0") << "B is not read in place";
+  EXPECT_THAT(ops[16], ::testing::HasSubstr("(const uint16_t*)F.p0.data + ")) << "a16";
+  EXPECT_THAT(ops[17], ::testing::HasSubstr("(const uint16_t*)F.p2.data + ")) << "b16";
+  for (const char* element : {"(const uint16_t*)F.p0.data)[", "(const uint16_t*)F.p2.data)["})
+    EXPECT_EQ(src.find(element), std::string::npos) << element << ": still copied element-wise";
+  const std::vector<Expected> want = info->reference(args);
+  for (const char* isa : {"", "avx512bf16", "avx512", "avx2"}) {
+    SCOPED_TRACE(*isa ? isa : "this CPU's");
+    ScopedEnv env("JAGTILE_CPU_ISA", *isa ? isa : nullptr);
+    auto [blocks, loops] = blocks_and_loops(p, info->kernel.c_str(), args, o);
+    if (*isa || !bf16_on_tiles(DType::bf16)) EXPECT_TRUE(same_bits(blocks, loops));
+    const Comparison c = compare_tensors(blocks, want.at(0), info->tolerance(DType::bf16));
+    EXPECT_TRUE(c.ok) << c.mismatch;
+  }
 }
 
 // The planner emits the microkernel call for float matmuls on the CPU, reading a transposed

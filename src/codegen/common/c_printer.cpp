@@ -168,7 +168,8 @@ std::string NestPrinter::expr(const ExprPtr& e) const {
     case ExprKind::array_read:
       return array_element(e->name, e->args);
     case ExprKind::tensor_address:
-      return "((const float*)" + capture(e->ival) + ".data + " + address(e->ival, e->args) + ")";
+      return "((const " + std::string(storage_ctype(tensor_dtype(e->ival))) + "*)" +
+             capture(e->ival) + ".data + " + address(e->ival, e->args) + ")";
     case ExprKind::load: {
       size_t rank = e->args.size() - (e->has_mask ? 1 : 0);
       std::vector<ExprPtr> idx(e->args.begin(), e->args.begin() + rank);
@@ -276,15 +277,25 @@ void NestPrinter::matmul_block(const Stmt&, Writer&) {
 }
 
 std::string NestPrinter::matmul_operands(const Stmt& s) const {
-  std::string args;
+  std::string args, a16 = "0", b16 = "0";
   for (size_t i = 0; i < s.indices.size(); ++i) {
     const plan::ExprPtr& e = s.indices[i];
     std::string a =
         e->kind == ExprKind::array_read ? e->name + " + " + flat(e->name, e->args) : expr(e);
+    // A bf16 operand read in place goes in a16 / b16, its float pointer null.
+    if (e->kind == ExprKind::tensor_address && tensor_dtype(e->ival) == DType::bf16) {
+      (i == 3 ? a16 : b16) = a;
+      a = "(const float*)0";
+    }
     args += (i ? ", " : "") + a;
   }
-  if (s.indices.size() == 11) args += ", (const float*)0, 0, 0";             // no D
-  if (s.value) args += ", " + expr(s.value) + ", " + std::to_string(s.dim);  // the band
+  if (s.indices.size() == 11) args += ", (const float*)0, 0, 0";  // no D
+  const bool in_place_bf16 = a16 != "0" || b16 != "0";
+  if (s.value)
+    args += ", " + expr(s.value) + ", " + std::to_string(s.dim);  // the band
+  else if (in_place_bf16)
+    args += ", 0, 0";
+  if (in_place_bf16) args += ", " + a16 + ", " + b16;
   return "JtMatmul{" + args + "}";
 }
 

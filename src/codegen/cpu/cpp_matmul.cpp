@@ -359,19 +359,31 @@ static inline uint32_t jt_bf16_word(float hi, float lo) {
 static inline void jt_bf16_scan_one(JtBf16Scan& s, float x) {
   s.add(_mm512_maskz_mov_ps(1, _mm512_set1_ps(x)));
 }
+// An operand's elements as floats, from its float tile array or, read in place, from its bf16
+// tensor (JtMatmul's a16 / b16): the packs below take either.
+static inline __m512 jt_load_floats(__mmask16 k, const float* p) {
+  return _mm512_maskz_loadu_ps(k, p);
+}
+static inline __m512 jt_load_floats(__mmask16 k, const uint16_t* p) {
+  const __m512i wide = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(k, p));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
+}
+static inline float jt_float_at(const float* p) { return *p; }
+static inline float jt_float_at(const uint16_t* p) { return jt_bf2f(*p); }
 
-// A as pair words, row i at ap + i * KS (KS >= KP); the missing k of an odd K is +0, and so
-// are the words from KP to KS (AMX tiles' padding).
+// A (its elements at `A`, m's strides) as pair words, row i at ap + i * KS (KS >= KP); the
+// missing k of an odd K is +0, and so are the words from KP to KS (AMX tiles' padding).
+template <class T>
 static inline void jt_pack_a_bf16(uint32_t* ap, int64_t KP, int64_t KS, const JtMatmul& m,
-                                  JtBf16Scan& s) {
+                                  const T* A, JtBf16Scan& s) {
   for (int64_t i = 0; i < m.M; ++i) {
-    const float* row = m.A + i * m.a_m;
+    const T* row = A + i * m.a_m;
     uint32_t* out = ap + i * KS;
     for (int64_t p = KP; p < KS; ++p) out[p] = 0;
     if (m.a_k == 1) {
       for (int64_t k0 = 0; k0 < m.K; k0 += 32) {
-        const __m512 x0 = _mm512_maskz_loadu_ps(JtVec::first(m.K - k0), row + k0);
-        const __m512 x1 = _mm512_maskz_loadu_ps(JtVec::first(m.K - k0 - 16), row + k0 + 16);
+        const __m512 x0 = jt_load_floats(JtVec::first(m.K - k0), row + k0);
+        const __m512 x1 = jt_load_floats(JtVec::first(m.K - k0 - 16), row + k0 + 16);
         s.add(x0);
         s.add(x1);
         const int64_t pairs = (m.K - k0 + 1) / 2;
@@ -380,8 +392,8 @@ static inline void jt_pack_a_bf16(uint32_t* ap, int64_t KP, int64_t KS, const Jt
       continue;
     }
     for (int64_t p = 0; p < KP; ++p) {
-      const float hi = row[2 * p * m.a_k];
-      const float lo = 2 * p + 1 < m.K ? row[(2 * p + 1) * m.a_k] : 0.0f;
+      const float hi = jt_float_at(row + 2 * p * m.a_k);
+      const float lo = 2 * p + 1 < m.K ? jt_float_at(row + (2 * p + 1) * m.a_k) : 0.0f;
       jt_bf16_scan_one(s, hi);
       jt_bf16_scan_one(s, lo);
       out[p] = jt_bf16_word(hi, lo);
@@ -389,11 +401,12 @@ static inline void jt_pack_a_bf16(uint32_t* ap, int64_t KP, int64_t KS, const Jt
   }
 }
 
-// B as panels of NR columns, panel q at bp + q * KS * NR (KS >= KP), pair p of its column j at
-// p * NR + j; the missing k of an odd K is -0, columns past N are zero, and so are the pairs from
-// KP to KS (AMX tiles' padding).
+// B (its elements at `B`, m's strides) as panels of NR columns, panel q at bp + q * KS * NR
+// (KS >= KP), pair p of its column j at p * NR + j; the missing k of an odd K is -0, columns past
+// N are zero, and so are the pairs from KP to KS (AMX tiles' padding).
+template <class T>
 static inline void jt_pack_b_bf16(uint32_t* bp, int64_t KP, int64_t KS, const JtMatmul& m,
-                                  JtBf16Scan& s) {
+                                  const T* B, JtBf16Scan& s) {
   enum { NR = 32 };
   const __m512 negative_zero = _mm512_set1_ps(-0.0f);
   for (int64_t j0 = 0; j0 < m.N; j0 += NR) {
@@ -404,10 +417,9 @@ static inline void jt_pack_b_bf16(uint32_t* bp, int64_t KP, int64_t KS, const Jt
       for (int64_t p = 0; p < KP; ++p)
         for (int64_t h = 0; h < NR; h += 16) {
           const __mmask16 cols = JtVec::first(nj - h);
-          const __m512 r0 = _mm512_maskz_loadu_ps(cols, m.B + 2 * p * m.b_k + j0 + h);
-          const __m512 r1 = 2 * p + 1 < m.K
-                                ? _mm512_maskz_loadu_ps(cols, m.B + (2 * p + 1) * m.b_k + j0 + h)
-                                : negative_zero;
+          const __m512 r0 = jt_load_floats(cols, B + 2 * p * m.b_k + j0 + h);
+          const __m512 r1 = 2 * p + 1 < m.K ? jt_load_floats(cols, B + (2 * p + 1) * m.b_k + j0 + h)
+                                            : negative_zero;
           s.add(r0);
           s.add(r1);
           const __m512i w = _mm512_or_si512(
@@ -428,9 +440,11 @@ static inline void jt_pack_b_bf16(uint32_t* bp, int64_t KP, int64_t KS, const Jt
               r[j] = _mm512_setzero_ps();
               continue;
             }
-            const float* col = m.B + (j0 + h + j) * m.b_n + k0;
-            const __m512 x0 = _mm512_mask_loadu_ps(negative_zero, k_first, col);
-            const __m512 x1 = _mm512_mask_loadu_ps(negative_zero, k_second, col + 16);
+            const T* col = B + (j0 + h + j) * m.b_n + k0;
+            const __m512 x0 =
+                _mm512_mask_mov_ps(negative_zero, k_first, jt_load_floats(k_first, col));
+            const __m512 x1 =
+                _mm512_mask_mov_ps(negative_zero, k_second, jt_load_floats(k_second, col + 16));
             s.add(x0);
             s.add(x1);
             r[j] = _mm512_castsi512_ps(jt_bf16_pairs(x0, x1));
@@ -446,8 +460,8 @@ static inline void jt_pack_b_bf16(uint32_t* bp, int64_t KP, int64_t KS, const Jt
       for (int64_t j = 0; j < NR; ++j) {
         float hi = 0.0f, lo = -0.0f;
         if (j < nj) {
-          hi = m.B[2 * p * m.b_k + (j0 + j) * m.b_n];
-          if (2 * p + 1 < m.K) lo = m.B[(2 * p + 1) * m.b_k + (j0 + j) * m.b_n];
+          hi = jt_float_at(B + 2 * p * m.b_k + (j0 + j) * m.b_n);
+          if (2 * p + 1 < m.K) lo = jt_float_at(B + (2 * p + 1) * m.b_k + (j0 + j) * m.b_n);
         }
         jt_bf16_scan_one(s, hi);
         jt_bf16_scan_one(s, lo);
@@ -497,9 +511,15 @@ static inline JtBf16Packs jt_pack_bf16(const JtMatmul& m, int64_t KS, int64_t MS
   p.ap = p.heap ? p.heap : stack;
   p.bp = p.ap + a_words;
   JtBf16Scan sa, sb;
-  jt_pack_a_bf16(p.ap, KP, KS, m, sa);
+  if (m.a16)
+    jt_pack_a_bf16(p.ap, KP, KS, m, m.a16, sa);
+  else
+    jt_pack_a_bf16(p.ap, KP, KS, m, m.A, sa);
   for (int64_t w = m.M * KS; w < MS * KS; ++w) p.ap[w] = 0;
-  jt_pack_b_bf16(p.bp, KP, KS, m, sb);
+  if (m.b16)
+    jt_pack_b_bf16(p.bp, KP, KS, m, m.b16, sb);
+  else
+    jt_pack_b_bf16(p.bp, KP, KS, m, m.B, sb);
   p.exact = jt_bf16_exact(sa, sb);
   return p;
 }
@@ -660,6 +680,33 @@ static __attribute__((noinline)) int jt_matmul_bf16_amx(const JtMatmul& m) {
 #endif
 #endif
 
+// The f32 path for operands read in place from bf16 tensors (a16 / b16): each widened into a
+// buffer of its own, A as M rows of K, B as K rows of N (the values the tile copies held, so the
+// same bits).
+static __attribute__((noinline)) void jt_matmul_f32_widened(const JtMatmul& m) {
+  JtMatmul f = m;
+  f.a16 = f.b16 = NULL;
+  const int64_t a_n = m.a16 ? m.M * m.K : 0, b_n = m.b16 ? m.K * m.N : 0;
+  float* const wide = (float*)malloc((size_t)(a_n + b_n + 1) * 4);
+  if (m.a16) {
+    for (int64_t i = 0; i < m.M; ++i)
+      for (int64_t k = 0; k < m.K; ++k) wide[i * m.K + k] = jt_bf2f(m.a16[i * m.a_m + k * m.a_k]);
+    f.A = wide;
+    f.a_m = m.K;
+    f.a_k = 1;
+  }
+  if (m.b16) {
+    float* const b = wide + a_n;
+    for (int64_t k = 0; k < m.K; ++k)
+      for (int64_t j = 0; j < m.N; ++j) b[k * m.N + j] = jt_bf2f(m.b16[k * m.b_k + j * m.b_n]);
+    f.B = b;
+    f.b_k = m.N;
+    f.b_n = 1;
+  }
+  jt_matmul_f32(f);
+  free(wide);
+}
+
 // A matmul whose operands hold bf16 values: AMX tiles where the CPU has them and the block is
 // 32 x 32 x 32 or more (returns 2; sums within rounding of the f32 path's, not its bits), else
 // the pair path where the CPU has it, the block is large enough and the scan allows (returns 1),
@@ -685,7 +732,10 @@ JT_MATMUL_ENTRY int jt_matmul_bf16(const JtMatmul& m) {
     return 1;
 #endif
   (void)scanned;
-  jt_matmul_f32(m);
+  if (m.a16 || m.b16)
+    jt_matmul_f32_widened(m);
+  else
+    jt_matmul_f32(m);
   return 0;
 }
 #endif
