@@ -33,25 +33,36 @@ const char* kHarness = R"JT(
 // ---- bf16 matmul test harness (tests/codegen/matmul_bf16_test.cpp) ----
 // mode 0: the f32 path; 1: jt_matmul_bf16, as generated code calls it; 2: the pair path
 // whatever the block's size (the f32 path where the CPU or the scan rules it out); 3: the AMX
-// path, likewise. Returns what was used: 0 the f32 path, 1 the pairs, 2 AMX tiles.
+// path, likewise (A read in place with contiguous rows and K a multiple of 32: straight from
+// them). Returns what was used: 0 the f32 path, 1 the pairs, 2 AMX tiles. A16 / B16 non-null:
+// the operands read in place as bf16 (JtMatmul's a16 / b16), A / B then ignored.
 extern "C" int jt_mm_test(int mode, int64_t M, int64_t N, int64_t K, const float* A, int64_t a_m,
                           int64_t a_k, const float* B, int64_t b_k, int64_t b_n, float* C,
-                          const float* D, int64_t d_m, int64_t d_n) {
-  const JtMatmul m{M, N, K, A, a_m, a_k, B, b_k, b_n, C, N, D, d_m, d_n};
+                          const float* D, int64_t d_m, int64_t d_n, const uint16_t* A16,
+                          const uint16_t* B16) {
+  const JtMatmul m{M, N, K, A16 ? NULL : A, a_m, a_k, B16 ? NULL : B, b_k, b_n, C, N, D, d_m,
+                   d_n, 0, 0, A16, B16};
   if (mode == 1) return jt_matmul_bf16(m);
 #if defined(JT_BF16_PAIRS)
   if (mode == 2 && jt_matmul_bf16_pairs(m)) return 1;
 #endif
 #if defined(JT_BF16_AMX)
-  if (mode == 3 && jt_amx_permitted() && jt_matmul_bf16_amx(m)) return 2;
+  const bool direct = A16 && a_k == 1 && K % 32 == 0;
+  if (mode == 3 && jt_amx_permitted() &&
+      (direct ? jt_matmul_bf16_amx_direct(m) : jt_matmul_bf16_amx(m)))
+    return 2;
 #endif
-  jt_matmul_f32(m);
+  if (A16 || B16)
+    jt_matmul_f32_widened(m);
+  else
+    jt_matmul_f32(m);
   return 0;
 }
 )JT";
 
 using MatmulFn = int (*)(int, int64_t, int64_t, int64_t, const float*, int64_t, int64_t,
-                         const float*, int64_t, int64_t, float*, const float*, int64_t, int64_t);
+                         const float*, int64_t, int64_t, float*, const float*, int64_t, int64_t,
+                         const uint16_t*, const uint16_t*);
 
 // The harness compiled with JAGTILE_CPU_ISA set to `isa` ("": the CPU's own instruction set).
 MatmulFn harness(const std::string& isa = "") {
@@ -91,6 +102,18 @@ struct Operands {
   std::vector<float> A, B, D;
 };
 
+// A float vector's elements as bf16 words (the high halves: the values are bf16), for the
+// operands read in place.
+std::vector<uint16_t> bf16_words(const std::vector<float>& x) {
+  std::vector<uint16_t> w;
+  for (float v : x) {
+    uint32_t u;
+    std::memcpy(&u, &v, 4);
+    w.push_back(uint16_t(u >> 16));
+  }
+  return w;
+}
+
 enum class Layout { rows, columns, strided };
 
 Operands operands(int64_t M, int64_t N, int64_t K, Layout a, Layout b, uint32_t seed,
@@ -123,11 +146,16 @@ struct Result {
 
 enum Mode { kF32 = 0, kGenerated = 1, kForcedPairs = 2, kForcedAmx = 3 };
 
-Result run(const Operands& o, Mode mode, bool with_d, const std::string& isa = "") {
+// `in_place`: A and B passed as bf16 words (a16 / b16), as generated code passes operands it
+// reads in place from bf16 tensors.
+Result run(const Operands& o, Mode mode, bool with_d, const std::string& isa = "",
+           bool in_place = false) {
   Result r;
   r.C.assign(size_t(o.M * o.N), 12345.0f);
+  const std::vector<uint16_t> a16 = bf16_words(o.A), b16 = bf16_words(o.B);
   r.pairs_used = harness(isa)(mode, o.M, o.N, o.K, o.A.data(), o.a_m, o.a_k, o.B.data(), o.b_k,
-                              o.b_n, r.C.data(), with_d ? o.D.data() : nullptr, o.N, 1);
+                              o.b_n, r.C.data(), with_d ? o.D.data() : nullptr, o.N, 1,
+                              in_place ? a16.data() : nullptr, in_place ? b16.data() : nullptr);
   return r;
 }
 
@@ -298,6 +326,49 @@ TEST(MatmulBf16, GeneratedCodeTakesAmxThenThePairsOnlyForBlocksLargeEnoughToPay)
       else
         EXPECT_EQ(first_difference(generated.C, f32.C), -1);
     }
+}
+
+// Operands read in place from bf16 tensors (a16 / b16) give what the same values as floats
+// give: the f32 path's bits on the f32 path (its own widened copies) and on the pairs, and on
+// the tiles sums within the same bound, A's tiles loaded straight from its rows where they are
+// contiguous and K is a multiple of 32 (row tails under 32 copied), on every layout.
+TEST(MatmulBf16, OperandsReadInPlaceAsBf16GiveTheFloatOperandsResults) {
+  std::vector<Shape> shapes(std::begin(kShapes), std::end(kShapes));
+  shapes.push_back({96, 96, 512});  // whole blocks of 32 rows, A straight from its rows
+  shapes.push_back({77, 40, 64});   // and a tail of 13 rows copied to whole tiles
+  const bool pairs_expected = cpu_has_bf16_pairs();
+  for_every_layout(shapes, [&](const Operands& o, bool with_d) {
+    const Result f32 = run(o, kF32, with_d);
+    const Result widened = run(o, kF32, with_d, "", true);
+    EXPECT_EQ(first_difference(widened.C, f32.C), -1);
+    const Result paired = run(o, kForcedPairs, with_d, "", true);
+    EXPECT_EQ(paired.pairs_used, pairs_expected ? 1 : 0);
+    EXPECT_EQ(first_difference(paired.C, f32.C), -1);
+    if (cpu_has_amx()) {
+      const Result tiles = run(o, kForcedAmx, with_d, "", true);
+      EXPECT_EQ(tiles.pairs_used, 2);
+      EXPECT_LE(error_in_rounding_units(o, tiles, with_d), double(o.K));
+    }
+  });
+}
+
+// A read straight from its rows is scanned a block of 32 rows at a time: a block the tiles
+// would change (here subnormal elements in rows 32 to 63) runs alone on the f32 path, with its
+// bits, and the other blocks on the tiles, within the bound.
+TEST(MatmulBf16, ADirectBlockTheTilesWouldChangeRunsAloneOnTheF32Path) {
+  if (!cpu_has_amx()) GTEST_SKIP() << "this CPU has no AMX-BF16";
+  Operands o = operands(100, 48, 64, Layout::rows, Layout::rows, 11);
+  for (int64_t i = 32; i < 64; ++i) o.A[size_t(i * o.a_m + 5)] = 0x1p-130f;
+  for (bool with_d : {false, true}) {
+    SCOPED_TRACE(with_d ? "with D" : "without D");
+    const Result f32 = run(o, kF32, with_d), tiles = run(o, kForcedAmx, with_d, "", true);
+    EXPECT_EQ(tiles.pairs_used, 2);
+    const std::vector<float> f32_rows(f32.C.begin() + 32 * o.N, f32.C.begin() + 64 * o.N),
+        tile_rows(tiles.C.begin() + 32 * o.N, tiles.C.begin() + 64 * o.N);
+    EXPECT_EQ(first_difference(tile_rows, f32_rows), -1);
+    EXPECT_NE(first_difference(tiles.C, f32.C), -1) << "no block ran on the tiles";
+    EXPECT_LE(error_in_rounding_units(o, tiles, with_d), double(o.K));
+  }
 }
 
 }  // namespace

@@ -353,6 +353,17 @@ static inline __m512i jt_bf16_pairs(__m512 x0, __m512 x1) {
   return _mm512_permutex2var_epi16(_mm512_castps_si512(x0), high_halves,
                                    _mm512_castps_si512(x1));
 }
+// The same with k = 2j in the low half: the elements' high halves in order.
+static inline __m512i jt_bf16_pairs_low_first(__m512 x0, __m512 x1) {
+  const __m512i high_halves = _mm512_set_epi16(
+      63, 61, 59, 57, 55, 53, 51, 49, 47, 45, 43, 41, 39, 37, 35, 33,
+      31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+  return _mm512_permutex2var_epi16(_mm512_castps_si512(x0), high_halves,
+                                   _mm512_castps_si512(x1));
+}
+static inline __mmask32 jt_first32(int64_t n) {
+  return n >= 32 ? (__mmask32)0xffffffffu : (__mmask32)((1u << (n > 0 ? n : 0)) - 1u);
+}
 static inline uint32_t jt_bf16_word(float hi, float lo) {
   return (jt_f_bits(hi) & 0xffff0000u) | (jt_f_bits(lo) >> 16);
 }
@@ -402,9 +413,10 @@ static inline void jt_pack_a_bf16(uint32_t* ap, int64_t KP, int64_t KS, const Jt
 }
 
 // B (its elements at `B`, m's strides) as panels of NR columns, panel q at bp + q * KS * NR
-// (KS >= KP), pair p of its column j at p * NR + j; the missing k of an odd K is -0, columns past
-// N are zero, and so are the pairs from KP to KS (AMX tiles' padding).
-template <class T>
+// (KS >= KP), pair p of its column j at p * NR + j, k = 2p in the high half (LOW_FIRST: in the
+// low half); the missing k of an odd K is -0, columns past N are zero, and so are the pairs from
+// KP to KS (AMX tiles' padding).
+template <int LOW_FIRST, class T>
 static inline void jt_pack_b_bf16(uint32_t* bp, int64_t KP, int64_t KS, const JtMatmul& m,
                                   const T* B, JtBf16Scan& s) {
   enum { NR = 32 };
@@ -422,9 +434,11 @@ static inline void jt_pack_b_bf16(uint32_t* bp, int64_t KP, int64_t KS, const Jt
                                             : negative_zero;
           s.add(r0);
           s.add(r1);
+          const __m512i high = _mm512_castps_si512(LOW_FIRST ? r1 : r0);
+          const __m512i low = _mm512_castps_si512(LOW_FIRST ? r0 : r1);
           const __m512i w = _mm512_or_si512(
-              _mm512_and_si512(_mm512_castps_si512(r0), _mm512_set1_epi32((int)0xffff0000u)),
-              _mm512_srli_epi32(_mm512_castps_si512(r1), 16));
+              _mm512_and_si512(high, _mm512_set1_epi32((int)0xffff0000u)),
+              _mm512_srli_epi32(low, 16));
           _mm512_store_si512(panel + p * NR + h, w);
         }
       continue;
@@ -447,7 +461,8 @@ static inline void jt_pack_b_bf16(uint32_t* bp, int64_t KP, int64_t KS, const Jt
                 _mm512_mask_mov_ps(negative_zero, k_second, jt_load_floats(k_second, col + 16));
             s.add(x0);
             s.add(x1);
-            r[j] = _mm512_castsi512_ps(jt_bf16_pairs(x0, x1));
+            r[j] = _mm512_castsi512_ps(LOW_FIRST ? jt_bf16_pairs_low_first(x0, x1)
+                                                 : jt_bf16_pairs(x0, x1));
           }
           jt_transpose(r);
           const int64_t pairs = (m.K - k0 + 1) / 2 < 16 ? (m.K - k0 + 1) / 2 : 16;
@@ -465,7 +480,7 @@ static inline void jt_pack_b_bf16(uint32_t* bp, int64_t KP, int64_t KS, const Jt
         }
         jt_bf16_scan_one(s, hi);
         jt_bf16_scan_one(s, lo);
-        panel[p * NR + j] = jt_bf16_word(hi, lo);
+        panel[p * NR + j] = LOW_FIRST ? jt_bf16_word(lo, hi) : jt_bf16_word(hi, lo);
       }
   }
 }
@@ -517,9 +532,9 @@ static inline JtBf16Packs jt_pack_bf16(const JtMatmul& m, int64_t KS, int64_t MS
     jt_pack_a_bf16(p.ap, KP, KS, m, m.A, sa);
   for (int64_t w = m.M * KS; w < MS * KS; ++w) p.ap[w] = 0;
   if (m.b16)
-    jt_pack_b_bf16(p.bp, KP, KS, m, m.b16, sb);
+    jt_pack_b_bf16<0>(p.bp, KP, KS, m, m.b16, sb);
   else
-    jt_pack_b_bf16(p.bp, KP, KS, m, m.B, sb);
+    jt_pack_b_bf16<0>(p.bp, KP, KS, m, m.B, sb);
   p.exact = jt_bf16_exact(sa, sb);
   return p;
 }
@@ -601,81 +616,183 @@ static inline void jt_amx_finish(const JtMatmul& m, int64_t i0, int64_t rows, in
   }
 }
 
-// The AMX path: A and B packed as for the pairs, padded with zeros to whole tiles (16 rows of A,
-// 16 pairs of k), then blocks of 32 x 32 of C as four tiles, which take two tiles of A and two of
-// B per 32 k. 0 (nothing written) where the scan rules the operands out.
-static __attribute__((noinline)) int jt_matmul_bf16_amx(const JtMatmul& m) {
+// The products of A's rows [i0, i0 + rows) (rows <= 32; `a`: their first tile row, pair words
+// of 16 k in 64 bytes, rows `a_bytes` apart, rows past `rows` zeros or never stored) with every
+// panel of B, KS pairs deep: blocks of 32 x 32 of C as four tiles (two where 16 rows or fewer),
+// each taking two tiles of A and two of B per 32 k, then D added (jt_amx_finish). `next`: the
+// first of `next_rows` rows, `row_bytes` long, that the caller reads after these, prefetched a
+// share per panel so that their reads from memory overlap these products (null: none).
+static inline void jt_amx_rows(const JtMatmul& m, int64_t i0, int64_t rows, const char* a,
+                               int64_t a_bytes, const uint32_t* bp, int64_t KS, float* sums,
+                               const char* next, int64_t next_rows, int64_t row_bytes,
+                               int64_t next_stride) {
   enum { NR = 32 };
+  const int64_t b_bytes = NR * 4, panels = (m.N + NR - 1) / NR;
+  const char* a1 = a + 16 * a_bytes;
+  for (int64_t j0 = 0, q = 0; j0 < m.N; j0 += NR, ++q) {
+    if (next)
+      for (int64_t r = q * next_rows / panels; r < (q + 1) * next_rows / panels; ++r)
+        for (int64_t at = 0; at < row_bytes; at += 64)
+          _mm_prefetch(next + r * next_stride + at, _MM_HINT_T0);
+    const uint32_t* panel = bp + q * KS * NR;
+    _tile_zero(0);
+    _tile_zero(1);
+    if (rows > 16) {
+      _tile_zero(2);
+      _tile_zero(3);
+      // Software-pipelined: each operand tile is reloaded for the next 16 pairs as soon as the
+      // last product reading it has issued, so the loads overlap the products
+      // (`bench/microkernel/ab.sh --bf16`: 1.07-1.10x at 256^3, one thread).
+      _tile_loadd(4, a, a_bytes);
+      _tile_loadd(6, panel, b_bytes);
+      _tile_loadd(7, panel + 16, b_bytes);
+      _tile_loadd(5, a1, a_bytes);
+      for (int64_t p = 16; p < KS; p += 16) {
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(1, 4, 7);
+        _tile_loadd(4, a + 4 * p, a_bytes);
+        _tile_dpbf16ps(2, 5, 6);
+        _tile_loadd(6, panel + p * NR, b_bytes);
+        _tile_dpbf16ps(3, 5, 7);
+        _tile_loadd(7, panel + p * NR + 16, b_bytes);
+        _tile_loadd(5, a1 + 4 * p, a_bytes);
+      }
+      _tile_dpbf16ps(0, 4, 6);
+      _tile_dpbf16ps(1, 4, 7);
+      _tile_dpbf16ps(2, 5, 6);
+      _tile_dpbf16ps(3, 5, 7);
+      _tile_stored(2, sums + 16 * 32, b_bytes);
+      _tile_stored(3, sums + 16 * 32 + 16, b_bytes);
+    } else {
+      for (int64_t p = 0; p < KS; p += 16) {
+        _tile_loadd(6, panel + p * NR, b_bytes);
+        _tile_loadd(7, panel + p * NR + 16, b_bytes);
+        _tile_loadd(4, a + 4 * p, a_bytes);
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(1, 4, 7);
+      }
+    }
+    _tile_stored(0, sums, b_bytes);
+    _tile_stored(1, sums + 16, b_bytes);
+    jt_amx_finish(m, i0, rows, j0, sums);
+  }
+}
+
+// Every tile register 16 rows of 64 bytes (palette 1). The intrinsics' asm tells GCC that
+// ldtilecfg reads 8 bytes and tileloadd nothing: the operands and the config must be in memory
+// before them.
+static inline void jt_amx_configure() {
+  alignas(64) JtTileConfig config = {};
+  config.palette = 1;
+  for (int t = 0; t < 8; ++t) {
+    config.bytes_per_row[t] = 64;
+    config.rows[t] = 16;
+  }
+  __asm__ volatile("" ::: "memory");
+  _tile_loadconfig(&config);
+}
+
+// The AMX path: A and B packed as for the pairs, padded with zeros to whole tiles (16 rows of A,
+// 16 pairs of k), then blocks of 32 rows, rows outside and panels inside: a block's 32 rows of A
+// stay in L1 while B's panels stream past them (1.15x at 512^3, even below;
+// `bench/microkernel/ab.sh --bf16`). 0 (nothing written) where the scan rules the operands out.
+static __attribute__((noinline)) int jt_matmul_bf16_amx(const JtMatmul& m) {
   const int64_t KS = ((m.K + 1) / 2 + 15) / 16 * 16, MS = (m.M + 15) / 16 * 16;
   alignas(64) uint32_t stack[kBf16StackWords];
   const JtBf16Packs packs = jt_pack_bf16(m, KS, MS, stack);
-  const uint32_t *const ap = packs.ap, *const bp = packs.bp;
   const int exact = packs.exact;
   if (exact) {
-    alignas(64) JtTileConfig config = {};
-    config.palette = 1;
-    for (int t = 0; t < 8; ++t) {
-      config.bytes_per_row[t] = 64;
-      config.rows[t] = 16;
-    }
-    // The intrinsics' asm tells GCC that ldtilecfg reads 8 bytes and tileloadd nothing: the
-    // packs and the config must be in memory before them.
-    __asm__ volatile("" ::: "memory");
-    _tile_loadconfig(&config);
+    jt_amx_configure();
     alignas(64) float sums[32 * 32];
-    const int64_t a_bytes = KS * 4, b_bytes = NR * 4;
-    // Rows outside, panels inside: a block's 32 rows of A stay in L1 while B's panels stream
-    // past them (1.15x at 512^3, even below; `bench/microkernel/ab.sh --bf16`).
-    for (int64_t i0 = 0; i0 < MS; i0 += 32) {
-      const uint32_t* a = ap + i0 * KS;
-      for (int64_t j0 = 0; j0 < m.N; j0 += NR) {
-        const uint32_t* panel = bp + (j0 / NR) * KS * NR;
-        _tile_zero(0);
-        _tile_zero(1);
-        if (i0 + 16 < MS) {
-          _tile_zero(2);
-          _tile_zero(3);
-          // Software-pipelined: each operand tile is reloaded for the next 16 pairs as soon as
-          // the last product reading it has issued, so the loads overlap the products
-          // (`bench/microkernel/ab.sh --bf16`: 1.07-1.10x at 256^3, one thread).
-          _tile_loadd(4, a, a_bytes);
-          _tile_loadd(6, panel, b_bytes);
-          _tile_loadd(7, panel + 16, b_bytes);
-          _tile_loadd(5, a + 16 * KS, a_bytes);
-          for (int64_t p = 16; p < KS; p += 16) {
-            _tile_dpbf16ps(0, 4, 6);
-            _tile_dpbf16ps(1, 4, 7);
-            _tile_loadd(4, a + p, a_bytes);
-            _tile_dpbf16ps(2, 5, 6);
-            _tile_loadd(6, panel + p * NR, b_bytes);
-            _tile_dpbf16ps(3, 5, 7);
-            _tile_loadd(7, panel + p * NR + 16, b_bytes);
-            _tile_loadd(5, a + 16 * KS + p, a_bytes);
-          }
-          _tile_dpbf16ps(0, 4, 6);
-          _tile_dpbf16ps(1, 4, 7);
-          _tile_dpbf16ps(2, 5, 6);
-          _tile_dpbf16ps(3, 5, 7);
-          _tile_stored(2, sums + 16 * 32, b_bytes);
-          _tile_stored(3, sums + 16 * 32 + 16, b_bytes);
-        } else {
-          for (int64_t p = 0; p < KS; p += 16) {
-            _tile_loadd(6, panel + p * NR, b_bytes);
-            _tile_loadd(7, panel + p * NR + 16, b_bytes);
-            _tile_loadd(4, a + p, a_bytes);
-            _tile_dpbf16ps(0, 4, 6);
-            _tile_dpbf16ps(1, 4, 7);
-          }
-        }
-        _tile_stored(0, sums, b_bytes);
-        _tile_stored(1, sums + 16, b_bytes);
-        jt_amx_finish(m, i0, m.M - i0 < 32 ? m.M - i0 : 32, j0, sums);
-      }
-    }
+    for (int64_t i0 = 0; i0 < m.M; i0 += 32)
+      jt_amx_rows(m, i0, m.M - i0 < 32 ? m.M - i0 : 32, (const char*)(packs.ap + i0 * KS), KS * 4,
+                  packs.bp, KS, sums, NULL, 0, 0, 0);
     _tile_release();
   }
   free(packs.heap);
   return exact;
+}
+
+// The least biased exponent of the nonzero bf16 elements of `rows` rows of `k` (rows `stride`
+// elements apart; 255 when all are zero), 32 at a time on their 16-bit lanes.
+static inline int jt_bf16_least_exponent(const uint16_t* a, int64_t rows, int64_t k,
+                                         int64_t stride) {
+  const __m512i magnitude = _mm512_set1_epi16(0x7fff);
+  __m512i emin = _mm512_set1_epi16(255);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t k0 = 0; k0 < k; k0 += 32) {
+      const __m512i v = _mm512_maskz_loadu_epi16(jt_first32(k - k0), a + r * stride + k0);
+      const __m512i e = _mm512_srli_epi16(_mm512_and_si512(v, magnitude), 7);
+      emin = _mm512_mask_min_epu16(emin, _mm512_test_epi16_mask(v, magnitude), emin, e);
+    }
+  const __m512i lo = _mm512_and_si512(emin, _mm512_set1_epi32(0xffff));
+  return _mm512_reduce_min_epu32(_mm512_min_epu32(lo, _mm512_srli_epi32(emin, 16)));
+}
+
+static void jt_matmul_f32_widened(const JtMatmul& m);
+
+// The AMX path for an A read in place from a bf16 tensor with its rows' k contiguous and K a
+// multiple of 32: the A tiles are loaded straight from the tensor's rows (tileloadd takes a row
+// stride), so A is never packed, and B's pairs are packed low half first, k's order in memory
+// (tdpbf16ps pairs the halves of A's and B's words alike, so either order is the same products).
+// The rows of a tail under 32 are copied to whole tiles. Each block of 32 rows is scanned just
+// before its products, from the cache: the block before prefetched its rows while its own
+// products ran, so A's reads from memory overlap the tiles. A block the scan rules out runs
+// alone on the f32 path (rows are independent: the same bits as the whole matmul there). 0
+// (nothing written) where B's scan rules it out.
+static __attribute__((noinline)) int jt_matmul_bf16_amx_direct(const JtMatmul& m) {
+  enum { NR = 32 };
+  const int64_t KS = m.K / 2, panels = (m.N + NR - 1) / NR, row_bytes = m.K * 2;
+  const int64_t b_words = panels * KS * NR, tail_words = 32 * KS;
+  alignas(64) uint32_t stack[kBf16StackWords];
+  uint32_t* const heap = b_words + tail_words > kBf16StackWords
+                             ? (uint32_t*)aligned_alloc(64, (size_t)(b_words + tail_words) * 4)
+                             : NULL;
+  uint32_t* const bp = heap ? heap : stack;
+  uint32_t* const tail = bp + b_words;
+  JtBf16Scan sb;
+  if (m.b16)
+    jt_pack_b_bf16<1>(bp, KS, KS, m, m.b16, sb);
+  else
+    jt_pack_b_bf16<1>(bp, KS, KS, m, m.B, sb);
+  const int eb = sb.least_exponent();
+  const int exact_b = sb.bf16_values() && eb >= 1;
+  if (exact_b) {
+    jt_amx_configure();
+    alignas(64) float sums[32 * 32];
+    const int64_t a_bytes = m.a_m * 2;
+    for (int64_t i0 = 0; i0 < m.M; i0 += 32) {
+      const int64_t rows = m.M - i0 < 32 ? m.M - i0 : 32, next = i0 + 32;
+      const uint16_t* a = m.a16 + i0 * m.a_m;
+      const int ea = jt_bf16_least_exponent(a, rows, m.K, m.a_m);
+      if (!(ea >= 1 && ea + eb >= 142)) {
+        JtMatmul part = m;
+        part.M = rows;
+        part.a16 = a;
+        part.C = m.C + i0 * m.c_m;
+        part.D = m.D ? m.D + i0 * m.d_m : NULL;
+        part.band = m.band + i0;  // row i of the part is row i0 + i of C
+        jt_matmul_f32_widened(part);
+        continue;
+      }
+      if (rows < 32) {  // whole tiles: the rows copied, zeros after them
+        for (int64_t r = 0; r < 32; ++r)
+          for (int64_t p = 0; p < KS; ++p)
+            tail[r * KS + p] = r < rows ? (uint32_t)a[r * m.a_m + 2 * p] |
+                                              ((uint32_t)a[r * m.a_m + 2 * p + 1] << 16)
+                                        : 0u;
+        jt_amx_rows(m, i0, rows, (const char*)tail, KS * 4, bp, KS, sums, NULL, 0, 0, 0);
+        continue;
+      }
+      const int64_t next_rows = next < m.M ? (m.M - next < 32 ? m.M - next : 32) : 0;
+      jt_amx_rows(m, i0, rows, (const char*)a, a_bytes, bp, KS, sums,
+                  next_rows ? (const char*)(m.a16 + next * m.a_m) : NULL, next_rows, row_bytes,
+                  a_bytes);
+    }
+    _tile_release();
+  }
+  free(heap);
+  return exact_b;
 }
 #endif
 #endif
@@ -721,7 +838,9 @@ JT_MATMUL_ENTRY int jt_matmul_bf16(const JtMatmul& m) {
   bool scanned = false;  // the tiles' scan ruled the operands out: the pairs' would too
 #if defined(JT_BF16_AMX)
   if (m.M >= 32 && m.N >= 32 && m.K >= 32 && m.band_mode != 1 && jt_amx_permitted()) {
-    if (jt_matmul_bf16_amx(m)) return 2;
+    if (m.a16 && m.a_k == 1 && m.K % 32 == 0 ? jt_matmul_bf16_amx_direct(m)
+                                              : jt_matmul_bf16_amx(m))
+      return 2;
     scanned = true;
   }
 #endif
