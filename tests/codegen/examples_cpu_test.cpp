@@ -70,8 +70,9 @@ INSTANTIATE_TEST_SUITE_P(All, ExampleOnCpu,
                                            "jagged_hstu_attention"));
 
 // The same with streaming stores for every output (JAGTILE_STREAM_MIN_BYTES=0; by default only
-// outputs of 32 MiB and more stream, which no test's data reaches): every contiguous f32 row a
-// kernel stores goes through the 16-element line and jt_store_row_f32, aligned or not.
+// outputs of 32 MiB and more stream, which no test's data reaches): every contiguous float row
+// a kernel stores goes through a 64-byte line (16 f32 or 32 bf16 values; the grid has both) and
+// jt_store_row_f32 or jt_store_row_16, aligned or not.
 class ExampleOnCpuStreaming : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ExampleOnCpuStreaming, MatchesInterpreterOverGrid) {

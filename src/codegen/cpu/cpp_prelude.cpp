@@ -112,8 +112,8 @@ JT_INLINE int jt_failed(const JtError* e) {
   return __atomic_load_n(&e->code, __ATOMIC_RELAXED) != 0;
 }
 
-// Streaming stores of large outputs (print_cpp.cpp): a row of an f32 tensor is computed into 16
-// floats on the stack, then stored. A whole, aligned 64-byte line of an output too large to stay
+// Streaming stores of large outputs (print_cpp.cpp): a row of a float tensor is computed into a
+// 64-byte line on the stack (16 floats, or 32 bf16 or f16 values), then stored. A whole, aligned 64-byte line of an output too large to stay
 // in cache goes out with non-temporal stores, which write memory without first reading the line
 // (a plain store's read for ownership doubles the output's traffic); the rest plainly.
 JT_INLINE int64_t jt_tensor_bytes(const JtTensor* t, int64_t element) {
@@ -136,6 +136,26 @@ JT_INLINE void jt_store_row_f32(float* dst, const float* row, int64_t n, int str
   }
   (void)sizeof(JtLine);
   (void)sizeof(JtHalf);
+  for (int64_t i = 0; i < n; ++i) dst[i] = row[i];
+}
+// The same for a line of 32 16-bit floats (bf16, f16), their bits moved as they are.
+JT_INLINE void jt_store_row_16(uint16_t* dst, const uint16_t* row, int64_t n, int stream) {
+  typedef long long JtLine16 __attribute__((vector_size(64), aligned(64)));
+  typedef long long JtHalf16 __attribute__((vector_size(32), aligned(32)));
+  if (stream && n == 32 && ((uintptr_t)dst & 63) == 0) {
+#if defined(__AVX512F__)
+    __asm__ volatile("vmovntdq %1, %0" : "=m"(*(JtLine16*)dst) : "v"(*(const JtLine16*)row));
+    return;
+#elif defined(__AVX__)
+    __asm__ volatile("vmovntdq %1, %0" : "=m"(*(JtHalf16*)dst) : "x"(*(const JtHalf16*)row));
+    __asm__ volatile("vmovntdq %1, %0"
+                     : "=m"(*(JtHalf16*)(dst + 16))
+                     : "x"(*(const JtHalf16*)(row + 16)));
+    return;
+#endif
+  }
+  (void)sizeof(JtLine16);
+  (void)sizeof(JtHalf16);
   for (int64_t i = 0; i < n; ++i) dst[i] = row[i];
 }
 // A store under a mask that varies element by element (`hl.store(..., extra_mask=keep)`). A

@@ -78,7 +78,9 @@ class FuncPrinter : public NestPrinter {
     w.line("(void)lim" + b + ";");
     for (int64_t t : streamed_tensors())
       w.line("const int jt_stream_" + field(func_.nest->captures.at(size_t(t))) +
-             " = jt_tensor_bytes(&" + capture(t) + ", 4) >= JT_STREAM_MIN_BYTES;");
+             " = jt_tensor_bytes(&" + capture(t) + ", " +
+             std::to_string(streamed_element_bytes(tensor_dtype(t))) +
+             ") >= JT_STREAM_MIN_BYTES;");
     find_counted_scans();
     stmts(func_.body, w);
     w.line("return 0;");
@@ -144,13 +146,19 @@ class FuncPrinter : public NestPrinter {
            update(s.name + "[o]", s.update, value, s.ctype));
   }
 
-  // ---- streaming stores (cpp_prelude.cpp: jt_store_row_f32) ----
-  // The tensor store of a simd loop that writes one contiguous row of an f32 tensor, or null:
+  // ---- streaming stores (cpp_prelude.cpp: jt_store_row_f32, jt_store_row_16) ----
+  // The bytes of an element of a float tensor whose rows may be streamed: 4 (f32) or 2 (bf16,
+  // f16); 0 for other dtypes.
+  static int streamed_element_bytes(DType t) {
+    return t == DType::f32 ? 4 : (t == DType::bf16 || t == DType::f16) ? 2 : 0;
+  }
+  // The tensor store of a simd loop that writes one contiguous row of a float tensor, or null:
   // the loop's body is lets and that one unmasked store, whose last index is the loop index
   // plus values the loop does not change, and whose other indices the loop does not change.
   const Stmt* row_store(const Stmt& loop) const {
     const Stmt* store = final_store(loop);
-    if (!store || store->mask || tensor_dtype(store->ival) != DType::f32) return nullptr;
+    if (!store || store->mask || !streamed_element_bytes(tensor_dtype(store->ival)))
+      return nullptr;
     return consecutive_along(loop, *store) ? store : nullptr;
   }
   // The tensor store that ends a simd loop whose body before it is only lets (and comments), or
@@ -230,33 +238,38 @@ class FuncPrinter : public NestPrinter {
     }
     return *streamed_;
   }
-  // A row store's loop, 16 elements at a time: the values into a line on the stack, then
-  // jt_store_row_f32, streaming where the tensor is large (its jt_stream_ flag).
+  // A row store's loop, a 64-byte line of elements at a time (16 floats or 32 16-bit floats):
+  // the values into a line on the stack, then jt_store_row_f32 or jt_store_row_16, streaming
+  // where the tensor is large (its jt_stream_ flag).
   void streamed_loop(const Stmt& s, const Stmt& store, Writer& w) {
     const std::string n = std::to_string(rows_++), i = s.name;
     const std::string ext = "jt_ext" + n, c = "jt_c" + n, len = "jt_n" + n, row = "jt_row" + n,
                       to = "jt_to" + n;
+    const DType t = tensor_dtype(store.ival);
+    const std::string type = storage_ctype(t);
+    const std::string line = std::to_string(64 / streamed_element_bytes(t));
     std::vector<plan::StmtPtr> lets(s.body.begin(), s.body.end() - 1);
     w.line("const int64_t " + ext + " = " + expr(s.extent) + ";");
-    w.open("for (int64_t " + c + " = 0; " + c + " < " + ext + "; " + c + " += 16) {");
-    w.line("const int64_t " + len + " = jt_min64(16, " + ext + " - " + c + ");");
-    w.line("alignas(64) float " + row + "[16];");
-    w.line("float* " + to + ";");
+    w.open("for (int64_t " + c + " = 0; " + c + " < " + ext + "; " + c + " += " + line + ") {");
+    w.line("const int64_t " + len + " = jt_min64(" + line + ", " + ext + " - " + c + ");");
+    w.line("alignas(64) " + type + " " + row + "[" + line + "];");
+    w.line(type + "* " + to + ";");
     w.open("{  // the row's first element: its address");
     w.line("const int64_t " + i + " = " + c + ";");
     stmts(lets, w);
-    w.line(to + " = &((float*)" + capture(store.ival) + ".data)[" +
+    w.line(to + " = &((" + type + "*)" + capture(store.ival) + ".data)[" +
            address(store.ival, store.indices) + "];");
     w.close();
     w.line("#pragma omp simd");
     w.open("for (int64_t " + i + " = " + c + "; " + i + " < " + c + " + " + len + "; ++" + i +
            ") {");
     stmts(lets, w);
-    w.line(row + "[" + i + " - " + c +
-           "] = " + to_storage(expr(store.value), store.value->dtype, DType::f32) + ";");
+    w.line(row + "[" + i + " - " + c + "] = " + to_storage(expr(store.value), store.value->dtype, t) +
+           ";");
     w.close();
-    w.line("jt_store_row_f32(" + to + ", " + row + ", " + len + ", jt_stream_" +
-           field(func_.nest->captures.at(size_t(store.ival))) + ");");
+    w.line(std::string(t == DType::f32 ? "jt_store_row_f32(" : "jt_store_row_16(") + to + ", " +
+           row + ", " + len + ", jt_stream_" + field(func_.nest->captures.at(size_t(store.ival))) +
+           ");");
     w.close();
   }
 
