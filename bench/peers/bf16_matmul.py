@@ -6,7 +6,9 @@ AMX tiles where the CPU has them (the default there), AVX512-BF16 pair products
 pairs too). The pair path's output must equal the f32 path's bit for bit, and the tiles' must be
 within 2^-7 relative of it (one bf16 rounding of the output), checked before timing. FLOP
 rates against jagtile's fp32 FMA probe and its bf16 probe (AMX where the CPU has it), both run
-in the same process.
+in the same process, and a streaming read timed in the same rounds: the bytes the kernel must
+move (bf16 x, weights and output) at that rate give a floor on its time, and so a ceiling on
+its FLOP rate that no schedule can pass.
 
     .venv/bin/python bench/peers/bf16_matmul.py [--batch 1024 --features 256 --max-len 512]
 """
@@ -24,7 +26,7 @@ import numpy as np
 import torch
 
 import jagtile
-from peers_common import bf16_peak_gflops, flop_peak_gflops
+from peers_common import bf16_peak_gflops, flop_peak_gflops, stream_reader
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "jagged_dense_bmm.py"
 
@@ -110,6 +112,8 @@ def main():
                   lambda: torch.cat([x[o[i]:o[i + 1]] @ w[i] + bias[i] for i in range(B)])))
     dense_w = w[0].contiguous()
     impls.append(("torch bf16, one dense GEMM of the same FLOPs", lambda: x @ dense_w))
+    read_bytes, read = stream_reader(256 << 20)
+    impls.append(("streaming read (the memory probe)", read))
     if not all(agree):
         sys.exit("bf16_matmul: the pair path's output differs from the f32 path's")
 
@@ -124,14 +128,22 @@ def main():
     peak = flop_peak_gflops()
     bf16_peak = bf16_peak_gflops()
     flops = 2.0 * rows * D * D
+    read_gbps = read_bytes / statistics.median(times["streaming read (the memory probe)"]) / 1e6
+    must_move = 2 * (rows * D + B * D * D + rows * D + B * D)  # x, weights, output, bias (bf16)
+    floor_ms = must_move / read_gbps / 1e6
     print(f"# bench/peers/bf16_matmul.py: B={B} D=K={D} max_len={L} rows={rows}, "
           f"{opts.threads} threads, {opts.rounds} rounds, cpu_isa {jagtile._core.cpu_isa()}; "
           f"fp32 FMA probe {peak:.0f} GFLOP/s; bf16 probe ({unit}) {bf16_peak:.0f} GFLOP/s; "
           f"pairs == f32 path bitwise: yes" + ("; AMX within 2^-7: yes" if unit == "amx" else ""))
+    print(f"# streaming read {read_gbps:.1f} GB/s; the bf16 kernel must move {must_move / 1e6:.0f} MB: "
+          f"at least {floor_ms:.1f} ms, at most {flops / floor_ms / 1e6:.0f} GFLOP/s "
+          f"({100 * flops / floor_ms / 1e6 / bf16_peak:.1f}% of the bf16 probe)")
     base = statistics.median(times[next(n for n, _ in impls if "f32 path, default" in n)])
     print("| impl | median ms | GFLOP/s | % of fp32 FMA peak | % of bf16 peak | vs bf16 f32 path |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, ts in times.items():
+        if name.startswith("streaming read"):
+            continue
         m = statistics.median(ts)
         rate = flops / m / 1e6
         bf16_pct = f"{100 * rate / bf16_peak:.1f}%" if bf16_peak > 0 else "-"

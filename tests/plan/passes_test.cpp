@@ -349,12 +349,39 @@ TEST(ReadMatmulOperandsInPlace, ACopyOfATensorTheKernelStoresToStays) {
   EXPECT_EQ(block->indices[3]->kind, plan::ExprKind::array_read) << plan::print_plan(p);
 }
 
+// A block with bf16 inputs reads both operands in place from their bf16 tensors (its entry
+// packs them from there), and both widening copies go.
+TEST(ReadMatmulOperandsInPlace, ABlockWithBf16InputsReadsBothOperandsFromTheirTensors) {
+  Subject s(read_source("examples/jagged_dense_bmm.py"), bmm_args(DType::bf16), false);
+  const plan::Plan before = plan::plan_kernel(s.spec->kernel, s.spec->host, false, nullptr,
+                                              /*matmul_blocks=*/true, /*in_place=*/false);
+  const plan::Plan after = plan::plan_kernel(s.spec->kernel, s.spec->host, false, nullptr,
+                                             /*matmul_blocks=*/true, /*in_place=*/true);
+  const Stmt* was = matmul_block_of(before);
+  const Stmt* now = matmul_block_of(after);
+  ASSERT_TRUE(was && now);
+  EXPECT_EQ(now->ival, int64_t(plan::MatmulInputs::bf16));
+  for (const auto& [op, tensor] : {std::pair{3, "x_values"}, std::pair{6, "weight"}}) {
+    SCOPED_TRACE(tensor);
+    ASSERT_EQ(was->indices[size_t(op)]->kind, plan::ExprKind::array_read);
+    const std::string copy = was->indices[size_t(op)]->name;
+    EXPECT_TRUE(has_nest(before, NestRole::value, copy));
+    const plan::ExprPtr& operand = now->indices[size_t(op)];
+    ASSERT_EQ(operand->kind, plan::ExprKind::tensor_address) << plan::print_plan(after);
+    EXPECT_EQ(plan::capture_node(after.funcs.at(0), operand->ival)->name, tensor);
+    EXPECT_FALSE(has_nest(after, NestRole::value, copy)) << plan::print_plan(after);
+  }
+}
+
+// A copy that converts to float32 for a block that takes float32 (or f16) inputs stays: the
+// conversion is work its entry does not do.
 TEST(ReadMatmulOperandsInPlace, AConvertingCopyStays) {
-  Subject s(read_source("examples/jagged_dense_bmm.py"), bmm_args(DType::bf16));
+  Subject s(read_source("examples/jagged_dense_bmm.py"), bmm_args(DType::f16));
   const plan::Plan p = plan::plan_kernel(s.spec->kernel, s.spec->host, true, nullptr, true, true);
   const Stmt* block = matmul_block_of(p);
   ASSERT_TRUE(block);
   EXPECT_EQ(block->indices[3]->kind, plan::ExprKind::array_read);
+  EXPECT_EQ(block->indices[6]->kind, plan::ExprKind::array_read);
 }
 
 // ---- the verifier ----

@@ -79,8 +79,7 @@ class FuncPrinter : public NestPrinter {
     for (int64_t t : streamed_tensors())
       w.line("const int jt_stream_" + field(func_.nest->captures.at(size_t(t))) +
              " = jt_tensor_bytes(&" + capture(t) + ", " +
-             std::to_string(streamed_element_bytes(tensor_dtype(t))) +
-             ") >= JT_STREAM_MIN_BYTES;");
+             std::to_string(streamed_element_bytes(tensor_dtype(t))) + ") >= JT_STREAM_MIN_BYTES;");
     find_counted_scans();
     stmts(func_.body, w);
     w.line("return 0;");
@@ -157,8 +156,7 @@ class FuncPrinter : public NestPrinter {
   // plus values the loop does not change, and whose other indices the loop does not change.
   const Stmt* row_store(const Stmt& loop) const {
     const Stmt* store = final_store(loop);
-    if (!store || store->mask || !streamed_element_bytes(tensor_dtype(store->ival)))
-      return nullptr;
+    if (!store || store->mask || !streamed_element_bytes(tensor_dtype(store->ival))) return nullptr;
     return consecutive_along(loop, *store) ? store : nullptr;
   }
   // The tensor store that ends a simd loop whose body before it is only lets (and comments), or
@@ -264,8 +262,8 @@ class FuncPrinter : public NestPrinter {
     w.open("for (int64_t " + i + " = " + c + "; " + i + " < " + c + " + " + len + "; ++" + i +
            ") {");
     stmts(lets, w);
-    w.line(row + "[" + i + " - " + c + "] = " + to_storage(expr(store.value), store.value->dtype, t) +
-           ";");
+    w.line(row + "[" + i + " - " + c +
+           "] = " + to_storage(expr(store.value), store.value->dtype, t) + ";");
     w.close();
     w.line(std::string(t == DType::f32 ? "jt_store_row_f32(" : "jt_store_row_16(") + to + ", " +
            row + ", " + len + ", jt_stream_" + field(func_.nest->captures.at(size_t(store.ival))) +

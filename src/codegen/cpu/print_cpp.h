@@ -27,6 +27,8 @@ std::string prelude();
 // before their definitions. The JIT compiles the definitions once into objects that it links
 // into every kernel (jit.cpp), as the markers below let it find them.
 std::string matmul_prelude();
+// Its bf16 part (cpp_matmul_bf16.cpp), which matmul_prelude() ends with.
+std::string bf16_matmul_text();
 inline constexpr const char* kMatmulOpening = "// ---- matmul microkernel (";
 inline constexpr const char* kMatmulDefinitions = "// ---- matmul microkernel definitions ----\n";
 
