@@ -432,13 +432,15 @@ std::vector<int> column_blocks(const Kernel& k) {
 // The loops of a matmul kernel that take the wider block: the jagged loops (an item's rows), and
 // the tile loops that are a matmul's contraction dim (the last dim of its first operand) and walk
 // a dense dim from its start (`hl.tile(n)` below the outermost loop, begin the constant 0).
-std::vector<int> wide_matmul_blocks(const Kernel& k) {
+// With `bf16`, the dense loops over a matmul's output columns too.
+std::vector<int> wide_matmul_blocks(const Kernel& k, bool bf16) {
   std::vector<int> contraction, wide;
   walk(k.body, [&](const NodePtr& n) {
-    if (n->kind == NodeKind::matmul && !n->operand(0)->type.shape.empty()) {
-      const Dim& d = n->operand(0)->type.shape.back();
-      if (d.kind == Dim::Kind::tile) contraction.push_back(d.block);
-    }
+    if (n->kind != NodeKind::matmul || n->operand(0)->type.shape.empty()) return;
+    const Dim& d = n->operand(0)->type.shape.back();
+    if (d.kind == Dim::Kind::tile) contraction.push_back(d.block);
+    const Dim& columns = n->type.shape.back();
+    if (bf16 && columns.kind == Dim::Kind::tile) contraction.push_back(columns.block);
   });
   walk(k.body, [&](const NodePtr& n) {
     const bool outermost = std::find(k.body.begin(), k.body.end(), n) != k.body.end();
@@ -448,6 +450,18 @@ std::vector<int> wide_matmul_blocks(const Kernel& k) {
     if (dense || n->kind == NodeKind::jagged_loop) wide.push_back(int(n->ival));
   });
   return wide;
+}
+
+// Whether every matmul of the kernel multiplies bf16 operands.
+bool bf16_matmuls(const Kernel& k) {
+  bool all = true, any = false;
+  walk(k.body, [&](const NodePtr& n) {
+    if (n->kind != NodeKind::matmul) return;
+    any = true;
+    all =
+        all && n->operand(0)->type.dtype == DType::bf16 && n->operand(1)->type.dtype == DType::bf16;
+  });
+  return any && all;
 }
 
 // Whether the kernel walks its items' rows more than once, or writes them: two or more row loops
@@ -528,9 +542,16 @@ Kernel lower_kernel(const ast::Module& module, const ast::Stmt& fn,
   const bool on_gpu = std::any_of(params.begin(), params.end(), [](const ParamSpec& p) {
     return p.kind == ParamKind::tensor && p.device.is_cuda();
   });
+  // bf16 operands on the CPU take 256 for those loops and for the output's columns: the packs
+  // into bf16 pairs (and AMX tiles) pay once per block, so larger blocks amortise them. bf16
+  // jagged_dense_bmm at B = 1024, D = K = 256, 2 threads, blocks (items, rows, columns, k):
+  // 1/128/64/128 79.4 ms, 1/256/64/256 69.7, 1/256/128/256 60.1, 1/256/256/256 54.3 on AMX tiles;
+  // and in bench/peers/bf16_matmul.py's race 1.17x on the pairs, 1.11x on the f32 path
+  // (Emerald Rapids Xeon, docs/performance.md).
   if (!on_gpu) {
-    for_matmul.default_column_block = 128;
-    for_matmul.column_blocks = wide_matmul_blocks(k);
+    const bool bf16 = bf16_matmuls(k);
+    for_matmul.default_column_block = bf16 ? 256 : 128;
+    for_matmul.column_blocks = wide_matmul_blocks(k, bf16);
   }
   // An empty list means "guess" to the lowerer: a block id no loop has keeps every loop at 64.
   if (for_matmul.column_blocks.empty()) for_matmul.column_blocks = {-1};

@@ -352,6 +352,13 @@ TEST(MatmulBlocks, MatmulKernelsDefaultToOneItemAndWideRowAndDenseContractionBlo
                {"bias", Tensor::zeros({2, 8}, DType::f32)}};
   EXPECT_EQ(blocks_line("item_matmul", mm, cpu_options()),
             "Blocks: tile_b=1 tile_k=128 tile_n=64 tile_d=128");
+  // bf16 operands: 256 for the rows, the output's columns and the contraction (lower.cpp).
+  ArgMap mm16 = {{"x", Tensor::zeros({4, 8}, DType::bf16)},
+                 {"offsets", Tensor::zeros({3}, DType::i64)},
+                 {"w", Tensor::zeros({2, 8, 8}, DType::bf16)},
+                 {"bias", Tensor::zeros({2, 8}, DType::bf16)}};
+  EXPECT_EQ(blocks_line("item_matmul", mm16, cpu_options()),
+            "Blocks: tile_b=1 tile_k=256 tile_n=256 tile_d=256");
   EXPECT_EQ(blocks_line("item_matmul", mm, cpu_with_blocks({4, 16})),
             "Blocks: tile_b=4 tile_k=16 tile_n=64 tile_d=128");
   EXPECT_EQ(blocks_line("item_matmul", mm, cpu_with_blocks({4, 16, 32, 16})),
