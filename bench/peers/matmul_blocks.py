@@ -8,6 +8,10 @@ zipf; the shape options do not apply).
 
     .venv/bin/python bench/peers/matmul_blocks.py --blocks 1,64,64,64 --blocks 1,64,64,128 \
         [--kernel jagged_dense_bmm] [--batch 1024 --features 256 --max-len 512 --rounds 9]
+        [--dtype bf16]
+
+With --dtype bf16 the float inputs are cast to bf16 (the kernels' bf16 matmul paths: AMX tiles
+or AVX512-BF16 pairs where the CPU has them) and the table adds the same rounds' bf16 probe.
 
 Lengths are uniform in 0..max_len (as bench/peers/cpu_peers.py draws them); every variant's
 output is checked against the default's first (fp32 sums in another order may differ in the
@@ -26,7 +30,7 @@ import numpy as np
 import torch
 
 import jagtile
-from peers_common import close, flop_peak_gflops
+from peers_common import bf16_peak_gflops, close, flop_peak_gflops
 
 ROOT = Path(__file__).resolve().parents[2]
 FILES = {"jagged_dense_bmm": ROOT / "examples" / "jagged_dense_bmm.py",
@@ -49,6 +53,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--dist", choices=["uniform", "zipf"], default="uniform",
                     help="jagged_hstu_attention's case (attention_peers.py's shapes)")
+    ap.add_argument("--dtype", choices=["f32", "bf16"], default="f32",
+                    help="the float inputs' dtype")
     args = ap.parse_args()
     jagtile.set_num_threads(args.threads)
     torch.set_num_threads(args.threads)
@@ -75,6 +81,10 @@ def main():
         inputs, flops, N = case.args, case.flops, case.rows
         B, D, args.max_len = shape[0], shape[2], shape[3]
 
+    bf16 = args.dtype == "bf16"
+    if bf16:
+        inputs = {n: v.bfloat16() if isinstance(v, torch.Tensor) and v.is_floating_point() else v
+                  for n, v in inputs.items()}
     variants = [("default", None)] + [(b, [int(x) for x in b.split(",")]) for b in args.blocks]
     calls, want = {}, None
     for name, blocks in variants:
@@ -83,26 +93,34 @@ def main():
         got = kernel(**inputs)  # compiles
         if want is None:
             want = got
-        elif (why := close(got, want, rtol=1e-5, atol=1e-3)) is not None:
+        elif (why := close(got.float(), want.float(), rtol=2 ** -7 if bf16 else 1e-5,
+                           atol=5e-2 if bf16 else 1e-3)) is not None:
             sys.exit(f"blocks {name}: output differs from the default's: {why}")
         calls[name] = lambda kernel=kernel: kernel(**inputs)
 
     times = {name: [] for name in calls}
-    peaks = []
+    peaks, bf16_peaks = [], []
     for r in range(args.rounds):
         peaks.append(flop_peak_gflops(rounds=3))
+        if bf16:
+            bf16_peaks.append(bf16_peak_gflops(rounds=3))
         order = list(calls)[r % len(calls):] + list(calls)[:r % len(calls)]
         for name in order:
             t0 = time.perf_counter()
             calls[name]()
             times[name].append(time.perf_counter() - t0)
     peak = statistics.median(peaks)
-    print(f"{args.kernel} B={B} D={D} max_len={args.max_len} N={N}, {args.threads} threads, "
-          f"{args.rounds} rounds; same-run f32 FMA probe {peak:.1f} GFLOP/s")
-    print("| blocks | median ms | GFLOP/s | % of FMA probe |\n|---|---:|---:|---:|")
+    bf16_peak = statistics.median(bf16_peaks) if bf16 else 0.0
+    print(f"{args.kernel} {args.dtype} B={B} D={D} max_len={args.max_len} N={N}, {args.threads} "
+          f"threads, {args.rounds} rounds; same-run f32 FMA probe {peak:.1f} GFLOP/s"
+          + (f", bf16 probe {bf16_peak:.1f} GFLOP/s" if bf16 else ""))
+    print("| blocks | median ms | GFLOP/s | % of FMA probe |" + (" % of bf16 probe |" if bf16 else "")
+          + "\n|---|---:|---:|---:|" + ("---:|" if bf16 else ""))
     for name, ts in times.items():
         t = statistics.median(ts)
-        print(f"| {name} | {t * 1e3:.2f} | {flops / t / 1e9:.1f} | {100 * flops / t / 1e9 / peak:.1f}% |")
+        rate = flops / t / 1e9
+        print(f"| {name} | {t * 1e3:.2f} | {rate:.1f} | {100 * rate / peak:.1f}% |"
+              + (f" {100 * rate / bf16_peak:.1f}% |" if bf16 else ""))
 
 
 if __name__ == "__main__":

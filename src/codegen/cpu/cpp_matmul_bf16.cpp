@@ -120,12 +120,17 @@ static inline void jt_pack_b_bf16(uint32_t* bp, int64_t KP, int64_t KS, const Jt
                                   const T* B, JtBf16Scan& s) {
   enum { NR = 32 };
   const __m512 negative_zero = _mm512_set1_ps(-0.0f);
-  for (int64_t j0 = 0; j0 < m.N; j0 += NR) {
-    uint32_t* panel = bp + (j0 / NR) * KS * NR;
-    for (int64_t w = KP * NR; w < KS * NR; ++w) panel[w] = 0;
-    const int64_t nj = m.N - j0 < NR ? m.N - j0 : NR;
-    if (m.b_n == 1) {  // rows of B contiguous: a row pair makes 16 words with two shifts
-      for (int64_t p = 0; p < KP; ++p)
+  if (m.b_n == 1) {
+    // Rows of B contiguous: each row pair read whole, front to back, which the hardware
+    // prefetcher follows (panel by panel, each row's pass took one line in every N / 32: 2.4%
+    // slower on bf16 jagged_dense_bmm at blocks of 256, AMX, alternated in one process); 16
+    // columns of a row pair make 16 words with two shifts.
+    for (int64_t j0 = 0; j0 < m.N; j0 += NR)
+      for (int64_t w = KP * NR; w < KS * NR; ++w) bp[(j0 / NR) * KS * NR + w] = 0;
+    for (int64_t p = 0; p < KP; ++p)
+      for (int64_t j0 = 0; j0 < m.N; j0 += NR) {
+        uint32_t* panel = bp + (j0 / NR) * KS * NR;
+        const int64_t nj = m.N - j0 < NR ? m.N - j0 : NR;
         for (int64_t h = 0; h < NR; h += 16) {
           const __mmask16 cols = JtVec::first(nj - h);
           const __m512 r0 = jt_load_floats(cols, B + 2 * p * m.b_k + j0 + h);
@@ -140,8 +145,13 @@ static inline void jt_pack_b_bf16(uint32_t* bp, int64_t KP, int64_t KS, const Jt
               _mm512_srli_epi32(low, 16));
           _mm512_store_si512(panel + p * NR + h, w);
         }
-      continue;
-    }
+      }
+    return;
+  }
+  for (int64_t j0 = 0; j0 < m.N; j0 += NR) {
+    uint32_t* panel = bp + (j0 / NR) * KS * NR;
+    for (int64_t w = KP * NR; w < KS * NR; ++w) panel[w] = 0;
+    const int64_t nj = m.N - j0 < NR ? m.N - j0 : NR;
     if (m.b_k == 1) {  // columns contiguous (a transposed operand): 16 x 16 words transposed
       for (int64_t h = 0; h < NR; h += 16)
         for (int64_t k0 = 0; k0 < m.K; k0 += 32) {
