@@ -288,6 +288,13 @@ TEST(MatmulBf16, OperandsThePairsWouldChangeRunOnTheF32Path) {
     const Result tiles = run(o, kForcedAmx, false);  // the tiles take the same scan
     EXPECT_EQ(tiles.pairs_used, 0);
     EXPECT_EQ(first_difference(tiles.C, f32.C), -1);
+    if (to_bf16(c.a0) == c.a0) {  // and so do operands read in place, scanned on their words
+      for (Mode mode : {kForcedPairs, kForcedAmx}) {
+        const Result in_place = run(o, mode, false, "", true);
+        EXPECT_EQ(in_place.pairs_used, 0);
+        EXPECT_EQ(first_difference(in_place.C, f32.C), -1);
+      }
+    }
   }
   // The scan's bound is tight on the safe side: products of 2^-52 and 2^-50 stay normal.
   Operands o = operands(9, 40, 11, Layout::rows, Layout::rows, 8);

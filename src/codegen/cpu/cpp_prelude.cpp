@@ -113,9 +113,10 @@ JT_INLINE int jt_failed(const JtError* e) {
 }
 
 // Streaming stores of large outputs (print_cpp.cpp): a row of a float tensor is computed into a
-// 64-byte line on the stack (16 floats, or 32 bf16 or f16 values), then stored. A whole, aligned 64-byte line of an output too large to stay
-// in cache goes out with non-temporal stores, which write memory without first reading the line
-// (a plain store's read for ownership doubles the output's traffic); the rest plainly.
+// 64-byte line on the stack (16 floats, or 32 bf16 or f16 values), then stored. A whole, aligned
+// line of an output too large to stay in cache goes out with non-temporal stores, which write
+// memory without first reading the line (a plain store's read for ownership doubles the
+// output's traffic); the rest plainly.
 JT_INLINE int64_t jt_tensor_bytes(const JtTensor* t, int64_t element) {
   int64_t n = element;
   for (int32_t d = 0; d < t->rank; ++d) n *= t->size[d];
