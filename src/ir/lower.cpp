@@ -434,19 +434,19 @@ std::vector<int> column_blocks(const Kernel& k) {
 // a dense dim from its start (`hl.tile(n)` below the outermost loop, begin the constant 0).
 // With `bf16`, the dense loops over a matmul's output columns too.
 std::vector<int> wide_matmul_blocks(const Kernel& k, bool bf16) {
-  std::vector<int> contraction, wide;
+  std::vector<int> matmul_dims, wide;  // the blocks of the dims that widen when dense
   walk(k.body, [&](const NodePtr& n) {
     if (n->kind != NodeKind::matmul || n->operand(0)->type.shape.empty()) return;
     const Dim& d = n->operand(0)->type.shape.back();
-    if (d.kind == Dim::Kind::tile) contraction.push_back(d.block);
+    if (d.kind == Dim::Kind::tile) matmul_dims.push_back(d.block);
     const Dim& columns = n->type.shape.back();
-    if (bf16 && columns.kind == Dim::Kind::tile) contraction.push_back(columns.block);
+    if (bf16 && columns.kind == Dim::Kind::tile) matmul_dims.push_back(columns.block);
   });
   walk(k.body, [&](const NodePtr& n) {
     const bool outermost = std::find(k.body.begin(), k.body.end(), n) != k.body.end();
     const bool dense = n->kind == NodeKind::tile_loop && !outermost &&
                        n->operand(0)->kind == NodeKind::const_int && n->operand(0)->ival == 0 &&
-                       std::count(contraction.begin(), contraction.end(), int(n->ival)) > 0;
+                       std::count(matmul_dims.begin(), matmul_dims.end(), int(n->ival)) > 0;
     if (dense || n->kind == NodeKind::jagged_loop) wide.push_back(int(n->ival));
   });
   return wide;

@@ -170,8 +170,9 @@ struct JtMatmul {
   // A band (jagtile src/ir/pass_band_matmuls.h), band_mode 0 without: 1, A[i][k] is zero for
   // k > i + band and those products are skipped; 2, only C[i][j] with j <= i + band is used.
   int64_t band, band_mode;
-  // bf16 operands read in place from a tensor (the CPU's, jagtile src/plan/pass_operands_in_place.h):
-  // where a16 (b16) is set, A (B) is null and its elements are these, at the same strides.
+  // bf16 operands read in place from a tensor (on the CPU; jagtile
+  // src/plan/pass_operands_in_place.h): where a16 (b16) is set, A (B) is null and its elements
+  // are these, at the same strides.
   const uint16_t *a16, *b16;
 };
 )JT";
