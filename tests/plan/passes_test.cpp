@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <utility>
+
 #include "plan/pass_bounds_checks.h"
 #include "plan/pass_fuse.h"
 #include "plan/pass_hoist.h"
@@ -312,14 +314,19 @@ bool has_nest(const plan::Plan& p, NestRole role, const std::string& array) {
   return found;
 }
 
+// The subject's plan with matmul blocks, before and after the CPU's passes (in place).
+std::pair<plan::Plan, plan::Plan> plans_without_and_with_in_place(const Subject& s, bool checked) {
+  return {plan::plan_kernel(s.spec->kernel, s.spec->host, checked, nullptr,
+                            /*matmul_blocks=*/true, /*in_place=*/false),
+          plan::plan_kernel(s.spec->kernel, s.spec->host, checked, nullptr,
+                            /*matmul_blocks=*/true, /*in_place=*/true)};
+}
+
 TEST(ReadMatmulOperandsInPlace, ACopiedFloatAIsReadFromItsTensorAndOnlyTheCopyGoes) {
   for (bool checked : {true, false}) {
     SCOPED_TRACE(checked ? "checked" : "unchecked");
     Subject s(read_source("examples/jagged_dense_bmm.py"), bmm_args(DType::f32), checked);
-    const plan::Plan before = plan::plan_kernel(s.spec->kernel, s.spec->host, checked, nullptr,
-                                                /*matmul_blocks=*/true, /*in_place=*/false);
-    const plan::Plan after = plan::plan_kernel(s.spec->kernel, s.spec->host, checked, nullptr,
-                                               /*matmul_blocks=*/true, /*in_place=*/true);
+    const auto [before, after] = plans_without_and_with_in_place(s, checked);
     const Stmt* was = matmul_block_of(before);
     const Stmt* now = matmul_block_of(after);
     ASSERT_TRUE(was && now);
@@ -353,10 +360,7 @@ TEST(ReadMatmulOperandsInPlace, ACopyOfATensorTheKernelStoresToStays) {
 // packs them from there), and both widening copies go.
 TEST(ReadMatmulOperandsInPlace, ABlockWithBf16InputsReadsBothOperandsFromTheirTensors) {
   Subject s(read_source("examples/jagged_dense_bmm.py"), bmm_args(DType::bf16), false);
-  const plan::Plan before = plan::plan_kernel(s.spec->kernel, s.spec->host, false, nullptr,
-                                              /*matmul_blocks=*/true, /*in_place=*/false);
-  const plan::Plan after = plan::plan_kernel(s.spec->kernel, s.spec->host, false, nullptr,
-                                             /*matmul_blocks=*/true, /*in_place=*/true);
+  const auto [before, after] = plans_without_and_with_in_place(s, false);
   const Stmt* was = matmul_block_of(before);
   const Stmt* now = matmul_block_of(after);
   ASSERT_TRUE(was && now);

@@ -57,20 +57,16 @@ static inline bool jt_bf16_exact(const JtBf16Scan& a, const JtBf16Scan& b) {
   return a.bf16_values() && b.bf16_values() && ea >= 1 && eb >= 1 && ea + eb >= 142;
 }
 // The pair words of 32 consecutive k (x0: the first 16, x1: the next): word j holds k = 2j in
-// its high half and k = 2j + 1 in its low half.
+// its high half and k = 2j + 1 in its low half (LOW_FIRST: the other way round, the elements'
+// high halves in order). The permute's lane 2j + h takes float 2j + (h ^ !LOW_FIRST)'s high half.
+template <int LOW_FIRST = 0>
 static inline __m512i jt_bf16_pairs(__m512 x0, __m512 x1) {
-  const __m512i high_halves = _mm512_set_epi16(
-      61, 63, 57, 59, 53, 55, 49, 51, 45, 47, 41, 43, 37, 39, 33, 35,
-      29, 31, 25, 27, 21, 23, 17, 19, 13, 15, 9, 11, 5, 7, 1, 3);
-  return _mm512_permutex2var_epi16(_mm512_castps_si512(x0), high_halves,
-                                   _mm512_castps_si512(x1));
-}
-// The same with k = 2j in the low half: the elements' high halves in order.
-static inline __m512i jt_bf16_pairs_low_first(__m512 x0, __m512 x1) {
-  const __m512i high_halves = _mm512_set_epi16(
-      63, 61, 59, 57, 55, 53, 51, 49, 47, 45, 43, 41, 39, 37, 35, 33,
-      31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
-  return _mm512_permutex2var_epi16(_mm512_castps_si512(x0), high_halves,
+  alignas(64) static const uint16_t table[2][32] = {
+      {3, 1, 7, 5, 11, 9, 15, 13, 19, 17, 23, 21, 27, 25, 31, 29,
+       35, 33, 39, 37, 43, 41, 47, 45, 51, 49, 55, 53, 59, 57, 63, 61},
+      {1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31,
+       33, 35, 37, 39, 41, 43, 45, 47, 49, 51, 53, 55, 57, 59, 61, 63}};
+  return _mm512_permutex2var_epi16(_mm512_castps_si512(x0), _mm512_load_si512(table[LOW_FIRST]),
                                    _mm512_castps_si512(x1));
 }
 static inline __mmask32 jt_first32(int64_t n) {
@@ -240,8 +236,7 @@ static inline void jt_pack_b_bf16(uint32_t* bp, int64_t KP, int64_t KS, const Jt
                 _mm512_mask_mov_ps(negative_zero, k_second, jt_load_floats(k_second, col + 16));
             s.add(x0);
             s.add(x1);
-            r[j] = _mm512_castsi512_ps(LOW_FIRST ? jt_bf16_pairs_low_first(x0, x1)
-                                                 : jt_bf16_pairs(x0, x1));
+            r[j] = _mm512_castsi512_ps(jt_bf16_pairs<LOW_FIRST>(x0, x1));
           }
           jt_transpose(r);
           const int64_t pairs = (m.K - k0 + 1) / 2 < 16 ? (m.K - k0 + 1) / 2 : 16;
