@@ -590,12 +590,9 @@ static __attribute__((noinline)) int jt_matmul_bf16_amx_direct(const JtMatmul& m
         jt_matmul_f32_widened(part);
         continue;
       }
-      if (rows < 32) {  // whole tiles: the rows copied, zeros after them
-        for (int64_t r = 0; r < 32; ++r)
-          for (int64_t p = 0; p < KS; ++p)
-            tail[r * KS + p] = r < rows ? (uint32_t)a[r * m.a_m + 2 * p] |
-                                              ((uint32_t)a[r * m.a_m + 2 * p + 1] << 16)
-                                        : 0u;
+      if (rows < 32) {  // whole tiles: the rows copied as they are (low half first), zeros after
+        for (int64_t r = 0; r < rows; ++r) memcpy(tail + r * KS, a + r * m.a_m, (size_t)KS * 4);
+        memset(tail + rows * KS, 0, (size_t)((32 - rows) * KS) * 4);
         jt_amx_rows(m, i0, rows, (const char*)tail, KS * 4, bp, KS, sums);
         continue;
       }

@@ -122,41 +122,36 @@ JT_INLINE int64_t jt_tensor_bytes(const JtTensor* t, int64_t element) {
   for (int32_t d = 0; d < t->rank; ++d) n *= t->size[d];
   return n;
 }
-JT_INLINE void jt_store_row_f32(float* dst, const float* row, int64_t n, int stream) {
-  typedef float JtLine __attribute__((vector_size(64), aligned(64)));
-  typedef float JtHalf __attribute__((vector_size(32), aligned(32)));
-  if (stream && n == 16 && ((uintptr_t)dst & 63) == 0) {
+// One whole 64-byte line from `line` to the 64-byte aligned `dst`, non-temporally; 0 (nothing
+// stored) where the target has no vector stores. The bits move as they are, whatever the
+// elements (may_alias: the line is read and written as the caller's element type too).
+JT_INLINE int jt_stream_line(void* dst, const void* line) {
+  typedef float JtLine __attribute__((vector_size(64), aligned(64), may_alias));
+  typedef float JtHalf __attribute__((vector_size(32), aligned(32), may_alias));
 #if defined(__AVX512F__)
-    __asm__ volatile("vmovntps %1, %0" : "=m"(*(JtLine*)dst) : "v"(*(const JtLine*)row));
-    return;
+  __asm__ volatile("vmovntps %1, %0" : "=m"(*(JtLine*)dst) : "v"(*(const JtLine*)line));
+  return 1;
 #elif defined(__AVX__)
-    __asm__ volatile("vmovntps %1, %0" : "=m"(*(JtHalf*)dst) : "x"(*(const JtHalf*)row));
-    __asm__ volatile("vmovntps %1, %0" : "=m"(*(JtHalf*)(dst + 8)) : "x"(*(const JtHalf*)(row + 8)));
-    return;
-#endif
-  }
+  __asm__ volatile("vmovntps %1, %0" : "=m"(*(JtHalf*)dst) : "x"(*(const JtHalf*)line));
+  __asm__ volatile("vmovntps %1, %0"
+                   : "=m"(*((JtHalf*)dst + 1))
+                   : "x"(*((const JtHalf*)line + 1)));
+  return 1;
+#else
   (void)sizeof(JtLine);
   (void)sizeof(JtHalf);
+  (void)dst;
+  (void)line;
+  return 0;
+#endif
+}
+JT_INLINE void jt_store_row_f32(float* dst, const float* row, int64_t n, int stream) {
+  if (stream && n == 16 && ((uintptr_t)dst & 63) == 0 && jt_stream_line(dst, row)) return;
   for (int64_t i = 0; i < n; ++i) dst[i] = row[i];
 }
-// The same for a line of 32 16-bit floats (bf16, f16), their bits moved as they are.
+// The same for a line of 32 16-bit floats (bf16, f16).
 JT_INLINE void jt_store_row_16(uint16_t* dst, const uint16_t* row, int64_t n, int stream) {
-  typedef long long JtLine16 __attribute__((vector_size(64), aligned(64)));
-  typedef long long JtHalf16 __attribute__((vector_size(32), aligned(32)));
-  if (stream && n == 32 && ((uintptr_t)dst & 63) == 0) {
-#if defined(__AVX512F__)
-    __asm__ volatile("vmovntdq %1, %0" : "=m"(*(JtLine16*)dst) : "v"(*(const JtLine16*)row));
-    return;
-#elif defined(__AVX__)
-    __asm__ volatile("vmovntdq %1, %0" : "=m"(*(JtHalf16*)dst) : "x"(*(const JtHalf16*)row));
-    __asm__ volatile("vmovntdq %1, %0"
-                     : "=m"(*(JtHalf16*)(dst + 16))
-                     : "x"(*(const JtHalf16*)(row + 16)));
-    return;
-#endif
-  }
-  (void)sizeof(JtLine16);
-  (void)sizeof(JtHalf16);
+  if (stream && n == 32 && ((uintptr_t)dst & 63) == 0 && jt_stream_line(dst, row)) return;
   for (int64_t i = 0; i < n; ++i) dst[i] = row[i];
 }
 // A store under a mask that varies element by element (`hl.store(..., extra_mask=keep)`). A
