@@ -125,7 +125,8 @@ ExprPtr in_bounds(ExprPtr index, ExprPtr extent);
     "strides of its last two dims: C[0:M, 0:N] = A[0:M, 0:K] @ B[0:K, 0:N] (+ D), f32, each "    \
     "sum in k order; ival = a MatmulInputs: what A and B hold (a tensor-core path may use "      \
     "bf16 or f16 values exactly, in another summation order); dim = an ir::MatmulBand mode and " \
-    "value = its offset (null without a band)")                                                  \
+    "value = its offset (null without a band); mask (may be null): D is added only where it "    \
+    "holds")                                                  \
   X(nest,                                                                                        \
     "body; ival = nest id; role; name = the array it fills (value, reduce, matmul), "            \
     "node = the IR node it computes")

@@ -211,7 +211,8 @@ class Printer {
                                 (!s.value ? ""
                                  : s.dim == int(ir::MatmulBand::zero_a)
                                      ? " band zero_a(" + expr(s.value) + ")"
-                                     : " band unused_c(" + expr(s.value) + ")"));
+                                     : " band unused_c(" + expr(s.value) + ")") +
+                                (s.mask ? " D when " + expr(s.mask) : ""));
       case StmtKind::nest: {
         std::string head =
             "nest #" + std::to_string(s.ival) + " " + std::string(nest_role_name(s.role));

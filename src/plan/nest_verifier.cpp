@@ -196,6 +196,11 @@ class Verifier {
         check(s.dim >= 0 && s.dim <= int(ir::MatmulBand::unused_c) && (s.dim == 0) == !s.value,
               "a matmul block's band mode " + std::to_string(s.dim) + " and its offset");
         if (s.value) expr(s.value);
+        if (s.mask) {
+          check(n == 14, "a matmul block with a mask on D has no D");
+          check(s.mask->ctype == CType::boolean, "a matmul block's mask on D is not a bool");
+          expr(s.mask);
+        }
         return;
       }
       case StmtKind::checked_int:

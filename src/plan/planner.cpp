@@ -10,6 +10,7 @@
 #include "plan/nest_verifier.h"
 #include "plan/pass_accumulate.h"
 #include "plan/pass_bounds_checks.h"
+#include "plan/pass_first_block.h"
 #include "plan/pass_fuse.h"
 #include "plan/pass_hoist.h"
 #include "plan/pass_inline_index.h"
@@ -60,6 +61,9 @@ Plan plan_kernel(const ir::Kernel& kernel, const host::HostProgram& host, bool c
   if (cpu_passes) {
     read_matmul_operands_in_place(plan);
     record("after read_matmul_operands_in_place");
+
+    skip_zero_fills_before_matmuls(plan);
+    record("after skip_zero_fills_before_matmuls");
   }
 
   return plan;

@@ -173,12 +173,8 @@ TEST_P(Bf16Scores, TransposedBf16OperandMatchesLoopsAndReference) {
 
 INSTANTIATE_TEST_SUITE_P(HeadDims, Bf16Scores, ::testing::Values(32, 33, 64, 128, 131, 256));
 
-// x_b^T @ y_b summed over each item's rows: the contraction runs over a jagged dim, whose valid
-// count the block takes from the item's length (empty and one-row items included).
-TEST(MatmulBlocks, JaggedContractionMatchesLoopsAndReference) {
-  use_shared_cache_dir();
-  const std::vector<double> offs = {0, 7, 7, 8, 48, 81};
-  const int64_t B = 5, N = 81, D = 19, E = 35;
+void jagged_contraction_matches(const std::vector<double>& offs) {
+  const int64_t B = int64_t(offs.size()) - 1, N = 81, D = 19, E = 35;
   std::vector<double> x = values(N * D, 6, DType::f32), y = values(N * E, 7, DType::f32);
   ArgMap args = {{"x", Tensor::from_doubles({N, D}, x, DType::f32)},
                  {"y", Tensor::from_doubles({N, E}, y, DType::f32)},
@@ -197,6 +193,19 @@ TEST(MatmulBlocks, JaggedContractionMatchesLoopsAndReference) {
         want.push_back(s);
       }
   expect_close(blocks, want, 41.0);
+}
+
+// x_b^T @ y_b summed over each item's rows: the contraction runs over a jagged dim, whose valid
+// count the block takes from the item's length (empty and one-row items included). Two items per
+// program: an empty item beside a longer one gets a first block of no k (its zeros written by
+// the block, the accumulator not being filled: pass_first_block.h), and a program of two empty
+// items runs no block at all (its accumulator filled after all).
+TEST(MatmulBlocks, JaggedContractionMatchesLoopsAndReference) {
+  use_shared_cache_dir();
+  for (const std::vector<double>& offs :
+       {std::vector<double>{0, 7, 7, 8, 48, 81}, std::vector<double>{0, 40, 40, 40, 81, 81, 81}}) {
+    jagged_contraction_matches(offs);
+  }
 }
 
 // The AVX2 and portable paths (JAGTILE_CPU_ISA lowers the JIT's -march) agree with their own
@@ -224,8 +233,9 @@ TEST(MatmulBlocks, LoweredIsasMatchTheirLoopsAndReference) {
 
 // `acc = acc + torch.matmul(a, w)` over blocks of the contraction (the bundled
 // jagged_dense_bmm, several partial d blocks): the microkernel writes acc itself with acc as D
-// (pass_accumulate.cpp), no product array and no adding pass, and the bits are the element
-// loops' (acc + product, one rounding) on one thread and two.
+// (pass_accumulate.cpp), no product array and no adding pass, except in the first block, which
+// overwrites the unfilled acc (pass_first_block.h: D only where the block id is not 0), and the
+// bits are the element loops' (acc + product, one rounding) on one thread and two.
 TEST(MatmulBlocks, AProductAddedToItsAccumulatorIsAccumulatedInPlaceWithTheSameBits) {
   use_shared_cache_dir();
   const ExampleInfo* info = find_example("jagged_dense_bmm");
@@ -236,13 +246,38 @@ TEST(MatmulBlocks, AProductAddedToItsAccumulatorIsAccumulatedInPlaceWithTheSameB
   const std::vector<std::string> ops =
       first_matmul_operands(p.specialise(info->kernel, args, o).source(Backend::cpu));
   ASSERT_EQ(ops.size(), 14u);
-  EXPECT_EQ(ops[11], ops[9]) << "D is not the accumulator C";
+  EXPECT_EQ(ops[11], " (((id3 != INT64_C(0))) ?" + ops[9] + " : (const float*)0)")
+      << "D is not the accumulator C after the first contraction block";
   EXPECT_EQ(ops[12], ops[10]);
   EXPECT_EQ(ops[13], " INT64_C(1)");
   auto [blocks, loops] = blocks_and_loops(p, info->kernel.c_str(), args, o);
   Tensor one_thread = p.call(info->kernel, args, cpu_with_blocks({1, 16, 16, 16}, 1)).outputs.at(0);
   EXPECT_TRUE(same_bits(blocks, loops));
   EXPECT_TRUE(same_bits(blocks, one_thread));
+}
+
+// A contraction of no length (x with no columns): the loop over it runs no block, so the
+// accumulator the first block would have written is zero-filled after all (pass_first_block.h),
+// and each row of the output is its item's bias, bit for bit.
+TEST(MatmulBlocks, AnEmptyContractionLeavesTheZeroFilledAccumulator) {
+  use_shared_cache_dir();
+  const ExampleInfo* info = find_example("jagged_dense_bmm");
+  Program p = Program::from_file(std::string(JAGTILE_SOURCE_DIR) + "/" + info->file);
+  const std::vector<double> offs = {0, 3, 3, 9};
+  const int64_t B = 3, N = 9, K = 5;
+  const std::vector<double> bias = values(B * K, 11, DType::f32);
+  ArgMap args = {{"x_values", Tensor::zeros({N, 0}, DType::f32)},
+                 {"x_offsets", Tensor::from_doubles({B + 1}, offs, DType::i64)},
+                 {"weight", Tensor::zeros({B, 0, K}, DType::f32)},
+                 {"bias", Tensor::from_doubles({B, K}, bias, DType::f32)}};
+  auto [blocks, loops] =
+      blocks_and_loops(p, info->kernel.c_str(), args, cpu_with_blocks({1, 16, 16, 16}));
+  EXPECT_TRUE(same_bits(blocks, loops));
+  std::vector<double> want;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t r = int64_t(offs[size_t(b)]); r < int64_t(offs[size_t(b + 1)]); ++r)
+      for (int64_t k = 0; k < K; ++k) want.push_back(bias[size_t(b * K + k)]);
+  expect_close(blocks, want, 1.0);
 }
 
 // `a = x_values[rows, tile_d]` feeding `torch.matmul(a, w)` only (the bundled jagged_dense_bmm,

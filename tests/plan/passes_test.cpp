@@ -6,6 +6,7 @@
 
 #include <utility>
 
+#include "../common/matmul_cases.h"
 #include "plan/pass_bounds_checks.h"
 #include "plan/pass_fuse.h"
 #include "plan/pass_hoist.h"
@@ -68,6 +69,27 @@ def matmul_then_scale(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         x[t, :] = x[t, :] * 2.0
     return out
 
+def scaled_accumulator(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    m, k = x.size()
+    n = w.size(1)
+    out = torch.empty([m, n], dtype=x.dtype, device=x.device)
+    for tm, tn in hl.tile([m, n]):
+        acc = hl.zeros([tm, tn], dtype=torch.float32)
+        for tk in hl.tile(k):
+            acc = acc + torch.matmul(x[tm, tk], w[tk, tn])
+            acc = acc * 0.5
+        out[tm, tn] = acc
+    return out
+def ones_accumulator(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    m, k = x.size()
+    n = w.size(1)
+    out = torch.empty([m, n], dtype=x.dtype, device=x.device)
+    for tm, tn in hl.tile([m, n]):
+        acc = hl.full([tm, tn], 1.0, dtype=torch.float32)
+        for tk in hl.tile(k):
+            acc = acc + torch.matmul(x[tm, tk], w[tk, tn])
+        out[tm, tn] = acc
+    return out
 def masked(x: torch.Tensor, n: int) -> torch.Tensor:
     (m,) = x.size()
     out = torch.zeros([m], dtype=x.dtype, device=x.device)
@@ -386,6 +408,74 @@ TEST(ReadMatmulOperandsInPlace, AConvertingCopyStays) {
   ASSERT_TRUE(block);
   EXPECT_EQ(block->indices[3]->kind, plan::ExprKind::array_read);
   EXPECT_EQ(block->indices[6]->kind, plan::ExprKind::array_read);
+}
+
+// ---- skip_zero_fills_before_matmuls ----
+
+// Where the fill of `array` sits: the condition of the if around it, "" when it is in none, "none"
+// when there is no fill.
+std::string fill_condition(const plan::Plan& p, const std::string& array) {
+  std::string cond = "none";
+  for (const plan::DeviceFunc& f : p.funcs)
+    for (const plan::StmtPtr& s : f.body)
+      plan::visit(s, [&](const Stmt& x) {
+        if (x.kind == StmtKind::if_)
+          for (const plan::StmtPtr& b : x.body)
+            if (b->kind == StmtKind::nest && b->role == NestRole::var_init && b->name == array)
+              cond = plan::print_expr(p, f, x.value);
+        if (x.kind == StmtKind::nest && x.role == NestRole::var_init && x.name == array &&
+            cond == "none")
+          cond = "";
+      });
+  return cond;
+}
+
+// The bundled jagged_dense_bmm: acc's zero fill runs only where the contraction loop (tile_d,
+// block 3) is empty, and the loop's first block writes acc without adding it; without the CPU's
+// passes, acc is filled and every block adds it.
+TEST(SkipZeroFills, TheFirstContractionBlockOverwritesAndTheFillRunsOnlyForAnEmptyLoop) {
+  Subject s(read_source("examples/jagged_dense_bmm.py"), bmm_args(DType::f32), true);
+  const auto [before, after] = plans_without_and_with_in_place(s, true);
+  const Stmt* was = matmul_block_of(before);
+  const Stmt* now = matmul_block_of(after);
+  ASSERT_TRUE(was && now);
+  const std::string acc = now->name;
+  EXPECT_EQ(fill_condition(before, acc), "") << plan::print_plan(before);
+  EXPECT_FALSE(was->mask);
+  EXPECT_THAT(fill_condition(after, acc), HasSubstr(">= int64($h")) << plan::print_plan(after);
+  ASSERT_TRUE(now->mask) << plan::print_plan(after);
+  EXPECT_EQ(plan::print_expr(after, after.funcs.at(0), now->mask), "(id3 != 0)");
+  EXPECT_THAT(plan::print_plan(after), HasSubstr(" D when (id3 != 0)"));
+}
+
+// A contraction over an item's rows (a jagged loop, its extent computed just before it): the fill
+// moves past the extent, into the loop's scope, and runs where that extent is 0.
+TEST(SkipZeroFills, AJaggedContractionsFillMovesPastItsExtent) {
+  Subject s(testing::kMatmulKernels,
+            {{"x", Tensor::zeros({7, 4}, DType::f32)},
+             {"y", Tensor::zeros({7, 3}, DType::f32)},
+             {"offsets", Tensor::from_doubles({3}, {0, 2, 7}, DType::i64)}},
+            true, "jagged_outer");
+  const auto [before, after] = plans_without_and_with_in_place(s, true);
+  const Stmt* now = matmul_block_of(after);
+  ASSERT_TRUE(now && now->mask) << plan::print_plan(after);
+  EXPECT_THAT(fill_condition(after, now->name), HasSubstr(">= end")) << plan::print_plan(after);
+}
+
+// An accumulator also scaled inside the loop, and one that starts at ones: both keep their
+// fill, and their blocks add D in every iteration.
+TEST(SkipZeroFills, AnAccumulatorUsedElsewhereOrNotZeroKeepsItsFill) {
+  for (const char* kernel : {"scaled_accumulator", "ones_accumulator"}) {
+    SCOPED_TRACE(kernel);
+    Subject s(kKernels,
+              {{"x", Tensor::zeros({6, 8}, DType::f32)}, {"w", Tensor::zeros({8, 5}, DType::f32)}},
+              true, kernel);
+    const plan::Plan p = plan::plan_kernel(s.spec->kernel, s.spec->host, true, nullptr, true, true);
+    const Stmt* block = matmul_block_of(p);
+    ASSERT_TRUE(block) << plan::print_plan(p);
+    EXPECT_FALSE(block->mask) << plan::print_plan(p);
+    EXPECT_EQ(fill_condition(p, block->name), "") << plan::print_plan(p);
+  }
 }
 
 // ---- the verifier ----

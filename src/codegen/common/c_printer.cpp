@@ -287,6 +287,8 @@ std::string NestPrinter::matmul_operands(const Stmt& s) const {
       (i == 3 ? a16 : b16) = a;
       a = "(const float*)0";
     }
+    // D added only where the block's mask holds (pass_first_block.h).
+    if (i == 11 && s.mask) a = "((" + expr(s.mask) + ") ? " + a + " : (const float*)0)";
     args += (i ? ", " : "") + a;
   }
   if (s.indices.size() == 11) args += ", (const float*)0, 0, 0";  // no D
