@@ -94,6 +94,31 @@ void innermost_lets(const Stmt& s, std::map<std::string, ExprPtr>& lets) {
   }
 }
 
+LoopChain loop_chain(const Stmt& nest) {
+  LoopChain c;
+  const Stmt* at = &nest;
+  while (at->kind == StmtKind::nest || at->kind == StmtKind::for_) {
+    if (at->kind == StmtKind::for_) {
+      c.index.push_back(at->name);
+      c.extent.push_back(at->extent);
+    }
+    const Stmt* next = nullptr;
+    for (const StmtPtr& s : at->body) {
+      if (s->kind == StmtKind::let && at->kind == StmtKind::for_) {
+        c.lets[s->name] = s->value;
+      } else if (next) {
+        return {};
+      } else {
+        next = s.get();
+      }
+    }
+    if (!next) return {};
+    at = next;
+  }
+  c.inner = at;
+  return c;
+}
+
 const Stmt* array_decl_of(const DeviceFunc& f, const std::string& name) {
   const Stmt* found = nullptr;
   for (const StmtPtr& s : f.body)

@@ -86,6 +86,17 @@ const Stmt* innermost(const Stmt& s, std::vector<std::string>* indices, bool pas
 // The lets of such a chain's bodies, by name (the loop-nest form names every let once).
 void innermost_lets(const Stmt& s, std::map<std::string, ExprPtr>& lets);
 
+// A nest read as a chain of loops, each body lets and one statement, down to the statement
+// inside: the loops' indices and extents, outer first, the lets by name, and the statement (null
+// when the chain branches, or a nest has a top-level let, which could be read after it).
+struct LoopChain {
+  std::vector<std::string> index;
+  std::vector<ExprPtr> extent;
+  std::map<std::string, ExprPtr> lets;
+  const Stmt* inner = nullptr;
+};
+LoopChain loop_chain(const Stmt& nest);
+
 // The declaration of array `name` in the function (the last, should a name be declared twice), or
 // null.
 const Stmt* array_decl_of(const DeviceFunc& f, const std::string& name);

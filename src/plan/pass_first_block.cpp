@@ -9,41 +9,6 @@ namespace jagtile::plan {
 
 namespace {
 
-// A nest read as a chain of loops, each body lets and one statement, down to the statement
-// inside (null when the chain branches or holds anything else).
-struct Chain {
-  std::vector<std::string> index;  // the loops' indices, outer first
-  std::vector<ExprPtr> extent;     // and their extents
-  std::map<std::string, ExprPtr> lets;
-  const Stmt* inner = nullptr;
-};
-
-Chain chain_of(const Stmt& nest) {
-  Chain c;
-  const Stmt* at = &nest;
-  while (at->kind == StmtKind::nest || at->kind == StmtKind::for_) {
-    if (at->kind == StmtKind::for_) {
-      c.index.push_back(at->name);
-      c.extent.push_back(at->extent);
-    }
-    const Stmt* next = nullptr;
-    for (const StmtPtr& s : at->body) {
-      // Lets inside loops only: a nest's own top-level let could be read after it.
-      if (s->kind == StmtKind::let && at->kind == StmtKind::for_) {
-        c.lets[s->name] = s->value;
-      } else if (next) {
-        return {};
-      } else {
-        next = s.get();
-      }
-    }
-    if (!next) return {};
-    at = next;
-  }
-  c.inner = at;
-  return c;
-}
-
 bool is_var(const ExprPtr& e, const std::string& name) {
   return e->kind == ExprKind::var && e->name == name;
 }
@@ -80,7 +45,7 @@ bool touches(const StmtPtr& s, const std::string& name) {
 // extents, and its row stride the array's last extent. Returns the block, or null.
 const Stmt* overwrites_fill(const DeviceFunc& f, const Stmt& F, const Stmt& M) {
   const std::string& acc = F.name;
-  const Chain fill = chain_of(F), mm = chain_of(M);
+  const LoopChain fill = loop_chain(F), mm = loop_chain(M);
   if (!fill.inner || !mm.inner) return nullptr;
   const Stmt& store = *fill.inner;
   const Stmt& block = *mm.inner;

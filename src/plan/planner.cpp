@@ -12,6 +12,7 @@
 #include "plan/pass_bounds_checks.h"
 #include "plan/pass_first_block.h"
 #include "plan/pass_fuse.h"
+#include "plan/pass_fuse_update.h"
 #include "plan/pass_hoist.h"
 #include "plan/pass_inline_index.h"
 #include "plan/pass_memoize.h"
@@ -43,6 +44,11 @@ Plan plan_kernel(const ir::Kernel& kernel, const host::HostProgram& host, bool c
 
   accumulate_matmuls_in_place(plan);
   record("after accumulate_matmuls_in_place");
+
+  if (cpu_passes) {
+    fuse_last_updates(plan);
+    record("after fuse_last_updates");
+  }
 
   reload_loads(plan);
   record("after reload_loads");

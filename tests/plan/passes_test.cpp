@@ -90,6 +90,28 @@ def ones_accumulator(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
             acc = acc + torch.matmul(x[tm, tk], w[tk, tn])
         out[tm, tn] = acc
     return out
+def carried_update(x: torch.Tensor) -> torch.Tensor:
+    m, k = x.size()
+    out = torch.zeros([m], dtype=x.dtype, device=x.device)
+    for tm in hl.tile(m):
+        acc = hl.zeros([tm], dtype=torch.float32)
+        for tk in hl.tile(k):
+            acc = acc + x[tm, tk].sum(dim=1)
+            acc = acc * 0.5
+            out[tm] = acc
+    return out
+def read_twice(x: torch.Tensor) -> torch.Tensor:
+    m, k = x.size()
+    out = torch.zeros([m], dtype=x.dtype, device=x.device)
+    out2 = torch.zeros([m], dtype=x.dtype, device=x.device)
+    for tm in hl.tile(m):
+        acc = hl.zeros([tm], dtype=torch.float32)
+        for tk in hl.tile(k):
+            acc = acc + x[tm, tk].sum(dim=1)
+        acc = acc * 0.5
+        out[tm] = acc
+        out2[tm] = acc
+    return out
 def masked(x: torch.Tensor, n: int) -> torch.Tensor:
     (m,) = x.size()
     out = torch.zeros([m], dtype=x.dtype, device=x.device)
@@ -475,6 +497,47 @@ TEST(SkipZeroFills, AnAccumulatorUsedElsewhereOrNotZeroKeepsItsFill) {
     ASSERT_TRUE(block) << plan::print_plan(p);
     EXPECT_FALSE(block->mask) << plan::print_plan(p);
     EXPECT_EQ(fill_condition(p, block->name), "") << plan::print_plan(p);
+  }
+}
+
+// ---- fuse_last_updates ----
+
+// The bundled jagged_dense_bmm: `acc = acc + bias` is computed inside the store of acc (which
+// loads the bias), with no update nest left; without the CPU's passes the update stays.
+TEST(FuseLastUpdates, TheBiasAddIsComputedInsideTheStore) {
+  Subject s(read_source("examples/jagged_dense_bmm.py"), bmm_args(DType::f32), true);
+  const auto [before, after] = plans_without_and_with_in_place(s, true);
+  const std::string acc = matmul_block_of(after)->name;
+  EXPECT_TRUE(has_nest(before, NestRole::var_assign, acc)) << plan::print_plan(before);
+  EXPECT_FALSE(has_nest(after, NestRole::var_assign, acc)) << plan::print_plan(after);
+  int stores_loading_bias = 0;
+  for (const plan::DeviceFunc& f : after.funcs)
+    for (const plan::StmtPtr& st : f.body)
+      plan::visit(st, [&](const Stmt& x) {
+        if (x.kind == StmtKind::nest && x.role == NestRole::store)
+          stores_loading_bias += Subject::loads_in(x, "bias", f) > 0;
+      });
+  EXPECT_EQ(stores_loading_bias, 1) << plan::print_plan(after);
+}
+
+// An update whose array lives on (declared outside the loop that updates and stores it: the
+// next iteration reads it) and one read by two stores both keep their update nest.
+TEST(FuseLastUpdates, AnUpdateReadLaterOrTwiceStays) {
+  for (const char* kernel : {"carried_update", "read_twice"}) {
+    SCOPED_TRACE(kernel);
+    Subject s(kKernels, {{"x", Tensor::zeros({6, 8}, DType::f32)}}, true, kernel);
+    const plan::Plan p = plan::plan_kernel(s.spec->kernel, s.spec->host, true, nullptr, true, true);
+    EXPECT_FALSE(s.nests(NestRole::var_assign).empty()) << s.text();
+    bool update_left = false;
+    for (const plan::DeviceFunc& f : p.funcs)
+      for (const plan::StmtPtr& st : f.body)
+        plan::visit(st, [&](const Stmt& x) {
+          update_left |= x.kind == StmtKind::nest && x.role == NestRole::var_assign &&
+                         plan::any_stmt(std::make_shared<const Stmt>(x), [](const Stmt& y) {
+                           return y.kind == StmtKind::array_store;
+                         });
+        });
+    EXPECT_TRUE(update_left) << plan::print_plan(p);
   }
 }
 
