@@ -40,6 +40,42 @@ bool adds_product(const Stmt& v, const std::string& var, const std::string& mm) 
          (reads_at(a, mm, idx) && reads_at(b, var, idx));
 }
 
+// Whether the var_assign nest `v` stores var = mm, element by element over its loops (the result
+// of `acc = hl.dot(a, b, acc=acc)`).
+bool copies_product(const Stmt& v, const std::string& var, const std::string& mm) {
+  std::vector<std::string> idx;
+  const Stmt* store = innermost(v, &idx, /*past_guards=*/true);
+  if (!store || store->kind != StmtKind::array_store || store->name != var ||
+      store->update != Update::none || store->indices.size() != idx.size())
+    return false;
+  for (size_t d = 0; d < idx.size(); ++d)
+    if (store->indices[d]->kind != ExprKind::var || store->indices[d]->name != idx[d]) return false;
+  std::map<std::string, ExprPtr> lets;
+  innermost_lets(v, lets);
+  ExprPtr value = through_lets(store->value, lets);
+  if (value->kind == ExprKind::convert && value->dtype == DType::f32 && value->from == DType::f32)
+    value = through_lets(value->args[0], lets);
+  return reads_at(value, mm, idx);
+}
+
+// Whether the value nest `p` is a plain copy of array `var`, element by element (hl.dot's acc=
+// operand, copied into D).
+bool copies_var(const Stmt& p, const std::string& var) {
+  std::optional<ElementTemplate> t = element_template(p);
+  if (!t) return false;
+  std::vector<std::string> idx;
+  for (const ExprPtr& e : t->index) {
+    if (e->kind != ExprKind::var) return false;
+    idx.push_back(e->name);
+  }
+  std::map<std::string, ExprPtr> lets;
+  for (const StmtPtr& l : t->lets) lets[l->name] = l->value;
+  ExprPtr value = through_lets(t->value, lets);
+  if (value->kind == ExprKind::convert && value->dtype == DType::f32 && value->from == DType::f32)
+    value = through_lets(value->args[0], lets);
+  return reads_at(value, var, idx);
+}
+
 // The extents of array `name`'s declaration in the function, as keys; empty when not found.
 std::vector<std::string> extents_of(const DeviceFunc& f, const std::string& name, CType* type) {
   std::vector<std::string> keys;
@@ -99,11 +135,69 @@ bool accumulate_one(DeviceFunc& f) {
   return false;
 }
 
+// `acc = hl.dot(a, b, acc=acc)`: a value nest copying acc into D's array, the matmul nest
+// (C = A @ B + D), then a var_assign nest copying C back into acc. The block writes acc with
+// acc as D instead (the same sums, the same single addition of D), and both copies and their
+// arrays go. True when it changed the function.
+bool accumulate_dot_one(DeviceFunc& f) {
+  Units units = collect_units(f);
+  for (size_t i = 0; i + 1 < units.units.size(); ++i) {
+    const Unit& M = units.units[i];
+    const Unit& V = units.units[i + 1];
+    if (M.stmt->kind != StmtKind::nest || M.stmt->role != NestRole::matmul) continue;
+    if (V.list != M.list || V.index != M.index + 1 || V.stmt->kind != StmtKind::nest ||
+        V.stmt->role != NestRole::var_assign)
+      continue;
+    const std::string& mm = M.stmt->name;
+    const std::string& var = V.stmt->name;
+    const Stmt* block = innermost(*M.stmt, nullptr, /*past_guards=*/true);
+    if (!block || block->kind != StmtKind::matmul_block || block->name != mm ||
+        block->indices.size() != 14 || block->mask ||
+        block->indices[11]->kind != ExprKind::array_read)
+      continue;
+    const std::string d = block->indices[11]->name;
+    const int p = units.producer(d);
+    if (p < 0 || d == var || d == mm) continue;
+    const Unit& P = units.units[size_t(p)];
+    std::vector<int> d_readers = units.readers(d, p), mm_readers = units.readers(mm, int(i));
+    if (P.list != M.list || P.index >= M.index || P.stmt->role != NestRole::value ||
+        d_readers != std::vector<int>{int(i)} || mm_readers != std::vector<int>{int(i) + 1} ||
+        M.reads.count(var) || !copies_var(*P.stmt, var) || !copies_product(*V.stmt, var, mm) ||
+        !reads_unchanged(units, p, int(i)))
+      continue;
+    CType t_mm = CType::f64, t_var = CType::f64, t_d = CType::f64;
+    const std::vector<std::string> ext = extents_of(f, var, &t_var);
+    if (ext.empty() || ext != extents_of(f, mm, &t_mm) || ext != extents_of(f, d, &t_d) ||
+        t_var != CType::f32 || t_mm != CType::f32 || t_d != CType::f32)
+      continue;
+    // D's origin in its array is C's (the same extents: the same strides).
+    if (expr_key(block->indices[11]) !=
+            expr_key(array_read(d, CType::f32, block->indices[9]->args)) ||
+        expr_key(block->indices[12]) != expr_key(block->indices[10]))
+      continue;
+    std::vector<ExprPtr> ops = block->indices;
+    ExprPtr at_var = array_read(var, CType::f32, ops[9]->args);
+    ops[9] = at_var;
+    ops[11] = at_var;
+    StmtPtr in_place =
+        matmul_block(var, std::move(ops), MatmulInputs(block->ival), band_of(*block));
+    Stmt renamed = *replace_stmt(M.stmt, block, in_place);
+    renamed.name = var;
+    const int list = M.list, index = M.index;
+    f = replace_unit(f, list, index + 1, {});
+    f = replace_unit(f, list, index, {std::make_shared<const Stmt>(std::move(renamed))});
+    f = remove_array(f, mm);
+    f = remove_array(f, d);
+    return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 void accumulate_matmuls_in_place(Plan& plan) {
   for (DeviceFunc& f : plan.funcs)
-    while (accumulate_one(f)) {
+    while (accumulate_one(f) || accumulate_dot_one(f)) {
     }
 }
 

@@ -432,6 +432,37 @@ TEST(ReadMatmulOperandsInPlace, AConvertingCopyStays) {
   EXPECT_EQ(block->indices[6]->kind, plan::ExprKind::array_read);
 }
 
+// ---- accumulate_matmuls_in_place ----
+
+// `acc = hl.dot(a, b, acc=acc)` (the item_matmul test kernel): the block writes acc with acc as
+// D, where before acc was copied into D's array and the product copied back; neither copy nor
+// its array is left, as for `acc = acc + torch.matmul(a, b)`.
+TEST(AccumulateMatmulsInPlace, HlDotWithAccWritesTheAccumulatorItself) {
+  Subject s(testing::kMatmulKernels,
+            {{"x", Tensor::zeros({12, 8}, DType::f32)},
+             {"offsets", Tensor::from_doubles({3}, {0, 5, 12}, DType::i64)},
+             {"w", Tensor::zeros({2, 8, 6}, DType::f32)},
+             {"bias", Tensor::zeros({2, 6}, DType::f32)}},
+            true, "item_matmul");
+  const auto [before, after] = plans_without_and_with_in_place(s, true);
+  const plan::Plan built = plan::build_nests(s.spec->kernel, s.spec->host, true, true);
+  const Stmt* was = matmul_block_of(built);
+  ASSERT_TRUE(was) << s.text();
+  ASSERT_EQ(was->indices.size(), 14u);
+  const std::string d_copy = was->indices[11]->name, product = was->name;
+  EXPECT_NE(d_copy, product);
+  for (const plan::Plan* p : {&before, &after}) {
+    const Stmt* now = matmul_block_of(*p);
+    ASSERT_TRUE(now);
+    EXPECT_EQ(now->indices[9]->name, now->indices[11]->name) << plan::print_plan(*p);
+    EXPECT_NE(now->name, product);
+    EXPECT_FALSE(has_nest(*p, NestRole::value, d_copy)) << plan::print_plan(*p);
+    const std::string text = plan::print_plan(*p);
+    EXPECT_THAT(text, Not(HasSubstr("array " + product + ":"))) << text;
+    EXPECT_THAT(text, Not(HasSubstr("array " + d_copy + ":"))) << text;
+  }
+}
+
 // ---- skip_zero_fills_before_matmuls ----
 
 // Where the fill of `array` sits: the condition of the if around it, "" when it is in none, "none"
