@@ -220,7 +220,9 @@ void Builder::items_cols(std::vector<Stmt>& host, Stmt& outer) {
       "hl.full([tile_b, tile_m], float(\"inf\"), dtype=torch.float32)",
       "hl.full([tile_b, tile_m], 1.5, dtype=torch.float32)"};
   std::string init = inits[size_t(op)];
+  bool f32_acc = true;
   if (!simple && rng_.chance(0.2)) {
+    f32_acc = false;
     // A 16-bit accumulator as declared: every backend accumulates in fp32 anyway (DESIGN 1). A
     // float64 one accumulates in double everywhere (and keeps the kernel off the template).
     init.replace(
@@ -300,17 +302,26 @@ void Builder::items_cols(std::vector<Stmt>& host, Stmt& outer) {
   // The per-item store, after the rows: post(acc).
   GenValue post = acc;
   int post_kind = int(rng_.range(0, 3));
+  bool post_changed = false;
   if (op == 0 && post_kind == 1) {
     post.expr =
         Expr{"torch.where(nnz[:, None] > 0, $0 / nnz[:, None].to(torch.float32), 0.0)", {acc.expr}};
     post.degree = e.degree;
     post.bound = e.bound;
+    post_changed = true;
   } else if (!simple && post_kind == 2 && op != 1 && op != 2) {
     ExprScope s2;
     s2.floats = {acc, acc, leaf("y[tile_b, tile_m]", 1, 0, true), partial_leaf("alpha", 2)};
     s2.conds = {"(nnz[:, None] > 1)", "(tile_m.index < 3)[None, :]"};
     s2.allow_transcendental = false;  // acc grows with L: keep its error proportional
     post = ensure_full(s2, gen_float(rng_, s2, 2));
+    post_changed = true;
+  }
+  if (post_changed && f32_acc && !total && rng_.chance(0.8)) {
+    // post(acc) as the accumulator's last update, which only the store reads (planned inside
+    // the store: plan/pass_fuse_update.h).
+    body->body.push_back(line("acc = $0", {post.expr}));
+    post.expr = acc.expr;
   }
   body->body.push_back(line("out_b[tile_b, tile_m] = $0", {post.expr}));
   note_store(out_b_, post);

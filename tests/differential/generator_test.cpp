@@ -124,7 +124,8 @@ TEST(KernelGenerator, CoversTheLanguageAndInputFeatures) {
                               "block_sizes",
                               "torch.exp(",
                               "alpha",
-                              "out_j[rows, tile_m] ="}) {
+                              "out_j[rows, tile_m] =",
+                              "acc = torch.where(nnz[:, None] > 0"}) {
     EXPECT_NE(all.find(feature), std::string::npos) << "no kernel uses " << feature;
   }
   for (const char* feature :
