@@ -432,7 +432,7 @@ std::vector<int> column_blocks(const Kernel& k) {
 // The loops of a matmul kernel that take the wider block: the jagged loops (an item's rows), and
 // the tile loops that are a matmul's contraction dim (the last dim of its first operand) and walk
 // a dense dim from its start (`hl.tile(n)` below the outermost loop, begin the constant 0).
-// With `bf16`, the dense loops over a matmul's output columns too.
+// With `bf16`, the dense loops over a matmul's output rows and columns too.
 std::vector<int> wide_matmul_blocks(const Kernel& k, bool bf16) {
   std::vector<int> matmul_dims, wide;  // the blocks of the dims that widen when dense
   walk(k.body, [&](const NodePtr& n) {
@@ -441,6 +441,9 @@ std::vector<int> wide_matmul_blocks(const Kernel& k, bool bf16) {
     if (d.kind == Dim::Kind::tile) matmul_dims.push_back(d.block);
     const Dim& columns = n->type.shape.back();
     if (bf16 && columns.kind == Dim::Kind::tile) matmul_dims.push_back(columns.block);
+    const size_t rank = n->type.shape.size();
+    if (bf16 && rank >= 2 && n->type.shape[rank - 2].kind == Dim::Kind::tile)
+      matmul_dims.push_back(n->type.shape[rank - 2].block);
   });
   walk(k.body, [&](const NodePtr& n) {
     const bool outermost = std::find(k.body.begin(), k.body.end(), n) != k.body.end();
@@ -547,7 +550,8 @@ Kernel lower_kernel(const ast::Module& module, const ast::Stmt& fn,
   // jagged_dense_bmm at B = 1024, D = K = 256, 2 threads, blocks (items, rows, columns, k):
   // 1/128/64/128 79.4 ms, 1/256/64/256 69.7, 1/256/128/256 60.1, 1/256/256/256 54.3 on AMX tiles;
   // and in bench/peers/bf16_matmul.py's race 1.17x on the pairs, 1.11x on the f32 path
-  // (Emerald Rapids Xeon, docs/performance.md).
+  // (Emerald Rapids Xeon, docs/performance.md). So do dense loops over the output's rows:
+  // bf16 jagged_jagged_bmm (x^T @ y, rows over D) at 1/256/256/256 1.29-1.31x its 1/64/256/256.
   if (!on_gpu) {
     const bool bf16 = bf16_matmuls(k);
     for_matmul.default_column_block = bf16 ? 256 : 128;

@@ -371,9 +371,10 @@ TEST(MatmulBlocks, CpuSourceCallsTheMicrokernelUnlessLoopsAreAsked) {
 // A kernel with a matmul defaults to one item per outermost program, inner blocks of 64, and 128
 // for its jagged loops over an item's rows (item_matmul's and jagged_outer's tile_k) and for a
 // contraction over a dense dim (`hl.tile(D)`: item_matmul's tile_d); the output's columns keep 64
-// (lower.cpp says why). Config entries keep their values; kernels without a matmul keep inner
-// blocks of 32, except that the loop walking the tensors' contiguous dim (tile_d, nested under
-// the jagged rows here) takes the column block, 256, and item_scale, which writes rows, one item.
+// (lower.cpp says why); bf16 operands take 256 for all of these and the output's rows and columns.
+// Config entries keep their values; kernels without a matmul keep inner blocks of 32, except that
+// the loop walking the tensors' contiguous dim (tile_d, nested under the jagged rows here) takes
+// the column block, 256, and item_scale, which writes rows, one item.
 TEST(MatmulBlocks, MatmulKernelsDefaultToOneItemAndWideRowAndDenseContractionBlocks) {
   Program p = Program::from_source(kMatmulKernels, "mm.py");
   auto blocks_line = [&](const char* kernel, const ArgMap& args, const Options& o) {
@@ -403,6 +404,12 @@ TEST(MatmulBlocks, MatmulKernelsDefaultToOneItemAndWideRowAndDenseContractionBlo
                   {"offsets", Tensor::zeros({3}, DType::i64)}};
   EXPECT_EQ(blocks_line("jagged_outer", outer, cpu_options()),
             "Blocks: tile_b=1 tile_d=64 tile_e=64 tile_k=128");
+  // bf16: the dense loop over the output's rows (tile_d) takes 256 as well.
+  ArgMap outer16 = {{"x", Tensor::zeros({4, 8}, DType::bf16)},
+                    {"y", Tensor::zeros({4, 8}, DType::bf16)},
+                    {"offsets", Tensor::zeros({3}, DType::i64)}};
+  EXPECT_EQ(blocks_line("jagged_outer", outer16, cpu_options()),
+            "Blocks: tile_b=1 tile_d=256 tile_e=256 tile_k=256");
   ArgMap plain = {{"x", Tensor::zeros({4, 8}, DType::f32)},
                   {"offsets", Tensor::zeros({3}, DType::i64)},
                   {"w", Tensor::zeros({2, 8}, DType::f32)}};
