@@ -11,23 +11,42 @@ namespace jagtile::plan {
 
 namespace {
 
-// How index v enters e: not at all, once with coefficient one (v + terms without v, through
-// int64 additions and int64-to-int64 conversions), or any other way (a product, a narrower type).
+// How index v enters e: not at all, once (v + terms without v, or such a sum times factors
+// without v, through int64 additions, products and int64-to-int64 conversions: a flattened
+// index `row * D + col`), or any other way (v twice, a narrower type). `coefficient` is what
+// once multiplies v by (null: 1).
 enum class Enters { no, once, otherwise };
-Enters enters(const ExprPtr& e, const std::string& v) {
-  if (!mentions_var(e, v)) return Enters::no;
-  if (e->kind == ExprKind::var && e->name == v) return Enters::once;
+struct Entry {
+  Enters how = Enters::no;
+  ExprPtr coefficient;
+};
+bool int64_op(const ExprPtr& e, ir::Op op) {
+  return (e->kind == ExprKind::binop && e->op == op) ||
+         (e->kind == ExprKind::compute && e->node && e->node->kind == ir::NodeKind::binary &&
+          e->node->op == op && e->dtype == DType::i64);
+}
+Entry enters(const ExprPtr& e, const std::string& v) {
+  if (!mentions_var(e, v)) return {Enters::no, nullptr};
+  if (e->kind == ExprKind::var && e->name == v) return {Enters::once, nullptr};
   if (e->kind == ExprKind::convert && e->dtype == DType::i64 && e->from == DType::i64)
     return enters(e->args[0], v);
-  const bool add =
-      (e->kind == ExprKind::binop && e->op == ir::Op::add) ||
-      (e->kind == ExprKind::compute && e->node && e->node->kind == ir::NodeKind::binary &&
-       e->node->op == ir::Op::add && e->dtype == DType::i64);
-  if (!add) return Enters::otherwise;
-  const Enters a = enters(e->args[0], v), b = enters(e->args[1], v);
-  if (a == Enters::otherwise || b == Enters::otherwise || (a == Enters::once && b == Enters::once))
-    return Enters::otherwise;
-  return a == Enters::once ? a : b;
+  if (int64_op(e, ir::Op::add)) {
+    const Entry a = enters(e->args[0], v), b = enters(e->args[1], v);
+    if (a.how == Enters::otherwise || b.how == Enters::otherwise ||
+        (a.how == Enters::once && b.how == Enters::once))
+      return {Enters::otherwise, nullptr};
+    return a.how == Enters::once ? a : b;
+  }
+  if (int64_op(e, ir::Op::mul)) {
+    for (int side : {0, 1}) {
+      const ExprPtr& factor = e->args[size_t(1 - side)];
+      if (mentions_var(factor, v)) continue;
+      const Entry x = enters(e->args[size_t(side)], v);
+      if (x.how != Enters::once) return {Enters::otherwise, nullptr};
+      return {Enters::once, x.coefficient ? binop(ir::Op::mul, x.coefficient, factor) : factor};
+    }
+  }
+  return {Enters::otherwise, nullptr};
 }
 
 // The fors of a loop chain (innermost()'s), by index name.
@@ -175,22 +194,31 @@ std::optional<InPlace> in_place_operand(const DeviceFunc& f, const Stmt& fill, c
     if (operand->args[size_t(d)]->kind != ExprKind::int_imm || operand->args[size_t(d)]->ival != 0)
       return std::nullopt;
 
-  // Each of the two indices enters exactly one tensor dim, with coefficient one.
+  // Each of the two indices enters exactly one tensor dim, once, times a coefficient that no
+  // copy index moves (1, or a flattened index's row length: `x_flat[row * D + col]`).
   const int rank = tensor->type.rank;
-  auto tensor_dim_of = [&](const std::string& v) -> int {
+  std::vector<ExprPtr> coefficient(2);
+  auto tensor_dim_of = [&](const std::string& v, ExprPtr& coeff) -> int {
     int found = -1;
     for (int t = 0; t < rank; ++t) {
-      const Enters how = enters(value->args[size_t(t)], v);
-      if (how == Enters::otherwise) return -2;
-      if (how == Enters::no) continue;
+      const Entry e = enters(value->args[size_t(t)], v);
+      if (e.how == Enters::otherwise) return -2;
+      if (e.how == Enters::no) continue;
       if (found >= 0) return -2;
+      for (const std::string& i : index_of_dim)
+        if (e.coefficient && mentions_var(e.coefficient, i)) return -2;
       found = t;
+      coeff = e.coefficient;
     }
     return found;
   };
-  const int first_t = tensor_dim_of(index_of_dim[size_t(first_dim)]);
-  const int second_t = tensor_dim_of(index_of_dim[size_t(second_dim)]);
-  if (first_t < 0 || second_t < 0 || first_t == second_t) return std::nullopt;
+  const int first_t = tensor_dim_of(index_of_dim[size_t(first_dim)], coefficient[0]);
+  const int second_t = tensor_dim_of(index_of_dim[size_t(second_dim)], coefficient[1]);
+  // Two indices in one dim are two strides of it only when they differ (a flattened row and
+  // column: the row's coefficient is not 1).
+  if (first_t < 0 || second_t < 0 ||
+      (first_t == second_t && (!coefficient[0]) == (!coefficient[1])))
+    return std::nullopt;
   // No other copy index may move the address: the rest are read at the operand's origin.
   for (size_t d = 0; d < dims.size(); ++d) {
     if (int(d) == first_dim || int(d) == second_dim) continue;
@@ -202,8 +230,11 @@ std::optional<InPlace> in_place_operand(const DeviceFunc& f, const Stmt& fill, c
   for (const ExprPtr& i : value->args) origin.push_back(substitute(i, at_origin));
   InPlace r;
   r.address = tensor_address(int(value->ival), std::move(origin));
-  r.stride_first = tensor_stride(int(value->ival), rank, first_t);
-  r.stride_second = tensor_stride(int(value->ival), rank, second_t);
+  auto scaled = [](ExprPtr stride, const ExprPtr& coeff) {
+    return coeff ? binop(ir::Op::mul, coeff, stride) : stride;
+  };
+  r.stride_first = scaled(tensor_stride(int(value->ival), rank, first_t), coefficient[0]);
+  r.stride_second = scaled(tensor_stride(int(value->ival), rank, second_t), coefficient[1]);
   r.guards = copy->guards;
   return r;
 }

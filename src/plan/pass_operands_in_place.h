@@ -1,6 +1,8 @@
 // Planning pass: matmul operands read in place. A matmul block's A operand is a tile array
 // that a value nest fills by copying float32 tensor elements one for one (`a = x[rows, tile_d]`:
-// the array's element (i, j) is the tensor's element at base + i * stride_i + j * stride_j).
+// the array's element (i, j) is the tensor's element at base + i * stride_i + j * stride_j; also
+// through a flattened view, `hl.load(x_flat, [rows * D + cols])`, whose row index enters times
+// D: the row stride is then D times the view's).
 // When that copy is the array's only filling, the matmul its only reader, and the copy covers
 // exactly the rows and columns the matmul reads, the matmul takes a pointer into the tensor with
 // the tensor's strides instead, and the copy goes: the microkernel broadcasts A's elements from

@@ -103,6 +103,40 @@ TEST_P(ItemMatmul, BlocksMatchLoopsBitwiseAndTheReference) {
   }
 }
 
+// The same product with x's rows read through its flattened view (`x_flat[row * D + col]`, as
+// Helion's jagged kernels load them): A is read in place with D as its row stride
+// (pass_operands_in_place.cpp), and the results are item_matmul's checks': blocks == loops bit
+// for bit (the pairs' on an AMX CPU), the reference within rounding, on f32 and bf16 values.
+TEST(ItemMatmulFlat, ARowsReadThroughAFlatViewMatchLoopsAndTheReference) {
+  use_shared_cache_dir();
+  Program p = Program::from_source(kMatmulKernels, "mm.py");
+  for (const ItemCase& c : {ItemCase{{5, 0, 1, 17, 33, 1}, 37, 45, {1, 16, 32, 16}},
+                            ItemCase{{70, 0, 1, 57}, 64, 70, {1, 64, 64, 64}, DType::bf16}}) {
+    SCOPED_TRACE(dtype_name(c.dtype));
+    const ItemInputs in = item_matmul_inputs(c);
+    const std::string src =
+        p.specialise("flat_item_matmul", in.args, cpu_with_blocks(c.blocks)).source(Backend::cpu);
+    const std::vector<std::string> ops = first_matmul_operands(src);
+    ASSERT_GE(ops.size(), 14u);
+    // A from x itself (a float pointer into it, or for bf16 the in-place a16 field), rows D apart.
+    EXPECT_TRUE(c.dtype == DType::bf16 ? ops[3] == " (const float*)0" && ops.size() == 18
+                                       : ops[3].find(".data + ") != std::string::npos)
+        << "A is not read from x in place: " << ops[3];
+    EXPECT_THAT(ops[4], ::testing::HasSubstr("F.h")) << "a_m is not D";
+    auto [blocks, loops] =
+        blocks_and_loops(p, "flat_item_matmul", in.args, cpu_with_blocks(c.blocks));
+    if (!bf16_on_tiles(c.dtype)) EXPECT_TRUE(same_bits(blocks, loops));
+    expect_close(blocks, item_matmul_reference(in.offs, in.x, in.w, in.bias, c.D, c.K),
+                 double(c.D));
+    if (bf16_on_tiles(c.dtype)) {
+      ScopedEnv pairs("JAGTILE_CPU_ISA", "avx512bf16");
+      auto [paired, paired_loops] =
+          blocks_and_loops(p, "flat_item_matmul", in.args, cpu_with_blocks(c.blocks));
+      EXPECT_TRUE(same_bits(paired, paired_loops));
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Shapes, ItemMatmul,
                          ::testing::Values(
                              // partial tiles on every dim; an empty item and one-row items

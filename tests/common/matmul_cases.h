@@ -15,7 +15,9 @@
 
 namespace jagtile::testing {
 
-// item_matmul: out[r] = x[r] @ w[item] + bias[item] through hl.dot(acc=); scores: q @ k.T over a
+// item_matmul: out[r] = x[r] @ w[item] + bias[item] through hl.dot(acc=); flat_item_matmul: the
+// same through `acc + torch.matmul`, x's rows read from its flattened view (x_flat[row * D +
+// col]); scores: q @ k.T over a
 // whole head dim (k read transposed); widened_scores: the same with both operands widened to
 // f32 first (as the bundled HSTU example writes it); jagged_outer: x_b^T @ y_b summed over each
 // item's rows (a contraction over a jagged dim).
@@ -38,6 +40,27 @@ def item_matmul(x: torch.Tensor, offsets: torch.Tensor, w: torch.Tensor,
                 acc = hl.zeros([tile_b, tile_k, tile_n], dtype=torch.float32)
                 for tile_d in hl.tile(D):
                     acc = hl.dot(x[rows, tile_d], w[tile_b, tile_d, tile_n], acc=acc)
+                acc = acc + bias[tile_b, tile_n].unsqueeze(1)
+                out[rows, tile_n] = acc
+    return out
+
+@helion.kernel()
+def flat_item_matmul(x: torch.Tensor, offsets: torch.Tensor, w: torch.Tensor,
+                     bias: torch.Tensor) -> torch.Tensor:
+    N, D = x.shape
+    B, D2, K = w.shape
+    x_flat = x.view(-1)
+    out = torch.zeros([N, K], dtype=torch.float32, device=x.device)
+    for tile_b in hl.tile(B):
+        starts = offsets[tile_b]
+        nnz = offsets[tile_b.index + 1] - starts
+        for tile_k in hl.jagged_tile(nnz):
+            rows = starts[:, None] + tile_k.index[None, :]
+            for tile_n in hl.tile(K):
+                acc = hl.zeros([tile_b, tile_k, tile_n], dtype=torch.float32)
+                for tile_d in hl.tile(D):
+                    a = hl.load(x_flat, [rows[:, :, None] * D + tile_d.index[None, None, :]])
+                    acc = acc + torch.matmul(a, w[tile_b, tile_d, tile_n])
                 acc = acc + bias[tile_b, tile_n].unsqueeze(1)
                 out[rows, tile_n] = acc
     return out

@@ -421,6 +421,33 @@ TEST(ReadMatmulOperandsInPlace, ABlockWithBf16InputsReadsBothOperandsFromTheirTe
   }
 }
 
+// A rows read through a flattened view (`hl.load(x_flat, [rows * D + cols])`, as Helion's own
+// jagged kernels write it) is read in place too, with D as its row stride; both dtypes.
+TEST(ReadMatmulOperandsInPlace, AFlattenedRowTimesLengthPlusColumnIsReadInPlace) {
+  for (DType dtype : {DType::f32, DType::bf16}) {
+    SCOPED_TRACE(dtype_name(dtype));
+    Subject s(testing::kMatmulKernels,
+              {{"x", Tensor::zeros({12, 8}, dtype)},
+               {"offsets", Tensor::from_doubles({3}, {0, 5, 12}, DType::i64)},
+               {"w", Tensor::zeros({2, 8, 6}, dtype)},
+               {"bias", Tensor::zeros({2, 6}, dtype)}},
+              true, "flat_item_matmul");
+    const auto [before, after] = plans_without_and_with_in_place(s, true);
+    const Stmt* was = matmul_block_of(before);
+    const Stmt* now = matmul_block_of(after);
+    ASSERT_TRUE(was && now);
+    ASSERT_EQ(was->indices[3]->kind, plan::ExprKind::array_read);
+    EXPECT_FALSE(has_nest(after, NestRole::value, was->indices[3]->name))
+        << plan::print_plan(after);
+    ASSERT_EQ(now->indices[3]->kind, plan::ExprKind::tensor_address) << plan::print_plan(after);
+    // a_m, the row stride: D (the flattened index's row coefficient), a_k 1.
+    EXPECT_NE(plan::expr_key(now->indices[4]), plan::expr_key(plan::int_imm(1)))
+        << plan::print_plan(after);
+    EXPECT_EQ(plan::expr_key(now->indices[5]), plan::expr_key(plan::int_imm(1)))
+        << plan::print_plan(after);
+  }
+}
+
 // A copy that converts to float32 for a block that takes float32 (or f16) inputs stays: the
 // conversion is work its entry does not do.
 TEST(ReadMatmulOperandsInPlace, AConvertingCopyStays) {
