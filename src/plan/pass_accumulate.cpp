@@ -17,21 +17,35 @@ bool reads_at(const ExprPtr& e, const std::string& array, const std::vector<std:
   return true;
 }
 
-// Whether the var_assign nest `v` stores var = var + mm, element by element over its loops.
-bool adds_product(const Stmt& v, const std::string& var, const std::string& mm) {
-  std::vector<std::string> idx;
+// e through the lets, and through a float32-to-float32 conversion.
+ExprPtr unwrapped(ExprPtr e, const std::map<std::string, ExprPtr>& lets) {
+  e = through_lets(e, lets);
+  if (e->kind == ExprKind::convert && e->dtype == DType::f32 && e->from == DType::f32)
+    e = through_lets(e->args[0], lets);
+  return e;
+}
+
+// What the var_assign nest `v` stores into `var` element by element over its loops (at exactly
+// its loop indices `idx`), unwrapped through its lets; null when it stores anything else.
+ExprPtr stored_element(const Stmt& v, const std::string& var, std::vector<std::string>& idx,
+                       std::map<std::string, ExprPtr>& lets) {
   const Stmt* store = innermost(v, &idx, /*past_guards=*/true);
   if (!store || store->kind != StmtKind::array_store || store->name != var ||
       store->update != Update::none || store->indices.size() != idx.size())
-    return false;
+    return nullptr;
   for (size_t d = 0; d < idx.size(); ++d)
-    if (store->indices[d]->kind != ExprKind::var || store->indices[d]->name != idx[d]) return false;
-  std::map<std::string, ExprPtr> lets;
+    if (store->indices[d]->kind != ExprKind::var || store->indices[d]->name != idx[d])
+      return nullptr;
   innermost_lets(v, lets);
-  ExprPtr value = through_lets(store->value, lets);
-  if (value->kind == ExprKind::convert && value->dtype == DType::f32 && value->from == DType::f32)
-    value = through_lets(value->args[0], lets);
-  const bool add = value->kind == ExprKind::compute && value->node &&
+  return unwrapped(store->value, lets);
+}
+
+// Whether the var_assign nest `v` stores var = var + mm, element by element over its loops.
+bool adds_product(const Stmt& v, const std::string& var, const std::string& mm) {
+  std::vector<std::string> idx;
+  std::map<std::string, ExprPtr> lets;
+  const ExprPtr value = stored_element(v, var, idx, lets);
+  const bool add = value && value->kind == ExprKind::compute && value->node &&
                    value->node->kind == ir::NodeKind::binary && value->node->op == ir::Op::add &&
                    value->ctype == CType::f32 && value->args.size() == 2;
   if (!add) return false;
@@ -44,18 +58,9 @@ bool adds_product(const Stmt& v, const std::string& var, const std::string& mm) 
 // of `acc = hl.dot(a, b, acc=acc)`).
 bool copies_product(const Stmt& v, const std::string& var, const std::string& mm) {
   std::vector<std::string> idx;
-  const Stmt* store = innermost(v, &idx, /*past_guards=*/true);
-  if (!store || store->kind != StmtKind::array_store || store->name != var ||
-      store->update != Update::none || store->indices.size() != idx.size())
-    return false;
-  for (size_t d = 0; d < idx.size(); ++d)
-    if (store->indices[d]->kind != ExprKind::var || store->indices[d]->name != idx[d]) return false;
   std::map<std::string, ExprPtr> lets;
-  innermost_lets(v, lets);
-  ExprPtr value = through_lets(store->value, lets);
-  if (value->kind == ExprKind::convert && value->dtype == DType::f32 && value->from == DType::f32)
-    value = through_lets(value->args[0], lets);
-  return reads_at(value, mm, idx);
+  const ExprPtr value = stored_element(v, var, idx, lets);
+  return value && reads_at(value, mm, idx);
 }
 
 // Whether the value nest `p` is a plain copy of array `var`, element by element (hl.dot's acc=
@@ -70,10 +75,7 @@ bool copies_var(const Stmt& p, const std::string& var) {
   }
   std::map<std::string, ExprPtr> lets;
   for (const StmtPtr& l : t->lets) lets[l->name] = l->value;
-  ExprPtr value = through_lets(t->value, lets);
-  if (value->kind == ExprKind::convert && value->dtype == DType::f32 && value->from == DType::f32)
-    value = through_lets(value->args[0], lets);
-  return reads_at(value, var, idx);
+  return reads_at(unwrapped(t->value, lets), var, idx);
 }
 
 // The extents of array `name`'s declaration in the function, as keys; empty when not found.

@@ -13,6 +13,8 @@ bool is_var(const ExprPtr& e, const std::string& name) {
   return e->kind == ExprKind::var && e->name == name;
 }
 
+// Whether e, through the lets and a float32-to-float32 conversion, is `full(+0)` (hl.zeros' fill;
+// -0 would not be A @ B + D's identity).
 bool is_zero_f32(ExprPtr e, const std::map<std::string, ExprPtr>& lets) {
   e = through_lets(e, lets);
   if (e->kind == ExprKind::convert && e->dtype == DType::f32 && e->from == DType::f32)
