@@ -455,6 +455,27 @@ std::vector<int> wide_matmul_blocks(const Kernel& k, bool bf16) {
   return wide;
 }
 
+// The jagged loops over a matmul's output rows (an item's rows in jagged_dense_bmm), not its
+// contraction (jagged_jagged_bmm's rows).
+std::vector<int> jagged_row_blocks(const Kernel& k) {
+  std::vector<int> rows, contraction;
+  walk(k.body, [&](const NodePtr& n) {
+    if (n->kind != NodeKind::matmul || n->type.shape.size() < 2) return;
+    const Dim& r = n->type.shape[n->type.shape.size() - 2];
+    if (r.kind == Dim::Kind::tile) rows.push_back(r.block);
+    const Dim& k_dim = n->operand(0)->type.shape.back();
+    if (k_dim.kind == Dim::Kind::tile) contraction.push_back(k_dim.block);
+  });
+  std::vector<int> out;
+  walk(k.body, [&](const NodePtr& n) {
+    const int b = int(n->ival);
+    if (n->kind == NodeKind::jagged_loop && std::count(rows.begin(), rows.end(), b) > 0 &&
+        std::count(contraction.begin(), contraction.end(), b) == 0)
+      out.push_back(b);
+  });
+  return out;
+}
+
 // Whether every matmul of the kernel multiplies bf16 operands.
 bool bf16_matmuls(const Kernel& k) {
   bool all = true, any = false;
@@ -552,10 +573,17 @@ Kernel lower_kernel(const ast::Module& module, const ast::Stmt& fn,
   // and in bench/peers/bf16_matmul.py's race 1.17x on the pairs, 1.11x on the f32 path
   // (Emerald Rapids Xeon, docs/performance.md). So do dense loops over the output's rows:
   // bf16 jagged_jagged_bmm (x^T @ y, rows over D) at 1/256/256/256 1.29-1.31x its 1/64/256/256.
+  // And a jagged loop over a matmul's output rows takes 512 (most items are then one block, B
+  // packed once per item): bf16 jagged_dense_bmm 1.044-1.095x. Not a jagged contraction:
+  // jagged_jagged_bmm's rows at 512 ran 0.80x.
   if (!on_gpu) {
     const bool bf16 = bf16_matmuls(k);
     for_matmul.default_column_block = bf16 ? 256 : 128;
     for_matmul.column_blocks = wide_matmul_blocks(k, bf16);
+    if (bf16) {
+      for_matmul.row_blocks = jagged_row_blocks(k);
+      for_matmul.default_row_block = 512;
+    }
   }
   // An empty list means "guess" to the lowerer: a block id no loop has keeps every loop at 64.
   if (for_matmul.column_blocks.empty()) for_matmul.column_blocks = {-1};

@@ -26,6 +26,10 @@ struct LowerOptions {
   // the hardware prefetcher (32 floats read 128 B of every 1 KB row).
   int64_t default_column_block = 256;
   int64_t default_inner_block = 32;  // every other loop (jagged rows, deeper tiles)
+  // The loops (block ids) that take default_row_block before column_blocks is looked at: in a
+  // bf16 matmul kernel on the CPU, the jagged loops over a matmul's output rows.
+  std::vector<int> row_blocks;
+  int64_t default_row_block = 0;
   // The loops (block ids) that take default_column_block instead of the guess above, found by
   // lower_kernel after a first lowering: those that walk some tensor's contiguous last dim, or in
   // a matmul kernel its wide loops. Every other inner loop then takes default_inner_block.

@@ -29,6 +29,9 @@ int Lowerer::new_block(LoopKind kind, const std::string& name, ast::Pos pos,
       b.block_size = options_.block_sizes[index];
     else if (loop_stack_.empty())
       b.block_size = options_.default_outer_block;
+    else if (std::find(options_.row_blocks.begin(), options_.row_blocks.end(), b.id) !=
+             options_.row_blocks.end())
+      b.block_size = options_.default_row_block;
     else if (!options_.column_blocks.empty())
       b.block_size = std::find(options_.column_blocks.begin(), options_.column_blocks.end(),
                                b.id) != options_.column_blocks.end()

@@ -405,7 +405,8 @@ TEST(MatmulBlocks, CpuSourceCallsTheMicrokernelUnlessLoopsAreAsked) {
 // A kernel with a matmul defaults to one item per outermost program, inner blocks of 64, and 128
 // for its jagged loops over an item's rows (item_matmul's and jagged_outer's tile_k) and for a
 // contraction over a dense dim (`hl.tile(D)`: item_matmul's tile_d); the output's columns keep 64
-// (lower.cpp says why); bf16 operands take 256 for all of these and the output's rows and columns.
+// (lower.cpp says why); bf16 operands take 256 for all of these and the output's rows and columns,
+// and 512 for a jagged loop over the output's rows.
 // Config entries keep their values; kernels without a matmul keep inner blocks of 32, except that
 // the loop walking the tensors' contiguous dim (tile_d, nested under the jagged rows here) takes
 // the column block, 256, and item_scale, which writes rows, one item.
@@ -428,7 +429,7 @@ TEST(MatmulBlocks, MatmulKernelsDefaultToOneItemAndWideRowAndDenseContractionBlo
                  {"w", Tensor::zeros({2, 8, 8}, DType::bf16)},
                  {"bias", Tensor::zeros({2, 8}, DType::bf16)}};
   EXPECT_EQ(blocks_line("item_matmul", mm16, cpu_options()),
-            "Blocks: tile_b=1 tile_k=256 tile_n=256 tile_d=256");
+            "Blocks: tile_b=1 tile_k=512 tile_n=256 tile_d=256");
   EXPECT_EQ(blocks_line("item_matmul", mm, cpu_with_blocks({4, 16})),
             "Blocks: tile_b=4 tile_k=16 tile_n=64 tile_d=128");
   EXPECT_EQ(blocks_line("item_matmul", mm, cpu_with_blocks({4, 16, 32, 16})),
@@ -438,7 +439,8 @@ TEST(MatmulBlocks, MatmulKernelsDefaultToOneItemAndWideRowAndDenseContractionBlo
                   {"offsets", Tensor::zeros({3}, DType::i64)}};
   EXPECT_EQ(blocks_line("jagged_outer", outer, cpu_options()),
             "Blocks: tile_b=1 tile_d=64 tile_e=64 tile_k=128");
-  // bf16: the dense loop over the output's rows (tile_d) takes 256 as well.
+  // bf16: the dense loop over the output's rows (tile_d) takes 256 as well; the jagged tile_k,
+  // a contraction here, keeps 256 (item_matmul's, over the output's rows, takes 512).
   ArgMap outer16 = {{"x", Tensor::zeros({4, 8}, DType::bf16)},
                     {"y", Tensor::zeros({4, 8}, DType::bf16)},
                     {"offsets", Tensor::zeros({3}, DType::i64)}};
