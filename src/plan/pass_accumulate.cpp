@@ -88,23 +88,43 @@ std::vector<std::string> extents_of(const DeviceFunc& f, const std::string& name
   return keys;
 }
 
+// Units i and i + 1 as a matmul nest and the var_assign nest right after it in the same list:
+// the matmul's own block (past the nests' size checks, which the matmul nest keeps), or null.
+const Stmt* matmul_then_update(const Units& units, size_t i) {
+  const Unit& M = units.units[i];
+  const Unit& V = units.units[i + 1];
+  if (M.stmt->kind != StmtKind::nest || M.stmt->role != NestRole::matmul) return nullptr;
+  if (V.list != M.list || V.index != M.index + 1 || V.stmt->kind != StmtKind::nest ||
+      V.stmt->role != NestRole::var_assign)
+    return nullptr;
+  const Stmt* block = innermost(*M.stmt, nullptr, /*past_guards=*/true);
+  if (!block || block->kind != StmtKind::matmul_block || block->name != M.stmt->name)
+    return nullptr;
+  return block;
+}
+
+// The function with matmul nest M's block writing `var` with these operands (the loops around it
+// kept, the nest named for what it now fills) and the update nest after it gone.
+DeviceFunc write_in_place(const DeviceFunc& f, const Unit& M, const Stmt* block,
+                          const std::string& var, std::vector<ExprPtr> ops) {
+  StmtPtr in_place = matmul_block(var, std::move(ops), MatmulInputs(block->ival), band_of(*block));
+  Stmt renamed = *replace_stmt(M.stmt, block, in_place);
+  renamed.name = var;
+  DeviceFunc out = replace_unit(f, M.list, M.index + 1, {});
+  return replace_unit(out, M.list, M.index, {std::make_shared<const Stmt>(std::move(renamed))});
+}
+
 // Tries the first matmul nest it can accumulate in place; true when it changed the function.
 bool accumulate_one(DeviceFunc& f) {
   Units units = collect_units(f);
   for (size_t i = 0; i + 1 < units.units.size(); ++i) {
+    const Stmt* block = matmul_then_update(units, i);
+    if (!block || block->indices.size() != 11 || band_of(*block).mode == ir::MatmulBand::unused_c)
+      continue;  // (an unused_c product is never added to a variable; it may hold zeros)
     const Unit& M = units.units[i];
     const Unit& V = units.units[i + 1];
-    if (M.stmt->kind != StmtKind::nest || M.stmt->role != NestRole::matmul) continue;
-    if (V.list != M.list || V.index != M.index + 1 || V.stmt->kind != StmtKind::nest ||
-        V.stmt->role != NestRole::var_assign)
-      continue;
     const std::string& mm = M.stmt->name;
     const std::string& var = V.stmt->name;
-    // Past the nests' size checks: the matmul nest keeps its own, the same as the adding nest's.
-    const Stmt* block = innermost(*M.stmt, nullptr, /*past_guards=*/true);
-    if (!block || block->kind != StmtKind::matmul_block || block->name != mm ||
-        block->indices.size() != 11 || band_of(*block).mode == ir::MatmulBand::unused_c)
-      continue;  // (an unused_c product is never added to a variable; it may hold zeros)
     std::vector<int> readers = units.readers(mm, int(i));
     if (readers.size() != 1 || readers[0] != int(i) + 1) continue;
     if (M.reads.count(var) || !adds_product(*V.stmt, var, mm)) continue;
@@ -122,16 +142,7 @@ bool accumulate_one(DeviceFunc& f) {
     ops.push_back(at_var);
     ops.push_back(ops[10]);
     ops.push_back(int_imm(1));
-    StmtPtr in_place =
-        matmul_block(var, std::move(ops), MatmulInputs(block->ival), band_of(*block));
-    // The matmul nest with its block replaced (the loops around it kept), named for what it
-    // now fills.
-    Stmt renamed = *replace_stmt(M.stmt, block, in_place);
-    renamed.name = var;
-    const int list = M.list, index = M.index;
-    f = replace_unit(f, list, index + 1, {});
-    f = replace_unit(f, list, index, {std::make_shared<const Stmt>(std::move(renamed))});
-    f = remove_array(f, mm);
+    f = remove_array(write_in_place(f, M, block, var, std::move(ops)), mm);
     return true;
   }
   return false;
@@ -144,19 +155,14 @@ bool accumulate_one(DeviceFunc& f) {
 bool accumulate_dot_one(DeviceFunc& f) {
   Units units = collect_units(f);
   for (size_t i = 0; i + 1 < units.units.size(); ++i) {
-    const Unit& M = units.units[i];
-    const Unit& V = units.units[i + 1];
-    if (M.stmt->kind != StmtKind::nest || M.stmt->role != NestRole::matmul) continue;
-    if (V.list != M.list || V.index != M.index + 1 || V.stmt->kind != StmtKind::nest ||
-        V.stmt->role != NestRole::var_assign)
-      continue;
-    const std::string& mm = M.stmt->name;
-    const std::string& var = V.stmt->name;
-    const Stmt* block = innermost(*M.stmt, nullptr, /*past_guards=*/true);
-    if (!block || block->kind != StmtKind::matmul_block || block->name != mm ||
-        block->indices.size() != 14 || block->mask ||
+    const Stmt* block = matmul_then_update(units, i);
+    if (!block || block->indices.size() != 14 || block->mask ||
         block->indices[11]->kind != ExprKind::array_read)
       continue;
+    const Unit& M = units.units[i];
+    const Unit& V = units.units[i + 1];
+    const std::string& mm = M.stmt->name;
+    const std::string& var = V.stmt->name;
     const std::string d = block->indices[11]->name;
     const int p = units.producer(d);
     if (p < 0 || d == var || d == mm) continue;
@@ -181,14 +187,7 @@ bool accumulate_dot_one(DeviceFunc& f) {
     ExprPtr at_var = array_read(var, CType::f32, ops[9]->args);
     ops[9] = at_var;
     ops[11] = at_var;
-    StmtPtr in_place =
-        matmul_block(var, std::move(ops), MatmulInputs(block->ival), band_of(*block));
-    Stmt renamed = *replace_stmt(M.stmt, block, in_place);
-    renamed.name = var;
-    const int list = M.list, index = M.index;
-    f = replace_unit(f, list, index + 1, {});
-    f = replace_unit(f, list, index, {std::make_shared<const Stmt>(std::move(renamed))});
-    f = remove_array(f, mm);
+    f = remove_array(write_in_place(f, M, block, var, std::move(ops)), mm);
     f = remove_array(f, d);
     return true;
   }
