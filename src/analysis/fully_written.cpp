@@ -1,16 +1,22 @@
 // Finding the outputs a kernel writes in full (see fully_written.h): one walk records every use
 // of each candidate allocation and, for its stores, the control nodes around them; then a
-// candidate is kept when nothing reads it and one of its stores covers every element.
+// candidate is kept when nothing reads it and one of its stores covers every element, always or
+// when the offsets end where the allocation does. Row indices are compared as index polynomials
+// (dispatch_poly.h), as the offsets guards compare them, so spelling does not matter.
 #include "analysis/fully_written.h"
 
 #include <map>
+#include <optional>
 #include <set>
 #include <vector>
+
+#include "analysis/dispatch_poly.h"
 
 namespace jagtile::analysis {
 
 namespace {
 
+using detail::Poly;
 using ir::Node;
 using ir::NodeKind;
 using ir::NodePtr;
@@ -33,15 +39,18 @@ struct StoreSite {
 
 class Finder {
  public:
-  explicit Finder(const ir::Kernel& k) {
-    for (const NodePtr& n : k.body)
+  explicit Finder(const ir::Kernel& k) : k_(k), poly_(k) {
+    for (size_t i = 0; i < k.body.size(); ++i) {
+      const NodePtr& n = k.body[i];
+      position_[n.get()] = i;
       if (n->kind == NodeKind::alloc && (n->op == ir::Op::zeros || n->op == ir::Op::fill))
         uses_[n.get()];
+    }
     std::vector<const Node*> around;
     visit(k.body, around);
   }
 
-  std::unordered_set<const Node*> result() const {
+  std::unordered_set<const Node*> always() const {
     std::unordered_set<const Node*> out;
     for (const auto& [alloc, stores] : uses_) {
       if (read_.count(alloc)) continue;
@@ -55,17 +64,37 @@ class Finder {
     return out;
   }
 
+  std::vector<ItemRowsCover> by_items() {
+    const std::unordered_set<const Node*> listed = always();
+    std::vector<ItemRowsCover> out;
+    for (const NodePtr& n : k_.body) {  // program order, for stable output
+      auto it = uses_.find(n.get());
+      if (it == uses_.end() || read_.count(n.get()) || listed.count(n.get())) continue;
+      for (const StoreSite& s : it->second) {
+        if (std::optional<ItemRowsCover> c = covers_items(*n, s)) {
+          out.push_back(*c);
+          break;
+        }
+      }
+    }
+    return out;
+  }
+
  private:
   void visit(const ir::Block& block, std::vector<const Node*>& around) {
     for (const NodePtr& n : block) {
       for (size_t i = 0; i < n->operands.size(); ++i) {
-        auto it = uses_.find(n->operands[i].get());
+        const Node* used = n->operands[i].get();
+        auto view = view_of_.find(used);
+        auto it = uses_.find(view == view_of_.end() ? used : view->second);
         if (it == uses_.end()) continue;
-        if (n->kind == NodeKind::store && i == 0)
+        if (n->kind == NodeKind::store && i == 0 && view == view_of_.end())
           it->second.push_back(StoreSite{n.get(), around});
+        else if (n->kind == NodeKind::view && i == 0)
+          view_of_[n.get()] = it->first;  // `out.reshape(N, M)`: its uses are the allocation's
         else if (n->kind != NodeKind::return_ && n->kind != NodeKind::size_of &&
                  n->kind != NodeKind::numel)
-          read_.insert(it->first);
+          read_.insert(it->first);  // a store through a view counts too: it is not analysed
       }
       if (n->regions.empty()) continue;
       around.push_back(n.get());
@@ -98,14 +127,99 @@ class Finder {
     return true;  // rank loops, all distinct and all covering: nothing else is around
   }
 
+  static bool is_loop_from_zero(const Node& c) {
+    return (c.kind == NodeKind::tile_loop || c.kind == NodeKind::grid_loop) &&
+           is_zero(c.operands[0]);
+  }
+
+  Poly index(const Node& loop) const { return Poly::atom(poly_.index_atom(int(loop.ival))); }
+
+  // A host value the executor has computed when it reaches `alloc`.
+  bool known_before(const NodePtr& value, const Node& alloc) const {
+    if (value->kind == NodeKind::const_int || value->kind == NodeKind::param) return true;
+    auto at = position_.find(value.get());
+    return at != position_.end() && at->second < position_.at(&alloc);
+  }
+
+  // The rows of items that `row_loop` walks inside item loop `item_loop`, as a polynomial (P[b]
+  // + k, or the index of hl.tile(P[b], P[b + 1])), with P; nullopt when it walks no item's rows.
+  std::optional<std::pair<Poly, int>> item_rows(const Node& item_loop, const Node& row_loop) {
+    for (size_t p = 0; p < k_.params.size(); ++p) {
+      const ir::ParamSpec& param = k_.params[p];
+      if (param.kind != ir::ParamKind::tensor || param.rank != 1 || !dtype_is_int(param.dtype))
+        continue;
+      const Poly b = index(item_loop);
+      const Poly lo = Poly::atom(poly_.load_atom(int(p), b));
+      const Poly hi = Poly::atom(poly_.load_atom(int(p), b + Poly::constant(1)));
+      if (row_loop.kind == NodeKind::jagged_loop && row_loop.operands.size() == 1 &&
+          poly_.of(row_loop.operands[0]) == hi - lo)
+        return std::make_pair(lo + index(row_loop), int(p));
+      if (row_loop.kind == NodeKind::tile_loop && poly_.of(row_loop.operands[0]) == lo &&
+          poly_.of(row_loop.operands[1]) == hi)
+        return std::make_pair(index(row_loop), int(p));
+    }
+    return std::nullopt;
+  }
+
+  // The store writes the rows of every item (see ItemRowsCover); every around node is a loop
+  // the index uses, exactly once.
+  std::optional<ItemRowsCover> covers_items(const Node& alloc, const StoreSite& site) {
+    const Node& store = *site.store;
+    const size_t rank = size_t(alloc.type.rank);
+    if (rank == 0 || store.ival != 0 || store.operands.size() != rank + 2) return std::nullopt;
+    std::set<const Node*> used;
+    for (size_t d = 1; d < rank; ++d) {  // the columns: a loop over each size
+      const Node* column = nullptr;
+      for (const Node* c : site.around)
+        if (is_loop_from_zero(*c) && !used.count(c) &&
+            poly_.of(store.operands[d + 1]) == index(*c) &&
+            poly_.of(c->operands[1]) == poly_.of(alloc.operands[d]))
+          column = c;
+      if (!column) return std::nullopt;
+      used.insert(column);
+    }
+    const Poly at = poly_.of(store.operands[1]);
+    for (const Node* item_loop : site.around) {
+      if (!is_loop_from_zero(*item_loop) || used.count(item_loop)) continue;
+      for (const Node* row_loop : site.around) {
+        if (row_loop == item_loop || used.count(row_loop)) continue;
+        std::optional<std::pair<Poly, int>> rows = item_rows(*item_loop, *row_loop);
+        if (!rows) continue;
+        ItemRowsCover cover{&alloc, rows->second, item_loop->operands[1].get(), nullptr};
+        size_t loops = used.size() + 2;
+        if (at != rows->first) {  // a flat store: row * S + m
+          const Node* column = nullptr;
+          for (const Node* c : site.around)
+            if (rank == 1 && is_loop_from_zero(*c) && c != item_loop && c != row_loop &&
+                at == rows->first * poly_.of(c->operands[1]) + index(*c))
+              column = c;
+          if (!column || !known_before(column->operands[1], alloc)) continue;
+          cover.row_length = column->operands[1].get();
+          ++loops;
+        }
+        if (loops == site.around.size() && known_before(item_loop->operands[1], alloc))
+          return cover;
+      }
+    }
+    return std::nullopt;
+  }
+
+  const ir::Kernel& k_;
+  detail::PolyBuilder poly_;
+  std::map<const Node*, size_t> position_;  // top-level nodes: their place in the body
   std::map<const Node*, std::vector<StoreSite>> uses_;
+  std::map<const Node*, const Node*> view_of_;  // a view of a candidate -> the candidate
   std::set<const Node*> read_;
 };
 
 }  // namespace
 
 std::unordered_set<const Node*> fully_written_allocations(const ir::Kernel& kernel) {
-  return Finder(kernel).result();
+  return Finder(kernel).always();
+}
+
+std::vector<ItemRowsCover> item_covered_allocations(const ir::Kernel& kernel) {
+  return Finder(kernel).by_items();
 }
 
 }  // namespace jagtile::analysis

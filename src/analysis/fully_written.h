@@ -11,14 +11,37 @@
 //    are the only control around the store (no branch, no jagged loop, no other loop, which could
 //    run zero times).
 // The interpreter, the reference, still fills every allocation.
+//
+// A jagged output (same layout as the values: one row per row of an item) is written in full only
+// for some offsets, so for it the analysis gives a condition the host executor checks per call.
 #pragma once
 
 #include <unordered_set>
+#include <vector>
 
 #include "ir/ir.h"
 
 namespace jagtile::analysis {
 
 std::unordered_set<const ir::Node*> fully_written_allocations(const ir::Kernel& kernel);
+
+// A torch.zeros / torch.full allocation whose one covering store writes the rows of every item:
+// rows [P[b], P[b + 1]) for b in [0, B), through the item loop b over [0, B) and either an
+// hl.jagged_tile over P[b + 1] - P[b] (row P[b] + k) or an hl.tile(P[b], P[b + 1]). Its first
+// index is the row (the other dimensions covered as in fully_written_allocations) or, for a
+// rank-1 allocation, row * S + m with m an hl.tile / hl.grid index over [0, S). The allocation
+// is made at the top of the body, nothing reads it (a view of it only returned counts as no
+// read), and the loops named are the only control around the store. Since the offsets guard
+// checks that P does not decrease (analysis/offsets_guards.h), the store writes every element
+// exactly when, per call, P[0] == 0 and P[B] * S == size(0). B and S are host values computed
+// before the allocation, so the check can decide how to allocate it.
+struct ItemRowsCover {
+  const ir::Node* alloc = nullptr;
+  int offsets_param = -1;                // P: an index into Kernel::params
+  const ir::Node* items = nullptr;       // B: the item loop's end
+  const ir::Node* row_length = nullptr;  // S for a flat rank-1 store; nullptr: 1
+};
+
+std::vector<ItemRowsCover> item_covered_allocations(const ir::Kernel& kernel);
 
 }  // namespace jagtile::analysis

@@ -267,7 +267,8 @@ class Executor {
     if (elements > double(int64_t(1) << 40))
       fail(n, "tensor of shape " + shape_to_string(shape) + " is too large to allocate",
            "check the sizes");
-    const bool overwritten = options_.overwritten && options_.overwritten->count(&n);
+    const bool overwritten = (options_.overwritten && options_.overwritten->count(&n)) ||
+                             (!shape.empty() && items_cover(n, shape[0]));
     try {
       Tensor& t = out(s).t;
       if (!overwritten && n.op == Op::fill)
@@ -284,6 +285,26 @@ class Executor {
     } catch (const std::length_error&) {
       fail(n, "cannot allocate a tensor of shape " + shape_to_string(shape), "check the sizes");
     }
+  }
+
+  // Whether this call's offsets cover `alloc`'s `rows` (ItemCoverCheck). The offsets are not
+  // validated yet (their guard runs before the first device nest), but a call whose offsets
+  // fail it returns nothing, so the unfilled tensor is never seen.
+  bool items_cover(const Node& alloc, int64_t rows) {
+    if (!options_.overwritten_when_items_cover) return false;
+    for (const ItemCoverCheck& c : *options_.overwritten_when_items_cover) {
+      if (c.alloc != &alloc) continue;
+      const Tensor& offsets = env_.slots[size_t(c.offsets_slot)].t;
+      const int64_t items = val(c.items_slot).i;
+      if (!offsets.device().is_cpu() || items < 0 || items >= offsets.numel()) continue;
+      const int64_t first = core_detail::load_as_int64(offsets.raw_data(), offsets.dtype(), 0);
+      const int64_t last = core_detail::load_as_int64(offsets.raw_data(), offsets.dtype(), items);
+      const int64_t row_length = c.row_length_slot < 0 ? 1 : val(c.row_length_slot).i;
+      int64_t covered = 0;
+      if (first == 0 && !__builtin_mul_overflow(last, row_length, &covered) && covered == rows)
+        return true;
+    }
+    return false;
   }
 
   void binary(const HostStep& s) {

@@ -32,11 +32,23 @@ class NestRunner {
   virtual void run_nest(const DeviceNest& nest, const HostEnv& env) = 0;
 };
 
+// An allocation the kernel writes in full when its items' rows cover it (analysis/fully_written.h,
+// ItemRowsCover): left unfilled on a call where offsets[0] == 0 and offsets[items] * row_length
+// equals its first size. The slots of those host values.
+struct ItemCoverCheck {
+  const ir::Node* alloc = nullptr;
+  int offsets_slot = -1;
+  int items_slot = -1;
+  int row_length_slot = -1;  // -1: rows of one element per first index
+};
+
 struct ExecOptions {
   // `torch.empty` zero-filled (the interpreter: results never depend on uninitialised memory).
   bool zero_fill_empty = false;
   // Allocations a backend overwrites completely (the template's output): allocated unfilled.
   const std::unordered_set<const ir::Node*>* overwritten = nullptr;
+  // Allocations overwritten completely on calls whose offsets cover them: checked per call.
+  const std::vector<ItemCoverCheck>* overwritten_when_items_cover = nullptr;
   // Offsets parameters the backend validates itself, with the same messages (the template's
   // jagged_reduce): their guards are skipped, so no offsets are checked twice.
   const std::unordered_set<int>* offsets_validated_by_backend = nullptr;

@@ -88,6 +88,7 @@ class CpuBackend : public BackendImpl {
                   options.reverse_programs);
     host::ExecOptions exec;
     exec.overwritten = &spec.fully_written;  // outputs written in full: left unfilled
+    exec.overwritten_when_items_cover = &spec.written_when_items_cover;
     return host::run_host(spec.host, args, runner, exec);
   }
 

@@ -98,6 +98,7 @@ class CudaBackend : public BackendImpl {
     Runner runner(spec.host, static_cast<const CudaExecutable&>(executable));
     host::ExecOptions exec;
     exec.overwritten = &spec.fully_written;  // outputs written in full: left unfilled
+    exec.overwritten_when_items_cover = &spec.written_when_items_cover;
     return host::run_host(spec.host, args, runner, exec);
   }
 

@@ -225,6 +225,11 @@ DispatchDecision Specialised::decision() const {
   if (runs == Backend::cpu || runs == Backend::cuda) {  // the backends of generated code
     for (const ir::NodePtr& n : spec.kernel.body)
       if (spec.fully_written.count(n.get())) d.unfilled_outputs.push_back(n->name);
+    for (const host::ItemCoverCheck& c : spec.written_when_items_cover) {
+      const std::string offsets = spec.host.slot_nodes.at(size_t(c.offsets_slot))->name;
+      d.unfilled_outputs.push_back(c.alloc->name + " (on calls where " + offsets +
+                                   " starts at 0 and its items end at the last row)");
+    }
     for (const host::DeviceNest& n : spec.host.nests)
       d.parallel_loops.push_back(parallel_loop_text(spec.kernel, n, runs));
   }

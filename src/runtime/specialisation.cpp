@@ -37,6 +37,12 @@ Specialisation::Specialisation(const ProgramState& program_state, size_t index, 
   kernel = std::move(c.kernel);
   host = host::split_host_device(kernel);
   fully_written = analysis::fully_written_allocations(kernel);
+  for (const analysis::ItemRowsCover& c : analysis::item_covered_allocations(kernel)) {
+    const int offsets_slot = host.param_slots.at(size_t(c.offsets_param));
+    if (offsets_slot < 0) continue;
+    written_when_items_cover.push_back(
+        {c.alloc, offsets_slot, host.slot(c.items), c.row_length ? host.slot(c.row_length) : -1});
+  }
   lower_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }

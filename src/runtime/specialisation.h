@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "analysis/dispatch.h"
+#include "host/host_exec.h"
 #include "host/host_program.h"
 #include "ir/ir.h"
 #include "ir/lower.h"
@@ -59,6 +60,8 @@ class Specialisation {
   // The allocations of `kernel` it writes in full, which the generic backends leave unfilled
   // (analysis/fully_written.h).
   std::unordered_set<const ir::Node*> fully_written;
+  // Those it writes in full on calls whose offsets cover them, checked per call.
+  std::vector<host::ItemCoverCheck> written_when_items_cover;
   double lower_ms = 0;
 
   // The dispatch detector's result (computed on first use).

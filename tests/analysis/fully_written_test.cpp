@@ -9,8 +9,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "helpers.h"
+#include "host/host_exec.h"
 #include "testing/compare.h"
 
 namespace jagtile::dispatch_test {
@@ -181,6 +183,163 @@ TEST(FullyWritten, AnOutputReadThroughAViewIsNotListed) {
                     "        out[tm, td] = x[tm, td] + flat[at]\n"
                     "    return out\n";
   EXPECT_EQ(fully_written(src, two_d_args()), kNone);
+}
+
+// A jagged output: rows [offsets[b], offsets[b + 1]) of each item, written through a flat view
+// (`(starts + k) * M + m`, as Helion's jagged_softmax writes it) or by row (`out[rows, tile_m]`).
+// ALLOC and the lines before it are replaced by the negative cases.
+std::string item_rows(const std::string& store = "hl.store(out, [at], hl.load(flat, [at]) * 2)",
+                      const std::string& alloc = "torch.zeros(N * M, dtype=values.dtype)",
+                      const std::string& item_loop = "hl.tile(B)") {
+  return header() +
+         "def k(values: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:\n"
+         "    N = int(offsets[-1].item())\n"
+         "    B = offsets.size(0) - 1\n"
+         "    M = values.size(1)\n"
+         "    out = " +
+         alloc +
+         "\n"
+         "    flat = values.view(-1)\n"
+         "    for tile_b in " +
+         item_loop +
+         ":\n"
+         "        starts = offsets[tile_b]\n"
+         "        nnz = offsets[tile_b.index + 1] - starts\n"
+         "        for tile_m in hl.tile(M):\n"
+         "            for tile_k in hl.jagged_tile(nnz):\n"
+         "                rows = starts[:, None] + tile_k.index[None, :]\n"
+         "                at = rows[:, :, None] * M + tile_m.index[None, None, :]\n"
+         "                " +
+         store +
+         "\n"
+         "    return out.reshape(-1, M)\n";
+}
+
+const char* kByRow = "out[rows, tile_m] = values[rows, tile_m] * 2";
+const char* kRowsAlloc = "torch.zeros([N, M], dtype=values.dtype)";
+
+// "out: x_offsets, rows of S" per allocation the item analysis lists.
+std::vector<std::string> item_covered(const std::string& source, const ArgMap& args) {
+  ir::Kernel k = lower(source, args);
+  std::vector<std::string> out;
+  for (const analysis::ItemRowsCover& c : analysis::item_covered_allocations(k))
+    out.push_back(c.alloc->name + ": " + k.params.at(size_t(c.offsets_param)).name +
+                  (c.row_length ? ", rows of " + c.row_length->name : ""));
+  return out;
+}
+
+ArgMap item_args(std::vector<double> offsets = {0, 4, 4, 13, 13}) {
+  ArgMap args = padded_args();
+  args.erase("L");
+  args["offsets"] = Tensor::from_doubles({int64_t(offsets.size())}, offsets, DType::i64);
+  return args;
+}
+
+TEST(FullyWrittenByItems, FlatStoreOfEveryItemsRowsIsListedWithItsRowLength) {
+  EXPECT_EQ(item_covered(item_rows(), item_args()),
+            std::vector<std::string>{"out: offsets, rows of M"});
+  EXPECT_EQ(fully_written(item_rows(), item_args()), kNone) << "not unconditionally";
+}
+
+TEST(FullyWrittenByItems, StoreByRowIsListedWithoutARowLength) {
+  EXPECT_EQ(item_covered(item_rows(kByRow, kRowsAlloc), item_args()),
+            std::vector<std::string>{"out: offsets"});
+}
+
+TEST(FullyWrittenByItems, ItemLoopStartingPastZeroIsNotACover) {
+  EXPECT_EQ(item_covered(item_rows(kByRow, kRowsAlloc, "hl.tile(1, B)"), item_args()), kNone);
+}
+
+TEST(FullyWrittenByItems, StoreWithExtraMaskIsNotACover) {
+  EXPECT_EQ(item_covered(item_rows("hl.store(out, [rows, tile_m], values[rows, tile_m], "
+                                   "extra_mask=(rows > 2)[:, :, None])",
+                                   kRowsAlloc),
+                         item_args()),
+            kNone);
+}
+
+TEST(FullyWrittenByItems, FlatStoreWithAnotherRowStrideIsNotACover) {
+  EXPECT_EQ(item_covered(item_rows("hl.store(out, [rows[:, :, None] * (M + 1) + "
+                                   "tile_m.index[None, None, :]], values[rows, tile_m])",
+                                   "torch.zeros(N * (M + 1), dtype=values.dtype)"),
+                         item_args()),
+            kNone);
+}
+
+TEST(FullyWrittenByItems, ColumnLoopOverAnotherSizeIsNotACover) {
+  EXPECT_EQ(
+      item_covered(item_rows(kByRow, "torch.zeros([N, M + 1], dtype=values.dtype)"), item_args()),
+      kNone);
+}
+
+TEST(FullyWrittenByItems, AnOutputThatIsAlsoReadIsNotListed) {
+  EXPECT_EQ(
+      item_covered(item_rows("out[rows, tile_m] = out[rows, tile_m] + 1", kRowsAlloc), item_args()),
+      kNone);
+}
+
+TEST(FullyWrittenByItems, ItemCountComputedAfterTheAllocationIsNotListed) {
+  // The executor decides at the allocation, so the loop's end must be known by then.
+  std::string src = item_rows(kByRow, kRowsAlloc, "hl.tile(C)");
+  src.replace(src.find("    flat ="), 0, "    C = offsets.size(0) - 1\n");
+  EXPECT_EQ(item_covered(src, item_args()), kNone);
+}
+
+// Runs only the host part of `source` (no device nest) as the CPU backend does: an output left
+// unfilled reads as the test environment's NaN poison, a filled one as zeros.
+Tensor host_part_only(const std::string& source, const ArgMap& args) {
+  Program p = Program::from_source(source, "items.py");
+  const runtime::ProgramState& ps = p.state();
+  runtime::BoundArgs bound = ps.bind(0, args);
+  std::shared_ptr<const runtime::Specialisation> spec = ps.specialise(0, bound, Options{});
+  struct Skip : host::NestRunner {
+    void run_nest(const host::DeviceNest&, const host::HostEnv&) override {}
+  } skip;
+  host::ExecOptions exec;
+  exec.overwritten = &spec->fully_written;
+  exec.overwritten_when_items_cover = &spec->written_when_items_cover;
+  return host::run_host(spec->host, bound.values, skip, exec).at(0);
+}
+
+TEST(FullyWrittenByItems, FillIsSkippedOnlyOnCallsWhoseOffsetsCoverTheOutput) {
+  ASSERT_STREQ(std::getenv("JAGTILE_POISON_UNFILLED"), "1") << "CMake sets it for every test";
+  for (const char* store : {"hl.store(out, [at], hl.load(flat, [at]) * 2)", kByRow}) {
+    const std::string alloc =
+        store == kByRow ? kRowsAlloc : "torch.zeros(N * M, dtype=values.dtype)";
+    const std::string src = item_rows(store, alloc);
+    EXPECT_TRUE(std::isnan(host_part_only(src, item_args()).item_as_double(0))) << store;
+    // Rows before offsets[0]: the store misses them, so the zeros stay.
+    EXPECT_EQ(host_part_only(src, item_args({2, 4, 4, 13, 13})).item_as_double(0), 0) << store;
+  }
+  // Rows past the last offset (the output sized by the values, not the offsets).
+  const std::string by_values =
+      item_rows(kByRow, "torch.zeros([values.size(0), M], dtype=values.dtype)");
+  EXPECT_TRUE(std::isnan(host_part_only(by_values, item_args()).item_as_double(0)));
+  EXPECT_EQ(host_part_only(by_values, item_args({0, 4, 4, 11, 11})).item_as_double(0), 0);
+}
+
+// Every case above, run in full: the generated backends' output equals the interpreter's.
+TEST(FullyWrittenByItems, OutputsMatchTheInterpreterOnGeneratedBackendsForEveryOffsets) {
+  const std::string by_values =
+      item_rows(kByRow, "torch.zeros([values.size(0), M], dtype=values.dtype)");
+  for (const std::string& src : {item_rows(), item_rows(kByRow, kRowsAlloc), by_values}) {
+    Program p = Program::from_source(src, "items.py");
+    for (std::vector<double> offsets : std::vector<std::vector<double>>{
+             {0, 4, 4, 13, 13}, {2, 4, 4, 13, 13}, {0, 4, 4, 11, 11}, {0}}) {
+      const ArgMap args = item_args(offsets);
+      Options interp;
+      interp.backend = Backend::interp;
+      const Tensor want = p.call("k", args, interp).outputs.at(0);
+      for (Backend b : {Backend::cpu, Backend::cuda}) {
+        if (b == Backend::cuda) ::setenv("JAGTILE_CUDA_EMULATION", "1", 1);
+        Options o;
+        o.backend = b;
+        Comparison c = compare_tensors(p.call("k", args, o).outputs.at(0), want, {});
+        ::unsetenv("JAGTILE_CUDA_EMULATION");
+        EXPECT_TRUE(c.ok) << backend_name(b) << " offsets[0] " << offsets[0] << ": " << c.mismatch;
+      }
+    }
+  }
 }
 
 // The listed output, allocated unfilled (and poisoned with NaN by the test environment), holds
