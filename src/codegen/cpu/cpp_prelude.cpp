@@ -259,6 +259,22 @@ JT_INLINE uint64_t jt_bool_bits64(const uint8_t* keep, int64_t len) {
   return b;
 #endif
 }
+// The number of set bytes of keep[0 .. n) (a bool row's sum, print_cpp.cpp's counted sums).
+JT_INLINE int64_t jt_count_true(const uint8_t* keep, int64_t n) {
+  int64_t count = 0;
+#if defined(__AVX512BW__) && defined(__GNUC__) && !defined(__clang__)
+  for (int64_t i = 0; i < n; i += 64)
+    count += __builtin_popcountll(jt_bool_bits64(keep + i, n - i < 64 ? n - i : 64));
+#else
+  for (int64_t i = 0; i < n; i += 1 << 20) {  // 32-bit lanes: a quarter of the widening
+    const int64_t m = n - i < (1 << 20) ? n - i : (1 << 20);
+    uint32_t part = 0;
+    for (int64_t j = 0; j < m; ++j) part += keep[i + j] != 0;
+    count += part;
+  }
+#endif
+  return count;
+}
 // Counted scans (print_cpp.cpp): a running count of a bool tile row kept as the row's bits.
 // jt_mask_bits writes bit i of word i / 64 for keep[i] != 0, i < n (none set past n), and returns
 // how many are set; jt_count_upto is base plus the bits set at 0 .. i, the running count at i.
