@@ -25,7 +25,6 @@ FLOP peak is jagtile's same-run f32 FMA probe on the same threads.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -34,8 +33,9 @@ import torch
 import torch.nn.functional as F
 
 import jagtile
-from peers_common import (add_run_options, apply_run_options, close, flop_peak_gflops, lengths_for,
-                          log, own_pool_candidates, qualify, race, report, tune)
+from peers_common import (add_run_options, apply_run_options, close, flop_peak_gflops,
+                          helion_kernel, lengths_for, log, own_pool_candidates, qualify, race,
+                          report, tune)
 
 ROOT = Path(__file__).resolve().parents[2]
 KERNEL = ROOT / "examples" / "jagged_hstu_attention.py"
@@ -93,18 +93,6 @@ def torch_padded(c: Case):
     return out[valid]  # [rows, H, D]
 
 
-def helion_kernel(path: str):
-    """Helion's jagged_hstu_attn_2 kernel, extracted with its imports, loaded by jagtile."""
-    sys.path.insert(0, str(ROOT / "scripts"))
-    from helion_check import extract_kernels
-
-    found, _ = extract_kernels(path, Path(path).read_text())
-    (kernel,) = [k for k in found if k.name == "jagged_hstu_attention"]
-    out = Path(os.environ.get("TMPDIR", "/tmp")) / "jagged_hstu_attn_2_extracted.py"
-    out.write_text(kernel.text)
-    return jagtile.load(str(out))["jagged_hstu_attention"]
-
-
 def run_case(case: Case, kernel, rounds: int, helion=None, extra=()) -> list[dict]:
     want = kernel(**case.args)[:case.rows]
     tol = dict(rtol=1e-4, atol=1e-5)
@@ -149,7 +137,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     apply_run_options(args)
     kernel = jagtile.load(str(KERNEL))["jagged_hstu_attention"]
-    helion = helion_kernel(args.helion_file) if args.helion_file else None
+    helion = helion_kernel(args.helion_file, "jagged_hstu_attention") if args.helion_file else None
     shapes = {"uniform": (16, 32, 128, 512), "zipf": (64, 4, 128, 1024)}
     rows = []
     for dist in args.dists.split(","):

@@ -17,7 +17,6 @@ The helion / helion-filled ratio is the fill's cost, the bundled / helion one th
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -25,24 +24,12 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from peers_common import (add_run_options, apply_run_options, close, lengths_for, log,  # noqa: E402
-                          offsets_of, qualify, race, report)
+from peers_common import (add_run_options, apply_run_options, close, helion_kernel,  # noqa: E402
+                          lengths_for, log, offsets_of, qualify, race, report)
 
 import jagtile  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def helion_kernel(path: str):
-    """Helion's jagged_softmax_kernel, extracted with its imports, loaded by jagtile."""
-    sys.path.insert(0, str(ROOT / "scripts"))
-    from helion_check import extract_kernels
-
-    found, _ = extract_kernels(path, Path(path).read_text())
-    (kernel,) = [k for k in found if k.name == "jagged_softmax_kernel"]
-    out = Path(os.environ.get("TMPDIR", "/tmp")) / "jagged_softmax_extracted.py"
-    out.write_text(kernel.text)
-    return jagtile.load(str(out))["jagged_softmax_kernel"]
 
 
 def main() -> None:
@@ -61,7 +48,7 @@ def main() -> None:
     shifted_x = torch.cat([torch.zeros(1, args.features), x])
     shifted_offsets = offsets + 1  # the items start at row 1: row 0 is no item's
     bundled = jagtile.load(str(ROOT / "examples" / "jagged_softmax.py"))["jagged_softmax"]
-    helion = helion_kernel(args.helion_file)
+    helion = helion_kernel(args.helion_file, "jagged_softmax_kernel")
     log(f"jagged_softmax: B={args.batch} max_len={args.max_len} D={args.features} rows={rows}, "
         f"{args.threads} threads, {args.rounds} rounds")
     want = bundled(x, offsets)

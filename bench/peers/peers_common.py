@@ -22,6 +22,20 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def helion_kernel(path: str, name: str):
+    """Helion's kernel `name` from its example file at `path`, body unchanged: extracted with its
+    imports as scripts/helion_check.py does, then loaded by jagtile."""
+    root = Path(__file__).resolve().parents[2]
+    sys.path.insert(0, str(root / "scripts"))
+    from helion_check import extract_kernels
+
+    found, _ = extract_kernels(path, Path(path).read_text())
+    (kernel,) = [k for k in found if k.name == name]
+    out = Path(os.environ.get("TMPDIR", "/tmp")) / f"{name}_extracted.py"
+    out.write_text(kernel.text)
+    return jagtile.load(str(out))[name]
+
+
 def lengths_for(dist: str, batch: int, max_len: int, rng: np.random.Generator) -> np.ndarray:
     """Item lengths, as jagtile's datagen draws them (src/testing/datagen.cpp)."""
     if dist == "uniform":
