@@ -229,6 +229,48 @@ TEST_F(CliTest, ExplainNamesOutputsAllocatedWithoutAFill) {
   EXPECT_THAT(i.out, HasSubstr("\"unfilled_outputs\": []"));
 }
 
+// A jagged output that one flat store covers whenever the offsets run from 0 to its last row
+// (Helion's jagged_softmax writes its output so): explain names it with that per-call condition.
+TEST_F(CliTest, ExplainNamesAJaggedOutputLeftUnfilledOnCallsWhoseOffsetsCoverIt) {
+  std::string file =
+      write_file("flat_copy.py",
+                 "import helion\n"
+                 "import helion.language as hl\n"
+                 "import torch\n\n"
+                 "@helion.kernel()\n"
+                 "def flat_copy(x: torch.Tensor, x_offsets: torch.Tensor) -> "
+                 "torch.Tensor:\n"
+                 "    N = int(x_offsets[-1].item())\n"
+                 "    B = x_offsets.size(0) - 1\n"
+                 "    M = x.size(1)\n"
+                 "    out = torch.zeros(N * M, dtype=x.dtype)\n"
+                 "    x_flat = x.view(-1)\n"
+                 "    for tile_b in hl.tile(B):\n"
+                 "        starts = x_offsets[tile_b]\n"
+                 "        nnz = x_offsets[tile_b.index + 1] - starts\n"
+                 "        for tile_m in hl.tile(M):\n"
+                 "            for tile_k in hl.jagged_tile(nnz):\n"
+                 "                rows = starts[:, None] + tile_k.index[None, :]\n"
+                 "                at = rows[:, :, None] * M + tile_m.index[None, None, :]\n"
+                 "                hl.store(out, [at], hl.load(x_flat, [at]))\n"
+                 "    return out.reshape(N, M)\n");
+  std::string x = (scratch_dir() / "flat_copy_x.npy").string();
+  std::string offsets = (scratch_dir() / "flat_copy_offsets.npy").string();
+  write_npy(x, Tensor::from_doubles({3, 2}, {1, 2, 3, 4, 5, 6}, DType::f32));
+  write_npy(offsets, Tensor::from_doubles({3}, {0, 1, 3}, DType::i64));
+  const std::vector<std::string> args = {
+      "explain", file, "--arg", "x=" + x, "--arg", "x_offsets=" + offsets, "--backend", "cpu"};
+  Outcome o = jagtile(args);
+  EXPECT_EQ(o.status, 0) << o.err;
+  EXPECT_THAT(o.out, HasSubstr("written in full, so allocated without a fill: out (on calls where "
+                               "x_offsets starts at 0 and its items end at the last row)\n"));
+  std::vector<std::string> json = args;
+  json.push_back("--json");
+  Outcome j = jagtile(json);
+  EXPECT_THAT(j.out, HasSubstr("\"unfilled_outputs\": [\"out (on calls where x_offsets starts at "
+                               "0 and its items end at the last row)\"]"));
+}
+
 // Each device loop says what its programs are: HSTU's (seq, head) pairs where that balances the
 // threads (codegen/cpu/backend.h, split_inner_programs), longest items first; nothing on the
 // interpreter, which runs no programs.
