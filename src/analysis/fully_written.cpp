@@ -5,9 +5,11 @@
 // (dispatch_poly.h), as the offsets guards compare them, so spelling does not matter.
 #include "analysis/fully_written.h"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "analysis/dispatch_poly.h"
@@ -50,16 +52,16 @@ class Finder {
     visit(k.body, around);
   }
 
-  std::unordered_set<const Node*> always() const {
+  std::unordered_set<const Node*> always() {
     std::unordered_set<const Node*> out;
     for (const auto& [alloc, stores] : uses_) {
       if (read_.count(alloc)) continue;
-      for (const StoreSite& s : stores) {
-        if (covers(*alloc, s)) {
-          out.insert(alloc);
-          break;
-        }
-      }
+      bool listed = false;
+      for (const StoreSite& s : stores) listed = listed || covers(*alloc, s);
+      for (const StoreSite& a : stores)
+        for (const StoreSite& b : stores)
+          listed = listed || (&a != &b && covers_together(*alloc, a, b));
+      if (listed) out.insert(alloc);
     }
     return out;
   }
@@ -103,28 +105,80 @@ class Finder {
     }
   }
 
-  // The store writes every element of `alloc` (see fully_written.h).
-  static bool covers(const Node& alloc, const StoreSite& site) {
+  // The loop whose tile index each dimension of the store's index is, when the store has no
+  // extra_mask, every index is such a loop's, the loops are distinct and they are all that is
+  // around it (nothing else that could skip it); nullopt otherwise.
+  static std::optional<std::vector<const Node*>> index_loops(const Node& alloc,
+                                                             const StoreSite& site) {
     const Node& store = *site.store;
     const size_t rank = size_t(alloc.type.rank);
-    if (rank == 0) return false;
-    if (store.ival != 0 || store.operands.size() != rank + 2) return false;  // extra_mask
-    if (site.around.size() != rank) return false;
-    std::set<const Node*> loops_used;
+    if (rank == 0) return std::nullopt;
+    if (store.ival != 0 || store.operands.size() != rank + 2) return std::nullopt;  // extra_mask
+    if (site.around.size() != rank) return std::nullopt;
+    std::vector<const Node*> loops;
     for (size_t d = 0; d < rank; ++d) {
       const Node* index = store.operands[d + 1].get();
       while (index->kind == NodeKind::unsqueeze) index = index->operands[0].get();
-      if (index->kind != NodeKind::tile_attr || index->op != ir::Op::index) return false;
+      if (index->kind != NodeKind::tile_attr || index->op != ir::Op::index) return std::nullopt;
       const Node* loop = nullptr;
       for (const Node* c : site.around)
         if ((c->kind == NodeKind::tile_loop || c->kind == NodeKind::grid_loop) &&
             c->ival == index->ival)
           loop = c;
-      if (!loop || !loops_used.insert(loop).second) return false;
-      if (!is_zero(loop->operands[0]) || !same_host_value(loop->operands[1], alloc.operands[d]))
-        return false;
+      if (!loop || std::find(loops.begin(), loops.end(), loop) != loops.end()) return std::nullopt;
+      loops.push_back(loop);
     }
-    return true;  // rank loops, all distinct and all covering: nothing else is around
+    return loops;  // rank distinct loops: nothing else is around
+  }
+
+  // The same value wherever each is evaluated: the same node or constant or parameter, or equal
+  // index polynomials of sizes and scalars (`y.size(0)` read twice is two nodes). Not of loads:
+  // a kernel could store to the tensor between the two reads.
+  bool same_value(const NodePtr& a, const NodePtr& b) {
+    if (same_host_value(a, b)) return true;
+    const Poly pa = poly_.of(a);
+    for (const std::string& atom : pa.atoms())
+      if (atom.find('[') != std::string::npos) return false;
+    return pa == poly_.of(b);
+  }
+
+  // The loop runs over [0, size d).
+  bool spans(const Node& loop, const Node& alloc, size_t d) {
+    return is_zero(loop.operands[0]) && same_value(loop.operands[1], alloc.operands[d]);
+  }
+
+  // The store writes every element of `alloc` (see fully_written.h).
+  bool covers(const Node& alloc, const StoreSite& site) {
+    std::optional<std::vector<const Node*>> loops = index_loops(alloc, site);
+    if (!loops) return false;
+    for (size_t d = 0; d < loops->size(); ++d)
+      if (!spans(*(*loops)[d], alloc, d)) return false;
+    return true;
+  }
+
+  // Two stores that write every element between them: inside the same loops on every dimension
+  // but one, where the first runs over [0, m) and the second over [m, size) (Helion's
+  // jagged_dense_add: the item's columns, then the rest from there; m may be a device value, the
+  // same node in both). Whatever m is, [0, m) and [m, size) together hold [0, size).
+  bool covers_together(const Node& alloc, const StoreSite& a, const StoreSite& b) {
+    std::optional<std::vector<const Node*>> first = index_loops(alloc, a),
+                                            second = index_loops(alloc, b);
+    if (!first || !second) return false;
+    int split = -1;
+    for (size_t d = 0; d < first->size(); ++d) {
+      if ((*first)[d] == (*second)[d]) {
+        if (!spans(*(*first)[d], alloc, d)) return false;
+      } else if (split < 0) {
+        split = int(d);
+      } else {
+        return false;
+      }
+    }
+    if (split < 0) return false;
+    const Node& low = *(*first)[size_t(split)];
+    const Node& high = *(*second)[size_t(split)];
+    return is_zero(low.operands[0]) && same_value(low.operands[1], high.operands[0]) &&
+           same_value(high.operands[1], alloc.operands[size_t(split)]);
   }
 
   static bool is_loop_from_zero(const Node& c) {

@@ -9,7 +9,11 @@
 //  * One store covers it: without extra_mask; its index on every dimension d is the index of a
 //    distinct hl.tile / hl.grid loop running from 0 to the allocation's size d; and those loops
 //    are the only control around the store (no branch, no jagged loop, no other loop, which could
-//    run zero times).
+//    run zero times). Sizes compare as the same node or constant, or as equal index polynomials
+//    of sizes and scalars (analysis/dispatch_poly.h: `y.size(0)` read twice).
+//  * Or two such stores cover it together: inside the same loops on every dimension but one,
+//    where the first's loop runs over [0, m) and the second's over [m, size) (Helion's
+//    jagged_dense_add: each row's jagged columns, then the rest).
 // The interpreter, the reference, still fills every allocation.
 //
 // A jagged output (same layout as the values: one row per row of an item) is written in full only

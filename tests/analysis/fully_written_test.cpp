@@ -185,6 +185,63 @@ TEST(FullyWritten, AnOutputReadThroughAViewIsNotListed) {
   EXPECT_EQ(fully_written(src, two_d_args()), kNone);
 }
 
+// Two stores that split the columns at a value m, as Helion's jagged_dense_add writes them: the
+// item's own columns [0, m) with the jagged values added, then y alone from m on. SECOND_LOOP
+// is the second loop's range.
+std::string split_columns(const std::string& second_loop = "hl.tile(m, out.size(1))") {
+  return header() +
+         "def k(x: torch.Tensor, offsets: torch.Tensor, y: torch.Tensor) -> torch.Tensor:\n"
+         "    B = y.size(0)\n"
+         "    out = torch.zeros_like(y)\n"
+         "    for tile_b in hl.tile(B):\n"
+         "        starts = offsets[tile_b]\n"
+         "        nnz = offsets[tile_b.index + 1] - starts\n"
+         "        m = nnz.amax()\n"
+         "        for tile_c in hl.tile(0, m):\n"
+         "            xs = hl.load(x, [starts[:, None] + tile_c.index[None, :]],\n"
+         "                         extra_mask=tile_c.index[None, :] < nnz[:, None])\n"
+         "            out[tile_b, tile_c] = y[tile_b, tile_c] + xs\n"
+         "        for tile_c in " +
+         second_loop +
+         ":\n"
+         "            out[tile_b, tile_c] = y[tile_b, tile_c]\n"
+         "    return out\n";
+}
+
+ArgMap split_args() {
+  std::vector<double> x, y;
+  for (int i = 0; i < 9; ++i) x.push_back(0.5 * i - 1);
+  for (int i = 0; i < 4 * 5; ++i) y.push_back(i - 7.25);
+  return {{"x", Tensor::from_doubles({9}, x, DType::f32)},
+          {"offsets", Tensor::from_doubles({5}, {0, 3, 3, 8, 9}, DType::i64)},
+          {"y", Tensor::from_doubles({4, 5}, y, DType::f32)}};
+}
+
+TEST(FullyWritten, TwoStoresSplittingTheColumnsAtOneValueCoverTogether) {
+  EXPECT_EQ(fully_written(split_columns(), split_args()), kOut);
+  EXPECT_EQ(fully_written(split_columns("hl.tile(m, y.size(1))"), split_args()), kOut);
+}
+
+TEST(FullyWritten, TwoStoresLeavingAGapOrStoppingShortAreNoCover) {
+  EXPECT_EQ(fully_written(split_columns("hl.tile(m + 1, out.size(1))"), split_args()), kNone);
+  EXPECT_EQ(fully_written(split_columns("hl.tile(m, out.size(1) - 1)"), split_args()), kNone);
+}
+
+TEST(FullyWritten, SplitColumnsOutputMatchesTheInterpreterOnGeneratedBackends) {
+  Program p = Program::from_source(split_columns(), "split.py");
+  Options interp;
+  interp.backend = Backend::interp;
+  const Tensor want = p.call("k", split_args(), interp).outputs.at(0);
+  for (Backend b : {Backend::cpu, Backend::cuda}) {
+    if (b == Backend::cuda) ::setenv("JAGTILE_CUDA_EMULATION", "1", 1);
+    Options o;
+    o.backend = b;
+    Comparison c = compare_tensors(p.call("k", split_args(), o).outputs.at(0), want, {});
+    ::unsetenv("JAGTILE_CUDA_EMULATION");
+    EXPECT_TRUE(c.ok) << backend_name(b) << ": " << c.mismatch;
+  }
+}
+
 // A jagged output: rows [offsets[b], offsets[b + 1]) of each item, written through a flat view
 // (`(starts + k) * M + m`, as Helion's jagged_softmax writes it) or by row (`out[rows, tile_m]`).
 // ALLOC and the lines before it are replaced by the negative cases.
