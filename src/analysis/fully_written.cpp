@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "analysis/dispatch_poly.h"
+#include "analysis/offsets_guards.h"
 
 namespace jagtile::analysis {
 
@@ -66,8 +67,8 @@ class Finder {
     return out;
   }
 
-  std::vector<ItemRowsCover> by_items() {
-    const std::unordered_set<const Node*> listed = always();
+  // The candidates `listed` (always()) leaves that the items cover.
+  std::vector<ItemRowsCover> by_items(const std::unordered_set<const Node*>& listed) {
     std::vector<ItemRowsCover> out;
     for (const NodePtr& n : k_.body) {  // program order, for stable output
       auto it = uses_.find(n.get());
@@ -195,22 +196,18 @@ class Finder {
     return at != position_.end() && at->second < position_.at(&alloc);
   }
 
-  // The rows of items that `row_loop` walks inside item loop `item_loop`, as a polynomial (P[b]
-  // + k, or the index of hl.tile(P[b], P[b + 1])), with P; nullopt when it walks no item's rows.
+  // The rows of items that `row_loop` walks inside item loop `item_loop` (offsets_guards.h,
+  // item_row), with the offsets parameter; nullopt when it walks no item's rows. A jagged loop
+  // over several extents (two levels) is not one item's rows.
   std::optional<std::pair<Poly, int>> item_rows(const Node& item_loop, const Node& row_loop) {
+    if (row_loop.kind == NodeKind::jagged_loop && row_loop.operands.size() != 1)
+      return std::nullopt;
     for (size_t p = 0; p < k_.params.size(); ++p) {
       const ir::ParamSpec& param = k_.params[p];
       if (param.kind != ir::ParamKind::tensor || param.rank != 1 || !dtype_is_int(param.dtype))
         continue;
-      const Poly b = index(item_loop);
-      const Poly lo = Poly::atom(poly_.load_atom(int(p), b));
-      const Poly hi = Poly::atom(poly_.load_atom(int(p), b + Poly::constant(1)));
-      if (row_loop.kind == NodeKind::jagged_loop && row_loop.operands.size() == 1 &&
-          poly_.of(row_loop.operands[0]) == hi - lo)
-        return std::make_pair(lo + index(row_loop), int(p));
-      if (row_loop.kind == NodeKind::tile_loop && poly_.of(row_loop.operands[0]) == lo &&
-          poly_.of(row_loop.operands[1]) == hi)
-        return std::make_pair(index(row_loop), int(p));
+      if (std::optional<Poly> row = item_row(poly_, int(p), int(item_loop.ival), row_loop))
+        return std::make_pair(*row, int(p));
     }
     return std::nullopt;
   }
@@ -268,12 +265,20 @@ class Finder {
 
 }  // namespace
 
+WrittenInFull written_in_full(const ir::Kernel& kernel) {
+  Finder finder(kernel);
+  WrittenInFull out;
+  out.always = finder.always();
+  out.by_items = finder.by_items(out.always);
+  return out;
+}
+
 std::unordered_set<const Node*> fully_written_allocations(const ir::Kernel& kernel) {
   return Finder(kernel).always();
 }
 
 std::vector<ItemRowsCover> item_covered_allocations(const ir::Kernel& kernel) {
-  return Finder(kernel).by_items();
+  return written_in_full(kernel).by_items;
 }
 
 }  // namespace jagtile::analysis

@@ -48,4 +48,11 @@ struct ItemRowsCover {
 
 std::vector<ItemRowsCover> item_covered_allocations(const ir::Kernel& kernel);
 
+// Both lists from one walk of the kernel (what a specialisation keeps).
+struct WrittenInFull {
+  std::unordered_set<const ir::Node*> always;  // fully_written_allocations
+  std::vector<ItemRowsCover> by_items;         // item_covered_allocations
+};
+WrittenInFull written_in_full(const ir::Kernel& kernel);
+
 }  // namespace jagtile::analysis

@@ -91,17 +91,13 @@ class Finder {
   // Whether the pair P[b], P[b + 1] bounds items; adds the tensors whose rows it addresses.
   bool pair_used(int param, int block, std::vector<const ir::Node*>& rows,
                  std::vector<int>& item_blocks) {
-    const std::string lo = offset_atom(param, block, 0), hi = offset_atom(param, block, 1);
-    const Poly nnz = Poly::atom(hi) - Poly::atom(lo);
+    const std::string lo = offset_atom(param, block, 0);
     bool used = false;
     std::vector<std::string> row_atoms{lo};
     ir::walk(k_.body, [&](const NodePtr& n) {
-      if (n->kind == NodeKind::jagged_loop && poly_.of(n->operand(0)) == nnz) used = true;
-      if (n->kind == NodeKind::tile_loop && poly_.of(n->operand(0)) == Poly::atom(lo) &&
-          poly_.of(n->operand(1)) == Poly::atom(hi)) {
-        used = true;
-        row_atoms.push_back(poly_.index_atom(int(n->ival)));
-      }
+      if (!item_row(poly_, param, block, *n)) return;
+      used = true;
+      if (n->kind == NodeKind::tile_loop) row_atoms.push_back(poly_.index_atom(int(n->ival)));
     });
     if (used) item_blocks.push_back(block);
     ir::walk(k_.body, [&](const NodePtr& n) {
@@ -147,6 +143,19 @@ class Finder {
 
 std::vector<OffsetsGuard> find_offsets_guards(const ir::Kernel& kernel) {
   return Finder(kernel).run();
+}
+
+std::optional<Poly> item_row(PolyBuilder& poly, int param, int block, const ir::Node& loop) {
+  if (loop.kind != NodeKind::jagged_loop && loop.kind != NodeKind::tile_loop) return std::nullopt;
+  const Poly b = Poly::atom(poly.index_atom(block));
+  const Poly lo = Poly::atom(poly.load_atom(param, b));
+  const Poly hi = Poly::atom(poly.load_atom(param, b + Poly::constant(1)));
+  const Poly index = Poly::atom(poly.index_atom(int(loop.ival)));
+  if (loop.kind == NodeKind::jagged_loop && poly.of(loop.operand(0)) == hi - lo) return lo + index;
+  if (loop.kind == NodeKind::tile_loop && poly.of(loop.operand(0)) == lo &&
+      poly.of(loop.operand(1)) == hi)
+    return index;
+  return std::nullopt;
 }
 
 std::string to_string(const std::vector<OffsetsGuard>& guards) {

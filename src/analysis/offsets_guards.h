@@ -19,9 +19,11 @@
 // their first value are checked; the loads' own bounds checks still catch rows past the data.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "analysis/dispatch_poly.h"
 #include "ir/ir.h"
 
 namespace jagtile::analysis {
@@ -40,6 +42,13 @@ struct OffsetsGuard {
 // One guard per offsets parameter, in the order the kernel first loads them. A pure function of
 // the IR.
 std::vector<OffsetsGuard> find_offsets_guards(const ir::Kernel& kernel);
+
+// The row a loop walks inside item b of offsets parameter `param`, as an index polynomial: P[b] + k
+// for an hl.jagged_tile whose (first) extent is P[b + 1] - P[b], the loop's index for an
+// hl.tile(P[b], P[b + 1]); nullopt for any other loop. What marks P as item boundaries here, and
+// what the fully-written analysis follows rows by (fully_written.h).
+std::optional<detail::Poly> item_row(detail::PolyBuilder& poly, int param, int block,
+                                     const ir::Node& loop);
 
 // "x_offsets rows <= x_values.size(0), out.size(0)" per guard, one per line, for explain and
 // tests; "x_offsets (order only)" when the rows bound is unknown.

@@ -36,8 +36,9 @@ Specialisation::Specialisation(const ProgramState& program_state, size_t index, 
                                     lower_options, /*trace=*/false);
   kernel = std::move(c.kernel);
   host = host::split_host_device(kernel);
-  fully_written = analysis::fully_written_allocations(kernel);
-  for (const analysis::ItemRowsCover& c : analysis::item_covered_allocations(kernel)) {
+  analysis::WrittenInFull written = analysis::written_in_full(kernel);
+  fully_written = std::move(written.always);
+  for (const analysis::ItemRowsCover& c : written.by_items) {
     const int offsets_slot = host.param_slots.at(size_t(c.offsets_param));
     if (offsets_slot < 0) continue;
     written_when_items_cover.push_back(
