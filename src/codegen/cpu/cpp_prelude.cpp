@@ -122,6 +122,27 @@ JT_INLINE int64_t jt_tensor_bytes(const JtTensor* t, int64_t element) {
   for (int32_t d = 0; d < t->rank; ++d) n *= t->size[d];
   return n;
 }
+// Whether the rows of output `t` (elements of `element` bytes) go out with streaming stores, in
+// a nest whose tensors take `footprint` bytes together. A plain store first reads its line (a
+// read for ownership), which a streaming store does not; but only whole lines stream, so a row
+// must be whole lines: rows that share a line mix the two kinds of store on it, 15-18% slower
+// than plain stores alone (jagged_dense_add with rows of 24 floats). Then:
+// - an output past `min_bytes` (the share of the last-level cache a core can count on) streams;
+// - one of at least 1/32 of that streams when the nest's tensors together pass it: the lines
+//   written first are evicted by the rest of its traffic before the kernel ends, so a reader
+//   finds them in memory anyway, and the reads for ownership only add traffic;
+// - and when its rows are written after products (`after_products`: the nest holds matmuls),
+//   whose stores come in bursts, a tile's rows at once: the reads for ownership of a burst fill
+//   the store queue and stop the products behind it, where streaming stores drain at once.
+// Measured in docs/performance.md, "Streaming stores by the nest's traffic". A small output
+// keeps plain stores: its reads cost little, and a reader may find it in cache.
+JT_INLINE int jt_stream_worth(const JtTensor* t, int64_t element, int64_t footprint,
+                              int64_t min_bytes, int after_products) {
+  if (t->rank < 1 || (t->size[t->rank - 1] * element) % 64 != 0) return 0;
+  const int64_t bytes = jt_tensor_bytes(t, element);
+  if (bytes >= min_bytes) return 1;
+  return bytes >= min_bytes / 32 && (footprint >= min_bytes || after_products);
+}
 // One whole 64-byte line from `line` to the 64-byte aligned `dst`, non-temporally; 0 (nothing
 // stored) where the target has no vector stores. The bits move as they are, whatever the
 // elements (may_alias: the line is read and written as the caller's element type too).

@@ -62,6 +62,9 @@ class FuncPrinter : public NestPrinter {
     w.line("int64_t loop_begin;");
     w.line("int64_t loop_end;");
     if (func_.inner_block >= 0) w.line("int64_t inner_split;  // JtCaptures::inner_split");
+    for (int64_t t : streamed_tensors())
+      w.line("int stream_" + field(func_.nest->captures.at(size_t(t))) +
+             ";  // its rows go out with streaming stores (the entry decides, jt_stream_worth)");
     w.close("};");
     w.line("");
     w.line("// One program (iteration) of the loop over " + k_.blocks[size_t(func_.block)].name +
@@ -76,10 +79,10 @@ class FuncPrinter : public NestPrinter {
     w.line("const int64_t end" + b + " = F.loop_end;");
     w.line("const int64_t lim" + b + " = jt_min64(" + bs + ", end" + b + " - s" + b + ");");
     w.line("(void)lim" + b + ";");
-    for (int64_t t : streamed_tensors())
-      w.line("const int jt_stream_" + field(func_.nest->captures.at(size_t(t))) +
-             " = jt_tensor_bytes(&" + capture(t) + ", " +
-             std::to_string(streamed_element_bytes(tensor_dtype(t))) + ") >= JT_STREAM_MIN_BYTES;");
+    for (int64_t t : streamed_tensors()) {
+      const std::string f = field(func_.nest->captures.at(size_t(t)));
+      w.line("const int jt_stream_" + f + " = F.stream_" + f + ";");
+    }
     find_counted_scans();
     stmts(func_.body, w);
     w.line("return 0;");
@@ -104,6 +107,7 @@ class FuncPrinter : public NestPrinter {
     w.line("F.loop_begin = c->loop_begin;");
     w.line("F.loop_end = c->loop_end;");
     if (func_.inner_block >= 0) w.line("F.inner_split = c->inner_split;");
+    stream_flags(w);
     w.line("int rc = 0;");
     w.open("for (int64_t id = begin; id < end && !rc; ++id) {");
     w.line("rc = jt_failed(F.err) || " + func_.name + "(F, c->order ? c->order[id] : id);");
@@ -223,6 +227,31 @@ class FuncPrinter : public NestPrinter {
   // loop.
   bool contiguous_in_loop(const Stmt& store) const {
     return loop_ && loop_->loop == plan::LoopKind::simd && consecutive_along(*loop_, store);
+  }
+  // The entry's decision, once per call, for each tensor whose rows the function stores: stream
+  // them when the tensor passes JT_STREAM_MIN_BYTES, or when it is at least 1/32 of that and
+  // the nest's tensors together pass it (jt_stream_worth: the lines written first are evicted
+  // by the rest of the traffic before the kernel ends, so no reader finds them in cache).
+  void stream_flags(Writer& w) {
+    if (streamed_tensors().empty()) return;
+    std::string footprint;
+    for (size_t i = 0; i < func_.nest->captures.size(); ++i)
+      if (func_.nest->captures[i].kind == host::Capture::Kind::tensor)
+        footprint += std::string(footprint.empty() ? "" : " + ") + "jt_tensor_bytes(&" +
+                     capture(int64_t(i)) + ", " +
+                     std::to_string(dtype_size(tensor_dtype(int64_t(i)))) + ")";
+    bool products = false;
+    for (const plan::StmtPtr& s : func_.body)
+      plan::visit(s, [&](const Stmt& st) {
+        products = products || st.kind == plan::StmtKind::matmul_block;
+      });
+    w.line("const int64_t jt_footprint = " + footprint + ";");
+    for (int64_t t : streamed_tensors()) {
+      const std::string element = std::to_string(streamed_element_bytes(tensor_dtype(t)));
+      w.line("F.stream_" + field(func_.nest->captures.at(size_t(t))) + " = jt_stream_worth(&" +
+             capture(t) + ", " + element + ", jt_footprint, JT_STREAM_MIN_BYTES, " +
+             (products ? "1" : "0") + ");");
+    }
   }
   // The captures of the tensors this function stores rows of (each gets a jt_stream_ flag).
   const std::set<int64_t>& streamed_tensors() {
@@ -669,8 +698,7 @@ class FuncPrinter : public NestPrinter {
   }
 
   void for_loop(const Stmt& s, Writer& w) override {
-    if (plan::ExprPtr row = counted_sum(s))
-      return counted_sum_loop(s, *row, w);
+    if (plan::ExprPtr row = counted_sum(s)) return counted_sum_loop(s, *row, w);
     if (const Stmt* store = row_store(s)) return streamed_loop(s, *store, w);
     if (const Stmt* store = compacting_store(s)) return compacted_loop(s, *store, w);
     if (const Stmt* add = running_sum(s))

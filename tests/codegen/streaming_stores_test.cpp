@@ -1,0 +1,104 @@
+// Which outputs generated C++ writes with streaming (non-temporal) stores: the decision each nest
+// entry takes once per call (cpp_prelude.cpp, jt_stream_worth) and what the printer passes it.
+// The decision is the prelude's own text, compiled by the JIT with a small wrapper, so these
+// tests pin the function kernels run. That streamed rows hold the right values is
+// ExampleOnCpuStreaming's (examples_cpu_test.cpp), which streams every output.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "codegen/cpu/jit.h"
+#include "codegen/cpu/print_cpp.h"
+#include "codegen_helpers.h"
+#include "paths.h"
+#include "testing/examples.h"
+
+namespace jagtile::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// jt_stream_worth on a [rows, cols] tensor of `element`-byte floats.
+const char* kWrapper = R"JT(
+extern "C" int jt_test_stream_worth(int64_t rows, int64_t cols, int64_t element,
+                                    int64_t footprint, int64_t min_bytes, int after_products) {
+  JtTensor t;
+  t.data = 0;
+  t.rank = 2;
+  t.size[0] = rows;
+  t.size[1] = cols;
+  return jt_stream_worth(&t, element, footprint, min_bytes, after_products);
+}
+)JT";
+
+using StreamWorthFn = int (*)(int64_t, int64_t, int64_t, int64_t, int64_t, int);
+
+StreamWorthFn stream_worth() {
+  static std::shared_ptr<const codegen::cpu::LoadedKernel> code = [] {
+    use_shared_cache_dir();
+    return codegen::cpu::Jit::for_dir().load(codegen::cpu::prelude() + kWrapper,
+                                             "jt_test_stream_worth");
+  }();
+  return reinterpret_cast<StreamWorthFn>(code->symbol("jt_test_stream_worth"));
+}
+
+constexpr int64_t kMiB = int64_t(1) << 20;
+constexpr int64_t kMin = 32 * kMiB;  // JT_STREAM_MIN_BYTES's default
+
+TEST(StreamingStores, AnOutputPastTheThresholdStreamsOnItsOwn) {
+  StreamWorthFn worth = stream_worth();
+  // 32 MiB of rows of 256 floats (1 KiB, 16 lines each), the nest's only tensor; a row less
+  // stays below.
+  EXPECT_EQ(worth(32 * 1024, 256, 4, 32 * kMiB, kMin, 0), 1);
+  EXPECT_EQ(worth(32 * 1024 - 1, 256, 4, 32 * kMiB - 1024, kMin, 0), 0);
+}
+
+TEST(StreamingStores, AMidSizedOutputStreamsAmongTrafficPastTheThresholdOrAfterProducts) {
+  StreamWorthFn worth = stream_worth();
+  const int64_t rows = 8 * 1024, cols = 256;  // 8 MiB
+  EXPECT_EQ(worth(rows, cols, 4, kMin - 1, kMin, 0), 0);
+  EXPECT_EQ(worth(rows, cols, 4, kMin, kMin, 0), 1);
+  EXPECT_EQ(worth(rows, cols, 4, 9 * kMiB, kMin, 1), 1);
+  // From 1/32 of the threshold (1 MiB) on; below it, never.
+  EXPECT_EQ(worth(1024, 256, 4, 4 * kMin, kMin, 1), 1);
+  EXPECT_EQ(worth(1023, 256, 4, 4 * kMin, kMin, 1), 0);
+}
+
+TEST(StreamingStores, RowsThatShareLinesNeverStream) {
+  StreamWorthFn worth = stream_worth();
+  // Rows of 24 floats (96 bytes) share lines: plain stores even at 36 MiB.
+  EXPECT_EQ(worth(1536 * 256, 24, 4, 2 * kMin, kMin, 1), 0);
+  // 16 floats, or 32 bf16 values, are a line.
+  EXPECT_EQ(worth(kMin / 64, 16, 4, kMin, kMin, 0), 1);
+  EXPECT_EQ(worth(kMin / 64, 32, 2, kMin, kMin, 0), 1);
+  EXPECT_EQ(worth(kMin / 64, 24, 2, kMin, kMin, 0), 0);
+  // A threshold of 0 (JAGTILE_STREAM_MIN_BYTES=0, as tests set it) streams every row of lines.
+  EXPECT_EQ(worth(1, 16, 4, 64, 0, 0), 1);
+  EXPECT_EQ(worth(1, 8, 4, 32, 0, 0), 0);
+}
+
+// The entry passes the nest's tensors together and whether the nest holds products.
+std::string cpu_code(const std::string& example) {
+  Program p =
+      Program::from_source(read_source_file("examples/" + example + ".py"), example + ".py");
+  JaggedShape s;
+  ArgMap args = find_example(example)->make_inputs(s, DType::f32, DType::i32);
+  return p.specialise(example, args, cpu_options()).source(Backend::cpu);
+}
+
+TEST(StreamingStores, TheEntryDecidesOncePerCallWithTheFootprintAndTheProducts) {
+  const std::string add = cpu_code("jagged_dense_add");
+  EXPECT_THAT(add, HasSubstr("const int64_t jt_footprint = jt_tensor_bytes(&F."));
+  EXPECT_THAT(add, HasSubstr(", jt_footprint, JT_STREAM_MIN_BYTES, 0);"));
+  EXPECT_THAT(add, Not(HasSubstr(", jt_footprint, JT_STREAM_MIN_BYTES, 1);")));
+  EXPECT_THAT(add, HasSubstr("const int jt_stream_h"));
+  for (const char* products : {"jagged_dense_bmm", "jagged_hstu_attention"})
+    EXPECT_THAT(cpu_code(products), HasSubstr(", jt_footprint, JT_STREAM_MIN_BYTES, 1);"))
+        << products;
+}
+
+}  // namespace
+}  // namespace jagtile::testing
