@@ -75,9 +75,17 @@ TEST(StreamingStores, RowsThatShareLinesNeverStream) {
   EXPECT_EQ(worth(kMin / 64, 16, 4, kMin, kMin, 0), 1);
   EXPECT_EQ(worth(kMin / 64, 32, 2, kMin, kMin, 0), 1);
   EXPECT_EQ(worth(kMin / 64, 24, 2, kMin, kMin, 0), 0);
-  // A threshold of 0 (JAGTILE_STREAM_MIN_BYTES=0, as tests set it) streams every row of lines.
+  // Below the threshold's 1/32 a row of lines keeps plain stores too.
+  EXPECT_EQ(worth(1, 16, 4, 64, kMin, 1), 0);
+}
+
+TEST(StreamingStores, AThresholdOfZeroStreamsEveryWholeLineOfEveryRow) {
+  StreamWorthFn worth = stream_worth();
+  // JAGTILE_STREAM_MIN_BYTES=0, as tests and the fuzzer set it: rows that share lines too, so
+  // that a row's streamed lines beside its plain ones stay checked.
   EXPECT_EQ(worth(1, 16, 4, 64, 0, 0), 1);
-  EXPECT_EQ(worth(1, 8, 4, 32, 0, 0), 0);
+  EXPECT_EQ(worth(3, 24, 4, 288, 0, 0), 1);
+  EXPECT_EQ(worth(1, 8, 4, 32, 0, 0), 1);
 }
 
 // The entry passes the nest's tensors together and whether the nest holds products.

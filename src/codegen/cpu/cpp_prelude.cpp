@@ -135,9 +135,12 @@ JT_INLINE int64_t jt_tensor_bytes(const JtTensor* t, int64_t element) {
 //   whose stores come in bursts, a tile's rows at once: the reads for ownership of a burst fill
 //   the store queue and stop the products behind it, where streaming stores drain at once.
 // Measured in docs/performance.md, "Streaming stores by the nest's traffic". A small output
-// keeps plain stores: its reads cost little, and a reader may find it in cache.
+// keeps plain stores: its reads cost little, and a reader may find it in cache. A threshold of 0
+// (JAGTILE_STREAM_MIN_BYTES=0, for tests and the fuzzer) streams every whole line of every row,
+// rows that share lines included, so that mixed rows stay checked.
 JT_INLINE int jt_stream_worth(const JtTensor* t, int64_t element, int64_t footprint,
                               int64_t min_bytes, int after_products) {
+  if (min_bytes <= 0) return 1;
   if (t->rank < 1 || (t->size[t->rank - 1] * element) % 64 != 0) return 0;
   const int64_t bytes = jt_tensor_bytes(t, element);
   if (bytes >= min_bytes) return 1;
