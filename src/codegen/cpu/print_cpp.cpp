@@ -228,10 +228,9 @@ class FuncPrinter : public NestPrinter {
   bool contiguous_in_loop(const Stmt& store) const {
     return loop_ && loop_->loop == plan::LoopKind::simd && consecutive_along(*loop_, store);
   }
-  // The entry's decision, once per call, for each tensor whose rows the function stores: stream
-  // them when the tensor passes JT_STREAM_MIN_BYTES, or when it is at least 1/32 of that and
-  // the nest's tensors together pass it (jt_stream_worth: the lines written first are evicted
-  // by the rest of the traffic before the kernel ends, so no reader finds them in cache).
+  // The entry's decision, once per call, for each tensor whose rows the function stores
+  // (jt_stream_worth in cpp_prelude.cpp has the rule and its reasons): from the tensor's rows
+  // and size, the bytes of the nest's tensors together, and whether the nest holds matmuls.
   void stream_flags(Writer& w) {
     if (streamed_tensors().empty()) return;
     std::string footprint;
