@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import jagtile  # noqa: E402
 import jagtile.helion.language as hl  # noqa: E402
 import jagtile.ops as jops  # noqa: E402
-from peers_common import (close, lengths_for, log, offsets_of, own_pool_candidates,  # noqa: E402
-                          qualify, race, report)
+from peers_common import (add_cache_option, close, lengths_for, log, offsets_of,  # noqa: E402
+                          own_pool_candidates, qualify, race, report, set_cache)
 
 try:
     import fbgemm_gpu  # noqa: F401
@@ -183,11 +183,13 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--seed", type=int, default=1)
+    add_cache_option(p)
     p.add_argument("--out", help="write OUT.json, OUT.md and OUT.png")
     p.add_argument("--own-pool", action="store_true",
                    help="also time jagtile on its own threads, after the torch rows (the A/B of "
                         "running on torch's intra-op pool)")
     args = p.parse_args(argv)
+    set_cache(args.cache)
     torch.set_num_threads(args.threads)
     jagtile.set_num_threads(args.threads)
 
