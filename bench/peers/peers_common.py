@@ -72,8 +72,9 @@ def add_cache_option(p) -> None:
     """--cache: the state race() starts every timed call from."""
     p.add_argument("--cache", choices=["cold", "warm"], default="cold",
                    help="the cache state every timed call starts from, for every implementation "
-                        "alike: cold (default), right after the streaming read, which evicts the "
-                        "caches; warm, right after an untimed call of the same implementation")
+                        "alike: cold (default), right after an untimed read of 256 MiB, which "
+                        "evicts the caches; warm, right after an untimed call of the same "
+                        "implementation")
 
 
 _tune_effort = "quick"
@@ -125,11 +126,20 @@ def tune(kernel, args: dict) -> str:
 
 
 def stream_reader(nbytes: int):
-    """A streaming read of `nbytes` (at least 64 MiB, so caches do not serve it): torch.sum over
-    float32 with this run's threads, its arithmetic far below the memory time. Timed as one more
-    implementation in each case's rounds, so its bandwidth is measured beside the others."""
+    """A streaming read of `nbytes` (at least 64 MiB): torch.sum over float32 with this run's
+    threads, its arithmetic far below the memory time. race() times it once in each round, right
+    after evictor(), so its bandwidth is memory's, measured beside the implementations."""
     buf = torch.ones(max(nbytes, 64 << 20) // 4, dtype=torch.float32)
     return buf.numel() * 4, lambda: buf.sum()
+
+
+def evictor():
+    """A read of 256 MiB, untimed, that leaves the caches cold. A last-level cache keeps part of
+    what a smaller streaming read passes through: on a Zen 4 with 32 MiB of L3, a 4 MiB torch.sum
+    took 29 us warm, 123 us after a 64 MiB read and 197 us after a 256 MiB one, and a 64 MiB
+    read right after another ran at 40.8 GiB/s against 29.8 after 256 MiB."""
+    buf = torch.ones((256 << 20) // 4, dtype=torch.float32)
+    return lambda: buf.sum()
 
 
 def timed(fn) -> float:
@@ -209,25 +219,24 @@ def race(impls, rounds: int, nbytes: int, flops: int = 0) -> tuple[dict, float]:
     `nbytes`; the first impl is the baseline. Returns ({name: stats}, read GB/s).
 
     Every timed call starts from the same cache state, whichever impl it is (`--cache`): cold,
-    right after the streaming read, which evicts the caches (the inputs, and the interpreter's
-    and libraries' own code and data alike), or warm, right after an untimed call of the same
-    impl. Rotating the order alone does not do that: a rotated cyclic order keeps each impl's
-    neighbours, so until 2026-12-06 the baseline (jagtile) followed the streaming read in all
-    rounds but one in N, cold, while the impl after it found its inputs in the caches
-    (docs/performance.md, "The race measured jagtile cold")."""
+    right after evictor()'s read (the inputs, and the interpreter's and libraries' own code and
+    data, all evicted), or warm, right after an untimed call of the same impl. Rotating the order
+    alone does not do that: a rotated cyclic order keeps each impl's neighbours, so until
+    2026-12-06 the baseline (jagtile) followed the streaming read in all rounds but one in N,
+    half-cold, while the impl after it found its inputs in the caches (docs/performance.md, "The
+    races measured jagtile half-cold"). The streaming read is timed once a round, after an
+    eviction, so that it is a read from memory too."""
     stream_bytes, stream = stream_reader(nbytes)
+    evict = evictor()
     stream()
     samples = {name: [] for name, _ in impls}
     stream_ms = []
     for r in range(rounds):  # round-robin, so drift on a shared machine hits every impl alike
         for name, fn in impls[r % len(impls):] + impls[:r % len(impls)]:
-            if _cache == "cold":
-                stream_ms.append(timed(stream))  # the read evicts; it is timed as the limit
-            else:
-                fn()
+            (evict if _cache == "cold" else fn)()
             samples[name].append(timed(fn))
-        if _cache == "warm":
-            stream_ms.append(timed(stream))
+        evict()
+        stream_ms.append(timed(stream))
     peak_gbps = stream_bytes / (statistics.median(stream_ms) * 1e6)
     base = statistics.median(samples[impls[0][0]])
     stats = {}
