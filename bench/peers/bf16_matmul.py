@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 import jagtile
-from peers_common import bf16_peak_gflops, flop_peak_gflops, stream_reader
+from peers_common import bf16_peak_gflops, evictor, flop_peak_gflops, stream_reader
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "jagged_dense_bmm.py"
 
@@ -118,10 +118,13 @@ def main():
         sys.exit("bf16_matmul: the pair path's output differs from the f32 path's")
 
     times = {name: [] for name, _ in impls}
-    # Round-robin, so drift on a shared machine hits every impl alike, and each round starts one
-    # impl later: the first call after the torch loop is slower (about 0.1 ms at the small shape).
+    # Round-robin, so drift on a shared machine hits every impl alike; every call, the read's
+    # included, starts with the caches evicted (peers_common.race's cold state), so that none
+    # finds the inputs its neighbour in the order left there.
+    evict = evictor()
     for r in range(opts.rounds):
         for name, fn in impls[r % len(impls):] + impls[:r % len(impls)]:
+            evict()
             t0 = time.perf_counter()
             fn()
             times[name].append((time.perf_counter() - t0) * 1e3)

@@ -16,10 +16,11 @@ computes exactly what the kernel does. Peers, where the op has one:
 Each peer's output is checked against jagtile's before it is timed; a peer that differs, or that
 torch does not support on the CPU, is reported as such and not timed.
 
-Timing: all implementations of a case are timed round-robin (interleaved), --rounds calls each;
-medians. % of peak = (minimum bytes moved / median time) / streaming-read bandwidth, where the
-streaming read (torch.sum over a float32 buffer as large as the case's bytes, same threads) is
-timed in the same rounds as the implementations. jagged_dense_bmm and attention also report GFLOP/s (useful FLOPs).
+Timing: all implementations of a case are timed round-robin (interleaved), --rounds calls each,
+every call from the same cache state (--cache: cold, after a 256 MiB read, or warm, after its own
+untimed call); medians. % of peak = (minimum bytes moved / median time) / streaming-read
+bandwidth, where the streaming read (torch.sum over a float32 buffer as large as the case's bytes,
+same threads) is timed in the same rounds as the implementations. jagged_dense_bmm and attention also report GFLOP/s (useful FLOPs).
 """
 
 from __future__ import annotations
