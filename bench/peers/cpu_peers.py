@@ -20,7 +20,8 @@ Timing: all implementations of a case are timed round-robin (interleaved), --rou
 every call from the same cache state (--cache: cold, after a 256 MiB read, or warm, after its own
 untimed call); medians. % of peak = (minimum bytes moved / median time) / streaming-read
 bandwidth, where the streaming read (torch.sum over a float32 buffer as large as the case's bytes,
-same threads) is timed in the same rounds as the implementations. jagged_dense_bmm and attention also report GFLOP/s (useful FLOPs).
+same threads) is timed in the same rounds as the implementations. jagged_dense_bmm and attention
+also report GFLOP/s (useful FLOPs).
 """
 
 from __future__ import annotations
