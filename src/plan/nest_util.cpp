@@ -235,6 +235,18 @@ bool has_matmul_blocks(const Plan& plan) {
   return false;
 }
 
+std::set<int64_t> read_tensors(const std::vector<StmtPtr>& body) {
+  std::set<int64_t> read;
+  for (const StmtPtr& s : body)
+    visit(s, [&](const Stmt& st) {
+      for (const ExprPtr& e : own_exprs(st))
+        visit(e, [&](const Expr& x) {
+          if (x.kind == ExprKind::load || x.kind == ExprKind::tensor_address) read.insert(x.ival);
+        });
+    });
+  return read;
+}
+
 bool is_guard(const StmtPtr& s) {
   return s->kind == StmtKind::if_ && s->orelse.empty() && !s->body.empty() &&
          std::all_of(s->body.begin(), s->body.end(),

@@ -53,6 +53,8 @@ void visit(const StmtPtr& s, const std::function<void(const Stmt&)>& fn);
 bool any_stmt(const StmtPtr& s, const std::function<bool(const Stmt&)>& pred);
 // True when a function of the plan has a matmul_block (its file needs the block matmul's text).
 bool has_matmul_blocks(const Plan& plan);
+// The captures of the tensors that statements read: loads, and matmul operands read in place.
+std::set<int64_t> read_tensors(const std::vector<StmtPtr>& body);
 // An if that only fails: a tile size checked before its array is used.
 bool is_guard(const StmtPtr& s);
 // True when a container kind (its bodies are statement lists).
