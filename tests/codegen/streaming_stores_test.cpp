@@ -1,8 +1,9 @@
 // Which outputs generated C++ writes with streaming (non-temporal) stores: the decision each nest
 // entry takes once per call (cpp_prelude.cpp, jt_stream_worth) and what the printer passes it.
 // The decision is the prelude's own text, compiled by the JIT with a small wrapper, so these
-// tests pin the function kernels run. That streamed rows hold the right values is
-// ExampleOnCpuStreaming's (examples_cpu_test.cpp), which streams every output.
+// tests pin the function kernels run; and that the printer never streams a tensor the nest reads.
+// That streamed rows hold the right values is ExampleOnCpuStreaming's (examples_cpu_test.cpp),
+// which streams every output.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 

@@ -159,7 +159,7 @@ class FuncPrinter : public NestPrinter {
   // the loop's body is lets and that one unmasked store, whose last index is the loop index
   // plus values the loop does not change, and whose other indices the loop does not change.
   // Not of a tensor the function reads: a pass reading back a streamed row misses (a three-pass
-  // softmax, 1.11x slower streamed), and a row read first needs no read for ownership anyway.
+  // softmax, 1.10x slower streamed), and a row read first needs no read for ownership anyway.
   const Stmt* row_store(const Stmt& loop) const {
     const Stmt* store = final_store(loop);
     if (!store || store->mask || read_.count(store->ival)) return nullptr;
