@@ -79,7 +79,8 @@ def padded_with_zeros(values: torch.Tensor, offsets: torch.Tensor, max_length: i
 
 
 def op_cases(d: Data, small_d: int):
-    """(op, bytes, flops, jagtile fn, fbgemm fn or None, [(torch impl name, fn)])."""
+    """(op, bytes, flops, jagtile fn, fbgemm fn or None, [(torch impl name, fn)], the tensors
+    its implementations read, which --cache data flushes)."""
     f32, i64 = 4, 8
     x, o, y, L = d.x, d.offsets, d.y, d.L
     xd = x[:, :small_d].contiguous()  # the matmuls use D = small_d features (the issue's small shape)
@@ -92,57 +93,70 @@ def op_cases(d: Data, small_d: int):
         ("jagged_to_padded_dense", d.N * d.D * f32 + d.B * L * d.D * f32, 0,
          lambda: jops.jagged_to_padded_dense(x, [o], [L]),
          fb and (lambda: fb.jagged_to_padded_dense(x, [o], [L])),
-         [("torch-nested-to-padded", lambda: d.padded())]),
+         [("torch-nested-to-padded", lambda: d.padded())],
+         [x, o]),
         ("jagged_to_padded_dense_user_zeros", d.N * d.D * f32 + d.B * L * d.D * f32, 0,
          lambda: padded_with_zeros(x, o, L),
          fb and (lambda: fb.jagged_to_padded_dense(x, [o], [L])),
-         [("torch-nested-to-padded", lambda: d.padded())]),
+         [("torch-nested-to-padded", lambda: d.padded())],
+         [x, o]),
         ("dense_to_jagged", 2 * d.N * d.D * f32, 0,
          lambda: jops.dense_to_jagged(y, [o])[0],
          fb and (lambda: fb.dense_to_jagged(y, [o])[0]),
-         [("torch-mask-select", lambda: y[d.mask])]),
+         [("torch-mask-select", lambda: y[d.mask])],
+         [y, o, d.mask]),
         ("jagged_1d_to_dense", d.N * i64 + d.B * L * i64, 0,
          lambda: jops.jagged_1d_to_dense(d.ids, o, L, 0),
          fb and (lambda: fb.jagged_1d_to_dense(d.ids, o, L, 0)),
-         [("torch-masked-scatter", lambda: torch.zeros(d.B, L, dtype=torch.int64).masked_scatter_(d.mask, d.ids))]),
+         [("torch-masked-scatter", lambda: torch.zeros(d.B, L, dtype=torch.int64).masked_scatter_(d.mask, d.ids))],
+         [d.ids, o, d.mask]),
         ("jagged_dense_elementwise_add", d.N * d.D * f32 + 2 * d.B * L * d.D * f32, 0,
          lambda: jops.jagged_dense_elementwise_add(x, [o], y),
          fb and (lambda: fb.jagged_dense_elementwise_add(x, [o], y)),
-         [("torch-padded", lambda: y + d.padded())]),
+         [("torch-padded", lambda: y + d.padded())],
+         [x, o, y]),
         ("jagged_dense_elementwise_add_jagged_output", 3 * d.N * d.D * f32, 0,
          lambda: jops.jagged_dense_elementwise_add_jagged_output(x, [o], y)[0],
          fb and (lambda: fb.jagged_dense_elementwise_add_jagged_output(x, [o], y)[0]),
-         [("torch-mask-select", lambda: x + y[d.mask])]),
+         [("torch-mask-select", lambda: x + y[d.mask])],
+         [x, o, y, d.mask]),
         ("jagged_dense_elementwise_mul", 3 * d.N * d.D * f32, 0,
          lambda: jops.jagged_dense_elementwise_mul(x, [o], y)[0],
          fb and (lambda: fb.jagged_dense_elementwise_mul(x, [o], y)[0]),
-         [("torch-mask-select", lambda: x * y[d.mask])]),
+         [("torch-mask-select", lambda: x * y[d.mask])],
+         [x, o, y, d.mask]),
         ("segment_sum_csr", d.N * d.D * f32 + d.B * f32, 0,
          lambda: jops.segment_sum_csr(d.D, o, x.view(-1)),
          fb and (lambda: fb.segment_sum_csr(d.D, o.to(torch.int32), x.view(-1))),
-         [("torch-segment-reduce", lambda: torch.segment_reduce(x.view(-1), "sum", offsets=o * d.D, unsafe=True))]),
+         [("torch-segment-reduce", lambda: torch.segment_reduce(x.view(-1), "sum", offsets=o * d.D, unsafe=True))],
+         [x, o]),
         ("jagged_softmax", 2 * d.N * d.D * f32, 0,
          lambda: jops.jagged_softmax(x, o, L)[0],
          fb and (lambda: fb.jagged_softmax(x, o, L)[0]),
-         [("torch-padded", lambda: torch.softmax(d.padded(float("-inf")), dim=1)[d.mask])]),
+         [("torch-padded", lambda: torch.softmax(d.padded(float("-inf")), dim=1)[d.mask])],
+         [x, o, d.mask]),
         ("jagged_dense_bmm", 2 * d.N * small_d * f32 + w.numel() * f32, 2 * d.N * small_d * small_d,
          lambda: jops.jagged_dense_bmm(xd, o, w, L)[0],
          fb and (lambda: fb.jagged_dense_bmm(xd, o, w, L)[0]),
-         [("torch-loop", lambda: torch.cat([xd[ol[b]:ol[b + 1]] @ w[b] for b in range(d.B)]))]),
+         [("torch-loop", lambda: torch.cat([xd[ol[b]:ol[b + 1]] @ w[b] for b in range(d.B)]))],
+         [xd, o, w]),
         ("jagged_jagged_bmm", 2 * d.N * small_d * f32 + w.numel() * f32, 2 * d.N * small_d * small_d,
          lambda: jops.jagged_jagged_bmm(xd, xd, o, L),
          fb and (lambda: fb.jagged_jagged_bmm(xd, xd, o, L)),
-         [("torch-loop", lambda: torch.stack([xd[ol[b]:ol[b + 1]].T @ xd[ol[b]:ol[b + 1]] for b in range(d.B)]))]),
+         [("torch-loop", lambda: torch.stack([xd[ol[b]:ol[b + 1]].T @ xd[ol[b]:ol[b + 1]] for b in range(d.B)]))],
+         [xd, o]),
         # TorchRec-like int64 ids, one per row, half of them kept.
         ("masked_select_jagged_1d", d.N * (i64 + 1) + kept * i64, 0,
          lambda: jops.masked_select_jagged_1d(d.ids, d.lengths, keep)[0],
          fb and (lambda: fb.masked_select_jagged_1d(d.ids, d.lengths, keep)[0]),
          [("torch-masked-select", lambda: (torch.masked_select(d.ids, keep),
-                                            torch.segment_reduce(keep.to(torch.float32), "sum", lengths=d.lengths))[0])]),
+                                            torch.segment_reduce(keep.to(torch.float32), "sum", lengths=d.lengths))[0])],
+         [d.ids, d.lengths, keep]),
         ("jagged_index_select", 2 * d.N * d.D * f32, 0,
          lambda: jops.jagged_index_select(x, d.lengths, d.perm)[0],
          fb and (lambda: fb.jagged_index_select(x, d.lengths, d.perm)[0]),
-         [("torch-index-select", lambda: x.index_select(0, d.perm_rows))]),
+         [("torch-index-select", lambda: x.index_select(0, d.perm_rows))],
+         [x, d.lengths, d.perm, d.perm_rows]),
         # TorchRec's layout: int64 ids with float weights, 4 keys x B/4 batch entries (key-major),
         # the batch entries permuted.
         ("keyed_jagged_index_select_dim1", 2 * d.keyed_n * (i64 + f32), 0,
@@ -150,7 +164,8 @@ def op_cases(d: Data, small_d: int):
                                                      d.keyed_perm, d.keyed_batch, d.keyed_weights)[0],
          fb and (lambda: fb.keyed_jagged_index_select_dim1(d.keyed_ids, d.keyed_lengths, d.keyed_offsets,
                                                            d.keyed_perm, d.keyed_batch, d.keyed_weights)[0]),
-         [("torch-index-select", lambda: torch_keyed_index_select(d)[0])]),
+         [("torch-index-select", lambda: torch_keyed_index_select(d)[0])],
+         [d.keyed_ids, d.keyed_lengths, d.keyed_offsets, d.keyed_perm, d.keyed_weights]),
     ]
     return cases
 
@@ -183,7 +198,7 @@ def main(argv=None) -> int:
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--seed", type=int, default=1)
-    add_cache_option(p)
+    add_cache_option(p, data=True)
     p.add_argument("--out", help="write OUT.json, OUT.md and OUT.png")
     p.add_argument("--own-pool", action="store_true",
                    help="also time jagtile on its own threads, after the torch rows (the A/B of "
@@ -207,7 +222,7 @@ def main(argv=None) -> int:
         f"{'loaded' if FB is not None else FB_REASON}")
     wanted = set(filter(None, args.ops.split(",")))
     rows = []
-    for op, nbytes, flops, ours, fbgemm, torch_impls in op_cases(d, args.matmul_features):
+    for op, nbytes, flops, ours, fbgemm, torch_impls, inputs in op_cases(d, args.matmul_features):
         if wanted and op not in wanted:
             continue
         want = ours()
@@ -220,7 +235,7 @@ def main(argv=None) -> int:
         candidates += [(name, fn, "unavailable") for name, fn in torch_impls]
         candidates += own_pool_candidates(args, ours)
         impls, results = qualify(op, ours, candidates, check)
-        stats, peak = race(impls, args.rounds, nbytes, flops)
+        stats, peak = race(impls, args.rounds, nbytes, flops, inputs)
         for impl, st in stats.items():
             results[impl].update(st)
         log(f"  {op}: " + ", ".join(f"{k} {v['median_ms']:.1f} ms" for k, v in stats.items())

@@ -68,22 +68,30 @@ def add_run_options(p) -> None:
                         "intra-op pool, which kernels use by default once torch is imported")
 
 
-def add_cache_option(p) -> None:
-    """--cache: the state race() starts every timed call from."""
-    p.add_argument("--cache", choices=["cold", "warm"], default="cold",
+def add_cache_option(p, data: bool = False) -> None:
+    """--cache: the state race() starts every timed call from; `data` offers the data-cold state,
+    for a script whose races list each case's input tensors."""
+    p.add_argument("--cache", choices=["cold", "warm"] + (["data"] if data else []),
+                   default="cold",
                    help="the cache state every timed call starts from, for every implementation "
                         "alike: cold (default), right after an untimed read of 256 MiB, which "
                         "evicts the caches; warm, right after an untimed call of the same "
-                        "implementation")
+                        "implementation" + ("; data, right after an untimed call whose inputs "
+                                            "and outputs are then flushed from every cache "
+                                            "level (clflush), so the op's bytes come from "
+                                            "memory while the code that calls it stays cached"
+                                            if data else ""))
 
 
-_tune_effort = "quick"
 _cache = "cold"  # race's starting state for each timed call (--cache)
 
 
 def set_cache(state: str) -> None:
     global _cache
     _cache = state
+
+
+_tune_effort = "quick"
 
 
 def apply_run_options(args) -> None:
@@ -147,6 +155,48 @@ def evictor():
 
 
 _evict_buffer = None
+
+
+def cache_line_flusher():
+    """A function that flushes the lines of the tensors it is given from every cache level
+    (cache_lines.c, built with the C compiler, $CC or cc, at the first use; x86-64 only)."""
+    global _flush_lines
+    if _flush_lines is None:
+        import ctypes
+        import hashlib
+        import subprocess
+
+        if platform.machine().lower() not in ("x86_64", "amd64"):
+            raise SystemExit(f"--cache data flushes cache lines with clflush, which this "
+                             f"{platform.machine()} machine does not have; use cold or warm")
+        src = Path(__file__).with_name("cache_lines.c")
+        digest = hashlib.sha256(src.read_bytes()).hexdigest()[:16]
+        lib = Path(os.environ.get("TMPDIR", "/tmp")) / f"jagtile_bench_cache_lines_{digest}.so"
+        if not lib.exists():
+            tmp = lib.with_suffix(f".{os.getpid()}.so")
+            subprocess.run([os.environ.get("CC", "cc"), "-O2", "-shared", "-fPIC", str(src),
+                            "-o", str(tmp)], check=True)
+            tmp.replace(lib)  # whole, for a process beside this one
+        fn = ctypes.CDLL(str(lib)).jt_bench_flush_lines
+        fn.argtypes, fn.restype = [ctypes.c_void_p, ctypes.c_int64], None
+        _flush_lines = fn
+
+    def flush(tensors) -> None:
+        for t in tensors:
+            _flush_lines(t.data_ptr(), t.numel() * t.element_size())
+    return flush
+
+
+_flush_lines = None
+
+
+def tensors_in(result) -> list:
+    """The tensors in what an implementation returned (a tensor, or lists and tuples of them)."""
+    if isinstance(result, torch.Tensor):
+        return [result]
+    if isinstance(result, (list, tuple)):
+        return [t for r in result for t in tensors_in(r)]
+    return []
 
 
 def timed(fn) -> float:
@@ -221,13 +271,16 @@ def bf16_peak_gflops(rounds: int = 5) -> float:
     return best
 
 
-def race(impls, rounds: int, nbytes: int, flops: int = 0) -> tuple[dict, float]:
+def race(impls, rounds: int, nbytes: int, flops: int = 0,
+         inputs=()) -> tuple[dict, float]:
     """Times every (name, fn) round-robin, `rounds` calls each, beside a streaming read of
     `nbytes`; the first impl is the baseline. Returns ({name: stats}, read GB/s).
 
     Every timed call starts from the same cache state, whichever impl it is (`--cache`): cold,
     right after evictor()'s read (the inputs, and the interpreter's and libraries' own code and
-    data, all evicted), or warm, right after an untimed call of the same impl. Rotating the order
+    data, all evicted), warm, right after an untimed call of the same impl, or data (for a
+    script that offers it: add_cache_option), right after an untimed call whose `inputs` and
+    outputs are then flushed from the caches (cache_line_flusher), the code left warm. Rotating the order
     alone does not do that: a rotated cyclic order keeps each impl's neighbours, so until
     2026-12-06 the baseline (jagtile) followed the streaming read in all rounds but one in N,
     half-cold, while the impl after it found its inputs in the caches (docs/performance.md, "The
@@ -235,12 +288,22 @@ def race(impls, rounds: int, nbytes: int, flops: int = 0) -> tuple[dict, float]:
     eviction, so that it is a read from memory too."""
     stream_bytes, stream = stream_reader(nbytes)
     evict = evictor()
+    if _cache == "data":
+        if not inputs:
+            raise ValueError("race: --cache data needs the input tensors of the case")
+        flush = cache_line_flusher()
+
+        def prepare(fn):
+            flush(list(inputs) + tensors_in(fn()))
+    else:
+        def prepare(fn):
+            (evict if _cache == "cold" else fn)()
     stream()
     samples = {name: [] for name, _ in impls}
     stream_ms = []
     for r in range(rounds):  # round-robin, so drift on a shared machine hits every impl alike
         for name, fn in impls[r % len(impls):] + impls[:r % len(impls)]:
-            (evict if _cache == "cold" else fn)()
+            prepare(fn)
             samples[name].append(timed(fn))
         evict()
         stream_ms.append(timed(stream))
