@@ -83,15 +83,13 @@ def add_cache_option(p, data: bool = False) -> None:
                                             if data else ""))
 
 
+_tune_effort = "quick"
 _cache = "cold"  # race's starting state for each timed call (--cache)
 
 
 def set_cache(state: str) -> None:
     global _cache
     _cache = state
-
-
-_tune_effort = "quick"
 
 
 def apply_run_options(args) -> None:
@@ -182,8 +180,9 @@ def cache_line_flusher():
         _flush_lines = fn
 
     def flush(tensors) -> None:
-        for t in tensors:
-            _flush_lines(t.data_ptr(), t.numel() * t.element_size())
+        for t in tensors:  # the whole storage, so a view flushes what it reads
+            storage = t.untyped_storage()
+            _flush_lines(storage.data_ptr(), storage.nbytes())
     return flush
 
 
@@ -280,8 +279,8 @@ def race(impls, rounds: int, nbytes: int, flops: int = 0,
     right after evictor()'s read (the inputs, and the interpreter's and libraries' own code and
     data, all evicted), warm, right after an untimed call of the same impl, or data (for a
     script that offers it: add_cache_option), right after an untimed call whose `inputs` and
-    outputs are then flushed from the caches (cache_line_flusher), the code left warm. Rotating the order
-    alone does not do that: a rotated cyclic order keeps each impl's neighbours, so until
+    outputs are then flushed from the caches (cache_line_flusher), the code left warm. Rotating
+    the order alone does not do that: a rotated cyclic order keeps each impl's neighbours, so until
     2026-12-06 the baseline (jagtile) followed the streaming read in all rounds but one in N,
     half-cold, while the impl after it found its inputs in the caches (docs/performance.md, "The
     races measured jagtile half-cold"). The streaming read is timed once a round, after an
