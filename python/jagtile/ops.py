@@ -358,21 +358,35 @@ def jagged_slice(x_values, x_lengths, start, slice_length: int):
 
 def masked_select_jagged_1d(values, lengths, mask, check_length: bool | None = None):
     """The values whose mask is true, item by item -> [masked_values, masked_lengths]. Two
-    kernels: the kept count of each item, then (after a cumsum of the counts over items) the
-    kept values, placed by a prefix count of the mask within the item. check_length: whether
-    lengths must sum to the number of values (FBGEMM's flag); jagtile always checks that the
-    offsets fit the values."""
+    kernels: the items' offsets, their kept counts (in lengths' dtype) and the offsets of the
+    kept values; then the kept values, placed by a prefix count of the mask within the item.
+    check_length: whether lengths must sum to the number of values (FBGEMM's flag); jagtile
+    always checks that the items fit the mask and the values."""
     _no_backward("masked_select_jagged_1d", values=values)
     if len(values.shape) != 1 or len(mask.shape) != 1 or mask.shape[0] != values.shape[0]:
         raise KernelError(f"jagtile.ops.masked_select_jagged_1d: values {tuple(values.shape)} and "
                           f"mask {tuple(mask.shape)} must be 1-D and of one length")
-    offsets = _offsets_of(lengths)
-    if check_length and int(offsets[-1]) != values.shape[0]:
+    if check_length and int(lengths.sum()) != values.shape[0]:
         raise KernelError(f"jagtile.ops.masked_select_jagged_1d: lengths sum to "
-                          f"{int(offsets[-1])} but there are {values.shape[0]} values")
-    kept = _kernel("masked_select_jagged_1d_lengths")(mask, offsets)
-    out = _kernel("masked_select_jagged_1d")(values, mask, offsets, _offsets_of(kept))
-    return [out, kept.to(lengths.dtype) if _is_torch(kept) else kept.astype(lengths.dtype)]
+                          f"{int(lengths.sum())} but there are {values.shape[0]} values")
+    try:
+        offsets, kept, out_offsets = _kernel("masked_select_jagged_1d_lengths")(mask, lengths)
+        out = _kernel("masked_select_jagged_1d")(values, mask, offsets, out_offsets)
+    except KernelError:
+        # The kernels compute the offsets themselves, so their errors speak of a mask load out
+        # of range or of offsets out of order; say which length made them.
+        lengths = _as_int64(lengths)
+        negative = lengths < 0
+        if negative.any():
+            b = int(negative.nonzero()[0][0])
+            raise KernelError(f"jagtile.ops.masked_select_jagged_1d: lengths[{b}] = "
+                              f"{int(lengths[b])} is negative; lengths must be >= 0") from None
+        if int(lengths.sum()) > values.shape[0]:
+            raise KernelError(f"jagtile.ops.masked_select_jagged_1d: lengths sum to "
+                              f"{int(lengths.sum())} but there are only {values.shape[0]} values "
+                              "and mask entries") from None
+        raise
+    return [out, kept]
 
 
 def jagged_index_select(values, lengths, indices, num_dense_output_rows: int | None = None):

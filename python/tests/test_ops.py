@@ -608,27 +608,41 @@ def test_rows_outside_every_item_and_past_max_L_are_zero():
 @pytest.mark.parametrize("backend", ["interp", "cpu", "cpu-unchecked", "cuda-emulated"])
 def test_masked_select_jagged_1d_kernels_agree_on_every_backend(backend, monkeypatch):
     """The two kernel files on each backend (the emulated CUDA runs the generated CUDA source as
-    host code): items of several tiles, an empty item, a mask that keeps about half."""
+    host code): items of several tiles, an empty item, a mask that keeps about half, more items
+    than one tile of the running sums, int32 lengths."""
     import numpy as np
 
     if backend == "cuda-emulated":
         monkeypatch.setenv("JAGTILE_CUDA_EMULATION", "1")
     rng = np.random.default_rng(3)
-    lengths = np.array([70, 0, 33, 129, 1])
-    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    values = rng.standard_normal(int(offsets[-1])).astype(np.float32)
-    mask = rng.random(values.shape[0]) < 0.5
     name = {"cpu-unchecked": "cpu", "cuda-emulated": "cuda"}.get(backend, backend)
 
     def kernel(file):
         return jagtile.load(str(jops.kernel_file(file)), backend=name,
                             checked=backend != "cpu-unchecked")[file]
 
-    kept = kernel("masked_select_jagged_1d_lengths")(mask, offsets)
-    assert kept.tolist() == [int(mask[offsets[b]:offsets[b + 1]].sum()) for b in range(5)]
-    out_offsets = np.concatenate([[0], np.cumsum(kept)]).astype(np.int64)
-    got = kernel("masked_select_jagged_1d")(values, mask, offsets, out_offsets)
-    assert (got == values[mask]).all()
+    for lengths in (np.array([70, 0, 33, 129, 1]), rng.integers(0, 9, 600).astype(np.int32)):
+        want_offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        values = rng.standard_normal(int(want_offsets[-1])).astype(np.float32)
+        mask = rng.random(values.shape[0]) < 0.5
+        offsets, kept, out_offsets = kernel("masked_select_jagged_1d_lengths")(mask, lengths)
+        assert offsets.tolist() == want_offsets.tolist()
+        want_kept = [int(mask[want_offsets[b]:want_offsets[b + 1]].sum())
+                     for b in range(len(lengths))]
+        assert kept.tolist() == want_kept and kept.dtype == lengths.dtype
+        assert out_offsets.tolist() == [0] + np.cumsum(want_kept).tolist()
+        got = kernel("masked_select_jagged_1d")(values, mask, offsets, out_offsets)
+        assert (got == values[mask]).all()
+
+
+@pytest.mark.parametrize("lengths, message", [
+    ([4, 0, 7], "lengths sum to 11 but there are only 10 values and mask entries"),
+    ([4, -1, 7], r"lengths\[1\] = -1 is negative; lengths must be >= 0"),
+])
+def test_masked_select_jagged_1d_given_lengths_that_do_not_fit_says_which(lengths, message):
+    values, mask = torch.arange(10.0), torch.ones(10, dtype=torch.bool)
+    with pytest.raises(jagtile.KernelError, match=message):
+        jops.masked_select_jagged_1d(values, torch.tensor(lengths), mask)
 
 
 @pytest.mark.parametrize("op, args, message", [
