@@ -28,7 +28,7 @@ def _race_log(monkeypatch, cache: str, names=("a", "b", "c"), rounds=4) -> list[
     monkeypatch.setattr(peers_common, "timed", lambda fn: (log.append("timed"), timed(fn))[1])
     monkeypatch.setattr(peers_common, "_cache", cache)
     # The data state flushes the case's inputs and the untimed call's outputs: each impl returns
-    # a tensor of its own, whose first element names it.
+    # a tensor of its own, and the log names each flushed tensor by its identity (_which).
     inputs = [torch.zeros(4), torch.ones(2)]
     outputs = {name: torch.full((3,), float(i)) for i, name in enumerate(names)}
     monkeypatch.setattr(peers_common, "cache_line_flusher", lambda: (lambda tensors: log.append(
