@@ -315,6 +315,17 @@ StmtPtr matmul_block(std::string c_array, std::vector<ExprPtr> operands, MatmulI
   return make(std::move(s));
 }
 
+StmtPtr prefetch(int capture, std::vector<ExprPtr> first, int dim, ExprPtr rows, ExprPtr elements) {
+  Stmt s;
+  s.kind = StmtKind::prefetch;
+  s.ival = capture;
+  s.indices = std::move(first);
+  s.dim = dim;
+  s.extent = std::move(rows);
+  s.value = std::move(elements);
+  return make(std::move(s));
+}
+
 MatmulBand band_of(const Stmt& block) {
   return MatmulBand{ir::MatmulBand(block.dim), block.value};
 }

@@ -126,7 +126,12 @@ ExprPtr in_bounds(ExprPtr index, ExprPtr extent);
     "sum in k order; ival = a MatmulInputs: what A and B hold (a tensor-core path may use "      \
     "bf16 or f16 values exactly, in another summation order); dim = an ir::MatmulBand mode and " \
     "value = its offset (null without a band); mask (may be null): D is added only where it "    \
-    "holds")                                                  \
+    "holds")                                                                                     \
+  X(prefetch,                                                                                    \
+    "ival = capture of a tensor; indices = the first element (one per tensor dim); extent = "    \
+    "rows, along tensor dim `dim`; value = elements of each row from there along the last dim: " \
+    "a hint that those elements are read soon (cpu: software prefetches into L2). It reads "     \
+    "nothing, writes nothing and never fails, whatever the indices")                             \
   X(nest,                                                                                        \
     "body; ival = nest id; role; name = the array it fills (value, reduce, matmul), "            \
     "node = the IR node it computes")
@@ -218,6 +223,8 @@ struct MatmulBand {
 StmtPtr matmul_block(std::string c_array, std::vector<ExprPtr> operands,
                      MatmulInputs inputs = MatmulInputs::f32, MatmulBand band = {});
 MatmulBand band_of(const Stmt& block);
+// A prefetch hint (see the kind's doc) of `rows` rows of `elements` each from `first`.
+StmtPtr prefetch(int capture, std::vector<ExprPtr> first, int dim, ExprPtr rows, ExprPtr elements);
 // The tile array a statement writes (array_store, array_fill, matmul_block), or null.
 const std::string* written_array(const Stmt& s);
 

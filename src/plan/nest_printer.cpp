@@ -213,6 +213,10 @@ class Printer {
                                      ? " band zero_a(" + expr(s.value) + ")"
                                      : " band unused_c(" + expr(s.value) + ")") +
                                 (s.mask ? " D when " + expr(s.mask) : ""));
+      case StmtKind::prefetch:
+        return line(indent, "prefetch " + capture_name(int(s.ival)) + "[" + list + "] " +
+                                expr(s.extent) + " rows along dim " + std::to_string(s.dim) +
+                                " of " + expr(s.value));
       case StmtKind::nest: {
         std::string head =
             "nest #" + std::to_string(s.ival) + " " + std::string(nest_role_name(s.role));

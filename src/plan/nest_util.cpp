@@ -130,11 +130,12 @@ const Stmt* array_decl_of(const DeviceFunc& f, const std::string& name) {
 
 StmtPtr replace_stmt(const StmtPtr& root, const Stmt* target, const StmtPtr& with) {
   if (root.get() == target) return with;
-  if (root->kind != StmtKind::nest && root->kind != StmtKind::for_ && root->kind != StmtKind::scope)
-    return root;
-  std::vector<StmtPtr> body;
-  for (const StmtPtr& b : root->body) body.push_back(replace_stmt(b, target, with));
-  return with_body(root, std::move(body));
+  if (!any_stmt(root, [&](const Stmt& s) { return &s == target; })) return root;
+  return map_bodies(root, [&](const std::vector<StmtPtr>& b) {
+    std::vector<StmtPtr> out;
+    for (const StmtPtr& x : b) out.push_back(replace_stmt(x, target, with));
+    return out;
+  });
 }
 
 ExprPtr through_lets(ExprPtr e, const std::map<std::string, ExprPtr>& lets) {
@@ -185,7 +186,33 @@ const ir::Node* compaction_cumsum(const ir::Node& store) {
   return ok && cumsums == 1 ? cumsum : nullptr;
 }
 
+ExprPtr strip_widening(ExprPtr e) {
+  while (e->kind == ExprKind::convert && e->dtype == DType::i64 && e->from == DType::i64)
+    e = e->args[0];
+  return e;
+}
+
+bool mentions_any(const ExprPtr& e, const std::set<std::string>& names) {
+  return any_expr(e, [&](const Expr& x) {
+    return (x.kind == ExprKind::var || x.kind == ExprKind::array_read) && names.count(x.name);
+  });
+}
+
 // ---- statements ----------------------------------------------------------------------------
+
+std::string tile_name(const char* what, const Stmt& tile_loop) {
+  return what + std::to_string(tile_loop.ival);
+}
+
+void defined_names(const StmtPtr& s, std::set<std::string>& out) {
+  visit(s, [&](const Stmt& st) {
+    if (st.kind == StmtKind::let || st.kind == StmtKind::decl || st.kind == StmtKind::array_decl ||
+        st.kind == StmtKind::for_)
+      out.insert(st.name);
+    if (st.kind == StmtKind::tile_loop)
+      for (const char* what : {"s", "lim", "id", "begin", "end"}) out.insert(tile_name(what, st));
+  });
+}
 
 std::vector<ExprPtr> own_exprs(const Stmt& s) {
   std::vector<ExprPtr> out;

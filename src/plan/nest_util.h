@@ -43,7 +43,17 @@ ExprPtr inline_lets(ExprPtr e, const std::map<std::string, ExprPtr>& lets);
 // the first and last. Returns the cumsum node, or null.
 const ir::Node* compaction_cumsum(const ir::Node& store);
 
+// e without its int64-to-int64 conversions (the IR's `int64(x)` of an index that already is one).
+ExprPtr strip_widening(ExprPtr e);
+// Whether e reads a local or an array named in `names`.
+bool mentions_any(const ExprPtr& e, const std::set<std::string>& names);
+
 // ---- statements ----
+// A tile loop's own names: what + its block id ("s3", "lim3", "id3", "begin3", "end3").
+std::string tile_name(const char* what, const Stmt& tile_loop);
+// Every name a statement defines: locals, arrays, loop indices, and a tile loop's start, limit,
+// count and bounds.
+void defined_names(const StmtPtr& s, std::set<std::string>& out);
 // The expressions a statement holds itself (not those of its body).
 std::vector<ExprPtr> own_exprs(const Stmt& s);
 // A copy of s with its own expressions mapped by fn (bodies untouched).
@@ -103,8 +113,8 @@ LoopChain loop_chain(const Stmt& nest);
 // null.
 const Stmt* array_decl_of(const DeviceFunc& f, const std::string& name);
 
-// `root` with the statement `target` (found by address inside its nests, fors and scopes)
-// replaced by `with`; the statements around it are shared, not copied.
+// `root` with the statement `target` (found by address anywhere inside it) replaced by `with`;
+// the statements off the path to it are shared, not copied.
 StmtPtr replace_stmt(const StmtPtr& root, const Stmt* target, const StmtPtr& with);
 
 // ---- units ----

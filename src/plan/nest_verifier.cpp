@@ -203,6 +203,17 @@ class Verifier {
         }
         return;
       }
+      case StmtKind::prefetch: {
+        for (const ExprPtr& e : s.indices) expr(e);
+        expr(s.extent);
+        expr(s.value);
+        const ir::Node* t = capture_node(func_, s.ival);
+        check(t && t->type.is_tensor(), "a prefetch of a capture that is not a tensor");
+        if (t && t->type.is_tensor())
+          check(int(s.indices.size()) == t->type.rank && s.dim >= 0 && s.dim + 1 < t->type.rank,
+                "a prefetch's index count or its rows' dim");
+        return;
+      }
       case StmtKind::checked_int:
         expr(s.value);
         expr(s.extent);

@@ -14,28 +14,6 @@ namespace {
 
 using ir::Op;
 
-std::string tile_name(const char* what, const Stmt& tile_loop) {
-  return what + std::to_string(tile_loop.ival);
-}
-
-// Every name a statement defines: locals, arrays, loop indices, and a tile loop's start, limit,
-// count and bounds.
-void defined_names(const StmtPtr& s, std::set<std::string>& out) {
-  visit(s, [&](const Stmt& st) {
-    if (st.kind == StmtKind::let || st.kind == StmtKind::decl || st.kind == StmtKind::array_decl ||
-        st.kind == StmtKind::for_)
-      out.insert(st.name);
-    if (st.kind == StmtKind::tile_loop)
-      for (const char* what : {"s", "lim", "id", "begin", "end"}) out.insert(tile_name(what, st));
-  });
-}
-
-bool mentions_any(const ExprPtr& e, const std::set<std::string>& names) {
-  return any_expr(e, [&](const Expr& x) {
-    return (x.kind == ExprKind::var || x.kind == ExprKind::array_read) && names.count(x.name);
-  });
-}
-
 // What the pass knows of an inner tile loop K inside an outer tile loop Q.
 struct Loops {
   const Stmt& k;
@@ -314,12 +292,6 @@ class Memoizer {
   }
 
   int64_t block_size(const Stmt& tile_loop) const { return block_sizes_.at(tile_loop.ival); }
-
-  static ExprPtr strip_widening(ExprPtr e) {
-    while (e->kind == ExprKind::convert && e->dtype == DType::i64 && e->from == DType::i64)
-      e = e->args[0];
-    return e;
-  }
 
  public:
   std::map<int64_t, int64_t> block_sizes_;

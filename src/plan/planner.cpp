@@ -17,6 +17,7 @@
 #include "plan/pass_inline_index.h"
 #include "plan/pass_memoize.h"
 #include "plan/pass_operands_in_place.h"
+#include "plan/pass_prefetch.h"
 #include "plan/pass_reload.h"
 
 namespace jagtile::plan {
@@ -59,6 +60,9 @@ Plan plan_kernel(const ir::Kernel& kernel, const host::HostProgram& host, bool c
   if (cpu_passes) {
     memoize_block_loads(plan);
     record("after memoize_block_loads");
+
+    prefetch_next_rows(plan);
+    record("after prefetch_next_rows");
   }
 
   place_bounds_checks(plan);

@@ -347,6 +347,8 @@ void NestPrinter::stmt(const Stmt& s, Writer& w) {
       return tensor_store(s, w);
     case StmtKind::matmul_block:
       return matmul_block(s, w);
+    case StmtKind::prefetch:
+      return prefetch(s, w);
     case StmtKind::for_:
       return for_loop(s, w);
     case StmtKind::tile_loop:

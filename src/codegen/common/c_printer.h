@@ -71,6 +71,8 @@ class NestPrinter {
   virtual void tensor_store(const plan::Stmt& s, Writer& w);
   // Only a dialect with a block matmul plans matmul blocks (plan_kernel's matmul_blocks).
   virtual void matmul_block(const plan::Stmt& s, Writer& w);
+  // A prefetch hint: nothing, in a dialect without one (only the cpu passes plan them).
+  virtual void prefetch(const plan::Stmt&, Writer&) {}
   // `JtMatmul{...}` (matmul_struct()) for a matmul block's operands.
   std::string matmul_operands(const plan::Stmt& s) const;
   void tile_loop(const plan::Stmt& s, Writer& w);

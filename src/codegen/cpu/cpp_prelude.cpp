@@ -371,6 +371,17 @@ JT_INLINE void jt_compact_store_row(T* to, const T* row, const uint8_t* keep, in
   memcpy(chunk + first, row + first, (size_t)(n - first) * sizeof(T));
   jt_compact_store(to, chunk, keep, first, n);
 }
+// A prefetch hint (plan/pass_prefetch.h): `rows` rows of `bytes` bytes, `stride` bytes apart,
+// from byte `at` of a tensor's data, towards L2 (prefetcht1; into L1 they evicted the rows in
+// use). The addresses are integers until the prefetch, which never faults: a hint past the
+// tensor's end is harmless.
+JT_INLINE void jt_prefetch_rows(const void* data, int64_t at, int64_t stride, int64_t rows,
+                                int64_t bytes) {
+  const uintptr_t first = (uintptr_t)data + (uintptr_t)at;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t o = 0; o < bytes; o += 64)
+      __builtin_prefetch((const void*)(first + (uintptr_t)(r * stride + o)), 0, 2);
+}
 // Orders the streaming stores before whatever follows (the pool's completion of the nest).
 JT_INLINE void jt_store_fence(void) {
 #if defined(__x86_64__)

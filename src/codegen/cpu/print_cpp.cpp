@@ -638,6 +638,19 @@ class FuncPrinter : public NestPrinter {
     w.line(std::string(bf16 ? "jt_matmul_bf16(" : "jt_matmul_f32(") + matmul_operands(s) + ");");
   }
 
+  // jt_prefetch_rows over byte offsets: the first element's, and the rows' stride (the product
+  // of the sizes after the rows' dim).
+  void prefetch(const Stmt& s, Writer& w) override {
+    const std::string t = capture(s.ival);
+    const std::string bytes = std::to_string(dtype_size(tensor_dtype(s.ival)));
+    std::string stride = "INT64_C(" + bytes + ")";
+    for (size_t d = size_t(s.dim) + 1; d < s.indices.size(); ++d)
+      stride += " * " + t + ".size[" + std::to_string(d) + "]";
+    w.line("jt_prefetch_rows(" + t + ".data, (" + address(s.ival, s.indices) + ") * INT64_C(" +
+           bytes + "), " + stride + ", " + expr(s.extent) + ", (" + expr(s.value) + ") * INT64_C(" +
+           bytes + "));");
+  }
+
   // A masked scatter without a branch (the prelude's JT_MASKED_STORE). A masked store to
   // consecutive elements of a simd loop keeps its branch: the vectorizer makes it a masked
   // vector store.

@@ -1,0 +1,143 @@
+// The next item's rows prefetched (plan/pass_prefetch.h): where attention's query loop sits in its
+// head loop, the generated C++ prefetches the rows of q, k and v that the next query block reads
+// (the next tile, else the next head's first, else the rows after the sequence), spread over the
+// scores pass of the last key block. These tests pin where the pass applies, and that a prefetch
+// changes nothing: the outputs are bit for bit those without it, on items of 0 to 200 rows (after
+// the last head of the last item the guess points past the tensors' end) and on 1 and 2 threads.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "codegen_helpers.h"
+#include "testing/datagen.h"
+#include "testing/examples.h"
+#include "testing/scoped_env.h"
+
+namespace jagtile::testing {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+const ExampleInfo& hstu() {
+  return *find_example("jagged_hstu_attention");
+}
+
+Program hstu_program() {
+  return Program::from_file(std::string(JAGTILE_SOURCE_DIR) + "/" + hstu().file);
+}
+
+// Items of 0, 1, 64, 65, 200 and 3 rows, 3 heads of 16.
+ArgMap hstu_args() {
+  const std::vector<int64_t> lengths = {0, 1, 64, 65, 200, 3};
+  int64_t rows = 0;
+  for (int64_t n : lengths) rows += n;
+  ArgMap args;
+  args["q"] = random_values({rows, 3, 16}, DType::f32, 11);
+  args["k"] = random_values({rows, 3, 16}, DType::f32, 12);
+  args["v"] = random_values({rows, 3, 16}, DType::f32, 13);
+  args["seq_offsets"] = lengths_to_offsets(lengths, DType::i64);
+  args["max_seq_len"] = int64_t(200);
+  args["alpha"] = 0.25;
+  return args;
+}
+
+std::string cpu_code(const Program& p, const std::string& kernel, const ArgMap& args) {
+  use_shared_cache_dir();
+  return p.specialise(kernel, args, cpu_options()).source(Backend::cpu);
+}
+
+size_t count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+TEST(Prefetch, AttentionPrefetchesItsQKAndVRowsAfterTheScoresMatmul) {
+  const std::string code = cpu_code(hstu_program(), hstu().kernel, hstu_args());
+  EXPECT_EQ(count(code, "jt_prefetch_rows(F."), 3u) << code;
+  EXPECT_THAT(code, HasSubstr("pf_in_grid"));
+  // Spread over the rows of the pass after the scores matmul, not a burst in front of it.
+  const size_t scores = code.find("jt_matmul_f32(JtMatmul{");
+  ASSERT_NE(scores, std::string::npos);
+  EXPECT_GT(code.find("jt_prefetch_rows(F."), scores) << code;
+}
+
+// One item per program and no head loop (the item loop is the program loop; the next program's
+// rows are not known inside this one); and a kernel without a query loop in a grid loop.
+TEST(Prefetch, NoneWithoutAGridLoopAroundTheQueryLoop) {
+  Program per_item = Program::from_source(R"PY(import torch
+import helion
+import helion.language as hl
+
+@helion.kernel(config=helion.Config(block_sizes=[4, 4]))
+def causal(x: torch.Tensor, y: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+    B = offsets.size(0) - 1
+    D = x.size(1)
+    out = torch.empty_like(x)
+    for item in hl.grid(B):
+        first = offsets[item]
+        last = offsets[item + 1]
+        for tile_q in hl.tile(first, last):
+            xq = x[tile_q, :]
+            acc = hl.zeros([tile_q, D], dtype=torch.float32)
+            for tile_k in hl.tile(first, tile_q.end):
+                yk = y[tile_k, :]
+                acc = acc + torch.matmul(torch.matmul(xq, yk.T), yk)
+            out[tile_q, :] = acc
+    return out
+)PY",
+                                          "causal.py");
+  const ArgMap args = {{"x", random_values({9, 4}, DType::f32, 1)},
+                       {"y", random_values({9, 4}, DType::f32, 2)},
+                       {"offsets", lengths_to_offsets({2, 7}, DType::i64)}};
+  EXPECT_THAT(cpu_code(per_item, "causal", args), Not(HasSubstr("jt_prefetch_rows(F.")));
+
+  const ExampleInfo* bmm = find_example("jagged_dense_bmm");
+  Program p = Program::from_file(std::string(JAGTILE_SOURCE_DIR) + "/" + bmm->file);
+  JaggedShape s;
+  s.batch = 5;
+  const ArgMap bmm_args = bmm->make_inputs(s, DType::f32, DType::i32);
+  EXPECT_THAT(cpu_code(p, bmm->kernel, bmm_args), Not(HasSubstr("jt_prefetch_rows(F.")));
+}
+
+TEST(Prefetch, JagtilePrefetchZeroPlansNone) {
+  ScopedEnv off("JAGTILE_PREFETCH", "0");
+  EXPECT_THAT(cpu_code(hstu_program(), hstu().kernel, hstu_args()),
+              Not(HasSubstr("jt_prefetch_rows(F.")));
+}
+
+// Bit for bit, checked and unchecked, 1 and 2 threads, blocks of 64 and of 16 (several query
+// tiles an item, so every branch of the guess is taken).
+TEST(Prefetch, OutputsAreBitForBitThoseWithoutIt) {
+  use_shared_cache_dir();
+  const Program p = hstu_program();
+  const ArgMap args = hstu_args();
+  for (const std::vector<int64_t>& blocks : {std::vector<int64_t>{64, 64}, {16, 16}})
+    for (bool checked : {true, false})
+      for (int threads : {1, 2}) {
+        SCOPED_TRACE("blocks " + std::to_string(blocks[0]) + (checked ? " checked" : "") +
+                     " threads " + std::to_string(threads));
+        Options o = cpu_options(checked, threads);
+        o.config.block_sizes = blocks;
+        ASSERT_THAT(p.specialise(hstu().kernel, args, o).source(Backend::cpu),
+                    HasSubstr("jt_prefetch_rows(F."));
+        const Tensor with = p.call(hstu().kernel, args, o).outputs.at(0);
+        Tensor without;
+        {
+          ScopedEnv off("JAGTILE_PREFETCH", "0");
+          const Program plain = hstu_program();  // its own specialisations, planned without
+          ASSERT_THAT(plain.specialise(hstu().kernel, args, o).source(Backend::cpu),
+                      Not(HasSubstr("jt_prefetch_rows(F.")));
+          without = plain.call(hstu().kernel, args, o).outputs.at(0);
+        }
+        ASSERT_EQ(with.nbytes(), without.nbytes());
+        EXPECT_EQ(0, std::memcmp(with.raw_data(), without.raw_data(), size_t(with.nbytes())));
+      }
+}
+
+}  // namespace
+}  // namespace jagtile::testing

@@ -1,0 +1,111 @@
+// The prefetch planning pass (plan/pass_prefetch.h) on attention's plan, read directly: which
+// rows it names and where it places them; and the verifier's check of a prefetch statement.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "plan/planner.h"
+#include "plan_test_util.h"
+#include "testing/scoped_env.h"
+
+namespace jagtile::plan_test {
+namespace {
+
+using plan::Stmt;
+using plan::StmtKind;
+
+ArgMap hstu_args() {
+  const int64_t rows = 70;
+  return {{"q", Tensor::zeros({rows, 2, 8}, DType::f32)},
+          {"k", Tensor::zeros({rows, 2, 8}, DType::f32)},
+          {"v", Tensor::zeros({rows, 2, 8}, DType::f32)},
+          {"seq_offsets", Tensor::from_doubles({3}, {0, 5, double(rows)}, DType::i64)},
+          {"max_seq_len", int64_t(65)},
+          {"alpha", 0.5}};
+}
+
+plan::Plan cpu_plan(const Subject& s) {
+  return plan::plan_kernel(s.spec->kernel, s.spec->host, /*checked=*/true, nullptr,
+                           /*matmul_blocks=*/true, /*cpu_passes=*/true);
+}
+
+// The prefetches of a plan, each with the loop it sits in (null at a tile loop's top).
+struct Placed {
+  const Stmt* prefetch;
+  const Stmt* loop;
+};
+void collect(const std::vector<plan::StmtPtr>& body, const Stmt* loop, std::vector<Placed>& out) {
+  for (const plan::StmtPtr& s : body) {
+    if (s->kind == StmtKind::prefetch) out.push_back({s.get(), loop});
+    const Stmt* inner = s->kind == StmtKind::for_        ? s.get()
+                        : s->kind == StmtKind::tile_loop ? nullptr
+                                                         : loop;
+    collect(s->body, inner, out);
+    collect(s->orelse, inner, out);
+  }
+}
+
+TEST(PrefetchNextRows, AttentionNamesOneRowOfQKAndVPerScoresRow) {
+  Subject s(read_source("examples/jagged_hstu_attention.py"), hstu_args());
+  const plan::Plan p = cpu_plan(s);
+  const plan::DeviceFunc& f = p.funcs.at(0);
+  std::vector<Placed> placed;
+  collect(f.body, nullptr, placed);
+  std::set<std::string> tensors;
+  for (const Placed& x : placed) {
+    tensors.insert(plan::capture_node(f, x.prefetch->ival)->name);
+    EXPECT_EQ(x.prefetch->dim, 0) << "rows run along the sequence dim";
+    EXPECT_EQ(x.prefetch->extent->kind, plan::ExprKind::int_imm);
+    EXPECT_EQ(x.prefetch->extent->ival, 1) << "one row per iteration of the row loop";
+    // Within a row loop over the query tile's rows (lim of the query loop).
+    ASSERT_NE(x.loop, nullptr) << plan::print_plan(p);
+    EXPECT_EQ(x.loop->extent->kind, plan::ExprKind::var);
+    EXPECT_EQ(x.loop->extent->name.rfind("lim", 0), 0u) << x.loop->extent->name;
+  }
+  EXPECT_EQ(tensors, (std::set<std::string>{"q", "k", "v"})) << plan::print_plan(p);
+  EXPECT_EQ(placed.size(), 3u);
+  EXPECT_THAT(plan::print_plan(p), ::testing::HasSubstr("pf_in_grid"));
+}
+
+TEST(PrefetchNextRows, TheCudaPassesPlanNone) {
+  Subject s(read_source("examples/jagged_hstu_attention.py"), hstu_args());
+  const plan::Plan p = plan::plan_kernel(s.spec->kernel, s.spec->host, true, nullptr,
+                                         /*matmul_blocks=*/false, /*cpu_passes=*/false);
+  std::vector<Placed> placed;
+  collect(p.funcs.at(0).body, nullptr, placed);
+  EXPECT_TRUE(placed.empty()) << plan::print_plan(p);
+}
+
+TEST(PrefetchNextRows, JagtilePrefetchZeroPlansNone) {
+  testing::ScopedEnv off("JAGTILE_PREFETCH", "0");
+  Subject s(read_source("examples/jagged_hstu_attention.py"), hstu_args());
+  const plan::Plan p = cpu_plan(s);
+  std::vector<Placed> placed;
+  collect(p.funcs.at(0).body, nullptr, placed);
+  EXPECT_TRUE(placed.empty()) << plan::print_plan(p);
+}
+
+TEST(Verifier, RejectsAPrefetchWithTheWrongIndexCountOrRowsDim) {
+  Subject s(read_source("examples/jagged_hstu_attention.py"), hstu_args());
+  plan::DeviceFunc& f = s.plan.funcs.at(0);
+  int q = -1;
+  for (size_t i = 0; i < f.nest->captures.size(); ++i)
+    if (plan::capture_node(f, int64_t(i))->name == "q") q = int(i);
+  ASSERT_GE(q, 0);
+  const std::vector<plan::ExprPtr> three = {plan::int_imm(0), plan::int_imm(0), plan::int_imm(0)};
+  auto with = [&](std::vector<plan::ExprPtr> first, int dim) {
+    plan::Plan copy = s.plan;
+    copy.funcs.at(0).body.push_back(
+        plan::prefetch(q, std::move(first), dim, plan::int_imm(1), plan::int_imm(8)));
+    return copy;
+  };
+  EXPECT_NO_THROW(plan::verify(with(three, 0)));
+  EXPECT_THROW(plan::verify(with({plan::int_imm(0), plan::int_imm(0)}, 0)), InternalError);
+  EXPECT_THROW(plan::verify(with(three, 2)), InternalError) << "rows along the last dim";
+}
+
+}  // namespace
+}  // namespace jagtile::plan_test
