@@ -16,8 +16,8 @@ namespace {
 
 using ir::Op;
 
-// Rows of a tensor that a fill in Q reads: the indices of a row's first element with the row's
-// index left to fill in (at `dim`), and how many elements of each row it reads.
+// Rows of a tensor that a fill in Q reads: the indices of a row's first element, the row's own
+// index (at `dim`) left as 0 for the prefetch to name, and how many elements of each row it reads.
 struct RowSource {
   int capture = 0;
   std::vector<ExprPtr> first;
@@ -246,7 +246,7 @@ class Prefetcher {
       } else if (expr_key(e) == expr_key(row)) {
         ++row_dims;
         src.dim = int(d);
-        src.first.push_back(e);
+        src.first.push_back(int_imm(0));  // named at the prefetch: the same rows for q and k
       } else {
         if (mentions_any(e, moving)) return std::nullopt;
         reads_g = reads_g || mentions_var(e, s_g);

@@ -1,8 +1,8 @@
 // The kernel generator (see kernel_gen.h). Each kernel is drawn from one of a few loop
 // structures (the shapes jagged kernels take: per-item reductions over rows and columns, per-row
 // elementwise maps, hl.grid with hl.tile(begin, end), a per-item batched matmul, causal attention
-// over an item's rows, with its heads in a batch dim or not, a grid over the columns inside the
-// grid over the items), then every choice inside is random:
+// over an item's rows, with its heads in a batch dim, a grid loop around the query loop or none, a
+// grid over the columns inside the grid over the items), then every choice inside is random:
 // loop kinds (hl.tile, hl.jagged_tile one or two levels deep, a 2-D parent hl.tile([B, M]),
 // hl.tile(0, longest) with a mask), direct or flat loads, reductions, expressions, output dtypes,
 // block sizes, host asserts and scalars.
@@ -125,6 +125,7 @@ class Builder {
   void item_columns(std::vector<Stmt>& host);
   void batched_matmul(std::vector<Stmt>& host);
   void causal_attention(std::vector<Stmt>& host);
+  void head_grid_attention(std::vector<Stmt>& host);
   void item_prologue(Stmt& outer, bool counts);
   std::vector<InputRecipe> recipes();
 
@@ -134,6 +135,7 @@ class Builder {
   int tile_dims_ = 0;
   bool flat_ = false;       // x_flat = x.view(-1) needed
   int heads_ = 0;           // x_heads, out_j_heads: 1 = [N, 1, M] (one head), 2 = [N, M, 1]
+  bool head_grid_ = false;  // attention's heads a grid loop around the query loop (H_heads)
   bool has_ends_ = false;   // the item prologue named `ends`
   bool out_j_f32_ = false;  // out_j must be float32 (a second pass reads it back)
   Output out_b_{"out_b", {}}, out_j_{"out_j", {}}, out_s_{"out_s", {}}, out_i_{"out_i", {}},
@@ -596,6 +598,7 @@ void Builder::batched_matmul(std::vector<Stmt>& host) {
 void Builder::causal_attention(std::vector<Stmt>& host) {
   if (rng_.chance(0.4)) heads_ = rng_.chance(0.5) ? 1 : 2;
   const bool heads = heads_ != 0;
+  if (heads && rng_.chance(0.4)) return head_grid_attention(host);
   Stmt outer = item_grid();
   Stmt q_loop{"for tile_q in hl.tile(start, end):", {}, {}};
   tile_dim();
@@ -628,6 +631,36 @@ void Builder::causal_attention(std::vector<Stmt>& host) {
       line(heads ? "out_j_heads[tile_q, :, :] = acc.transpose(0, 1)" : "out_j[tile_q, :] = acc"));
   note_store(out_j_, leaf("acc", 80.0, 1, false));
   outer.body.push_back(std::move(q_loop));
+  host.push_back(std::move(outer));
+}
+
+// The same attention with the heads a grid loop around the query loop, as the bundled HSTU
+// kernel holds them: each (item, head) pair reads its head's rows of x_heads, the shape whose
+// next rows the CPU planner prefetches (pass_prefetch.h); one head (the prefetch past an item's
+// last head guesses the next item's rows) or M heads of one column.
+void Builder::head_grid_attention(std::vector<Stmt>& host) {
+  head_grid_ = true;
+  Stmt outer = item_grid();
+  Stmt h_loop{"for h in hl.grid(H_heads):", {}, {}};
+  Stmt q_loop{"for tile_q in hl.tile(start, end):", {}, {}};
+  tile_dim();
+  q_loop.body.push_back(line("xq = x_heads[tile_q, h, :].to(torch.float32)"));
+  q_loop.body.push_back(line("acc = xq * 0.0"));
+  Stmt k_loop{rng_.chance(0.7) ? "for tile_k in hl.tile(start, tile_q.end):"
+                               : "for tile_k in hl.tile(start, end):",
+              {},
+              {}};
+  tile_dim();
+  k_loop.body.push_back(line("xk = x_heads[tile_k, h, :].to(torch.float32)"));
+  k_loop.body.push_back(line("s = torch.matmul(xq, xk.T) * alpha"));
+  k_loop.body.push_back(
+      line("s = torch.where(tile_q.index[:, None] >= tile_k.index[None, :], s, 0.0)"));
+  k_loop.body.push_back(line("acc = acc + torch.matmul(s, xk)"));
+  q_loop.body.push_back(std::move(k_loop));
+  q_loop.body.push_back(line("out_j_heads[tile_q, h, :] = acc"));
+  note_store(out_j_, leaf("acc", 80.0, 1, false));
+  h_loop.body.push_back(std::move(q_loop));
+  outer.body.push_back(std::move(h_loop));
   host.push_back(std::move(outer));
 }
 
@@ -725,6 +758,7 @@ GenKernel Builder::build() {
     };
     host.push_back(line("x_heads = " + heads_view("x")));
     host.push_back(line("out_j_heads = " + heads_view("out_j")));
+    if (head_grid_) host.push_back(line("H_heads = x_heads.size(1)"));
   }
   for (Stmt& s : loops) host.push_back(std::move(s));
   std::string ret = "return ";

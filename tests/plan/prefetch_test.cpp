@@ -70,6 +70,41 @@ TEST(PrefetchNextRows, AttentionNamesOneRowOfQKAndVPerScoresRow) {
   EXPECT_THAT(plan::print_plan(p), ::testing::HasSubstr("pf_in_grid"));
 }
 
+// Queries and keys read from one tensor (as the fuzzer's attention with a head grid does): its
+// rows are prefetched once, not once per fill.
+TEST(PrefetchNextRows, ATensorReadAsQueriesAndKeysIsPrefetchedOnce) {
+  const char* source = R"PY(import torch
+import helion
+import helion.language as hl
+
+@helion.kernel()
+def attend(x: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+    B = offsets.size(0) - 1
+    out = torch.zeros_like(x)
+    for b in hl.grid(B):
+        start = offsets[b]
+        end = offsets[b + 1]
+        for h in hl.grid(x.size(1)):
+            for tile_q in hl.tile(start, end):
+                xq = x[tile_q, h, :]
+                acc = xq * 0.0
+                for tile_k in hl.tile(start, tile_q.end):
+                    xk = x[tile_k, h, :]
+                    s = torch.where(tile_q.index[:, None] >= tile_k.index[None, :],
+                                    torch.matmul(xq, xk.T), 0.0)
+                    acc = acc + torch.matmul(s, xk)
+                out[tile_q, h, :] = acc
+    return out
+)PY";
+  Subject s(source, {{"x", Tensor::zeros({20, 3, 4}, DType::f32)},
+                     {"offsets", Tensor::from_doubles({3}, {0, 7, 20}, DType::i64)}});
+  const plan::Plan p = cpu_plan(s);
+  std::vector<Placed> placed;
+  collect(p.funcs.at(0).body, nullptr, placed);
+  ASSERT_EQ(placed.size(), 1u) << plan::print_plan(p);
+  EXPECT_EQ(plan::capture_node(p.funcs.at(0), placed[0].prefetch->ival)->name, "x");
+}
+
 TEST(PrefetchNextRows, TheCudaPassesPlanNone) {
   Subject s(read_source("examples/jagged_hstu_attention.py"), hstu_args());
   const plan::Plan p = plan::plan_kernel(s.spec->kernel, s.spec->host, true, nullptr,
