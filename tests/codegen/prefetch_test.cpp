@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "causal_kernel.h"
 #include "codegen_helpers.h"
 #include "testing/datagen.h"
 #include "testing/examples.h"
@@ -69,32 +70,8 @@ TEST(Prefetch, AttentionPrefetchesItsQKAndVRowsAfterTheScoresMatmul) {
 // One item per program and no head loop (the item loop is the program loop; the next program's
 // rows are not known inside this one); and a kernel without a query loop in a grid loop.
 TEST(Prefetch, NoneWithoutAGridLoopAroundTheQueryLoop) {
-  Program per_item = Program::from_source(R"PY(import torch
-import helion
-import helion.language as hl
-
-@helion.kernel(config=helion.Config(block_sizes=[4, 4]))
-def causal(x: torch.Tensor, y: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
-    B = offsets.size(0) - 1
-    D = x.size(1)
-    out = torch.empty_like(x)
-    for item in hl.grid(B):
-        first = offsets[item]
-        last = offsets[item + 1]
-        for tile_q in hl.tile(first, last):
-            xq = x[tile_q, :]
-            acc = hl.zeros([tile_q, D], dtype=torch.float32)
-            for tile_k in hl.tile(first, tile_q.end):
-                yk = y[tile_k, :]
-                acc = acc + torch.matmul(torch.matmul(xq, yk.T), yk)
-            out[tile_q, :] = acc
-    return out
-)PY",
-                                          "causal.py");
-  const ArgMap args = {{"x", random_values({9, 4}, DType::f32, 1)},
-                       {"y", random_values({9, 4}, DType::f32, 2)},
-                       {"offsets", lengths_to_offsets({2, 7}, DType::i64)}};
-  EXPECT_THAT(cpu_code(per_item, "causal", args), Not(HasSubstr("jt_prefetch_rows(F.")));
+  const Program per_item = Program::from_source(causal_source("[4, 4]"), "causal.py");
+  EXPECT_THAT(cpu_code(per_item, "causal", causal_args()), Not(HasSubstr("jt_prefetch_rows(F.")));
 
   const ExampleInfo* bmm = find_example("jagged_dense_bmm");
   Program p = Program::from_file(std::string(JAGTILE_SOURCE_DIR) + "/" + bmm->file);
