@@ -28,7 +28,7 @@ const ExampleInfo& hstu() {
 }
 
 Program hstu_program() {
-  return Program::from_file(std::string(JAGTILE_SOURCE_DIR) + "/" + hstu().file);
+  return Program::from_source(read_source_file(hstu().file), "hstu.py");
 }
 
 // Items of 0, 1, 64, 65, 200 and 3 rows, 3 heads of 16.
@@ -87,12 +87,13 @@ TEST(Prefetch, JagtilePrefetchZeroPlansNone) {
               Not(HasSubstr("jt_prefetch_rows(F.")));
 }
 
-// Bit for bit, checked and unchecked, 1 and 2 threads, blocks of 64 and of 16 (several query
-// tiles an item, so every branch of the guess is taken).
-TEST(Prefetch, OutputsAreBitForBitThoseWithoutIt) {
+// Every output of `source`'s kernel bit for bit with and without the prefetches (the code with
+// them asserted to have some), checked and unchecked, 1 and 2 threads, blocks of 64 and of 16
+// (several query tiles an item, so every branch of the guess is taken). "Without" compiles from
+// a fresh Program, whose specialisations are planned with the pass off.
+void expect_same_bits_without_prefetch(const std::string& source, const ArgMap& args) {
   use_shared_cache_dir();
-  const Program p = hstu_program();
-  const ArgMap args = hstu_args();
+  const Program p = Program::from_source(source, "attention.py");
   for (const std::vector<int64_t>& blocks : {std::vector<int64_t>{64, 64}, {16, 16}})
     for (bool checked : {true, false})
       for (int threads : {1, 2}) {
@@ -100,20 +101,53 @@ TEST(Prefetch, OutputsAreBitForBitThoseWithoutIt) {
                      " threads " + std::to_string(threads));
         Options o = cpu_options(checked, threads);
         o.config.block_sizes = blocks;
-        ASSERT_THAT(p.specialise(hstu().kernel, args, o).source(Backend::cpu),
+        ASSERT_THAT(p.specialise("", args, o).source(Backend::cpu),
                     HasSubstr("jt_prefetch_rows(F."));
-        const Tensor with = p.call(hstu().kernel, args, o).outputs.at(0);
-        Tensor without;
+        const std::vector<Tensor> with = p.call("", args, o).outputs;
+        std::vector<Tensor> without;
         {
           ScopedEnv off("JAGTILE_PREFETCH", "0");
-          const Program plain = hstu_program();  // its own specialisations, planned without
-          ASSERT_THAT(plain.specialise(hstu().kernel, args, o).source(Backend::cpu),
+          const Program plain = Program::from_source(source, "attention.py");
+          ASSERT_THAT(plain.specialise("", args, o).source(Backend::cpu),
                       Not(HasSubstr("jt_prefetch_rows(F.")));
-          without = plain.call(hstu().kernel, args, o).outputs.at(0);
+          without = plain.call("", args, o).outputs;
         }
-        ASSERT_EQ(with.nbytes(), without.nbytes());
-        EXPECT_EQ(0, std::memcmp(with.raw_data(), without.raw_data(), size_t(with.nbytes())));
+        ASSERT_EQ(with.size(), without.size());
+        for (size_t i = 0; i < with.size(); ++i) {
+          ASSERT_EQ(with[i].nbytes(), without[i].nbytes());
+          EXPECT_EQ(
+              0, std::memcmp(with[i].raw_data(), without[i].raw_data(), size_t(with[i].nbytes())))
+              << "output " << i;
+        }
       }
+}
+
+TEST(Prefetch, OutputsAreBitForBitThoseWithoutIt) {
+  expect_same_bits_without_prefetch(read_source_file(hstu().file), hstu_args());
+}
+
+// A per-sequence total summed over the heads keeps the head loop in its program (the heads are
+// not independent): after the last head nothing is prefetched (no guess), and the outputs are
+// still those without the pass.
+TEST(Prefetch, AHeadLoopKeptInItsProgramPrefetchesWithinTheItemOnly) {
+  std::string source = read_source_file(hstu().file);
+  auto insert_after = [&](const std::string& anchor, const std::string& text) {
+    const size_t at = source.find(anchor);
+    ASSERT_NE(at, std::string::npos) << anchor;
+    source.insert(at + anchor.size(), text);
+  };
+  insert_after("    out = torch.empty_like(v)\n",
+               "    total = torch.zeros([num_seqs], dtype=torch.float32, device=q.device)\n");
+  insert_after("                out[tile_q, head, :] = acc.to(out.dtype)\n",
+               "                total[seq] = total[seq] + acc.sum()\n");
+  const std::string ret = "    return out\n";
+  ASSERT_NE(source.find(ret), std::string::npos);
+  source.replace(source.find(ret), ret.size(), "    return out, total\n");
+  const Program p = Program::from_source(source, "attention.py");
+  const std::string code = cpu_code(p, hstu().kernel, hstu_args());
+  EXPECT_THAT(code, HasSubstr("pf_in_grid0 = ((s1 + INT64_C(1)) < end1)")) << code;
+  EXPECT_THAT(code, HasSubstr("(end2 - pf_row0)) : INT64_C(0))")) << code;
+  expect_same_bits_without_prefetch(source, hstu_args());
 }
 
 }  // namespace
