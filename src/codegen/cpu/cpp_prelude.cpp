@@ -372,9 +372,9 @@ JT_INLINE void jt_compact_store_row(T* to, const T* row, const uint8_t* keep, in
   jt_compact_store(to, chunk, keep, first, n);
 }
 // A prefetch hint (plan/pass_prefetch.h): `rows` rows of `bytes` bytes, `stride` bytes apart,
-// from byte `at` of a tensor's data, towards L2 (prefetcht1; into L1 they evicted the rows in
-// use). The addresses are integers until the prefetch, which never faults: a hint past the
-// tensor's end is harmless.
+// from byte `at` of a tensor's data, towards L2 (prefetcht1: with prefetcht0, into L1, the
+// hand-edited HSTU kernel ran slower). The addresses are integers until the prefetch, which never
+// faults: a hint past the tensor's end is harmless.
 JT_INLINE void jt_prefetch_rows(const void* data, int64_t at, int64_t stride, int64_t rows,
                                 int64_t bytes) {
   const uintptr_t first = (uintptr_t)data + (uintptr_t)at;
