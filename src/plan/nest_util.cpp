@@ -204,6 +204,11 @@ std::string tile_name(const char* what, const Stmt& tile_loop) {
   return what + std::to_string(tile_loop.ival);
 }
 
+ExprPtr tile_end(const Stmt& tile_loop) {
+  return binop(ir::Op::add, var(tile_name("s", tile_loop), CType::i64),
+               var(tile_name("lim", tile_loop), CType::i64));
+}
+
 void defined_names(const StmtPtr& s, std::set<std::string>& out) {
   visit(s, [&](const Stmt& st) {
     if (st.kind == StmtKind::let || st.kind == StmtKind::decl || st.kind == StmtKind::array_decl ||
@@ -272,6 +277,15 @@ std::set<int64_t> read_tensors(const std::vector<StmtPtr>& body) {
         });
     });
   return read;
+}
+
+std::set<int64_t> stored_tensors(const std::vector<StmtPtr>& body) {
+  std::set<int64_t> stored;
+  for (const StmtPtr& s : body)
+    visit(s, [&](const Stmt& st) {
+      if (st.kind == StmtKind::tensor_store) stored.insert(st.ival);
+    });
+  return stored;
 }
 
 bool is_guard(const StmtPtr& s) {

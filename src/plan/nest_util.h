@@ -51,6 +51,8 @@ bool mentions_any(const ExprPtr& e, const std::set<std::string>& names);
 // ---- statements ----
 // A tile loop's own names: what + its block id ("s3", "lim3", "id3", "begin3", "end3").
 std::string tile_name(const char* what, const Stmt& tile_loop);
+// The end of a tile loop's current tile, s + lim (`tile.end` in the kernel language).
+ExprPtr tile_end(const Stmt& tile_loop);
 // Every name a statement defines: locals, arrays, loop indices, and a tile loop's start, limit,
 // count and bounds.
 void defined_names(const StmtPtr& s, std::set<std::string>& out);
@@ -65,6 +67,8 @@ bool any_stmt(const StmtPtr& s, const std::function<bool(const Stmt&)>& pred);
 bool has_matmul_blocks(const Plan& plan);
 // The captures of the tensors that statements read: loads, and matmul operands read in place.
 std::set<int64_t> read_tensors(const std::vector<StmtPtr>& body);
+// The captures of the tensors that statements store to.
+std::set<int64_t> stored_tensors(const std::vector<StmtPtr>& body);
 // An if that only fails: a tile size checked before its array is used.
 bool is_guard(const StmtPtr& s);
 // True when a container kind (its bodies are statement lists).

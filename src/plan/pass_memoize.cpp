@@ -120,12 +120,7 @@ int64_t cache_rows() {
 
 class Memoizer {
  public:
-  Memoizer(const DeviceFunc& f, NameGen& names) : names_(names) {
-    for (const StmtPtr& s : f.body)
-      visit(s, [&](const Stmt& st) {
-        if (st.kind == StmtKind::tensor_store) stored_.insert(st.ival);
-      });
-  }
+  Memoizer(const DeviceFunc& f, NameGen& names) : names_(names), stored_(stored_tensors(f.body)) {}
 
   // A statement list with every tile loop in it memoised, innermost first.
   std::vector<StmtPtr> list(const std::vector<StmtPtr>& stmts) {
@@ -189,11 +184,9 @@ class Memoizer {
     l.begin = inline_lets(k->begin, l.lets);
     if (l.block <= 0 || mentions_any(l.begin, l.inside_q)) return k;
     const ExprPtr end = strip_widening(inline_lets(k->end, l.lets));
-    const ExprPtr q_tile_end =
-        binop(Op::add, var(tile_name("s", q), CType::i64), var(tile_name("lim", q), CType::i64));
     if (!mentions_any(end, l.inside_q))
       l.end = end;
-    else if (expr_key(end) == expr_key(q_tile_end))
+    else if (expr_key(end) == expr_key(tile_end(q)))
       l.end = inline_lets(q.end, l.lets);
     else
       return k;

@@ -39,11 +39,10 @@ const Stmt* only_stmt(const std::vector<StmtPtr>& body, bool guards) {
 class Prefetcher {
  public:
   Prefetcher(const Plan& plan, const DeviceFunc& f, NameGen& names)
-      : plan_(plan), func_(f), names_(names) {
+      : plan_(plan), func_(f), names_(names), stored_(stored_tensors(f.body)) {
     for (const StmtPtr& s : f.body)
       visit(s, [&](const Stmt& st) {
         if (st.kind == StmtKind::let) lets_[st.name] = st.value;
-        if (st.kind == StmtKind::tensor_store) stored_.insert(st.ival);
       });
   }
 
@@ -126,10 +125,7 @@ class Prefetcher {
     // item's rows prefetched").
     if (const Stmt* loop = spread_loop(*q)) {
       const Stmt& k = *k_loop_;
-      const ExprPtr last_k = binop(
-          Op::ge,
-          binop(Op::add, var(tile_name("s", k), CType::i64), var(tile_name("lim", k), CType::i64)),
-          var(tile_name("end", k), CType::i64));
+      const ExprPtr last_k = binop(Op::ge, tile_end(k), var(tile_name("end", k), CType::i64));
       const ExprPtr r = var(loop->name, CType::i64);
       std::vector<StmtPtr> loop_body = {
           if_(binop(Op::logical_and, last_k, binop(Op::lt, r, var(rows, CType::i64))),
@@ -178,8 +174,8 @@ class Prefetcher {
   void scan(const std::vector<StmtPtr>& stmts, const Stmt& q, const Stmt& rows_of, const StmtPtr& g,
             const std::set<std::string>& inside_g, std::vector<RowSource>& sources,
             std::set<std::string>& seen) {
-    const ExprPtr q_tile_end =
-        binop(Op::add, var(tile_name("s", q), CType::i64), var(tile_name("lim", q), CType::i64));
+    const std::string q_begin = expr_key(strip_widening(inline_lets(q.begin, lets_)));
+    const std::string q_tile_end = expr_key(tile_end(q));
     for (const StmtPtr& s : stmts) {
       if (s->kind == StmtKind::nest && s->role == NestRole::value) {
         if (auto src = fill_rows(*s, rows_of, g, inside_g)) {
@@ -188,9 +184,8 @@ class Prefetcher {
           if (seen.insert(key).second) sources.push_back(*src);
         }
       } else if (s->kind == StmtKind::tile_loop && &rows_of == &q && block_size(*s) > 0 &&
-                 expr_key(strip_widening(inline_lets(s->begin, lets_))) ==
-                     expr_key(strip_widening(inline_lets(q.begin, lets_))) &&
-                 expr_key(strip_widening(inline_lets(s->end, lets_))) == expr_key(q_tile_end)) {
+                 expr_key(strip_widening(inline_lets(s->begin, lets_))) == q_begin &&
+                 expr_key(strip_widening(inline_lets(s->end, lets_))) == q_tile_end) {
         const size_t found = sources.size();
         scan(s->body, q, *s, g, inside_g, sources, seen);
         if (sources.size() > found && !k_loop_) k_loop_ = s.get();
