@@ -1,9 +1,11 @@
 """Every bundled example called from Python and through C++ `Program::call`, each timed the way
 `jagtile bench` times a kernel: one call per round after a streaming read of a buffer as large as
-the inputs (read three times, as the CLI's peak probe is), the order of the two rotating from round
-to round, both in this one process. Issue 13's target reads "bundled kernels called from Python
+the inputs (read three times, as the CLI's peak probe is), the order of the calls rotating from round
+to round, all in this one process. Issue 13's target reads "bundled kernels called from Python
 run as fast as through the CLI, within noise, same run": here "the CLI" is its own way of timing,
-and "noise" the interquartile range of the C++ calls' times over the rounds.
+and "noise" the interquartile range of the C++ calls' times over the rounds. A third call in each
+round, "bare", is the floor any Python package pays: a call from Python into jagtile's extension
+that converts the same arguments and returns without running anything.
 `bench/python_overhead.py` measures the stricter case of calls back to back in a hot loop.
 
     .venv/bin/python bench/python_vs_cli.py [--shape cli|medium] [--rounds N] [--inputs torch|numpy]
@@ -82,17 +84,24 @@ def race(name: str, args: dict, rounds: int) -> dict:
     def cpp_us():  # timed inside C++ around Program::call, as the CLI times it
         return _core.cpp_call_median_us(prog, name, args, opts, 1)
 
-    impls = [("cpp", cpp_us), ("python", python_us)]
+    def bare_us():  # a Python call into the extension that converts the same arguments, no run
+        t0 = time.perf_counter_ns()
+        _core.cpp_call_median_us(prog, name, args, opts, 0)
+        return (time.perf_counter_ns() - t0) / 1000
+
+    impls = [("cpp", cpp_us), ("python", python_us), ("bare", bare_us)]
     times = {n: [] for n, _ in impls}
     for r in range(rounds):
-        for n, fn in impls[r % 2:] + impls[:r % 2]:
+        for n, fn in impls[r % len(impls):] + impls[:r % len(impls)]:
             for _ in range(3):  # the CLI's peak probe: three reads of an input-sized buffer
                 float(flush.sum())
             times[n].append(fn())
     (c25, cpp, c75), (p25, py, p75) = quartiles(times["cpp"]), quartiles(times["python"])
+    bare = statistics.median(times["bare"])
     return {"kernel": name, "input_bytes": nbytes, "cpp_us": round(cpp, 2),
             "python_us": round(py, 2), "difference_us": round(py - cpp, 2),
             "cpp_iqr_us": round(c75 - c25, 2), "python_iqr_us": round(p75 - p25, 2),
+            "bare_call_us": round(bare, 2), "beyond_bare_us": round(py - cpp - bare, 2),
             "within_noise": abs(py - cpp) <= c75 - c25}
 
 
@@ -118,11 +127,13 @@ def main():
         print(json.dumps(rows, indent=1))
         return
     print(f"{'kernel':22} {'C++ (us)':>9} {'Python (us)':>12} {'diff (us)':>10} "
-          f"{'C++ IQR (us)':>13} {'Py IQR (us)':>12}  within noise")
+          f"{'C++ IQR (us)':>13} {'Py IQR (us)':>12}  within noise {'bare call (us)':>15} "
+          f"{'diff - bare (us)':>17}")
     for r in rows:
         print(f"{r['kernel']:22} {r['cpp_us']:9.2f} {r['python_us']:12.2f} "
               f"{r['difference_us']:10.2f} {r['cpp_iqr_us']:13.2f} {r['python_iqr_us']:12.2f}  "
-              f"{'yes' if r['within_noise'] else 'NO'}")
+              f"{'yes' if r['within_noise'] else 'NO':>12} {r['bare_call_us']:15.2f} "
+              f"{r['beyond_bare_us']:17.2f}")
     print(f"(shape {opts.shape}: {SHAPES[opts.shape]}; {opts.inputs} inputs; {opts.rounds} rounds, "
           f"one call of each per round after three reads of an input-sized buffer, order "
           f"rotating; medians; threads: {jagtile.get_num_threads()})")
