@@ -10,7 +10,11 @@ of half an L x L block), as issue 12 counts them.
     .venv/bin/python bench/peers/hstu_by_length.py [--lengths 16,32,64,128] [--threads 1]
 
 Zipf-skewed lengths (attention_peers.py) hold many sequences of 15-60 rows; this separates their
-cost per (sequence, head) item from the long sequences'.
+cost per (sequence, head) item from the long sequences'. With --zipf-model SEED it then predicts
+the zipf race's % of the probe (attention_peers.py's draw: B=64, max_len 1024, that seed; the
+races use seed 1) from these rates: each sequence's time is its useful FLOPs at the measured rate
+of its length (interpolated in log2 L between the measured lengths, the end rates beyond them),
+and the time and FLOP shares of each band of lengths show where the time goes.
 """
 
 from __future__ import annotations
@@ -21,10 +25,11 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 import jagtile
-from peers_common import flop_peak_gflops, log
+from peers_common import flop_peak_gflops, lengths_for, log
 
 ROOT = Path(__file__).resolve().parents[2]
 KERNEL = ROOT / "examples" / "jagged_hstu_attention.py"
@@ -54,6 +59,8 @@ def main():
     ap.add_argument("--calls", type=int, default=5, help="calls per variant per round")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--zipf-model", type=int, metavar="SEED",
+                    help="predict the zipf race of that seed from the measured rates")
     args = ap.parse_args()
     jagtile.set_num_threads(args.threads)
     torch.set_num_threads(args.threads)
@@ -88,6 +95,7 @@ def main():
           f"({min(probes):.1f}-{max(probes):.1f}), {args.threads} thread(s)")
     print(f"{'variant':24} {'data MB':>8} {'median ms':>10} {'us/item':>8} {'GFLOP/s':>8} "
           f"{'% probe':>8}")
+    rates = {}  # length -> fraction of the probe, the large calls with args.heads heads
     for label, length, heads, sequences, _, flops in variants:
         median = statistics.median(times[label])
         data_mb = 4 * sequences * length * heads * args.dim * 4 / 1e6  # q, k, v, out
@@ -95,7 +103,31 @@ def main():
         gflops = flops / median / 1e9
         print(f"{label:24} {data_mb:8.1f} {median * 1e3:10.3f} {per_item:8.2f} {gflops:8.1f} "
               f"{100 * gflops / peak:7.1f}%")
+        if heads == args.heads and sequences != args.small:
+            rates[length] = gflops / peak
+    if args.zipf_model is not None:
+        zipf_model(rates, args.zipf_model)
     return 0
+
+
+def zipf_model(rates: dict, seed: int) -> None:
+    """The zipf race's % of the probe if each of its sequences ran at the measured rate of its
+    length, and each band's share of the FLOPs and of the time."""
+    lengths = lengths_for("zipf", 64, 1024, np.random.default_rng(seed))
+    lengths = lengths[lengths > 0].astype(np.float64)
+    known = sorted(rates)
+    rate = np.interp(np.log2(lengths), np.log2(known), [rates[n] for n in known])
+    flops = lengths**2  # 2 H D L^2 per sequence: the constant cancels in every share
+    time_of = flops / rate
+    print(f"# zipf model, seed {seed}: {len(lengths)} sequences, {int(lengths.sum())} rows, the "
+          f"longest {int(lengths.max())}; rates measured at L = {', '.join(map(str, known))}")
+    print(f"predicted: {100 * flops.sum() / time_of.sum():.1f}% of the probe")
+    bands = [0, 64, 128, 256, 512, 1025]
+    for lo, hi in zip(bands, bands[1:]):
+        inside = (lengths >= lo) & (lengths < hi)
+        print(f"  L in [{lo}, {hi}): {int(inside.sum()):3d} sequences, "
+              f"{100 * flops[inside].sum() / flops.sum():5.1f}% of the FLOPs, "
+              f"{100 * time_of[inside].sum() / time_of.sum():5.1f}% of the time")
 
 
 if __name__ == "__main__":
