@@ -36,7 +36,8 @@ CType compute_ctype_of(DType dtype);
   X(array_read, "name = the array; args = one index per dim of the array")                    \
   X(load,                                                                                     \
     "node = the IR load; ival = capture of the tensor; args = one index per tensor dim, "     \
-    "then the mask when has_mask; site")                                                      \
+    "then the mask when has_mask; site (-1: a hint's load, read only under a select that "    \
+    "tests its indices in bounds, never checked)")                                            \
   X(compute, "node = an IR binary / unary / where / cast / full node, computed on args")      \
   X(convert, "args {a}; from = a's dtype, dtype = the target (the IR's conversion rules)")    \
   X(select, "args {cond, a, b}")                                                              \
@@ -252,6 +253,10 @@ struct DeviceFunc {
   // [jt_inner_first, jt_inner_last), one iteration, or none where the loop is empty.
   int inner_block = -1;
   ExprPtr inner_end;  // the inner loop's extent (it starts at 0), in the program's scope
+  // Whether the body reads the program its worker runs next (generated C++ with an inner
+  // program loop; JtCaptures::next_position): jt_next_s<b>, that program's s<b> (-1: none), and
+  // jt_next_inner, its inner loop's first iteration. Set by the pass that reads them.
+  bool next_program = false;
 };
 
 // Every device function of a kernel and the failure sites they share.

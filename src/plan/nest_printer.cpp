@@ -236,7 +236,10 @@ class Printer {
     std::string programs = plan_.kernel->blocks.at(size_t(func_.block)).name;
     if (func_.inner_block >= 0)  // DeviceFunc::inner_block: (outer, inner) pairs
       programs += " x " + plan_.kernel->blocks.at(size_t(func_.inner_block)).name + " (to " +
-                  expr(func_.inner_end) + "; one iteration each where split: jt_inner_first)";
+                  expr(func_.inner_end) + "; one iteration each where split: jt_inner_first)" +
+                  (func_.next_program ? "; the worker's next program: jt_next_s" +
+                                            std::to_string(func_.block) + ", jt_next_inner"
+                                      : "");
     line(0, "func " + func_.name + " (programs of " + programs + ", block " +
                 std::to_string(func_.block_size) + "; captures: " + (caps.empty() ? "none" : caps) +
                 "):");

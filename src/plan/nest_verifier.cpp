@@ -23,7 +23,11 @@ class Verifier {
       check(func_.inner_end != nullptr, "an inner program loop without its extent");
       expr(func_.inner_end);
       for (const char* v : {"jt_inner_first", "jt_inner_last"}) define(v);
+      if (func_.next_program)
+        for (const std::string& v : {"jt_next_s" + b, std::string("jt_next_inner")}) define(v);
     }
+    check(!func_.next_program || func_.inner_block >= 0,
+          "the next program read without an inner program loop");
     list(func_.body);
     pop();
   }
@@ -71,7 +75,7 @@ class Verifier {
         check(e->node && e->node->kind == ir::NodeKind::load, "a load without its IR node");
         int rank = e->node->operand(0)->type.rank;
         check(int(e->args.size()) == rank + (e->has_mask ? 1 : 0), "a load's index count");
-        site(e->site);
+        if (e->site != -1) site(e->site);  // -1: a hint's load (nest_ir.h), never checked
         break;
       }
       case ExprKind::compute:

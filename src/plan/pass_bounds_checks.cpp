@@ -44,7 +44,8 @@ std::vector<Access> loads_in(const Stmt& s) {
   std::vector<Access> out;
   for (const ExprPtr& e : own_exprs(s))
     visit(e, [&](const Expr& x) {
-      if (x.kind == ExprKind::load) out.push_back(access_of_load(x));
+      // A hint's load (site -1) is read only where a select around it tests its indices.
+      if (x.kind == ExprKind::load && x.site >= 0) out.push_back(access_of_load(x));
     });
   return out;
 }

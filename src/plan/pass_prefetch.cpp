@@ -40,11 +40,19 @@ class Prefetcher {
  public:
   Prefetcher(const Plan& plan, const DeviceFunc& f, NameGen& names)
       : plan_(plan), func_(f), names_(names), stored_(stored_tensors(f.body)) {
-    for (const StmtPtr& s : f.body)
+    for (const StmtPtr& s : f.body) {
       visit(s, [&](const Stmt& st) {
         if (st.kind == StmtKind::let) lets_[st.name] = st.value;
       });
+      defined_names(s, program_names_);
+    }
+    const std::string b = std::to_string(f.block);
+    for (const char* v : {"s", "end", "lim", "id"}) program_names_.insert(v + b);
+    for (const char* v : {"jt_inner_first", "jt_inner_last"}) program_names_.insert(v);
   }
+
+  // Whether a prefetch reads the program this worker runs next (DeviceFunc::next_program).
+  bool reads_next_program() const { return next_program_; }
 
   // A statement list with each Q directly inside a grid loop G given its prefetches; `grid` is
   // the G the list sits directly in (through scopes and ifs), or null.
@@ -89,26 +97,48 @@ class Prefetcher {
     const ExprPtr end_q = var(tile_name("end", *q), CType::i64);
     const ExprPtr next_g = binop(Op::add, var(s_g, CType::i64), int_imm(1));
     // G's whole extent: a split inner program loop runs one index per program. After its last
-    // index the next program is the next outer item, whose rows in the common order (items in
-    // turn; not after longest items first) follow Q's range: its first block is guessed there.
+    // index comes the program this worker runs next (DeviceFunc::next_program): Q's first block
+    // of that program's item, at its first G index.
     const bool program_loop = g->ival == func_.inner_block;
     const ExprPtr g_total = program_loop ? func_.inner_end : var(tile_name("end", *g), CType::i64);
+    ExprPtr next_begin, next_end;
+    if (program_loop) {
+      next_begin = in_next_program(q->begin);
+      next_end = in_next_program(q->end);
+    }
+    const bool next_item = next_begin && next_end;
     const std::string more = names_.fresh("pf_more"), in_g = names_.fresh("pf_in_grid"),
                       row = names_.fresh("pf_row"), index = names_.fresh("pf_index"),
                       rows = names_.fresh("pf_rows");
     const ExprPtr more_v = var(more, CType::boolean), in_g_v = var(in_g, CType::boolean),
                   row_v = var(row, CType::i64);
     const ExprPtr next_q = binop(Op::add, s_q, int_imm(block));
-    std::vector<StmtPtr> body = {
-        let(more, CType::boolean, binop(Op::lt, next_q, end_q)),
-        let(in_g, CType::boolean, binop(Op::lt, next_g, g_total)),
-        let(row, CType::i64, select(more_v, next_q, select(in_g_v, q->begin, end_q))),
+    std::vector<StmtPtr> body;
+    body.push_back(let(more, CType::boolean, binop(Op::lt, next_q, end_q)));
+    body.push_back(let(in_g, CType::boolean, binop(Op::lt, next_g, g_total)));
+    ExprPtr after_g_row = end_q, after_g_index = int_imm(0), after_g_rows = int_imm(0);
+    if (next_item) {
+      const std::string nb = names_.fresh("pf_next_begin"), ne = names_.fresh("pf_next_end");
+      body.push_back(let(nb, CType::i64, next_begin));
+      body.push_back(let(ne, CType::i64, next_end));
+      after_g_row = var(nb, CType::i64);
+      after_g_index = var("jt_next_inner", CType::i64);
+      after_g_rows = select(
+          binop(Op::ge, var("jt_next_s" + std::to_string(func_.block), CType::i64), int_imm(0)),
+          call("jt_clamp_len", CType::i64,
+               {binop(Op::sub, var(ne, CType::i64), after_g_row), int_imm(block)}),
+          int_imm(0));
+    }
+    body.push_back(
+        let(row, CType::i64, select(more_v, next_q, select(in_g_v, q->begin, after_g_row))));
+    body.push_back(
         let(index, CType::i64,
-            select(more_v, var(s_g, CType::i64), select(in_g_v, next_g, int_imm(0)))),
+            select(more_v, var(s_g, CType::i64), select(in_g_v, next_g, after_g_index))));
+    body.push_back(
         let(rows, CType::i64,
             select(binop(Op::logical_or, more_v, in_g_v),
                    call("jt_min64", CType::i64, {int_imm(block), binop(Op::sub, end_q, row_v)}),
-                   int_imm(program_loop ? block : 0)))};
+                   after_g_rows)));
     const std::map<std::string, ExprPtr> at_next = {{s_g, var(index, CType::i64)}};
     // The rows from `from` on, `count` of them, of every source.
     auto prefetches = [&](const ExprPtr& from, const ExprPtr& count) {
@@ -138,6 +168,39 @@ class Prefetcher {
       for (const StmtPtr& s : q->body) body.push_back(s);
     }
     return with_body(q, std::move(body));
+  }
+
+  // e (a bound of Q's range, fixed across G) in the program this worker runs next: the outer
+  // loop's start replaced by that program's (jt_next_s<b>, -1 where there is none), each load
+  // read only where its indices are in bounds (else 0: that program's own checks will report
+  // them), so that nothing is read out of range for a hint; null where e reads other names of
+  // the program. Marks the function as reading its next program.
+  ExprPtr in_next_program(const ExprPtr& e) {
+    const std::string s_outer = "s" + std::to_string(func_.block);
+    const std::string next_s = "jt_next_s" + std::to_string(func_.block);
+    const ExprPtr inlined = inline_lets(e, lets_);
+    std::set<std::string> program = program_names_;
+    program.erase(s_outer);
+    if (mentions_any(inlined, program)) return nullptr;
+    bool masked = false;
+    const ExprPtr out =
+        rewrite(substitute(inlined, {{s_outer, var(next_s, CType::i64)}}), [&](const ExprPtr& x) {
+          if (x->kind != ExprKind::load) return x;
+          masked = masked || x->has_mask;
+          Expr hint = *x;
+          hint.site = -1;  // never checked: the select reads it only in bounds
+          ExprPtr in;
+          for (size_t d = 0; d < x->args.size(); ++d) {
+            const ExprPtr dim =
+                in_bounds(x->args[d], tensor_size(capture(int(x->ival), CType::i64), int(d)));
+            in = in ? binop(Op::logical_and, in, dim) : dim;
+          }
+          return select(in ? in : bool_imm(true), std::make_shared<const Expr>(std::move(hint)),
+                        convert(int_imm(0), DType::i64, x->dtype));
+        });
+    if (masked) return nullptr;
+    next_program_ = true;
+    return out;
   }
 
   // In the inner loop K the sources came from, the row loop over Q's rows of the first value nest
@@ -261,7 +324,9 @@ class Prefetcher {
   NameGen& names_;
   std::map<std::string, ExprPtr> lets_;  // every let of the function (each name bound once)
   std::set<int64_t> stored_;             // the captures the function stores to
+  std::set<std::string> program_names_;  // every name the program defines, its own s<b> etc.
   const Stmt* k_loop_ = nullptr;         // the inner tile loop K of the Q at hand, if any
+  bool next_program_ = false;
 };
 
 bool prefetch_enabled() {
@@ -277,6 +342,7 @@ void prefetch_next_rows(Plan& plan) {
     NameGen names(f);
     Prefetcher p(plan, f, names);
     f.body = p.list(f.body, nullptr);
+    f.next_program = f.next_program || p.reads_next_program();
   }
 }
 

@@ -13,8 +13,12 @@
 // over the row, the other indices fixed across Q and at least one of them G's index. The rows are
 // Q's next tile; at Q's last tile, Q's first tile at G's next index (the next head, in the next
 // program where G is the split inner program loop); after G's last index, where G is the inner
-// program loop, a guess: Q's block of rows from the end of Q's range at G's first index (the next
-// item's, where programs take items in turn). Where possible the prefetches are spread, one row
+// program loop, Q's first tile in the program this worker runs next (DeviceFunc::next_program:
+// the runtime claims a worker's next chunk before it runs the current one), whose item bounds
+// are read under an in-bounds test (hint loads, never checked). Before, that was a guess (the
+// rows after this item's), wrong under longest-first order: with the exact program, single-head
+// attention over 128 items of 32-96 rows ran 1.15-1.27x faster (docs/performance.md, "HSTU: the
+// worker's next program"). Where possible the prefetches are spread, one row
 // per row of the first row loop over Q's tile after K's first matmul, in K's last iteration (the
 // scores' silu pass of the last key block; a burst of them all in front of the scores matmul
 // ran 1.14x slower at 64-row sequences). Else they go at the top of Q's body. A prefetch never

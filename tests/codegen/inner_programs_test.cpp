@@ -5,12 +5,15 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <map>
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
-#include "testing/scoped_env.h"
 #include "codegen/cpu/backend.h"
 #include "codegen_helpers.h"
+#include "testing/scoped_env.h"
 
 namespace jagtile::testing {
 namespace {
@@ -298,6 +301,55 @@ TEST(InnerPrograms, TheLongestItemsRunAProgramPerChunkTheOthersAWholeItemPerChun
   // One program per item: one per chunk.
   EXPECT_EQ(codegen::cpu::ordered_chunks(4, 1, 2), (std::vector<int64_t>{0, 1, 2, 3, 4}));
   EXPECT_EQ(codegen::cpu::ordered_chunks(0, 3, 2), (std::vector<int64_t>{0}));
+}
+
+// The chunks' scheduler: every chunk runs once, and each call's next_position is the first
+// position of the chunk its worker runs next (claimed before this one ran), -1 after its last.
+TEST(InnerPrograms, EachChunksNextPositionIsTheChunkItsWorkerRunsNext) {
+  const std::vector<int64_t> starts = {0, 1, 2, 3, 4, 5, 6, 9, 12, 15, 16, 20};
+  const int64_t chunks = int64_t(starts.size()) - 1;
+  for (int workers : {1, 2, 3})
+    for (int round = 0; round < 20; ++round) {
+      SCOPED_TRACE(std::to_string(workers) + " workers, round " + std::to_string(round));
+      struct Call {
+        int64_t begin, end, next;
+      };
+      std::mutex lock;
+      std::map<int, std::vector<Call>> calls;  // by worker, in the order each ran them
+      const JtCaptures captures{};
+      codegen::cpu::run_chunks(
+          codegen::cpu::pool_for(workers), workers, chunks,
+          [&](int64_t c) { return starts[size_t(c)]; },
+          [&](int worker, const JtCaptures* mine, int64_t begin, int64_t end) {
+            std::lock_guard<std::mutex> hold(lock);
+            calls[worker].push_back({begin, end, mine->next_position});
+            return false;
+          },
+          captures);
+      std::set<int64_t> begins;
+      for (const auto& [worker, list] : calls) {
+        for (size_t i = 0; i < list.size(); ++i) {
+          EXPECT_TRUE(begins.insert(list[i].begin).second) << "chunk at " << list[i].begin;
+          EXPECT_EQ(list[i].next, i + 1 < list.size() ? list[i + 1].begin : -1)
+              << "worker " << worker << ", its call " << i;
+        }
+      }
+      EXPECT_EQ(begins, std::set<int64_t>(starts.begin(), starts.end() - 1));
+    }
+}
+
+// A worker stops at the first chunk that fails; the chunk it had claimed next is not run.
+TEST(InnerPrograms, AFailedChunkStopsItsWorker) {
+  int runs = 0;
+  const JtCaptures captures{};
+  codegen::cpu::run_chunks(
+      codegen::cpu::pool_for(1), 1, 5, [](int64_t c) { return c; },
+      [&](int, const JtCaptures*, int64_t begin, int64_t) {
+        ++runs;
+        return begin == 2;
+      },
+      captures);
+  EXPECT_EQ(runs, 3);
 }
 
 }  // namespace

@@ -1,9 +1,9 @@
 // The next item's rows prefetched (plan/pass_prefetch.h): where attention's query loop sits in its
 // head loop, the generated C++ prefetches the rows of q, k and v that the next query block reads
-// (the next tile, else the next head's first, else the rows after the sequence), spread over the
-// scores pass of the last key block. These tests pin where the pass applies, and that a prefetch
-// changes nothing: the outputs are bit for bit those without it, on items of 0 to 200 rows (after
-// the last head of the last item the guess points past the tensors' end) and on 1 and 2 threads.
+// (the next tile, else the next head's first, else the first of the program the worker runs
+// next), spread over the scores pass of the last key block. These tests pin where the pass
+// applies, and that a prefetch changes nothing: the outputs are bit for bit those without it, on
+// items of 0 to 200 rows and on 1 and 2 threads, and a bad sequence count fails as without it.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -81,6 +81,17 @@ TEST(Prefetch, NoneWithoutAGridLoopAroundTheQueryLoop) {
   EXPECT_THAT(cpu_code(p, bmm->kernel, bmm_args), Not(HasSubstr("jt_prefetch_rows(F.")));
 }
 
+// After the last head the rows named are those of the program this worker runs next (passed in
+// by the entry loop), its item's start and end read under an in-bounds test.
+TEST(Prefetch, AfterTheLastHeadItNamesTheRowsOfTheWorkersNextProgram) {
+  const std::string code = cpu_code(hstu_program(), hstu().kernel, hstu_args());
+  EXPECT_THAT(code, HasSubstr("int64_t jt_program, int64_t jt_next_program)")) << code;
+  EXPECT_THAT(code, HasSubstr("c->next_position")) << code;
+  EXPECT_THAT(code, HasSubstr("pf_next_begin0 = (int64_t)(((((uint64_t)(int64_t)(jt_next_s0) <"))
+      << code;
+  EXPECT_THAT(code, HasSubstr(": jt_next_inner)")) << code;
+}
+
 TEST(Prefetch, JagtilePrefetchZeroPlansNone) {
   ScopedEnv off("JAGTILE_PREFETCH", "0");
   EXPECT_THAT(cpu_code(hstu_program(), hstu().kernel, hstu_args()),
@@ -124,6 +135,41 @@ void expect_same_bits_without_prefetch(const std::string& source, const ArgMap& 
 
 TEST(Prefetch, OutputsAreBitForBitThoseWithoutIt) {
   expect_same_bits_without_prefetch(read_source_file(hstu().file), hstu_args());
+}
+
+// A sequence count passed in rather than taken from the offsets: a program past the offsets'
+// end fails its own bounds check. The program before it reads that item's bounds for its
+// prefetch first; the read past the offsets' end is skipped (under ASan it would be reported), so
+// the call reports the same error as without the pass, and nothing else.
+TEST(Prefetch, TheNextItemsStartIsNeverReadOutOfBounds) {
+  std::string source = read_source_file(hstu().file);
+  const std::string count = "    num_seqs = seq_offsets.size(0) - 1\n";
+  ASSERT_NE(source.find(count), std::string::npos);
+  source.erase(source.find(count), count.size());
+  const std::string param = "    max_seq_len: int,\n";
+  ASSERT_NE(source.find(param), std::string::npos);
+  source.insert(source.find(param), "    num_seqs: int,\n");
+  ArgMap args = hstu_args();
+  args["num_seqs"] = int64_t(7);  // one more than the offsets hold
+  auto error_of = [&](const Program& p, int threads) {
+    try {
+      p.call("", args, cpu_options(true, threads));
+    } catch (const UserError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  use_shared_cache_dir();
+  for (int threads : {1, 2}) {
+    SCOPED_TRACE("threads " + std::to_string(threads));
+    const Program with = Program::from_source(source, "attention.py");
+    ASSERT_THAT(with.specialise("", args, cpu_options(true, threads)).source(Backend::cpu),
+                HasSubstr("pf_next_begin"));
+    const std::string error = error_of(with, threads);
+    EXPECT_THAT(error, HasSubstr("seq_offsets")) << error;
+    ScopedEnv off("JAGTILE_PREFETCH", "0");
+    EXPECT_EQ(error, error_of(Program::from_source(source, "attention.py"), threads));
+  }
 }
 
 // A per-sequence total summed over the heads keeps the head loop in its program (the heads are

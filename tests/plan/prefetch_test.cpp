@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "plan/nest_util.h"
 #include "plan/planner.h"
 #include "plan_test_util.h"
 #include "testing/scoped_env.h"
@@ -105,6 +106,39 @@ def attend(x: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
   EXPECT_EQ(plan::capture_node(p.funcs.at(0), placed[0].prefetch->ival)->name, "x");
 }
 
+// After the last head: the worker's next program's item bounds, each load of them a hint's
+// (site -1) under a select that tests its indices; the bounds-check pass checks none of them.
+TEST(PrefetchNextRows, TheNextProgramsItemIsReadOnlyInBoundsAndNeverChecked) {
+  Subject s(read_source("examples/jagged_hstu_attention.py"), hstu_args());
+  const plan::Plan p = cpu_plan(s);
+  const plan::DeviceFunc& f = p.funcs.at(0);
+  EXPECT_TRUE(f.next_program);
+  int hint_lets = 0, hints = 0;
+  for (const plan::StmtPtr& top : f.body)
+    plan::visit(top, [&](const Stmt& st) {
+      const bool hint_let = st.kind == StmtKind::let && st.name.rfind("pf_next_", 0) == 0;
+      hint_lets += hint_let;
+      for (const plan::ExprPtr& e : plan::own_exprs(st)) {
+        const bool next = plan::mentions_var(e, "jt_next_s0");
+        EXPECT_TRUE(!next || hint_let || st.kind == StmtKind::let)
+            << "a check or statement reads the next program: " << plan::print_plan(p);
+        plan::visit(e, [&](const plan::Expr& x) {
+          if (x.kind == plan::ExprKind::select && x.args[1]->kind == plan::ExprKind::load &&
+              x.args[1]->site == -1) {
+            ++hints;
+            EXPECT_TRUE(plan::any_expr(x.args[0], [](const plan::Expr& c) {
+              return c.kind == plan::ExprKind::in_bounds;
+            }));
+          }
+          if (x.kind == plan::ExprKind::load && x.site == -1) EXPECT_TRUE(hint_let);
+        });
+      }
+    });
+  EXPECT_EQ(hint_lets, 2) << plan::print_plan(p);  // the item's start and end
+  EXPECT_EQ(hints, 2) << plan::print_plan(p);
+  EXPECT_THAT(plan::print_plan(p), ::testing::HasSubstr("the worker's next program: jt_next_s0"));
+}
+
 TEST(PrefetchNextRows, TheCudaPassesPlanNone) {
   Subject s(read_source("examples/jagged_hstu_attention.py"), hstu_args());
   const plan::Plan p = plan::plan_kernel(s.spec->kernel, s.spec->host, true, nullptr,
@@ -140,6 +174,44 @@ TEST(Verifier, RejectsAPrefetchWithTheWrongIndexCountOrRowsDim) {
   EXPECT_NO_THROW(plan::verify(with(three, 0)));
   EXPECT_THROW(plan::verify(with({plan::int_imm(0), plan::int_imm(0)}, 0)), InternalError);
   EXPECT_THROW(plan::verify(with(three, 2)), InternalError) << "rows along the last dim";
+}
+
+// The next program's names exist only where the function reads it, and only with an inner
+// program loop to split it.
+std::string verify_error(const plan::Plan& p) {
+  try {
+    plan::verify(p);
+  } catch (const InternalError& e) {
+    return e.what();
+  }
+  return "none";
+}
+
+TEST(Verifier, RejectsTheNextProgramWhereItIsNotRead) {
+  Subject s(read_source("examples/jagged_hstu_attention.py"), hstu_args());
+  const plan::Plan p = cpu_plan(s);
+  ASSERT_TRUE(p.funcs.at(0).next_program);
+  EXPECT_EQ(verify_error(p), "none");
+  plan::Plan unmarked = p;
+  unmarked.funcs.at(0).next_program = false;
+  EXPECT_THAT(verify_error(unmarked), ::testing::HasSubstr("'jt_next_s0' used where it is not"));
+
+  Subject plain(R"PY(import torch
+import helion
+import helion.language as hl
+
+@helion.kernel()
+def twice(x: torch.Tensor) -> torch.Tensor:
+    out = torch.empty_like(x)
+    for tile in hl.tile(x.size(0)):
+        out[tile] = x[tile] * 2.0
+    return out
+)PY",
+                {{"x", Tensor::zeros({8}, DType::f32)}});
+  ASSERT_EQ(plain.plan.funcs.at(0).inner_block, -1);
+  plan::Plan marked = plain.plan;
+  marked.funcs.at(0).next_program = true;
+  EXPECT_THAT(verify_error(marked), ::testing::HasSubstr("without an inner program loop"));
 }
 
 }  // namespace

@@ -250,6 +250,18 @@ void NestPrinter::program_ids(Writer& w, const std::string& split) const {
   w.line("const int64_t id" + b + " = jt_split ? jt_program / jt_inner : jt_program;");
   w.line("const int64_t jt_inner_first = jt_split ? jt_program % jt_inner : INT64_C(0);");
   w.line("const int64_t jt_inner_last = jt_split ? jt_inner_first + 1 : jt_inner;");
+  if (!func_.next_program) return;
+  // The program this worker runs next (jt_next_program, -1: none), split the same way.
+  w.line(
+      "const int64_t jt_next_id = jt_next_program < 0 ? INT64_C(-1) : jt_split ? "
+      "jt_next_program / jt_inner : jt_next_program;");
+  w.line(
+      "const int64_t jt_next_inner = jt_split && jt_next_program >= 0 ? jt_next_program % "
+      "jt_inner : INT64_C(0);");
+  w.line("const int64_t jt_next_s" + b +
+         " = jt_next_id < 0 ? INT64_C(-1) : F.loop_begin + "
+         "jt_next_id * INT64_C(" +
+         std::to_string(func_.block_size) + ");");
 }
 
 void NestPrinter::stmts(const std::vector<StmtPtr>& list, Writer& w) {

@@ -52,7 +52,8 @@ class NestPrinter {
   // The program function's id parameter: id<b>, or jt_program where a program may be one
   // (outer, inner) pair (plan::DeviceFunc::inner_block); then program_ids prints its split,
   // which happens where `split` (a C expression) is non-zero; else the program is one outer
-  // iteration and its inner loop runs whole.
+  // iteration and its inner loop runs whole. With plan::DeviceFunc::next_program it also splits
+  // jt_next_program, a parameter of the generated C++'s program function.
   std::string program_param() const;
   void program_ids(Writer& w, const std::string& split) const;
 

@@ -49,7 +49,9 @@ JAGTILE_CPU_ABI(
        `order`, the nest's positions [begin, end) run programs order[begin], ... (an item loop,
        longest item first); without it, programs begin, ..., end - 1. In a nest with an inner
        program loop, inner_split 1 makes a program one (outer, inner) pair, 0 one outer
-       iteration with its whole inner loop. */
+       iteration with its whole inner loop. next_position: the position this call's worker runs
+       after `end - 1` (the first of the chunk it has claimed next), or -1 where it has none; the
+       prefetch of the next item's rows reads it. Each worker passes its own copy. */
     struct JtCaptures {
       const struct JtTensor* tensors;
       const int64_t* ints;
@@ -59,6 +61,7 @@ JAGTILE_CPU_ABI(
       struct JtError* error;
       const int64_t* order;
       int64_t inner_split;
+      int64_t next_position;
     };
     /* A device nest: runs positions [begin, end); non-zero after a recorded failure. */
     typedef int (*JtNestFn)(const struct JtCaptures* captures, int64_t begin, int64_t end);)

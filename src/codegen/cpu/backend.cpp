@@ -157,6 +157,24 @@ std::vector<int64_t> ordered_chunks(int64_t programs, int64_t per_outer, int wor
   return starts;
 }
 
+void run_chunks(ThreadPool& pool, int workers, int64_t chunks,
+                const std::function<int64_t(int64_t)>& start,
+                const std::function<bool(int, const JtCaptures*, int64_t, int64_t)>& run,
+                const JtCaptures& captures) {
+  std::atomic<int64_t> next{0};
+  pool.run(workers, [&](int worker) {
+    JtCaptures mine = captures;
+    int64_t c = next.fetch_add(1, std::memory_order_relaxed);
+    while (c < chunks) {
+      // Claimed before chunk c runs, so that c's last program knows what follows it here.
+      const int64_t after = next.fetch_add(1, std::memory_order_relaxed);
+      mine.next_position = after < chunks ? start(after) : -1;
+      if (run(worker, &mine, start(c), start(c + 1))) break;
+      c = after;
+    }
+  });
+}
+
 CompiledCpu compile_cpu(const plan::Plan& plan, Jit& jit, JitStats* stats) {
   CpuSource src = print_cpp(plan);
   CompiledCpu c;
@@ -216,35 +234,34 @@ void run_cpu_nest(const CompiledCpu& compiled, const host::HostProgram& program,
                             bounds.end,
                             &error,
                             order.empty() ? nullptr : order.data(),
-                            split ? 1 : 0};
+                            split ? 1 : 0,
+                            -1};
   if (reverse) {
-    for (int64_t p = n - 1; p >= 0; --p)
-      if (fn(&captures, p, p + 1)) break;
+    JtCaptures mine = captures;
+    for (int64_t p = n - 1; p >= 0; --p) {
+      mine.next_position = p - 1;
+      if (fn(&mine, p, p + 1)) break;
+    }
   } else if (workers <= 1) {
     fn(&captures, 0, n);
-  } else if (!order.empty()) {
-    // Longest first, chunk by chunk (ordered_chunks): a fixed chunk of the longest programs
-    // would stay with one worker.
-    const std::vector<int64_t> starts = ordered_chunks(n, bounds.per_outer, workers);
-    std::atomic<size_t> next{0};
-    pool.run(workers, [&](int) {
-      for (;;) {
-        const size_t c = next.fetch_add(1, std::memory_order_relaxed);
-        if (c + 1 >= starts.size()) break;
-        if (fn(&captures, starts[c], starts[c + 1])) break;
-      }
-    });
   } else {
-    // Dynamic chunks: jagged programs differ wildly in cost, so workers take the next chunk.
-    std::atomic<int64_t> next{0};
-    const int64_t chunk = std::max<int64_t>(1, n / (int64_t(workers) * 16));
-    pool.run(workers, [&](int) {
-      for (;;) {
-        int64_t b = next.fetch_add(chunk, std::memory_order_relaxed);
-        if (b >= n) break;
-        if (fn(&captures, b, std::min(n, b + chunk))) break;
-      }
-    });
+    // Longest first, chunk by chunk (ordered_chunks): a fixed chunk of the longest programs
+    // would stay with one worker. Else dynamic chunks: jagged programs differ wildly in cost, so
+    // workers take the next chunk.
+    std::vector<int64_t> starts;
+    int64_t chunk = 1;
+    if (!order.empty())
+      starts = ordered_chunks(n, bounds.per_outer, workers);
+    else
+      chunk = std::max<int64_t>(1, n / (int64_t(workers) * 16));
+    const int64_t chunks = starts.empty() ? (n + chunk - 1) / chunk : int64_t(starts.size()) - 1;
+    run_chunks(
+        pool, workers, chunks,
+        [&](int64_t c) { return starts.empty() ? std::min(n, c * chunk) : starts[size_t(c)]; },
+        [&](int, const JtCaptures* mine, int64_t begin, int64_t end) {
+          return fn(mine, begin, end) != 0;
+        },
+        captures);
   }
   if (error.code != JT_OK) raise_nest_error(*program.kernel, compiled.sites, error);
 }

@@ -4,6 +4,7 @@
 // same located UserError the interpreter raises.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -71,6 +72,18 @@ bool split_inner_programs(const host::NestBounds& bounds, const Tensor* item_off
 // together on one worker, as its nested loops would (they share the item's rows in cache, and a
 // call per program costs: zipf attention 7% slower with every program a chunk).
 std::vector<int64_t> ordered_chunks(int64_t programs, int64_t per_outer, int workers);
+
+// Runs chunks 0 .. chunks - 1 of a nest's positions, chunk c being [start(c), start(c + 1)), on
+// `workers` of `pool`, each chunk taken by the first free worker: `run(worker, captures, begin,
+// end)` with the worker's copy of `captures`, whose next_position is the first position of the
+// chunk that worker runs next, or -1 where it runs none. A worker claims that chunk before it
+// runs the one at hand, so that the chunk's last program knows what follows it on this core (the
+// prefetch of the next item's rows reads it: pass_prefetch.h). A worker stops at the first
+// `run` that returns true (a recorded failure).
+void run_chunks(ThreadPool& pool, int workers, int64_t chunks,
+                const std::function<int64_t(int64_t)>& start,
+                const std::function<bool(int, const JtCaptures*, int64_t, int64_t)>& run,
+                const JtCaptures& captures);
 
 // The pool for a thread count (0: the process-wide pool).
 ThreadPool& pool_for(int num_threads);

@@ -74,7 +74,7 @@ class FuncPrinter : public NestPrinter {
     // so the compiler keeps its data pointers and sizes in registers across those stores (by
     // reference they were reloaded after every store, 4-11% slower on jagged_dense_add).
     w.open("static int " + func_.name + "(const " + frame + " F, int64_t " + program_param() +
-           ") {");
+           (func_.next_program ? ", int64_t jt_next_program" : "") + ") {");
     program_ids(w, "F.inner_split");  // run_cpu_nest decides per call
     w.line("const int64_t s" + b + " = F.loop_begin + id" + b + " * " + bs + ";");
     w.line("const int64_t end" + b + " = F.loop_end;");
@@ -111,7 +111,16 @@ class FuncPrinter : public NestPrinter {
     stream_flags(w);
     w.line("int rc = 0;");
     w.open("for (int64_t id = begin; id < end && !rc; ++id) {");
-    w.line("rc = jt_failed(F.err) || " + func_.name + "(F, c->order ? c->order[id] : id);");
+    if (func_.next_program) {
+      // The program after this one on this worker: the next position, or the first of the
+      // chunk the worker has claimed next (JtCaptures::next_position).
+      w.line("const int64_t next = id + 1 < end ? id + 1 : c->next_position;");
+      w.line("rc = jt_failed(F.err) || " + func_.name +
+             "(F, c->order ? c->order[id] : id, next < 0 ? INT64_C(-1) : c->order ? "
+             "c->order[next] : next);");
+    } else {
+      w.line("rc = jt_failed(F.err) || " + func_.name + "(F, c->order ? c->order[id] : id);");
+    }
     w.close();
     if (!streamed_tensors().empty()) w.line("jt_store_fence();");
     w.line("jt_scratch_trim(&scratch);");

@@ -216,6 +216,7 @@ class CudaFuncPrinter : public NestPrinter {
            ", run by the whole block.");
     w.open("static __device__ int " + func_.name + "(const " + frame + "& F, int64_t " +
            program_param() + ", unsigned char* jt_tiles) {");
+    JAGTILE_CHECK(!func_.next_program, << "a CUDA program cannot know the program after it");
     program_ids(w, "1");  // every pair a program: a GPU wants the parallelism
     w.line("const int64_t s" + b + " = F.loop_begin + id" + b + " * " + bs + ";");
     w.line("const int64_t end" + b + " = F.loop_end;");
