@@ -1,0 +1,66 @@
+"""The bundled jagged_hstu_attention on many short items of varied lengths (uniform in [lo, hi]),
+the shape of recommendation histories: items few enough per worker that jagtile runs them
+longest first, so consecutive programs on a worker are not neighbours in memory. Each call
+follows a 64 MB read (its inputs leave the caches); medians; useful GFLOP/s (causal: 2 H D L^2
+per item). Run it under two builds of the package to compare them (the older one's installed
+`jagtile` folder copied aside and put first on PYTHONPATH), alternating processes:
+
+    .venv/bin/python bench/peers/hstu_varied.py --lengths 32,96 --items 128 --heads 1 --threads 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+import jagtile
+
+KERNEL = Path(__file__).resolve().parents[2] / "examples" / "jagged_hstu_attention.py"
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--lengths", default="32,96", help="lo,hi: item lengths uniform in [lo, hi]")
+    p.add_argument("--items", type=int, default=128)
+    p.add_argument("--heads", type=int, default=1)
+    p.add_argument("--dim", type=int, default=128)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--calls", type=int, default=21)
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args()
+    lo, hi = (int(x) for x in args.lengths.split(","))
+    jagtile.set_num_threads(args.threads)
+    torch.set_num_threads(args.threads)
+    kernel = jagtile.load(str(KERNEL))["jagged_hstu_attention"]
+    gen = torch.Generator().manual_seed(args.seed)
+    lengths = torch.randint(lo, hi + 1, (args.items,), generator=gen)
+    offsets = torch.cat([torch.zeros(1, dtype=torch.int64), lengths.cumsum(0)])
+    rows = int(offsets[-1])
+    q, k, v = (torch.randn(rows, args.heads, args.dim, generator=gen) for _ in range(3))
+    flush = torch.ones(1 << 24)
+
+    def call():
+        return kernel(q, k, v, offsets, int(lengths.max()), 0.1)
+
+    call()  # compile and warm up
+    times = []
+    for _ in range(args.calls):
+        float(flush.sum())
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    median = statistics.median(times)
+    flops = sum(2 * args.heads * args.dim * int(n) ** 2 for n in lengths)
+    print(f"{jagtile.__file__}: {args.items} items of {lo}-{hi} rows, H={args.heads}, "
+          f"D={args.dim}, {args.threads} threads: {median * 1e3:.3f} ms, "
+          f"{flops / median / 1e9:.1f} GFLOP/s", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
