@@ -107,6 +107,7 @@ class Prefetcher {
       next_end = in_next_program(q->end);
     }
     const bool next_item = next_begin && next_end;
+    next_program_ = next_program_ || next_item;
     const std::string more = names_.fresh("pf_more"), in_g = names_.fresh("pf_in_grid"),
                       row = names_.fresh("pf_row"), index = names_.fresh("pf_index"),
                       rows = names_.fresh("pf_rows");
@@ -174,8 +175,8 @@ class Prefetcher {
   // loop's start replaced by that program's (jt_next_s<b>, -1 where there is none), each load
   // read only where its indices are in bounds (else 0: that program's own checks will report
   // them), so that nothing is read out of range for a hint; null where e reads other names of
-  // the program. Marks the function as reading its next program.
-  ExprPtr in_next_program(const ExprPtr& e) {
+  // the program or a masked load.
+  ExprPtr in_next_program(const ExprPtr& e) const {
     const std::string s_outer = "s" + std::to_string(func_.block);
     const std::string next_s = "jt_next_s" + std::to_string(func_.block);
     const ExprPtr inlined = inline_lets(e, lets_);
@@ -198,9 +199,7 @@ class Prefetcher {
           return select(in ? in : bool_imm(true), std::make_shared<const Expr>(std::move(hint)),
                         convert(int_imm(0), DType::i64, x->dtype));
         });
-    if (masked) return nullptr;
-    next_program_ = true;
-    return out;
+    return masked ? nullptr : out;
   }
 
   // In the inner loop K the sources came from, the row loop over Q's rows of the first value nest

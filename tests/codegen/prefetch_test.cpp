@@ -6,6 +6,8 @@
 // items of 0 to 200 rows and on 1 and 2 threads, and a bad sequence count fails as without it.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <string>
@@ -137,10 +139,31 @@ TEST(Prefetch, OutputsAreBitForBitThoseWithoutIt) {
   expect_same_bits_without_prefetch(read_source_file(hstu().file), hstu_args());
 }
 
+// The offsets copied to the end of a page whose next page cannot be read: a read past them faults.
+class OffsetsBeforeAnUnreadablePage {
+ public:
+  explicit OffsetsBeforeAnUnreadablePage(const Tensor& offsets) {
+    const size_t page = size_t(sysconf(_SC_PAGESIZE));
+    bytes_ = 2 * page;
+    map_ = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    EXPECT_NE(map_, MAP_FAILED);
+    EXPECT_EQ(mprotect(static_cast<char*>(map_) + page, page, PROT_NONE), 0);
+    char* at = static_cast<char*>(map_) + page - size_t(offsets.nbytes());
+    std::memcpy(at, offsets.raw_data(), size_t(offsets.nbytes()));
+    tensor = Tensor::from_external(at, offsets.shape(), offsets.dtype(), Device::cpu(), [] {});
+  }
+  ~OffsetsBeforeAnUnreadablePage() { munmap(map_, bytes_); }
+  Tensor tensor;
+
+ private:
+  void* map_ = nullptr;
+  size_t bytes_ = 0;
+};
+
 // A sequence count passed in rather than taken from the offsets: a program past the offsets'
 // end fails its own bounds check. The program before it reads that item's bounds for its
-// prefetch first; the read past the offsets' end is skipped (under ASan it would be reported), so
-// the call reports the same error as without the pass, and nothing else.
+// prefetch first; with the offsets right before an unreadable page, a read past their end would
+// crash the test, so the call must report the same error as without the pass, and nothing else.
 TEST(Prefetch, TheNextItemsStartIsNeverReadOutOfBounds) {
   std::string source = read_source_file(hstu().file);
   const std::string count = "    num_seqs = seq_offsets.size(0) - 1\n";
@@ -150,6 +173,8 @@ TEST(Prefetch, TheNextItemsStartIsNeverReadOutOfBounds) {
   ASSERT_NE(source.find(param), std::string::npos);
   source.insert(source.find(param), "    num_seqs: int,\n");
   ArgMap args = hstu_args();
+  const OffsetsBeforeAnUnreadablePage offsets(std::get<Tensor>(args["seq_offsets"]));
+  args["seq_offsets"] = offsets.tensor;
   args["num_seqs"] = int64_t(7);  // one more than the offsets hold
   auto error_of = [&](const Program& p, int threads) {
     try {
