@@ -6,6 +6,9 @@ per item). Run it under two builds of the package to compare them (the older one
 `jagtile` folder copied aside and put first on PYTHONPATH), alternating processes:
 
     .venv/bin/python bench/peers/hstu_varied.py --lengths 32,96 --items 128 --heads 1 --threads 2
+
+With --zipf it times the races' zipf case instead (attention_peers.py: B=64, H=4, D=128, max_len
+1024, seed 1) and also prints the % of jagtile's FMA probe, measured after the calls.
 """
 
 from __future__ import annotations
@@ -32,20 +35,33 @@ def main() -> int:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--calls", type=int, default=21)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--zipf", action="store_true", help="the races' zipf case instead")
     args = p.parse_args()
-    lo, hi = (int(x) for x in args.lengths.split(","))
     jagtile.set_num_threads(args.threads)
     torch.set_num_threads(args.threads)
     kernel = jagtile.load(str(KERNEL))["jagged_hstu_attention"]
-    gen = torch.Generator().manual_seed(args.seed)
-    lengths = torch.randint(lo, hi + 1, (args.items,), generator=gen)
-    offsets = torch.cat([torch.zeros(1, dtype=torch.int64), lengths.cumsum(0)])
-    rows = int(offsets[-1])
-    q, k, v = (torch.randn(rows, args.heads, args.dim, generator=gen) for _ in range(3))
+    if args.zipf:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from attention_peers import Case
+
+        case = Case("zipf", 64, 4, 128, 1024, 1)
+        lengths, label = case.lengths, "the races' zipf case (B=64, H=4, D=128, seed 1)"
+        args.heads, args.dim = case.heads, case.dim
+        q, k, v, offsets, bound, alpha = (case.q, case.k, case.v, case.offsets, case.bound,
+                                          case.alpha)
+    else:
+        lo, hi = (int(x) for x in args.lengths.split(","))
+        gen = torch.Generator().manual_seed(args.seed)
+        lengths = torch.randint(lo, hi + 1, (args.items,), generator=gen)
+        offsets = torch.cat([torch.zeros(1, dtype=torch.int64), lengths.cumsum(0)])
+        rows = int(offsets[-1])
+        q, k, v = (torch.randn(rows, args.heads, args.dim, generator=gen) for _ in range(3))
+        bound, alpha = int(lengths.max()), 0.1
+        label = f"{args.items} items of {lo}-{hi} rows, H={args.heads}, D={args.dim}"
     flush = torch.ones(1 << 24)
 
     def call():
-        return kernel(q, k, v, offsets, int(lengths.max()), 0.1)
+        return kernel(q, k, v, offsets, bound, alpha)
 
     call()  # compile and warm up
     times = []
@@ -56,9 +72,15 @@ def main() -> int:
         times.append(time.perf_counter() - start)
     median = statistics.median(times)
     flops = sum(2 * args.heads * args.dim * int(n) ** 2 for n in lengths)
-    print(f"{jagtile.__file__}: {args.items} items of {lo}-{hi} rows, H={args.heads}, "
-          f"D={args.dim}, {args.threads} threads: {median * 1e3:.3f} ms, "
-          f"{flops / median / 1e9:.1f} GFLOP/s", flush=True)
+    gflops = flops / median / 1e9
+    share = ""
+    if args.zipf:
+        from peers_common import flop_peak_gflops
+
+        peak = flop_peak_gflops()
+        share = f", {100 * gflops / peak:.1f}% of the {peak:.1f} GFLOP/s probe"
+    print(f"{jagtile.__file__}: {label}, {args.threads} threads: {median * 1e3:.3f} ms, "
+          f"{gflops:.1f} GFLOP/s{share}", flush=True)
     return 0
 
 
