@@ -24,8 +24,6 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-KERNEL = ROOT / "examples" / "jagged_hstu_attention.py"
 HEADS, DIM = 4, 128
 
 
@@ -34,6 +32,7 @@ def run_one(threads: int, lengths: list[int], calls: int) -> str:
     import torch
 
     import jagtile
+    from hstu_by_length import KERNEL, variant
     from peers_common import flop_peak_gflops
 
     jagtile.set_num_threads(threads)
@@ -43,17 +42,15 @@ def run_one(threads: int, lengths: list[int], calls: int) -> str:
     parts = []
     for length in lengths:
         seqs = max(threads, (1 << 24) // (length * HEADS * DIM * 4))
-        gen = torch.Generator().manual_seed(0)
-        offsets = torch.arange(seqs + 1, dtype=torch.int64) * length
-        q, k, v = (torch.randn(seqs * length, HEADS, DIM, generator=gen) for _ in range(3))
-        kernel(q, k, v, offsets, length, 0.1)  # compile and warm up
+        call, flops = variant(kernel, length, HEADS, DIM, seqs, 0)
+        call()  # compile and warm up
         times = []
         for _ in range(calls):
             start = time.perf_counter()
-            kernel(q, k, v, offsets, length, 0.1)
+            call()
             times.append(time.perf_counter() - start)
         median = statistics.median(times)
-        gflops = seqs * 2 * HEADS * DIM * length * length / median / 1e9
+        gflops = flops / median / 1e9
         parts.append(f"L={length}: {median * 1e3:7.2f} ms {gflops:6.1f} GFLOP/s")
     after = flop_peak_gflops()
     return f"probe {before:6.1f} / {after:6.1f} GFLOP/s   " + "   ".join(parts)

@@ -17,13 +17,11 @@ import argparse
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import torch
 
 import jagtile
-
-KERNEL = Path(__file__).resolve().parents[2] / "examples" / "jagged_hstu_attention.py"
+from hstu_by_length import KERNEL
 
 
 def main() -> int:
@@ -41,7 +39,6 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     kernel = jagtile.load(str(KERNEL))["jagged_hstu_attention"]
     if args.zipf:
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
         from attention_peers import Case
 
         case = Case("zipf", 64, 4, 128, 1024, 1)

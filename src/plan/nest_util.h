@@ -56,6 +56,10 @@ ExprPtr tile_end(const Stmt& tile_loop);
 // Every name a statement defines: locals, arrays, loop indices, and a tile loop's start, limit,
 // count and bounds.
 void defined_names(const StmtPtr& s, std::set<std::string>& out);
+// The names the printers define at the top of a function's program: s<b>, end<b>, lim<b>, id<b>;
+// with an inner program loop jt_inner_first and jt_inner_last; where the body reads the next
+// program (DeviceFunc::next_program) jt_next_s<b> and jt_next_inner.
+std::vector<std::string> program_names(const DeviceFunc& f);
 // The expressions a statement holds itself (not those of its body).
 std::vector<ExprPtr> own_exprs(const Stmt& s);
 // A copy of s with its own expressions mapped by fn (bodies untouched).

@@ -17,17 +17,13 @@ class Verifier {
 
   void run() {
     push();
-    const std::string b = std::to_string(func_.block);
-    for (const char* v : {"s", "end", "lim", "id"}) define(v + b);
     if (func_.inner_block >= 0) {  // the printers' split of the program id (DeviceFunc)
       check(func_.inner_end != nullptr, "an inner program loop without its extent");
       expr(func_.inner_end);
-      for (const char* v : {"jt_inner_first", "jt_inner_last"}) define(v);
-      if (func_.next_program)
-        for (const std::string& v : {"jt_next_s" + b, std::string("jt_next_inner")}) define(v);
     }
     check(!func_.next_program || func_.inner_block >= 0,
           "the next program read without an inner program loop");
+    for (const std::string& v : program_names(func_)) define(v);
     list(func_.body);
     pop();
   }

@@ -46,9 +46,7 @@ class Prefetcher {
       });
       defined_names(s, program_names_);
     }
-    const std::string b = std::to_string(f.block);
-    for (const char* v : {"s", "end", "lim", "id"}) program_names_.insert(v + b);
-    for (const char* v : {"jt_inner_first", "jt_inner_last"}) program_names_.insert(v);
+    for (const std::string& v : program_names(f)) program_names_.insert(v);
   }
 
   // Whether a prefetch reads the program this worker runs next (DeviceFunc::next_program).
