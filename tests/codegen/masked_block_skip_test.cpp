@@ -10,12 +10,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "../common/attention_sources.h"
-#include "testing/scoped_env.h"
 #include "codegen_helpers.h"
+#include "testing/scoped_env.h"
 
 namespace jagtile::testing {
 namespace {
@@ -297,6 +298,31 @@ TEST_P(CausalBlockSkip, BlocksOfSixteenRowsMatchTheReferenceForEveryBandedMask) 
     for (size_t i = 0; i < want.size(); ++i)
       EXPECT_NEAR(out.item_as_double(int64_t(i)), want[i], 1e-4 * (1 + std::fabs(want[i])))
           << mask.name << ": row " << i / kDim << ", column " << i % kDim;
+  }
+}
+
+// Blocks of 64 rows: in a diagonal block the scores' rows whose last kept key lies in the
+// first vector of a panel of two take that vector's products only (cpp_matmul.cpp, unused_c),
+// on AVX-512 (vectors of 16), AVX2 (8) and the portable path. The output is the element loops'
+// (JAGTILE_CPU_MATMUL=loops) bit for bit and the reference's within rounding, for every mask;
+// items end inside a block, at its edge and past it.
+TEST(CausalBlocksOfSixtyFour, MatchTheElementLoopsBitwiseAndTheReferenceOnEveryIsa) {
+  const Inputs in = ragged_inputs({64, 40, 100, 17, 0, 130});
+  for (const char* isa : {"", "avx2", "portable"}) {
+    ScopedEnv env("JAGTILE_CPU_ISA", *isa ? isa : nullptr);
+    for (const MaskCase& mask : kMaskCases) {
+      SCOPED_TRACE(std::string(*isa ? isa : "native") + ", " + mask.name);
+      const std::vector<double> want = reference(in, mask);
+      const Tensor blocks = run(Path::cpu, mask, in, nullptr, 64);
+      ScopedEnv loops("JAGTILE_CPU_MATMUL", "loops");
+      const Tensor element_loops = run(Path::cpu, mask, in, nullptr, 64);
+      ASSERT_EQ(blocks.numel(), int64_t(want.size()));
+      EXPECT_EQ(std::memcmp(blocks.raw_data(), element_loops.raw_data(), size_t(blocks.nbytes())),
+                0);
+      for (size_t i = 0; i < want.size(); ++i)
+        EXPECT_NEAR(blocks.item_as_double(int64_t(i)), want[i], 1e-4 * (1 + std::fabs(want[i])))
+            << "row " << i / kDim << ", column " << i % kDim;
+    }
   }
 }
 
