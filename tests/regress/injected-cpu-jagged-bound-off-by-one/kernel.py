@@ -8,17 +8,18 @@ import helion.language as hl
 @helion.kernel()
 def fz(x: torch.Tensor, offsets: torch.Tensor, counts: torch.Tensor, y: torch.Tensor, w: torch.Tensor, alpha: float = 0.5):
     B = offsets.size(0) - 1
-    M = x.size(1)
-    out_b = torch.zeros([B, M], dtype=torch.float16, device=x.device)
-    out_i = torch.zeros([B], dtype=offsets.dtype, device=x.device)
+    N, M = x.shape
+    out_b = torch.zeros([B, M], dtype=torch.bfloat16, device=x.device)
+    x_flat = x.view(-1)
     for tile_b in hl.tile(B):
         starts = offsets[tile_b]
         nnz = offsets[tile_b.index + 1] - starts
         for tile_m in hl.tile(M):
-            acc = hl.full([tile_b, tile_m], float("inf"), dtype=torch.float32)
+            acc = hl.full([tile_b, tile_m], float("inf"), dtype=torch.float64)
             for tile_k in hl.jagged_tile(nnz):
                 rows = starts[:, None] + tile_k.index[None, :]
-                v = x[rows, tile_m]
-                acc = torch.minimum(acc, v.amin(dim=1))
+                v = hl.load(x_flat, [rows[:, :, None] * M + tile_m.index[None, None, :]])
+                e = v
+                acc = torch.minimum(acc, e.amin(dim=1))
             out_b[tile_b, tile_m] = acc
-    return out_b, out_i
+    return out_b
