@@ -87,6 +87,7 @@ class Prefetcher {
     std::vector<RowSource> sources;
     std::set<std::string> seen;
     k_loop_ = nullptr;
+    k_to_range_end_ = false;
     scan(q->body, *q, *q, g, inside_g, sources, seen);
     if (sources.empty()) return q;
 
@@ -154,7 +155,13 @@ class Prefetcher {
     // item's rows prefetched").
     if (const Stmt* loop = spread_loop(*q)) {
       const Stmt& k = *k_loop_;
-      const ExprPtr last_k = binop(Op::ge, tile_end(k), var(tile_name("end", k), CType::i64));
+      // K's block that holds Q's last row: K's last where K ends at Q's tile end; where K runs
+      // over Q's whole range (Helion's jagged_hstu_attn_2, whose masked key blocks the causal
+      // skip leaves out), the one whose end reaches Q's tile end and whose start is below it.
+      const ExprPtr last_k =
+          k_to_range_end_ ? binop(Op::logical_and, binop(Op::ge, tile_end(k), tile_end(*q)),
+                                  binop(Op::lt, var(tile_name("s", k), CType::i64), tile_end(*q)))
+                          : binop(Op::ge, tile_end(k), var(tile_name("end", k), CType::i64));
       const ExprPtr r = var(loop->name, CType::i64);
       std::vector<StmtPtr> loop_body = {
           if_(binop(Op::logical_and, last_k, binop(Op::lt, r, var(rows, CType::i64))),
@@ -230,13 +237,18 @@ class Prefetcher {
   }
 
   // The fills of a list in Q whose rows follow `rows_of` (Q, or an inner tile loop K that begins
-  // where Q begins and ends at Q's tile end), into `sources`.
+  // where Q begins and ends at Q's tile end or at Q's end), into `sources`. Either way the rows K
+  // reads first in Q's next block, or in the next item, are Q's next rows.
   void scan(const std::vector<StmtPtr>& stmts, const Stmt& q, const Stmt& rows_of, const StmtPtr& g,
             const std::set<std::string>& inside_g, std::vector<RowSource>& sources,
             std::set<std::string>& seen) {
     const std::string q_begin = expr_key(strip_widening(inline_lets(q.begin, lets_)));
     const std::string q_tile_end = expr_key(tile_end(q));
+    const std::string q_end = expr_key(strip_widening(inline_lets(q.end, lets_)));
     for (const StmtPtr& s : stmts) {
+      const std::string s_end = s->kind == StmtKind::tile_loop
+                                    ? expr_key(strip_widening(inline_lets(s->end, lets_)))
+                                    : "";
       if (s->kind == StmtKind::nest && s->role == NestRole::value) {
         if (auto src = fill_rows(*s, rows_of, g, inside_g)) {
           std::string key = std::to_string(src->capture) + "@" + std::to_string(src->dim);
@@ -245,10 +257,13 @@ class Prefetcher {
         }
       } else if (s->kind == StmtKind::tile_loop && &rows_of == &q && block_size(*s) > 0 &&
                  expr_key(strip_widening(inline_lets(s->begin, lets_))) == q_begin &&
-                 expr_key(strip_widening(inline_lets(s->end, lets_))) == q_tile_end) {
+                 (s_end == q_tile_end || s_end == q_end)) {
         const size_t found = sources.size();
         scan(s->body, q, *s, g, inside_g, sources, seen);
-        if (sources.size() > found && !k_loop_) k_loop_ = s.get();
+        if (sources.size() > found && !k_loop_) {
+          k_loop_ = s.get();
+          k_to_range_end_ = s_end != q_tile_end;
+        }
       } else if (s->kind == StmtKind::scope || s->kind == StmtKind::seq ||
                  s->kind == StmtKind::if_) {
         scan(s->body, q, rows_of, g, inside_g, sources, seen);
@@ -323,6 +338,7 @@ class Prefetcher {
   std::set<int64_t> stored_;             // the captures the function stores to
   std::set<std::string> program_names_;  // every name the program defines, its own s<b> etc.
   const Stmt* k_loop_ = nullptr;         // the inner tile loop K of the Q at hand, if any
+  bool k_to_range_end_ = false;          // K ends at Q's end, not at Q's tile end
   bool next_program_ = false;
 };
 

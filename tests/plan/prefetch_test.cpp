@@ -49,9 +49,9 @@ void collect(const std::vector<plan::StmtPtr>& body, const Stmt* loop, std::vect
   }
 }
 
-TEST(PrefetchNextRows, AttentionNamesOneRowOfQKAndVPerScoresRow) {
-  Subject s(read_source("examples/jagged_hstu_attention.py"), hstu_args());
-  const plan::Plan p = cpu_plan(s);
+// The plan's prefetches name one row each of q, k and v, and sit in a row loop over the query
+// tile's rows (lim of the query loop): the scores' silu / mask pass.
+void expect_one_row_of_q_k_and_v_per_scores_row(const plan::Plan& p) {
   const plan::DeviceFunc& f = p.funcs.at(0);
   std::vector<Placed> placed;
   collect(f.body, nullptr, placed);
@@ -69,6 +69,53 @@ TEST(PrefetchNextRows, AttentionNamesOneRowOfQKAndVPerScoresRow) {
   EXPECT_EQ(tensors, (std::set<std::string>{"q", "k", "v"})) << plan::print_plan(p);
   EXPECT_EQ(placed.size(), 3u);
   EXPECT_THAT(plan::print_plan(p), ::testing::HasSubstr("pf_in_grid"));
+}
+
+TEST(PrefetchNextRows, AttentionNamesOneRowOfQKAndVPerScoresRow) {
+  Subject s(read_source("examples/jagged_hstu_attention.py"), hstu_args());
+  expect_one_row_of_q_k_and_v_per_scores_row(cpu_plan(s));
+}
+
+// Attention in the form of Helion's jagged_hstu_attn_2: the heads in a batch dim and the key
+// loop over the whole item (`hl.tile(start, end)`, its blocks past the diagonal skipped by the
+// causal skip) instead of up to the query tile's end. The key and value rows are prefetched as
+// the bundled kernel's are, in the pass of the key block that holds the query tile's last row.
+TEST(PrefetchNextRows, AKeyLoopOverTheWholeItemPrefetchesInTheBlockHoldingTheQueryTilesLastRow) {
+  const char* source = R"PY(import torch
+import helion
+import helion.language as hl
+
+@helion.kernel()
+def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, seq_offsets: torch.Tensor,
+           alpha: float) -> torch.Tensor:
+    H = hl.specialize(q.size(1))
+    D = hl.specialize(q.size(2))
+    out = torch.empty_like(v)
+    for b in hl.grid(seq_offsets.size(0) - 1):
+        start = seq_offsets[b]
+        end = seq_offsets[b + 1]
+        for tile_q in hl.tile(start, end):
+            qb = q[tile_q, :, :].transpose(0, 1)
+            acc = hl.zeros([H, tile_q, D], dtype=torch.float32)
+            for tile_k in hl.tile(start, end):
+                kb = k[tile_k, :, :].transpose(0, 1)
+                vb = v[tile_k, :, :].transpose(0, 1)
+                s = torch.bmm(qb, kb.transpose(-2, -1)) * alpha
+                keep = tile_q.index.unsqueeze(1) >= tile_k.index.unsqueeze(0)
+                p = torch.where(keep[None, :, :], s, 0.0)
+                acc = acc + torch.bmm(p, vb)
+            out[tile_q, :, :] = acc.transpose(0, 1)
+    return out
+)PY";
+  ArgMap args = hstu_args();
+  args.erase("max_seq_len");
+  Subject s(source, args);
+  const plan::Plan p = cpu_plan(s);
+  expect_one_row_of_q_k_and_v_per_scores_row(p);
+  // Under the key block that reaches the query tile's end from below it, not the key loop's last.
+  const std::string text = plan::print_plan(p);
+  EXPECT_THAT(text, ::testing::ContainsRegex("\\(s[0-9]+ < \\(s[0-9]+ \\+ lim[0-9]+\\)\\)"))
+      << text;
 }
 
 // Queries and keys read from one tensor (as the fuzzer's attention with a head grid does): its
