@@ -8,7 +8,8 @@ per item). Run it under two builds of the package to compare them (the older one
     .venv/bin/python bench/peers/hstu_varied.py --lengths 32,96 --items 128 --heads 1 --threads 2
 
 With --zipf it times the races' zipf case instead (attention_peers.py: B=64, H=4, D=128, max_len
-1024, seed 1) and also prints the % of jagtile's FMA probe, measured after the calls.
+1024, seed 1) and also prints the % of jagtile's FMA probe, measured after the calls; with
+--helion-file as well, Helion's jagged_hstu_attn_2 kernel (body unchanged) on that case.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ def main() -> int:
     p.add_argument("--calls", type=int, default=21)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--zipf", action="store_true", help="the races' zipf case instead")
+    p.add_argument("--helion-file", help="with --zipf: Helion's examples/jagged_hstu_attn_2.py, "
+                   "its kernel timed instead of the bundled one")
     args = p.parse_args()
     jagtile.set_num_threads(args.threads)
     torch.set_num_threads(args.threads)
@@ -59,6 +62,18 @@ def main() -> int:
 
     def call():
         return kernel(q, k, v, offsets, bound, alpha)
+
+    if args.helion_file:
+        if not args.zipf:
+            raise SystemExit("--helion-file needs --zipf")
+        from peers_common import helion_kernel
+
+        helion = helion_kernel(args.helion_file, "jagged_hstu_attention")
+        offsets32 = offsets.to(torch.int32)
+        label += ", Helion's kernel"
+
+        def call():  # noqa: F811 (Helion's argument order: max_len, alpha, scale, q, k, v, offsets)
+            return helion(case.max_len, alpha, 1.0 / bound, q, k, v, offsets32)
 
     call()  # compile and warm up
     times = []
