@@ -33,6 +33,13 @@ int axis_of(const Shape& s, const NodePtr& size) {
   return axis;
 }
 
+// Pure host scalars that the lowering may leave inside a loop (the size of a `:` slice, such as
+// `v[cols, :, :]` read again after `hl.specialize(v.size(2))`): the same at every batch position.
+bool is_host_scalar(NodeKind k) {
+  return k == NodeKind::const_int || k == NodeKind::const_float || k == NodeKind::const_bool ||
+         k == NodeKind::size_of || k == NodeKind::numel;
+}
+
 // Whether every node of a tile loop's body computes pointwise along the dim `size` and the
 // loop's work may be reordered by batch position (pass_batch_loops.h lists the rules).
 class BatchDimCheck {
@@ -109,8 +116,8 @@ class BatchDimCheck {
         return true;
       case NodeKind::var_assign:
         return inside_.count(n.operands[0].get()) > 0;
-      default:  // host work (sizes, allocations, asserts) runs once per call, not per position
-        return false;
+      default:  // host work (allocations, asserts) runs once per call, not per position
+        return is_host_scalar(n.kind);
     }
   }
 
@@ -163,6 +170,10 @@ class BatchRebuild {
         index.loc = n->loc;
         out.push_back(make_node(std::move(index)));
         map_[n.get()] = out.back();
+        continue;
+      }
+      if (is_host_scalar(n->kind)) {  // kept as it is: types inside the loop may name it
+        out.push_back(n);
         continue;
       }
       const int axis = axis_here(*n);

@@ -84,6 +84,22 @@ TEST(BatchLoops, HeadsOfBatchedAttentionBecomeAGridLoopAroundTheQueryTiles) {
   EXPECT_NE(ir::print_kernel(k).find("band.zero_a"), std::string::npos);
 }
 
+// A size read inside the loop (the lowering reads v.size(2) again for `v[tk, :, :]` where the
+// kernel names its accumulator's width `hl.specialize(v.size(2))`) is the same for every head:
+// the heads still become a grid loop.
+TEST(BatchLoops, ASizeReadInsideTheQueryLoopDoesNotKeepTheHeadsTogether) {
+  const std::string source =
+      with(batched("acc = hl.zeros([H, tq, D]", "acc = hl.zeros([H, tq, W]"), "    D = q.size(2)\n",
+           "    D = q.size(2)\n    W = hl.specialize(v.size(2))\n");
+  const Kernel k = lower_batched(source);
+  bool size_inside = false;
+  for (const ir::Node* loop : of_kind(k, NodeKind::tile_loop))
+    ir::walk(loop->regions[0],
+             [&](const NodePtr& n) { size_inside |= n->kind == NodeKind::size_of; });
+  EXPECT_TRUE(size_inside) << "the case needs a size read inside the loop: " << ir::print_kernel(k);
+  EXPECT_GE(batch_block(k), 0) << ir::print_kernel(k);
+}
+
 TEST(BatchLoops, KernelsThatMixOrReorderHeadsKeepThemInOneBlock) {
   struct Case {
     const char* why;
