@@ -1,8 +1,9 @@
 """A variant of the generated code's f32 matmul microkernel text with register blocks of MR rows
 by NV vectors of columns (the generated one: 8 x 2 on AVX-512), for ab.sh to time against the
 text as generated. Bench only: the f32 entry is replaced by a generic MR x NV one (masks per
-vector; the band modes as the generated entry had them before 2026-12-07, enough for the harness,
-whose products have no band), the rest of the text (bf16 entry included) left as it is.
+vector, B packed where it is not contiguous, D added) without the band modes, which the harness's
+products do not use (a banded call aborts); the rest of the text (bf16 entry included) is left as
+it is.
 
     bench/microkernel/run.sh --print > /tmp/a.h
     python3 bench/microkernel/register_blocks.py /tmp/a.h 6 4 /tmp/b.h
@@ -18,32 +19,26 @@ new = r'''
 #define MK_MR %d
 #define MK_NV %d
 template <int MR, bool FULL>
-static __attribute__((noinline)) void mk_block(const JtMatmul& m, int64_t k_all, int64_t K,
-    int64_t i0, int64_t j0, const float* panel, int64_t p_k, const JtVec::Mask* mk) {
-  const int64_t last_k = i0 + m.band;
-  const int64_t a_m = m.a_m, a_k = m.a_k;
+static __attribute__((noinline)) void mk_block(const JtMatmul& m, int64_t i0, int64_t j0,
+    const float* panel, int64_t p_k, const JtVec::Mask* mk) {
   JtVec::T c[MK_NV][MR];
 #pragma GCC unroll 64
   for (int v = 0; v < MK_NV; ++v)
 #pragma GCC unroll 64
     for (int i = 0; i < MR; ++i) c[v][i] = JtVec::zero();
-  const float* a = m.A + i0 * a_m;
-  auto step = [&](int64_t k, auto take) {
+  const float* a = m.A + i0 * m.a_m;
+  for (int64_t k = 0; k < m.K; ++k) {
     const float* b = panel + k * p_k;
     JtVec::T bv[MK_NV];
 #pragma GCC unroll 64
     for (int v = 0; v < MK_NV; ++v) bv[v] = FULL ? JtVec::load_all(b + v * JtVec::W) : JtVec::load(mk[v], b + v * JtVec::W);
-    const float* ak = a + k * a_k;
 #pragma GCC unroll 64
     for (int i = 0; i < MR; ++i) {
-      if (!take(i)) continue;
-      const JtVec::T ai = JtVec::splat(ak[i * a_m]);
+      const JtVec::T ai = JtVec::splat(a[k * m.a_k + i * m.a_m]);
 #pragma GCC unroll 64
       for (int v = 0; v < MK_NV; ++v) c[v][i] = JtVec::fma(ai, bv[v], c[v][i]);
     }
-  };
-  for (int64_t k = 0; k < k_all; ++k) step(k, [](int) { return true; });
-  for (int64_t k = k_all; k < K; ++k) step(k, [&](int i) { return k <= last_k + i; });
+  }
 #pragma GCC unroll 64
   for (int i = 0; i < MR; ++i) {
     float* cc = m.C + (i0 + i) * m.c_m + j0;
@@ -66,27 +61,15 @@ static inline void mk_edge(int64_t i0, int64_t rows, const Block& block) {
 #if JT_MATMUL_PART != 2
 JT_MATMUL_ENTRY void jt_matmul_f32(const JtMatmul& m) {
   enum { NR = MK_NV * JtVec::W };
+  if (m.band_mode != 0) abort();  // the bench variant has no band modes
   if (m.M <= 0 || m.N <= 0) return;
   const bool direct = m.b_n == 1;
   const int64_t pack_n = direct ? 0 : (m.K > 0 ? m.K : 1) * NR;
   alignas(64) float stack[16384];
   float* const heap = pack_n > 16384 ? (float*)aligned_alloc(64, (size_t)pack_n * 4) : NULL;
   float* const pack = heap ? heap : stack;
-  const bool zero_a = m.band_mode == 1, unused_c = m.band_mode == 2 && !m.D;
-  auto clamp_k = [&](int64_t k) { return k < 0 ? 0 : k > m.K ? m.K : k; };
-  auto k_all = [&](int64_t i0) { return zero_a ? clamp_k(i0 + 1 + m.band) : m.K; };
-  auto k_end = [&](int64_t i0, int64_t rows) { return zero_a ? clamp_k(i0 + rows + m.band) : m.K; };
   for (int64_t j0 = 0; j0 < m.N; j0 += NR) {
     const int64_t nj = m.N - j0 < NR ? m.N - j0 : NR;
-    int64_t first = 0;
-    if (unused_c) {
-      first = j0 - m.band;
-      first = first < 0 ? 0 : first > m.M ? m.M : first;
-      first -= first %% MK_MR;
-      for (int64_t i = 0; i < first; ++i)
-        for (int64_t j = 0; j < nj; ++j) m.C[i * m.c_m + j0 + j] = 0.0f;
-      if (first == m.M) continue;
-    }
     JtVec::Mask mk[MK_NV];
     for (int v = 0; v < MK_NV; ++v) mk[v] = JtVec::first(nj - v * JtVec::W);
     const float* panel = m.B + j0;
@@ -94,10 +77,9 @@ JT_MATMUL_ENTRY void jt_matmul_f32(const JtMatmul& m) {
     if (!direct) { jt_pack_panel(pack, NR, m, j0, nj); panel = pack; p_k = NR; }
     auto blocks = [&](auto full) {
       auto block = [&](auto rows, int64_t i0) {
-        constexpr int R = decltype(rows)::value;
-        mk_block<R, decltype(full)::value != 0>(m, k_all(i0), k_end(i0, R), i0, j0, panel, p_k, mk);
+        mk_block<decltype(rows)::value, decltype(full)::value != 0>(m, i0, j0, panel, p_k, mk);
       };
-      int64_t i0 = first;
+      int64_t i0 = 0;
       for (; i0 + MK_MR <= m.M; i0 += MK_MR) block(JtRows<MK_MR>(), i0);
       if (i0 < m.M) mk_edge(i0, m.M - i0, block);
     };

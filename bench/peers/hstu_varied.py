@@ -60,9 +60,6 @@ def main() -> int:
         label = f"{args.items} items of {lo}-{hi} rows, H={args.heads}, D={args.dim}"
     flush = torch.ones(1 << 24)
 
-    def call():
-        return kernel(q, k, v, offsets, bound, alpha)
-
     if args.helion_file:
         if not args.zipf:
             raise SystemExit("--helion-file needs --zipf")
@@ -72,8 +69,11 @@ def main() -> int:
         offsets32 = offsets.to(torch.int32)
         label += ", Helion's kernel"
 
-        def call():  # noqa: F811 (Helion's argument order: max_len, alpha, scale, q, k, v, offsets)
+        def call():  # Helion's argument order: max_len, alpha, scale, q, k, v, offsets
             return helion(case.max_len, alpha, 1.0 / bound, q, k, v, offsets32)
+    else:
+        def call():
+            return kernel(q, k, v, offsets, bound, alpha)
 
     call()  # compile and warm up
     times = []

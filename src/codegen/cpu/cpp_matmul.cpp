@@ -296,7 +296,7 @@ JT_MATMUL_ENTRY void jt_matmul_f32(const JtMatmul& m) {
         // the first vector only (whole, as the second exists) and gives the second zeros. On a
         // diagonal block of 64 x 64 this computes 5/8 of the products instead of 3/4.
         if (NV == 2 && unused_c && i0 + R - 1 + m.band < j0 + JtVec::W) {
-          jt_mm_block<R, 1, true>(m, m.K, m.K, i0, j0, panel, p_k, m0, m1);
+          jt_mm_block<R, 1, true>(m, k_all(i0), k_end(i0, R), i0, j0, panel, p_k, m0, m1);
           for (int64_t i = i0; i < i0 + R; ++i)
             JtVec::store(m1, m.C + i * m.c_m + j0 + JtVec::W, JtVec::zero());
           return;
