@@ -15,6 +15,7 @@
 #include "plan/pass_fuse_update.h"
 #include "plan/pass_hoist.h"
 #include "plan/pass_inline_index.h"
+#include "plan/pass_masked_elements.h"
 #include "plan/pass_memoize.h"
 #include "plan/pass_operands_in_place.h"
 #include "plan/pass_prefetch.h"
@@ -74,6 +75,9 @@ Plan plan_kernel(const ir::Kernel& kernel, const host::HostProgram& host, bool c
 
     skip_zero_fills_before_matmuls(plan);
     record("after skip_zero_fills_before_matmuls");
+
+    skip_masked_elements(plan);
+    record("after skip_masked_elements");
   }
 
   return plan;
