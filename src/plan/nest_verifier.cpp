@@ -173,8 +173,16 @@ class Verifier {
         return;
       case StmtKind::matmul_block: {
         for (const ExprPtr& e : s.indices) expr(e);
-        const size_t n = s.indices.size();
-        check(n == 11 || n == 14, "a matmul block with " + std::to_string(n) + " operands");
+        const size_t n = matmul_operand_count(s);
+        check(n == 11 || n == 14,
+              "a matmul block with " + std::to_string(s.indices.size()) + " operands");
+        if (n < s.indices.size()) {
+          const ExprPtr& panels = s.indices[n];
+          check(panels->kind == ExprKind::array_read && arrays_.count(panels->name) &&
+                    s.indices[n + 1]->ctype == CType::boolean &&
+                    MatmulInputs(s.ival) == MatmulInputs::f32,
+                "a matmul block's kept panels are not a tile array and a boolean, on f32 inputs");
+        }
         // A and B may be read in place from a tensor (pass_operands_in_place.h); C and D are
         // arrays.
         for (size_t i : {size_t(3), size_t(6), size_t(9), size_t(11)})

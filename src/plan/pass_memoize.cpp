@@ -272,16 +272,83 @@ class Memoizer {
     const ExprPtr slot = binop(Op::bit_and, id, var(mask, CType::i64));
     const ExprPtr first_row = binop(Op::mul, slot, int_imm(l.block));
     std::vector<StmtPtr> out;
+    size_t fill_at = 0;
     for (size_t i = 0; i < list.size(); ++i) {
       if (i == decl) continue;
       StmtPtr s = stmt_to_cache(list[i], a.name, cache, first_row);
-      if (i == fill)
-        s = if_(binop(Op::logical_or, binop(Op::ne, array_read(owner, CType::i64, {slot}), id),
-                      binop(Op::lt, array_read(rows, CType::i64, {slot}), lim)),
-                {s, array_store(owner, {slot}, id), array_store(rows, {slot}, lim)});
+      if (i == fill) fill_at = out.size();
       out.push_back(s);
     }
+    const ExprPtr miss =
+        binop(Op::logical_or, binop(Op::ne, array_read(owner, CType::i64, {slot}), id),
+              binop(Op::lt, array_read(rows, CType::i64, {slot}), lim));
+    const std::vector<StmtPtr> mark = {array_store(owner, {slot}, id),
+                                       array_store(rows, {slot}, lim)};
+    if (!panels_kept(out, fill_at, cache, l.block, a)) {
+      out[fill_at] = if_(miss, {out[fill_at], mark[0], mark[1]});
+      return out;
+    }
+    // The block's packed panels kept beside its rows, packed by the first matmul after a fill.
+    const std::string panels = names_.fresh("memo_panels"), ready = names_.fresh("memo_ready");
+    before.push_back(array_decl(panels, CType::f32, extents));
+    const ExprPtr slot_panels = array_read(panels, CType::f32, {first_row, int_imm(0)});
+    for (size_t i = fill_at + 1; i < out.size(); ++i)
+      out[i] = with_kept_panels(out[i], cache, slot_panels, var(ready, CType::boolean));
+    out[fill_at] = if_(not_(var(ready, CType::boolean)), {out[fill_at], mark[0], mark[1]});
+    out.insert(out.begin() + std::ptrdiff_t(fill_at), let(ready, CType::boolean, not_(miss)));
     return out;
+  }
+
+  // Whether the cache's blocks can keep their packed panels: float32 rows of a block a multiple
+  // of 32 (the widest panel, so a slot holds every panel of its block), read only as the B of
+  // float32 matmul blocks that pack it (its columns strided, b_k = 1), each in a matmul nest that
+  // runs after the fill whenever the fill runs (an element of the same list, no skip between).
+  static bool panels_kept(const std::vector<StmtPtr>& out, size_t fill_at, const std::string& cache,
+                          int64_t block, const Stmt& decl) {
+    if (decl.ctype != CType::f32 || decl.indices.size() != 2 || block % 32 != 0) return false;
+    bool ok = true;
+    int blocks = 0;
+    for (size_t i = 0; i < out.size(); ++i) {
+      if (i == fill_at) continue;
+      if (i > fill_at && out[i]->kind == StmtKind::skip_unless) ok = false;
+      visit(out[i], [&](const Stmt& st) {
+        const bool packs =
+            st.kind == StmtKind::matmul_block && matmul_operand_count(st) == st.indices.size() &&
+            MatmulInputs(st.ival) == MatmulInputs::f32 &&
+            st.indices[6]->kind == ExprKind::array_read && st.indices[6]->name == cache &&
+            st.indices[7]->kind == ExprKind::int_imm && st.indices[7]->ival == 1;
+        if (packs) {
+          blocks += out[i]->kind == StmtKind::nest && i > fill_at;
+          ok = ok && out[i]->kind == StmtKind::nest && i > fill_at;
+        }
+        std::vector<ExprPtr> exprs = own_exprs(st);
+        if (packs) {  // every expression but B itself
+          exprs = {st.value, st.mask};
+          for (size_t o = 0; o < st.indices.size(); ++o)
+            if (o != 6) exprs.push_back(st.indices[o]);
+        }
+        for (const ExprPtr& x : exprs)
+          if (x && mentions_any(x, {cache})) ok = false;
+      });
+    }
+    return ok && blocks > 0;
+  }
+
+  // s with every matmul block that reads `cache` as B given the kept panels and their state.
+  static StmtPtr with_kept_panels(const StmtPtr& s, const std::string& cache, const ExprPtr& panels,
+                                  const ExprPtr& ready) {
+    if (s->kind == StmtKind::matmul_block && s->indices[6]->kind == ExprKind::array_read &&
+        s->indices[6]->name == cache) {
+      Stmt b = *s;
+      b.indices.push_back(panels);
+      b.indices.push_back(ready);
+      return std::make_shared<const Stmt>(std::move(b));
+    }
+    return map_bodies(s, [&](const std::vector<StmtPtr>& body) {
+      std::vector<StmtPtr> r;
+      for (const StmtPtr& x : body) r.push_back(with_kept_panels(x, cache, panels, ready));
+      return r;
+    });
   }
 
   int64_t block_size(const Stmt& tile_loop) const { return block_sizes_.at(tile_loop.ival); }

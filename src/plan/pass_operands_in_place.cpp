@@ -152,14 +152,30 @@ std::optional<InPlace> in_place_operand(const DeviceFunc& f, const Stmt& fill, c
   if (!tensor || tensor->type.dtype != value->from || int(value->args.size()) != tensor->type.rank)
     return std::nullopt;
 
-  // The array's dims are the copy's loop indices, one each, in any order.
   const std::vector<ExprPtr> dims = float_array_extents(f, arr);
   if (dims.empty() || dims.size() != store->indices.size() || operand->args.size() != dims.size())
     return std::nullopt;
+  // The array's dims are the copy's loop indices, each plain or after a slot's first row that no
+  // copy index moves (a memoised block's slice: memo[first_row + i, j], read by the matmul at
+  // [first_row + 0, 0]); `at_origin` gets each index's value at the operand's origin.
   std::vector<std::string> index_of_dim;
-  for (const ExprPtr& i : store->indices) {
-    if (i->kind != ExprKind::var || !extents.count(i->name)) return std::nullopt;
-    index_of_dim.push_back(i->name);
+  std::map<std::string, ExprPtr> at_origin;
+  for (size_t d = 0; d < store->indices.size(); ++d) {
+    const ExprPtr& i = store->indices[d];
+    const ExprPtr& at = operand->args[d];
+    if (i->kind == ExprKind::var && extents.count(i->name)) {
+      index_of_dim.push_back(i->name);
+      at_origin[i->name] = at;
+      continue;
+    }
+    if (i->kind != ExprKind::binop || i->op != ir::Op::add || i->args[1]->kind != ExprKind::var ||
+        !extents.count(i->args[1]->name) || at->kind != ExprKind::binop || at->op != ir::Op::add ||
+        expr_key(at->args[0]) != expr_key(i->args[0]))
+      return std::nullopt;
+    for (const auto& [loop, extent] : extents)
+      if (mentions_var(i->args[0], loop)) return std::nullopt;
+    index_of_dim.push_back(i->args[1]->name);
+    at_origin[i->args[1]->name] = at->args[1];
   }
 
   // The matmul's two dims of this operand: the array dims whose row-major strides its stride
@@ -182,17 +198,16 @@ std::optional<InPlace> in_place_operand(const DeviceFunc& f, const Stmt& fill, c
 
   // The copy covers exactly what the matmul reads: the loops over the two dims run over the
   // block's extents (the same expressions once the copy's other indices are the origin's).
-  std::map<std::string, ExprPtr> at_origin;
-  for (size_t d = 0; d < dims.size(); ++d) at_origin[index_of_dim[d]] = operand->args[d];
   auto covers = [&](int dim, const ExprPtr& extent) {
     const ExprPtr loop =
         substitute(inline_lets(extents.at(index_of_dim[size_t(dim)]), lets), at_origin);
     return expr_key(loop) == expr_key(extent);
   };
   if (!covers(first_dim, first_extent) || !covers(second_dim, second_extent)) return std::nullopt;
-  for (int d : {first_dim, second_dim})
-    if (operand->args[size_t(d)]->kind != ExprKind::int_imm || operand->args[size_t(d)]->ival != 0)
-      return std::nullopt;
+  for (int d : {first_dim, second_dim}) {
+    const ExprPtr& at = at_origin.at(index_of_dim[size_t(d)]);
+    if (at->kind != ExprKind::int_imm || at->ival != 0) return std::nullopt;
+  }
 
   // Each of the two indices enters exactly one tensor dim, once, times a coefficient that no
   // copy index moves (1, or a flattened index's row length: `x_flat[row * D + col]`).
@@ -271,8 +286,13 @@ bool read_one_in_place(DeviceFunc& f) {
     // docs/performance.md). bf16 blocks read both: the pair and tile paths pack both operands
     // anyway, now straight from the tensor instead of from a float copy of it.
     const bool bf16_block = MatmulInputs(block->ival) == MatmulInputs::bf16;
+    // A B whose panels the block keeps (pass_memoize.h) is only ever packed, never read row by
+    // row: read in place, its block's copy into the memo goes too.
+    const bool packed_once = matmul_operand_count(*block) < block->indices.size() &&
+                             block->indices[7]->kind == ExprKind::int_imm &&
+                             block->indices[7]->ival == 1;
     for (size_t op : {size_t(3), size_t(6)}) {
-      if (op == 6 && !bf16_block) continue;
+      if (op == 6 && !bf16_block && !packed_once) continue;
       const ExprPtr& operand = block->indices[op];
       if (operand->kind != ExprKind::array_read) continue;
       const std::string& arr = operand->name;

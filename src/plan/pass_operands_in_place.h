@@ -7,7 +7,10 @@
 // exactly the rows and columns the matmul reads, the matmul takes a pointer into the tensor with
 // the tensor's strides instead, and the copy goes: the microkernel broadcasts A's elements from
 // wherever they are, so the tile copy was a second pass over the same bytes. The values read are
-// the same elements, so the bits are the same. Float32 blocks keep B's copy (the .cpp says why).
+// the same elements, so the bits are the same. Float32 blocks keep B's copy (the .cpp says why),
+// unless the block keeps B's packed panels (pass_memoize.h): such a B is read only to be packed,
+// once per cached block, so it is read in place too, and the copy into the cache's slot (at the
+// slot's first row, which the copy's row index and the operand's origin share) goes.
 // Blocks with bf16 inputs read A and B in place from bf16 tensors (JtMatmul's a16 / b16): the
 // copy widened each element to float32 for the microkernel to pack it back into bf16 pairs; the
 // pair and tile paths now pack from the tensor, and the f32 fallback widens into a buffer of its

@@ -174,6 +174,11 @@ struct JtMatmul {
   // src/plan/pass_operands_in_place.h): where a16 (b16) is set, A (B) is null and its elements
   // are these, at the same strides.
   const uint16_t *a16, *b16;
+  // B's panels kept by the caller across calls (jagtile src/plan/pass_memoize.h): where
+  // b_panels is set and B is packed (its columns strided), the panels are packed there, all of
+  // them, when b_panels_ready is 0, and read as they are when it is 1.
+  float* b_panels;
+  int64_t b_panels_ready;
 };
 )JT";
 }

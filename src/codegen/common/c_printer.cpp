@@ -290,10 +290,13 @@ void NestPrinter::matmul_block(const Stmt&, Writer&) {
 
 std::string NestPrinter::matmul_operands(const Stmt& s) const {
   std::string args, a16 = "0", b16 = "0";
-  for (size_t i = 0; i < s.indices.size(); ++i) {
+  auto pointer = [&](const plan::ExprPtr& e) {
+    return e->kind == ExprKind::array_read ? e->name + " + " + flat(e->name, e->args) : expr(e);
+  };
+  const size_t operands = plan::matmul_operand_count(s);
+  for (size_t i = 0; i < operands; ++i) {
     const plan::ExprPtr& e = s.indices[i];
-    std::string a =
-        e->kind == ExprKind::array_read ? e->name + " + " + flat(e->name, e->args) : expr(e);
+    std::string a = pointer(e);
     // A bf16 operand read in place goes in a16 / b16, its float pointer null.
     if (e->kind == ExprKind::tensor_address && tensor_dtype(e->ival) == DType::bf16) {
       (i == 3 ? a16 : b16) = a;
@@ -303,13 +306,17 @@ std::string NestPrinter::matmul_operands(const Stmt& s) const {
     if (i == 11 && s.mask) a = "((" + expr(s.mask) + ") ? " + a + " : (const float*)0)";
     args += (i ? ", " : "") + a;
   }
-  if (s.indices.size() == 11) args += ", (const float*)0, 0, 0";  // no D
+  if (operands == 11) args += ", (const float*)0, 0, 0";  // no D
   const bool in_place_bf16 = a16 != "0" || b16 != "0";
+  const bool kept_panels = operands < s.indices.size();
   if (s.value)
     args += ", " + expr(s.value) + ", " + std::to_string(s.dim);  // the band
-  else if (in_place_bf16)
+  else if (in_place_bf16 || kept_panels)
     args += ", 0, 0";
-  if (in_place_bf16) args += ", " + a16 + ", " + b16;
+  if (in_place_bf16 || kept_panels) args += ", " + a16 + ", " + b16;
+  // B's panels kept across calls (pass_memoize.h): where, and whether they are packed already.
+  if (kept_panels)
+    args += ", " + pointer(s.indices[operands]) + ", " + expr(s.indices[operands + 1]);
   return "JtMatmul{" + args + "}";
 }
 
