@@ -126,6 +126,8 @@ class Builder {
   void batched_matmul(std::vector<Stmt>& host);
   void causal_attention(std::vector<Stmt>& host);
   void head_grid_attention(std::vector<Stmt>& host);
+  void attention_products(Stmt& k_loop, const std::string& keys, const std::string& values,
+                          const std::string& mask);
   void item_prologue(Stmt& outer, bool counts);
   std::vector<InputRecipe> recipes();
 
@@ -585,6 +587,20 @@ void Builder::batched_matmul(std::vector<Stmt>& host) {
   host.push_back(std::move(outer));
 }
 
+// A key block's two products, `s = where(mask, f(xq @ xk.T * alpha), 0)` and `acc += s @ v`: in
+// half the kernels f is a sigmoid (an elementwise pass the mask's zeros skip,
+// pass_masked_elements.h) and in half the values are `values` loaded again, so that the key block
+// is only the scores' transposed B (its panels kept across query blocks, pass_memoize.h).
+void Builder::attention_products(Stmt& k_loop, const std::string& keys, const std::string& values,
+                                 const std::string& mask) {
+  const bool sigmoid = rng_.chance(0.5), own_values = rng_.chance(0.5);
+  k_loop.body.push_back(line("s = torch.matmul(xq, " + keys + ".T) * alpha"));
+  k_loop.body.push_back(
+      line("s = torch.where(" + mask + ", " + (sigmoid ? "torch.sigmoid(s)" : "s") + ", 0.0)"));
+  if (own_values) k_loop.body.push_back(line("xv = " + values + ".to(torch.float32)"));
+  k_loop.body.push_back(line("acc = acc + torch.matmul(s, " + (own_values ? "xv" : keys) + ")"));
+}
+
 // Per item, attention without the softmax over its rows, as HSTU's loops run: for each query
 // tile, key tiles from the item's start to the query tile's end (or to the item's end, the mask
 // then zeroing whole blocks), acc += where(q >= k, x[q] @ x[k].T * alpha, 0) @ x[k]. The key
@@ -622,9 +638,7 @@ void Builder::causal_attention(std::vector<Stmt>& host) {
     k_loop.body.push_back(line("acc = acc + torch.bmm(s, xk)"));
   } else {
     k_loop.body.push_back(line("xk = x[tile_k, :].to(torch.float32)"));
-    k_loop.body.push_back(line("s = torch.matmul(xq, xk.T) * alpha"));
-    k_loop.body.push_back(line("s = torch.where(" + mask + ", s, 0.0)"));
-    k_loop.body.push_back(line("acc = acc + torch.matmul(s, xk)"));
+    attention_products(k_loop, "xk", "x[tile_k, :]", mask);
   }
   q_loop.body.push_back(std::move(k_loop));
   q_loop.body.push_back(
@@ -652,10 +666,8 @@ void Builder::head_grid_attention(std::vector<Stmt>& host) {
               {}};
   tile_dim();
   k_loop.body.push_back(line("xk = x_heads[tile_k, h, :].to(torch.float32)"));
-  k_loop.body.push_back(line("s = torch.matmul(xq, xk.T) * alpha"));
-  k_loop.body.push_back(
-      line("s = torch.where(tile_q.index[:, None] >= tile_k.index[None, :], s, 0.0)"));
-  k_loop.body.push_back(line("acc = acc + torch.matmul(s, xk)"));
+  attention_products(k_loop, "xk", "x_heads[tile_k, h, :]",
+                     "tile_q.index[:, None] >= tile_k.index[None, :]");
   q_loop.body.push_back(std::move(k_loop));
   q_loop.body.push_back(line("out_j_heads[tile_q, h, :] = acc"));
   note_store(out_j_, leaf("acc", 80.0, 1, false));
