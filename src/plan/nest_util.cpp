@@ -2,9 +2,16 @@
 #include "plan/nest_util.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <sstream>
 
 namespace jagtile::plan {
+
+bool pass_turned_off(const char* name) {
+  const char* v = std::getenv(name);
+  return v && std::strcmp(v, "0") == 0;
+}
 
 // ---- expressions ---------------------------------------------------------------------------
 

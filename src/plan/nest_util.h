@@ -15,6 +15,10 @@
 
 namespace jagtile::plan {
 
+// Whether environment variable `name` is "0": a planning pass's switch to turn it off (to measure
+// it, and for tests that compare code with and without it).
+bool pass_turned_off(const char* name);
+
 // ---- expressions ----
 // Calls fn on e and every sub-expression, parents first.
 void visit(const ExprPtr& e, const std::function<void(const Expr&)>& fn);

@@ -1,8 +1,6 @@
 // Planning pass: elements a mask drops are not computed (see pass_masked_elements.h).
 #include "plan/pass_masked_elements.h"
 
-#include <cstdlib>
-#include <cstring>
 #include <optional>
 
 #include "ir/element_arith.h"
@@ -230,15 +228,10 @@ std::vector<StmtPtr> rewrite_list(const std::vector<StmtPtr>& stmts, NameGen& na
   return out;
 }
 
-bool enabled() {
-  const char* v = std::getenv("JAGTILE_MASKED_ELEMENTS");
-  return !(v && std::strcmp(v, "0") == 0);
-}
-
 }  // namespace
 
 void skip_masked_elements(Plan& plan) {
-  if (!enabled()) return;
+  if (pass_turned_off("JAGTILE_MASKED_ELEMENTS")) return;
   for (DeviceFunc& f : plan.funcs) {
     NameGen names(f);
     f.body = rewrite_list(f.body, names);

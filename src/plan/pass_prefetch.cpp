@@ -1,8 +1,6 @@
 // Planning pass: the rows of the next work item prefetched (see pass_prefetch.h).
 #include "plan/pass_prefetch.h"
 
-#include <cstdlib>
-#include <cstring>
 #include <functional>
 #include <map>
 #include <optional>
@@ -342,15 +340,10 @@ class Prefetcher {
   bool next_program_ = false;
 };
 
-bool prefetch_enabled() {
-  const char* v = std::getenv("JAGTILE_PREFETCH");
-  return !(v && std::strcmp(v, "0") == 0);
-}
-
 }  // namespace
 
 void prefetch_next_rows(Plan& plan) {
-  if (!prefetch_enabled()) return;
+  if (pass_turned_off("JAGTILE_PREFETCH")) return;
   for (DeviceFunc& f : plan.funcs) {
     NameGen names(f);
     Prefetcher p(plan, f, names);

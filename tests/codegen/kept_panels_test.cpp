@@ -16,6 +16,7 @@
 
 #include "../common/attention_sources.h"
 #include "codegen_helpers.h"
+#include "hstu_inputs.h"
 #include "testing/datagen.h"
 #include "testing/examples.h"
 #include "testing/scoped_env.h"
@@ -26,23 +27,9 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-const ExampleInfo& hstu() {
-  return *find_example("jagged_hstu_attention");
-}
-
 // Items of 0, 1, 31, 64, 65, 200 and 3 rows, 2 heads of 16.
 ArgMap hstu_args() {
-  const std::vector<int64_t> lengths = {0, 1, 31, 64, 65, 200, 3};
-  int64_t rows = 0;
-  for (int64_t n : lengths) rows += n;
-  ArgMap args;
-  args["q"] = random_values({rows, 2, 16}, DType::f32, 31);
-  args["k"] = random_values({rows, 2, 16}, DType::f32, 32);
-  args["v"] = random_values({rows, 2, 16}, DType::f32, 33);
-  args["seq_offsets"] = lengths_to_offsets(lengths, DType::i64);
-  args["max_seq_len"] = int64_t(200);
-  args["alpha"] = 0.25;
-  return args;
+  return hstu_inputs({0, 1, 31, 64, 65, 200, 3}, 2, 31);
 }
 
 Options with_blocks(Options o, std::vector<int64_t> blocks) {
@@ -52,7 +39,7 @@ Options with_blocks(Options o, std::vector<int64_t> blocks) {
 
 std::string code_of(const Options& o) {
   use_shared_cache_dir();
-  const Program p = Program::from_source(read_source_file(hstu().file), "hstu.py");
+  const Program p = Program::from_source(read_source_file(hstu_example().file), "hstu.py");
   return p.specialise("", hstu_args(), o).source(Backend::cpu);
 }
 
@@ -124,7 +111,7 @@ void expect_element_loops_bits(const std::string& source, const ArgMap& args) {
 }
 
 TEST(KeptPanels, TheBundledAttentionGivesTheElementLoopsBitsOnEveryIsa) {
-  expect_element_loops_bits(read_source_file(hstu().file), hstu_args());
+  expect_element_loops_bits(read_source_file(hstu_example().file), hstu_args());
 }
 
 TEST(KeptPanels, AKeyLoopOverTheWholeItemGivesTheElementLoopsBitsOnEveryIsa) {

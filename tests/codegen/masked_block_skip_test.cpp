@@ -21,39 +21,6 @@
 namespace jagtile::testing {
 namespace {
 
-// One head, blocks of 4 (by default) so that a handful of rows spans several key blocks; MASK is
-// the line that computes `keep` from the query and key positions (absolute rows) and `first`,
-// the item's first row.
-std::string attention_kernel(const std::string& mask, int block = 4) {
-  const std::string b = std::to_string(block);
-  return R"PY(import torch
-import helion
-import helion.language as hl
-
-@helion.kernel(config=helion.Config(block_sizes=[)PY" +
-         b + ", " + b + R"PY(]))
-def masked(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, offsets: torch.Tensor,
-           scale: float) -> torch.Tensor:
-    D = q.size(1)
-    out = torch.zeros_like(v)
-    for item in hl.grid(offsets.size(0) - 1):
-        first = offsets[item]
-        last = offsets[item + 1]
-        for tq in hl.tile(first, last):
-            acc = hl.zeros([tq, D], dtype=torch.float32)
-            for tk in hl.tile(first, last):
-                s = torch.matmul(q[tq, :], k[tk, :].T) * scale
-                qi = tq.index.unsqueeze(1)
-                kj = tk.index.unsqueeze(0)
-                keep = )PY" +
-         mask + R"PY(
-                p = torch.where(keep, s, 0.0)
-                acc = acc + torch.matmul(p, v[tk, :])
-            out[tq, :] = acc
-    return out
-)PY";
-}
-
 // A mask as the kernel writes it and as the reference evaluates it on (query row, key row, the
 // item's first row).
 struct MaskCase {
@@ -159,7 +126,7 @@ Tensor run_source(Path path, const std::string& source, const Inputs& in, const 
 Tensor run(Path path, const MaskCase& mask, const Inputs& in, bool* guarded = nullptr,
            int block = 4) {
   std::string ir;
-  Tensor out = run_source(path, attention_kernel(mask.source, block), in, {in.rows(), kDim},
+  Tensor out = run_source(path, masked_attention_source(mask.source, block), in, {in.rows(), kDim},
                           guarded ? &ir : nullptr);
   if (guarded) {
     const size_t pass = ir.find("== after skip_masked_blocks ==");

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "../common/attention_sources.h"
 #include "codegen_helpers.h"
 #include "testing/datagen.h"
 #include "testing/examples.h"
@@ -23,34 +24,9 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// Attention with silu probabilities under MASK, every key block of the item visited; qi and kj
-// are the query and key rows.
+// Attention with silu probabilities under MASK, every key block of the item visited.
 std::string masked_silu_source(const std::string& mask) {
-  return R"PY(import torch
-import torch.nn.functional as F
-import helion
-import helion.language as hl
-
-@helion.kernel()
-def masked_silu(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, offsets: torch.Tensor,
-                scale: float) -> torch.Tensor:
-    D = q.size(1)
-    out = torch.zeros_like(v)
-    for item in hl.grid(offsets.size(0) - 1):
-        first = offsets[item]
-        last = offsets[item + 1]
-        for tq in hl.tile(first, last):
-            acc = hl.zeros([tq, D], dtype=torch.float32)
-            for tk in hl.tile(first, last):
-                s = torch.matmul(q[tq, :], k[tk, :].T) * scale
-                qi = tq.index.unsqueeze(1)
-                kj = tk.index.unsqueeze(0)
-                p = torch.where()PY" +
-         mask + R"PY(, F.silu(s), 0.0)
-                acc = acc + torch.matmul(p, v[tk, :])
-            out[tq, :] = acc
-    return out
-)PY";
+  return masked_attention_source(mask, 4, "F.silu(s)");
 }
 
 ArgMap masked_silu_args() {

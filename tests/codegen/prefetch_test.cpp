@@ -15,6 +15,7 @@
 
 #include "causal_kernel.h"
 #include "codegen_helpers.h"
+#include "hstu_inputs.h"
 #include "testing/datagen.h"
 #include "testing/examples.h"
 #include "testing/scoped_env.h"
@@ -25,27 +26,13 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-const ExampleInfo& hstu() {
-  return *find_example("jagged_hstu_attention");
-}
-
 Program hstu_program() {
-  return Program::from_source(read_source_file(hstu().file), "hstu.py");
+  return Program::from_source(read_source_file(hstu_example().file), "hstu.py");
 }
 
 // Items of 0, 1, 64, 65, 200 and 3 rows, 3 heads of 16.
 ArgMap hstu_args() {
-  const std::vector<int64_t> lengths = {0, 1, 64, 65, 200, 3};
-  int64_t rows = 0;
-  for (int64_t n : lengths) rows += n;
-  ArgMap args;
-  args["q"] = random_values({rows, 3, 16}, DType::f32, 11);
-  args["k"] = random_values({rows, 3, 16}, DType::f32, 12);
-  args["v"] = random_values({rows, 3, 16}, DType::f32, 13);
-  args["seq_offsets"] = lengths_to_offsets(lengths, DType::i64);
-  args["max_seq_len"] = int64_t(200);
-  args["alpha"] = 0.25;
-  return args;
+  return hstu_inputs({0, 1, 64, 65, 200, 3}, 3, 11);
 }
 
 std::string cpu_code(const Program& p, const std::string& kernel, const ArgMap& args) {
@@ -60,7 +47,7 @@ size_t count(const std::string& text, const std::string& what) {
 }
 
 TEST(Prefetch, AttentionPrefetchesItsQKAndVRowsAfterTheScoresMatmul) {
-  const std::string code = cpu_code(hstu_program(), hstu().kernel, hstu_args());
+  const std::string code = cpu_code(hstu_program(), hstu_example().kernel, hstu_args());
   EXPECT_EQ(count(code, "jt_prefetch_rows(F."), 3u) << code;
   EXPECT_THAT(code, HasSubstr("pf_in_grid"));
   // Spread over the rows of the pass after the scores matmul, not a burst in front of it.
@@ -86,7 +73,7 @@ TEST(Prefetch, NoneWithoutAGridLoopAroundTheQueryLoop) {
 // After the last head the rows named are those of the program this worker runs next (passed in
 // by the entry loop), its item's start and end read under an in-bounds test.
 TEST(Prefetch, AfterTheLastHeadItNamesTheRowsOfTheWorkersNextProgram) {
-  const std::string code = cpu_code(hstu_program(), hstu().kernel, hstu_args());
+  const std::string code = cpu_code(hstu_program(), hstu_example().kernel, hstu_args());
   EXPECT_THAT(code, HasSubstr("int64_t jt_program, int64_t jt_next_program)")) << code;
   EXPECT_THAT(code, HasSubstr("c->next_position")) << code;
   EXPECT_THAT(code, HasSubstr("pf_next_begin0 = (int64_t)(((((uint64_t)(int64_t)(jt_next_s0) <"))
@@ -96,7 +83,7 @@ TEST(Prefetch, AfterTheLastHeadItNamesTheRowsOfTheWorkersNextProgram) {
 
 TEST(Prefetch, JagtilePrefetchZeroPlansNone) {
   ScopedEnv off("JAGTILE_PREFETCH", "0");
-  EXPECT_THAT(cpu_code(hstu_program(), hstu().kernel, hstu_args()),
+  EXPECT_THAT(cpu_code(hstu_program(), hstu_example().kernel, hstu_args()),
               Not(HasSubstr("jt_prefetch_rows(F.")));
 }
 
@@ -136,7 +123,7 @@ void expect_same_bits_without_prefetch(const std::string& source, const ArgMap& 
 }
 
 TEST(Prefetch, OutputsAreBitForBitThoseWithoutIt) {
-  expect_same_bits_without_prefetch(read_source_file(hstu().file), hstu_args());
+  expect_same_bits_without_prefetch(read_source_file(hstu_example().file), hstu_args());
 }
 
 // The offsets copied to the end of a page whose next page cannot be read: a read past them faults.
@@ -165,7 +152,7 @@ class OffsetsBeforeAnUnreadablePage {
 // prefetch first; with the offsets right before an unreadable page, a read past their end would
 // crash the test, so the call must report the same error as without the pass, and nothing else.
 TEST(Prefetch, TheNextItemsStartIsNeverReadOutOfBounds) {
-  std::string source = read_source_file(hstu().file);
+  std::string source = read_source_file(hstu_example().file);
   const std::string count = "    num_seqs = seq_offsets.size(0) - 1\n";
   ASSERT_NE(source.find(count), std::string::npos);
   source.erase(source.find(count), count.size());
@@ -201,7 +188,7 @@ TEST(Prefetch, TheNextItemsStartIsNeverReadOutOfBounds) {
 // not independent): after the last head nothing is prefetched (no guess), and the outputs are
 // still those without the pass.
 TEST(Prefetch, AHeadLoopKeptInItsProgramPrefetchesWithinTheItemOnly) {
-  std::string source = read_source_file(hstu().file);
+  std::string source = read_source_file(hstu_example().file);
   auto insert_after = [&](const std::string& anchor, const std::string& text) {
     const size_t at = source.find(anchor);
     ASSERT_NE(at, std::string::npos) << anchor;
@@ -215,7 +202,7 @@ TEST(Prefetch, AHeadLoopKeptInItsProgramPrefetchesWithinTheItemOnly) {
   ASSERT_NE(source.find(ret), std::string::npos);
   source.replace(source.find(ret), ret.size(), "    return out, total\n");
   const Program p = Program::from_source(source, "attention.py");
-  const std::string code = cpu_code(p, hstu().kernel, hstu_args());
+  const std::string code = cpu_code(p, hstu_example().kernel, hstu_args());
   EXPECT_THAT(code, HasSubstr("pf_in_grid0 = ((s1 + INT64_C(1)) < end1)")) << code;
   EXPECT_THAT(code, HasSubstr("(end2 - pf_row0)) : INT64_C(0))")) << code;
   expect_same_bits_without_prefetch(source, hstu_args());

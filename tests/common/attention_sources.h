@@ -1,5 +1,6 @@
 // Shared by the band tests of the IR pass (tests/ir/band_matmuls_test.cpp) and of the backends
-// (tests/codegen/masked_block_skip_test.cpp), and the batch loops' tests: causal attention with the
+// (tests/codegen/masked_block_skip_test.cpp, masked_elements_test.cpp, kept_panels_test.cpp), and
+// the batch loops' tests: causal attention with the
 // heads in a batch dim, as Helion's jagged_hstu_attn_2 holds them ([H, tq, D] @ [H, D, tk], the
 // mask broadcast over the heads as mask[None, :, :]). Parameters q, k, v [rows, H, D], offsets,
 // scale.
@@ -58,6 +59,43 @@ inline std::string per_head_attention_source() {
                     p = torch.where(mask, s, 0.0)
                     acc = acc + torch.matmul(p, v[tk, head, :])
                 out[tq, head, :] = acc
+    return out
+)PY";
+}
+
+// One head, every key block of the item visited and the mask applied with torch.where, blocks of
+// `block` (4 by default, so that a handful of rows spans several key blocks): MASK is the
+// expression of `keep` from the query and key positions (qi, kj: absolute rows) and `first`, the
+// item's first row; PROBS, the kept probabilities, an expression of the scores s.
+inline std::string masked_attention_source(const std::string& mask, int block = 4,
+                                           const std::string& probs = "s") {
+  const std::string b = std::to_string(block);
+  return R"PY(import torch
+import torch.nn.functional as F
+import helion
+import helion.language as hl
+
+@helion.kernel(config=helion.Config(block_sizes=[)PY" +
+         b + ", " + b + R"PY(]))
+def masked(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, offsets: torch.Tensor,
+           scale: float) -> torch.Tensor:
+    D = q.size(1)
+    out = torch.zeros_like(v)
+    for item in hl.grid(offsets.size(0) - 1):
+        first = offsets[item]
+        last = offsets[item + 1]
+        for tq in hl.tile(first, last):
+            acc = hl.zeros([tq, D], dtype=torch.float32)
+            for tk in hl.tile(first, last):
+                s = torch.matmul(q[tq, :], k[tk, :].T) * scale
+                qi = tq.index.unsqueeze(1)
+                kj = tk.index.unsqueeze(0)
+                keep = )PY" +
+         mask + R"PY(
+                p = torch.where(keep, )PY" +
+         probs + R"PY(, 0.0)
+                acc = acc + torch.matmul(p, v[tk, :])
+            out[tq, :] = acc
     return out
 )PY";
 }
