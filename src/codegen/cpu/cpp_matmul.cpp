@@ -251,16 +251,17 @@ static inline void jt_mm_rows(int64_t first, int64_t M, const Block& block) {
 #if JT_MATMUL_PART != 2  // the f32 entry: in the file itself, or in the first object
 JT_MATMUL_ENTRY void jt_matmul_f32(const JtMatmul& m) {
   enum { NR = 2 * JtVec::W };
-  if (m.M <= 0 || m.N <= 0) return;
   // A B whose columns are not contiguous (a transposed operand) is copied one panel at a time;
   // on the stack up to 64 KiB. Panels the caller keeps (JtMatmul::b_panels) are packed there,
-  // whole, on their first use (before any band skips one), and only read after.
+  // whole, on their first use (before any band skips one, and even without rows of A: the caller
+  // counts them packed from now on), and only read after.
   const bool direct = m.b_n == 1;
   float* const kept = direct ? NULL : m.b_panels;
   const int64_t panel_n = (m.K > 0 ? m.K : 1) * NR;
   if (kept && !m.b_panels_ready)
     for (int64_t j0 = 0; j0 < m.N; j0 += NR)
       jt_pack_panel(kept + j0 / NR * panel_n, NR, m, j0, m.N - j0 < NR ? m.N - j0 : NR);
+  if (m.M <= 0 || m.N <= 0) return;
   const int64_t pack_n = direct || kept ? 0 : panel_n;
   alignas(64) float stack[16384];
   float* const heap = pack_n > 16384 ? (float*)aligned_alloc(64, (size_t)pack_n * 4) : NULL;
