@@ -2,7 +2,8 @@
 by NV vectors of columns (the generated one: 8 x 2 on AVX-512), for ab.sh to time against the
 text as generated. Bench only: the f32 entry is replaced by a generic MR x NV one (masks per
 vector, B packed where it is not contiguous, D added) without the band modes, which the harness's
-products do not use (a banded call aborts); the rest of the text (bf16 entry included) is left as
+products do not use (a banded call aborts), nor kept panels (JtMatmul::b_panels; such a call
+aborts too); the rest of the text (bf16 entry included) is left as
 it is.
 
     bench/microkernel/run.sh --print > /tmp/a.h
@@ -61,7 +62,7 @@ static inline void mk_edge(int64_t i0, int64_t rows, const Block& block) {
 #if JT_MATMUL_PART != 2
 JT_MATMUL_ENTRY void jt_matmul_f32(const JtMatmul& m) {
   enum { NR = MK_NV * JtVec::W };
-  if (m.band_mode != 0) abort();  // the bench variant has no band modes
+  if (m.band_mode != 0 || m.b_panels) abort();  // the bench variant has no band modes or kept panels
   if (m.M <= 0 || m.N <= 0) return;
   const bool direct = m.b_n == 1;
   const int64_t pack_n = direct ? 0 : (m.K > 0 ? m.K : 1) * NR;
