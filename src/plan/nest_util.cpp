@@ -193,6 +193,18 @@ const ir::Node* compaction_cumsum(const ir::Node& store) {
   return ok && cumsums == 1 ? cumsum : nullptr;
 }
 
+ir::Op binary_op(const ExprPtr& e) {
+  if (e->kind == ExprKind::binop) return e->op;
+  if (e->kind == ExprKind::compute && e->node && e->node->kind == ir::NodeKind::binary &&
+      e->args.size() == 2)
+    return e->node->op;
+  return ir::Op::none;
+}
+
+bool int64_op(const ExprPtr& e, ir::Op op) {
+  return binary_op(e) == op && (e->kind == ExprKind::binop || e->dtype == DType::i64);
+}
+
 ExprPtr strip_widening(ExprPtr e) {
   while (e->kind == ExprKind::convert && e->dtype == DType::i64 && e->from == DType::i64)
     e = e->args[0];

@@ -47,6 +47,13 @@ ExprPtr inline_lets(ExprPtr e, const std::map<std::string, ExprPtr>& lets);
 // the first and last. Returns the cumsum node, or null.
 const ir::Node* compaction_cumsum(const ir::Node& store);
 
+// The operator of a binop, or of an IR binary operation computed on its two args; Op::none
+// otherwise.
+ir::Op binary_op(const ExprPtr& e);
+// Whether e is integer arithmetic `op` on int64 values: a binop, or an IR binary computed in int64
+// (which the printers emit as plain int64 arithmetic; narrower integers could wrap).
+bool int64_op(const ExprPtr& e, ir::Op op);
+
 // e without its int64-to-int64 conversions (the IR's `int64(x)` of an index that already is one).
 ExprPtr strip_widening(ExprPtr e);
 // Whether e reads a local or an array named in `names`.

@@ -318,9 +318,7 @@ class PrefixMasks {
     ExprPtr m = through_lets(mask);
     if (m->kind == ExprKind::convert && m->dtype == DType::boolean && m->from == DType::boolean)
       m = through_lets(m->args[0]);
-    const bool less = (m->kind == ExprKind::binop && m->op == Op::lt) ||
-                      (m->kind == ExprKind::compute && m->node->kind == ir::NodeKind::binary &&
-                       m->node->op == Op::lt);
+    const bool less = binary_op(m) == Op::lt;
     if (!less || m->args[0]->dtype != DType::i64 || m->args[1]->dtype != DType::i64)
       return std::nullopt;
     std::optional<ExprPtr> offset = unit_offset(m->args[0]);
@@ -342,12 +340,7 @@ class PrefixMasks {
     }
     if (e->kind == ExprKind::convert && e->dtype == DType::i64 && e->from == DType::i64)
       return unit_offset(e->args[0]);
-    const bool add = (e->kind == ExprKind::binop && e->op == Op::add) ||
-                     (e->kind == ExprKind::compute && e->node->kind == ir::NodeKind::binary &&
-                      e->node->op == Op::add && e->dtype == DType::i64);
-    const bool sub = (e->kind == ExprKind::binop && e->op == Op::sub) ||
-                     (e->kind == ExprKind::compute && e->node->kind == ir::NodeKind::binary &&
-                      e->node->op == Op::sub && e->dtype == DType::i64);
+    const bool add = int64_op(e, Op::add), sub = int64_op(e, Op::sub);
     if (!add && !sub) return std::nullopt;
     const bool left = mono_.depends(e->args[0]), right = mono_.depends(e->args[1]);
     if (left && !right) {

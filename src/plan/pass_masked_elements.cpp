@@ -35,14 +35,9 @@ std::optional<Affine> affine_in(const ExprPtr& e, const std::string& index) {
     if (!pure) return std::nullopt;
     return Affine{0, x};
   }
-  // Integer sums: the form's own (binop), or the kernel's on int64 values (compute), which the
-  // printers emit as plain int64 arithmetic like a binop's.
-  Op op = Op::none;
-  if (x->kind == ExprKind::binop) op = x->op;
-  if (x->kind == ExprKind::compute && x->node->kind == ir::NodeKind::binary &&
-      x->node->type.dtype == DType::i64 && x->args.size() == 2)
-    op = x->node->op;
-  if (op != Op::add && op != Op::sub) return std::nullopt;
+  // Integer sums: the form's own (binop), or the kernel's on int64 values.
+  const Op op = int64_op(x, Op::add) ? Op::add : int64_op(x, Op::sub) ? Op::sub : Op::none;
+  if (op == Op::none) return std::nullopt;
   std::optional<Affine> a = affine_in(x->args[0], index), b = affine_in(x->args[1], index);
   if (!a || !b) return std::nullopt;
   const int64_t sign = op == Op::add ? 1 : -1;
@@ -58,10 +53,7 @@ struct KeptRange {
 // `cond` (lets inlined) as a comparison whose sides differ by +-index + rest, or nullopt.
 std::optional<KeptRange> kept_range(const ExprPtr& cond, const std::string& index,
                                     const ExprPtr& extent) {
-  Op op = Op::none;
-  if (cond->kind == ExprKind::binop) op = cond->op;
-  if (cond->kind == ExprKind::compute && cond->node->kind == ir::NodeKind::binary)
-    op = cond->node->op;
+  const Op op = binary_op(cond);
   if (op != Op::ge && op != Op::gt && op != Op::le && op != Op::lt) return std::nullopt;
   std::optional<Affine> lhs = affine_in(cond->args[0], index);
   std::optional<Affine> rhs = affine_in(cond->args[1], index);
@@ -98,11 +90,7 @@ std::optional<Where> where_of(const ExprPtr& value) {
 
 // The terms of a conjunction of booleans (`a & b`, `a and b`), or cond itself.
 void conjuncts(const ExprPtr& cond, std::vector<ExprPtr>& out) {
-  Op op = Op::none;
-  if (cond->kind == ExprKind::binop) op = cond->op;
-  if (cond->kind == ExprKind::compute && cond->node->kind == ir::NodeKind::binary &&
-      cond->args.size() == 2)
-    op = cond->node->op;
+  const Op op = binary_op(cond);
   if (cond->ctype == CType::boolean && (op == Op::bit_and || op == Op::logical_and)) {
     conjuncts(cond->args[0], out);
     conjuncts(cond->args[1], out);

@@ -20,11 +20,6 @@ struct Entry {
   Enters how = Enters::no;
   ExprPtr coefficient;
 };
-bool int64_op(const ExprPtr& e, ir::Op op) {
-  return (e->kind == ExprKind::binop && e->op == op) ||
-         (e->kind == ExprKind::compute && e->node && e->node->kind == ir::NodeKind::binary &&
-          e->node->op == op && e->dtype == DType::i64);
-}
 Entry enters(const ExprPtr& e, const std::string& v) {
   if (!mentions_var(e, v)) return {Enters::no, nullptr};
   if (e->kind == ExprKind::var && e->name == v) return {Enters::once, nullptr};
