@@ -109,6 +109,9 @@ const std::vector<SettingInTurn>& settings_table() {
       // The CPU's own instruction set, then lowered: without AMX (bf16 matmuls on pairs),
       // without AVX512-BF16 too, AVX2, no AVX.
       {"JAGTILE_CPU_ISA", {"", "avx512bf16", "avx512", "avx2", "portable"}, 12},
+      // The default width (512 on Intel CPUs with AVX-512, the compiler's choice elsewhere),
+      // then each width set.
+      {"JAGTILE_VECTOR_WIDTH", {"", "256", "512"}, 5},
   };
   return table;
 }

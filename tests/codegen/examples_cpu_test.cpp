@@ -86,6 +86,24 @@ INSTANTIATE_TEST_SUITE_P(Stored, ExampleOnCpuStreaming,
                                            "jagged_dense_add", "jagged_dense_bmm",
                                            "jagged_hstu_attention"));
 
+// The same at each vector width the JIT can aim for (JAGTILE_VECTOR_WIDTH; the default is 512 on
+// Intel CPUs with AVX-512 and the compiler's choice elsewhere), for the examples whose
+// elementwise and reduction loops the vectoriser widens.
+class ExampleOnCpuAtVectorWidth
+    : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
+
+TEST_P(ExampleOnCpuAtVectorWidth, MatchesInterpreterOverGrid) {
+  const auto& [example, width] = GetParam();
+  const jagtile::testing::ScopedEnv set_width("JAGTILE_VECTOR_WIDTH", width.c_str());
+  matches_interpreter_over_grid(example);
+}
+
+INSTANTIATE_TEST_SUITE_P(Both, ExampleOnCpuAtVectorWidth,
+                         ::testing::Combine(::testing::Values("jagged_sum", "jagged_softmax",
+                                                              "jagged_layer_norm",
+                                                              "jagged_hstu_attention"),
+                                            ::testing::Values("256", "512")));
+
 // The same with every tile array on the entry's scratch stack (JAGTILE_STACK_ARRAY_BYTES=0; by
 // default arrays of up to 64 KiB are the stack's, which every example's default blocks are):
 // JtHeapArray's marks and releases must give every array its own memory for as long as it
