@@ -38,10 +38,13 @@ std::string from_storage(const std::string& e, DType storage) {
   return e;
 }
 
-std::string to_storage(const std::string& e, DType compute, DType storage) {
+std::string float_to_narrow(const std::string& e, DType compute) {
   // A double narrows to a 16-bit float through float rounded to odd: correctly rounded once.
-  const std::string as_float =
-      compute == DType::f64 ? "jt_d2f_odd(" + e + ")" : "(float)(" + e + ")";
+  return compute == DType::f64 ? "jt_d2f_odd(" + e + ")" : "(float)(" + e + ")";
+}
+
+std::string to_storage(const std::string& e, DType compute, DType storage) {
+  const std::string as_float = float_to_narrow(e, compute);
   switch (storage) {
     case DType::f32:
       return "(float)(" + e + ")";

@@ -62,6 +62,9 @@ std::string double_literal(double v);
 std::string convert(const std::string& e, DType from, DType to);
 std::string from_storage(const std::string& e, DType storage);
 std::string to_storage(const std::string& e, DType compute, DType storage);
+// A value of `compute` type as the float a 16-bit float store narrows (a double rounded to odd,
+// so that the second rounding is the only one).
+std::string float_to_narrow(const std::string& e, DType compute);
 // The C expression of an elementwise node (binary, unary, where, cast, full) on operands.
 std::string elementwise(const ir::Node& n, const std::vector<std::string>& ops);
 

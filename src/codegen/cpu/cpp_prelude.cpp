@@ -178,6 +178,42 @@ JT_INLINE void jt_store_row_16(uint16_t* dst, const uint16_t* row, int64_t n, in
   if (stream && n == 32 && ((uintptr_t)dst & 63) == 0 && jt_stream_line(dst, row)) return;
   for (int64_t i = 0; i < n; ++i) dst[i] = row[i];
 }
+// A line of up to 32 floats narrowed to bf16 (jt_f2bf) and stored as jt_store_row_16 does. With
+// AVX512-BF16 a whole line takes two vcvtne2ps2bf16, which round to nearest even and quiet a NaN
+// (its sign and high bits kept) as jt_f2bf does but flush subnormal inputs to zero, so a line
+// holding one narrows element by element instead. The line is read in 32-byte quarters, each
+// inside one store of the loop that filled it at either vector width (a 64-byte read of two
+// 32-byte stores waits for them to reach the cache), and stored from registers. Element by
+// element, the narrowing was 15% of bf16 jagged_dense_bmm's time on an AMX Xeon;
+// docs/performance.md, "bf16 rows narrowed by the line".
+#if defined(__AVX512BF16__) && defined(__AVX512BW__) && defined(__AVX512VL__) && \
+    defined(__AVX512DQ__)
+#include <immintrin.h>
+#define JT_BF16_LINES 1
+#endif
+JT_INLINE void jt_store_row_bf16(uint16_t* dst, const float* row, int64_t n, int stream) {
+#if defined(JT_BF16_LINES)
+  if (n == 32) {
+    const __m256 q0 = _mm256_load_ps(row), q1 = _mm256_load_ps(row + 8),
+                 q2 = _mm256_load_ps(row + 16), q3 = _mm256_load_ps(row + 24);
+    const int subnormal = 0x20;  // vfpclassps's class of denormal inputs
+    if (!(_mm256_fpclass_ps_mask(q0, subnormal) | _mm256_fpclass_ps_mask(q1, subnormal) |
+          _mm256_fpclass_ps_mask(q2, subnormal) | _mm256_fpclass_ps_mask(q3, subnormal))) {
+      const __m512i words =
+          _mm512_inserti64x4(_mm512_castsi256_si512((__m256i)_mm256_cvtne2ps_pbh(q1, q0)),
+                             (__m256i)_mm256_cvtne2ps_pbh(q3, q2), 1);
+      if (stream && ((uintptr_t)dst & 63) == 0)
+        _mm512_stream_si512((__m512i*)dst, words);
+      else
+        _mm512_storeu_si512(dst, words);
+      return;
+    }
+  }
+#endif
+  alignas(64) uint16_t line[32];
+  for (int64_t i = 0; i < n; ++i) line[i] = jt_f2bf(row[i]);
+  jt_store_row_16(dst, line, n, stream);
+}
 // A store under a mask that varies element by element (`hl.store(..., extra_mask=keep)`). A
 // branch around the store is mispredicted half the time on a random mask, about as long as
 // the rest of the element's work; instead the store always happens, to the element or, masked

@@ -219,19 +219,21 @@ class FuncPrinter : public NestPrinter {
   }
   // A row store's loop, a 64-byte line of elements at a time (16 floats or 32 16-bit floats):
   // the values into a line on the stack, then jt_store_row_f32 or jt_store_row_16, streaming
-  // where the tensor is large (its jt_stream_ flag).
+  // where the tensor is large (its jt_stream_ flag). A bf16 line holds the floats and
+  // jt_store_row_bf16 narrows all 32 at once.
   void streamed_loop(const Stmt& s, const Stmt& store, Writer& w) {
     const std::string n = std::to_string(rows_++), i = s.name;
     const std::string ext = "jt_ext" + n, c = "jt_c" + n, len = "jt_n" + n, row = "jt_row" + n,
                       to = "jt_to" + n;
     const DType t = tensor_dtype(store.ival);
-    const std::string type = storage_ctype(t);
+    const bool bf16 = t == DType::bf16;
+    const std::string type = storage_ctype(t), line_type = bf16 ? "float" : type;
     const std::string line = std::to_string(64 / streamed_element_bytes(t));
     std::vector<plan::StmtPtr> lets(s.body.begin(), s.body.end() - 1);
     w.line("const int64_t " + ext + " = " + expr(s.extent) + ";");
     w.open("for (int64_t " + c + " = 0; " + c + " < " + ext + "; " + c + " += " + line + ") {");
     w.line("const int64_t " + len + " = jt_min64(" + line + ", " + ext + " - " + c + ");");
-    w.line("alignas(64) " + type + " " + row + "[" + line + "];");
+    w.line("alignas(64) " + line_type + " " + row + "[" + line + "];");
     w.line(type + "* " + to + ";");
     w.open("{  // the row's first element: its address");
     w.line("const int64_t " + i + " = " + c + ";");
@@ -243,12 +245,15 @@ class FuncPrinter : public NestPrinter {
     w.open("for (int64_t " + i + " = " + c + "; " + i + " < " + c + " + " + len + "; ++" + i +
            ") {");
     stmts(lets, w);
-    w.line(row + "[" + i + " - " + c +
-           "] = " + to_storage(expr(store.value), store.value->dtype, t) + ";");
+    const std::string value = bf16 ? float_to_narrow(expr(store.value), store.value->dtype)
+                                   : to_storage(expr(store.value), store.value->dtype, t);
+    w.line(row + "[" + i + " - " + c + "] = " + value + ";");
     w.close();
-    w.line(std::string(t == DType::f32 ? "jt_store_row_f32(" : "jt_store_row_16(") + to + ", " +
-           row + ", " + len + ", jt_stream_" + field(func_.nest->captures.at(size_t(store.ival))) +
-           ");");
+    const char* store_row = t == DType::f32 ? "jt_store_row_f32("
+                            : bf16          ? "jt_store_row_bf16("
+                                            : "jt_store_row_16(";
+    w.line(store_row + to + ", " + row + ", " + len + ", jt_stream_" +
+           field(func_.nest->captures.at(size_t(store.ival))) + ");");
     w.close();
   }
 
