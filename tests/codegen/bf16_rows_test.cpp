@@ -1,5 +1,5 @@
 // bf16 output rows are narrowed a line at a time (cpp_prelude.cpp, jt_store_row_bf16): with
-// AVX512-BF16 one vcvtne2ps2bf16 per 32 floats, which flushes subnormal inputs where jt_f2bf
+// AVX512-BF16 two vcvtne2ps2bf16 per line of 32 floats, which flush subnormal inputs where jt_f2bf
 // rounds them, so such lines go element by element. These tests compile the prelude's own
 // function with a small wrapper and hold it to jt_f2bf bit for bit on lines of every kind of
 // float (random bits over all exponents, subnormals alone and among normals, NaNs of either sign

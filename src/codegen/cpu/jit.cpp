@@ -113,19 +113,15 @@ std::string sanitizer_flags() {
   return "";
 }
 
-}  // namespace
-
-namespace {
-
 // The width GCC's vectoriser aims for where AVX-512 is on: it prefers 256-bit vectors for every
 // x86 CPU it knows, so the generated elementwise and reduction loops (not the microkernels, which
 // are written in 512-bit intrinsics) ran at half width. On Intel cores, whose two FMA ports are
 // 512 bits wide, 512 is faster (Xeon with AMX, 2 threads, alternated: bundled jagged_sum 1.26x,
 // jagged_softmax 1.17x, jagged_layer_norm 1.10x, HSTU 1.02-1.08x, the memory-bound
-// jagged_dense_add and the matmul kernels unchanged; docs/performance.md, "512-bit vectors on
-// Intel"). AMD's Zen 4 splits 512-bit operations in two and was not measured: there, and on
-// every CPU without AVX-512, the compiler's own choice stands. JAGTILE_VECTOR_WIDTH=256|512
-// sets it either way.
+// jagged_dense_add and the matmul kernels unchanged; docs/performance.md, "On an Intel Xeon
+// with AMX: 512-bit vectors, ..."). AMD's Zen 4 splits 512-bit operations in two and was not
+// measured: there, and on every CPU without AVX-512, the compiler's own choice stands.
+// JAGTILE_VECTOR_WIDTH=256|512 sets it either way.
 std::string vector_width_flag(const std::string& isa) {
   if (const char* forced = std::getenv("JAGTILE_VECTOR_WIDTH"); forced && *forced) {
     const std::string width = forced;
