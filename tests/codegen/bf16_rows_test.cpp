@@ -18,7 +18,6 @@
 #include "codegen/cpu/jit.h"
 #include "codegen/cpu/print_cpp.h"
 #include "codegen_helpers.h"
-#include "testing/examples.h"
 
 namespace jagtile::testing {
 namespace {
@@ -110,15 +109,11 @@ TEST(Bf16Rows, SpecialValuesMatchJtF2bf) {
 }
 
 TEST(Bf16Rows, ABf16KernelsRowStoresNarrowByTheLine) {
-  use_shared_cache_dir();
-  const ExampleInfo& bmm = *find_example("jagged_dense_bmm");
-  const Program p = Program::from_source(read_source_file(bmm.file), "bmm.py");
   JaggedShape shape;
   shape.batch = 3;
   shape.features = 64;
-  const ArgMap args = bmm.make_inputs(shape, DType::bf16, DType::i64);
-  const std::string code = p.specialise("", args, cpu_options()).source(Backend::cpu);
-  EXPECT_THAT(code, HasSubstr("jt_store_row_bf16(jt_to"));
+  EXPECT_THAT(example_cpu_source("jagged_dense_bmm", shape, DType::bf16),
+              HasSubstr("jt_store_row_bf16(jt_to"));
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 
 #include "jagtile/compiler.h"
 #include "jagtile/error.h"
+#include "testing/examples.h"
 
 namespace jagtile::testing {
 
@@ -62,6 +63,18 @@ inline Options cpu_options(bool checked = true, int threads = 0) {
   o.checked = checked;
   o.num_threads = threads;
   return o;
+}
+
+// The generated C++ of bundled example `name` on the inputs it generates for `shape` (`values`
+// floats, i64 offsets), planned for the CPU backend (checked). A new Program each time, so a
+// planning setting changed in between takes effect.
+inline std::string example_cpu_source(const std::string& name, const JaggedShape& shape,
+                                      DType values) {
+  use_shared_cache_dir();
+  const ExampleInfo& info = *find_example(name);
+  const Program p = Program::from_source(read_source_file(info.file), name + ".py");
+  const ArgMap args = info.make_inputs(shape, values, DType::i64);
+  return p.specialise("", args, cpu_options()).source(Backend::cpu);
 }
 
 // The UserError text of a call, or "(no error)".

@@ -51,19 +51,15 @@ std::string cpu_source(const Program& p, const ArgMap& args, const Options& o) {
 // The bundled HSTU example: its silu / mask pass computes the kept vectors of each row and fills
 // the rest with zeros; without the pass (or on another backend's plan) it is one loop.
 TEST(MaskedElements, TheBundledAttentionsSiluPassComputesOnlyTheKeptVectors) {
-  use_shared_cache_dir();
-  const ExampleInfo& hstu = *find_example("jagged_hstu_attention");
-  const Program p = Program::from_source(read_source_file(hstu.file), "hstu.py");
   JaggedShape shape;
   shape.batch = 3;
-  const ArgMap args = hstu.make_inputs(shape, DType::f32, DType::i64);
-  const std::string code = cpu_source(p, args, cpu_options());
+  const std::string code = example_cpu_source("jagged_hstu_attention", shape, DType::f32);
   EXPECT_THAT(code, HasSubstr(kSplitMarker)) << code;
   EXPECT_THAT(code, HasSubstr("+ INT64_C(15)) & INT64_C(-16))")) << code;
   EXPECT_THAT(code, HasSubstr("jt_silu(")) << code;
   ScopedEnv off("JAGTILE_MASKED_ELEMENTS", "0");
-  const Program plain = Program::from_source(read_source_file(hstu.file), "hstu.py");
-  EXPECT_THAT(cpu_source(plain, args, cpu_options()), Not(HasSubstr(kSplitMarker)));
+  EXPECT_THAT(example_cpu_source("jagged_hstu_attention", shape, DType::f32),
+              Not(HasSubstr(kSplitMarker)));
 }
 
 struct MaskCase {
