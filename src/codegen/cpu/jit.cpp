@@ -131,10 +131,13 @@ std::string vector_width_flag(const std::string& isa) {
     return " -mprefer-vector-width=" + width;
   }
   if (isa == "avx2" || isa == "portable") return "";
-  const std::string& features = cpu_features();
-  const bool intel = features.find("GenuineIntel") != std::string::npos;
-  const bool avx512 = features.find(" avx512f ") != std::string::npos;
-  return intel && avx512 ? " -mprefer-vector-width=512" : "";
+  // Read once: this runs on every call (the backend's code key).
+  static const bool intel_avx512 = [] {
+    const std::string& features = cpu_features();
+    return features.find("GenuineIntel") != std::string::npos &&
+           features.find(" avx512f ") != std::string::npos;
+  }();
+  return intel_avx512 ? " -mprefer-vector-width=512" : "";
 }
 
 }  // namespace
@@ -146,15 +149,15 @@ std::string vector_width_flag(const std::string& isa) {
 // part of the cache key.
 std::string isa_flags() {
   const char* forced = std::getenv("JAGTILE_CPU_ISA");
-  std::string isa = forced ? forced : "";
-  const std::string width = vector_width_flag(isa);
+  const std::string isa = forced ? forced : "";
 #define JT_NO_AMX " -mno-amx-tile -mno-amx-bf16 -mno-amx-int8"
-  if (isa == "avx512bf16") return JT_NO_AMX + width;
-  if (isa == "avx512") return " -mno-avx512bf16" JT_NO_AMX + width;
+  const char* lowered = isa == "avx512bf16" ? JT_NO_AMX
+                        : isa == "avx512"   ? " -mno-avx512bf16" JT_NO_AMX
+                        : isa == "avx2"     ? " -mno-avx512f"
+                        : isa == "portable" ? " -mno-avx"
+                                            : "";
 #undef JT_NO_AMX
-  if (isa == "avx2") return " -mno-avx512f" + width;
-  if (isa == "portable") return " -mno-avx" + width;
-  return width;
+  return lowered + vector_width_flag(isa);
 }
 
 CodeKind code_kind(const std::string& source) {
