@@ -28,14 +28,15 @@ std::vector<GridPoint> grid() {
   };
 }
 
-void matches_interpreter_over_grid(const std::string& example) {
+void matches_interpreter_over_grid(const std::string& example,
+                                   const std::vector<GridPoint>& points = grid()) {
   use_shared_cache_dir();
   const ExampleInfo* info = find_example(example);
   ASSERT_NE(info, nullptr);
   Program p = Program::from_file(std::string(JAGTILE_SOURCE_DIR) + "/" + info->file);
   Options interp;
   interp.backend = Backend::interp;
-  for (const GridPoint& g : grid()) {
+  for (const GridPoint& g : points) {
     SCOPED_TRACE(describe(g));
     ArgMap args = info->make_inputs(g.shape, g.values, g.offsets);
     CallResult cpu = p.call(info->kernel, args, cpu_options());
@@ -85,6 +86,35 @@ INSTANTIATE_TEST_SUITE_P(Stored, ExampleOnCpuStreaming,
                          ::testing::Values("jagged_softmax", "jagged_layer_norm",
                                            "jagged_dense_add", "jagged_dense_bmm",
                                            "jagged_hstu_attention"));
+
+// Rows stored in chunks of 8 lines where the values take long-latency arithmetic (softmax's exp
+// and division; print_cpp.cpp, streamed_loop): rows wide enough for whole chunks, then a chunk of
+// whole lines and a tail; rows of 300 values, so that every other row starts off a line's
+// boundary; f32 and bf16; with streaming stores and without.
+class ExampleOnCpuRowChunks : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ExampleOnCpuRowChunks, WideRowsMatchTheInterpreter) {
+  const std::vector<GridPoint> wide = {
+      grid_point(12, 300, 20, LengthDist::uniform, 11, DType::f32, DType::i32),
+      grid_point(9, 300, 17, LengthDist::zipf, 12, DType::bf16, DType::i64),
+      grid_point(7, 256, 9, LengthDist::uniform, 13, DType::f32, DType::i64),
+  };
+  const jagtile::testing::ScopedEnv stream("JAGTILE_STREAM_MIN_BYTES", GetParam().c_str());
+  matches_interpreter_over_grid("jagged_softmax", wide);
+}
+
+INSTANTIATE_TEST_SUITE_P(StreamingOrNot, ExampleOnCpuRowChunks, ::testing::Values("0", ""));
+
+TEST(RowChunks, EightLinesWhereElementsAreCostlyOneWhereTheyAreCheap) {
+  const std::string softmax = example_cpu_source("jagged_softmax", JaggedShape{}, DType::f32);
+  EXPECT_THAT(softmax, ::testing::HasSubstr("jt_c0 += 128)"));
+  EXPECT_THAT(softmax, ::testing::HasSubstr("alignas(64) float jt_row0[128];"));
+  const std::string bf16 = example_cpu_source("jagged_softmax", JaggedShape{}, DType::bf16);
+  EXPECT_THAT(bf16, ::testing::HasSubstr("jt_c0 += 256)"));
+  const std::string add = example_cpu_source("jagged_dense_add", JaggedShape{}, DType::f32);
+  EXPECT_THAT(add, ::testing::HasSubstr("jt_c0 += 16)"));
+  EXPECT_THAT(add, ::testing::Not(::testing::HasSubstr("jt_c0 += 128)")));
+}
 
 // The same at each vector width the JIT can aim for (JAGTILE_VECTOR_WIDTH; the default is 512 on
 // Intel CPUs with AVX-512 and the compiler's choice elsewhere), for the examples whose

@@ -169,14 +169,22 @@ JT_INLINE int jt_stream_line(void* dst, const void* line) {
   return 0;
 #endif
 }
+// A chunk of a row, n floats from `row` to `dst` (a few lines: print_cpp.cpp, streamed_loop):
+// its whole lines stream where `stream` is set and `dst` is 64-byte aligned, the rest is copied.
 JT_INLINE void jt_store_row_f32(float* dst, const float* row, int64_t n, int stream) {
-  if (stream && n == 16 && ((uintptr_t)dst & 63) == 0 && jt_stream_line(dst, row)) return;
-  for (int64_t i = 0; i < n; ++i) dst[i] = row[i];
+  int64_t i = 0;
+  if (stream && ((uintptr_t)dst & 63) == 0)
+    for (; i + 16 <= n && jt_stream_line(dst + i, row + i); i += 16) {
+    }
+  for (; i < n; ++i) dst[i] = row[i];
 }
-// The same for a line of 32 16-bit floats (bf16, f16).
+// The same for 16-bit floats (bf16, f16), 32 to a line.
 JT_INLINE void jt_store_row_16(uint16_t* dst, const uint16_t* row, int64_t n, int stream) {
-  if (stream && n == 32 && ((uintptr_t)dst & 63) == 0 && jt_stream_line(dst, row)) return;
-  for (int64_t i = 0; i < n; ++i) dst[i] = row[i];
+  int64_t i = 0;
+  if (stream && ((uintptr_t)dst & 63) == 0)
+    for (; i + 32 <= n && jt_stream_line(dst + i, row + i); i += 32) {
+    }
+  for (; i < n; ++i) dst[i] = row[i];
 }
 // A line of up to 32 floats narrowed to bf16 (jt_f2bf) and stored as jt_store_row_16 does. With
 // AVX512-BF16 a whole line takes two vcvtne2ps2bf16, which round to nearest even and quiet a NaN
@@ -191,7 +199,7 @@ JT_INLINE void jt_store_row_16(uint16_t* dst, const uint16_t* row, int64_t n, in
 #include <immintrin.h>
 #define JT_BF16_LINES 1
 #endif
-JT_INLINE void jt_store_row_bf16(uint16_t* dst, const float* row, int64_t n, int stream) {
+JT_INLINE void jt_store_line_bf16(uint16_t* dst, const float* row, int64_t n, int stream) {
 #if defined(JT_BF16_LINES)
   if (n == 32) {
     const __m256 q0 = _mm256_load_ps(row), q1 = _mm256_load_ps(row + 8),
@@ -213,6 +221,10 @@ JT_INLINE void jt_store_row_bf16(uint16_t* dst, const float* row, int64_t n, int
   alignas(64) uint16_t line[32];
   for (int64_t i = 0; i < n; ++i) line[i] = jt_f2bf(row[i]);
   jt_store_row_16(dst, line, n, stream);
+}
+// A chunk of a row, line by line.
+JT_INLINE void jt_store_row_bf16(uint16_t* dst, const float* row, int64_t n, int stream) {
+  for (int64_t i = 0; i < n; i += 32) jt_store_line_bf16(dst + i, row + i, n - i < 32 ? n - i : 32, stream);
 }
 // A store under a mask that varies element by element (`hl.store(..., extra_mask=keep)`). A
 // branch around the store is mispredicted half the time on a random mask, about as long as

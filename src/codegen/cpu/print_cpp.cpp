@@ -217,23 +217,62 @@ class FuncPrinter : public NestPrinter {
     }
     return *streamed_;
   }
-  // A row store's loop, a 64-byte line of elements at a time (16 floats or 32 16-bit floats):
-  // the values into a line on the stack, then jt_store_row_f32 or jt_store_row_16, streaming
-  // where the tensor is large (its jt_stream_ flag). A bf16 line holds the floats and
-  // jt_store_row_bf16 narrows all 32 at once.
+  // Whether a loop's element values take long-latency arithmetic (a transcendental function, a
+  // float division or square root).
+  static bool costly_elements(const Stmt& loop) {
+    auto costly = [](const plan::Expr& e) {
+      if (e.kind != plan::ExprKind::compute || !e.node) return false;
+      switch (e.node->op) {
+        case ir::Op::exp:
+        case ir::Op::log:
+        case ir::Op::tanh:
+        case ir::Op::sigmoid:
+        case ir::Op::silu:
+        case ir::Op::gelu:
+        case ir::Op::sin:
+        case ir::Op::cos:
+        case ir::Op::sqrt:
+        case ir::Op::rsqrt:
+        case ir::Op::pow:
+          return true;
+        case ir::Op::div:
+          return dtype_is_float(e.dtype);
+        default:
+          return false;
+      }
+    };
+    bool found = false;
+    for (const plan::StmtPtr& st : loop.body)
+      plan::visit(st, [&](const Stmt& each) {
+        for (const plan::ExprPtr& e : plan::own_exprs(each))
+          found = found || plan::any_expr(e, costly);
+      });
+    return found;
+  }
+  // A row store's loop, in chunks of 64-byte lines (16 floats or 32 16-bit floats to a line):
+  // the values into a chunk on the stack, then jt_store_row_f32 or jt_store_row_16, streaming
+  // where the tensor is large (its jt_stream_ flag). A bf16 chunk holds the floats and
+  // jt_store_row_bf16 narrows them 32 at once. A chunk is one line where the values are cheap:
+  // such a loop is bound by memory, and chunks of 8 lines, whose streaming stores leave in
+  // bursts, made jagged_dense_add 1.08x slower. Where they take long-latency arithmetic, the
+  // chunk is 8 lines, so that the loop's overhead per chunk (its first element's address, the
+  // vector loop's entry and exit, the store's checks) is paid once per 8 vectors of 16 floats
+  // rather than for each: jagged_softmax (exp and a division per element) 1.14x faster on an
+  // AMX Xeon (docs/performance.md, "exp in fewer instructions; row chunks of 8 lines").
   void streamed_loop(const Stmt& s, const Stmt& store, Writer& w) {
     const std::string n = std::to_string(rows_++), i = s.name;
     const std::string ext = "jt_ext" + n, c = "jt_c" + n, len = "jt_n" + n, row = "jt_row" + n,
                       to = "jt_to" + n;
     const DType t = tensor_dtype(store.ival);
     const bool bf16 = t == DType::bf16;
-    const std::string type = storage_ctype(t), line_type = bf16 ? "float" : type;
-    const std::string line = std::to_string(64 / streamed_element_bytes(t));
+    const std::string type = storage_ctype(t), chunk_type = bf16 ? "float" : type;
+    const int64_t lines = costly_elements(s) ? 8 : 1;
+    const std::string chunk = std::to_string(lines * 64 / streamed_element_bytes(t));
     std::vector<plan::StmtPtr> lets(s.body.begin(), s.body.end() - 1);
     w.line("const int64_t " + ext + " = " + expr(s.extent) + ";");
-    w.open("for (int64_t " + c + " = 0; " + c + " < " + ext + "; " + c + " += " + line + ") {");
-    w.line("const int64_t " + len + " = jt_min64(" + line + ", " + ext + " - " + c + ");");
-    w.line("alignas(64) " + line_type + " " + row + "[" + line + "];");
+    w.open("for (int64_t " + c + " = 0; " + c + " < " + ext + "; " + c + " += " + chunk + ") {");
+    w.line("const int64_t " + len + " = jt_min64(" + chunk + ", " + ext + " - " + c + ");");
+    w.line("alignas(64) " + chunk_type + " " + row + "[" + chunk + "];");
     w.line(type + "* " + to + ";");
     w.open("{  // the row's first element: its address");
     w.line("const int64_t " + i + " = " + c + ";");
