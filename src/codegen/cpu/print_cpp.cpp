@@ -258,7 +258,8 @@ class FuncPrinter : public NestPrinter {
   // chunk is 8 lines, so that the loop's overhead per chunk (its first element's address, the
   // vector loop's entry and exit, the store's checks) is paid once per 8 vectors of 16 floats
   // rather than for each: jagged_softmax (exp and a division per element) 1.14x faster on an
-  // AMX Xeon (docs/performance.md, "exp in fewer instructions; row chunks of 8 lines").
+  // AMX Xeon (docs/performance.md, "jagged_softmax: exp in fewer instructions; row
+  // chunks of 8 lines").
   void streamed_loop(const Stmt& s, const Stmt& store, Writer& w) {
     const std::string n = std::to_string(rows_++), i = s.name;
     const std::string ext = "jt_ext" + n, c = "jt_c" + n, len = "jt_n" + n, row = "jt_row" + n,
