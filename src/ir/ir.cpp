@@ -33,6 +33,11 @@ bool op_is_comparison(Op op) {
          op == Op::ne;
 }
 
+bool op_is_transcendental(Op op) {
+  return op == Op::exp || op == Op::log || op == Op::sqrt || op == Op::rsqrt || op == Op::tanh ||
+         op == Op::sigmoid || op == Op::silu || op == Op::gelu || op == Op::sin || op == Op::cos;
+}
+
 std::string_view comparison_symbol(Op op) {
   switch (op) {
     case Op::lt:

@@ -116,6 +116,9 @@ enum class Op : uint8_t {
 };
 std::string_view op_name(Op op);
 bool op_is_comparison(Op op);
+// exp, log, sqrt, rsqrt, tanh, sigmoid, silu, gelu, sin, cos: the unary functions whose result is a
+// float whatever the operand (and which cost many instructions per element).
+bool op_is_transcendental(Op op);
 // "<", "<=", ">", ">=", "==", "!=" for a comparison, else "?".
 std::string_view comparison_symbol(Op op);
 

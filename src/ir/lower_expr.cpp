@@ -278,9 +278,7 @@ NodePtr Lowerer::unary(Op op, NodePtr a, ast::Pos pos) {
   n.op = op;
   n.loc = loc_of(pos);
   n.operands = {a};
-  bool transcendental = op == Op::exp || op == Op::log || op == Op::sqrt || op == Op::rsqrt ||
-                        op == Op::tanh || op == Op::sigmoid || op == Op::silu || op == Op::gelu ||
-                        op == Op::sin || op == Op::cos;
+  const bool transcendental = op_is_transcendental(op);
   if (a->type.is_host_scalar()) {
     if (op == Op::logical_not) {
       n.type = Type::host_bool();

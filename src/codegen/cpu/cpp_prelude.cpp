@@ -224,7 +224,8 @@ JT_INLINE void jt_store_line_bf16(uint16_t* dst, const float* row, int64_t n, in
 }
 // A chunk of a row, line by line.
 JT_INLINE void jt_store_row_bf16(uint16_t* dst, const float* row, int64_t n, int stream) {
-  for (int64_t i = 0; i < n; i += 32) jt_store_line_bf16(dst + i, row + i, n - i < 32 ? n - i : 32, stream);
+  for (int64_t i = 0; i < n; i += 32)
+    jt_store_line_bf16(dst + i, row + i, n - i < 32 ? n - i : 32, stream);
 }
 // A store under a mask that varies element by element (`hl.store(..., extra_mask=keep)`). A
 // branch around the store is mispredicted half the time on a random mask, about as long as

@@ -217,29 +217,14 @@ class FuncPrinter : public NestPrinter {
     }
     return *streamed_;
   }
-  // Whether a loop's element values take long-latency arithmetic (a transcendental function, a
-  // float division or square root).
+  // Whether a loop's element values take long-latency arithmetic (a transcendental function,
+  // square roots included, a power or a float division).
   static bool costly_elements(const Stmt& loop) {
     auto costly = [](const plan::Expr& e) {
       if (e.kind != plan::ExprKind::compute || !e.node) return false;
-      switch (e.node->op) {
-        case ir::Op::exp:
-        case ir::Op::log:
-        case ir::Op::tanh:
-        case ir::Op::sigmoid:
-        case ir::Op::silu:
-        case ir::Op::gelu:
-        case ir::Op::sin:
-        case ir::Op::cos:
-        case ir::Op::sqrt:
-        case ir::Op::rsqrt:
-        case ir::Op::pow:
-          return true;
-        case ir::Op::div:
-          return dtype_is_float(e.dtype);
-        default:
-          return false;
-      }
+      const ir::Op op = e.node->op;
+      return ir::op_is_transcendental(op) || op == ir::Op::pow ||
+             (op == ir::Op::div && dtype_is_float(e.dtype));
     };
     bool found = false;
     for (const plan::StmtPtr& st : loop.body)
