@@ -169,22 +169,23 @@ JT_INLINE int jt_stream_line(void* dst, const void* line) {
   return 0;
 #endif
 }
-// A chunk of a row, n floats from `row` to `dst` (a few lines: print_cpp.cpp, streamed_loop):
+// A chunk of a row, n elements from `row` to `dst` (a few lines: print_cpp.cpp, streamed_loop):
 // its whole lines stream where `stream` is set and `dst` is 64-byte aligned, the rest is copied.
-JT_INLINE void jt_store_row_f32(float* dst, const float* row, int64_t n, int stream) {
+template <typename T>
+JT_INLINE void jt_store_row_lines(T* dst, const T* row, int64_t n, int stream) {
+  const int64_t line = 64 / sizeof(T);
   int64_t i = 0;
   if (stream && ((uintptr_t)dst & 63) == 0)
-    for (; i + 16 <= n && jt_stream_line(dst + i, row + i); i += 16) {
+    for (; i + line <= n && jt_stream_line(dst + i, row + i); i += line) {
     }
   for (; i < n; ++i) dst[i] = row[i];
 }
-// The same for 16-bit floats (bf16, f16), 32 to a line.
+JT_INLINE void jt_store_row_f32(float* dst, const float* row, int64_t n, int stream) {
+  jt_store_row_lines(dst, row, n, stream);
+}
+// 16-bit floats (bf16, f16), 32 to a line.
 JT_INLINE void jt_store_row_16(uint16_t* dst, const uint16_t* row, int64_t n, int stream) {
-  int64_t i = 0;
-  if (stream && ((uintptr_t)dst & 63) == 0)
-    for (; i + 32 <= n && jt_stream_line(dst + i, row + i); i += 32) {
-    }
-  for (; i < n; ++i) dst[i] = row[i];
+  jt_store_row_lines(dst, row, n, stream);
 }
 // A line of up to 32 floats narrowed to bf16 (jt_f2bf) and stored as jt_store_row_16 does. With
 // AVX512-BF16 a whole line takes two vcvtne2ps2bf16, which round to nearest even and quiet a NaN
