@@ -261,6 +261,10 @@ struct DeviceFunc {
   // program loop; JtCaptures::next_position): jt_next_s<b>, that program's s<b> (-1: none), and
   // jt_next_inner, its inner loop's first iteration. Set by the pass that reads them.
   bool next_program = false;
+  // Prefetch statements (StmtKind::prefetch) in the program's scope, evaluated at its top: rows
+  // of the worker's next program that the program's matmul blocks fetch a line at a time between
+  // their products instead of here (pass_prefetch_operands.h). Empty: no stream.
+  std::vector<StmtPtr> operand_prefetches;
 };
 
 // Every device function of a kernel and the failure sites they share.

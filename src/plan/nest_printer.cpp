@@ -243,6 +243,11 @@ class Printer {
     line(0, "func " + func_.name + " (programs of " + programs + ", block " +
                 std::to_string(func_.block_size) + "; captures: " + (caps.empty() ? "none" : caps) +
                 "):");
+    if (!func_.operand_prefetches.empty()) {
+      line(1, "operand prefetches (the worker's next program: jt_next_s" +
+                  std::to_string(func_.block) + "; fetched by the matmul blocks):");
+      stmts(func_.operand_prefetches, 2);
+    }
     stmts(func_.body, 1);
     return out_.str();
   }

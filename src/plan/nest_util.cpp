@@ -241,10 +241,8 @@ void defined_names(const StmtPtr& s, std::set<std::string>& out) {
 std::vector<std::string> program_names(const DeviceFunc& f) {
   const std::string b = std::to_string(f.block);
   std::vector<std::string> names = {"s" + b, "end" + b, "lim" + b, "id" + b};
-  if (f.inner_block >= 0) {
-    names.insert(names.end(), {"jt_inner_first", "jt_inner_last"});
-    if (f.next_program) names.insert(names.end(), {"jt_next_s" + b, "jt_next_inner"});
-  }
+  if (f.inner_block >= 0) names.insert(names.end(), {"jt_inner_first", "jt_inner_last"});
+  if (f.next_program) names.insert(names.end(), {"jt_next_s" + b, "jt_next_inner"});
   return names;
 }
 

@@ -21,9 +21,10 @@ class Verifier {
       check(func_.inner_end != nullptr, "an inner program loop without its extent");
       expr(func_.inner_end);
     }
-    check(!func_.next_program || func_.inner_block >= 0,
-          "the next program read without an inner program loop");
     for (const std::string& v : program_names(func_)) define(v);
+    for (const StmtPtr& p : func_.operand_prefetches)
+      check(p->kind == StmtKind::prefetch, "an operand prefetch that is not a prefetch");
+    list(func_.operand_prefetches);  // at the program's top, before its body
     list(func_.body);
     pop();
   }

@@ -19,6 +19,7 @@
 #include "plan/pass_memoize.h"
 #include "plan/pass_operands_in_place.h"
 #include "plan/pass_prefetch.h"
+#include "plan/pass_prefetch_operands.h"
 #include "plan/pass_reload.h"
 
 namespace jagtile::plan {
@@ -78,6 +79,9 @@ Plan plan_kernel(const ir::Kernel& kernel, const host::HostProgram& host, bool c
 
     skip_masked_elements(plan);
     record("after skip_masked_elements");
+
+    prefetch_next_operands(plan);  // reads the operands as read_matmul_operands_in_place left them
+    record("after prefetch_next_operands");
   }
 
   return plan;

@@ -208,5 +208,114 @@ TEST(Prefetch, AHeadLoopKeptInItsProgramPrefetchesWithinTheItemOnly) {
   expect_same_bits_without_prefetch(source, hstu_args());
 }
 
+// ---- the next item's matmul operands (plan/pass_prefetch_operands.h) ----
+
+const ExampleInfo& bmm_example() {
+  return *find_example("jagged_dense_bmm");
+}
+
+Program bmm_program() {
+  return Program::from_file(std::string(JAGTILE_SOURCE_DIR) + "/" + bmm_example().file);
+}
+
+// 9 items of 0 to 70 rows (one empty), 40 features: blocks of 16 leave partial row and d blocks.
+ArgMap bmm_args(LengthDist dist = LengthDist::uniform) {
+  JaggedShape s;
+  s.batch = 9;
+  s.features = 40;
+  s.max_len = 70;
+  s.dist = dist;
+  s.seed = 3;
+  return bmm_example().make_inputs(s, DType::f32, DType::i32);
+}
+
+// The bundled bmm's program is one item: the next item's rows of x_values (F.p0, from its offset
+// in x_offsets, F.p1, read under an in-bounds test) and its weight slice (F.p2) go to a stream
+// that every matmul block of the program gets.
+TEST(PrefetchOperands, TheBmmStreamsTheNextItemsRowsAndWeightThroughItsMatmulBlocks) {
+  const std::string code = cpu_code(bmm_program(), bmm_example().kernel, bmm_args());
+  EXPECT_THAT(code, HasSubstr("JtPrefetch jt_operands = {};")) << code;
+  EXPECT_EQ(count(code, "jt_prefetch_add(&jt_operands, "), 2u) << code;
+  EXPECT_THAT(code, HasSubstr("jt_prefetch_add(&jt_operands, F.p0.data, "));
+  EXPECT_THAT(code, HasSubstr("jt_prefetch_add(&jt_operands, F.p2.data, "));
+  EXPECT_THAT(code, HasSubstr("(uint64_t)jt_next_s0 < (uint64_t)F.p1.size[0]"));
+  EXPECT_THAT(code, HasSubstr("(uint64_t)(jt_next_s0 + INT64_C(1)) < (uint64_t)F.p1.size[0]"));
+  EXPECT_THAT(code, HasSubstr("jt_prefetch_start(&jt_operands);"));
+  EXPECT_EQ(count(code, "jt_matmul_f32(JtMatmul{"), count(code, ", &jt_operands});")) << code;
+  EXPECT_THAT(code, HasSubstr("c->next_position"));
+  EXPECT_THAT(code, Not(HasSubstr("jt_prefetch_rows(F.")));
+}
+
+// Attention's programs are (sequence, head) pairs (an inner program loop): its rows are
+// prefetched by pass_prefetch.h, and it gets no operand stream.
+TEST(PrefetchOperands, NoneWhereProgramsAreSplitIntoHeads) {
+  EXPECT_THAT(cpu_code(hstu_program(), hstu_example().kernel, hstu_args()),
+              Not(HasSubstr("jt_operands")));
+}
+
+TEST(PrefetchOperands, JagtilePrefetchZeroPlansNone) {
+  ScopedEnv off("JAGTILE_PREFETCH", "0");
+  EXPECT_THAT(cpu_code(bmm_program(), bmm_example().kernel, bmm_args()),
+              Not(HasSubstr("jt_operands")));
+}
+
+// The bmm's outputs bit for bit with and without the stream, default and 16-row blocks, checked
+// and unchecked, 1 and 2 threads, on uniform lengths and on empty items.
+TEST(PrefetchOperands, OutputsAreBitForBitThoseWithoutIt) {
+  use_shared_cache_dir();
+  for (LengthDist dist : {LengthDist::uniform, LengthDist::empty}) {
+    const ArgMap args = bmm_args(dist);
+    for (const std::vector<int64_t>& blocks : {std::vector<int64_t>{}, {1, 16, 16, 16}})
+      for (bool checked : {true, false})
+        for (int threads : {1, 2}) {
+          SCOPED_TRACE(std::string(length_dist_name(dist)) + (blocks.empty() ? "" : " blocks 16") +
+                       (checked ? " checked" : "") + " threads " + std::to_string(threads));
+          Options o = cpu_options(checked, threads);
+          o.config.block_sizes = blocks;
+          const Program p = bmm_program();
+          ASSERT_THAT(p.specialise(bmm_example().kernel, args, o).source(Backend::cpu),
+                      HasSubstr("jt_operands"));
+          const Tensor with = p.call(bmm_example().kernel, args, o).outputs.at(0);
+          ScopedEnv off("JAGTILE_PREFETCH", "0");
+          const Tensor without = bmm_program().call(bmm_example().kernel, args, o).outputs.at(0);
+          ASSERT_EQ(with.nbytes(), without.nbytes());
+          EXPECT_EQ(0, std::memcmp(with.raw_data(), without.raw_data(), size_t(with.nbytes())));
+        }
+  }
+}
+
+// One more weight slice than the offsets have items: the last program fails its own bounds check
+// on x_offsets. The program before it reads that item's offsets for its stream first; with the
+// offsets right before an unreadable page, a read past their end would crash the test, so the
+// call must report the same error as without the pass.
+TEST(PrefetchOperands, TheNextItemsOffsetsAreNeverReadOutOfBounds) {
+  ArgMap args = bmm_args();
+  const Tensor& weight = std::get<Tensor>(args["weight"]);
+  args["weight"] = Tensor::zeros({weight.size(0) + 1, weight.size(1), weight.size(2)}, DType::f32);
+  args["bias"] = Tensor::zeros({weight.size(0) + 1, weight.size(2)}, DType::f32);
+  const OffsetsBeforeAnUnreadablePage offsets(std::get<Tensor>(args["x_offsets"]));
+  args["x_offsets"] = offsets.tensor;
+  auto error_of = [&](const Program& p, int threads) {
+    try {
+      p.call(bmm_example().kernel, args, cpu_options(true, threads));
+    } catch (const UserError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  use_shared_cache_dir();
+  for (int threads : {1, 2}) {
+    SCOPED_TRACE("threads " + std::to_string(threads));
+    const Program with = bmm_program();
+    ASSERT_THAT(with.specialise(bmm_example().kernel, args, cpu_options(true, threads))
+                    .source(Backend::cpu),
+                HasSubstr("jt_operands"));
+    const std::string error = error_of(with, threads);
+    EXPECT_THAT(error, HasSubstr("x_offsets")) << error;
+    ScopedEnv off("JAGTILE_PREFETCH", "0");
+    EXPECT_EQ(error, error_of(bmm_program(), threads));
+  }
+}
+
 }  // namespace
 }  // namespace jagtile::testing

@@ -223,8 +223,7 @@ TEST(Verifier, RejectsAPrefetchWithTheWrongIndexCountOrRowsDim) {
   EXPECT_THROW(plan::verify(with(three, 2)), InternalError) << "rows along the last dim";
 }
 
-// The next program's names exist only where the function reads it, and only with an inner
-// program loop to split it.
+// The next program's names exist only where the function reads it.
 std::string verify_error(const plan::Plan& p) {
   try {
     plan::verify(p);
@@ -242,23 +241,6 @@ TEST(Verifier, RejectsTheNextProgramWhereItIsNotRead) {
   plan::Plan unmarked = p;
   unmarked.funcs.at(0).next_program = false;
   EXPECT_THAT(verify_error(unmarked), ::testing::HasSubstr("'jt_next_s0' used where it is not"));
-
-  Subject plain(R"PY(import torch
-import helion
-import helion.language as hl
-
-@helion.kernel()
-def twice(x: torch.Tensor) -> torch.Tensor:
-    out = torch.empty_like(x)
-    for tile in hl.tile(x.size(0)):
-        out[tile] = x[tile] * 2.0
-    return out
-)PY",
-                {{"x", Tensor::zeros({8}, DType::f32)}});
-  ASSERT_EQ(plain.plan.funcs.at(0).inner_block, -1);
-  plan::Plan marked = plain.plan;
-  marked.funcs.at(0).next_program = true;
-  EXPECT_THAT(verify_error(marked), ::testing::HasSubstr("without an inner program loop"));
 }
 
 }  // namespace

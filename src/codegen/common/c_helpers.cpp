@@ -179,6 +179,9 @@ struct JtMatmul {
   // them, when b_panels_ready is 0, and read as they are when it is 1.
   float* b_panels;
   int64_t b_panels_ready;
+  // Rows the caller wants in cache soon (generated C++ only; jagtile
+  // src/plan/pass_prefetch_operands.h), which the blocks fetch between their products; or null.
+  struct JtPrefetch* prefetch;
 };
 )JT";
 }

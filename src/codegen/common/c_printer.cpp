@@ -239,8 +239,17 @@ std::string NestPrinter::program_param() const {
 }
 
 void NestPrinter::program_ids(Writer& w, const std::string& split) const {
-  if (func_.inner_block < 0) return;
   const std::string b = std::to_string(func_.block);
+  if (func_.inner_block < 0) {
+    if (!func_.next_program) return;
+    // The program this worker runs next (jt_next_program, -1: none).
+    w.line("const int64_t jt_next_s" + b +
+           " = jt_next_program < 0 ? INT64_C(-1) : F.loop_begin + " + "jt_next_program * INT64_C(" +
+           std::to_string(func_.block_size) + ");");
+    w.line("const int64_t jt_next_inner = INT64_C(0);");
+    w.line("(void)jt_next_inner;");
+    return;
+  }
   const std::string inner = k_.blocks.at(size_t(func_.inner_block)).name;
   w.line("// Split, a program is one (" + k_.blocks.at(size_t(func_.block)).name + ", " + inner +
          ") pair, " + inner + " fastest, and its loop runs one iteration (none where it is");
@@ -288,7 +297,7 @@ void NestPrinter::matmul_block(const Stmt&, Writer&) {
   JAGTILE_CHECK(false, << "a matmul block in a dialect without a block matmul");
 }
 
-std::string NestPrinter::matmul_operands(const Stmt& s) const {
+std::string NestPrinter::matmul_operands(const Stmt& s, const std::string& prefetch) const {
   std::string args, a16 = "0", b16 = "0";
   auto pointer = [&](const plan::ExprPtr& e) {
     return e->kind == ExprKind::array_read ? e->name + " + " + flat(e->name, e->args) : expr(e);
@@ -309,14 +318,18 @@ std::string NestPrinter::matmul_operands(const Stmt& s) const {
   if (operands == 11) args += ", (const float*)0, 0, 0";  // no D
   const bool in_place_bf16 = a16 != "0" || b16 != "0";
   const bool kept_panels = operands < s.indices.size();
+  const bool streamed = !prefetch.empty();
   if (s.value)
     args += ", " + expr(s.value) + ", " + std::to_string(s.dim);  // the band
-  else if (in_place_bf16 || kept_panels)
+  else if (in_place_bf16 || kept_panels || streamed)
     args += ", 0, 0";
-  if (in_place_bf16 || kept_panels) args += ", " + a16 + ", " + b16;
+  if (in_place_bf16 || kept_panels || streamed) args += ", " + a16 + ", " + b16;
   // B's panels kept across calls (pass_memoize.h): where, and whether they are packed already.
   if (kept_panels)
     args += ", " + pointer(s.indices[operands]) + ", " + expr(s.indices[operands + 1]);
+  else if (streamed)
+    args += ", (float*)0, 0";
+  if (streamed) args += ", " + prefetch;
   return "JtMatmul{" + args + "}";
 }
 

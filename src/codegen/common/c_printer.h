@@ -75,7 +75,8 @@ class NestPrinter {
   // A prefetch hint: nothing, in a dialect without one (only the cpu passes plan them).
   virtual void prefetch(const plan::Stmt&, Writer&) {}
   // `JtMatmul{...}` (matmul_struct()) for a matmul block's operands.
-  std::string matmul_operands(const plan::Stmt& s) const;
+  // With `prefetch` (a JtPrefetch pointer, generated C++): the blocks fetch its rows too.
+  std::string matmul_operands(const plan::Stmt& s, const std::string& prefetch = "") const;
   void tile_loop(const plan::Stmt& s, Writer& w);
   // The statement that records a failure (`call`: jt_fail(...)) and leaves the program.
   virtual std::string fail(const std::string& call) const { return "return " + call + ";"; }

@@ -222,7 +222,23 @@ static __attribute__((noinline)) void jt_mm_block(const JtMatmul& m, int64_t k_a
       if (NV > 1) c1[i] = JtVec::fma(ai, b1, c1[i]);
     }
   };
-  for (int64_t k = 0; k < k_all; ++k) step(k, [](int) { return true; });
+  auto all = [](int) { return true; };
+  int64_t k0 = 0;
+  // The caller's prefetch stream, a line every 4 k steps while it has lines (then the plain
+  // loop, unchanged where there is no stream).
+  if (JtPrefetch* const pf = m.prefetch; pf && pf->lines > 0) {
+    uintptr_t at = pf->at;
+    int64_t lines = pf->lines;
+    for (; k0 + 4 <= k_all && lines > 0; k0 += 4) {
+      step(k0, all), step(k0 + 1, all), step(k0 + 2, all), step(k0 + 3, all);
+      __builtin_prefetch((const void*)at, 0, 2);
+      at += 64;
+      if (--lines == 0) jt_prefetch_next_row(pf, &at, &lines);
+    }
+    pf->at = at;
+    pf->lines = lines;
+  }
+  for (int64_t k = k0; k < k_all; ++k) step(k, all);
   for (int64_t k = k_all; k < K; ++k)  // at most MR - 1 steps
     step(k, [&](int i) { return k <= last_k + i; });
   jt_mm_finish<MR, NV>(m, i0, j0, c0, c1, m0, m1);
@@ -338,6 +354,55 @@ JT_MATMUL_ENTRY void jt_matmul_f32(const JtMatmul& m) {
 // the file and in the objects, and JT_MATMUL_PART as the entry an object defines: 1 jt_matmul_f32,
 // 2 jt_matmul_bf16 (whose fallback calls the first).
 const char* kMatmulEntries = R"JT(
+// A queue of rows that the caller wants in cache soon: the next work item's operand rows
+// (jagtile src/plan/pass_prefetch_operands.h). The matmul blocks that get it fetch one 64-byte
+// line every 4 k steps, between their products, so the next item's rows arrive while this one
+// computes instead of stalling its first reads. Up to 4 runs of rows, 1 MiB in all (more would
+// push out of L2 what this item still reads); `at` and `lines` are the current row's lines left.
+// The addresses are integers until the prefetch, which never faults.
+#define JT_PREFETCH_RUNS 4
+#define JT_PREFETCH_MAX_LINES 16384
+struct JtPrefetch {
+  uintptr_t at;
+  int64_t lines;
+  int run, runs;
+  int64_t row, budget;
+  struct {
+    uintptr_t first;
+    int64_t stride, rows, lines;
+  } queue[JT_PREFETCH_RUNS];
+};
+// The next row's lines into *at, *lines (0 where none is left).
+static inline void jt_prefetch_next_row(JtPrefetch* p, uintptr_t* at, int64_t* lines) {
+  *lines = 0;
+  while (p->run < p->runs && p->budget > 0) {
+    if (++p->row < p->queue[p->run].rows) {
+      *at = p->queue[p->run].first + (uintptr_t)(p->row * p->queue[p->run].stride);
+      *lines = p->queue[p->run].lines < p->budget ? p->queue[p->run].lines : p->budget;
+      p->budget -= *lines;
+      return;
+    }
+    ++p->run;
+    p->row = -1;
+  }
+}
+// Adds `rows` rows of `bytes` bytes, `stride` apart, from byte `at` of a tensor's data.
+static inline void jt_prefetch_add(JtPrefetch* p, const void* data, int64_t at, int64_t stride,
+                                   int64_t rows, int64_t bytes) {
+  if (p->runs == JT_PREFETCH_RUNS || rows <= 0 || bytes <= 0) return;
+  p->queue[p->runs].first = (uintptr_t)data + (uintptr_t)at;
+  p->queue[p->runs].stride = stride;
+  p->queue[p->runs].rows = rows;
+  p->queue[p->runs].lines = (bytes + 63) / 64;
+  ++p->runs;
+}
+// Ready to be read from its first row (after the adds).
+static inline void jt_prefetch_start(JtPrefetch* p) {
+  p->run = 0;
+  p->row = -1;
+  p->budget = JT_PREFETCH_MAX_LINES;
+  jt_prefetch_next_row(p, &p->at, &p->lines);
+}
 #ifndef JT_MATMUL_ENTRY
 #define JT_MATMUL_ENTRY static
 #endif

@@ -84,6 +84,7 @@ class FuncPrinter : public NestPrinter {
       const std::string f = field(func_.nest->captures.at(size_t(t)));
       w.line("const int jt_stream_" + f + " = F.stream_" + f + ";");
     }
+    operand_prefetches(w);
     find_counted_scans();
     stmts(func_.body, w);
     w.line("return 0;");
@@ -674,20 +675,35 @@ class FuncPrinter : public NestPrinter {
 
   void matmul_block(const Stmt& s, Writer& w) override {
     const bool bf16 = plan::MatmulInputs(s.ival) == plan::MatmulInputs::bf16;
-    w.line(std::string(bf16 ? "jt_matmul_bf16(" : "jt_matmul_f32(") + matmul_operands(s) + ");");
+    const std::string stream = func_.operand_prefetches.empty() ? "" : "&jt_operands";
+    w.line(std::string(bf16 ? "jt_matmul_bf16(" : "jt_matmul_f32(") + matmul_operands(s, stream) +
+           ");");
   }
 
-  // jt_prefetch_rows over byte offsets: the first element's, and the rows' stride (the product
-  // of the sizes after the rows' dim).
-  void prefetch(const Stmt& s, Writer& w) override {
+  // A prefetch's rows as jt_prefetch_rows and jt_prefetch_add take them: the tensor's data, byte
+  // offsets of the first element and of the rows' stride (the product of the sizes after the
+  // rows' dim), the row count and the bytes of each row.
+  std::string prefetch_rows(const Stmt& s) {
     const std::string t = capture(s.ival);
     const std::string bytes = std::to_string(dtype_size(tensor_dtype(s.ival)));
     std::string stride = "INT64_C(" + bytes + ")";
     for (size_t d = size_t(s.dim) + 1; d < s.indices.size(); ++d)
       stride += " * " + t + ".size[" + std::to_string(d) + "]";
-    w.line("jt_prefetch_rows(" + t + ".data, (" + address(s.ival, s.indices) + ") * INT64_C(" +
-           bytes + "), " + stride + ", " + expr(s.extent) + ", (" + expr(s.value) + ") * INT64_C(" +
-           bytes + "));");
+    return t + ".data, (" + address(s.ival, s.indices) + ") * INT64_C(" + bytes + "), " + stride +
+           ", " + expr(s.extent) + ", (" + expr(s.value) + ") * INT64_C(" + bytes + ")";
+  }
+  void prefetch(const Stmt& s, Writer& w) override {
+    w.line("jt_prefetch_rows(" + prefetch_rows(s) + ");");
+  }
+  // The stream of the next program's operand rows that the matmul blocks fetch
+  // (pass_prefetch_operands.h).
+  void operand_prefetches(Writer& w) {
+    if (func_.operand_prefetches.empty()) return;
+    w.line("// The next program's operand rows, fetched by this program's matmul blocks.");
+    w.line("JtPrefetch jt_operands = {};");
+    for (const plan::StmtPtr& p : func_.operand_prefetches)
+      w.line("jt_prefetch_add(&jt_operands, " + prefetch_rows(*p) + ");");
+    w.line("jt_prefetch_start(&jt_operands);");
   }
 
   // A masked scatter without a branch (the prelude's JT_MASKED_STORE). A masked store to
