@@ -257,9 +257,9 @@ struct DeviceFunc {
   // [jt_inner_first, jt_inner_last), one iteration, or none where the loop is empty.
   int inner_block = -1;
   ExprPtr inner_end;  // the inner loop's extent (it starts at 0), in the program's scope
-  // Whether the body reads the program its worker runs next (generated C++ with an inner
-  // program loop; JtCaptures::next_position): jt_next_s<b>, that program's s<b> (-1: none), and
-  // jt_next_inner, its inner loop's first iteration. Set by the pass that reads them.
+  // Whether the body reads the program its worker runs next (generated C++;
+  // JtCaptures::next_position): jt_next_s<b>, that program's s<b> (-1: none), and jt_next_inner,
+  // its inner loop's first iteration (0 without an inner loop). Set by the pass that reads them.
   bool next_program = false;
   // Prefetch statements (StmtKind::prefetch) in the program's scope, evaluated at its top: rows
   // of the worker's next program that the program's matmul blocks fetch a line at a time between

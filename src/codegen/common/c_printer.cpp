@@ -244,7 +244,7 @@ void NestPrinter::program_ids(Writer& w, const std::string& split) const {
     if (!func_.next_program) return;
     // The program this worker runs next (jt_next_program, -1: none).
     w.line("const int64_t jt_next_s" + b +
-           " = jt_next_program < 0 ? INT64_C(-1) : F.loop_begin + " + "jt_next_program * INT64_C(" +
+           " = jt_next_program < 0 ? INT64_C(-1) : F.loop_begin + jt_next_program * INT64_C(" +
            std::to_string(func_.block_size) + ");");
     w.line("const int64_t jt_next_inner = INT64_C(0);");
     w.line("(void)jt_next_inner;");
