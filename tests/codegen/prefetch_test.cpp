@@ -147,6 +147,17 @@ class OffsetsBeforeAnUnreadablePage {
   size_t bytes_ = 0;
 };
 
+// The message of the user error a checked call reports, or "no error".
+std::string call_error(const Program& p, const std::string& kernel, const ArgMap& args,
+                       int threads) {
+  try {
+    p.call(kernel, args, cpu_options(true, threads));
+  } catch (const UserError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
 // A sequence count passed in rather than taken from the offsets: a program past the offsets'
 // end fails its own bounds check. The program before it reads that item's bounds for its
 // prefetch first; with the offsets right before an unreadable page, a read past their end would
@@ -163,14 +174,7 @@ TEST(Prefetch, TheNextItemsStartIsNeverReadOutOfBounds) {
   const OffsetsBeforeAnUnreadablePage offsets(std::get<Tensor>(args["seq_offsets"]));
   args["seq_offsets"] = offsets.tensor;
   args["num_seqs"] = int64_t(7);  // one more than the offsets hold
-  auto error_of = [&](const Program& p, int threads) {
-    try {
-      p.call("", args, cpu_options(true, threads));
-    } catch (const UserError& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
-  };
+  auto error_of = [&](const Program& p, int threads) { return call_error(p, "", args, threads); };
   use_shared_cache_dir();
   for (int threads : {1, 2}) {
     SCOPED_TRACE("threads " + std::to_string(threads));
@@ -290,18 +294,13 @@ TEST(PrefetchOperands, OutputsAreBitForBitThoseWithoutIt) {
 // call must report the same error as without the pass.
 TEST(PrefetchOperands, TheNextItemsOffsetsAreNeverReadOutOfBounds) {
   ArgMap args = bmm_args();
-  const Tensor& weight = std::get<Tensor>(args["weight"]);
-  args["weight"] = Tensor::zeros({weight.size(0) + 1, weight.size(1), weight.size(2)}, DType::f32);
-  args["bias"] = Tensor::zeros({weight.size(0) + 1, weight.size(2)}, DType::f32);
+  const std::vector<int64_t> weight = std::get<Tensor>(args["weight"]).shape();
+  args["weight"] = Tensor::zeros({weight[0] + 1, weight[1], weight[2]}, DType::f32);
+  args["bias"] = Tensor::zeros({weight[0] + 1, weight[2]}, DType::f32);
   const OffsetsBeforeAnUnreadablePage offsets(std::get<Tensor>(args["x_offsets"]));
   args["x_offsets"] = offsets.tensor;
   auto error_of = [&](const Program& p, int threads) {
-    try {
-      p.call(bmm_example().kernel, args, cpu_options(true, threads));
-    } catch (const UserError& e) {
-      return std::string(e.what());
-    }
-    return std::string("no error");
+    return call_error(p, bmm_example().kernel, args, threads);
   };
   use_shared_cache_dir();
   for (int threads : {1, 2}) {
