@@ -223,14 +223,14 @@ Program bmm_program() {
 }
 
 // 9 items of 0 to 70 rows (one empty), 40 features: blocks of 16 leave partial row and d blocks.
-ArgMap bmm_args(LengthDist dist = LengthDist::uniform) {
+ArgMap bmm_args(LengthDist dist = LengthDist::uniform, DType dtype = DType::f32) {
   JaggedShape s;
   s.batch = 9;
   s.features = 40;
   s.max_len = 70;
   s.dist = dist;
   s.seed = 3;
-  return bmm_example().make_inputs(s, DType::f32, DType::i32);
+  return bmm_example().make_inputs(s, dtype, DType::i32);
 }
 
 // The bundled bmm's program is one item: the next item's rows of x_values (F.p0, from its offset
@@ -264,16 +264,20 @@ TEST(PrefetchOperands, JagtilePrefetchZeroPlansNone) {
 }
 
 // The bmm's outputs bit for bit with and without the stream, default and 16-row blocks, checked
-// and unchecked, 1 and 2 threads, on uniform lengths and on empty items.
+// and unchecked, 1 and 2 threads, on uniform lengths and on empty items; f32 (the microkernel's
+// blocks take the stream) and bf16 (on an AMX CPU the tile loop takes it too).
 TEST(PrefetchOperands, OutputsAreBitForBitThoseWithoutIt) {
   use_shared_cache_dir();
-  for (LengthDist dist : {LengthDist::uniform, LengthDist::empty}) {
-    const ArgMap args = bmm_args(dist);
+  for (auto [dist, dtype] :
+       {std::pair{LengthDist::uniform, DType::f32}, std::pair{LengthDist::empty, DType::f32},
+        std::pair{LengthDist::uniform, DType::bf16}}) {
+    const ArgMap args = bmm_args(dist, dtype);
     for (const std::vector<int64_t>& blocks : {std::vector<int64_t>{}, {1, 16, 16, 16}})
       for (bool checked : {true, false})
         for (int threads : {1, 2}) {
-          SCOPED_TRACE(std::string(length_dist_name(dist)) + (blocks.empty() ? "" : " blocks 16") +
-                       (checked ? " checked" : "") + " threads " + std::to_string(threads));
+          SCOPED_TRACE(std::string(length_dist_name(dist)) + " " + std::string(dtype_name(dtype)) +
+                       (blocks.empty() ? "" : " blocks 16") + (checked ? " checked" : "") +
+                       " threads " + std::to_string(threads));
           Options o = cpu_options(checked, threads);
           o.config.block_sizes = blocks;
           const Program p = bmm_program();
