@@ -205,6 +205,20 @@ bool int64_op(const ExprPtr& e, ir::Op op) {
   return binary_op(e) == op && (e->kind == ExprKind::binop || e->dtype == DType::i64);
 }
 
+ExprPtr in_bounds_hint(const Expr& load, std::vector<ExprPtr> indices) {
+  ExprPtr in;
+  for (size_t d = 0; d < indices.size(); ++d) {
+    const ExprPtr dim =
+        in_bounds(indices[d], tensor_size(capture(int(load.ival), CType::i64), int(d)));
+    in = in ? binop(ir::Op::logical_and, in, dim) : dim;
+  }
+  Expr hint = load;
+  hint.site = -1;
+  hint.args = std::move(indices);
+  return select(in ? in : bool_imm(true), std::make_shared<const Expr>(std::move(hint)),
+                convert(int_imm(0), DType::i64, load.dtype));
+}
+
 ExprPtr strip_widening(ExprPtr e) {
   while (e->kind == ExprKind::convert && e->dtype == DType::i64 && e->from == DType::i64)
     e = e->args[0];

@@ -56,6 +56,10 @@ bool int64_op(const ExprPtr& e, ir::Op op);
 
 // e without its int64-to-int64 conversions (the IR's `int64(x)` of an index that already is one).
 ExprPtr strip_widening(ExprPtr e);
+// A hint's read of the tensor `load` reads, at `indices`: a copy of the load (site -1, never
+// checked) read only where every index is in bounds, else 0 of its dtype. For the prefetch
+// passes, whose guesses of the next item must never read out of range.
+ExprPtr in_bounds_hint(const Expr& load, std::vector<ExprPtr> indices);
 // Whether e reads a local or an array named in `names`.
 bool mentions_any(const ExprPtr& e, const std::set<std::string>& names);
 

@@ -191,16 +191,7 @@ class Prefetcher {
         rewrite(substitute(inlined, {{s_outer, var(next_s, CType::i64)}}), [&](const ExprPtr& x) {
           if (x->kind != ExprKind::load) return x;
           masked = masked || x->has_mask;
-          Expr hint = *x;
-          hint.site = -1;  // never checked: the select reads it only in bounds
-          ExprPtr in;
-          for (size_t d = 0; d < x->args.size(); ++d) {
-            const ExprPtr dim =
-                in_bounds(x->args[d], tensor_size(capture(int(x->ival), CType::i64), int(d)));
-            in = in ? binop(Op::logical_and, in, dim) : dim;
-          }
-          return select(in ? in : bool_imm(true), std::make_shared<const Expr>(std::move(hint)),
-                        convert(int_imm(0), DType::i64, x->dtype));
+          return in_bounds_hint(*x, x->args);
         });
     return masked ? nullptr : out;
   }

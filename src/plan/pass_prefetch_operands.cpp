@@ -128,13 +128,7 @@ class OperandPrefetcher {
   // The element `index` of a rank-1 tensor read as `load` reads it, in the next program: read
   // only in bounds (else 0), as an int64.
   ExprPtr hint_read(const Expr& load, const ExprPtr& index) const {
-    Expr hint = load;
-    hint.site = -1;  // never checked: the select reads it only in bounds
-    hint.args = {index};
-    const ExprPtr size = tensor_size(capture(int(load.ival), CType::i64), 0);
-    return convert(select(in_bounds(index, size), std::make_shared<const Expr>(std::move(hint)),
-                          convert(int_imm(0), DType::i64, load.dtype)),
-                   load.dtype, DType::i64);
+    return convert(in_bounds_hint(load, {index}), load.dtype, DType::i64);
   }
 
   // The prefetch of the next program's rows of an access's tensor, or null where its first index

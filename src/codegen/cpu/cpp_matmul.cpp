@@ -231,9 +231,7 @@ static __attribute__((noinline)) void jt_mm_block(const JtMatmul& m, int64_t k_a
     int64_t lines = pf->lines;
     for (; k0 + 4 <= k_all && lines > 0; k0 += 4) {
       step(k0, all), step(k0 + 1, all), step(k0 + 2, all), step(k0 + 3, all);
-      __builtin_prefetch((const void*)at, 0, 2);
-      at += 64;
-      if (--lines == 0) jt_prefetch_next_row(pf, &at, &lines);
+      jt_prefetch_lines(pf, &at, &lines, 1);
     }
     pf->at = at;
     pf->lines = lines;
@@ -395,6 +393,15 @@ static inline void jt_prefetch_add(JtPrefetch* p, const void* data, int64_t at, 
   p->queue[p->runs].rows = rows;
   p->queue[p->runs].lines = (bytes + 63) / 64;
   ++p->runs;
+}
+// Up to n lines of the stream from *at (the caller's copy of the stream's place: *at, *lines,
+// kept in registers across its loop and written back after it).
+static inline void jt_prefetch_lines(JtPrefetch* p, uintptr_t* at, int64_t* lines, int n) {
+  for (int i = 0; i < n && *lines > 0; ++i) {
+    __builtin_prefetch((const void*)*at, 0, 2);
+    *at += 64;
+    if (--*lines == 0) jt_prefetch_next_row(p, at, lines);
+  }
 }
 // Ready to be read from its first row (after the adds).
 static inline void jt_prefetch_start(JtPrefetch* p) {

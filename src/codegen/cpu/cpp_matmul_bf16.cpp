@@ -442,15 +442,6 @@ static inline void jt_amx_finish(const JtMatmul& m, int64_t i0, int64_t rows, in
   }
 }
 
-// Up to 8 lines of a prefetch stream (JtPrefetch), the stream's place kept in *at, *lines.
-static inline void jt_amx_prefetch(JtPrefetch* pf, uintptr_t* at, int64_t* lines) {
-  for (int i = 0; i < 8 && *lines > 0; ++i) {
-    __builtin_prefetch((const void*)*at, 0, 2);
-    *at += 64;
-    if (--*lines == 0) jt_prefetch_next_row(pf, at, lines);
-  }
-}
-
 // The products of A's rows [i0, i0 + rows) (rows <= 32; `a`: their first tile row, pair words
 // of 16 k in 64 bytes, rows `a_bytes` apart, rows past `rows` zeros or never stored) with every
 // panel of B, KS pairs deep: blocks of 32 x 32 of C as four tiles (two where 16 rows or fewer),
@@ -481,7 +472,7 @@ static inline void jt_amx_rows(const JtMatmul& m, int64_t i0, int64_t rows, cons
       for (int64_t p = 16; p < KS; p += 16) {
         _tile_dpbf16ps(0, 4, 6);
         _tile_dpbf16ps(1, 4, 7);
-        if (pf_lines > 0) jt_amx_prefetch(m.prefetch, &pf_at, &pf_lines);
+        if (pf_lines > 0) jt_prefetch_lines(m.prefetch, &pf_at, &pf_lines, 8);
         _tile_loadd(4, a + 4 * p, a_bytes);
         _tile_dpbf16ps(2, 5, 6);
         _tile_loadd(6, panel + p * NR, b_bytes);
