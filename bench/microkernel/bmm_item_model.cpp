@@ -9,10 +9,11 @@
 //   8  streaming stores for the output
 //   32 2 MiB pages for x, weight and the output (transparent huge pages, advised)
 // Prints the time of a pass over the items, GFLOP/s, and the cycles in the weight copies and in
-// the products (rdtsc). Build and run (the JIT's flags):
+// the products (rdtsc). Build and run (the JIT's flags; on AMD, without the last two):
 //   bench/microkernel/run.sh --print > /tmp/jt_matmul.h
-//   c++ -O3 -march=native -mprefer-vector-width=512 -std=c++17 -fopenmp-simd -fno-math-errno \
-//     -fno-trapping-math -fwrapv -w -I/tmp bench/microkernel/bmm_item_model.cpp -o /tmp/bmm_model
+//   c++ -O3 -march=native -std=c++17 -fopenmp-simd -fno-math-errno -fno-trapping-math -fwrapv \
+//     -w -I/tmp bench/microkernel/bmm_item_model.cpp -o /tmp/bmm_model \
+//     -mprefer-vector-width=512 -DJT_MM_6X4=1
 //   for f in 0 32 34 38 40 41; do /tmp/bmm_model $f; done
 #include <immintrin.h>
 #include <sys/mman.h>

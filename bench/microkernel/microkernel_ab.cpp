@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>  // the texts' AMX permission request includes these; outside the
+#include <unistd.h>       // namespaces, so both versions see the one declaration
 
 #include <algorithm>
 #include <cstdio>

@@ -288,10 +288,18 @@ class Memoizer {
       out[fill_at] = if_(miss, {out[fill_at], mark[0], mark[1]});
       return out;
     }
-    // The block's packed panels kept beside its rows, packed by the first matmul after a fill.
+    // The block's packed panels kept beside its rows, packed by the first matmul after a fill:
+    // a slot's panels take its rows rounded up to whole panels (`spread` times its rows).
     const std::string panels = names_.fresh("memo_panels"), ready = names_.fresh("memo_ready");
-    before.push_back(array_decl(panels, CType::f32, extents));
-    const ExprPtr slot_panels = array_read(panels, CType::f32, {first_row, int_imm(0)});
+    const int64_t spread = panel_rows(l.block) / l.block;
+    auto spread_rows = [&](const ExprPtr& rows) {
+      return spread == 1 ? rows : binop(Op::mul, rows, int_imm(spread));
+    };
+    std::vector<ExprPtr> panel_extents = extents;
+    panel_extents[0] = spread_rows(extents[0]);
+    before.push_back(array_decl(panels, CType::f32, panel_extents));
+    const ExprPtr slot_panels =
+        array_read(panels, CType::f32, {spread_rows(first_row), int_imm(0)});
     for (size_t i = fill_at + 1; i < out.size(); ++i)
       out[i] = with_kept_panels(out[i], cache, slot_panels, var(ready, CType::boolean));
     out[fill_at] = if_(not_(var(ready, CType::boolean)), {out[fill_at], mark[0], mark[1]});
@@ -299,13 +307,18 @@ class Memoizer {
     return out;
   }
 
+  // A block's rows rounded up to whole panels of the widest kind (AVX-512's 4 vectors of 16).
+  static int64_t panel_rows(int64_t block) { return (block + 63) / 64 * 64; }
+
   // Whether the cache's blocks can keep their packed panels: float32 rows of a block a multiple
-  // of 32 (the widest panel, so a slot holds every panel of its block), read only as the B of
-  // float32 matmul blocks that pack it (its columns strided, b_k = 1), each in a matmul nest that
-  // runs after the fill whenever the fill runs (an element of the same list, no skip between).
+  // of 32 whose slots spread evenly over whole panels (32, or a multiple of 64), read only as the B
+  // of float32 matmul blocks that pack it (its columns strided, b_k = 1), each in a matmul nest
+  // that runs after the fill whenever the fill runs (an element of the same list, no skip between).
   static bool panels_kept(const std::vector<StmtPtr>& out, size_t fill_at, const std::string& cache,
                           int64_t block, const Stmt& decl) {
-    if (decl.ctype != CType::f32 || decl.indices.size() != 2 || block % 32 != 0) return false;
+    if (decl.ctype != CType::f32 || decl.indices.size() != 2 || block % 32 != 0 ||
+        panel_rows(block) % block != 0)
+      return false;
     bool ok = true;
     int blocks = 0;
     for (size_t i = 0; i < out.size(); ++i) {

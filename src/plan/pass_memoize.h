@@ -17,12 +17,13 @@
 //
 // Where the cached block is only ever the B operand of float32 matmul blocks that pack it (its
 // columns strided: attention's `k_blk.T`), each in a matmul nest that runs after the fill whenever
-// the fill runs, and the block's rows are a multiple of 32 (a slot then holds every panel of its
-// block, at any vector width), the cache also keeps the block's packed panels (`memo_panels`,
-// JtMatmul::b_panels): the first matmul after a fill packs them (`memo_ready` false), the later
-// query blocks read them as they are instead of packing the block again, the same values in the
-// same order. read_matmul_operands_in_place (pass_operands_in_place.h) then reads such a B from
-// the tensor and drops the copy: the block is packed once, straight from the tensor.
+// the fill runs, and the block's rows are 32 or a multiple of 64 (a slot's panels then take its
+// rows rounded up to the widest panel, 64 columns, at any vector width), the cache also keeps the
+// block's packed panels (`memo_panels`, JtMatmul::b_panels): the first matmul after a fill packs
+// them (`memo_ready` false), the later query blocks read them as they are instead of packing the
+// block again, the same values in the same order. read_matmul_operands_in_place
+// (pass_operands_in_place.h) then reads such a B from the tensor and drops the copy: the block is
+// packed once, straight from the tensor.
 #pragma once
 
 #include "plan/nest_ir.h"

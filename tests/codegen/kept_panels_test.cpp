@@ -58,7 +58,7 @@ TEST(KeptPanels, TheScoresMatmulPacksKeyBlocksOnceAndReadsThemInPlace) {
   EXPECT_THAT(unchecked, HasSubstr("memo_panels0")) << unchecked;
 }
 
-// A key block whose rows are not a multiple of the widest panel (32 columns) keeps no panels.
+// A key block whose rows are not a multiple of 32 keeps no panels.
 TEST(KeptPanels, KeyBlocksOfTwentyFourKeepNone) {
   EXPECT_THAT(code_of(with_blocks(cpu_options(), {24, 24})), Not(HasSubstr("memo_panels")));
 }

@@ -273,12 +273,18 @@ TEST_P(CausalBlockSkip, BlocksOfSixteenRowsMatchTheReferenceForEveryBandedMask) 
 // on AVX-512 (vectors of 16), AVX2 (8) and the portable path. The output is the element loops'
 // (JAGTILE_CPU_MATMUL=loops) bit for bit and the reference's within rounding, for every mask;
 // items end inside a block, at its edge and past it.
+// On this CPU's instruction set with each AVX-512 register block (JAGTILE_REGISTER_BLOCK: 6 x 4
+// vectors skip a diagonal block's vectors past its rows' band by the vector), then lowered.
 TEST(CausalBlocksOfSixtyFour, MatchTheElementLoopsBitwiseAndTheReferenceOnEveryIsa) {
   const Inputs in = ragged_inputs({64, 40, 100, 17, 0, 130});
-  for (const char* isa : {"", "avx2", "portable"}) {
+  const std::vector<std::pair<const char*, const char*>> settings = {
+      {"", ""}, {"", "8x2"}, {"", "6x4"}, {"avx2", ""}, {"portable", ""}};
+  for (const auto& [isa, block] : settings) {
     ScopedEnv env("JAGTILE_CPU_ISA", *isa ? isa : nullptr);
+    ScopedEnv register_block("JAGTILE_REGISTER_BLOCK", *block ? block : nullptr);
     for (const MaskCase& mask : kMaskCases) {
-      SCOPED_TRACE(std::string(*isa ? isa : "native") + ", " + mask.name);
+      SCOPED_TRACE(std::string(*isa ? isa : "native") + (*block ? std::string(" ") + block : "") +
+                   ", " + mask.name);
       const std::vector<double> want = reference(in, mask);
       const Tensor blocks = run(Path::cpu, mask, in, nullptr, 64);
       ScopedEnv loops("JAGTILE_CPU_MATMUL", "loops");

@@ -274,6 +274,32 @@ TEST(MatmulBlocks, LoweredIsasMatchTheirLoopsAndReference) {
   }
 }
 
+// Both AVX-512 register blocks (JAGTILE_REGISTER_BLOCK: 8 rows by 2 vectors, 6 by 4) agree with
+// the element loops bit for bit and the reference within rounding: item products with partial
+// row, column and k blocks, an empty item and one-row items, on column blocks of 32 (a panel of 2
+// whole vectors, then 1 partial) and of 128 (113 columns: a whole panel, then 3 whole vectors and
+// a partial one), and the transposed scores of 53 keys (a panel's last vector partial).
+TEST(MatmulBlocks, BothAvx512RegisterBlocksMatchTheLoopsBitwise) {
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("avx512f"))
+    GTEST_SKIP() << "the register block setting applies to AVX-512 only, which this CPU lacks";
+  use_shared_cache_dir();
+  for (const char* block : {"8x2", "6x4"}) {
+    SCOPED_TRACE(block);
+    ScopedEnv env("JAGTILE_REGISTER_BLOCK", block);
+    for (const ItemCase& c : {ItemCase{{5, 0, 1, 17, 33, 1}, 37, 45, {4, 16, 32, 16}},
+                              ItemCase{{130, 7, 64}, 96, 113, {4, 64, 128, 64}}}) {
+      const ItemInputs in = item_matmul_inputs(c);
+      Program p = Program::from_source(kMatmulKernels, "mm.py");
+      auto [blocks, loops] = blocks_and_loops(p, "item_matmul", in.args, cpu_with_blocks(c.blocks));
+      EXPECT_TRUE(same_bits(blocks, loops));
+      expect_close(blocks, item_matmul_reference(in.offs, in.x, in.w, in.bias, c.D, c.K),
+                   double(c.D));
+    }
+    for (int64_t D : {20, 131}) expect_scores_match(D, 37, 53, DType::f32, 64);
+  }
+}
+
 // `acc = acc + torch.matmul(a, w)` over blocks of the contraction (the bundled
 // jagged_dense_bmm, several partial d blocks): the microkernel writes acc itself with acc as D
 // (pass_accumulate.cpp), no product array and no adding pass, except in the first block, which

@@ -1,8 +1,11 @@
-// The vector width of generated CPU code (codegen/cpu/jit.cpp, vector_width_flag): 512-bit by
-// default on Intel CPUs with AVX-512, the compiler's own choice elsewhere, JAGTILE_VECTOR_WIDTH
-// either way. These tests pin the flag each setting gives (it is part of the code key, so code of
-// both widths never shares an entry) and the user error for a value that is not a width; the
-// examples at both widths are in examples_cpu_test.cpp.
+// The CPU-dependent flags of generated CPU code (codegen/cpu/jit.cpp). The vector width
+// (vector_width_flag): 512-bit by default on Intel CPUs with AVX-512, the compiler's own choice
+// elsewhere, JAGTILE_VECTOR_WIDTH either way. The f32 microkernel's register block on AVX-512
+// (register_block_flag): 6 x 4 vectors on Intel, 8 x 2 elsewhere, JAGTILE_REGISTER_BLOCK either
+// way. These tests pin the flag each setting gives (the flags are part of the code key, so code
+// of two settings never shares an entry) and the user error for a value that is not one; the
+// examples at both widths are in examples_cpu_test.cpp, the microkernel's bits in both blocks in
+// matmul_blocks_test.cpp and masked_block_skip_test.cpp.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -69,6 +72,45 @@ TEST(VectorWidth, AValueThatIsNotAWidthIsAUserError) {
   }
   EXPECT_THAT(message, HasSubstr("JAGTILE_VECTOR_WIDTH='300' is not a vector width; set it to "
                                  "256 or 512, or unset it"));
+}
+
+const char* kBlock6x4Flag = "-DJT_MM_6X4=1";
+
+TEST(RegisterBlock, TheSettingPicksTheBlockInTheFlags) {
+  {
+    const ScopedEnv set("JAGTILE_REGISTER_BLOCK", "6x4");
+    EXPECT_THAT(codegen::cpu::isa_flags(), HasSubstr(kBlock6x4Flag));
+    EXPECT_THAT(codegen::cpu::compiler_flags(), HasSubstr(kBlock6x4Flag));
+  }
+  const ScopedEnv set("JAGTILE_REGISTER_BLOCK", "8x2");
+  EXPECT_THAT(codegen::cpu::isa_flags(), Not(HasSubstr("JT_MM_6X4")));
+}
+
+// The default follows the CPU as the vector width's does: 6 x 4 on an Intel CPU with AVX-512
+// (unless the instruction set is lowered below it), 8 x 2 otherwise.
+TEST(RegisterBlock, TheDefaultIs6x4OnIntelCpusWithAvx512Only) {
+  const ScopedEnv unset_block("JAGTILE_REGISTER_BLOCK", nullptr);
+  const ScopedEnv unset_isa("JAGTILE_CPU_ISA", nullptr);
+  const bool wide = codegen::cpu::cpu_features().find("GenuineIntel") != std::string::npos &&
+                    codegen::cpu::cpu_features().find(" avx512f ") != std::string::npos;
+  EXPECT_EQ(codegen::cpu::isa_flags().find(kBlock6x4Flag) != std::string::npos, wide)
+      << codegen::cpu::isa_flags();
+  for (const char* isa : {"avx2", "portable"}) {
+    const ScopedEnv lower("JAGTILE_CPU_ISA", isa);
+    EXPECT_THAT(codegen::cpu::isa_flags(), Not(HasSubstr("JT_MM_6X4"))) << isa;
+  }
+}
+
+TEST(RegisterBlock, AValueThatIsNotABlockIsAUserError) {
+  const ScopedEnv set("JAGTILE_REGISTER_BLOCK", "4x4");
+  std::string message;
+  try {
+    codegen::cpu::isa_flags();
+  } catch (const UserError& e) {
+    message = e.what();
+  }
+  EXPECT_THAT(message, HasSubstr("JAGTILE_REGISTER_BLOCK='4x4' is not a register block; set it "
+                                 "to 8x2 or 6x4, or unset it"));
 }
 
 }  // namespace

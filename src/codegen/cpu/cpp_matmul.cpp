@@ -6,8 +6,9 @@
 //
 // The kernel is one template over a vector type (AVX-512, AVX2 + FMA or plain floats, chosen by
 // the JIT's -march: the CPU the code runs on, lowered by JAGTILE_CPU_ISA) and over the rows of a
-// register block. A block is MR rows by two vectors of columns; its accumulators stay in registers
-// for the whole k loop, each B row is loaded once per block and each A element is broadcast once.
+// register block. A block is MR rows by NV vectors of columns (JtVec: 6 x 4 on AVX-512, 6 x 2 on
+// AVX2); its accumulators stay in registers for the whole k loop, each B row is loaded once per
+// block and each A element is broadcast once.
 // Every C element is its products' sum in k order with fused multiply-adds, then D added: the
 // order and the rounding of the element loops the plan prints otherwise (jt_fma_f32 there), so
 // the two agree bit for bit on one ISA. Partial blocks exist only at the edges: masked loads and
@@ -29,7 +30,17 @@ const char* kMatmulText = R"JT(
 struct JtVec {
   typedef __m512 T;
   typedef __mmask16 Mask;
-  enum { W = 16, MR = 8 };  // 16 accumulators + 2 B vectors + 1 broadcast of 32 registers
+#if defined(JT_MM_6X4)
+  // 24 accumulators + 4 B vectors + 1 broadcast of 32 registers: 10 loads per 24 FMAs, where 8
+  // rows by 2 vectors load 10 per 16 and ran 5-8% slower on an AMX Xeon, whose two FMA ports are
+  // 512 bits wide (the JIT's choice there, jit.cpp register_block_flag; docs/performance.md,
+  // "Register blocks of 6 x 4 vectors on Intel").
+  enum { W = 16, MR = 6, NV = 4 };
+#else
+  // 16 accumulators + 2 B vectors + 1 broadcast: on Zen 4 and Zen 5, whose 512-bit FMAs take
+  // both 256-bit units, the FMAs bound the block, and 6 x 4 measured 0.94-0.99x of it.
+  enum { W = 16, MR = 8, NV = 2 };
+#endif
   static T zero() { return _mm512_setzero_ps(); }
   static T splat(float x) { return _mm512_set1_ps(x); }
   static Mask first(int64_t n) {
@@ -46,7 +57,7 @@ struct JtVec {
 struct JtVec {
   typedef __m256 T;
   typedef __m256i Mask;
-  enum { W = 8, MR = 6 };  // 12 accumulators + 2 B vectors + 1 broadcast of 16 registers
+  enum { W = 8, MR = 6, NV = 2 };  // 12 accumulators + 2 B vectors + 1 broadcast of 16 registers
   static T zero() { return _mm256_setzero_ps(); }
   static T splat(float x) { return _mm256_set1_ps(x); }
   static Mask first(int64_t n) {
@@ -64,7 +75,7 @@ struct JtVec {
 struct JtVec {
   typedef float T;
   typedef bool Mask;
-  enum { W = 1, MR = 4 };
+  enum { W = 1, MR = 4, NV = 2 };
   static T zero() { return 0.0f; }
   static T splat(float x) { return x; }
   static Mask first(int64_t n) { return n > 0; }
@@ -161,65 +172,76 @@ static inline void jt_pack_panel(float* pack, int64_t NR, const JtMatmul& m, int
     for (int64_t j = 0; j < nj; ++j) pack[k * NR + j] = m.B[k * m.b_k + (j0 + j) * m.b_n];
 }
 
+// The valid columns of each vector of a register block, the first from its first column on.
+struct JtMasks {
+  JtVec::Mask v[JtVec::NV];
+};
+static inline JtMasks jt_masks(int64_t columns) {
+  JtMasks m;
+  for (int v = 0; v < JtVec::NV; ++v) m.v[v] = JtVec::first(columns - v * JtVec::W);
+  return m;
+}
+
 // A block's sums to C: D added (one rounding, as the element loops' acc + product), then stored.
 // Masked stores only on the last columns: AVX2's vmaskmovps store is microcoded on AMD, and
 // twelve of them per block cost more than a 64-step k loop.
 template <int MR, int NV>
-static inline void jt_mm_finish(const JtMatmul& m, int64_t i0, int64_t j0, JtVec::T* c0,
-                                JtVec::T* c1, JtVec::Mask m0, JtVec::Mask m1) {
+static inline void jt_mm_finish(const JtMatmul& m, int64_t i0, int64_t j0, JtVec::T (*c)[NV],
+                                const JtMasks& mask) {
   const bool full = j0 + NV * JtVec::W <= m.N;
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) {
-    float* c = m.C + (i0 + i) * m.c_m + j0;
-    if (m.D) {
-      const float* d = m.D + (i0 + i) * m.d_m + j0 * m.d_n;
-      c0[i] = JtVec::add(c0[i], m.d_n ? JtVec::load(m0, d) : JtVec::splat(*d));
-      if (NV > 1) c1[i] = JtVec::add(c1[i], m.d_n ? JtVec::load(m1, d + JtVec::W) : JtVec::splat(*d));
-    }
-    if (full) {
-      JtVec::store_all(c, c0[i]);
-      if (NV > 1) JtVec::store_all(c + JtVec::W, c1[i]);
-    } else {
-      JtVec::store(m0, c, c0[i]);
-      if (NV > 1) JtVec::store(m1, c + JtVec::W, c1[i]);
+    float* ci = m.C + (i0 + i) * m.c_m + j0;
+    const float* d = m.D ? m.D + (i0 + i) * m.d_m + j0 * m.d_n : NULL;
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      JtVec::T x = c[i][v];
+      if (d)
+        x = JtVec::add(x, m.d_n ? JtVec::load(mask.v[v], d + v * JtVec::W) : JtVec::splat(*d));
+      if (full)
+        JtVec::store_all(ci + v * JtVec::W, x);
+      else
+        JtVec::store(mask.v[v], ci + v * JtVec::W, x);
     }
   }
 }
 
 // Rows [i0, i0 + MR) by NV vectors of columns of one panel: B rows p_k apart starting at
-// `panel`, whose valid columns are m0 (first vector) and m1 (second). Every row takes the
-// products of k in [0, k_all); then, for a zero_a band, row i0 + i takes those of k in
-// [k_all, K) up to k = i0 + i + band (each row's sum ends at its own last kept column, as the
-// element loops' do, so a NaN or infinity of B under the band is skipped, not multiplied by 0).
-// FULL: every column of the block's NV vectors is valid, so B's rows are read with plain loads,
-// which Zen 5 runs 3-10% faster than masked ones on HSTU's products. Not inlined: inlined into
-// jt_matmul_f32 with its other instances, its loop lost that gain (docs/performance.md,
-// "Unmasked B loads in full panels").
+// `panel`, whose valid columns are `mask`'s. Every row takes the products of k in [0, k_all);
+// then, for a zero_a band, row i0 + i takes those of k in [k_all, K) up to k = i0 + i + band
+// (each row's sum ends at its own last kept column, as the element loops' do, so a NaN or
+// infinity of B under the band is skipped, not multiplied by 0). FULL: every column of the
+// block's NV vectors is valid, so B's rows are read with plain loads, which Zen 5 runs 3-10%
+// faster than masked ones on HSTU's products. Not inlined: inlined into jt_matmul_f32 with its
+// other instances, its loop lost that gain (docs/performance.md, "Unmasked B loads in full
+// panels").
 template <int MR, int NV, bool FULL>
 static __attribute__((noinline)) void jt_mm_block(const JtMatmul& m, int64_t k_all, int64_t K,
                                                   int64_t i0, int64_t j0, const float* panel,
-                                                  int64_t p_k, JtVec::Mask m0, JtVec::Mask m1) {
+                                                  int64_t p_k, const JtMasks mask) {
   const int64_t last_k = i0 + m.band;  // row i0 + i's last kept k is last_k + i
   const int64_t a_m = m.a_m, a_k = m.a_k;
-  JtVec::T c0[MR], c1[MR];
+  JtVec::T c[MR][NV];
   // Unrolled before scalar replacement, so the accumulators live in registers, not on the stack.
 #pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i) c0[i] = c1[i] = JtVec::zero();
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) c[i][v] = JtVec::zero();
   const float* a = m.A + i0 * a_m;
   // One k step for the rows `take` keeps (a compile-time true in the common loop).
   auto step = [&](int64_t k, auto take) {
     const float* b = panel + k * p_k;
-    const JtVec::T b0 = FULL ? JtVec::load_all(b) : JtVec::load(m0, b);
-    const JtVec::T b1 = NV == 1 ? JtVec::zero()
-                        : FULL  ? JtVec::load_all(b + JtVec::W)
-                                : JtVec::load(m1, b + JtVec::W);
+    JtVec::T bv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v)
+      bv[v] = FULL ? JtVec::load_all(b + v * JtVec::W) : JtVec::load(mask.v[v], b + v * JtVec::W);
     const float* ak = a + k * a_k;
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
       if (!take(i)) continue;
       const JtVec::T ai = JtVec::splat(ak[i * a_m]);
-      c0[i] = JtVec::fma(ai, b0, c0[i]);
-      if (NV > 1) c1[i] = JtVec::fma(ai, b1, c1[i]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) c[i][v] = JtVec::fma(ai, bv[v], c[i][v]);
     }
   };
   auto all = [](int) { return true; };
@@ -239,7 +261,7 @@ static __attribute__((noinline)) void jt_mm_block(const JtMatmul& m, int64_t k_a
   for (int64_t k = k0; k < k_all; ++k) step(k, all);
   for (int64_t k = k_all; k < K; ++k)  // at most MR - 1 steps
     step(k, [&](int i) { return k <= last_k + i; });
-  jt_mm_finish<MR, NV>(m, i0, j0, c0, c1, m0, m1);
+  jt_mm_finish<MR, NV>(m, i0, j0, c, mask);
 }
 
 // Every row of a panel: block(JtRows<MR>(), i0) over whole blocks of MR rows, then one call for
@@ -250,21 +272,31 @@ struct JtConst {  // a compile-time int passed as an argument (to generic lambda
 };
 template <int R>
 using JtRows = JtConst<R>;
-template <int R = JtVec::MR - 1, class Block>
+template <int R, class Block>
 static inline void jt_mm_edge(int64_t i0, int64_t rows, const Block& block) {
   if (rows == R) return block(JtRows<R>(), i0);
   if constexpr (R > 1) jt_mm_edge<R - 1>(i0, rows, block);
 }
-template <class Block>
+template <int MR, class Block>
 static inline void jt_mm_rows(int64_t first, int64_t M, const Block& block) {
   int64_t i0 = first;
-  for (; i0 + JtVec::MR <= M; i0 += JtVec::MR) block(JtRows<JtVec::MR>(), i0);
-  if (i0 < M) jt_mm_edge(i0, M - i0, block);
+  for (; i0 + MR <= M; i0 += MR) block(JtRows<MR>(), i0);
+  if (i0 < M) jt_mm_edge<MR - 1>(i0, M - i0, block);
+}
+// f(JtConst<nv>(), JtConst<full>()) for a run-time nv in [1, V]: a block of nv vectors of
+// columns, all of them valid where full. Blocks narrower than a whole panel take masked loads
+// even where their columns are all valid: an unmasked instance of every width and row count
+// would take the JIT's one-time compile of the microkernel from 3.8 to 6.5 s on AVX-512.
+template <int V = JtVec::NV, class F>
+static inline void jt_mm_vectors(int nv, bool full, const F& f) {
+  if (nv == V)
+    return full && V == JtVec::NV ? f(JtConst<V>(), JtConst<1>()) : f(JtConst<V>(), JtConst<0>());
+  if constexpr (V > 1) jt_mm_vectors<V - 1>(nv, full, f);
 }
 
 #if JT_MATMUL_PART != 2  // the f32 entry: in the file itself, or in the first object
 JT_MATMUL_ENTRY void jt_matmul_f32(const JtMatmul& m) {
-  enum { NR = 2 * JtVec::W };
+  enum { NR = JtVec::NV * JtVec::W };
   // A B whose columns are not contiguous (a transposed operand) is copied one panel at a time;
   // on the stack up to 64 KiB. Panels the caller keeps (JtMatmul::b_panels) are packed there,
   // whole, on their first use (before any band skips one, and even without rows of A: the caller
@@ -301,7 +333,7 @@ JT_MATMUL_ENTRY void jt_matmul_f32(const JtMatmul& m) {
         for (int64_t j = 0; j < nj; ++j) m.C[i * m.c_m + j0 + j] = 0.0f;
       if (first == m.M) continue;
     }
-    const JtVec::Mask m0 = JtVec::first(nj), m1 = JtVec::first(nj - JtVec::W);
+    const JtMasks mask = jt_masks(nj);
     const float* panel = m.B + j0;
     int64_t p_k = m.b_k;
     if (kept) {
@@ -312,32 +344,33 @@ JT_MATMUL_ENTRY void jt_matmul_f32(const JtMatmul& m) {
       panel = pack;
       p_k = NR;
     }
-    // Every block of the panel, of NV vectors of columns, FULL where all of them are valid.
-    auto blocks = [&](auto nv, auto full) {
-      jt_mm_rows(first, m.M, [&](auto rows, int64_t i0) {
+    // Every block of the panel, of NV vectors of columns, FULL where all of them are valid: a
+    // last panel of fewer columns takes only the vectors that hold them.
+    const int vectors = int((nj + JtVec::W - 1) / JtVec::W);
+    jt_mm_vectors(vectors, nj == vectors * JtVec::W, [&](auto nv, auto full) {
+      jt_mm_rows<JtVec::MR>(first, m.M, [&](auto rows, int64_t i0) {
         constexpr int R = decltype(rows)::value, NV = decltype(nv)::value;
-        // For unused_c, a block whose last row keeps no column of the second vector computes
-        // the first vector only (whole, as the second exists) and gives the second zeros. On a
-        // diagonal block of 64 x 64 this computes 5/8 of the products instead of 3/4.
-        if (NV == 2 && unused_c && i0 + R - 1 + m.band < j0 + JtVec::W) {
-          jt_mm_block<R, 1, true>(m, k_all(i0), k_end(i0, R), i0, j0, panel, p_k, m0, m1);
-          for (int64_t i = i0; i < i0 + R; ++i)
-            JtVec::store(m1, m.C + i * m.c_m + j0 + JtVec::W, JtVec::zero());
-          return;
+        // For unused_c, a block whose last row keeps no column of its last vectors computes the
+        // vectors before them only and gives the rest zeros: on a diagonal block of 64 x 64 (one
+        // panel of 4 vectors) about 5/8 of the products.
+        if constexpr (NV > 1) {
+          const int64_t last = i0 + R - 1 + m.band - j0;  // the last row's last kept column
+          const int keep = last < 0 ? 1 : int(last / JtVec::W) + 1;
+          if (unused_c && keep < NV) {
+            jt_mm_vectors<NV - 1>(keep, false, [&](auto kv, auto) {
+              constexpr int KV = decltype(kv)::value;
+              jt_mm_block<R, KV, false>(m, k_all(i0), k_end(i0, R), i0, j0, panel, p_k, mask);
+            });
+            for (int64_t i = i0; i < i0 + R; ++i)
+              for (int v = keep; v < NV; ++v)
+                JtVec::store(mask.v[v], m.C + i * m.c_m + j0 + v * JtVec::W, JtVec::zero());
+            return;
+          }
         }
         jt_mm_block<R, NV, decltype(full)::value != 0>(m, k_all(i0), k_end(i0, R), i0, j0,
-                                                       panel, p_k, m0, m1);
+                                                       panel, p_k, mask);
       });
-    };
-    // A last panel of one vector's columns or fewer does half the work.
-    if (nj == NR)
-      blocks(JtConst<2>(), JtConst<1>());
-    else if (nj > JtVec::W)
-      blocks(JtConst<2>(), JtConst<0>());
-    else if (nj == JtVec::W)
-      blocks(JtConst<1>(), JtConst<1>());
-    else
-      blocks(JtConst<1>(), JtConst<0>());
+    });
   }
   free(heap);
 }

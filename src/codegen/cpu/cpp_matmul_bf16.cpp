@@ -311,14 +311,18 @@ static inline void jt_pack_b_bf16(uint32_t* bp, int64_t KP, int64_t KS, const Jt
   }
 }
 
+// The pair path's register blocks: 8 rows by up to 2 vectors of 16 columns (its panels are 32
+// columns wide; each dot product takes a pair of k).
+enum { kBf16Rows = 8 };
 template <int MR, int NV>
 static inline void jt_mm_block_bf16(const JtMatmul& m, int64_t i0, int64_t j0, const uint32_t* ap,
-                                    int64_t KP, const uint32_t* panel, JtVec::Mask m0,
-                                    JtVec::Mask m1) {
+                                    int64_t KP, const uint32_t* panel, const JtMasks& mask) {
   enum { NR = 32 };
-  JtVec::T c0[MR], c1[MR];
+  JtVec::T c[MR][NV];
 #pragma GCC unroll 16
-  for (int i = 0; i < MR; ++i) c0[i] = c1[i] = JtVec::zero();
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) c[i][v] = JtVec::zero();
   const uint32_t* a = ap + i0 * KP;
   for (int64_t p = 0; p < KP; ++p) {
     const __m512bh b0 = (__m512bh)_mm512_load_si512(panel + p * NR);
@@ -326,11 +330,11 @@ static inline void jt_mm_block_bf16(const JtMatmul& m, int64_t i0, int64_t j0, c
 #pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
       const __m512bh ai = (__m512bh)_mm512_set1_epi32((int)a[i * KP + p]);
-      c0[i] = _mm512_dpbf16_ps(c0[i], ai, b0);
-      if (NV > 1) c1[i] = _mm512_dpbf16_ps(c1[i], ai, b1);
+      c[i][0] = _mm512_dpbf16_ps(c[i][0], ai, b0);
+      if (NV > 1) c[i][NV - 1] = _mm512_dpbf16_ps(c[i][NV - 1], ai, b1);
     }
   }
-  jt_mm_finish<MR, NV>(m, i0, j0, c0, c1, m0, m1);
+  jt_mm_finish<MR, NV>(m, i0, j0, c, mask);
 }
 
 // Both operands packed for the pair or tile paths: A's rows KS pair words apart (KS >= the KP
@@ -376,15 +380,15 @@ static __attribute__((noinline)) int jt_matmul_bf16_pairs(const JtMatmul& m) {
   const int exact = packs.exact;
   for (int64_t j0 = 0; exact && j0 < m.N; j0 += NR) {
     const int64_t nj = m.N - j0 < NR ? m.N - j0 : NR;
-    const JtVec::Mask m0 = JtVec::first(nj), m1 = JtVec::first(nj - JtVec::W);
+    const JtMasks mask = jt_masks(nj);
     const uint32_t* panel = bp + (j0 / NR) * KP * NR;
     if (nj > JtVec::W)
-      jt_mm_rows(0, m.M, [&](auto rows, int64_t i0) {
-        jt_mm_block_bf16<decltype(rows)::value, 2>(m, i0, j0, ap, KP, panel, m0, m1);
+      jt_mm_rows<kBf16Rows>(0, m.M, [&](auto rows, int64_t i0) {
+        jt_mm_block_bf16<decltype(rows)::value, 2>(m, i0, j0, ap, KP, panel, mask);
       });
     else
-      jt_mm_rows(0, m.M, [&](auto rows, int64_t i0) {
-        jt_mm_block_bf16<decltype(rows)::value, 1>(m, i0, j0, ap, KP, panel, m0, m1);
+      jt_mm_rows<kBf16Rows>(0, m.M, [&](auto rows, int64_t i0) {
+        jt_mm_block_bf16<decltype(rows)::value, 1>(m, i0, j0, ap, KP, panel, mask);
       });
   }
   free(packs.heap);

@@ -122,6 +122,15 @@ std::string sanitizer_flags() {
 // with AMX: 512-bit vectors, ..."). AMD's Zen 4 splits 512-bit operations in two and was not
 // measured: there, and on every CPU without AVX-512, the compiler's own choice stands.
 // JAGTILE_VECTOR_WIDTH=256|512 sets it either way.
+bool intel_avx512() {
+  // Read once: this runs on every call (the backend's code key).
+  static const bool intel = [] {
+    const std::string& features = cpu_features();
+    return features.find("GenuineIntel") != std::string::npos &&
+           features.find(" avx512f ") != std::string::npos;
+  }();
+  return intel;
+}
 std::string vector_width_flag(const std::string& isa) {
   if (const char* forced = std::getenv("JAGTILE_VECTOR_WIDTH"); forced && *forced) {
     const std::string width = forced;
@@ -131,13 +140,23 @@ std::string vector_width_flag(const std::string& isa) {
     return " -mprefer-vector-width=" + width;
   }
   if (isa == "avx2" || isa == "portable") return "";
-  // Read once: this runs on every call (the backend's code key).
-  static const bool intel_avx512 = [] {
-    const std::string& features = cpu_features();
-    return features.find("GenuineIntel") != std::string::npos &&
-           features.find(" avx512f ") != std::string::npos;
-  }();
-  return intel_avx512 ? " -mprefer-vector-width=512" : "";
+  return intel_avx512() ? " -mprefer-vector-width=512" : "";
+}
+
+// The f32 microkernel's register block on AVX-512 (cpp_matmul.cpp, JtVec): 6 rows by 4 vectors
+// (JT_MM_6X4) on cores whose FMA units are 512 bits wide, Intel's, where 8 rows by 2 vectors are
+// bound by their loads; 8 by 2 on AMD's Zen 4 and Zen 5, which split 512-bit operations in two
+// and ran 6 by 4 at 0.94-0.99x of it. JAGTILE_REGISTER_BLOCK=8x2|6x4 sets it either way.
+std::string register_block_flag(const std::string& isa) {
+  if (const char* forced = std::getenv("JAGTILE_REGISTER_BLOCK"); forced && *forced) {
+    const std::string block = forced;
+    if (block != "8x2" && block != "6x4")
+      throw UserError("JAGTILE_REGISTER_BLOCK='" + block +
+                      "' is not a register block; set it to 8x2 or 6x4, or unset it");
+    return block == "6x4" ? " -DJT_MM_6X4=1" : "";
+  }
+  if (isa == "avx2" || isa == "portable") return "";
+  return intel_avx512() ? " -DJT_MM_6X4=1" : "";
 }
 
 }  // namespace
@@ -157,7 +176,7 @@ std::string isa_flags() {
                         : isa == "portable" ? " -mno-avx"
                                             : "";
 #undef JT_NO_AMX
-  return lowered + vector_width_flag(isa);
+  return lowered + vector_width_flag(isa) + register_block_flag(isa);
 }
 
 CodeKind code_kind(const std::string& source) {
