@@ -112,6 +112,9 @@ const std::vector<SettingInTurn>& settings_table() {
       // The default width (512 on Intel CPUs with AVX-512, the compiler's choice elsewhere),
       // then each width set.
       {"JAGTILE_VECTOR_WIDTH", {"", "256", "512"}, 5},
+      // The default AVX-512 register block of the f32 microkernel (6 x 4 vectors on Intel CPUs,
+      // 8 x 2 elsewhere), then each block set.
+      {"JAGTILE_REGISTER_BLOCK", {"", "8x2", "6x4"}, 7},
   };
   return table;
 }
