@@ -6,9 +6,9 @@
 //
 // The kernel is one template over a vector type (AVX-512, AVX2 + FMA or plain floats, chosen by
 // the JIT's -march: the CPU the code runs on, lowered by JAGTILE_CPU_ISA) and over the rows of a
-// register block. A block is MR rows by NV vectors of columns (JtVec: 6 x 4 on AVX-512, 6 x 2 on
-// AVX2); its accumulators stay in registers for the whole k loop, each B row is loaded once per
-// block and each A element is broadcast once.
+// register block. A block is MR rows by NV vectors of columns (JtVec: 6 x 4 on Intel's AVX-512,
+// 8 x 2 on AMD's, 6 x 2 on AVX2); its accumulators stay in registers for the whole k loop, each B
+// row is loaded once per block and each A element is broadcast once.
 // Every C element is its products' sum in k order with fused multiply-adds, then D added: the
 // order and the rounding of the element loops the plan prints otherwise (jt_fma_f32 there), so
 // the two agree bit for bit on one ISA. Partial blocks exist only at the edges: masked loads and
