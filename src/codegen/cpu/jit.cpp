@@ -113,15 +113,7 @@ std::string sanitizer_flags() {
   return "";
 }
 
-// The width GCC's vectoriser aims for where AVX-512 is on: it prefers 256-bit vectors for every
-// x86 CPU it knows, so the generated elementwise and reduction loops (not the microkernels, which
-// are written in 512-bit intrinsics) ran at half width. On Intel cores, whose two FMA ports are
-// 512 bits wide, 512 is faster (Xeon with AMX, 2 threads, alternated: bundled jagged_sum 1.26x,
-// jagged_softmax 1.17x, jagged_layer_norm 1.10x, HSTU 1.02-1.08x, the memory-bound
-// jagged_dense_add and the matmul kernels unchanged; docs/performance.md, "On an Intel Xeon
-// with AMX: 512-bit vectors, ..."). AMD's Zen 4 splits 512-bit operations in two and was not
-// measured: there, and on every CPU without AVX-512, the compiler's own choice stands.
-// JAGTILE_VECTOR_WIDTH=256|512 sets it either way.
+// An Intel CPU with AVX-512 (the vendor and flags of /proc/cpuinfo).
 bool intel_avx512() {
   // Read once: this runs on every call (the backend's code key).
   static const bool intel = [] {
@@ -131,16 +123,35 @@ bool intel_avx512() {
   }();
   return intel;
 }
+// Whether the CPU's own choices for Intel's AVX-512 cores apply: on such a CPU, unless the
+// instruction set is lowered below AVX-512.
+bool intel_defaults(const std::string& isa) {
+  return isa != "avx2" && isa != "portable" && intel_avx512();
+}
+// The value of the environment setting `name`, "" where unset; `a` or `b`, else a UserError.
+std::string setting(const char* name, const char* what, const char* a, const char* b) {
+  const char* forced = std::getenv(name);
+  if (!forced || !*forced) return "";
+  const std::string value = forced;
+  if (value != a && value != b)
+    throw UserError(std::string(name) + "='" + value + "' is not a " + what + "; set it to " + a +
+                    " or " + b + ", or unset it");
+  return value;
+}
+
+// The width GCC's vectoriser aims for where AVX-512 is on: it prefers 256-bit vectors for every
+// x86 CPU it knows, so the generated elementwise and reduction loops (not the microkernels, which
+// are written in 512-bit intrinsics) ran at half width. On Intel cores, whose two FMA ports are
+// 512 bits wide, 512 is faster (Xeon with AMX, 2 threads, alternated: bundled jagged_sum 1.26x,
+// jagged_softmax 1.17x, jagged_layer_norm 1.10x, HSTU 1.02-1.08x, the memory-bound
+// jagged_dense_add and the matmul kernels unchanged; docs/performance.md, "On an Intel Xeon
+// with AMX: 512-bit vectors, ..."). AMD's Zen 4 splits 512-bit operations in two and was not
+// measured: there, and on every CPU without AVX-512, the compiler's own choice stands.
+// JAGTILE_VECTOR_WIDTH=256|512 sets it either way.
 std::string vector_width_flag(const std::string& isa) {
-  if (const char* forced = std::getenv("JAGTILE_VECTOR_WIDTH"); forced && *forced) {
-    const std::string width = forced;
-    if (width != "256" && width != "512")
-      throw UserError("JAGTILE_VECTOR_WIDTH='" + width +
-                      "' is not a vector width; set it to 256 or 512, or unset it");
-    return " -mprefer-vector-width=" + width;
-  }
-  if (isa == "avx2" || isa == "portable") return "";
-  return intel_avx512() ? " -mprefer-vector-width=512" : "";
+  std::string width = setting("JAGTILE_VECTOR_WIDTH", "vector width", "256", "512");
+  if (width.empty() && intel_defaults(isa)) width = "512";
+  return width.empty() ? "" : " -mprefer-vector-width=" + width;
 }
 
 // The f32 microkernel's register block on AVX-512 (cpp_matmul.cpp, JtVec): 6 rows by 4 vectors
@@ -148,15 +159,9 @@ std::string vector_width_flag(const std::string& isa) {
 // bound by their loads; 8 by 2 on AMD's Zen 4 and Zen 5, which split 512-bit operations in two
 // and ran 6 by 4 at 0.94-0.99x of it. JAGTILE_REGISTER_BLOCK=8x2|6x4 sets it either way.
 std::string register_block_flag(const std::string& isa) {
-  if (const char* forced = std::getenv("JAGTILE_REGISTER_BLOCK"); forced && *forced) {
-    const std::string block = forced;
-    if (block != "8x2" && block != "6x4")
-      throw UserError("JAGTILE_REGISTER_BLOCK='" + block +
-                      "' is not a register block; set it to 8x2 or 6x4, or unset it");
-    return block == "6x4" ? " -DJT_MM_6X4=1" : "";
-  }
-  if (isa == "avx2" || isa == "portable") return "";
-  return intel_avx512() ? " -DJT_MM_6X4=1" : "";
+  std::string block = setting("JAGTILE_REGISTER_BLOCK", "register block", "8x2", "6x4");
+  if (block.empty() && intel_defaults(isa)) block = "6x4";
+  return block == "6x4" ? " -DJT_MM_6X4=1" : "";
 }
 
 }  // namespace
@@ -164,8 +169,8 @@ std::string register_block_flag(const std::string& isa) {
 // JAGTILE_CPU_ISA lowers the instruction set below the CPU's own, as it does for the reduce
 // templates: `avx512bf16` drops AMX (the matmul's bf16 tiles), `avx512` AVX512-BF16 too (the
 // bf16 pairs), `avx2` drops AVX-512 (AVX2 + FMA remain), `portable` drops AVX and everything
-// after it. With it, the vector width (vector_width_flag). Read on every compile: the flags are
-// part of the cache key.
+// after it. With it, the vector width (vector_width_flag) and the microkernel's register block
+// (register_block_flag). Read on every compile: the flags are part of the cache key.
 std::string isa_flags() {
   const char* forced = std::getenv("JAGTILE_CPU_ISA");
   const std::string isa = forced ? forced : "";
