@@ -62,16 +62,21 @@ TEST(VectorWidth, TheDefaultIs512OnIntelCpusWithAvx512Only) {
       << codegen::cpu::isa_flags();
 }
 
-TEST(VectorWidth, AValueThatIsNotAWidthIsAUserError) {
-  const ScopedEnv set("JAGTILE_VECTOR_WIDTH", "300");
-  std::string message;
+// The UserError message of the flags with the setting `name` at `value` ("" if none).
+std::string flags_error(const char* name, const char* value) {
+  const ScopedEnv set(name, value);
   try {
     codegen::cpu::isa_flags();
   } catch (const UserError& e) {
-    message = e.what();
+    return e.what();
   }
-  EXPECT_THAT(message, HasSubstr("JAGTILE_VECTOR_WIDTH='300' is not a vector width; set it to "
-                                 "256 or 512, or unset it"));
+  return "";
+}
+
+TEST(VectorWidth, AValueThatIsNotAWidthIsAUserError) {
+  EXPECT_THAT(flags_error("JAGTILE_VECTOR_WIDTH", "300"),
+              HasSubstr("JAGTILE_VECTOR_WIDTH='300' is not a vector width; set it to 256 or 512, "
+                        "or unset it"));
 }
 
 const char* kBlock6x4Flag = "-DJT_MM_6X4=1";
@@ -102,15 +107,9 @@ TEST(RegisterBlock, TheDefaultIs6x4OnIntelCpusWithAvx512Only) {
 }
 
 TEST(RegisterBlock, AValueThatIsNotABlockIsAUserError) {
-  const ScopedEnv set("JAGTILE_REGISTER_BLOCK", "4x4");
-  std::string message;
-  try {
-    codegen::cpu::isa_flags();
-  } catch (const UserError& e) {
-    message = e.what();
-  }
-  EXPECT_THAT(message, HasSubstr("JAGTILE_REGISTER_BLOCK='4x4' is not a register block; set it "
-                                 "to 8x2 or 6x4, or unset it"));
+  EXPECT_THAT(flags_error("JAGTILE_REGISTER_BLOCK", "4x4"),
+              HasSubstr("JAGTILE_REGISTER_BLOCK='4x4' is not a register block; set it to 8x2 or "
+                        "6x4, or unset it"));
 }
 
 }  // namespace
