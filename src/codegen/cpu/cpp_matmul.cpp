@@ -284,13 +284,16 @@ static inline void jt_mm_rows(int64_t first, int64_t M, const Block& block) {
   if (i0 < M) jt_mm_edge<MR - 1>(i0, M - i0, block);
 }
 // f(JtConst<nv>(), JtConst<full>()) for a run-time nv in [1, V]: a block of nv vectors of
-// columns, all of them valid where full. Blocks narrower than a whole panel take masked loads
-// even where their columns are all valid: an unmasked instance of every width and row count
-// would take the JIT's one-time compile of the microkernel from 3.8 to 6.5 s on AVX-512.
+// columns, all of them valid where full. With panels of 4 vectors (6 x 4 blocks), blocks
+// narrower than a whole panel take masked loads even where their columns are all valid: an
+// unmasked instance of every width and row count took the JIT's one-time compile of the
+// microkernel from 3.8 to 6.5 s. Panels of 2 vectors keep their unmasked one-vector blocks.
+enum { JT_NARROW_FULL = JtVec::NV <= 2 };
 template <int V = JtVec::NV, class F>
 static inline void jt_mm_vectors(int nv, bool full, const F& f) {
   if (nv == V)
-    return full && V == JtVec::NV ? f(JtConst<V>(), JtConst<1>()) : f(JtConst<V>(), JtConst<0>());
+    return full && (V == JtVec::NV || JT_NARROW_FULL) ? f(JtConst<V>(), JtConst<1>())
+                                                      : f(JtConst<V>(), JtConst<0>());
   if constexpr (V > 1) jt_mm_vectors<V - 1>(nv, full, f);
 }
 
@@ -357,9 +360,11 @@ JT_MATMUL_ENTRY void jt_matmul_f32(const JtMatmul& m) {
           const int64_t last = i0 + R - 1 + m.band - j0;  // the last row's last kept column
           const int keep = last < 0 ? 1 : int(last / JtVec::W) + 1;
           if (unused_c && keep < NV) {
-            jt_mm_vectors<NV - 1>(keep, false, [&](auto kv, auto) {
+            // The kept vectors are whole (a later one exists).
+            jt_mm_vectors<NV - 1>(keep, true, [&](auto kv, auto full) {
               constexpr int KV = decltype(kv)::value;
-              jt_mm_block<R, KV, false>(m, k_all(i0), k_end(i0, R), i0, j0, panel, p_k, mask);
+              jt_mm_block<R, KV, decltype(full)::value != 0>(m, k_all(i0), k_end(i0, R), i0, j0,
+                                                             panel, p_k, mask);
             });
             for (int64_t i = i0; i < i0 + R; ++i)
               for (int v = keep; v < NV; ++v)
