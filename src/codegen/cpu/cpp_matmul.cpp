@@ -192,16 +192,21 @@ static inline void jt_mm_finish(const JtMatmul& m, int64_t i0, int64_t j0, JtVec
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) {
     float* ci = m.C + (i0 + i) * m.c_m + j0;
-    const float* d = m.D ? m.D + (i0 + i) * m.d_m + j0 * m.d_n : NULL;
+    // D's test outside the vectors' loop: tested per vector, the 8 x 2 block's finish ran HSTU's
+    // outputs product 2% slower.
+    if (m.D) {
+      const float* d = m.D + (i0 + i) * m.d_m + j0 * m.d_n;
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v)
+        c[i][v] = JtVec::add(c[i][v],
+                             m.d_n ? JtVec::load(mask.v[v], d + v * JtVec::W) : JtVec::splat(*d));
+    }
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
-      JtVec::T x = c[i][v];
-      if (d)
-        x = JtVec::add(x, m.d_n ? JtVec::load(mask.v[v], d + v * JtVec::W) : JtVec::splat(*d));
       if (full)
-        JtVec::store_all(ci + v * JtVec::W, x);
+        JtVec::store_all(ci + v * JtVec::W, c[i][v]);
       else
-        JtVec::store(mask.v[v], ci + v * JtVec::W, x);
+        JtVec::store(mask.v[v], ci + v * JtVec::W, c[i][v]);
     }
   }
 }
