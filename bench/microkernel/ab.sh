@@ -5,14 +5,8 @@
 # (bf16_ab.cpp: AMX tiles where the CPU has them, square blocks).
 #   bench/microkernel/ab.sh [--bf16] A B        e.g.  bench/microkernel/ab.sh /tmp/before.h build
 set -euo pipefail
-# The JIT's CPU-dependent flags (codegen/cpu/jit.cpp): on Intel CPUs with AVX-512, 512-bit vectors
-# and the microkernel's register block for 512-bit FMA units (JT_MM_6X4).
-jit_cpu_flags() {
-  if grep -q GenuineIntel /proc/cpuinfo && grep -qw avx512f /proc/cpuinfo; then
-    echo "-mprefer-vector-width=512 -DJT_MM_6X4=1"
-  fi
-}
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/jit_flags.sh"
 driver=microkernel_ab
 if [ "${1:-}" = "--bf16" ]; then driver=bf16_ab; shift; fi
 work=$(mktemp -d)
@@ -22,6 +16,5 @@ text() {  # text SOURCE OUT: the microkernel text of a build folder or a file
 }
 text "$1" "$work/jt_matmul_a.h"
 text "$2" "$work/jt_matmul_b.h"
-"${CXX:-c++}" -O3 -march=native $(jit_cpu_flags) -std=c++17 -fopenmp-simd -fno-math-errno -fno-trapping-math \
-  -fwrapv -w -I"$work" -I"$here" "$here/$driver.cpp" -o "$work/$driver"
+"${CXX:-c++}" $(jit_cxxflags) -I"$work" -I"$here" "$here/$driver.cpp" -o "$work/$driver"
 "$work/$driver"

@@ -4,14 +4,8 @@
 # With --print, writes the text to stdout instead (ab.sh times two texts against each other).
 #   bench/microkernel/run.sh [--print] [BUILD_DIR]
 set -euo pipefail
-# The JIT's CPU-dependent flags (codegen/cpu/jit.cpp): on Intel CPUs with AVX-512, 512-bit vectors
-# and the microkernel's register block for 512-bit FMA units (JT_MM_6X4).
-jit_cpu_flags() {
-  if grep -q GenuineIntel /proc/cpuinfo && grep -qw avx512f /proc/cpuinfo; then
-    echo "-mprefer-vector-width=512 -DJT_MM_6X4=1"
-  fi
-}
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/jit_flags.sh"
 print=0
 if [ "${1:-}" = "--print" ]; then print=1; shift; fi
 build=${1:-$here/../../build}
@@ -32,6 +26,5 @@ if [ -n "${JT_MATMUL_H:-}" ]; then
 else
   microkernel_text > "$work/jt_matmul.h"
 fi
-"${CXX:-c++}" -O3 -march=native $(jit_cpu_flags) -std=c++17 -fopenmp-simd -fno-math-errno -fno-trapping-math \
-  -fwrapv -w -I"$work" "$here/microkernel_alone.cpp" -o "$work/microkernel_alone"
+"${CXX:-c++}" $(jit_cxxflags) -I"$work" "$here/microkernel_alone.cpp" -o "$work/microkernel_alone"
 "$work/microkernel_alone"
