@@ -29,6 +29,7 @@ import argparse
 import ast
 import concurrent.futures
 import dataclasses
+import importlib.util
 import math
 import os
 import random
@@ -44,6 +45,20 @@ import zlib
 from pathlib import Path
 
 from helion_check_cases import CASES, Array, Input, read_npy, write_npy
+
+
+def _load_module_constants():
+    """jagtile's own rule for the module-level constants a kernel file keeps
+    (python/jagtile/_source.py, standard library only), loaded without importing the package."""
+    path = Path(__file__).resolve().parent.parent / "python" / "jagtile" / "_source.py"
+    spec = importlib.util.spec_from_file_location("jagtile_source_rules", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look themselves up there
+    spec.loader.exec_module(module)
+    return module.module_constants
+
+
+module_constants = _load_module_constants()
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_GIT_DIR = Path("/work/.mirror/pytorch+helion/repo")
@@ -81,7 +96,8 @@ class HelionSource:
         return proc.stdout
 
     def files(self) -> list[str]:
-        """The files issue 11 covers: examples/jagged_*.py and test/test_jagged_tile.py."""
+        """The files issue 11 covers, examples/jagged_*.py and test/test_jagged_tile.py, and
+        the jagged kernels Helion added later under pretuned_kernels/jagged_*/."""
         if self.checkout:
             names = [p.relative_to(self.checkout).as_posix() for p in self.checkout.rglob("*.py")]
         else:
@@ -89,7 +105,9 @@ class HelionSource:
         wanted = [
             n
             for n in names
-            if re.fullmatch(r"examples/jagged_\w+\.py", n) or n == "test/test_jagged_tile.py"
+            if re.fullmatch(r"examples/jagged_\w+\.py", n)
+            or re.fullmatch(r"pretuned_kernels/jagged_\w+/\w+\.py", n)
+            or n == "test/test_jagged_tile.py"
         ]
         return sorted(wanted)
 
@@ -128,7 +146,7 @@ def _is_helion_kernel_decorator(node: ast.expr) -> bool:
     target = node.func if isinstance(node, ast.Call) else node
     return (
         isinstance(target, ast.Attribute)
-        and target.attr == "kernel"
+        and target.attr in ("kernel", "aot_kernel")
         and isinstance(target.value, ast.Name)
         and target.value.id == "helion"
     )
@@ -137,8 +155,9 @@ def _is_helion_kernel_decorator(node: ast.expr) -> bool:
 def extract_kernels(source_file: str, text: str) -> tuple[list[Kernel], list[str]]:
     """Finds every @helion.kernel function (top level or nested in test methods).
 
-    Each kernel becomes a file holding the Helion file's module docstring and import lines
-    and the kernel itself, dedented, with every line at its original line number (blank
+    Each kernel becomes a file holding the Helion file's module docstring, import lines and
+    module-level constants (as jagtile accepts them: `HSTU_CONFIG = helion.Config(...)` that a
+    decorator names) and the kernel itself, dedented, with every line at its original line number (blank
     lines in between): jagtile's `file:line:col` then points at the same line in Helion's
     file. Columns of kernels nested in test methods are shifted left by their indentation.
 
@@ -150,9 +169,10 @@ def extract_kernels(source_file: str, text: str) -> tuple[list[Kernel], list[str
     lines = text.split("\n")
     kept: dict[int, str] = {}  # line number -> text, for the lines every kernel file shares
     notes: list[str] = []
+    constants = module_constants(tree)
 
     for node in tree.body:
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
+        if isinstance(node, (ast.Import, ast.ImportFrom)) or any(node is c for c in constants):
             for n in range(node.lineno, node.end_lineno + 1):
                 kept[n] = lines[n - 1]
         elif (
@@ -316,8 +336,14 @@ def run_one(jagtile: Path, kernel: Kernel, kfile: Path, inp: Input, idir: Path, 
             kind: str, timeout: float) -> Result:
     """Runs `jagtile run` once and judges the outcome against the Input's expectation."""
     out = idir / f"out_{backend}.npy"
-    if out.exists():
-        out.unlink()
+    # A kernel returning several tensors writes FILE_0.npy, FILE_1.npy, ... (jagtile run --out).
+    expected = inp.expected if isinstance(inp.expected, tuple) else (inp.expected,)
+    outs = [out] if len(expected) == 1 else [
+        idir / f"out_{backend}_{i}.npy" for i in range(len(expected))
+    ]
+    for path in outs:
+        if path.exists():
+            path.unlink()
     cmd = jagtile_command(jagtile, kernel, kfile, inp, idir, backend, out)
 
     def result(ok: bool, summary: str, **more) -> Result:
@@ -349,11 +375,17 @@ def run_one(jagtile: Path, kernel: Kernel, kfile: Path, inp: Input, idir: Path, 
         kind_of_error = {1: "user error", 2: "usage error", 3: "internal error"}
         what = kind_of_error.get(proc.returncode, f"exit status {proc.returncode}")
         return result(False, f"jagtile failed ({what})", detail=message)
-    try:
-        actual = read_npy(out)
-    except (OSError, ValueError) as e:
-        return result(False, f"cannot read the output: {e}", detail=message)
-    ok, max_abs, max_rel, first_bad = compare(actual, inp.expected)
+    ok, max_abs, max_rel, first_bad = True, 0.0, 0.0, ""
+    for i, (path, want) in enumerate(zip(outs, expected)):
+        try:
+            actual = read_npy(path)
+        except (OSError, ValueError) as e:
+            return result(False, f"cannot read the output: {e}", detail=message)
+        one_ok, one_abs, one_rel, one_bad = compare(actual, want)
+        max_abs, max_rel = max(max_abs, one_abs), max(max_rel, one_rel)
+        if not one_ok and ok:
+            first_bad = one_bad if len(outs) == 1 else f"output {i}: {one_bad}"
+        ok = ok and one_ok
     if ok and backend == "auto" and inp.auto_backend and used_backend != inp.auto_backend:
         return result(False, f"auto ran on {used_backend or '?'}, expected {inp.auto_backend}",
                       detail=message, used_backend=used_backend)

@@ -288,6 +288,46 @@ def ref_hstu_attention(
     return out
 
 
+def ref_target_hstu(
+    q: Array, k: Array, v: Array, grad_out: Array, offsets: Array, num_targets: Array
+) -> tuple[Array, Array, Array, Array]:
+    """Target-aware causal HSTU attention (Helion's pretuned_kernels/jagged_hstu_attention, its
+    module docstring): in a sequence [s, e) with t targets, history rows end at h = e - t; query
+    i sees key j when j <= i and j < h (history, causally), or when j == i (a target sees
+    itself, never another target). S = q[i].k[j] (no scale), P = silu(S):
+    out[i] = sum_j P v[j]. Backward with dO = grad_out: dP = dO[i].v[j],
+    dS = dP sigmoid(S) (1 + S (1 - sigmoid(S))); dq[i] = sum_j dS k[j],
+    dk[j] = sum_i dS q[i], dv[j] = sum_i P dO[i]. Returns (out, dq, dk, dv)."""
+    _, heads, dim = q.shape
+    out, dq, dk, dv = (Array.zeros("<f4", q.shape) for _ in range(4))
+    acc = {name: {} for name in ("out", "dq", "dk", "dv")}  # (row, head, col) -> terms
+
+    def add(name: str, key: tuple, term: float) -> None:
+        acc[name].setdefault(key, []).append(term)
+
+    for b, (s, e) in enumerate(spans(offsets)):
+        history_end = e - num_targets.at(b)
+        for h in range(heads):
+            for i in range(s, e):
+                for j in range(s, i + 1):
+                    if not (j < history_end or j == i):
+                        continue
+                    score = math.fsum(q.at(i, h, c) * k.at(j, h, c) for c in range(dim))
+                    sig = 1.0 / (1.0 + math.exp(-score)) if score >= -700 else 0.0
+                    prob = silu(score)
+                    d_prob = math.fsum(grad_out.at(i, h, c) * v.at(j, h, c) for c in range(dim))
+                    d_score = d_prob * sig * (1.0 + score * (1.0 - sig))
+                    for c in range(dim):
+                        add("out", (i, h, c), prob * v.at(j, h, c))
+                        add("dq", (i, h, c), d_score * k.at(j, h, c))
+                        add("dk", (j, h, c), d_score * q.at(i, h, c))
+                        add("dv", (j, h, c), prob * grad_out.at(i, h, c))
+    for name, arr in (("out", out), ("dq", dq), ("dk", dk), ("dv", dv)):
+        for key, terms in acc[name].items():
+            arr.put(key, math.fsum(terms))
+    return out, dq, dk, dv
+
+
 def ref_row_sum(x: Array, offsets: Array, plus: float = 0.0) -> Array:
     """out[b] = sum over item b of (x[r] + plus)."""
     return Array(
@@ -344,7 +384,7 @@ class Input:
 
     label: str
     args: dict
-    expected: Array | None = None
+    expected: Array | tuple | None = None  # a tuple: one Array per output, in order
     reject: str | None = None  # a regex the error message must match, when it must be rejected
     why: str = ""  # for an input that is rejected although the kernel is valid: why
     auto_backend: str | None = None  # the backend `--backend auto` must choose, when it matters
@@ -517,6 +557,36 @@ def _hstu2_inputs(rng: random.Random) -> list[Input]:
     return calls
 
 
+def _target_hstu_inputs(part: str):
+    """pretuned_kernels/jagged_hstu_attention: the forward ("fwd"), dQ ("dq") or dK and dV
+    ("dk_dv", two outputs) kernel, on any lengths, each sequence with 0 to all of its rows
+    targets; int32 offsets and targets as the file's own driver builds them, and int64."""
+
+    def inputs(rng: random.Random) -> list[Input]:
+        calls = []
+        for label, lengths, odt in (
+            ("varied", [rng.randint(1, 40) for _ in range(4)], "<i8"),
+            ("empty-items", [0, 23, 0, 5, 1, 0], "<i8"),
+            ("one-long", [3, 150, 0, 7], "<i4"),
+            ("all-empty", [0, 0, 0], "<i8"),
+        ):
+            q, k, v, off = _hstu_args(rng, lengths, max(lengths, default=0), odt=odt)
+            grad_out = rand_f32(rng, q.shape)
+            # No targets, some, and a sequence of targets only, in turn.
+            targets = [(0, rng.randint(0, min(n, 10)), n)[i % 3] for i, n in enumerate(lengths)]
+            num_targets = ints(targets, odt)
+            args = {"q": q, "k": k, "v": v}
+            if part != "fwd":
+                args["grad_out"] = grad_out
+            args |= {"seq_offsets": off, "num_targets": num_targets}
+            out, dq, dk, dv = ref_target_hstu(q, k, v, grad_out, off, num_targets)
+            expected = {"fwd": out, "dq": dq, "dk_dv": (dk, dv)}[part]
+            calls.append(Input(f"{label}({describe_lengths(lengths)})", args, expected))
+        return calls
+
+    return inputs
+
+
 def _row_sum_input(plus: float):
     def make(rng, lengths, odt):
         x, off = rand_f32(rng, (sum(lengths),)), offsets_of(lengths, odt)
@@ -616,6 +686,9 @@ CASES: dict[str, Case] = {
     "jagged_dense_bmm.py:jagged_dense_bmm": Case(_bmm_inputs),
     "jagged_hstu_attn.py:_helion_jagged_attention_kernel": Case(_hstu1_inputs),
     "jagged_hstu_attn_2.py:jagged_hstu_attention": Case(_hstu2_inputs),
+    "jagged_hstu_attention.py:jagged_hstu_attention_fwd": Case(_target_hstu_inputs("fwd")),
+    "jagged_hstu_attention.py:jagged_hstu_attention_bwd_dq": Case(_target_hstu_inputs("dq")),
+    "jagged_hstu_attention.py:jagged_hstu_attention_bwd_dk_dv": Case(_target_hstu_inputs("dk_dv")),
     T + "test_jagged_tile_jagged_sum/jagged_row_sum": Case(flat_inputs(_row_sum_input(0.0))),
     T + "test_jagged_tile_reduction_mask/jagged_row_sum": Case(flat_inputs(_row_sum_input(1.0))),
     T + "test_jagged_tile_blocksize_1/jagged_row_sum": Case(flat_inputs(_row_sum_input(0.0))),

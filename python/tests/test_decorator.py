@@ -48,6 +48,22 @@ def scaled_rows(x_values: torch.Tensor, x_offsets: torch.Tensor, scale: float = 
     return out
 
 
+# Module constants a kernel reads (jagtile inlines them; Python's own value is the same).
+FIRST_ROWS = 2
+ROW_SCALE = 0.5 * FIRST_ROWS
+
+
+@jagtile.kernel
+def first_rows_scaled(x_values: torch.Tensor, x_offsets: torch.Tensor):  # noqa: F821
+    out = torch.zeros_like(x_values)
+    for b in hl.grid(x_offsets.size(0) - 1):
+        start = x_offsets[b]
+        end = x_offsets[b + 1]
+        for t in hl.tile(start, min(end, start + FIRST_ROWS)):
+            out[t, :] = x_values[t, :] * ROW_SCALE
+    return out
+
+
 @jagtile.kernel
 def bad_call(x_values: torch.Tensor, x_offsets: torch.Tensor) -> torch.Tensor:  # noqa: F821
     out = torch.zeros_like(x_values)
@@ -89,6 +105,17 @@ def test_decorator_config_reaches_the_compiler():
     offs = args["x_offsets"]
     used = slice(int(offs[0]), int(offs[-1]))
     np.testing.assert_allclose(out[used], args["x_values"][used] * 3.0, rtol=1e-6)
+
+
+def test_kernel_reads_module_constants_and_python_min():
+    args = example_inputs("jagged_sum")
+    out = first_rows_scaled(**args)
+    want = np.zeros_like(args["x_values"])
+    offs = args["x_offsets"]
+    for b in range(len(offs) - 1):
+        rows = slice(int(offs[b]), min(int(offs[b + 1]), int(offs[b]) + FIRST_ROWS))
+        want[rows] = args["x_values"][rows] * ROW_SCALE
+    np.testing.assert_array_equal(out, want)
 
 
 def test_compile_error_points_at_this_file():

@@ -341,6 +341,35 @@ LVal Lowerer::specialize(const ast::Expr& a) {
        "specialise a size read on the host, like D = hl.specialize(q.size(2))");
 }
 
+// Python's min(a, b, ...) / max(a, b, ...) of scalars (loop bounds such as
+// min(end, tile_q.end) in Helion kernels). Integers take minimum / maximum, which bound
+// analyses read; floats keep Python's own rule, `b if b < a else a` from left to right, so a NaN
+// is kept only where it comes first (torch.minimum propagates it from either side). Python
+// compares whole tensors, an error for more than one element: tiles need torch.minimum.
+LVal Lowerer::python_min_max(bool is_min, const ast::Expr& e) {
+  const std::string fn = is_min ? "min" : "max";
+  if (e.args.size() < 2 || !e.keywords.empty())
+    fail(e.pos, fn + "() takes two or more scalars here", "write " + fn + "(a, b)");
+  NodePtr result;
+  for (const auto& a : e.args) {
+    NodePtr v = value(*a);
+    if (!v->type.is_scalar())
+      fail(a->pos,
+           fn + "() needs scalars; this is " + type_text(v->type) +
+               " (Python's " + fn + " compares whole tensors)",
+           std::string("use torch.") + (is_min ? "minimum" : "maximum") + "(a, b) for tiles");
+    if (!result) {
+      result = v;
+    } else if (dtype_is_float(result->type.dtype) || dtype_is_float(v->type.dtype)) {
+      NodePtr takes_v = binary(is_min ? Op::lt : Op::gt, v, result, e.pos);
+      result = where(takes_v, v, result, e.pos);
+    } else {
+      result = binary(is_min ? Op::minimum : Op::maximum, result, v, e.pos);
+    }
+  }
+  return LVal::of(result);
+}
+
 LVal Lowerer::call(const ast::Expr& e) {
   std::string fn = callee_name(*e.func);
   if (fn.empty()) {
@@ -381,11 +410,7 @@ LVal Lowerer::call(const ast::Expr& e) {
     }
     return LVal::of(cast(v, to, e.pos));
   }
-  if (fn == "min" || fn == "max") {
-    if (e.args.size() != 2) fail(e.pos, fn + "() takes two values here");
-    return LVal::of(binary(fn == "min" ? Op::minimum : Op::maximum, value(*e.args[0]),
-                           value(*e.args[1]), e.pos));
-  }
+  if (fn == "min" || fn == "max") return python_min_max(fn == "min", e);
   if (fn == "abs") return LVal::of(unary(Op::abs, value(need(0)), e.pos));
   if (fn == "len") {
     LVal v = expr(need(0));

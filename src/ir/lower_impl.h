@@ -125,6 +125,7 @@ class Lowerer {
 
   // ---- calls (lower_calls.cpp) ----
   LVal call(const ast::Expr& e);
+  LVal python_min_max(bool is_min, const ast::Expr& e);
   LVal method(const LVal& self, const std::string& name, const ast::Expr& call);
   LVal attribute(const ast::Expr& e);
   std::string callee_name(const ast::Expr& func) const;  // "hl.tile", "torch.exp", "" if none

@@ -263,4 +263,45 @@ std::string dump(const Module& m) {
   return block(m.body, 0);
 }
 
+ExprPtr clone(const Expr& e) {
+  auto copy = [](const ExprPtr& p) { return p ? clone(*p) : nullptr; };
+  auto copies = [&](const std::vector<ExprPtr>& v) {
+    std::vector<ExprPtr> out;
+    out.reserve(v.size());
+    for (const ExprPtr& p : v) out.push_back(copy(p));
+    return out;
+  };
+  auto c = std::make_unique<Expr>();
+  c->kind = e.kind;
+  c->pos = e.pos;
+  c->id = e.id;
+  c->name_pos = e.name_pos;
+  c->int_value = e.int_value;
+  c->float_value = e.float_value;
+  c->str_value = e.str_value;
+  c->bool_value = e.bool_value;
+  c->value = copy(e.value);
+  c->index = copy(e.index);
+  c->func = copy(e.func);
+  c->args = copies(e.args);
+  for (const Keyword& k : e.keywords) c->keywords.push_back({k.name, copy(k.value), k.pos});
+  c->binary_op = e.binary_op;
+  c->unary_op = e.unary_op;
+  c->bool_op = e.bool_op;
+  c->left = copy(e.left);
+  c->right = copy(e.right);
+  c->operand = copy(e.operand);
+  c->cmp_ops = e.cmp_ops;
+  c->comparators = copies(e.comparators);
+  c->elts = copies(e.elts);
+  c->keys = copies(e.keys);
+  c->lower = copy(e.lower);
+  c->upper = copy(e.upper);
+  c->step = copy(e.step);
+  c->test = copy(e.test);
+  c->body = copy(e.body);
+  c->orelse = copy(e.orelse);
+  return c;
+}
+
 }  // namespace jagtile::ast

@@ -167,4 +167,7 @@ std::string dump(const Expr& e);
 std::string dump(const Stmt& s, int indent = 0);
 std::string dump(const Module& m);
 
+// A deep copy of `e`, positions included.
+ExprPtr clone(const Expr& e);
+
 }  // namespace jagtile::ast

@@ -9,6 +9,7 @@
 
 #include "lang/imports.h"
 #include "lang/known.h"
+#include "lang/module_constants.h"
 
 namespace jagtile::lang {
 
@@ -579,6 +580,15 @@ void check_module(const ast::Module& m) {
       case StmtKind::expr:
         if (s->value->kind == ExprKind::str_lit) continue;  // docstring
         break;
+      case StmtKind::assign:
+      case StmtKind::ann_assign:
+        if (is_module_constant(*s)) continue;
+        throw ast::error_at(m, s->pos,
+                            "top-level statement not allowed here: kernels files hold only kernel "
+                            "definitions, imports and constants",
+                            "a module-level constant is one name set to numbers, strings, "
+                            "tuples, lists, dicts or helion.Config(...); compute anything else "
+                            "inside the kernel or pass it as an argument");
       case StmtKind::function_def: {
         auto [it, fresh] = kernels.emplace(s->name, s.get());
         if (!fresh) {
@@ -596,7 +606,7 @@ void check_module(const ast::Module& m) {
     }
     throw ast::error_at(m, s->pos,
                         "top-level statement not allowed here: kernels files hold only kernel "
-                        "definitions and imports",
+                        "definitions, imports and constants",
                         "move this code into a kernel, or into the program that calls it");
   }
 }

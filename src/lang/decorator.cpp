@@ -53,6 +53,10 @@ const std::vector<KnownDecoratorKey>& known_config_keys() {
       {"load_cache_modifiers", kLaunchOnly},
       {"store_cache_modifiers", kLaunchOnly},
       {"pallas_load_buffer_count", kLaunchOnly},
+      {"pallas_loop_type", kLaunchOnly},
+      {"pallas_worklist_grouping", kLaunchOnly},
+      {"pallas_indirect_access_mode", kLaunchOnly},
+      {"pallas_pre_broadcast", kLaunchOnly},
       {"advanced_controls_file", kLaunchOnly},
       {"epilogue_subtile", kLaunchOnly},
       {"xcd_remap", kLaunchOnly},
@@ -63,6 +67,9 @@ const std::vector<KnownDecoratorKey>& known_config_keys() {
 const std::vector<KnownDecoratorKey>& known_kernel_settings() {
   static const std::vector<KnownDecoratorKey> keys = {
       {"key", "recorded; jagtile's specialisation key already covers every argument"},
+      {"batched", "recorded (helion.aot_kernel); jagtile specialises per call shape"},
+      {"collect_fn", "recorded (helion.aot_kernel); jagtile has no AOT heuristics to collect"},
+      {"measure_fn", "recorded (helion.aot_kernel); jagtile has no AOT heuristics to measure"},
       {"backend", "recorded; choose jagtile's backend with Options::backend or --backend"},
       {"static_shapes", "recorded; jagtile specialises on argument dtypes and ranks either way"},
       {"index_dtype", "recorded; generated code indexes with int64"},

@@ -130,7 +130,7 @@ std::vector<std::string> module_members(std::string_view module) {
 }
 
 const std::vector<std::string>& builtin_functions() {
-  static const std::vector<std::string> v = {"float", "int"};
+  static const std::vector<std::string> v = {"float", "int", "min", "max"};
   return v;
 }
 
@@ -198,6 +198,8 @@ const std::vector<std::pair<std::string, Signature>>& function_signatures() {
       {"hl.specialize", Sig{1, 1, {}, "hl.specialize(x.size(d))"}},
       {"float", Sig{1, 1, {}, "float(\"inf\") or float(x)"}},
       {"int", Sig{1, 1, {}, "int(x)"}},
+      {"min", Sig{2, kAny, {}, "min(a, b) of scalars (torch.minimum for tiles)"}},
+      {"max", Sig{2, kAny, {}, "max(a, b) of scalars (torch.maximum for tiles)"}},
   };
   return v;
 }

@@ -8,6 +8,7 @@
 
 #include "core/hash.h"
 #include "jagtile/names.h"
+#include "lang/module_constants.h"
 #include "lang/parser.h"
 #include "runtime/tune_store.h"
 
@@ -108,6 +109,7 @@ std::shared_ptr<const ProgramState> ProgramState::parse(const std::string& sourc
   impl->source_hash = hex64(fnv1a64(source));
   impl->file = file_name;
   impl->module = std::make_unique<ast::Module>(lang::parse_module(source, file_name));
+  lang::inline_module_constants(*impl->module);
   lang::check_module(*impl->module);
   impl->defs = lang::kernel_defs(*impl->module);
   for (const ast::Stmt* def : impl->defs) {

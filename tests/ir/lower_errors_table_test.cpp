@@ -78,6 +78,8 @@ const Case kCases[] = {
     {"ItemOfAVector", true, "w = v.item()", ".item() needs a single value"},
     {"FloatOfAVector", true, "w = float(v)", "float() needs a scalar"},
     {"AndOnValues", true, "w = v and v", "`and` / `or` work on host scalars only"},
+    {"MinOfTiles", true, "w = min(v, v)", "min() needs scalars"},
+    {"MaxOfOneValue", false, "w = max(f)", "max() takes two or more scalars here"},
     {"IsWithoutNone", true, "w = v is f", "`is` / `is not` compare with None only"},
     {"UnknownTensorMethod", true, "w = x.foo()", "tensors have no method 'foo'"},
     {"VectorFill", true, "w = hl.full([tile_b], v, dtype=torch.float32)",

@@ -111,10 +111,12 @@ TEST_P(CheckErrorTest, ReportsMessageHintAndLocation) {
 INSTANTIATE_TEST_SUITE_P(
     Errors, CheckErrorTest,
     ::testing::Values(
-        CheckError{"TopLevelAssignment", "import torch\nx = 1\n",
+        CheckError{"TopLevelAssignmentOfAComputedValue", "import torch\nx = torch.zeros(3)\n",
                    "top-level statement not allowed here: kernels files hold only kernel "
-                   "definitions and imports",
+                   "definitions, imports and constants",
                    2, 1},
+        CheckError{"TopLevelAssignmentOfTwoNames", "a = b = 1\n",
+                   "top-level statement not allowed here", 1, 1},
         CheckError{"TopLevelIfMain",
                    "def k(x):\n    return x\nif __name__ == '__main__':\n  k(1)\n",
                    "top-level statement not allowed here", 3, 1},
