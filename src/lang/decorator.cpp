@@ -176,6 +176,7 @@ class DecoratorReader {
       if (d->kind != ExprKind::call) continue;  // a bare @helion.kernel
       for (const ast::Keyword& k : d->keywords) keyword(k);
     }
+    if (tpu_backend_) drop_tpu_block_sizes();
     return std::move(cfg_);
   }
 
@@ -212,6 +213,8 @@ class DecoratorReader {
     } else if (const KnownDecoratorKey* s = find_key(known_kernel_settings(), k.name)) {
       if (v.kind == ExprKind::dict) no_dict_here(v, k.name);
       record(k.name, v, s->effect);
+      if (k.name == "backend" && v.kind == ExprKind::str_lit && v.str_value == "pallas")
+        tpu_backend_ = true;
     } else if (std::string key = closest_name(k.name, names_of(known_config_keys()));
                !key.empty() && closest_name(k.name, names_of(known_kernel_settings())).empty()) {
       // A config key written as a kernel setting (Helion rejects it too).
@@ -281,6 +284,19 @@ class DecoratorReader {
     }
   }
 
+  // A kernel written for Helion's Pallas backend carries tile sizes for a TPU (512 x 512
+  // blocks in VMEM for the pretuned HSTU kernels); on a CPU those ran 1.6x slower than
+  // jagtile's defaults (docs/helion.md), so they are recorded, not honoured.
+  void drop_tpu_block_sizes() {
+    if (cfg_.block_sizes.empty()) return;
+    cfg_.block_sizes.clear();
+    for (DecoratorSetting& s : cfg_.settings)
+      if (s.key.find("block_size") != std::string::npos)  // also config.block_size, configs[i]
+        s.effect =
+            "recorded; sized for TPU tiles (backend=\"pallas\"): jagtile uses its own defaults "
+            "or a stored autotune entry";
+  }
+
   [[noreturn]] void no_dict_here(const Expr& v, const std::string& key) {
     fail(v.pos, "a dict display has no meaning as the value of '" + key + "'",
          "dicts are read only as config={...} or as entries of configs=[...]");
@@ -296,6 +312,7 @@ class DecoratorReader {
 
   const ast::Module& m_;
   KernelConfig cfg_;
+  bool tpu_backend_ = false;  // backend="pallas"
 };
 
 }  // namespace
