@@ -126,6 +126,14 @@ class Builder {
   void batched_matmul(std::vector<Stmt>& host);
   void causal_attention(std::vector<Stmt>& host);
   void head_grid_attention(std::vector<Stmt>& host);
+  // A causal key loop's header: keys up to the query block's end (as the bundled HSTU kernel
+  // writes it, or as Helion's pretuned one does, min(end, tile_q.end)), or all the item's keys.
+  std::string causal_key_loop() {
+    const int64_t kind = rng_.range(0, 9);
+    return kind < 5   ? "for tile_k in hl.tile(start, tile_q.end):"
+           : kind < 7 ? "for tile_k in hl.tile(start, min(end, tile_q.end)):"
+                      : "for tile_k in hl.tile(start, end):";
+  }
   void attention_products(Stmt& k_loop, const std::string& keys, const std::string& values,
                           const std::string& mask);
   void item_prologue(Stmt& outer, bool counts);
@@ -463,7 +471,15 @@ void Builder::grid_between(std::vector<Stmt>& host) {
   cols_loop.body.push_back(
       line(max_op ? "acc = hl.full([tile_m], float(\"-inf\"), dtype=torch.float32)"
                   : "acc = hl.zeros([tile_m], dtype=torch.float32)"));
-  Stmt rows_loop{"for tile_k in hl.tile(start, end):", {}, {}};
+  // The item's rows, or (as Helion kernels bound loops with Python's min / max of scalars) its
+  // first or last few rows only.
+  const std::string few = std::to_string(rng_.range(1, 5));
+  const int64_t bound = rng_.range(0, 19);
+  Stmt rows_loop{bound < 3   ? "for tile_k in hl.tile(start, min(end, start + " + few + ")):"
+                 : bound < 5 ? "for tile_k in hl.tile(max(start, end - " + few + "), end):"
+                             : "for tile_k in hl.tile(start, end):",
+                 {},
+                 {}};
   tile_dim();
   rows_loop.body.push_back(line("v = x[tile_k, tile_m]"));
   ExprScope scope;
@@ -624,10 +640,7 @@ void Builder::causal_attention(std::vector<Stmt>& host) {
   // the products have x_heads' full dim of size 1 (x is finite).
   q_loop.body.push_back(
       line(heads ? "acc = xq * 0.0" : "acc = hl.zeros([tile_q, M], dtype=torch.float32)"));
-  Stmt k_loop{rng_.chance(0.7) ? "for tile_k in hl.tile(start, tile_q.end):"
-                               : "for tile_k in hl.tile(start, end):",
-              {},
-              {}};
+  Stmt k_loop{causal_key_loop(), {}, {}};
   tile_dim();
   const std::string mask = "tile_q.index[:, None] >= tile_k.index[None, :]";
   if (heads) {
@@ -660,10 +673,7 @@ void Builder::head_grid_attention(std::vector<Stmt>& host) {
   tile_dim();
   q_loop.body.push_back(line("xq = x_heads[tile_q, h, :].to(torch.float32)"));
   q_loop.body.push_back(line("acc = xq * 0.0"));
-  Stmt k_loop{rng_.chance(0.7) ? "for tile_k in hl.tile(start, tile_q.end):"
-                               : "for tile_k in hl.tile(start, end):",
-              {},
-              {}};
+  Stmt k_loop{causal_key_loop(), {}, {}};
   tile_dim();
   k_loop.body.push_back(line("xk = x_heads[tile_k, h, :].to(torch.float32)"));
   attention_products(k_loop, "xk", "x_heads[tile_k, h, :]",
