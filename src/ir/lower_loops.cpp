@@ -189,6 +189,7 @@ void Lowerer::for_loop(const ast::Stmt& s) {
   for (size_t i = 0; i < dims.size(); ++i) {
     int id = new_block(kind, targets[i]->id, targets[i]->pos, dims[i].block_size, parents);
     ids.push_back(id);
+    if (kind == LoopKind::tile) tile_loop_bounds_[id] = {dims[i].begin, dims[i].end};
     loop_stack_.push_back(id);
     blocks_.push_back(&bodies[i]);
     if (kind == LoopKind::grid) {

@@ -32,6 +32,25 @@ TEST(Memoize, AKeyBlockLoadIsCachedInFrontOfTheQueryLoop) {
   EXPECT_THAT(src, HasSubstr("memo0"));
 }
 
+// Helion's pretuned HSTU bounds its key loop with Python's min: min(last, tile_q.end) is the
+// tile's end (tile_q runs to `last`), so the nest is the same as with tile_q.end, memoised.
+TEST(Memoize, AKeyLoopBoundedByMinOfTheQueryEndIsTheSameNest) {
+  std::string with_min = causal_source("[4, 4]");
+  const std::string plain = "hl.tile(first, tile_q.end)";
+  with_min.replace(with_min.find(plain), plain.size(), "hl.tile(first, min(last, tile_q.end))");
+  std::string other_bound = causal_source("[4, 4]");
+  other_bound.replace(other_bound.find(plain), plain.size(), "hl.tile(first, min(B, tile_q.end))");
+  const std::string memoised = cpu_source(causal_source("[4, 4]"), causal_args());
+  std::string generated = cpu_source(with_min, causal_args());
+  EXPECT_THAT(generated, HasSubstr("memo_block0[(id"));
+  // The same code but for the source line quoted in a comment.
+  const std::string quoted = "min(last, tile_q.end)";
+  generated.replace(generated.find(quoted), quoted.size(), "tile_q.end");
+  EXPECT_EQ(generated, memoised);
+  // min with another bound stays a minimum: the key range is no longer the query block's.
+  EXPECT_THAT(cpu_source(other_bound, causal_args()), ::testing::Not(HasSubstr("memo_block")));
+}
+
 // A load that depends on the query tile, or of a tensor the kernel stores to, is not cached.
 TEST(Memoize, LoadsThatChangeAcrossTheQueryLoopAreNotCached) {
   const std::string moving =
