@@ -363,8 +363,8 @@ LVal Lowerer::python_min_max(bool is_min, const ast::Expr& e) {
     NodePtr v = value(*a);
     if (!v->type.is_scalar())
       fail(a->pos,
-           fn + "() needs scalars; this is " + type_text(v->type) +
-               " (Python's " + fn + " compares whole tensors)",
+           fn + "() needs scalars; this is " + type_text(v->type) + " (Python's " + fn +
+               " compares whole tensors)",
            std::string("use torch.") + (is_min ? "minimum" : "maximum") + "(a, b) for tiles");
     if (!result) {
       result = v;

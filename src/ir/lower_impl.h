@@ -146,8 +146,8 @@ class Lowerer {
   const LowerOptions& options_;
   Kernel kernel_;
   std::map<std::string, LVal> env_;
-  std::vector<Block*> blocks_;       // insertion points, innermost last
-  std::vector<int> loop_stack_;      // enclosing loops' block ids
+  std::vector<Block*> blocks_;   // insertion points, innermost last
+  std::vector<int> loop_stack_;  // enclosing loops' block ids
   // A tile loop's bounds, by block id: its tiles' .begin and .end stay within them
   // (python_min_max).
   std::map<int, std::pair<NodePtr, NodePtr>> tile_loop_bounds_;

@@ -179,8 +179,8 @@ void substitute(ExprPtr& slot, const Constants& constants, const std::set<std::s
   auto each = [&](std::vector<ExprPtr>& v) {
     for (ExprPtr& p : v) substitute(p, constants, locals);
   };
-  for (ExprPtr* p : {&e.value, &e.index, &e.func, &e.left, &e.right, &e.operand, &e.lower,
-                     &e.upper, &e.step, &e.test, &e.body, &e.orelse})
+  for (ExprPtr* p : {&e.value, &e.index, &e.func, &e.left, &e.right, &e.operand, &e.lower, &e.upper,
+                     &e.step, &e.test, &e.body, &e.orelse})
     substitute(*p, constants, locals);
   each(e.args);
   each(e.comparators);
@@ -240,7 +240,8 @@ void inline_module_constants(ast::Module& m) {
     auto imported = imports.find(name->id);
     if (imported != imports.end() && imported->second.pos.line > 0)
       throw ast::error_at(m, name->pos,
-                          "module-level constant '" + name->id + "' rebinds the name imported on line " +
+                          "module-level constant '" + name->id +
+                              "' rebinds the name imported on line " +
                               std::to_string(imported->second.pos.line),
                           "rename the constant");
     constants[name->id] = s->value.get();

@@ -95,9 +95,7 @@ TEST_P(ModuleConstants, MinAndMaxOfFloatsFollowPython) {
   const double nan = std::numeric_limits<double>::quiet_NaN();
   auto scaled = [&](double a, double b) {
     return run_on(GetParam(), "scaled_by_min_max",
-                  {{"x", Tensor::from_doubles({2}, {1, 2}, DType::f32)},
-                   {"a", a},
-                   {"b", b}})
+                  {{"x", Tensor::from_doubles({2}, {1, 2}, DType::f32)}, {"a", a}, {"b", b}})
         .at(0);
   };
   Tensor plain = scaled(3.0, -1.0);

@@ -2,11 +2,11 @@
 // checker error is reported with its message, hint and line:col; kernel_defs and
 // decorator_config read what they should.
 #include "lang/check.h"
-#include "lang/module_constants.h"
 
 #include <filesystem>
 
 #include "lang/known.h"
+#include "lang/module_constants.h"
 #include "lang_test_util.h"
 
 namespace jagtile::lang {

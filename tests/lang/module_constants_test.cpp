@@ -1,11 +1,12 @@
 // inline_module_constants on the AST: which reads are replaced (body, decorators, parameter
 // defaults, earlier constants), which are not (names the kernel binds anywhere), and the folding
 // of constant arithmetic, shown with ast::dump.
+#include "lang/module_constants.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "lang/check.h"
-#include "lang/module_constants.h"
 #include "lang/parser.h"
 
 namespace jagtile::lang {
