@@ -84,11 +84,13 @@ bool int_result(ast::BinaryOp op, int64_t a, int64_t b, int64_t* out) {
       *out = op == ast::BinaryOp::floordiv ? q : r;
       return true;
     }
-    case ast::BinaryOp::pow: {
+    case ast::BinaryOp::pow: {  // by squaring: 1 ** 10**12 must not take 10**12 steps
       if (b < 0) return false;
-      int64_t result = 1;
-      for (int64_t i = 0; i < b; ++i)
-        if (__builtin_mul_overflow(result, a, &result)) return false;
+      int64_t result = 1, base = a;
+      for (int64_t e = b; e > 0; e >>= 1) {
+        if ((e & 1) && __builtin_mul_overflow(result, base, &result)) return false;
+        if (e > 1 && __builtin_mul_overflow(base, base, &base)) return false;
+      }
       *out = result;
       return true;
     }
@@ -126,12 +128,16 @@ void fold(ExprPtr& slot) {
     return;
   }
   if (e.kind != ExprKind::binary || !is_number(*e.left) || !is_number(*e.right)) return;
+  // `literal` replaces (destroys) e: each path below calls it last.
   const Expr &a = *e.left, &b = *e.right;
-  int64_t i = 0;
   if (a.kind == ExprKind::int_lit && b.kind == ExprKind::int_lit) {
-    if (int_result(e.binary_op, a.int_value, b.int_value, &i)) literal(true, i, 0);
-    if (e.binary_op == ast::BinaryOp::div && b.int_value != 0)
-      literal(false, 0, double(a.int_value) / double(b.int_value));
+    const int64_t x = a.int_value, y = b.int_value;
+    int64_t i = 0;
+    if (e.binary_op == ast::BinaryOp::div) {
+      if (y != 0) literal(false, 0, double(x) / double(y));
+    } else if (int_result(e.binary_op, x, y, &i)) {
+      literal(true, i, 0);
+    }
     return;
   }
   const double x = number(a), y = number(b);
