@@ -22,6 +22,10 @@ struct Loops {
   const std::set<std::string>& inside_q;  // names Q defines
   const std::map<std::string, ExprPtr>& lets;  // every let of Q, by name
   const std::set<int64_t>& stored;             // the captures the function stores to
+  // Where K starts at Q's tile (`hl.tile(tile_q.begin, end)`, blocks of Q's size): Q's block id,
+  // added to K's so that a block keeps one id, counted from Q's fixed start, from one Q tile to
+  // the next. Null where K's start is fixed.
+  ExprPtr id_offset;
 };
 
 // Whether `nest` fills `array` (declared [K's block, ...]) from tensor loads at indices that
@@ -179,10 +183,23 @@ class Memoizer {
 
   StmtPtr inner_loop(const OuterLoop& outer, const StmtPtr& k, std::vector<StmtPtr>& before) {
     const Stmt& q = outer.q;
-    Loops l{*k, 0, nullptr, nullptr, outer.inside, outer.lets, stored_};
+    Loops l{*k, 0, nullptr, nullptr, outer.inside, outer.lets, stored_, nullptr};
     l.block = block_size(*k);
     l.begin = inline_lets(k->begin, l.lets);
-    if (l.block <= 0 || mentions_any(l.begin, l.inside_q)) return k;
+    if (l.block <= 0) return k;
+    if (mentions_any(l.begin, l.inside_q)) {
+      // K from Q's tile on, in blocks of Q's size: K's blocks lie on Q's grid (Helion's
+      // pretuned HSTU dK / dV kernel: `hl.tile(max(start, tile_kv.begin), end)`).
+      if (expr_key(strip_widening(l.begin)) != expr_key(var(tile_name("s", q), CType::i64)) ||
+          block_size(q) != l.block || mentions_any(inline_lets(q.begin, l.lets), l.inside_q))
+        return k;
+      l.begin = inline_lets(q.begin, l.lets);
+      l.id_offset = var(tile_name("id", q), CType::i64);
+      const ExprPtr fixed_end = strip_widening(inline_lets(k->end, l.lets));
+      if (mentions_any(fixed_end, l.inside_q)) return k;
+      l.end = fixed_end;
+      return map_bodies(k, [&](const std::vector<StmtPtr>& b) { return in_k(l, b, before); });
+    }
     const ExprPtr end = strip_widening(inline_lets(k->end, l.lets));
     if (!mentions_any(end, l.inside_q))
       l.end = end;
@@ -267,7 +284,8 @@ class Memoizer {
     before.push_back(array_fill(owner, int_imm(-1)));
     before.push_back(array_decl(rows, CType::i64, {int_imm(slots)}));
     before.push_back(array_fill(rows, int_imm(0)));
-    const ExprPtr id = var(tile_name("id", l.k), CType::i64);
+    const ExprPtr k_id = var(tile_name("id", l.k), CType::i64);
+    const ExprPtr id = l.id_offset ? binop(Op::add, k_id, l.id_offset) : k_id;
     const ExprPtr lim = var(tile_name("lim", l.k), CType::i64);
     const ExprPtr slot = binop(Op::bit_and, id, var(mask, CType::i64));
     const ExprPtr first_row = binop(Op::mul, slot, int_imm(l.block));

@@ -82,6 +82,31 @@ TEST_P(MemoizePaths, WritesWhatTheInterpreterWritesForEveryBlockShape) {
     }
 }
 
+// The reverse nest, as Helion's pretuned HSTU dK / dV kernel writes it: keys from the query tile
+// on (`hl.tile(tile_q.begin, last)`). With equal block sizes the key blocks lie on the query
+// loop's grid and are cached by their id counted from `first`; with unequal ones they do not,
+// and nothing is cached. Both write what the interpreter writes, the long item refilling slots
+// when the cache is cut to 16 rows.
+TEST_P(MemoizePaths, KeysFromTheQueryTileOnAreCachedOnTheQueryGrid) {
+  const ArgMap args = causal_args();
+  for (const char* rows : {"", "16"})
+    for (const char* blocks : {"[4, 4]", "[64, 64]", "[4, 8]"}) {
+      SCOPED_TRACE(std::string(blocks) + " cache rows " + rows);
+      ScopedEnv cache_rows("JAGTILE_MEMO_ROWS", *rows ? rows : nullptr);
+      std::string src = causal_source(blocks);
+      const std::string causal_keys = "hl.tile(first, tile_q.end)";
+      src.replace(src.find(causal_keys), causal_keys.size(), "hl.tile(tile_q.begin, last)");
+      src.replace(src.find("tile_q.index[:, None] >= tile_k.index[None, :]"), 46,
+                  "tile_q.index[:, None] <= tile_k.index[None, :]");
+      const bool equal_blocks = std::string(blocks) != "[4, 8]";
+      EXPECT_EQ(cpu_source(src, args).find("memo_block0[") != std::string::npos, equal_blocks);
+      const Tensor want = run_on(Path::interp, src, args).at(0);
+      const Tensor got = run_on(GetParam(), src, args).at(0);
+      Comparison cmp = compare_tensors(got, want, Tolerance{});
+      EXPECT_TRUE(cmp.ok) << cmp.mismatch;
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(Paths, MemoizePaths, ::testing::Values(Path::cpu, Path::cpu_unchecked),
                          [](const ::testing::TestParamInfo<Path>& p) {
                            return path_name(p.param);
