@@ -13,7 +13,10 @@
 // block as the plain copy was. Conditions: K's start is fixed
 // across Q, its end is too or is Q's tile end (the range the cache is sized for), the tensors
 // loaded are never stored by the function, and the tile array is written only by the nest. Bounds
-// checks are placed afterwards, on the fill.
+// checks are placed afterwards, on the fill. K may also start at Q's tile (`hl.tile(tile_q.begin,
+// end)`, the reverse causal nest of an attention backward's dK / dV) where its blocks have Q's
+// size and its end is fixed: its blocks then lie on Q's grid, and a block's id is K's plus Q's,
+// counted from Q's start, the same from one Q tile to the next.
 //
 // Where the cached block is only ever the B operand of float32 matmul blocks that pack it (its
 // columns strided: attention's `k_blk.T`), each in a matmul nest that runs after the fill whenever
