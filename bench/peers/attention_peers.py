@@ -34,8 +34,8 @@ import torch.nn.functional as F
 
 import jagtile
 from peers_common import (add_run_options, apply_run_options, close, flop_peak_gflops,
-                          helion_kernel, lengths_for, log, own_pool_candidates, qualify, race,
-                          report, tune)
+                          helion_kernel, lengths_for, log, log_flop_rows, own_pool_candidates,
+                          qualify, race, report, tune)
 
 ROOT = Path(__file__).resolve().parents[2]
 KERNEL = ROOT / "examples" / "jagged_hstu_attention.py"
@@ -149,10 +149,7 @@ def main(argv=None) -> int:
         rows += [dict(r, jagtile_config=config)
                  for r in run_case(case, kernel, args.rounds, helion,
                                    own_pool_candidates(args, lambda: kernel(**case.args)))]
-    for r in rows:
-        if "gflops" in r and r["gflops"] is not None:
-            log(f"{r['dist']:8s} {r['impl']:13s} {r['median_ms']:9.1f} ms {r['gflops']:7.1f} GFLOP/s "
-                f"{r['pct_of_flop_peak']:5.1f}% of FLOP peak, jagtile {r['jagtile_speedup']:.2f}x faster")
+    log_flop_rows(rows, lambda r: f"{r['dist']:8s}")
     report(rows, args, args.out, "jagged HSTU attention: jagtile vs PyTorch on the CPU")
     return 0
 

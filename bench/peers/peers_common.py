@@ -319,6 +319,15 @@ def race(impls, rounds: int, nbytes: int, flops: int = 0,
     return stats, peak_gbps
 
 
+def log_flop_rows(rows, label) -> None:
+    """Logs each timed row of a FLOP-counted race: `label(row)`, the implementation, its median,
+    GFLOP/s, % of the FLOP peak and jagtile's lead."""
+    for r in rows:
+        if r.get("gflops") is not None:
+            log(f"{label(r)} {r['impl']:13s} {r['median_ms']:9.1f} ms {r['gflops']:7.1f} GFLOP/s "
+                f"{r['pct_of_flop_peak']:5.1f}% of FLOP peak, jagtile {r['jagtile_speedup']:.2f}x faster")
+
+
 def table(rows) -> str:
     lines = ["| kernel | lengths | impl | median ms | GB/s | % of read peak | jagtile speedup |",
              "|---|---|---|---:|---:|---:|---:|"]

@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from peers_common import (add_run_options, apply_run_options, close, flop_peak_gflops,
-                          helion_kernel, log, qualify, race, report)
+                          helion_kernel, log, log_flop_rows, qualify, race, report)
 
 
 class Case:
@@ -127,9 +127,7 @@ def main(argv=None) -> int:
             rows.append(dict(kernel=f"pretuned_hstu_{case}", dist="uniform", batch=c.batch,
                              heads=c.heads, head_dim=c.dim, rows=c.rows, useful_flops=flops,
                              stream_read_gbps=read_gbps, flop_peak_gflops=peak, **r))
-    for r in rows:
-        log(f"{r['kernel']:24s} {r['impl']:11s} {r['median_ms']:8.1f} ms {r['gflops']:7.1f} GFLOP/s "
-            f"{r['pct_of_flop_peak']:5.1f}% of FLOP peak, jagtile {r['jagtile_speedup']:.2f}x faster")
+    log_flop_rows(rows, lambda r: f"{r['kernel']:24s}")
     report(rows, args, args.out, "Helion's pretuned jagged HSTU (fwd + bwd): jagtile vs PyTorch")
     return 0
 
