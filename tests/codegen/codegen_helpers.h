@@ -50,6 +50,18 @@ class TempDir {
   std::string path_;
 };
 
+// The outputs of `kernel` of a kernel source, run on `backend` (compiled code shared through the
+// tests' cache folder).
+inline std::vector<Tensor> run_source(const std::string& source, const std::string& file,
+                                      Backend backend, const std::string& kernel,
+                                      const ArgMap& args) {
+  use_shared_cache_dir();
+  Program p = Program::from_source(source, file);
+  Options o;
+  o.backend = backend;
+  return p.call(kernel, args, o).outputs;
+}
+
 inline std::string read_source_file(const std::string& relative) {
   std::ifstream in(std::string(JAGTILE_SOURCE_DIR) + "/" + relative);
   std::ostringstream ss;

@@ -43,11 +43,7 @@ def scale_by_width(x: th.Tensor) -> th.Tensor:
 )PY";
 
 std::vector<Tensor> run_on(Backend backend, const std::string& kernel, const ArgMap& args) {
-  use_shared_cache_dir();
-  Program p = Program::from_source(kSpellings, "spellings.py");
-  Options o;
-  o.backend = backend;
-  return p.call(kernel, args, o).outputs;
+  return run_source(kSpellings, "spellings.py", backend, kernel, args);
 }
 
 class HelionSpellings : public ::testing::TestWithParam<Backend> {};

@@ -58,11 +58,7 @@ def scaled_by_min_max(x: torch.Tensor, a: float, b: float) -> torch.Tensor:
 )PY";
 
 std::vector<Tensor> run_on(Backend backend, const std::string& kernel, const ArgMap& args) {
-  use_shared_cache_dir();
-  Program p = Program::from_source(kConstants, "constants.py");
-  Options o;
-  o.backend = backend;
-  return p.call(kernel, args, o).outputs;
+  return run_source(kConstants, "constants.py", backend, kernel, args);
 }
 
 class ModuleConstants : public ::testing::TestWithParam<Backend> {};

@@ -56,11 +56,7 @@ std::vector<int64_t> ints(const Tensor& t) {
 }
 
 std::vector<Tensor> run_on(Backend backend, const std::string& kernel, const ArgMap& args) {
-  use_shared_cache_dir();
-  Program p = Program::from_source(kTileAttrs, "tile_attrs.py");
-  Options o;
-  o.backend = backend;
-  return p.call(kernel, args, o).outputs;
+  return run_source(kTileAttrs, "tile_attrs.py", backend, kernel, args);
 }
 
 class TileAttributes : public ::testing::TestWithParam<Backend> {};
