@@ -341,19 +341,12 @@ LVal Lowerer::specialize(const ast::Expr& a) {
        "specialise a size read on the host, like D = hl.specialize(q.size(2))");
 }
 
-// True when `attr` is a tile's .end (is_min) or .begin (max) and its loop ends (begins) at
-// `bound`, the same value: min(bound, attr) (max) is then attr.
-bool Lowerer::tile_attr_within(const NodePtr& attr, const NodePtr& bound, bool is_min) const {
-  if (attr->kind != NodeKind::tile_attr || attr->op != (is_min ? Op::end : Op::begin)) return false;
-  auto it = tile_loop_bounds_.find(int(attr->ival));
-  return it != tile_loop_bounds_.end() && (is_min ? it->second.second : it->second.first) == bound;
-}
-
 // Python's min(a, b, ...) / max(a, b, ...) of scalars (loop bounds such as
-// min(end, tile_q.end) in Helion kernels). Integers take minimum / maximum, which bound
-// analyses read; floats keep Python's own rule, `b if b < a else a` from left to right, so a NaN
-// is kept only where it comes first (torch.minimum propagates it from either side). Python
-// compares whole tensors, an error for more than one element: tiles need torch.minimum.
+// min(end, tile_q.end) in Helion kernels). Integers take minimum / maximum, which binary()
+// simplifies and bound analyses read; floats keep Python's own rule, `b if b < a else a` from left
+// to right, so a NaN is kept only where it comes first (torch.minimum propagates it from either
+// side). Python compares whole tensors, an error for more than one element: tiles need
+// torch.minimum.
 LVal Lowerer::python_min_max(bool is_min, const ast::Expr& e) {
   const std::string fn = is_min ? "min" : "max";
   if (e.args.size() < 2 || !e.keywords.empty())
@@ -371,13 +364,7 @@ LVal Lowerer::python_min_max(bool is_min, const ast::Expr& e) {
     } else if (dtype_is_float(result->type.dtype) || dtype_is_float(v->type.dtype)) {
       NodePtr takes_v = binary(is_min ? Op::lt : Op::gt, v, result, e.pos);
       result = where(takes_v, v, result, e.pos);
-    } else if (tile_attr_within(result, v, is_min) || tile_attr_within(v, result, is_min)) {
-      // min(end, tile_q.end) with tile_q from hl.tile(..., end), max(start, tile_k.begin) with
-      // tile_k from hl.tile(start, ...): the tile's attribute, as Helion's pretuned HSTU bounds
-      // its loops. Kept as the attribute, later passes see the causal range they recognise
-      // (pass_memoize.h: the forward's key blocks copied once per head, 1.15-1.2x).
-      result = tile_attr_within(result, v, is_min) ? result : v;
-    } else {
+    } else {  // binary() reads min(end, tile_q.end) of tile_q's own end as tile_q.end
       result = binary(is_min ? Op::minimum : Op::maximum, result, v, e.pos);
     }
   }

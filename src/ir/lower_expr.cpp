@@ -209,6 +209,14 @@ void Lowerer::require_complete(const Shape& shape, ast::Pos pos, const std::stri
   }
 }
 
+// True when `attr` is a tile's .end (is_min) or .begin (max) and its loop ends (begins) at
+// `bound`, the same value: min(bound, attr) (max) is then attr.
+bool Lowerer::tile_attr_within(const NodePtr& attr, const NodePtr& bound, bool is_min) const {
+  if (attr->kind != NodeKind::tile_attr || attr->op != (is_min ? Op::end : Op::begin)) return false;
+  auto it = tile_loop_bounds_.find(int(attr->ival));
+  return it != tile_loop_bounds_.end() && (is_min ? it->second.second : it->second.first) == bound;
+}
+
 NodePtr Lowerer::binary(Op op, NodePtr a, NodePtr b, ast::Pos pos) {
   for (const NodePtr* x : {&a, &b})
     if ((*x)->type.is_tensor())
@@ -227,6 +235,14 @@ NodePtr Lowerer::binary(Op op, NodePtr a, NodePtr b, ast::Pos pos) {
                     : op == Op::sub ? __builtin_sub_overflow(a->ival, b->ival, &r)
                                     : __builtin_mul_overflow(a->ival, b->ival, &r);
     if (!overflow) return const_int(r, loc_of(pos));
+  }
+  // min(end, tile_q.end) with tile_q from hl.tile(..., end), max(start, tile_k.begin) with tile_k
+  // from hl.tile(start, ...) (Python's min / max or torch's): the tile's attribute, as Helion's
+  // pretuned HSTU bounds its loops. Kept as the attribute, later passes see the causal range
+  // they recognise (pass_memoize.h: the forward's key blocks copied once per head, 1.15-1.2x).
+  if (op == Op::minimum || op == Op::maximum) {
+    if (tile_attr_within(a, b, op == Op::minimum)) return a;
+    if (tile_attr_within(b, a, op == Op::minimum)) return b;
   }
   const Type& ta = a->type;
   const Type& tb = b->type;

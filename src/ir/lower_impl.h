@@ -86,6 +86,7 @@ class Lowerer {
   NodePtr as_node(const LVal& v, ast::Pos pos);  // LVal -> node, or a located error
   NodePtr emit(Node n);                          // appends to the current block
   NodePtr binary(Op op, NodePtr a, NodePtr b, ast::Pos pos);
+  bool tile_attr_within(const NodePtr& attr, const NodePtr& bound, bool is_min) const;
   NodePtr unary(Op op, NodePtr a, ast::Pos pos);
   NodePtr where(NodePtr c, NodePtr a, NodePtr b, ast::Pos pos);
   NodePtr cast(NodePtr a, DType to, ast::Pos pos);
@@ -126,7 +127,6 @@ class Lowerer {
   // ---- calls (lower_calls.cpp) ----
   LVal call(const ast::Expr& e);
   LVal python_min_max(bool is_min, const ast::Expr& e);
-  bool tile_attr_within(const NodePtr& attr, const NodePtr& bound, bool is_min) const;
   LVal method(const LVal& self, const std::string& name, const ast::Expr& call);
   LVal attribute(const ast::Expr& e);
   std::string callee_name(const ast::Expr& func) const;  // "hl.tile", "torch.exp", "" if none
@@ -149,7 +149,7 @@ class Lowerer {
   std::vector<Block*> blocks_;   // insertion points, innermost last
   std::vector<int> loop_stack_;  // enclosing loops' block ids
   // A tile loop's bounds, by block id: its tiles' .begin and .end stay within them
-  // (python_min_max).
+  // (binary's minimum / maximum).
   std::map<int, std::pair<NodePtr, NodePtr>> tile_loop_bounds_;
   int tile_blocks_seen_ = 0;         // tile/jagged loops so far (config index)
   std::set<const Node*> vars_read_;  // variables read since their declaration
