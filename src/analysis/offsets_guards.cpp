@@ -158,6 +158,50 @@ std::optional<Poly> item_row(PolyBuilder& poly, int param, int block, const ir::
   return std::nullopt;
 }
 
+std::unordered_set<const ir::Node*> rows_within_guards(const ir::Kernel& kernel,
+                                                       const std::vector<OffsetsGuard>& guards) {
+  std::unordered_set<const ir::Node*> out;
+  bool stores_into_param = false;
+  ir::walk(kernel.body, [&](const NodePtr& n) {
+    if (n->kind != NodeKind::store) return;
+    const ir::Node* t = n->operand(0).get();
+    while (t->kind == NodeKind::view) t = t->operand(0).get();
+    stores_into_param |= t->kind == NodeKind::param;
+  });
+  if (stores_into_param) return out;
+  PolyBuilder poly(kernel);
+  // The loops that walk an item's rows, with the row each one's index gives.
+  std::vector<std::pair<const OffsetsGuard*, Poly>> item_rows;
+  ir::walk(kernel.body, [&](const NodePtr& n) {
+    for (const OffsetsGuard& g : guards)
+      for (int block : g.item_blocks)
+        if (std::optional<Poly> row = item_row(poly, g.offsets_param, block, *n))
+          item_rows.emplace_back(&g, *row);
+  });
+  ir::walk(kernel.body, [&](const NodePtr& n) {
+    if (n->kind != NodeKind::load && n->kind != NodeKind::store) return;
+    const NodePtr& t = n->operand(0);
+    if (n->operands.size() < 2 || !t->type.is_tensor() || t->type.rank < 1) return;
+    const ir::Type& index_type = n->operand(1)->type;
+    const bool integral = index_type.kind == ir::TypeKind::host_int ||
+                          (index_type.is_value() &&
+                           (index_type.dtype == DType::i32 || index_type.dtype == DType::i64));
+    if (!integral) return;
+    const Poly at = poly.of(n->operand(1));
+    for (const auto& [g, row] : item_rows) {
+      const bool rows_tensor = std::any_of(g->rows.begin(), g->rows.end(), [&](const ir::Node* r) {
+        return r == t.get() ||
+               (r->kind == NodeKind::param && t->kind == NodeKind::param && r->ival == t->ival);
+      });
+      if (rows_tensor && at == row) {
+        out.insert(n.get());
+        return;
+      }
+    }
+  });
+  return out;
+}
+
 std::string to_string(const std::vector<OffsetsGuard>& guards) {
   std::ostringstream os;
   for (const OffsetsGuard& g : guards) {

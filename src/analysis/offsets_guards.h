@@ -21,6 +21,7 @@
 
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "analysis/dispatch_poly.h"
@@ -49,6 +50,16 @@ std::vector<OffsetsGuard> find_offsets_guards(const ir::Kernel& kernel);
 // what the fully-written analysis follows rows by (fully_written.h).
 std::optional<detail::Poly> item_row(detail::PolyBuilder& poly, int param, int block,
                                      const ir::Node& loop);
+
+// The loads and stores whose first index is a row of an item that a guard bounds: x[P[b] + k, ...]
+// inside an hl.jagged_tile over P[b + 1] - P[b] (k its index), or x[k, ...] inside
+// hl.tile(P[b], P[b + 1]), with x one of the guard's rows tensors. Once the guard has passed (P
+// non-decreasing from P[0] >= 0, every P[i] <= x.size(0)), such a row is in [0, x.size(0)) at every
+// valid position of the loop, so its first dimension needs no bounds check
+// (plan/pass_bounds_checks.h). Empty when the kernel stores into a parameter (or a view of one):
+// a parameter that shares memory with P could change the offsets after the guard read them.
+std::unordered_set<const ir::Node*> rows_within_guards(const ir::Kernel& kernel,
+                                                       const std::vector<OffsetsGuard>& guards);
 
 // "x_offsets rows <= x_values.size(0), out.size(0)" per guard, one per line, for explain and
 // tests; "x_offsets (order only)" when the rows bound is unknown.

@@ -200,21 +200,20 @@ class Executor {
     }
   }
 
-  // The offsets guards whose tensors exist by now, each once per call: validate_offsets against
-  // the fewest rows among the guard's rows tensors (the template path's check and messages).
-  // A guard without rows tensors (bound unknown statically) checks only that the offsets are
-  // non-decreasing from a first value >= 0. A tensor already validated in this call against as
-  // few rows or fewer (the same offsets passed twice) is not scanned again.
+  // The offsets guards, each before the first device nest and again whenever a rows tensor made
+  // since has fewer rows: validate_offsets against the fewest rows among the guard's rows tensors
+  // that exist by then (the template path's check and messages). So every nest runs with its
+  // offsets checked against every rows tensor it can see, which is what lets the generated code
+  // leave those rows unchecked (HostProgram::rows_within_guards). A guard without rows tensors
+  // (bound unknown statically) checks only that the offsets are non-decreasing from a first
+  // value >= 0. A tensor already validated in this call against as few rows or fewer (the same
+  // offsets passed twice) is not scanned again.
   void run_guards() {
-    if (guards_done_.size() != p_.guards.size()) guards_done_.assign(p_.guards.size(), false);
+    if (guard_rows_.size() != p_.guards.size()) guard_rows_.assign(p_.guards.size(), std::nullopt);
     for (size_t g = 0; g < p_.guards.size(); ++g) {
-      if (guards_done_[g]) continue;
       const OffsetsGuard& guard = p_.guards[g];
       const Tensor& offsets = val(guard.offsets_slot).t;
-      bool ready = offsets.defined();
-      for (const OffsetsGuard::Rows& r : guard.rows) ready &= val(r.slot).t.defined();
-      if (!ready) continue;  // a tensor made later: checked before the nest that reads it
-      guards_done_[g] = true;
+      if (!offsets.defined()) continue;
       if (options_.offsets_validated_by_backend &&
           options_.offsets_validated_by_backend->count(guard.offsets_param))
         continue;
@@ -222,11 +221,13 @@ class Executor {
       std::string rows_name;
       for (const OffsetsGuard::Rows& r : guard.rows) {
         const Tensor& t = val(r.slot).t;
-        if (t.dim() >= 1 && t.size(0) < rows) {
+        if (t.defined() && t.dim() >= 1 && t.size(0) < rows) {
           rows = t.size(0);
           rows_name = r.name;
         }
       }
+      if (guard_rows_[g] && *guard_rows_[g] <= rows) continue;
+      guard_rows_[g] = rows;
       auto key = std::make_tuple(offsets.raw_data(), offsets.numel(), offsets.dtype());
       auto seen = validated_.find(key);
       if (seen != validated_.end() && seen->second <= rows) continue;
@@ -331,7 +332,7 @@ class Executor {
   const ExecOptions& options_;
   HostEnv env_;
   std::vector<Tensor> outputs_;
-  std::vector<bool> guards_done_;
+  std::vector<std::optional<int64_t>> guard_rows_;  // the bound each guard has checked
   // Offsets validated in this call (data, length, dtype) -> the rows bound they passed.
   std::map<std::tuple<const void*, int64_t, DType>, int64_t> validated_;
   bool returned_ = false;  // a `return` ran: the remaining steps do not

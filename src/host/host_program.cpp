@@ -142,16 +142,22 @@ class Splitter {
       auto it = p_.slot_of.find(n);
       return it == p_.slot_of.end() ? -1 : it->second;
     };
+    std::vector<analysis::OffsetsGuard> run;  // the guards as the executor checks them
     for (const analysis::OffsetsGuard& g : analysis::find_offsets_guards(*p_.kernel)) {
       OffsetsGuard h;
       h.offsets_param = g.offsets_param;
       h.offsets_slot = p_.param_slots.at(size_t(g.offsets_param));
       h.offsets_name = g.offsets_name;
       if (h.offsets_slot < 0) continue;
+      analysis::OffsetsGuard checked = g;
+      checked.rows.clear();
       for (const ir::Node* r : g.rows) {
         int s = slot_of(r);
-        if (s >= 0) h.rows.push_back({s, r->name});
+        if (s < 0) continue;
+        h.rows.push_back({s, r->name});
+        checked.rows.push_back(r);
       }
+      run.push_back(std::move(checked));
       for (DeviceNest& nest : p_.nests) {
         const bool items = nest.loop->kind == ir::NodeKind::grid_loop &&
                            std::count(g.item_blocks.begin(), g.item_blocks.end(), nest.block);
@@ -159,6 +165,7 @@ class Splitter {
       }
       p_.guards.push_back(std::move(h));
     }
+    p_.rows_within_guards = analysis::rows_within_guards(*p_.kernel, run);
   }
 
   HostProgram p_;

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "ir/ir.h"
@@ -76,6 +77,9 @@ struct HostProgram {
   std::vector<HostStep> steps;
   std::vector<DeviceNest> nests;
   std::vector<OffsetsGuard> guards;  // run before device nests, for every backend
+  // The loads and stores whose first index is a row these guards bound
+  // (analysis::rows_within_guards): in bounds once the guards have passed, unchecked there.
+  std::unordered_set<const ir::Node*> rows_within_guards;
   int num_slots = 0;
   // Constants and parameters have slots too, so every operand is a slot. Constants' values are
   // fixed here; parameters are filled from the arguments by the executor.

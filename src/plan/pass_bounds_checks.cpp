@@ -4,6 +4,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <unordered_set>
 
 #include "plan/nest_util.h"
 
@@ -19,6 +20,7 @@ struct Access {
   ExprPtr mask;                // nullptr: none
   ExprPtr tensor;              // the tensor's capture
   int site = -1;
+  const ir::Node* node = nullptr;  // the load or store
 };
 
 Access access_of_load(const Expr& l) {
@@ -28,6 +30,7 @@ Access access_of_load(const Expr& l) {
   if (l.has_mask) a.mask = l.args.back();
   a.tensor = capture(int(l.ival), CType::i64);
   a.site = l.site;
+  a.node = l.node;
   return a;
 }
 
@@ -37,6 +40,7 @@ Access access_of_store(const Stmt& s) {
   a.mask = s.mask;
   a.tensor = capture(int(s.ival), CType::i64);
   a.site = s.site;
+  a.node = s.node;
   return a;
 }
 
@@ -56,10 +60,10 @@ std::vector<Access> accesses_in(const Stmt& s) {
   return out;
 }
 
-// All dims in bounds, as one expression (without the mask).
-ExprPtr all_in_bounds(const Access& a) {
+// Dims `from` on in bounds, as one expression (without the mask); true when there are none.
+ExprPtr all_in_bounds(const Access& a, size_t from = 0) {
   ExprPtr c;
-  for (size_t d = 0; d < a.index.size(); ++d) {
+  for (size_t d = from; d < a.index.size(); ++d) {
     ExprPtr in = in_bounds(a.index[d], tensor_size(a.tensor, int(d)));
     c = c ? binop(Op::bit_and, c, in) : in;
   }
@@ -90,9 +94,14 @@ RunningCounts running_counts(const std::vector<StmtPtr>& body) {
   return out;
 }
 
+// The accesses whose first index is a row that the offsets guards have bounded before any nest
+// runs (host::HostProgram::rows_within_guards): their first dim is not checked.
+using GuardedRows = std::unordered_set<const ir::Node*>;
+
 class CheckCopy {
  public:
-  explicit CheckCopy(const RunningCounts& counts) : counts_(counts) {}
+  CheckCopy(const RunningCounts& counts, const GuardedRows& guarded)
+      : counts_(counts), guarded_(guarded) {}
 
   std::vector<StmtPtr> list(const std::vector<StmtPtr>& stmts) {
     std::vector<StmtPtr> out;
@@ -117,10 +126,11 @@ class CheckCopy {
       }
       const ExprPtr compacted = compaction_check(*s);
       for (const Access& a : accesses_in(*s)) {
-        ++checks_;
-        ExprPtr bad = not_(all_in_bounds(a));
-        if (a.mask) bad = binop(Op::bit_and, a.mask, bad);
         const bool store = s->kind == StmtKind::tensor_store && a.site == s->site;
+        if (a.index.size() <= first_checked_dim(a) && !(store && compacted)) continue;
+        ++checks_;
+        ExprPtr bad = not_(all_in_bounds(a, first_checked_dim(a)));
+        if (a.mask) bad = binop(Op::bit_and, a.mask, bad);
         out.push_back(assign("bad", store && compacted ? compacted : bad, Update::bit_or));
       }
       if (s->kind == StmtKind::let) lets_[s->name] = s->value;
@@ -130,7 +140,7 @@ class CheckCopy {
           return rewrite(e, [&](const ExprPtr& x) {
             if (x->kind != ExprKind::load) return x;
             Access a = access_of_load(*x);
-            ExprPtr ok = all_in_bounds(a);
+            ExprPtr ok = all_in_bounds(a, first_checked_dim(a));
             if (a.mask) ok = binop(Op::bit_and, a.mask, ok);
             return select(ok, x, convert(int_imm(0), DType::i64, x->dtype));
           });
@@ -141,6 +151,8 @@ class CheckCopy {
   int checks() const { return checks_; }
 
  private:
+  size_t first_checked_dim(const Access& a) const { return guarded_.count(a.node) ? 1 : 0; }
+
   // The check of a compacting store (compaction_cumsum) along the innermost loop, or null. Its
   // kept positions go to consecutive elements, so they are in bounds when the first and the last
   // kept one are. With the running count c read at the position, the index with c replaced by
@@ -184,6 +196,7 @@ class CheckCopy {
   }
 
   const RunningCounts& counts_;
+  const GuardedRows& guarded_;
   std::vector<const Stmt*> loops_;       // the loops around the statement being copied
   std::map<std::string, ExprPtr> lets_;  // the lets seen so far
   int checks_ = 0;
@@ -548,8 +561,9 @@ StmtPtr as_nest(const Stmt& of, NestRole role, std::vector<StmtPtr> body) {
 }
 
 // The check structure in front of a nest with accesses.
-std::vector<StmtPtr> checked(const StmtPtr& nest, NameGen& names, const RunningCounts& counts) {
-  CheckCopy copier(counts);
+std::vector<StmtPtr> checked(const StmtPtr& nest, NameGen& names, const RunningCounts& counts,
+                             const GuardedRows& guarded) {
+  CheckCopy copier(counts, guarded);
   std::vector<StmtPtr> check_body = prune(copier.list(nest->body));
   if (copier.checks() == 0) return {nest};
   std::map<std::string, ExprPtr> lets;
@@ -570,12 +584,12 @@ std::vector<StmtPtr> checked(const StmtPtr& nest, NameGen& names, const RunningC
 }
 
 std::vector<StmtPtr> program_list(const std::vector<StmtPtr>& stmts, NameGen& names,
-                                  const RunningCounts& counts) {
+                                  const RunningCounts& counts, const GuardedRows& guarded) {
   std::vector<StmtPtr> out;
   for (const StmtPtr& s : stmts) {
     if (s->kind == StmtKind::nest) {
       if (has_accesses(s)) {
-        for (StmtPtr& x : checked(s, names, counts)) out.push_back(std::move(x));
+        for (StmtPtr& x : checked(s, names, counts, guarded)) out.push_back(std::move(x));
       } else {
         out.push_back(s);
       }
@@ -583,8 +597,9 @@ std::vector<StmtPtr> program_list(const std::vector<StmtPtr>& stmts, NameGen& na
     }
     if (s->kind == StmtKind::scope || s->kind == StmtKind::seq || s->kind == StmtKind::tile_loop ||
         s->kind == StmtKind::if_) {
-      out.push_back(map_bodies(
-          s, [&](const std::vector<StmtPtr>& b) { return program_list(b, names, counts); }));
+      out.push_back(map_bodies(s, [&](const std::vector<StmtPtr>& b) {
+        return program_list(b, names, counts, guarded);
+      }));
       continue;
     }
     // A scalar load where it stands: checked before it, always.
@@ -598,9 +613,11 @@ std::vector<StmtPtr> program_list(const std::vector<StmtPtr>& stmts, NameGen& na
 
 void place_bounds_checks(Plan& plan) {
   if (!plan.checked) return;
+  const GuardedRows none;
+  const GuardedRows& guarded = plan.host ? plan.host->rows_within_guards : none;
   for (DeviceFunc& f : plan.funcs) {
     NameGen names(f);
-    f.body = program_list(f.body, names, running_counts(f.body));
+    f.body = program_list(f.body, names, running_counts(f.body), guarded);
   }
 }
 

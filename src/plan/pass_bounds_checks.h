@@ -11,7 +11,9 @@
 // position between, so checking costs O(rows), not O(elements). A running count of a mask
 // (torch.cumsum of a bool along its last dim) is non-decreasing there, and a compacting store's
 // kept indices, consecutive, are checked at the first and last kept one the same way. Scalar
-// loads outside nests are checked where they stand.
+// loads outside nests are checked where they stand. A row of an item that the offsets guards
+// bound (x[P[b] + k] in a jagged loop over P[b + 1] - P[b]; host::HostProgram::rows_within_guards)
+// is in bounds once the host has validated P, before any nest runs: its first dim is not checked.
 #pragma once
 
 #include "plan/nest_ir.h"

@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <unordered_set>
+#include <vector>
+
 #include "helpers.h"
 
 namespace jagtile::dispatch_test {
@@ -101,6 +105,76 @@ TEST(OffsetsGuards, KernelWithoutOffsetsHasNoGuards) {
   ArgMap a;
   a["x"] = Tensor::zeros({4}, DType::f32);
   EXPECT_EQ(guards_of(src, a), "");
+}
+
+// ---- rows_within_guards: accesses whose first index is a guarded item row ----
+
+// "load x" / "store out" for each access the analysis proves in bounds, in walk order.
+std::vector<std::string> proven_rows(const std::string& source, const ArgMap& args) {
+  ir::Kernel k = lower(source, args);
+  const std::unordered_set<const ir::Node*> proven =
+      analysis::rows_within_guards(k, analysis::find_offsets_guards(k));
+  std::vector<std::string> out;
+  ir::walk(k.body, [&](const ir::NodePtr& n) {
+    if (proven.count(n.get()))
+      out.push_back(std::string(n->kind == ir::NodeKind::load ? "load " : "store ") +
+                    n->operand(0)->name);
+  });
+  return out;
+}
+
+// Each item's rows read at starts + k and starts + k + 1 (the second can pass the item's end),
+// one value per item stored to `out`, and, with `scratch`, the same stored into a parameter.
+std::string row_reads_source(bool store_into_param) {
+  return header() + "def k(x: torch.Tensor, offsets: torch.Tensor" +
+         (store_into_param ? ", scratch: torch.Tensor" : "") +
+         ") -> torch.Tensor:\n"
+         "    B = offsets.size(0) - 1\n"
+         "    out = torch.zeros([B], dtype=torch.float32, device=x.device)\n"
+         "    for tile_b in hl.tile(B):\n"
+         "        starts = offsets[tile_b]\n"
+         "        nnz = offsets[tile_b.index + 1] - starts\n"
+         "        acc = hl.zeros([tile_b], dtype=torch.float32)\n"
+         "        for tile_k in hl.jagged_tile(nnz):\n"
+         "            rows = starts[:, None] + tile_k.index[None, :]\n"
+         "            acc = acc + x[rows].sum(dim=1) + x[rows + 1].sum(dim=1)\n"
+         "        out[tile_b] = acc\n" +
+         (store_into_param ? "        scratch[tile_b] = acc\n" : "") + "    return out\n";
+}
+
+ArgMap row_reads_args(bool store_into_param) {
+  ArgMap a;
+  a["x"] = Tensor::zeros({6}, DType::f32);
+  a["offsets"] = Tensor::from_doubles({3}, {0, 2, 5}, DType::i64);
+  if (store_into_param) a["scratch"] = Tensor::zeros({2}, DType::f32);
+  return a;
+}
+
+TEST(RowsWithinGuards, AJaggedRowOfTheGuardedTensorIsProvenAndOnePastItIsNot) {
+  EXPECT_EQ(proven_rows(row_reads_source(false), row_reads_args(false)),
+            std::vector<std::string>{"load x"});
+}
+
+// A parameter the kernel writes could share memory with the offsets, which would change them
+// after the guard read them: nothing is proven.
+TEST(RowsWithinGuards, AKernelStoringIntoAParameterProvesNothing) {
+  EXPECT_EQ(proven_rows(row_reads_source(true), row_reads_args(true)), std::vector<std::string>{});
+}
+
+TEST(RowsWithinGuards, TheIndexOfATileBetweenOffsetsIsProven) {
+  EXPECT_EQ(proven_rows(item_sums_source(), item_sums_args()), std::vector<std::string>{"load x"});
+}
+
+// jagged_softmax's two reads of each item's rows and its store of them, x[rows, tile_m].
+TEST(RowsWithinGuards, JaggedSoftmaxReadsAndWritesProvenRows) {
+  EXPECT_EQ(proven_rows(read_example("jagged_softmax"), small_args()),
+            (std::vector<std::string>{"load x_values", "load x_values", "store out"}));
+}
+
+// jagged_sum reads through a flat view (row * M + column), whose column the analysis does not
+// bound: left checked.
+TEST(RowsWithinGuards, FlatViewIndicesAreNotProven) {
+  EXPECT_EQ(proven_rows(read_example("jagged_sum"), small_args()), std::vector<std::string>{});
 }
 
 }  // namespace

@@ -138,6 +138,16 @@ TEST(CompactingStore, KeptValuesLoadedAlongTheirRowArePackedFromTheTensor) {
   EXPECT_THAT(computed, HasSubstr("alignas(64) int64_t jt_v"));
 }
 
+// The mask `keep` is a bool tile array: each chunk's mask bytes are read where the array holds
+// them, and with the values from their row too, no per-element chunk loop is left.
+TEST(CompactingStore, AMaskThatIsATileArrayIsReadInPlace) {
+  const Rows rows;
+  const std::string row = cpu_source(kernel_source("[1, 64]"), rows.args(DType::i64, -1));
+  EXPECT_THAT(row, HasSubstr("the chunk's mask bytes: a run of"));
+  EXPECT_THAT(row, ::testing::Not(HasSubstr("alignas(64) uint8_t jt_k")));
+  EXPECT_THAT(row, HasSubstr("= jt_kept(jt_k"));
+}
+
 // The running count that only the compaction and its checks read is kept as bits; one that is
 // also read elsewhere (here stored to a second output) is filled in by the scan.
 TEST(CompactingStore, ARunningCountReadOnlyByTheCompactionIsKeptAsBits) {

@@ -181,5 +181,65 @@ TEST(OffsetsGuardsBackends, SeparateSumsOfTileBetweenOffsetsAreRight) {
   }
 }
 
+// The offsets bound rows of x, read by the first loop unchecked (analysis::rows_within_guards),
+// and rows of y, made only after that loop: the guard checks x's rows before the first loop and
+// y's when y exists, so neither loop can run past its tensor.
+const char* kTwoLoops = R"PY(import torch
+import helion.language as hl
+
+def two_loops(x: torch.Tensor, offsets: torch.Tensor, n: int) -> torch.Tensor:
+    B = offsets.size(0) - 1
+    sums = torch.zeros([B], dtype=torch.float32, device=x.device)
+    for tile_b in hl.tile(B):
+        starts = offsets[tile_b]
+        nnz = offsets[tile_b.index + 1] - starts
+        acc = hl.zeros([tile_b], dtype=torch.float32)
+        for tile_k in hl.jagged_tile(nnz):
+            acc = acc + x[starts[:, None] + tile_k.index[None, :]].sum(dim=1)
+        sums[tile_b] = acc
+    y = torch.zeros([n], dtype=torch.float32, device=x.device)
+    for tile_b in hl.tile(B):
+        starts = offsets[tile_b]
+        nnz = offsets[tile_b.index + 1] - starts
+        for tile_k in hl.jagged_tile(nnz):
+            rows = starts[:, None] + tile_k.index[None, :]
+            y[rows] = x[rows] * 2.0
+    return y, sums
+)PY";
+
+std::string two_loops_error(Backend b, int64_t x_rows, const std::vector<double>& offsets,
+                            int64_t n) {
+  Program p = Program::from_source(kTwoLoops, "two_loops.py");
+  ArgMap a;
+  a["x"] = Tensor::zeros({x_rows}, DType::f32);
+  a["offsets"] = Tensor::from_doubles({int64_t(offsets.size())}, offsets, DType::i64);
+  a["n"] = n;
+  try {
+    p.call("two_loops", a, on(b));
+  } catch (const UserError& e) {
+    return e.message();
+  }
+  return "";
+}
+
+TEST(OffsetsGuardsBackends, RowsOfTheFirstLoopsTensorAreCheckedBeforeALaterTensorExists) {
+  for (Backend b : {Backend::interp, Backend::cpu}) {
+    SCOPED_TRACE(backend_name(b));
+    EXPECT_THAT(
+        two_loops_error(b, 6, {0, 3, 9}, 10),
+        HasSubstr("offsets 'offsets' end past the data: offsets[2] = 9 but 'x' has 6 rows"));
+  }
+}
+
+TEST(OffsetsGuardsBackends, ATensorMadeLaterWithFewerRowsIsCheckedWhenItExists) {
+  for (Backend b : {Backend::interp, Backend::cpu}) {
+    SCOPED_TRACE(backend_name(b));
+    EXPECT_THAT(
+        two_loops_error(b, 6, {0, 3, 6}, 4),
+        HasSubstr("offsets 'offsets' end past the data: offsets[2] = 6 but 'y' has 4 rows"));
+    EXPECT_EQ(two_loops_error(b, 6, {0, 3, 6}, 6), "");
+  }
+}
+
 }  // namespace
 }  // namespace jagtile::testing

@@ -112,6 +112,17 @@ def read_twice(x: torch.Tensor) -> torch.Tensor:
         out[tm] = acc
         out2[tm] = acc
     return out
+def item_rows(x: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+    B = offsets.size(0) - 1
+    out = torch.zeros([B], dtype=x.dtype, device=x.device)
+    for tile_b in hl.tile(B):
+        starts = offsets[tile_b]
+        nnz = offsets[tile_b.index + 1] - starts
+        acc = hl.zeros([tile_b], dtype=torch.float32)
+        for tile_k in hl.jagged_tile(nnz):
+            acc = acc + x[starts[:, None] + tile_k.index[None, :]].sum(dim=1)
+        out[tile_b] = acc
+    return out
 def masked(x: torch.Tensor, n: int) -> torch.Tensor:
     (m,) = x.size()
     out = torch.zeros([m], dtype=x.dtype, device=x.device)
@@ -318,6 +329,28 @@ TEST(PlaceBoundsChecks, AMaskedPrefixIsCheckedAtItsEnds) {
   EXPECT_EQ(simd, 0) << s.text();
   EXPECT_EQ(endpoints, 2) << s.text();
   EXPECT_THAT(s.text(), HasSubstr("jt_min64(lim0, jt_max64(($n - (s0 + 0)), 0)) endpoints"));
+}
+
+// Each item's rows of x, x[offsets[b] + k] under a jagged loop over the item's length: the host
+// validates the offsets against x's rows before any nest runs, so no check copy tests x; the
+// offsets' own loads stay checked.
+TEST(PlaceBoundsChecks, RowsTheOffsetsGuardBoundsAreNotChecked) {
+  Subject s(kKernels,
+            {{"x", Tensor::zeros({6}, DType::f32)},
+             {"offsets", Tensor::from_doubles({3}, {0, 2, 5}, DType::i64)}},
+            true, "item_rows");
+  all_passes(s.plan);
+  const std::string text = s.text();
+  EXPECT_THAT(text, HasSubstr("load $x["));
+  EXPECT_THAT(text, Not(HasSubstr("$x.size[0]"))) << text;
+  EXPECT_THAT(text, HasSubstr("inb(a2, $offsets.size[0])"));
+  // Without the guard's proof (a plan built without the host's list) x is checked as before.
+  plan::Plan unproven = plan::build_nests(s.spec->kernel, s.spec->host, true);
+  host::HostProgram host = s.spec->host;
+  host.rows_within_guards.clear();
+  unproven.host = &host;
+  all_passes(unproven);
+  EXPECT_THAT(plan::print_plan(unproven), HasSubstr("$x.size[0]"));
 }
 
 TEST(PlaceBoundsChecks, UncheckedPlansHaveNoChecks) {

@@ -314,11 +314,6 @@ JT_INLINE int64_t jt_compact(T* v, const uint8_t* keep, int64_t n) {
   }
   return c;
 }
-JT_INLINE int64_t jt_first_kept(const uint8_t* keep, int64_t n) {
-  int64_t first = 0;
-  while (first < n && !keep[first]) ++first;
-  return first;
-}
 // The bits of up to 64 bool bytes: bit i set for keep[i] != 0, i < len (none past len; the
 // bytes past it are not read).
 JT_INLINE uint64_t jt_bool_bits64(const uint8_t* keep, int64_t len) {
@@ -331,6 +326,24 @@ JT_INLINE uint64_t jt_bool_bits64(const uint8_t* keep, int64_t len) {
   uint64_t b = 0;
   for (int64_t i = 0; i < len; ++i) b |= (uint64_t)(keep[i] != 0) << i;
   return b;
+#endif
+}
+// A compacting store's chunk of n <= 64 elements (keep[i] for i < n): its first kept position (n
+// when none) and, with AVX-512, its kept positions as bits (jt_bool_bits64), which
+// jt_compact_store_wide packs by. One byte test for both; elsewhere the bytes are scanned to the
+// first kept one (bits 0, unused).
+struct JtKept {
+  uint64_t bits;
+  int64_t first;
+};
+JT_INLINE JtKept jt_kept(const uint8_t* keep, int64_t n) {
+#if defined(__AVX512BW__) && defined(__GNUC__) && !defined(__clang__)
+  const uint64_t bits = jt_bool_bits64(keep, n);
+  return {bits, bits ? (int64_t)__builtin_ctzll(bits) : n};
+#else
+  int64_t first = 0;
+  while (first < n && !keep[first]) ++first;
+  return {0, first};
 #endif
 }
 // The number of set bytes of keep[0 .. n) (a bool row's sum, print_cpp.cpp's counted sums).
@@ -364,25 +377,23 @@ JT_INLINE int64_t jt_count_upto(const uint64_t* bits, int64_t i, int64_t base) {
   for (int64_t w = 0; w < (i >> 6); ++w) base += __builtin_popcountll(bits[w]);
   return base + __builtin_popcountll(bits[i >> 6] & (~UINT64_C(0) >> (63 - (i & 63))));
 }
-// The compacted store of one chunk of at most 64 elements: keep[i] for i < n (the printer's chunk
-// array), the values v[i], and the first kept position (below n, jt_first_kept); the kept values
-// from there on go to `to`, `to + 1`, ... in order. With AVX-512 the kept positions are one
-// 64-bit mask (jt_bool_bits64: a byte test of the keep array's first n bytes), and
+// The compacted store of one chunk of at most 64 elements: keep[i] for i < n (a bool tile array's
+// row or the printer's chunk array), the values v[i], and the chunk's kept positions (jt_kept, its
+// first below n); the kept values from there on go to `to`, `to + 1`, ... in order. With AVX-512
+// the kept positions are jt_kept's bits, and
 // each vector of 4- or 8-byte values from `first` rounded down is loaded masked to its kept lanes
 // (so nothing past them is read: v may be a tensor's row, not a chunk array), packed by a
 // compress and written straight to `to` by a store masked to the kept count, which writes nothing
 // past it. Returns false where the CPU or the type has no such path.
 template <typename T>
-JT_INLINE bool jt_compact_store_wide(T* to, const T* v, const uint8_t* keep, int64_t first,
-                                     int64_t n) {
+JT_INLINE bool jt_compact_store_wide(T* to, const T* v, JtKept kept, int64_t n) {
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__GNUC__) && !defined(__clang__)
   if constexpr (sizeof(T) == 8 || sizeof(T) == 4) {
     constexpr int64_t W = 64 / sizeof(T);  // values per vector
     typedef long long JtQ __attribute__((vector_size(64)));
     typedef int JtD __attribute__((vector_size(64)));
-    const uint64_t bits = jt_bool_bits64(keep, n);
-    for (int64_t i = first & ~(W - 1); i < n; i += W) {
-      const unsigned m = (unsigned)(bits >> i) & ((1u << W) - 1);
+    for (int64_t i = kept.first & ~(W - 1); i < n; i += W) {
+      const unsigned m = (unsigned)(kept.bits >> i) & ((1u << W) - 1);
       const unsigned stored = (1u << __builtin_popcount(m)) - 1;
       if constexpr (W == 8) {
         JtQ x =
@@ -399,27 +410,27 @@ JT_INLINE bool jt_compact_store_wide(T* to, const T* v, const uint8_t* keep, int
     return true;
   }
 #endif
-  (void)to, (void)v, (void)keep, (void)first, (void)n;
+  (void)to, (void)v, (void)kept, (void)n;
   return false;
 }
 // From the printer's chunk array of values, which is compacted in place where there is no wide
 // path.
 template <typename T>
-JT_INLINE void jt_compact_store(T* to, T* v, const uint8_t* keep, int64_t first, int64_t n) {
-  if (jt_compact_store_wide(to, (const T*)v, keep, first, n)) return;
-  const int64_t count = jt_compact(v + first, keep + first, n - first);
-  memcpy(to, v + first, (size_t)count * sizeof(T));
+JT_INLINE void jt_compact_store(T* to, T* v, const uint8_t* keep, JtKept kept, int64_t n) {
+  if (jt_compact_store_wide(to, (const T*)v, kept, n)) return;
+  const int64_t count = jt_compact(v + kept.first, keep + kept.first, n - kept.first);
+  memcpy(to, v + kept.first, (size_t)count * sizeof(T));
 }
 // Straight from a tensor's row of n consecutive elements (the chunk's values are a plain load
 // along it), without a chunk array to copy them into first (docs/performance.md, "Counted
 // scans").
 template <typename T>
-JT_INLINE void jt_compact_store_row(T* to, const T* row, const uint8_t* keep, int64_t first,
+JT_INLINE void jt_compact_store_row(T* to, const T* row, const uint8_t* keep, JtKept kept,
                                     int64_t n) {
-  if (jt_compact_store_wide(to, row, keep, first, n)) return;
+  if (jt_compact_store_wide(to, row, kept, n)) return;
   T chunk[64];
-  memcpy(chunk + first, row + first, (size_t)(n - first) * sizeof(T));
-  jt_compact_store(to, chunk, keep, first, n);
+  memcpy(chunk + kept.first, row + kept.first, (size_t)(n - kept.first) * sizeof(T));
+  jt_compact_store(to, chunk, keep, kept, n);
 }
 // A prefetch hint (plan/pass_prefetch.h): `rows` rows of `bytes` bytes, `stride` bytes apart,
 // from byte `at` of a tensor's data, towards L2 (prefetcht1: with prefetcht0, into L1, the

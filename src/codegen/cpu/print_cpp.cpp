@@ -348,36 +348,66 @@ class FuncPrinter : public NestPrinter {
       if (varies(v->args[d], loop.name, lets)) return nullptr;
     return unit_step(v->args.back(), loop.name, lets) ? v : nullptr;
   }
-  // A compacting store's loop, 64 elements at a time: the mask of each (and its value, unless the
-  // value is a tensor's row, row_source) into arrays on the stack (one vectorised pass); then the
-  // loop body's lets once more, at the first kept position only, for the element index the store
-  // names there, and jt_compact_store packs the kept values and copies them to it. The other kept
-  // positions' indices follow from the first (the store is a compaction), so they are never
-  // computed.
+  // The store's mask when it is an element of a bool tile array along the loop (counted_in_array):
+  // each chunk's mask bytes are then a run of that array, read in place. Null otherwise.
+  const plan::Expr* mask_row(const Stmt& loop, const Stmt& store) const {
+    const std::map<std::string, plan::ExprPtr> lets = lets_of(loop);
+    const plan::Expr* m = store.mask.get();
+    while (m->kind == ExprKind::var || (m->kind == ExprKind::convert &&
+                                        m->dtype == DType::boolean && m->from == DType::boolean)) {
+      if (m->kind == ExprKind::convert) {
+        m = m->args[0].get();
+        continue;
+      }
+      auto it = lets.find(m->name);
+      if (it == lets.end()) return nullptr;
+      m = it->second.get();
+    }
+    return counted_in_array(*m, loop) ? m : nullptr;
+  }
+  // A compacting store's loop, 64 elements at a time: the mask of each (unless it is a bool tile
+  // array's row, mask_row) and its value (unless it is a tensor's row, row_source) into arrays on
+  // the stack, in one vectorised pass that is left out when both are rows; then the chunk's kept
+  // positions (jt_kept), the loop body's lets once more at the first kept position only, for the
+  // element index the store names there, and jt_compact_store packs the kept values and copies
+  // them to it. The other kept positions' indices follow from the first (the store is a
+  // compaction), so they are never computed.
   void compacted_loop(const Stmt& s, const Stmt& store, Writer& w) {
     const std::string n = std::to_string(rows_++), i = s.name;
     const std::string ext = "jt_ext" + n, c = "jt_c" + n, len = "jt_n" + n, vals = "jt_v" + n,
-                      keep = "jt_k" + n, first = "jt_f" + n, row = "jt_r" + n;
+                      keep = "jt_k" + n, kept = "jt_f" + n, row = "jt_r" + n;
     const DType t = tensor_dtype(store.ival);
     const std::string type = storage_ctype(t);
     const plan::Expr* source = row_source(s, store);
+    const plan::Expr* mask = mask_row(s, store);
     std::vector<plan::StmtPtr> lets(s.body.begin(), s.body.end() - 1);
     w.line("const int64_t " + ext + " = " + expr(s.extent) + ";");
     w.open("for (int64_t " + c + " = 0; " + c + " < " + ext + "; " + c + " += 64) {");
     w.line("const int64_t " + len + " = jt_min64(64, " + ext + " - " + c + ");");
     if (!source) w.line("alignas(64) " + type + " " + vals + "[64];");
-    w.line("alignas(64) uint8_t " + keep + "[64];");
-    w.line("#pragma omp simd");
-    w.open("for (int64_t " + i + " = " + c + "; " + i + " < " + c + " + " + len + "; ++" + i +
-           ") {");
-    stmts(lets, w);
-    const std::string at = "[" + i + " - " + c + "]";
-    if (!source)
-      w.line(vals + at + " = " + to_storage(expr(store.value), store.value->dtype, t) + ";");
-    w.line(keep + at + " = " + expr(store.mask) + ";");
-    w.close();
-    w.line("const int64_t " + first + " = jt_first_kept(" + keep + ", " + len + ");");
-    w.open("if (" + first + " < " + len + ") {  // the first kept position: its element index");
+    if (mask) {
+      w.line("const uint8_t* " + keep + ";");
+      w.open("{  // the chunk's mask bytes: a run of " + mask->name);
+      w.line("const int64_t " + i + " = " + c + ";");
+      w.line(keep + " = &" + mask->name + "[" + flat(mask->name, mask->args) + "];");
+      w.close();
+    } else {
+      w.line("alignas(64) uint8_t " + keep + "[64];");
+    }
+    if (!source || !mask) {
+      w.line("#pragma omp simd");
+      w.open("for (int64_t " + i + " = " + c + "; " + i + " < " + c + " + " + len + "; ++" + i +
+             ") {");
+      stmts(lets, w);
+      const std::string at = "[" + i + " - " + c + "]";
+      if (!source)
+        w.line(vals + at + " = " + to_storage(expr(store.value), store.value->dtype, t) + ";");
+      if (!mask) w.line(keep + at + " = " + expr(store.mask) + ";");
+      w.close();
+    }
+    w.line("const JtKept " + kept + " = jt_kept(" + keep + ", " + len + ");");
+    w.open("if (" + kept + ".first < " + len +
+           ") {  // the first kept position: its element index");
     if (source) {
       const size_t rank = source->args.size();
       const std::vector<plan::ExprPtr> idx(source->args.begin(), source->args.begin() + rank);
@@ -389,11 +419,11 @@ class FuncPrinter : public NestPrinter {
              address(source->ival, idx) + "];");
       w.close();
     }
-    w.line("const int64_t " + i + " = " + c + " + " + first + ";");
+    w.line("const int64_t " + i + " = " + c + " + " + kept + ".first;");
     stmts(lets, w);
     w.line(std::string(source ? "jt_compact_store_row" : "jt_compact_store") + "(&((" + type +
            "*)" + capture(store.ival) + ".data)[" + address(store.ival, store.indices) + "], " +
-           (source ? row : vals) + ", " + keep + ", " + first + ", " + len + ");");
+           (source ? row : vals) + ", " + keep + ", " + kept + ", " + len + ");");
     w.close();
     w.close();
   }
