@@ -165,7 +165,9 @@ class Splitter {
       }
       p_.guards.push_back(std::move(h));
     }
-    p_.rows_within_guards = analysis::rows_within_guards(*p_.kernel, run);
+    p_.in_bounds_dims = analysis::dims_within_loops(*p_.kernel);
+    for (const ir::Node* access : analysis::rows_within_guards(*p_.kernel, run))
+      p_.in_bounds_dims[access] |= 1u;
   }
 
   HostProgram p_;

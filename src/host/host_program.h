@@ -9,9 +9,9 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
+#include "analysis/static_bounds.h"
 #include "ir/ir.h"
 
 namespace jagtile::host {
@@ -77,9 +77,10 @@ struct HostProgram {
   std::vector<HostStep> steps;
   std::vector<DeviceNest> nests;
   std::vector<OffsetsGuard> guards;  // run before device nests, for every backend
-  // The loads and stores whose first index is a row these guards bound
-  // (analysis::rows_within_guards): in bounds once the guards have passed, unchecked there.
-  std::unordered_set<const ir::Node*> rows_within_guards;
+  // The dimensions of loads and stores proven in bounds, which generated code does not check:
+  // by construction (analysis::dims_within_loops), and the first dimension of the rows these
+  // guards bound (analysis::rows_within_guards), in bounds once the guards have passed.
+  analysis::InBoundsDims in_bounds_dims;
   int num_slots = 0;
   // Constants and parameters have slots too, so every operand is a slot. Constants' values are
   // fixed here; parameters are filled from the arguments by the executor.

@@ -4,7 +4,6 @@
 #include <map>
 #include <optional>
 #include <set>
-#include <unordered_set>
 
 #include "plan/nest_util.h"
 
@@ -60,10 +59,12 @@ std::vector<Access> accesses_in(const Stmt& s) {
   return out;
 }
 
-// Dims `from` on in bounds, as one expression (without the mask); true when there are none.
-ExprPtr all_in_bounds(const Access& a, size_t from = 0) {
+// The dims not in `proven` (bit d for dim d) in bounds, as one expression (without the mask); true
+// when there are none.
+ExprPtr all_in_bounds(const Access& a, uint32_t proven = 0) {
   ExprPtr c;
-  for (size_t d = from; d < a.index.size(); ++d) {
+  for (size_t d = 0; d < a.index.size(); ++d) {
+    if (proven >> d & 1u) continue;
     ExprPtr in = in_bounds(a.index[d], tensor_size(a.tensor, int(d)));
     c = c ? binop(Op::bit_and, c, in) : in;
   }
@@ -94,14 +95,13 @@ RunningCounts running_counts(const std::vector<StmtPtr>& body) {
   return out;
 }
 
-// The accesses whose first index is a row that the offsets guards have bounded before any nest
-// runs (host::HostProgram::rows_within_guards): their first dim is not checked.
-using GuardedRows = std::unordered_set<const ir::Node*>;
+// The dims of accesses proven in bounds (host::HostProgram::in_bounds_dims): not checked.
+using ProvenDims = analysis::InBoundsDims;
 
 class CheckCopy {
  public:
-  CheckCopy(const RunningCounts& counts, const GuardedRows& guarded)
-      : counts_(counts), guarded_(guarded) {}
+  CheckCopy(const RunningCounts& counts, const ProvenDims& proven)
+      : counts_(counts), proven_(proven) {}
 
   std::vector<StmtPtr> list(const std::vector<StmtPtr>& stmts) {
     std::vector<StmtPtr> out;
@@ -127,9 +127,10 @@ class CheckCopy {
       const ExprPtr compacted = compaction_check(*s);
       for (const Access& a : accesses_in(*s)) {
         const bool store = s->kind == StmtKind::tensor_store && a.site == s->site;
-        if (a.index.size() <= first_checked_dim(a) && !(store && compacted)) continue;
+        const ExprPtr in = all_in_bounds(a, proven_dims(a));
+        if (in->kind == ExprKind::bool_imm && !(store && compacted)) continue;
         ++checks_;
-        ExprPtr bad = not_(all_in_bounds(a, first_checked_dim(a)));
+        ExprPtr bad = not_(in);
         if (a.mask) bad = binop(Op::bit_and, a.mask, bad);
         out.push_back(assign("bad", store && compacted ? compacted : bad, Update::bit_or));
       }
@@ -140,7 +141,7 @@ class CheckCopy {
           return rewrite(e, [&](const ExprPtr& x) {
             if (x->kind != ExprKind::load) return x;
             Access a = access_of_load(*x);
-            ExprPtr ok = all_in_bounds(a, first_checked_dim(a));
+            ExprPtr ok = all_in_bounds(a, proven_dims(a));
             if (a.mask) ok = binop(Op::bit_and, a.mask, ok);
             return select(ok, x, convert(int_imm(0), DType::i64, x->dtype));
           });
@@ -151,7 +152,10 @@ class CheckCopy {
   int checks() const { return checks_; }
 
  private:
-  size_t first_checked_dim(const Access& a) const { return guarded_.count(a.node) ? 1 : 0; }
+  uint32_t proven_dims(const Access& a) const {
+    auto it = proven_.find(a.node);
+    return it == proven_.end() ? 0 : it->second;
+  }
 
   // The check of a compacting store (compaction_cumsum) along the innermost loop, or null. Its
   // kept positions go to consecutive elements, so they are in bounds when the first and the last
@@ -196,7 +200,7 @@ class CheckCopy {
   }
 
   const RunningCounts& counts_;
-  const GuardedRows& guarded_;
+  const ProvenDims& proven_;
   std::vector<const Stmt*> loops_;       // the loops around the statement being copied
   std::map<std::string, ExprPtr> lets_;  // the lets seen so far
   int checks_ = 0;
@@ -562,8 +566,8 @@ StmtPtr as_nest(const Stmt& of, NestRole role, std::vector<StmtPtr> body) {
 
 // The check structure in front of a nest with accesses.
 std::vector<StmtPtr> checked(const StmtPtr& nest, NameGen& names, const RunningCounts& counts,
-                             const GuardedRows& guarded) {
-  CheckCopy copier(counts, guarded);
+                             const ProvenDims& proven) {
+  CheckCopy copier(counts, proven);
   std::vector<StmtPtr> check_body = prune(copier.list(nest->body));
   if (copier.checks() == 0) return {nest};
   std::map<std::string, ExprPtr> lets;
@@ -584,12 +588,12 @@ std::vector<StmtPtr> checked(const StmtPtr& nest, NameGen& names, const RunningC
 }
 
 std::vector<StmtPtr> program_list(const std::vector<StmtPtr>& stmts, NameGen& names,
-                                  const RunningCounts& counts, const GuardedRows& guarded) {
+                                  const RunningCounts& counts, const ProvenDims& proven) {
   std::vector<StmtPtr> out;
   for (const StmtPtr& s : stmts) {
     if (s->kind == StmtKind::nest) {
       if (has_accesses(s)) {
-        for (StmtPtr& x : checked(s, names, counts, guarded)) out.push_back(std::move(x));
+        for (StmtPtr& x : checked(s, names, counts, proven)) out.push_back(std::move(x));
       } else {
         out.push_back(s);
       }
@@ -598,7 +602,7 @@ std::vector<StmtPtr> program_list(const std::vector<StmtPtr>& stmts, NameGen& na
     if (s->kind == StmtKind::scope || s->kind == StmtKind::seq || s->kind == StmtKind::tile_loop ||
         s->kind == StmtKind::if_) {
       out.push_back(map_bodies(s, [&](const std::vector<StmtPtr>& b) {
-        return program_list(b, names, counts, guarded);
+        return program_list(b, names, counts, proven);
       }));
       continue;
     }
@@ -613,11 +617,11 @@ std::vector<StmtPtr> program_list(const std::vector<StmtPtr>& stmts, NameGen& na
 
 void place_bounds_checks(Plan& plan) {
   if (!plan.checked) return;
-  const GuardedRows none;
-  const GuardedRows& guarded = plan.host ? plan.host->rows_within_guards : none;
+  const ProvenDims none;
+  const ProvenDims& proven = plan.host ? plan.host->in_bounds_dims : none;
   for (DeviceFunc& f : plan.funcs) {
     NameGen names(f);
-    f.body = program_list(f.body, names, running_counts(f.body), guarded);
+    f.body = program_list(f.body, names, running_counts(f.body), proven);
   }
 }
 

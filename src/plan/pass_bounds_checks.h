@@ -11,9 +11,11 @@
 // position between, so checking costs O(rows), not O(elements). A running count of a mask
 // (torch.cumsum of a bool along its last dim) is non-decreasing there, and a compacting store's
 // kept indices, consecutive, are checked at the first and last kept one the same way. Scalar
-// loads outside nests are checked where they stand. A row of an item that the offsets guards
-// bound (x[P[b] + k] in a jagged loop over P[b + 1] - P[b]; host::HostProgram::rows_within_guards)
-// is in bounds once the host has validated P, before any nest runs: its first dim is not checked.
+// loads outside nests are checked where they stand. Dims proven in bounds are not checked
+// (host::HostProgram::in_bounds_dims): an index that is a loop's over [0, the dim's size) or a
+// full slice (analysis/static_bounds.h), and a row of an item that the offsets guards bound
+// (x[P[b] + k] in a jagged loop over P[b + 1] - P[b]), in bounds once the host has validated P,
+// before any nest runs.
 #pragma once
 
 #include "plan/nest_ir.h"
