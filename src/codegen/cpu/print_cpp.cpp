@@ -322,6 +322,21 @@ class FuncPrinter : public NestPrinter {
       if (reads_along(a, array, index, lets)) return true;
     return false;
   }
+  // `e` with the loop body's lets replaced by their values and conversions to its own type
+  // dropped; null where it names a variable that is not one of the lets.
+  static const plan::Expr* through_lets_and_casts(
+      const plan::Expr* e, const std::map<std::string, plan::ExprPtr>& lets) {
+    while (e->kind == ExprKind::var || (e->kind == ExprKind::convert && e->from == e->dtype)) {
+      if (e->kind == ExprKind::convert) {
+        e = e->args[0].get();
+        continue;
+      }
+      auto it = lets.find(e->name);
+      if (it == lets.end()) return nullptr;
+      e = it->second.get();
+    }
+    return e;
+  }
   // The load a compacting store's value is, when it reads consecutive elements of a tensor of the
   // store's own dtype along the loop (through the body's lets), or null. The kept values can then
   // be packed straight from the tensor's row. Only for dtypes whose compute type keeps every bit
@@ -331,17 +346,8 @@ class FuncPrinter : public NestPrinter {
     const DType t = tensor_dtype(store.ival);
     if (t != DType::f32 && t != DType::f64 && t != DType::i32 && t != DType::i64) return nullptr;
     const std::map<std::string, plan::ExprPtr> lets = lets_of(loop);
-    const plan::Expr* v = store.value.get();
-    while (v->kind == ExprKind::var || (v->kind == ExprKind::convert && v->from == v->dtype)) {
-      if (v->kind == ExprKind::convert) {
-        v = v->args[0].get();
-        continue;
-      }
-      auto it = lets.find(v->name);
-      if (it == lets.end()) return nullptr;
-      v = it->second.get();
-    }
-    if (v->kind != ExprKind::load || v->has_mask || v->args.empty() ||
+    const plan::Expr* v = through_lets_and_casts(store.value.get(), lets);
+    if (!v || v->kind != ExprKind::load || v->has_mask || v->args.empty() ||
         v->from != tensor_dtype(store.ival))
       return nullptr;
     for (size_t d = 0; d + 1 < v->args.size(); ++d)
@@ -351,19 +357,8 @@ class FuncPrinter : public NestPrinter {
   // The store's mask when it is an element of a bool tile array along the loop (counted_in_array):
   // each chunk's mask bytes are then a run of that array, read in place. Null otherwise.
   const plan::Expr* mask_row(const Stmt& loop, const Stmt& store) const {
-    const std::map<std::string, plan::ExprPtr> lets = lets_of(loop);
-    const plan::Expr* m = store.mask.get();
-    while (m->kind == ExprKind::var || (m->kind == ExprKind::convert &&
-                                        m->dtype == DType::boolean && m->from == DType::boolean)) {
-      if (m->kind == ExprKind::convert) {
-        m = m->args[0].get();
-        continue;
-      }
-      auto it = lets.find(m->name);
-      if (it == lets.end()) return nullptr;
-      m = it->second.get();
-    }
-    return counted_in_array(*m, loop) ? m : nullptr;
+    const plan::Expr* m = through_lets_and_casts(store.mask.get(), lets_of(loop));
+    return m && counted_in_array(*m, loop) ? m : nullptr;
   }
   // A compacting store's loop, 64 elements at a time: the mask of each (unless it is a bool tile
   // array's row, mask_row) and its value (unless it is a tensor's row, row_source) into arrays on
