@@ -146,6 +146,8 @@ Poly PolyBuilder::opaque(const NodePtr& node) {
 
 namespace {
 
+const std::string kComputedSize = "<size(";  // the start of a computed tensor's size atom
+
 bool is_int_dtype(DType d) {
   return d == DType::i32 || d == DType::i64;
 }
@@ -180,7 +182,13 @@ Poly PolyBuilder::size_of(const NodePtr& tensor, int64_t dim) {
     default:
       break;
   }
-  return Poly::atom("<size(" + std::to_string(dim) + ") of a computed tensor>");
+  return Poly::atom(kComputedSize + std::to_string(dim) + ") of a computed tensor>");
+}
+
+bool PolyBuilder::sizes_named(const Poly& p) {
+  for (const std::string& a : p.atoms())
+    if (a.rfind(kComputedSize, 0) == 0) return false;
+  return true;
 }
 
 Poly PolyBuilder::compute(const NodePtr& n) {

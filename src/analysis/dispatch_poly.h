@@ -56,6 +56,11 @@ class PolyBuilder {
   std::string load_atom(int param, const Poly& index) const;
   // The size of a host tensor's dimension (a parameter's size atom, an allocation's size).
   Poly size_of(const ir::NodePtr& tensor, int64_t dim);
+  // Whether p names every tensor whose size it holds: size_of names a computed tensor's size by
+  // the dimension alone, the same atom for every such tensor, so equal polynomials holding one
+  // may be different sizes (fine for the dispatch match, which compares shapes apart; never a
+  // proof of a bound).
+  static bool sizes_named(const Poly& p);
 
  private:
   Poly compute(const ir::NodePtr& node);

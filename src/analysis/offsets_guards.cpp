@@ -170,13 +170,18 @@ std::unordered_set<const ir::Node*> rows_within_guards(const ir::Kernel& kernel,
   });
   if (stores_into_param) return out;
   PolyBuilder poly(kernel);
-  // The loops that walk an item's rows, with the row each one's index gives.
+  // The loops that walk an item's rows, with the row each one's index gives; the indices of the
+  // hl.tile / hl.grid loops from 0, with their ends (a column of a flat row).
   std::vector<std::pair<const OffsetsGuard*, Poly>> item_rows;
+  std::vector<std::pair<Poly, Poly>> columns;  // (index, end)
   ir::walk(kernel.body, [&](const NodePtr& n) {
     for (const OffsetsGuard& g : guards)
       for (int block : g.item_blocks)
         if (std::optional<Poly> row = item_row(poly, g.offsets_param, block, *n))
           item_rows.emplace_back(&g, *row);
+    if ((n->kind == NodeKind::tile_loop || n->kind == NodeKind::grid_loop) &&
+        poly.of(n->operand(0)) == Poly::constant(0))
+      columns.emplace_back(Poly::atom(poly.index_atom(int(n->ival))), poly.of(n->operand(1)));
   });
   ir::walk(kernel.body, [&](const NodePtr& n) {
     if (n->kind != NodeKind::load && n->kind != NodeKind::store) return;
@@ -187,13 +192,26 @@ std::unordered_set<const ir::Node*> rows_within_guards(const ir::Kernel& kernel,
                           (index_type.is_value() &&
                            (index_type.dtype == DType::i32 || index_type.dtype == DType::i64));
     if (!integral) return;
+    // Direct: x[row, ...]. Flat: x.view(-1)[row * S + m], S the product of x's other sizes and
+    // m the index of a loop over [0, S), so the element is in x's row `row`.
+    const bool flat = is_flat_view(*t);
+    const ir::Node* target = flat ? t->operand(0).get() : t.get();
+    Poly stride = Poly::constant(1);
+    if (flat)
+      for (int d = 1; d < t->operand(0)->type.rank; ++d)
+        stride = stride * poly.size_of(t->operand(0), d);
+    if (!PolyBuilder::sizes_named(stride)) return;
     const Poly at = poly.of(n->operand(1));
     for (const auto& [g, row] : item_rows) {
       const bool rows_tensor = std::any_of(g->rows.begin(), g->rows.end(), [&](const ir::Node* r) {
-        return r == t.get() ||
-               (r->kind == NodeKind::param && t->kind == NodeKind::param && r->ival == t->ival);
+        return r == target || (r->kind == NodeKind::param && target->kind == NodeKind::param &&
+                               r->ival == target->ival);
       });
-      if (rows_tensor && at == row) {
+      if (!rows_tensor) continue;
+      bool in_row = at == row * stride && stride == Poly::constant(1);
+      for (const auto& [column, end] : columns)
+        in_row = in_row || (end == stride && at == row * stride + column);
+      if (in_row) {
         out.insert(n.get());
         return;
       }

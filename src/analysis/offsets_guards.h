@@ -53,9 +53,11 @@ std::optional<detail::Poly> item_row(detail::PolyBuilder& poly, int param, int b
 
 // The loads and stores whose first index is a row of an item that a guard bounds: x[P[b] + k, ...]
 // inside an hl.jagged_tile over P[b + 1] - P[b] (k its index), or x[k, ...] inside
-// hl.tile(P[b], P[b + 1]), with x one of the guard's rows tensors. Once the guard has passed (P
-// non-decreasing from P[0] >= 0, every P[i] <= x.size(0)), such a row is in [0, x.size(0)) at every
-// valid position of the loop, so its first dimension needs no bounds check
+// hl.tile(P[b], P[b + 1]), with x one of the guard's rows tensors; or an element of such a row
+// through a flat view, x.view(-1)[row * S + m] with S the product of x's other sizes and m the
+// index of an hl.tile / hl.grid loop over [0, S). Once the guard has passed (P non-decreasing
+// from P[0] >= 0, every P[i] <= x.size(0)), such a row is in [0, x.size(0)) at every valid
+// position of the loop, so the first dimension needs no bounds check
 // (plan/pass_bounds_checks.h). Empty when the kernel stores into a parameter (or a view of one):
 // a parameter that shares memory with P could change the offsets after the guard read them.
 std::unordered_set<const ir::Node*> rows_within_guards(const ir::Kernel& kernel,

@@ -16,14 +16,6 @@ using detail::PolyBuilder;
 using ir::NodeKind;
 using ir::NodePtr;
 
-// A size the polynomials name only by the dimension (`<size(1) of a computed tensor>`) is the
-// same atom for every such tensor: never a proof.
-bool names_its_tensor(const Poly& size) {
-  for (const std::string& a : size.atoms())
-    if (a.rfind("<size(", 0) == 0) return false;
-  return true;
-}
-
 class Finder {
  public:
   explicit Finder(const ir::Kernel& k) : k_(k), poly_(k) {}
@@ -44,7 +36,7 @@ class Finder {
         std::optional<Poly> extent = extent_of(n->operand(size_t(d) + 1));
         if (!extent) continue;
         const Poly size = poly_.size_of(t, d);
-        if (*extent == size && names_its_tensor(size)) dims |= uint32_t(1) << d;
+        if (*extent == size && PolyBuilder::sizes_named(size)) dims |= uint32_t(1) << d;
       }
       if (dims) out[n.get()] = dims;
     });

@@ -171,10 +171,43 @@ TEST(RowsWithinGuards, JaggedSoftmaxReadsAndWritesProvenRows) {
             (std::vector<std::string>{"load x_values", "load x_values", "store out"}));
 }
 
-// jagged_sum reads through a flat view (row * M + column), whose column the analysis does not
-// bound: left checked.
-TEST(RowsWithinGuards, FlatViewIndicesAreNotProven) {
-  EXPECT_EQ(proven_rows(read_example("jagged_sum"), small_args()), std::vector<std::string>{});
+// jagged_sum reads each item's rows through a flat view, row * M + column, its column loop over M.
+TEST(RowsWithinGuards, AFlatViewOfAnItemsRowIsProven) {
+  EXPECT_EQ(proven_rows(read_example("jagged_sum"), small_args()),
+            std::vector<std::string>{"load x_flat"});
+}
+
+// The same flat read with its column loop over `cols` instead of x's row length: an element past
+// the row's end could be read, so nothing is proven.
+std::string flat_columns_source(const std::string& cols) {
+  return header() +
+         "def k(x: torch.Tensor, offsets: torch.Tensor, n: int) -> torch.Tensor:\n"
+         "    B = offsets.size(0) - 1\n"
+         "    M = x.size(1)\n"
+         "    x_flat = x.view(-1)\n"
+         "    out = torch.zeros([B, M], dtype=torch.float32, device=x.device)\n"
+         "    for tile_b in hl.tile(B):\n"
+         "        starts = offsets[tile_b]\n"
+         "        nnz = offsets[tile_b.index + 1] - starts\n"
+         "        for tile_m in hl.tile(" +
+         cols +
+         "):\n"
+         "            acc = hl.zeros([tile_b, tile_m], dtype=torch.float32)\n"
+         "            for tile_k in hl.jagged_tile(nnz):\n"
+         "                rows = starts[:, None] + tile_k.index[None, :]\n"
+         "                idx = rows[:, :, None] * M + tile_m.index[None, None, :]\n"
+         "                acc = acc + hl.load(x_flat, [idx]).sum(dim=1)\n"
+         "            out[tile_b, tile_m] = acc\n"
+         "    return out\n";
+}
+
+TEST(RowsWithinGuards, AFlatColumnLoopOverAnotherBoundProvesNothing) {
+  ArgMap a;
+  a["x"] = Tensor::zeros({5, 3}, DType::f32);
+  a["offsets"] = Tensor::from_doubles({3}, {0, 2, 5}, DType::i64);
+  a["n"] = int64_t(3);
+  EXPECT_EQ(proven_rows(flat_columns_source("M"), a), std::vector<std::string>{"load x_flat"});
+  EXPECT_EQ(proven_rows(flat_columns_source("n"), a), std::vector<std::string>{});
 }
 
 }  // namespace

@@ -52,10 +52,10 @@ TEST(PrintCuda, ReductionSharesOutLanesAndColumnsAndKeepsRowsInOrder) {
 }
 
 // A bounds check's flag is an |-reduction over the threads; its diagnosing copy (run only after a
-// check failed) stays sequential so the first bad index is the one reported. (jagged_sum reads
-// through a flat view, whose index stays checked.)
+// check failed) stays sequential so the first bad index is the one reported. (jagged_dense_add
+// reads the dense operand at the item's rows, which nothing proves in bounds.)
 TEST(PrintCuda, CheckFlagsAreCombinedAndDiagnosingCopiesStaySequential) {
-  std::string code = cuda_source("jagged_sum");
+  std::string code = cuda_source("jagged_dense_add");
   EXPECT_THAT(code, HasSubstr("bad = __syncthreads_or(bad != 0) != 0;"));
   size_t diag = code.find("if (bad) {");
   ASSERT_NE(diag, std::string::npos);
