@@ -204,7 +204,7 @@ class Executor {
   // since has fewer rows: validate_offsets against the fewest rows among the guard's rows tensors
   // that exist by then (the template path's check and messages). So every nest runs with its
   // offsets checked against every rows tensor it can see, which is what lets the generated code
-  // leave those rows unchecked (HostProgram::rows_within_guards). A guard without rows tensors
+  // leave those rows unchecked (HostProgram::in_bounds_dims). A guard without rows tensors
   // (bound unknown statically) checks only that the offsets are non-decreasing from a first
   // value >= 0. A tensor already validated in this call against as few rows or fewer (the same
   // offsets passed twice) is not scanned again.
