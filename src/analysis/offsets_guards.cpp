@@ -202,7 +202,28 @@ std::unordered_set<const ir::Node*> rows_within_guards(const ir::Kernel& kernel,
         stride = stride * poly.size_of(t->operand(0), d);
     if (!PolyBuilder::sizes_named(stride)) return;
     const Poly at = poly.of(n->operand(1));
-    for (const auto& [g, row] : item_rows) {
+    // An access masked by `k < P[b + 1] - P[b]`, k a loop's index from 0 (jagged_dense_add's
+    // `hl.tile(0, max_nnz)` under `in_item`), reads row P[b] + k of item b where it reads at all.
+    std::vector<std::pair<const OffsetsGuard*, Poly>> rows = item_rows;
+    if (n->ival == 1) {
+      NodePtr m = n->operands.back();
+      while (m->kind == NodeKind::unsqueeze) m = m->operand(0);
+      if (m->kind == NodeKind::binary && m->op == ir::Op::lt) {
+        const Poly k = poly.of(m->operand(0)), limit = poly.of(m->operand(1));
+        const bool from_zero = std::any_of(columns.begin(), columns.end(),
+                                           [&](const auto& c) { return c.first == k; });
+        // Any loop b whose P[b] and P[b + 1] the mask reads (both loaded, so both in bounds).
+        for (const OffsetsGuard& g : guards)
+          for (size_t block = 0; block < kernel.blocks.size(); ++block) {
+            if (kernel.blocks[block].kind == ir::LoopKind::jagged) continue;
+            const Poly b = Poly::atom(poly.index_atom(int(block)));
+            const Poly lo = Poly::atom(poly.load_atom(g.offsets_param, b));
+            const Poly hi = Poly::atom(poly.load_atom(g.offsets_param, b + Poly::constant(1)));
+            if (from_zero && limit == hi - lo) rows.emplace_back(&g, lo + k);
+          }
+      }
+    }
+    for (const auto& [g, row] : rows) {
       const bool rows_tensor = std::any_of(g->rows.begin(), g->rows.end(), [&](const ir::Node* r) {
         return r == target || (r->kind == NodeKind::param && target->kind == NodeKind::param &&
                                r->ival == target->ival);

@@ -55,7 +55,9 @@ std::optional<detail::Poly> item_row(detail::PolyBuilder& poly, int param, int b
 // inside an hl.jagged_tile over P[b + 1] - P[b] (k its index), or x[k, ...] inside
 // hl.tile(P[b], P[b + 1]), with x one of the guard's rows tensors; or an element of such a row
 // through a flat view, x.view(-1)[row * S + m] with S the product of x's other sizes and m the
-// index of an hl.tile / hl.grid loop over [0, S). Once the guard has passed (P non-decreasing
+// index of an hl.tile / hl.grid loop over [0, S). A row may also be P[b] + k for k the index of a
+// loop from 0 under the mask `k < P[b + 1] - P[b]` (the access's extra_mask). Once the guard has
+// passed (P non-decreasing
 // from P[0] >= 0, every P[i] <= x.size(0)), such a row is in [0, x.size(0)) at every valid
 // position of the loop, so the first dimension needs no bounds check
 // (plan/pass_bounds_checks.h). Empty when the kernel stores into a parameter (or a view of one):

@@ -210,5 +210,40 @@ TEST(RowsWithinGuards, AFlatColumnLoopOverAnotherBoundProvesNothing) {
   EXPECT_EQ(proven_rows(flat_columns_source("n"), a), std::vector<std::string>{});
 }
 
+// Helion's jagged_dense_add: a loop over the longest item's rows, each item's read masked by
+// `k < nnz`. Under that mask row starts + k is the item's; a looser mask, or a loop that does not
+// start at 0, proves nothing.
+std::string masked_rows_source(const std::string& begin, const std::string& mask) {
+  return header() +
+         "def k(x: torch.Tensor, offsets: torch.Tensor, y: torch.Tensor) -> torch.Tensor:\n"
+         "    out = torch.zeros_like(y)\n"
+         "    for tile0 in hl.tile(y.size(0)):\n"
+         "        starts = offsets[tile0]\n"
+         "        ends = offsets[tile0.index + 1]\n"
+         "        nnz = ends - starts\n"
+         "        max_nnz = nnz.amax()\n"
+         "        for tile1 in hl.tile(" +
+         begin +
+         ", max_nnz):\n"
+         "            x_slice = hl.load(x, [starts[:, None] + tile1.index[None, :]],\n"
+         "                              extra_mask=" +
+         mask +
+         ")\n"
+         "            out[tile0, tile1] = y[tile0, tile1] + x_slice\n"
+         "    return out\n";
+}
+
+TEST(RowsWithinGuards, ARowMaskedByTheItemsLengthIsProven) {
+  ArgMap a;
+  a["x"] = Tensor::zeros({5}, DType::f32);
+  a["offsets"] = Tensor::from_doubles({3}, {0, 2, 5}, DType::i64);
+  a["y"] = Tensor::zeros({2, 4}, DType::f32);
+  const std::string in_item = "tile1.index[None, :] < nnz[:, None]";
+  EXPECT_EQ(proven_rows(masked_rows_source("0", in_item), a), std::vector<std::string>{"load x"});
+  EXPECT_EQ(proven_rows(masked_rows_source("0", "tile1.index[None, :] < nnz[:, None] + 1"), a),
+            std::vector<std::string>{});
+  EXPECT_EQ(proven_rows(masked_rows_source("1", in_item), a), std::vector<std::string>{});
+}
+
 }  // namespace
 }  // namespace jagtile::dispatch_test
