@@ -116,8 +116,8 @@ TEST(RowChunks, EightLinesWhereElementsAreCostlyOneWhereTheyAreCheap) {
   EXPECT_THAT(add, ::testing::Not(::testing::HasSubstr("jt_c0 += 128)")));
 }
 
-// The same at each vector width the JIT can aim for (JAGTILE_VECTOR_WIDTH; the default is 512 on
-// Intel CPUs with AVX-512 and the compiler's choice elsewhere), for the examples whose
+// The same at each vector width the JIT can aim for (JAGTILE_VECTOR_WIDTH; the default is 512
+// where AVX-512 runs on 512-bit units and the compiler's choice elsewhere), for the examples whose
 // elementwise and reduction loops the vectoriser widens.
 class ExampleOnCpuAtVectorWidth
     : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};

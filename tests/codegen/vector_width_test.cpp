@@ -1,15 +1,14 @@
 // The CPU-dependent flags of generated CPU code (codegen/cpu/jit.cpp). The vector width
-// (vector_width_flag): 512-bit by default on Intel CPUs with AVX-512, the compiler's own choice
-// elsewhere, JAGTILE_VECTOR_WIDTH either way. The f32 microkernel's register block on AVX-512
-// (register_block_flag): 6 x 4 vectors on Intel, 8 x 2 elsewhere, JAGTILE_REGISTER_BLOCK either
-// way. These tests pin the flag each setting gives (the flags are part of the code key, so code
-// of two settings never shares an entry) and the user error for a value that is not one; the
-// examples at both widths are in examples_cpu_test.cpp, the microkernel's bits in both blocks in
-// matmul_blocks_test.cpp and masked_block_skip_test.cpp.
+// (vector_width_flag): 512-bit by default on CPUs with AVX-512 on 512-bit units (Intel's, AMD's
+// from Zen 5 on), the compiler's own choice elsewhere, JAGTILE_VECTOR_WIDTH either way. The f32
+// microkernel's register block on AVX-512 (register_block_flag): 6 x 4 vectors on those CPUs, 8 x 2
+// elsewhere, JAGTILE_REGISTER_BLOCK either way. These tests pin the flag each setting gives (the
+// flags are part of the code key, so code of two settings never shares an entry) and the user error
+// for a value that is not one; the examples at both widths are in examples_cpu_test.cpp, the
+// microkernel's bits in both blocks in matmul_blocks_test.cpp and masked_block_skip_test.cpp.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <string>
 
 #include "codegen/cpu/jit.h"
@@ -44,21 +43,30 @@ TEST(VectorWidth, ALowerIsaKeepsTheSettingAndDropsTheDefault) {
   }
 }
 
-// The default follows the CPU: 512 on an Intel CPU with AVX-512, nothing otherwise. Read here from
-// /proc/cpuinfo's first vendor and flags lines, the same facts the JIT reads.
-TEST(VectorWidth, TheDefaultIs512OnIntelCpusWithAvx512Only) {
+// cpu_features()'s text for a CPU of this vendor, family and flags.
+std::string features_of(const char* vendor, int family, const char* flags) {
+  return std::string("vendor_id\t: ") + vendor + "\ncpu family\t: " + std::to_string(family) +
+         "\nmodel name\t: some cpu\nflags\t\t: fpu " + flags + " \n";
+}
+
+TEST(WideUnits, IntelAndZen5WithAvx512AreWideAndZen4IsNot) {
+  using codegen::cpu::avx512_on_wide_units;
+  EXPECT_TRUE(avx512_on_wide_units(features_of("GenuineIntel", 6, "avx2 avx512f amx_bf16")));
+  EXPECT_TRUE(avx512_on_wide_units(features_of("AuthenticAMD", 26, "avx2 avx512f avx512_bf16")));
+  EXPECT_FALSE(avx512_on_wide_units(features_of("AuthenticAMD", 25, "avx2 avx512f avx512_bf16")));
+  EXPECT_FALSE(avx512_on_wide_units(features_of("AuthenticAMD", 26, "avx2 fma")));
+  EXPECT_FALSE(avx512_on_wide_units(features_of("GenuineIntel", 6, "avx2 avx512vl")));
+  EXPECT_FALSE(avx512_on_wide_units(features_of("SomeOtherVendor", 30, "avx512f")));
+}
+
+// The default follows the CPU: 512 where AVX-512 runs on 512-bit units, nothing otherwise. The
+// CPU's own facts are read as the JIT reads them; WideUnits pins the rule on known CPUs.
+TEST(VectorWidth, TheDefaultIs512OnCpusWithWideAvx512Only) {
   const ScopedEnv unset_width("JAGTILE_VECTOR_WIDTH", nullptr);
   const ScopedEnv unset_isa("JAGTILE_CPU_ISA", nullptr);
-  std::ifstream in("/proc/cpuinfo");
-  std::string line, vendor, flags;
-  while (std::getline(in, line) && (vendor.empty() || flags.empty())) {
-    if (vendor.empty() && line.rfind("vendor_id", 0) == 0) vendor = line;
-    if (flags.empty() && line.rfind("flags", 0) == 0) flags = line + " ";
-  }
-  const bool wide = vendor.find("GenuineIntel") != std::string::npos &&
-                    flags.find(" avx512f ") != std::string::npos;
+  const bool wide = codegen::cpu::avx512_on_wide_units(codegen::cpu::cpu_features());
   EXPECT_EQ(codegen::cpu::isa_flags().find(kWidthFlag) != std::string::npos, wide)
-      << vendor << "\n"
+      << codegen::cpu::cpu_features() << "\n"
       << codegen::cpu::isa_flags();
 }
 
@@ -91,13 +99,12 @@ TEST(RegisterBlock, TheSettingPicksTheBlockInTheFlags) {
   EXPECT_THAT(codegen::cpu::isa_flags(), Not(HasSubstr("JT_MM_6X4")));
 }
 
-// The default follows the CPU as the vector width's does: 6 x 4 on an Intel CPU with AVX-512
-// (unless the instruction set is lowered below it), 8 x 2 otherwise.
-TEST(RegisterBlock, TheDefaultIs6x4OnIntelCpusWithAvx512Only) {
+// The default follows the CPU as the vector width's does: 6 x 4 where AVX-512 runs on 512-bit
+// units (unless the instruction set is lowered below it), 8 x 2 otherwise.
+TEST(RegisterBlock, TheDefaultIs6x4OnCpusWithWideAvx512Only) {
   const ScopedEnv unset_block("JAGTILE_REGISTER_BLOCK", nullptr);
   const ScopedEnv unset_isa("JAGTILE_CPU_ISA", nullptr);
-  const bool wide = codegen::cpu::cpu_features().find("GenuineIntel") != std::string::npos &&
-                    codegen::cpu::cpu_features().find(" avx512f ") != std::string::npos;
+  const bool wide = codegen::cpu::avx512_on_wide_units(codegen::cpu::cpu_features());
   EXPECT_EQ(codegen::cpu::isa_flags().find(kBlock6x4Flag) != std::string::npos, wide)
       << codegen::cpu::isa_flags();
   for (const char* isa : {"avx2", "portable"}) {

@@ -32,13 +32,13 @@ struct JtVec {
   typedef __mmask16 Mask;
 #if defined(JT_MM_6X4)
   // 24 accumulators + 4 B vectors + 1 broadcast of 32 registers: 10 loads per 24 FMAs, where 8
-  // rows by 2 vectors load 10 per 16 and ran 5-8% slower on an AMX Xeon, whose two FMA ports are
-  // 512 bits wide (the JIT's choice there, jit.cpp register_block_flag; docs/performance.md,
-  // "Register blocks of 6 x 4 vectors on Intel").
+  // rows by 2 vectors load 10 per 16 and ran 5-8% slower on an AMX Xeon and 10-13% on a Zen 5,
+  // whose two FMA units are 512 bits wide (the JIT's choice there, jit.cpp register_block_flag;
+  // docs/performance.md, "Register blocks of 6 x 4 vectors on Intel", "Zen 5: ...").
   enum { W = 16, MR = 6, NV = 4 };
 #else
-  // 16 accumulators + 2 B vectors + 1 broadcast: on Zen 4 and Zen 5, whose 512-bit FMAs take
-  // both 256-bit units, the FMAs bound the block, and 6 x 4 measured 0.94-0.99x of it.
+  // 16 accumulators + 2 B vectors + 1 broadcast: on Zen 4, whose 512-bit FMAs take both 256-bit
+  // units, the FMAs bound the block, and 6 x 4 measured 0.94-0.99x of it.
   enum { W = 16, MR = 8, NV = 2 };
 #endif
   static T zero() { return _mm512_setzero_ps(); }

@@ -113,20 +113,12 @@ std::string sanitizer_flags() {
   return "";
 }
 
-// An Intel CPU with AVX-512 (the vendor and flags of /proc/cpuinfo).
-bool intel_avx512() {
+// Whether the CPU's own choices for AVX-512 on 512-bit units apply (avx512_on_wide_units): on
+// such a CPU, unless the instruction set is lowered below AVX-512.
+bool wide_defaults(const std::string& isa) {
   // Read once: this runs on every call (the backend's code key).
-  static const bool intel = [] {
-    const std::string& features = cpu_features();
-    return features.find("GenuineIntel") != std::string::npos &&
-           features.find(" avx512f ") != std::string::npos;
-  }();
-  return intel;
-}
-// Whether the CPU's own choices for Intel's AVX-512 cores apply: on such a CPU, unless the
-// instruction set is lowered below AVX-512.
-bool intel_defaults(const std::string& isa) {
-  return isa != "avx2" && isa != "portable" && intel_avx512();
+  static const bool wide = avx512_on_wide_units(cpu_features());
+  return isa != "avx2" && isa != "portable" && wide;
 }
 // The value of the environment setting `name`, "" where unset; `a` or `b`, else a UserError.
 std::string setting(const char* name, const char* what, const char* a, const char* b) {
@@ -141,26 +133,28 @@ std::string setting(const char* name, const char* what, const char* a, const cha
 
 // The width GCC's vectoriser aims for where AVX-512 is on: it prefers 256-bit vectors for every
 // x86 CPU it knows, so the generated elementwise and reduction loops (not the microkernels, which
-// are written in 512-bit intrinsics) ran at half width. On Intel cores, whose two FMA ports are
-// 512 bits wide, 512 is faster (Xeon with AMX, 2 threads, alternated: bundled jagged_sum 1.26x,
+// are written in 512-bit intrinsics) ran at half width. On cores whose two FMA units are 512 bits
+// wide, 512 is faster: Xeon with AMX, 2 threads, alternated: bundled jagged_sum 1.26x,
 // jagged_softmax 1.17x, jagged_layer_norm 1.10x, HSTU 1.02-1.08x, the memory-bound
-// jagged_dense_add and the matmul kernels unchanged; docs/performance.md, "On an Intel Xeon
-// with AMX: 512-bit vectors, ..."). AMD's Zen 4 splits 512-bit operations in two and was not
-// measured: there, and on every CPU without AVX-512, the compiler's own choice stands.
-// JAGTILE_VECTOR_WIDTH=256|512 sets it either way.
+// jagged_dense_add and the matmul kernels unchanged; Zen 5: jagged_softmax 1.62-1.73x,
+// jagged_layer_norm 1.26-2.0x, jagged_dense_add 0.91-0.95x (docs/performance.md, "On an Intel
+// Xeon with AMX: 512-bit vectors, ..." and "Zen 5: ..."). AMD's Zen 4 splits 512-bit operations in
+// two and was not measured: there, and on every CPU without AVX-512, the compiler's own choice
+// stands. JAGTILE_VECTOR_WIDTH=256|512 sets it either way.
 std::string vector_width_flag(const std::string& isa) {
   std::string width = setting("JAGTILE_VECTOR_WIDTH", "vector width", "256", "512");
-  if (width.empty() && intel_defaults(isa)) width = "512";
+  if (width.empty() && wide_defaults(isa)) width = "512";
   return width.empty() ? "" : " -mprefer-vector-width=" + width;
 }
 
 // The f32 microkernel's register block on AVX-512 (cpp_matmul.cpp, JtVec): 6 rows by 4 vectors
-// (JT_MM_6X4) on cores whose FMA units are 512 bits wide, Intel's, where 8 rows by 2 vectors are
-// bound by their loads; 8 by 2 on AMD's Zen 4 and Zen 5, which split 512-bit operations in two
-// and ran 6 by 4 at 0.94-0.99x of it. JAGTILE_REGISTER_BLOCK=8x2|6x4 sets it either way.
+// (JT_MM_6X4) on cores whose FMA units are 512 bits wide, where 8 rows by 2 vectors are bound by
+// their loads (AMX Xeon: jagged_dense_bmm 1.03-1.06x; Zen 5: 1.10-1.13x); 8 by 2 on AMD's Zen 4,
+// which splits 512-bit operations in two and ran 6 by 4 at 0.94-0.99x of it.
+// JAGTILE_REGISTER_BLOCK=8x2|6x4 sets it either way.
 std::string register_block_flag(const std::string& isa) {
   std::string block = setting("JAGTILE_REGISTER_BLOCK", "register block", "8x2", "6x4");
-  if (block.empty() && intel_defaults(isa)) block = "6x4";
+  if (block.empty() && wide_defaults(isa)) block = "6x4";
   return block == "6x4" ? " -DJT_MM_6X4=1" : "";
 }
 
@@ -209,16 +203,31 @@ std::string compiler_flags(CodeKind kind) {
 std::string cpu_features() {
   static const std::string features = [] {
     std::ifstream in("/proc/cpuinfo");
-    std::string line, vendor, model, flags;
+    std::string line, vendor, family, model, flags;
     while (std::getline(in, line)) {
       if (vendor.empty() && line.rfind("vendor_id", 0) == 0) vendor = line;
+      if (family.empty() && line.rfind("cpu family", 0) == 0) family = line;
       if (model.empty() && line.rfind("model name", 0) == 0) model = line;
       if (flags.empty() && line.rfind("flags", 0) == 0) flags = line + " ";
-      if (!vendor.empty() && !model.empty() && !flags.empty()) break;
+      if (!vendor.empty() && !family.empty() && !model.empty() && !flags.empty()) break;
     }
-    return vendor + "\n" + model + "\n" + flags;
+    return vendor + "\n" + family + "\n" + model + "\n" + flags;
   }();
   return features;
+}
+
+bool avx512_on_wide_units(const std::string& features) {
+  if (features.find(" avx512f ") == std::string::npos) return false;
+  if (features.find("GenuineIntel") != std::string::npos) return true;
+  if (features.find("AuthenticAMD") == std::string::npos) return false;
+  // AMD: Zen 4 (family 25) runs a 512-bit operation on its two 256-bit units; Zen 5 (family 26)
+  // and later server and desktop parts have 512-bit units. Zen 5's laptop parts, which split
+  // them again, were not measured; JAGTILE_REGISTER_BLOCK and JAGTILE_VECTOR_WIDTH set them.
+  const size_t at = features.find("cpu family");
+  if (at == std::string::npos) return false;
+  const size_t colon = features.find(':', at);
+  if (colon == std::string::npos) return false;
+  return std::atoi(features.c_str() + colon + 1) >= 26;
 }
 
 Jit::Jit(std::string cache_dir) : disk_(std::move(cache_dir)) {}

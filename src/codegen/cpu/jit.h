@@ -94,6 +94,12 @@ std::string compiler_flags(CodeKind kind = CodeKind::native);
 // The part of compiler_flags() that JAGTILE_CPU_ISA sets ("" without it): also part of the CPU
 // backend's in-memory code key.
 std::string isa_flags();
+// /proc/cpuinfo's first vendor_id, cpu family, model name and flags lines (flags ending in a
+// space), read once; part of the JIT's cache key.
 std::string cpu_features();
+// Whether the CPU that `features` (cpu_features()'s text) describes has AVX-512 on 512-bit FMA
+// units: Intel's AVX-512 cores, AMD's from Zen 5 (family 26) on. There the generated loops aim
+// for 512-bit vectors and the f32 microkernel takes 6 x 4 register blocks.
+bool avx512_on_wide_units(const std::string& features);
 
 }  // namespace jagtile::codegen::cpu
