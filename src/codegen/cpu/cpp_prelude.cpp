@@ -392,15 +392,6 @@ JT_INLINE bool jt_compact_store_wide(T* to, const T* v, JtKept kept, int64_t n) 
     constexpr int64_t W = 64 / sizeof(T);  // values per vector
     typedef long long JtQ __attribute__((vector_size(64)));
     typedef int JtD __attribute__((vector_size(64)));
-    // The next chunk's values, fetched now: the masked loads below wait on the mask, and without
-    // plain accesses ahead of them the values' misses came one chunk at a time (cold, two
-    // threads: masked_select_jagged_1d's compaction 189-218 -> 124-129 us, one thread 2.0x;
-    // docs/performance.md, "Compaction: the next chunk's values prefetched"). A prefetch past the
-    // row's or the tensor's end never faults (the address stays an integer until then); where v is
-    // a chunk array, not a row, it fetches lines of the stack, harmlessly.
-    const uintptr_t next = (uintptr_t)v + 64 * sizeof(T);
-    for (uintptr_t o = 0; o < 64 * sizeof(T); o += 64)
-      __builtin_prefetch((const void*)(next + o), 0, 3);
     for (int64_t i = kept.first & ~(W - 1); i < n; i += W) {
       const unsigned m = (unsigned)(kept.bits >> i) & ((1u << W) - 1);
       const unsigned stored = (1u << __builtin_popcount(m)) - 1;
@@ -436,6 +427,14 @@ JT_INLINE void jt_compact_store(T* to, T* v, const uint8_t* keep, JtKept kept, i
 template <typename T>
 JT_INLINE void jt_compact_store_row(T* to, const T* row, const uint8_t* keep, JtKept kept,
                                     int64_t n) {
+  // The next chunk's values, fetched now: the wide path's loads are masked by the chunk's mask
+  // and wait on it, and without plain accesses ahead of them a cold row's misses came one chunk
+  // at a time (cold, two threads: masked_select_jagged_1d's compaction 189-252 -> 118-129 us,
+  // one thread 2.0x; docs/performance.md, "Compaction: the next chunk's values prefetched"). A
+  // prefetch past the row's or the tensor's end never faults (the address stays an integer).
+  const uintptr_t next = (uintptr_t)row + 64 * sizeof(T);
+  for (uintptr_t o = 0; o < 64 * sizeof(T); o += 64)
+    __builtin_prefetch((const void*)(next + o), 0, 3);
   if (jt_compact_store_wide(to, row, kept, n)) return;
   T chunk[64];
   memcpy(chunk + kept.first, row + kept.first, (size_t)(n - kept.first) * sizeof(T));

@@ -97,4 +97,43 @@ const Stmt* running_sum(const Stmt& loop) {
   return same ? &add : nullptr;
 }
 
+bool reads_along(const plan::ExprPtr& e, const std::string& array, const std::string& index,
+                 const std::map<std::string, plan::ExprPtr>& lets) {
+  if (e->kind == ExprKind::var) {
+    auto it = lets.find(e->name);
+    return it != lets.end() && reads_along(it->second, array, index, lets);
+  }
+  if (e->kind == ExprKind::array_read && e->name == array && !e->args.empty()) {
+    const plan::ExprPtr& last = e->args.back();
+    bool along = last->kind == ExprKind::var && last->name == index;
+    for (size_t d = 0; d + 1 < e->args.size(); ++d)
+      along = along && !varies(e->args[d], index, lets);
+    if (along) return true;
+  }
+  for (const plan::ExprPtr& a : e->args)
+    if (reads_along(a, array, index, lets)) return true;
+  return false;
+}
+
+const plan::Expr* through_lets_and_casts(const plan::Expr* e,
+                                         const std::map<std::string, plan::ExprPtr>& lets) {
+  while (e->kind == ExprKind::var || (e->kind == ExprKind::convert && e->from == e->dtype)) {
+    if (e->kind == ExprKind::convert) {
+      e = e->args[0].get();
+      continue;
+    }
+    auto it = lets.find(e->name);
+    if (it == lets.end()) return nullptr;
+    e = it->second.get();
+  }
+  return e;
+}
+
+bool zero_one_cast(const plan::Expr& e) {
+  const bool cast = e.kind == ExprKind::convert ||
+                    (e.kind == ExprKind::compute && e.node && e.node->kind == ir::NodeKind::cast);
+  auto int_or_bool = [](DType t) { return t == DType::boolean || dtype_is_int(t); };
+  return cast && e.args.size() == 1 && int_or_bool(e.dtype) && int_or_bool(e.args[0]->dtype);
+}
+
 }  // namespace jagtile::codegen::cpu

@@ -26,6 +26,16 @@ bool varies(const plan::ExprPtr& e, const std::string& index,
 // Whether `e` is the loop index plus values the loop does not change.
 bool unit_step(const plan::ExprPtr& e, const std::string& index,
                const std::map<std::string, plan::ExprPtr>& lets);
+// Whether `e` (through the loop body's lets) reads `array` at the loop index `index` in its last
+// dim, with other indices the loop does not change (a compacting store's cumsum read).
+bool reads_along(const plan::ExprPtr& e, const std::string& array, const std::string& index,
+                 const std::map<std::string, plan::ExprPtr>& lets);
+// `e` with the loop body's lets replaced by their values and conversions to its own type
+// dropped; null where it names a variable that is not one of the lets.
+const plan::Expr* through_lets_and_casts(const plan::Expr* e,
+                                         const std::map<std::string, plan::ExprPtr>& lets);
+// A conversion (or the tile IR's cast) between bools and integers: 0 / 1 stays 0 / 1.
+bool zero_one_cast(const plan::Expr& e);
 // The carry update of a serial loop that is an integer running sum along itself, or null: its
 // body is lets, then `carry += x` (a local, or a tile array element the loop does not move
 // along), then `sums[...] = carry` at indices that read no let of the body (they are printed

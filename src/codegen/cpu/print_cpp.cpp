@@ -302,41 +302,6 @@ class FuncPrinter : public NestPrinter {
                ? store
                : nullptr;
   }
-  // Whether `e` (through the loop body's lets) reads `array` at the loop index in its last dim,
-  // with other indices the loop does not change.
-  static bool reads_along(const plan::ExprPtr& e, const std::string& array,
-                          const std::string& index,
-                          const std::map<std::string, plan::ExprPtr>& lets) {
-    if (e->kind == ExprKind::var) {
-      auto it = lets.find(e->name);
-      return it != lets.end() && reads_along(it->second, array, index, lets);
-    }
-    if (e->kind == ExprKind::array_read && e->name == array && !e->args.empty()) {
-      const plan::ExprPtr& last = e->args.back();
-      bool along = last->kind == ExprKind::var && last->name == index;
-      for (size_t d = 0; d + 1 < e->args.size(); ++d)
-        along = along && !varies(e->args[d], index, lets);
-      if (along) return true;
-    }
-    for (const plan::ExprPtr& a : e->args)
-      if (reads_along(a, array, index, lets)) return true;
-    return false;
-  }
-  // `e` with the loop body's lets replaced by their values and conversions to its own type
-  // dropped; null where it names a variable that is not one of the lets.
-  static const plan::Expr* through_lets_and_casts(
-      const plan::Expr* e, const std::map<std::string, plan::ExprPtr>& lets) {
-    while (e->kind == ExprKind::var || (e->kind == ExprKind::convert && e->from == e->dtype)) {
-      if (e->kind == ExprKind::convert) {
-        e = e->args[0].get();
-        continue;
-      }
-      auto it = lets.find(e->name);
-      if (it == lets.end()) return nullptr;
-      e = it->second.get();
-    }
-    return e;
-  }
   // The load a compacting store's value is, when it reads consecutive elements of a tensor of the
   // store's own dtype along the loop (through the body's lets), or null. The kept values can then
   // be packed straight from the tensor's row. Only for dtypes whose compute type keeps every bit
@@ -641,13 +606,6 @@ class FuncPrinter : public NestPrinter {
     for (size_t d = 0; d + 1 < e->args.size(); ++d)
       if (varies(e->args[d], loop.name, lets)) return nullptr;
     return unit_step(e->args.back(), loop.name, lets) ? e : nullptr;
-  }
-  // A conversion (or the tile IR's cast) between bools and integers: 0 / 1 stays 0 / 1.
-  static bool zero_one_cast(const plan::Expr& e) {
-    const bool cast = e.kind == ExprKind::convert ||
-                      (e.kind == ExprKind::compute && e.node && e.node->kind == ir::NodeKind::cast);
-    auto int_or_bool = [](DType t) { return t == DType::boolean || dtype_is_int(t); };
-    return cast && e.args.size() == 1 && int_or_bool(e.dtype) && int_or_bool(e.args[0]->dtype);
   }
   // The row's count at its first element; the lets (the load's index) evaluated there, on a
   // non-empty row only, as the loop would.
